@@ -1,0 +1,110 @@
+/*
+ * latency.h: the step-time interface: how long one engine iteration takes.
+ *
+ * The engine model describes each iteration (one forward pass over a continuous batch)
+ * as a struct lat_batch; a latency model turns it into microseconds. Models: `constant`
+ * (a fixed prefill time per token and a fixed time per decode iteration), `linear`
+ * (fixed + per prefill token + per decode sequence + per context token), `roofline`
+ * (per-operator compute/bandwidth bounds from the catalogs) and `table` (measured or
+ * published per-operator times, interpolated). Every model carries its provenance
+ * string, which the run records: a modelled number is never presented as a measurement.
+ */
+#ifndef LLMCAP_MODELS_LATENCY_H
+#define LLMCAP_MODELS_LATENCY_H
+
+#include <stdint.h>
+
+#include "sim/err.h"
+
+enum lat_kind { LAT_CONSTANT, LAT_LINEAR, LAT_ROOFLINE, LAT_TABLE };
+
+#define LAT_PATH_MAX 1024
+
+/* What the scenario says under engine.latency (units in the names). */
+struct lat_spec {
+    enum lat_kind kind;
+    char table_path[LAT_PATH_MAX]; /* table: JSON file, resolved; "" = look it up */
+    /* constant */
+    double prefill_per_token_us;
+    double decode_iteration_ms;
+    /* linear */
+    double fixed_ms;
+    double per_prefill_token_us;
+    double per_decode_seq_us;
+    double per_context_token_ns;
+};
+
+/*
+ * One iteration's batch. A prefill chunk of `len` new tokens starting at position
+ * `start` (tokens already in the KV cache) contributes 1 to n_prefill, len to
+ * prefill_tokens, start + len to prefill_kv_tokens and len*start + len*(len+1)/2 to
+ * prefill_qk_pairs (causal query-key pairs). A decoding sequence whose KV cache holds L
+ * tokens after this step's token is appended contributes 1 to n_decode and L to
+ * decode_kv_tokens.
+ */
+struct lat_batch {
+    int32_t n_prefill;
+    int64_t prefill_tokens;
+    int64_t prefill_kv_tokens;
+    int64_t prefill_qk_pairs;
+    int32_t n_decode;
+    int64_t decode_kv_tokens;
+};
+
+struct lat_model;
+struct catalog; /* models/catalog.h */
+
+struct lat_model_ops {
+    /* Iteration time in microseconds (>= 0) for a non-empty batch. */
+    double (*step_us)(const struct lat_model *m, const struct lat_batch *b);
+    void (*free)(struct lat_model *m);
+};
+
+/* Implementations embed this as their first member. */
+struct lat_model {
+    const struct lat_model_ops *ops;
+    enum lat_kind kind;
+    /* "modelled: linear (scenario coefficients)", "measured: H100 SXM 80GB, driver ...",
+     * "published: <source>", "modelled: roofline (...)". */
+    char provenance[320];
+};
+
+static inline double lat_step_us(const struct lat_model *m, const struct lat_batch *b)
+{
+    return m->ops->step_us(m, b);
+}
+
+/* Free a model from any constructor below (NULL is a no-op). */
+void lat_model_free(struct lat_model *m);
+
+/* Constant model: step = prefill_tokens * prefill_per_token_us
+ *                       + (n_decode > 0 ? decode_iteration_ms * 1000 : 0).
+ * Caller owns: lat_model_free(). NULL + err on bad parameters or OOM. */
+struct lat_model *lat_constant_new(double prefill_per_token_us, double decode_iteration_ms,
+                                   struct sim_err *err);
+
+/* Linear model: step = fixed_ms*1000 + per_prefill_token_us*prefill_tokens
+ *   + per_decode_seq_us*n_decode + per_context_token_ns/1000*(prefill_kv_tokens +
+ *   decode_kv_tokens). Caller owns: lat_model_free(). */
+struct lat_model *lat_linear_new(double fixed_ms, double per_prefill_token_us,
+                                 double per_decode_seq_us, double per_context_token_ns,
+                                 struct sim_err *err);
+
+/* What a catalog-backed model (roofline, table) needs to know about the deployment. */
+struct lat_context {
+    const char *model;    /* catalog name, e.g. "llama-3-8b" */
+    const char *gpu;      /* catalog name, e.g. "h100-sxm-80gb" */
+    const char *dtype;    /* "bf16", "fp8", "int8", "int4-awq", "int4-gptq" */
+    const char *kv_dtype; /* "auto" or "fp8" */
+    int tensor_parallel_size;
+    const struct catalog *catalog; /* may be NULL for constant/linear */
+};
+
+/* Build the model a scenario asks for. Caller owns: lat_model_free(). NULL + err when the
+ * spec cannot be honoured (missing table, unknown GPU, ...). */
+struct lat_model *lat_model_from_spec(const struct lat_spec *spec,
+                                      const struct lat_context *ctx, struct sim_err *err);
+
+const char *lat_kind_name(enum lat_kind k);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * workload.h: where requests come from, streamed one at a time.
+ *
+ * A workload is either a trace replay (Azure LLM inference CSV 2023/2024, Mooncake JSONL,
+ * plain CSV) or a synthetic generator (Poisson, Gamma or constant-rate arrivals with the
+ * rate modulated by a diurnal curve, steps and spikes; prompt and output lengths from
+ * constant, uniform, exponential, lognormal or empirical distributions). Either way the
+ * simulator pulls the next request only when it needs it: nothing is loaded whole, and
+ * memory does not grow with the trace.
+ */
+#ifndef LLMCAP_SIM_WORKLOAD_H
+#define LLMCAP_SIM_WORKLOAD_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/err.h"
+#include "sim/rng.h"
+#include "sim/scenario.h"
+
+/* One request as it arrives at the gateway. */
+struct wl_request {
+    int64_t arrival_us; /* simulated time from the run's start, non-decreasing */
+    int32_t prompt_tokens;
+    int32_t output_tokens;
+    const uint32_t *hash_ids; /* Mooncake prefix-block hashes (borrowed: valid until the
+                                 next workload_next call), or NULL */
+    uint32_t n_hash_ids;
+    uint64_t source_line;     /* 1-based line in the trace file; 0 for synthetic */
+};
+
+struct workload;
+
+/*
+ * Open the workload `spec` describes. Arrivals at or after `duration_us` are not
+ * produced (-1: no limit). Random draws use `rng` (RNG_ARRIVALS, RNG_PROMPT_TOKENS,
+ * RNG_OUTPUT_TOKENS, RNG_TRACE_SCALE), borrowed for the workload's life. Caller owns:
+ * workload_close(). NULL + err on a missing or unreadable file, a bad header, or bad
+ * parameters.
+ */
+struct workload *workload_open(const struct workload_spec *spec, int64_t duration_us,
+                               struct rng_set *rng, struct sim_err *err);
+
+/* Next request into `*out`: returns 1, or 0 at the end, or a negative SIM_E* code with
+ * err naming file:line for a malformed row (unless skip_bad_rows). */
+int workload_next(struct workload *w, struct wl_request *out, struct sim_err *err);
+
+/* Rows skipped as malformed (skip_bad_rows) and rows outside the window so far. */
+uint64_t workload_skipped_rows(const struct workload *w);
+
+void workload_close(struct workload *w); /* NULL is a no-op */
+
+/* ---- raw trace reading (also used by `llmcap trace`) ---------------------------- */
+
+/* One row as the file has it, before windowing and scaling. */
+struct trace_row {
+    int64_t t_us;  /* arrival relative to the file's first row */
+    int64_t abs_t_us; /* absolute time as written (epoch us for Azure, file units else) */
+    int32_t prompt_tokens;
+    int32_t output_tokens;
+    const uint32_t *hash_ids; /* borrowed until the next call; NULL when none */
+    uint32_t n_hash_ids;
+    uint64_t line; /* 1-based */
+};
+
+struct trace_reader;
+
+/* Open `path` as `format` (TRACE_AUTO: detect from the header / first line). Caller
+ * owns: trace_close(). */
+struct trace_reader *trace_open(const char *path, enum trace_format format,
+                                struct sim_err *err);
+/* 1 = row read, 0 = end of file, < 0 = malformed (err: "path:line:col: ..."). With
+ * `skip_bad`, malformed rows are counted and skipped instead. */
+int trace_next(struct trace_reader *r, struct trace_row *row, bool skip_bad,
+               struct sim_err *err);
+enum trace_format trace_detected_format(const struct trace_reader *r);
+uint64_t trace_bad_rows(const struct trace_reader *r);
+void trace_close(struct trace_reader *r); /* NULL is a no-op */
+
+const char *trace_format_name(enum trace_format f);
+
+#endif
