@@ -1,0 +1,588 @@
+/*
+ * engine.c: the per-replica serving engines: vLLM V1 continuous batching (chunked prefill
+ * under a token budget, paged KV cache, preemption by recompute) and a static-batching
+ * engine for comparison. Runs of pure decode iterations are advanced in one event.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+/* ---- request lists -------------------------------------------------------------- */
+
+static void list_push_back(struct req_list *l, struct req *r)
+{
+    r->next = NULL;
+    r->prev = l->tail;
+    if (l->tail)
+        l->tail->next = r;
+    else
+        l->head = r;
+    l->tail = r;
+    l->n++;
+}
+
+static void list_push_front(struct req_list *l, struct req *r)
+{
+    r->prev = NULL;
+    r->next = l->head;
+    if (l->head)
+        l->head->prev = r;
+    else
+        l->tail = r;
+    l->head = r;
+    l->n++;
+}
+
+static struct req *list_pop_front(struct req_list *l)
+{
+    struct req *r = l->head;
+    if (!r)
+        return NULL;
+    l->head = r->next;
+    if (l->head)
+        l->head->prev = NULL;
+    else
+        l->tail = NULL;
+    r->next = r->prev = NULL;
+    l->n--;
+    return r;
+}
+
+/* ---- setup ---------------------------------------------------------------------- */
+
+int engine_init(struct engine *e, const struct engine_params *p, struct sim_err *err)
+{
+    memset(e, 0, sizeof *e);
+    int32_t cap = p->kind == ENGINE_STATIC ? p->static_batch_size : p->max_num_seqs;
+    e->running = calloc((size_t)cap, sizeof *e->running);
+    if (!e->running)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory for the engine");
+    e->free_blocks = p->num_blocks;
+    return SIM_OK;
+}
+
+void engine_release(struct engine *e)
+{
+    free(e->running);
+    e->running = NULL;
+}
+
+/* ---- shared helpers -------------------------------------------------------------- */
+
+static inline int64_t step_duration_us(const struct sim *s, const struct lat_batch *b)
+{
+    double us = lat_step_us(s->lat, b);
+    SIM_ASSERT(us >= 0.0 && isfinite(us));
+    return llround(us);
+}
+
+/* Tokens a request still has to compute before it samples its next token. */
+static inline int32_t tokens_to_compute(const struct req *r)
+{
+    return r->prompt_tokens + r->num_output - r->num_computed;
+}
+
+static inline bool is_decoding(const struct req *r)
+{
+    return r->num_output >= 1 && tokens_to_compute(r) == 1;
+}
+
+static void batch_add(struct lat_batch *b, const struct req *r, int32_t n_new)
+{
+    if (r->num_output >= 1 && r->num_computed + 1 == r->prompt_tokens + r->num_output &&
+        n_new == 1) {
+        b->n_decode++;
+        b->decode_kv_tokens += r->num_computed + 1;
+    } else {
+        int64_t start = r->num_computed, len = n_new;
+        b->n_prefill++;
+        b->prefill_tokens += len;
+        b->prefill_kv_tokens += start + len;
+        b->prefill_qk_pairs += len * start + len * (len + 1) / 2;
+    }
+}
+
+static void vllm_schedule(struct sim *s, struct replica *rp);
+static void static_schedule(struct sim *s, struct replica *rp);
+
+static void schedule(struct sim *s, struct replica *rp)
+{
+    if (s->ep.kind == ENGINE_STATIC)
+        static_schedule(s, rp);
+    else
+        vllm_schedule(s, rp);
+}
+
+/* Remove requests that sampled their last token from running (keeping the order of the
+ * rest), free their KV blocks and report them. */
+static void finish_sampled(struct sim *s, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    int32_t w = 0;
+    for (int32_t i = 0; i < e->n_running; i++) {
+        struct req *r = e->running[i];
+        if (r->num_output >= r->output_tokens) {
+            e->free_blocks += r->n_blocks;
+            r->n_blocks = 0;
+            sim_request_done(s, rp, r, OUTCOME_OK);
+        } else {
+            e->running[w++] = r;
+        }
+    }
+    e->n_running = w;
+}
+
+/* ---- vLLM V1: one scheduler step ------------------------------------------------ */
+
+static void preempt(struct engine *e, struct req *victim)
+{
+    e->free_blocks += victim->n_blocks;
+    victim->n_blocks = 0;
+    victim->num_computed = 0;
+    victim->preemptions++;
+    victim->state = RS_WAITING;
+    e->n_preemptions++;
+    list_push_front(&e->waiting, victim);
+}
+
+static void vllm_step_end(struct sim *s, void *obj, uint64_t arg);
+static void vllm_run_end(struct sim *s, void *obj, uint64_t arg);
+static bool try_decode_run(struct sim *s, struct replica *rp);
+
+/*
+ * vLLM V1 Scheduler.schedule() with FCFS policy and no prefix cache: running requests
+ * first, in order, each taking min(tokens to compute, budget left); when the KV cache
+ * cannot hold a request's new tokens the newest running request is preempted (freed,
+ * reset to zero computed tokens, put at the front of waiting) until it fits or the
+ * request preempted itself. Waiting requests are admitted in order only when nothing was
+ * preempted in this step, while there is budget, a free sequence slot and KV room.
+ */
+static void vllm_schedule(struct sim *s, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    const struct engine_params *p = &s->ep;
+    if (e->n_running == 0 && e->waiting.n == 0) {
+        e->busy = false;
+        return;
+    }
+    if (!s->opt.no_fast_forward && try_decode_run(s, rp))
+        return;
+
+    struct lat_batch b = {0};
+    int64_t budget = p->max_num_batched_tokens;
+    bool preempted = false;
+    int32_t i = 0;
+    while (i < e->n_running && budget > 0) {
+        struct req *r = e->running[i];
+        int32_t n_new = tokens_to_compute(r);
+        if (n_new > budget)
+            n_new = (int32_t)budget;
+        int64_t blocks = ceil_div64(r->num_computed + n_new, p->block_size);
+        int64_t extra = blocks - r->n_blocks;
+        bool scheduled = true;
+        while (extra > e->free_blocks) {
+            struct req *victim = e->running[--e->n_running];
+            preempt(e, victim);
+            preempted = true;
+            if (victim == r) {
+                scheduled = false;
+                break;
+            }
+        }
+        if (!scheduled)
+            break;
+        e->free_blocks -= extra;
+        r->n_blocks = (int32_t)blocks;
+        r->sched_new = n_new;
+        budget -= n_new;
+        batch_add(&b, r, n_new);
+        i++;
+    }
+    int32_t n_sched = i;
+    if (!preempted) {
+        while (e->waiting.n > 0 && budget > 0 && e->n_running < p->max_num_seqs) {
+            struct req *r = e->waiting.head;
+            int32_t n_new = tokens_to_compute(r);
+            if (!p->chunked_prefill && n_new > budget)
+                break;
+            if (n_new > budget)
+                n_new = (int32_t)budget;
+            int64_t blocks = ceil_div64(r->num_computed + n_new, p->block_size);
+            int64_t extra = blocks - r->n_blocks;
+            if (extra > e->free_blocks)
+                break;
+            list_pop_front(&e->waiting);
+            r->state = RS_RUNNING;
+            if (r->first_sched_us < 0)
+                r->first_sched_us = s->now_us;
+            e->running[e->n_running++] = r;
+            e->free_blocks -= extra;
+            r->n_blocks = (int32_t)blocks;
+            r->sched_new = n_new;
+            budget -= n_new;
+            batch_add(&b, r, n_new);
+            n_sched++;
+        }
+    }
+    /* max_model_len <= KV capacity and (without chunked prefill) <= the token budget are
+     * checked at setup, so some request can always be scheduled. */
+    SIM_ASSERT(n_sched > 0);
+    e->n_sched = n_sched;
+    e->busy = true;
+    e->in_run = false;
+    e->step_start_us = s->now_us;
+    int64_t d = step_duration_us(s, &b);
+    e->busy_us += d;
+    e->n_steps++;
+    e->n_iterations++;
+    e->step_ev = evq_push(s->q, s->now_us + d, PRIO_STEP, vllm_step_end, rp, 0);
+}
+
+static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct replica *rp = obj;
+    struct engine *e = &rp->eng;
+    e->step_ev = 0;
+    uint64_t sampled = 0;
+    for (int32_t i = 0; i < e->n_sched; i++) {
+        struct req *r = e->running[i];
+        r->num_computed += r->sched_new;
+        r->sched_new = 0;
+        if (r->num_computed == r->prompt_tokens + r->num_output) {
+            r->num_output++;
+            sampled++;
+            if (r->num_output == 1)
+                r->first_token_us = s->now_us;
+        }
+    }
+    e->n_sched = 0;
+    sim_tokens_generated(s, sampled);
+    finish_sampled(s, rp);
+    vllm_schedule(s, rp);
+}
+
+/* ---- vLLM: runs of pure decode iterations in one event ---------------------------- */
+
+/* KV blocks the running requests allocate over iterations 1..i of a decode run: request
+ * s with c tokens computed needs ceil((c + j) / B) blocks at iteration j. */
+static int64_t run_new_blocks(const struct engine *e, int32_t block_size, int64_t i)
+{
+    int64_t total = 0;
+    for (int32_t k = 0; k < e->n_running; k++) {
+        const struct req *r = e->running[k];
+        total += ceil_div64(r->num_computed + i, block_size) - r->n_blocks;
+    }
+    return total;
+}
+
+/* Iteration i (1-based) of the run: every running request decodes one token. */
+static inline int64_t run_iteration_us(const struct sim *s, const struct engine *e, int64_t i)
+{
+    struct lat_batch b = {0};
+    b.n_decode = e->n_running;
+    b.decode_kv_tokens = e->run_ctx0 + (int64_t)e->n_running * i;
+    return step_duration_us(s, &b);
+}
+
+/*
+ * When the next iterations are all pure decode with the same batch (no request finishes,
+ * none is preempted, none can be admitted), schedule them as one run ending at the k-th
+ * iteration boundary. The boundaries are the sums of the per-iteration durations exactly
+ * as single steps would produce them, so results are identical to stepping.
+ */
+static bool try_decode_run(struct sim *s, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    const struct engine_params *p = &s->ep;
+    int32_t n = e->n_running;
+    if (n == 0 || n > p->max_num_batched_tokens)
+        return false;
+    int64_t k_done = INT64_MAX, ctx0 = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const struct req *r = e->running[i];
+        if (!is_decoding(r))
+            return false;
+        int64_t left = r->output_tokens - r->num_output;
+        if (left < k_done)
+            k_done = left;
+        ctx0 += r->num_computed;
+    }
+    if (k_done < 2)
+        return false;
+    if (run_new_blocks(e, p->block_size, 1) > e->free_blocks)
+        return false; /* iteration 1 preempts: a normal step handles it */
+    if (e->waiting.n > 0) {
+        /* The head stays blocked for the whole run only if it is blocked now: slots and
+         * budget do not change, and free KV blocks only shrink. */
+        const struct req *h = e->waiting.head;
+        int64_t budget = p->max_num_batched_tokens - n;
+        int32_t n_new = tokens_to_compute(h);
+        bool blocked = n >= p->max_num_seqs || budget <= 0 ||
+                       (!p->chunked_prefill && n_new > budget);
+        if (!blocked) {
+            if (n_new > budget)
+                n_new = (int32_t)budget;
+            int64_t need = ceil_div64(h->num_computed + n_new, p->block_size) - h->n_blocks;
+            blocked = need > e->free_blocks - run_new_blocks(e, p->block_size, 1);
+        }
+        if (!blocked)
+            return false;
+    }
+    /* Largest k <= k_done whose allocations all fit (binary search: monotone in k). */
+    int64_t lo = 1, hi = k_done;
+    if (run_new_blocks(e, p->block_size, hi) > e->free_blocks) {
+        while (hi - lo > 1) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (run_new_blocks(e, p->block_size, mid) <= e->free_blocks)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        hi = lo;
+    }
+    int64_t k = hi;
+    if (k < 2)
+        return false;
+    e->in_run = true;
+    e->run_k = (int32_t)(k > INT32_MAX ? INT32_MAX : k);
+    e->run_start_us = s->now_us;
+    e->run_ctx0 = ctx0;
+    int64_t t = s->now_us;
+    for (int64_t i = 1; i <= e->run_k; i++)
+        t += run_iteration_us(s, e, i);
+    e->busy = true;
+    e->step_start_us = s->now_us;
+    e->step_ev = evq_push(s->q, t, PRIO_STEP, vllm_run_end, rp, 0);
+    return true;
+}
+
+/* Apply j iterations of the run in flight to every running request. */
+static void run_apply(struct sim *s, struct replica *rp, int32_t j)
+{
+    struct engine *e = &rp->eng;
+    const int32_t bs = s->ep.block_size;
+    int64_t used = 0;
+    for (int32_t i = 0; i < e->n_running; i++) {
+        struct req *r = e->running[i];
+        int64_t blocks = ceil_div64(r->num_computed + j, bs);
+        used += blocks - r->n_blocks;
+        r->n_blocks = (int32_t)blocks;
+        r->num_computed += j;
+        r->num_output += j;
+    }
+    e->free_blocks -= used;
+    SIM_ASSERT(e->free_blocks >= 0);
+    e->n_iterations += (uint64_t)j;
+    e->n_steps++;
+    sim_tokens_generated(s, (uint64_t)j * (uint64_t)e->n_running);
+}
+
+static void vllm_run_end(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct replica *rp = obj;
+    struct engine *e = &rp->eng;
+    e->step_ev = 0;
+    e->in_run = false;
+    e->busy_us += s->now_us - e->run_start_us;
+    run_apply(s, rp, e->run_k);
+    finish_sampled(s, rp);
+    vllm_schedule(s, rp);
+}
+
+/*
+ * Something new reached the replica during a run (a request): cut the run at the first
+ * iteration boundary at or after now, where the scheduler will see it, exactly as single
+ * steps would have.
+ */
+static void run_interrupt(struct sim *s, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    const struct engine_params *p = &s->ep;
+    /* A request behind a blocked head, or a head that cannot get a sequence slot or
+     * budget, changes nothing until the run ends: let the run go on. */
+    if (e->waiting.n > 1)
+        return;
+    const struct req *h = e->waiting.head;
+    int64_t budget = p->max_num_batched_tokens - e->n_running;
+    int32_t n_new = tokens_to_compute(h);
+    if (e->n_running >= p->max_num_seqs || budget <= 0 ||
+        (!p->chunked_prefill && n_new > budget))
+        return;
+    int64_t t = e->run_start_us;
+    int32_t j = 0;
+    while (j < e->run_k) {
+        t += run_iteration_us(s, e, j + 1);
+        j++;
+        if (t >= s->now_us)
+            break;
+    }
+    if (j == e->run_k)
+        return; /* the run already ends at the first boundary >= now */
+    /* KV room for the head at iteration j + 1 (free blocks only shrink over the run). */
+    if (n_new > budget)
+        n_new = (int32_t)budget;
+    int64_t need = ceil_div64(h->num_computed + n_new, p->block_size) - h->n_blocks;
+    if (need > e->free_blocks - run_new_blocks(e, p->block_size, j + 1))
+        return;
+    evq_cancel(s->q, e->step_ev);
+    e->run_k = j;
+    e->step_ev = evq_push(s->q, t, PRIO_STEP, vllm_run_end, rp, 0);
+}
+
+/* ---- static batching ------------------------------------------------------------- */
+
+static void static_batch_end(struct sim *s, void *obj, uint64_t arg);
+
+/*
+ * Static batching as early servers did it: take up to batch_size waiting requests,
+ * prefill them together, then decode the whole batch until its longest request is done;
+ * every request returns when the batch finishes. Finished sequences keep their slot
+ * (padding), so every decode iteration costs a full batch.
+ */
+static void static_schedule(struct sim *s, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    if (e->waiting.n == 0) {
+        e->busy = false;
+        return;
+    }
+    struct lat_batch pre = {0};
+    int32_t longest = 0;
+    e->n_running = 0;
+    while (e->waiting.n > 0 && e->n_running < s->ep.static_batch_size) {
+        struct req *r = list_pop_front(&e->waiting);
+        r->state = RS_RUNNING;
+        r->first_sched_us = s->now_us;
+        e->running[e->n_running++] = r;
+        batch_add(&pre, r, r->prompt_tokens);
+        if (r->output_tokens > longest)
+            longest = r->output_tokens;
+    }
+    int64_t t = s->now_us + step_duration_us(s, &pre);
+    int64_t first_token_us = t;
+    /* Decode iterations 1..longest-1: all slots, context growing by one per iteration. */
+    int64_t ctx0 = pre.prefill_kv_tokens;
+    for (int32_t i = 1; i < longest; i++) {
+        struct lat_batch b = {0};
+        b.n_decode = e->n_running;
+        b.decode_kv_tokens = ctx0 + (int64_t)e->n_running * i;
+        t += step_duration_us(s, &b);
+    }
+    for (int32_t i = 0; i < e->n_running; i++)
+        e->running[i]->first_token_us = first_token_us;
+    e->busy = true;
+    e->step_start_us = s->now_us;
+    e->busy_us += t - s->now_us;
+    e->n_steps++;
+    e->n_iterations += (uint64_t)longest;
+    e->step_ev = evq_push(s->q, t, PRIO_STEP, static_batch_end, rp, 0);
+}
+
+static void static_batch_end(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct replica *rp = obj;
+    struct engine *e = &rp->eng;
+    e->step_ev = 0;
+    uint64_t tokens = 0;
+    for (int32_t i = 0; i < e->n_running; i++) {
+        struct req *r = e->running[i];
+        r->num_output = r->output_tokens;
+        r->num_computed = r->prompt_tokens + r->output_tokens - 1;
+        tokens += (uint64_t)r->output_tokens;
+    }
+    sim_tokens_generated(s, tokens);
+    finish_sampled(s, rp);
+    static_schedule(s, rp);
+}
+
+/* ---- entry points ---------------------------------------------------------------- */
+
+/* An idle engine starts its next step after every arrival at this instant has been
+ * routed (step events sort after arrivals at equal times), so simultaneous requests are
+ * batched together as the engine loop would pick them up. */
+static void idle_kick(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct replica *rp = obj;
+    rp->eng.step_ev = 0;
+    rp->eng.busy = false;
+    schedule(s, rp);
+}
+
+void engine_enqueue(struct sim *s, struct replica *rp, struct req *r)
+{
+    struct engine *e = &rp->eng;
+    r->state = RS_WAITING;
+    r->replica = rp->idx;
+    list_push_back(&e->waiting, r);
+    if (!e->busy) {
+        e->busy = true;
+        e->step_ev = evq_push(s->q, s->now_us, PRIO_STEP, idle_kick, rp, 0);
+    } else if (e->in_run) {
+        run_interrupt(s, rp);
+    }
+}
+
+void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcome)
+{
+    struct engine *e = &rp->eng;
+    if (e->step_ev) {
+        if (e->in_run) {
+            /* Count the iterations of the run that completed by now. */
+            int64_t t = e->run_start_us;
+            int32_t j = 0;
+            while (j < e->run_k) {
+                int64_t next = t + run_iteration_us(s, e, j + 1);
+                if (next > s->now_us)
+                    break;
+                t = next;
+                j++;
+            }
+            run_apply(s, rp, j);
+            e->in_run = false;
+        }
+        evq_cancel(s->q, e->step_ev);
+        e->step_ev = 0;
+    }
+    for (int32_t i = 0; i < e->n_running; i++) {
+        struct req *r = e->running[i];
+        e->free_blocks += r->n_blocks;
+        r->n_blocks = 0;
+        sim_request_done(s, rp, r, outcome);
+    }
+    e->n_running = 0;
+    e->n_sched = 0;
+    struct req *r;
+    while ((r = list_pop_front(&e->waiting)))
+        sim_request_done(s, rp, r, outcome);
+    e->busy = false;
+}
+
+void engine_gauges(const struct sim *s, const struct replica *rp, double *running,
+                   double *waiting, double *kv_usage_frac)
+{
+    const struct engine *e = &rp->eng;
+    int64_t used = s->ep.num_blocks - e->free_blocks;
+    if (e->in_run) {
+        /* As single steps would show it: the iteration in flight (the one after the last
+         * boundary at or before now) has allocated its blocks. */
+        int64_t t = e->run_start_us;
+        int32_t j = 0;
+        while (j < e->run_k) {
+            int64_t next = t + run_iteration_us(s, e, j + 1);
+            if (next > s->now_us)
+                break;
+            t = next;
+            j++;
+        }
+        used += run_new_blocks(e, s->ep.block_size, j < e->run_k ? j + 1 : j);
+    }
+    *running = (double)e->n_running;
+    *waiting = (double)e->waiting.n;
+    *kv_usage_frac = s->ep.num_blocks > 0 ? (double)used / (double)s->ep.num_blocks : 0.0;
+}

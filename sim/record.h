@@ -1,0 +1,55 @@
+/*
+ * record.h: what a run emits, and the sink that stores it.
+ *
+ * The simulator never writes files itself: it hands finished requests, metric samples
+ * and (later) scaling events, pods and nodes to a sink, a table of callbacks. The CLI
+ * connects the SQLite writer in reports/ (reports/db.h); tests connect in-memory sinks.
+ * A callback returns SIM_OK or a negative SIM_E* code, which stops the run.
+ */
+#ifndef LLMCAP_SIM_RECORD_H
+#define LLMCAP_SIM_RECORD_H
+
+#include <stdint.h>
+
+enum req_outcome {
+    OUTCOME_OK = 0,       /* all output tokens generated */
+    OUTCOME_TIMEOUT,      /* waited at the gateway longer than router.queue_timeout */
+    OUTCOME_REJECTED,     /* prompt + output longer than max_model_len */
+    OUTCOME_FAILED,       /* lost to a terminating replica (termination.on_unfinished: fail) */
+    OUTCOME_UNFINISHED,   /* still in flight when the run ended (drain timeout) */
+    OUTCOME_N
+};
+
+const char *req_outcome_name(enum req_outcome o);
+
+/* A request that ended. Times are microseconds from the run's start; -1 when the event
+ * never happened (no first token, ...). */
+struct rec_request {
+    uint64_t id; /* arrival order, from 0 */
+    int64_t arrival_us;
+    int32_t prompt_tokens;
+    int32_t output_tokens;    /* requested */
+    int32_t generated_tokens; /* produced before the end */
+    int32_t replica;          /* last replica that served it, -1 if none */
+    int64_t first_token_us;
+    int64_t finish_us; /* when it ended, whatever the outcome */
+    int32_t preemptions;
+    int32_t retries;
+    enum req_outcome outcome;
+};
+
+/* One scraped gauge value of one replica. `metric` is a static string. */
+struct rec_sample {
+    int64_t t_us;
+    const char *metric;
+    int32_t replica;
+    double value;
+};
+
+struct sim_sink {
+    void *ctx;
+    int (*request)(void *ctx, const struct rec_request *r);
+    int (*sample)(void *ctx, const struct rec_sample *s);
+};
+
+#endif

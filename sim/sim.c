@@ -1,0 +1,710 @@
+/*
+ * sim.c: the run loop: arrivals from the workload, the gateway and router, the fleet of
+ * replicas, periodic metric scrapes, the drain at the end, and the run's statistics.
+ */
+#include "sim/sim.h"
+
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+const double sim_quantiles[SIM_NQ] = {0.50, 0.90, 0.95, 0.99};
+
+#define REQ_CHUNK 4096
+
+const char *req_outcome_name(enum req_outcome o)
+{
+    static const char *const names[OUTCOME_N] = {"ok", "timeout", "rejected", "failed",
+                                                 "unfinished"};
+    return (unsigned)o < OUTCOME_N ? names[o] : "?";
+}
+
+/* ---- request pool ---------------------------------------------------------------- */
+
+static struct req *req_alloc(struct sim *s)
+{
+    struct req_pool *p = &s->pool;
+    if (!p->free) {
+        struct req **chunks = sim_reallocarray(p->chunks, p->n_chunks + 1, sizeof *chunks);
+        if (!chunks)
+            return NULL;
+        p->chunks = chunks;
+        struct req *c = calloc(REQ_CHUNK, sizeof *c);
+        if (!c)
+            return NULL;
+        p->chunks[p->n_chunks++] = c;
+        for (size_t i = REQ_CHUNK; i > 0; i--) {
+            c[i - 1].next = p->free;
+            p->free = &c[i - 1];
+        }
+    }
+    struct req *r = p->free;
+    p->free = r->next;
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static void req_free(struct sim *s, struct req *r)
+{
+    r->state = RS_FREE;
+    r->next = s->pool.free;
+    s->pool.free = r;
+}
+
+static void pool_release(struct req_pool *p)
+{
+    for (size_t i = 0; i < p->n_chunks; i++)
+        free(p->chunks[i]);
+    free(p->chunks);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- gateway queue --------------------------------------------------------------- */
+
+static void gw_remove(struct req_list *l, struct req *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        l->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        l->tail = r->prev;
+    r->next = r->prev = NULL;
+    l->n--;
+}
+
+static void gw_push_back(struct req_list *l, struct req *r)
+{
+    r->next = NULL;
+    r->prev = l->tail;
+    if (l->tail)
+        l->tail->next = r;
+    else
+        l->head = r;
+    l->tail = r;
+    l->n++;
+}
+
+/* ---- recording and statistics ---------------------------------------------------- */
+
+static void sink_fail(struct sim *s, int rc, const char *what)
+{
+    if (s->sink_rc == SIM_OK) {
+        s->sink_rc = rc;
+        if (!s->sink_err.msg[0])
+            sim_err_set(&s->sink_err, rc, "could not record %s", what);
+    }
+    s->stopping = true;
+}
+
+static bool keep_request_row(const struct sim *s, uint64_t id)
+{
+    const struct record_spec *rs = &s->sc->record;
+    if (rs->requests == REC_REQUESTS_FULL)
+        return true;
+    if (rs->requests == REC_REQUESTS_NONE)
+        return false;
+    /* A deterministic sample that depends only on the request id and the seed. */
+    uint64_t z = id + s->sc->seed * 0x9e3779b97f4a7c15u + 0x632be59bd9b4e019u;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53 < rs->sample_frac;
+}
+
+static bool push_stat(struct sim *s, double ttft, double tpot, double e2e, double queue,
+                      bool has_tpot)
+{
+    if (s->n_ok == s->cap_ok) {
+        size_t cap = s->cap_ok ? s->cap_ok * 2 : 4096;
+        double *a = sim_reallocarray(s->ttft, cap, sizeof *a);
+        if (!a)
+            return false;
+        s->ttft = a;
+        a = sim_reallocarray(s->e2e, cap, sizeof *a);
+        if (!a)
+            return false;
+        s->e2e = a;
+        a = sim_reallocarray(s->queue, cap, sizeof *a);
+        if (!a)
+            return false;
+        s->queue = a;
+        a = sim_reallocarray(s->tpot, cap, sizeof *a);
+        if (!a)
+            return false;
+        s->tpot = a;
+        s->cap_ok = cap;
+    }
+    s->ttft[s->n_ok] = ttft;
+    s->e2e[s->n_ok] = e2e;
+    s->queue[s->n_ok] = queue;
+    s->n_ok++;
+    if (has_tpot)
+        s->tpot[s->n_tpot++] = tpot;
+    return true;
+}
+
+static void dispatch_gateway(struct sim *s);
+
+void sim_tokens_generated(struct sim *s, uint64_t n)
+{
+    s->res.output_tokens += n;
+}
+
+void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
+                      enum req_outcome outcome)
+{
+    struct sim_result *res = &s->res;
+    res->n_outcome[outcome]++;
+    res->preemptions += (uint64_t)r->preemptions;
+    if (outcome == OUTCOME_OK) {
+        res->prompt_tokens += (uint64_t)r->prompt_tokens;
+        double ttft = (double)(r->first_token_us - r->arrival_us) * 1e-6;
+        double e2e = (double)(s->now_us - r->arrival_us) * 1e-6;
+        /* Time waiting for the first schedule, at the gateway and in the engine (vLLM's
+         * request_queue_time plus the gateway wait). */
+        double queue = (double)(r->first_sched_us - r->arrival_us) * 1e-6;
+        bool has_tpot = r->output_tokens > 1;
+        double tpot = has_tpot ? (double)(s->now_us - r->first_token_us) * 1e-6 /
+                                     (double)(r->output_tokens - 1)
+                               : 0.0;
+        /* Goodput (DistServe): requests that met every per-request latency SLO. */
+        if (ttft <= s->ttft_lim && (!has_tpot || tpot <= s->tpot_lim))
+            s->n_good++;
+        if (!push_stat(s, ttft, tpot, e2e, queue, has_tpot))
+            sink_fail(s, SIM_ENOMEM, "statistics (out of memory)");
+    }
+    const struct sim_sink *sink = s->opt.sink;
+    if (sink && sink->request && keep_request_row(s, r->id)) {
+        struct rec_request row = {
+            .id = r->id,
+            .arrival_us = r->arrival_us,
+            .prompt_tokens = r->prompt_tokens,
+            .output_tokens = r->output_tokens,
+            .generated_tokens = r->num_output,
+            .replica = r->replica,
+            .first_token_us = r->first_token_us,
+            .finish_us = s->now_us,
+            .preemptions = r->preemptions,
+            .retries = r->retries,
+            .outcome = outcome,
+        };
+        int rc = sink->request(sink->ctx, &row);
+        if (rc != SIM_OK)
+            sink_fail(s, rc, "a request row");
+    }
+    if (rp)
+        rp->outstanding--;
+    s->in_flight--;
+    req_free(s, r);
+    if (rp && s->gateway.n > 0)
+        dispatch_gateway(s);
+}
+
+/* ---- router ----------------------------------------------------------------------- */
+
+static bool can_take(const struct sim *s, const struct replica *rp)
+{
+    if (rp->state != REPLICA_READY)
+        return false;
+    int32_t cap = s->sc->router.max_outstanding_per_replica;
+    return cap == 0 || rp->outstanding < cap;
+}
+
+/* The replica the router picks, or NULL when none can take a request now. Ties in
+ * least-outstanding are broken round-robin, so equal replicas share the load. */
+static struct replica *route(struct sim *s)
+{
+    int32_t n = s->n_replicas;
+    struct replica *best = NULL;
+    for (int32_t k = 0; k < n; k++) {
+        struct replica *rp = &s->replicas[(s->rr_next + k) % n];
+        if (!can_take(s, rp))
+            continue;
+        if (s->sc->router.policy == ROUTER_ROUND_ROBIN) {
+            best = rp;
+            break;
+        }
+        if (!best || rp->outstanding < best->outstanding)
+            best = rp;
+    }
+    if (best)
+        s->rr_next = (best->idx + 1) % n;
+    return best;
+}
+
+static void hand_to_replica(struct sim *s, struct replica *rp, struct req *r)
+{
+    rp->outstanding++;
+    r->dispatch_us = s->now_us;
+    engine_enqueue(s, rp, r);
+}
+
+static void gateway_timeout(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct req *r = obj;
+    r->timeout = 0;
+    gw_remove(&s->gateway, r);
+    sim_request_done(s, NULL, r, OUTCOME_TIMEOUT);
+}
+
+/* Hand gateway-queued requests, oldest first, to replicas that can take them. */
+static void dispatch_gateway(struct sim *s)
+{
+    while (s->gateway.n > 0) {
+        struct replica *rp = route(s);
+        if (!rp)
+            return;
+        struct req *r = s->gateway.head;
+        gw_remove(&s->gateway, r);
+        evq_cancel(s->q, r->timeout);
+        r->timeout = 0;
+        hand_to_replica(s, rp, r);
+    }
+}
+
+/* ---- arrivals ---------------------------------------------------------------------- */
+
+static void arrival(struct sim *s, void *obj, uint64_t arg);
+
+/* Pull the next request from the workload and schedule its arrival. */
+static int pull_next(struct sim *s, struct sim_err *err)
+{
+    int rc = s->src.next(s->src.ctx, &s->next_arrival, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        s->src_done = true;
+        return SIM_OK;
+    }
+    SIM_ASSERT(s->next_arrival.arrival_us >= s->now_us);
+    if (!evq_push(s->q, s->next_arrival.arrival_us, PRIO_ARRIVAL, arrival, NULL, 0))
+        return sim_err_set(err, SIM_ENOMEM, "out of memory for events");
+    return SIM_OK;
+}
+
+static void drain_deadline(struct sim *s, void *obj, uint64_t arg);
+
+static void arrival(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    const struct wl_request *w = &s->next_arrival;
+    struct req *r = req_alloc(s);
+    if (!r) {
+        sink_fail(s, SIM_ENOMEM, "a request (out of memory)");
+        return;
+    }
+    r->id = s->n_arrived++;
+    r->arrival_us = s->now_us;
+    r->prompt_tokens = w->prompt_tokens;
+    r->output_tokens = w->output_tokens;
+    r->first_token_us = -1;
+    r->dispatch_us = -1;
+    r->first_sched_us = -1;
+    r->replica = -1;
+    r->state = RS_GATEWAY;
+    s->in_flight++;
+    if (s->res.n_requests++ == 0)
+        s->res.first_arrival_us = s->now_us;
+    s->res.last_arrival_us = s->now_us;
+
+    if ((int64_t)r->prompt_tokens + r->output_tokens > s->ep.max_model_len) {
+        /* vLLM's OpenAI server refuses prompt + max_tokens > max_model_len (HTTP 400). */
+        sim_request_done(s, NULL, r, OUTCOME_REJECTED);
+    } else {
+        struct replica *rp = s->gateway.n == 0 ? route(s) : NULL;
+        if (rp) {
+            hand_to_replica(s, rp, r);
+        } else {
+            gw_push_back(&s->gateway, r);
+            r->timeout = evq_push(s->q, s->now_us + s->sc->router.queue_timeout_us,
+                                  PRIO_CONTROL, gateway_timeout, r, 0);
+        }
+    }
+    struct sim_err err = {0};
+    int rc = pull_next(s, &err);
+    if (rc != SIM_OK) {
+        s->sink_rc = rc;
+        s->sink_err = err;
+        s->stopping = true;
+        return;
+    }
+    if (s->src_done) {
+        int64_t end = s->sc->duration_us >= 0 && s->sc->duration_us > s->now_us
+                          ? s->sc->duration_us
+                          : s->now_us;
+        s->drain_ev = evq_push(s->q, end + s->sc->drain_timeout_us, PRIO_CONTROL,
+                               drain_deadline, NULL, 0);
+    }
+}
+
+/* ---- metrics scrape ------------------------------------------------------------------ */
+
+static void scrape(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    const struct sim_sink *sink = s->opt.sink;
+    if (sink && sink->sample && s->sc->record.samples) {
+        for (int32_t i = 0; i < s->n_replicas && !s->stopping; i++) {
+            const struct replica *rp = &s->replicas[i];
+            if (rp->state == REPLICA_GONE)
+                continue;
+            double running, waiting, kv;
+            engine_gauges(s, rp, &running, &waiting, &kv);
+            const struct rec_sample rows[3] = {
+                {s->now_us, "vllm:num_requests_running", rp->idx, running},
+                {s->now_us, "vllm:num_requests_waiting", rp->idx, waiting},
+                {s->now_us, "vllm:kv_cache_usage_perc", rp->idx, kv},
+            };
+            for (int k = 0; k < 3; k++) {
+                int rc = sink->sample(sink->ctx, &rows[k]);
+                if (rc != SIM_OK) {
+                    sink_fail(s, rc, "a metric sample");
+                    break;
+                }
+            }
+        }
+    }
+    evq_push(s->q, s->now_us + s->sc->fleet.scrape_interval_us, PRIO_SCRAPE, scrape, NULL, 0);
+}
+
+/* ---- the end --------------------------------------------------------------------------- */
+
+static void drain_deadline(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    s->drain_ev = 0;
+    while (s->gateway.n > 0) {
+        struct req *r = s->gateway.head;
+        gw_remove(&s->gateway, r);
+        evq_cancel(s->q, r->timeout);
+        sim_request_done(s, NULL, r, OUTCOME_UNFINISHED);
+    }
+    for (int32_t i = 0; i < s->n_replicas; i++)
+        engine_abort_all(s, &s->replicas[i], OUTCOME_UNFINISHED);
+}
+
+/* ---- setup ---------------------------------------------------------------------------- */
+
+static int workload_source_next(void *ctx, struct wl_request *out, struct sim_err *err)
+{
+    return workload_next(ctx, out, err);
+}
+
+static int resolve_engine(struct sim *s, struct sim_err *err)
+{
+    const struct engine_spec *es = &s->sc->engine;
+    struct engine_params *p = &s->ep;
+    p->kind = es->kind;
+    /* vLLM's OpenAI server defaults for GPUs under 70 GiB (engine/arg_utils.py). */
+    p->max_num_seqs = es->max_num_seqs > 0 ? es->max_num_seqs : 256;
+    p->max_num_batched_tokens =
+        es->max_num_batched_tokens > 0 ? es->max_num_batched_tokens : 2048;
+    p->chunked_prefill = es->enable_chunked_prefill;
+    p->block_size = es->block_size > 0 ? es->block_size : 16;
+    p->num_blocks = es->num_gpu_blocks;
+    p->max_model_len = es->max_model_len;
+    p->static_batch_size = es->static_batch_size > 0 ? es->static_batch_size : 8;
+    if (p->num_blocks <= 0)
+        return sim_err_set(err, SIM_EINVAL,
+                           "'engine.num_gpu_blocks' is auto, which needs the model and GPU "
+                           "catalogs: give a number of KV blocks");
+    if (p->max_model_len <= 0)
+        return sim_err_set(err, SIM_EINVAL,
+                           "'engine.max_model_len' is not set and no model catalog gives it");
+    if ((int64_t)p->max_model_len > p->num_blocks * p->block_size)
+        return sim_err_set(err, SIM_EINVAL,
+                           "max_model_len %d needs %lld KV blocks of %d tokens, but the "
+                           "engine has %lld: lower 'engine.max_model_len' or raise "
+                           "'engine.num_gpu_blocks'",
+                           p->max_model_len,
+                           (long long)ceil_div64(p->max_model_len, p->block_size),
+                           p->block_size, (long long)p->num_blocks);
+    if (p->kind == ENGINE_VLLM && !p->chunked_prefill &&
+        p->max_num_batched_tokens < p->max_model_len)
+        return sim_err_set(err, SIM_EINVAL,
+                           "'engine.max_num_batched_tokens' (%d) is smaller than "
+                           "'engine.max_model_len' (%d) with chunked prefill off: raise it "
+                           "or enable chunked prefill",
+                           p->max_num_batched_tokens, p->max_model_len);
+    return SIM_OK;
+}
+
+struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
+                    struct sim_err *err)
+{
+    struct sim *s = calloc(1, sizeof *s);
+    if (!s) {
+        sim_err_set(err, SIM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->sc = sc;
+    if (opt)
+        s->opt = *opt;
+    if (resolve_engine(s, err) != SIM_OK)
+        goto fail;
+    if (sc->fleet.replicas < 1) {
+        sim_err_set(err, SIM_EINVAL,
+                    "'fleet.replicas' must be >= 1 for a fixed fleet, got '%d'",
+                    sc->fleet.replicas);
+        goto fail;
+    }
+    struct lat_context lctx = {
+        .model = sc->model.name,
+        .gpu = sc->engine.gpu,
+        .dtype = sc->model.dtype,
+        .kv_dtype = sc->model.kv_cache_dtype,
+        .tensor_parallel_size = sc->engine.tensor_parallel_size,
+        .catalog = s->opt.catalog,
+    };
+    s->lat = lat_model_from_spec(&sc->engine.latency, &lctx, err);
+    if (!s->lat)
+        goto fail;
+    s->q = evq_new(1024, err);
+    if (!s->q)
+        goto fail;
+    s->rng = rng_set_new(sc->seed);
+    if (!s->rng) {
+        sim_err_set(err, SIM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    s->n_replicas = sc->fleet.replicas;
+    s->replicas = calloc((size_t)s->n_replicas, sizeof *s->replicas);
+    if (!s->replicas) {
+        sim_err_set(err, SIM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int32_t i = 0; i < s->n_replicas; i++) {
+        s->replicas[i].idx = i;
+        s->replicas[i].state = REPLICA_READY;
+        if (engine_init(&s->replicas[i].eng, &s->ep, err) != SIM_OK)
+            goto fail;
+    }
+    if (s->opt.source) {
+        s->src = *s->opt.source;
+    } else {
+        s->wl = workload_open(&sc->workload, sc->duration_us, s->rng, err);
+        if (!s->wl)
+            goto fail;
+        s->src.ctx = s->wl;
+        s->src.next = workload_source_next;
+    }
+    s->ttft_lim = s->tpot_lim = INFINITY;
+    for (size_t i = 0; i < sc->n_slo; i++) {
+        const struct slo_item *it = &sc->slo[i];
+        if (it->metric == SLO_TTFT && it->target < s->ttft_lim)
+            s->ttft_lim = it->target;
+        if (it->metric == SLO_TPOT && it->target < s->tpot_lim)
+            s->tpot_lim = it->target;
+    }
+    s->res.replicas = s->n_replicas;
+    s->res.num_gpu_blocks = s->ep.num_blocks;
+    s->res.first_arrival_us = -1;
+    s->res.last_arrival_us = -1;
+    snprintf(s->res.latency_provenance, sizeof s->res.latency_provenance, "%s",
+             s->lat->provenance);
+    return s;
+fail:
+    sim_free(s);
+    return NULL;
+}
+
+void sim_free(struct sim *s)
+{
+    if (!s)
+        return;
+    if (s->replicas)
+        for (int32_t i = 0; i < s->n_replicas; i++)
+            engine_release(&s->replicas[i].eng);
+    free(s->replicas);
+    workload_close(s->wl);
+    lat_model_free(s->lat);
+    rng_set_free(s->rng);
+    evq_free(s->q);
+    pool_release(&s->pool);
+    free(s->ttft);
+    free(s->tpot);
+    free(s->e2e);
+    free(s->queue);
+    free(s);
+}
+
+/* ---- results ---------------------------------------------------------------------------- */
+
+static void latency_stats(double *v, size_t n, struct latency_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    if (n == 0) {
+        out->mean_s = out->max_s = NAN;
+        for (int i = 0; i < SIM_NQ; i++)
+            out->q_s[i] = NAN;
+        return;
+    }
+    gsl_sort(v, 1, n);
+    out->mean_s = gsl_stats_mean(v, 1, n);
+    for (int i = 0; i < SIM_NQ; i++)
+        out->q_s[i] = gsl_stats_quantile_from_sorted_data(v, 1, n, sim_quantiles[i]);
+    out->max_s = v[n - 1];
+}
+
+/* The value of quantile q in sorted data (for SLOs at quantiles not in sim_quantiles). */
+static double sorted_quantile(const double *v, size_t n, double q)
+{
+    return n ? gsl_stats_quantile_from_sorted_data(v, 1, n, q) : NAN;
+}
+
+static void finish_results(struct sim *s)
+{
+    struct sim_result *res = &s->res;
+    res->end_us = s->now_us;
+    res->events = evq_pushes(s->q);
+    res->skipped_rows = s->wl ? workload_skipped_rows(s->wl) : 0;
+    latency_stats(s->ttft, s->n_ok, &res->ttft);
+    latency_stats(s->tpot, s->n_tpot, &res->tpot);
+    latency_stats(s->e2e, s->n_ok, &res->e2e);
+    latency_stats(s->queue, s->n_ok, &res->queue);
+
+    double makespan = res->n_requests ? (double)(res->end_us - res->first_arrival_us) * 1e-6
+                                      : 0.0;
+    uint64_t ok = res->n_outcome[OUTCOME_OK];
+    res->throughput_req_per_s = makespan > 0 ? (double)ok / makespan : 0.0;
+    res->output_tokens_per_s = makespan > 0 ? (double)res->output_tokens / makespan : 0.0;
+    res->input_tokens_per_s = makespan > 0 ? (double)res->prompt_tokens / makespan : 0.0;
+    res->goodput_req_per_s = makespan > 0 ? (double)s->n_good / makespan : 0.0;
+    res->error_rate = res->n_requests ? (double)(res->n_requests - ok) / (double)res->n_requests
+                                      : 0.0;
+
+    res->slo_pass = true;
+    res->n_slo = s->sc->n_slo;
+    for (size_t i = 0; i < s->sc->n_slo; i++) {
+        const struct slo_item *it = &s->sc->slo[i];
+        struct slo_result *sr = &res->slo[i];
+        sr->slo = it;
+        switch (it->metric) {
+        case SLO_TTFT:
+            sr->actual = sorted_quantile(s->ttft, s->n_ok, it->quantile);
+            break;
+        case SLO_TPOT:
+            sr->actual = sorted_quantile(s->tpot, s->n_tpot, it->quantile);
+            break;
+        case SLO_E2E:
+            sr->actual = sorted_quantile(s->e2e, s->n_ok, it->quantile);
+            break;
+        case SLO_ERROR_RATE:
+            sr->actual = res->error_rate;
+            break;
+        }
+        sr->pass = !isnan(sr->actual) && sr->actual <= it->target;
+        res->slo_pass = res->slo_pass && sr->pass;
+    }
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+int sim_run(struct sim *s, struct sim_err *err)
+{
+    int rc = pull_next(s, err);
+    if (rc != SIM_OK)
+        return rc;
+    if (s->src_done) {
+        finish_results(s);
+        return SIM_OK;
+    }
+    evq_push(s->q, 0, PRIO_SCRAPE, scrape, NULL, 0);
+    struct evq_event ev;
+    uint64_t n = 0;
+    while (!s->stopping && evq_pop(s->q, &ev)) {
+        SIM_ASSERT(ev.t_us >= s->now_us);
+        s->now_us = ev.t_us;
+        ev.fn(s, ev.obj, ev.arg);
+        if (s->src_done && s->in_flight == 0)
+            break;
+        if ((++n & 4095) == 0) {
+            if (s->opt.stop && *s->opt.stop) {
+                return sim_err_set(err, SIM_EINTR,
+                                   "interrupted at simulated time %.3f s after %llu requests",
+                                   (double)s->now_us * 1e-6,
+                                   (unsigned long long)s->res.n_requests);
+            }
+            if (s->opt.progress && (n & 65535) == 0) {
+                struct sim_progress p = {s->now_us, s->n_arrived,
+                                         s->n_arrived - s->in_flight, n};
+                s->opt.progress(s->opt.progress_ctx, &p);
+            }
+        }
+    }
+    if (s->sink_rc != SIM_OK) {
+        if (err)
+            *err = s->sink_err;
+        return s->sink_rc;
+    }
+    SIM_ASSERT(s->in_flight == 0);
+    finish_results(s);
+    return SIM_OK;
+}
+
+const struct sim_result *sim_result(const struct sim *s)
+{
+    return &s->res;
+}
+
+int sim_result_foreach(const struct sim_result *r,
+                       int (*fn)(void *ctx, const char *key, double value), void *ctx)
+{
+#define EMIT(k, v)                                                                         \
+    do {                                                                                   \
+        int rc_ = fn(ctx, (k), (double)(v));                                               \
+        if (rc_)                                                                           \
+            return rc_;                                                                    \
+    } while (0)
+    static const char *const qn[SIM_NQ] = {"p50", "p90", "p95", "p99"};
+    char key[64];
+    EMIT("requests_total", r->n_requests);
+    for (int o = 0; o < OUTCOME_N; o++) {
+        snprintf(key, sizeof key, "requests_%s", req_outcome_name((enum req_outcome)o));
+        EMIT(key, r->n_outcome[o]);
+    }
+    EMIT("error_rate_frac", r->error_rate);
+    const struct {
+        const char *name;
+        const struct latency_stats *st;
+    } lat[] = {{"ttft", &r->ttft}, {"tpot", &r->tpot}, {"e2e", &r->e2e}, {"queue", &r->queue}};
+    for (size_t i = 0; i < sizeof lat / sizeof lat[0]; i++) {
+        snprintf(key, sizeof key, "%s_mean_s", lat[i].name);
+        EMIT(key, lat[i].st->mean_s);
+        for (int q = 0; q < SIM_NQ; q++) {
+            snprintf(key, sizeof key, "%s_%s_s", lat[i].name, qn[q]);
+            EMIT(key, lat[i].st->q_s[q]);
+        }
+        snprintf(key, sizeof key, "%s_max_s", lat[i].name);
+        EMIT(key, lat[i].st->max_s);
+    }
+    EMIT("throughput_req_per_s", r->throughput_req_per_s);
+    EMIT("goodput_req_per_s", r->goodput_req_per_s);
+    EMIT("output_tokens_per_s", r->output_tokens_per_s);
+    EMIT("input_tokens_per_s", r->input_tokens_per_s);
+    EMIT("output_tokens_total", r->output_tokens);
+    EMIT("prompt_tokens_total", r->prompt_tokens);
+    EMIT("preemptions_total", r->preemptions);
+    EMIT("skipped_rows", r->skipped_rows);
+    EMIT("first_arrival_s", r->first_arrival_us >= 0 ? (double)r->first_arrival_us * 1e-6 : NAN);
+    EMIT("last_arrival_s", r->last_arrival_us >= 0 ? (double)r->last_arrival_us * 1e-6 : NAN);
+    EMIT("sim_end_s", (double)r->end_us * 1e-6);
+    EMIT("replicas", r->replicas);
+    EMIT("num_gpu_blocks", r->num_gpu_blocks);
+    EMIT("events_total", r->events);
+    EMIT("slo_pass", r->slo_pass ? 1 : 0);
+#undef EMIT
+    return 0;
+}

@@ -1,0 +1,113 @@
+/*
+ * sim.h: one simulation run of an LLM inference fleet.
+ *
+ * A run is a pure function of (scenario, workload, seed, llmcap version). sim_new()
+ * builds the fleet (replicas running the vLLM or static engine model with the scenario's
+ * latency model), sim_run() replays the workload through the gateway/router until it is
+ * exhausted and the fleet has drained, streaming finished requests and metric samples to
+ * the sink, and sim_result() gives the run's summary: outcome counts, TTFT/TPOT/e2e
+ * percentiles, throughput, goodput and SLO verdicts.
+ */
+#ifndef LLMCAP_SIM_SIM_H
+#define LLMCAP_SIM_SIM_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/err.h"
+#include "sim/record.h"
+#include "sim/scenario.h"
+#include "sim/workload.h"
+
+/* A source of requests other than the scenario's workload (tests, tools). `next`
+ * returns 1 with *out filled, 0 at the end, or a negative SIM_E* code. */
+struct sim_source {
+    void *ctx;
+    int (*next)(void *ctx, struct wl_request *out, struct sim_err *err);
+};
+
+struct sim_progress {
+    int64_t now_us;
+    uint64_t arrived;
+    uint64_t finished;
+    uint64_t events;
+};
+
+struct sim_options {
+    const struct sim_sink *sink;   /* may be NULL: nothing is recorded */
+    const struct sim_source *source; /* NULL: open the scenario's workload */
+    const struct catalog *catalog;   /* for roofline/table latency and memory sizing */
+    volatile sig_atomic_t *stop;     /* when it becomes non-zero the run stops (SIM_EINTR) */
+    void (*progress)(void *ctx, const struct sim_progress *p); /* every ~64k events */
+    void *progress_ctx;
+    bool no_fast_forward; /* step every decode iteration (tests: must give identical rows) */
+};
+
+/* Percentiles reported for each latency metric. */
+enum { SIM_NQ = 4 };
+extern const double sim_quantiles[SIM_NQ]; /* 0.50, 0.90, 0.95, 0.99 */
+
+struct latency_stats {
+    uint64_t n;
+    double mean_s;
+    double q_s[SIM_NQ]; /* at sim_quantiles */
+    double max_s;
+};
+
+struct slo_result {
+    const struct slo_item *slo; /* borrowed from the scenario */
+    double actual;              /* seconds or fraction; NaN when nothing to measure */
+    bool pass;
+};
+
+struct sim_result {
+    uint64_t n_requests; /* arrived at the gateway */
+    uint64_t n_outcome[OUTCOME_N];
+    uint64_t prompt_tokens;    /* of requests that finished OK */
+    uint64_t output_tokens;    /* generated, all requests */
+    uint64_t preemptions;
+    uint64_t retries;
+    uint64_t skipped_rows;     /* trace rows skipped as malformed */
+    int64_t first_arrival_us;
+    int64_t last_arrival_us;
+    int64_t end_us;            /* simulated time when the run ended */
+    struct latency_stats ttft, tpot, e2e, queue; /* over OK requests */
+    double throughput_req_per_s;  /* OK requests / makespan */
+    double output_tokens_per_s;   /* generated tokens / makespan */
+    double input_tokens_per_s;
+    double goodput_req_per_s;     /* OK requests meeting the TTFT and TPOT SLOs, per s */
+    double error_rate;            /* non-OK / arrived */
+    uint64_t events;
+    int replicas;                 /* fixed fleet size */
+    int64_t num_gpu_blocks;       /* KV blocks per replica */
+    char latency_provenance[320];
+    struct slo_result slo[SLO_MAX];
+    size_t n_slo;
+    bool slo_pass;                /* every SLO passed (true when there are none) */
+};
+
+struct sim;
+
+/* Build a run of `sc` (borrowed for the run's life). Caller owns: sim_free(). NULL + err
+ * on bad input (e.g. an engine that cannot hold max_model_len) or OOM. */
+struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
+                    struct sim_err *err);
+
+/* Run to the end. SIM_OK, or a negative code with err set: SIM_EINVAL for a malformed
+ * trace row, SIM_EIO when the sink failed, SIM_EINTR when *opt->stop was raised. */
+int sim_run(struct sim *s, struct sim_err *err);
+
+/* The run's results (valid after sim_run returned SIM_OK; borrowed from s). */
+const struct sim_result *sim_result(const struct sim *s);
+
+void sim_free(struct sim *s); /* NULL is a no-op */
+
+/* Summary key/value pairs in a fixed order (names carry units): the `summary` table and
+ * the CLI use the same list. Calls fn for each; stops early when fn returns non-zero
+ * and returns that value. */
+int sim_result_foreach(const struct sim_result *r,
+                       int (*fn)(void *ctx, const char *key, double value), void *ctx);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * sim_int.h: the simulation's internal state, shared by the modules of sim/ (engine,
+ * router, run loop) and their tests. Not part of the public interface.
+ */
+#ifndef LLMCAP_SIM_SIM_INT_H
+#define LLMCAP_SIM_SIM_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "models/latency.h"
+#include "sim/evq.h"
+#include "sim/rng.h"
+#include "sim/sim.h"
+
+/* Event priorities at equal times: arrivals and control actions are seen before an
+ * engine step ends, so a request arriving exactly at an iteration boundary joins the
+ * batch scheduled at that boundary. */
+enum ev_prio {
+    PRIO_ARRIVAL = 0,
+    PRIO_CONTROL = 1,
+    PRIO_STEP = 2,
+    PRIO_SCRAPE = 3,
+};
+
+enum req_state { RS_FREE, RS_GATEWAY, RS_WAITING, RS_RUNNING };
+
+struct req {
+    uint64_t id;
+    int64_t arrival_us;
+    int64_t first_token_us; /* -1 until the first token */
+    int64_t dispatch_us;    /* when the router last handed it to a replica */
+    int64_t first_sched_us; /* when an engine first scheduled it (-1 before) */
+    int32_t prompt_tokens;
+    int32_t output_tokens;
+    int32_t num_computed; /* tokens whose KV is in the cache */
+    int32_t num_output;   /* output tokens sampled so far */
+    int32_t n_blocks;     /* KV blocks held */
+    int32_t sched_new;    /* tokens scheduled in the step in flight */
+    int32_t replica;      /* -1 when at the gateway */
+    int32_t preemptions;
+    int32_t retries;
+    uint8_t state;
+    struct req *next, *prev; /* gateway queue or engine waiting queue */
+    evq_handle timeout;      /* gateway timeout */
+};
+
+/* Doubly linked FIFO with push to the front (preempted requests go first). */
+struct req_list {
+    struct req *head, *tail;
+    uint32_t n;
+};
+
+/* Requests live in fixed-size chunks that never move, recycled through a free list: no
+ * allocation per request once the in-flight high-water mark is reached. */
+struct req_pool {
+    struct req **chunks;
+    size_t n_chunks;
+    struct req *free;
+};
+
+struct engine_params {
+    enum engine_kind kind;
+    int32_t max_num_seqs;
+    int32_t max_num_batched_tokens;
+    bool chunked_prefill;
+    int32_t block_size;
+    int64_t num_blocks;
+    int32_t max_model_len;
+    int32_t static_batch_size;
+};
+
+struct engine {
+    struct req_list waiting;
+    struct req **running; /* in admission order; capacity max_num_seqs (static: batch) */
+    int32_t n_running;
+    int32_t n_sched;      /* running[0..n_sched) are in the step in flight */
+    int64_t free_blocks;
+    bool busy;
+    evq_handle step_ev;
+    int64_t step_start_us;
+    /* decode run in flight (fast-forward): run_k iterations from run_start_us */
+    bool in_run;
+    int32_t run_k;
+    int64_t run_start_us;
+    int64_t run_ctx0; /* sum of num_computed over running at the run's start */
+    /* counters */
+    uint64_t n_steps;
+    uint64_t n_iterations;
+    uint64_t n_preemptions;
+    int64_t busy_us;
+};
+
+enum replica_state { REPLICA_READY, REPLICA_GONE };
+
+struct replica {
+    int32_t idx;
+    enum replica_state state;
+    int32_t outstanding; /* requests handed to it and not yet ended */
+    struct engine eng;
+};
+
+struct sim {
+    const struct scenario *sc;
+    struct sim_options opt;
+    struct evq *q;
+    struct rng_set *rng;
+    struct lat_model *lat;
+    struct engine_params ep;
+    int64_t now_us;
+
+    struct workload *wl;       /* owned when opened from the scenario */
+    struct sim_source src;
+    bool src_done;
+    struct wl_request next_arrival; /* pulled ahead: the one the pending ARRIVAL is for */
+    uint64_t n_arrived;
+
+    struct req_pool pool;
+    struct req_list gateway;
+    uint64_t in_flight; /* arrived and not yet ended */
+
+    struct replica *replicas;
+    int32_t n_replicas;
+    int32_t rr_next;
+
+    /* statistics over OK requests (seconds) */
+    double *ttft, *tpot, *e2e, *queue;
+    size_t n_ok, n_tpot, cap_ok;
+    uint64_t n_good;            /* OK requests within the TTFT and TPOT SLO targets */
+    double ttft_lim, tpot_lim;  /* strictest TTFT/TPOT SLO targets (s), or INFINITY */
+
+    struct sim_result res;
+    int sink_rc; /* first sink failure */
+    struct sim_err sink_err;
+    bool stopping;
+    evq_handle drain_ev;
+};
+
+/* ---- engine.c ---- */
+int engine_init(struct engine *e, const struct engine_params *p, struct sim_err *err);
+void engine_release(struct engine *e);
+/* A request handed to replica `rp` by the router. */
+void engine_enqueue(struct sim *s, struct replica *rp, struct req *r);
+/* End every request on the replica (running and waiting) with `outcome`, after applying
+ * the decode iterations completed by now. */
+void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcome);
+/* Gauges as vLLM would last have set them (materialising a decode run to now). */
+void engine_gauges(const struct sim *s, const struct replica *rp, double *running,
+                   double *waiting, double *kv_usage_frac);
+
+/* ---- sim.c (called by the engine) ---- */
+/* A request ended on replica `rp` with `outcome` at s->now_us. */
+void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
+                      enum req_outcome outcome);
+void sim_tokens_generated(struct sim *s, uint64_t n);
+
+static inline int64_t ceil_div64(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+#endif

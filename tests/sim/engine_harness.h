@@ -1,0 +1,129 @@
+/* engine_harness.h: scenarios built in code, array workloads and an in-memory sink for
+ * the engine and run-loop tests. */
+#ifndef LLMCAP_TESTS_SIM_ENGINE_HARNESS_H
+#define LLMCAP_TESTS_SIM_ENGINE_HARNESS_H
+
+#include <gsl/gsl_errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim.h"
+
+/* A scenario with a fixed fleet and the constant latency model, no file behind it. */
+static inline void h_scenario(struct scenario *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    snprintf(sc->name, sizeof sc->name, "test");
+    sc->seed = 1;
+    sc->duration_us = -1;
+    sc->drain_timeout_us = 3600LL * 1000000;
+    sc->engine.kind = ENGINE_VLLM;
+    sc->engine.tensor_parallel_size = 1;
+    sc->engine.max_num_seqs = 256;
+    sc->engine.max_num_batched_tokens = 2048;
+    sc->engine.enable_chunked_prefill = true;
+    sc->engine.block_size = 16;
+    sc->engine.gpu_memory_utilization = 0.9;
+    sc->engine.max_model_len = 8192;
+    sc->engine.num_gpu_blocks = 4096;
+    sc->engine.static_batch_size = 8;
+    sc->engine.latency.kind = LAT_CONSTANT;
+    sc->engine.latency.prefill_per_token_us = 100;
+    sc->engine.latency.decode_iteration_ms = 10;
+    sc->router.policy = ROUTER_LEAST_OUTSTANDING;
+    sc->router.queue_timeout_us = 60LL * 1000000;
+    sc->fleet.replicas = 1;
+    sc->fleet.scrape_interval_us = 15LL * 1000000;
+    sc->record.requests = REC_REQUESTS_FULL;
+    sc->record.samples = true;
+    sc->record.sample_frac = 0.01;
+}
+
+struct h_source {
+    const struct wl_request *reqs;
+    size_t n, next;
+};
+
+static inline int h_next(void *ctx, struct wl_request *out, struct sim_err *err)
+{
+    (void)err;
+    struct h_source *src = ctx;
+    if (src->next >= src->n)
+        return 0;
+    *out = src->reqs[src->next++];
+    return 1;
+}
+
+struct h_sink {
+    struct rec_request *rows; /* indexed by request id */
+    size_t cap;
+    size_t n_rows;
+    size_t n_samples;
+    double max_kv_frac;
+};
+
+static inline int h_request(void *ctx, const struct rec_request *r)
+{
+    struct h_sink *k = ctx;
+    if (r->id >= k->cap) {
+        size_t cap = k->cap ? k->cap : 1024;
+        while (cap <= r->id)
+            cap *= 2;
+        k->rows = realloc(k->rows, cap * sizeof *k->rows);
+        memset(k->rows + k->cap, 0xff, (cap - k->cap) * sizeof *k->rows);
+        k->cap = cap;
+    }
+    /* Every request must end exactly once. */
+    if (k->rows[r->id].id == r->id)
+        abort();
+    k->rows[r->id] = *r;
+    k->n_rows++;
+    return 0;
+}
+
+static inline int h_sample(void *ctx, const struct rec_sample *s)
+{
+    struct h_sink *k = ctx;
+    k->n_samples++;
+    if (strcmp(s->metric, "vllm:kv_cache_usage_perc") == 0 && s->value > k->max_kv_frac)
+        k->max_kv_frac = s->value;
+    return 0;
+}
+
+/* Run `sc` over reqs[0..n) and collect rows into *out (caller frees out->rows). Returns
+ * the sim (caller frees) so that results can be inspected. */
+static inline struct sim *h_run(const struct scenario *sc, const struct wl_request *reqs,
+                                size_t n, struct h_sink *out, bool no_ff)
+{
+    gsl_set_error_handler_off();
+    memset(out, 0, sizeof *out);
+    static struct h_source src;
+    src = (struct h_source){reqs, n, 0};
+    static struct sim_source source;
+    static struct sim_sink sink;
+    source = (struct sim_source){&src, h_next};
+    sink = (struct sim_sink){out, h_request, h_sample};
+    struct sim_options opt = {.sink = &sink, .source = &source, .no_fast_forward = no_ff};
+    struct sim_err err = {0};
+    struct sim *s = sim_new(sc, &opt, &err);
+    if (!s) {
+        fprintf(stderr, "sim_new: %s\n", err.msg);
+        abort();
+    }
+    if (sim_run(s, &err) != SIM_OK) {
+        fprintf(stderr, "sim_run: %s\n", err.msg);
+        abort();
+    }
+    return s;
+}
+
+static inline struct wl_request h_req(double t_s, int32_t prompt, int32_t output)
+{
+    struct wl_request w = {0};
+    w.arrival_us = (int64_t)(t_s * 1e6 + 0.5);
+    w.prompt_tokens = prompt;
+    w.output_tokens = output;
+    return w;
+}
+
+#endif
