@@ -1,0 +1,385 @@
+/* db.c: writing runs into the SQLite results database, one transaction per run. */
+#include "reports/db.h"
+
+#include <gsl/gsl_version.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "reports/schema_sql.h" /* generated from reports/schema.sql */
+
+#ifndef LLMCAP_VERSION
+#define LLMCAP_VERSION "0.0.0"
+#endif
+#ifndef LLMCAP_GIT_DESCRIBE
+#define LLMCAP_GIT_DESCRIBE "unknown"
+#endif
+
+struct db {
+    sqlite3 *h;
+    char path[1024];
+    sqlite3_stmt *ins_req;
+    sqlite3_stmt *ins_sample;
+    int64_t run_id;
+    bool in_run;
+    struct sim_sink sink;
+    struct sim_err sink_err;
+};
+
+static int db_fail(const struct db *db, struct sim_err *err, const char *what)
+{
+    return sim_err_at(err, SIM_EIO, db->path, 0, 0, "%s: %s", what, sqlite3_errmsg(db->h));
+}
+
+static int exec(struct db *db, const char *sql, struct sim_err *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        sim_err_at(err, SIM_EIO, db->path, 0, 0, "%s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return SIM_EIO;
+    }
+    return SIM_OK;
+}
+
+/* Read one integer from a query. Returns the sqlite rc. */
+static int query_int(sqlite3 *h, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int check_or_create(struct db *db, struct sim_err *err)
+{
+    int64_t app = 0, version = 0, n_tables = 0;
+    int rc = query_int(db->h, "PRAGMA application_id", &app);
+    if (rc == SQLITE_NOTADB)
+        return sim_err_at(err, SIM_EINVAL, db->path, 0, 0,
+                          "not an llmcap database (not a SQLite file): refusing to write "
+                          "into it; choose another output file");
+    if (rc != SQLITE_OK)
+        return db_fail(db, err, "cannot read the database");
+    if (query_int(db->h, "PRAGMA user_version", &version) != SQLITE_OK ||
+        query_int(db->h, "SELECT count(*) FROM sqlite_master", &n_tables) != SQLITE_OK)
+        return db_fail(db, err, "cannot read the database");
+    if (app == DB_APPLICATION_ID) {
+        if (version > DB_SCHEMA_VERSION)
+            return sim_err_at(err, SIM_EINVAL, db->path, 0, 0,
+                              "written by a newer llmcap (schema version %lld, this llmcap "
+                              "knows %d): refusing to write into it",
+                              (long long)version, DB_SCHEMA_VERSION);
+        return SIM_OK;
+    }
+    if (n_tables > 0 || app != 0)
+        return sim_err_at(err, SIM_EINVAL, db->path, 0, 0,
+                          "a SQLite database that is not llmcap's: refusing to write into "
+                          "it; choose another output file");
+    if (sqlite3_db_readonly(db->h, "main") == 1)
+        return sim_err_at(err, SIM_EIO, db->path, 0, 0, "cannot write: the file is read-only");
+    if (exec(db, "BEGIN IMMEDIATE", err) != SIM_OK)
+        return SIM_EIO;
+    if (exec(db, llmcap_schema_sql, err) != SIM_OK ||
+        exec(db, "INSERT INTO meta(key, value) VALUES ('application', 'llmcap'), "
+                 "('created_by', 'llmcap " LLMCAP_VERSION "')",
+             err) != SIM_OK) {
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+        return SIM_EIO;
+    }
+    return exec(db, "COMMIT", err);
+}
+
+static int sink_request(void *ctx, const struct rec_request *r);
+static int sink_sample(void *ctx, const struct rec_sample *s);
+
+struct db *db_open(const char *path, struct sim_err *err)
+{
+    struct db *db = calloc(1, sizeof *db);
+    if (!db) {
+        sim_err_set(err, SIM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(db->path, sizeof db->path, "%s", path);
+    int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        sim_err_at(err, SIM_EIO, path, 0, 0, "cannot open: %s",
+                   db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+        db_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db->h, 5000);
+    sqlite3_extended_result_codes(db->h, 0);
+    if (check_or_create(db, err) != SIM_OK) {
+        db_close(db);
+        return NULL;
+    }
+    if (exec(db, "PRAGMA cache_size = -65536", err) != SIM_OK) {
+        db_close(db);
+        return NULL;
+    }
+    db->sink.ctx = db;
+    db->sink.request = sink_request;
+    db->sink.sample = sink_sample;
+    return db;
+}
+
+void db_close(struct db *db)
+{
+    if (!db)
+        return;
+    if (db->in_run)
+        db_abort_run(db);
+    sqlite3_finalize(db->ins_req);
+    sqlite3_finalize(db->ins_sample);
+    sqlite3_close(db->h);
+    free(db);
+}
+
+int db_begin_run(struct db *db, int64_t *run_id, struct sim_err *err)
+{
+    SIM_ASSERT(!db->in_run);
+    if (sqlite3_db_readonly(db->h, "main") == 1)
+        return sim_err_at(err, SIM_EIO, db->path, 0, 0, "cannot write: the file is read-only");
+    int rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return sim_err_at(err, SIM_EIO, db->path, 0, 0,
+                          "the database is locked by another process (waited 5 s)");
+    if (rc != SQLITE_OK)
+        return db_fail(db, err, "cannot start a transaction");
+    int64_t max_id = 0;
+    if (query_int(db->h, "SELECT coalesce(max(run_id), 0) FROM runs", &max_id) != SQLITE_OK)
+        goto fail;
+    db->run_id = max_id + 1;
+    if (!db->ins_req &&
+        sqlite3_prepare_v2(db->h,
+                           "INSERT INTO requests VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                           "?10, ?11, ?12, ?13, ?14, ?15)",
+                           -1, &db->ins_req, NULL) != SQLITE_OK)
+        goto fail;
+    if (!db->ins_sample &&
+        sqlite3_prepare_v2(db->h, "INSERT INTO samples VALUES (?1, ?2, ?3, ?4, '{}', ?5)", -1,
+                           &db->ins_sample, NULL) != SQLITE_OK)
+        goto fail;
+    db->in_run = true;
+    sim_err_clear(&db->sink_err);
+    *run_id = db->run_id;
+    return SIM_OK;
+fail:
+    db_fail(db, err, "cannot prepare the run");
+    sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    return SIM_EIO;
+}
+
+const struct sim_sink *db_sink(struct db *db)
+{
+    return &db->sink;
+}
+
+const struct sim_err *db_sink_error(const struct db *db)
+{
+    return db->sink_err.code ? &db->sink_err : NULL;
+}
+
+static void bind_time(sqlite3_stmt *st, int i, int64_t us)
+{
+    if (us < 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_double(st, i, (double)us * 1e-6);
+}
+
+static int step_reset(struct db *db, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        if (!db->sink_err.code)
+            sim_err_at(&db->sink_err, SIM_EIO, db->path, 0, 0, "cannot write %s: %s", what,
+                       sqlite3_errmsg(db->h));
+        return SIM_EIO;
+    }
+    return SIM_OK;
+}
+
+static int sink_request(void *ctx, const struct rec_request *r)
+{
+    struct db *db = ctx;
+    sqlite3_stmt *st = db->ins_req;
+    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->id);
+    sqlite3_bind_double(st, 3, (double)r->arrival_us * 1e-6);
+    sqlite3_bind_int(st, 4, r->prompt_tokens);
+    sqlite3_bind_int(st, 5, r->output_tokens);
+    sqlite3_bind_int(st, 6, r->generated_tokens);
+    if (r->replica < 0)
+        sqlite3_bind_null(st, 7);
+    else
+        sqlite3_bind_int(st, 7, r->replica);
+    bind_time(st, 8, r->first_token_us);
+    bind_time(st, 9, r->finish_us);
+    if (r->first_token_us >= 0)
+        sqlite3_bind_double(st, 10, (double)(r->first_token_us - r->arrival_us) * 1e-6);
+    else
+        sqlite3_bind_null(st, 10);
+    if (r->outcome == OUTCOME_OK && r->output_tokens > 1)
+        sqlite3_bind_double(st, 11, (double)(r->finish_us - r->first_token_us) * 1e-6 /
+                                        (double)(r->output_tokens - 1));
+    else
+        sqlite3_bind_null(st, 11);
+    sqlite3_bind_double(st, 12, (double)(r->finish_us - r->arrival_us) * 1e-6);
+    sqlite3_bind_int(st, 13, r->preemptions);
+    sqlite3_bind_int(st, 14, r->retries);
+    sqlite3_bind_text(st, 15, req_outcome_name(r->outcome), -1, SQLITE_STATIC);
+    return step_reset(db, st, "a request row");
+}
+
+static int sink_sample(void *ctx, const struct rec_sample *s)
+{
+    struct db *db = ctx;
+    sqlite3_stmt *st = db->ins_sample;
+    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_double(st, 2, (double)s->t_us * 1e-6);
+    sqlite3_bind_text(st, 3, s->metric, -1, SQLITE_STATIC);
+    if (s->replica < 0)
+        sqlite3_bind_null(st, 4);
+    else
+        sqlite3_bind_int(st, 4, s->replica);
+    sqlite3_bind_double(st, 5, s->value);
+    return step_reset(db, st, "a sample");
+}
+
+struct summary_ctx {
+    struct db *db;
+    sqlite3_stmt *st;
+};
+
+static int put_summary(void *ctx, const char *key, double value)
+{
+    struct summary_ctx *c = ctx;
+    sqlite3_bind_int64(c->st, 1, c->db->run_id);
+    sqlite3_bind_text(c->st, 2, key, -1, SQLITE_TRANSIENT);
+    if (isnan(value))
+        sqlite3_bind_null(c->st, 3);
+    else
+        sqlite3_bind_double(c->st, 3, value);
+    int rc = sqlite3_step(c->st);
+    sqlite3_reset(c->st);
+    return rc == SQLITE_DONE ? 0 : 1;
+}
+
+static void utc_now(char *buf, size_t n)
+{
+    /* Provenance only (when the row was written); never part of the model. */
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int db_finish_run(struct db *db, const struct db_run_info *info, const struct sim_result *r,
+                  double wall_s, struct sim_err *err)
+{
+    SIM_ASSERT(db->in_run);
+    const struct scenario *sc = info->sc;
+    sqlite3_stmt *st = NULL;
+    char created[32];
+    utc_now(created, sizeof created);
+    if (sqlite3_prepare_v2(db->h,
+                           "INSERT INTO runs VALUES (?1, 'complete', ?2, ?3, ?4, ?5, ?6, ?7, "
+                           "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_text(st, 2, created, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, sc->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, sc->path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, sc->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, sc->overrides, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, info->labels_json ? info->labels_json : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)sc->seed);
+    sqlite3_bind_text(st, 9, LLMCAP_VERSION, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, LLMCAP_GIT_DESCRIBE, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, GSL_VERSION, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 12, sqlite3_libversion(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, info->latency_model, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 14, r->latency_provenance, -1, SQLITE_STATIC);
+    if (sc->workload.kind == WL_TRACE)
+        sqlite3_bind_text(st, 15, sc->workload.trace_path, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 15);
+    sqlite3_bind_double(st, 16, wall_s);
+    sqlite3_bind_double(st, 17, (double)r->end_us * 1e-6);
+    sqlite3_bind_int64(st, 18, (sqlite3_int64)r->events);
+    sqlite3_bind_int64(st, 19, (sqlite3_int64)r->n_requests);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (sqlite3_prepare_v2(db->h, "INSERT INTO summary VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
+        SQLITE_OK)
+        goto fail;
+    struct summary_ctx sctx = {db, st};
+    if (sim_result_foreach(r, put_summary, &sctx) != 0)
+        goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (sqlite3_prepare_v2(db->h,
+                           "INSERT INTO slo_results VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    for (size_t i = 0; i < r->n_slo; i++) {
+        const struct slo_result *sr = &r->slo[i];
+        bool is_rate = sr->slo->metric == SLO_ERROR_RATE;
+        sqlite3_bind_int64(st, 1, db->run_id);
+        sqlite3_bind_text(st, 2, sr->slo->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, slo_metric_name(sr->slo->metric), -1, SQLITE_STATIC);
+        if (is_rate)
+            sqlite3_bind_null(st, 4);
+        else
+            sqlite3_bind_double(st, 4, sr->slo->quantile);
+        sqlite3_bind_double(st, 5, sr->slo->target);
+        if (isnan(sr->actual))
+            sqlite3_bind_null(st, 6);
+        else
+            sqlite3_bind_double(st, 6, sr->actual);
+        sqlite3_bind_text(st, 7, is_rate ? "frac" : "s", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 8, sr->pass ? 1 : 0);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    db->in_run = false;
+    return SIM_OK;
+fail:
+    db_fail(db, err, "cannot record the run");
+    sqlite3_finalize(st);
+    db_abort_run(db);
+    return SIM_EIO;
+}
+
+void db_abort_run(struct db *db)
+{
+    if (!db->in_run)
+        return;
+    sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    db->in_run = false;
+}
