@@ -135,8 +135,8 @@ static int only_for(struct bind *b, const struct sect *s, const char *name, cons
 
 /* ---- field readers: absent fields keep their defaults ------------------------------- */
 
-static int rd_num(struct bind *b, const struct sect *s, const char *name, double min,
-                  bool min_open, double max, bool max_open, const char *unit, double *out)
+static int rd_num(struct bind *b, const struct sect *s, const char *name, double min, bool min_open,
+                  double max, bool max_open, const char *unit, double *out)
 {
     char key[256];
     const struct ynode *n = field(s, name, key, sizeof key);
@@ -153,8 +153,8 @@ static int rd_pos(struct bind *b, const struct sect *s, const char *name, const 
     return rd_num(b, s, name, 0.0, true, INFINITY, false, unit, out);
 }
 
-static int rd_i64(struct bind *b, const struct sect *s, const char *name, int64_t min,
-                  int64_t max, const char *unit, int64_t *out)
+static int rd_i64(struct bind *b, const struct sect *s, const char *name, int64_t min, int64_t max,
+                  const char *unit, int64_t *out)
 {
     char key[256];
     const struct ynode *n = field(s, name, key, sizeof key);
@@ -192,8 +192,8 @@ static int rd_bool(struct bind *b, const struct sect *s, const char *name, bool 
     return ynode_as_bool(n, key, out, b->err);
 }
 
-static int rd_enum(struct bind *b, const struct sect *s, const char *name,
-                   const char *const *names, int *out)
+static int rd_enum(struct bind *b, const struct sect *s, const char *name, const char *const *names,
+                   int *out)
 {
     char key[256];
     const struct ynode *n = field(s, name, key, sizeof key);
@@ -213,8 +213,8 @@ static int str_into(struct bind *b, const struct ynode *n, const char *key, bool
     if (!v[0] && !allow_empty)
         return fail_at(b, n, "'%s' must not be empty", key);
     if (strlen(v) >= cap)
-        return fail_at(b, n, "'%s' must be at most %zu characters long, got %zu", key, cap - 1,
-                       strlen(v));
+        return fail_at(b, n, "'%s' must be at most %zu characters long, got %zu characters", key,
+                       cap - 1, strlen(v));
     memcpy(out, v, strlen(v) + 1);
     return SIM_OK;
 }
@@ -232,8 +232,7 @@ static int rd_str(struct bind *b, const struct sect *s, const char *name, bool a
 /* A path from the file is relative to the scenario's folder; one from --set is relative
  * to the current directory, as command-line paths are. Existence is not checked here:
  * the readers do that when they open the file. */
-static int path_into(struct bind *b, const struct ynode *n, const char *key, char *out,
-                     size_t cap)
+static int path_into(struct bind *b, const struct ynode *n, const char *key, char *out, size_t cap)
 {
     char rel[SC_PATH_MAX];
     int rc = str_into(b, n, key, false, rel, sizeof rel);
@@ -244,15 +243,15 @@ static int path_into(struct bind *b, const struct ynode *n, const char *key, cha
         return SIM_OK;
     }
     if (rel[0] != '/' && strlen(b->sc->dir) + 1 + strlen(rel) >= cap)
-        return fail_at(b, n, "'%s' must be at most %zu characters long once resolved against "
-                             "'%s'",
+        return fail_at(b, n,
+                       "'%s' must be at most %zu characters long once resolved against "
+                       "'%s'",
                        key, cap - 1, b->sc->dir);
     scenario_resolve_path(b->sc, rel, out, cap);
     return SIM_OK;
 }
 
-static int rd_path(struct bind *b, const struct sect *s, const char *name, char *out,
-                   size_t cap)
+static int rd_path(struct bind *b, const struct sect *s, const char *name, char *out, size_t cap)
 {
     char key[256];
     const struct ynode *n = field(s, name, key, sizeof key);
@@ -263,14 +262,12 @@ static int rd_path(struct bind *b, const struct sect *s, const char *name, char 
 
 /* ---- vocabularies ---------------------------------------------------------------------- */
 
-static const char *const top_keys[] = {"name",  "seed",    "duration", "drain_timeout",
-                                       "workload", "model", "engine", "router",
-                                       "fleet", "cluster", "cost",     "slo",
-                                       "record", NULL};
+static const char *const top_keys[] = {
+    "name",   "seed",  "duration", "drain_timeout", "workload", "model",  "engine",
+    "router", "fleet", "cluster",  "cost",          "slo",      "record", NULL};
 
-static const char *const workload_keys[] = {"trace",         "arrivals",      "rate_profile",
-                                            "prompt_tokens", "output_tokens", "count",
-                                            NULL};
+static const char *const workload_keys[] = {
+    "trace", "arrivals", "rate_profile", "prompt_tokens", "output_tokens", "count", NULL};
 static const char *const trace_keys[] = {"path",   "format",        "time_scale", "rate_scale",
                                          "window", "skip_bad_rows", NULL};
 static const char *const window_keys[] = {"start", "end", NULL};
@@ -282,10 +279,10 @@ static const char *const diurnal_keys[] = {"amplitude_frac", "period", "peak_at"
 static const char *const step_keys[] = {"at", "rate_per_s", NULL};
 static const char *const spike_keys[] = {"at", "duration", "factor", NULL};
 
-static const char *const len_keys[] = {"dist", "value", "min",  "max",
-                                       "mean", "sigma", "path", "column", NULL};
-static const char *const len_dists[] = {"constant", "uniform", "exponential", "lognormal",
-                                        "empirical", NULL};
+static const char *const len_keys[] = {"dist",  "value", "min",    "max", "mean",
+                                       "sigma", "path",  "column", NULL};
+static const char *const len_dists[] = {"constant",  "uniform",   "exponential",
+                                        "lognormal", "empirical", NULL};
 static const char *const len_constant_keys[] = {"value", NULL};
 static const char *const len_uniform_keys[] = {"min", "max", NULL};
 static const char *const len_exponential_keys[] = {"mean", NULL};
@@ -296,8 +293,7 @@ static const char *const *const len_dist_keys[] = {len_constant_keys, len_unifor
                                                    len_empirical_keys};
 
 static const char *const model_keys[] = {"name", "dtype", "kv_cache_dtype", "catalog", NULL};
-static const char *const dtypes[] = {"bf16", "fp16", "fp8", "int8", "int4-awq", "int4-gptq",
-                                     NULL};
+static const char *const dtypes[] = {"bf16", "fp16", "fp8", "int8", "int4-awq", "int4-gptq", NULL};
 static const char *const kv_dtypes[] = {"auto", "fp8", NULL};
 
 static const char *const engine_keys[] = {"kind",
@@ -321,8 +317,7 @@ static const char *const latency_models[] = {"constant", "linear", "roofline", "
 static const char *const lat_constant_keys[] = {"prefill_per_token_us", "decode_iteration_ms",
                                                 NULL};
 static const char *const lat_linear_keys[] = {"fixed_ms", "per_prefill_token_us",
-                                              "per_decode_seq_us", "per_context_token_ns",
-                                              NULL};
+                                              "per_decode_seq_us", "per_context_token_ns", NULL};
 static const char *const startup_keys[] = {"image_gib", "image_pull_gib_per_s", "weights_from",
                                            "engine_init", NULL};
 static const char *const weights_custom_keys[] = {"gib_per_s", NULL};
@@ -333,16 +328,14 @@ static const char *const on_unfinished_names[] = {"retry", "fail", NULL};
  * AWS g5.12xlarge (run-ai/runai-model-streamer docs/src/benchmarks.md @ 001e5881):
  * EBS gp3 1.03 GiB/s, S3 3.51 GiB/s. No local-NVMe figure was published; local-nvme
  * borrows the EBS io2 figure (1.96 GiB/s) as an assumption. */
-static const char *const weight_presets[] = {"network-volume", "s3-streamer", "local-nvme",
-                                             NULL};
+static const char *const weight_presets[] = {"network-volume", "s3-streamer", "local-nvme", NULL};
 static const double weight_preset_gib_per_s[] = {1.03, 3.51, 1.96};
 
-static const char *const router_keys[] = {"policy", "queue_timeout",
-                                          "max_outstanding_per_replica", NULL};
+static const char *const router_keys[] = {"policy", "queue_timeout", "max_outstanding_per_replica",
+                                          NULL};
 static const char *const router_policies[] = {"round_robin", "least_outstanding", NULL};
 
-static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler",
-                                         NULL};
+static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler", NULL};
 static const char *const metrics_keys[] = {"scrape_interval", NULL};
 static const char *const autoscaler_keys[] = {"scaledObject", "horizontalPodAutoscaler", NULL};
 
@@ -353,20 +346,23 @@ struct slo_name {
     enum slo_metric metric;
     double quantile;
 };
+/* Most used first: did_you_mean() takes the first of equally close names, so 'ttft_p96'
+ * suggests 'ttft_p95' rather than 'ttft_p90'. */
 static const struct slo_name slo_table[] = {
-    {"ttft_p50", SLO_TTFT, 0.5},   {"ttft_p90", SLO_TTFT, 0.9},  {"ttft_p95", SLO_TTFT, 0.95},
-    {"ttft_p99", SLO_TTFT, 0.99},  {"ttft_p999", SLO_TTFT, 0.999},
-    {"tpot_p50", SLO_TPOT, 0.5},   {"tpot_p90", SLO_TPOT, 0.9},  {"tpot_p95", SLO_TPOT, 0.95},
-    {"tpot_p99", SLO_TPOT, 0.99},  {"tpot_p999", SLO_TPOT, 0.999},
-    {"e2e_p50", SLO_E2E, 0.5},     {"e2e_p90", SLO_E2E, 0.9},    {"e2e_p95", SLO_E2E, 0.95},
-    {"e2e_p99", SLO_E2E, 0.99},    {"e2e_p999", SLO_E2E, 0.999},
-    {"error_rate", SLO_ERROR_RATE, 0.0},
+    {"ttft_p95", SLO_TTFT, 0.95},   {"ttft_p99", SLO_TTFT, 0.99},
+    {"ttft_p90", SLO_TTFT, 0.9},    {"ttft_p50", SLO_TTFT, 0.5},
+    {"ttft_p999", SLO_TTFT, 0.999}, {"tpot_p95", SLO_TPOT, 0.95},
+    {"tpot_p99", SLO_TPOT, 0.99},   {"tpot_p90", SLO_TPOT, 0.9},
+    {"tpot_p50", SLO_TPOT, 0.5},    {"tpot_p999", SLO_TPOT, 0.999},
+    {"e2e_p95", SLO_E2E, 0.95},     {"e2e_p99", SLO_E2E, 0.99},
+    {"e2e_p90", SLO_E2E, 0.9},      {"e2e_p50", SLO_E2E, 0.5},
+    {"e2e_p999", SLO_E2E, 0.999},   {"error_rate", SLO_ERROR_RATE, 0.0},
 };
 #define N_SLO_NAMES (sizeof slo_table / sizeof slo_table[0])
 static const char *const slo_keys[N_SLO_NAMES + 1] = {
-    "ttft_p50", "ttft_p90", "ttft_p95", "ttft_p99", "ttft_p999", "tpot_p50",
-    "tpot_p90", "tpot_p95", "tpot_p99", "tpot_p999", "e2e_p50",  "e2e_p90",
-    "e2e_p95",  "e2e_p99",  "e2e_p999", "error_rate", NULL};
+    "ttft_p95", "ttft_p99", "ttft_p90", "ttft_p50",   "ttft_p999", "tpot_p95",
+    "tpot_p99", "tpot_p90", "tpot_p50", "tpot_p999",  "e2e_p95",   "e2e_p99",
+    "e2e_p90",  "e2e_p50",  "e2e_p999", "error_rate", NULL};
 
 static const char *const record_keys[] = {"requests", "sample_frac", "samples", NULL};
 static const char *const rec_requests_names[] = {"full", "sample", "none", NULL};
@@ -399,8 +395,8 @@ static int bind_len(struct bind *b, const struct sect *parent, const char *name,
         for (size_t j = 0; mine[j]; j++)
             snprintf(takes + strlen(takes), sizeof takes - strlen(takes), "%s%s", j ? ", " : "",
                      mine[j]);
-        return fail_at(b, s.map->keys[i], "'%s.%s' does not apply to dist %s (it takes: %s)",
-                       s.ctx, k, len_dists[d], takes);
+        return fail_at(b, s.map->keys[i], "'%s.%s' does not apply to dist %s (it takes: %s)", s.ctx,
+                       k, len_dists[d], takes);
     }
     char why[48];
     snprintf(why, sizeof why, "with dist %s", len_dists[d]);
@@ -471,8 +467,8 @@ static int bind_trace(struct bind *b, const struct sect *w, struct workload_spec
                        format_duration_us(wl->window_start_us, start, sizeof start), n->value);
     }
     /* the synthetic generator's keys make no sense with a trace: say so */
-    static const char *const synthetic_only[] = {"rate_profile", "prompt_tokens",
-                                                 "output_tokens", "count", NULL};
+    static const char *const synthetic_only[] = {"rate_profile", "prompt_tokens", "output_tokens",
+                                                 "count", NULL};
     for (size_t i = 0; synthetic_only[i]; i++)
         if ((rc = only_for(b, w, synthetic_only[i],
                            "a synthetic workload ('arrivals'), not to a trace")))
@@ -487,8 +483,7 @@ static int bind_steps(struct bind *b, const struct sect *rp, struct workload_spe
     if (!seq || ynode_is_null(seq))
         return SIM_OK;
     if (seq->kind != YNODE_SEQ)
-        return fail_at(b, seq, "expected a sequence for '%s', found %s", key,
-                       ynode_kind_name(seq));
+        return fail_at(b, seq, "expected a sequence for '%s', found %s", key, ynode_kind_name(seq));
     wl->steps = sim_calloc(seq->n, sizeof *wl->steps);
     if (!wl->steps)
         return sim_err_set(b->err, SIM_ENOMEM, "out of memory");
@@ -505,9 +500,8 @@ static int bind_steps(struct bind *b, const struct sect *rp, struct workload_spe
         if (i > 0 && st->at_us <= st[-1].at_us) {
             char prev[48];
             const struct ynode *n = ynode_get(it.map, "at");
-            return fail_at(b, n, "'%s.at' must be after '%s.%zu.at' (%s), got '%s'", it.ctx,
-                           key, i - 1, format_duration_us(st[-1].at_us, prev, sizeof prev),
-                           n->value);
+            return fail_at(b, n, "'%s.at' must be after '%s.%zu.at' (%s), got '%s'", it.ctx, key,
+                           i - 1, format_duration_us(st[-1].at_us, prev, sizeof prev), n->value);
         }
     }
     return SIM_OK;
@@ -520,8 +514,7 @@ static int bind_spikes(struct bind *b, const struct sect *rp, struct workload_sp
     if (!seq || ynode_is_null(seq))
         return SIM_OK;
     if (seq->kind != YNODE_SEQ)
-        return fail_at(b, seq, "expected a sequence for '%s', found %s", key,
-                       ynode_kind_name(seq));
+        return fail_at(b, seq, "expected a sequence for '%s', found %s", key, ynode_kind_name(seq));
     wl->spikes = sim_calloc(seq->n, sizeof *wl->spikes);
     if (!wl->spikes)
         return sim_err_set(b->err, SIM_ENOMEM, "out of memory");
@@ -539,9 +532,9 @@ static int bind_spikes(struct bind *b, const struct sect *rp, struct workload_sp
         if (i > 0 && sp->at_us < sp[-1].at_us) {
             char prev[48];
             const struct ynode *n = ynode_get(it.map, "at");
-            return fail_at(b, n, "'%s.at' must not be before '%s.%zu.at' (%s), got '%s'",
-                           it.ctx, key, i - 1,
-                           format_duration_us(sp[-1].at_us, prev, sizeof prev), n->value);
+            return fail_at(b, n, "'%s.at' must not be before '%s.%zu.at' (%s), got '%s'", it.ctx,
+                           key, i - 1, format_duration_us(sp[-1].at_us, prev, sizeof prev),
+                           n->value);
         }
     }
     return SIM_OK;
@@ -750,8 +743,8 @@ static int bind_startup(struct bind *b, const struct sect *e, struct startup_spe
         return SIM_OK;
     }
     if (wf->kind == YNODE_SEQ || ynode_is_null(wf))
-        return fail_at(b, wf, "expected a preset name or {gib_per_s: N} for '%s', found %s",
-                       key, ynode_kind_name(wf));
+        return fail_at(b, wf, "expected a preset name or {gib_per_s: N} for '%s', found %s", key,
+                       ynode_kind_name(wf));
     int p = 0;
     if ((rc = ynode_as_enum(wf, key, weight_presets, &p, b->err)))
         return rc;
@@ -836,8 +829,7 @@ static int bind_kube(struct bind *b, const struct sect *s, const char *name,
         /* an unreadable file: point at the `file:` value that named it */
         if (!strcmp(b->err->where, path)) {
             const struct ynode *v = n->items[0];
-            snprintf(b->err->where, sizeof b->err->where, "%s:%ld:%ld", v->file, v->line,
-                     v->col);
+            snprintf(b->err->where, sizeof b->err->where, "%s:%ld:%ld", v->file, v->line, v->col);
         }
         return b->err->code;
     }
@@ -971,9 +963,8 @@ static int bind_all(struct bind *b, const struct ynode *root)
         return rc;
     sc->seed = (uint64_t)seed;
     if ((rc = bind_workload(b, &top)) || (rc = bind_model(b, &top)) ||
-        (rc = bind_engine(b, &top)) || (rc = bind_router(b, &top)) ||
-        (rc = bind_fleet(b, &top)) || (rc = bind_cluster(b, root)) ||
-        (rc = sect_open(b, &top, "cost", cost_keys, &cost)) ||
+        (rc = bind_engine(b, &top)) || (rc = bind_router(b, &top)) || (rc = bind_fleet(b, &top)) ||
+        (rc = bind_cluster(b, root)) || (rc = sect_open(b, &top, "cost", cost_keys, &cost)) ||
         (rc = rd_num(b, &cost, "managed_api_usd_per_mtok", 0.0, false, INFINITY, false,
                      "USD per 1M tokens", &sc->cost.managed_api_usd_per_mtok)) ||
         (rc = bind_slo(b, &top)) || (rc = bind_record(b, &top)))
@@ -1105,8 +1096,8 @@ static int add_override(struct scenario *sc, const char *set, struct sim_err *er
     return SIM_OK;
 }
 
-int scenario_load(struct scenario *sc, const char *path, const char *const *sets,
-                  size_t n_sets, struct sim_err *err)
+int scenario_load(struct scenario *sc, const char *path, const char *const *sets, size_t n_sets,
+                  struct sim_err *err)
 {
     struct sim_err local;
     if (!err)

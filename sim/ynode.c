@@ -51,8 +51,8 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
     return SIM_OK;
 }
 
-static struct ynode *node_new(struct ydoc *doc, enum ynode_kind kind, const char *file,
-                              long line, long col)
+static struct ynode *node_new(struct ydoc *doc, enum ynode_kind kind, const char *file, long line,
+                              long col)
 {
     if (grow((void **)&doc->nodes, &doc->cap_nodes, doc->n_nodes + 1, sizeof *doc->nodes))
         return NULL;
@@ -120,8 +120,7 @@ const char *ydoc_path(const struct ydoc *doc)
 
 /* Append to a map (key != NULL) or a sequence; `*cap` tracks capacity while parsing,
  * NULL means "exactly n" (ydoc_set). */
-static int node_append(struct ynode *parent, struct ynode *key, struct ynode *value,
-                       size_t *cap)
+static int node_append(struct ynode *parent, struct ynode *key, struct ynode *value, size_t *cap)
 {
     size_t c = cap ? *cap : parent->n;
     size_t c_items = c;
@@ -152,11 +151,10 @@ static const char *show(const char *s, char *buf, size_t n)
     return buf;
 }
 
-static int err_node(struct sim_err *err, int code, const struct ynode *n, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
+static int err_node(struct sim_err *err, int code, const struct ynode *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static int err_node(struct sim_err *err, int code, const struct ynode *n, const char *fmt,
-                    ...)
+static int err_node(struct sim_err *err, int code, const struct ynode *n, const char *fmt, ...)
 {
     char msg[sizeof err->msg];
     va_list ap;
@@ -306,8 +304,8 @@ static int scalar_tag_ok(struct parse *p, const yaml_char_t *tag, yaml_mark_t m,
         *str = true;
         return SIM_OK;
     }
-    static const char *const plain_tags[] = {YAML_NULL_TAG, YAML_BOOL_TAG, YAML_INT_TAG,
-                                             YAML_FLOAT_TAG, YAML_MAP_TAG, YAML_SEQ_TAG};
+    static const char *const plain_tags[] = {YAML_NULL_TAG,  YAML_BOOL_TAG, YAML_INT_TAG,
+                                             YAML_FLOAT_TAG, YAML_MAP_TAG,  YAML_SEQ_TAG};
     for (size_t i = 0; i < sizeof plain_tags / sizeof plain_tags[0]; i++)
         if (!strcmp(t, plain_tags[i]))
             return SIM_OK;
@@ -381,8 +379,7 @@ static int attach(struct parse *p, struct ynode *n, yaml_mark_t m)
     if (n->kind != YNODE_SCALAR)
         return perr(p, SIM_EINVAL, m, "map keys must be scalars");
     if (!n->quoted && !strcmp(n->value, "<<"))
-        return perr(p, SIM_EINVAL, m,
-                    "merge keys ('<<') are not supported: write the keys out");
+        return perr(p, SIM_EINVAL, m, "merge keys ('<<') are not supported: write the keys out");
     for (size_t i = 0; i < f->node->n; i++) {
         if (strcmp(f->node->keys[i]->value, n->value))
             continue;
@@ -418,8 +415,7 @@ static int on_event(struct parse *p, const yaml_event_t *ev, int *n_docs)
         if (!n || !(n->value = strdup((const char *)ev->data.scalar.value)))
             return SIM_ENOMEM;
         n->quoted = str || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-        if (ev->data.scalar.anchor && (rc = add_anchor(p, ev->data.scalar.anchor, n, false,
-                                                       NULL)))
+        if (ev->data.scalar.anchor && (rc = add_anchor(p, ev->data.scalar.anchor, n, false, NULL)))
             return rc;
         return attach(p, n, m);
     case YAML_ALIAS_EVENT: {
@@ -448,10 +444,9 @@ static int on_event(struct parse *p, const yaml_event_t *ev, int *n_docs)
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
         bool is_map = ev->type == YAML_MAPPING_START_EVENT;
-        const yaml_char_t *tag = is_map ? ev->data.mapping_start.tag
-                                        : ev->data.sequence_start.tag;
-        const yaml_char_t *anchor = is_map ? ev->data.mapping_start.anchor
-                                           : ev->data.sequence_start.anchor;
+        const yaml_char_t *tag = is_map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag;
+        const yaml_char_t *anchor =
+            is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
         if (tag && strcmp((const char *)tag, is_map ? YAML_MAP_TAG : YAML_SEQ_TAG)) {
             char sb[YNODE_SHOW_MAX + 8];
             return perr(p, SIM_EINVAL, m, "unsupported YAML tag '%s'",
@@ -502,8 +497,8 @@ static void offset_pos(const char *text, size_t len, size_t off, long *line, lon
 
 /* Parse text into `doc`; returns the root (an empty map for an empty or null document)
  * or NULL + err. `line0`/`col0` place libyaml's 0-based marks. */
-static struct ynode *parse_into(struct ydoc *doc, const char *file, const char *text,
-                                size_t len, long line0, long col0, struct sim_err *err)
+static struct ynode *parse_into(struct ydoc *doc, const char *file, const char *text, size_t len,
+                                long line0, long col0, struct sim_err *err)
 {
     struct parse p = {.doc = doc, .file = file, .line0 = line0, .col0 = col0, .err = err};
     yaml_parser_t parser;
@@ -551,16 +546,14 @@ static struct ynode *parse_into(struct ydoc *doc, const char *file, const char *
         return NULL;
     struct ynode *root = p.root;
     if (!root || ynode_is_null(root)) {
-        root = node_new(doc, YNODE_MAP, file, root ? root->line : line0,
-                        root ? root->col : col0);
+        root = node_new(doc, YNODE_MAP, file, root ? root->line : line0, root ? root->col : col0);
         if (!root)
             sim_err_set(err, SIM_ENOMEM, "out of memory");
     }
     return root;
 }
 
-struct ydoc *ydoc_load_string(const char *name, const char *text, size_t len,
-                              struct sim_err *err)
+struct ydoc *ydoc_load_string(const char *name, const char *text, size_t len, struct sim_err *err)
 {
     struct ydoc *doc = doc_new(name);
     if (!doc) {
@@ -652,11 +645,10 @@ const char *ynode_kind_name(const struct ynode *n)
 
 /* ---- --set ------------------------------------------------------------------------- */
 
-static int set_err(struct sim_err *err, int code, const char *assignment, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
+static int set_err(struct sim_err *err, int code, const char *assignment, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static int set_err(struct sim_err *err, int code, const char *assignment, const char *fmt,
-                   ...)
+static int set_err(struct sim_err *err, int code, const char *assignment, const char *fmt, ...)
 {
     char detail[sizeof err->msg];
     va_list ap;
@@ -690,8 +682,8 @@ static bool parse_index(const char *s, size_t len, size_t *out)
 
 /* The value node of an assignment: a flow collection or quoted scalar goes through
  * libyaml; anything else is the plain text itself (so '#' or ': ' stay literal). */
-static struct ynode *set_value(struct ydoc *doc, const char *assignment, const char *text,
-                               long col, struct sim_err *err)
+static struct ynode *set_value(struct ydoc *doc, const char *assignment, const char *text, long col,
+                               struct sim_err *err)
 {
     if (text[0] == '[' || text[0] == '{' || text[0] == '"' || text[0] == '\'') {
         struct sim_err perr_ = {0};
@@ -712,8 +704,7 @@ static struct ynode *set_value(struct ydoc *doc, const char *assignment, const c
             if (started)
                 strcpy(started, ")");
             if (line == 1)
-                set_err(err, SIM_EINVAL, assignment, "invalid YAML at column %ld: %s", at,
-                        detail);
+                set_err(err, SIM_EINVAL, assignment, "invalid YAML at column %ld: %s", at, detail);
             else
                 set_err(err, SIM_EINVAL, assignment, "invalid YAML at the end of the value: %s",
                         detail);
@@ -727,6 +718,17 @@ static struct ynode *set_value(struct ydoc *doc, const char *assignment, const c
         return NULL;
     }
     return n;
+}
+
+/* A node created on the way is a sequence when the next segment is index 0
+ * ("steps.0.at=1m" on a scenario with no steps), else a map. */
+static enum ynode_kind new_kind(const char *next, const char *eq)
+{
+    const char *end = next;
+    while (end < eq && *end != '.')
+        end++;
+    size_t idx;
+    return parse_index(next, (size_t)(end - next), &idx) && idx == 0 ? YNODE_SEQ : YNODE_MAP;
 }
 
 int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err)
@@ -750,8 +752,7 @@ int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err)
             return set_err(err, SIM_EINVAL, assignment, "empty path segment");
         if (cur->kind == YNODE_SCALAR) {
             if (!ynode_is_null(cur))
-                return set_err(err, SIM_EINVAL, assignment, "'%s' is a scalar, not a map",
-                               done);
+                return set_err(err, SIM_EINVAL, assignment, "'%s' is a scalar, not a map", done);
             /* A null section ("rate_profile:" with nothing under it) becomes a map. */
             free(cur->value);
             cur->value = NULL;
@@ -761,13 +762,12 @@ int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err)
         struct ynode **slot = NULL;
         if (cur->kind == YNODE_MAP) {
             for (size_t i = 0; i < cur->n; i++)
-                if (strlen(cur->keys[i]->value) == len &&
-                    !memcmp(cur->keys[i]->value, seg, len))
+                if (strlen(cur->keys[i]->value) == len && !memcmp(cur->keys[i]->value, seg, len))
                     slot = &cur->items[i];
             if (!slot) {
                 struct ynode *k = node_new(doc, YNODE_SCALAR, set_file, 1, seg_col);
-                struct ynode *v = node_new(doc, last ? YNODE_SCALAR : YNODE_MAP, set_file, 1,
-                                           seg_col);
+                struct ynode *v = node_new(doc, last ? YNODE_SCALAR : new_kind(end + 1, eq),
+                                           set_file, 1, seg_col);
                 if (!k || !v || !(k->value = strndup(seg, len)) ||
                     (last && !(v->value = strdup(""))) || node_append(cur, k, v, NULL))
                     return sim_err_set(err, SIM_ENOMEM, "out of memory");
@@ -777,17 +777,14 @@ int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err)
             size_t idx;
             if (!parse_index(seg, len, &idx))
                 return set_err(err, SIM_EINVAL, assignment,
-                               "'%s' is a sequence: '%.*s' is not an index", done, (int)len,
-                               seg);
+                               "'%s' is a sequence: '%.*s' is not an index", done, (int)len, seg);
             if (idx > cur->n)
                 return set_err(err, SIM_EINVAL, assignment,
-                               "index %zu is past the end of '%s' (%zu items)", idx, done,
-                               cur->n);
+                               "index %zu is past the end of '%s' (%zu items)", idx, done, cur->n);
             if (idx == cur->n) {
-                struct ynode *v = node_new(doc, last ? YNODE_SCALAR : YNODE_MAP, set_file, 1,
-                                           seg_col);
-                if (!v || (last && !(v->value = strdup(""))) ||
-                    node_append(cur, NULL, v, NULL))
+                struct ynode *v = node_new(doc, last ? YNODE_SCALAR : new_kind(end + 1, eq),
+                                           set_file, 1, seg_col);
+                if (!v || (last && !(v->value = strdup(""))) || node_append(cur, NULL, v, NULL))
                     return sim_err_set(err, SIM_ENOMEM, "out of memory");
             }
             slot = &cur->items[idx];
@@ -795,8 +792,7 @@ int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err)
         size_t used = strlen(done);
         snprintf(done + used, sizeof done - used, "%s%.*s", used ? "." : "", (int)len, seg);
         if (last) {
-            struct ynode *v = set_value(doc, assignment, eq + 1,
-                                        (long)(eq - assignment) + 2, err);
+            struct ynode *v = set_value(doc, assignment, eq + 1, (long)(eq - assignment) + 2, err);
             if (!v)
                 return err ? err->code : SIM_EINVAL;
             *slot = v;
@@ -855,8 +851,7 @@ const char *did_you_mean(const char *word, const char *const *candidates)
 /* ---- typed readers ------------------------------------------------------------------ */
 
 /* "expected a map for 'engine', found a sequence" */
-static int kind_err(const struct ynode *n, const char *what, const char *key,
-                    struct sim_err *err)
+static int kind_err(const struct ynode *n, const char *what, const char *key, struct sim_err *err)
 {
     if (key[0])
         return err_node(err, SIM_EINVAL, n, "expected %s for '%s', found %s", what, key,
@@ -930,8 +925,7 @@ int ynode_check_keys(const struct ynode *map, const char *ctx, const char *const
     return SIM_OK;
 }
 
-int ynode_as_string(const struct ynode *n, const char *key, const char **out,
-                    struct sim_err *err)
+int ynode_as_string(const struct ynode *n, const char *key, const char **out, struct sim_err *err)
 {
     if (!n || n->kind != YNODE_SCALAR || ynode_is_null(n))
         return kind_err(n, "a string", key, err);
@@ -1026,17 +1020,17 @@ int ynode_as_int64_unit(const struct ynode *n, const char *key, int64_t min, int
     }
     bool open_top = max >= INT32_MAX;
     if (low && open_top)
-        return err_node(err, SIM_EINVAL, n, "'%s' must be >= %" PRId64 "%s, got '%s'", key,
-                        min, ub, n->value);
+        return err_node(err, SIM_EINVAL, n, "'%s' must be >= %" PRId64 "%s, got '%s'", key, min, ub,
+                        n->value);
     if (high && open_top)
-        return err_node(err, SIM_EINVAL, n, "'%s' must be <= %" PRId64 "%s, got '%s'", key,
-                        max, ub, n->value);
+        return err_node(err, SIM_EINVAL, n, "'%s' must be <= %" PRId64 "%s, got '%s'", key, max, ub,
+                        n->value);
     return err_node(err, SIM_EINVAL, n, "'%s' must be in [%" PRId64 ", %" PRId64 "]%s, got '%s'",
                     key, min, max, ub, n->value);
 }
 
-int ynode_as_int64(const struct ynode *n, const char *key, int64_t min, int64_t max,
-                   int64_t *out, struct sim_err *err)
+int ynode_as_int64(const struct ynode *n, const char *key, int64_t min, int64_t max, int64_t *out,
+                   struct sim_err *err)
 {
     return ynode_as_int64_unit(n, key, min, max, NULL, out, err);
 }
@@ -1080,22 +1074,21 @@ int ynode_as_number(const struct ynode *n, const char *key, const struct ynode_r
                         got_text(n, gb, sizeof gb));
     if (!in_range(v, r)) {
         range_text(r, rb, sizeof rb);
-        return err_node(err, SIM_EINVAL, n, "'%s' must be %s%s, got '%s'", key, rb, ub,
-                        n->value);
+        return err_node(err, SIM_EINVAL, n, "'%s' must be %s%s, got '%s'", key, rb, ub, n->value);
     }
     *out = v;
     return SIM_OK;
 }
 
-int ynode_as_double(const struct ynode *n, const char *key, double min, double max,
-                    double *out, struct sim_err *err)
+int ynode_as_double(const struct ynode *n, const char *key, double min, double max, double *out,
+                    struct sim_err *err)
 {
     struct ynode_range r = {min, max, false, false, NULL};
     return ynode_as_number(n, key, &r, out, err);
 }
 
-int ynode_as_frac(const struct ynode *n, const char *key, double min, double max,
-                  double *out, struct sim_err *err)
+int ynode_as_frac(const struct ynode *n, const char *key, double min, double max, double *out,
+                  struct sim_err *err)
 {
     if (!n || n->kind != YNODE_SCALAR || ynode_is_null(n))
         return kind_err(n, "a fraction", key, err);
@@ -1127,8 +1120,8 @@ int ynode_as_frac(const struct ynode *n, const char *key, double min, double max
     return SIM_OK;
 }
 
-int ynode_as_enum(const struct ynode *n, const char *key, const char *const *names,
-                  int *out, struct sim_err *err)
+int ynode_as_enum(const struct ynode *n, const char *key, const char *const *names, int *out,
+                  struct sim_err *err)
 {
     char list[400];
     join_names(names, list, sizeof list);
@@ -1160,8 +1153,7 @@ struct dur_unit {
 
 /* Largest first: the order combined forms must follow. */
 static const struct dur_unit dur_units[] = {
-    {"d", 86400000000}, {"h", 3600000000}, {"m", 60000000},
-    {"s", 1000000},     {"ms", 1000},      {"us", 1},
+    {"d", 86400000000}, {"h", 3600000000}, {"m", 60000000}, {"s", 1000000}, {"ms", 1000}, {"us", 1},
 };
 #define N_DUR_UNITS (sizeof dur_units / sizeof dur_units[0])
 
@@ -1198,8 +1190,7 @@ int parse_duration_us(const char *text, int64_t *out)
         for (size_t i = 0; i < N_DUR_UNITS; i++) {
             size_t ul = strlen(dur_units[i].name);
             /* "m" must not swallow the "m" of "ms" */
-            if (!strncmp(s, dur_units[i].name, ul) &&
-                !(s[ul] >= 'a' && s[ul] <= 'z')) {
+            if (!strncmp(s, dur_units[i].name, ul) && !(s[ul] >= 'a' && s[ul] <= 'z')) {
                 u = i;
                 s += ul;
                 break;
@@ -1233,8 +1224,8 @@ char *format_duration_us(int64_t us, char *buf, size_t n)
         uint64_t q = v / (uint64_t)dur_units[i].us;
         if (!q)
             continue;
-        int w = snprintf(buf + used, used < n ? n - used : 0, "%" PRIu64 "%s", q,
-                         dur_units[i].name);
+        int w =
+            snprintf(buf + used, used < n ? n - used : 0, "%" PRIu64 "%s", q, dur_units[i].name);
         if (w < 0 || (size_t)w >= n - used)
             break;
         used += (size_t)w;
@@ -1243,9 +1234,8 @@ char *format_duration_us(int64_t us, char *buf, size_t n)
     return buf;
 }
 
-int ynode_as_duration_us(const struct ynode *n, const char *key, int64_t min_us,
-                         int64_t max_us, int64_t bare_unit_us, int64_t *out,
-                         struct sim_err *err)
+int ynode_as_duration_us(const struct ynode *n, const char *key, int64_t min_us, int64_t max_us,
+                         int64_t bare_unit_us, int64_t *out, struct sim_err *err)
 {
     if (!n || n->kind != YNODE_SCALAR || ynode_is_null(n))
         return kind_err(n, "a duration", key, err);
@@ -1273,8 +1263,8 @@ int ynode_as_duration_us(const struct ynode *n, const char *key, int64_t min_us,
                             "(250ms, 30s, 5m, 2h), got %s",
                             key, bare_unit_us, got_text(n, gb, sizeof gb));
         return err_node(err, SIM_EINVAL, n,
-                        "'%s' must be a duration with a unit (250ms, 30s, 5m, 2h), got %s",
-                        key, got_text(n, gb, sizeof gb));
+                        "'%s' must be a duration with a unit (250ms, 30s, 5m, 2h), got %s", key,
+                        got_text(n, gb, sizeof gb));
     }
     if (v >= min_us && v <= max_us) {
         *out = v;

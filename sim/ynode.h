@@ -60,9 +60,14 @@ const struct ynode *ynode_key(const struct ynode *map, const char *key);
 /*
  * Apply a command-line override "a.b.c=value" to the tree: walk (creating maps as
  * needed) to the parent, then replace or add the scalar. Sequence items are addressed by
- * index ("workload.rate_profile.steps.1.rate_per_s"). A value that parses as a YAML flow
- * collection ("[1,2]", "{a: 1}") replaces the node with that collection. Positions of
- * new nodes are "--set:1:COL" where COL is the value's column in the argument.
+ * index ("workload.rate_profile.steps.1.rate_per_s"); index n appends to a sequence of n
+ * items, and a missing node followed by index 0 is created as a sequence. A null node on
+ * the way ("rate_profile:" with nothing under it) becomes a map. A value that parses as
+ * a YAML flow collection ("[1,2]", "{a: 1}") replaces the node with that collection; a
+ * value in quotes is a quoted scalar; any other value is taken verbatim (no comments).
+ * Positions of new nodes are "--set:1:COL" where COL is the value's column in the
+ * argument (the segment's column for keys and created maps). Errors: where "--set",
+ * message "invalid --set 'ASSIGNMENT': ...".
  */
 int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err);
 

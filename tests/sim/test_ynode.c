@@ -148,9 +148,10 @@ Test(ynode, rejects_alias_bombs)
     char text[2048] = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
     for (int i = 1; i <= 9; i++) {
         char line[128];
-        snprintf(line, sizeof line, "l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, "
-                 "*l%d, *l%d, *l%d]\n", i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
-                 i - 1, i - 1, i - 1);
+        snprintf(line, sizeof line,
+                 "l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, "
+                 "*l%d, *l%d, *l%d]\n",
+                 i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
         strcat(text, line);
     }
     struct sim_err e = {0};
@@ -256,6 +257,21 @@ Test(ynode_set, addresses_sequence_items_by_index_and_appends_at_the_end)
     ydoc_free(d);
 }
 
+Test(ynode_set, a_missing_node_before_index_zero_becomes_a_sequence)
+{
+    struct ydoc *d = load("workload: {}\n");
+    set_ok(d, "workload.rate_profile.steps.0.at=1m");
+    const struct ynode *s =
+        ynode_get(ynode_get(ynode_get(ydoc_root(d), "workload"), "rate_profile"), "steps");
+    cr_assert_eq(s->kind, YNODE_SEQ);
+    cr_assert_eq(s->n, 1);
+    cr_assert_str_eq(ynode_get(s->items[0], "at")->value, "1m");
+    set_fails(d, "workload.rate_profile.steps.2.at=3m",
+              "invalid --set 'workload.rate_profile.steps.2.at=3m': index 2 is past the end of "
+              "'workload.rate_profile.steps' (1 items)");
+    ydoc_free(d);
+}
+
 Test(ynode_set, flow_collections_and_quoted_values_are_parsed)
 {
     struct ydoc *d = load("a: 1\n");
@@ -286,15 +302,17 @@ Test(ynode_set, errors_name_the_assignment)
     set_fails(d, "=5", "invalid --set '=5': expected dotted.path=value");
     set_fails(d, "a..b=1", "invalid --set 'a..b=1': empty path segment");
     set_fails(d, "seed.x=1", "invalid --set 'seed.x=1': 'seed' is a scalar, not a map");
-    set_fails(d, "steps.x=1", "invalid --set 'steps.x=1': 'steps' is a sequence: 'x' is not an "
-                              "index");
+    set_fails(d, "steps.x=1",
+              "invalid --set 'steps.x=1': 'steps' is a sequence: 'x' is not an "
+              "index");
     set_fails(d, "steps.3.at=1m",
               "invalid --set 'steps.3.at=1m': index 3 is past the end of 'steps' (1 items)");
     set_fails(d, "a=[1, 2",
               "invalid --set 'a=[1, 2': invalid YAML at the end of the value: did not find "
               "expected ',' or ']' (while parsing a flow sequence)");
-    set_fails(d, "a={b: c: d}", "invalid --set 'a={b: c: d}': invalid YAML at column 8: did not "
-                                "find expected ',' or '}' (while parsing a flow mapping)");
+    set_fails(d, "a={b: c: d}",
+              "invalid --set 'a={b: c: d}': invalid YAML at column 8: did not "
+              "find expected ',' or '}' (while parsing a flow mapping)");
     ydoc_free(d);
 }
 
@@ -307,7 +325,7 @@ Test(ynode, did_you_mean_finds_close_names_only)
     cr_assert_str_eq(did_you_mean("rate_per_sec", keys), "rate_per_s"); /* distance 2 */
     cr_assert_str_eq(did_you_mean("proces", keys), "process");
     cr_assert_str_eq(did_you_mean("cb", keys), "cv");
-    cr_assert_null(did_you_mean("a", keys));  /* within 2 of 'cv', but shorter than that */
+    cr_assert_null(did_you_mean("a", keys)); /* within 2 of 'cv', but shorter than that */
     cr_assert_null(did_you_mean("burst", keys));
     cr_assert_null(did_you_mean("rate", keys)); /* distance 6 > max(2, 4/3) */
     static const char *const slo[] = {"tpot_p95", "ttft_p95", "ttft_p99", NULL};
@@ -352,12 +370,13 @@ Test(ynode_read, integers)
     cr_assert_eq(x, 42);
     ydoc_free(d);
     d = one("1.5", &v);
-    reader_fails(ynode_as_int64_unit(v, "engine.tensor_parallel_size", 1, 64, "GPUs", &x, &e),
-                 &e, "t.yaml:1:4", "'engine.tensor_parallel_size' must be an integer (GPUs), got '1.5'");
+    reader_fails(ynode_as_int64_unit(v, "engine.tensor_parallel_size", 1, 64, "GPUs", &x, &e), &e,
+                 "t.yaml:1:4",
+                 "'engine.tensor_parallel_size' must be an integer (GPUs), got '1.5'");
     ydoc_free(d);
     d = one("65", &v);
-    reader_fails(ynode_as_int64_unit(v, "engine.tensor_parallel_size", 1, 64, "GPUs", &x, &e),
-                 &e, "t.yaml:1:4", "'engine.tensor_parallel_size' must be in [1, 64] (GPUs), got '65'");
+    reader_fails(ynode_as_int64_unit(v, "engine.tensor_parallel_size", 1, 64, "GPUs", &x, &e), &e,
+                 "t.yaml:1:4", "'engine.tensor_parallel_size' must be in [1, 64] (GPUs), got '65'");
     ydoc_free(d);
     d = one("-1", &v);
     reader_fails(ynode_as_int64(v, "seed", 0, INT64_MAX, &x, &e), &e, "t.yaml:1:4",
@@ -389,8 +408,8 @@ Test(ynode_read, numbers_with_open_bounds_and_units)
     cr_assert_eq(x, 2.385); /* strtod of the same text: exact */
     ydoc_free(d);
     d = one("-2.5", &v);
-    reader_fails(ynode_as_number(v, "workload.arrivals.rate_per_s", &pos, &x, &e), &e,
-                 "t.yaml:1:4", "'workload.arrivals.rate_per_s' must be > 0 (req/s), got '-2.5'");
+    reader_fails(ynode_as_number(v, "workload.arrivals.rate_per_s", &pos, &x, &e), &e, "t.yaml:1:4",
+                 "'workload.arrivals.rate_per_s' must be > 0 (req/s), got '-2.5'");
     ydoc_free(d);
     struct ynode_range frac = {0.0, 1.0, false, true, NULL};
     d = one("1", &v);
@@ -476,11 +495,11 @@ Test(ynode_read, durations_parse_with_units)
         const char *text;
         int64_t us;
     } ok[] = {
-        {"250ms", 250000},          {"30s", 30000000},        {"5m", 300000000},
-        {"2h", 7200000000},         {"1h30m", 5400000000},    {"1.5s", 1500000},
-        {"1d", 86400000000},        {"500us", 500},           {"0", 0},
-        {"0s", 0},                  {"1m30s", 90000000},      {"2h0m5s", 7205000000},
-        {"0.25ms", 250},            {"-5s", -5000000},        {"1s500ms", 1500000},
+        {"250ms", 250000},   {"30s", 30000000},     {"5m", 300000000},
+        {"2h", 7200000000},  {"1h30m", 5400000000}, {"1.5s", 1500000},
+        {"1d", 86400000000}, {"500us", 500},        {"0", 0},
+        {"0s", 0},           {"1m30s", 90000000},   {"2h0m5s", 7205000000},
+        {"0.25ms", 250},     {"-5s", -5000000},     {"1s500ms", 1500000},
         {"0.0000005s", 1}, /* 0.5 us rounds away from zero */
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -488,9 +507,9 @@ Test(ynode_read, durations_parse_with_units)
         cr_assert_eq(parse_duration_us(ok[i].text, &v), SIM_OK, "%s", ok[i].text);
         cr_assert_eq(v, ok[i].us, "%s: %lld", ok[i].text, (long long)v);
     }
-    static const char *const bad[] = {"30",  "",    "s",    "5 m",  "1m1h", "1hh",  "1h1h",
-                                      "5M",  "-",   "1.2.3s", "ms", "1e3s", "1x",   "inf",
-                                      "1mus", "3ns", "+"};
+    static const char *const bad[] = {"30",   "",    "s",    "5 m",    "1m1h", "1hh",
+                                      "1h1h", "5M",  "-",    "1.2.3s", "ms",   "1e3s",
+                                      "1x",   "inf", "1mus", "3ns",    "+"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t v;
         cr_assert_eq(parse_duration_us(bad[i], &v), SIM_EINVAL, "'%s'", bad[i]);
@@ -507,8 +526,7 @@ Test(ynode_read, duration_reader_messages)
                  "t.yaml:1:4",
                  "'router.queue_timeout' must be a duration with a unit (250ms, 30s, 5m, 2h), "
                  "got '30'");
-    cr_assert_eq(ynode_as_duration_us(v, "cooldownPeriod", 0, INT64_MAX, 1000000, &x, &e),
-                 SIM_OK);
+    cr_assert_eq(ynode_as_duration_us(v, "cooldownPeriod", 0, INT64_MAX, 1000000, &x, &e), SIM_OK);
     cr_assert_eq(x, 30000000);
     ydoc_free(d);
     d = one("0s", &v);
@@ -516,9 +534,9 @@ Test(ynode_read, duration_reader_messages)
                  "t.yaml:1:4", "'router.queue_timeout' must be > 0, got '0s'");
     ydoc_free(d);
     d = one("500ms", &v);
-    reader_fails(ynode_as_duration_us(v, "fleet.metrics.scrape_interval", 1000000, INT64_MAX, 0,
-                                      &x, &e),
-                 &e, "t.yaml:1:4", "'fleet.metrics.scrape_interval' must be >= 1s, got '500ms'");
+    reader_fails(
+        ynode_as_duration_us(v, "fleet.metrics.scrape_interval", 1000000, INT64_MAX, 0, &x, &e), &e,
+        "t.yaml:1:4", "'fleet.metrics.scrape_interval' must be >= 1s, got '500ms'");
     ydoc_free(d);
     d = one("2h", &v);
     reader_fails(ynode_as_duration_us(v, "x", 0, 5400000000, 0, &x, &e), &e, "t.yaml:1:4",
@@ -534,10 +552,10 @@ Test(ynode_read, duration_reader_messages)
 
 Test(ynode_read, format_duration_reads_back)
 {
-    static const int64_t values[] = {0, 1, 999, 1000, 250000, 1500000, 90000000, 5400000000,
-                                     86400000000, 7205000250, -30000000};
-    static const char *const want[] = {"0s", "1us", "999us", "1ms", "250ms", "1s500ms",
-                                       "1m30s", "1h30m", "24h", "2h5s250us", "-30s"};
+    static const int64_t values[] = {
+        0, 1, 999, 1000, 250000, 1500000, 90000000, 5400000000, 86400000000, 7205000250, -30000000};
+    static const char *const want[] = {"0s",    "1us",   "999us", "1ms",       "250ms", "1s500ms",
+                                       "1m30s", "1h30m", "24h",   "2h5s250us", "-30s"};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         char buf[64];
         int64_t back = -1;
