@@ -406,6 +406,19 @@ Test(scenario, missing_file_is_enoent)
     cr_assert_null(sc.doc);
 }
 
+Test(scenario, a_path_too_long_for_the_record_is_an_error)
+{
+    char path[SC_PATH_MAX + 8];
+    memset(path, 'a', sizeof path - 1);
+    path[sizeof path - 1] = '\0';
+    struct scenario sc;
+    struct sim_err e = {0};
+    cr_assert_eq(scenario_load(&sc, path, NULL, 0, &e), SIM_EINVAL);
+    cr_assert_str_eq(e.where, "");
+    cr_assert_str_eq(e.msg, "scenario path is too long (at most 1023 characters)");
+    cr_assert_null(sc.doc);
+}
+
 struct bad_case {
     const char *file;  /* under tests/fixtures/scenarios/ */
     const char *where; /* relative to the same folder, with line:col */
@@ -593,6 +606,10 @@ static const struct bad_case bad_trace[] = {
     {"bad_trace_with_rate_profile.yaml", "bad_trace_with_rate_profile.yaml:4:3",
      "'workload.rate_profile' applies only to a synthetic workload ('arrivals'), not to a trace",
      SIM_EINVAL},
+    {"bad_path_too_long.yaml", "bad_path_too_long.yaml:4:11",
+     "'workload.trace.path' must be at most 1023 characters long once resolved against '" FIXTURES
+     "/scenarios'",
+     SIM_EINVAL},
 };
 
 Test(scenario_bad, trace_errors)
@@ -710,6 +727,8 @@ static const struct bad_case bad_engine[] = {
      "'engine.batch_size' must be >= 1 (requests), got '0'", SIM_EINVAL},
     {"bad_tp_range.yaml", "bad_tp_range.yaml:10:25",
      "'engine.tensor_parallel_size' must be in [1, 64] (GPUs), got '65'", SIM_EINVAL},
+    {"bad_num_gpu_blocks_map.yaml", "bad_num_gpu_blocks_map.yaml:10:19",
+     "expected 'auto' or an integer for 'engine.num_gpu_blocks', found a map", SIM_EINVAL},
 };
 
 Test(scenario_bad, engine_errors)
@@ -761,6 +780,9 @@ static const struct bad_case bad_router_fleet_cluster_cost[] = {
      "'router.policy' must be one of round_robin, least_outstanding, got 'random'", SIM_EINVAL},
     {"bad_router_queue_timeout.yaml", "bad_router_queue_timeout.yaml:11:18",
      "'router.queue_timeout' must be a duration with a unit (250ms, 30s, 5m, 2h), got '30'",
+     SIM_EINVAL},
+    {"bad_fleet_max_gpus_autoscaled.yaml", "bad_fleet_max_gpus_autoscaled.yaml:12:13",
+     "'fleet.max_gpus' (1) is less than one replica's 'engine.tensor_parallel_size' (2 GPUs)",
      SIM_EINVAL},
 };
 

@@ -166,6 +166,17 @@ Test(ynode, rejects_unsupported_tags_and_complex_keys)
     load_fails("? [a, b]\n: 1\n", "t.yaml:1:3", "map keys must be scalars");
 }
 
+Test(ynode, rejects_nul_bytes_deep_nesting_and_bad_utf8)
+{
+    load_fails("a: \"x\\0y\"\n", "t.yaml:1:4", "a scalar contains a NUL character");
+    load_fails("a: !!set {x: ~}\n", "t.yaml:1:4", "unsupported YAML tag 'tag:yaml.org,2002:set'");
+    char deep[1100];
+    memset(deep, '[', 1001);
+    deep[1001] = '\0';
+    load_fails(deep, "t.yaml:1:1001", "nesting deeper than 1000 levels");
+    load_fails("a: 1\nb: \xff\n", "t.yaml:2:4", "invalid YAML: invalid leading UTF-8 octet");
+}
+
 Test(ynode, missing_file_is_enoent_with_the_path)
 {
     struct sim_err e = {0};
@@ -210,6 +221,13 @@ static void set_fails(struct ydoc *d, const char *a, const char *msg)
     cr_assert_eq(ydoc_set(d, a, &e), SIM_EINVAL);
     cr_assert_str_eq(e.where, "--set");
     cr_assert_str_eq(e.msg, msg);
+}
+
+Test(ynode_set, needs_a_map_at_the_top)
+{
+    struct ydoc *d = load("42\n");
+    set_fails(d, "a=1", "invalid --set 'a=1': the document is not a map");
+    ydoc_free(d);
 }
 
 Test(ynode_set, replaces_an_existing_scalar_with_set_position)
@@ -443,6 +461,14 @@ Test(ynode_read, bools_strings_and_enums)
     reader_fails(ynode_as_bool(v, "engine.enable_chunked_prefill", &b, &e), &e, "t.yaml:1:4",
                  "'engine.enable_chunked_prefill' must be true or false, got 'yes'");
     ydoc_free(d);
+    d = one("\"true\"", &v);
+    reader_fails(ynode_as_bool(v, "record.samples", &b, &e), &e, "t.yaml:1:4",
+                 "'record.samples' must be true or false, got a quoted string 'true'");
+    ydoc_free(d);
+    d = one("{a: 1}", &v);
+    reader_fails(ynode_as_bool(v, "record.samples", &b, &e), &e, "t.yaml:1:4",
+                 "expected true or false for 'record.samples', found a map");
+    ydoc_free(d);
     const char *s;
     d = one("[a]", &v);
     reader_fails(ynode_as_string(v, "model.name", &s, &e), &e, "t.yaml:1:4",
@@ -458,6 +484,11 @@ Test(ynode_read, bools_strings_and_enums)
     reader_fails(ynode_as_enum(v, "engine.latency.model", models, &k, &e), &e, "t.yaml:1:4",
                  "'engine.latency.model' must be one of constant, linear, roofline, table, got "
                  "'tabel' (did you mean 'table'?)");
+    ydoc_free(d);
+    d = one("~", &v);
+    reader_fails(ynode_as_enum(v, "engine.latency.model", models, &k, &e), &e, "t.yaml:1:4",
+                 "expected one of constant, linear, roofline, table for 'engine.latency.model', "
+                 "found null");
     ydoc_free(d);
     d = one("gpu", &v);
     reader_fails(ynode_as_enum(v, "engine.latency.model", models, &k, &e), &e, "t.yaml:1:4",
@@ -482,6 +513,10 @@ Test(ynode_read, fractions_as_percent_or_plain)
     d = one("150%", &v);
     reader_fails(ynode_as_frac(v, "slo.error_rate", 0, 1, &x, &e), &e, "t.yaml:1:4",
                  "'slo.error_rate' must be in [0, 1], got '150%'");
+    ydoc_free(d);
+    d = one("[1]", &v);
+    reader_fails(ynode_as_frac(v, "slo.error_rate", 0, 1, &x, &e), &e, "t.yaml:1:4",
+                 "expected a fraction for 'slo.error_rate', found a sequence");
     ydoc_free(d);
     d = one("some", &v);
     reader_fails(ynode_as_frac(v, "slo.error_rate", 0, 1, &x, &e), &e, "t.yaml:1:4",
@@ -541,6 +576,21 @@ Test(ynode_read, duration_reader_messages)
     d = one("2h", &v);
     reader_fails(ynode_as_duration_us(v, "x", 0, 5400000000, 0, &x, &e), &e, "t.yaml:1:4",
                  "'x' must be in [0s, 1h30m], got '2h'");
+    ydoc_free(d);
+    d = one("[1s]", &v);
+    reader_fails(ynode_as_duration_us(v, "x", 0, INT64_MAX, 0, &x, &e), &e, "t.yaml:1:4",
+                 "expected a duration for 'x', found a sequence");
+    ydoc_free(d);
+    d = one("later", &v);
+    reader_fails(ynode_as_duration_us(v, "x", 0, INT64_MAX, 1000, &x, &e), &e, "t.yaml:1:4",
+                 "'x' must be a number (x 1000us) or a duration with a unit (250ms, 30s, 5m, 2h), "
+                 "got 'later'");
+    ydoc_free(d);
+    d = one("\"300\"", &v);
+    reader_fails(ynode_as_duration_us(v, "cooldownPeriod", 0, INT64_MAX, 1000000, &x, &e), &e,
+                 "t.yaml:1:4",
+                 "'cooldownPeriod' must be a number of seconds or a duration with a unit (250ms, "
+                 "30s, 5m, 2h), got a quoted string '300'");
     ydoc_free(d);
     d = one("soon", &v);
     reader_fails(ynode_as_duration_us(v, "cooldownPeriod", 0, INT64_MAX, 1000000, &x, &e), &e,
