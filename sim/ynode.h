@@ -60,9 +60,14 @@ const struct ynode *ynode_key(const struct ynode *map, const char *key);
 /*
  * Apply a command-line override "a.b.c=value" to the tree: walk (creating maps as
  * needed) to the parent, then replace or add the scalar. Sequence items are addressed by
- * index ("workload.rate_profile.steps.1.rate_per_s"). A value that parses as a YAML flow
- * collection ("[1,2]", "{a: 1}") replaces the node with that collection. Positions of
- * new nodes are "--set:1:COL" where COL is the value's column in the argument.
+ * index ("workload.rate_profile.steps.1.rate_per_s"); index n appends to a sequence of n
+ * items, and a missing node followed by index 0 is created as a sequence. A null node on
+ * the way ("rate_profile:" with nothing under it) becomes a map. A value that parses as
+ * a YAML flow collection ("[1,2]", "{a: 1}") replaces the node with that collection; a
+ * value in quotes is a quoted scalar; any other value is taken verbatim (no comments).
+ * Positions of new nodes are "--set:1:COL" where COL is the value's column in the
+ * argument (the segment's column for keys and created maps). Errors: where "--set",
+ * message "invalid --set 'ASSIGNMENT': ...".
  */
 int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err);
 
@@ -99,11 +104,47 @@ int ynode_as_frac(const struct ynode *n, const char *key, double min, double max
 int ynode_as_enum(const struct ynode *n, const char *key, const char *const *names,
                   int *out, struct sim_err *err);
 
-/* Parse a duration string as above (no node); returns SIM_OK or SIM_EINVAL. */
+/* A range for messages that need open bounds or a unit: bounds are -INFINITY/INFINITY
+ * when absent; `unit` ("req/s", "GiB") is written after the range when not NULL:
+ * "'workload.arrivals.rate_per_s' must be > 0 (req/s), got '-2.5'". */
+struct ynode_range {
+    double min, max;
+    bool min_open, max_open; /* exclusive bounds */
+    const char *unit;
+};
+
+/* ynode_as_double() with open bounds and a unit. Rejects inf and nan. */
+int ynode_as_number(const struct ynode *n, const char *key, const struct ynode_range *r,
+                    double *out, struct sim_err *err);
+
+/* ynode_as_int64() with a unit in the range message ("must be in [1, 64] (GPUs)"). A max
+ * of INT32_MAX or more reads as "no upper bound": the message names only the bound that
+ * was crossed. */
+int ynode_as_int64_unit(const struct ynode *n, const char *key, int64_t min, int64_t max,
+                        const char *unit, int64_t *out, struct sim_err *err);
+
+/* What a node is, for "expected a map for 'engine', found a sequence": "a map",
+ * "a sequence", "null" or "a scalar". */
+const char *ynode_kind_name(const struct ynode *n);
+
+/* Read a whole file into a new NUL-terminated buffer (caller frees *out). SIM_ENOENT
+ * when it does not exist, SIM_EINVAL for a folder, SIM_EIO otherwise; err.where is the
+ * path and the message "cannot open 'PATH': no such file or directory". */
+int ynode_read_file(const char *path, char **out, size_t *len, struct sim_err *err);
+
+/* Write a duration compactly in a form parse_duration_us() reads back ("1h30m",
+ * "250ms", "1s500ms", "0s"); returns buf. */
+char *format_duration_us(int64_t us, char *buf, size_t n);
+
+/* Parse a duration string as above (no node); returns SIM_OK or SIM_EINVAL. Units are
+ * d, h, m, s, ms, us, each at most once and largest first; a leading '-' is allowed (for
+ * range messages); "0" is the only bare number accepted; results are rounded to the
+ * nearest microsecond. */
 int parse_duration_us(const char *text, int64_t *out);
 
-/* Levenshtein-based suggestion: the closest of `candidates` to `word` within a small
- * distance, or NULL. */
+/* Levenshtein-based suggestion: the closest of `candidates` to `word` (first on ties)
+ * within distance max(2, strlen(word) / 3) and below strlen(word) (so "a" never
+ * suggests "cv"), or NULL. */
 const char *did_you_mean(const char *word, const char *const *candidates);
 
 #endif
