@@ -23,6 +23,7 @@ struct db {
     char path[1024];
     sqlite3_stmt *ins_req;
     sqlite3_stmt *ins_sample;
+    sqlite3_stmt *ins_pod;
     int64_t run_id;
     bool in_run;
     struct sim_sink sink;
@@ -103,6 +104,7 @@ static int check_or_create(struct db *db, struct sim_err *err)
 
 static int sink_request(void *ctx, const struct rec_request *r);
 static int sink_sample(void *ctx, const struct rec_sample *s);
+static int sink_pod(void *ctx, const struct rec_pod *p);
 
 struct db *db_open(const char *path, struct sim_err *err)
 {
@@ -132,6 +134,7 @@ struct db *db_open(const char *path, struct sim_err *err)
     db->sink.ctx = db;
     db->sink.request = sink_request;
     db->sink.sample = sink_sample;
+    db->sink.pod = sink_pod;
     return db;
 }
 
@@ -143,6 +146,7 @@ void db_close(struct db *db)
         db_abort_run(db);
     sqlite3_finalize(db->ins_req);
     sqlite3_finalize(db->ins_sample);
+    sqlite3_finalize(db->ins_pod);
     sqlite3_close(db->h);
     free(db);
 }
@@ -171,6 +175,12 @@ int db_begin_run(struct db *db, int64_t *run_id, struct sim_err *err)
     if (!db->ins_sample &&
         sqlite3_prepare_v2(db->h, "INSERT INTO samples VALUES (?1, ?2, ?3, ?4, '{}', ?5)", -1,
                            &db->ins_sample, NULL) != SQLITE_OK)
+        goto fail;
+    if (!db->ins_pod &&
+        sqlite3_prepare_v2(db->h,
+                           "INSERT INTO pods VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                           "?11, ?12)",
+                           -1, &db->ins_pod, NULL) != SQLITE_OK)
         goto fail;
     db->in_run = true;
     sim_err_clear(&db->sink_err);
@@ -258,6 +268,31 @@ static int sink_sample(void *ctx, const struct rec_sample *s)
         sqlite3_bind_int(st, 4, s->replica);
     sqlite3_bind_double(st, 5, s->value);
     return step_reset(db, st, "a sample");
+}
+
+static int sink_pod(void *ctx, const struct rec_pod *p)
+{
+    struct db *db = ctx;
+    sqlite3_stmt *st = db->ins_pod;
+    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_int(st, 2, p->pod_id);
+    if (p->node_id < 0)
+        sqlite3_bind_null(st, 3);
+    else
+        sqlite3_bind_int(st, 3, p->node_id);
+    bind_time(st, 4, p->created_us);
+    bind_time(st, 5, p->scheduled_us);
+    bind_time(st, 6, p->pulled_us);
+    bind_time(st, 7, p->loaded_us);
+    bind_time(st, 8, p->ready_us);
+    bind_time(st, 9, p->terminating_us);
+    bind_time(st, 10, p->terminated_us);
+    sqlite3_bind_int(st, 11, p->cold_start ? 1 : 0);
+    if (p->end_reason)
+        sqlite3_bind_text(st, 12, p->end_reason, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 12);
+    return step_reset(db, st, "a pod row");
 }
 
 struct summary_ctx {

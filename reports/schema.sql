@@ -123,7 +123,8 @@ CREATE TABLE IF NOT EXISTS pods (
     ready_s           REAL,
     terminating_s     REAL,
     terminated_s      REAL,
-    end_reason        TEXT,
+    cold_start        INTEGER NOT NULL CHECK (cold_start IN (0, 1)), -- compile cache missed
+    end_reason        TEXT,            -- scaled-in, ...; NULL while alive at the end
     PRIMARY KEY (run_id, pod_id)
 ) WITHOUT ROWID;
 

@@ -9,6 +9,7 @@
 #ifndef LLMCAP_SIM_RECORD_H
 #define LLMCAP_SIM_RECORD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum req_outcome {
@@ -46,10 +47,21 @@ struct rec_sample {
     double value;
 };
 
+/* A pod's life (times in us from the run start, -1 when it did not happen). */
+struct rec_pod {
+    int32_t pod_id;
+    int32_t node_id; /* -1 if never scheduled */
+    int64_t created_us, scheduled_us, pulled_us, loaded_us, ready_us, terminating_us,
+        terminated_us;
+    bool cold_start;
+    const char *end_reason; /* static string; NULL while alive at the end */
+};
+
 struct sim_sink {
     void *ctx;
     int (*request)(void *ctx, const struct rec_request *r);
     int (*sample)(void *ctx, const struct rec_sample *s);
+    int (*pod)(void *ctx, const struct rec_pod *p);
 };
 
 #endif

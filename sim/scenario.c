@@ -318,8 +318,12 @@ static const char *const lat_constant_keys[] = {"prefill_per_token_us", "decode_
                                                 NULL};
 static const char *const lat_linear_keys[] = {"fixed_ms", "per_prefill_token_us",
                                               "per_decode_seq_us", "per_context_token_ns", NULL};
-static const char *const startup_keys[] = {"image_gib", "image_pull_gib_per_s", "weights_from",
-                                           "engine_init", NULL};
+static const char *const startup_keys[] = {"image_gib",        "image_pull_gib_per_s",
+                                           "image_prepulled",  "weights_from",
+                                           "weights_gib",      "engine_init",
+                                           "engine_init_cold", "compile_cache",
+                                           NULL};
+static const char *const compile_cache_names[] = {"warm", "cold", "per-node", NULL};
 static const char *const weights_custom_keys[] = {"gib_per_s", NULL};
 static const char *const termination_keys[] = {"grace_period", "on_unfinished", NULL};
 static const char *const on_unfinished_names[] = {"retry", "fail", NULL};
@@ -724,11 +728,17 @@ static int bind_startup(struct bind *b, const struct sect *e, struct startup_spe
 {
     struct sect s;
     int rc;
+    int cc = (int)st->compile_cache;
     if ((rc = sect_open(b, e, "startup", startup_keys, &s)) ||
         (rc = rd_pos(b, &s, "image_gib", "GiB", &st->image_gib)) ||
         (rc = rd_pos(b, &s, "image_pull_gib_per_s", "GiB/s", &st->image_pull_gib_per_s)) ||
-        (rc = rd_dur(b, &s, "engine_init", 0, &st->engine_init_us)))
+        (rc = rd_bool(b, &s, "image_prepulled", &st->image_prepulled)) ||
+        (rc = rd_pos(b, &s, "weights_gib", "GiB", &st->weights_gib)) ||
+        (rc = rd_dur(b, &s, "engine_init", 0, &st->engine_init_us)) ||
+        (rc = rd_dur(b, &s, "engine_init_cold", 0, &st->engine_init_cold_us)) ||
+        (rc = rd_enum(b, &s, "compile_cache", compile_cache_names, &cc)))
         return rc;
+    st->compile_cache = (enum compile_cache)cc;
     char key[256];
     const struct ynode *wf = field(&s, "weights_from", key, sizeof key);
     if (!wf)
@@ -1008,6 +1018,8 @@ void scenario_defaults(struct scenario *sc)
     snprintf(e->startup.weights_from, sizeof e->startup.weights_from, "s3-streamer");
     e->startup.weights_gib_per_s = 3.51;
     e->startup.engine_init_us = 40000000;
+    e->startup.engine_init_cold_us = 240000000;
+    e->startup.compile_cache = CACHE_WARM;
     e->termination.grace_period_us = 30000000;
     e->termination.on_unfinished = ON_UNFINISHED_RETRY;
 

@@ -94,13 +94,20 @@ struct model_spec {
     char catalog_path[SC_PATH_MAX]; /* optional user catalog file (resolved), "" = none */
 };
 
-/* Pod start-up (issue: autoscaling); parsed now so scenarios can carry it. */
+enum compile_cache { CACHE_WARM, CACHE_COLD, CACHE_PER_NODE };
+
+/* Pod start-up: image pull, weight load, engine initialisation. */
 struct startup_spec {
     double image_gib;
     double image_pull_gib_per_s;
+    bool image_prepulled;  /* nodes start with the image (baked in or pre-pulled) */
     char weights_from[32]; /* network-volume | s3-streamer | local-nvme | custom */
     double weights_gib_per_s; /* custom, or the preset's throughput */
-    int64_t engine_init_us;
+    double weights_gib;       /* bytes to load per replica; 0 = from the model catalog */
+    int64_t engine_init_us;      /* with a warm compile cache */
+    int64_t engine_init_cold_us; /* with a cold one (torch.compile, CUDA graphs) */
+    enum compile_cache compile_cache; /* warm: always; cold: never; per-node: first pod on
+                                         a node is cold, later ones warm */
 };
 
 struct termination_spec {

@@ -150,7 +150,6 @@ static bool push_stat(struct sim *s, double ttft, double tpot, double e2e, doubl
     return true;
 }
 
-static void dispatch_gateway(struct sim *s);
 
 void sim_tokens_generated(struct sim *s, uint64_t n)
 {
@@ -199,43 +198,50 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
         if (rc != SIM_OK)
             sink_fail(s, rc, "a request row");
     }
-    if (rp)
-        rp->outstanding--;
     s->in_flight--;
     req_free(s, r);
-    if (rp && s->gateway.n > 0)
-        dispatch_gateway(s);
+    if (rp) {
+        rp->outstanding--;
+        fleet_request_ended(s, rp);
+        if (s->gateway.n > 0)
+            sim_dispatch_gateway(s);
+    }
 }
 
 /* ---- router ----------------------------------------------------------------------- */
 
 static bool can_take(const struct sim *s, const struct replica *rp)
 {
-    if (rp->state != REPLICA_READY)
-        return false;
     int32_t cap = s->sc->router.max_outstanding_per_replica;
     return cap == 0 || rp->outstanding < cap;
 }
 
-/* The replica the router picks, or NULL when none can take a request now. Ties in
+/* The ready replica the router picks, or NULL when none can take a request now. Ties in
  * least-outstanding are broken round-robin, so equal replicas share the load. */
 static struct replica *route(struct sim *s)
 {
-    int32_t n = s->n_replicas;
+    int32_t n = s->n_ready;
     struct replica *best = NULL;
+    int32_t best_k = 0;
     for (int32_t k = 0; k < n; k++) {
-        struct replica *rp = &s->replicas[(s->rr_next + k) % n];
+        int32_t i = s->rr_next + k;
+        if (i >= n)
+            i -= n;
+        struct replica *rp = s->ready[i];
         if (!can_take(s, rp))
             continue;
         if (s->sc->router.policy == ROUTER_ROUND_ROBIN) {
             best = rp;
+            best_k = i;
             break;
         }
-        if (!best || rp->outstanding < best->outstanding)
+        if (!best || rp->outstanding < best->outstanding) {
             best = rp;
+            best_k = i;
+        }
     }
     if (best)
-        s->rr_next = (best->idx + 1) % n;
+        s->rr_next = best_k + 1 < n ? best_k + 1 : 0;
     return best;
 }
 
@@ -256,7 +262,7 @@ static void gateway_timeout(struct sim *s, void *obj, uint64_t arg)
 }
 
 /* Hand gateway-queued requests, oldest first, to replicas that can take them. */
-static void dispatch_gateway(struct sim *s)
+void sim_dispatch_gateway(struct sim *s)
 {
     while (s->gateway.n > 0) {
         struct replica *rp = route(s);
@@ -268,6 +274,21 @@ static void dispatch_gateway(struct sim *s)
         r->timeout = 0;
         hand_to_replica(s, rp, r);
     }
+}
+
+void sim_gateway_admit(struct sim *s, struct req *r)
+{
+    r->state = RS_GATEWAY;
+    struct replica *rp = s->gateway.n == 0 ? route(s) : NULL;
+    if (rp) {
+        hand_to_replica(s, rp, r);
+        return;
+    }
+    gw_push_back(&s->gateway, r);
+    /* The timeout counts from the request's arrival, retries included. */
+    int64_t t = r->arrival_us + s->sc->router.queue_timeout_us;
+    r->timeout = evq_push(s->q, t > s->now_us ? t : s->now_us, PRIO_CONTROL, gateway_timeout,
+                          r, 0);
 }
 
 /* ---- arrivals ---------------------------------------------------------------------- */
@@ -320,14 +341,7 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
         /* vLLM's OpenAI server refuses prompt + max_tokens > max_model_len (HTTP 400). */
         sim_request_done(s, NULL, r, OUTCOME_REJECTED);
     } else {
-        struct replica *rp = s->gateway.n == 0 ? route(s) : NULL;
-        if (rp) {
-            hand_to_replica(s, rp, r);
-        } else {
-            gw_push_back(&s->gateway, r);
-            r->timeout = evq_push(s->q, s->now_us + s->sc->router.queue_timeout_us,
-                                  PRIO_CONTROL, gateway_timeout, r, 0);
-        }
+        sim_gateway_admit(s, r);
     }
     struct sim_err err = {0};
     int rc = pull_next(s, &err);
@@ -354,9 +368,10 @@ static void scrape(struct sim *s, void *obj, uint64_t arg)
     (void)arg;
     const struct sim_sink *sink = s->opt.sink;
     if (sink && sink->sample && s->sc->record.samples) {
-        for (int32_t i = 0; i < s->n_replicas && !s->stopping; i++) {
-            const struct replica *rp = &s->replicas[i];
-            if (rp->state == REPLICA_GONE)
+        for (int32_t i = 0; i < s->n_pods && !s->stopping; i++) {
+            const struct replica *rp = s->pods[i];
+            /* Prometheus scrapes a pod while its server is up. */
+            if (rp->phase != POD_READY && rp->phase != POD_TERMINATING)
                 continue;
             double running, waiting, kv;
             engine_gauges(s, rp, &running, &waiting, &kv);
@@ -390,8 +405,9 @@ static void drain_deadline(struct sim *s, void *obj, uint64_t arg)
         evq_cancel(s->q, r->timeout);
         sim_request_done(s, NULL, r, OUTCOME_UNFINISHED);
     }
-    for (int32_t i = 0; i < s->n_replicas; i++)
-        engine_abort_all(s, &s->replicas[i], OUTCOME_UNFINISHED);
+    for (int32_t i = 0; i < s->n_pods; i++)
+        if (s->pods[i]->phase != POD_GONE)
+            engine_abort_all(s, s->pods[i], OUTCOME_UNFINISHED);
 }
 
 /* ---- setup ---------------------------------------------------------------------------- */
@@ -453,12 +469,6 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         s->opt = *opt;
     if (resolve_engine(s, err) != SIM_OK)
         goto fail;
-    if (sc->fleet.replicas < 1) {
-        sim_err_set(err, SIM_EINVAL,
-                    "'fleet.replicas' must be >= 1 for a fixed fleet, got '%d'",
-                    sc->fleet.replicas);
-        goto fail;
-    }
     struct lat_context lctx = {
         .model = sc->model.name,
         .gpu = sc->engine.gpu,
@@ -478,18 +488,8 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto fail;
     }
-    s->n_replicas = sc->fleet.replicas;
-    s->replicas = calloc((size_t)s->n_replicas, sizeof *s->replicas);
-    if (!s->replicas) {
-        sim_err_set(err, SIM_ENOMEM, "out of memory");
+    if (fleet_init(s, err) != SIM_OK)
         goto fail;
-    }
-    for (int32_t i = 0; i < s->n_replicas; i++) {
-        s->replicas[i].idx = i;
-        s->replicas[i].state = REPLICA_READY;
-        if (engine_init(&s->replicas[i].eng, &s->ep, err) != SIM_OK)
-            goto fail;
-    }
     if (s->opt.source) {
         s->src = *s->opt.source;
     } else {
@@ -507,7 +507,7 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         if (it->metric == SLO_TPOT && it->target < s->tpot_lim)
             s->tpot_lim = it->target;
     }
-    s->res.replicas = s->n_replicas;
+    s->res.replicas = sc->fleet.replicas;
     s->res.num_gpu_blocks = s->ep.num_blocks;
     s->res.first_arrival_us = -1;
     s->res.last_arrival_us = -1;
@@ -523,10 +523,7 @@ void sim_free(struct sim *s)
 {
     if (!s)
         return;
-    if (s->replicas)
-        for (int32_t i = 0; i < s->n_replicas; i++)
-            engine_release(&s->replicas[i].eng);
-    free(s->replicas);
+    fleet_release(s);
     workload_close(s->wl);
     lat_model_free(s->lat);
     rng_set_free(s->rng);
@@ -650,6 +647,12 @@ int sim_run(struct sim *s, struct sim_err *err)
         return s->sink_rc;
     }
     SIM_ASSERT(s->in_flight == 0);
+    fleet_finish(s);
+    if (s->sink_rc != SIM_OK) {
+        if (err)
+            *err = s->sink_err;
+        return s->sink_rc;
+    }
     finish_results(s);
     return SIM_OK;
 }

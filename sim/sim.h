@@ -67,6 +67,7 @@ struct sim_result {
     uint64_t n_outcome[OUTCOME_N];
     uint64_t prompt_tokens;    /* of requests that finished OK */
     uint64_t output_tokens;    /* generated, all requests */
+    uint64_t discarded_tokens; /* generated, then lost when a request was retried */
     uint64_t preemptions;
     uint64_t retries;
     uint64_t skipped_rows;     /* trace rows skipped as malformed */

@@ -91,13 +91,40 @@ struct engine {
     int64_t busy_us;
 };
 
-enum replica_state { REPLICA_READY, REPLICA_GONE };
+/* A pod's life, as Kubernetes and the kubelet see it. */
+enum pod_phase {
+    POD_PENDING,     /* no node yet */
+    POD_PULLING,     /* on a node, pulling the image (or waiting for the node's pull) */
+    POD_LOADING,     /* container running, loading weights */
+    POD_STARTING,    /* engine initialisation (compile, CUDA graphs, KV profiling) */
+    POD_READY,       /* in the endpoints: the router sends it requests */
+    POD_TERMINATING, /* told to stop: serves what it has, takes nothing new */
+    POD_GONE,
+};
 
+/* One vLLM replica: a pod and its engine. */
 struct replica {
-    int32_t idx;
-    enum replica_state state;
+    int32_t idx; /* pod id: index in sim.pods */
+    enum pod_phase phase;
+    int32_t node; /* -1 while pending */
     int32_t outstanding; /* requests handed to it and not yet ended */
+    int64_t created_us, scheduled_us, pulled_us, loaded_us, ready_us, terminating_us,
+        gone_us; /* -1 until it happens */
+    evq_handle phase_ev; /* the next lifecycle step or the grace-period end */
+    bool cold_start;     /* engine init without a compile cache */
+    int32_t ready_pos;   /* index in sim.ready, -1 when not routable */
+    const char *end_reason;
+    int64_t busy_us_scraped; /* engine busy time at the last scrape (GPU utilisation) */
     struct engine eng;
+};
+
+/* A node: GPUs and what is cached on its disk. */
+struct node {
+    int32_t id;
+    int32_t gpus, gpus_free;
+    bool image_cached;
+    bool compile_cached;
+    int64_t pull_done_us; /* an image pull in progress ends then (-1: none) */
 };
 
 struct sim {
@@ -119,9 +146,23 @@ struct sim {
     struct req_list gateway;
     uint64_t in_flight; /* arrived and not yet ended */
 
-    struct replica *replicas;
-    int32_t n_replicas;
-    int32_t rr_next;
+    /* The fleet: every pod ever created (pods[i]->idx == i), the routable ones in the
+     * order they became ready, and the Deployment's spec.replicas. */
+    struct replica **pods;
+    int32_t n_pods, cap_pods;
+    struct replica **ready;
+    int32_t n_ready;
+    int32_t rr_next; /* round-robin position in ready */
+    int32_t desired;
+    int32_t n_live;  /* pods not gone */
+
+    /* Nodes (implicit ones until a node provisioner is configured). */
+    struct node *nodes;
+    int32_t n_nodes, cap_nodes;
+    int32_t gpus_total;
+    struct replica **pending; /* pods waiting for GPUs, FIFO */
+    int32_t n_pending, cap_pending;
+    double weights_gib; /* per replica, for the load phase */
 
     /* statistics over OK requests (seconds) */
     double *ttft, *tpot, *e2e, *queue;
@@ -148,7 +189,27 @@ void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcom
 void engine_gauges(const struct sim *s, const struct replica *rp, double *running,
                    double *waiting, double *kv_usage_frac);
 
-/* ---- sim.c (called by the engine) ---- */
+/* Take every request off the replica: retried at the gateway from scratch (retry) or
+ * ended as failed, after applying the decode iterations completed by now. */
+void engine_evict_all(struct sim *s, struct replica *rp, enum on_unfinished what);
+
+/* ---- fleet.c: pods, the Deployment and nodes ---- */
+int fleet_init(struct sim *s, struct sim_err *err);
+void fleet_release(struct sim *s);
+/* The Deployment's spec.replicas changed: create or terminate pods to match. */
+void fleet_set_desired(struct sim *s, int32_t desired);
+/* A request ended on a terminating replica: it may be gone now. */
+void fleet_request_ended(struct sim *s, struct replica *rp);
+/* Pods by phase, for metrics and autoscalers. */
+int32_t fleet_count(const struct sim *s, enum pod_phase phase);
+/* Record every pod still alive at the end of the run. */
+void fleet_finish(struct sim *s);
+
+/* ---- sim.c (called by the engine and the fleet) ---- */
+/* A request goes (back) to the gateway: routed at once or queued with a timeout. */
+void sim_gateway_admit(struct sim *s, struct req *r);
+/* Replicas became able to take requests: serve the gateway queue. */
+void sim_dispatch_gateway(struct sim *s);
 /* A request ended on replica `rp` with `outcome` at s->now_us. */
 void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
                       enum req_outcome outcome);

@@ -60,6 +60,8 @@ struct h_sink {
     size_t n_rows;
     size_t n_samples;
     double max_kv_frac;
+    struct rec_pod pods[256];
+    size_t n_pods;
 };
 
 static inline int h_request(void *ctx, const struct rec_request *r)
@@ -90,6 +92,14 @@ static inline int h_sample(void *ctx, const struct rec_sample *s)
     return 0;
 }
 
+static inline int h_pod(void *ctx, const struct rec_pod *p)
+{
+    struct h_sink *k = ctx;
+    if (k->n_pods < sizeof k->pods / sizeof k->pods[0])
+        k->pods[k->n_pods++] = *p;
+    return 0;
+}
+
 /* Run `sc` over reqs[0..n) and collect rows into *out (caller frees out->rows). Returns
  * the sim (caller frees) so that results can be inspected. */
 static inline struct sim *h_run(const struct scenario *sc, const struct wl_request *reqs,
@@ -102,7 +112,7 @@ static inline struct sim *h_run(const struct scenario *sc, const struct wl_reque
     static struct sim_source source;
     static struct sim_sink sink;
     source = (struct sim_source){&src, h_next};
-    sink = (struct sim_sink){out, h_request, h_sample};
+    sink = (struct sim_sink){out, h_request, h_sample, h_pod};
     struct sim_options opt = {.sink = &sink, .source = &source, .no_fast_forward = no_ff};
     struct sim_err err = {0};
     struct sim *s = sim_new(sc, &opt, &err);
