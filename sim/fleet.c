@@ -66,44 +66,6 @@ static void ready_remove(struct sim *s, struct replica *rp)
     rp->ready_pos = -1;
 }
 
-/* ---- nodes -------------------------------------------------------------------------- */
-
-static struct node *node_new(struct sim *s, int32_t gpus)
-{
-    if (s->n_nodes == s->cap_nodes) {
-        int32_t cap = s->cap_nodes ? s->cap_nodes * 2 : 16;
-        struct node *n = sim_reallocarray(s->nodes, (size_t)cap, sizeof *n);
-        if (!n)
-            return NULL;
-        s->nodes = n;
-        s->cap_nodes = cap;
-    }
-    struct node *n = &s->nodes[s->n_nodes];
-    memset(n, 0, sizeof *n);
-    n->id = s->n_nodes++;
-    n->gpus = n->gpus_free = gpus;
-    n->image_cached = s->sc->engine.startup.image_prepulled;
-    n->pull_done_us = -1;
-    s->gpus_total += gpus;
-    return n;
-}
-
-/*
- * Without a node provisioner, the cluster is a pool of nodes of one replica's size:
- * with fleet.max_gpus they are all there from the start (a static cluster), without it
- * a node appears the moment a pod needs one. Nodes stay once they exist, so their image
- * and compile caches serve later pods.
- */
-static struct node *find_node(struct sim *s, int32_t gpus)
-{
-    for (int32_t i = 0; i < s->n_nodes; i++)
-        if (s->nodes[i].gpus_free >= gpus)
-            return &s->nodes[i];
-    if (s->sc->fleet.max_gpus == 0)
-        return node_new(s, gpus);
-    return NULL;
-}
-
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 static void pod_phase_done(struct sim *s, void *obj, uint64_t arg);
@@ -125,6 +87,7 @@ static void start_on_node(struct sim *s, struct replica *rp, struct node *n)
 {
     const struct startup_spec *st = &s->sc->engine.startup;
     n->gpus_free -= s->sc->engine.tensor_parallel_size;
+    n->n_pods++;
     rp->node = n->id;
     rp->scheduled_us = s->now_us;
     rp->phase = POD_PULLING;
@@ -140,18 +103,20 @@ static void start_on_node(struct sim *s, struct replica *rp, struct node *n)
     next_phase_at(s, rp, done);
 }
 
-static void place_pending(struct sim *s)
+void fleet_place_pending(struct sim *s)
 {
     int32_t tp = s->sc->engine.tensor_parallel_size, w = 0;
     for (int32_t i = 0; i < s->n_pending; i++) {
         struct replica *rp = s->pending[i];
-        struct node *n = find_node(s, tp);
+        struct node *n = cluster_find_node(s, tp);
         if (n)
             start_on_node(s, rp, n);
         else
             s->pending[w++] = rp;
     }
     s->n_pending = w;
+    if (s->n_pending > 0)
+        cluster_pods_pending(s);
 }
 
 static void pod_gone(struct sim *s, struct replica *rp, const char *reason)
@@ -169,8 +134,11 @@ static void pod_gone(struct sim *s, struct replica *rp, const char *reason)
     record_pod(s, rp);
     engine_release(&rp->eng);
     if (rp->node >= 0) {
-        s->nodes[rp->node].gpus_free += s->sc->engine.tensor_parallel_size;
-        place_pending(s);
+        struct node *n = &s->nodes[rp->node];
+        n->gpus_free += s->sc->engine.tensor_parallel_size;
+        n->n_pods--;
+        cluster_gpus_freed(s, n);
+        fleet_place_pending(s);
     }
 }
 
@@ -265,7 +233,7 @@ static void create_pod(struct sim *s)
         return;
     }
     s->pending[s->n_pending++] = rp;
-    place_pending(s);
+    fleet_place_pending(s);
 }
 
 static void terminate_pod(struct sim *s, struct replica *rp)
@@ -371,25 +339,19 @@ int fleet_init(struct sim *s, struct sim_err *err)
 {
     const struct scenario *sc = s->sc;
     int32_t tp = sc->engine.tensor_parallel_size;
-    if (sc->fleet.max_gpus > 0) {
-        for (int32_t g = 0; g + tp <= sc->fleet.max_gpus; g += tp)
-            if (!node_new(s, tp))
-                return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
-    }
     s->weights_gib = sc->engine.startup.weights_gib;
-    /* The run starts in steady state: the initial replicas are already Ready. */
+    /* The run starts in steady state: the initial replicas are already Ready on nodes
+     * that have the image and a warm compile cache. */
     int32_t initial = sc->fleet.replicas;
     for (int32_t i = 0; i < initial; i++) {
         struct replica *rp = pod_new(s);
         if (!rp)
             return sim_err_set(err, SIM_ENOMEM, "out of memory for pods");
-        struct node *n = find_node(s, tp);
+        struct node *n = cluster_initial_node(s, tp, err);
         if (!n)
-            return sim_err_set(err, SIM_EINVAL,
-                               "'fleet.max_gpus' (%d) cannot hold the initial %d replicas of %d "
-                               "GPUs",
-                               sc->fleet.max_gpus, initial, tp);
+            return err ? err->code : SIM_EINVAL;
         n->gpus_free -= tp;
+        n->n_pods++;
         n->image_cached = true;
         n->compile_cached = true;
         rp->node = n->id;
@@ -416,8 +378,6 @@ void fleet_release(struct sim *s)
     free(s->pods);
     free(s->ready);
     free(s->pending);
-    free(s->nodes);
     s->pods = s->ready = s->pending = NULL;
-    s->nodes = NULL;
-    s->n_pods = s->n_ready = s->n_pending = s->n_nodes = 0;
+    s->n_pods = s->n_ready = s->n_pending = 0;
 }

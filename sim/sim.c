@@ -488,7 +488,7 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto fail;
     }
-    if (fleet_init(s, err) != SIM_OK)
+    if (cluster_init(s, err) != SIM_OK || fleet_init(s, err) != SIM_OK)
         goto fail;
     if (s->opt.source) {
         s->src = *s->opt.source;
@@ -524,6 +524,7 @@ void sim_free(struct sim *s)
     if (!s)
         return;
     fleet_release(s);
+    cluster_release(s);
     workload_close(s->wl);
     lat_model_free(s->lat);
     rng_set_free(s->rng);
@@ -648,6 +649,7 @@ int sim_run(struct sim *s, struct sim_err *err)
     }
     SIM_ASSERT(s->in_flight == 0);
     fleet_finish(s);
+    cluster_finish(s);
     if (s->sink_rc != SIM_OK) {
         if (err)
             *err = s->sink_err;

@@ -118,13 +118,29 @@ struct replica {
     struct engine eng;
 };
 
-/* A node: GPUs and what is cached on its disk. */
+enum node_state {
+    NODE_LAUNCHING, /* requested from the cloud, booting */
+    NODE_READY,     /* registered, GPUs allocatable: pods can bind */
+    NODE_DRAINING,  /* cordoned: no new pods (spot notice, consolidation, scale-down) */
+    NODE_GONE,
+};
+
+/* A node: its GPUs, what is cached on its disk, and (with a provisioner) its bill. */
 struct node {
     int32_t id;
+    enum node_state state;
     int32_t gpus, gpus_free;
+    int32_t n_pods;
     bool image_cached;
     bool compile_cached;
     int64_t pull_done_us; /* an image pull in progress ends then (-1: none) */
+    /* provisioned nodes (implicit ones leave these empty) */
+    int32_t instance; /* catalog instance index, -1 for implicit nodes */
+    bool spot;
+    double price_usd_per_hour;
+    int64_t requested_us, registered_us, ready_us, gone_us;
+    const char *end_reason;
+    evq_handle ev;
 };
 
 struct sim {
@@ -200,10 +216,26 @@ void fleet_release(struct sim *s);
 void fleet_set_desired(struct sim *s, int32_t desired);
 /* A request ended on a terminating replica: it may be gone now. */
 void fleet_request_ended(struct sim *s, struct replica *rp);
+/* Bind pending pods to nodes with free GPUs (a node became ready or GPUs were freed). */
+void fleet_place_pending(struct sim *s);
 /* Pods by phase, for metrics and autoscalers. */
 int32_t fleet_count(const struct sim *s, enum pod_phase phase);
 /* Record every pod still alive at the end of the run. */
 void fleet_finish(struct sim *s);
+
+/* ---- cluster.c: nodes and their provisioner ---- */
+int cluster_init(struct sim *s, struct sim_err *err);
+void cluster_release(struct sim *s);
+/* A node for one of the run's initial replicas (steady state at t = 0). */
+struct node *cluster_initial_node(struct sim *s, int32_t gpus, struct sim_err *err);
+/* A Ready node with `gpus` free GPUs for a pending pod, or NULL. */
+struct node *cluster_find_node(struct sim *s, int32_t gpus);
+/* Pods are pending that no node can take: a provisioner may launch nodes. */
+void cluster_pods_pending(struct sim *s);
+/* A pod left node `n`. */
+void cluster_gpus_freed(struct sim *s, struct node *n);
+/* Record the nodes at the end of the run. */
+void cluster_finish(struct sim *s);
 
 /* ---- sim.c (called by the engine and the fleet) ---- */
 /* A request goes (back) to the gateway: routed at once or queued with a timeout. */
