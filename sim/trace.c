@@ -77,8 +77,7 @@ static int read_line(struct trace_reader *r, struct sim_err *err)
     if (n < 0) {
         if (ferror(r->f))
             return sim_err_at(err, SIM_EIO, r->path, (long)r->lineno + 1, 0,
-                              "cannot read the trace: %s",
-                              strerror(errno ? errno : EIO));
+                              "cannot read the trace: %s", strerror(errno ? errno : EIO));
         if (errno == ENOMEM)
             return sim_err_at(err, SIM_ENOMEM, r->path, (long)r->lineno + 1, 0,
                               "out of memory reading a line");
@@ -167,13 +166,11 @@ static int days_in_month(int y, int m)
 static bool parse_timestamp(const char *s, size_t n, int64_t *out_us)
 {
     int y, mo, d, h, mi, sec;
-    if (n < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != ' ' && s[10] != 'T') ||
-        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !digits(s + 17, 2, &sec))
+    if (n < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+        !digits(s + 8, 2, &d) || (s[10] != ' ' && s[10] != 'T') || !digits(s + 11, 2, &h) ||
+        s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-        sec > 59)
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
         return false;
     size_t i = 19;
     int64_t frac_us = 0;
@@ -292,16 +289,14 @@ static int split_csv(const char *s, size_t n, const char **f, size_t *fl, long *
     return k;
 }
 
-static int count_error(struct trace_reader *r, struct sim_err *err, long col,
-                       const char *name, const char *s, size_t n, int why)
+static int count_error(struct trace_reader *r, struct sim_err *err, long col, const char *name,
+                       const char *s, size_t n, int why)
 {
     if (why == -2)
         return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, col,
-                          "'%s' must be <= 2147483647 (tokens), got '%.*s'", name,
-                          quote_len(n), s);
+                          "'%s' must be <= 2147483647 (tokens), got '%.*s'", name, quote_len(n), s);
     return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, col,
-                      "'%s' must be an integer >= 0 (tokens), got '%.*s'", name, quote_len(n),
-                      s);
+                      "'%s' must be an integer >= 0 (tokens), got '%.*s'", name, quote_len(n), s);
 }
 
 /* Azure and plain CSV rows share the layout time,prompt,output. */
@@ -322,8 +317,8 @@ static int parse_csv_row(struct trace_reader *r, struct raw_row *row, struct sim
         /* Point at the first extra field, or at the end of a short line. */
         long c = k > 3 ? col[2] + (long)fl[2] + 1 : (long)r->len + 1;
         return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, c,
-                          "expected 3 columns (%s,%s,%s), found %d", names[0], names[1],
-                          names[2], k);
+                          "expected 3 columns (%s,%s,%s), found %d", names[0], names[1], names[2],
+                          k);
     }
     if (azure) {
         if (!parse_timestamp(f[0], fl[0], &row->abs_us))
@@ -383,8 +378,7 @@ static bool json_int(const cJSON *v, double max, double *out)
     return true;
 }
 
-static int parse_mooncake_row(struct trace_reader *r, struct raw_row *row,
-                              struct sim_err *err)
+static int parse_mooncake_row(struct trace_reader *r, struct raw_row *row, struct sim_err *err)
 {
     const char *end = NULL;
     cJSON *o = cJSON_ParseWithOpts(r->line, &end, 1);
@@ -407,8 +401,7 @@ static int parse_mooncake_row(struct trace_reader *r, struct raw_row *row,
     }
     static const char *const keys[3] = {"timestamp", "input_length", "output_length"};
     static const char *const expect[3] = {"a number of milliseconds >= 0",
-                                          "an integer >= 0 (tokens)",
-                                          "an integer >= 0 (tokens)"};
+                                          "an integer >= 0 (tokens)", "an integer >= 0 (tokens)"};
     for (int k = 0; k < 3; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[k]);
         if (!v) {
@@ -444,8 +437,7 @@ static int parse_mooncake_row(struct trace_reader *r, struct raw_row *row,
         }
         size_t n = (size_t)cJSON_GetArraySize(h);
         if (n > UINT32_MAX) {
-            rc = json_value_error(r, err, "hash_ids", "hash_ids", h,
-                                  "at most 4294967295 long");
+            rc = json_value_error(r, err, "hash_ids", "hash_ids", h, "at most 4294967295 long");
             goto done;
         }
         if (n > r->hash_cap) {
@@ -469,8 +461,7 @@ static int parse_mooncake_row(struct trace_reader *r, struct raw_row *row,
             if (!json_int(e, 4294967295.0, &x)) {
                 char name[40];
                 snprintf(name, sizeof name, "hash_ids[%zu]", i);
-                rc = json_value_error(r, err, "hash_ids", name, e,
-                                      "an integer in 0..4294967295");
+                rc = json_value_error(r, err, "hash_ids", name, e, "an integer in 0..4294967295");
                 goto done;
             }
             r->hash[i++] = (uint32_t)x;
@@ -494,8 +485,7 @@ static bool starts_json(const char *s)
     return *s == '{';
 }
 
-struct trace_reader *trace_open(const char *path, enum trace_format format,
-                                struct sim_err *err)
+struct trace_reader *trace_open(const char *path, enum trace_format format, struct sim_err *err)
 {
     struct trace_reader *r = calloc(1, sizeof *r);
     if (!r) {
@@ -510,8 +500,8 @@ struct trace_reader *trace_open(const char *path, enum trace_format format,
     r->f = fopen(path, "rb");
     if (!r->f) {
         int e = errno;
-        sim_err_at(err, e == ENOENT ? SIM_ENOENT : SIM_EIO, path, 0, 0,
-                   "cannot open the trace: %s", strerror(e));
+        sim_err_at(err, e == ENOENT ? SIM_ENOENT : SIM_EIO, path, 0, 0, "cannot open the trace: %s",
+                   strerror(e));
         goto fail;
     }
     int rc = read_line(r, err);
@@ -544,8 +534,8 @@ struct trace_reader *trace_open(const char *path, enum trace_format format,
         if (seen != format) {
             sim_err_at(err, SIM_EINVAL, path, 1, 1,
                        "expected the header '%s' (format '%s'), got '%.*s'",
-                       format == TRACE_AZURE ? azure_header : csv_header,
-                       trace_format_name(format), quote_len(r->len), r->line);
+                       format == TRACE_AZURE ? azure_header : csv_header, trace_format_name(format),
+                       quote_len(r->len), r->line);
             goto fail;
         }
     }
@@ -558,8 +548,7 @@ fail:
 }
 
 /* Quote a row's timestamp for the order message: its text, or the number (Mooncake). */
-static void ts_quote(const struct trace_reader *r, const struct raw_row *row, char *out,
-                     size_t n)
+static void ts_quote(const struct trace_reader *r, const struct raw_row *row, char *out, size_t n)
 {
     if (row->ts_text)
         snprintf(out, n, "%.*s", quote_len(row->ts_len), row->ts_text);
@@ -573,11 +562,11 @@ static void ts_quote(const struct trace_reader *r, const struct raw_row *row, ch
 static int parse_line(struct trace_reader *r, struct trace_row *row, struct sim_err *err)
 {
     if (memchr(r->line, '\0', r->len))
-        return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno,
-                          (long)strlen(r->line) + 1, "unexpected NUL byte in the line");
+        return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, (long)strlen(r->line) + 1,
+                          "unexpected NUL byte in the line");
     struct raw_row raw = {0};
-    int rc = r->fmt == TRACE_MOONCAKE ? parse_mooncake_row(r, &raw, err)
-                                      : parse_csv_row(r, &raw, err);
+    int rc =
+        r->fmt == TRACE_MOONCAKE ? parse_mooncake_row(r, &raw, err) : parse_csv_row(r, &raw, err);
     if (rc < 0)
         return rc;
     char now[TS_TEXT_MAX];
@@ -601,8 +590,7 @@ static int parse_line(struct trace_reader *r, struct trace_row *row, struct sim_
     return 1;
 }
 
-int trace_next(struct trace_reader *r, struct trace_row *row, bool skip_bad,
-               struct sim_err *err)
+int trace_next(struct trace_reader *r, struct trace_row *row, bool skip_bad, struct sim_err *err)
 {
     for (;;) {
         if (r->pending) {
@@ -706,8 +694,7 @@ int trace_stats_read(const char *path, enum trace_format format, bool skip_bad,
     if (rc == 0) {
         st->duration_us = st->last_abs_us - st->first_abs_us;
         if (st->duration_us > 0)
-            st->mean_rate_per_s =
-                (double)(st->n_rows - 1) / ((double)st->duration_us / 1e6);
+            st->mean_rate_per_s = (double)(st->n_rows - 1) / ((double)st->duration_us / 1e6);
         len_finish(pv, st->n_rows, &st->prompt);
         len_finish(ov, st->n_rows, &st->output);
     }

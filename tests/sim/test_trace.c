@@ -61,9 +61,9 @@ Test(trace, azure_conv_2023_rows_sums_and_times)
 {
     struct totals t;
     struct sim_err err = {0};
-    cr_assert_eq(read_all(SOURCE_DIR "/traces/AzureLLMInferenceTrace_conv.csv", TRACE_AUTO,
-                          false, &t, &err),
-                 0, "%s", err.msg);
+    cr_assert_eq(
+        read_all(SOURCE_DIR "/traces/AzureLLMInferenceTrace_conv.csv", TRACE_AUTO, false, &t, &err),
+        0, "%s", err.msg);
     cr_assert_eq(t.rows, 19366);
     cr_assert_eq(t.prompt, 22361870);
     cr_assert_eq(t.output, 4088665);
@@ -77,8 +77,8 @@ Test(trace, azure_code_2023_rows_sums_and_times)
 {
     struct totals t;
     struct sim_err err = {0};
-    cr_assert_eq(read_all(SOURCE_DIR "/traces/AzureLLMInferenceTrace_code.csv", TRACE_AZURE,
-                          false, &t, &err),
+    cr_assert_eq(read_all(SOURCE_DIR "/traces/AzureLLMInferenceTrace_code.csv", TRACE_AZURE, false,
+                          &t, &err),
                  0, "%s", err.msg);
     cr_assert_eq(t.rows, 8819);
     cr_assert_eq(t.prompt, 18059974);
@@ -93,8 +93,7 @@ Test(trace, mooncake_bundled_rows_sums_and_hash_ids)
 {
     struct totals t;
     struct sim_err err = {0};
-    cr_assert_eq(read_all(SOURCE_DIR "/traces/synthetic_trace.jsonl", TRACE_AUTO, false, &t,
-                          &err),
+    cr_assert_eq(read_all(SOURCE_DIR "/traces/synthetic_trace.jsonl", TRACE_AUTO, false, &t, &err),
                  0, "%s", err.msg);
     cr_assert_eq(t.rows, 3993);
     cr_assert_eq(t.prompt, 61194628);
@@ -251,8 +250,8 @@ Test(trace, header_only_has_no_rows)
 /* ---- errors ---------------------------------------------------------------------------- */
 
 /* Read `file` and expect `n_good` rows, then an error at `where` (relative to TR). */
-static void expect_row_error(const char *file, enum trace_format fmt, int n_good,
-                             const char *where, const char *msg)
+static void expect_row_error(const char *file, enum trace_format fmt, int n_good, const char *where,
+                             const char *msg)
 {
     char path[1024], full_where[1100];
     snprintf(path, sizeof path, "%s%s", TR, file);
@@ -278,8 +277,7 @@ Test(trace, azure_short_row_names_expected_columns)
 
 Test(trace, azure_extra_column_points_at_it)
 {
-    expect_row_error("bad_azure_extra_column.csv", TRACE_AUTO, 0,
-                     "bad_azure_extra_column.csv:2:37",
+    expect_row_error("bad_azure_extra_column.csv", TRACE_AUTO, 0, "bad_azure_extra_column.csv:2:37",
                      "expected 3 columns (TIMESTAMP,ContextTokens,GeneratedTokens), found 4");
 }
 
@@ -357,8 +355,7 @@ Test(trace, mooncake_string_length)
 
 Test(trace, mooncake_missing_member)
 {
-    expect_row_error("bad_mooncake_missing.jsonl", TRACE_AUTO, 0,
-                     "bad_mooncake_missing.jsonl:1:1",
+    expect_row_error("bad_mooncake_missing.jsonl", TRACE_AUTO, 0, "bad_mooncake_missing.jsonl:1:1",
                      "missing 'output_length': expected an integer >= 0 (tokens)");
 }
 
@@ -377,8 +374,7 @@ Test(trace, mooncake_timestamps_going_back)
 
 Test(trace, mooncake_line_not_an_object)
 {
-    expect_row_error("bad_mooncake_array.jsonl", TRACE_MOONCAKE, 0,
-                     "bad_mooncake_array.jsonl:1:1",
+    expect_row_error("bad_mooncake_array.jsonl", TRACE_MOONCAKE, 0, "bad_mooncake_array.jsonl:1:1",
                      "expected one JSON object per line, found another JSON value");
 }
 
@@ -464,8 +460,8 @@ Test(trace, stats_of_the_conv_trace)
 {
     struct trace_stats st;
     struct sim_err err = {0};
-    cr_assert_eq(trace_stats_read(SOURCE_DIR "/traces/AzureLLMInferenceTrace_conv.csv",
-                                  TRACE_AUTO, false, &st, &err),
+    cr_assert_eq(trace_stats_read(SOURCE_DIR "/traces/AzureLLMInferenceTrace_conv.csv", TRACE_AUTO,
+                                  false, &st, &err),
                  0, "%s", err.msg);
     cr_assert_eq(st.format, TRACE_AZURE);
     cr_assert_eq(st.n_rows, 19366);
@@ -492,8 +488,8 @@ Test(trace, stats_of_the_code_trace)
 {
     struct trace_stats st;
     struct sim_err err = {0};
-    cr_assert_eq(trace_stats_read(SOURCE_DIR "/traces/AzureLLMInferenceTrace_code.csv",
-                                  TRACE_AUTO, false, &st, &err),
+    cr_assert_eq(trace_stats_read(SOURCE_DIR "/traces/AzureLLMInferenceTrace_code.csv", TRACE_AUTO,
+                                  false, &st, &err),
                  0, "%s", err.msg);
     cr_assert_eq(st.n_rows, 8819);
     cr_assert_float_eq(st.mean_rate_per_s, 2.5663950258507633, 1e-12);
@@ -518,8 +514,7 @@ Test(trace, stats_of_a_header_only_trace_is_an_error)
 {
     struct trace_stats st;
     struct sim_err err = {0};
-    cr_assert_eq(trace_stats_read(TR "header_only.csv", TRACE_AUTO, false, &st, &err),
-                 SIM_EINVAL);
+    cr_assert_eq(trace_stats_read(TR "header_only.csv", TRACE_AUTO, false, &st, &err), SIM_EINVAL);
     cr_assert_str_eq(err.where, TR "header_only.csv");
     cr_assert_str_eq(err.msg, "the trace has no rows");
 }
