@@ -48,6 +48,10 @@ int workload_next(struct workload *w, struct wl_request *out, struct sim_err *er
 /* Rows skipped as malformed (skip_bad_rows) and rows outside the window so far. */
 uint64_t workload_skipped_rows(const struct workload *w);
 
+/* Rows (trace) that had 0 prompt or 0 output tokens, raised to 1 token: a request has at
+ * least one prompt token and generates at least one token. Counted once per row. */
+uint64_t workload_zero_token_rows(const struct workload *w);
+
 void workload_close(struct workload *w); /* NULL is a no-op */
 
 /* ---- raw trace reading (also used by `llmcap trace`) ---------------------------- */
@@ -78,5 +82,39 @@ uint64_t trace_bad_rows(const struct trace_reader *r);
 void trace_close(struct trace_reader *r); /* NULL is a no-op */
 
 const char *trace_format_name(enum trace_format f);
+
+/* ---- `llmcap trace stats FILE` ------------------------------------------------------ */
+
+/* Summary of one token column, as the file has it (0 counts kept). */
+struct trace_len_stats {
+    uint64_t sum_tokens;
+    int32_t min_tokens, max_tokens;
+    double mean_tokens;
+    double p50_tokens, p90_tokens, p99_tokens; /* linear interpolation between order
+                                                  statistics (GSL, R type 7) */
+    uint64_t n_zero; /* rows with 0 in this column */
+};
+
+struct trace_stats {
+    enum trace_format format; /* as detected */
+    uint64_t n_rows;
+    uint64_t n_bad_rows;   /* malformed rows skipped (only with skip_bad) */
+    int64_t first_abs_us;  /* first and last timestamps as written (trace_row.abs_t_us) */
+    int64_t last_abs_us;
+    int64_t duration_us;   /* last - first */
+    double mean_rate_per_s; /* (n_rows - 1) / duration: one over the mean inter-arrival
+                               time; 0 when duration is 0 */
+    uint64_t n_hash_ids;   /* hash_ids over all rows (Mooncake), else 0 */
+    struct trace_len_stats prompt, output;
+};
+
+/*
+ * Read the whole trace `path` (as `format`, TRACE_AUTO detects) and fill `st`. The token
+ * columns are held in memory for the percentiles (an offline tool). Prints nothing.
+ * Returns SIM_OK, or the first error as trace_next() reports it (unless skip_bad);
+ * SIM_EINVAL for a trace with no rows.
+ */
+int trace_stats_read(const char *path, enum trace_format format, bool skip_bad,
+                     struct trace_stats *st, struct sim_err *err);
 
 #endif
