@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "sim/err.h"
 
@@ -54,6 +55,9 @@ void cli_install_signals(void);
 
 /* Wall-clock seconds from a monotonic clock (for wall times and progress only). */
 double cli_wall_s(void);
+
+/* Write `s` as a JSON string literal (quotes and escapes included). */
+void cli_json_string(FILE *f, const char *s);
 
 /* Subcommands. */
 int cmd_run(int argc, char **argv);

@@ -42,6 +42,20 @@ double cli_wall_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
 int cli_error(const struct sim_err *e)
 {
     char buf[1024];
@@ -81,7 +95,7 @@ int cli_parse(int argc, char **argv, const struct cli_opt *table, size_t n,
               const char *usage, const char *summary, struct cli_args *out)
 {
     struct option longs[64];
-    char shorts[160] = "+:h";
+    char shorts[160] = ":h";
     size_t ns = strlen(shorts);
     if (n + 2 > sizeof longs / sizeof longs[0])
         abort();

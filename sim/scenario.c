@@ -436,7 +436,7 @@ static int bind_len(struct bind *b, const struct sect *parent, const char *name,
         if ((rc = need(b, &s, "mean", why)) || (rc = need(b, &s, "sigma", why)) ||
             (rc = rd_pos(b, &s, "mean", "tokens", &out->mean)))
             return rc;
-        return rd_pos(b, &s, "sigma", NULL, &out->sigma);
+        return rd_num(b, &s, "sigma", 0.0, true, 10.0, false, NULL, &out->sigma);
     case LEN_EMPIRICAL:
         if ((rc = need(b, &s, "path", why)) || (rc = need(b, &s, "column", why)) ||
             (rc = rd_path(b, &s, "path", out->path, sizeof out->path)))
@@ -456,8 +456,8 @@ static int bind_trace(struct bind *b, const struct sect *w, struct workload_spec
     if ((rc = need(b, &t, "path", NULL)) ||
         (rc = rd_path(b, &t, "path", wl->trace_path, sizeof wl->trace_path)) ||
         (rc = rd_enum(b, &t, "format", trace_formats, &fmt)) ||
-        (rc = rd_pos(b, &t, "time_scale", NULL, &wl->time_scale)) ||
-        (rc = rd_pos(b, &t, "rate_scale", NULL, &wl->rate_scale)) ||
+        (rc = rd_num(b, &t, "time_scale", 0.0, true, 1e6, false, NULL, &wl->time_scale)) ||
+        (rc = rd_num(b, &t, "rate_scale", 0.0, true, 1000.0, false, NULL, &wl->rate_scale)) ||
         (rc = rd_bool(b, &t, "skip_bad_rows", &wl->skip_bad_rows)) ||
         (rc = sect_open(b, &t, "window", window_keys, &win)) ||
         (rc = rd_dur(b, &win, "start", 0, &wl->window_start_us)) ||

@@ -31,7 +31,7 @@ enum arrival_process { ARR_POISSON, ARR_GAMMA, ARR_CONSTANT };
 enum len_dist { LEN_CONSTANT, LEN_UNIFORM, LEN_EXPONENTIAL, LEN_LOGNORMAL, LEN_EMPIRICAL };
 
 /* A token-length distribution. Draws are rounded to the nearest integer and clamped to
- * [1, max_tokens]. */
+ * >= 1. */
 struct len_spec {
     enum len_dist dist;
     double value;        /* constant */

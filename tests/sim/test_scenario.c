@@ -594,7 +594,7 @@ static const struct bad_case bad_trace[] = {
     {"bad_trace_skip_bad_rows.yaml", "bad_trace_skip_bad_rows.yaml:3:39",
      "'workload.trace.skip_bad_rows' must be true or false, got 'yes'", SIM_EINVAL},
     {"bad_trace_time_scale_zero.yaml", "bad_trace_time_scale_zero.yaml:3:36",
-     "'workload.trace.time_scale' must be > 0, got '0'", SIM_EINVAL},
+     "'workload.trace.time_scale' must be in (0, 1000000], got '0'", SIM_EINVAL},
     {"bad_trace_window_end_before_start.yaml", "bad_trace_window_end_before_start.yaml:5:31",
      "'workload.trace.window.end' must be > 'workload.trace.window.start' (10m), got '5m'",
      SIM_EINVAL},
