@@ -334,7 +334,7 @@ static const struct cf_spec gpu_fields[] = {
     {"interconnect_gb_per_s", CF_NUM, G(interconnect_gb_per_s), 0, 0.001, 1e6, false, true,
      "GB/s per direction"},
     {"notes", CF_OSTR, G(notes), 0, 0, 0, false, true, ""},
-    {"sources", CF_CUSTOM, 0, 0, 0, 0, true, false, ""},
+    {"sources", CF_CUSTOM, 0, 0, 0, 0, false, false, ""}, /* read_sources checks */
 };
 #undef G
 
@@ -405,7 +405,7 @@ static const struct cf_spec inst_fields[] = {
     {"spot", CF_CUSTOM, 0, 0, 0, 0, false, false, ""},
     {"spot_notice_s", CF_NUM, I(spot_notice_s), 0, 0, 86400, false, true, "s"},
     {"notes", CF_OSTR, I(notes), 0, 0, 0, false, true, ""},
-    {"sources", CF_CUSTOM, 0, 0, 0, 0, true, false, ""},
+    {"sources", CF_CUSTOM, 0, 0, 0, 0, false, false, ""}, /* read_sources checks */
 };
 #undef I
 
@@ -566,7 +566,7 @@ static const struct cf_spec model_fields[] = {
     {"params_total_b", CF_NUM, M(params_total_b), 0, 0.0001, 1e5, false, true, "1e9 params"},
     {"params_active_b", CF_NUM, M(params_active_b), 0, 0.0001, 1e5, false, true, "1e9 params"},
     {"notes", CF_OSTR, M(notes), 0, 0, 0, false, true, ""},
-    {"sources", CF_CUSTOM, 0, 0, 0, 0, true, false, ""},
+    {"sources", CF_CUSTOM, 0, 0, 0, 0, false, false, ""}, /* read_sources checks */
 };
 #undef M
 
@@ -654,9 +654,11 @@ static int read_section(const struct loadctx *lc, const cJSON *root, const char 
         for (size_t j = 0; j < k; j++) {
             const char *other = items + j * elem; /* id is the first member of each */
             if (!mu_strcasecmp(other, id)) {
+                char dup[CAT_ID_MAX];
+                memcpy(dup, id, strlen(id) + 1);
                 free(items);
                 return mu_json_err(lc->doc, cJSON_GetObjectItemCaseSensitive(e, "id"),
-                                   lc->err, SIM_EINVAL, "duplicate id '%s' in '%s'", id, key);
+                                   lc->err, SIM_EINVAL, "duplicate id '%s' in '%s'", dup, key);
             }
         }
     }

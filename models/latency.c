@@ -327,19 +327,21 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
     l->base.ops = &table_ops;
     l->base.kind = LAT_TABLE;
     const char *ar_note = l->roof_ar ? "; all-reduce from the roofline" : "";
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
     switch (t->prov) {
     case LAT_PROV_MEASURED:
         snprintf(l->base.provenance, sizeof l->base.provenance,
-                 "measured: %s, driver %s, CUDA %s, %s, %s (%s)%s", t->prov_gpu, t->prov_driver,
-                 t->prov_cuda, t->prov_date, t->prov_tool, path, ar_note);
+                 "measured: %.60s, driver %.20s, CUDA %.12s, %.10s, %.40s (%.80s)%s", t->prov_gpu,
+                 t->prov_driver, t->prov_cuda, t->prov_date, t->prov_tool, base, ar_note);
         break;
     case LAT_PROV_PUBLISHED:
-        snprintf(l->base.provenance, sizeof l->base.provenance, "published: %s (%s)%s",
-                 t->prov_source, path, ar_note);
+        snprintf(l->base.provenance, sizeof l->base.provenance, "published: %.160s (%.80s)%s",
+                 t->prov_source, base, ar_note);
         break;
     case LAT_PROV_ROOFLINE:
         snprintf(l->base.provenance, sizeof l->base.provenance,
-                 "modelled: roofline table (%s; %s)%s", t->prov_note, path, ar_note);
+                 "modelled: roofline table %.80s (%.160s)%s", base, t->prov_note, ar_note);
         break;
     }
     return &l->base;

@@ -324,8 +324,8 @@ int mem_plan_compute(struct mem_plan *p, const struct mem_config *cfg0, struct s
         snprintf(fix, sizeof fix, "set max_model_len <= %lld%s%s",
                  (long long)p->kv_capacity_tokens, sugg[0] ? ", or use " : "", sugg);
         return mu_err_set(err, SIM_EINVAL,
-                          "max_model_len %lld of '%s' does not fit: %lld tokens of KV cache "
-                          "(%.2f GiB) are left per %s at gpu_memory_utilization %.2f: %s",
+                          "max_model_len %lld of '%s' does not fit: only %lld tokens of KV "
+                          "cache (%.2f GiB) fit on each %s at gpu_memory_utilization %.2f: %s",
                           (long long)cfg.max_model_len, m->id,
                           (long long)p->kv_capacity_tokens, p->kv_cache_bytes / GIB, g->id,
                           cfg.gpu_memory_utilization, fix);

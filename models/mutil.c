@@ -134,8 +134,11 @@ int mu_json_parse(struct mu_json *doc, const char *path, const char *text,
         long line, col;
         mu_line_col(doc->text, off, &line, &col);
         char near[24];
-        size_t k = 0;
-        for (size_t i = off; doc->text[i] && doc->text[i] != '\n' && k < 16; i++)
+        size_t k = 0, i = off;
+        while (doc->text[i] == ' ' || doc->text[i] == '\t' || doc->text[i] == '\r' ||
+               doc->text[i] == '\n')
+            i++; /* show the next token when the parser stopped at a line end */
+        for (; doc->text[i] && doc->text[i] != '\n' && k < 16; i++)
             near[k++] = doc->text[i];
         near[k] = '\0';
         int rc;
@@ -431,7 +434,7 @@ char *mu_suggest(char *buf, size_t n, const char *query, const char *const *name
     size_t best[KEEP];
     int bestd[KEEP];
     size_t kept = 0;
-    int limit = (int)strlen(query) / 3;
+    int limit = (int)strlen(query) / 4;
     if (limit < 2)
         limit = 2;
     for (size_t i = 0; i < n_names; i++) {

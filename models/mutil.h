@@ -91,7 +91,7 @@ int mu_levenshtein(const char *a, const char *b);
 /*
  * Write "did you mean 'x', 'y' or 'z'?" suggestions for `query` among `names` (n of
  * them, in listing order) into `buf`: up to 3 names, first those containing the query
- * (shortest first), then those within edit distance max(2, strlen(query)/3) (nearest
+ * (shortest first), then those within edit distance max(2, strlen(query)/4) (nearest
  * first); ties keep listing order. Writes "" when nothing is close. Returns buf.
  */
 char *mu_suggest(char *buf, size_t n, const char *query, const char *const *names,

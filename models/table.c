@@ -271,10 +271,11 @@ static int read_axis(const struct rd *rd, const cJSON *obj, const char *key, con
         }
         x[i] = v->valuedouble;
         if (i > 0 && !(x[i] > x[i - 1])) {
+            double cur = x[i], prev = x[i - 1];
             free(x);
             return mu_json_err(rd->doc, v, rd->err, SIM_EINVAL,
                                "'%s.%s' must be strictly increasing, got '%.17g' after '%.17g'",
-                               path, key, x[i], x[i - 1]);
+                               path, key, cur, prev);
         }
     }
     *out = x;

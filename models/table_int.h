@@ -46,7 +46,7 @@ struct lat_tab {
     enum lat_tab_prov prov;
     char prov_gpu[96], prov_gpu_catalog[64], prov_driver[32], prov_cuda[32], prov_date[16],
         prov_tool[64];
-    char prov_source[160], prov_note[160];
+    char prov_source[320], prov_note[480];
     char model[64], dtype[16], kv_dtype[16];
     int tp, layers, hidden, heads, kv_heads, head_dim, intermediate, vocab, block_size;
     struct lat_grid1 gemm[TAB_N_GEMM]; /* share one x array (gemm[0].x owns it) */
