@@ -311,7 +311,7 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
         return NULL;
     }
     struct lat_tab *t = &l->t;
-    if (table_matches(t, path, ctx, err))
+    if (ctx && table_matches(t, path, ctx, err))
         goto fail;
     l->layers = t->layers;
     if (t->tp > 1 && !t->has_allreduce) {

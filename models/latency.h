@@ -116,8 +116,9 @@ struct lat_model *lat_roofline_new(const struct lat_context *ctx, struct sim_err
  * out-of-grid rules in docs/latency-models.md). The table must be for ctx's model, dtype,
  * KV dtype and tensor_parallel_size (and, when ctx->catalog is set, have the catalog's
  * shape); a TP > 1 table without `allreduce` uses the roofline's all-reduce, which needs
- * ctx->catalog. Provenance "measured: ...", "published: ..." or "modelled: roofline
- * table ...". Caller owns: lat_model_free(). NULL + err (file:line:col for a bad table).
+ * ctx->catalog. `ctx` NULL skips those checks (a TP > 1 table then needs `allreduce`).
+ * Provenance "measured: ...", "published: ..." or "modelled: roofline table ...".
+ * Caller owns: lat_model_free(). NULL + err (file:line:col for a bad table).
  */
 struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
                                 struct sim_err *err);
