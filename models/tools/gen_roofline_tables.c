@@ -110,7 +110,8 @@ int main(int argc, char **argv)
     for (size_t b = 0; b < N(dec_batch); b++) {
         fprintf(f, "        [");
         for (size_t k = 0; k < N(dec_ctx); k++)
-            fprintf(f, "%s%.17g", k ? ", " : "", roofline_decode_attn_us(&r, dec_batch[b], dec_ctx[k]));
+            fprintf(f, "%s%.17g", k ? ", " : "",
+                    roofline_decode_attn_us(&r, dec_batch[b], dec_ctx[k]));
         fprintf(f, "]%s\n", b + 1 < N(dec_batch) ? "," : "");
     }
     fprintf(f, "      ]\n    },\n    \"prefill_attention\": {\n");

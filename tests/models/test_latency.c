@@ -51,8 +51,9 @@ Test(roofline, llama_3_8b_decode_at_batch_1_streams_the_weights)
     struct lat_model *m = roof("llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1);
     struct roof_params p;
     roof_params_fitted(catalog_gpu(cat, "h100-sxm-80gb", NULL), &p);
-    double want = 15009849344.0 / (3.35e6 * p.mem_eff) + 1024.0 * 131072.0 / (3.35e6 * p.attn_mem_eff) +
-                  32.0 * p.layer_overhead_us + p.overhead_us;
+    double want = 15009849344.0 / (3.35e6 * p.mem_eff) +
+                  1024.0 * 131072.0 / (3.35e6 * p.attn_mem_eff) + 32.0 * p.layer_overhead_us +
+                  p.overhead_us;
     struct lat_batch b = {0, 0, 0, 0, 1, 1024};
     double got = lat_step_us(m, &b);
     cr_assert_float_eq(got, want, want * 1e-3, "got %g want %g", got, want);
@@ -94,7 +95,8 @@ Test(roofline, fp8_doubles_compute_bound_gemm_speed_where_supported)
     cr_assert_eq(roofline_init(&f8, m, catalog_gpu(cat, "h100-sxm-80gb", NULL), MEM_FP8, 2, 1,
                                NULL, &err), SIM_OK);
     /* 4096 tokens: compute-bound; FP8 peak 1979 vs BF16 989 TFLOPS */
-    double r = roofline_gemm_us(&bf, ROOF_GATE_UP, 4096) / roofline_gemm_us(&f8, ROOF_GATE_UP, 4096);
+    double r = roofline_gemm_us(&bf, ROOF_GATE_UP, 4096) /
+               roofline_gemm_us(&f8, ROOF_GATE_UP, 4096);
     cr_assert_float_eq(r, 1979.0 / 989.0, 1e-9);
     /* A100 has no FP8 tensor cores: W8A16 at the 16-bit rate, same compute time */
     const struct cat_gpu *a100 = catalog_gpu(cat, "a100-sxm-80gb", NULL);
