@@ -12,6 +12,7 @@
 #ifndef LLMCAP_MODELS_LATENCY_H
 #define LLMCAP_MODELS_LATENCY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sim/err.h"
@@ -100,8 +101,42 @@ struct lat_context {
     const struct catalog *catalog; /* may be NULL for constant/linear */
 };
 
-/* Build the model a scenario asks for. Caller owns: lat_model_free(). NULL + err when the
- * spec cannot be honoured (missing table, unknown GPU, ...). */
+/*
+ * Roofline model (models/roofline.h) with the fitted efficiencies for ctx->model in
+ * ctx->dtype on ctx->tensor_parallel_size x ctx->gpu, all looked up in ctx->catalog
+ * (required). Provenance "modelled: roofline v1 (...)". Caller owns: lat_model_free().
+ * NULL + err for unknown names (with suggestions), a bad dtype, a tensor_parallel_size
+ * that does not divide the heads, or a GPU whose catalog entry lacks a number the
+ * roofline needs.
+ */
+struct lat_model *lat_roofline_new(const struct lat_context *ctx, struct sim_err *err);
+
+/*
+ * Table model from the JSON latency table at `path` (docs/latency-tables.md; lookups and
+ * out-of-grid rules in docs/latency-models.md). The table must be for ctx's model, dtype,
+ * KV dtype and tensor_parallel_size (and, when ctx->catalog is set, have the catalog's
+ * shape); a TP > 1 table without `allreduce` uses the roofline's all-reduce, which needs
+ * ctx->catalog. `ctx` NULL skips those checks (a TP > 1 table then needs `allreduce`).
+ * Provenance "measured: ...", "published: ..." or "modelled: roofline table ...".
+ * Caller owns: lat_model_free(). NULL + err (file:line:col for a bad table).
+ */
+struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
+                                struct sim_err *err);
+
+/* Folder of the shipped tables: $LLMCAP_TABLES_DIR when set and not empty, else the
+ * folder compiled in (models/tables). Borrowed. */
+const char *lat_tables_dir(void);
+
+/* The default table path for ctx: "<dir>/<gpu>.<model>.<dtype>[.tp<N>].json" (names lower
+ * case, no suffix for TP 1). SIM_OK, or SIM_EINVAL when it does not fit in n bytes. */
+int lat_table_default_path(char *out, size_t n, const char *dir, const struct lat_context *ctx);
+
+/*
+ * Build the model a scenario asks for. Caller owns: lat_model_free(). NULL + err when the
+ * spec cannot be honoured. `table` with an empty table_path looks for
+ * lat_table_default_path(lat_tables_dir()); when that file does not exist the error
+ * names it and suggests `model: roofline` (the factory never falls back on its own).
+ */
 struct lat_model *lat_model_from_spec(const struct lat_spec *spec,
                                       const struct lat_context *ctx, struct sim_err *err);
 

@@ -1,0 +1,480 @@
+/* mutil.c: error records, file reading, JSON locations and name suggestions for models/. */
+#include "models/mutil.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void mu_vfill(struct sim_err *e, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void mu_vfill(struct sim_err *e, int code, const char *fmt, va_list ap)
+{
+    e->code = code;
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+}
+
+static void mu_where(struct sim_err *e, const char *file, long line, long col)
+{
+    e->where[0] = '\0';
+    if (file && line > 0 && col > 0)
+        snprintf(e->where, sizeof e->where, "%s:%ld:%ld", file, line, col);
+    else if (file && line > 0)
+        snprintf(e->where, sizeof e->where, "%s:%ld", file, line);
+    else if (file)
+        snprintf(e->where, sizeof e->where, "%s", file);
+}
+
+int mu_err_at(struct sim_err *e, int code, const char *file, long line, long col,
+              const char *fmt, ...)
+{
+    if (!e)
+        return code;
+    mu_where(e, file, line, col);
+    va_list ap;
+    va_start(ap, fmt);
+    mu_vfill(e, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int mu_err_set(struct sim_err *e, int code, const char *fmt, ...)
+{
+    if (!e)
+        return code;
+    e->where[0] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    mu_vfill(e, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+char *mu_read_file(const char *path, size_t *len, struct sim_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int enoent = errno == ENOENT;
+        mu_err_at(err, enoent ? SIM_ENOENT : SIM_EIO, path, 0, 0, "cannot open: %s",
+                  strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        goto nomem;
+    for (;;) {
+        if (cap - n < 2) {
+            if (cap > ((size_t)1 << 30)) {
+                mu_err_at(err, SIM_EIO, path, 0, 0, "file is larger than 1 GiB");
+                goto fail;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                goto nomem;
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                mu_err_at(err, SIM_EIO, path, 0, 0, "read failed");
+                goto fail;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+nomem:
+    mu_err_set(err, SIM_ENOMEM, "out of memory");
+fail:
+    free(buf);
+    fclose(f);
+    return NULL;
+}
+
+void mu_line_col(const char *text, size_t off, long *line, long *col)
+{
+    long l = 1, c = 1;
+    for (size_t i = 0; i < off && text[i]; i++) {
+        if (text[i] == '\n') {
+            l++;
+            c = 1;
+        } else {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}
+
+int mu_json_parse(struct mu_json *doc, const char *path, const char *text,
+                  struct sim_err *err)
+{
+    doc->path = path;
+    doc->root = NULL;
+    size_t n = strlen(text);
+    doc->text = malloc(n + 1);
+    if (!doc->text)
+        return mu_err_set(err, SIM_ENOMEM, "out of memory");
+    memcpy(doc->text, text, n + 1);
+    const char *end = NULL;
+    doc->root = cJSON_ParseWithOpts(doc->text, &end, 1);
+    if (!doc->root) {
+        size_t off = end ? (size_t)(end - doc->text) : 0;
+        if (off > n)
+            off = n;
+        long line, col;
+        mu_line_col(doc->text, off, &line, &col);
+        char near[24];
+        size_t k = 0, i = off;
+        while (doc->text[i] == ' ' || doc->text[i] == '\t' || doc->text[i] == '\r' ||
+               doc->text[i] == '\n')
+            i++; /* show the next token when the parser stopped at a line end */
+        for (; doc->text[i] && doc->text[i] != '\n' && k < 16; i++)
+            near[k++] = doc->text[i];
+        near[k] = '\0';
+        int rc;
+        if (k == 0)
+            rc = mu_err_at(err, SIM_EINVAL, path, line, col,
+                           "invalid JSON: unexpected end of input");
+        else
+            rc = mu_err_at(err, SIM_EINVAL, path, line, col, "invalid JSON near '%s'", near);
+        free(doc->text);
+        doc->text = NULL;
+        return rc;
+    }
+    return SIM_OK;
+}
+
+int mu_json_load(struct mu_json *doc, const char *path, struct sim_err *err)
+{
+    doc->path = path;
+    doc->text = NULL;
+    doc->root = NULL;
+    char *text = mu_read_file(path, NULL, err);
+    if (!text)
+        return err ? err->code : SIM_EIO;
+    int rc = mu_json_parse(doc, path, text, err);
+    free(text);
+    return rc;
+}
+
+void mu_json_release(struct mu_json *doc)
+{
+    if (!doc)
+        return;
+    cJSON_Delete(doc->root);
+    free(doc->text);
+    doc->root = NULL;
+    doc->text = NULL;
+}
+
+/* ---- locating a node: walk the text and the tree together ------------------------ */
+
+struct walk {
+    const char *s;
+    size_t i;
+    const cJSON *target;
+    bool want_key; /* report the member's key rather than its value */
+    size_t found;
+    bool done;
+};
+
+static void w_ws(struct walk *w)
+{
+    for (;;) {
+        char c = w->s[w->i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            w->i++;
+        else
+            return;
+    }
+}
+
+static void w_string(struct walk *w)
+{
+    /* at '"' */
+    w->i++;
+    while (w->s[w->i] && w->s[w->i] != '"') {
+        if (w->s[w->i] == '\\' && w->s[w->i + 1])
+            w->i++;
+        w->i++;
+    }
+    if (w->s[w->i] == '"')
+        w->i++;
+}
+
+static void w_value(struct walk *w, const cJSON *node)
+{
+    if (w->done)
+        return;
+    w_ws(w);
+    if (node == w->target) {
+        w->found = w->i;
+        w->done = true;
+        return;
+    }
+    char c = w->s[w->i];
+    if (c == '{') {
+        w->i++;
+        const cJSON *child = node ? node->child : NULL;
+        for (;;) {
+            w_ws(w);
+            if (w->s[w->i] == '}' || !w->s[w->i]) {
+                if (w->s[w->i])
+                    w->i++;
+                return;
+            }
+            if (w->want_key && child == w->target) {
+                w->found = w->i;
+                w->done = true;
+                return;
+            }
+            if (w->s[w->i] == '"')
+                w_string(w);
+            w_ws(w);
+            if (w->s[w->i] == ':')
+                w->i++;
+            w_value(w, child);
+            if (w->done)
+                return;
+            child = child ? child->next : NULL;
+            w_ws(w);
+            if (w->s[w->i] == ',')
+                w->i++;
+        }
+    } else if (c == '[') {
+        w->i++;
+        const cJSON *child = node ? node->child : NULL;
+        for (;;) {
+            w_ws(w);
+            if (w->s[w->i] == ']' || !w->s[w->i]) {
+                if (w->s[w->i])
+                    w->i++;
+                return;
+            }
+            w_value(w, child);
+            if (w->done)
+                return;
+            child = child ? child->next : NULL;
+            w_ws(w);
+            if (w->s[w->i] == ',')
+                w->i++;
+        }
+    } else if (c == '"') {
+        w_string(w);
+    } else {
+        while (w->s[w->i] && !strchr(",]} \t\r\n", w->s[w->i]))
+            w->i++;
+    }
+}
+
+static size_t mu_json_find(const struct mu_json *doc, const cJSON *node, bool want_key)
+{
+    if (!doc->text || !node)
+        return 0;
+    struct walk w = {doc->text, 0, node, want_key, 0, false};
+    /* cJSON skips a UTF-8 byte order mark */
+    if ((unsigned char)w.s[0] == 0xEF && (unsigned char)w.s[1] == 0xBB &&
+        (unsigned char)w.s[2] == 0xBF)
+        w.i = 3;
+    w_value(&w, doc->root);
+    return w.done ? w.found : 0;
+}
+
+size_t mu_json_offset(const struct mu_json *doc, const cJSON *node)
+{
+    return mu_json_find(doc, node, false);
+}
+
+size_t mu_json_key_offset(const struct mu_json *doc, const cJSON *member)
+{
+    size_t off = mu_json_find(doc, member, true);
+    return off ? off : mu_json_find(doc, member, false);
+}
+
+static void mu_json_vfill(const struct mu_json *doc, size_t off, struct sim_err *err,
+                          int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+static void mu_json_vfill(const struct mu_json *doc, size_t off, struct sim_err *err,
+                          int code, const char *fmt, va_list ap)
+{
+    long line = 0, col = 0;
+    if (doc->text)
+        mu_line_col(doc->text, off, &line, &col);
+    mu_where(err, doc->path, line, col);
+    mu_vfill(err, code, fmt, ap);
+}
+
+int mu_json_err(const struct mu_json *doc, const cJSON *node, struct sim_err *err, int code,
+                const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    mu_json_vfill(doc, mu_json_offset(doc, node ? node : doc->root), err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int mu_json_err_key(const struct mu_json *doc, const cJSON *member, struct sim_err *err,
+                    int code, const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    mu_json_vfill(doc, mu_json_key_offset(doc, member), err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+char *mu_json_show(const cJSON *v, char *buf, size_t n)
+{
+    if (!v)
+        snprintf(buf, n, "nothing");
+    else if (cJSON_IsString(v))
+        snprintf(buf, n, "'%.60s'", v->valuestring);
+    else if (cJSON_IsNumber(v))
+        snprintf(buf, n, "'%.17g'", v->valuedouble);
+    else if (cJSON_IsBool(v))
+        snprintf(buf, n, "'%s'", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNull(v))
+        snprintf(buf, n, "'null'");
+    else if (cJSON_IsArray(v))
+        snprintf(buf, n, "an array");
+    else
+        snprintf(buf, n, "an object");
+    return buf;
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+static char mu_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+int mu_strcasecmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int ca = (unsigned char)mu_lower(*a), cb = (unsigned char)mu_lower(*b);
+        if (ca != cb || ca == 0)
+            return ca - cb;
+    }
+}
+
+void mu_lower_copy(char *dst, const char *src, size_t n)
+{
+    size_t i = 0;
+    if (n == 0)
+        return;
+    for (; src[i] && i + 1 < n; i++)
+        dst[i] = mu_lower(src[i]);
+    dst[i] = '\0';
+}
+
+#define MU_LEV_MAX 127
+
+int mu_levenshtein(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > MU_LEV_MAX)
+        la = MU_LEV_MAX;
+    if (lb > MU_LEV_MAX)
+        lb = MU_LEV_MAX;
+    int prev[MU_LEV_MAX + 1], cur[MU_LEV_MAX + 1];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int cost = mu_lower(a[i - 1]) == mu_lower(b[j - 1]) ? 0 : 1;
+            int best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < best)
+                best = prev[j - 1] + cost;
+            cur[j] = best;
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof prev[0]);
+    }
+    return prev[lb];
+}
+
+static bool mu_contains_ci(const char *hay, const char *needle)
+{
+    size_t nl = strlen(needle);
+    if (nl == 0)
+        return false;
+    for (; *hay; hay++) {
+        size_t k = 0;
+        while (k < nl && hay[k] && mu_lower(hay[k]) == mu_lower(needle[k]))
+            k++;
+        if (k == nl)
+            return true;
+    }
+    return false;
+}
+
+char *mu_suggest(char *buf, size_t n, const char *query, const char *const *names,
+                 size_t n_names)
+{
+    enum { KEEP = 3 };
+    size_t best[KEEP];
+    int bestd[KEEP];
+    size_t kept = 0;
+    int limit = (int)strlen(query) / 4;
+    if (limit < 2)
+        limit = 2;
+    for (size_t i = 0; i < n_names; i++) {
+        /* names containing the query rank first (shortest first), then close spellings */
+        int d;
+        if (mu_contains_ci(names[i], query)) {
+            d = (int)(strlen(names[i]) - strlen(query)) - 1000;
+        } else {
+            d = mu_levenshtein(query, names[i]);
+            if (d > limit)
+                continue;
+        }
+        /* insertion into the kept list, stable for ties */
+        size_t pos = kept;
+        while (pos > 0 && bestd[pos - 1] > d)
+            pos--;
+        if (pos >= KEEP)
+            continue;
+        size_t last = kept < KEEP ? kept : KEEP - 1;
+        for (size_t k = last; k > pos; k--) {
+            best[k] = best[k - 1];
+            bestd[k] = bestd[k - 1];
+        }
+        best[pos] = i;
+        bestd[pos] = d;
+        if (kept < KEEP)
+            kept++;
+    }
+    buf[0] = '\0';
+    if (kept == 0 || n == 0)
+        return buf;
+    size_t used = 0;
+    int w = snprintf(buf, n, "did you mean ");
+    used = w > 0 ? (size_t)w : 0;
+    for (size_t k = 0; k < kept && used < n; k++) {
+        const char *sep = k == 0 ? "" : (k + 1 == kept ? " or " : ", ");
+        w = snprintf(buf + used, n - used, "%s'%s'", sep, names[best[k]]);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    if (used < n)
+        snprintf(buf + used, n - used, "?");
+    return buf;
+}

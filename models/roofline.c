@@ -1,0 +1,249 @@
+/* roofline.c: per-operator roofline step times from the catalogs (see roofline.h). */
+#include "models/roofline.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "models/mutil.h"
+
+/*
+ * The fitted efficiencies. Produced by `bench/validate_roofline.sh --fit` (Nelder-Mead,
+ * GSL nmsimplex2, on the squared log error of the 158 7-8B rows of the reference's
+ * TensorRT-LLM tables, sections 3a-3c; the 70B and Mixtral rows are held out). Its output
+ * is committed as bench/validate_roofline.fit.out and summarised in
+ * docs/latency-models.md; bench/validate_roofline.out is the report with these values:
+ * fit rows median |error| 5.7%, held-out 70B 10.3%, Mixtral 26.3%, together 11.5%.
+ */
+static const struct roof_params roof_fitted = {
+    .gemm_mfu = 0.5521, /* mean of the per-architecture values below */
+    .mem_eff = 0.7423,
+    .attn_mem_eff = 0.8023,
+    .attn_mfu = 0.5828,
+    .overhead_us = 0.0, /* fixed at 0: not separable from the per-layer cost (see docs) */
+    .layer_overhead_us = 99.24,
+    .allreduce_latency_us = 28.79,
+    .link_eff = 0.7, /* not fitted: assumed (NCCL ring bus bandwidth ~70% of the link) */
+};
+
+/* GEMM efficiency per architecture (dense tensor peak of the dtype the GEMM runs in). */
+static const struct {
+    const char *arch;
+    double gemm_mfu;
+} roof_arch_mfu[] = {
+    {"hopper", 0.5193},
+    {"ampere", 0.6869},
+    {"ada", 0.4500},
+};
+
+static const char roof_note[] =
+    "efficiencies fitted 2026-11-28 on 158 published TensorRT-LLM 7-8B rows; "
+    "bench/validate_roofline.out";
+
+void roof_params_fitted(const struct cat_gpu *g, struct roof_params *out)
+{
+    *out = roof_fitted;
+    for (size_t i = 0; g && i < sizeof roof_arch_mfu / sizeof roof_arch_mfu[0]; i++)
+        if (!strcmp(g->arch, roof_arch_mfu[i].arch))
+            out->gemm_mfu = roof_arch_mfu[i].gemm_mfu;
+}
+
+const char *roof_params_fit_note(void)
+{
+    return roof_note;
+}
+
+static int need(double x, const char *field, const struct cat_gpu *g, struct sim_err *err)
+{
+    if (isfinite(x) && x > 0.0)
+        return SIM_OK;
+    return mu_err_set(err, SIM_EINVAL,
+                      "the roofline needs '%s' of gpu '%s', which the catalog does not have "
+                      "(no source found): give it in a user catalog file or use a latency "
+                      "table",
+                      field, g->id);
+}
+
+static int check_params(const struct roof_params *p, struct sim_err *err)
+{
+    const double fr[] = {p->gemm_mfu, p->mem_eff, p->attn_mem_eff, p->attn_mfu, p->link_eff};
+    const char *names[] = {"gemm_mfu", "mem_eff", "attn_mem_eff", "attn_mfu", "link_eff"};
+    for (int i = 0; i < 5; i++)
+        if (!(fr[i] > 0.0 && fr[i] <= 1.0))
+            return mu_err_set(err, SIM_EINVAL,
+                              "roofline '%s' must be in (0, 1] (fraction), got '%g'", names[i],
+                              fr[i]);
+    const double us[] = {p->overhead_us, p->layer_overhead_us, p->allreduce_latency_us};
+    const char *unames[] = {"overhead_us", "layer_overhead_us", "allreduce_latency_us"};
+    for (int i = 0; i < 3; i++)
+        if (!(us[i] >= 0.0 && isfinite(us[i])))
+            return mu_err_set(err, SIM_EINVAL, "roofline '%s' must be >= 0 (us), got '%g'",
+                              unames[i], us[i]);
+    return SIM_OK;
+}
+
+int roofline_init(struct roofline *r, const struct cat_model *m, const struct cat_gpu *g,
+                  enum mem_dtype dtype, int kv_bytes, int tp, const struct roof_params *p,
+                  struct sim_err *err)
+{
+    struct roof_params fitted;
+    if (!p) {
+        roof_params_fitted(g, &fitted);
+        p = &fitted;
+    }
+    memset(r, 0, sizeof *r);
+    int rc = check_params(p, err);
+    if (rc == SIM_OK)
+        rc = mem_check_tp(m, tp, err);
+    if (rc == SIM_OK)
+        rc = need(g->bandwidth_gb_per_s, "bandwidth_gb_per_s", g, err);
+    if (rc)
+        return rc;
+    if (kv_bytes != 1 && kv_bytes != 2)
+        return mu_err_set(err, SIM_EINVAL, "KV element size must be 1 or 2 bytes, got '%d'",
+                          kv_bytes);
+
+    /* 16-bit tensor peak: bf16 unless the dtype is fp16 or the GPU has no bf16 */
+    double peak16;
+    if (dtype == MEM_FP16) {
+        peak16 = g->fp16_tflops;
+        if ((rc = need(peak16, "fp16_tflops", g, err)))
+            return rc;
+    } else if (dtype == MEM_BF16 && !g->bf16_supported) {
+        return mu_err_set(err, SIM_EINVAL, "gpu '%s' has no bf16 support: use dtype 'fp16'",
+                          g->id);
+    } else {
+        peak16 = g->bf16_supported ? g->bf16_tflops : g->fp16_tflops;
+        if ((rc = need(peak16, g->bf16_supported ? "bf16_tflops" : "fp16_tflops", g, err)))
+            return rc;
+    }
+    /* the linear layers' peak: W8A8 on FP8/INT8 tensor cores, else 16-bit math */
+    double peak_lin = peak16;
+    if (dtype == MEM_FP8 && g->fp8_supported) {
+        peak_lin = g->fp8_tflops;
+        if ((rc = need(peak_lin, "fp8_tflops", g, err)))
+            return rc;
+    } else if (dtype == MEM_INT8 && g->int8_supported) {
+        peak_lin = g->int8_tops;
+        if ((rc = need(peak_lin, "int8_tops", g, err)))
+            return rc;
+    }
+
+    struct mem_shard s;
+    mem_shard_shape(m, tp, &s);
+    double h = m->hidden_size, d = m->head_dim, I = m->intermediate_size;
+    double wb = mem_linear_bytes_per_param(dtype);
+    double qdim = s.q_heads * d, kvdim = s.kv_heads * d;
+    int E = m->num_experts, k = m->experts_top_k;
+
+    r->layers = m->num_layers;
+    r->tp = tp;
+    r->n_experts = E;
+    r->top_k = k;
+
+    /* K x N of each GEMM on one shard */
+    const double K[ROOF_N_GEMM] = {h, qdim, h, I / tp, h};
+    const double N[ROOF_N_GEMM] = {qdim + 2.0 * kvdim, h, 2.0 * I / tp, h,
+                                   (double)m->vocab_size / tp};
+    for (int op = 0; op < ROOF_N_GEMM; op++) {
+        bool expert = E > 0 && (op == ROOF_GATE_UP || op == ROOF_DOWN);
+        double mult = expert ? k : 1.0; /* each token visits top_k experts */
+        r->g_is_expert[op] = expert;
+        r->g_flops_per_token[op] = mult * 2.0 * K[op] * N[op];
+        r->g_act_bytes_per_token[op] = mult * (K[op] + N[op]) * 2.0;
+        r->g_weight_bytes[op] = K[op] * N[op] * (op == ROOF_LM_HEAD ? 2.0 : wb);
+        r->g_rate[op] = (op == ROOF_LM_HEAD ? peak16 : peak_lin) * 1e6 * p->gemm_mfu;
+    }
+    if (m->qkv_bias)
+        r->g_weight_bytes[ROOF_QKV] += N[ROOF_QKV] * 2.0;
+    /* the MoE router (h x E, 16-bit) is under 0.1% of a layer's bytes: left out */
+
+    double bw = g->bandwidth_gb_per_s * 1e3; /* GB/s -> B/us */
+    r->mem_rate = bw * p->mem_eff;
+    r->attn_mem_rate = bw * p->attn_mem_eff;
+    /* attention math runs on FP8 tensor cores when the KV cache is FP8 and the GPU has
+     * them (TensorRT-LLM's FP8 context FMHA, FlashAttention-3 FP8), else in 16 bits */
+    double peak_attn = peak16;
+    if (kv_bytes == 1 && g->fp8_supported && isfinite(g->fp8_tflops) && g->fp8_tflops > 0.0)
+        peak_attn = g->fp8_tflops;
+    r->attn_rate = peak_attn * 1e6 * p->attn_mfu;
+    r->kv_bytes_per_token = 2.0 * kvdim * kv_bytes;
+    r->attn_flops_per_pair = 4.0 * qdim;
+    r->q_bytes_per_token = 2.0 * qdim * 2.0;
+    r->ar_bytes_per_token = h * 2.0;
+    r->ar_ring_factor = tp > 1 ? 2.0 * (tp - 1) / tp : 0.0;
+    double link = g->interconnect_gb_per_s;
+    r->link_assumed = !(isfinite(link) && link > 0.0);
+    if (r->link_assumed)
+        link = ROOF_PCIE_GB_PER_S;
+    r->link_rate = link * 1e3 * p->link_eff;
+    r->overhead_us = p->overhead_us;
+    r->layer_overhead_us = p->layer_overhead_us;
+    r->allreduce_latency_us = tp > 1 ? p->allreduce_latency_us : 0.0;
+    return SIM_OK;
+}
+
+/* Expected number of distinct experts a batch of T tokens touches when each token picks
+ * top_k of E experts uniformly: E (1 - (1 - k/E)^T). */
+static double touched_experts(const struct roofline *r, double T)
+{
+    double miss = 1.0 - (double)r->top_k / r->n_experts;
+    return r->n_experts * (1.0 - pow(miss, T));
+}
+
+double roofline_gemm_us(const struct roofline *r, enum roof_gemm op, double T)
+{
+    if (T <= 0.0)
+        return 0.0;
+    double w = r->g_weight_bytes[op];
+    if (r->g_is_expert[op])
+        w *= touched_experts(r, T);
+    double t_c = T * r->g_flops_per_token[op] / r->g_rate[op];
+    double t_m = (w + T * r->g_act_bytes_per_token[op]) / r->mem_rate;
+    return t_c > t_m ? t_c : t_m;
+}
+
+static double attn_us(const struct roofline *r, double pairs, double kv_tokens, double q_tokens)
+{
+    double t_c = pairs * r->attn_flops_per_pair / r->attn_rate;
+    double t_m = (kv_tokens * r->kv_bytes_per_token + q_tokens * r->q_bytes_per_token) /
+                 r->attn_mem_rate;
+    return t_c > t_m ? t_c : t_m;
+}
+
+double roofline_decode_attn_us(const struct roofline *r, double batch, double ctx)
+{
+    if (batch <= 0.0)
+        return 0.0;
+    return attn_us(r, batch * ctx, batch * ctx, batch);
+}
+
+double roofline_prefill_attn_us(const struct roofline *r, double tokens, double ctx)
+{
+    if (tokens <= 0.0)
+        return 0.0;
+    double pairs = tokens * ctx + tokens * (tokens + 1.0) / 2.0;
+    return attn_us(r, pairs, ctx + tokens, tokens);
+}
+
+double roofline_allreduce_us(const struct roofline *r, double T)
+{
+    if (r->tp <= 1 || T <= 0.0)
+        return 0.0;
+    return r->allreduce_latency_us + r->ar_ring_factor * T * r->ar_bytes_per_token / r->link_rate;
+}
+
+double roofline_iter_us(const struct roofline *r, const struct roof_work *w)
+{
+    double T = w->prefill_tokens + w->n_decode;
+    double S = w->n_prefill + w->n_decode;
+    if (T <= 0.0)
+        return 0.0;
+    double layer = roofline_gemm_us(r, ROOF_QKV, T) + roofline_gemm_us(r, ROOF_O, T) +
+                   roofline_gemm_us(r, ROOF_GATE_UP, T) + roofline_gemm_us(r, ROOF_DOWN, T) +
+                   2.0 * roofline_allreduce_us(r, T) + r->layer_overhead_us;
+    if (w->n_decode > 0.0)
+        layer += attn_us(r, w->decode_kv_tokens, w->decode_kv_tokens, w->n_decode);
+    if (w->prefill_tokens > 0.0)
+        layer += attn_us(r, w->prefill_qk_pairs, w->prefill_kv_tokens, w->prefill_tokens);
+    return r->layers * layer + roofline_gemm_us(r, ROOF_LM_HEAD, S) + r->overhead_us;
+}

@@ -1,0 +1,354 @@
+/* test_latency.c: the roofline model, the factory and the shipped roofline tables. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "models/catalog.h"
+#include "models/latency.h"
+#include "models/memory.h"
+#include "models/roofline.h"
+
+static struct catalog *cat;
+
+static void setup(void)
+{
+    gsl_set_error_handler_off();
+    struct sim_err err = {0};
+    cat = catalog_new(SOURCE_DIR "/models/data", &err);
+    cr_assert_not_null(cat, "%s: %s", err.where, err.msg);
+    setenv("LLMCAP_TABLES_DIR", SOURCE_DIR "/models/tables", 1);
+}
+
+static void teardown(void)
+{
+    catalog_free(cat);
+}
+
+TestSuite(roofline, .init = setup, .fini = teardown);
+TestSuite(latency, .init = setup, .fini = teardown);
+TestSuite(perf_latency, .init = setup, .fini = teardown);
+
+static struct lat_model *roof(const char *model, const char *gpu, const char *dtype,
+                              const char *kv, int tp)
+{
+    struct lat_context ctx = {model, gpu, dtype, kv, tp, cat};
+    struct sim_err err = {0};
+    struct lat_model *m = lat_roofline_new(&ctx, &err);
+    cr_assert_not_null(m, "%s", err.msg);
+    return m;
+}
+
+Test(roofline, llama_3_8b_decode_at_batch_1_streams_the_weights)
+{
+    /* One token at 1k context on an H100: every linear weight but the embedding table is
+     * read once: 16,060,522,496 - 1,050,673,152 (embedding) = 15,009,849,344 B at
+     * 3.35e12 B/s x mem_eff, plus 1024 x 131,072 B of KV at attn_mem_eff, plus 32 layers of
+     * per-layer overhead. Activation bytes (~6 MB) are left out of this hand formula: 0.1%
+     * tolerance. The bare bound is 16.06e9 / 3.35e12 = 4.8 ms. */
+    struct lat_model *m = roof("llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1);
+    struct roof_params p;
+    roof_params_fitted(catalog_gpu(cat, "h100-sxm-80gb", NULL), &p);
+    double want = 15009849344.0 / (3.35e6 * p.mem_eff) +
+                  1024.0 * 131072.0 / (3.35e6 * p.attn_mem_eff) + 32.0 * p.layer_overhead_us +
+                  p.overhead_us;
+    struct lat_batch b = {0, 0, 0, 0, 1, 1024};
+    double got = lat_step_us(m, &b);
+    cr_assert_float_eq(got, want, want * 1e-3, "got %g want %g", got, want);
+    cr_assert_gt(got, 4800.0); /* never faster than the weights at full bandwidth */
+    cr_assert_lt(got, 12000.0);
+    const char *prefix = "modelled: roofline v1 (llama-3-8b bf16 kv 2B tp1 on h100-sxm-80gb; "
+                         "efficiencies fitted";
+    cr_assert(strncmp(m->provenance, prefix, strlen(prefix)) == 0, "%s", m->provenance);
+    lat_model_free(m);
+}
+
+Test(roofline, long_prefill_is_compute_bound)
+{
+    /* 8192-token prefill of llama-3-8b on an H100: linear FLOPs 2 x 6,979,321,856 x 8192
+     * (+ lm_head for one sequence) at 989e12 x hopper gemm_mfu; causal attention
+     * 4 x 32 heads x 128 x (8192 x 8193 / 2) pairs x 32 layers at 989e12 x attn_mfu.
+     * Memory traffic is far below either; 0.5% tolerance for the lm_head and the
+     * per-layer overhead left out here... which are added explicitly: */
+    struct lat_model *m = roof("llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1);
+    struct roof_params p;
+    roof_params_fitted(catalog_gpu(cat, "h100-sxm-80gb", NULL), &p);
+    double T = 8192.0, pairs = T * (T + 1.0) / 2.0;
+    double gemm = 2.0 * 6979321856.0 * T / (989e6 * p.gemm_mfu);
+    double attn = 4.0 * 32 * 128 * pairs * 32 / (989e6 * p.attn_mfu);
+    double want = gemm + attn + 32.0 * p.layer_overhead_us + p.overhead_us;
+    struct lat_batch b = {1, 8192, 8192, (int64_t)pairs, 0, 0};
+    double got = lat_step_us(m, &b);
+    cr_assert_float_eq(got, want, want * 5e-3, "got %g want %g", got, want);
+    lat_model_free(m);
+}
+
+Test(roofline, fp8_doubles_compute_bound_gemm_speed_where_supported)
+{
+    struct sim_err err = {0};
+    const struct cat_model *m = catalog_model(cat, "llama-3-8b", NULL);
+    struct roofline bf, f8, a100_bf, a100_f8;
+    cr_assert_eq(roofline_init(&bf, m, catalog_gpu(cat, "h100-sxm-80gb", NULL), MEM_BF16, 2, 1,
+                               NULL, &err), SIM_OK);
+    cr_assert_eq(roofline_init(&f8, m, catalog_gpu(cat, "h100-sxm-80gb", NULL), MEM_FP8, 2, 1,
+                               NULL, &err), SIM_OK);
+    /* 4096 tokens: compute-bound; FP8 peak 1979 vs BF16 989 TFLOPS */
+    double r = roofline_gemm_us(&bf, ROOF_GATE_UP, 4096) /
+               roofline_gemm_us(&f8, ROOF_GATE_UP, 4096);
+    cr_assert_float_eq(r, 1979.0 / 989.0, 1e-9);
+    /* A100 has no FP8 tensor cores: W8A16 at the 16-bit rate, same compute time */
+    const struct cat_gpu *a100 = catalog_gpu(cat, "a100-sxm-80gb", NULL);
+    cr_assert_eq(roofline_init(&a100_bf, m, a100, MEM_BF16, 2, 1, NULL, &err), SIM_OK);
+    cr_assert_eq(roofline_init(&a100_f8, m, a100, MEM_FP8, 2, 1, NULL, &err), SIM_OK);
+    cr_assert_float_eq(roofline_gemm_us(&a100_bf, ROOF_GATE_UP, 4096),
+                       roofline_gemm_us(&a100_f8, ROOF_GATE_UP, 4096), 1e-9);
+    /* ... but half the bytes at one token (memory-bound) */
+    double w16 = roofline_gemm_us(&a100_bf, ROOF_GATE_UP, 1);
+    double w8 = roofline_gemm_us(&a100_f8, ROOF_GATE_UP, 1);
+    cr_assert_float_eq(w8 / w16, 0.5, 1e-3); /* activation bytes are 0.01% of the weights */
+}
+
+Test(roofline, moe_reads_only_the_experts_a_batch_touches)
+{
+    const struct cat_model *m = catalog_model(cat, "mixtral-8x7b", NULL);
+    const struct cat_gpu *g = catalog_gpu(cat, "h100-sxm-80gb", NULL);
+    struct roofline r;
+    cr_assert_eq(roofline_init(&r, m, g, MEM_BF16, 2, 1, NULL, NULL), SIM_OK);
+    struct roof_params p;
+    roof_params_fitted(g, &p);
+    double expert = 4096.0 * 2 * 14336 * 2; /* one expert's gate+up, bf16 */
+    double rate = 3.35e6 * p.mem_eff;
+    /* one token picks 2 of 8 experts: E (1 - (1 - 2/8)^1) = 2 experts' bytes */
+    double act1 = 2.0 * (4096 + 2 * 14336) * 2.0;
+    cr_assert_float_eq(roofline_gemm_us(&r, ROOF_GATE_UP, 1), (2.0 * expert + act1) / rate,
+                       1e-9);
+    /* 3 tokens: 8 (1 - 0.75^3) = 4.625 experts expected */
+    double act3 = 3.0 * act1;
+    cr_assert_float_eq(roofline_gemm_us(&r, ROOF_GATE_UP, 3), (4.625 * expert + act3) / rate,
+                       1e-9);
+}
+
+Test(roofline, allreduce_is_a_ring_over_the_link)
+{
+    const struct cat_model *m = catalog_model(cat, "llama-3-70b", NULL);
+    const struct cat_gpu *g = catalog_gpu(cat, "h100-sxm-80gb", NULL);
+    struct roofline r1, r4;
+    cr_assert_eq(roofline_init(&r1, m, g, MEM_BF16, 2, 1, NULL, NULL), SIM_OK);
+    cr_assert_eq(roofline_init(&r4, m, g, MEM_BF16, 2, 4, NULL, NULL), SIM_OK);
+    struct roof_params p;
+    roof_params_fitted(g, &p);
+    cr_assert_float_eq(roofline_allreduce_us(&r1, 1000), 0.0, 1e-12);
+    /* 1000 tokens x 8192 x 2 B x 2 (4 - 1)/4 over 450 GB/s x link_eff */
+    double want = p.allreduce_latency_us + 1000.0 * 8192 * 2 * 1.5 / (450e3 * p.link_eff);
+    cr_assert_float_eq(roofline_allreduce_us(&r4, 1000), want, 1e-9);
+    cr_assert_not(r4.link_assumed);
+}
+
+Test(roofline, pcie_gpus_say_the_link_is_assumed)
+{
+    struct lat_model *m = roof("llama-3-70b", "l40s", "fp8", "fp8", 4);
+    cr_assert(strstr(m->provenance, "; all-reduce over an assumed PCIe 4.0 x16 link") != NULL,
+              "%s", m->provenance);
+    lat_model_free(m);
+}
+
+Test(roofline, refuses_a_gpu_without_tensor_throughput)
+{
+    struct lat_context ctx = {"llama-3-8b", "a10g", "bf16", "auto", 1, cat};
+    struct sim_err err = {0};
+    cr_assert_null(lat_roofline_new(&ctx, &err));
+    cr_assert_str_eq(err.msg, "the roofline needs 'bf16_tflops' of gpu 'a10g', which the catalog "
+                              "does not have (no source found): give it in a user catalog file "
+                              "or use a latency table");
+}
+
+Test(roofline, refuses_bf16_on_a_t4)
+{
+    struct lat_context ctx = {"llama-2-7b", "t4", "bf16", "auto", 1, cat};
+    struct sim_err err = {0};
+    cr_assert_null(lat_roofline_new(&ctx, &err));
+    cr_assert_str_eq(err.msg, "gpu 't4' has no bf16 support: use dtype 'fp16'");
+}
+
+Test(roofline, unknown_names_carry_suggestions)
+{
+    struct lat_context ctx = {"llama3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat};
+    struct sim_err err = {0};
+    cr_assert_null(lat_roofline_new(&ctx, &err));
+    cr_assert_eq(err.code, SIM_ENOENT);
+    cr_assert_str_eq(err.msg, "unknown model 'llama3-8b'; did you mean 'llama-3-8b'? (see "
+                              "'llmcap catalog models')");
+    struct lat_context c2 = {"llama-3-8b", "h100-sxm-80gb", "bf17", "auto", 1, cat};
+    cr_assert_null(lat_roofline_new(&c2, &err));
+    cr_assert_str_eq(err.msg, "'model.dtype' must be 'bf16', 'fp16', 'fp8', 'int8', 'int4-awq' "
+                              "or 'int4-gptq', got 'bf17'");
+}
+
+Test(roofline, step_time_grows_with_work)
+{
+    struct lat_model *m = roof("llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1);
+    double prev = 0.0;
+    for (int32_t n = 1; n <= 512; n *= 2) {
+        struct lat_batch b = {0, 0, 0, 0, n, (int64_t)n * 2000};
+        double t = lat_step_us(m, &b);
+        cr_assert_gt(t, prev);
+        prev = t;
+    }
+    struct lat_batch empty = {0, 0, 0, 0, 0, 0};
+    cr_assert_float_eq(lat_step_us(m, &empty), 0.0, 1e-12);
+    lat_model_free(m);
+}
+
+/* ---- the factory --------------------------------------------------------------------- */
+
+Test(latency, table_without_path_finds_the_shipped_roofline_table)
+{
+    struct lat_spec spec = {.kind = LAT_TABLE};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat};
+    struct sim_err err = {0};
+    struct lat_model *m = lat_model_from_spec(&spec, &ctx, &err);
+    cr_assert_not_null(m, "%s: %s", err.where, err.msg);
+    cr_assert_eq(m->kind, LAT_TABLE);
+    const char *prefix = "modelled: roofline table h100-sxm-80gb.llama-3-8b.bf16.json "
+                         "(MODELLED, NOT MEASURED";
+    cr_assert(strncmp(m->provenance, prefix, strlen(prefix)) == 0, "%s", m->provenance);
+    lat_model_free(m);
+}
+
+Test(latency, missing_table_names_the_file_and_suggests_roofline)
+{
+    setenv("LLMCAP_TABLES_DIR", FIXTURES "/tables", 1);
+    struct lat_spec spec = {.kind = LAT_TABLE};
+    struct lat_context ctx = {"mistral-7b", "h100-sxm-80gb", "bf16", "auto", 2, cat};
+    struct sim_err err = {0};
+    cr_assert_null(lat_model_from_spec(&spec, &ctx, &err));
+    cr_assert_eq(err.code, SIM_ENOENT);
+    cr_assert_str_eq(err.msg, "no latency table for 'mistral-7b' bf16 tp2 on 'h100-sxm-80gb': "
+                              "looked for '" FIXTURES "/tables/h100-sxm-80gb.mistral-7b.bf16.tp2"
+                              ".json'; measure one with llmcap-kbench, give "
+                              "'engine.latency.table', or use 'engine.latency.model: roofline'");
+}
+
+Test(latency, explicit_table_path_is_used)
+{
+    struct lat_spec spec = {.kind = LAT_TABLE};
+    snprintf(spec.table_path, sizeof spec.table_path, "%s", FIXTURES "/tables/tiny.json");
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat};
+    struct lat_model *m = lat_model_from_spec(&spec, &ctx, NULL);
+    cr_assert_not_null(m);
+    struct lat_batch b = {0, 0, 0, 0, 4, 4096};
+    cr_assert_float_eq(lat_step_us(m, &b), 3102.0, 1e-9); /* see test_table.c */
+    lat_model_free(m);
+}
+
+Test(latency, roofline_spec_builds_the_roofline)
+{
+    struct lat_spec spec = {.kind = LAT_ROOFLINE};
+    struct lat_context ctx = {"qwen2.5-7b", "l40s", "fp8", "fp8", 1, cat};
+    struct lat_model *m = lat_model_from_spec(&spec, &ctx, NULL);
+    cr_assert_not_null(m);
+    cr_assert_eq(m->kind, LAT_ROOFLINE);
+    cr_assert_str_eq(lat_kind_name(m->kind), "roofline");
+    lat_model_free(m);
+}
+
+Test(latency, table_shape_must_match_the_catalog)
+{
+    /* tiny.json claims llama-3-8b; a user catalog that redefines llama-3-8b with 40 layers
+     * makes the shipped shape disagree */
+    struct lat_spec spec = {.kind = LAT_TABLE};
+    snprintf(spec.table_path, sizeof spec.table_path, "%s", FIXTURES "/tables/tiny.json");
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat};
+    struct sim_err err = {0};
+    struct lat_model *ok = lat_model_from_spec(&spec, &ctx, &err);
+    cr_assert_not_null(ok, "%s", err.msg);
+    lat_model_free(ok);
+    ctx.model = "tiny-1b";
+    cr_assert_eq(catalog_add_file(cat, FIXTURES "/catalog/user.json", &err), SIM_OK);
+    cr_assert_null(lat_model_from_spec(&spec, &ctx, &err));
+    cr_assert_str_eq(err.msg, "table is for model 'llama-3-8b', the scenario runs 'tiny-1b'");
+}
+
+Test(latency, constant_and_linear_still_work)
+{
+    struct lat_spec spec = {.kind = LAT_LINEAR, .fixed_ms = 6.0, .per_prefill_token_us = 60,
+                            .per_decode_seq_us = 30, .per_context_token_ns = 5};
+    struct lat_model *m = lat_model_from_spec(&spec, NULL, NULL);
+    cr_assert_not_null(m);
+    /* 6000 + 60 x 100 + 30 x 2 + 0.005 x (100 + 3000) = 12075.5 */
+    struct lat_batch b = {1, 100, 100, 5050, 2, 3000};
+    cr_assert_float_eq(lat_step_us(m, &b), 12075.5, 1e-9);
+    lat_model_free(m);
+}
+
+/* The shipped tables were generated from the roofline: at grid points they reproduce it
+ * (to rounding of %.17g and summation order). */
+static void expect_table_matches_roofline(const char *model, int tp)
+{
+    struct lat_context ctx = {model, "h100-sxm-80gb", "bf16", "auto", tp, cat};
+    struct lat_spec spec = {.kind = LAT_TABLE};
+    struct sim_err err = {0};
+    struct lat_model *t = lat_model_from_spec(&spec, &ctx, &err);
+    cr_assert_not_null(t, "%s: %s", err.where, err.msg);
+    struct lat_model *r = lat_roofline_new(&ctx, &err);
+    cr_assert_not_null(r);
+    const struct lat_batch cases[] = {
+        {0, 0, 0, 0, 1, 1024},                  /* batch 1 at a grid context */
+        {0, 0, 0, 0, 64, 64 * 2048},            /* batch 64 at 2048 */
+        {0, 0, 0, 0, 256, 256 * 8192},          /* batch 256 at 8192 */
+        {1, 512, 512, 512 * 513 / 2, 0, 0},     /* one 512 chunk from 0 */
+        {1, 1024, 3072, 1024 * 2048 + 1024 * 1025 / 2, 0, 0}, /* 1024 at start 2048 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double a = lat_step_us(t, &cases[i]), b = lat_step_us(r, &cases[i]);
+        cr_assert_float_eq(a, b, b * 1e-12, "case %zu: table %.17g roofline %.17g", i, a, b);
+    }
+    lat_model_free(t);
+    lat_model_free(r);
+}
+
+Test(latency, shipped_8b_table_reproduces_the_roofline_on_grid_points)
+{
+    expect_table_matches_roofline("llama-3-8b", 1);
+}
+
+Test(latency, shipped_70b_tp4_table_reproduces_the_roofline_on_grid_points)
+{
+    expect_table_matches_roofline("llama-3-70b", 4);
+}
+
+/* ---- speed (skipped in CI): step_us is called millions of times ------------------- */
+
+static double per_call_ns(struct lat_model *m)
+{
+    struct lat_batch b = {2, 700, 4700, 700 * 3650, 200, 200 * 1500};
+    double sink = 0.0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const int n = 2000000;
+    for (int i = 0; i < n; i++) {
+        b.n_decode = 100 + (i & 255);
+        b.decode_kv_tokens = (int64_t)b.n_decode * (1000 + (i & 1023));
+        sink += lat_step_us(m, &b);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cr_assert_gt(sink, 0.0);
+    return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / n;
+}
+
+Test(perf_latency, step_us_costs_under_a_microsecond)
+{
+    struct lat_model *r = roof("llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1);
+    struct lat_spec spec = {.kind = LAT_TABLE};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat};
+    struct lat_model *t = lat_model_from_spec(&spec, &ctx, NULL);
+    cr_assert_not_null(t);
+    double nr = per_call_ns(r), nt = per_call_ns(t);
+    cr_log_info("roofline %.1f ns/step, table %.1f ns/step", nr, nt);
+    cr_assert_lt(nr, 1000.0);
+    cr_assert_lt(nt, 1000.0);
+    lat_model_free(r);
+    lat_model_free(t);
+}
