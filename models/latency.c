@@ -176,8 +176,8 @@ static int resolve(const struct lat_context *ctx, const struct cat_model **m,
 
 struct lat_model *lat_roofline_new(const struct lat_context *ctx, struct sim_err *err)
 {
-    const struct cat_model *m;
-    const struct cat_gpu *g;
+    const struct cat_model *m = NULL;
+    const struct cat_gpu *g = NULL;
     enum mem_dtype d;
     int kv_bytes;
     if (resolve(ctx, &m, &g, &d, &kv_bytes, err))
@@ -315,8 +315,8 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
         goto fail;
     l->layers = t->layers;
     if (t->tp > 1 && !t->has_allreduce) {
-        const struct cat_model *m;
-        const struct cat_gpu *g;
+        const struct cat_model *m = NULL;
+        const struct cat_gpu *g = NULL;
         enum mem_dtype d;
         int kv_bytes;
         if (resolve(ctx, &m, &g, &d, &kv_bytes, err) ||

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "models/catalog.h"
 #include "reports/db.h"
 #include "sim/cli.h"
 #include "sim/scenario.h"
@@ -224,9 +225,14 @@ int cmd_run(int argc, char **argv)
     struct db *db = NULL;
     struct sim *s = NULL;
     int64_t run_id = 0;
+    struct catalog *cat = sim_load_catalog(&sc, &err);
+    if (!cat) {
+        scenario_release(&sc);
+        return cli_error(&err);
+    }
     struct progress_ctx pc = {cli_wall_s(), cli_wall_s(), false};
     cli_install_signals();
-    struct sim_options opt = {.stop = &cli_stop};
+    struct sim_options opt = {.stop = &cli_stop, .catalog = cat};
     if (cfg.progress && !cfg.quiet && isatty(STDERR_FILENO)) {
         opt.progress = show_progress;
         opt.progress_ctx = &pc;
@@ -277,6 +283,7 @@ int cmd_run(int argc, char **argv)
 out:
     sim_free(s);
     db_close(db);
+    catalog_free(cat);
     scenario_release(&sc);
     return code;
 }
@@ -294,18 +301,35 @@ int cmd_validate(int argc, char **argv)
     struct scenario sc;
     if (scenario_load(&sc, cfg.scenario, cfg.sets, cfg.n_sets, &err) != SIM_OK)
         return cli_error(&err);
-    struct sim_options opt = {0};
+    struct catalog *cat = sim_load_catalog(&sc, &err);
+    if (!cat) {
+        scenario_release(&sc);
+        return cli_error(&err);
+    }
+    struct sim_options opt = {.catalog = cat};
     struct sim *s = sim_new(&sc, &opt, &err);
     int code = EXIT_OK;
     if (!s) {
         code = cli_error(&err);
     } else if (!cfg.quiet) {
         const struct sim_result *r = sim_result(s);
-        printf("%s: ok: %s, %d replica%s, %lld KV blocks each, latency %s\n", sc.path,
-               sc.name, r->replicas, r->replicas == 1 ? "" : "s", (long long)r->num_gpu_blocks,
-               r->latency_provenance);
+        printf("%s: ok: %s\n", sc.path, sc.name);
+        printf("  engine     %s, max_num_seqs %d, max_num_batched_tokens %d, max_model_len %d\n",
+               sc.engine.kind == ENGINE_STATIC ? "static batching" : "vLLM", r->max_num_seqs,
+               r->max_num_batched_tokens, r->max_model_len);
+        printf("  KV cache   %lld blocks of %d tokens (%lld tokens)", (long long)r->num_gpu_blocks,
+               r->block_size, (long long)r->num_gpu_blocks * r->block_size);
+        if (!isnan(r->kv_cache_gib_per_gpu))
+            printf(", %.2f GiB per GPU next to %.2f GiB of weights", r->kv_cache_gib_per_gpu,
+                   r->weight_gib_per_gpu);
+        printf("\n  latency    %s\n", r->latency_provenance);
+        if (sc.fleet.scaled_object || sc.fleet.hpa)
+            printf("  fleet      autoscaled\n");
+        else
+            printf("  fleet      %d replica%s\n", r->replicas, r->replicas == 1 ? "" : "s");
     }
     sim_free(s);
+    catalog_free(cat);
     scenario_release(&sc);
     return code;
 }

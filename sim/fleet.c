@@ -154,7 +154,7 @@ static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
         n->image_cached = true;
         rp->pulled_us = s->now_us;
         rp->phase = POD_LOADING;
-        next_phase_at(s, rp, s->now_us + secs_to_us(s->weights_gib / st->weights_gib_per_s));
+        next_phase_at(s, rp, s->now_us + secs_to_us(s->weights_gib_total / st->weights_gib_per_s));
         break;
     case POD_LOADING: {
         rp->loaded_us = s->now_us;
@@ -339,7 +339,6 @@ int fleet_init(struct sim *s, struct sim_err *err)
 {
     const struct scenario *sc = s->sc;
     int32_t tp = sc->engine.tensor_parallel_size;
-    s->weights_gib = sc->engine.startup.weights_gib;
     /* The run starts in steady state: the initial replicas are already Ready on nodes
      * that have the image and a warm compile cache. */
     int32_t initial = sc->fleet.replicas;

@@ -1144,3 +1144,55 @@ fail:
     scenario_release(sc);
     return rc;
 }
+
+const struct ynode *scenario_node(const struct scenario *sc, const char *path)
+{
+    if (!sc->doc)
+        return NULL;
+    const struct ynode *n = ydoc_root(sc->doc);
+    char seg[128];
+    const char *p = path;
+    while (n && *p) {
+        size_t len = strcspn(p, ".");
+        if (len >= sizeof seg)
+            return NULL;
+        memcpy(seg, p, len);
+        seg[len] = '\0';
+        n = ynode_get(n, seg);
+        p += len;
+        if (*p == '.')
+            p++;
+    }
+    return n;
+}
+
+int scenario_locate(const struct scenario *sc, const char *path, struct sim_err *err)
+{
+    if (!err || err->where[0])
+        return err ? err->code : SIM_OK;
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s", path);
+    for (;;) {
+        const struct ynode *n = scenario_node(sc, prefix);
+        if (n && n->file) {
+            char buf[sizeof err->where];
+            int len = snprintf(buf, sizeof buf, ":%ld:%ld", n->line, n->col);
+            size_t fl = strlen(n->file), room = sizeof err->where - 1 - (size_t)len;
+            if (fl > room)
+                fl = room;
+            memcpy(err->where, n->file, fl);
+            memcpy(err->where + fl, buf, (size_t)len + 1);
+            return err->code;
+        }
+        char *dot = strrchr(prefix, '.');
+        if (!dot)
+            break;
+        *dot = '\0';
+    }
+    size_t n = strlen(sc->path);
+    if (n >= sizeof err->where)
+        n = sizeof err->where - 1;
+    memcpy(err->where, sc->path, n);
+    err->where[n] = '\0';
+    return err->code;
+}

@@ -235,4 +235,15 @@ void scenario_resolve_path(const struct scenario *sc, const char *rel, char *out
 
 const char *slo_metric_name(enum slo_metric m);
 
+/* The node at dotted `path` in the loaded scenario ("engine.gpu"), or NULL: lets later
+ * checks (catalog lookups, memory sizing) point at file:line:col. */
+const struct ynode *scenario_node(const struct scenario *sc, const char *path);
+
+/*
+ * Re-point `err` at the scenario position of `path` (the key's value, else the nearest
+ * enclosing section, else the file) when err has no position of its own yet. Returns
+ * err->code.
+ */
+int scenario_locate(const struct scenario *sc, const char *path, struct sim_err *err);
+
 #endif

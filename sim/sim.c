@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/catalog.h"
+#include "models/memory.h"
 #include "sim/sim_int.h"
 
 const double sim_quantiles[SIM_NQ] = {0.50, 0.90, 0.95, 0.99};
@@ -417,42 +419,147 @@ static int workload_source_next(void *ctx, struct wl_request *out, struct sim_er
     return workload_next(ctx, out, err);
 }
 
+struct catalog *sim_load_catalog(const struct scenario *sc, struct sim_err *err)
+{
+    struct catalog *cat = catalog_new(NULL, err);
+    if (!cat)
+        return NULL;
+    if (sc->model.catalog_path[0] && catalog_add_file(cat, sc->model.catalog_path, err)) {
+        catalog_free(cat);
+        return NULL;
+    }
+    return cat;
+}
+
+static bool needs_startup(const struct scenario *sc)
+{
+    return sc->fleet.scaled_object || sc->fleet.hpa;
+}
+
+/*
+ * The engine's limits and KV capacity as vLLM would have them: explicit scenario values
+ * win; otherwise vLLM's defaults for the GPU and the KV blocks left in GPU memory after
+ * weights, activations and CUDA graphs (models/memory.h). Errors point at the scenario.
+ */
 static int resolve_engine(struct sim *s, struct sim_err *err)
 {
-    const struct engine_spec *es = &s->sc->engine;
+    const struct scenario *sc = s->sc;
+    const struct engine_spec *es = &sc->engine;
+    const struct catalog *cat = s->opt.catalog;
     struct engine_params *p = &s->ep;
     p->kind = es->kind;
-    /* vLLM's OpenAI server defaults for GPUs under 70 GiB (engine/arg_utils.py). */
-    p->max_num_seqs = es->max_num_seqs > 0 ? es->max_num_seqs : 256;
-    p->max_num_batched_tokens =
-        es->max_num_batched_tokens > 0 ? es->max_num_batched_tokens : 2048;
     p->chunked_prefill = es->enable_chunked_prefill;
     p->block_size = es->block_size > 0 ? es->block_size : 16;
-    p->num_blocks = es->num_gpu_blocks;
-    p->max_model_len = es->max_model_len;
     p->static_batch_size = es->static_batch_size > 0 ? es->static_batch_size : 8;
+
+    bool lat_catalog = es->latency.kind == LAT_ROOFLINE || es->latency.kind == LAT_TABLE;
+    bool need_model = es->num_gpu_blocks <= 0 || es->max_model_len <= 0 || lat_catalog ||
+                      (needs_startup(sc) && es->startup.weights_gib <= 0);
+    bool need_gpu = es->num_gpu_blocks <= 0 || lat_catalog;
+    const struct cat_model *m = NULL;
+    const struct cat_gpu *g = NULL;
+    if (need_model && !cat)
+        return scenario_locate(sc, "model.name",
+                               (sim_err_set(err, SIM_EINVAL,
+                                            "this scenario needs the model catalog (for %s)",
+                                            es->num_gpu_blocks <= 0 ? "num_gpu_blocks: auto"
+                                                                    : "the model's shape"),
+                                err));
+    if (cat && sc->model.name[0]) {
+        m = catalog_model(cat, sc->model.name, need_model ? err : NULL);
+        if (!m && need_model)
+            return scenario_locate(sc, "model.name", err);
+    }
+    if (cat && es->gpu[0]) {
+        g = catalog_gpu(cat, es->gpu, need_gpu ? err : NULL);
+        if (!g && need_gpu)
+            return scenario_locate(sc, "engine.gpu", err);
+    } else if (need_gpu) {
+        sim_err_set(err, SIM_EINVAL,
+                    "'engine.gpu' is needed to size the KV cache (num_gpu_blocks: auto) and "
+                    "for the %s latency model: name a GPU from 'llmcap catalog gpus'",
+                    lat_kind_name(es->latency.kind));
+        return scenario_locate(sc, "engine", err);
+    }
+    int def_seqs = 256, def_tokens = 2048; /* vLLM's API server defaults below 70 GiB */
+    if (g)
+        mem_default_limits(g, &def_seqs, &def_tokens);
+    p->max_num_seqs = es->max_num_seqs > 0 ? es->max_num_seqs : def_seqs;
+    p->max_num_batched_tokens =
+        es->max_num_batched_tokens > 0 ? es->max_num_batched_tokens : def_tokens;
+    p->max_model_len = es->max_model_len;
+    p->num_blocks = es->num_gpu_blocks;
+    s->weights_gib_total = es->startup.weights_gib;
+    if (m && g) {
+        struct mem_config cfg = {
+            .model = m,
+            .gpu = g,
+            .kv_cache_dtype = sc->model.kv_cache_dtype,
+            .tensor_parallel_size = es->tensor_parallel_size,
+            .gpu_memory_utilization = es->gpu_memory_utilization,
+            .block_size = p->block_size,
+            .max_num_seqs = p->max_num_seqs,
+            .max_num_batched_tokens = p->max_num_batched_tokens,
+            .max_model_len = es->max_model_len,
+        };
+        if (mem_dtype_parse(sc->model.dtype, &cfg.dtype) != SIM_OK)
+            return scenario_locate(sc, "model.dtype",
+                                   (sim_err_set(err, SIM_EINVAL, "unknown dtype '%s'",
+                                                sc->model.dtype),
+                                    err));
+        if (mem_plan_compute(&s->plan, &cfg, err) != SIM_OK)
+            return scenario_locate(sc, "engine", err);
+        s->have_plan = true;
+        if (p->num_blocks <= 0)
+            p->num_blocks = s->plan.num_gpu_blocks;
+        if (p->max_model_len <= 0)
+            p->max_model_len = (int32_t)s->plan.max_model_len;
+        if (s->weights_gib_total <= 0)
+            s->weights_gib_total = s->plan.weight_bytes_total / (1024.0 * 1024.0 * 1024.0);
+    } else if (m && p->max_model_len <= 0 && m->max_position_embeddings > 0) {
+        p->max_model_len = (int32_t)m->max_position_embeddings;
+    }
     if (p->num_blocks <= 0)
-        return sim_err_set(err, SIM_EINVAL,
-                           "'engine.num_gpu_blocks' is auto, which needs the model and GPU "
-                           "catalogs: give a number of KV blocks");
+        return scenario_locate(sc, "engine.num_gpu_blocks",
+                               (sim_err_set(err, SIM_EINVAL,
+                                            "'engine.num_gpu_blocks' is auto, which needs the "
+                                            "model and GPU in the catalog: give a number of "
+                                            "KV blocks"),
+                                err));
     if (p->max_model_len <= 0)
-        return sim_err_set(err, SIM_EINVAL,
-                           "'engine.max_model_len' is not set and no model catalog gives it");
+        return scenario_locate(sc, "engine",
+                               (sim_err_set(err, SIM_EINVAL,
+                                            "'engine.max_model_len' is not set and the model "
+                                            "catalog does not give the model's maximum "
+                                            "length: set it"),
+                                err));
     if ((int64_t)p->max_model_len > p->num_blocks * p->block_size)
-        return sim_err_set(err, SIM_EINVAL,
-                           "max_model_len %d needs %lld KV blocks of %d tokens, but the "
-                           "engine has %lld: lower 'engine.max_model_len' or raise "
-                           "'engine.num_gpu_blocks'",
-                           p->max_model_len,
-                           (long long)ceil_div64(p->max_model_len, p->block_size),
-                           p->block_size, (long long)p->num_blocks);
+        return scenario_locate(
+            sc, "engine.max_model_len",
+            (sim_err_set(err, SIM_EINVAL,
+                         "max_model_len %d needs %lld KV blocks of %d tokens, but the engine "
+                         "has %lld: lower 'engine.max_model_len' or give the KV cache more "
+                         "memory",
+                         p->max_model_len,
+                         (long long)ceil_div64(p->max_model_len, p->block_size),
+                         p->block_size, (long long)p->num_blocks),
+             err));
     if (p->kind == ENGINE_VLLM && !p->chunked_prefill &&
         p->max_num_batched_tokens < p->max_model_len)
-        return sim_err_set(err, SIM_EINVAL,
-                           "'engine.max_num_batched_tokens' (%d) is smaller than "
-                           "'engine.max_model_len' (%d) with chunked prefill off: raise it "
-                           "or enable chunked prefill",
-                           p->max_num_batched_tokens, p->max_model_len);
+        return scenario_locate(
+            sc, "engine.max_num_batched_tokens",
+            (sim_err_set(err, SIM_EINVAL,
+                         "'engine.max_num_batched_tokens' (%d) is smaller than "
+                         "'engine.max_model_len' (%d) with chunked prefill off: raise it or "
+                         "enable chunked prefill",
+                         p->max_num_batched_tokens, p->max_model_len),
+             err));
+    if (needs_startup(sc) && s->weights_gib_total <= 0)
+        return scenario_locate(sc, "engine.startup",
+                               (sim_err_set(err, SIM_EINVAL,
+                                            "'engine.startup.weights_gib' is needed (the model "
+                                            "is not in the catalog)"),
+                                err));
     return SIM_OK;
 }
 
@@ -478,8 +585,10 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         .catalog = s->opt.catalog,
     };
     s->lat = lat_model_from_spec(&sc->engine.latency, &lctx, err);
-    if (!s->lat)
+    if (!s->lat) {
+        scenario_locate(sc, "engine.latency", err);
         goto fail;
+    }
     s->q = evq_new(1024, err);
     if (!s->q)
         goto fail;
@@ -509,6 +618,14 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
     }
     s->res.replicas = sc->fleet.replicas;
     s->res.num_gpu_blocks = s->ep.num_blocks;
+    s->res.max_num_seqs = s->ep.max_num_seqs;
+    s->res.max_num_batched_tokens = s->ep.max_num_batched_tokens;
+    s->res.max_model_len = s->ep.max_model_len;
+    s->res.block_size = s->ep.block_size;
+    s->res.weight_gib_per_gpu =
+        s->have_plan ? s->plan.weight_bytes / (1024.0 * 1024.0 * 1024.0) : NAN;
+    s->res.kv_cache_gib_per_gpu =
+        s->have_plan ? s->plan.kv_cache_bytes / (1024.0 * 1024.0 * 1024.0) : NAN;
     s->res.first_arrival_us = -1;
     s->res.last_arrival_us = -1;
     snprintf(s->res.latency_provenance, sizeof s->res.latency_provenance, "%s",
@@ -708,6 +825,13 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("sim_end_s", (double)r->end_us * 1e-6);
     EMIT("replicas", r->replicas);
     EMIT("num_gpu_blocks", r->num_gpu_blocks);
+    EMIT("block_size_tokens", r->block_size);
+    EMIT("max_num_seqs", r->max_num_seqs);
+    EMIT("max_num_batched_tokens", r->max_num_batched_tokens);
+    EMIT("max_model_len_tokens", r->max_model_len);
+    EMIT("weight_gib_per_gpu", r->weight_gib_per_gpu);
+    EMIT("kv_cache_gib_per_gpu", r->kv_cache_gib_per_gpu);
+    EMIT("discarded_tokens_total", r->discarded_tokens);
     EMIT("events_total", r->events);
     EMIT("slo_pass", r->slo_pass ? 1 : 0);
 #undef EMIT

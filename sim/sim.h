@@ -83,13 +83,20 @@ struct sim_result {
     uint64_t events;
     int replicas;                 /* fixed fleet size */
     int64_t num_gpu_blocks;       /* KV blocks per replica */
-    char latency_provenance[320];
+    int32_t max_num_seqs, max_num_batched_tokens, max_model_len, block_size; /* resolved */
+    double weight_gib_per_gpu;    /* from memory sizing; NaN without the catalog */
+    double kv_cache_gib_per_gpu;  /* likewise */
+    char latency_provenance[512];
     struct slo_result slo[SLO_MAX];
     size_t n_slo;
     bool slo_pass;                /* every SLO passed (true when there are none) */
 };
 
 struct sim;
+
+/* The built-in catalog plus the scenario's own entries (model.catalog). Caller owns:
+ * catalog_free(). NULL + err. */
+struct catalog *sim_load_catalog(const struct scenario *sc, struct sim_err *err);
 
 /* Build a run of `sc` (borrowed for the run's life). Caller owns: sim_free(). NULL + err
  * on bad input (e.g. an engine that cannot hold max_model_len) or OOM. */

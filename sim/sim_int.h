@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "models/latency.h"
+#include "models/memory.h"
 #include "sim/evq.h"
 #include "sim/rng.h"
 #include "sim/sim.h"
@@ -178,7 +179,9 @@ struct sim {
     int32_t gpus_total;
     struct replica **pending; /* pods waiting for GPUs, FIFO */
     int32_t n_pending, cap_pending;
-    double weights_gib; /* per replica, for the load phase */
+    double weights_gib_total; /* bytes one replica loads (GiB), for the load phase */
+    struct mem_plan plan;     /* vLLM memory sizing, when the catalog knows model and GPU */
+    bool have_plan;
 
     /* statistics over OK requests (seconds) */
     double *ttft, *tpot, *e2e, *queue;
