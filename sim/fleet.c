@@ -172,7 +172,7 @@ static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
     case POD_TERMINATING:
         /* The grace period ended with requests still in flight. */
         engine_evict_all(s, rp, s->sc->engine.termination.on_unfinished);
-        pod_gone(s, rp, "scaled-in");
+        pod_gone(s, rp, rp->end_reason ? rp->end_reason : "scaled-in");
         sim_dispatch_gateway(s);
         break;
     default:
@@ -236,7 +236,8 @@ static void create_pod(struct sim *s)
     fleet_place_pending(s);
 }
 
-static void terminate_pod(struct sim *s, struct replica *rp)
+static void terminate_pod(struct sim *s, struct replica *rp, int64_t grace_us,
+                          const char *reason)
 {
     if (rp->phase == POD_PENDING) {
         for (int32_t i = 0; i < s->n_pending; i++)
@@ -246,28 +247,38 @@ static void terminate_pod(struct sim *s, struct replica *rp)
                 s->n_pending--;
                 break;
             }
-        pod_gone(s, rp, "scaled-in");
+        pod_gone(s, rp, reason);
+        return;
+    }
+    if (rp->phase == POD_TERMINATING) {
+        /* Already draining: a shorter deadline (a node going away) cuts the grace. */
+        if (rp->phase_ev && evq_time(s->q, rp->phase_ev) > s->now_us + grace_us) {
+            evq_cancel(s->q, rp->phase_ev);
+            next_phase_at(s, rp, s->now_us + grace_us);
+        }
+        rp->end_reason = reason;
         return;
     }
     if (rp->phase != POD_READY) {
         /* Still starting: nothing to drain. */
-        pod_gone(s, rp, "scaled-in");
+        pod_gone(s, rp, reason);
         return;
     }
     ready_remove(s, rp);
     rp->phase = POD_TERMINATING;
     rp->terminating_us = s->now_us;
+    rp->end_reason = reason;
     if (rp->outstanding == 0) {
-        pod_gone(s, rp, "scaled-in");
+        pod_gone(s, rp, reason);
         return;
     }
-    next_phase_at(s, rp, s->now_us + s->sc->engine.termination.grace_period_us);
+    next_phase_at(s, rp, s->now_us + grace_us);
 }
 
 void fleet_request_ended(struct sim *s, struct replica *rp)
 {
     if (rp->phase == POD_TERMINATING && rp->outstanding == 0)
-        pod_gone(s, rp, "scaled-in");
+        pod_gone(s, rp, rp->end_reason ? rp->end_reason : "scaled-in");
 }
 
 /*
@@ -320,9 +331,23 @@ void fleet_set_desired(struct sim *s, int32_t desired)
             if (!victim || victim_cmp(rp, victim) < 0)
                 victim = rp;
         }
-        terminate_pod(s, victim);
+        terminate_pod(s, victim, s->sc->engine.termination.grace_period_us, "scaled-in");
         current--;
     }
+}
+
+void fleet_drain_node(struct sim *s, struct node *n, int64_t deadline_us, const char *reason)
+{
+    int64_t grace = s->sc->engine.termination.grace_period_us;
+    if (deadline_us >= 0 && deadline_us - s->now_us < grace)
+        grace = deadline_us > s->now_us ? deadline_us - s->now_us : 0;
+    for (int32_t i = 0; i < s->n_pods; i++) {
+        struct replica *rp = s->pods[i];
+        if (rp->node == n->id && rp->phase != POD_GONE)
+            terminate_pod(s, rp, grace, reason);
+    }
+    /* spec.replicas did not change: the ReplicaSet replaces the evicted pods at once. */
+    fleet_set_desired(s, s->desired);
 }
 
 int32_t fleet_count(const struct sim *s, enum pod_phase phase)

@@ -219,6 +219,11 @@ void fleet_release(struct sim *s);
 void fleet_set_desired(struct sim *s, int32_t desired);
 /* A request ended on a terminating replica: it may be gone now. */
 void fleet_request_ended(struct sim *s, struct replica *rp);
+/* Evict every pod on node `n` (cordon and drain): each stops taking requests and has
+ * until min(its grace period, deadline_us) to finish (deadline_us < 0: no deadline);
+ * the Deployment replaces them at once since spec.replicas is unchanged. `reason` (a
+ * static string: "spot-interruption", "consolidation", ...) is recorded on the pods. */
+void fleet_drain_node(struct sim *s, struct node *n, int64_t deadline_us, const char *reason);
 /* Bind pending pods to nodes with free GPUs (a node became ready or GPUs were freed). */
 void fleet_place_pending(struct sim *s);
 /* Pods by phase, for metrics and autoscalers. */
