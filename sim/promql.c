@@ -922,7 +922,8 @@ static bool check_metric(struct parser *p, struct selector *sel, size_t pos)
         return false;
     }
     if (d && d->type == METRIC_COUNTER) {
-        perr(p, pos, "unknown metric '%s' (counters are exposed with '_total': did you mean '%s_total'?)",
+        perr(p, pos,
+             "unknown metric '%s' (counters are exposed with '_total': did you mean '%s_total'?)",
              name, name);
         return false;
     }

@@ -80,7 +80,8 @@ size_t tsdb_ring_cap(const struct tsdb *db);
  * SIM_ENOMEM + err on OOM. */
 int tsdb_want(struct tsdb *db, const char *base_metric, struct sim_err *err);
 
-/* True when some query registered `base_metric` with tsdb_want(). */
+/* True when some query registered `base_metric` with tsdb_want(). It hashes the name:
+ * ask once per metric when the scrape loop is set up, not at every scrape. */
 bool tsdb_wants(const struct tsdb *db, const char *base_metric);
 
 /*

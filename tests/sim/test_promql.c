@@ -263,7 +263,8 @@ Test(promql, aggregation_keeps_only_the_grouping_labels)
     e = parse_ok("vllm:num_requests_waiting{pod=\"vllm-0\"}");
     cr_assert_eq(promql_eval(e, db, 110 * S, &r, NULL), SIM_OK);
     cr_assert_str_eq(promql_format_sample(db, &r.samples[0], buf, sizeof buf),
-                     "vllm:num_requests_waiting{engine=\"0\", model_name=\"llama\", pod=\"vllm-0\"}");
+                     "vllm:num_requests_waiting{engine=\"0\", model_name=\"llama\", "
+                     "pod=\"vllm-0\"}");
     promql_free(e);
     tsdb_free(db);
 }

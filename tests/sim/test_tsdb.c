@@ -281,7 +281,8 @@ Test(tsdb, interned_strings_read_as_prometheus_floats)
 Test(metrics, lookup_maps_exposed_series_names_to_definitions)
 {
     enum metric_series k;
-    const struct metric_def *d = metric_lookup_series("vllm:time_to_first_token_seconds_bucket", &k);
+    const struct metric_def *d =
+        metric_lookup_series("vllm:time_to_first_token_seconds_bucket", &k);
     cr_assert_not_null(d);
     cr_assert_eq(d, &sim_metric_defs[M_TTFT]);
     cr_assert_eq(k, METRIC_SERIES_BUCKET);
