@@ -85,11 +85,13 @@ int promql_register(const struct promql_expr *e, struct tsdb *db, struct sim_err
 
 /*
  * Evaluate `e` as an instant query at `t_us` (Prometheus' /api/v1/query?time=t). An
- * expression caches which series its selectors match, per store: evaluating against
- * another store than the last one resets that cache (so do register or evaluate again
- * after replacing a store). Returns SIM_OK and fills `out`; SIM_EINVAL + err (at the
- * operator) when vector arithmetic finds more than one series with the same labels on
- * a side, as Prometheus fails the query then; SIM_ENOMEM + err on OOM.
+ * expression caches which series its selectors match, for one store: evaluating against
+ * another store than the last one resets that cache, but a new store may get the address
+ * of a freed one, so call promql_register() with a store that replaces another before
+ * evaluating against it. Returns SIM_OK and fills `out`; SIM_EINVAL + err (at the
+ * operator) when vector arithmetic finds more than one series with the same labels on a
+ * side, as Prometheus fails the query then (this subset cannot produce such vectors
+ * today); SIM_ENOMEM + err on OOM.
  */
 int promql_eval(const struct promql_expr *e, const struct tsdb *db, int64_t t_us,
                 struct promql_value *out, struct sim_err *err);

@@ -646,9 +646,12 @@ Test(keda, nan_is_zero_with_ignore_null_values_else_an_error)
     cr_assert_str_eq(err.msg, "query returned 'NaN' and ignoreNullValues is false (KEDA rejects "
                               "NaN and Inf)");
     promql_free(e);
-    e = parse_ok("sum(vllm:num_requests_waiting) + 1 / 0");
+    e = parse_ok("sum(vllm:num_requests_waiting) - 1 / 0");
     cr_assert_eq(promql_eval_keda(e, db, S, true, &v, &err), SIM_OK);
     cr_assert_eq(v, 0);
+    cr_assert_eq(promql_eval_keda(e, db, S, false, &v, &err), SIM_EINVAL);
+    cr_assert_str_eq(err.msg, "query returned '-Inf' and ignoreNullValues is false (KEDA rejects "
+                              "NaN and Inf)");
     promql_free(e);
     tsdb_free(db);
 }
@@ -706,6 +709,10 @@ Test(promql, check_labels_flags_matchers_on_labels_the_simulation_lacks)
     e = parse_ok("histogram_quantile(0.9, vllm:time_to_first_token_seconds_bucket{job!=\"x\", "
                  "ns=~\".*\", le!=\"\"})");
     cr_assert_eq(promql_check_labels(e, labels, 3, &err), SIM_OK);
+    promql_free(e);
+    e = parse_ok("max(vllm:kv_cache_usage_perc{job=~\"vllm|sglang\"})");
+    cr_assert_eq(promql_check_labels(e, labels, 3, &err), SIM_EINVAL);
+    cr_assert_str_eq(err.where, FILE_ ":12:43");
     promql_free(e);
 }
 
@@ -933,6 +940,45 @@ Test(promql_errors, selector_syntax)
     parse_fails("", FILE_ ":12:14", "empty PromQL query");
     parse_fails("sum(vllm:num_requests_waiting) sum", FILE_ ":12:45",
                 "expected an operator or the end of the query, found 'sum'");
+}
+
+Test(promql_errors, more_selector_and_modifier_errors)
+{
+    parse_fails("vllm:num_requests_waiting{a:b=\"x\"}", FILE_ ":12:40",
+                "invalid label name 'a:b' (':' is only allowed in metric names)");
+    parse_fails("vllm:num_requests_waiting{__name__=\"vllm:num_requests_waiting\"}",
+                FILE_ ":12:48",
+                "only one '__name__=\"...\"' matcher is supported, and only without a metric "
+                "name before '{'");
+    parse_fails("vllm:num_requests_waiting{pod=~\"\\\\bx\"}", FILE_ ":12:45",
+                "invalid or unsupported regex '\\bx' in label matcher: this regex escape is not "
+                "supported (POSIX extended syntax plus \\d \\w \\s (?:) and a leading (?i))");
+    parse_fails("vllm:num_requests_waiting{\"pod\"=\"a\"}", FILE_ ":12:40",
+                "expected a label name or '}', found '\"pod\"'");
+    parse_fails("vllm:num_requests_waiting{pod ~ \"a\"}", FILE_ ":12:44",
+                "unexpected character '~' in PromQL query");
+    parse_fails("vllm:num_requests_waiting $ 2", FILE_ ":12:40",
+                "unexpected character '$' in PromQL query");
+    parse_fails("-vllm:prompt_tokens_total[5m]", FILE_ ":12:15",
+                "unary '-' needs a scalar or an instant vector, got a range vector");
+    parse_fails("vllm:num_requests_waiting offset 5m [5m]", FILE_ ":12:50",
+                "the range [...] must come before 'offset'");
+    parse_fails("vllm:num_requests_waiting[5m][5m]", FILE_ ":12:43",
+                "a selector takes one range [...]");
+    parse_fails("vllm:num_requests_waiting offset 5m offset 1m", FILE_ ":12:50",
+                "a selector takes one 'offset'");
+    parse_fails("sum(vllm:num_requests_waiting) offset 5m", FILE_ ":12:45",
+                "'offset' applies to a metric selector only, e.g. x offset 5m or x[5m] offset 5m");
+    parse_fails("sum by pod (vllm:num_requests_waiting)", FILE_ ":12:21",
+                "expected '(' after 'by', found 'pod'");
+    parse_fails("sum by (1) (vllm:num_requests_waiting)", FILE_ ":12:22",
+                "expected a label name, found '1'");
+    parse_fails("abs(vllm:num_requests_waiting[5m])", FILE_ ":12:18",
+                "abs() needs an instant vector as argument 1, got a range vector");
+    parse_fails("histogram_quantile(0.9, sum without (pod, le) "
+                "(rate(vllm:time_to_first_token_seconds_bucket[5m])))",
+                FILE_ ":12:38",
+                "'sum without (pod, le)' drops the 'le' label that histogram_quantile() needs");
 }
 
 Test(promql_errors, location_on_a_later_line_of_a_multi_line_query)
