@@ -41,8 +41,26 @@ enum sim_metric {
 
 extern const struct metric_def sim_metric_defs[M_N_METRICS];
 
-/* The definition whose exposed series name is `series_name` (a base name, or a
- * histogram's _bucket/_sum/_count, or a counter's _total), or NULL. */
+/* The definition whose exposed series name is `series_name` (a gauge's base name, a
+ * histogram's _bucket/_sum/_count, or a counter's _total), or NULL. Names that are not
+ * exposed (a counter's or a histogram's bare base name) give NULL, as they would select
+ * nothing in Prometheus. */
 const struct metric_def *metric_lookup(const char *series_name);
+
+/* Which exposed series of its metric a series name is. */
+enum metric_series {
+    METRIC_SERIES_VALUE,  /* a gauge: the base name itself */
+    METRIC_SERIES_TOTAL,  /* a counter's <name>_total */
+    METRIC_SERIES_BUCKET, /* a histogram's <name>_bucket{le="..."} */
+    METRIC_SERIES_SUM,    /* a histogram's <name>_sum */
+    METRIC_SERIES_COUNT,  /* a histogram's <name>_count */
+};
+
+/* metric_lookup(), also telling which series of the metric it is (`kind` may be NULL). */
+const struct metric_def *metric_lookup_series(const char *series_name,
+                                              enum metric_series *kind);
+
+/* The definition whose base name (metric_def.name) is `base_name`, or NULL. */
+const struct metric_def *metric_by_base(const char *base_name);
 
 #endif
