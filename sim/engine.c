@@ -126,6 +126,8 @@ static void finish_sampled(struct sim *s, struct replica *rp)
         if (r->num_output >= r->output_tokens) {
             e->free_blocks += r->n_blocks;
             r->n_blocks = 0;
+            e->success_total++;
+            metrics_observe(rp, M_E2E, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
             sim_request_done(s, rp, r, OUTCOME_OK);
         } else {
             e->running[w++] = r;
@@ -215,8 +217,11 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
                 break;
             list_pop_front(&e->waiting);
             r->state = RS_RUNNING;
-            if (r->first_sched_us < 0)
+            if (r->first_sched_us < 0) {
                 r->first_sched_us = s->now_us;
+                metrics_observe(rp, M_QUEUE_TIME, (double)(s->now_us - r->arrival_us) * 1e-6,
+                                1);
+            }
             e->running[e->n_running++] = r;
             e->free_blocks -= extra;
             r->n_blocks = (int32_t)blocks;
@@ -234,7 +239,8 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
     e->in_run = false;
     e->step_start_us = s->now_us;
     int64_t d = step_duration_us(s, &b);
-    e->busy_us += d;
+    e->step_prefill_tokens = b.prefill_tokens;
+    e->step_decode_seqs = b.n_decode;
     e->n_steps++;
     e->n_iterations++;
     e->step_ev = evq_push(s->q, s->now_us + d, PRIO_STEP, vllm_step_end, rp, 0);
@@ -246,6 +252,9 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
     struct replica *rp = obj;
     struct engine *e = &rp->eng;
     e->step_ev = 0;
+    int64_t d = s->now_us - e->step_start_us;
+    e->busy_us += d;
+    e->prompt_tokens_total += (uint64_t)e->step_prefill_tokens;
     uint64_t sampled = 0;
     for (int32_t i = 0; i < e->n_sched; i++) {
         struct req *r = e->running[i];
@@ -254,11 +263,17 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
         if (r->num_computed == r->prompt_tokens + r->num_output) {
             r->num_output++;
             sampled++;
-            if (r->num_output == 1)
+            if (r->num_output == 1) {
                 r->first_token_us = s->now_us;
+                metrics_observe(rp, M_TTFT, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
+            }
         }
     }
+    /* Each decoding sequence waited one iteration for its token. */
+    if (e->step_decode_seqs > 0)
+        metrics_observe(rp, M_ITL, (double)d * 1e-6, (uint64_t)e->step_decode_seqs);
     e->n_sched = 0;
+    e->generation_tokens_total += sampled;
     sim_tokens_generated(s, sampled);
     finish_sampled(s, rp);
     vllm_schedule(s, rp);
@@ -377,6 +392,11 @@ static void run_apply(struct sim *s, struct replica *rp, int32_t j)
     SIM_ASSERT(e->free_blocks >= 0);
     e->n_iterations += (uint64_t)j;
     e->n_steps++;
+    if (rp->hist[M_ITL])
+        for (int32_t i = 1; i <= j; i++)
+            metrics_observe(rp, M_ITL, (double)run_iteration_us(s, e, i) * 1e-6,
+                            (uint64_t)e->n_running);
+    e->generation_tokens_total += (uint64_t)j * (uint64_t)e->n_running;
     sim_tokens_generated(s, (uint64_t)j * (uint64_t)e->n_running);
 }
 
@@ -457,6 +477,7 @@ static void static_schedule(struct sim *s, struct replica *rp)
         struct req *r = list_pop_front(&e->waiting);
         r->state = RS_RUNNING;
         r->first_sched_us = s->now_us;
+        metrics_observe(rp, M_QUEUE_TIME, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
         e->running[e->n_running++] = r;
         batch_add(&pre, r, r->prompt_tokens);
         if (r->output_tokens > longest)
@@ -476,7 +497,6 @@ static void static_schedule(struct sim *s, struct replica *rp)
         e->running[i]->first_token_us = first_token_us;
     e->busy = true;
     e->step_start_us = s->now_us;
-    e->busy_us += t - s->now_us;
     e->n_steps++;
     e->n_iterations += (uint64_t)longest;
     e->step_ev = evq_push(s->q, t, PRIO_STEP, static_batch_end, rp, 0);
@@ -488,6 +508,7 @@ static void static_batch_end(struct sim *s, void *obj, uint64_t arg)
     struct replica *rp = obj;
     struct engine *e = &rp->eng;
     e->step_ev = 0;
+    e->busy_us += s->now_us - e->step_start_us;
     uint64_t tokens = 0;
     for (int32_t i = 0; i < e->n_running; i++) {
         struct req *r = e->running[i];
@@ -495,6 +516,7 @@ static void static_batch_end(struct sim *s, void *obj, uint64_t arg)
         r->num_computed = r->prompt_tokens + r->output_tokens - 1;
         tokens += (uint64_t)r->output_tokens;
     }
+    e->generation_tokens_total += tokens;
     sim_tokens_generated(s, tokens);
     finish_sampled(s, rp);
     static_schedule(s, rp);
@@ -522,6 +544,7 @@ void engine_enqueue(struct sim *s, struct replica *rp, struct req *r)
     list_push_back(&e->waiting, r);
     if (!e->busy) {
         e->busy = true;
+        e->step_start_us = s->now_us;
         e->step_ev = evq_push(s->q, s->now_us, PRIO_STEP, idle_kick, rp, 0);
     } else if (e->in_run) {
         run_interrupt(s, rp);
@@ -564,6 +587,7 @@ void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcom
             run_apply(s, rp, j);
             e->in_run = false;
         }
+        e->busy_us += s->now_us - e->step_start_us;
         evq_cancel(s->q, e->step_ev);
         e->step_ev = 0;
     }

@@ -66,6 +66,15 @@ static void ready_remove(struct sim *s, struct replica *rp)
     rp->ready_pos = -1;
 }
 
+static void oom(struct sim *s)
+{
+    if (s->sink_rc == SIM_OK) {
+        s->sink_rc = SIM_ENOMEM;
+        sim_err_set(&s->sink_err, SIM_ENOMEM, "out of memory for a pod");
+    }
+    s->stopping = true;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 static void pod_phase_done(struct sim *s, void *obj, uint64_t arg);
@@ -79,6 +88,9 @@ static void become_ready(struct sim *s, struct replica *rp)
 {
     rp->phase = POD_READY;
     rp->ready_us = s->now_us;
+    rp->busy_us_scraped = rp->eng.busy_us;
+    if (scrape_pod_up(s, rp) != SIM_OK)
+        oom(s);
     ready_add(s, rp);
     sim_dispatch_gateway(s);
 }
@@ -132,6 +144,7 @@ static void pod_gone(struct sim *s, struct replica *rp, const char *reason)
     rp->end_reason = reason;
     s->n_live--;
     record_pod(s, rp);
+    scrape_pod_gone(s, rp);
     engine_release(&rp->eng);
     if (rp->node >= 0) {
         struct node *n = &s->nodes[rp->node];
@@ -213,15 +226,6 @@ static struct replica *pod_new(struct sim *s)
     rp->phase = POD_PENDING;
     s->n_live++;
     return rp;
-}
-
-static void oom(struct sim *s)
-{
-    if (s->sink_rc == SIM_OK) {
-        s->sink_rc = SIM_ENOMEM;
-        sim_err_set(&s->sink_err, SIM_ENOMEM, "out of memory for a pod");
-    }
-    s->stopping = true;
 }
 
 /* A new pod of the Deployment: Pending until a node has its GPUs. */
@@ -397,6 +401,7 @@ void fleet_release(struct sim *s)
 {
     for (int32_t i = 0; i < s->n_pods; i++) {
         engine_release(&s->pods[i]->eng);
+        scrape_pod_release(s->pods[i]);
         free(s->pods[i]);
     }
     free(s->pods);

@@ -61,6 +61,12 @@ const struct metric_def sim_metric_defs[M_N_METRICS] = {
                       "Histogram of time spent in WAITING phase for request.",
                       request_latency_buckets, N_OF(request_latency_buckets)},
     [M_GPU_UTIL] = {"DCGM_FI_DEV_GPU_UTIL", METRIC_GAUGE, "GPU utilization (in %).", NULL, 0},
+    /* llmcap's gateway (the router in front of the replicas): what a gateway's own
+     * metrics give, and what scale-from-zero triggers need when no replica exists. */
+    [M_GATEWAY_WAITING] = {"llmcap:gateway_requests_waiting", METRIC_GAUGE,
+                           "Requests queued at the gateway waiting for a replica.", NULL, 0},
+    [M_GATEWAY_REQUESTS] = {"llmcap:gateway_requests", METRIC_COUNTER,
+                            "Requests that reached the gateway.", NULL, 0},
 };
 
 const struct metric_def *metric_by_base(const char *base_name)

@@ -36,6 +36,10 @@ enum sim_metric {
     M_QUEUE_TIME,           /* vllm:request_queue_time_seconds (histogram) */
     M_GPU_UTIL,             /* DCGM_FI_DEV_GPU_UTIL (gauge, percent 0..100 busy over the
                                last scrape interval) */
+    M_GATEWAY_WAITING,      /* llmcap:gateway_requests_waiting (gauge, no pod label):
+                               requests queued at the gateway for want of a replica */
+    M_GATEWAY_REQUESTS,     /* llmcap:gateway_requests_total (counter, no pod label):
+                               requests that reached the gateway */
     M_N_METRICS
 };
 

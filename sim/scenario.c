@@ -340,7 +340,7 @@ static const char *const router_keys[] = {"policy", "queue_timeout", "max_outsta
 static const char *const router_policies[] = {"round_robin", "least_outstanding", NULL};
 
 static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler", NULL};
-static const char *const metrics_keys[] = {"scrape_interval", NULL};
+static const char *const metrics_keys[] = {"scrape_interval", "namespace", NULL};
 static const char *const autoscaler_keys[] = {"scaledObject", "horizontalPodAutoscaler", NULL};
 
 static const char *const cost_keys[] = {"managed_api_usd_per_mtok", NULL};
@@ -860,6 +860,7 @@ static int bind_fleet(struct bind *b, const struct sect *top)
         (rc = rd_int(b, &s, "max_gpus", 0, INT_MAX, "GPUs", &f->max_gpus)) ||
         (rc = sect_open(b, &s, "metrics", metrics_keys, &m)) ||
         (rc = rd_dur(b, &m, "scrape_interval", 1000000, &f->scrape_interval_us)) ||
+        (rc = rd_str(b, &m, "namespace", false, f->namespace_, sizeof f->namespace_)) ||
         (rc = sect_open(b, &s, "autoscaler", autoscaler_keys, &a)) ||
         (rc = bind_kube(b, &a, "scaledObject", &f->scaled_object)) ||
         (rc = bind_kube(b, &a, "horizontalPodAutoscaler", &f->hpa)))
@@ -1028,6 +1029,7 @@ void scenario_defaults(struct scenario *sc)
 
     sc->fleet.replicas = 1;
     sc->fleet.scrape_interval_us = 15000000;
+    snprintf(sc->fleet.namespace_, sizeof sc->fleet.namespace_, "default");
 
     sc->record.requests = REC_REQUESTS_FULL;
     sc->record.sample_frac = 0.01;

@@ -145,6 +145,7 @@ struct router_spec {
 struct fleet_spec {
     int replicas;                 /* fixed fleet size (when there is no autoscaler) */
     int64_t scrape_interval_us;   /* Prometheus scrape interval for `samples` */
+    char namespace_[64];          /* the pods' namespace label (metrics) */
     const struct ynode *scaled_object; /* fleet.autoscaler.scaledObject, or NULL */
     const struct ynode *hpa;           /* fleet.autoscaler.horizontalPodAutoscaler, or NULL */
     int max_gpus;                 /* fleet GPU limit before the node model exists; 0 = none */

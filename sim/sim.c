@@ -335,6 +335,7 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
     r->replica = -1;
     r->state = RS_GATEWAY;
     s->in_flight++;
+    s->gateway_requests_total++;
     if (s->res.n_requests++ == 0)
         s->res.first_arrival_us = s->now_us;
     s->res.last_arrival_us = s->now_us;
@@ -368,29 +369,7 @@ static void scrape(struct sim *s, void *obj, uint64_t arg)
 {
     (void)obj;
     (void)arg;
-    const struct sim_sink *sink = s->opt.sink;
-    if (sink && sink->sample && s->sc->record.samples) {
-        for (int32_t i = 0; i < s->n_pods && !s->stopping; i++) {
-            const struct replica *rp = s->pods[i];
-            /* Prometheus scrapes a pod while its server is up. */
-            if (rp->phase != POD_READY && rp->phase != POD_TERMINATING)
-                continue;
-            double running, waiting, kv;
-            engine_gauges(s, rp, &running, &waiting, &kv);
-            const struct rec_sample rows[3] = {
-                {s->now_us, "vllm:num_requests_running", rp->idx, running},
-                {s->now_us, "vllm:num_requests_waiting", rp->idx, waiting},
-                {s->now_us, "vllm:kv_cache_usage_perc", rp->idx, kv},
-            };
-            for (int k = 0; k < 3; k++) {
-                int rc = sink->sample(sink->ctx, &rows[k]);
-                if (rc != SIM_OK) {
-                    sink_fail(s, rc, "a metric sample");
-                    break;
-                }
-            }
-        }
-    }
+    scrape_all(s);
     evq_push(s->q, s->now_us + s->sc->fleet.scrape_interval_us, PRIO_SCRAPE, scrape, NULL, 0);
 }
 
@@ -597,7 +576,8 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto fail;
     }
-    if (cluster_init(s, err) != SIM_OK || fleet_init(s, err) != SIM_OK)
+    if (scrape_init(s, err) != SIM_OK || cluster_init(s, err) != SIM_OK ||
+        fleet_init(s, err) != SIM_OK)
         goto fail;
     if (s->opt.source) {
         s->src = *s->opt.source;
@@ -642,6 +622,7 @@ void sim_free(struct sim *s)
         return;
     fleet_release(s);
     cluster_release(s);
+    scrape_release(s);
     workload_close(s->wl);
     lat_model_free(s->lat);
     rng_set_free(s->rng);

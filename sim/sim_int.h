@@ -10,6 +10,8 @@
 
 #include "models/latency.h"
 #include "models/memory.h"
+#include "sim/metrics.h"
+#include "sim/tsdb.h"
 #include "sim/evq.h"
 #include "sim/rng.h"
 #include "sim/sim.h"
@@ -85,11 +87,25 @@ struct engine {
     int32_t run_k;
     int64_t run_start_us;
     int64_t run_ctx0; /* sum of num_computed over running at the run's start */
+    int64_t step_prefill_tokens; /* of the step in flight */
+    int32_t step_decode_seqs;
     /* counters */
     uint64_t n_steps;
     uint64_t n_iterations;
     uint64_t n_preemptions;
-    int64_t busy_us;
+    uint64_t prompt_tokens_total;     /* prefill tokens computed (recomputation included) */
+    uint64_t generation_tokens_total; /* tokens sampled */
+    uint64_t success_total;           /* requests finished */
+    int64_t busy_us;                  /* GPU time of completed steps */
+};
+
+/* Observations of one histogram of one replica (only for metrics a query reads). */
+struct hist {
+    const double *bounds; /* upper bounds, ascending, +Inf implied */
+    size_t n_bounds;
+    uint64_t *counts; /* n_bounds + 1, not cumulative */
+    double sum;
+    uint64_t n;
 };
 
 /* A pod's life, as Kubernetes and the kubelet see it. */
@@ -116,6 +132,8 @@ struct replica {
     int32_t ready_pos;   /* index in sim.ready, -1 when not routable */
     const char *end_reason;
     int64_t busy_us_scraped; /* engine busy time at the last scrape (GPU utilisation) */
+    struct hist *hist[M_N_METRICS]; /* histograms queried by an autoscaler, else NULL */
+    int32_t *sid;                   /* metric store series of this pod (scrape.c) */
     struct engine eng;
 };
 
@@ -194,6 +212,12 @@ struct sim {
     struct sim_err sink_err;
     bool stopping;
     evq_handle drain_ev;
+
+    /* The Prometheus view (scrape.c): which metrics are queried, the store, labels. */
+    struct tsdb *tsdb;
+    bool want[M_N_METRICS];
+    int32_t gw_sid[2]; /* gateway series: waiting, requests_total */
+    uint64_t gateway_requests_total;
 };
 
 /* ---- engine.c ---- */
@@ -244,6 +268,43 @@ void cluster_pods_pending(struct sim *s);
 void cluster_gpus_freed(struct sim *s, struct node *n);
 /* Record the nodes at the end of the run. */
 void cluster_finish(struct sim *s);
+
+/* ---- scrape.c: the Prometheus view ---- */
+/* Set up the metric store for the autoscalers' queries (sim.tsdb; NULL when nothing is
+ * queried). */
+int scrape_init(struct sim *s, struct sim_err *err);
+void scrape_release(struct sim *s);
+/* A pod's server came up / went away (series created / marked stale). */
+int scrape_pod_up(struct sim *s, struct replica *rp);
+void scrape_pod_gone(struct sim *s, struct replica *rp);
+/* One scrape of every target at s->now_us: the metric store and the samples table. */
+void scrape_all(struct sim *s);
+/* Free a pod's histograms and series ids. */
+void scrape_pod_release(struct replica *rp);
+/* The label names replica series carry (for checking queries at load time). */
+const char *const *scrape_label_names(size_t *n);
+
+static inline void hist_observe(struct hist *h, double v, uint64_t count)
+{
+    size_t lo = 0, hi = h->n_bounds;
+    while (lo < hi) { /* first bound >= v: Prometheus buckets are le */
+        size_t mid = (lo + hi) / 2;
+        if (h->bounds[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    h->counts[lo] += count;
+    h->sum += v * (double)count;
+    h->n += count;
+}
+
+static inline void metrics_observe(struct replica *rp, enum sim_metric m, double v,
+                                   uint64_t count)
+{
+    if (rp->hist[m])
+        hist_observe(rp->hist[m], v, count);
+}
 
 /* ---- sim.c (called by the engine and the fleet) ---- */
 /* A request goes (back) to the gateway: routed at once or queued with a timeout. */

@@ -1,0 +1,278 @@
+/*
+ * scrape.c: what Prometheus would have seen. Every scrape interval each replica whose
+ * server is up is scraped: its vLLM gauges, counters and histograms and its GPU's DCGM
+ * utilisation go into the metric store that KEDA and the HPA query (only the metrics some
+ * query reads are materialised), and the main gauges go to the `samples` table.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+/* Label names every replica series carries; queries may filter on these only. */
+static const char *const replica_labels[] = {"namespace", "job", "pod", "instance",
+                                             "model_name", "engine", "le"};
+
+/* The shortest decimal that reads back as `v`, as Python's repr and Go's
+ * strconv.FormatFloat(v, 'g', -1) write bucket bounds ("0.001", "2.5", "+Inf"); a whole
+ * number gets ".0" as prometheus_client writes it ("1.0"). */
+static void format_le(double v, char *buf, size_t n)
+{
+    if (isinf(v)) {
+        snprintf(buf, n, "+Inf");
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    if (!strpbrk(buf, ".eEn"))
+        strncat(buf, ".0", n - strlen(buf) - 1);
+}
+
+/* Series ids of one pod: for each metric, its value series (gauges, counters) or its
+ * n_buckets + 1 bucket series then _sum and _count (histograms); -1 when not wanted. */
+static size_t n_series_slots(void)
+{
+    size_t n = 0;
+    for (int m = 0; m < M_N_METRICS; m++) {
+        const struct metric_def *d = &sim_metric_defs[m];
+        n += d->type == METRIC_HISTOGRAM ? d->n_buckets + 3 : 1;
+    }
+    return n;
+}
+
+int scrape_init(struct sim *s, struct sim_err *err)
+{
+    bool any = false;
+    for (int m = 0; m < M_N_METRICS; m++)
+        any = any || s->want[m];
+    s->gw_sid[0] = s->gw_sid[1] = -1;
+    if (!any || !s->tsdb)
+        return SIM_OK;
+    char name[128];
+    struct tsdb_labels none = {0};
+    if (s->want[M_GATEWAY_WAITING]) {
+        s->gw_sid[0] = tsdb_series(s->tsdb, sim_metric_defs[M_GATEWAY_WAITING].name, &none);
+        if (s->gw_sid[0] < 0)
+            return sim_err_set(err, SIM_ENOMEM, "out of memory for metric series");
+    }
+    if (s->want[M_GATEWAY_REQUESTS]) {
+        snprintf(name, sizeof name, "%s_total", sim_metric_defs[M_GATEWAY_REQUESTS].name);
+        s->gw_sid[1] = tsdb_series(s->tsdb, name, &none);
+        if (s->gw_sid[1] < 0)
+            return sim_err_set(err, SIM_ENOMEM, "out of memory for metric series");
+    }
+    return SIM_OK;
+}
+
+void scrape_release(struct sim *s)
+{
+    tsdb_free(s->tsdb);
+    s->tsdb = NULL;
+}
+
+void scrape_pod_release(struct replica *rp)
+{
+    for (int m = 0; m < M_N_METRICS; m++) {
+        if (rp->hist[m]) {
+            free(rp->hist[m]->counts);
+            free(rp->hist[m]);
+            rp->hist[m] = NULL;
+        }
+    }
+    free(rp->sid);
+    rp->sid = NULL;
+}
+
+/* Histograms are kept for a pod from its creation, so observations made while it
+ * serves are all counted. Called when the pod's server comes up. */
+int scrape_pod_up(struct sim *s, struct replica *rp)
+{
+    if (!s->tsdb)
+        return SIM_OK;
+    for (int m = 0; m < M_N_METRICS; m++) {
+        const struct metric_def *d = &sim_metric_defs[m];
+        if (!s->want[m] || d->type != METRIC_HISTOGRAM || rp->hist[m])
+            continue;
+        struct hist *h = calloc(1, sizeof *h);
+        if (!h)
+            return SIM_ENOMEM;
+        h->bounds = d->buckets;
+        h->n_bounds = d->n_buckets;
+        h->counts = calloc(d->n_buckets + 1, sizeof *h->counts);
+        if (!h->counts) {
+            free(h);
+            return SIM_ENOMEM;
+        }
+        rp->hist[m] = h;
+    }
+    size_t slots = n_series_slots();
+    rp->sid = malloc(slots * sizeof *rp->sid);
+    if (!rp->sid)
+        return SIM_ENOMEM;
+    for (size_t i = 0; i < slots; i++)
+        rp->sid[i] = -1;
+    char pod[32], instance[48], name[160], le[40];
+    snprintf(pod, sizeof pod, "vllm-%d", rp->idx);
+    snprintf(instance, sizeof instance, "%s:8000", pod);
+    struct tsdb_labels lb = {6,
+                             {{"namespace", s->sc->fleet.namespace_},
+                              {"job", "vllm"},
+                              {"pod", pod},
+                              {"instance", instance},
+                              {"model_name", s->sc->model.name},
+                              {"engine", "0"}}};
+    size_t slot = 0;
+    for (int m = 0; m < M_N_METRICS; m++) {
+        const struct metric_def *d = &sim_metric_defs[m];
+        size_t width = d->type == METRIC_HISTOGRAM ? d->n_buckets + 3 : 1;
+        if (!s->want[m] || m == M_GATEWAY_WAITING || m == M_GATEWAY_REQUESTS) {
+            slot += width;
+            continue;
+        }
+        if (d->type == METRIC_GAUGE) {
+            rp->sid[slot] = tsdb_series(s->tsdb, d->name, &lb);
+        } else if (d->type == METRIC_COUNTER) {
+            snprintf(name, sizeof name, "%s_total", d->name);
+            rp->sid[slot] = tsdb_series(s->tsdb, name, &lb);
+        } else {
+            snprintf(name, sizeof name, "%s_bucket", d->name);
+            struct tsdb_labels bl = lb;
+            bl.n = 7;
+            bl.l[6].name = "le";
+            bl.l[6].value = le;
+            for (size_t b = 0; b <= d->n_buckets; b++) {
+                format_le(b < d->n_buckets ? d->buckets[b] : INFINITY, le, sizeof le);
+                rp->sid[slot + b] = tsdb_series(s->tsdb, name, &bl);
+            }
+            snprintf(name, sizeof name, "%s_sum", d->name);
+            rp->sid[slot + d->n_buckets + 1] = tsdb_series(s->tsdb, name, &lb);
+            snprintf(name, sizeof name, "%s_count", d->name);
+            rp->sid[slot + d->n_buckets + 2] = tsdb_series(s->tsdb, name, &lb);
+        }
+        for (size_t i = 0; i < width; i++)
+            if (rp->sid[slot + i] < 0)
+                return SIM_ENOMEM;
+        slot += width;
+    }
+    return SIM_OK;
+}
+
+void scrape_pod_gone(struct sim *s, struct replica *rp)
+{
+    if (s->tsdb && rp->sid) {
+        size_t slots = n_series_slots();
+        for (size_t i = 0; i < slots; i++)
+            if (rp->sid[i] >= 0)
+                tsdb_mark_stale(s->tsdb, rp->sid[i], s->now_us);
+    }
+    scrape_pod_release(rp);
+}
+
+static int64_t engine_busy_now(const struct sim *s, const struct engine *e)
+{
+    return e->busy_us + (e->busy && e->step_ev ? s->now_us - e->step_start_us : 0);
+}
+
+static void emit_sample(struct sim *s, const char *metric, int32_t replica, double v)
+{
+    const struct sim_sink *sink = s->opt.sink;
+    if (!sink || !sink->sample || !s->sc->record.samples || s->stopping)
+        return;
+    struct rec_sample row = {s->now_us, metric, replica, v};
+    int rc = sink->sample(sink->ctx, &row);
+    if (rc != SIM_OK && s->sink_rc == SIM_OK) {
+        s->sink_rc = rc;
+        sim_err_set(&s->sink_err, rc, "could not record a metric sample");
+        s->stopping = true;
+    }
+}
+
+static void scrape_pod(struct sim *s, struct replica *rp)
+{
+    const struct engine *e = &rp->eng;
+    double running, waiting, kv;
+    engine_gauges(s, rp, &running, &waiting, &kv);
+    int64_t busy = engine_busy_now(s, e);
+    double interval = (double)s->sc->fleet.scrape_interval_us;
+    double util = interval > 0 ? 100.0 * (double)(busy - rp->busy_us_scraped) / interval : 0.0;
+    if (util > 100.0)
+        util = 100.0; /* a pod up for less than a whole interval */
+    rp->busy_us_scraped = busy;
+
+    emit_sample(s, "vllm:num_requests_running", rp->idx, running);
+    emit_sample(s, "vllm:num_requests_waiting", rp->idx, waiting);
+    emit_sample(s, "vllm:kv_cache_usage_perc", rp->idx, kv);
+    emit_sample(s, "DCGM_FI_DEV_GPU_UTIL", rp->idx, util);
+
+    if (!s->tsdb || !rp->sid)
+        return;
+    const double value[M_N_METRICS] = {
+        [M_NUM_REQUESTS_RUNNING] = running,
+        [M_NUM_REQUESTS_WAITING] = waiting,
+        [M_KV_CACHE_USAGE] = kv,
+        [M_NUM_PREEMPTIONS] = (double)e->n_preemptions,
+        [M_PROMPT_TOKENS] = (double)e->prompt_tokens_total,
+        [M_GENERATION_TOKENS] = (double)e->generation_tokens_total,
+        [M_REQUEST_SUCCESS] = (double)e->success_total,
+        [M_GPU_UTIL] = util,
+    };
+    size_t slot = 0;
+    for (int m = 0; m < M_N_METRICS; m++) {
+        const struct metric_def *d = &sim_metric_defs[m];
+        if (d->type != METRIC_HISTOGRAM) {
+            if (rp->sid[slot] >= 0)
+                tsdb_append(s->tsdb, rp->sid[slot], s->now_us, value[m]);
+            slot++;
+            continue;
+        }
+        const struct hist *h = rp->hist[m];
+        if (h) {
+            uint64_t cum = 0;
+            for (size_t b = 0; b <= d->n_buckets; b++) {
+                cum += h->counts[b];
+                tsdb_append(s->tsdb, rp->sid[slot + b], s->now_us, (double)cum);
+            }
+            tsdb_append(s->tsdb, rp->sid[slot + d->n_buckets + 1], s->now_us, h->sum);
+            tsdb_append(s->tsdb, rp->sid[slot + d->n_buckets + 2], s->now_us, (double)h->n);
+        }
+        slot += d->n_buckets + 3;
+    }
+}
+
+void scrape_all(struct sim *s)
+{
+    for (int32_t i = 0; i < s->n_pods && !s->stopping; i++) {
+        struct replica *rp = s->pods[i];
+        /* Prometheus scrapes a pod while its server is up. */
+        if (rp->phase == POD_READY || rp->phase == POD_TERMINATING)
+            scrape_pod(s, rp);
+    }
+    if (s->tsdb) {
+        if (s->gw_sid[0] >= 0)
+            tsdb_append(s->tsdb, s->gw_sid[0], s->now_us, (double)s->gateway.n);
+        if (s->gw_sid[1] >= 0)
+            tsdb_append(s->tsdb, s->gw_sid[1], s->now_us, (double)s->gateway_requests_total);
+    }
+    emit_sample(s, "llmcap:gateway_requests_waiting", -1, (double)s->gateway.n);
+    emit_sample(s, "llmcap:replicas_desired", -1, (double)s->desired);
+    emit_sample(s, "llmcap:replicas_ready", -1, (double)s->n_ready);
+    int32_t starting = 0, pending = 0;
+    for (int32_t i = 0; i < s->n_pods; i++) {
+        enum pod_phase ph = s->pods[i]->phase;
+        starting += ph == POD_PULLING || ph == POD_LOADING || ph == POD_STARTING;
+        pending += ph == POD_PENDING;
+    }
+    emit_sample(s, "llmcap:replicas_starting", -1, (double)starting);
+    emit_sample(s, "llmcap:replicas_pending", -1, (double)pending);
+}
+
+const char *const *scrape_label_names(size_t *n)
+{
+    *n = sizeof replica_labels / sizeof replica_labels[0];
+    return replica_labels;
+}
