@@ -618,6 +618,11 @@ static int normalize_legacy(struct hpa *h, int32_t current, int32_t raw, int64_t
                     current, out);
         else
             set_why(d, HPA_WHY_UP_LIMITED, "scale up limited by maxReplicas %" PRId32, max);
+    } else if (out > current && stab > raw) {
+        set_why(d, HPA_WHY_SCALE_UP,
+                "scale up to the highest recent recommendation (max %" PRId32 " over %" PRId32
+                "s)",
+                stab, win);
     } else if (out > current) {
         set_why(d, HPA_WHY_SCALE_UP, "scale up");
     } else if (stab > raw && raw < current) {
