@@ -39,8 +39,9 @@ static const char *err_text(int e, char *buf, size_t n)
 
 static int usage_top(void)
 {
-    fprintf(stderr, "usage: llmcap autoscale replay %s\n"
-                    "Try 'llmcap autoscale replay --help'.\n",
+    fprintf(stderr,
+            "usage: llmcap autoscale replay %s\n"
+            "Try 'llmcap autoscale replay --help'.\n",
             replay_usage);
     return EXIT_USAGE;
 }
@@ -75,8 +76,9 @@ static int cmd_replay(int argc, char **argv)
             errno = 0;
             long n = strtol(v, &end, 10);
             if (!*v || *end || errno || n < 0 || n > 1000000)
-                return cli_usage_error(cmd, "'--initial-replicas' must be an integer in "
-                                            "[0, 1000000], got '%s'",
+                return cli_usage_error(cmd,
+                                       "'--initial-replicas' must be an integer in "
+                                       "[0, 1000000], got '%s'",
                                        v);
             o.initial_replicas = (int32_t)n;
             break;

@@ -30,7 +30,7 @@ struct hpa_event {
 };
 
 struct hpa {
-    struct hpa_config cfg; /* query texts dropped: the controller does not need them */
+    struct hpa_config cfg;   /* query texts dropped: the controller does not need them */
     double tol_up, tol_down; /* Tolerances{scaleUp, scaleDown} */
     bool have_recs;          /* recommendations[key] != nil (recordInitialRecommendation) */
     struct hpa_rec *recs;    /* the slice a.recommendations[key], same order */
@@ -50,7 +50,7 @@ void hpa_rules_default_scale_up(struct hpa_rules *r)
     r->stabilization_window_s = 0; /* scaleUpStabilizationSeconds */
     r->select_policy = HPA_SELECT_MAX;
     r->n_policies = 2;
-    r->policies[0] = (struct hpa_policy){HPA_POLICY_PODS, 4, 15};     /* scaleUpLimitMinimumPods */
+    r->policies[0] = (struct hpa_policy){HPA_POLICY_PODS, 4, 15};      /* scaleUpLimitMinimumPods */
     r->policies[1] = (struct hpa_policy){HPA_POLICY_PERCENT, 100, 15}; /* scaleUpLimitPercent */
 }
 
@@ -88,8 +88,7 @@ void hpa_config_release(struct hpa_config *c)
     }
 }
 
-static int check_rules(const struct hpa_rules *r, const char *name, bool down,
-                       struct sim_err *err)
+static int check_rules(const struct hpa_rules *r, const char *name, bool down, struct sim_err *err)
 {
     if (!(r->stabilization_window_s >= 0 && r->stabilization_window_s <= 3600) &&
         !(down && r->stabilization_window_s == HPA_WINDOW_UNSET))
@@ -113,8 +112,8 @@ static int check_rules(const struct hpa_rules *r, const char *name, bool down,
                                name, i, p->period_s);
     }
     if (r->has_tolerance && !(r->tolerance >= 0.0 && isfinite(r->tolerance)))
-        return sim_err_set(err, SIM_EINVAL, "'behavior.%s.tolerance' must be >= 0, got '%g'",
-                           name, r->tolerance);
+        return sim_err_set(err, SIM_EINVAL, "'behavior.%s.tolerance' must be >= 0, got '%g'", name,
+                           r->tolerance);
     return SIM_OK;
 }
 
@@ -404,8 +403,7 @@ static double usage_ratio(const int64_t *sum_n, int64_t target)
 
 /* calcPlainMetricReplicas (Pods metrics) with groupPods' grouping */
 static int plain_metric_count(const struct hpa *h, const struct hpa_sync_in *in,
-                              const struct hpa_metric_value *m, int64_t target,
-                              struct proposal *p)
+                              const struct hpa_metric_value *m, int64_t target, struct proposal *p)
 {
     int32_t current = in->spec_replicas;
     if (m->n_pods == 0) /* "no pods returned by selector while calculating replica count" */
@@ -509,8 +507,8 @@ static int32_t stabilize_legacy(struct hpa *h, int32_t desired, int64_t now_us, 
 /* stabilizeRecommendationWithBehaviors: up = min over entries strictly after
  * now - upWindow, down = max over entries strictly after now - downWindow, both with
  * the current raw value; the result is current clamped into [up, down] */
-static int32_t stabilize_behavior(struct hpa *h, int32_t current, int32_t desired,
-                                  int64_t now_us, int32_t *up_out, int32_t *down_out, int *rc)
+static int32_t stabilize_behavior(struct hpa *h, int32_t current, int32_t desired, int64_t now_us,
+                                  int32_t *up_out, int32_t *down_out, int *rc)
 {
     const struct hpa_behavior *b = &h->cfg.behavior;
     int64_t up_cut = now_us - (int64_t)b->scale_up.stabilization_window_s * 1000000LL;
@@ -620,15 +618,14 @@ static int normalize_legacy(struct hpa *h, int32_t current, int32_t raw, int64_t
             set_why(d, HPA_WHY_UP_LIMITED, "scale up limited by maxReplicas %" PRId32, max);
     } else if (out > current && stab > raw) {
         set_why(d, HPA_WHY_SCALE_UP,
-                "scale up to the highest recent recommendation (max %" PRId32 " over %" PRId32
-                "s)",
+                "scale up to the highest recent recommendation (max %" PRId32 " over %" PRId32 "s)",
                 stab, win);
     } else if (out > current) {
         set_why(d, HPA_WHY_SCALE_UP, "scale up");
     } else if (stab > raw && raw < current) {
         set_why(d, HPA_WHY_DOWN_HELD,
-                "scale down held by stabilization window (max %" PRId32 " over %" PRId32 "s)",
-                stab, win);
+                "scale down held by stabilization window (max %" PRId32 " over %" PRId32 "s)", stab,
+                win);
     } else if (out < current && out > stab) {
         set_why(d, HPA_WHY_DOWN_LIMITED, "scale down limited by minReplicas %" PRId32, min);
     } else if (out < current) {
@@ -704,8 +701,8 @@ static int normalize_behavior(struct hpa *h, int32_t current, int32_t raw, int64
                     r->policies[which].period_s);
     } else if (stab != raw && raw > current) {
         set_why(d, HPA_WHY_UP_HELD,
-                "scale up held by stabilization window (min %" PRId32 " over %" PRId32 "s)",
-                up_rec, b->scale_up.stabilization_window_s);
+                "scale up held by stabilization window (min %" PRId32 " over %" PRId32 "s)", up_rec,
+                b->scale_up.stabilization_window_s);
     } else if (stab != raw && raw < current) {
         set_why(d, HPA_WHY_DOWN_HELD,
                 "scale down held by stabilization window (max %" PRId32 " over %" PRId32 "s)",
@@ -800,9 +797,8 @@ int hpa_sync(struct hpa *h, const struct hpa_sync_in *in, struct hpa_decision *d
     d->desired = desired;
     d->rescale = desired != current;
     if (d->rescale && c->has_behavior) /* storeScaleEvent: only with a behavior */
-        rc = store_event(h, desired > current, desired > current ? desired - current
-                                                                 : current - desired,
-                         in->now_us);
+        rc = store_event(h, desired > current,
+                         desired > current ? desired - current : current - desired, in->now_us);
     return rc;
 }
 

@@ -93,10 +93,10 @@ struct hpa_config {
     bool has_behavior; /* false: spec.behavior nil, the legacy path */
     struct hpa_behavior behavior;
     /* kube-controller-manager flags */
-    int64_t sync_period_us;              /* --horizontal-pod-autoscaler-sync-period, 15 s */
-    double tolerance;                    /* --horizontal-pod-autoscaler-tolerance, 0.1 */
-    int32_t downscale_stabilization_s;   /* --horizontal-pod-autoscaler-downscale-
-                                            stabilization, 300 s */
+    int64_t sync_period_us;            /* --horizontal-pod-autoscaler-sync-period, 15 s */
+    double tolerance;                  /* --horizontal-pod-autoscaler-tolerance, 0.1 */
+    int32_t downscale_stabilization_s; /* --horizontal-pod-autoscaler-downscale-
+                                          stabilization, 300 s */
 };
 
 /* An empty config with the controller defaults (min 1, max 0: fill it, no metrics, no
@@ -131,8 +131,8 @@ struct hpa_pod {
 
 /* The value of one metric at this sync, as the metrics API answered. */
 struct hpa_metric_value {
-    bool ok;       /* false: the API returned an error (no value) */
-    int64_t milli; /* External / Object: the metric summed over its series */
+    bool ok;                    /* false: the API returned an error (no value) */
+    int64_t milli;              /* External / Object: the metric summed over its series */
     const struct hpa_pod *pods; /* Pods: every pod of the target (borrowed) */
     size_t n_pods;
 };
@@ -146,20 +146,20 @@ struct hpa_sync_in {
 };
 
 enum hpa_why {
-    HPA_WHY_SCALING_DISABLED,  /* spec.replicas 0 and minReplicas != 0 */
-    HPA_WHY_ABOVE_MAX,         /* spec.replicas > maxReplicas: set to max, no metrics */
-    HPA_WHY_BELOW_MIN,         /* spec.replicas < minReplicas: set to min, no metrics */
-    HPA_WHY_METRICS_FAILED,    /* all failed, or some failed and the rest scale down */
-    HPA_WHY_WITHIN_TOLERANCE,  /* every metric within tolerance: no change */
-    HPA_WHY_NO_CHANGE,         /* recommendation equals the current count */
-    HPA_WHY_SCALE_UP,          /* to the recommendation */
+    HPA_WHY_SCALING_DISABLED, /* spec.replicas 0 and minReplicas != 0 */
+    HPA_WHY_ABOVE_MAX,        /* spec.replicas > maxReplicas: set to max, no metrics */
+    HPA_WHY_BELOW_MIN,        /* spec.replicas < minReplicas: set to min, no metrics */
+    HPA_WHY_METRICS_FAILED,   /* all failed, or some failed and the rest scale down */
+    HPA_WHY_WITHIN_TOLERANCE, /* every metric within tolerance: no change */
+    HPA_WHY_NO_CHANGE,        /* recommendation equals the current count */
+    HPA_WHY_SCALE_UP,         /* to the recommendation */
     HPA_WHY_SCALE_DOWN,
-    HPA_WHY_UP_LIMITED,        /* by a policy, maxReplicas or the legacy rate */
-    HPA_WHY_DOWN_LIMITED,      /* by a policy or minReplicas */
-    HPA_WHY_UP_HELD,           /* by the scale-up stabilisation window */
-    HPA_WHY_DOWN_HELD,         /* by the scale-down stabilisation window */
-    HPA_WHY_UP_DISABLED,       /* scaleUp.selectPolicy Disabled */
-    HPA_WHY_DOWN_DISABLED,     /* scaleDown.selectPolicy Disabled */
+    HPA_WHY_UP_LIMITED,    /* by a policy, maxReplicas or the legacy rate */
+    HPA_WHY_DOWN_LIMITED,  /* by a policy or minReplicas */
+    HPA_WHY_UP_HELD,       /* by the scale-up stabilisation window */
+    HPA_WHY_DOWN_HELD,     /* by the scale-down stabilisation window */
+    HPA_WHY_UP_DISABLED,   /* scaleUp.selectPolicy Disabled */
+    HPA_WHY_DOWN_DISABLED, /* scaleDown.selectPolicy Disabled */
 };
 
 struct hpa_decision {
@@ -170,9 +170,9 @@ struct hpa_decision {
     int32_t desired;          /* spec.replicas after this sync */
     bool rescale;             /* desired != current_replicas: a scale write */
     enum hpa_why why;
-    int metric;               /* index of the metric that gave raw_desired, or -1 */
-    int n_failed;             /* metrics whose value was not ok */
-    char reason[160];         /* "scale up limited by policy Pods 4/15s" */
+    int metric;       /* index of the metric that gave raw_desired, or -1 */
+    int n_failed;     /* metrics whose value was not ok */
+    char reason[160]; /* "scale up limited by policy Pods 4/15s" */
 };
 
 struct hpa;

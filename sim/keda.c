@@ -14,9 +14,9 @@
 /* What the cache keeps for a trigger with useCachedMetrics (metricscache.MetricsRecord). */
 struct keda_record {
     bool present;
-    bool active;     /* IsActive */
-    bool err;        /* ScalerError != nil */
-    int64_t milli;   /* Metric (when !err) */
+    bool active;   /* IsActive */
+    bool err;      /* ScalerError != nil */
+    int64_t milli; /* Metric (when !err) */
 };
 
 struct keda_trigger_state {
@@ -37,11 +37,11 @@ struct keda {
 void keda_config_init(struct keda_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->polling_interval_us = 30 * 1000000LL;   /* withtriggers_types.go defaultPollingInterval */
-    c->cooldown_period_us = 300 * 1000000LL;   /* scale_executor.go defaultCooldownPeriod */
-    c->initial_cooldown_period_us = 0;         /* defaultInitialCooldownPeriod */
+    c->polling_interval_us = 30 * 1000000LL; /* withtriggers_types.go defaultPollingInterval */
+    c->cooldown_period_us = 300 * 1000000LL; /* scale_executor.go defaultCooldownPeriod */
+    c->initial_cooldown_period_us = 0;       /* defaultInitialCooldownPeriod */
     c->min_replica_count = 0;
-    c->max_replica_count = 100;                /* defaultHPAMaxReplicas */
+    c->max_replica_count = 100; /* defaultHPAMaxReplicas */
     c->fallback_behavior = KEDA_FALLBACK_STATIC;
     hpa_rules_default_scale_up(&c->behavior.scale_up);
     hpa_rules_default_scale_down(&c->behavior.scale_down);
@@ -111,9 +111,8 @@ void keda_hpa_config(const struct keda_config *c, struct hpa_config *out)
          * "s{i}-prometheus" with GetMetricTargetMili(metricType, threshold) */
         struct hpa_metric_spec *m = &out->metrics[i];
         m->source = HPA_SOURCE_EXTERNAL;
-        m->target_type = c->triggers[i].metric_type == KEDA_METRIC_VALUE
-                             ? HPA_TARGET_VALUE
-                             : HPA_TARGET_AVERAGE_VALUE;
+        m->target_type = c->triggers[i].metric_type == KEDA_METRIC_VALUE ? HPA_TARGET_VALUE
+                                                                         : HPA_TARGET_AVERAGE_VALUE;
         m->target_milli = hpa_milli_from_double(c->triggers[i].threshold);
     }
     out->has_behavior = c->has_behavior;
@@ -203,8 +202,8 @@ static bool query_value(const struct keda_trigger *t, const struct keda_sample *
 
 /* The metric after fallback.GetMetricsWithFallback. */
 struct fb_result {
-    bool ok;         /* err == nil */
-    bool fallback;   /* the synthetic value */
+    bool ok;       /* err == nil */
+    bool fallback; /* the synthetic value */
     int64_t milli;
 };
 
@@ -221,7 +220,7 @@ static struct fb_result with_fallback(struct keda *k, size_t i, bool raw_ok, int
     }
     if (!c->has_fallback)
         return (struct fb_result){false, false, 0};
-    st->failures++; /* IncrementFailure */
+    st->failures++;                                      /* IncrementFailure */
     if (!(st->failures > c->fallback_failure_threshold)) /* strictly greater */
         return (struct fb_result){false, false, 0};
     int64_t fb = c->fallback_replicas;
@@ -319,7 +318,8 @@ static void scale_to_zero_or_idle(struct keda *k, int64_t now_us, struct keda_po
     if (k->last_active_us + c->cooldown_period_us < now_us) { /* strictly before now */
         o->desired = to;
         set_why(o, KEDA_WHY_DEACTIVATE,
-                "cooldown over: scale in to %" PRId32 " (last active at %s, cooldown %s)", to, a, b);
+                "cooldown over: scale in to %" PRId32 " (last active at %s, cooldown %s)", to, a,
+                b);
     } else {
         set_why(o, KEDA_WHY_COOLDOWN,
                 "scale in to %" PRId32 " held by cooldown (last active at %s, cooldown %s)", to, a,
@@ -437,10 +437,14 @@ struct hpa_metric_value keda_hpa_metric(struct keda *k, size_t i, int32_t curren
 const char *keda_why_name(enum keda_why why)
 {
     static const char *const names[] = {
-        [KEDA_WHY_ACTIVATE] = "activate",   [KEDA_WHY_ACTIVE] = "active",
-        [KEDA_WHY_ACTIVE_ERROR] = "active_error", [KEDA_WHY_ERROR] = "error",
-        [KEDA_WHY_DEACTIVATE] = "deactivate", [KEDA_WHY_COOLDOWN] = "cooldown",
-        [KEDA_WHY_TO_MIN] = "to_min",       [KEDA_WHY_INACTIVE] = "inactive",
+        [KEDA_WHY_ACTIVATE] = "activate",
+        [KEDA_WHY_ACTIVE] = "active",
+        [KEDA_WHY_ACTIVE_ERROR] = "active_error",
+        [KEDA_WHY_ERROR] = "error",
+        [KEDA_WHY_DEACTIVATE] = "deactivate",
+        [KEDA_WHY_COOLDOWN] = "cooldown",
+        [KEDA_WHY_TO_MIN] = "to_min",
+        [KEDA_WHY_INACTIVE] = "inactive",
         [KEDA_WHY_PAUSED] = "paused",
     };
     if ((size_t)why < sizeof names / sizeof names[0] && names[why])

@@ -40,13 +40,13 @@ enum keda_fallback_behavior {
 
 /* One `type: prometheus` trigger. */
 struct keda_trigger {
-    char *name;                       /* triggers[].name, or NULL (heap) */
+    char *name;                        /* triggers[].name, or NULL (heap) */
     enum keda_metric_type metric_type; /* triggers[].metricType, default AverageValue */
-    double threshold;                 /* metadata.threshold, > 0 */
-    double activation_threshold;      /* metadata.activationThreshold, default 0 */
-    bool ignore_null_values;          /* metadata.ignoreNullValues, default true */
-    bool use_cached_metrics;          /* triggers[].useCachedMetrics, default false */
-    struct pos_text query;            /* metadata.query and where it was written */
+    double threshold;                  /* metadata.threshold, > 0 */
+    double activation_threshold;       /* metadata.activationThreshold, default 0 */
+    bool ignore_null_values;           /* metadata.ignoreNullValues, default true */
+    bool use_cached_metrics;           /* triggers[].useCachedMetrics, default false */
+    struct pos_text query;             /* metadata.query and where it was written */
 };
 
 struct keda_config {
@@ -54,17 +54,17 @@ struct keda_config {
     int64_t cooldown_period_us;         /* cooldownPeriod, default 300 s */
     int64_t initial_cooldown_period_us; /* initialCooldownPeriod, default 0 */
     bool has_min_replica_count;
-    int32_t min_replica_count;          /* default 0 */
-    int32_t max_replica_count;          /* default 100 */
+    int32_t min_replica_count; /* default 0 */
+    int32_t max_replica_count; /* default 100 */
     bool has_idle_replica_count;
     int32_t idle_replica_count;
     bool has_fallback;
     int32_t fallback_failure_threshold; /* >= 0 */
     int32_t fallback_replicas;          /* >= 0 */
     enum keda_fallback_behavior fallback_behavior;
-    bool pause_scale_in;  /* annotation autoscaling.keda.sh/paused-scale-in */
-    bool pause_scale_out; /* annotation autoscaling.keda.sh/paused-scale-out */
-    bool has_behavior;    /* advanced.horizontalPodAutoscalerConfig.behavior set */
+    bool pause_scale_in;          /* annotation autoscaling.keda.sh/paused-scale-in */
+    bool pause_scale_out;         /* annotation autoscaling.keda.sh/paused-scale-out */
+    bool has_behavior;            /* advanced.horizontalPodAutoscalerConfig.behavior set */
     struct hpa_behavior behavior; /* defaulted as the API server stores the HPA */
     size_t n_triggers;
     struct keda_trigger triggers[KEDA_MAX_TRIGGERS];
@@ -105,22 +105,22 @@ struct keda_sample {
 };
 
 enum keda_why {
-    KEDA_WHY_ACTIVATE,        /* active at 0 (or below min when idle): scale up */
-    KEDA_WHY_ACTIVE,          /* active: lastActiveTime refreshed */
-    KEDA_WHY_ACTIVE_ERROR,    /* active but a trigger failed: nothing, lastActive kept */
-    KEDA_WHY_ERROR,           /* no trigger active and a trigger failed: nothing */
-    KEDA_WHY_DEACTIVATE,      /* cooldown over: scale to idleReplicaCount / min / 0 */
-    KEDA_WHY_COOLDOWN,        /* scale-in waits for the cooldown */
-    KEDA_WHY_TO_MIN,          /* inactive and below minReplicaCount: set to min */
-    KEDA_WHY_INACTIVE,        /* nothing to do */
-    KEDA_WHY_PAUSED,          /* the scale it would do is paused by annotation */
+    KEDA_WHY_ACTIVATE,     /* active at 0 (or below min when idle): scale up */
+    KEDA_WHY_ACTIVE,       /* active: lastActiveTime refreshed */
+    KEDA_WHY_ACTIVE_ERROR, /* active but a trigger failed: nothing, lastActive kept */
+    KEDA_WHY_ERROR,        /* no trigger active and a trigger failed: nothing */
+    KEDA_WHY_DEACTIVATE,   /* cooldown over: scale to idleReplicaCount / min / 0 */
+    KEDA_WHY_COOLDOWN,     /* scale-in waits for the cooldown */
+    KEDA_WHY_TO_MIN,       /* inactive and below minReplicaCount: set to min */
+    KEDA_WHY_INACTIVE,     /* nothing to do */
+    KEDA_WHY_PAUSED,       /* the scale it would do is paused by annotation */
 };
 
 struct keda_poll_out {
     int64_t now_us;
-    bool active;           /* any trigger active (fallback counts as active) */
-    bool error;            /* any trigger failed (after fallback) */
-    bool fallback_active;  /* any trigger serves its fallback value */
+    bool active;          /* any trigger active (fallback counts as active) */
+    bool error;           /* any trigger failed (after fallback) */
+    bool fallback_active; /* any trigger serves its fallback value */
     int32_t current_replicas;
     int32_t target_replicas; /* what KEDA's rule asks for (current when nothing) */
     int32_t desired;         /* spec.replicas after the poll */

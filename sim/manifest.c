@@ -28,8 +28,8 @@ static int fail(struct sim_err *err, const struct ynode *n, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return sim_err_at(err, SIM_EINVAL, n ? n->file : NULL, n ? n->line : 0, n ? n->col : 0,
-                      "%s", msg);
+    return sim_err_at(err, SIM_EINVAL, n ? n->file : NULL, n ? n->line : 0, n ? n->col : 0, "%s",
+                      msg);
 }
 
 /* "base.name", or "name" at the top (truncated to KEY_MAX - 1 bytes) */
@@ -382,11 +382,22 @@ static int meta_bool(const struct ynode *n, const char *key, bool *out, struct s
 
 /* ---- shared pieces ------------------------------------------------------------------- */
 
-static const char *const metadata_keys[] = {
-    "name",           "namespace",       "labels",          "annotations",
-    "generateName",   "uid",             "resourceVersion", "generation",
-    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers",
-    "ownerReferences", "managedFields",  "selfLink",        NULL};
+static const char *const metadata_keys[] = {"name",
+                                            "namespace",
+                                            "labels",
+                                            "annotations",
+                                            "generateName",
+                                            "uid",
+                                            "resourceVersion",
+                                            "generation",
+                                            "creationTimestamp",
+                                            "deletionTimestamp",
+                                            "deletionGracePeriodSeconds",
+                                            "finalizers",
+                                            "ownerReferences",
+                                            "managedFields",
+                                            "selfLink",
+                                            NULL};
 
 static int read_metadata(const struct ynode *root, const char *ctx, const struct ynode **annots,
                          struct sim_err *err)
@@ -483,7 +494,7 @@ static int read_rules(const struct ynode *n, const char *key, struct hpa_rules *
         int which;
         if ((rc = ynode_as_enum(sp, k, names, &which, err)))
             return rc;
-        r->select_policy = which == 0 ? HPA_SELECT_MAX
+        r->select_policy = which == 0   ? HPA_SELECT_MAX
                            : which == 1 ? HPA_SELECT_MIN
                                         : HPA_SELECT_DISABLED;
     }
@@ -584,16 +595,16 @@ static int read_behavior(const struct ynode *parent, const char *base, bool *has
 /* ---- ScaledObject ---------------------------------------------------------------------- */
 
 static const char *const prom_meta_keys[] = {
-    "serverAddress", "query",    "threshold",   "activationThreshold", "ignoreNullValues",
-    "namespace",     "customHeaders", "queryParameters", "unsafeSsl",   "awsRegion",
-    "timeout",       "identityOwner", "authModes", NULL};
+    "serverAddress",    "query",     "threshold",     "activationThreshold",
+    "ignoreNullValues", "namespace", "customHeaders", "queryParameters",
+    "unsafeSsl",        "awsRegion", "timeout",       "identityOwner",
+    "authModes",        NULL};
 
 static int read_trigger(const struct ynode *t, const char *tk, struct keda_trigger *out,
                         struct sim_err *err)
 {
-    static const char *const keys[] = {"type",       "name",         "metadata",
-                                       "metricType", "useCachedMetrics", "authenticationRef",
-                                       NULL};
+    static const char *const keys[] = {
+        "type", "name", "metadata", "metricType", "useCachedMetrics", "authenticationRef", NULL};
     int rc = read_map(t, tk, keys, err);
     if (rc)
         return rc;
@@ -673,8 +684,8 @@ static int read_trigger(const struct ynode *t, const char *tk, struct keda_trigg
      * rejects a target that is not positive */
     if (hpa_milli_from_double(out->threshold) < 1)
         return fail(err, n,
-                    "'%s' must be >= 0.001 (KEDA passes it to the HPA in thousandths), got '%s'",
-                    k, n->value);
+                    "'%s' must be >= 0.001 (KEDA passes it to the HPA in thousandths), got '%s'", k,
+                    n->value);
     n = child(md, "activationThreshold");
     if (n) {
         join(k, mk, "activationThreshold");
@@ -742,13 +753,12 @@ static int read_annotations(const struct ynode *annots, const char *ctx, struct 
 static int read_so(const struct ynode *root, const char *ctx, struct keda_config *c,
                    struct sim_err *err)
 {
-    static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "spec", "status",
-                                           NULL};
+    static const char *const top_keys[] = {"apiVersion", "kind",   "metadata",
+                                           "spec",       "status", NULL};
     int rc = read_map(root, ctx, top_keys, err);
     if (rc)
         return rc;
-    if ((rc = check_api(root, ctx, "keda.sh/v1alpha1", "ScaledObject", "a KEDA ScaledObject",
-                        err)))
+    if ((rc = check_api(root, ctx, "keda.sh/v1alpha1", "ScaledObject", "a KEDA ScaledObject", err)))
         return rc;
     const struct ynode *annots;
     if ((rc = read_metadata(root, ctx, &annots, err)) ||
@@ -760,10 +770,17 @@ static int read_so(const struct ynode *root, const char *ctx, struct keda_config
         return rc;
     char sk[KEY_MAX], k[KEY_MAX];
     join(sk, ctx, "spec");
-    static const char *const spec_keys[] = {
-        "scaleTargetRef",  "pollingInterval", "cooldownPeriod", "initialCooldownPeriod",
-        "idleReplicaCount", "minReplicaCount", "maxReplicaCount", "advanced",
-        "triggers",        "fallback",        NULL};
+    static const char *const spec_keys[] = {"scaleTargetRef",
+                                            "pollingInterval",
+                                            "cooldownPeriod",
+                                            "initialCooldownPeriod",
+                                            "idleReplicaCount",
+                                            "minReplicaCount",
+                                            "maxReplicaCount",
+                                            "advanced",
+                                            "triggers",
+                                            "fallback",
+                                            NULL};
     if ((rc = read_map(spec, sk, spec_keys, err)))
         return rc;
 
@@ -813,7 +830,7 @@ static int read_so(const struct ynode *root, const char *ctx, struct keda_config
     }
     /* CheckReplicaCountBoundsAreValid: idle < GetHPAMinReplicas() when min is set, else < 0 */
     if (c->has_idle_replica_count) {
-        int32_t hmin = !c->has_min_replica_count ? 0
+        int32_t hmin = !c->has_min_replica_count  ? 0
                        : c->min_replica_count > 0 ? c->min_replica_count
                                                   : 1;
         if (c->idle_replica_count >= hmin) {
@@ -880,10 +897,12 @@ static int read_so(const struct ynode *root, const char *ctx, struct keda_config
             return rc;
         const struct ynode *bh = child(fb, "behavior");
         if (bh) {
-            static const char *const names[] = {"static", "currentReplicas",
-                                                 "currentReplicasIfHigher",
-                                                 "currentReplicasIfLower", "scalingModifiers",
-                                                 NULL};
+            static const char *const names[] = {"static",
+                                                "currentReplicas",
+                                                "currentReplicasIfHigher",
+                                                "currentReplicasIfLower",
+                                                "scalingModifiers",
+                                                NULL};
             join(k, fk, "behavior");
             int which;
             if ((rc = ynode_as_enum(bh, k, names, &which, err)))
@@ -933,8 +952,8 @@ static int read_so(const struct ynode *root, const char *ctx, struct keda_config
                     continue;
                 char other[KEY_MAX];
                 join_index(other, sk, "triggers", j);
-                return fail(err, nm, "'%s' must be unique, got '%s', the name of '%s' too", k,
-                            name, other);
+                return fail(err, nm, "'%s' must be unique, got '%s', the name of '%s' too", k, name,
+                            other);
             }
             if (!(t->name = dup_str(name)))
                 return sim_err_set(err, SIM_ENOMEM, "out of memory reading a manifest");
@@ -1033,8 +1052,7 @@ static int read_metric_id(const struct ynode *n, const char *key, struct pos_tex
 static int read_target(const struct ynode *n, const char *key, bool pods_only,
                        struct hpa_metric_spec *m, struct sim_err *err)
 {
-    static const char *const keys[] = {"type", "value", "averageValue", "averageUtilization",
-                                       NULL};
+    static const char *const keys[] = {"type", "value", "averageValue", "averageUtilization", NULL};
     int rc = read_map(n, key, keys, err);
     if (rc)
         return rc;
@@ -1085,7 +1103,7 @@ static int read_target(const struct ynode *n, const char *key, bool pods_only,
 static int read_hpa_metric(const struct ynode *n, const char *key, struct hpa_metric_spec *m,
                            struct sim_err *err)
 {
-    static const char *const keys[] = {"type",     "external", "pods", "object",
+    static const char *const keys[] = {"type",     "external",          "pods", "object",
                                        "resource", "containerResource", NULL};
     int rc = read_map(n, key, keys, err);
     if (rc)
@@ -1095,7 +1113,7 @@ static int read_hpa_metric(const struct ynode *n, const char *key, struct hpa_me
         return rc;
     char k[KEY_MAX];
     join(k, key, "type");
-    static const char *const types[] = {"External", "Pods", "Object", "Resource",
+    static const char *const types[] = {"External",          "Pods", "Object", "Resource",
                                         "ContainerResource", NULL};
     static const char *const fields[] = {"external", "pods", "object", "resource",
                                          "containerResource"};
@@ -1153,8 +1171,8 @@ static int read_hpa_metric(const struct ynode *n, const char *key, struct hpa_me
 static int read_hpa(const struct ynode *root, const char *ctx, struct hpa_config *c,
                     struct sim_err *err)
 {
-    static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "spec", "status",
-                                           NULL};
+    static const char *const top_keys[] = {"apiVersion", "kind",   "metadata",
+                                           "spec",       "status", NULL};
     int rc = read_map(root, ctx, top_keys, err);
     if (rc)
         return rc;
@@ -1171,7 +1189,7 @@ static int read_hpa(const struct ynode *root, const char *ctx, struct hpa_config
     char sk[KEY_MAX], k[KEY_MAX];
     join(sk, ctx, "spec");
     static const char *const spec_keys[] = {"scaleTargetRef", "minReplicas", "maxReplicas",
-                                            "metrics", "behavior", NULL};
+                                            "metrics",        "behavior",    NULL};
     if ((rc = read_map(spec, sk, spec_keys, err)))
         return rc;
     const struct ynode *ref;
@@ -1206,8 +1224,8 @@ static int read_hpa(const struct ynode *root, const char *ctx, struct hpa_config
         char mk[KEY_MAX];
         join(k, sk, "maxReplicas");
         join(mk, sk, "minReplicas");
-        return fail(err, mx, "'%s' (%" PRId32 ") must be >= '%s' (%" PRId32 ")", k,
-                    c->max_replicas, mk, c->min_replicas);
+        return fail(err, mx, "'%s' (%" PRId32 ") must be >= '%s' (%" PRId32 ")", k, c->max_replicas,
+                    mk, c->min_replicas);
     }
     const struct ynode *ms = child(spec, "metrics");
     join(k, sk, "metrics");
@@ -1251,8 +1269,8 @@ static int load(const char *path, bool so, void *out, struct sim_err *err)
     if (!doc)
         return err->code ? err->code : SIM_EIO;
     const struct ynode *root = ydoc_root(doc);
-    int rc = so ? manifest_read_scaledobject(root, "", out, err)
-                : manifest_read_hpa(root, "", out, err);
+    int rc =
+        so ? manifest_read_scaledobject(root, "", out, err) : manifest_read_hpa(root, "", out, err);
     ydoc_free(doc);
     return rc;
 }

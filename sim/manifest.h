@@ -33,8 +33,8 @@
  * paused-replicas and force-activation. On success `out` holds heap strings: release
  * with keda_config_release(). On error `out` holds nothing to release.
  */
-int manifest_read_scaledobject(const struct ynode *root, const char *ctx,
-                               struct keda_config *out, struct sim_err *err);
+int manifest_read_scaledobject(const struct ynode *root, const char *ctx, struct keda_config *out,
+                               struct sim_err *err);
 
 /*
  * Read a HorizontalPodAutoscaler (autoscaling/v2). Supported metrics: External (value

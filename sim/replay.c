@@ -448,8 +448,7 @@ int autoscale_replay_configs(const struct keda_config *so, const struct hpa_conf
                 sim_err_set(err, rc, "out of memory in the HPA controller");
                 goto done;
             }
-            put_row(out, t, "hpa", &sr, &cur, ready, replicas, d.raw_desired, d.desired,
-                    d.reason);
+            put_row(out, t, "hpa", &sr, &cur, ready, replicas, d.raw_desired, d.desired, d.reason);
             replicas = d.desired;
             next_sync += hc->sync_period_us;
         }

@@ -196,7 +196,8 @@ Test(autoscale_replay, bad_series_rows_are_reported_at_file_line_col)
     replay_fails(SER "bad_value_columns.csv", "1",
                  "the header has 3 value columns: give 1 (it feeds every trigger) or 1 (one per "
                  "trigger / metric, in manifest order)");
-    replay_fails(SER "bad_no_rows.csv", "", "'" SER "bad_no_rows.csv' has no rows after the header");
+    replay_fails(SER "bad_no_rows.csv", "",
+                 "'" SER "bad_no_rows.csv' has no rows after the header");
     replay_fails(SER "bad_negative_time.csv", "2:1",
                  "'t_s' must be a number of seconds >= 0, got '-5'");
 }
@@ -236,8 +237,7 @@ Test(autoscale_replay, cli_writes_the_golden_file_and_exits_2_on_bad_rows)
     need_subcommand();
     char err[1024], args[1024];
     const char *out = "/tmp/llmcap_autoscale_test.decisions.csv";
-    snprintf(args, sizeof args,
-             "autoscale replay --scaledobject '%s' --series '%s' -o '%s'",
+    snprintf(args, sizeof args, "autoscale replay --scaledobject '%s' --series '%s' -o '%s'",
              MAN "so_vllm.yaml", SER "queue_burst.csv", out);
     cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
     char *got = slurp(out), *want = slurp(SER "queue_burst.decisions.csv");
@@ -249,8 +249,7 @@ Test(autoscale_replay, cli_writes_the_golden_file_and_exits_2_on_bad_rows)
              MAN "so_vllm.yaml", SER "bad_value.csv");
     cr_assert_eq(run_cli(args, err, sizeof err), 2);
     cr_assert(strstr(err, "bad_value.csv:3:4: error: 'value' must be a number"), "%s", err);
-    snprintf(args, sizeof args, "autoscale replay --series '%s' >/dev/null",
-             SER "queue_burst.csv");
+    snprintf(args, sizeof args, "autoscale replay --series '%s' >/dev/null", SER "queue_burst.csv");
     cr_assert_eq(run_cli(args, err, sizeof err), 2);
     cr_assert(strstr(err, "give exactly one of '--scaledobject' or '--hpa'"), "%s", err);
 }

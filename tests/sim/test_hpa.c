@@ -11,7 +11,7 @@
 
 #include "sim/hpa.h"
 
-#define S(x) ((int64_t)(x) * 1000000LL)
+#define S(x) ((int64_t)(x)*1000000LL)
 
 /* One External metric with an AverageValue target of `target` (whole units). */
 static struct hpa_config ext_config(int32_t min, int32_t max, int64_t target, bool behavior)

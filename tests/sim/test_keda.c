@@ -13,7 +13,7 @@
 #include "sim/hpa.h"
 #include "sim/keda.h"
 
-#define S(x) ((int64_t)(x) * 1000000LL)
+#define S(x) ((int64_t)(x)*1000000LL)
 
 static struct keda_config one_trigger(double threshold, double activation)
 {
@@ -159,7 +159,7 @@ Test(keda, idle_replica_count_is_the_scale_in_target)
     c.idle_replica_count = 0;
     c.cooldown_period_us = S(60);
     struct keda *k = make(&c);
-    cr_assert_eq(poll1(k, 0, 2, val(1)).desired, 2); /* active: lastActive 0 */
+    cr_assert_eq(poll1(k, 0, 2, val(1)).desired, 2);  /* active: lastActive 0 */
     cr_assert_eq(poll1(k, 60, 2, val(0)).desired, 2); /* 0 + 60 < 60 false */
     cr_assert_eq(poll1(k, 90, 2, val(0)).desired, 0);
     cr_assert_eq(poll1(k, 120, 0, val(1)).desired, 2);
@@ -383,7 +383,7 @@ Test(keda, cached_fallback_value_resets_the_failure_count)
     c.fallback_failure_threshold = 1;
     c.fallback_replicas = 3;
     struct keda *k = make(&c);
-    poll1(k, 0, 1, failed); /* 1 */
+    poll1(k, 0, 1, failed);                           /* 1 */
     struct keda_poll_out o = poll1(k, 30, 1, failed); /* 2 > 1: fallback */
     cr_assert(o.fallback_active);
     struct hpa_metric_value m = keda_hpa_metric(k, 0, 1, 1, &failed);

@@ -120,8 +120,9 @@ Test(manifest, reads_an_hpa)
     cr_assert_eq(c.metrics[1].source, HPA_SOURCE_EXTERNAL);
     cr_assert_eq(c.metrics[1].target_type, HPA_TARGET_VALUE);
     cr_assert_eq(c.metrics[1].target_milli, 500); /* "500m" */
-    cr_assert_str_eq(c.metrics[1].query.text,
-                     "vllm:num_requests_waiting{model_name=\"llama-3-8b\",namespace=\"inference\"}");
+    cr_assert_str_eq(
+        c.metrics[1].query.text,
+        "vllm:num_requests_waiting{model_name=\"llama-3-8b\",namespace=\"inference\"}");
     cr_assert(c.has_behavior);
     cr_assert_eq(c.behavior.scale_down.stabilization_window_s, 120);
     cr_assert_eq(c.behavior.scale_down.n_policies, 1); /* default Percent 100/15s */
@@ -150,17 +151,16 @@ Test(manifest, keys_inside_a_scenario_carry_its_prefix)
     cr_assert_eq(manifest_read_scaledobject(so, "fleet.autoscaler.scaledObject", &c, &e),
                  SIM_EINVAL);
     cr_assert_str_eq(e.where, "s.yaml:8:26");
-    cr_assert_str_eq(e.msg,
-                     "'fleet.autoscaler.scaledObject.spec.maxReplicaCount' must be >= 1 "
-                     "(replicas), got '0'");
+    cr_assert_str_eq(e.msg, "'fleet.autoscaler.scaledObject.spec.maxReplicaCount' must be >= 1 "
+                            "(replicas), got '0'");
     ydoc_free(d);
 }
 
-#define SO_WITH_BEHAVIOR(b)                                                                \
-    "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nspec:\n"                             \
-    "  scaleTargetRef: {name: x}\n"                                                         \
-    "  advanced:\n    horizontalPodAutoscalerConfig:\n      behavior: " b "\n"              \
-    "  triggers:\n  - type: prometheus\n"                                                    \
+#define SO_WITH_BEHAVIOR(b)                                                                        \
+    "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nspec:\n"                                    \
+    "  scaleTargetRef: {name: x}\n"                                                                \
+    "  advanced:\n    horizontalPodAutoscalerConfig:\n      behavior: " b "\n"                     \
+    "  triggers:\n  - type: prometheus\n"                                                          \
     "    metadata: {serverAddress: x, query: up, threshold: 1}\n"
 
 static void read_text(const char *text, struct keda_config *c)
@@ -199,10 +199,10 @@ Test(manifest, quantities_round_up_to_milli_units)
         int64_t milli;
         double approx;
     } ok[] = {
-        {"5", 5000, 5.0},       {"0.5", 500, 0.5},          {"500m", 500, 0.5},
-        {"2k", 2000000, 2000.0}, {"1Ki", 1024000, 1024.0},  {"1e3", 1000000, 1000.0},
-        {"1.5E-3", 2, 0.0015},  {"0.0001", 1, 0.0001},      {"+7", 7000, 7.0},
-        {"-0.0005", 0, -0.0005}, {"100u", 1, 0.0001},       {".5", 500, 0.5},
+        {"5", 5000, 5.0},        {"0.5", 500, 0.5},        {"500m", 500, 0.5},
+        {"2k", 2000000, 2000.0}, {"1Ki", 1024000, 1024.0}, {"1e3", 1000000, 1000.0},
+        {"1.5E-3", 2, 0.0015},   {"0.0001", 1, 0.0001},    {"+7", 7000, 7.0},
+        {"-0.0005", 0, -0.0005}, {"100u", 1, 0.0001},      {".5", 500, 0.5},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         int64_t m;
@@ -212,7 +212,7 @@ Test(manifest, quantities_round_up_to_milli_units)
         /* relative 1e-12: strtod and pow are exact to a few ulps here */
         cr_assert_float_eq(a, ok[i].approx, 1e-12 * fabs(ok[i].approx) + 1e-18, "%s", ok[i].text);
     }
-    static const char *const bad[] = {"", "m", "5x", "1..2", "5 m", "1e", "9999999999999999999",
+    static const char *const bad[] = {"",   "m", "5x", "1..2", "5 m", "1e", "9999999999999999999",
                                       "10E"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t m;
@@ -239,8 +239,7 @@ static const struct {
      "'spec.minReplicas' must be >= 1 (replicas), got '0' (0 needs the alpha "
      "HPAScaleToZero feature gate, which llmcap does not model: use a KEDA ScaledObject "
      "with minReplicaCount 0)"},
-    {"bad_hpa_missing_max.yaml", "6:3",
-     "'spec.maxReplicas' is required"},
+    {"bad_hpa_missing_max.yaml", "6:3", "'spec.maxReplicas' is required"},
     {"bad_hpa_negative_target.yaml", "19:23",
      "'spec.metrics.0.external.target.averageValue' must be positive, got '-5'"},
     {"bad_hpa_no_metrics.yaml", "6:3",
@@ -270,8 +269,7 @@ static const struct {
     {"bad_so_empty_policies.yaml", "13:21",
      "'spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.policies' must "
      "specify at least one policy"},
-    {"bad_so_fallback_missing_replicas.yaml", "10:5",
-     "'spec.fallback.replicas' is required"},
+    {"bad_so_fallback_missing_replicas.yaml", "10:5", "'spec.fallback.replicas' is required"},
     {"bad_so_idle_not_below_min.yaml", "8:21",
      "'spec.idleReplicaCount' (1) must be < 'spec.minReplicaCount' (1)"},
     {"bad_so_ignore_null.yaml", "16:25",
@@ -284,22 +282,17 @@ static const struct {
      "trigger (KEDA: AverageValue or Value)"},
     {"bad_so_min_above_max.yaml", "8:20",
      "'spec.minReplicaCount' (12) must be <= 'spec.maxReplicaCount' (10)"},
-    {"bad_so_missing_query.yaml", "13:7",
-     "'spec.triggers.0.metadata.query' is required"},
-    {"bad_so_missing_server.yaml", "13:7",
-     "'spec.triggers.0.metadata.serverAddress' is required"},
-    {"bad_so_no_triggers.yaml", "10:13",
-     "'spec.triggers' must hold at least one trigger"},
-    {"bad_so_not_map.yaml", "1:1",
-     "expected a map at the top level, found a sequence"},
+    {"bad_so_missing_query.yaml", "13:7", "'spec.triggers.0.metadata.query' is required"},
+    {"bad_so_missing_server.yaml", "13:7", "'spec.triggers.0.metadata.serverAddress' is required"},
+    {"bad_so_no_triggers.yaml", "10:13", "'spec.triggers' must hold at least one trigger"},
+    {"bad_so_not_map.yaml", "1:1", "expected a map at the top level, found a sequence"},
     {"bad_so_paused.yaml", "6:5",
      "annotation 'autoscaling.keda.sh/paused' in 'metadata.annotations' is not supported "
      "by llmcap (a paused ScaledObject does not autoscale: use 'fleet.replicas')"},
     {"bad_so_policy_period.yaml", "16:28",
      "'spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.policies.0.periodSeco"
      "nds' must be in [1, 1800] (s), got '3600'"},
-    {"bad_so_polling_zero.yaml", "8:20",
-     "'spec.pollingInterval' must be >= 1 (s), got '0'"},
+    {"bad_so_polling_zero.yaml", "8:20", "'spec.pollingInterval' must be >= 1 (s), got '0'"},
     {"bad_so_scaledjob.yaml", "2:7",
      "'kind' must be 'ScaledObject', got 'ScaledJob' (llmcap scales a Deployment of model "
      "servers, not Jobs)"},
