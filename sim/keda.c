@@ -94,7 +94,8 @@ int keda_config_check(const struct keda_config *c, struct sim_err *err)
                            KEDA_MAX_TRIGGERS, c->n_triggers);
     for (size_t i = 0; i < c->n_triggers; i++)
         if (hpa_milli_from_double(c->triggers[i].threshold) < 1)
-            return sim_err_set(err, SIM_EINVAL, "'triggers.%zu' threshold must be >= 0.001", i);
+            return sim_err_set(err, SIM_EINVAL,
+                               "'triggers.%zu' threshold must round to at least 0.001", i);
     struct hpa_config h;
     keda_hpa_config(c, &h);
     return hpa_config_check(&h, err);

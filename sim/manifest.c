@@ -684,8 +684,9 @@ static int read_trigger(const struct ynode *t, const char *tk, struct keda_trigg
      * rejects a target that is not positive */
     if (hpa_milli_from_double(out->threshold) < 1)
         return fail(err, n,
-                    "'%s' must be >= 0.001 (KEDA passes it to the HPA in thousandths), got '%s'", k,
-                    n->value);
+                    "'%s' must round to at least 0.001 (KEDA passes it to the HPA in thousandths), "
+                    "got '%s'",
+                    k, n->value);
     n = child(md, "activationThreshold");
     if (n) {
         join(k, mk, "activationThreshold");

@@ -308,8 +308,8 @@ static const struct {
     {"bad_so_threshold_text.yaml", "15:18",
      "'spec.triggers.0.metadata.threshold' must be a number such as '5' or '0.5', got 'five'"},
     {"bad_so_threshold_zero.yaml", "15:18",
-     "'spec.triggers.0.metadata.threshold' must be >= 0.001 (KEDA passes it to the HPA in "
-     "thousandths), got '0.0004'"},
+     "'spec.triggers.0.metadata.threshold' must round to at least 0.001 (KEDA passes it to "
+     "the HPA in thousandths), got '0.0004'"},
     {"bad_so_tolerance_negative.yaml", "13:22",
      "'spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.tolerance' must be "
      ">= 0, got '-0.1'"},
