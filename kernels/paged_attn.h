@@ -28,10 +28,18 @@
 
 #include <stdint.h>
 
-#include "sim/err.h"
-
+/* The CUDA sources (C++) include this header too; sim/err.h is C11 (_Noreturn). */
+#if defined(__cplusplus) && !defined(_Noreturn)
+#define _Noreturn [[noreturn]]
+#define LLMCAP_PAGED_ATTN_UNDEF_NORETURN
+#endif
 #ifdef __cplusplus
 extern "C" {
+#endif
+#include "sim/err.h"
+#ifdef LLMCAP_PAGED_ATTN_UNDEF_NORETURN
+#undef _Noreturn
+#undef LLMCAP_PAGED_ATTN_UNDEF_NORETURN
 #endif
 
 /* Largest head_dim the reference accepts (its accumulator lives on the stack). */
