@@ -503,7 +503,9 @@ struct kb_prefill_ctx {
     void *out;
     const void *q, *k, *v;
     const int32_t *table;
-    int32_t num_tokens, num_cached;
+    int32_t num_tokens, num_cached, splits;
+    void *ws;
+    size_t ws_bytes;
     cudaStream_t stream;
 };
 
@@ -511,7 +513,7 @@ static cudaError_t kb_prefill_op(void *p)
 {
     struct kb_prefill_ctx *d = p;
     return kern_prefill(&d->shape, d->dtype, d->out, d->q, d->k, d->v, d->table, d->num_tokens,
-                        d->num_cached, d->stream);
+                        d->num_cached, d->splits, d->ws, d->ws_bytes, d->stream);
 }
 
 /* --- the run ----------------------------------------------------------------------- */
@@ -632,6 +634,7 @@ static int kb_measure(const struct kb_config *c)
     cublasHandle_t handle = NULL;
     void *w = NULL, *x = NULL, *y = NULL, *kc = NULL, *vc = NULL, *q = NULL, *o = NULL,
          *ws = NULL;
+    size_t ws_bytes = 0;
     int32_t *tables = NULL, *lens = NULL, *htables = NULL, *hlens = NULL;
     int n_events = 0;
     FILE *out = NULL;
@@ -696,7 +699,7 @@ static int kb_measure(const struct kb_config *c)
              "fp32 softmax, split-k above one partition");
     snprintf(pv->prefill_kernel, sizeof pv->prefill_kernel,
              "llmcap paged prefill: FlashAttention-2 style, mma.sync m16n8k16, 64x64 tiles, "
-             "causal");
+             "causal, split-kv for short chunks");
     snprintf(pv->gemm, sizeof pv->gemm,
              "cublasGemmEx %s in/out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT, Y = X W^T",
              kern_dtype_name(c->dtype));
@@ -879,8 +882,10 @@ static int kb_measure(const struct kb_config *c)
                 size_t wsb = kern_decode_workspace_bytes(&shape, nb, ctx, p);
                 ws_max = wsb > ws_max ? wsb : ws_max;
             }
-        if (ws_max)
+        if (ws_max) {
             KB_CUDA(cudaMalloc(&ws, ws_max));
+            ws_bytes = ws_max;
+        }
         struct kb_decode_ctx d = {.shape = shape,
                                   .dtype = dt,
                                   .out = o,
@@ -919,6 +924,20 @@ static int kb_measure(const struct kb_config *c)
 
     /* prefill: one sequence, its blocks the first ones of the permutation */
     {
+        size_t ws_max = 0;
+        for (size_t ti = 0; ti < c->prefill_tokens.n; ti++)
+            for (size_t ci = 0; ci < c->prefill_context.n; ci++) {
+                int32_t nt = c->prefill_tokens.v[ti], nc = c->prefill_context.v[ci];
+                int32_t sp = kern_prefill_splits(&shape, nt, nc, prop.multiProcessorCount);
+                size_t wsb = kern_prefill_workspace_bytes(&shape, nt, nc, sp);
+                ws_max = wsb > ws_max ? wsb : ws_max;
+            }
+        if (ws_max > ws_bytes) {
+            cudaFree(ws);
+            ws = NULL;
+            KB_CUDA(cudaMalloc(&ws, ws_max));
+            ws_bytes = ws_max;
+        }
         struct kb_prefill_ctx pf = {.shape = shape,
                                     .dtype = dt,
                                     .out = o,
@@ -926,6 +945,8 @@ static int kb_measure(const struct kb_config *c)
                                     .k = kc,
                                     .v = vc,
                                     .table = tables,
+                                    .ws = ws,
+                                    .ws_bytes = ws_bytes,
                                     .stream = b->stream};
         const size_t npts = c->prefill_tokens.n * c->prefill_context.n;
         size_t pt = 0;
@@ -933,11 +954,14 @@ static int kb_measure(const struct kb_config *c)
             for (size_t ci = 0; ci < c->prefill_context.n; ci++) {
                 pf.num_tokens = c->prefill_tokens.v[ti];
                 pf.num_cached = c->prefill_context.v[ci];
+                pf.splits = kern_prefill_splits(&shape, pf.num_tokens, pf.num_cached,
+                                                prop.multiProcessorCount);
                 double us;
                 KB_CUDA(kb_time(b, kb_prefill_op, &pf, &us));
                 t->prefill_us[ti][ci] = us;
-                fprintf(stderr, "[prefill %3zu/%zu] tokens %5d context %6d  %10.2f us\n", ++pt,
-                        npts, (int)pf.num_tokens, (int)pf.num_cached, us);
+                fprintf(stderr,
+                        "[prefill %3zu/%zu] tokens %5d context %6d kv splits %2d  %10.2f us\n",
+                        ++pt, npts, (int)pf.num_tokens, (int)pf.num_cached, (int)pf.splits, us);
             }
         }
     }

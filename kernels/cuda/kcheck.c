@@ -26,39 +26,50 @@ static int kc_fail(struct sim_err *err, int code, const char *fmt, ...)
     return code;
 }
 
-#define D(...) KCHECK_DECODE, __VA_ARGS__
+/* DEC(name, heads, kv heads, head_dim, block, partition, seqs, {context lens})
+ * PRE(name, heads, kv heads, head_dim, block, new tokens, cached tokens, kv splits) */
+#define DEC(nm, h, kv, hd, bs, part, n, ...)                                               \
+    {.name = (nm), .kind = KCHECK_DECODE, .num_heads = (h), .num_kv_heads = (kv),          \
+     .head_dim = (hd), .block_size = (bs), .num_seqs = (n), .context_lens = __VA_ARGS__,    \
+     .partition_tokens = (part)}
+#define PRE(nm, h, kv, hd, bs, t, c, sp)                                                   \
+    {.name = (nm), .kind = KCHECK_PREFILL, .num_heads = (h), .num_kv_heads = (kv),         \
+     .head_dim = (hd), .block_size = (bs), .num_tokens = (t), .num_cached = (c),            \
+     .kv_splits = (sp)}
+
 static const struct kcheck_case kc_cases[] = {
-    /* name, kind, heads, kv heads, head_dim, block, seqs, lens, partition, tokens, cached */
-    {"decode mha d64 bs16 ragged", D(8, 8, 64, 16, 8, {1, 15, 16, 17, 200, 511, 512, 513}, 0,
-                                     0, 0)},
-    {"decode gqa4 d128 bs16 (llama-3-8b)", D(32, 8, 128, 16, 5, {1, 100, 1000, 2047, 4096}, 0,
-                                             0, 0)},
-    {"decode gqa8 d128 bs32 (llama-3-70b tp4)", D(16, 2, 128, 32, 4, {33, 513, 3000, 1}, 0, 0,
-                                                  0)},
-    {"decode gqa8 d128 bs16 split 128", D(16, 2, 128, 16, 4, {1000, 129, 128, 5}, 128, 0, 0)},
-    {"decode gqa3 d64 bs32 split 64", D(12, 4, 64, 32, 4, {300, 64, 65, 2}, 64, 0, 0)},
-    {"decode gqa16 d128 bs16", D(32, 2, 128, 16, 2, {700, 9}, 0, 0, 0)},
-    {"decode gqa4 d128 bs32 one partition", D(8, 2, 128, 32, 3, {512, 1, 300}, 512, 0, 0)},
-    {"prefill gqa4 d128 bs16 no cache", KCHECK_PREFILL, 32, 8, 128, 16, 0, {0}, 0, 100, 0},
-    {"prefill gqa4 d128 bs16 cached", KCHECK_PREFILL, 32, 8, 128, 16, 0, {0}, 0, 64, 200},
-    {"prefill gqa8 d128 bs32 cached", KCHECK_PREFILL, 16, 2, 128, 32, 0, {0}, 0, 130, 1000},
-    {"prefill mha d64 bs32", KCHECK_PREFILL, 8, 8, 64, 32, 0, {0}, 0, 200, 33},
-    {"prefill gqa3 d64 bs16 one token", KCHECK_PREFILL, 12, 4, 64, 16, 0, {0}, 0, 1, 37},
-    {"prefill gqa4 d128 bs16 long", KCHECK_PREFILL, 8, 2, 128, 16, 0, {0}, 0, 700, 300},
+    DEC("decode mha d64 bs16 ragged", 8, 8, 64, 16, 0, 8, {1, 15, 16, 17, 200, 511, 512, 513}),
+    DEC("decode gqa4 d128 bs16 (llama-3-8b)", 32, 8, 128, 16, 0, 5, {1, 100, 1000, 2047, 4096}),
+    DEC("decode gqa8 d128 bs32 (llama-3-70b tp4)", 16, 2, 128, 32, 0, 4, {33, 513, 3000, 1}),
+    DEC("decode gqa8 d128 bs16 split 128", 16, 2, 128, 16, 128, 4, {1000, 129, 128, 5}),
+    DEC("decode gqa3 d64 bs32 split 64", 12, 4, 64, 32, 64, 4, {300, 64, 65, 2}),
+    DEC("decode gqa16 d128 bs16", 32, 2, 128, 16, 0, 2, {700, 9}),
+    DEC("decode gqa4 d128 bs32 one partition", 8, 2, 128, 32, 512, 3, {512, 1, 300}),
+    PRE("prefill gqa4 d128 bs16 no cache", 32, 8, 128, 16, 100, 0, 0),
+    PRE("prefill gqa4 d128 bs16 cached", 32, 8, 128, 16, 64, 200, 0),
+    PRE("prefill gqa8 d128 bs32 cached", 16, 2, 128, 32, 130, 1000, 0),
+    PRE("prefill mha d64 bs32", 8, 8, 64, 32, 200, 33, 0),
+    PRE("prefill gqa3 d64 bs16 one token", 12, 4, 64, 16, 1, 37, 0),
+    PRE("prefill gqa4 d128 bs16 long", 8, 2, 128, 16, 700, 300, 0),
+    PRE("prefill gqa4 d128 bs16 split 5", 32, 8, 128, 16, 64, 2000, 5),
+    PRE("prefill gqa8 d64 bs32 short chunk auto split", 16, 2, 64, 32, 16, 4000, 0),
 };
 
 static const struct kcheck_case kc_small_cases[] = {
-    {"decode mha d64 bs16 auto split", D(2, 2, 64, 16, 4, {1, 15, 17, 130}, 0, 0, 0)},
-    {"decode gqa4 d128 bs16 one partition", D(8, 2, 128, 16, 3, {1, 40, 300}, 512, 0, 0)},
-    {"decode gqa8 d128 bs32 split 64", D(8, 1, 128, 32, 2, {65, 200}, 64, 0, 0)},
-    {"decode gqa3 d64 bs32 auto", D(6, 2, 64, 32, 2, {33, 100}, 0, 0, 0)},
-    {"decode gqa16 d64 bs16 auto", D(16, 1, 64, 16, 1, {50}, 0, 0, 0)},
-    {"prefill gqa4 d128 bs16 no cache", KCHECK_PREFILL, 4, 1, 128, 16, 0, {0}, 0, 70, 0},
-    {"prefill gqa2 d64 bs32 cached", KCHECK_PREFILL, 2, 1, 64, 32, 0, {0}, 0, 20, 100},
-    {"prefill mha d128 bs32 one token", KCHECK_PREFILL, 2, 2, 128, 32, 0, {0}, 0, 1, 37},
-    {"prefill gqa2 d64 bs16 three tiles", KCHECK_PREFILL, 2, 1, 64, 16, 0, {0}, 0, 130, 64},
+    DEC("decode mha d64 bs16 auto split", 2, 2, 64, 16, 0, 4, {1, 15, 17, 130}),
+    DEC("decode gqa4 d128 bs16 one partition", 8, 2, 128, 16, 512, 3, {1, 40, 300}),
+    DEC("decode gqa8 d128 bs32 split 64", 8, 1, 128, 32, 64, 2, {65, 200}),
+    DEC("decode gqa3 d64 bs32 auto", 6, 2, 64, 32, 0, 2, {33, 100}),
+    DEC("decode gqa16 d64 bs16 auto", 16, 1, 64, 16, 0, 1, {50}),
+    PRE("prefill gqa4 d128 bs16 no cache", 4, 1, 128, 16, 70, 0, 0),
+    PRE("prefill gqa2 d64 bs32 cached", 2, 1, 64, 32, 20, 100, 0),
+    PRE("prefill mha d128 bs32 one token", 2, 2, 128, 32, 1, 37, 0),
+    PRE("prefill gqa2 d64 bs16 three tiles", 2, 1, 64, 16, 130, 64, 0),
+    PRE("prefill gqa2 d64 bs16 split 3", 2, 1, 64, 16, 20, 300, 3),
+    PRE("prefill mha d128 bs32 auto split", 2, 2, 128, 32, 70, 600, 0),
 };
-#undef D
+#undef DEC
+#undef PRE
 
 size_t kcheck_cases(const struct kcheck_case **cases)
 {
@@ -257,8 +268,18 @@ int kcheck_run(const struct kcheck_case *c, enum kern_dtype dt, uint64_t seed,
         KC_CUDA(kern_decode(&s, dt, b.dout, b.dq, b.dk, b.dv, b.dtables, max_blocks, b.dlens,
                             n_seqs, max_len, part, b.dws, ws, 0));
     } else {
+        int32_t splits = c->kv_splits;
+        if (splits == 0) {
+            int dev = 0, sms = 0;
+            KC_CUDA(cudaGetDevice(&dev));
+            KC_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+            splits = kern_prefill_splits(&s, c->num_tokens, c->num_cached, sms);
+        }
+        size_t ws = kern_prefill_workspace_bytes(&s, c->num_tokens, c->num_cached, splits);
+        if (ws)
+            KC_CUDA(cudaMalloc(&b.dws, ws));
         KC_CUDA(kern_prefill(&s, dt, b.dout, b.dq, b.dk, b.dv, b.dtables, c->num_tokens,
-                             c->num_cached, 0));
+                             c->num_cached, splits, b.dws, ws, 0));
     }
     KC_CUDA(kern_to_f32(b.dout32, b.dout, dt, n_q, 0));
     KC_CUDA(cudaMemcpy(b.hout, b.dout32, n_q * sizeof(float), cudaMemcpyDeviceToHost));

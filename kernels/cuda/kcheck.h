@@ -45,6 +45,7 @@ struct kcheck_case {
     int32_t partition_tokens; /* 0: the kernel's own choice */
     /* prefill */
     int32_t num_tokens, num_cached;
+    int32_t kv_splits; /* 0: the kernel's own choice */
 };
 
 struct kcheck_result {
@@ -56,7 +57,8 @@ struct kcheck_result {
 };
 
 /* The cases `llmcap-kbench --check` runs: realistic head counts, long and ragged contexts,
- * forced and automatic split-K, GQA ratios 1, 3, 4, 8 and 16. Borrowed, static. */
+ * forced and automatic split-K (decode) and split-KV (prefill), GQA ratios 1, 3, 4, 8 and
+ * 16. Borrowed, static. */
 size_t kcheck_cases(const struct kcheck_case **cases);
 
 /* Small cases with the same coverage, for the CPU emulation (tests/kernels/emu). */

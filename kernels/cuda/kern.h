@@ -11,7 +11,9 @@
  * done in one block; longer contexts are split (flash-decoding) and a second kernel
  * combines the partitions, which needs a workspace (kern_decode_workspace_bytes()).
  * Prefill: a FlashAttention-2-style kernel on tensor cores (mma.sync m16n8k16), one block
- * per (64 query rows, head), online softmax, causal mask. docs/kernels.md has the details.
+ * per (64 query rows, head[, slice of the keys]), online softmax, causal mask; short chunks
+ * after long contexts split the keys over blocks and merge them (split-KV).
+ * docs/kernels.md has the details.
  *
  * Errors: cudaSuccess, cudaErrorInvalidValue for a shape or argument the kernels do not
  * handle, or the CUDA error of the launch.
@@ -67,12 +69,28 @@ cudaError_t kern_decode(const struct paged_attn_shape *s, enum kern_dtype dt, vo
                         size_t workspace_bytes, cudaStream_t stream);
 
 /*
+ * The number of KV splits kern_prefill() uses for a chunk when asked to choose: 1 when
+ * the chunk's query tiles x heads already fill the GPU (or the context is short), else
+ * enough to give about two blocks per multiprocessor, each split at least 4 key tiles.
+ */
+int32_t kern_prefill_splits(const struct paged_attn_shape *s, int32_t num_tokens,
+                            int32_t num_cached, int num_sms);
+
+/* Workspace for kern_prefill() with `kv_splits` splits (0 when it needs none). */
+size_t kern_prefill_workspace_bytes(const struct paged_attn_shape *s, int32_t num_tokens,
+                                    int32_t num_cached, int32_t kv_splits);
+
+/*
  * Causal prefill of one sequence: num_tokens (>= 1) new tokens after num_cached (>= 0)
  * cached ones; all their K and V are in the cache. out[num_tokens][num_heads][head_dim].
+ * `kv_splits`: 1 = one pass over the keys, n = keys split n ways and merged by a second
+ * kernel (needs kern_prefill_workspace_bytes() of workspace), 0 = kern_prefill_splits()
+ * on the current device.
  */
 cudaError_t kern_prefill(const struct paged_attn_shape *s, enum kern_dtype dt, void *out,
                          const void *q, const void *k_cache, const void *v_cache,
                          const int32_t *block_table, int32_t num_tokens, int32_t num_cached,
+                         int32_t kv_splits, void *workspace, size_t workspace_bytes,
                          cudaStream_t stream);
 
 /* Convert n floats to the dtype (round to nearest even), and back. */

@@ -22,13 +22,19 @@ constexpr int PF_BN = 64;            /* keys per tile */
  * converted to the input dtype straight from the S accumulators (their layout is the A
  * operand's). Rows past the chunk and keys past the block's last position are zero-filled
  * and masked. Blocks start with the longest (last) query tiles.
+ *
+ * Split KV (when there are too few query tiles x heads to fill the GPU, i.e. short chunks
+ * after a long context): block z covers key tiles [z * tiles_per_split, +tiles_per_split)
+ * only and writes its normalised partial rows and (max, sum) per row to part_o/part_ml;
+ * prefill_combine_kernel merges the splits as decode_reduce_kernel does.
  */
 template <bool BF16, int D, int BS>
 __global__ void __launch_bounds__(PF_THREADS)
-    prefill_kernel(uint16_t *__restrict__ out, const uint16_t *__restrict__ q,
+    prefill_kernel(uint16_t *__restrict__ out, float *__restrict__ part_o,
+                   float *__restrict__ part_ml, const uint16_t *__restrict__ q,
                    const uint16_t *__restrict__ kc, const uint16_t *__restrict__ vc,
                    const int32_t *__restrict__ bt, int num_tokens, int num_cached,
-                   int num_heads, int num_kv_heads, float scale_log2)
+                   int num_heads, int num_kv_heads, int tiles_per_split, float scale_log2)
 {
     using T = dt<BF16>;
     constexpr int LD = D + 8;  /* padded row, elements */
@@ -78,7 +84,10 @@ __global__ void __launch_bounds__(PF_THREADS)
     const size_t tok_stride = (size_t)num_kv_heads * D;
     const size_t blk_stride = (size_t)BS * tok_stride;
 
-    for (int n0 = 0; n0 < kv_end; n0 += PF_BN) {
+    const int split = (int)blockIdx.z;
+    const int n_lo = split * tiles_per_split * PF_BN;
+    const int n_hi = imin(kv_end, n_lo + tiles_per_split * PF_BN);
+    for (int n0 = n_lo; n0 < n_hi; n0 += PF_BN) {
         for (int i = tid; i < PF_BN * CPR; i += PF_THREADS) {
             const int r = i / CPR, c = i % CPR, key = n0 + r;
             uint4 kv = make_uint4(0u, 0u, 0u, 0u), vv = kv;
@@ -174,30 +183,96 @@ __global__ void __launch_bounds__(PF_THREADS)
         const int row = row_a + 8 * r;
         if (row < num_tokens) {
             const float inv = l_r[r] > 0.0f ? 1.0f / l_r[r] : 0.0f;
-            uint16_t *op = out + ((size_t)row * num_heads + h) * D + tig * 2;
+            const size_t rowh = (size_t)row * num_heads + h;
+            if (part_o == nullptr) {
+                uint16_t *op = out + rowh * D + tig * 2;
 #pragma unroll
-            for (int i = 0; i < D / 8; i++)
-                st32(op + i * 8, T::pack(o[i][2 * r] * inv, o[i][2 * r + 1] * inv));
+                for (int i = 0; i < D / 8; i++)
+                    st32(op + i * 8, T::pack(o[i][2 * r] * inv, o[i][2 * r + 1] * inv));
+            } else {
+                /* rows that saw no key in this split: sum 0, max -inf, weight 0 later */
+                const size_t slot = (size_t)split * num_tokens * num_heads + rowh;
+                float *op = part_o + slot * D + tig * 2;
+#pragma unroll
+                for (int i = 0; i < D / 8; i++) {
+                    op[i * 8] = o[i][2 * r] * inv;
+                    op[i * 8 + 1] = o[i][2 * r + 1] * inv;
+                }
+                if (tig == 0) {
+                    part_ml[2 * slot] = m_r[r];
+                    part_ml[2 * slot + 1] = l_r[r];
+                }
+            }
         }
     }
 }
 
+/* Merge the KV splits of one (row, head): weights l_s 2^(m_s - max m) (log2 domain). */
+template <bool BF16, int D>
+__global__ void __launch_bounds__(D)
+    prefill_combine_kernel(uint16_t *__restrict__ out, const float *__restrict__ part_o,
+                           const float *__restrict__ part_ml, int num_tokens, int num_heads,
+                           int splits)
+{
+    const size_t rowh = (size_t)blockIdx.x * num_heads + blockIdx.y;
+    const size_t stride = (size_t)num_tokens * num_heads;
+    const int d = (int)threadIdx.x;
+    float mx = -INFINITY;
+    for (int s = 0; s < splits; s++)
+        mx = fmaxf(mx, part_ml[2 * (s * stride + rowh)]);
+    float num = 0.0f, den = 0.0f;
+    for (int s = 0; s < splits; s++) {
+        const size_t slot = s * stride + rowh;
+        const float l = part_ml[2 * slot + 1];
+        if (l > 0.0f) {
+            const float w = l * exp2f(part_ml[2 * slot] - mx);
+            den += w;
+            num = fmaf(w, part_o[slot * D + d], num);
+        }
+    }
+    out[rowh * D + d] = dt<BF16>::from_f(num / den); /* split 0 holds key 0: den > 0 */
+}
+
 struct prefill_args {
     uint16_t *out;
+    float *part_o, *part_ml;
     const uint16_t *q, *kc, *vc;
     const int32_t *bt;
-    int num_tokens, num_cached, num_heads, num_kv_heads;
+    int num_tokens, num_cached, num_heads, num_kv_heads, splits, tiles_per_split;
     float scale_log2;
 };
 
 template <bool BF16, int D, int BS>
 cudaError_t launch_prefill(const prefill_args &a, cudaStream_t stream)
 {
-    const dim3 grid((unsigned)((a.num_tokens + PF_BM - 1) / PF_BM), (unsigned)a.num_heads);
+    const dim3 grid((unsigned)((a.num_tokens + PF_BM - 1) / PF_BM), (unsigned)a.num_heads,
+                    (unsigned)a.splits);
     auto *kfn = prefill_kernel<BF16, D, BS>;
-    KERN_LAUNCH(kfn, grid, dim3(PF_THREADS), stream, a.out, a.q, a.kc, a.vc, a.bt,
-                a.num_tokens, a.num_cached, a.num_heads, a.num_kv_heads, a.scale_log2);
+    KERN_LAUNCH(kfn, grid, dim3(PF_THREADS), stream, a.out, a.part_o, a.part_ml, a.q, a.kc,
+                a.vc, a.bt, a.num_tokens, a.num_cached, a.num_heads, a.num_kv_heads,
+                a.tiles_per_split, a.scale_log2);
+    if (a.splits > 1) {
+        auto *cfn = prefill_combine_kernel<BF16, D>;
+        KERN_LAUNCH(cfn, dim3((unsigned)a.num_tokens, (unsigned)a.num_heads), dim3(D), stream,
+                    a.out, a.part_o, a.part_ml, a.num_tokens, a.num_heads, a.splits);
+    }
     return cudaGetLastError();
+}
+
+int pf_kv_tiles(int32_t num_tokens, int32_t num_cached)
+{
+    return (int)(((int64_t)num_cached + num_tokens + PF_BN - 1) / PF_BN);
+}
+
+/* A requested split count, made consistent: equal numbers of key tiles per split. */
+void pf_split_plan(int32_t num_tokens, int32_t num_cached, int32_t want, int *splits,
+                   int *tiles_per_split)
+{
+    const int tiles = pf_kv_tiles(num_tokens, num_cached);
+    int s = want < 1 ? 1 : want > tiles ? tiles : want;
+    const int per = (tiles + s - 1) / s;
+    *tiles_per_split = per;
+    *splits = (tiles + per - 1) / per;
 }
 
 template <bool BF16>
@@ -213,16 +288,62 @@ cudaError_t prefill_dispatch(const prefill_args &a, int head_dim, int block_size
 
 } // namespace
 
-extern "C" cudaError_t kern_prefill(const struct paged_attn_shape *s, enum kern_dtype dt,
-                                    void *out, const void *q, const void *k_cache,
-                                    const void *v_cache, const int32_t *block_table,
-                                    int32_t num_tokens, int32_t num_cached, cudaStream_t stream)
+extern "C" {
+
+int32_t kern_prefill_splits(const struct paged_attn_shape *s, int32_t num_tokens,
+                            int32_t num_cached, int num_sms)
 {
-    if (!kern_shape_supported(s) || num_tokens < 1 || num_cached < 0 ||
+    const int64_t blocks = (int64_t)((num_tokens + PF_BM - 1) / PF_BM) * s->num_heads;
+    const int tiles = pf_kv_tiles(num_tokens, num_cached);
+    if (blocks >= num_sms || tiles < 8)
+        return 1;
+    int64_t want = (2 * (int64_t)num_sms + blocks - 1) / blocks;
+    const int64_t cap = tiles / 4 < 64 ? tiles / 4 : 64; /* >= 4 key tiles per split */
+    want = want < cap ? want : cap;
+    int splits, per;
+    pf_split_plan(num_tokens, num_cached, (int32_t)(want < 1 ? 1 : want), &splits, &per);
+    return splits;
+}
+
+size_t kern_prefill_workspace_bytes(const struct paged_attn_shape *s, int32_t num_tokens,
+                                    int32_t num_cached, int32_t kv_splits)
+{
+    int splits, per;
+    pf_split_plan(num_tokens, num_cached, kv_splits, &splits, &per);
+    if (splits <= 1)
+        return 0;
+    return (size_t)splits * (size_t)num_tokens * (size_t)s->num_heads *
+           ((size_t)s->head_dim + 2) * sizeof(float);
+}
+
+cudaError_t kern_prefill(const struct paged_attn_shape *s, enum kern_dtype dt, void *out,
+                         const void *q, const void *k_cache, const void *v_cache,
+                         const int32_t *block_table, int32_t num_tokens, int32_t num_cached,
+                         int32_t kv_splits, void *workspace, size_t workspace_bytes,
+                         cudaStream_t stream)
+{
+    if (!kern_shape_supported(s) || num_tokens < 1 || num_cached < 0 || kv_splits < 0 ||
         (int64_t)num_tokens + num_cached > INT32_MAX - PF_BN || s->num_heads > 65535)
         return cudaErrorInvalidValue;
+    if (kv_splits == 0) {
+        int dev = 0, sms = 0;
+        cudaError_t rc = cudaGetDevice(&dev);
+        if (rc == cudaSuccess)
+            rc = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+        if (rc != cudaSuccess)
+            return rc;
+        kv_splits = kern_prefill_splits(s, num_tokens, num_cached, sms);
+    }
     prefill_args a;
+    pf_split_plan(num_tokens, num_cached, kv_splits, &a.splits, &a.tiles_per_split);
+    const size_t need = kern_prefill_workspace_bytes(s, num_tokens, num_cached, kv_splits);
+    if (a.splits > 65535 || (need > 0 && (workspace == NULL || workspace_bytes < need)))
+        return cudaErrorInvalidValue;
     a.out = static_cast<uint16_t *>(out);
+    a.part_o = need > 0 ? static_cast<float *>(workspace) : nullptr;
+    a.part_ml = need > 0 ? a.part_o + (size_t)a.splits * (size_t)num_tokens *
+                                          (size_t)s->num_heads * (size_t)s->head_dim
+                         : nullptr;
     a.q = static_cast<const uint16_t *>(q);
     a.kc = static_cast<const uint16_t *>(k_cache);
     a.vc = static_cast<const uint16_t *>(v_cache);
@@ -235,3 +356,5 @@ extern "C" cudaError_t kern_prefill(const struct paged_attn_shape *s, enum kern_
     return dt == KERN_BF16 ? prefill_dispatch<true>(a, s->head_dim, s->block_size, stream)
                            : prefill_dispatch<false>(a, s->head_dim, s->block_size, stream);
 }
+
+} // extern "C"

@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <ucontext.h>
 #include <vector>
 
@@ -261,10 +262,10 @@ __attribute__((noinline)) inline void fiber_init(fiber &f, ucontext_t *link)
 
 inline void launch(dim3 grid, dim3 block, const std::function<void()> &body)
 {
-    static std::vector<char *> stacks;
+    static std::vector<std::unique_ptr<char[]>> stacks; /* reused by every launch */
     const int n = (int)(block.x * block.y * block.z);
     while (stacks.size() < (size_t)n)
-        stacks.push_back(static_cast<char *>(malloc(STACK_BYTES)));
+        stacks.emplace_back(new char[STACK_BYTES]);
     block_state st;
     st.fibers.resize((size_t)n);
     st.warp_bar.resize((size_t)((n + 31) / 32));
@@ -289,7 +290,7 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()> &body)
                     f.tid = dim3((unsigned)t % block.x, ((unsigned)t / block.x) % block.y,
                                  (unsigned)t / (block.x * block.y));
                     f.done = false;
-                    f.stack = stacks[(size_t)t];
+                    f.stack = stacks[(size_t)t].get();
                     fiber_init(f, &st.sched);
                 }
                 int live = n, last = -1;
