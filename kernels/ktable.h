@@ -15,10 +15,18 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sim/err.h"
-
+/* sim/err.h is C11 (_Noreturn); keep this header usable from C++ too. */
+#if defined(__cplusplus) && !defined(_Noreturn)
+#define _Noreturn [[noreturn]]
+#define LLMCAP_KTABLE_UNDEF_NORETURN
+#endif
 #ifdef __cplusplus
 extern "C" {
+#endif
+#include "sim/err.h"
+#ifdef LLMCAP_KTABLE_UNDEF_NORETURN
+#undef _Noreturn
+#undef LLMCAP_KTABLE_UNDEF_NORETURN
 #endif
 
 #define KT_MAX_GRID 32 /* points per grid axis */
