@@ -207,29 +207,32 @@ inline void mma16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[
     mine[4] = b[0];
     mine[5] = b[1];
     syncwarp();
-    float A[16][16], B[16][8];
-    for (int L = 0; L < 32; L++) {
-        const uint32_t *x = xchg_lane(L);
-        const int gid = L >> 2, tig = L & 3;
-        for (int i = 0; i < 8; i++) {
-            const int row = (i < 2 || (i >= 4 && i < 6)) ? gid : gid + 8;
-            const int col = tig * 2 + (i & 1) + (i >= 4 ? 8 : 0);
+    /* This lane's outputs are rows g and g+8, columns 2t and 2t+1: it needs rows g, g+8 of
+     * A (held by lanes 4g+u, u = 0..3) and columns 2t, 2t+1 of B (lanes 4(2t)+u, 4(2t+1)+u). */
+    const int gid = lane_id() >> 2, tig = lane_id() & 3;
+    float A[2][16], B[16][2];
+    for (int u = 0; u < 4; u++) {
+        const uint32_t *x = xchg_lane(4 * gid + u);
+        for (int i = 0; i < 8; i++) { /* element a_i of lane 4g+u */
+            const int r = (i < 2 || (i >= 4 && i < 6)) ? 0 : 1; /* row g or g+8 */
+            const int col = u * 2 + (i & 1) + (i >= 4 ? 8 : 0);
             const uint32_t w = x[i / 2];
-            A[row][col] = half_bits_to_float((uint16_t)((i & 1) ? w >> 16 : w & 0xffff), bf16);
+            A[r][col] = half_bits_to_float((uint16_t)((i & 1) ? w >> 16 : w & 0xffff), bf16);
         }
-        for (int i = 0; i < 4; i++) {
-            const int row = tig * 2 + (i & 1) + (i >= 2 ? 8 : 0);
-            const uint32_t w = x[4 + i / 2];
-            B[row][gid] = half_bits_to_float((uint16_t)((i & 1) ? w >> 16 : w & 0xffff), bf16);
+        for (int c = 0; c < 2; c++) {
+            const uint32_t *y = xchg_lane(4 * (tig * 2 + c) + u);
+            for (int i = 0; i < 4; i++) { /* element b_i of lane 4n+u, n = 2t+c */
+                const int row = u * 2 + (i & 1) + (i >= 2 ? 8 : 0);
+                const uint32_t w = y[4 + i / 2];
+                B[row][c] = half_bits_to_float((uint16_t)((i & 1) ? w >> 16 : w & 0xffff), bf16);
+            }
         }
     }
     syncwarp();
-    const int gid = lane_id() >> 2, tig = lane_id() & 3;
     for (int i = 0; i < 4; i++) {
-        const int row = i < 2 ? gid : gid + 8, col = tig * 2 + (i & 1);
         float acc = d[i];
         for (int k = 0; k < 16; k++)
-            acc += A[row][k] * B[k][col];
+            acc += A[i >> 1][k] * B[k][i & 1];
         d[i] = acc;
     }
 }
