@@ -111,8 +111,8 @@ static const struct kb_opt_spec kb_opts[] = {
 #define KB_N_OPTS (sizeof kb_opts / sizeof kb_opts[0])
 
 /* Grids of docs/latency-tables.md, and the --quick ones. */
-static const int32_t kb_gemm_tokens[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096,
-                                         8192};
+static const int32_t kb_gemm_tokens[] = {1,   2,   4,   8,    16,   32,   64,
+                                         128, 256, 512, 1024, 2048, 4096, 8192};
 static const int32_t kb_decode_batch[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 static const int32_t kb_decode_context[] = {128, 256, 512, 1024, 2048, 4096, 8192, 16384};
 static const int32_t kb_prefill_tokens[] = {16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
@@ -156,8 +156,8 @@ static void kb_usage(FILE *f)
             snprintf(left, sizeof left, "-%c, --%s%s%s", kb_opts[i].id, kb_opts[i].name,
                      kb_opts[i].arg ? " " : "", kb_opts[i].arg ? kb_opts[i].arg : "");
         else
-            snprintf(left, sizeof left, "    --%s%s%s", kb_opts[i].name,
-                     kb_opts[i].arg ? " " : "", kb_opts[i].arg ? kb_opts[i].arg : "");
+            snprintf(left, sizeof left, "    --%s%s%s", kb_opts[i].name, kb_opts[i].arg ? " " : "",
+                     kb_opts[i].arg ? kb_opts[i].arg : "");
         fprintf(f, "  %-34s %s\n", left, kb_opts[i].help);
     }
     fprintf(f, "\nLIST is comma-separated and strictly increasing, e.g. 1,8,64.\n"
@@ -184,9 +184,8 @@ static int kb_parse_int(const char *text, const char *key, long min, long max, l
     errno = 0;
     long v = strtol(text, &end, 10);
     if (end == text || *end || errno || v < min || v > max) {
-        fprintf(stderr,
-                "llmcap-kbench: error: '--%s' must be an integer in %ld..%ld, got '%s'\n", key,
-                min, max, text);
+        fprintf(stderr, "llmcap-kbench: error: '--%s' must be an integer in %ld..%ld, got '%s'\n",
+                key, min, max, text);
         return 2;
     }
     *out = v;
@@ -223,9 +222,9 @@ static int kb_parse(int argc, char **argv, struct kb_config *c)
     c->reps = 20;
     c->l2_flush = true;
     c->seed = 1;
-    int32_t *custom_field[7] = {&c->model.num_layers,   &c->model.hidden_size,
-                                &c->model.num_heads,    &c->model.num_kv_heads,
-                                &c->model.head_dim,     &c->model.intermediate_size,
+    int32_t *custom_field[7] = {&c->model.num_layers, &c->model.hidden_size,
+                                &c->model.num_heads,  &c->model.num_kv_heads,
+                                &c->model.head_dim,   &c->model.intermediate_size,
                                 &c->model.vocab_size};
     char custom_name[64] = "";
     const char *model_name = "llama-3-8b";
@@ -269,8 +268,7 @@ static int kb_parse(int argc, char **argv, struct kb_config *c)
             break;
         case OPT_BLOCK_SIZE:
             if (strcmp(optarg, "16") != 0 && strcmp(optarg, "32") != 0)
-                return kb_usage_error("'--block-size' must be 16 or 32 (tokens), got '%s'",
-                                      optarg);
+                return kb_usage_error("'--block-size' must be 16 or 32 (tokens), got '%s'", optarg);
             c->block_size = (int32_t)atoi(optarg);
             break;
         case OPT_GEMM_TOKENS:
@@ -471,9 +469,9 @@ static cudaError_t kb_gemm_op(void *p)
 {
     struct kb_gemm_ctx *g = p;
     const float alpha = 1.0f, beta = 0.0f;
-    g->status = cublasGemmEx(g->handle, CUBLAS_OP_T, CUBLAS_OP_N, g->m, g->n, g->k, &alpha,
-                             g->w, g->type, g->k, g->x, g->type, g->k, &beta, g->y, g->type,
-                             g->m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    g->status = cublasGemmEx(g->handle, CUBLAS_OP_T, CUBLAS_OP_N, g->m, g->n, g->k, &alpha, g->w,
+                             g->type, g->k, g->x, g->type, g->k, &beta, g->y, g->type, g->m,
+                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     return g->status == CUBLAS_STATUS_SUCCESS ? cudaSuccess : cudaErrorUnknown;
 }
 
@@ -524,13 +522,13 @@ static int kb_cuda_fail(const char *what, cudaError_t rc)
     return 3;
 }
 
-#define KB_CUDA(call)                                                                      \
-    do {                                                                                   \
-        cudaError_t kb_rc_ = (call);                                                       \
-        if (kb_rc_ != cudaSuccess) {                                                       \
-            status = kb_cuda_fail(#call, kb_rc_);                                          \
-            goto done;                                                                     \
-        }                                                                                  \
+#define KB_CUDA(call)                                                                              \
+    do {                                                                                           \
+        cudaError_t kb_rc_ = (call);                                                               \
+        if (kb_rc_ != cudaSuccess) {                                                               \
+            status = kb_cuda_fail(#call, kb_rc_);                                                  \
+            goto done;                                                                             \
+        }                                                                                          \
     } while (0)
 
 static int kb_list_devices(void)
@@ -573,8 +571,9 @@ static int kb_check(void)
                     return 3;
                 continue;
             }
-            fprintf(stderr, "llmcap-kbench: check %-42s %s: max |err| %.3g (tol %.3g, max |ref| "
-                            "%.3g) %s\n",
+            fprintf(stderr,
+                    "llmcap-kbench: check %-42s %s: max |err| %.3g (tol %.3g, max |ref| "
+                    "%.3g) %s\n",
                     cases[i].name, kern_dtype_name(dts[di]), r.max_abs_err, r.tolerance,
                     r.max_abs_ref, r.pass ? "ok" : "MISMATCH");
             failed += !r.pass;
@@ -632,8 +631,7 @@ static int kb_measure(const struct kb_config *c)
     struct kt_table *t = calloc(1, sizeof *t);
     struct kb_bench *b = calloc(1, sizeof *b);
     cublasHandle_t handle = NULL;
-    void *w = NULL, *x = NULL, *y = NULL, *kc = NULL, *vc = NULL, *q = NULL, *o = NULL,
-         *ws = NULL;
+    void *w = NULL, *x = NULL, *y = NULL, *kc = NULL, *vc = NULL, *q = NULL, *o = NULL, *ws = NULL;
     size_t ws_bytes = 0;
     int32_t *tables = NULL, *lens = NULL, *htables = NULL, *hlens = NULL;
     int n_events = 0;
@@ -760,8 +758,8 @@ static int kb_measure(const struct kb_config *c)
         KB_CUDA(cudaMalloc(&w, (size_t)max_wn * 2));
         KB_CUDA(cudaMalloc(&x, (size_t)(max_m * max_k) * 2));
         KB_CUDA(cudaMalloc(&y, (size_t)(max_m * max_n) * 2));
-        KB_CUDA(kern_fill_uniform(w, dt, (size_t)max_wn, c->seed * 16 + 1, -0.05f, 0.05f,
-                                  b->stream));
+        KB_CUDA(
+            kern_fill_uniform(w, dt, (size_t)max_wn, c->seed * 16 + 1, -0.05f, 0.05f, b->stream));
         KB_CUDA(kern_fill_uniform(x, dt, (size_t)(max_m * max_k), c->seed * 16 + 2, -1.0f, 1.0f,
                                   b->stream));
         if (cublasCreate(&handle) != CUBLAS_STATUS_SUCCESS ||
@@ -791,8 +789,8 @@ static int kb_measure(const struct kb_config *c)
                     goto done;
                 }
                 t->gemm_us[gi][i] = us;
-                fprintf(stderr, "[gemm %3zu/%zu] %-12s tokens %5d  n %6d k %6d  %10.2f us\n",
-                        ++pt, npts, kt_gemm_name((enum kt_gemm)gi), (int)g.n, g.m, g.k, us);
+                fprintf(stderr, "[gemm %3zu/%zu] %-12s tokens %5d  n %6d k %6d  %10.2f us\n", ++pt,
+                        npts, kt_gemm_name((enum kt_gemm)gi), (int)g.n, g.m, g.k, us);
             }
         }
         cublasDestroy(handle);
@@ -810,8 +808,7 @@ static int kb_measure(const struct kb_config *c)
     const int32_t bs = c->block_size;
     const int32_t max_b = kb_grid_max(&c->decode_batch);
     const int32_t max_c = kb_grid_max(&c->decode_context);
-    const int32_t max_pre =
-        kb_grid_max(&c->prefill_tokens) + kb_grid_max(&c->prefill_context);
+    const int32_t max_pre = kb_grid_max(&c->prefill_tokens) + kb_grid_max(&c->prefill_context);
     const int32_t dec_blocks_per_seq = (max_c + bs - 1) / bs;
     const int32_t pre_blocks = (max_pre + bs - 1) / bs;
     int64_t num_blocks = (int64_t)max_b * dec_blocks_per_seq;
@@ -863,9 +860,8 @@ static int kb_measure(const struct kb_config *c)
     /* everything on the benchmark stream: it does not wait for the legacy default stream */
     KB_CUDA(cudaMemcpyAsync(tables, htables, (size_t)num_blocks * sizeof *tables,
                             cudaMemcpyHostToDevice, b->stream));
-    const int32_t max_q_rows = max_b > kb_grid_max(&c->prefill_tokens)
-                                   ? max_b
-                                   : kb_grid_max(&c->prefill_tokens);
+    const int32_t max_q_rows =
+        max_b > kb_grid_max(&c->prefill_tokens) ? max_b : kb_grid_max(&c->prefill_tokens);
     const size_t q_elems = (size_t)max_q_rows * (size_t)shape.num_heads * (size_t)shape.head_dim;
     KB_CUDA(cudaMalloc(&q, q_elems * 2));
     KB_CUDA(cudaMalloc(&o, q_elems * 2));
@@ -879,8 +875,8 @@ static int kb_measure(const struct kb_config *c)
             for (size_t ci = 0; ci < c->decode_context.n; ci++) {
                 int32_t nb = c->decode_batch.v[bi], ctx = c->decode_context.v[ci];
                 int32_t p = c->partition ? c->partition
-                                         : kern_decode_partition_tokens(
-                                               &shape, nb, ctx, prop.multiProcessorCount);
+                                         : kern_decode_partition_tokens(&shape, nb, ctx,
+                                                                        prop.multiProcessorCount);
                 size_t wsb = kern_decode_workspace_bytes(&shape, nb, ctx, p);
                 ws_max = wsb > ws_max ? wsb : ws_max;
             }
@@ -906,10 +902,10 @@ static int kb_measure(const struct kb_config *c)
             for (size_t ci = 0; ci < c->decode_context.n; ci++) {
                 d.num_seqs = c->decode_batch.v[bi];
                 d.max_len = c->decode_context.v[ci];
-                d.partition = c->partition ? c->partition
-                                           : kern_decode_partition_tokens(
-                                                 &shape, d.num_seqs, d.max_len,
-                                                 prop.multiProcessorCount);
+                d.partition = c->partition
+                                  ? c->partition
+                                  : kern_decode_partition_tokens(&shape, d.num_seqs, d.max_len,
+                                                                 prop.multiProcessorCount);
                 for (int32_t s = 0; s < d.num_seqs; s++)
                     hlens[s] = d.max_len;
                 KB_CUDA(cudaMemcpyAsync(lens, hlens, (size_t)d.num_seqs * sizeof *lens,
@@ -918,8 +914,8 @@ static int kb_measure(const struct kb_config *c)
                 KB_CUDA(kb_time(b, kb_decode_op, &d, &us));
                 t->decode_us[bi][ci] = us;
                 fprintf(stderr,
-                        "[decode %3zu/%zu] batch %4d context %6d partition %3d  %10.2f us\n",
-                        ++pt, npts, (int)d.num_seqs, (int)d.max_len, (int)d.partition, us);
+                        "[decode %3zu/%zu] batch %4d context %6d partition %3d  %10.2f us\n", ++pt,
+                        npts, (int)d.num_seqs, (int)d.max_len, (int)d.partition, us);
             }
         }
     }
@@ -1046,8 +1042,9 @@ int main(int argc, char **argv)
     int n = 0;
     cudaError_t crc = cudaGetDeviceCount(&n);
     if (crc != cudaSuccess || n < 1) {
-        fprintf(stderr, "llmcap-kbench: error: no CUDA device (%s): nothing measured, no table "
-                        "written\n",
+        fprintf(stderr,
+                "llmcap-kbench: error: no CUDA device (%s): nothing measured, no table "
+                "written\n",
                 crc == cudaSuccess ? "none found" : cudaGetErrorString(crc));
         return 3;
     }

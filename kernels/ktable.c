@@ -52,8 +52,7 @@ int kt_model_builtin(const char *name, struct kt_model *m, struct sim_err *err)
             return SIM_OK;
         }
     }
-    return kt_fail(err, SIM_ENOENT, "unknown model '%s' (built-in: llama-3-8b, llama-3-70b)",
-                   name);
+    return kt_fail(err, SIM_ENOENT, "unknown model '%s' (built-in: llama-3-8b, llama-3-70b)", name);
 }
 
 int kt_model_check(const struct kt_model *m, struct sim_err *err)
@@ -64,9 +63,9 @@ int kt_model_check(const struct kt_model *m, struct sim_err *err)
         const char *key;
         int32_t v;
     } counts[] = {
-        {"num_layers", m->num_layers},     {"hidden_size", m->hidden_size},
-        {"num_heads", m->num_heads},       {"num_kv_heads", m->num_kv_heads},
-        {"head_dim", m->head_dim},         {"intermediate_size", m->intermediate_size},
+        {"num_layers", m->num_layers}, {"hidden_size", m->hidden_size},
+        {"num_heads", m->num_heads},   {"num_kv_heads", m->num_kv_heads},
+        {"head_dim", m->head_dim},     {"intermediate_size", m->intermediate_size},
         {"vocab_size", m->vocab_size},
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
@@ -81,8 +80,7 @@ int kt_model_check(const struct kt_model *m, struct sim_err *err)
     return SIM_OK;
 }
 
-int kt_shard_make(const struct kt_model *m, int32_t tp, struct kt_shard *sh,
-                  struct sim_err *err)
+int kt_shard_make(const struct kt_model *m, int32_t tp, struct kt_shard *sh, struct sim_err *err)
 {
     int rc = kt_model_check(m, err);
     if (rc)
@@ -90,9 +88,8 @@ int kt_shard_make(const struct kt_model *m, int32_t tp, struct kt_shard *sh,
     if (tp < 1 || tp > 64)
         return kt_fail(err, SIM_EINVAL, "'tp' must be in 1..64 (GPUs), got '%d'", (int)tp);
     if (m->num_heads % tp != 0)
-        return kt_fail(err, SIM_EINVAL,
-                       "'tp' must divide 'num_heads' (%d), got '%d'", (int)m->num_heads,
-                       (int)tp);
+        return kt_fail(err, SIM_EINVAL, "'tp' must divide 'num_heads' (%d), got '%d'",
+                       (int)m->num_heads, (int)tp);
     if (m->intermediate_size % tp != 0)
         return kt_fail(err, SIM_EINVAL, "'tp' must divide 'intermediate_size' (%d), got '%d'",
                        (int)m->intermediate_size, (int)tp);
@@ -148,13 +145,13 @@ struct kt_gemm_shape kt_gemm_shape_of(const struct kt_shard *sh, enum kt_gemm g)
 
 const char *kt_gemm_name(enum kt_gemm g)
 {
-    static const char *const names[KT_GEMM_N] = {"qkv_proj", "o_proj", "gate_up_proj",
-                                                 "down_proj", "lm_head"};
+    static const char *const names[KT_GEMM_N] = {"qkv_proj", "o_proj", "gate_up_proj", "down_proj",
+                                                 "lm_head"};
     return (unsigned)g < KT_GEMM_N ? names[g] : "?";
 }
 
-int kt_grid_parse(const char *text, const char *key, int32_t min, int32_t max,
-                  struct kt_grid *g, struct sim_err *err)
+int kt_grid_parse(const char *text, const char *key, int32_t min, int32_t max, struct kt_grid *g,
+                  struct sim_err *err)
 {
     g->n = 0;
     const char *p = text;
@@ -164,8 +161,7 @@ int kt_grid_parse(const char *text, const char *key, int32_t min, int32_t max,
         long v = strtol(p, &end, 10);
         if (end == p || errno || (*end && *end != ','))
             return kt_fail(err, SIM_EINVAL,
-                           "'%s' must be a comma-separated list of integers, got '%s'", key,
-                           text);
+                           "'%s' must be a comma-separated list of integers, got '%s'", key, text);
         if (v < min || v > max)
             return kt_fail(err, SIM_EINVAL, "'%s' values must be in %d..%d, got '%ld'", key,
                            (int)min, (int)max, v);
@@ -264,31 +260,28 @@ static int kt_check_grid(const struct kt_grid *g, const char *key, bool allow_ze
                          struct sim_err *err)
 {
     if (g->n < 1 || g->n > KT_MAX_GRID)
-        return kt_fail(err, SIM_EINVAL, "'%s' must have 1..%d values, got '%zu'", key,
-                       KT_MAX_GRID, g->n);
+        return kt_fail(err, SIM_EINVAL, "'%s' must have 1..%d values, got '%zu'", key, KT_MAX_GRID,
+                       g->n);
     for (size_t i = 0; i < g->n; i++) {
         int32_t lo = (allow_zero && i == 0) ? 0 : 1;
         if (g->v[i] < lo)
-            return kt_fail(err, SIM_EINVAL, "'%s[%zu]' must be >= %d, got '%d'", key, i,
-                           (int)lo, (int)g->v[i]);
+            return kt_fail(err, SIM_EINVAL, "'%s[%zu]' must be >= %d, got '%d'", key, i, (int)lo,
+                           (int)g->v[i]);
         if (i > 0 && g->v[i] <= g->v[i - 1])
-            return kt_fail(err, SIM_EINVAL,
-                           "'%s' must be strictly increasing, got '%d' after '%d'", key,
-                           (int)g->v[i], (int)g->v[i - 1]);
+            return kt_fail(err, SIM_EINVAL, "'%s' must be strictly increasing, got '%d' after '%d'",
+                           key, (int)g->v[i], (int)g->v[i - 1]);
     }
     return SIM_OK;
 }
 
-static int kt_check_us(double v, const char *key, size_t i, size_t j, bool two,
-                       struct sim_err *err)
+static int kt_check_us(double v, const char *key, size_t i, size_t j, bool two, struct sim_err *err)
 {
     if (isfinite(v) && v > 0.0)
         return SIM_OK;
     if (two)
-        return kt_fail(err, SIM_EINVAL, "'%s[%zu][%zu]' must be finite and > 0 (us), got '%g'",
-                       key, i, j, v);
-    return kt_fail(err, SIM_EINVAL, "'%s[%zu]' must be finite and > 0 (us), got '%g'", key, i,
-                   v);
+        return kt_fail(err, SIM_EINVAL, "'%s[%zu][%zu]' must be finite and > 0 (us), got '%g'", key,
+                       i, j, v);
+    return kt_fail(err, SIM_EINVAL, "'%s[%zu]' must be finite and > 0 (us), got '%g'", key, i, v);
 }
 
 static bool kt_is_date(const char *s)
@@ -307,19 +300,15 @@ static int kt_check_table(const struct kt_table *t, struct sim_err *err)
     const struct kt_provenance *p = &t->prov;
     const struct {
         const char *key, *v;
-    } req[] = {{"provenance.gpu", p->gpu},
-               {"provenance.gpu_catalog", p->gpu_catalog},
-               {"provenance.driver", p->driver},
-               {"provenance.cuda", p->cuda},
-               {"provenance.date", p->date},
-               {"provenance.tool", p->tool}};
+    } req[] = {{"provenance.gpu", p->gpu},       {"provenance.gpu_catalog", p->gpu_catalog},
+               {"provenance.driver", p->driver}, {"provenance.cuda", p->cuda},
+               {"provenance.date", p->date},     {"provenance.tool", p->tool}};
     for (size_t i = 0; i < sizeof req / sizeof req[0]; i++)
         if (!req[i].v[0])
             return kt_fail(err, SIM_EINVAL, "'%s' must not be empty for a measured table",
                            req[i].key);
     if (!kt_is_date(p->date))
-        return kt_fail(err, SIM_EINVAL, "'provenance.date' must be YYYY-MM-DD, got '%s'",
-                       p->date);
+        return kt_fail(err, SIM_EINVAL, "'provenance.date' must be YYYY-MM-DD, got '%s'", p->date);
     if (p->warmup < 0 || p->repetitions < 1)
         return kt_fail(err, SIM_EINVAL,
                        "'provenance.settings' must have warmup >= 0 and repetitions >= 1, "
@@ -338,14 +327,13 @@ static int kt_check_table(const struct kt_table *t, struct sim_err *err)
         return kt_fail(err, SIM_EINVAL, "'block_size' must be >= 1 (tokens), got '%d'",
                        (int)t->block_size);
     if ((rc = kt_check_grid(&t->gemm_tokens, "operators.gemm.tokens", false, err)) ||
-        (rc = kt_check_grid(&t->decode_batch, "operators.decode_attention.batch", false,
+        (rc = kt_check_grid(&t->decode_batch, "operators.decode_attention.batch", false, err)) ||
+        (rc = kt_check_grid(&t->decode_context, "operators.decode_attention.context_tokens", false,
                             err)) ||
-        (rc = kt_check_grid(&t->decode_context, "operators.decode_attention.context_tokens",
-                            false, err)) ||
-        (rc = kt_check_grid(&t->prefill_tokens, "operators.prefill_attention.tokens", false,
-                            err)) ||
-        (rc = kt_check_grid(&t->prefill_context,
-                            "operators.prefill_attention.context_tokens", true, err)))
+        (rc =
+             kt_check_grid(&t->prefill_tokens, "operators.prefill_attention.tokens", false, err)) ||
+        (rc = kt_check_grid(&t->prefill_context, "operators.prefill_attention.context_tokens", true,
+                            err)))
         return rc;
     char key[96];
     for (int g = 0; g < KT_GEMM_N; g++) {
@@ -356,13 +344,13 @@ static int kt_check_table(const struct kt_table *t, struct sim_err *err)
     }
     for (size_t i = 0; i < t->decode_batch.n; i++)
         for (size_t j = 0; j < t->decode_context.n; j++)
-            if ((rc = kt_check_us(t->decode_us[i][j], "operators.decode_attention.us", i, j,
-                                  true, err)))
+            if ((rc = kt_check_us(t->decode_us[i][j], "operators.decode_attention.us", i, j, true,
+                                  err)))
                 return rc;
     for (size_t i = 0; i < t->prefill_tokens.n; i++)
         for (size_t j = 0; j < t->prefill_context.n; j++)
-            if ((rc = kt_check_us(t->prefill_us[i][j], "operators.prefill_attention.us", i, j,
-                                  true, err)))
+            if ((rc = kt_check_us(t->prefill_us[i][j], "operators.prefill_attention.us", i, j, true,
+                                  err)))
                 return rc;
     return SIM_OK;
 }

@@ -70,8 +70,7 @@ struct kt_shard {
     int32_t vocab_size;        /* per shard, ceil(vocab / tp) */
 };
 
-int kt_shard_make(const struct kt_model *m, int32_t tp, struct kt_shard *sh,
-                  struct sim_err *err);
+int kt_shard_make(const struct kt_model *m, int32_t tp, struct kt_shard *sh, struct sim_err *err);
 
 /* The linear layers of one decoder layer plus the LM head, in table order. */
 enum kt_gemm { KT_QKV, KT_O, KT_GATE_UP, KT_DOWN, KT_LM_HEAD, KT_GEMM_N };
@@ -95,8 +94,8 @@ struct kt_grid {
  * Parse a comma-separated list ("1,2,4") named `key` (for messages) into `g`: 1 to
  * KT_MAX_GRID strictly increasing integers in [min, max]. SIM_EINVAL otherwise.
  */
-int kt_grid_parse(const char *text, const char *key, int32_t min, int32_t max,
-                  struct kt_grid *g, struct sim_err *err);
+int kt_grid_parse(const char *text, const char *key, int32_t min, int32_t max, struct kt_grid *g,
+                  struct sim_err *err);
 
 /* Copy `n` values into `g` (n <= KT_MAX_GRID, checked by the caller). */
 void kt_grid_set(struct kt_grid *g, const int32_t *v, size_t n);

@@ -82,10 +82,10 @@ int paged_attn_decode_ref(const struct paged_attn_shape *s, int32_t num_seqs, co
  * ceil((num_cached + num_tokens) / block_size) entries, each in [0, num_blocks).
  * Writes out[num_tokens][num_heads][head_dim]. Returns SIM_OK or SIM_EINVAL.
  */
-int paged_attn_prefill_ref(const struct paged_attn_shape *s, int32_t num_tokens,
-                           int32_t num_cached, const float *q, const float *k_cache,
-                           const float *v_cache, int32_t num_blocks,
-                           const int32_t *block_table, float *out, struct sim_err *err);
+int paged_attn_prefill_ref(const struct paged_attn_shape *s, int32_t num_tokens, int32_t num_cached,
+                           const float *q, const float *k_cache, const float *v_cache,
+                           int32_t num_blocks, const int32_t *block_table, float *out,
+                           struct sim_err *err);
 
 #ifdef __cplusplus
 }

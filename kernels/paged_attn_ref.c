@@ -8,8 +8,7 @@
 #include <stdio.h>
 
 /* The kernels folder links no other project library: fill the caller's record here. */
-static int pa_fail(struct sim_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int pa_fail(struct sim_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int pa_fail(struct sim_err *err, const char *fmt, ...)
 {
@@ -37,8 +36,7 @@ int paged_attn_check_shape(const struct paged_attn_shape *s, struct sim_err *err
     if (s->num_heads < 1)
         return pa_fail(err, "'num_heads' must be >= 1 (heads), got '%d'", (int)s->num_heads);
     if (s->num_kv_heads < 1)
-        return pa_fail(err, "'num_kv_heads' must be >= 1 (heads), got '%d'",
-                       (int)s->num_kv_heads);
+        return pa_fail(err, "'num_kv_heads' must be >= 1 (heads), got '%d'", (int)s->num_kv_heads);
     if (s->num_heads % s->num_kv_heads != 0)
         return pa_fail(err, "'num_heads' must be a multiple of 'num_kv_heads' (%d), got '%d'",
                        (int)s->num_kv_heads, (int)s->num_heads);
@@ -46,8 +44,7 @@ int paged_attn_check_shape(const struct paged_attn_shape *s, struct sim_err *err
         return pa_fail(err, "'head_dim' must be in 1..%d (elements), got '%d'",
                        PAGED_ATTN_MAX_HEAD_DIM, (int)s->head_dim);
     if (s->block_size < 1)
-        return pa_fail(err, "'block_size' must be >= 1 (tokens), got '%d'",
-                       (int)s->block_size);
+        return pa_fail(err, "'block_size' must be >= 1 (tokens), got '%d'", (int)s->block_size);
     if (!(isfinite(s->scale) && s->scale > 0.0f))
         return pa_fail(err, "'scale' must be finite and > 0, got '%g'", (double)s->scale);
     return SIM_OK;
@@ -108,10 +105,10 @@ static int pa_check_table(const int32_t *table, int32_t n_entries, int32_t num_b
     for (int32_t i = 0; i < n_entries; i++) {
         if (table[i] < 0 || table[i] >= num_blocks) {
             if (row >= 0)
-                return pa_fail(err, "'%s[%d][%d]' must be in 0..%d (block id), got '%d'",
-                               what, (int)row, (int)i, (int)num_blocks - 1, (int)table[i]);
-            return pa_fail(err, "'%s[%d]' must be in 0..%d (block id), got '%d'", what,
-                           (int)i, (int)num_blocks - 1, (int)table[i]);
+                return pa_fail(err, "'%s[%d][%d]' must be in 0..%d (block id), got '%d'", what,
+                               (int)row, (int)i, (int)num_blocks - 1, (int)table[i]);
+            return pa_fail(err, "'%s[%d]' must be in 0..%d (block id), got '%d'", what, (int)i,
+                           (int)num_blocks - 1, (int)table[i]);
         }
     }
     return SIM_OK;
@@ -152,10 +149,10 @@ int paged_attn_decode_ref(const struct paged_attn_shape *s, int32_t num_seqs, co
     return SIM_OK;
 }
 
-int paged_attn_prefill_ref(const struct paged_attn_shape *s, int32_t num_tokens,
-                           int32_t num_cached, const float *q, const float *k_cache,
-                           const float *v_cache, int32_t num_blocks,
-                           const int32_t *block_table, float *out, struct sim_err *err)
+int paged_attn_prefill_ref(const struct paged_attn_shape *s, int32_t num_tokens, int32_t num_cached,
+                           const float *q, const float *k_cache, const float *v_cache,
+                           int32_t num_blocks, const int32_t *block_table, float *out,
+                           struct sim_err *err)
 {
     int rc = paged_attn_check_shape(s, err);
     if (rc)
@@ -178,8 +175,8 @@ int paged_attn_prefill_ref(const struct paged_attn_shape *s, int32_t num_tokens,
     for (int32_t i = 0; i < num_tokens; i++) {
         for (int32_t h = 0; h < s->num_heads; h++) {
             size_t row = ((size_t)i * (size_t)s->num_heads + (size_t)h) * (size_t)s->head_dim;
-            pa_attend(s, q + row, h / group, num_cached + i + 1, k_cache, v_cache,
-                      block_table, out + row);
+            pa_attend(s, q + row, h / group, num_cached + i + 1, k_cache, v_cache, block_table,
+                      out + row);
         }
     }
     return SIM_OK;

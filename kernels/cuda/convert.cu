@@ -3,15 +3,15 @@
 #include "kernels/cuda/kern.h"
 #include "kernels/cuda/kern_dev.cuh"
 
-namespace {
+namespace
+{
 
 using namespace kern;
 
 constexpr int CV_THREADS = 256;
 
 template <bool BF16>
-__global__ void from_f32_kernel(uint16_t *__restrict__ dst, const float *__restrict__ src,
-                                size_t n)
+__global__ void from_f32_kernel(uint16_t *__restrict__ dst, const float *__restrict__ src, size_t n)
 {
     const size_t stride = (size_t)gridDim.x * blockDim.x;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
@@ -19,8 +19,7 @@ __global__ void from_f32_kernel(uint16_t *__restrict__ dst, const float *__restr
 }
 
 template <bool BF16>
-__global__ void to_f32_kernel(float *__restrict__ dst, const uint16_t *__restrict__ src,
-                              size_t n)
+__global__ void to_f32_kernel(float *__restrict__ dst, const uint16_t *__restrict__ src, size_t n)
 {
     const size_t stride = (size_t)gridDim.x * blockDim.x;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
@@ -37,8 +36,8 @@ __device__ __forceinline__ uint64_t mix64(uint64_t z)
 }
 
 template <bool BF16>
-__global__ void fill_uniform_kernel(uint16_t *__restrict__ dst, size_t n, uint64_t seed,
-                                    float lo, float hi)
+__global__ void fill_uniform_kernel(uint16_t *__restrict__ dst, size_t n, uint64_t seed, float lo,
+                                    float hi)
 {
     const size_t stride = (size_t)gridDim.x * blockDim.x;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {

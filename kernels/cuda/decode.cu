@@ -3,7 +3,8 @@
 #include "kernels/cuda/kern.h"
 #include "kernels/cuda/kern_dev.cuh"
 
-namespace {
+namespace
+{
 
 using namespace kern;
 
@@ -33,10 +34,10 @@ __global__ void __launch_bounds__(DEC_THREADS)
                   int part_tokens, int max_parts, float scale)
 {
     using T = dt<BF16>;
-    constexpr int VEC = 8;          /* elements per 16-byte load */
-    constexpr int TPT = D / VEC;    /* lanes per token */
-    constexpr int TPW = 32 / TPT;   /* tokens per warp step */
-    constexpr int TOK = BS / TPW;   /* tokens per lane in one KV block */
+    constexpr int VEC = 8;                /* elements per 16-byte load */
+    constexpr int TPT = D / VEC;          /* lanes per token */
+    constexpr int TPW = 32 / TPT;         /* tokens per warp step */
+    constexpr int TOK = BS / TPW;         /* tokens per lane in one KV block */
     constexpr int CH = TOK < 8 ? TOK : 8; /* loads in flight per lane */
     static_assert(TOK % CH == 0, "chunking");
     static_assert(DEC_WARPS * D <= DEC_PMAX, "the reduction buffer reuses the score buffer");
@@ -252,14 +253,13 @@ cudaError_t launch_decode(const decode_args &a, cudaStream_t stream)
     const dim3 grid((unsigned)(a.num_kv_heads * (group / GB)), (unsigned)a.num_seqs,
                     (unsigned)a.max_parts);
     auto *kfn = decode_kernel<BF16, D, BS, GB>;
-    KERN_LAUNCH(kfn, grid, dim3(DEC_THREADS), stream, a.out, a.part_out, a.part_ml, a.q, a.kc,
-                a.vc, a.block_tables, a.max_blocks, a.ctx_lens, a.num_heads, a.num_kv_heads,
+    KERN_LAUNCH(kfn, grid, dim3(DEC_THREADS), stream, a.out, a.part_out, a.part_ml, a.q, a.kc, a.vc,
+                a.block_tables, a.max_blocks, a.ctx_lens, a.num_heads, a.num_kv_heads,
                 a.part_tokens, a.max_parts, a.scale);
     if (a.max_parts > 1) {
         auto *rfn = decode_reduce_kernel<BF16, D>;
-        KERN_LAUNCH(rfn, dim3((unsigned)a.num_heads, (unsigned)a.num_seqs), dim3(D), stream,
-                    a.out, a.part_out, a.part_ml, a.ctx_lens, a.num_heads, a.part_tokens,
-                    a.max_parts);
+        KERN_LAUNCH(rfn, dim3((unsigned)a.num_heads, (unsigned)a.num_seqs), dim3(D), stream, a.out,
+                    a.part_out, a.part_ml, a.ctx_lens, a.num_heads, a.part_tokens, a.max_parts);
     }
     return cudaGetLastError();
 }
@@ -286,8 +286,7 @@ cudaError_t dispatch_gb(const decode_args &a, cudaStream_t stream)
 }
 
 template <bool BF16>
-cudaError_t dispatch_shape(const decode_args &a, int head_dim, int block_size,
-                           cudaStream_t stream)
+cudaError_t dispatch_shape(const decode_args &a, int head_dim, int block_size, cudaStream_t stream)
 {
     if (head_dim == 64)
         return block_size == 16 ? dispatch_gb<BF16, 64, 16>(a, stream)
@@ -339,9 +338,9 @@ size_t kern_decode_workspace_bytes(const struct paged_attn_shape *s, int32_t num
 cudaError_t kern_decode(const struct paged_attn_shape *s, enum kern_dtype dt, void *out,
                         const void *q, const void *k_cache, const void *v_cache,
                         const int32_t *block_tables, int32_t max_blocks_per_seq,
-                        const int32_t *context_lens, int32_t num_seqs,
-                        int32_t max_context_len, int32_t partition_tokens, void *workspace,
-                        size_t workspace_bytes, cudaStream_t stream)
+                        const int32_t *context_lens, int32_t num_seqs, int32_t max_context_len,
+                        int32_t partition_tokens, void *workspace, size_t workspace_bytes,
+                        cudaStream_t stream)
 {
     if (!kern_shape_supported(s) || num_seqs < 1 || num_seqs > 65535 || max_context_len < 1 ||
         max_blocks_per_seq < 1)
@@ -361,8 +360,7 @@ cudaError_t kern_decode(const struct paged_attn_shape *s, enum kern_dtype dt, vo
     const int64_t max_parts = (max_context_len + partition_tokens - 1) / partition_tokens;
     if (max_parts > 65535)
         return cudaErrorInvalidValue;
-    const size_t need =
-        kern_decode_workspace_bytes(s, num_seqs, max_context_len, partition_tokens);
+    const size_t need = kern_decode_workspace_bytes(s, num_seqs, max_context_len, partition_tokens);
     if (need > 0 && (workspace == NULL || workspace_bytes < need))
         return cudaErrorInvalidValue;
     decode_args a;

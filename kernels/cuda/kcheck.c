@@ -28,14 +28,18 @@ static int kc_fail(struct sim_err *err, int code, const char *fmt, ...)
 
 /* DEC(name, heads, kv heads, head_dim, block, partition, seqs, {context lens})
  * PRE(name, heads, kv heads, head_dim, block, new tokens, cached tokens, kv splits) */
-#define DEC(nm, h, kv, hd, bs, part, n, ...)                                               \
-    {.name = (nm), .kind = KCHECK_DECODE, .num_heads = (h), .num_kv_heads = (kv),          \
-     .head_dim = (hd), .block_size = (bs), .num_seqs = (n), .context_lens = __VA_ARGS__,    \
-     .partition_tokens = (part)}
-#define PRE(nm, h, kv, hd, bs, t, c, sp)                                                   \
-    {.name = (nm), .kind = KCHECK_PREFILL, .num_heads = (h), .num_kv_heads = (kv),         \
-     .head_dim = (hd), .block_size = (bs), .num_tokens = (t), .num_cached = (c),            \
-     .kv_splits = (sp)}
+#define DEC(nm, h, kv, hd, bs, part, n, ...)                                                       \
+    {                                                                                              \
+        .name = (nm), .kind = KCHECK_DECODE, .num_heads = (h), .num_kv_heads = (kv),               \
+        .head_dim = (hd), .block_size = (bs), .num_seqs = (n), .context_lens = __VA_ARGS__,        \
+        .partition_tokens = (part)                                                                 \
+    }
+#define PRE(nm, h, kv, hd, bs, t, c, sp)                                                           \
+    {                                                                                              \
+        .name = (nm), .kind = KCHECK_PREFILL, .num_heads = (h), .num_kv_heads = (kv),              \
+        .head_dim = (hd), .block_size = (bs), .num_tokens = (t), .num_cached = (c),                \
+        .kv_splits = (sp)                                                                          \
+    }
 
 static const struct kcheck_case kc_cases[] = {
     DEC("decode mha d64 bs16 ragged", 8, 8, 64, 16, 0, 8, {1, 15, 16, 17, 200, 511, 512, 513}),
@@ -132,14 +136,14 @@ static void kc_release(struct kc_bufs *b)
     free(b->hq);
 }
 
-#define KC_CUDA(call)                                                                      \
-    do {                                                                                   \
-        cudaError_t kc_rc_ = (call);                                                       \
-        if (kc_rc_ != cudaSuccess) {                                                       \
-            rc = kc_fail(err, SIM_EIO, "CUDA error in '%s': %s", #call,                    \
-                         cudaGetErrorString(kc_rc_));                                      \
-            goto fail;                                                                     \
-        }                                                                                  \
+#define KC_CUDA(call)                                                                              \
+    do {                                                                                           \
+        cudaError_t kc_rc_ = (call);                                                               \
+        if (kc_rc_ != cudaSuccess) {                                                               \
+            rc = kc_fail(err, SIM_EIO, "CUDA error in '%s': %s", #call,                            \
+                         cudaGetErrorString(kc_rc_));                                              \
+            goto fail;                                                                             \
+        }                                                                                          \
     } while (0)
 
 /* Upload n floats, round them to the dtype on the device, and read the rounded values
@@ -169,8 +173,8 @@ int kcheck_run(const struct kcheck_case *c, enum kern_dtype dt, uint64_t seed,
     const int32_t bs = c->block_size;
     const int32_t n_seqs = decode ? c->num_seqs : 1;
     if (n_seqs < 1 || n_seqs > KCHECK_MAX_SEQS)
-        return kc_fail(err, SIM_EINVAL, "case '%s': 'num_seqs' must be in 1..%d, got '%d'",
-                       c->name, KCHECK_MAX_SEQS, (int)n_seqs);
+        return kc_fail(err, SIM_EINVAL, "case '%s': 'num_seqs' must be in 1..%d, got '%d'", c->name,
+                       KCHECK_MAX_SEQS, (int)n_seqs);
     int32_t lens[KCHECK_MAX_SEQS], max_len = 0;
     for (int32_t i = 0; i < n_seqs; i++) {
         lens[i] = decode ? c->context_lens[i] : c->num_cached + c->num_tokens;
@@ -221,8 +225,7 @@ int kcheck_run(const struct kcheck_case *c, enum kern_dtype dt, uint64_t seed,
         for (int32_t seq = 0; seq < n_seqs; seq++) {
             for (int32_t t = 0; t < lens[seq]; t++) {
                 if (t % bs == 0)
-                    b.htables[(size_t)seq * (size_t)max_blocks + (size_t)(t / bs)] =
-                        perm[next++];
+                    b.htables[(size_t)seq * (size_t)max_blocks + (size_t)(t / bs)] = perm[next++];
                 const int32_t blk = b.htables[(size_t)seq * (size_t)max_blocks + (size_t)(t / bs)];
                 float *kp = b.hk + ((size_t)blk * (size_t)bs + (size_t)(t % bs)) * tok;
                 float *vp = b.hv + ((size_t)blk * (size_t)bs + (size_t)(t % bs)) * tok;

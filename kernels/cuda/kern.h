@@ -64,9 +64,9 @@ size_t kern_decode_workspace_bytes(const struct paged_attn_shape *s, int32_t num
 cudaError_t kern_decode(const struct paged_attn_shape *s, enum kern_dtype dt, void *out,
                         const void *q, const void *k_cache, const void *v_cache,
                         const int32_t *block_tables, int32_t max_blocks_per_seq,
-                        const int32_t *context_lens, int32_t num_seqs,
-                        int32_t max_context_len, int32_t partition_tokens, void *workspace,
-                        size_t workspace_bytes, cudaStream_t stream);
+                        const int32_t *context_lens, int32_t num_seqs, int32_t max_context_len,
+                        int32_t partition_tokens, void *workspace, size_t workspace_bytes,
+                        cudaStream_t stream);
 
 /*
  * The number of KV splits kern_prefill() uses for a chunk when asked to choose: 1 when

@@ -21,13 +21,14 @@
 #include <cuda_fp16.h>
 
 #ifdef KERN_EMU
-#define KERN_LAUNCH(fn, grid, block, stream, ...)                                          \
+#define KERN_LAUNCH(fn, grid, block, stream, ...)                                                  \
     ((void)(stream), kern_emu::launch((grid), (block), [&] { fn(__VA_ARGS__); }))
 #else
 #define KERN_LAUNCH(fn, grid, block, stream, ...) fn<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
 #endif
 
-namespace kern {
+namespace kern
+{
 
 __device__ __forceinline__ int imin(int a, int b)
 {

@@ -3,7 +3,8 @@
 #include "kernels/cuda/kern.h"
 #include "kernels/cuda/kern_dev.cuh"
 
-namespace {
+namespace
+{
 
 using namespace kern;
 
@@ -33,8 +34,8 @@ __global__ void __launch_bounds__(PF_THREADS)
     prefill_kernel(uint16_t *__restrict__ out, float *__restrict__ part_o,
                    float *__restrict__ part_ml, const uint16_t *__restrict__ q,
                    const uint16_t *__restrict__ kc, const uint16_t *__restrict__ vc,
-                   const int32_t *__restrict__ bt, int num_tokens, int num_cached,
-                   int num_heads, int num_kv_heads, int tiles_per_split, float scale_log2)
+                   const int32_t *__restrict__ bt, int num_tokens, int num_cached, int num_heads,
+                   int num_kv_heads, int tiles_per_split, float scale_log2)
 {
     using T = dt<BF16>;
     constexpr int LD = D + 8;  /* padded row, elements */
@@ -127,7 +128,7 @@ __global__ void __launch_bounds__(PF_THREADS)
                 s[nt][e] = (key <= pos && key < kv_end) ? s[nt][e] * scale_log2 : -INFINITY;
             }
 
-        /* online softmax; a row's 16 values of this tile sit in the 4 lanes of a quad */
+            /* online softmax; a row's 16 values of this tile sit in the 4 lanes of a quad */
 #pragma unroll
         for (int r = 0; r < 2; r++) {
             float mx = -INFINITY;
@@ -248,9 +249,9 @@ cudaError_t launch_prefill(const prefill_args &a, cudaStream_t stream)
     const dim3 grid((unsigned)((a.num_tokens + PF_BM - 1) / PF_BM), (unsigned)a.num_heads,
                     (unsigned)a.splits);
     auto *kfn = prefill_kernel<BF16, D, BS>;
-    KERN_LAUNCH(kfn, grid, dim3(PF_THREADS), stream, a.out, a.part_o, a.part_ml, a.q, a.kc,
-                a.vc, a.bt, a.num_tokens, a.num_cached, a.num_heads, a.num_kv_heads,
-                a.tiles_per_split, a.scale_log2);
+    KERN_LAUNCH(kfn, grid, dim3(PF_THREADS), stream, a.out, a.part_o, a.part_ml, a.q, a.kc, a.vc,
+                a.bt, a.num_tokens, a.num_cached, a.num_heads, a.num_kv_heads, a.tiles_per_split,
+                a.scale_log2);
     if (a.splits > 1) {
         auto *cfn = prefill_combine_kernel<BF16, D>;
         KERN_LAUNCH(cfn, dim3((unsigned)a.num_tokens, (unsigned)a.num_heads), dim3(D), stream,
@@ -312,8 +313,8 @@ size_t kern_prefill_workspace_bytes(const struct paged_attn_shape *s, int32_t nu
     pf_split_plan(num_tokens, num_cached, kv_splits, &splits, &per);
     if (splits <= 1)
         return 0;
-    return (size_t)splits * (size_t)num_tokens * (size_t)s->num_heads *
-           ((size_t)s->head_dim + 2) * sizeof(float);
+    return (size_t)splits * (size_t)num_tokens * (size_t)s->num_heads * ((size_t)s->head_dim + 2) *
+           sizeof(float);
 }
 
 cudaError_t kern_prefill(const struct paged_attn_shape *s, enum kern_dtype dt, void *out,
@@ -341,8 +342,8 @@ cudaError_t kern_prefill(const struct paged_attn_shape *s, enum kern_dtype dt, v
         return cudaErrorInvalidValue;
     a.out = static_cast<uint16_t *>(out);
     a.part_o = need > 0 ? static_cast<float *>(workspace) : nullptr;
-    a.part_ml = need > 0 ? a.part_o + (size_t)a.splits * (size_t)num_tokens *
-                                          (size_t)s->num_heads * (size_t)s->head_dim
+    a.part_ml = need > 0 ? a.part_o + (size_t)a.splits * (size_t)num_tokens * (size_t)s->num_heads *
+                                          (size_t)s->head_dim
                          : nullptr;
     a.q = static_cast<const uint16_t *>(q);
     a.kc = static_cast<const uint16_t *>(k_cache);

@@ -187,8 +187,8 @@ static struct kt_table *sample_table(void)
     snprintf(t->dtype, sizeof t->dtype, "bf16");
     t->tensor_parallel_size = 4;
     t->block_size = 16;
-    const int32_t gt[] = {1, 16, 256}, db[] = {1, 8}, dc[] = {128, 1024, 8192},
-                  pt[] = {16, 512}, pc[] = {0, 2048};
+    const int32_t gt[] = {1, 16, 256}, db[] = {1, 8}, dc[] = {128, 1024, 8192}, pt[] = {16, 512},
+                  pc[] = {0, 2048};
     kt_grid_set(&t->gemm_tokens, gt, 3);
     kt_grid_set(&t->decode_batch, db, 2);
     kt_grid_set(&t->decode_context, dc, 3);
@@ -319,11 +319,13 @@ Test(ktable, writer_rejects_missing_provenance_and_bad_grids)
     t->decode_batch.v[1] = 8;
     t->gemm_us[KT_LM_HEAD][0] = NAN;
     cr_assert_eq(kt_table_write(f, t, &err), SIM_EINVAL);
-    cr_assert_str_eq(err.msg, "'operators.gemm.us.lm_head[0]' must be finite and > 0 (us), got 'nan'");
+    cr_assert_str_eq(err.msg,
+                     "'operators.gemm.us.lm_head[0]' must be finite and > 0 (us), got 'nan'");
     t->gemm_us[KT_LM_HEAD][0] = 1.0;
     t->prefill_context.v[0] = -1;
     cr_assert_eq(kt_table_write(f, t, &err), SIM_EINVAL);
-    cr_assert_str_eq(err.msg, "'operators.prefill_attention.context_tokens[0]' must be >= 0, got '-1'");
+    cr_assert_str_eq(err.msg,
+                     "'operators.prefill_attention.context_tokens[0]' must be >= 0, got '-1'");
     fclose(f);
     free(t);
 }

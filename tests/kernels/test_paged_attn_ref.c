@@ -34,14 +34,14 @@ static float *rand_floats(gsl_rng *r, size_t n, double lo, double hi)
     return x;
 }
 
-static void fixture_init(struct fixture *f, gsl_rng *r, struct paged_attn_shape s,
-                         int32_t n_seqs, int32_t max_ctx)
+static void fixture_init(struct fixture *f, gsl_rng *r, struct paged_attn_shape s, int32_t n_seqs,
+                         int32_t max_ctx)
 {
     f->s = s;
     f->max_blocks = (max_ctx + s.block_size - 1) / s.block_size;
     f->num_blocks = f->max_blocks * n_seqs + 3; /* a few never used */
-    size_t n = (size_t)f->num_blocks * (size_t)s.block_size * (size_t)s.num_kv_heads *
-               (size_t)s.head_dim;
+    size_t n =
+        (size_t)f->num_blocks * (size_t)s.block_size * (size_t)s.num_kv_heads * (size_t)s.head_dim;
     f->k = rand_floats(r, n, -1.0, 1.0);
     f->v = rand_floats(r, n, -1.0, 1.0);
     int32_t *perm = malloc((size_t)f->num_blocks * sizeof *perm);
@@ -64,8 +64,8 @@ static void fixture_release(struct fixture *f)
 
 /* Dense attention of one query over keys 0..n_keys-1 of one sequence and KV head: the
  * keys are first copied into a contiguous [n_keys][head_dim] matrix. */
-static void dense_attend(const struct fixture *f, const int32_t *table, int32_t kvh,
-                         int32_t n_keys, const float *qv, double *outv)
+static void dense_attend(const struct fixture *f, const int32_t *table, int32_t kvh, int32_t n_keys,
+                         const float *qv, double *outv)
 {
     const struct paged_attn_shape *s = &f->s;
     size_t hd = (size_t)s->head_dim;
@@ -75,9 +75,9 @@ static void dense_attend(const struct fixture *f, const int32_t *table, int32_t 
     cr_assert(K && V && sc);
     for (int32_t t = 0; t < n_keys; t++) {
         int32_t blk = table[t / s->block_size], slot = t % s->block_size;
-        const size_t base = ((size_t)blk * (size_t)s->block_size + (size_t)slot) *
-                                (size_t)s->num_kv_heads * hd +
-                            (size_t)kvh * hd;
+        const size_t base =
+            ((size_t)blk * (size_t)s->block_size + (size_t)slot) * (size_t)s->num_kv_heads * hd +
+            (size_t)kvh * hd;
         for (size_t d = 0; d < hd; d++) {
             K[(size_t)t * hd + d] = f->k[base + d];
             V[(size_t)t * hd + d] = f->v[base + d];
@@ -135,11 +135,11 @@ static void check_decode(struct paged_attn_shape s, const int32_t *lens, int32_t
     for (int32_t seq = 0; seq < n_seqs; seq++) {
         for (int32_t h = 0; h < s.num_heads; h++) {
             size_t row = ((size_t)seq * (size_t)s.num_heads + (size_t)h) * (size_t)s.head_dim;
-            dense_attend(&f, f.tables + (size_t)seq * (size_t)f.max_blocks, h / group,
-                         lens[seq], q + row, want);
+            dense_attend(&f, f.tables + (size_t)seq * (size_t)f.max_blocks, h / group, lens[seq],
+                         q + row, want);
             for (int32_t d = 0; d < s.head_dim; d++)
-                cr_assert_float_eq(out[row + (size_t)d], want[d], REF_EPS,
-                                   "seq %d head %d dim %d", seq, h, d);
+                cr_assert_float_eq(out[row + (size_t)d], want[d], REF_EPS, "seq %d head %d dim %d",
+                                   seq, h, d);
         }
     }
     free(q);
@@ -162,8 +162,8 @@ static void check_prefill(struct paged_attn_shape s, int32_t n_tokens, int32_t n
     double *want = malloc((size_t)s.head_dim * sizeof *want);
     cr_assert(out && want);
     struct sim_err err = {0};
-    cr_assert_eq(paged_attn_prefill_ref(&s, n_tokens, n_cached, q, f.k, f.v, f.num_blocks,
-                                        f.tables, out, &err),
+    cr_assert_eq(paged_attn_prefill_ref(&s, n_tokens, n_cached, q, f.k, f.v, f.num_blocks, f.tables,
+                                        out, &err),
                  SIM_OK, "%s", err.msg);
     int32_t group = s.num_heads / s.num_kv_heads;
     for (int32_t i = 0; i < n_tokens; i++) {
@@ -238,25 +238,25 @@ Test(paged_attn_ref, prefill_rows_ignore_future_positions)
     float *a = malloc(nq * sizeof *a), *b = malloc(nq * sizeof *b);
     cr_assert(a && b);
     struct sim_err err = {0};
-    cr_assert_eq(paged_attn_prefill_ref(&s, n_tokens, n_cached, q, f.k, f.v, f.num_blocks,
-                                        f.tables, a, &err),
+    cr_assert_eq(paged_attn_prefill_ref(&s, n_tokens, n_cached, q, f.k, f.v, f.num_blocks, f.tables,
+                                        a, &err),
                  SIM_OK);
     const int32_t cut = 7; /* rows 0..cut see positions 0..n_cached + cut */
     for (int32_t t = n_cached + cut + 1; t < n_cached + n_tokens; t++) {
         int32_t blk = f.tables[t / s.block_size], slot = t % s.block_size;
         for (int32_t kvh = 0; kvh < s.num_kv_heads; kvh++) {
-            size_t base = (((size_t)blk * (size_t)s.block_size + (size_t)slot) *
-                               (size_t)s.num_kv_heads +
-                           (size_t)kvh) *
-                          (size_t)s.head_dim;
+            size_t base =
+                (((size_t)blk * (size_t)s.block_size + (size_t)slot) * (size_t)s.num_kv_heads +
+                 (size_t)kvh) *
+                (size_t)s.head_dim;
             for (int32_t d = 0; d < s.head_dim; d++) {
                 f.k[base + (size_t)d] = 0.0f; /* score 0: a weight near 1 / n_keys */
                 f.v[base + (size_t)d] = 1e6f;
             }
         }
     }
-    cr_assert_eq(paged_attn_prefill_ref(&s, n_tokens, n_cached, q, f.k, f.v, f.num_blocks,
-                                        f.tables, b, &err),
+    cr_assert_eq(paged_attn_prefill_ref(&s, n_tokens, n_cached, q, f.k, f.v, f.num_blocks, f.tables,
+                                        b, &err),
                  SIM_OK);
     size_t row_len = (size_t)s.num_heads * (size_t)s.head_dim;
     cr_assert_eq(memcmp(a, b, (size_t)(cut + 1) * row_len * sizeof *a), 0);
@@ -287,14 +287,13 @@ Test(paged_attn_ref, prefill_row_equals_decode_of_the_same_prefix)
     float *dec = malloc(row_len * sizeof *dec);
     cr_assert(pre && dec);
     struct sim_err err = {0};
-    cr_assert_eq(paged_attn_prefill_ref(&s, n_tokens, n_cached, q, f.k, f.v, f.num_blocks,
-                                        f.tables, pre, &err),
+    cr_assert_eq(paged_attn_prefill_ref(&s, n_tokens, n_cached, q, f.k, f.v, f.num_blocks, f.tables,
+                                        pre, &err),
                  SIM_OK);
     for (int32_t i = 0; i < n_tokens; i++) {
         int32_t len = n_cached + i + 1;
-        cr_assert_eq(paged_attn_decode_ref(&s, 1, q + (size_t)i * row_len, f.k, f.v,
-                                           f.num_blocks, f.tables, f.max_blocks, &len, dec,
-                                           &err),
+        cr_assert_eq(paged_attn_decode_ref(&s, 1, q + (size_t)i * row_len, f.k, f.v, f.num_blocks,
+                                           f.tables, f.max_blocks, &len, dec, &err),
                      SIM_OK);
         /* same arithmetic in the same order: identical bits */
         cr_assert_eq(memcmp(dec, pre + (size_t)i * row_len, row_len * sizeof *dec), 0);

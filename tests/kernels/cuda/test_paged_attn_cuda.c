@@ -51,8 +51,7 @@ static void check_cases(enum kern_dtype dt, const char *how)
         cr_expect(r.pass, "%s %s%s: max |err| %.3g > tolerance %.3g", cases[i].name,
                   kern_dtype_name(dt), how, r.max_abs_err, r.tolerance);
         /* the outputs are not all tiny (a vacuous comparison would pass any kernel) */
-        cr_expect_gt(r.max_abs_ref, 20.0 * r.tolerance, "%s: reference too small",
-                     cases[i].name);
+        cr_expect_gt(r.max_abs_ref, 20.0 * r.tolerance, "%s: reference too small", cases[i].name);
     }
 }
 
@@ -62,8 +61,8 @@ static void check_all(enum kern_dtype dt)
 #ifdef KCHECK_EMU
     /* every scheduling order: warps far ahead of or behind each other expose a missing
      * barrier, which in lockstep would go unnoticed */
-    static const char *const names[] = {" (warp 0 first)", " (last warp first)",
-                                        " (round robin)", " (random order)"};
+    static const char *const names[] = {" (warp 0 first)", " (last warp first)", " (round robin)",
+                                        " (random order)"};
     cr_assert_eq(kern_emu_policy_count(), 4);
     for (int p = 0; p < kern_emu_policy_count(); p++) {
         kern_emu_set_policy(p);

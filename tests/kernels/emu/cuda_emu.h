@@ -40,7 +40,8 @@
 #define KERN_EMU_ASAN 1
 #endif
 
-namespace kern_emu {
+namespace kern_emu
+{
 
 struct barrier {
     int expected = 0, arrived = 0;
@@ -213,7 +214,7 @@ inline void mma16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[
     float A[2][16], B[16][2];
     for (int u = 0; u < 4; u++) {
         const uint32_t *x = xchg_lane(4 * gid + u);
-        for (int i = 0; i < 8; i++) { /* element a_i of lane 4g+u */
+        for (int i = 0; i < 8; i++) {                           /* element a_i of lane 4g+u */
             const int r = (i < 2 || (i >= 4 && i < 6)) ? 0 : 1; /* row g or g+8 */
             const int col = u * 2 + (i & 1) + (i >= 4 ? 8 : 0);
             const uint32_t w = x[i / 2];
@@ -326,8 +327,7 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()> &body)
                     st.cur = t;
 #ifdef KERN_EMU_ASAN
                     void *fake = nullptr;
-                    __sanitizer_start_switch_fiber(&fake, st.fibers[(size_t)t].stack,
-                                                   STACK_BYTES);
+                    __sanitizer_start_switch_fiber(&fake, st.fibers[(size_t)t].stack, STACK_BYTES);
                     swapcontext(&st.sched, &st.fibers[(size_t)t].uc);
                     __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #else
