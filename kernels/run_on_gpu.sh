@@ -28,8 +28,35 @@ say() {
     echo "run_on_gpu: $*" >&2
 }
 
+# cuBLAS: the toolkit's, else the one a Python wheel (nvidia-cublas) brings
+cublas_inc="$cuda_home/include"
+cublas_dir=""
+for d in "$cuda_home/lib64" "$cuda_home/targets/x86_64-linux/lib" "$cuda_home/lib"; do
+    if ls "$d"/libcublas.so* >/dev/null 2>&1; then
+        cublas_dir=$d
+        break
+    fi
+done
+if [ -z "$cublas_dir" ] || [ ! -e "$cublas_inc/cublas_v2.h" ]; then
+    wheel=$(python3 -c 'import nvidia.cublas as m; print(list(m.__path__)[0])' 2>/dev/null ||
+        true)
+    if [ -n "$wheel" ] && ls "$wheel"/lib/libcublas.so* >/dev/null 2>&1; then
+        cublas_dir="$wheel/lib"
+        [ -e "$cublas_inc/cublas_v2.h" ] || cublas_inc="$wheel/include"
+    fi
+fi
+if [ -z "$cublas_dir" ]; then
+    say "cannot find libcublas (looked in $cuda_home and the nvidia-cublas wheel)"
+    exit 3
+fi
+if [ -e "$cublas_dir/libcublas.so" ]; then
+    cublas_link="-L$cublas_dir -lcublas"
+else # a wheel has only the versioned name
+    cublas_link=$(ls "$cublas_dir"/libcublas.so.* | head -n 1)
+fi
+
 mkdir -p "$out" "$build/obj"
-say "building llmcap-kbench $version ($git) for sm_$arch with $nvcc"
+say "building llmcap-kbench $version ($git) for sm_$arch with $nvcc, cuBLAS from $cublas_dir"
 pids=""
 for f in decode prefill convert; do
     "$nvcc" -std=c++17 -O3 -I"$root" -gencode "arch=compute_$arch,code=sm_$arch" \
@@ -38,15 +65,16 @@ for f in decode prefill convert; do
 done
 for f in kernels/kbench kernels/ktable kernels/paged_attn_ref kernels/cuda/kcheck; do
     "$cc" -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -I"$root" \
-        -isystem "$cuda_home/include" -DLLMCAP_VERSION="\"$version\"" \
+        -isystem "$cuda_home/include" -isystem "$cublas_inc" -DLLMCAP_VERSION="\"$version\"" \
         -DLLMCAP_GIT_DESCRIBE="\"$git\"" -c "$root/$f.c" -o "$build/obj/$(basename "$f").o" &
     pids="$pids $!"
 done
 for p in $pids; do
     wait "$p" || { say "build failed"; exit 3; }
 done
-"$nvcc" -o "$build/llmcap-kbench" "$build"/obj/*.o -lcublas -lm \
-    -Xlinker "-rpath=$cuda_home/lib64"
+# shellcheck disable=SC2086 # cublas_link is one or two words
+"$nvcc" -o "$build/llmcap-kbench" "$build"/obj/*.o $cublas_link -lm \
+    -Xlinker "-rpath=$cublas_dir" -Xlinker "-rpath=$cuda_home/lib64"
 kb="$build/llmcap-kbench"
 say "built in $(( $(date +%s) - start )) s"
 
