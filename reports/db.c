@@ -24,6 +24,7 @@ struct db {
     sqlite3_stmt *ins_req;
     sqlite3_stmt *ins_sample;
     sqlite3_stmt *ins_pod;
+    sqlite3_stmt *ins_scale;
     int64_t run_id;
     bool in_run;
     struct sim_sink sink;
@@ -105,6 +106,7 @@ static int check_or_create(struct db *db, struct sim_err *err)
 static int sink_request(void *ctx, const struct rec_request *r);
 static int sink_sample(void *ctx, const struct rec_sample *s);
 static int sink_pod(void *ctx, const struct rec_pod *p);
+static int sink_scaling_event(void *ctx, const struct rec_scaling_event *e);
 
 struct db *db_open(const char *path, struct sim_err *err)
 {
@@ -135,6 +137,7 @@ struct db *db_open(const char *path, struct sim_err *err)
     db->sink.request = sink_request;
     db->sink.sample = sink_sample;
     db->sink.pod = sink_pod;
+    db->sink.scaling_event = sink_scaling_event;
     return db;
 }
 
@@ -147,6 +150,7 @@ void db_close(struct db *db)
     sqlite3_finalize(db->ins_req);
     sqlite3_finalize(db->ins_sample);
     sqlite3_finalize(db->ins_pod);
+    sqlite3_finalize(db->ins_scale);
     sqlite3_close(db->h);
     free(db);
 }
@@ -181,6 +185,11 @@ int db_begin_run(struct db *db, int64_t *run_id, struct sim_err *err)
                            "INSERT INTO pods VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
                            "?11, ?12)",
                            -1, &db->ins_pod, NULL) != SQLITE_OK)
+        goto fail;
+    if (!db->ins_scale &&
+        sqlite3_prepare_v2(db->h,
+                           "INSERT INTO scaling_events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           -1, &db->ins_scale, NULL) != SQLITE_OK)
         goto fail;
     db->in_run = true;
     sim_err_clear(&db->sink_err);
@@ -293,6 +302,24 @@ static int sink_pod(void *ctx, const struct rec_pod *p)
     else
         sqlite3_bind_null(st, 12);
     return step_reset(db, st, "a pod row");
+}
+
+static int sink_scaling_event(void *ctx, const struct rec_scaling_event *e)
+{
+    struct db *db = ctx;
+    sqlite3_stmt *st = db->ins_scale;
+    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_double(st, 2, (double)e->t_us * 1e-6);
+    sqlite3_bind_text(st, 3, e->source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, e->metric_values, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 5, e->current_replicas);
+    if (e->raw_desired < 0)
+        sqlite3_bind_null(st, 6);
+    else
+        sqlite3_bind_int(st, 6, e->raw_desired);
+    sqlite3_bind_int(st, 7, e->desired);
+    sqlite3_bind_text(st, 8, e->reason, -1, SQLITE_TRANSIENT);
+    return step_reset(db, st, "a scaling event");
 }
 
 struct summary_ctx {

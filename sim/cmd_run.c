@@ -159,10 +159,19 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     else
         printf("  workload   %llu requests over %.1f s (synthetic)\n",
                (unsigned long long)r->n_requests, span);
-    printf("  fleet      %d x %s replica%s of %s%s%s, %lld KV blocks each\n", r->replicas,
-           sc->engine.kind == ENGINE_STATIC ? "static-batching" : "vLLM", r->replicas == 1 ? "" : "s",
-           sc->model.name[0] ? sc->model.name : "(unnamed model)",
-           sc->engine.gpu[0] ? " on " : "", sc->engine.gpu, (long long)r->num_gpu_blocks);
+    const char *kind = sc->engine.kind == ENGINE_STATIC ? "static-batching" : "vLLM";
+    const char *model = sc->model.name[0] ? sc->model.name : "(unnamed model)";
+    if (r->autoscaled)
+        printf("  fleet      %s replicas of %s%s%s (autoscaled by %s: %d at the start, %d at "
+               "peak, %llu pods created, %.1f replica-minutes), %lld KV blocks each\n",
+               kind, model, sc->engine.gpu[0] ? " on " : "", sc->engine.gpu,
+               sc->fleet.scaled_object ? "KEDA + HPA" : "the HPA", r->replicas,
+               r->peak_replicas_ready, (unsigned long long)r->pods_created,
+               r->replica_s / 60.0, (long long)r->num_gpu_blocks);
+    else
+        printf("  fleet      %d x %s replica%s of %s%s%s, %lld KV blocks each\n", r->replicas,
+               kind, r->replicas == 1 ? "" : "s", model, sc->engine.gpu[0] ? " on " : "",
+               sc->engine.gpu, (long long)r->num_gpu_blocks);
     printf("  latency    %s\n", r->latency_provenance);
     printf("  outcomes   ok %llu, timeout %llu, rejected %llu, failed %llu, unfinished %llu "
            "(error rate %.3f%%)\n",

@@ -42,18 +42,31 @@ static void record_pod(struct sim *s, const struct replica *rp)
     }
 }
 
+/* Advance the replica-time integrals to now (before any change of the counts). */
+static void account(struct sim *s)
+{
+    double dt = (double)(s->now_us - s->acct_us) * 1e-6;
+    s->ready_pod_s += dt * s->n_ready;
+    s->node_pod_s += dt * s->n_on_node;
+    s->acct_us = s->now_us;
+}
+
 /* ---- ready set ---------------------------------------------------------------------- */
 
 static void ready_add(struct sim *s, struct replica *rp)
 {
+    account(s);
     rp->ready_pos = s->n_ready;
     s->ready[s->n_ready++] = rp;
+    if (s->n_ready > s->peak_ready)
+        s->peak_ready = s->n_ready;
 }
 
 static void ready_remove(struct sim *s, struct replica *rp)
 {
     int32_t i = rp->ready_pos;
     SIM_ASSERT(i >= 0 && i < s->n_ready && s->ready[i] == rp);
+    account(s);
     /* Keep the order (round-robin fairness); scale-in is rare. */
     memmove(&s->ready[i], &s->ready[i + 1], (size_t)(s->n_ready - i - 1) * sizeof *s->ready);
     s->n_ready--;
@@ -100,6 +113,8 @@ static void start_on_node(struct sim *s, struct replica *rp, struct node *n)
     const struct startup_spec *st = &s->sc->engine.startup;
     n->gpus_free -= s->sc->engine.tensor_parallel_size;
     n->n_pods++;
+    account(s);
+    s->n_on_node++;
     rp->node = n->id;
     rp->scheduled_us = s->now_us;
     rp->phase = POD_PULLING;
@@ -148,6 +163,8 @@ static void pod_gone(struct sim *s, struct replica *rp, const char *reason)
     engine_release(&rp->eng);
     if (rp->node >= 0) {
         struct node *n = &s->nodes[rp->node];
+        account(s);
+        s->n_on_node--;
         n->gpus_free += s->sc->engine.tensor_parallel_size;
         n->n_pods--;
         cluster_gpus_freed(s, n);
@@ -370,7 +387,7 @@ int fleet_init(struct sim *s, struct sim_err *err)
     int32_t tp = sc->engine.tensor_parallel_size;
     /* The run starts in steady state: the initial replicas are already Ready on nodes
      * that have the image and a warm compile cache. */
-    int32_t initial = sc->fleet.replicas;
+    int32_t initial = s->initial_replicas;
     for (int32_t i = 0; i < initial; i++) {
         struct replica *rp = pod_new(s);
         if (!rp)
@@ -380,6 +397,7 @@ int fleet_init(struct sim *s, struct sim_err *err)
             return err ? err->code : SIM_EINVAL;
         n->gpus_free -= tp;
         n->n_pods++;
+        s->n_on_node++;
         n->image_cached = true;
         n->compile_cached = true;
         rp->node = n->id;
@@ -392,6 +410,7 @@ int fleet_init(struct sim *s, struct sim_err *err)
 
 void fleet_finish(struct sim *s)
 {
+    account(s);
     for (int32_t i = 0; i < s->n_pods; i++)
         if (s->pods[i]->phase != POD_GONE)
             record_pod(s, s->pods[i]);

@@ -156,6 +156,12 @@ void keda_free(struct keda *k)
     free(k);
 }
 
+void keda_assume_active(struct keda *k, int64_t t_us)
+{
+    k->has_last_active = true;
+    k->last_active_us = t_us;
+}
+
 const struct keda_config *keda_config_of(const struct keda *k)
 {
     return &k->cfg;

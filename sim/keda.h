@@ -138,6 +138,10 @@ struct keda *keda_new(const struct keda_config *cfg, int64_t created_us, struct 
 
 void keda_free(struct keda *k); /* NULL is a no-op */
 
+/* Start as if the ScaledObject had last been active at `t_us` (a run that begins in
+ * steady state, with traffic flowing): scale to zero then waits for the cooldown. */
+void keda_assume_active(struct keda *k, int64_t t_us);
+
 const struct keda_config *keda_config_of(const struct keda *k);
 
 /*

@@ -159,6 +159,7 @@ static const struct subcommand subcommands[] = {
     {"validate", cmd_validate, "check a scenario (and its trace, engine and models) without running"},
     {"catalog", cmd_catalog, "list the GPUs, instance types and models llmcap knows"},
     {"trace", cmd_trace, "describe a request trace (rows, rate, token lengths)"},
+    {"autoscale", cmd_autoscale, "replay KEDA/HPA decisions over a recorded metric series"},
 };
 
 static void usage(FILE *f)

@@ -135,7 +135,8 @@ static int set_pos_text(struct pos_text *p, const char *text, const struct ynode
     p->text = dup_str(text);
     p->file = dup_str(at->file ? at->file : "");
     p->line = at->line;
-    p->col = at->col;
+    /* Point at the text itself: past the opening quote of a quoted scalar. */
+    p->col = at->col + (at->quoted && !at->block ? 1 : 0);
     if (!p->text || !p->file) {
         free(p->text);
         free(p->file);

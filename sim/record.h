@@ -57,11 +57,24 @@ struct rec_pod {
     const char *end_reason; /* static string; NULL while alive at the end */
 };
 
+/* One autoscaler evaluation: a KEDA poll or an HPA sync. Strings are borrowed for the
+ * call; metric_values is a JSON object (trigger or metric name -> value or null). */
+struct rec_scaling_event {
+    int64_t t_us;
+    const char *source; /* "keda" | "hpa" */
+    const char *metric_values;
+    int32_t current_replicas;
+    int32_t raw_desired; /* -1 when not computed */
+    int32_t desired;
+    const char *reason;
+};
+
 struct sim_sink {
     void *ctx;
     int (*request)(void *ctx, const struct rec_request *r);
     int (*sample)(void *ctx, const struct rec_sample *s);
     int (*pod)(void *ctx, const struct rec_pod *p);
+    int (*scaling_event)(void *ctx, const struct rec_scaling_event *e);
 };
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "models/catalog.h"
+#include "sim/autoscaler.h"
 #include "models/memory.h"
 #include "sim/sim_int.h"
 
@@ -576,7 +577,9 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto fail;
     }
-    if (scrape_init(s, err) != SIM_OK || cluster_init(s, err) != SIM_OK ||
+    s->initial_replicas = sc->fleet.replicas;
+    if (autoscaler_init(s, &s->initial_replicas, err) != SIM_OK ||
+        scrape_init(s, err) != SIM_OK || cluster_init(s, err) != SIM_OK ||
         fleet_init(s, err) != SIM_OK)
         goto fail;
     if (s->opt.source) {
@@ -596,7 +599,8 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         if (it->metric == SLO_TPOT && it->target < s->tpot_lim)
             s->tpot_lim = it->target;
     }
-    s->res.replicas = sc->fleet.replicas;
+    s->res.replicas = s->initial_replicas;
+    s->res.autoscaled = s->autoscaler != NULL;
     s->res.num_gpu_blocks = s->ep.num_blocks;
     s->res.max_num_seqs = s->ep.max_num_seqs;
     s->res.max_num_batched_tokens = s->ep.max_num_batched_tokens;
@@ -622,6 +626,7 @@ void sim_free(struct sim *s)
         return;
     fleet_release(s);
     cluster_release(s);
+    autoscaler_release(s);
     scrape_release(s);
     workload_close(s->wl);
     lat_model_free(s->lat);
@@ -665,6 +670,10 @@ static void finish_results(struct sim *s)
     struct sim_result *res = &s->res;
     res->end_us = s->now_us;
     res->events = evq_pushes(s->q);
+    res->peak_replicas_ready = s->peak_ready;
+    res->pods_created = (uint64_t)s->n_pods;
+    res->replica_s = s->ready_pod_s;
+    res->gpu_pod_s = s->node_pod_s;
     res->skipped_rows = s->wl ? workload_skipped_rows(s->wl) : 0;
     latency_stats(s->ttft, s->n_ok, &res->ttft);
     latency_stats(s->tpot, s->n_tpot, &res->tpot);
@@ -718,6 +727,7 @@ int sim_run(struct sim *s, struct sim_err *err)
         return SIM_OK;
     }
     evq_push(s->q, 0, PRIO_SCRAPE, scrape, NULL, 0);
+    autoscaler_start(s);
     struct evq_event ev;
     uint64_t n = 0;
     while (!s->stopping && evq_pop(s->q, &ev)) {
@@ -804,7 +814,11 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("first_arrival_s", r->first_arrival_us >= 0 ? (double)r->first_arrival_us * 1e-6 : NAN);
     EMIT("last_arrival_s", r->last_arrival_us >= 0 ? (double)r->last_arrival_us * 1e-6 : NAN);
     EMIT("sim_end_s", (double)r->end_us * 1e-6);
-    EMIT("replicas", r->replicas);
+    EMIT("replicas_initial", r->replicas);
+    EMIT("replicas_peak_ready", r->peak_replicas_ready);
+    EMIT("pods_created", r->pods_created);
+    EMIT("replica_minutes", r->replica_s / 60.0);
+    EMIT("gpu_pod_minutes", r->gpu_pod_s / 60.0);
     EMIT("num_gpu_blocks", r->num_gpu_blocks);
     EMIT("block_size_tokens", r->block_size);
     EMIT("max_num_seqs", r->max_num_seqs);

@@ -81,7 +81,12 @@ struct sim_result {
     double goodput_req_per_s;     /* OK requests meeting the TTFT and TPOT SLOs, per s */
     double error_rate;            /* non-OK / arrived */
     uint64_t events;
-    int replicas;                 /* fixed fleet size */
+    int replicas;                 /* replicas at the start (the fixed fleet's size) */
+    bool autoscaled;
+    int peak_replicas_ready;
+    uint64_t pods_created;
+    double replica_s;             /* time integral of ready replicas (replica-seconds) */
+    double gpu_pod_s;             /* of pods holding GPUs (starting, ready, draining) */
     int64_t num_gpu_blocks;       /* KV blocks per replica */
     int32_t max_num_seqs, max_num_batched_tokens, max_model_len, block_size; /* resolved */
     double weight_gib_per_gpu;    /* from memory sizing; NaN without the catalog */

@@ -190,6 +190,10 @@ struct sim {
     int32_t rr_next; /* round-robin position in ready */
     int32_t desired;
     int32_t n_live;  /* pods not gone */
+    int32_t n_on_node; /* pods holding GPUs on a node (starting, ready or terminating) */
+    int64_t acct_us;   /* time integrals below are up to here */
+    double ready_pod_s, node_pod_s; /* integrals of n_ready and n_on_node over time */
+    int32_t peak_ready;
 
     /* Nodes (implicit ones until a node provisioner is configured). */
     struct node *nodes;
@@ -217,6 +221,8 @@ struct sim {
     struct tsdb *tsdb;
     bool want[M_N_METRICS];
     int32_t gw_sid[2]; /* gateway series: waiting, requests_total */
+    struct autoscaler *autoscaler; /* KEDA/HPA (autoscaler.c), NULL for a fixed fleet */
+    int32_t initial_replicas;
     uint64_t gateway_requests_total;
 };
 

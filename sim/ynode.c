@@ -338,6 +338,7 @@ static struct ynode *node_copy(struct parse *p, const struct ynode *src)
     if (!n)
         return NULL;
     n->quoted = src->quoted;
+    n->block = src->block;
     if (src->value && !(n->value = strdup(src->value)))
         return NULL;
     if (src->n) {
@@ -415,6 +416,8 @@ static int on_event(struct parse *p, const yaml_event_t *ev, int *n_docs)
         if (!n || !(n->value = strdup((const char *)ev->data.scalar.value)))
             return SIM_ENOMEM;
         n->quoted = str || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+        n->block = ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+                   ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
         if (ev->data.scalar.anchor && (rc = add_anchor(p, ev->data.scalar.anchor, n, false, NULL)))
             return rc;
         return attach(p, n, m);
