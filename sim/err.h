@@ -12,6 +12,13 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#define SIM_NORETURN [[noreturn]]
+#else
+#define SIM_NORETURN _Noreturn
+#endif
+
 enum sim_errcode {
     SIM_OK = 0,
     SIM_EINVAL = -1,  /* bad input: scenario, trace, table, usage (exit code 2) */
@@ -58,11 +65,15 @@ int sim_err_exit_code(int code);
             sim_assert_fail(#cond, __FILE__, __LINE__);                                    \
     } while (0)
 
-_Noreturn void sim_assert_fail(const char *expr, const char *file, int line);
+SIM_NORETURN void sim_assert_fail(const char *expr, const char *file, int line);
 
 /* Allocation helpers that abort on out-of-memory would hide failures; these return NULL
  * and leave reporting to the caller. They exist to keep overflow checks in one place. */
 void *sim_calloc(size_t n, size_t size);
 void *sim_reallocarray(void *p, size_t n, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
