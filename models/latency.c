@@ -341,7 +341,7 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
         break;
     case LAT_PROV_ROOFLINE:
         snprintf(l->base.provenance, sizeof l->base.provenance,
-                 "modelled: roofline table %.80s (%.160s)%s", base, t->prov_note, ar_note);
+                 "modelled: roofline table %.80s (%.400s)%s", base, t->prov_note, ar_note);
         break;
     }
     return &l->base;

@@ -67,7 +67,7 @@ struct lat_model {
     enum lat_kind kind;
     /* "modelled: linear (scenario coefficients)", "measured: H100 SXM 80GB, driver ...",
      * "published: <source>", "modelled: roofline (...)". */
-    char provenance[512];
+    char provenance[768];
 };
 
 static inline double lat_step_us(const struct lat_model *m, const struct lat_batch *b)

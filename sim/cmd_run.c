@@ -12,7 +12,7 @@
 #include "sim/scenario.h"
 #include "sim/sim.h"
 
-enum { OPT_OUTPUT, OPT_SET, OPT_SEED, OPT_QUIET, OPT_NO_PROGRESS, OPT_LABELS };
+enum { OPT_OUTPUT, OPT_SET, OPT_SEED, OPT_QUIET, OPT_NO_PROGRESS, OPT_LABELS, OPT_JSON };
 
 static const struct cli_opt run_opts[] = {
     [OPT_OUTPUT] = {"output", 'o', "DB", "append the run to this SQLite database"},
@@ -21,6 +21,7 @@ static const struct cli_opt run_opts[] = {
     [OPT_QUIET] = {"quiet", 'q', NULL, "print nothing but errors"},
     [OPT_NO_PROGRESS] = {"no-progress", 0, NULL, "no progress line on a terminal"},
     [OPT_LABELS] = {"labels", 0, "JSON", "labels recorded with the run (sweeps)"},
+    [OPT_JSON] = {"json", 0, NULL, "print the summary as one JSON object (keys as in the summary table)"},
 };
 
 #define MAX_SETS 128
@@ -33,6 +34,7 @@ struct run_cfg {
     char seed_set[64];
     bool quiet;
     bool progress;
+    bool json;
     const char *labels;
 };
 
@@ -75,6 +77,9 @@ static int parse_run_args(int argc, char **argv, const char *usage, const char *
             break;
         case OPT_LABELS:
             cfg->labels = v;
+            break;
+        case OPT_JSON:
+            cfg->json = true;
             break;
         }
     }
@@ -198,6 +203,9 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
             printf("  error_rate <= %.4g%%: %s (%.4g%%)\n", sr->slo->target * 100,
                    sr->pass ? "PASS" : "FAIL", sr->actual * 100);
     }
+    if (!isnan(r->slo_breach_s) && r->slo_breach_s > 0)
+        printf("  TTFT SLO missed in %.0f one-minute windows; longest run %.0f min\n",
+               r->slo_breach_s / 60.0, r->slo_breach_longest_s / 60.0);
     if (r->n_slo) {
         size_t pass = 0;
         for (size_t i = 0; i < r->n_slo; i++)
@@ -213,6 +221,48 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
            wall_s > 0 ? (double)r->events / wall_s : 0.0, (double)ru.ru_maxrss / 1024.0);
     if (db_path)
         printf("  results    %s, run %lld\n", db_path, (long long)run_id);
+}
+
+struct json_ctx {
+    bool first;
+};
+
+static int print_json_kv(void *ctx, const char *key, double value)
+{
+    struct json_ctx *j = ctx;
+    printf("%s\n    ", j->first ? "" : ",");
+    j->first = false;
+    cli_json_string(stdout, key);
+    if (isnan(value) || isinf(value))
+        printf(": null");
+    else
+        printf(": %.17g", value);
+    return 0;
+}
+
+static void print_json(const struct scenario *sc, const struct sim_result *r, int64_t run_id)
+{
+    printf("{\n  \"scenario\": ");
+    cli_json_string(stdout, sc->name);
+    printf(",\n  \"seed\": %llu,\n  \"run_id\": %lld,\n  \"latency_provenance\": ",
+           (unsigned long long)sc->seed, (long long)run_id);
+    cli_json_string(stdout, r->latency_provenance);
+    printf(",\n  \"summary\": {");
+    struct json_ctx j = {true};
+    sim_result_foreach(r, print_json_kv, &j);
+    printf("\n  },\n  \"slo\": [");
+    for (size_t i = 0; i < r->n_slo; i++) {
+        const struct slo_result *sr = &r->slo[i];
+        printf("%s\n    {\"slo\": ", i ? "," : "");
+        cli_json_string(stdout, sr->slo->key);
+        printf(", \"target\": %.17g, \"actual\": ", sr->slo->target);
+        if (isnan(sr->actual))
+            printf("null");
+        else
+            printf("%.17g", sr->actual);
+        printf(", \"pass\": %s}", sr->pass ? "true" : "false");
+    }
+    printf("\n  ]\n}\n");
 }
 
 /* ---- run ---------------------------------------------------------------------------------- */
@@ -286,7 +336,9 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
     }
-    if (!cfg.quiet)
+    if (cfg.json)
+        print_json(&sc, r, run_id);
+    else if (!cfg.quiet)
         print_summary(&sc, r, wall, cfg.output, run_id);
     code = r->slo_pass ? EXIT_OK : EXIT_CHECK_FAILED;
 out:

@@ -154,6 +154,52 @@ static bool push_stat(struct sim *s, double ttft, double tpot, double e2e, doubl
 }
 
 
+#define SLO_WINDOW_US ((int64_t)60 * 1000000)
+
+static void slo_window_add(struct sim *s, int64_t arrival_us, bool over)
+{
+    size_t w = (size_t)(arrival_us / SLO_WINDOW_US);
+    if (w >= s->n_win) {
+        size_t n = s->n_win ? s->n_win : 64;
+        while (n <= w)
+            n *= 2;
+        uint32_t *a = sim_reallocarray(s->win_n, n, sizeof *a);
+        if (!a)
+            return;
+        s->win_n = a;
+        a = sim_reallocarray(s->win_over, n, sizeof *a);
+        if (!a)
+            return;
+        s->win_over = a;
+        memset(s->win_n + s->n_win, 0, (n - s->n_win) * sizeof *a);
+        memset(s->win_over + s->n_win, 0, (n - s->n_win) * sizeof *a);
+        s->n_win = n;
+    }
+    s->win_n[w]++;
+    s->win_over[w] += over;
+}
+
+/* Minutes whose arrivals missed the TTFT SLO (more than 1 - q of them over the target),
+ * and the longest run of such minutes: how long the fleet took to recover. */
+static void slo_windows(const struct sim *s, struct sim_result *res)
+{
+    double total = 0, run = 0, longest = 0;
+    for (size_t w = 0; w < s->n_win; w++) {
+        bool breach = s->win_n[w] > 0 &&
+                      (double)s->win_over[w] > (1.0 - s->ttft_lim_q) * (double)s->win_n[w];
+        if (breach) {
+            total += 60.0;
+            run += 60.0;
+            if (run > longest)
+                longest = run;
+        } else if (s->win_n[w] > 0) {
+            run = 0;
+        }
+    }
+    res->slo_breach_s = s->ttft_lim < INFINITY ? total : NAN;
+    res->slo_breach_longest_s = s->ttft_lim < INFINITY ? longest : NAN;
+}
+
 void sim_tokens_generated(struct sim *s, uint64_t n)
 {
     s->res.output_tokens += n;
@@ -176,6 +222,8 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
         double tpot = has_tpot ? (double)(s->now_us - r->first_token_us) * 1e-6 /
                                      (double)(r->output_tokens - 1)
                                : 0.0;
+        if (s->ttft_lim < INFINITY)
+            slo_window_add(s, r->arrival_us, ttft > s->ttft_lim);
         /* Goodput (DistServe): requests that met every per-request latency SLO. */
         if (ttft <= s->ttft_lim && (!has_tpot || tpot <= s->tpot_lim))
             s->n_good++;
@@ -594,8 +642,10 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
     s->ttft_lim = s->tpot_lim = INFINITY;
     for (size_t i = 0; i < sc->n_slo; i++) {
         const struct slo_item *it = &sc->slo[i];
-        if (it->metric == SLO_TTFT && it->target < s->ttft_lim)
+        if (it->metric == SLO_TTFT && it->target < s->ttft_lim) {
             s->ttft_lim = it->target;
+            s->ttft_lim_q = it->quantile;
+        }
         if (it->metric == SLO_TPOT && it->target < s->tpot_lim)
             s->tpot_lim = it->target;
     }
@@ -637,6 +687,8 @@ void sim_free(struct sim *s)
     free(s->tpot);
     free(s->e2e);
     free(s->queue);
+    free(s->win_n);
+    free(s->win_over);
     free(s);
 }
 
@@ -671,6 +723,7 @@ static void finish_results(struct sim *s)
     res->end_us = s->now_us;
     res->events = evq_pushes(s->q);
     res->peak_replicas_ready = s->peak_ready;
+    slo_windows(s, res);
     res->pods_created = (uint64_t)s->n_pods;
     res->replica_s = s->ready_pod_s;
     res->gpu_pod_s = s->node_pod_s;
@@ -829,6 +882,8 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("discarded_tokens_total", r->discarded_tokens);
     EMIT("events_total", r->events);
     EMIT("slo_pass", r->slo_pass ? 1 : 0);
+    EMIT("ttft_slo_breach_s", r->slo_breach_s);
+    EMIT("ttft_slo_breach_longest_s", r->slo_breach_longest_s);
 #undef EMIT
     return 0;
 }

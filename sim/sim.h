@@ -91,10 +91,14 @@ struct sim_result {
     int32_t max_num_seqs, max_num_batched_tokens, max_model_len, block_size; /* resolved */
     double weight_gib_per_gpu;    /* from memory sizing; NaN without the catalog */
     double kv_cache_gib_per_gpu;  /* likewise */
-    char latency_provenance[512];
+    char latency_provenance[768];
     struct slo_result slo[SLO_MAX];
     size_t n_slo;
     bool slo_pass;                /* every SLO passed (true when there are none) */
+    /* Minutes (by arrival) in which the strictest TTFT SLO was missed, and the longest
+     * run of them (time to recover from a spike); NaN without a TTFT SLO. */
+    double slo_breach_s;
+    double slo_breach_longest_s;
 };
 
 struct sim;

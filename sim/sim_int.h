@@ -209,6 +209,11 @@ struct sim {
     double *ttft, *tpot, *e2e, *queue;
     size_t n_ok, n_tpot, cap_ok;
     uint64_t n_good;            /* OK requests within the TTFT and TPOT SLO targets */
+    /* Per-minute windows (by arrival) of the strictest TTFT SLO: requests, and how many
+     * missed the target; a window breaches when more than (1 - q) of them missed. */
+    uint32_t *win_n, *win_over;
+    size_t n_win;
+    double ttft_lim_q;
     double ttft_lim, tpot_lim;  /* strictest TTFT/TPOT SLO targets (s), or INFINITY */
 
     struct sim_result res;
