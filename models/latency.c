@@ -205,13 +205,33 @@ struct lat_model *lat_roofline_new(const struct lat_context *ctx, struct sim_err
 
 /* ---- table ------------------------------------------------------------------------ */
 
+/* Decode-only batches of up to this many sequences have their token-count terms (GEMMs,
+ * lm_head, all-reduce, overhead) memoised: a simulation evaluates millions of decode
+ * iterations whose batch size repeats. */
+#define TABLE_MEMO_MAX 4096
+
 struct lat_table {
     struct lat_model base;
     struct lat_tab t;
     double layers;
     bool roof_ar; /* TP > 1 and no allreduce grid: the roofline's */
     struct roofline ar;
+    double *memo; /* memo[n]: the terms of a decode-only batch of n, NaN until computed */
 };
+
+/* Everything of a step that depends only on the token count T and the sampling count S
+ * (not on the attention): per layer GEMMs and all-reduce, lm_head and overhead. */
+static double table_token_terms(const struct lat_table *l, double T, double S)
+{
+    const struct lat_tab *t = &l->t;
+    double layer = lat_grid1_eval(&t->gemm[TAB_QKV], T) + lat_grid1_eval(&t->gemm[TAB_O], T) +
+                   lat_grid1_eval(&t->gemm[TAB_GATE_UP], T) +
+                   lat_grid1_eval(&t->gemm[TAB_DOWN], T);
+    if (t->tp > 1)
+        layer += 2.0 * (l->roof_ar ? roofline_allreduce_us(&l->ar, T)
+                                   : lat_grid1_eval(&t->allreduce, T));
+    return l->layers * layer + lat_grid1_eval(&t->gemm[TAB_LM_HEAD], S) + t->overhead_us;
+}
 
 static double table_step_us(const struct lat_model *m, const struct lat_batch *b)
 {
@@ -221,9 +241,15 @@ static double table_step_us(const struct lat_model *m, const struct lat_batch *b
     double S = (double)b->n_prefill + (double)b->n_decode;
     if (T <= 0.0)
         return 0.0;
-    double layer = lat_grid1_eval(&t->gemm[TAB_QKV], T) + lat_grid1_eval(&t->gemm[TAB_O], T) +
-                   lat_grid1_eval(&t->gemm[TAB_GATE_UP], T) +
-                   lat_grid1_eval(&t->gemm[TAB_DOWN], T);
+    if (b->n_prefill == 0 && b->n_decode <= TABLE_MEMO_MAX && l->memo) {
+        double *memo = &l->memo[b->n_decode];
+        if (isnan(*memo))
+            *memo = table_token_terms(l, T, S);
+        double nb = (double)b->n_decode;
+        return *memo + l->layers * lat_grid2_eval(&t->decode, nb,
+                                                  (double)b->decode_kv_tokens / nb);
+    }
+    double layer = 0.0;
     if (b->n_decode > 0) {
         double nb = (double)b->n_decode;
         layer += lat_grid2_eval(&t->decode, nb, (double)b->decode_kv_tokens / nb);
@@ -239,16 +265,14 @@ static double table_step_us(const struct lat_model *m, const struct lat_batch *b
         double scale = pairs > 0.0 ? (double)b->prefill_qk_pairs / (np * pairs) : 1.0;
         layer += np * scale * lat_grid2_eval(&t->prefill, len, start);
     }
-    if (t->tp > 1)
-        layer += 2.0 * (l->roof_ar ? roofline_allreduce_us(&l->ar, T)
-                                   : lat_grid1_eval(&t->allreduce, T));
-    return l->layers * layer + lat_grid1_eval(&t->gemm[TAB_LM_HEAD], S) + t->overhead_us;
+    return l->layers * layer + table_token_terms(l, T, S);
 }
 
 static void table_free(struct lat_model *m)
 {
     struct lat_table *l = (struct lat_table *)m;
     lat_tab_release(&l->t);
+    free(l->memo);
     free(l);
 }
 
@@ -310,6 +334,10 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
         free(l);
         return NULL;
     }
+    l->memo = malloc((TABLE_MEMO_MAX + 1) * sizeof *l->memo);
+    if (l->memo)
+        for (size_t i = 0; i <= TABLE_MEMO_MAX; i++)
+            l->memo[i] = NAN; /* filled on first use; without it, no memo */
     struct lat_tab *t = &l->t;
     if (ctx && table_matches(t, path, ctx, err))
         goto fail;

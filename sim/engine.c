@@ -57,8 +57,11 @@ int engine_init(struct engine *e, const struct engine_params *p, struct sim_err 
     memset(e, 0, sizeof *e);
     int32_t cap = p->kind == ENGINE_STATIC ? p->static_batch_size : p->max_num_seqs;
     e->running = calloc((size_t)cap, sizeof *e->running);
-    if (!e->running)
+    e->run_bound = calloc(RUN_CHUNK, sizeof *e->run_bound);
+    if (!e->running || !e->run_bound) {
+        engine_release(e);
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the engine");
+    }
     e->free_blocks = p->num_blocks;
     return SIM_OK;
 }
@@ -66,7 +69,9 @@ int engine_init(struct engine *e, const struct engine_params *p, struct sim_err 
 void engine_release(struct engine *e)
 {
     free(e->running);
+    free(e->run_bound);
     e->running = NULL;
+    e->run_bound = NULL;
 }
 
 /* ---- shared helpers -------------------------------------------------------------- */
@@ -293,6 +298,26 @@ static int64_t run_new_blocks(const struct engine *e, int32_t block_size, int64_
     return total;
 }
 
+/* Boundaries of the run in flight strictly before t (binary search). */
+static int32_t run_boundaries_before(const struct engine *e, int64_t t)
+{
+    int32_t lo = 0, hi = e->run_k;
+    while (lo < hi) {
+        int32_t mid = (lo + hi) / 2;
+        if (e->run_bound[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Boundaries of the run in flight at or before t. */
+static int32_t run_boundaries_upto(const struct engine *e, int64_t t)
+{
+    return t == INT64_MAX ? e->run_k : run_boundaries_before(e, t + 1);
+}
+
 /* Iteration i (1-based) of the run: every running request decodes one token. */
 static inline int64_t run_iteration_us(const struct sim *s, const struct engine *e, int64_t i)
 {
@@ -358,16 +383,21 @@ static bool try_decode_run(struct sim *s, struct replica *rp)
         }
         hi = lo;
     }
-    int64_t k = hi;
+    int64_t k = hi < RUN_CHUNK ? hi : RUN_CHUNK;
     if (k < 2)
         return false;
     e->in_run = true;
-    e->run_k = (int32_t)(k > INT32_MAX ? INT32_MAX : k);
+    e->run_k = (int32_t)k;
     e->run_start_us = s->now_us;
     e->run_ctx0 = ctx0;
+    /* Iteration boundaries, kept for cutting the run short and for gauges. Runs are
+     * chunked (RUN_CHUNK iterations at most): a longer run continues in the next chunk,
+     * so an interruption wastes at most one chunk of boundary arithmetic. */
     int64_t t = s->now_us;
-    for (int64_t i = 1; i <= e->run_k; i++)
+    for (int32_t i = 1; i <= e->run_k; i++) {
         t += run_iteration_us(s, e, i);
+        e->run_bound[i - 1] = t;
+    }
     e->busy = true;
     e->step_start_us = s->now_us;
     e->step_ev = evq_push(s->q, t, PRIO_STEP, vllm_run_end, rp, 0);
@@ -393,8 +423,10 @@ static void run_apply(struct sim *s, struct replica *rp, int32_t j)
     e->n_iterations += (uint64_t)j;
     e->n_steps++;
     if (rp->hist[M_ITL])
-        for (int32_t i = 1; i <= j; i++)
-            metrics_observe(rp, M_ITL, (double)run_iteration_us(s, e, i) * 1e-6,
+        for (int32_t i = 0; i < j; i++)
+            metrics_observe(rp, M_ITL,
+                            (double)(e->run_bound[i] - (i ? e->run_bound[i - 1]
+                                                          : e->run_start_us)) * 1e-6,
                             (uint64_t)e->n_running);
     e->generation_tokens_total += (uint64_t)j * (uint64_t)e->n_running;
     sim_tokens_generated(s, (uint64_t)j * (uint64_t)e->n_running);
@@ -432,16 +464,10 @@ static void run_interrupt(struct sim *s, struct replica *rp)
     if (e->n_running >= p->max_num_seqs || budget <= 0 ||
         (!p->chunked_prefill && n_new > budget))
         return;
-    int64_t t = e->run_start_us;
-    int32_t j = 0;
-    while (j < e->run_k) {
-        t += run_iteration_us(s, e, j + 1);
-        j++;
-        if (t >= s->now_us)
-            break;
-    }
-    if (j == e->run_k)
+    int32_t j = run_boundaries_before(e, s->now_us) + 1; /* first boundary >= now */
+    if (j >= e->run_k)
         return; /* the run already ends at the first boundary >= now */
+    int64_t t = e->run_bound[j - 1];
     /* KV room for the head at iteration j + 1 (free blocks only shrink over the run). */
     if (n_new > budget)
         n_new = (int32_t)budget;
@@ -575,16 +601,7 @@ void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcom
     if (e->step_ev) {
         if (e->in_run) {
             /* Count the iterations of the run that completed by now. */
-            int64_t t = e->run_start_us;
-            int32_t j = 0;
-            while (j < e->run_k) {
-                int64_t next = t + run_iteration_us(s, e, j + 1);
-                if (next > s->now_us)
-                    break;
-                t = next;
-                j++;
-            }
-            run_apply(s, rp, j);
+            run_apply(s, rp, run_boundaries_upto(e, s->now_us));
             e->in_run = false;
         }
         e->busy_us += s->now_us - e->step_start_us;
@@ -619,15 +636,7 @@ void engine_gauges(const struct sim *s, const struct replica *rp, double *runnin
     if (e->in_run) {
         /* As single steps would show it: the iteration in flight (the one after the last
          * boundary at or before now) has allocated its blocks. */
-        int64_t t = e->run_start_us;
-        int32_t j = 0;
-        while (j < e->run_k) {
-            int64_t next = t + run_iteration_us(s, e, j + 1);
-            if (next > s->now_us)
-                break;
-            t = next;
-            j++;
-        }
+        int32_t j = run_boundaries_upto(e, s->now_us);
         used += run_new_blocks(e, s->ep.block_size, j < e->run_k ? j + 1 : j);
     }
     *running = (double)e->n_running;

@@ -73,6 +73,9 @@ struct engine_params {
     int32_t static_batch_size;
 };
 
+/* Decode iterations advanced in one event at most (a longer run is chained). */
+#define RUN_CHUNK 64
+
 struct engine {
     struct req_list waiting;
     struct req **running; /* in admission order; capacity max_num_seqs (static: batch) */
@@ -87,6 +90,7 @@ struct engine {
     int32_t run_k;
     int64_t run_start_us;
     int64_t run_ctx0; /* sum of num_computed over running at the run's start */
+    int64_t *run_bound; /* run_bound[i]: end of iteration i + 1 (RUN_CHUNK of them) */
     int64_t step_prefill_tokens; /* of the step in flight */
     int32_t step_decode_seqs;
     /* counters */
