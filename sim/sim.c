@@ -4,7 +4,6 @@
  */
 #include "sim/sim.h"
 
-#include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
@@ -694,6 +693,31 @@ void sim_free(struct sim *s)
 
 /* ---- results ---------------------------------------------------------------------------- */
 
+/*
+ * The q-quantile of v[0..n) as gsl_stats_quantile_from_sorted_data defines it (linear
+ * interpolation between order statistics, Hyndman-Fan type 7), exactly, but by selection
+ * instead of a full sort: gsl_stats_select puts the k-th smallest value at v[k] with
+ * smaller ones before it and larger ones after, so the next order statistic is the
+ * smallest value after k. Reorders v.
+ */
+static double select_quantile(double *v, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    /* The same arithmetic as GSL's quantile_source.c, so results match it bit for bit. */
+    const double index = q * (double)(n - 1);
+    const size_t lhs = (size_t)index;
+    const double delta = index - (double)lhs;
+    if (lhs >= n - 1)
+        return gsl_stats_select(v, 1, n, n - 1);
+    double a = gsl_stats_select(v, 1, n, lhs);
+    double b = v[lhs + 1];
+    for (size_t i = lhs + 2; i < n; i++)
+        if (v[i] < b)
+            b = v[i];
+    return (1 - delta) * a + delta * b;
+}
+
 static void latency_stats(double *v, size_t n, struct latency_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -704,17 +728,10 @@ static void latency_stats(double *v, size_t n, struct latency_stats *out)
             out->q_s[i] = NAN;
         return;
     }
-    gsl_sort(v, 1, n);
     out->mean_s = gsl_stats_mean(v, 1, n);
+    out->max_s = gsl_stats_max(v, 1, n);
     for (int i = 0; i < SIM_NQ; i++)
-        out->q_s[i] = gsl_stats_quantile_from_sorted_data(v, 1, n, sim_quantiles[i]);
-    out->max_s = v[n - 1];
-}
-
-/* The value of quantile q in sorted data (for SLOs at quantiles not in sim_quantiles). */
-static double sorted_quantile(const double *v, size_t n, double q)
-{
-    return n ? gsl_stats_quantile_from_sorted_data(v, 1, n, q) : NAN;
+        out->q_s[i] = select_quantile(v, n, sim_quantiles[i]);
 }
 
 static void finish_results(struct sim *s)
@@ -751,13 +768,13 @@ static void finish_results(struct sim *s)
         sr->slo = it;
         switch (it->metric) {
         case SLO_TTFT:
-            sr->actual = sorted_quantile(s->ttft, s->n_ok, it->quantile);
+            sr->actual = select_quantile(s->ttft, s->n_ok, it->quantile);
             break;
         case SLO_TPOT:
-            sr->actual = sorted_quantile(s->tpot, s->n_tpot, it->quantile);
+            sr->actual = select_quantile(s->tpot, s->n_tpot, it->quantile);
             break;
         case SLO_E2E:
-            sr->actual = sorted_quantile(s->e2e, s->n_ok, it->quantile);
+            sr->actual = select_quantile(s->e2e, s->n_ok, it->quantile);
             break;
         case SLO_ERROR_RATE:
             sr->actual = res->error_rate;
