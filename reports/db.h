@@ -50,6 +50,13 @@ const struct sim_sink *db_sink(struct db *db);
 int db_finish_run(struct db *db, const struct db_run_info *info, const struct sim_result *r,
                   double wall_s, struct sim_err *err);
 
+struct plan_result;
+
+/* Write a plan's results as one plan (all rows or none). `best` is the index of the
+ * cheapest feasible result or -1. *plan_id gets the new plan's id. SIM_EIO + err. */
+int db_write_plan(struct db *db, const struct scenario *sc, const struct plan_result *r,
+                  size_t n, long best, int64_t *plan_id, struct sim_err *err);
+
 /* Roll back the current run (no-op when none is open). */
 void db_abort_run(struct db *db);
 

@@ -145,3 +145,42 @@ CREATE TABLE IF NOT EXISTS nodes (
     cost_usd            REAL,
     PRIMARY KEY (run_id, node_id)
 ) WITHOUT ROWID;
+
+-- `llmcap plan`: one row per configuration of a plan's search space, with what the
+-- planner found (fixed fleets: the highest rate one replica sustained, the verified
+-- fleet size; autoscaled fleets: the run with those autoscaler settings).
+CREATE TABLE IF NOT EXISTS plan_results (
+    plan_id                INTEGER NOT NULL,
+    config_index           INTEGER NOT NULL,   -- enumeration order
+    created_utc            TEXT NOT NULL,
+    scenario_name          TEXT NOT NULL,
+    scenario_sha256        TEXT NOT NULL,
+    label                  TEXT NOT NULL,
+    instance_type          TEXT,               -- NULL when priced per GPU type
+    gpu                    TEXT NOT NULL,
+    tensor_parallel_size   INTEGER NOT NULL,
+    dtype                  TEXT NOT NULL,
+    max_num_seqs           INTEGER,            -- NULL: vLLM's default for the GPU
+    max_num_batched_tokens INTEGER,
+    spot_share_frac        REAL NOT NULL,
+    min_replicas           INTEGER,            -- autoscaled plans only
+    threshold              REAL,
+    scale_down_window_s    INTEGER,
+    fits                   INTEGER NOT NULL CHECK (fits IN (0, 1)),
+    feasible               INTEGER NOT NULL CHECK (feasible IN (0, 1)),
+    reason                 TEXT NOT NULL,
+    max_rate_scale         REAL,               -- per replica, x the workload's rate
+    search_runs            INTEGER NOT NULL,
+    replicas               INTEGER,            -- fixed: verified size; autoscaled: peak
+    replica_hours          REAL,
+    usd_per_hour           REAL,
+    cost_usd               REAL,
+    usd_per_mtok           REAL,               -- per 1M output tokens
+    ttft_p95_s             REAL,
+    tpot_p95_s             REAL,
+    error_rate_frac        REAL,
+    slo_margin_frac        REAL,
+    pareto                 INTEGER NOT NULL CHECK (pareto IN (0, 1)),
+    best                   INTEGER NOT NULL CHECK (best IN (0, 1)),
+    PRIMARY KEY (plan_id, config_index)
+) WITHOUT ROWID;

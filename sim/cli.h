@@ -65,5 +65,6 @@ int cmd_validate(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_autoscale(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 #endif

@@ -160,6 +160,7 @@ static const struct subcommand subcommands[] = {
     {"catalog", cmd_catalog, "list the GPUs, instance types and models llmcap knows"},
     {"trace", cmd_trace, "describe a request trace (rows, rate, token lengths)"},
     {"autoscale", cmd_autoscale, "replay KEDA/HPA decisions over a recorded metric series"},
+    {"plan", cmd_plan, "find the cheapest fleet that meets the SLOs"},
 };
 
 static void usage(FILE *f)

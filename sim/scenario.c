@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/plan.h"
 #include "sim/sha256.h"
 
 /* ---- binding context ---------------------------------------------------------------- */
@@ -264,7 +265,7 @@ static int rd_path(struct bind *b, const struct sect *s, const char *name, char 
 
 static const char *const top_keys[] = {
     "name",   "seed",  "duration", "drain_timeout", "workload", "model",  "engine",
-    "router", "fleet", "cluster",  "cost",          "slo",      "record", NULL};
+    "router", "fleet", "cluster",  "cost",          "slo",      "record", "plan", NULL};
 
 static const char *const workload_keys[] = {
     "trace", "arrivals", "rate_profile", "prompt_tokens", "output_tokens", "count", NULL};
@@ -980,7 +981,9 @@ static int bind_all(struct bind *b, const struct ynode *root)
                      "USD per 1M tokens", &sc->cost.managed_api_usd_per_mtok)) ||
         (rc = bind_slo(b, &top)) || (rc = bind_record(b, &top)))
         return rc;
-    return SIM_OK;
+    /* The plan's search space is checked now so a bad one fails at load, like any key. */
+    struct plan_spec plan;
+    return plan_spec_read(ynode_get(root, "plan"), &plan, b->err);
 }
 
 /* ---- public ------------------------------------------------------------------------- */
