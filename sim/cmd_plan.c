@@ -199,12 +199,25 @@ int cmd_plan(int argc, char **argv)
             order[no++] = &res[i];
     qsort(order, no, sizeof *order, cmp_est);
     if (no && show) {
+        /* One line per hardware choice and reason: vLLM limits that fail the same way are
+         * folded into it. */
         printf("  cheaper options that failed (%zu):\n", no);
-        for (size_t i = 0; i < no && i < (size_t)show; i++) {
-            char label[256];
-            plan_label(order[i], label, sizeof label);
-            printf("    %-56s from $%.2f/h: %s\n", label, order[i]->est_cost_usd_per_hour,
-                   order[i]->reason);
+        int shown = 0;
+        for (size_t i = 0; i < no && shown < show; i++) {
+            const struct plan_result *x = order[i];
+            bool seen = false;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = !strcmp(order[j]->instance, x->instance) &&
+                       !strcmp(order[j]->gpu, x->gpu) && order[j]->tp == x->tp &&
+                       !strcmp(order[j]->dtype, x->dtype) &&
+                       order[j]->spot_share == x->spot_share &&
+                       !strcmp(order[j]->reason, x->reason);
+            if (seen)
+                continue;
+            printf("    %s tp%d %s%s from $%.2f/h: %s\n",
+                   x->instance[0] ? x->instance : x->gpu, x->tp, x->dtype,
+                   x->spot_share > 0 ? " (spot)" : "", x->est_cost_usd_per_hour, x->reason);
+            shown++;
         }
     }
     size_t n_front = 0;

@@ -365,7 +365,7 @@ static int build_space(const struct scenario *sc, const struct plan_spec *p,
                                     snprintf(r->gpu, sizeof r->gpu, "%s", sp->hw[h].gpu);
                                     r->tp = tps[t];
                                     r->autoscaled = sp->autoscaled;
-                                    snprintf(r->dtype, sizeof r->dtype, "%s", dts[d]);
+                                    snprintf(r->dtype, sizeof r->dtype, "%.15s", dts[d]);
                                     r->max_num_seqs = seqs[q];
                                     r->max_batched = bat[b];
                                     r->min_replicas = p->n_min_replicas ? p->min_replicas[m]
