@@ -24,6 +24,7 @@ struct db {
     sqlite3_stmt *ins_req;
     sqlite3_stmt *ins_sample;
     sqlite3_stmt *ins_pod;
+    sqlite3_stmt *ins_node;
     int64_t run_id;
     bool in_run;
     struct sim_sink sink;
@@ -105,6 +106,7 @@ static int check_or_create(struct db *db, struct sim_err *err)
 static int sink_request(void *ctx, const struct rec_request *r);
 static int sink_sample(void *ctx, const struct rec_sample *s);
 static int sink_pod(void *ctx, const struct rec_pod *p);
+static int sink_node(void *ctx, const struct rec_node *n);
 
 struct db *db_open(const char *path, struct sim_err *err)
 {
@@ -135,6 +137,7 @@ struct db *db_open(const char *path, struct sim_err *err)
     db->sink.request = sink_request;
     db->sink.sample = sink_sample;
     db->sink.pod = sink_pod;
+    db->sink.node = sink_node;
     return db;
 }
 
@@ -147,6 +150,7 @@ void db_close(struct db *db)
     sqlite3_finalize(db->ins_req);
     sqlite3_finalize(db->ins_sample);
     sqlite3_finalize(db->ins_pod);
+    sqlite3_finalize(db->ins_node);
     sqlite3_close(db->h);
     free(db);
 }
@@ -181,6 +185,14 @@ int db_begin_run(struct db *db, int64_t *run_id, struct sim_err *err)
                            "INSERT INTO pods VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
                            "?11, ?12)",
                            -1, &db->ins_pod, NULL) != SQLITE_OK)
+        goto fail;
+    if (!db->ins_node &&
+        sqlite3_prepare_v2(db->h,
+                           "INSERT INTO nodes (run_id, node_id, instance_type, capacity_type, "
+                           "zone, price_usd_per_hour, requested_s, launched_s, registered_s, "
+                           "ready_s, terminated_s, end_reason, cost_usd) VALUES (?1, ?2, ?3, ?4, "
+                           "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                           -1, &db->ins_node, NULL) != SQLITE_OK)
         goto fail;
     db->in_run = true;
     sim_err_clear(&db->sink_err);
@@ -293,6 +305,32 @@ static int sink_pod(void *ctx, const struct rec_pod *p)
     else
         sqlite3_bind_null(st, 12);
     return step_reset(db, st, "a pod row");
+}
+
+static int sink_node(void *ctx, const struct rec_node *n)
+{
+    struct db *db = ctx;
+    sqlite3_stmt *st = db->ins_node;
+    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_int(st, 2, n->node_id);
+    sqlite3_bind_text(st, 3, n->instance_type, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, n->capacity_type, -1, SQLITE_STATIC);
+    if (n->zone)
+        sqlite3_bind_text(st, 5, n->zone, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 5);
+    sqlite3_bind_double(st, 6, n->price_usd_per_hour);
+    bind_time(st, 7, n->requested_us);
+    bind_time(st, 8, n->launched_us);
+    bind_time(st, 9, n->registered_us);
+    bind_time(st, 10, n->ready_us);
+    bind_time(st, 11, n->terminated_us);
+    if (n->end_reason)
+        sqlite3_bind_text(st, 12, n->end_reason, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 12);
+    sqlite3_bind_double(st, 13, n->cost_usd);
+    return step_reset(db, st, "a node row");
 }
 
 struct summary_ctx {
