@@ -1063,13 +1063,15 @@ static int read_nodepool(struct rd *r, const struct ynode *np, const char *ctx)
         if (r->sc->engine.gpu[0])
             return fail(r, reqs ? reqs : ts,
                         "the NodePool's requirements allow no %s %s instance type with GPU "
-                        "'%s' and at least %d GPUs (candidates from the catalog: %s)",
+                        "'%s' and at least %d GPU%s (candidates from the catalog: %s)",
                         cloud_name(cfg->cloud), cfg->region, r->sc->engine.gpu,
-                        r->sc->engine.tensor_parallel_size, all);
+                        r->sc->engine.tensor_parallel_size,
+                        r->sc->engine.tensor_parallel_size == 1 ? "" : "s", all);
         return fail(r, reqs ? reqs : ts,
                     "the NodePool's requirements allow no %s %s instance type with at least %d "
-                    "GPUs (candidates from the catalog: %s)",
-                    cloud_name(cfg->cloud), cfg->region, r->sc->engine.tensor_parallel_size, all);
+                    "GPU%s (candidates from the catalog: %s)",
+                    cloud_name(cfg->cloud), cfg->region, r->sc->engine.tensor_parallel_size,
+                    r->sc->engine.tensor_parallel_size == 1 ? "" : "s", all);
     }
     return SIM_OK;
 }
