@@ -80,7 +80,12 @@ struct cluster {
     int32_t n_live, cap_live;
     int32_t *scratch; /* node ids, sized like live */
     int32_t *slots;   /* per node id: free replica slots in simulations */
+    int32_t *term;    /* per node id: terminating pods (kp_decide, counted once per pass) */
     int32_t cap_slots;
+    bool term_valid;  /* term[] is current for this disruption pass */
+    bool memo_valid;  /* the replacement packing of this pass (no finite limits) */
+    int32_t memo_need, memo_claims, memo_unplaced;
+    uint64_t memo_opts;
     /* Karpenter */
     bool window;
     int64_t window_start_us;
@@ -132,6 +137,10 @@ static int grow_nodes(struct sim *s)
         if (!sl)
             return SIM_ENOMEM;
         cl->slots = sl;
+        int32_t *tm = sim_reallocarray(cl->term, (size_t)cap, sizeof *tm);
+        if (!tm)
+            return SIM_ENOMEM;
+        cl->term = tm;
         cl->cap_x = cl->cap_slots = cap;
     }
     if (cl && cl->n_live == cl->cap_live) {
@@ -338,19 +347,6 @@ static void node_gone(struct sim *s, int32_t id, const char *reason)
     }
     if (cl->cfg.kind == NP_KARPENTER && s->n_pending > 0)
         kp_trigger(s);
-}
-
-/* Pods on node `id`, counted by whether they are already terminating. */
-static int32_t pods_on(const struct sim *s, int32_t id, bool count_terminating)
-{
-    int32_t k = 0;
-    for (int32_t i = 0; i < s->n_pods; i++) {
-        const struct replica *rp = s->pods[i];
-        if (rp->node == id && rp->phase != POD_GONE &&
-            (count_terminating || rp->phase != POD_TERMINATING))
-            k++;
-    }
-    return k;
 }
 
 /* A voluntary drain, pod by pod as the PDB allows (Karpenter's terminator; the eviction
@@ -935,18 +931,48 @@ static enum kp_cmd_kind kp_decide(struct sim *s, int32_t id, int32_t room, uint6
     if (fs < 0)
         fs = 0;
     int32_t k = s->nodes[id].n_pods;
-    if (k > fs)
-        k = pods_on(s, id, false); /* terminating pods need no room */
+    if (k > fs) {
+        /* Terminating pods need no room: count them once per pass. */
+        if (!cl->term_valid) {
+            for (int32_t i = 0; i < cl->n_live; i++)
+                cl->term[cl->live[i]] = 0;
+            for (int32_t i = 0; i < s->n_pods; i++) {
+                const struct replica *rp = s->pods[i];
+                if (rp->phase == POD_TERMINATING && rp->node >= 0)
+                    cl->term[rp->node]++;
+            }
+            cl->term_valid = true;
+        }
+        k -= cl->term[id];
+    }
     if (k <= fs)
         return CMD_DELETE;
     if (s->nodes[id].spot || s->n_pending > 0)
         return CMD_NONE;
-    int32_t unplaced;
-    int32_t n_claims = kp_pack(s, k - fs, id, &unplaced);
+    /* The packing of k - fs pods is the same for every candidate unless a limit makes the
+     * candidate's own capacity matter. */
+    const struct np_karpenter *kp = &cl->cfg.kp;
+    bool memo = isinf(kp->limit_gpus) && isinf(kp->limit_cpu) && isinf(kp->limit_memory_gib);
+    int32_t unplaced, n_claims;
+    uint64_t o;
+    if (memo && cl->memo_valid && cl->memo_need == k - fs) {
+        unplaced = cl->memo_unplaced;
+        n_claims = cl->memo_claims;
+        o = cl->memo_opts;
+    } else {
+        n_claims = kp_pack(s, k - fs, id, &unplaced);
+        o = n_claims > 0 ? cl->claims[0].opts : 0;
+        if (memo) {
+            cl->memo_valid = true;
+            cl->memo_need = k - fs;
+            cl->memo_claims = n_claims;
+            cl->memo_unplaced = unplaced;
+            cl->memo_opts = o;
+        }
+    }
     if (unplaced > 0 || n_claims != 1)
         return CMD_NONE;
     double price = s->nodes[id].price_usd_per_hour;
-    uint64_t o = cl->claims[0].opts;
     for (int32_t t = 0; t < cl->cfg.n_types; t++)
         if ((o >> t & 1) && !(kp_cheapest(s, t) < price))
             o &= ~(1ull << t);
@@ -993,6 +1019,7 @@ static enum kp_cmd_kind kp_compute(struct sim *s, uint64_t *opts, bool *spot_onl
 {
     struct cluster *cl = s->cluster;
     cl->n_cmd = 0;
+    cl->term_valid = cl->memo_valid = false;
     int32_t n = kp_candidates(s);
     int32_t allowed = kp_budget(s, NP_REASON_EMPTY);
     for (int32_t i = 0; i < n && allowed > 0 && cl->n_cmd < 64; i++)
@@ -1061,6 +1088,7 @@ static void kp_validate(struct sim *s, void *obj, uint64_t arg)
         int32_t id = cl->cmd_nodes[0];
         uint64_t opts = 0;
         bool spot_only = false;
+        cl->term_valid = cl->memo_valid = false;
         enum kp_cmd_kind now_kind = kp_decide(s, id, kp_room(s), &opts, &spot_only);
         if (now_kind == CMD_DELETE && kp_budget(s, NP_REASON_UNDERUTILIZED) > 0 &&
             (s->nodes[id].n_pods == 0 || pdb_allowed(s) >= 1)) {
@@ -1587,6 +1615,7 @@ void cluster_release(struct sim *s)
         free(cl->live);
         free(cl->scratch);
         free(cl->slots);
+        free(cl->term);
         free(cl->claims);
         free(cl->offers);
         free(cl);
