@@ -307,7 +307,8 @@ static void live_remove(struct cluster *cl, int32_t id)
 {
     for (int32_t i = 0; i < cl->n_live; i++)
         if (cl->live[i] == id) {
-            memmove(&cl->live[i], &cl->live[i + 1], (size_t)(cl->n_live - i - 1) * sizeof *cl->live);
+            memmove(&cl->live[i], &cl->live[i + 1],
+                    (size_t)(cl->n_live - i - 1) * sizeof *cl->live);
             cl->n_live--;
             return;
         }
@@ -570,7 +571,8 @@ static bool ice_hit(struct sim *s, int32_t t, int32_t z, int cap)
     const struct nodepool_cfg *c = &s->cluster->cfg;
     for (size_t i = 0; i < c->n_ice; i++) {
         const struct np_ice_window *w = &c->ice[i];
-        if (w->type == t && (w->zone < 0 || w->zone == z) && (w->capacity < 0 || w->capacity == cap) &&
+        if (w->type == t && (w->zone < 0 || w->zone == z) &&
+            (w->capacity < 0 || w->capacity == cap) &&
             s->now_us >= w->from_us && s->now_us < w->until_us)
             return true;
     }

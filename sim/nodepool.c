@@ -616,11 +616,10 @@ static const char *const aws_keys[] = {"node.kubernetes.io/instance-type",
                                        "karpenter.k8s.aws/instance-gpu-memory",
                                        NULL};
 /* Keys real NodePools carry that do not change which GPU type is chosen here. */
-static const char *const ignored_keys[] = {"karpenter.k8s.aws/instance-hypervisor",
-                                           "karpenter.k8s.aws/instance-network-bandwidth",
-                                           "karpenter.k8s.aws/instance-ebs-bandwidth",
-                                           "karpenter.k8s.aws/instance-encryption-in-transit-supported",
-                                           NULL};
+static const char *const ignored_keys[] = {
+    "karpenter.k8s.aws/instance-hypervisor", "karpenter.k8s.aws/instance-network-bandwidth",
+    "karpenter.k8s.aws/instance-ebs-bandwidth",
+    "karpenter.k8s.aws/instance-encryption-in-transit-supported", NULL};
 static const char *const azure_keys[] = {"node.kubernetes.io/instance-type",
                                          "karpenter.sh/capacity-type",
                                          "topology.kubernetes.io/zone",
@@ -773,8 +772,8 @@ static int read_requirement(struct rd *r, const struct ynode *req, const char *c
                 char zl[512];
                 zone_list(cfg, zl, sizeof zl);
                 return fail(r, vn->items[i],
-                            "unknown zone '%s' in '%s': the cluster's zones are %s%s", vn->items[i]->value,
-                            vk, zl,
+                            "unknown zone '%s' in '%s': the cluster's zones are %s%s",
+                            vn->items[i]->value, vk, zl,
                             cfg->cloud == NP_AWS ? " (AWS zone IDs, as the catalog's spot prices "
                                                    "are; zone names differ per account)"
                                                  : "");
@@ -997,7 +996,8 @@ static int read_nodepool(struct rd *r, const struct ynode *np, const char *ctx)
             if ((rc = read_requirement(r, reqs->items[i], ik)))
                 return rc;
             const struct ynode *key = ynode_get(reqs->items[i], "key");
-            ct_given = ct_given || (key->value && !strcmp(key->value, "karpenter.sh/capacity-type"));
+            ct_given =
+                ct_given || (key->value && !strcmp(key->value, "karpenter.sh/capacity-type"));
         }
     }
     if (!ct_given)
@@ -1244,8 +1244,9 @@ static int read_profile(struct rd *r, const struct ynode *pf, const char *ctx)
             return rc; /* the remaining keys are booleans, accepted and not modelled */
         }
     }
+    /* AKS: scale-down-delay-after-delete "the default is the scan-interval" */
     if (!delete_given)
-        a->delay_after_delete_us = a->scan_interval_us; /* AKS: "the default is the scan-interval" */
+        a->delay_after_delete_us = a->scan_interval_us;
     return SIM_OK;
 }
 
@@ -1554,7 +1555,8 @@ static int read_spot(struct rd *r, const struct ynode *sp)
     const struct ynode *band = ynode_get(sp, "advisor_band");
     if (rate && band)
         return fail(r, ynode_key(sp, "advisor_band"),
-                    "'cluster.spot' takes 'interruption_rate_per_hour' or 'advisor_band', not both");
+                    "'cluster.spot' takes 'interruption_rate_per_hour' or 'advisor_band', not "
+                    "both");
     if (rate) {
         struct ynode_range rg = {0.0, INFINITY, false, false, "interruptions per node-hour"};
         if ((rc = ynode_as_number(rate, k, &rg, &cfg->spot_rate_per_hour, r->err)))

@@ -22,10 +22,11 @@
     "          spec:\n"                                                                    \
     "            requirements:\n" reqs "        disruption: " disruption "\n" extra
 
-#define XL_ONLY "            - {key: node.kubernetes.io/instance-type, operator: In, values: [g6e.xlarge]}\n"
-#define L40S "            - {key: karpenter.k8s.aws/instance-gpu-name, operator: In, values: [l40s]}\n"
-#define SPOT_ONLY "            - {key: karpenter.sh/capacity-type, operator: In, values: [spot]}\n"
-#define MIXED "            - {key: karpenter.sh/capacity-type, operator: In, values: [spot, on-demand]}\n"
+#define REQ "            - "
+#define XL_ONLY REQ "{key: node.kubernetes.io/instance-type, operator: In, values: [g6e.xlarge]}\n"
+#define L40S REQ "{key: karpenter.k8s.aws/instance-gpu-name, operator: In, values: [l40s]}\n"
+#define SPOT_ONLY REQ "{key: karpenter.sh/capacity-type, operator: In, values: [spot]}\n"
+#define MIXED REQ "{key: karpenter.sh/capacity-type, operator: In, values: [spot, on-demand]}\n"
 #define LAUNCH_90 "    launch_to_ready: 90s\n"
 
 static struct ch c;
@@ -212,7 +213,8 @@ Test(cluster_karpenter, underutilized_node_is_replaced_by_a_cheaper_type)
      * 175 s (idle: gone at once) and the node removed; the new pod binds to the new node at
      * 175 s and is Ready at 340 s. */
     ch_setup(&c, "l40s", 3,
-             NODEPOOL(L40S, "{consolidationPolicy: WhenEmptyOrUnderutilized, consolidateAfter: 60s}",
+             NODEPOOL(L40S,
+                      "{consolidationPolicy: WhenEmptyOrUnderutilized, consolidateAfter: 60s}",
                       LAUNCH_90));
     struct wl_request reqs[] = {h_req(400, 100, 2)};
     struct change chg[] = {{10, 1}};

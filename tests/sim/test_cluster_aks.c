@@ -155,7 +155,8 @@ Test(cluster_aks, failed_spot_allocation_backs_off_and_falls_back_to_regular)
                  "count: 0, priority: Spot}\n",
                  "    priorityExpander: {10: [od], 50: [spot]}\n"
                  "  insufficient_capacity:\n"
-                 "    offerings: [{instance_type: Standard_NC24ads_A100_v4, capacity_type: spot}]\n"));
+                 "    offerings: [{instance_type: Standard_NC24ads_A100_v4, "
+                 "capacity_type: spot}]\n"));
     struct wl_request reqs[] = {h_req(600, 100, 2)};
     struct change chg[] = {{10, 2}};
     ch_run(&c, reqs, 1, chg, 1);

@@ -51,47 +51,64 @@ static const struct bad bad[] = {
     {"bad_aks_eviction_regular.yaml", "bad_aks_eviction_regular.yaml:16:63",
      "'cluster.aks.nodePools.0.evictionPolicy' applies only to a Spot pool (priority: Spot)"},
     {"bad_aks_expander.yaml", "bad_aks_expander.yaml:15:35",
-     "unknown expander 'least_waste' in 'cluster.aks.autoscalerProfile.expander' (did you mean 'least-waste'?)"},
+     "unknown expander 'least_waste' in 'cluster.aks.autoscalerProfile.expander' (did you mean "
+     "'least-waste'?)"},
     {"bad_aks_max_below_min.yaml", "bad_aks_max_below_min.yaml:16:76",
      "'cluster.aks.nodePools.0.maxCount' (2) must be >= 'minCount' (3)"},
     {"bad_aks_pool_gpu.yaml", "bad_aks_pool_gpu.yaml:16:27",
-     "'Standard_NC4as_T4_v3' has GPU 't4', but the replicas run on 'engine.gpu' 'a100-pcie-80gb' (a pool the replicas do not use can be left out, or given mode: System)"},
+     "'Standard_NC4as_T4_v3' has GPU 't4', but the replicas run on 'engine.gpu' "
+     "'a100-pcie-80gb' (a pool the replicas do not use can be left out, or given mode: System)"},
     {"bad_aks_pool_name_twice.yaml", "bad_aks_pool_name_twice.yaml:17:14",
      "node pool name 'gpu' is used twice in 'cluster.aks.nodePools'"},
     {"bad_aks_priority_missing.yaml", "bad_aks_priority_missing.yaml:15:24",
-     "the priority expander needs 'cluster.aks.priorityExpander' (priority: [regex, ...], as in the cluster-autoscaler-priority-expander ConfigMap)"},
+     "the priority expander needs 'cluster.aks.priorityExpander' (priority: [regex, ...], as "
+     "in the cluster-autoscaler-priority-expander ConfigMap)"},
     {"bad_aks_priority_regex.yaml", "bad_aks_priority_regex.yaml:18:29",
      "'cluster.aks.priorityExpander.10.0' is not a valid regular expression: Unmatched ( or \\("},
     {"bad_aks_profile_key.yaml", "bad_aks_profile_key.yaml:15:25",
-     "unknown key 'scale-down-unneded-time' in 'cluster.aks.autoscalerProfile' (did you mean 'scale-down-unneeded-time'?)"},
+     "unknown key 'scale-down-unneded-time' in 'cluster.aks.autoscalerProfile' (did you mean "
+     "'scale-down-unneeded-time'?)"},
     {"bad_aks_threshold.yaml", "bad_aks_threshold.yaml:15:59",
-     "'cluster.aks.autoscalerProfile.scale-down-utilization-threshold' must be in [0, 1], got '1.5'"},
+     "'cluster.aks.autoscalerProfile.scale-down-utilization-threshold' must be in [0, 1], got "
+     "'1.5'"},
     {"bad_aks_unknown_vm.yaml", "bad_aks_unknown_vm.yaml:16:27",
-     "unknown instance type 'Standard_NC24ads_A100_v5'; did you mean 'Standard_NC24ads_A100_v4', 'Standard_NC40ads_H100_v5' or 'Standard_NC48ads_A100_v4'? (see 'llmcap catalog instances')"},
+     "unknown instance type 'Standard_NC24ads_A100_v5'; did you mean "
+     "'Standard_NC24ads_A100_v4', 'Standard_NC40ads_H100_v5' or 'Standard_NC48ads_A100_v4'? "
+     "(see 'llmcap catalog instances')"},
     {"bad_api_version.yaml", "bad_api_version.yaml:16:19",
-     "'cluster.karpenter.nodePool.apiVersion' must be 'karpenter.sh/v1', got 'karpenter.sh/v1beta1' (llmcap reads the v1 NodePool)"},
+     "'cluster.karpenter.nodePool.apiVersion' must be 'karpenter.sh/v1', got "
+     "'karpenter.sh/v1beta1' (llmcap reads the v1 NodePool)"},
     {"bad_both_provisioners.yaml", "bad_both_provisioners.yaml:24:3",
      "'cluster' takes one node provisioner: 'karpenter' or 'aks', not both"},
     {"bad_budget_schedule.yaml", "bad_budget_schedule.yaml:25:28",
-     "'cluster.karpenter.nodePool.spec.disruption.budgets.0.schedule' is not modelled: simulated time has no calendar; remove the budget or its 'schedule' and 'duration'"},
+     "'cluster.karpenter.nodePool.spec.disruption.budgets.0.schedule' is not modelled: "
+     "simulated time has no calendar; remove the budget or its 'schedule' and 'duration'"},
     {"bad_capacity_type.yaml", "bad_capacity_type.yaml:23:72",
-     "unknown capacity type 'spott' in 'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values' (did you mean 'spot'?)"},
+     "unknown capacity type 'spott' in "
+     "'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values' (did you mean "
+     "'spot'?)"},
     {"bad_consolidation_policy.yaml", "bad_consolidation_policy.yaml:23:43",
-     "'cluster.karpenter.nodePool.spec.disruption.consolidationPolicy' must be one of WhenEmpty, WhenEmptyOrUnderutilized, got 'WhenUnderutilized'"},
+     "'cluster.karpenter.nodePool.spec.disruption.consolidationPolicy' must be one of "
+     "WhenEmpty, WhenEmptyOrUnderutilized, got 'WhenUnderutilized'"},
     {"bad_dist_p95_below_median.yaml", "bad_dist_p95_below_median.yaml:24:40",
-     "'cluster.karpenter.launch_to_ready.p95' (1m30s) must be >= 'cluster.karpenter.launch_to_ready.median' (2m)"},
+     "'cluster.karpenter.launch_to_ready.p95' (1m30s) must be >= "
+     "'cluster.karpenter.launch_to_ready.median' (2m)"},
     {"bad_ice_type.yaml", "bad_ice_type.yaml:25:33",
      "'p5.48xlarge' is not an instance type this cluster launches (g6e.xlarge)"},
     {"bad_limits_quantity.yaml", "bad_limits_quantity.yaml:24:34",
-     "'cluster.karpenter.nodePool.spec.limits.nvidia.com/gpu' must be a Kubernetes quantity >= 0 ('16', '1000m', '512Gi'), got 'lots'"},
+     "'cluster.karpenter.nodePool.spec.limits.nvidia.com/gpu' must be a Kubernetes quantity >= "
+     "0 ('16', '1000m', '512Gi'), got 'lots'"},
     {"bad_limits_resource.yaml", "bad_limits_resource.yaml:24:18",
-     "unknown key 'nvidia.com/gpus' in 'cluster.karpenter.nodePool.spec.limits' (did you mean 'nvidia.com/gpu'?)"},
+     "unknown key 'nvidia.com/gpus' in 'cluster.karpenter.nodePool.spec.limits' (did you mean "
+     "'nvidia.com/gpu'?)"},
     {"bad_max_gpus_with_provisioner.yaml", "bad_max_gpus_with_provisioner.yaml:14:3",
-     "'fleet.max_gpus' caps the implicit node pool; with a node provisioner use the NodePool's limits (nvidia.com/gpu) or the node pools' maxCount"},
+     "'fleet.max_gpus' caps the implicit node pool; with a node provisioner use the NodePool's "
+     "limits (nvidia.com/gpu) or the node pools' maxCount"},
     {"bad_no_cloud.yaml", "bad_no_cloud.yaml:13:3",
      "'cluster.cloud' is required with a node provisioner (aws or azure)"},
     {"bad_no_matching_type.yaml", "bad_no_matching_type.yaml:22:13",
-     "the NodePool's requirements allow no aws us-east-1 instance type with GPU 'l40s' and at least 1 GPU (candidates from the catalog: g6e.12xlarge, g6e.48xlarge, g6e.xlarge)"},
+     "the NodePool's requirements allow no aws us-east-1 instance type with GPU 'l40s' and at "
+     "least 1 GPU (candidates from the catalog: g6e.12xlarge, g6e.48xlarge, g6e.xlarge)"},
     {"bad_nodepool_include_missing.yaml", "bad_nodepool_include_missing.yaml:15:22",
      "cannot open '" FIXTURES "/cluster/missing-nodepool.yaml': no such file or directory"},
     {"bad_nodepool_unknown_key.yaml", "bad_nodepool_unknown_key.yaml:19:9",
@@ -101,23 +118,31 @@ static const struct bad bad[] = {
     {"bad_pdb_both.yaml", "bad_pdb_both.yaml:24:42",
      "'cluster.podDisruptionBudget' takes 'minAvailable' or 'maxUnavailable', not both"},
     {"bad_pdb_percent.yaml", "bad_pdb_percent.yaml:24:41",
-     "'cluster.podDisruptionBudget.maxUnavailable' must be an integer >= 0 or a percentage in [0%, 100%], got '150%'"},
+     "'cluster.podDisruptionBudget.maxUnavailable' must be an integer >= 0 or a percentage in "
+     "[0%, 100%], got '150%'"},
     {"bad_requirement_key.yaml", "bad_requirement_key.yaml:22:21",
-     "requirement key 'karpenter.k8s.aws/instance-gpu-cont' is not modelled for aws (did you mean 'karpenter.k8s.aws/instance-gpu-count'?)"},
+     "requirement key 'karpenter.k8s.aws/instance-gpu-cont' is not modelled for aws (did you "
+     "mean 'karpenter.k8s.aws/instance-gpu-count'?)"},
     {"bad_requirement_operator.yaml", "bad_requirement_operator.yaml:22:69",
-     "'cluster.karpenter.nodePool.spec.template.spec.requirements.0.operator' must be one of In, NotIn, Exists, DoesNotExist, Gt, Lt, got 'Gte' (did you mean 'Gt'?)"},
+     "'cluster.karpenter.nodePool.spec.template.spec.requirements.0.operator' must be one of "
+     "In, NotIn, Exists, DoesNotExist, Gt, Lt, got 'Gte' (did you mean 'Gt'?)"},
     {"bad_spot_band.yaml", "bad_spot_band.yaml:24:24",
-     "'cluster.spot.advisor_band' must be one of <5%, 5-10%, 10-15%, 15-20%, >20%, got '5-10' (did you mean '5-10%'?)"},
+     "'cluster.spot.advisor_band' must be one of <5%, 5-10%, 10-15%, 15-20%, >20%, got '5-10' "
+     "(did you mean '5-10%'?)"},
     {"bad_spot_rate_and_band.yaml", "bad_spot_rate_and_band.yaml:24:43",
      "'cluster.spot' takes 'interruption_rate_per_hour' or 'advisor_band', not both"},
     {"bad_spot_without_provisioner.yaml", "bad_spot_without_provisioner.yaml:14:3",
      "'cluster.spot' needs a node provisioner ('cluster.karpenter' or 'cluster.aks')"},
     {"bad_unknown_instance_type.yaml", "bad_unknown_instance_type.yaml:22:78",
-     "unknown instance type 'g6e.xlarg'; did you mean 'g6e.xlarge' or 'g6.xlarge'? (see 'llmcap catalog instances')"},
+     "unknown instance type 'g6e.xlarg'; did you mean 'g6e.xlarge' or 'g6.xlarge'? (see "
+     "'llmcap catalog instances')"},
     {"bad_unknown_key.yaml", "bad_unknown_key.yaml:14:3",
      "unknown key 'karpentr' in 'cluster' (did you mean 'karpenter'?)"},
     {"bad_zone.yaml", "bad_zone.yaml:23:73",
-     "unknown zone 'us-east-1a' in 'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values': the cluster's zones are use1-az1, use1-az2, use1-az3, use1-az4, use1-az5, use1-az6 (AWS zone IDs, as the catalog's spot prices are; zone names differ per account)"},
+     "unknown zone 'us-east-1a' in "
+     "'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values': the cluster's "
+     "zones are use1-az1, use1-az2, use1-az3, use1-az4, use1-az5, use1-az6 (AWS zone IDs, as "
+     "the catalog's spot prices are; zone names differ per account)"},
 };
 
 Test(nodepool, every_bad_fixture_fails_with_its_message_at_its_position)
