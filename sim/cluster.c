@@ -1653,15 +1653,43 @@ struct node *cluster_find_node(struct sim *s, int32_t gpus)
     return NULL;
 }
 
+/* One more node at t = 0 for an initial replica the nodes made from fleet.replicas do not
+ * hold (an autoscaler may start the fleet elsewhere): the type Karpenter would pick for
+ * one pod, or the first autoscaled AKS pool with room. */
+static bool initial_extra_node(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    if (cl->cfg.kind == NP_KARPENTER) {
+        int32_t unplaced;
+        return kp_pack(s, 1, -1, &unplaced) == 1 &&
+               kp_launch(s, cl->claims[0].opts, false, true) >= 0;
+    }
+    const struct np_aks *a = &cl->cfg.aks;
+    for (size_t p = 0; p < a->n_pools; p++) {
+        const struct np_aks_pool *pool = &a->pools[p];
+        if (pool->system || !pool->autoscale || pool_size(s, (int32_t)p) >= pool->max_count)
+            continue;
+        int32_t zone;
+        pool_price(cl, pool, &zone);
+        return node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND, (int32_t)p,
+                           true, false) >= 0;
+    }
+    return false;
+}
+
 struct node *cluster_initial_node(struct sim *s, int32_t gpus, struct sim_err *err)
 {
     struct node *n = cluster_find_node(s, gpus);
+    if (!n && s->cluster && initial_extra_node(s))
+        n = cluster_find_node(s, gpus);
     if (!n && !s->cluster)
         sim_err_set(err, SIM_EINVAL,
                     "'fleet.max_gpus' (%d) cannot hold the initial replicas of %d GPUs each",
                     s->sc->fleet.max_gpus, gpus);
     else if (!n)
-        sim_err_set(err, SIM_EINVAL, "the initial nodes cannot hold the initial replicas");
+        sim_err_set(err, SIM_EINVAL,
+                    "the node provisioner cannot hold the initial replicas (NodePool limits or "
+                    "the node pools' maxCount)");
     return n;
 }
 

@@ -352,3 +352,20 @@ Test(cluster_karpenter, same_seed_gives_the_same_nodes)
         differs = ready[0][i] != ready[2][i];
     cr_assert(differs);
 }
+
+Test(cluster_karpenter, an_extra_initial_replica_gets_an_initial_node)
+{
+    /* The nodes made for fleet.replicas (1) are full; one more initial replica (as an
+     * autoscaler's minimum might place) gets a node there at t = 0, Ready at once. */
+    ch_setup(&c, "l40s", 1, NODEPOOL(XL_ONLY, "{consolidateAfter: Never}", LAUNCH_90));
+    struct wl_request reqs[] = {h_req(10, 100, 2)};
+    struct sim *s = ch_build(&c, reqs, 1, NULL, 0);
+    struct sim_err err = {0};
+    struct node *n = cluster_initial_node(s, 1, &err);
+    cr_assert_not_null(n, "%s", err.msg);
+    cr_assert_eq(n->id, 1);
+    cr_assert_eq(n->state, NODE_READY);
+    cr_assert_eq(n->ready_us, 0);
+    ch_go(&c);
+    ch_free(&c);
+}
