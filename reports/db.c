@@ -26,6 +26,7 @@ struct db {
     sqlite3_stmt *ins_sample;
     sqlite3_stmt *ins_pod;
     sqlite3_stmt *ins_scale;
+    sqlite3_stmt *ins_node;
     int64_t run_id;
     bool in_run;
     struct sim_sink sink;
@@ -108,6 +109,7 @@ static int sink_request(void *ctx, const struct rec_request *r);
 static int sink_sample(void *ctx, const struct rec_sample *s);
 static int sink_pod(void *ctx, const struct rec_pod *p);
 static int sink_scaling_event(void *ctx, const struct rec_scaling_event *e);
+static int sink_node(void *ctx, const struct rec_node *n);
 
 struct db *db_open(const char *path, struct sim_err *err)
 {
@@ -139,6 +141,7 @@ struct db *db_open(const char *path, struct sim_err *err)
     db->sink.sample = sink_sample;
     db->sink.pod = sink_pod;
     db->sink.scaling_event = sink_scaling_event;
+    db->sink.node = sink_node;
     return db;
 }
 
@@ -152,6 +155,7 @@ void db_close(struct db *db)
     sqlite3_finalize(db->ins_sample);
     sqlite3_finalize(db->ins_pod);
     sqlite3_finalize(db->ins_scale);
+    sqlite3_finalize(db->ins_node);
     sqlite3_close(db->h);
     free(db);
 }
@@ -191,6 +195,14 @@ int db_begin_run(struct db *db, int64_t *run_id, struct sim_err *err)
         sqlite3_prepare_v2(db->h,
                            "INSERT INTO scaling_events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                            -1, &db->ins_scale, NULL) != SQLITE_OK)
+        goto fail;
+    if (!db->ins_node &&
+        sqlite3_prepare_v2(db->h,
+                           "INSERT INTO nodes (run_id, node_id, instance_type, capacity_type, "
+                           "zone, price_usd_per_hour, requested_s, launched_s, registered_s, "
+                           "ready_s, terminated_s, end_reason, cost_usd) VALUES (?1, ?2, ?3, ?4, "
+                           "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                           -1, &db->ins_node, NULL) != SQLITE_OK)
         goto fail;
     db->in_run = true;
     sim_err_clear(&db->sink_err);
@@ -321,6 +333,32 @@ static int sink_scaling_event(void *ctx, const struct rec_scaling_event *e)
     sqlite3_bind_int(st, 7, e->desired);
     sqlite3_bind_text(st, 8, e->reason, -1, SQLITE_TRANSIENT);
     return step_reset(db, st, "a scaling event");
+}
+
+static int sink_node(void *ctx, const struct rec_node *n)
+{
+    struct db *db = ctx;
+    sqlite3_stmt *st = db->ins_node;
+    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_int(st, 2, n->node_id);
+    sqlite3_bind_text(st, 3, n->instance_type, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, n->capacity_type, -1, SQLITE_STATIC);
+    if (n->zone)
+        sqlite3_bind_text(st, 5, n->zone, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 5);
+    sqlite3_bind_double(st, 6, n->price_usd_per_hour);
+    bind_time(st, 7, n->requested_us);
+    bind_time(st, 8, n->launched_us);
+    bind_time(st, 9, n->registered_us);
+    bind_time(st, 10, n->ready_us);
+    bind_time(st, 11, n->terminated_us);
+    if (n->end_reason)
+        sqlite3_bind_text(st, 12, n->end_reason, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 12);
+    sqlite3_bind_double(st, 13, n->cost_usd);
+    return step_reset(db, st, "a node row");
 }
 
 struct summary_ctx {

@@ -371,6 +371,16 @@ void fleet_drain_node(struct sim *s, struct node *n, int64_t deadline_us, const 
     fleet_set_desired(s, s->desired);
 }
 
+void fleet_evict_pod(struct sim *s, struct replica *rp, int64_t deadline_us, const char *reason)
+{
+    int64_t grace = s->sc->engine.termination.grace_period_us;
+    if (deadline_us >= 0 && deadline_us - s->now_us < grace)
+        grace = deadline_us > s->now_us ? deadline_us - s->now_us : 0;
+    if (rp->phase != POD_GONE)
+        terminate_pod(s, rp, grace, reason);
+    fleet_set_desired(s, s->desired);
+}
+
 int32_t fleet_count(const struct sim *s, enum pod_phase phase)
 {
     int32_t n = 0;

@@ -69,12 +69,26 @@ struct rec_scaling_event {
     const char *reason;
 };
 
+/* A node's life and bill (times in us from the run start, -1 when it did not happen).
+ * Strings are static or borrowed for the call. */
+struct rec_node {
+    int32_t node_id;
+    const char *instance_type;
+    const char *capacity_type; /* "on-demand" | "spot" */
+    const char *zone;          /* NULL when not known */
+    double price_usd_per_hour;
+    int64_t requested_us, launched_us, registered_us, ready_us, terminated_us;
+    const char *end_reason; /* NULL while alive at the end */
+    double cost_usd;
+};
+
 struct sim_sink {
     void *ctx;
     int (*request)(void *ctx, const struct rec_request *r);
     int (*sample)(void *ctx, const struct rec_sample *s);
     int (*pod)(void *ctx, const struct rec_pod *p);
     int (*scaling_event)(void *ctx, const struct rec_scaling_event *e);
+    int (*node)(void *ctx, const struct rec_node *n); /* may be NULL */
 };
 
 #endif

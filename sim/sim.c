@@ -418,6 +418,7 @@ static void scrape(struct sim *s, void *obj, uint64_t arg)
     (void)obj;
     (void)arg;
     scrape_all(s);
+    cluster_scrape(s);
     evq_push(s->q, s->now_us + s->sc->fleet.scrape_interval_us, PRIO_SCRAPE, scrape, NULL, 0);
 }
 
@@ -901,6 +902,27 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("slo_pass", r->slo_pass ? 1 : 0);
     EMIT("ttft_slo_breach_s", r->slo_breach_s);
     EMIT("ttft_slo_breach_longest_s", r->slo_breach_longest_s);
+    /* cost (docs/cost.md); NaN amounts for the implicit node pool */
+    const struct sim_cost *c = &r->cost;
+    double nan_ = NAN;
+    EMIT("cost_usd", c->billed ? c->usd : nan_);
+    EMIT("cost_spot_usd", c->billed ? c->spot_usd : nan_);
+    EMIT("cost_on_demand_usd", c->billed ? c->on_demand_usd : nan_);
+    EMIT("cost_serving_usd", c->billed ? c->serving_usd : nan_);
+    EMIT("cost_loading_usd", c->billed ? c->loading_usd : nan_);
+    EMIT("cost_idle_usd", c->billed ? c->idle_usd : nan_);
+    EMIT("cost_node_boot_usd", c->billed ? c->node_boot_usd : nan_);
+    EMIT("billed_gpu_hours", c->billed ? c->gpu_hours : nan_);
+    EMIT("cost_usd_per_hour_mean", c->billed ? c->usd_per_hour_mean : nan_);
+    EMIT("cost_usd_per_month", c->billed ? c->usd_per_month : nan_);
+    EMIT("cost_usd_per_mtok_output", c->billed ? c->usd_per_mtok_output : nan_);
+    EMIT("cost_usd_per_mtok_total", c->billed ? c->usd_per_mtok_total : nan_);
+    EMIT("managed_api_cost_usd", c->billed ? c->managed_api_usd : nan_);
+    EMIT("break_even_ratio", c->billed ? c->break_even_ratio : nan_);
+    EMIT("break_even_tokens_per_s", c->billed ? c->break_even_tokens_per_s : nan_);
+    EMIT("nodes_total", c->n_nodes);
+    EMIT("spot_interruptions_total", c->n_spot_interruptions);
+    EMIT("insufficient_capacity_errors_total", c->n_ice_errors);
 #undef EMIT
     return 0;
 }

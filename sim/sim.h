@@ -62,6 +62,30 @@ struct slo_result {
     bool pass;
 };
 
+/* What the nodes cost: every node billed per second (AWS: at least 60 s) from its launch
+ * request to its termination or the end of the run, at its capacity type's price.
+ * Amounts are NaN for the implicit node pool (no prices). docs/cost.md defines each. */
+struct sim_cost {
+    bool billed;                  /* a node provisioner priced the nodes */
+    double usd;                   /* total */
+    double spot_usd, on_demand_usd;
+    double serving_usd;           /* GPU time with the engine busy */
+    double loading_usd;           /* GPU time of pods starting (pull, load, init) */
+    double idle_usd;              /* the rest of the billed GPU time */
+    double node_boot_usd;         /* part of idle: nodes not yet ready */
+    double gpu_hours;             /* billed GPU hours */
+    double usd_per_hour_mean;     /* usd over the run's length */
+    double usd_per_month;         /* usd_per_hour_mean x 730 h */
+    double usd_per_mtok_output;   /* per 1M output tokens */
+    double usd_per_mtok_total;    /* per 1M tokens, prompt (ok requests) + output */
+    double managed_api_usd;       /* the same tokens at cost.managed_api_usd_per_mtok */
+    double break_even_ratio;      /* usd / managed_api_usd (< 1: self-hosting is cheaper) */
+    double break_even_tokens_per_s; /* token rate at which the fleet's mean cost equals the API */
+    uint64_t n_nodes;             /* nodes launched, the initial ones included */
+    uint64_t n_spot_interruptions;
+    uint64_t n_ice_errors;        /* insufficient-capacity errors (offerings skipped) */
+};
+
 struct sim_result {
     uint64_t n_requests; /* arrived at the gateway */
     uint64_t n_outcome[OUTCOME_N];
@@ -99,6 +123,7 @@ struct sim_result {
      * run of them (time to recover from a spike); NaN without a TTFT SLO. */
     double slo_breach_s;
     double slo_breach_longest_s;
+    struct sim_cost cost;
 };
 
 struct sim;

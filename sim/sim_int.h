@@ -158,10 +158,10 @@ struct node {
     bool compile_cached;
     int64_t pull_done_us; /* an image pull in progress ends then (-1: none) */
     /* provisioned nodes (implicit ones leave these empty) */
-    int32_t instance; /* catalog instance index, -1 for implicit nodes */
+    int32_t instance; /* index in the provisioner's instance types, -1 for implicit nodes */
     bool spot;
     double price_usd_per_hour;
-    int64_t requested_us, registered_us, ready_us, gone_us;
+    int64_t requested_us, launched_us, registered_us, ready_us, gone_us; /* -1: not (yet) */
     const char *end_reason;
     evq_handle ev;
 };
@@ -203,6 +203,7 @@ struct sim {
     struct node *nodes;
     int32_t n_nodes, cap_nodes;
     int32_t gpus_total;
+    struct cluster *cluster; /* provisioner state (cluster.c), NULL for the implicit pool */
     struct replica **pending; /* pods waiting for GPUs, FIFO */
     int32_t n_pending, cap_pending;
     double weights_gib_total; /* bytes one replica loads (GiB), for the load phase */
@@ -263,6 +264,9 @@ void fleet_request_ended(struct sim *s, struct replica *rp);
  * the Deployment replaces them at once since spec.replicas is unchanged. `reason` (a
  * static string: "spot-interruption", "consolidation", ...) is recorded on the pods. */
 void fleet_drain_node(struct sim *s, struct node *n, int64_t deadline_us, const char *reason);
+/* Evict one pod (a voluntary disruption the caller has checked against the PDB): as
+ * fleet_drain_node() does for each pod of a node; the Deployment replaces it at once. */
+void fleet_evict_pod(struct sim *s, struct replica *rp, int64_t deadline_us, const char *reason);
 /* Bind pending pods to nodes with free GPUs (a node became ready or GPUs were freed). */
 void fleet_place_pending(struct sim *s);
 /* Pods by phase, for metrics and autoscalers. */
@@ -281,8 +285,11 @@ struct node *cluster_find_node(struct sim *s, int32_t gpus);
 void cluster_pods_pending(struct sim *s);
 /* A pod left node `n`. */
 void cluster_gpus_freed(struct sim *s, struct node *n);
-/* Record the nodes at the end of the run. */
+/* Record the nodes at the end of the run and fill the run's cost (res.cost). */
 void cluster_finish(struct sim *s);
+/* At each metrics scrape: the fleet's cost rate and $/output token as Prometheus
+ * recording rules would give them (fleet-wide `samples` rows). */
+void cluster_scrape(struct sim *s);
 
 /* ---- scrape.c: the Prometheus view ---- */
 /* Set up the metric store for the autoscalers' queries (sim.tsdb; NULL when nothing is

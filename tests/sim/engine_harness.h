@@ -112,7 +112,7 @@ static inline struct sim *h_run(const struct scenario *sc, const struct wl_reque
     static struct sim_source source;
     static struct sim_sink sink;
     source = (struct sim_source){&src, h_next};
-    sink = (struct sim_sink){out, h_request, h_sample, h_pod, NULL};
+    sink = (struct sim_sink){.ctx = out, .request = h_request, .sample = h_sample, .pod = h_pod};
     struct sim_options opt = {.sink = &sink, .source = &source, .no_fast_forward = no_ff};
     struct sim_err err = {0};
     struct sim *s = sim_new(sc, &opt, &err);

@@ -40,7 +40,10 @@ static struct sim *run_file(const char *path, struct scenario *sc)
     memset(&g_ev, 0, sizeof g_ev);
     struct sim_err err = {0};
     cr_assert_eq(scenario_load(sc, path, NULL, 0, &err), SIM_OK, "%s: %s", err.where, err.msg);
-    static struct sim_sink sink = {NULL, fwd_request, fwd_sample, fwd_pod, fwd_scale};
+    static struct sim_sink sink = {.request = fwd_request,
+                                   .sample = fwd_sample,
+                                   .pod = fwd_pod,
+                                   .scaling_event = fwd_scale};
     struct sim_options opt = {.sink = &sink};
     struct sim *s = sim_new(sc, &opt, &err);
     cr_assert_not_null(s, "%s: %s", err.where, err.msg);

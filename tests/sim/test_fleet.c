@@ -30,7 +30,7 @@ static struct sim *run_with_changes(const struct scenario *sc, const struct wl_r
     static struct sim_sink sink;
     src = (struct h_source){reqs, n, 0};
     source = (struct sim_source){&src, h_next};
-    sink = (struct sim_sink){out, h_request, h_sample, h_pod, NULL};
+    sink = (struct sim_sink){.ctx = out, .request = h_request, .sample = h_sample, .pod = h_pod};
     struct sim_options opt = {.sink = &sink, .source = &source};
     struct sim_err err = {0};
     struct sim *s = sim_new(sc, &opt, &err);
