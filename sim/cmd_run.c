@@ -193,6 +193,25 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     printf("  throughput %.3f req/s, %.1f output tok/s, %.1f input tok/s; goodput %.3f req/s\n",
            r->throughput_req_per_s, r->output_tokens_per_s, r->input_tokens_per_s,
            r->goodput_req_per_s);
+    const struct sim_cost *c = &r->cost;
+    if (c->billed) {
+        double total = c->usd > 0 ? c->usd : 1.0;
+        printf("  cost       $%.2f on %llu node%s (spot $%.2f, on-demand $%.2f); GPUs serving "
+               "%.0f%%, loading %.0f%%, idle %.0f%%\n",
+               c->usd, (unsigned long long)c->n_nodes, c->n_nodes == 1 ? "" : "s", c->spot_usd,
+               c->on_demand_usd, 100.0 * c->serving_usd / total, 100.0 * c->loading_usd / total,
+               100.0 * c->idle_usd / total);
+        printf("             $%.4f per 1M output tokens, $%.0f a month at this rate",
+               c->usd_per_mtok_output, c->usd_per_month);
+        if (!isnan(c->break_even_ratio) && c->managed_api_usd > 0)
+            printf("; %.2fx the managed API's price", c->break_even_ratio);
+        printf("\n");
+        if (c->n_spot_interruptions || c->n_ice_errors)
+            printf("             %llu spot interruption%s, %llu insufficient-capacity error%s\n",
+                   (unsigned long long)c->n_spot_interruptions,
+                   c->n_spot_interruptions == 1 ? "" : "s", (unsigned long long)c->n_ice_errors,
+                   c->n_ice_errors == 1 ? "" : "s");
+    }
     printf("  preemptions %llu", (unsigned long long)r->preemptions);
     if (r->skipped_rows)
         printf(", skipped trace rows %llu", (unsigned long long)r->skipped_rows);
