@@ -208,7 +208,7 @@ static int kb_parse(int argc, char **argv, struct kb_config *c)
                 shortopts[ns++] = ':';
         }
     }
-    memset(&lopts[KB_N_OPTS], 0, sizeof lopts[KB_N_OPTS]);
+    lopts[KB_N_OPTS] = (struct option){0};
     shortopts[ns] = '\0';
 
     memset(c, 0, sizeof *c);

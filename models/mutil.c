@@ -431,8 +431,8 @@ char *mu_suggest(char *buf, size_t n, const char *query, const char *const *name
                  size_t n_names)
 {
     enum { KEEP = 3 };
-    size_t best[KEEP];
-    int bestd[KEEP];
+    size_t best[KEEP] = {0};
+    int bestd[KEEP] = {0};
     size_t kept = 0;
     int limit = (int)strlen(query) / 4;
     if (limit < 2)

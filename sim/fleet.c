@@ -352,6 +352,8 @@ void fleet_set_desired(struct sim *s, int32_t desired)
             if (!victim || victim_cmp(rp, victim) < 0)
                 victim = rp;
         }
+        if (!victim)
+            break; /* cannot happen: `current` counts exactly these pods */
         terminate_pod(s, victim, s->sc->engine.termination.grace_period_us, "scaled-in");
         current--;
     }

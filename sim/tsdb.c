@@ -179,7 +179,12 @@ static int32_t str_intern(struct tsdb *db, const char *s)
     if (!copy)
         return -1;
     int32_t id = (int32_t)db->n_strs++;
-    db->strs[id] = (struct str_entry){copy, h, parse_num(s), -1, false};
+    struct str_entry *e = &db->strs[id];
+    memset(e, 0, sizeof *e);
+    e->s = copy;
+    e->hash = h;
+    e->num = parse_num(s);
+    e->family = -1;
     *str_slot(db, s, h) = id;
     return id;
 }
@@ -411,7 +416,7 @@ static int family_add(struct tsdb *db, int32_t name, int32_t id)
 
 int32_t tsdb_series(struct tsdb *db, const char *name, const struct tsdb_labels *labels)
 {
-    SIM_ASSERT(name && name[0]);
+    SIM_ASSERT(name[0]); /* never NULL: callers pass metric names */
     struct tsdb_lset ls;
     int32_t name_id = str_intern(db, name);
     if (name_id < 0 || make_lset(db, labels, &ls) < 0)

@@ -321,7 +321,10 @@ static int add_anchor(struct parse *p, const yaml_char_t *name, struct ynode *n,
     char *s = strdup((const char *)name);
     if (!s)
         return SIM_ENOMEM;
-    p->anchors[p->n_anchors] = (struct anchor){s, n, open};
+    struct anchor *a = &p->anchors[p->n_anchors];
+    a->name = s;
+    a->node = n;
+    a->open = open;
     if (index)
         *index = p->n_anchors;
     p->n_anchors++;
