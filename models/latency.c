@@ -375,6 +375,7 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
     return &l->base;
 fail:
     lat_tab_release(&l->t);
+    free(l->memo);
     free(l);
     return NULL;
 }
