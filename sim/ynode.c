@@ -749,9 +749,24 @@ int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err)
     const char *seg = assignment;
     for (;;) {
         const char *end = seg;
-        while (end < eq && *end != '.')
-            end++;
-        size_t len = (size_t)(end - seg);
+        const char *key = seg; /* the segment's text: without quotes when quoted */
+        size_t len;
+        if (*seg == '"') {
+            /* A quoted segment may hold dots: limits."nvidia.com/gpu" */
+            const char *q = memchr(seg + 1, '"', (size_t)(eq - seg - 1));
+            if (!q)
+                return set_err(err, SIM_EINVAL, assignment, "unterminated quoted path segment");
+            key = seg + 1;
+            len = (size_t)(q - key);
+            end = q + 1;
+            if (end != eq && *end != '.')
+                return set_err(err, SIM_EINVAL, assignment,
+                               "expected '.' or '=' after a quoted path segment");
+        } else {
+            while (end < eq && *end != '.')
+                end++;
+            len = (size_t)(end - seg);
+        }
         bool last = end == eq;
         long seg_col = (long)(seg - assignment) + 1;
         if (!len)
@@ -768,22 +783,22 @@ int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err)
         struct ynode **slot = NULL;
         if (cur->kind == YNODE_MAP) {
             for (size_t i = 0; i < cur->n; i++)
-                if (strlen(cur->keys[i]->value) == len && !memcmp(cur->keys[i]->value, seg, len))
+                if (strlen(cur->keys[i]->value) == len && !memcmp(cur->keys[i]->value, key, len))
                     slot = &cur->items[i];
             if (!slot) {
                 struct ynode *k = node_new(doc, YNODE_SCALAR, set_file, 1, seg_col);
                 struct ynode *v = node_new(doc, last ? YNODE_SCALAR : new_kind(end + 1, eq),
                                            set_file, 1, seg_col);
-                if (!k || !v || !(k->value = strndup(seg, len)) ||
+                if (!k || !v || !(k->value = strndup(key, len)) ||
                     (last && !(v->value = strdup(""))) || node_append(cur, k, v, NULL))
                     return sim_err_set(err, SIM_ENOMEM, "out of memory");
                 slot = &cur->items[cur->n - 1];
             }
         } else {
             size_t idx;
-            if (!parse_index(seg, len, &idx))
+            if (key != seg || !parse_index(seg, len, &idx))
                 return set_err(err, SIM_EINVAL, assignment,
-                               "'%s' is a sequence: '%.*s' is not an index", done, (int)len, seg);
+                               "'%s' is a sequence: '%.*s' is not an index", done, (int)len, key);
             if (idx > cur->n)
                 return set_err(err, SIM_EINVAL, assignment,
                                "index %zu is past the end of '%s' (%zu items)", idx, done, cur->n);
@@ -796,7 +811,7 @@ int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err)
             slot = &cur->items[idx];
         }
         size_t used = strlen(done);
-        snprintf(done + used, sizeof done - used, "%s%.*s", used ? "." : "", (int)len, seg);
+        snprintf(done + used, sizeof done - used, "%s%.*s", used ? "." : "", (int)len, key);
         if (last) {
             struct ynode *v = set_value(doc, assignment, eq + 1, (long)(eq - assignment) + 2, err);
             if (!v)

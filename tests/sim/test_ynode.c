@@ -614,3 +614,20 @@ Test(ynode_read, format_duration_reads_back)
         cr_assert_eq(back, values[i]);
     }
 }
+
+Test(ynode_set, quoted_segments_reach_keys_with_dots)
+{
+    /* NodePool limits are keyed by resource names like nvidia.com/gpu. */
+    struct ydoc *d = load("spec:\n  limits: {nvidia.com/gpu: 16, cpu: 64}\n");
+    set_ok(d, "spec.limits.\"nvidia.com/gpu\"=32");
+    const struct ynode *lim = ynode_get(ynode_get(ydoc_root(d), "spec"), "limits");
+    cr_assert_str_eq(ynode_get(lim, "nvidia.com/gpu")->value, "32");
+    cr_assert_eq(lim->n, 2, "replaced, not added");
+    set_ok(d, "spec.\"a.b\".c=1");
+    cr_assert_str_eq(ynode_get(ynode_get(ynode_get(ydoc_root(d), "spec"), "a.b"), "c")->value,
+                     "1");
+    set_fails(d, "spec.\"x=1", "invalid --set 'spec.\"x=1': unterminated quoted path segment");
+    set_fails(d, "spec.\"x\"y=1",
+              "invalid --set 'spec.\"x\"y=1': expected '.' or '=' after a quoted path segment");
+    ydoc_free(d);
+}
