@@ -178,8 +178,8 @@ struct lat_model *lat_roofline_new(const struct lat_context *ctx, struct sim_err
 {
     const struct cat_model *m = NULL;
     const struct cat_gpu *g = NULL;
-    enum mem_dtype d;
-    int kv_bytes;
+    enum mem_dtype d = MEM_BF16;
+    int kv_bytes = 2;
     if (resolve(ctx, &m, &g, &d, &kv_bytes, err))
         return NULL;
     struct lat_roof *l = calloc(1, sizeof *l);
@@ -345,8 +345,8 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
     if (t->tp > 1 && !t->has_allreduce) {
         const struct cat_model *m = NULL;
         const struct cat_gpu *g = NULL;
-        enum mem_dtype d;
-        int kv_bytes;
+        enum mem_dtype d = MEM_BF16;
+        int kv_bytes = 2;
         if (resolve(ctx, &m, &g, &d, &kv_bytes, err) ||
             roofline_init(&l->ar, m, g, d, kv_bytes, t->tp, NULL, err))
             goto fail;

@@ -1591,7 +1591,7 @@ int cluster_init(struct sim *s, struct sim_err *err)
     cl->cat = s->opt.catalog;
     cl->tp = tp;
     cl->last_scale_up_us = cl->last_delete_us = cl->last_fail_us = INT64_MIN / 2;
-    cl->offers = calloc((size_t)(cfg.n_types * cfg.n_zones + 1), sizeof *cl->offers);
+    cl->offers = calloc((size_t)cfg.n_types * (size_t)cfg.n_zones + 1, sizeof *cl->offers);
     if (!cl->offers)
         return sim_err_set(err, SIM_ENOMEM, "out of memory");
     cl->max_pod_seen = sc->fleet.replicas - 1;
@@ -1793,7 +1793,8 @@ void cluster_finish(struct sim *s)
         int64_t d = stop - n->requested_us;
         if (d < cl->cfg.billing_minimum_us)
             d = cl->cfg.billing_minimum_us;
-        gpu_s += (double)n->gpus * (double)((d + US - 1) / US);
+        int64_t billed_s = (d + US - 1) / US; /* whole seconds, rounded up */
+        gpu_s += (double)n->gpus * (double)billed_s;
         int64_t ready = n->ready_us >= 0 && n->ready_us < stop ? n->ready_us : stop;
         boot_usd += (double)(ready - n->requested_us) * 1e-6 * n->price_usd_per_hour / 3600.0;
     }

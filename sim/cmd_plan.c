@@ -160,7 +160,7 @@ int cmd_plan(int argc, char **argv)
                "scenario's cluster model\n");
     if (best < 0) {
         printf("  no configuration meets every SLO. Why, cheapest first:\n");
-        const struct plan_result **o = calloc(n, sizeof *o);
+        const struct plan_result **o = calloc(n ? n : 1, sizeof *o);
         size_t no2 = 0;
         for (size_t i = 0; i < n; i++)
             if (res[i].valid)
@@ -181,7 +181,7 @@ int cmd_plan(int argc, char **argv)
     print_row(b);
     printf("    %s\n", b->reason);
     /* Runners-up, cheapest first, and the cheaper configurations that failed. */
-    const struct plan_result **order = calloc(n, sizeof *order);
+    const struct plan_result **order = calloc(n ? n : 1, sizeof *order);
     size_t no = 0;
     for (size_t i = 0; i < n; i++)
         if (res[i].feasible && (long)i != best)
