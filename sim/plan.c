@@ -35,12 +35,12 @@ static const char *const search_keys[] = {"tolerance", "max_runs", "window", NUL
 static const char *const autoscaler_keys[] = {"minReplicaCount", "threshold",
                                               "scaleDownStabilizationWindowSeconds", NULL};
 
-/* A list: a sequence of scalars, or one scalar meaning a list of one. */
-static int list_items(const struct ynode *n, const char *key, const struct ynode **items,
-                      size_t *count, struct sim_err *err)
+/* A list: a sequence of scalars, or one scalar meaning a list of one. Checks it and sets
+ * *count; list_item() gives its items. */
+static int list_check(const struct ynode *n, const char *key, size_t *count,
+                      struct sim_err *err)
 {
     if (n->kind == YNODE_SCALAR) {
-        items[0] = n;
         *count = 1;
         return SIM_OK;
     }
@@ -54,15 +54,18 @@ static int list_items(const struct ynode *n, const char *key, const struct ynode
         return sim_err_at(err, SIM_EINVAL, n->items[PLAN_MAX_CHOICES]->file,
                           n->items[PLAN_MAX_CHOICES]->line, n->items[PLAN_MAX_CHOICES]->col,
                           "'%s' lists more than %d values", key, PLAN_MAX_CHOICES);
-    for (size_t i = 0; i < n->n; i++) {
+    for (size_t i = 0; i < n->n; i++)
         if (n->items[i]->kind != YNODE_SCALAR)
             return sim_err_at(err, SIM_EINVAL, n->items[i]->file, n->items[i]->line,
                               n->items[i]->col, "expected a value in '%s', found a %s", key,
                               n->items[i]->kind == YNODE_MAP ? "map" : "sequence");
-        items[i] = n->items[i];
-    }
     *count = n->n;
     return SIM_OK;
+}
+
+static const struct ynode *list_item(const struct ynode *n, size_t i)
+{
+    return n->kind == YNODE_SCALAR ? n : n->items[i];
 }
 
 static int read_strings(const struct ynode *map, const char *name, char (*out)[64],
@@ -73,14 +76,14 @@ static int read_strings(const struct ynode *map, const char *name, char (*out)[6
         return SIM_OK;
     char key[80];
     snprintf(key, sizeof key, "plan.%s", name);
-    const struct ynode *items[PLAN_MAX_CHOICES];
-    int rc = list_items(v, key, items, n, err);
+    int rc = list_check(v, key, n, err);
     for (size_t i = 0; rc == SIM_OK && i < *n; i++) {
         const char *s;
-        if ((rc = ynode_as_string(items[i], key, &s, err)))
+        const struct ynode *it = list_item(v, i);
+        if ((rc = ynode_as_string(it, key, &s, err)))
             break;
         if (!*s || strlen(s) >= 64)
-            rc = sim_err_at(err, SIM_EINVAL, items[i]->file, items[i]->line, items[i]->col,
+            rc = sim_err_at(err, SIM_EINVAL, it->file, it->line, it->col,
                             "'%s' values must be 1 to 63 characters, got '%s'", key, s);
         else
             snprintf(out[i], 64, "%s", s);
@@ -97,11 +100,11 @@ static int read_ints(const struct ynode *map, const char *prefix, const char *na
         return SIM_OK;
     char key[96];
     snprintf(key, sizeof key, "%s.%s", prefix, name);
-    const struct ynode *items[PLAN_MAX_CHOICES];
-    int rc = list_items(v, key, items, n, err);
+    int rc = list_check(v, key, n, err);
     for (size_t i = 0; rc == SIM_OK && i < *n; i++) {
         int64_t x;
-        if ((rc = ynode_as_int64_unit(items[i], key, min, max, unit, &x, err)) == SIM_OK)
+        if ((rc = ynode_as_int64_unit(list_item(v, i), key, min, max, unit, &x, err)) ==
+            SIM_OK)
             out[i] = (int)x;
     }
     return rc;
@@ -125,14 +128,13 @@ int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_e
         (rc = read_ints(plan, "plan", "tensor_parallel_size", 1, 64, "GPUs", out->tp,
                         &out->n_tp, err)))
         return rc;
-    char dt[PLAN_MAX_CHOICES][64];
+    char dt[PLAN_MAX_CHOICES][64] = {{0}};
     if ((rc = read_strings(plan, "dtype", dt, &out->n_dtypes, err)))
         return rc;
     for (size_t i = 0; i < out->n_dtypes; i++) {
         enum mem_dtype d;
         if (mem_dtype_parse(dt[i], &d) != SIM_OK) {
-            const struct ynode *v = ynode_get(plan, "dtype");
-            const struct ynode *at = v->kind == YNODE_SEQ ? v->items[i] : v;
+            const struct ynode *at = list_item(ynode_get(plan, "dtype"), i);
             return sim_err_at(err, SIM_EINVAL, at->file, at->line, at->col,
                               "'plan.dtype' must be one of bf16, fp16, fp8, int8, int4-awq, "
                               "int4-gptq, got '%s'",
@@ -147,12 +149,11 @@ int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_e
         return rc;
     const struct ynode *v = ynode_get(plan, "spot_share");
     if (v) {
-        const struct ynode *items[PLAN_MAX_CHOICES];
-        if ((rc = list_items(v, "plan.spot_share", items, &out->n_spot, err)))
+        if ((rc = list_check(v, "plan.spot_share", &out->n_spot, err)))
             return rc;
         for (size_t i = 0; i < out->n_spot; i++)
-            if ((rc = ynode_as_frac(items[i], "plan.spot_share", 0.0, 1.0, &out->spot_share[i],
-                                    err)))
+            if ((rc = ynode_as_frac(list_item(v, i), "plan.spot_share", 0.0, 1.0,
+                                    &out->spot_share[i], err)))
                 return rc;
     }
     if ((v = ynode_get(plan, "max_replicas"))) {
@@ -186,20 +187,18 @@ int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_e
             (rc = read_ints(a, "plan.autoscaler", "minReplicaCount", 0, 10000, "replicas",
                             out->min_replicas, &out->n_min_replicas, err)))
             return rc;
-        int wins[PLAN_MAX_CHOICES];
+        int wins[PLAN_MAX_CHOICES] = {0};
         if ((rc = read_ints(a, "plan.autoscaler", "scaleDownStabilizationWindowSeconds", 0,
                             3600, "s", wins, &out->n_windows, err)))
             return rc;
         for (size_t i = 0; i < out->n_windows; i++)
             out->scale_down_window_s[i] = wins[i];
         if ((v = ynode_get(a, "threshold"))) {
-            const struct ynode *items[PLAN_MAX_CHOICES];
-            if ((rc = list_items(v, "plan.autoscaler.threshold", items, &out->n_thresholds,
-                                 err)))
+            if ((rc = list_check(v, "plan.autoscaler.threshold", &out->n_thresholds, err)))
                 return rc;
             for (size_t i = 0; i < out->n_thresholds; i++) {
                 struct ynode_range r = {0.0, INFINITY, true, false, NULL};
-                if ((rc = ynode_as_number(items[i], "plan.autoscaler.threshold", &r,
+                if ((rc = ynode_as_number(list_item(v, i), "plan.autoscaler.threshold", &r,
                                           &out->thresholds[i], err)))
                     return rc;
             }
