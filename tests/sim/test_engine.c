@@ -364,3 +364,31 @@ Test(engine, percentiles_are_exact_order_statistics)
     free(ttft);
     free(w);
 }
+
+Test(engine, sampled_request_rows_are_a_deterministic_fraction)
+{
+    /* record.requests: sample keeps a request's row when a hash of its id and the seed
+     * falls under sample_frac: about 20% of 5000 (binomial sd = sqrt(5000*0.2*0.8) = 28,
+     * so 4 sd = 113), the same ids on a second run, and every request still counts in the
+     * summary. */
+    struct scenario sc;
+    h_scenario(&sc);
+    sc.fleet.replicas = 4;
+    sc.record.requests = REC_REQUESTS_SAMPLE;
+    sc.record.sample_frac = 0.2;
+    size_t n = 5000;
+    struct wl_request *w = random_workload(n, 5, 500, 50);
+    struct h_sink a, b;
+    struct sim *s1 = h_run(&sc, w, n, &a, false);
+    struct sim *s2 = h_run(&sc, w, n, &b, false);
+    cr_assert_lt(labs((long)a.n_rows - 1000), 113, "kept %zu of 5000", a.n_rows);
+    cr_assert_eq(a.n_rows, b.n_rows);
+    for (size_t i = 0; i < a.cap && i < b.cap; i++)
+        cr_assert_eq(a.rows[i].id == i, b.rows[i].id == i, "row %zu kept in one run only", i);
+    cr_assert_eq(sim_result(s1)->n_requests, n);
+    sim_free(s1);
+    sim_free(s2);
+    free(a.rows);
+    free(b.rows);
+    free(w);
+}
