@@ -516,7 +516,8 @@ static int ev_cmp(const void *a, const void *b)
 /* Events (+1 at a start, -1 at an end) to a step series from 0 to t_end. */
 static int steps(struct ev_list *l, double t_end, struct rd_series *out)
 {
-    qsort(l->e, l->n, sizeof *l->e, ev_cmp);
+    if (l->n)
+        qsort(l->e, l->n, sizeof *l->e, ev_cmp);
     double v = 0;
     size_t i = 0;
     while (i < l->n && l->e[i].t <= 0.0)
@@ -573,7 +574,8 @@ static void startup_medians(struct pod_ctx *p)
     rd->n_started = p->n_phase[0];
     rd->startup_max_s = NAN;
     for (int k = 0; k < 5; k++) {
-        qsort(p->phase[k], p->n_phase[k], sizeof(double), dbl_cmp);
+        if (p->n_phase[k])
+            qsort(p->phase[k], p->n_phase[k], sizeof(double), dbl_cmp);
         rd->startup_median_s[k] = rd_quantile_sorted(p->phase[k], p->n_phase[k], 0.5);
         if (k == 0 && p->n_phase[0])
             rd->startup_max_s = p->phase[0][p->n_phase[0] - 1];
@@ -667,7 +669,8 @@ static int cost_ev_cmp(const void *a, const void *b)
 static int cost_curves(struct node_ctx *k)
 {
     struct run_data *rd = k->rd;
-    qsort(k->c, k->n, sizeof *k->c, cost_ev_cmp);
+    if (k->n)
+        qsort(k->c, k->n, sizeof *k->c, cost_ev_cmp);
     double acc[2] = {0, 0}, slope[2] = {0, 0}, t_prev = 0.0;
     if (series_push(&rd->cost_on_demand, 0.0, 0.0) || series_push(&rd->cost_spot, 0.0, 0.0))
         return SIM_ENOMEM;

@@ -291,7 +291,7 @@ int cmd_check(int argc, char **argv)
             sim_err_format(&it->load_err, line, sizeof line);
             junit_case(&j, s, cls, "run", JUNIT_ERROR, "bad-input", line, NULL);
             if (!quiet)
-                printf("%s: ERROR: %s\n", it->path, line);
+                printf("%s: ERROR: not a valid scenario (the error is above)\n", it->path);
             continue;
         }
         int ec = it->job.exit_code;
