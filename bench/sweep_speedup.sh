@@ -27,12 +27,15 @@ echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the
 jobs=(1 2)
 ((cores > 2)) && jobs+=("$cores")
 declare -A wall
+TIMEFORMAT='%R %U %S'   # bash's time: wall, then user and system CPU of all the processes
 for j in "${jobs[@]}"; do
-  start=$(date +%s.%N)
-  "$bin" sweep bench/scenarios/sweep-conv.yaml "${vary[@]}" -j "$j" -o "$out/j$j.db" -q
-  end=$(date +%s.%N)
-  wall[$j]=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')
-  echo "  -j $j: ${wall[$j]} s wall"
+  { time "$bin" sweep bench/scenarios/sweep-conv.yaml "${vary[@]}" -j "$j" \
+      -o "$out/j$j.db" -q; } 2>"$out/time"
+  read -r w u s <"$out/time"
+  wall[$j]=$w
+  awk -v j="$j" -v w="$w" -v u="$u" -v s="$s" 'BEGIN {
+    printf "  -j %d: %.2f s wall, %.2f s CPU (%.2f CPUs busy on average)\n", j, w, u + s,
+           (u + s) / w }'
 done
 for j in "${jobs[@]:1}"; do
   awk -v a="${wall[1]}" -v b="${wall[$j]}" -v j="$j" \
