@@ -211,6 +211,8 @@ void compare_print_text(FILE *out, const struct cmp_run *runs, size_t n)
         const struct rd_slo *s0 = NULL;
         for (size_t i = 0; i < n && !s0; i++)
             s0 = find_slo(runs[i].rd, names[k]);
+        if (!s0)
+            continue; /* every name comes from a run: not reached */
         slo_target(cell(&t, 0), CELL, s0);
         const struct rd_slo *base = find_slo(runs[0].rd, names[k]);
         for (size_t i = 0; i < n; i++) {

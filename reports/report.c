@@ -532,7 +532,9 @@ static int write_charts(const struct run_data *rd, const char *dir, struct chart
     /* TTFT and TPOT per window */
     for (int m = 0; m < 2; m++) {
         c = &ch[m ? CH_TPOT : CH_TTFT];
-        if (!any_window_value(rd, m == 1))
+        if (rd->n_request_rows == 0)
+            snprintf(c->why, sizeof c->why, "no request rows recorded (record.requests)");
+        else if (!any_window_value(rd, m == 1))
             snprintf(c->why, sizeof c->why, "no window with %d ok requests or more",
                      RD_MIN_WINDOW_N);
         else
@@ -584,7 +586,9 @@ static int write_charts(const struct run_data *rd, const char *dir, struct chart
     /* CDFs */
     c = &ch[CH_CDF];
     if (rd->cdf_ttft.n == 0 && rd->cdf_e2e.n == 0) {
-        snprintf(c->why, sizeof c->why, "no ok request recorded");
+        snprintf(c->why, sizeof c->why, "%s",
+                 rd->n_request_rows ? "no ok request recorded"
+                                    : "no request rows recorded (record.requests)");
     } else {
         chart_begin(gp, c->name, c->title);
         fprintf(gp, "set xlabel 'seconds (log scale)'\nset logscale x\nset format x '%%g'\n"
@@ -863,6 +867,11 @@ static void findings_section(struct doc *d, const struct run_data *rd, const str
              "Latency by windows of %s of arrival time (a window's quantile needs %d ok "
              "requests); times are run time, h:mm:ss from the start of the run.",
              w, RD_MIN_WINDOW_N);
+    if (rd->n_request_rows == 0)
+        doc_para(d, B_NOTE,
+                 "The run recorded no request rows (record.requests: none), so latency per "
+                 "window, timeouts by time and preemption bursts could not be examined; the "
+                 "run's totals are in the tables below.");
     if (n == 0) {
         doc_para(d, B_P,
                  "Nothing to flag: no SLO breach window, no timeout, rejection or "

@@ -113,7 +113,7 @@ int sweep_add_axis(struct sweep *s, const char *spec, struct sim_err *err)
         if (!axes)
             rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
     }
-    if (rc != SIM_OK) {
+    if (rc != SIM_OK || !axes) {
         for (size_t i = 0; i < ax.n_values; i++)
             free(ax.values[i]);
         free(ax.values);

@@ -344,22 +344,23 @@ int cmd_check(int argc, char **argv)
                           "SELECT run_id FROM runs WHERE scenario_name = ?1 ORDER BY "
                           "(overrides = ?2 AND labels_json = ?3) DESC, run_id DESC LIMIT 1",
                           p, 3, find_baseline, &bid, &err);
-            struct run_data base;
-            if (rc == 1)
-                rc = run_data_load(base_db, bid, RD_HEADLINE, &base, &err);
-            else if (rc == SIM_OK)
-                rc = 1; /* no such scenario in the baseline */
             if (rc < 0) {
                 run_data_release(&rd);
                 code = cli_error(&err);
                 goto out;
             }
-            if (rc == 1) {
+            if (rc != 1) { /* no run of this scenario in the baseline */
                 snprintf(msg, sizeof msg, "no run of scenario '%s' in the baseline %s",
                          rd.scenario_name, baseline);
                 junit_case(&j, s, reg_cls, "baseline", JUNIT_SKIPPED, NULL, msg, NULL);
                 snprintf(base_note, sizeof base_note, "; no baseline run");
             } else {
+                struct run_data base;
+                if (run_data_load(base_db, bid, RD_HEADLINE, &base, &err) != SIM_OK) {
+                    run_data_release(&rd);
+                    code = cli_error(&err);
+                    goto out;
+                }
                 char bid_s[32];
                 snprintf(bid_s, sizeof bid_s, "%lld", (long long)bid);
                 junit_property(&j, s, "baseline_run_id", bid_s);

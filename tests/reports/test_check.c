@@ -181,3 +181,25 @@ Test(check, usage_errors_say_what_is_expected)
     free(err);
     rm_tree(dir);
 }
+
+Test(check, a_scenario_missing_from_the_baseline_is_checked_on_its_slos_alone)
+{
+    char dir[256], want[1200];
+    make_tmp(dir, sizeof dir, "checknobase");
+    cr_assert_leq(llmcap(dir, "", "run %s -o %s/base.db --quiet", BURST, dir), 1);
+    cr_assert_eq(
+        llmcap(dir, "", "check %s --baseline %s/base.db --junit %s/j.xml", STEADY, dir, dir), 0);
+    char *out = out_of(dir, "out"), *x = junit(dir);
+    cr_assert_str_eq(out, "steady: PASS (3 of 3 SLOs met; no baseline run)\n");
+    snprintf(want, sizeof want,
+             "<testcase classname=\"llmcap.steady.regression\" name=\"baseline\">\n"
+             "      <skipped message=\"no run of scenario &apos;steady&apos; in the baseline "
+             "%s/base.db\"/>",
+             dir);
+    cr_assert(strstr(x, want), "%s", x);
+    cr_assert(strstr(x, "tests=\"5\" failures=\"0\" errors=\"0\" skipped=\"1\""), "%s", x);
+    validates(dir);
+    free(out);
+    free(x);
+    rm_tree(dir);
+}

@@ -258,3 +258,25 @@ Test(report, renders_in_headless_chromium)
     free(dom);
     rm_tree(dir);
 }
+
+Test(report, says_what_it_cannot_examine_without_request_rows)
+{
+    char dir[256];
+    make_tmp(dir, sizeof dir, "norows");
+    cr_assert_eq(
+        llmcap(dir, "", "run %s -o %s/r.db --quiet --set record.requests=none", STEADY, dir), 0);
+    cr_assert_eq(llmcap(dir, "", "report %s/r.db -o %s/out", dir, dir), 0);
+    char *md = read_in(dir, "report.md");
+    cr_assert(strstr(md, "> The run recorded no request rows (record.requests: none), so latency "
+                         "per window, timeouts by time and preemption bursts could not be "
+                         "examined"),
+              "%s", md);
+    cr_assert(strstr(md, "TTFT per window against the SLO: no chart, no request rows recorded "
+                         "(record.requests)."));
+    /* the totals still come from the summary: 200 requests, all ok */
+    cr_assert(strstr(md, "| requests | 200: ok 200, timeout 0, rejected 0, failed 0, unfinished "
+                         "0 |"),
+              "%s", md);
+    free(md);
+    rm_tree(dir);
+}
