@@ -404,7 +404,21 @@ static void latency_chart(FILE *gp, const struct run_data *rd, bool tpot, struct
     fprintf(gp, "set ylabel '%s (%s)'\n", tpot ? "TPOT" : "TTFT", tpot ? "ms" : "s");
     if (hi / lo > 30) {
         fprintf(gp, "set logscale y\nset format y '%%g'\n");
-        fprintf(gp, "set yrange [%.17g:%.17g]\n", lo * scale / 1.5, hi * scale * 1.5);
+        double y0 = lo * scale / 1.5, y1 = hi * scale * 1.5;
+        fprintf(gp, "set yrange [%.17g:%.17g]\n", y0, y1);
+        /* ticks at 1, 2 and 5 of each decade: a log axis with only powers of ten hides
+         * where 2 s is */
+        fprintf(gp, "set ytics (");
+        bool first = true;
+        for (int e = (int)floor(log10(y0)); e <= (int)ceil(log10(y1)); e++)
+            for (int k = 0; k < 3; k++) {
+                double v = (k == 0 ? 1.0 : k == 1 ? 2.0 : 5.0) * pow(10.0, e);
+                if (v < y0 || v > y1)
+                    continue;
+                fprintf(gp, "%s%.6g", first ? "" : ", ", v);
+                first = false;
+            }
+        fprintf(gp, ")\n");
     } else {
         fprintf(gp, "set yrange [0:%.17g]\n", hi * scale * 1.15);
     }
