@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "reports/schema_sql.h" /* generated from reports/schema.sql */
 #include "sim/plan.h"
+#include "sim/sha256.h"
 
 #ifndef LLMCAP_VERSION
 #define LLMCAP_VERSION "0.0.0"
@@ -29,6 +31,7 @@ struct db {
     sqlite3_stmt *ins_node;
     int64_t run_id;
     bool in_run;
+    bool readonly; /* opened by db_open_readonly */
     struct sim_sink sink;
     struct sim_err sink_err;
 };
@@ -66,6 +69,8 @@ static int query_int(sqlite3 *h, const char *sql, int64_t *out)
     return rc;
 }
 
+static int add_run_keys(struct db *db, struct sim_err *err);
+
 static int check_or_create(struct db *db, struct sim_err *err)
 {
     int64_t app = 0, version = 0, n_tables = 0;
@@ -85,7 +90,7 @@ static int check_or_create(struct db *db, struct sim_err *err)
                               "written by a newer llmcap (schema version %lld, this llmcap "
                               "knows %d): refusing to write into it",
                               (long long)version, DB_SCHEMA_VERSION);
-        return SIM_OK;
+        return add_run_keys(db, err);
     }
     if (n_tables > 0 || app != 0)
         return sim_err_at(err, SIM_EINVAL, db->path, 0, 0,
@@ -389,6 +394,8 @@ static void utc_now(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static int delete_run_with_key(struct db *db, const char *key);
+
 int db_finish_run(struct db *db, const struct db_run_info *info, const struct sim_result *r,
                   double wall_s, struct sim_err *err)
 {
@@ -397,9 +404,20 @@ int db_finish_run(struct db *db, const struct db_run_info *info, const struct si
     sqlite3_stmt *st = NULL;
     char created[32];
     utc_now(created, sizeof created);
+    char key[65];
+    struct db_run_identity id = {sc->sha256, sc->overrides, info->labels_json, sc->seed,
+                                 LLMCAP_VERSION, LLMCAP_GIT_DESCRIBE};
+    db_run_key(&id, key);
+    if (delete_run_with_key(db, key) != SIM_OK)
+        goto fail;
     if (sqlite3_prepare_v2(db->h,
-                           "INSERT INTO runs VALUES (?1, 'complete', ?2, ?3, ?4, ?5, ?6, ?7, "
-                           "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                           "INSERT INTO runs (run_id, status, created_utc, scenario_name, "
+                           "scenario_path, scenario_sha256, overrides, labels_json, seed, "
+                           "llmcap_version, git_describe, gsl_version, sqlite_version, "
+                           "latency_model, latency_provenance, trace_path, wall_s, sim_end_s, "
+                           "n_events, n_requests, run_key) VALUES (?1, 'complete', ?2, ?3, ?4, "
+                           "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                           "?19, ?20)",
                            -1, &st, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_bind_int64(st, 1, db->run_id);
@@ -424,6 +442,7 @@ int db_finish_run(struct db *db, const struct db_run_info *info, const struct si
     sqlite3_bind_double(st, 17, (double)r->end_us * 1e-6);
     sqlite3_bind_int64(st, 18, (sqlite3_int64)r->events);
     sqlite3_bind_int64(st, 19, (sqlite3_int64)r->n_requests);
+    sqlite3_bind_text(st, 20, key, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
         goto fail;
     sqlite3_finalize(st);
@@ -588,4 +607,529 @@ fail:
     sqlite3_finalize(st);
     sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     return SIM_EIO;
+}
+
+/* ---- run identity ------------------------------------------------------------------------ */
+
+const char *db_llmcap_version(void)
+{
+    return LLMCAP_VERSION;
+}
+
+const char *db_git_describe(void)
+{
+    return LLMCAP_GIT_DESCRIBE;
+}
+
+void db_run_key(const struct db_run_identity *id, char hex[65])
+{
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)id->seed);
+    /* NUL-separated fields behind a format tag: no two identities hash the same text. */
+    const char *parts[] = {"llmcap-run-key-1",
+                           id->scenario_sha256,
+                           id->overrides ? id->overrides : "",
+                           id->labels_json ? id->labels_json : "{}",
+                           seed,
+                           id->llmcap_version,
+                           id->git_describe};
+    struct sha256 h;
+    sha256_init(&h);
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        sha256_update(&h, parts[i], strlen(parts[i]) + 1);
+    uint8_t d[32];
+    sha256_final(&h, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Tables that hold a run's rows besides `runs`, in the order they are copied. */
+static const char *const run_tables[] = {"requests",       "samples", "summary", "slo_results",
+                                         "scaling_events", "pods",    "nodes"};
+
+static int delete_run_with_key(struct db *db, const char *key)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t old = -1;
+    if (sqlite3_prepare_v2(db->h, "SELECT run_id FROM runs WHERE run_key = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return SIM_EIO;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        old = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return SIM_EIO;
+    if (old < 0)
+        return SIM_OK;
+    for (size_t i = 0; i <= sizeof run_tables / sizeof run_tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE run_id = ?1",
+                 i < sizeof run_tables / sizeof run_tables[0] ? run_tables[i] : "runs");
+        if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+            return SIM_EIO;
+        sqlite3_bind_int64(st, 1, old);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return SIM_EIO;
+    }
+    return SIM_OK;
+}
+
+/* Whether `table` in schema `schema` has a column `col`. */
+static bool has_column(sqlite3 *h, const char *schema, const char *table, const char *col)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "PRAGMA %s.table_info(%s)", schema, table);
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK)
+        while (!found && sqlite3_step(st) == SQLITE_ROW)
+            found = !strcmp((const char *)sqlite3_column_text(st, 1), col);
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* The key of a stored run from its identity columns (id, sha, overrides, labels, seed,
+ * version, describe). Runs that share one (the same run written twice before run_key
+ * existed) get their run id appended, so that every key stays unique. */
+static void key_from_columns(sqlite3_stmt *st, char key[80])
+{
+    struct db_run_identity id = {
+        (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+        (const char *)sqlite3_column_text(st, 3), (uint64_t)sqlite3_column_int64(st, 4),
+        (const char *)sqlite3_column_text(st, 5), (const char *)sqlite3_column_text(st, 6)};
+    db_run_key(&id, key);
+}
+
+#define IDENTITY_COLUMNS                                                                   \
+    "run_id, scenario_sha256, overrides, labels_json, seed, llmcap_version, git_describe"
+
+/* Databases written before runs.run_key existed (schema 1 was unreleased then) get the
+ * column, its keys and the unique index. */
+static int add_run_keys(struct db *db, struct sim_err *err)
+{
+    if (has_column(db->h, "main", "runs", "run_key"))
+        return SIM_OK;
+    if (sqlite3_db_readonly(db->h, "main") == 1)
+        return sim_err_at(err, SIM_EIO, db->path, 0, 0,
+                          "cannot write: the file is read-only");
+    if (exec(db, "BEGIN IMMEDIATE", err) != SIM_OK ||
+        exec(db, "ALTER TABLE runs ADD COLUMN run_key TEXT", err) != SIM_OK)
+        goto fail;
+    sqlite3_stmt *sel = NULL, *upd = NULL, *dup = NULL;
+    int rc = sqlite3_prepare_v2(db->h, "SELECT " IDENTITY_COLUMNS " FROM runs ORDER BY run_id",
+                                -1, &sel, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, "UPDATE runs SET run_key = ?2 WHERE run_id = ?1", -1,
+                                &upd, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, "SELECT 1 FROM runs WHERE run_key = ?1", -1, &dup, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        char key[80];
+        key_from_columns(sel, key);
+        sqlite3_bind_text(dup, 1, key, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(dup) == SQLITE_ROW)
+            snprintf(key + 64, sizeof key - 64, "-%lld",
+                     (long long)sqlite3_column_int64(sel, 0));
+        sqlite3_reset(dup);
+        sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+        sqlite3_bind_text(upd, 2, key, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(upd) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_reset(upd);
+    }
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    sqlite3_finalize(dup);
+    if (rc != SQLITE_DONE) {
+        db_fail(db, err, "cannot add run keys");
+        goto fail;
+    }
+    if (exec(db, "CREATE UNIQUE INDEX IF NOT EXISTS runs_by_key ON runs (run_key)", err) !=
+            SIM_OK ||
+        exec(db, "COMMIT", err) != SIM_OK)
+        goto fail;
+    return SIM_OK;
+fail:
+    sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    return err->code ? err->code : SIM_EIO;
+}
+
+int db_find_run_key(struct db *db, const char *key, int64_t *run_id, struct sim_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->h, "SELECT run_id FROM runs WHERE run_key = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_fail(db, err, "cannot read the database");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && run_id)
+        *run_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return db_fail(db, err, "cannot read the database");
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+const char *db_path(const struct db *db)
+{
+    return db->path;
+}
+
+struct db *db_open_readonly(const char *path, struct sim_err *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        sim_err_at(err, SIM_ENOENT, path, 0, 0, "cannot open: no such file");
+        return NULL;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        sim_err_at(err, SIM_EINVAL, path, 0, 0, "not an llmcap database (a directory)");
+        return NULL;
+    }
+    struct db *db = calloc(1, sizeof *db);
+    if (!db) {
+        sim_err_set(err, SIM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(db->path, sizeof db->path, "%s", path);
+    db->readonly = true;
+    int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY, NULL);
+    if (rc != SQLITE_OK) {
+        sim_err_at(err, SIM_EIO, path, 0, 0, "cannot open: %s",
+                   db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+        db_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db->h, 5000);
+    sqlite3_extended_result_codes(db->h, 0);
+    int64_t app = 0, version = 0;
+    rc = query_int(db->h, "PRAGMA application_id", &app);
+    if (rc == SQLITE_NOTADB) {
+        sim_err_at(err, SIM_EINVAL, path, 0, 0, "not an llmcap database (not a SQLite file)");
+        db_close(db);
+        return NULL;
+    }
+    if (rc != SQLITE_OK || query_int(db->h, "PRAGMA user_version", &version) != SQLITE_OK) {
+        db_fail(db, err, "cannot read the database");
+        db_close(db);
+        return NULL;
+    }
+    if (app != DB_APPLICATION_ID) {
+        sim_err_at(err, SIM_EINVAL, path, 0, 0, "%s",
+                   sb.st_size == 0 ? "not an llmcap database (an empty file)"
+                                   : "not an llmcap database (a SQLite file of another "
+                                     "program)");
+        db_close(db);
+        return NULL;
+    }
+    if (version > DB_SCHEMA_VERSION) {
+        sim_err_at(err, SIM_EINVAL, path, 0, 0,
+                   "written by a newer llmcap (schema version %lld, this llmcap knows %d)",
+                   (long long)version, DB_SCHEMA_VERSION);
+        db_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+struct db_value db_int(int64_t i)
+{
+    return (struct db_value){DB_INT, i, (double)i, NULL};
+}
+
+struct db_value db_real(double d)
+{
+    return (struct db_value){isnan(d) ? DB_NULL : DB_REAL, 0, d, NULL};
+}
+
+struct db_value db_text(const char *s)
+{
+    return (struct db_value){s ? DB_TEXT : DB_NULL, 0, NAN, s};
+}
+
+static void bind_values(sqlite3_stmt *st, const struct db_value *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        switch (v[i].type) {
+        case DB_INT:
+            sqlite3_bind_int64(st, i + 1, v[i].i);
+            break;
+        case DB_REAL:
+            sqlite3_bind_double(st, i + 1, v[i].d);
+            break;
+        case DB_TEXT:
+            sqlite3_bind_text(st, i + 1, v[i].s, -1, SQLITE_TRANSIENT);
+            break;
+        default:
+            sqlite3_bind_null(st, i + 1);
+        }
+    }
+}
+
+int db_query(struct db *db, const char *sql, const struct db_value *params, int n_params,
+             db_row_fn fn, void *ctx, struct sim_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "cannot read the database");
+    bind_values(st, params, n_params);
+    struct db_value cols[DB_MAX_COLUMNS];
+    int n = sqlite3_column_count(st);
+    SIM_ASSERT(n <= DB_MAX_COLUMNS);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int c = 0; c < n; c++) {
+            struct db_value *v = &cols[c];
+            switch (sqlite3_column_type(st, c)) {
+            case SQLITE_INTEGER:
+                *v = db_int(sqlite3_column_int64(st, c));
+                break;
+            case SQLITE_FLOAT:
+                v->type = DB_REAL;
+                v->d = sqlite3_column_double(st, c);
+                v->i = (int64_t)v->d;
+                v->s = NULL;
+                break;
+            case SQLITE_NULL:
+                *v = (struct db_value){DB_NULL, 0, NAN, NULL};
+                break;
+            default:
+                *v = db_text((const char *)sqlite3_column_text(st, c));
+                break;
+            }
+        }
+        int r = fn(ctx, cols, n);
+        if (r) {
+            sqlite3_finalize(st);
+            return r;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        db_fail(db, err, "cannot read the database");
+        sqlite3_finalize(st);
+        return SIM_EIO;
+    }
+    sqlite3_finalize(st);
+    return SIM_OK;
+}
+
+/* ---- merging ------------------------------------------------------------------------------ */
+
+struct src_run {
+    int64_t id;
+    char key[80];
+};
+
+/* "a, b, c" of `table`'s columns in main (run_id first), checking src has each of them. */
+static int column_list(struct db *db, const char *table, char *buf, size_t n, bool *src_missing,
+                       struct sim_err *err)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "PRAGMA main.table_info(%s)", table);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "cannot read the database");
+    size_t len = 0;
+    buf[0] = '\0';
+    *src_missing = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *col = (const char *)sqlite3_column_text(st, 1);
+        if (!strcmp(col, "run_id") || !strcmp(col, "run_key"))
+            continue;
+        if (!has_column(db->h, "src", table, col)) {
+            *src_missing = true;
+            snprintf(buf, n, "%s.%s", table, col);
+            break;
+        }
+        int k = snprintf(buf + len, n - len, ", %s", col);
+        SIM_ASSERT(k > 0 && (size_t)k < n - len);
+        len += (size_t)k;
+    }
+    sqlite3_finalize(st);
+    return SIM_OK;
+}
+
+static int read_src_runs(struct db *in, struct src_run **runs, size_t *n_runs,
+                         struct sim_err *err)
+{
+    bool keyed = has_column(in->h, "main", "runs", "run_key");
+    const char *sql = keyed ? "SELECT " IDENTITY_COLUMNS ", run_key FROM runs ORDER BY run_id"
+                            : "SELECT " IDENTITY_COLUMNS " FROM runs ORDER BY run_id";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(in->h, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(in, err, "cannot read the database");
+    size_t cap = 16, n = 0;
+    struct src_run *r = malloc(cap * sizeof *r);
+    int rc = r ? SQLITE_OK : SQLITE_NOMEM;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            struct src_run *g = sim_reallocarray(r, cap * 2, sizeof *r);
+            if (!g) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            r = g;
+            cap *= 2;
+        }
+        r[n].id = sqlite3_column_int64(st, 0);
+        if (keyed && sqlite3_column_type(st, 7) == SQLITE_TEXT)
+            snprintf(r[n].key, sizeof r[n].key, "%s", (const char *)sqlite3_column_text(st, 7));
+        else
+            key_from_columns(st, r[n].key);
+        n++;
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(r);
+        if (rc == SQLITE_NOMEM)
+            return sim_err_set(err, SIM_ENOMEM, "out of memory");
+        return db_fail(in, err, "cannot read the database");
+    }
+    *runs = r;
+    *n_runs = n;
+    return SIM_OK;
+}
+
+int db_merge(struct db *out, const char *in_path, struct db_merge_stats *st,
+             struct sim_err *err)
+{
+    SIM_ASSERT(!out->in_run && !out->readonly);
+    memset(st, 0, sizeof *st);
+    struct db *in = db_open_readonly(in_path, err);
+    if (!in)
+        return err->code;
+    struct src_run *runs = NULL;
+    size_t n_runs = 0;
+    int64_t n_plan = 0;
+    int rc = read_src_runs(in, &runs, &n_runs, err);
+    if (rc == SIM_OK && has_column(in->h, "main", "plan_results", "plan_id"))
+        query_int(in->h, "SELECT count(*) FROM plan_results", &n_plan);
+    db_close(in);
+    if (rc != SIM_OK)
+        return rc;
+    st->n_runs = n_runs;
+    st->n_plan_rows = (size_t)n_plan;
+    struct stat a, b;
+    if (stat(out->path, &a) == 0 && stat(in_path, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino) {
+        st->n_present = n_runs; /* the output itself: nothing to add */
+        free(runs);
+        return SIM_OK;
+    }
+
+    enum { N_STMT = sizeof run_tables / sizeof run_tables[0] + 1 };
+    sqlite3_stmt *att = NULL, *ins[N_STMT] = {NULL}, *find = NULL;
+    bool attached = false, in_txn = false;
+    rc = SIM_OK;
+    if (sqlite3_prepare_v2(out->h, "ATTACH DATABASE ?1 AS src", -1, &att, NULL) != SQLITE_OK) {
+        rc = db_fail(out, err, "cannot read the input");
+        goto out;
+    }
+    sqlite3_bind_text(att, 1, in_path, -1, SQLITE_STATIC);
+    if (sqlite3_step(att) != SQLITE_DONE) {
+        rc = sim_err_at(err, SIM_EIO, in_path, 0, 0, "cannot attach: %s", sqlite3_errmsg(out->h));
+        goto out;
+    }
+    attached = true;
+    if (exec(out, "BEGIN IMMEDIATE", err) != SIM_OK) {
+        rc = SIM_EIO;
+        goto out;
+    }
+    in_txn = true;
+    for (size_t t = 0; t < N_STMT; t++) {
+        const char *table = t == 0 ? "runs" : run_tables[t - 1];
+        char cols[2048], sql[4608];
+        bool missing = false;
+        if ((rc = column_list(out, table, cols, sizeof cols, &missing, err)) != SIM_OK)
+            goto out;
+        if (missing) {
+            rc = sim_err_at(err, SIM_EINVAL, in_path, 0, 0,
+                            "cannot merge: the input has no column '%s' (written by an older "
+                            "llmcap)",
+                            cols);
+            goto out;
+        }
+        /* Rows keep their order: rowid tables are read in rowid order, the others in key
+         * order, which is the order they were written in. */
+        bool rowid = !strcmp(table, "samples") || !strcmp(table, "scaling_events");
+        if (t == 0)
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO main.runs (run_id%s, run_key) SELECT ?1%s, ?3 FROM src.runs "
+                     "WHERE run_id = ?2",
+                     cols, cols);
+        else
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO main.%s (run_id%s) SELECT ?1%s FROM src.%s WHERE run_id = ?2%s",
+                     table, cols, cols, table, rowid ? " ORDER BY rowid" : "");
+        if (sqlite3_prepare_v2(out->h, sql, -1, &ins[t], NULL) != SQLITE_OK) {
+            rc = db_fail(out, err, "cannot merge");
+            goto out;
+        }
+    }
+    if (sqlite3_prepare_v2(out->h, "SELECT run_id FROM main.runs WHERE run_key = ?1", -1, &find,
+                           NULL) != SQLITE_OK) {
+        rc = db_fail(out, err, "cannot merge");
+        goto out;
+    }
+    for (size_t i = 0; i < n_runs; i++) {
+        sqlite3_bind_text(find, 1, runs[i].key, -1, SQLITE_STATIC);
+        int frc = sqlite3_step(find);
+        sqlite3_reset(find);
+        if (frc == SQLITE_ROW) {
+            st->n_present++;
+            continue;
+        }
+        if (frc != SQLITE_DONE) {
+            rc = db_fail(out, err, "cannot merge");
+            goto out;
+        }
+        int64_t max_id = 0;
+        if (query_int(out->h, "SELECT coalesce(max(run_id), 0) FROM main.runs", &max_id) !=
+            SQLITE_OK) {
+            rc = db_fail(out, err, "cannot merge");
+            goto out;
+        }
+        for (size_t t = 0; t < N_STMT; t++) {
+            sqlite3_bind_int64(ins[t], 1, max_id + 1);
+            sqlite3_bind_int64(ins[t], 2, runs[i].id);
+            if (t == 0)
+                sqlite3_bind_text(ins[t], 3, runs[i].key, -1, SQLITE_STATIC);
+            int irc = sqlite3_step(ins[t]);
+            sqlite3_reset(ins[t]);
+            if (irc != SQLITE_DONE) {
+                rc = db_fail(out, err, "cannot merge");
+                goto out;
+            }
+        }
+        if (st->n_added == 0)
+            st->first_id = max_id + 1;
+        st->last_id = max_id + 1;
+        st->n_added++;
+    }
+    if (exec(out, "COMMIT", err) != SIM_OK) {
+        rc = SIM_EIO;
+        goto out;
+    }
+    in_txn = false;
+out:
+    if (in_txn)
+        sqlite3_exec(out->h, "ROLLBACK", NULL, NULL, NULL);
+    for (size_t t = 0; t < N_STMT; t++)
+        sqlite3_finalize(ins[t]);
+    sqlite3_finalize(find);
+    sqlite3_finalize(att);
+    if (attached)
+        sqlite3_exec(out->h, "DETACH DATABASE src", NULL, NULL, NULL);
+    free(runs);
+    if (rc != SIM_OK)
+        st->n_added = 0;
+    return rc;
 }

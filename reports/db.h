@@ -63,4 +63,89 @@ void db_abort_run(struct db *db);
 /* The first error the sink hit (for messages), or NULL. */
 const struct sim_err *db_sink_error(const struct db *db);
 
+/* ---- run identity ---------------------------------------------------------------------- */
+
+/* What makes two runs the same run: a run is a pure function of these. Strings are
+ * borrowed; NULL overrides mean "", NULL labels "{}". */
+struct db_run_identity {
+    const char *scenario_sha256;
+    const char *overrides;   /* the --set list as recorded ("k=v;k=v") */
+    const char *labels_json; /* as given to --labels */
+    uint64_t seed;
+    const char *llmcap_version;
+    const char *git_describe;
+};
+
+/* The run key stored in runs.run_key: SHA-256 (64 lower-case hex digits and a NUL) of the
+ * identity's fields. db_finish_run() replaces an earlier run with the same key (its rows
+ * are deleted in the same transaction); db_merge() skips it. */
+void db_run_key(const struct db_run_identity *id, char hex[65]);
+
+/* This build's version and git describe, as db_finish_run() records them. */
+const char *db_llmcap_version(void);
+const char *db_git_describe(void);
+
+/* 1 and *run_id (when not NULL) when a run with `key` is in the database, 0 when not,
+ * SIM_EIO + err when it cannot be read. */
+int db_find_run_key(struct db *db, const char *key, int64_t *run_id, struct sim_err *err);
+
+/* ---- reading --------------------------------------------------------------------------- */
+
+/* Open an existing llmcap database for reading only; nothing is ever written to it.
+ * Caller owns: db_close(). NULL + err: SIM_ENOENT when there is no such file,
+ * SIM_EINVAL when it is not an llmcap database (not SQLite, another program's SQLite
+ * file, an empty file, a directory) or was written by a newer schema, SIM_EIO when it
+ * cannot be read. A read-only handle cannot begin runs or merge. */
+struct db *db_open_readonly(const char *path, struct sim_err *err);
+
+/* The path the database was opened with (borrowed). */
+const char *db_path(const struct db *db);
+
+enum db_type { DB_NULL, DB_INT, DB_REAL, DB_TEXT };
+
+/* One value of a row or a query parameter. DB_INT sets i and d; DB_REAL sets d (and i,
+ * truncated); DB_TEXT sets s, which in a row is borrowed until the callback returns;
+ * DB_NULL sets d to NaN. */
+struct db_value {
+    enum db_type type;
+    int64_t i;
+    double d;
+    const char *s;
+};
+
+struct db_value db_int(int64_t i);
+struct db_value db_real(double d);       /* NaN gives DB_NULL */
+struct db_value db_text(const char *s);  /* NULL gives DB_NULL */
+
+#define DB_MAX_COLUMNS 64
+
+/* Called for each row; a non-zero return stops the query and is returned by db_query(). */
+typedef int (*db_row_fn)(void *ctx, const struct db_value *cols, int n_cols);
+
+/* Run one SQL statement (the schema is reports/schema.sql) with parameters ?1..?n bound
+ * from params[0..n_params), calling fn for every row (at most DB_MAX_COLUMNS columns).
+ * SIM_OK, fn's non-zero value, or SIM_EIO + err ("cannot read the database: ..."). */
+int db_query(struct db *db, const char *sql, const struct db_value *params, int n_params,
+             db_row_fn fn, void *ctx, struct sim_err *err);
+
+/* ---- merging --------------------------------------------------------------------------- */
+
+struct db_merge_stats {
+    size_t n_runs;      /* runs in the input */
+    size_t n_added;     /* copied, with new run ids */
+    size_t n_present;   /* skipped: a run with the same key is already there */
+    size_t n_plan_rows; /* plan_results rows in the input, which are not merged */
+    int64_t first_id, last_id; /* run ids given to the added runs (when n_added > 0) */
+};
+
+/* Copy every run of the llmcap database `in_path` that `out` does not hold yet (by run
+ * key) into `out`, with all its rows (requests, samples, summary, slo_results,
+ * scaling_events, pods, nodes), in the input's run order, giving them the next free run
+ * ids. One transaction: on failure nothing of this input is added. Merging the same
+ * input twice adds nothing; merging `out` into itself adds nothing. SIM_OK, or SIM_ENOENT
+ * / SIM_EINVAL (the input is missing or not an llmcap database, or lacks a column) /
+ * SIM_EIO + err. */
+int db_merge(struct db *out, const char *in_path, struct db_merge_stats *st,
+             struct sim_err *err);
+
 #endif

@@ -66,5 +66,10 @@ int cmd_catalog(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_autoscale(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 #endif

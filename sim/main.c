@@ -161,6 +161,11 @@ static const struct subcommand subcommands[] = {
     {"trace", cmd_trace, "describe a request trace (rows, rate, token lengths)"},
     {"autoscale", cmd_autoscale, "replay KEDA/HPA decisions over a recorded metric series"},
     {"plan", cmd_plan, "find the cheapest fleet that meets the SLOs"},
+    {"check", cmd_check, "run scenarios as a CI gate: SLOs and regressions, JUnit XML"},
+    {"report", cmd_report, "write a run's report: charts, findings, Markdown and HTML"},
+    {"compare", cmd_compare, "compare the headline metrics of runs side by side"},
+    {"sweep", cmd_sweep, "run a scenario over a grid of --set values in parallel"},
+    {"merge", cmd_merge, "merge results databases (idempotent)"},
 };
 
 static void usage(FILE *f)

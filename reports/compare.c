@@ -1,0 +1,384 @@
+/* compare.c: runs side by side, with changes against the first, as text or JSON. */
+#include "reports/compare.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/findings.h"
+
+/* ---- values ------------------------------------------------------------------------------- */
+
+void compare_fmt_delta(char *buf, size_t n, const struct hl_metric *m, double base, double v)
+{
+    if (isnan(base) || isnan(v)) {
+        snprintf(buf, n, "%s", "");
+        return;
+    }
+    double d = (v - base) * hl_display_scale(m);
+    switch (m->unit) {
+    case HL_USD:
+        snprintf(buf, n, "%+.2f", d);
+        break;
+    case HL_USD_PER_MTOK:
+        snprintf(buf, n, "%+.4f", d);
+        break;
+    case HL_COUNT:
+    case HL_MIN:
+        snprintf(buf, n, d == floor(d) ? "%+.0f" : "%+.1f", d);
+        break;
+    default:
+        snprintf(buf, n, "%+.4g", d);
+    }
+}
+
+void compare_fmt_delta_pct(char *buf, size_t n, double base, double v)
+{
+    if (isnan(base) || isnan(v))
+        snprintf(buf, n, "%s", "");
+    else if (base == 0)
+        snprintf(buf, n, "%s", v == 0 ? "+0.0%" : "n/a");
+    else
+        snprintf(buf, n, "%+.1f%%", (v - base) / fabs(base) * 100.0);
+}
+
+static void run_label(char *buf, size_t n, size_t i)
+{
+    if (i < 26)
+        snprintf(buf, n, "%c", (char)('A' + i));
+    else
+        snprintf(buf, n, "R%zu", i + 1);
+}
+
+/* SLO names of all runs, sorted, without repeats. Caller frees the array (not the names,
+ * which are borrowed from the runs). */
+static const char **slo_names(const struct cmp_run *runs, size_t n, size_t *n_names)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += runs[i].rd->n_slo;
+    const char **names = malloc((cap ? cap : 1) * sizeof *names);
+    size_t k = 0;
+    if (!names) {
+        *n_names = 0;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < runs[i].rd->n_slo; j++) {
+            const char *s = runs[i].rd->slo[j].slo;
+            bool seen = false;
+            for (size_t q = 0; q < k; q++)
+                seen |= !strcmp(names[q], s);
+            if (!seen)
+                names[k++] = s;
+        }
+    for (size_t a = 1; a < k; a++) /* insertion sort: a handful of names */
+        for (size_t b = a; b > 0 && strcmp(names[b - 1], names[b]) > 0; b--) {
+            const char *t = names[b];
+            names[b] = names[b - 1];
+            names[b - 1] = t;
+        }
+    *n_names = k;
+    return names;
+}
+
+static const struct rd_slo *find_slo(const struct run_data *rd, const char *name)
+{
+    for (size_t i = 0; i < rd->n_slo; i++)
+        if (!strcmp(rd->slo[i].slo, name))
+            return &rd->slo[i];
+    return NULL;
+}
+
+static void slo_target(char *buf, size_t n, const struct rd_slo *s)
+{
+    char t[32];
+    if (!strcmp(s->unit, "frac"))
+        snprintf(t, sizeof t, "%.4g%%", s->target * 100);
+    else
+        fmt_latency(t, sizeof t, s->target);
+    snprintf(buf, n, "SLO %s <= %s", s->slo, t);
+}
+
+static bool any_value(const struct cmp_run *runs, size_t n, const struct hl_metric *m)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(hl_value(runs[i].rd, m)))
+            return true;
+    return false;
+}
+
+static size_t slo_passed(const struct run_data *rd)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < rd->n_slo; i++)
+        k += rd->slo[i].pass;
+    return k;
+}
+
+/* ---- text --------------------------------------------------------------------------------- */
+
+enum { CELL = 48 };
+
+struct table {
+    char (*c)[CELL];
+    size_t cols, rows, cap;
+    bool oom;
+};
+
+static char *cell(struct table *t, size_t col)
+{
+    static char scratch[CELL];
+    if (t->oom)
+        return scratch;
+    return t->c[(t->rows - 1) * t->cols + col];
+}
+
+static void new_row(struct table *t)
+{
+    if (t->oom)
+        return;
+    if (t->rows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 32;
+        char(*p)[CELL] = sim_reallocarray(t->c, cap * t->cols, CELL);
+        if (!p) {
+            t->oom = true;
+            return;
+        }
+        t->c = p;
+        t->cap = cap;
+    }
+    memset(t->c[t->rows * t->cols], 0, t->cols * CELL);
+    t->rows++;
+}
+
+/* column kinds: 0 left (labels), 1 right (numbers) */
+static int col_kind(size_t col, size_t n_runs)
+{
+    if (col < 2)
+        return 0;
+    size_t k = col - 2;
+    if (k == 0)
+        return 1;
+    (void)n_runs;
+    return (k - 1) % 4 == 3 ? 0 : 1; /* value, delta, delta %, verdict */
+}
+
+static size_t col_of(size_t run, size_t what)
+{
+    return run == 0 ? 2 : 3 + (run - 1) * 4 + what;
+}
+
+void compare_print_text(FILE *out, const struct cmp_run *runs, size_t n)
+{
+    char lab[32];
+    fprintf(out, "llmcap compare: %zu run%s; changes are against A\n", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        const struct run_data *rd = runs[i].rd;
+        run_label(lab, sizeof lab, i);
+        fprintf(out, "  %-3s %s run %lld: %s, seed %lld", lab, runs[i].db_label,
+                (long long)rd->run_id, rd->scenario_name, (long long)rd->seed);
+        if (rd->overrides && rd->overrides[0])
+            fprintf(out, ", --set %s", rd->overrides);
+        if (rd->labels_json && strcmp(rd->labels_json, "{}"))
+            fprintf(out, ", labels %s", rd->labels_json);
+        fprintf(out, "\n");
+    }
+    struct table t = {NULL, 2 + 1 + (n - 1) * 4, 0, 0, false};
+    new_row(&t);
+    snprintf(cell(&t, 0), CELL, "metric");
+    snprintf(cell(&t, 1), CELL, "unit");
+    for (size_t i = 0; i < n; i++) {
+        run_label(lab, sizeof lab, i);
+        snprintf(cell(&t, col_of(i, 0)), CELL, "%s", lab);
+        if (i > 0) {
+            snprintf(cell(&t, col_of(i, 1)), CELL, "%s-A", lab);
+            snprintf(cell(&t, col_of(i, 2)), CELL, "%s-A %%", lab);
+        }
+    }
+    /* SLOs */
+    size_t n_names = 0;
+    const char **names = slo_names(runs, n, &n_names);
+    if (n_names) {
+        new_row(&t);
+        snprintf(cell(&t, 0), CELL, "SLOs met");
+        for (size_t i = 0; i < n; i++)
+            snprintf(cell(&t, col_of(i, 0)), CELL, "%zu/%zu", slo_passed(runs[i].rd),
+                     runs[i].rd->n_slo);
+    }
+    for (size_t k = 0; k < n_names; k++) {
+        new_row(&t);
+        const struct rd_slo *s0 = NULL;
+        for (size_t i = 0; i < n && !s0; i++)
+            s0 = find_slo(runs[i].rd, names[k]);
+        if (!s0)
+            continue; /* every name comes from a run: not reached */
+        slo_target(cell(&t, 0), CELL, s0);
+        const struct rd_slo *base = find_slo(runs[0].rd, names[k]);
+        for (size_t i = 0; i < n; i++) {
+            const struct rd_slo *s = find_slo(runs[i].rd, names[k]);
+            snprintf(cell(&t, col_of(i, 0)), CELL, "%s", !s ? "-" : s->pass ? "PASS" : "FAIL");
+            if (i > 0 && s && base && s->pass != base->pass)
+                snprintf(cell(&t, col_of(i, 3)), CELL, "%s", s->pass ? "better" : "worse");
+        }
+    }
+    free(names);
+    /* metrics */
+    for (size_t k = 0; k < hl_n_metrics; k++) {
+        const struct hl_metric *m = &hl_metrics[k];
+        if (!any_value(runs, n, m))
+            continue;
+        new_row(&t);
+        snprintf(cell(&t, 0), CELL, "%s", m->label);
+        snprintf(cell(&t, 1), CELL, "%s", hl_unit_name(m->unit));
+        double base = hl_value(runs[0].rd, m);
+        for (size_t i = 0; i < n; i++) {
+            double v = hl_value(runs[i].rd, m);
+            hl_format(cell(&t, col_of(i, 0)), CELL, m, v);
+            if (i == 0)
+                continue;
+            compare_fmt_delta(cell(&t, col_of(i, 1)), CELL, m, base, v);
+            compare_fmt_delta_pct(cell(&t, col_of(i, 2)), CELL, base, v);
+            snprintf(cell(&t, col_of(i, 3)), CELL, "%s", hl_verdict(m, base, v));
+        }
+    }
+    if (t.oom) {
+        fprintf(out, "(out of memory)\n");
+        free(t.c);
+        return;
+    }
+    size_t width[256] = {0};
+    for (size_t r = 0; r < t.rows; r++)
+        for (size_t c = 0; c < t.cols && c < 256; c++) {
+            size_t l = strlen(t.c[r * t.cols + c]);
+            if (l > width[c])
+                width[c] = l;
+        }
+    fprintf(out, "\n");
+    for (size_t r = 0; r < t.rows; r++) {
+        /* trailing blanks trimmed: print up to the last non-empty cell */
+        size_t last = 0;
+        for (size_t c = 0; c < t.cols; c++)
+            if (t.c[r * t.cols + c][0])
+                last = c;
+        for (size_t c = 0; c <= last; c++) {
+            const char *s = t.c[r * t.cols + c];
+            int w = (int)width[c];
+            if (c > 0)
+                fputs("  ", out);
+            if (col_kind(c, n) == 1)
+                fprintf(out, "%*s", w, s);
+            else if (c == last)
+                fputs(s, out);
+            else
+                fprintf(out, "%-*s", w, s);
+        }
+        fputc('\n', out);
+    }
+    free(t.c);
+}
+
+/* ---- JSON --------------------------------------------------------------------------------- */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (isnan(v) || isinf(v))
+        fputs("null", f);
+    else
+        fprintf(f, "%.17g", v);
+}
+
+void compare_print_json(FILE *out, const struct cmp_run *runs, size_t n)
+{
+    char lab[32];
+    fprintf(out, "{\n  \"baseline\": \"A\",\n  \"runs\": [");
+    for (size_t i = 0; i < n; i++) {
+        const struct run_data *rd = runs[i].rd;
+        run_label(lab, sizeof lab, i);
+        fprintf(out, "%s\n    {\"label\": \"%s\", \"db\": ", i ? "," : "", lab);
+        json_str(out, runs[i].db_label);
+        fprintf(out, ", \"run_id\": %lld, \"scenario\": ", (long long)rd->run_id);
+        json_str(out, rd->scenario_name);
+        fprintf(out, ", \"seed\": %lld, \"overrides\": ", (long long)rd->seed);
+        json_str(out, rd->overrides);
+        fprintf(out, ", \"labels_json\": ");
+        json_str(out, rd->labels_json);
+        fprintf(out, ", \"slo_passed\": %zu, \"slo_total\": %zu}", slo_passed(rd), rd->n_slo);
+    }
+    fprintf(out, "\n  ],\n  \"slo\": [");
+    size_t n_names = 0;
+    const char **names = slo_names(runs, n, &n_names);
+    for (size_t k = 0; k < n_names; k++) {
+        fprintf(out, "%s\n    {\"slo\": ", k ? "," : "");
+        json_str(out, names[k]);
+        fprintf(out, ", \"pass\": [");
+        for (size_t i = 0; i < n; i++) {
+            const struct rd_slo *s = find_slo(runs[i].rd, names[k]);
+            fprintf(out, "%s%s", i ? ", " : "", !s ? "null" : s->pass ? "true" : "false");
+        }
+        fprintf(out, "], \"target\": [");
+        for (size_t i = 0; i < n; i++) {
+            const struct rd_slo *s = find_slo(runs[i].rd, names[k]);
+            fprintf(out, "%s", i ? ", " : "");
+            json_num(out, s ? s->target : NAN);
+        }
+        fprintf(out, "], \"actual\": [");
+        for (size_t i = 0; i < n; i++) {
+            const struct rd_slo *s = find_slo(runs[i].rd, names[k]);
+            fprintf(out, "%s", i ? ", " : "");
+            json_num(out, s ? s->actual : NAN);
+        }
+        fprintf(out, "]}");
+    }
+    free(names);
+    fprintf(out, "\n  ],\n  \"metrics\": [");
+    bool first = true;
+    for (size_t k = 0; k < hl_n_metrics; k++) {
+        const struct hl_metric *m = &hl_metrics[k];
+        if (!any_value(runs, n, m))
+            continue;
+        static const char *const dir[] = {"neither", "higher", "lower"};
+        fprintf(out, "%s\n    {\"key\": \"%s\", \"label\": ", first ? "" : ",", m->key);
+        first = false;
+        json_str(out, m->label);
+        fprintf(out, ", \"unit\": ");
+        json_str(out, m->unit == HL_FRAC  ? "frac"
+                      : m->unit == HL_MIN ? "s"
+                                          : hl_unit_name(m->unit));
+        fprintf(out, ", \"worse\": \"%s\", \"values\": [", dir[m->dir]);
+        double base = hl_value(runs[0].rd, m);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(out, "%s", i ? ", " : "");
+            json_num(out, hl_value(runs[i].rd, m));
+        }
+        fprintf(out, "], \"delta\": [");
+        for (size_t i = 0; i < n; i++) {
+            double v = hl_value(runs[i].rd, m);
+            fprintf(out, "%s", i ? ", " : "");
+            json_num(out, i == 0 ? NAN : v - base);
+        }
+        fprintf(out, "], \"delta_pct\": [");
+        for (size_t i = 0; i < n; i++) {
+            double v = hl_value(runs[i].rd, m);
+            fprintf(out, "%s", i ? ", " : "");
+            json_num(out, i == 0 || base == 0 ? (i && v == 0 && base == 0 ? 0.0 : NAN)
+                                              : (v - base) / fabs(base) * 100.0);
+        }
+        fprintf(out, "]}");
+    }
+    fprintf(out, "\n  ]\n}\n");
+}

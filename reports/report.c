@@ -1,0 +1,1378 @@
+/*
+ * report.c: the report of one run: data files and a gnuplot script for the charts, then
+ * one document model rendered twice, as Markdown and as a self-contained HTML page.
+ */
+#include "reports/report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "reports/chart.h"
+#include "reports/findings.h"
+#include "reports/rundata.h"
+
+/* ---- formatting ---------------------------------------------------------------------------- */
+
+void fmt_usd(char *buf, size_t n, double usd)
+{
+    if (isnan(usd)) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    if (fabs(usd) < 100.0) {
+        snprintf(buf, n, "$%.2f", usd);
+        return;
+    }
+    char digits[64];
+    snprintf(digits, sizeof digits, "%.0f", fabs(usd));
+    size_t len = strlen(digits), o = 0;
+    char tmp[96];
+    tmp[o++] = '$';
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            tmp[o++] = ',';
+        tmp[o++] = digits[i];
+    }
+    tmp[o] = '\0';
+    snprintf(buf, n, "%s%s", usd < 0 ? "-" : "", tmp);
+}
+
+static void fmt_pct(char *buf, size_t n, double frac)
+{
+    if (isnan(frac))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%.1f%%", frac * 100.0);
+}
+
+static void fmt_num(char *buf, size_t n, double v)
+{
+    if (isnan(v))
+        snprintf(buf, n, "-");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, n, "%.0f", v);
+    else
+        snprintf(buf, n, "%.4g", v);
+}
+
+/* ---- the document model --------------------------------------------------------------------- */
+
+enum { CF_STRONG = 1, CF_CODE = 2, CF_NUM = 4, CF_PASS = 8, CF_FAIL = 16 };
+
+struct cell {
+    char *text;
+    unsigned flags;
+};
+
+enum blk_kind { B_H2, B_P, B_NOTE, B_TABLE, B_LIST, B_FIG, B_CARDS };
+
+struct blk {
+    enum blk_kind kind;
+    char *text;         /* H2, P, NOTE; FIG: the title */
+    char *name;         /* FIG: chart name */
+    char *caption;      /* FIG */
+    size_t n_cols;      /* TABLE */
+    struct cell *cells; /* TABLE: header then rows; LIST: items; CARDS: k, v, detail */
+    size_t n_cells, cap;
+};
+
+struct doc {
+    struct blk *b;
+    size_t n, cap;
+    bool oom;
+};
+
+static struct blk *doc_add(struct doc *d, enum blk_kind kind, const char *text)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 32;
+        struct blk *p = sim_reallocarray(d->b, cap, sizeof *p);
+        if (!p) {
+            d->oom = true;
+            return NULL;
+        }
+        d->b = p;
+        d->cap = cap;
+    }
+    struct blk *b = &d->b[d->n++];
+    memset(b, 0, sizeof *b);
+    b->kind = kind;
+    if (text && !(b->text = strdup(text)))
+        d->oom = true;
+    return b;
+}
+
+static void blk_cell(struct doc *d, struct blk *b, unsigned flags, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void blk_cell(struct doc *d, struct blk *b, unsigned flags, const char *fmt, ...)
+{
+    if (!b)
+        return;
+    if (b->n_cells == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        struct cell *p = sim_reallocarray(b->cells, cap, sizeof *p);
+        if (!p) {
+            d->oom = true;
+            return;
+        }
+        b->cells = p;
+        b->cap = cap;
+    }
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    struct cell *c = &b->cells[b->n_cells];
+    c->text = strdup(buf);
+    c->flags = flags;
+    if (!c->text)
+        d->oom = true;
+    else
+        b->n_cells++;
+}
+
+static void doc_para(struct doc *d, enum blk_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void doc_para(struct doc *d, enum blk_kind kind, const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    doc_add(d, kind, buf);
+}
+
+static void doc_free(struct doc *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->b[i].text);
+        free(d->b[i].name);
+        free(d->b[i].caption);
+        for (size_t k = 0; k < d->b[i].n_cells; k++)
+            free(d->b[i].cells[k].text);
+        free(d->b[i].cells);
+    }
+    free(d->b);
+}
+
+/* ---- charts ---------------------------------------------------------------------------------- */
+
+struct chart {
+    const char *name, *title, *caption;
+    bool drawn;    /* in the script (data present) */
+    char why[256]; /* when not drawn */
+};
+
+enum { CH_FLEET, CH_QUEUE, CH_TTFT, CH_TPOT, CH_KV, CH_COST, CH_CDF, CH_N };
+
+static const struct {
+    const char *name, *title, *caption;
+} chart_names[CH_N] = {
+    {"fleet", "Arrivals, ready and starting replicas, nodes",
+     "Arrivals per second in each window (left axis) against the replicas ready to serve, "
+     "the replicas starting (created, not yet Ready: waiting for a node, pulling the image, "
+     "loading weights, initialising) and the nodes billed (right axis)."},
+    {"queue", "Queue depth",
+     "Requests waiting in the vLLM engines' queues (vllm:num_requests_waiting, summed over "
+     "replicas, preempted requests included), waiting at the gateway for a replica, and "
+     "running, as Prometheus scraped them."},
+    {"ttft", "TTFT per window against the SLO",
+     "Time to first token of the requests that arrived in each window (ok requests, the "
+     "SLO's quantile) against the SLO's target (dashed). Gaps: windows with too few requests."},
+    {"tpot", "TPOT per window against the SLO",
+     "Time per output token of the requests that arrived in each window (ok requests, the "
+     "SLO's quantile) against the SLO's target (dashed)."},
+    {"kv_cache", "KV-cache usage",
+     "vllm:kv_cache_usage_perc, mean and maximum over the replicas at each scrape. Near 100% "
+     "the scheduler preempts running requests."},
+    {"cost", "Cost accumulated by capacity type",
+     "Each node's bill accrued from its launch request to its end (or the end of the run), "
+     "summed by capacity type; the curve ends at the run's cost_usd."},
+    {"latency_cdf", "Latency distributions (ok requests)",
+     "Cumulative distributions of TTFT, TPOT and end-to-end latency over the requests that "
+     "ended ok; the dotted line marks the 95th percentile."},
+};
+
+static int open_out(const char *dir, const char *name, FILE **f, struct sim_err *err)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    *f = fopen(path, "w");
+    if (!*f)
+        return sim_err_at(err, SIM_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+    return SIM_OK;
+}
+
+static int close_out(const char *dir, const char *name, FILE *f, struct sim_err *err)
+{
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        return sim_err_at(err, SIM_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+    }
+    return SIM_OK;
+}
+
+static void put_d(FILE *f, double v, const char *sep)
+{
+    if (isnan(v))
+        fprintf(f, "NaN%s", sep);
+    else
+        fprintf(f, "%.17g%s", v, sep);
+}
+
+static int write_series(const char *dir, const char *name, const char *header,
+                        const struct rd_series *s, double scale, struct sim_err *err)
+{
+    FILE *f;
+    int rc = open_out(dir, name, &f, err);
+    if (rc != SIM_OK)
+        return rc;
+    fprintf(f, "# %s\n", header);
+    for (size_t i = 0; i < s->n; i++) {
+        put_d(f, s->p[i].t_s, "\t");
+        put_d(f, s->p[i].v * scale, "\n");
+    }
+    return close_out(dir, name, f, err);
+}
+
+/* Column of windows.tsv holding quantile k of TTFT (tpot false) or TPOT. */
+static int window_col(const struct run_data *rd, bool tpot, int k)
+{
+    return tpot ? 13 + rd->nq + k : 12 + k;
+}
+
+static int write_data(const struct run_data *rd, const char *dir, struct sim_err *err)
+{
+    char data[1100];
+    snprintf(data, sizeof data, "%s/data", dir);
+    FILE *f;
+    int rc = open_out(data, "windows.tsv", &f, err);
+    if (rc != SIM_OK)
+        return rc;
+    fprintf(f,
+            "# windows of %.17g s by arrival time; latency quantiles over ok requests, NaN "
+            "below %d requests\n# t_start_s\tt_mid_s\tarrivals_per_s\tarrived\tok\ttimeout\t"
+            "rejected\tfailed\tunfinished\tpreemptions\tn_ttft",
+            rd->window_s, RD_MIN_WINDOW_N);
+    for (int k = 0; k < rd->nq; k++)
+        fprintf(f, "\tttft_p%g_s", rd->q[k] * 100);
+    fprintf(f, "\tn_tpot");
+    for (int k = 0; k < rd->nq; k++)
+        fprintf(f, "\ttpot_p%g_s", rd->q[k] * 100);
+    fprintf(f, "\n");
+    double total = run_data_get(rd, "requests_total");
+    double scale = rd->n_request_rows && !isnan(total) ? total / (double)rd->n_request_rows : 1.0;
+    for (size_t i = 0; i < rd->n_windows; i++) {
+        const struct rd_window *w = &rd->win[i];
+        put_d(f, w->t_s, "\t");
+        put_d(f, w->t_s + rd->window_s / 2, "\t");
+        put_d(f, w->n_arrived * scale / rd->window_s, "\t");
+        fprintf(f, "%u\t%u\t%u\t%u\t%u\t%u\t%llu\t%u", w->n_arrived, w->n_ok, w->n_timeout,
+                w->n_rejected, w->n_failed, w->n_unfinished, (unsigned long long)w->preemptions,
+                w->n_ttft);
+        for (int k = 0; k < rd->nq; k++) {
+            fputc('\t', f);
+            put_d(f, w->ttft_q[k], "");
+        }
+        fprintf(f, "\t%u", w->n_tpot);
+        for (int k = 0; k < rd->nq; k++) {
+            fputc('\t', f);
+            put_d(f, w->tpot_q[k], "");
+        }
+        fputc('\n', f);
+    }
+    if ((rc = close_out(data, "windows.tsv", f, err)) != SIM_OK)
+        return rc;
+    const struct {
+        const char *file, *header;
+        const struct rd_series *s;
+        double scale;
+    } files[] = {
+        {"ready.tsv", "t_s\tready_replicas (step)", &rd->ready, 1},
+        {"starting.tsv", "t_s\tstarting_replicas (step: created, not yet Ready)", &rd->starting, 1},
+        {"nodes.tsv", "t_s\tnodes (step: launch requested, not yet terminated)", &rd->nodes, 1},
+        {"queue.tsv", "t_s\tvllm:num_requests_waiting summed over replicas", &rd->queue, 1},
+        {"gateway.tsv", "t_s\tllmcap:gateway_requests_waiting", &rd->gateway, 1},
+        {"running.tsv", "t_s\tvllm:num_requests_running summed over replicas", &rd->running, 1},
+        {"kv_mean.tsv", "t_s\tvllm:kv_cache_usage_perc mean over replicas, percent", &rd->kv_mean,
+         100},
+        {"kv_max.tsv", "t_s\tvllm:kv_cache_usage_perc max over replicas, percent", &rd->kv_max,
+         100},
+        {"cost_on_demand.tsv", "t_s\tcumulative on-demand cost_usd", &rd->cost_on_demand, 1},
+        {"cost_spot.tsv", "t_s\tcumulative spot cost_usd", &rd->cost_spot, 1},
+        {"cdf_ttft.tsv", "ttft_s\tfraction of ok requests at or below", &rd->cdf_ttft, 1},
+        {"cdf_tpot.tsv", "tpot_s\tfraction of ok requests at or below", &rd->cdf_tpot, 1},
+        {"cdf_e2e.tsv", "e2e_s\tfraction of ok requests at or below", &rd->cdf_e2e, 1},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if ((rc = write_series(data, files[i].file, files[i].header, files[i].s, files[i].scale,
+                               err)) != SIM_OK)
+            return rc;
+    /* total cost on the same times as the capacity curves */
+    if ((rc = open_out(data, "cost_total.tsv", &f, err)) != SIM_OK)
+        return rc;
+    fprintf(f, "# t_s\tcumulative cost_usd\n");
+    for (size_t i = 0; i < rd->cost_spot.n; i++) {
+        put_d(f, rd->cost_spot.p[i].t_s, "\t");
+        put_d(f, rd->cost_spot.p[i].v + rd->cost_on_demand.p[i].v, "\n");
+    }
+    return close_out(data, "cost_total.tsv", f, err);
+}
+
+struct axis {
+    double div;
+    const char *label;
+};
+
+static struct axis time_axis(const struct run_data *rd)
+{
+    if (rd->sim_end_s <= 7200)
+        return (struct axis){60, "run time (min)"};
+    if (rd->sim_end_s <= 72 * 3600)
+        return (struct axis){3600, "run time (h)"};
+    return (struct axis){86400, "run time (days)"};
+}
+
+static void x_axis(FILE *gp, const struct run_data *rd)
+{
+    struct axis ax = time_axis(rd);
+    fprintf(gp, "set xlabel '%s'\nset xrange [0:%.17g]\n", ax.label, rd->sim_end_s / ax.div);
+}
+
+/* min and max of the positive values of a window column (for the latency axis) */
+static void window_range(const struct run_data *rd, bool tpot, int k, double *lo, double *hi)
+{
+    for (size_t i = 0; i < rd->n_windows; i++) {
+        double v = tpot ? rd->win[i].tpot_q[k] : rd->win[i].ttft_q[k];
+        if (v > 0) {
+            *lo = fmin(*lo, v);
+            *hi = fmax(*hi, v);
+        }
+    }
+}
+
+static bool any_window_value(const struct run_data *rd, bool tpot)
+{
+    for (size_t i = 0; i < rd->n_windows; i++)
+        for (int k = 0; k < rd->nq; k++)
+            if (!isnan(tpot ? rd->win[i].tpot_q[k] : rd->win[i].ttft_q[k]))
+                return true;
+    return false;
+}
+
+static void latency_chart(FILE *gp, const struct run_data *rd, bool tpot, struct chart *c)
+{
+    const char *metric = tpot ? "tpot" : "ttft";
+    /* the quantiles of this metric's SLOs, or p95 */
+    int ks[RD_MAX_Q], nk = 0;
+    for (size_t i = 0; i < rd->n_slo; i++) {
+        if (strcmp(rd->slo[i].metric, metric))
+            continue;
+        for (int k = 0; k < rd->nq; k++) {
+            bool seen = false;
+            for (int j = 0; j < nk; j++)
+                seen |= ks[j] == k;
+            if (rd->q[k] == rd->slo[i].quantile && !seen)
+                ks[nk++] = k;
+        }
+    }
+    if (nk == 0)
+        ks[nk++] = 0;
+    double scale = tpot ? 1000.0 : 1.0;
+    double lo = INFINITY, hi = 0;
+    for (int j = 0; j < nk; j++)
+        window_range(rd, tpot, ks[j], &lo, &hi);
+    for (size_t i = 0; i < rd->n_slo; i++)
+        if (!strcmp(rd->slo[i].metric, metric) && rd->slo[i].target > 0) {
+            lo = fmin(lo, rd->slo[i].target);
+            hi = fmax(hi, rd->slo[i].target);
+        }
+    chart_begin(gp, c->name, c->title);
+    x_axis(gp, rd);
+    fprintf(gp, "set ylabel '%s (%s)'\n", tpot ? "TPOT" : "TTFT", tpot ? "ms" : "s");
+    if (hi / lo > 30) {
+        fprintf(gp, "set logscale y\nset format y '%%g'\n");
+        double y0 = lo * scale / 1.5, y1 = hi * scale * 1.5;
+        fprintf(gp, "set yrange [%.17g:%.17g]\n", y0, y1);
+        /* ticks at 1, 2 and 5 of each decade: a log axis with only powers of ten hides
+         * where 2 s is */
+        fprintf(gp, "set ytics (");
+        bool first = true;
+        for (int e = (int)floor(log10(y0)); e <= (int)ceil(log10(y1)); e++)
+            for (int k = 0; k < 3; k++) {
+                double v = (k == 0 ? 1.0 : k == 1 ? 2.0 : 5.0) * pow(10.0, e);
+                if (v < y0 || v > y1)
+                    continue;
+                fprintf(gp, "%s%.6g", first ? "" : ", ", v);
+                first = false;
+            }
+        fprintf(gp, ")\n");
+    } else {
+        fprintf(gp, "set yrange [0:%.17g]\n", hi * scale * 1.15);
+    }
+    static const char *const colors[] = {"#1f77b4", "#9467bd", "#8c564b", "#17becf"};
+    fprintf(gp, "plot ");
+    for (int j = 0; j < nk; j++) {
+        char title[96];
+        snprintf(title, sizeof title, "p%g %s per %g s window", rd->q[ks[j]] * 100,
+                 tpot ? "TPOT" : "TTFT", rd->window_s);
+        fprintf(gp,
+                "%s'data/windows.tsv' using ($2/%g):($%d*%g) with linespoints pt 7 ps 0.45 "
+                "lw 1.5 lc rgb '%s' title ",
+                j ? ", \\\n     " : "", time_axis(rd).div, window_col(rd, tpot, ks[j]), scale,
+                colors[j % 4]);
+        chart_quote(gp, title);
+    }
+    for (size_t i = 0; i < rd->n_slo; i++) {
+        if (strcmp(rd->slo[i].metric, metric))
+            continue;
+        char title[128], t[32];
+        fmt_latency(t, sizeof t, rd->slo[i].target);
+        snprintf(title, sizeof title, "SLO %s <= %s", rd->slo[i].slo, t);
+        fprintf(gp, ", \\\n     %.17g with lines dt 2 lw 2 lc rgb '#d62728' title ",
+                rd->slo[i].target * scale);
+        chart_quote(gp, title);
+    }
+    fprintf(gp, "\n");
+    chart_end(gp, c->name);
+    c->drawn = true;
+}
+
+static void plot_line(FILE *gp, bool *first, const char *file, const char *using, const char *style,
+                      const char *title)
+{
+    fprintf(gp, "%s'data/%s' using %s %s title ", *first ? "plot " : ", \\\n     ", file, using,
+            style);
+    chart_quote(gp, title);
+    *first = false;
+}
+
+static int write_charts(const struct run_data *rd, const char *dir, struct chart *ch,
+                        struct sim_err *err)
+{
+    FILE *gp;
+    int rc = open_out(dir, "charts.gp", &gp, err);
+    if (rc != SIM_OK)
+        return rc;
+    struct axis ax = time_axis(rd);
+    char t[64];
+    snprintf(t, sizeof t, "($1/%g):2", ax.div);
+    fprintf(gp, "# The charts of the llmcap report in this folder (generated from the results "
+                "database).\n# Redraw them with: gnuplot charts.gp (in this folder). Data: "
+                "data/*.tsv, times in seconds of run time.\n");
+    for (int i = 0; i < CH_N; i++) {
+        ch[i].name = chart_names[i].name;
+        ch[i].title = chart_names[i].title;
+        ch[i].caption = chart_names[i].caption;
+        ch[i].drawn = false;
+        ch[i].why[0] = '\0';
+    }
+    /* fleet */
+    struct chart *c = &ch[CH_FLEET];
+    if (rd->n_request_rows == 0 && rd->n_pods == 0) {
+        snprintf(c->why, sizeof c->why, "no request rows and no pods recorded");
+    } else {
+        chart_begin(gp, c->name, c->title);
+        x_axis(gp, rd);
+        double rmax = 0, cmax = 1;
+        for (size_t i = 0; i < rd->n_windows; i++)
+            rmax = fmax(rmax, rd->win[i].n_arrived);
+        rmax *=
+            (rd->n_request_rows ? run_data_get(rd, "requests_total") / (double)rd->n_request_rows
+                                : 1.0) /
+            rd->window_s;
+        const struct rd_series *counts[3] = {&rd->ready, &rd->starting, &rd->nodes};
+        for (int k = 0; k < 3; k++)
+            for (size_t i = 0; i < counts[k]->n; i++)
+                cmax = fmax(cmax, counts[k]->p[i].v);
+        fprintf(gp,
+                "set ylabel 'arrivals (req/s)'\nset y2label 'replicas, nodes'\nset y2tics\n"
+                "set yrange [0:%.17g]\nset y2range [0:%.17g]\nset format y2 '%%.0f'\n",
+                /* headroom: the key sits in the top third, above the data */
+                rmax > 0 ? rmax * 1.5 : 1.0, ceil(cmax * 1.5));
+        bool first = true;
+        char u[64];
+        snprintf(u, sizeof u, "($2/%g):3", ax.div);
+        if (rd->n_request_rows > 0)
+            plot_line(gp, &first, "windows.tsv", u, "with histeps lw 1.2 lc rgb '#8c96a0'",
+                      "arrivals (req/s)");
+        if (rd->n_pods > 0) {
+            plot_line(gp, &first, "ready.tsv", t, "axes x1y2 with steps lw 2.5 lc rgb '#1f77b4'",
+                      "ready replicas");
+            plot_line(gp, &first, "starting.tsv", t, "axes x1y2 with steps lw 2 lc rgb '#ff7f0e'",
+                      "replicas starting (created, not Ready)");
+        }
+        if (rd->n_nodes > 0)
+            plot_line(gp, &first, "nodes.tsv", t, "axes x1y2 with steps dt 2 lw 2 lc rgb '#2ca02c'",
+                      "nodes (billed)");
+        fprintf(gp, "\n");
+        chart_end(gp, c->name);
+        c->drawn = true;
+    }
+    /* queue */
+    c = &ch[CH_QUEUE];
+    if (rd->queue.n == 0 && rd->gateway.n == 0) {
+        snprintf(c->why, sizeof c->why, "no metric samples recorded (record.samples)");
+    } else {
+        chart_begin(gp, c->name, c->title);
+        x_axis(gp, rd);
+        fprintf(gp, "set ylabel 'requests'\nset yrange [0:*]\n");
+        bool first = true;
+        if (rd->queue.n)
+            plot_line(gp, &first, "queue.tsv", t, "with lines lw 2 lc rgb '#d62728'",
+                      "waiting in vLLM (sum over replicas)");
+        if (rd->gateway.n)
+            plot_line(gp, &first, "gateway.tsv", t, "with lines lw 2 lc rgb '#9467bd'",
+                      "waiting at the gateway");
+        if (rd->running.n)
+            plot_line(gp, &first, "running.tsv", t, "with lines dt 3 lw 1.5 lc rgb '#1f77b4'",
+                      "running (sum over replicas)");
+        fprintf(gp, "\n");
+        chart_end(gp, c->name);
+        c->drawn = true;
+    }
+    /* TTFT and TPOT per window */
+    for (int m = 0; m < 2; m++) {
+        c = &ch[m ? CH_TPOT : CH_TTFT];
+        if (rd->n_request_rows == 0)
+            snprintf(c->why, sizeof c->why, "no request rows recorded (record.requests)");
+        else if (!any_window_value(rd, m == 1))
+            snprintf(c->why, sizeof c->why, "no window with %d ok requests or more",
+                     RD_MIN_WINDOW_N);
+        else
+            latency_chart(gp, rd, m == 1, c);
+    }
+    /* KV cache */
+    c = &ch[CH_KV];
+    if (rd->kv_mean.n == 0) {
+        snprintf(c->why, sizeof c->why, "no metric samples recorded (record.samples)");
+    } else {
+        chart_begin(gp, c->name, c->title);
+        x_axis(gp, rd);
+        fprintf(gp, "set ylabel 'vllm:kv_cache_usage_perc (%%)'\nset yrange [0:105]\n");
+        bool first = true;
+        plot_line(gp, &first, "kv_max.tsv", t, "with lines lw 1.5 lc rgb '#d62728'",
+                  "max over replicas");
+        plot_line(gp, &first, "kv_mean.tsv", t, "with lines lw 2 lc rgb '#1f77b4'",
+                  "mean over replicas");
+        fprintf(gp, "\n");
+        chart_end(gp, c->name);
+        c->drawn = true;
+    }
+    /* cost */
+    c = &ch[CH_COST];
+    if (rd->n_nodes == 0) {
+        snprintf(c->why, sizeof c->why,
+                 "no cost model in this run (no node provisioner: "
+                 "cluster.karpenter or cluster.aks)");
+    } else {
+        chart_begin(gp, c->name, c->title);
+        x_axis(gp, rd);
+        fprintf(gp, "set ylabel 'USD (cumulative)'\nset yrange [0:*]\n");
+        bool first = true;
+        bool od = rd->cost_on_demand.n && rd->cost_on_demand.p[rd->cost_on_demand.n - 1].v > 0;
+        bool spot = rd->cost_spot.n && rd->cost_spot.p[rd->cost_spot.n - 1].v > 0;
+        plot_line(gp, &first, "cost_total.tsv", t, "with lines lw 2.5 lc rgb '#333333'",
+                  od && spot ? "total"
+                  : spot     ? "total (all spot)"
+                             : "total (all on-demand)");
+        if (od && spot) {
+            plot_line(gp, &first, "cost_on_demand.tsv", t, "with lines lw 2 lc rgb '#1f77b4'",
+                      "on-demand");
+            plot_line(gp, &first, "cost_spot.tsv", t, "with lines lw 2 lc rgb '#ff7f0e'", "spot");
+        }
+        fprintf(gp, "\n");
+        chart_end(gp, c->name);
+        c->drawn = true;
+    }
+    /* CDFs */
+    c = &ch[CH_CDF];
+    if (rd->cdf_ttft.n == 0 && rd->cdf_e2e.n == 0) {
+        snprintf(c->why, sizeof c->why, "%s",
+                 rd->n_request_rows ? "no ok request recorded"
+                                    : "no request rows recorded (record.requests)");
+    } else {
+        chart_begin(gp, c->name, c->title);
+        fprintf(gp, "set xlabel 'seconds (log scale)'\nset logscale x\nset format x '%%g'\n"
+                    "set ylabel 'fraction of ok requests'\nset yrange [0:1.02]\n"
+                    "set key bottom right opaque box lc rgb '#cccccc'\n");
+        bool first = true;
+        if (rd->cdf_tpot.n)
+            plot_line(gp, &first, "cdf_tpot.tsv", "1:2", "with lines lw 2 lc rgb '#2ca02c'",
+                      "TPOT");
+        if (rd->cdf_ttft.n)
+            plot_line(gp, &first, "cdf_ttft.tsv", "1:2", "with lines lw 2 lc rgb '#1f77b4'",
+                      "TTFT");
+        if (rd->cdf_e2e.n)
+            plot_line(gp, &first, "cdf_e2e.tsv", "1:2", "with lines lw 2 lc rgb '#d62728'",
+                      "end to end");
+        fprintf(gp, ", \\\n     0.95 with lines dt 3 lc rgb '#888888' title 'p95'\n");
+        chart_end(gp, c->name);
+        c->drawn = true;
+    }
+    return close_out(dir, "charts.gp", gp, err);
+}
+
+/* ---- the document ------------------------------------------------------------------------------
+ */
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static void headline(struct doc *d, const struct run_data *rd, size_t n_pass)
+{
+    struct blk *b = doc_add(d, B_CARDS, NULL);
+    char v[64], x[256];
+    if (rd->n_slo == 0) {
+        blk_cell(d, b, 0, "SLOs");
+        blk_cell(d, b, 0, "none");
+        blk_cell(d, b, 0, "the scenario sets no SLO");
+    } else {
+        bool pass = n_pass == rd->n_slo;
+        blk_cell(d, b, pass ? CF_PASS : CF_FAIL, "SLOs");
+        blk_cell(d, b, pass ? CF_PASS : CF_FAIL, "%s", pass ? "PASS" : "FAIL");
+        blk_cell(d, b, 0, "%zu of %zu met", n_pass, rd->n_slo);
+    }
+    double cost = run_data_get(rd, "cost_usd");
+    if (isnan(cost)) {
+        blk_cell(d, b, 0, "$ per 1M output tokens");
+        blk_cell(d, b, 0, "-");
+        blk_cell(d, b, 0, "no cost model in this run");
+        blk_cell(d, b, 0, "Projected month");
+        blk_cell(d, b, 0, "-");
+        blk_cell(d, b, 0, "no cost model in this run");
+        blk_cell(d, b, 0, "GPU time idle / loading");
+        blk_cell(d, b, 0, "-");
+        blk_cell(d, b, 0, "no cost model in this run");
+        return;
+    }
+    double mtok = run_data_get(rd, "cost_usd_per_mtok_output");
+    blk_cell(d, b, 0, "$ per 1M output tokens");
+    if (isnan(mtok))
+        blk_cell(d, b, 0, "-");
+    else
+        blk_cell(d, b, 0, "$%.4f", mtok);
+    fmt_usd(x, sizeof x, cost);
+    blk_cell(d, b, 0, "%s for this run", x);
+    fmt_usd(v, sizeof v, run_data_get(rd, "cost_usd_per_month"));
+    blk_cell(d, b, 0, "Projected month");
+    blk_cell(d, b, 0, "%s", v);
+    snprintf(x, sizeof x, "$%.2f/h mean x 730 h", run_data_get(rd, "cost_usd_per_hour_mean"));
+    blk_cell(d, b, 0, "%s", x);
+    double idle = run_data_get(rd, "cost_idle_usd"), loading = run_data_get(rd, "cost_loading_usd");
+    char a[32], c2[32];
+    fmt_pct(a, sizeof a, cost > 0 ? idle / cost : NAN);
+    fmt_pct(c2, sizeof c2, cost > 0 ? loading / cost : NAN);
+    blk_cell(d, b, 0, "GPU time idle / loading");
+    blk_cell(d, b, 0, "%s / %s", a, c2);
+    blk_cell(d, b, 0, "share of the bill");
+}
+
+static void slo_section(struct doc *d, const struct run_data *rd)
+{
+    doc_add(d, B_H2, "SLOs");
+    if (rd->n_slo == 0) {
+        doc_para(d, B_P, "The scenario sets no SLO.");
+        return;
+    }
+    struct blk *t = doc_add(d, B_TABLE, NULL);
+    if (!t)
+        return;
+    t->n_cols = 4;
+    blk_cell(d, t, 0, "SLO");
+    blk_cell(d, t, CF_NUM, "target");
+    blk_cell(d, t, CF_NUM, "actual");
+    blk_cell(d, t, 0, "verdict");
+    for (size_t i = 0; i < rd->n_slo; i++) {
+        const struct rd_slo *s = &rd->slo[i];
+        char tg[32], ac[32];
+        if (!strcmp(s->unit, "frac")) {
+            snprintf(tg, sizeof tg, "%.4g%%", s->target * 100);
+            if (isnan(s->actual))
+                snprintf(ac, sizeof ac, "-");
+            else
+                snprintf(ac, sizeof ac, "%.4g%%", s->actual * 100);
+        } else {
+            fmt_latency(tg, sizeof tg, s->target);
+            fmt_latency(ac, sizeof ac, s->actual);
+        }
+        blk_cell(d, t, CF_CODE, "%s", s->slo);
+        blk_cell(d, t, CF_NUM, "%s", tg);
+        blk_cell(d, t, CF_NUM, "%s", ac);
+        blk_cell(d, t, CF_STRONG | (s->pass ? CF_PASS : CF_FAIL), "%s", s->pass ? "PASS" : "FAIL");
+    }
+    double breach = run_data_get(rd, "ttft_slo_breach_s");
+    if (breach > 0)
+        doc_para(d, B_P,
+                 "By one-minute windows of arrival time (summary ttft_slo_breach_s), the TTFT "
+                 "SLO was missed in %.0f minute%s, the longest run of them %.0f min.",
+                 breach / 60, breach == 60 ? "" : "s",
+                 run_data_get(rd, "ttft_slo_breach_longest_s") / 60);
+}
+
+static void kv_row(struct doc *d, struct blk *t, const char *k, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void kv_row(struct doc *d, struct blk *t, const char *k, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    blk_cell(d, t, 0, "%s", k);
+    blk_cell(d, t, 0, "%s", buf);
+}
+
+static struct blk *kv_table(struct doc *d)
+{
+    struct blk *t = doc_add(d, B_TABLE, NULL);
+    if (t) {
+        t->n_cols = 2;
+        blk_cell(d, t, 0, "what");
+        blk_cell(d, t, 0, "value");
+    }
+    return t;
+}
+
+static void cost_section(struct doc *d, const struct run_data *rd)
+{
+    doc_add(d, B_H2, "Cost");
+    double cost = run_data_get(rd, "cost_usd");
+    if (isnan(cost)) {
+        doc_para(d, B_P,
+                 "No cost model in this run: the scenario has no node provisioner "
+                 "(cluster.karpenter or cluster.aks), so no node was billed.");
+        return;
+    }
+    struct blk *t = kv_table(d);
+    char a[32], b[32], c[32], dur[48];
+    fmt_usd(a, sizeof a, cost);
+    fmt_duration(dur, sizeof dur, rd->sim_end_s);
+    kv_row(d, t, "bill", "%s for %s of run time on %.0f node%s", a, dur,
+           run_data_get(rd, "nodes_total"), run_data_get(rd, "nodes_total") == 1 ? "" : "s");
+    fmt_usd(a, sizeof a, run_data_get(rd, "cost_spot_usd"));
+    fmt_usd(b, sizeof b, run_data_get(rd, "cost_on_demand_usd"));
+    kv_row(d, t, "by capacity type", "spot %s, on-demand %s", a, b);
+    double sv = run_data_get(rd, "cost_serving_usd"), ld = run_data_get(rd, "cost_loading_usd"),
+           id = run_data_get(rd, "cost_idle_usd");
+    char ps[32], pl[32], pi[32];
+    fmt_usd(a, sizeof a, sv);
+    fmt_usd(b, sizeof b, ld);
+    fmt_usd(c, sizeof c, id);
+    fmt_pct(ps, sizeof ps, cost > 0 ? sv / cost : NAN);
+    fmt_pct(pl, sizeof pl, cost > 0 ? ld / cost : NAN);
+    fmt_pct(pi, sizeof pi, cost > 0 ? id / cost : NAN);
+    kv_row(d, t, "by use of GPU time", "serving %s (%s), loading %s (%s), idle %s (%s)", a, ps, b,
+           pl, c, pi);
+    kv_row(d, t, "per 1M output tokens", "$%.4f", run_data_get(rd, "cost_usd_per_mtok_output"));
+    kv_row(d, t, "per 1M tokens (prompt + output)", "$%.4f",
+           run_data_get(rd, "cost_usd_per_mtok_total"));
+    fmt_usd(a, sizeof a, run_data_get(rd, "cost_usd_per_month"));
+    kv_row(d, t, "mean per hour; projected month", "$%.2f; %s (730 h)",
+           run_data_get(rd, "cost_usd_per_hour_mean"), a);
+    kv_row(d, t, "billed GPU hours", "%.3f", run_data_get(rd, "billed_gpu_hours"));
+    double ratio = run_data_get(rd, "break_even_ratio");
+    if (!isnan(ratio)) {
+        fmt_usd(a, sizeof a, run_data_get(rd, "managed_api_cost_usd"));
+        kv_row(d, t, "against the managed API",
+               "%.2fx its price (%s for the same tokens; "
+               "break-even at %.0f tokens/s)",
+               ratio, a, run_data_get(rd, "break_even_tokens_per_s"));
+    }
+}
+
+static void latency_section(struct doc *d, const struct run_data *rd)
+{
+    doc_add(d, B_H2, "Latency (ok requests)");
+    struct blk *t = doc_add(d, B_TABLE, NULL);
+    if (!t)
+        return;
+    t->n_cols = 7;
+    static const char *const cols[] = {"p50", "p90", "p95", "p99", "max", "mean"};
+    blk_cell(d, t, 0, "metric");
+    for (int i = 0; i < 6; i++)
+        blk_cell(d, t, CF_NUM, "%s", cols[i]);
+    static const struct {
+        const char *key, *label;
+    } m[] = {{"ttft", "TTFT"},
+             {"tpot", "TPOT"},
+             {"e2e", "end to end"},
+             {"queue", "queue (arrival to first schedule)"}};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        blk_cell(d, t, 0, "%s", m[i].label);
+        for (int k = 0; k < 6; k++) {
+            char key[64], v[32];
+            snprintf(key, sizeof key, "%s_%s_s", m[i].key, cols[k]);
+            fmt_latency(v, sizeof v, run_data_get(rd, key));
+            blk_cell(d, t, CF_NUM, "%s", v);
+        }
+    }
+}
+
+static void fleet_section(struct doc *d, const struct run_data *rd)
+{
+    doc_add(d, B_H2, "Requests and fleet");
+    struct blk *t = kv_table(d);
+    char a[32], b[32], c[32], e[32], f[32], g[32];
+    fmt_num(a, sizeof a, run_data_get(rd, "requests_total"));
+    fmt_num(b, sizeof b, run_data_get(rd, "requests_ok"));
+    fmt_num(c, sizeof c, run_data_get(rd, "requests_timeout"));
+    fmt_num(e, sizeof e, run_data_get(rd, "requests_rejected"));
+    fmt_num(f, sizeof f, run_data_get(rd, "requests_failed"));
+    fmt_num(g, sizeof g, run_data_get(rd, "requests_unfinished"));
+    kv_row(d, t, "requests", "%s: ok %s, timeout %s, rejected %s, failed %s, unfinished %s", a, b,
+           c, e, f, g);
+    kv_row(d, t, "error rate", "%.4g%% (requests not ok)",
+           run_data_get(rd, "error_rate_frac") * 100);
+    kv_row(d, t, "throughput",
+           "%.4g req/s (goodput %.4g req/s within the TTFT and TPOT SLOs); "
+           "%.4g output tokens/s, %.4g input tokens/s",
+           run_data_get(rd, "throughput_req_per_s"), run_data_get(rd, "goodput_req_per_s"),
+           run_data_get(rd, "output_tokens_per_s"), run_data_get(rd, "input_tokens_per_s"));
+    fmt_num(a, sizeof a, run_data_get(rd, "replicas_initial"));
+    fmt_num(b, sizeof b, run_data_get(rd, "replicas_peak_ready"));
+    fmt_num(c, sizeof c, run_data_get(rd, "pods_created"));
+    kv_row(d, t, "replicas",
+           "%s at the start, %s ready at peak; %s pods created; %.1f "
+           "replica-minutes",
+           a, b, c, run_data_get(rd, "replica_minutes"));
+    fmt_num(a, sizeof a, run_data_get(rd, "num_gpu_blocks"));
+    fmt_num(b, sizeof b, run_data_get(rd, "block_size_tokens"));
+    fmt_num(c, sizeof c, run_data_get(rd, "max_num_seqs"));
+    fmt_num(e, sizeof e, run_data_get(rd, "max_num_batched_tokens"));
+    kv_row(d, t, "engine",
+           "%s KV blocks of %s tokens per replica; max_num_seqs %s, "
+           "max_num_batched_tokens %s",
+           a, b, c, e);
+    fmt_num(a, sizeof a, run_data_get(rd, "preemptions_total"));
+    kv_row(d, t, "preemptions", "%s", a);
+    if (run_data_has(rd, "nodes_total") && run_data_get(rd, "nodes_total") > 0) {
+        fmt_num(a, sizeof a, run_data_get(rd, "nodes_total"));
+        fmt_num(b, sizeof b, run_data_get(rd, "spot_interruptions_total"));
+        fmt_num(c, sizeof c, run_data_get(rd, "insufficient_capacity_errors_total"));
+        kv_row(d, t, "nodes", "%s; %s spot interruptions; %s insufficient-capacity errors", a, b,
+               c);
+    }
+}
+
+static void findings_section(struct doc *d, const struct run_data *rd, const struct finding *f,
+                             size_t n)
+{
+    doc_add(d, B_H2, "Findings");
+    char w[48];
+    fmt_duration(w, sizeof w, rd->window_s);
+    doc_para(d, B_P,
+             "Latency by windows of %s of arrival time (a window's quantile needs %d ok "
+             "requests); times are run time, h:mm:ss from the start of the run.",
+             w, RD_MIN_WINDOW_N);
+    if (rd->n_request_rows == 0)
+        doc_para(d, B_NOTE,
+                 "The run recorded no request rows (record.requests: none), so latency per "
+                 "window, timeouts by time and preemption bursts could not be examined; the "
+                 "run's totals are in the tables below.");
+    if (n == 0) {
+        doc_para(d, B_P,
+                 "Nothing to flag: no SLO breach window, no timeout, rejection or "
+                 "failure, no preemption burst.");
+        return;
+    }
+    struct blk *l = doc_add(d, B_LIST, NULL);
+    for (size_t i = 0; i < n; i++)
+        blk_cell(d, l, f[i].warn ? CF_FAIL : 0, "%s.", f[i].text);
+}
+
+static void charts_section(struct doc *d, const struct chart *ch, bool missing)
+{
+    doc_add(d, B_H2, "Charts");
+    if (missing) {
+        doc_para(d, B_NOTE,
+                 "Charts were not drawn: gnuplot is not installed. Install the "
+                 "Debian package gnuplot-nox (apt-get install gnuplot-nox) and run "
+                 "llmcap report again, or run gnuplot charts.gp in this folder.");
+        return;
+    }
+    for (int i = 0; i < CH_N; i++) {
+        if (ch[i].drawn) {
+            struct blk *b = doc_add(d, B_FIG, ch[i].title);
+            if (b && (!(b->name = strdup(ch[i].name)) || !(b->caption = strdup(ch[i].caption))))
+                d->oom = true;
+        } else {
+            doc_para(d, B_P, "%s: no chart, %s.", ch[i].title, ch[i].why);
+        }
+    }
+}
+
+static void run_section(struct doc *d, const struct run_data *rd, const char *db_file,
+                        size_t n_runs)
+{
+    doc_add(d, B_H2, "Run");
+    struct blk *t = kv_table(d);
+    blk_cell(d, t, 0, "scenario");
+    blk_cell(d, t, CF_CODE, "%s", rd->scenario_name);
+    blk_cell(d, t, 0, "scenario file");
+    blk_cell(d, t, CF_CODE, "%s", rd->scenario_path);
+    blk_cell(d, t, 0, "scenario sha256");
+    blk_cell(d, t, CF_CODE, "%s", rd->scenario_sha256);
+    kv_row(d, t, "seed", "%lld", (long long)rd->seed);
+    blk_cell(d, t, 0, "overrides (--set)");
+    if (rd->overrides && rd->overrides[0])
+        blk_cell(d, t, CF_CODE, "%s", rd->overrides);
+    else
+        blk_cell(d, t, 0, "none");
+    blk_cell(d, t, 0, "labels");
+    blk_cell(d, t, CF_CODE, "%s", rd->labels_json ? rd->labels_json : "{}");
+    blk_cell(d, t, 0, "workload");
+    if (rd->trace_path)
+        blk_cell(d, t, CF_CODE, "%s", rd->trace_path);
+    else
+        blk_cell(d, t, 0, "synthetic");
+    if (rd->n_request_rows && run_data_get(rd, "requests_total") > (double)rd->n_request_rows)
+        kv_row(d, t, "request rows",
+               "a sample of %llu of %.0f requests (record.requests); "
+               "window counts are scaled up",
+               (unsigned long long)rd->n_request_rows, run_data_get(rd, "requests_total"));
+    kv_row(d, t, "latency model", "%s: %s", rd->latency_model, rd->latency_provenance);
+    char dur[48];
+    fmt_duration(dur, sizeof dur, rd->sim_end_s);
+    kv_row(d, t, "simulated", "%s (%.17g s), %lld events, %lld requests", dur, rd->sim_end_s,
+           (long long)rd->n_events, (long long)rd->n_requests);
+    kv_row(d, t, "llmcap", "%s (%s), GSL %s, SQLite %s", rd->llmcap_version, rd->git_describe,
+           rd->gsl_version, rd->sqlite_version);
+    kv_row(d, t, "recorded", "%s UTC; simulation wall time %.3f s (when the run was made)",
+           rd->created_utc, rd->wall_s);
+    kv_row(d, t, "database", "run %lld of %zu in %s", (long long)rd->run_id, n_runs, db_file);
+}
+
+/* ---- rendering ---------------------------------------------------------------------------------
+ */
+
+static void md_text(FILE *f, const char *s, bool in_table)
+{
+    for (; *s; s++) {
+        if (*s == '\n')
+            fputs(in_table ? " " : "\n", f);
+        else if (*s == '|' && in_table)
+            fputs("\\|", f);
+        else if (strchr("*_`[]<>", *s))
+            fprintf(f, "\\%c", *s);
+        else
+            fputc(*s, f);
+    }
+}
+
+static void md_cell(FILE *f, const struct cell *c)
+{
+    if (c->flags & CF_CODE) {
+        /* a code span: backticks inside need a longer fence */
+        bool tick = strchr(c->text, '`') != NULL;
+        fputs(tick ? "`` " : "`", f);
+        for (const char *s = c->text; *s; s++)
+            fputs(*s == '|' ? "\\|" : (char[2]){*s, 0}, f);
+        fputs(tick ? " ``" : "`", f);
+        return;
+    }
+    if (c->flags & CF_STRONG)
+        fputs("**", f);
+    md_text(f, c->text, true);
+    if (c->flags & CF_STRONG)
+        fputs("**", f);
+}
+
+static void render_md(FILE *f, const struct doc *d, const char *title)
+{
+    fprintf(f, "# ");
+    md_text(f, title, false);
+    fprintf(f, "\n");
+    for (size_t i = 0; i < d->n; i++) {
+        const struct blk *b = &d->b[i];
+        switch (b->kind) {
+        case B_H2:
+            fprintf(f, "\n## %s\n", b->text);
+            break;
+        case B_P:
+            fprintf(f, "\n");
+            md_text(f, b->text, false);
+            fprintf(f, "\n");
+            break;
+        case B_NOTE:
+            fprintf(f, "\n> ");
+            md_text(f, b->text, false);
+            fprintf(f, "\n");
+            break;
+        case B_CARDS:
+            fprintf(f, "\n|");
+            for (size_t k = 0; k + 2 < b->n_cells; k += 3)
+                fprintf(f, " %s |", b->cells[k].text);
+            fprintf(f, "\n|");
+            for (size_t k = 0; k + 2 < b->n_cells; k += 3)
+                fprintf(f, "---|");
+            fprintf(f, "\n|");
+            for (size_t k = 0; k + 2 < b->n_cells; k += 3) {
+                fprintf(f, " **");
+                md_text(f, b->cells[k + 1].text, true);
+                fprintf(f, "** (");
+                md_text(f, b->cells[k + 2].text, true);
+                fprintf(f, ") |");
+            }
+            fprintf(f, "\n");
+            break;
+        case B_TABLE:
+            fprintf(f, "\n");
+            for (size_t k = 0; k < b->n_cells; k++) {
+                fprintf(f, "| ");
+                md_cell(f, &b->cells[k]);
+                fprintf(f, " ");
+                if ((k + 1) % b->n_cols == 0) {
+                    fprintf(f, "|\n");
+                    if (k + 1 == b->n_cols) {
+                        for (size_t c = 0; c < b->n_cols; c++)
+                            fprintf(f, "|%s", b->cells[c].flags & CF_NUM ? "---:" : "---");
+                        fprintf(f, "|\n");
+                    }
+                }
+            }
+            break;
+        case B_LIST:
+            fprintf(f, "\n");
+            for (size_t k = 0; k < b->n_cells; k++) {
+                fprintf(f, "- %s", b->cells[k].flags & CF_FAIL ? "**" : "");
+                /* bold the first clause of a problem: up to the first comma or colon */
+                const char *t = b->cells[k].text;
+                if (b->cells[k].flags & CF_FAIL) {
+                    size_t cut = strcspn(t, ",:;(");
+                    char head[512];
+                    snprintf(head, sizeof head, "%.*s", (int)cut, t);
+                    size_t hl = strlen(head);
+                    while (hl && head[hl - 1] == ' ')
+                        head[--hl] = '\0';
+                    md_text(f, head, false);
+                    fprintf(f, "**");
+                    md_text(f, t + hl, false);
+                } else {
+                    md_text(f, t, false);
+                }
+                fprintf(f, "\n");
+            }
+            break;
+        case B_FIG:
+            fprintf(f, "\n![%s](%s.png)\n\n", b->text, b->name);
+            md_text(f, b->caption, false);
+            fprintf(f, " (%s.png, %s.svg)\n", b->name, b->name);
+            break;
+        }
+    }
+}
+
+static void html_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
+        }
+    }
+}
+
+static const char css[] =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
+    "margin:0;color:#1d2733;background:#f3f5f7;line-height:1.45}"
+    "main{max-width:1080px;margin:0 auto;padding:24px 20px 48px}"
+    "h1{font-size:1.55rem;margin:0 0 4px}h2{font-size:1.15rem;margin:0 0 10px}"
+    ".sub{color:#5a6775;margin:0 0 8px;font-size:.92rem}"
+    ".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px;"
+    "margin:16px 0}"
+    ".card{background:#fff;border-radius:8px;padding:12px 16px;"
+    "box-shadow:0 1px 2px rgba(0,0,0,.08);border-top:4px solid #8c96a0}"
+    ".card .k{font-size:.75rem;color:#5a6775;text-transform:uppercase;letter-spacing:.05em}"
+    ".card .v{font-size:1.7rem;font-weight:650;margin:2px 0}"
+    ".card .d{font-size:.85rem;color:#5a6775}"
+    ".card.pass{border-top-color:#1a7f37}.card.pass .v{color:#1a7f37}"
+    ".card.fail{border-top-color:#c62828}.card.fail .v{color:#c62828}"
+    "section{background:#fff;border-radius:8px;padding:16px 20px;margin:16px 0;"
+    "box-shadow:0 1px 2px rgba(0,0,0,.08)}"
+    "table{border-collapse:collapse;width:100%;font-size:.92rem}"
+    "th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6e9ec;vertical-align:top}"
+    "th{color:#5a6775;font-weight:600}td:first-child{white-space:nowrap}"
+    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    ".pass{color:#1a7f37}.fail{color:#c62828}"
+    "ul.findings{padding-left:20px;margin:8px 0}ul.findings li{margin:6px 0}"
+    "ul.findings li.warn::marker{color:#c62828}"
+    "figure{margin:14px 0 20px}figure img{display:block;width:100%;height:auto;"
+    "border:1px solid #e6e9ec;border-radius:4px}"
+    "figcaption{font-size:.9rem;color:#5a6775;margin-top:4px}"
+    "code{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:.85em;"
+    "background:#f0f2f4;padding:1px 4px;border-radius:3px;overflow-wrap:anywhere}"
+    ".note{background:#fff8e1;border-left:4px solid #f0b400;padding:8px 12px;margin:8px 0}"
+    "p{margin:8px 0}";
+
+static int html_svg(FILE *f, const char *dir, const char *name)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.svg", dir, name);
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return SIM_EIO;
+    fputs("data:image/svg+xml;base64,", f);
+    unsigned char buf[3];
+    size_t n;
+    while ((n = fread(buf, 1, 3, in)) > 0) {
+        unsigned v =
+            (unsigned)buf[0] << 16 | (n > 1 ? (unsigned)buf[1] << 8 : 0) | (n > 2 ? buf[2] : 0);
+        fputc(b64[v >> 18 & 63], f);
+        fputc(b64[v >> 12 & 63], f);
+        fputc(n > 1 ? b64[v >> 6 & 63] : '=', f);
+        fputc(n > 2 ? b64[v & 63] : '=', f);
+        if (n < 3)
+            break;
+    }
+    int bad = ferror(in);
+    fclose(in);
+    return bad ? SIM_EIO : SIM_OK;
+}
+
+static const char *cell_class(unsigned flags)
+{
+    if (flags & CF_PASS)
+        return "pass";
+    if (flags & CF_FAIL)
+        return "fail";
+    return "";
+}
+
+static void html_cell(FILE *f, const struct cell *c, bool head)
+{
+    const char *tag = head ? "th" : "td";
+    const char *cls = cell_class(c->flags);
+    fprintf(f, "<%s", tag);
+    if ((c->flags & CF_NUM) || cls[0])
+        fprintf(f, " class=\"%s%s%s\"", c->flags & CF_NUM ? "num" : "",
+                (c->flags & CF_NUM) && cls[0] ? " " : "", cls);
+    fputc('>', f);
+    if (c->flags & CF_STRONG)
+        fputs("<strong>", f);
+    if (c->flags & CF_CODE)
+        fputs("<code>", f);
+    html_text(f, c->text);
+    if (c->flags & CF_CODE)
+        fputs("</code>", f);
+    if (c->flags & CF_STRONG)
+        fputs("</strong>", f);
+    fprintf(f, "</%s>", tag);
+}
+
+static int render_html(FILE *f, const struct doc *d, const char *title, const char *sub,
+                       const char *dir)
+{
+    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+               "<meta name=\"generator\" content=\"llmcap report\">\n<title>");
+    html_text(f, title);
+    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n<h1>", css);
+    html_text(f, title);
+    fprintf(f, "</h1>\n<p class=\"sub\">");
+    html_text(f, sub);
+    fprintf(f, "</p>\n");
+    bool open = false;
+    for (size_t i = 0; i < d->n; i++) {
+        const struct blk *b = &d->b[i];
+        switch (b->kind) {
+        case B_H2:
+            if (open)
+                fprintf(f, "</section>\n");
+            fprintf(f, "<section>\n<h2>");
+            html_text(f, b->text);
+            fprintf(f, "</h2>\n");
+            open = true;
+            break;
+        case B_P:
+        case B_NOTE:
+            fprintf(f, "<p%s>", b->kind == B_NOTE ? " class=\"note\"" : "");
+            html_text(f, b->text);
+            fprintf(f, "</p>\n");
+            break;
+        case B_CARDS:
+            fprintf(f, "<div class=\"cards\">\n");
+            for (size_t k = 0; k + 2 < b->n_cells; k += 3) {
+                const char *cls = cell_class(b->cells[k].flags);
+                fprintf(f, "<div class=\"card%s%s\"><div class=\"k\">", cls[0] ? " " : "", cls);
+                html_text(f, b->cells[k].text);
+                fprintf(f, "</div><div class=\"v\">");
+                html_text(f, b->cells[k + 1].text);
+                fprintf(f, "</div><div class=\"d\">");
+                html_text(f, b->cells[k + 2].text);
+                fprintf(f, "</div></div>\n");
+            }
+            fprintf(f, "</div>\n");
+            break;
+        case B_TABLE:
+            fprintf(f, "<table>\n");
+            for (size_t k = 0; k < b->n_cells; k++) {
+                if (k % b->n_cols == 0)
+                    fprintf(f, "<tr>");
+                html_cell(f, &b->cells[k], k < b->n_cols);
+                if ((k + 1) % b->n_cols == 0)
+                    fprintf(f, "</tr>\n");
+            }
+            fprintf(f, "</table>\n");
+            break;
+        case B_LIST:
+            fprintf(f, "<ul class=\"findings\">\n");
+            for (size_t k = 0; k < b->n_cells; k++) {
+                fprintf(f, "<li%s>", b->cells[k].flags & CF_FAIL ? " class=\"warn\"" : "");
+                html_text(f, b->cells[k].text);
+                fprintf(f, "</li>\n");
+            }
+            fprintf(f, "</ul>\n");
+            break;
+        case B_FIG:
+            fprintf(f, "<figure><img alt=\"");
+            html_text(f, b->text);
+            fprintf(f, "\" width=\"%d\" height=\"%d\" src=\"", CHART_WIDTH, CHART_HEIGHT);
+            if (html_svg(f, dir, b->name) != SIM_OK)
+                return SIM_EIO;
+            fprintf(f, "\"><figcaption>");
+            html_text(f, b->caption);
+            fprintf(f, " (%s.png, %s.svg)</figcaption></figure>\n", b->name, b->name);
+            break;
+        }
+    }
+    if (open)
+        fprintf(f, "</section>\n");
+    fprintf(f, "</main>\n</body>\n</html>\n");
+    return SIM_OK;
+}
+
+/* ---- the report --------------------------------------------------------------------------------
+ */
+
+static int make_dir(const char *path, struct sim_err *err)
+{
+    if (mkdir(path, 0777) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return SIM_OK;
+        return sim_err_at(err, SIM_EIO, path, 0, 0, "cannot write the report: not a folder");
+    }
+    return sim_err_at(err, SIM_EIO, path, 0, 0, "cannot create the report folder: %s",
+                      strerror(errno));
+}
+
+int report_write(struct db *db, const struct report_options *opt, struct report_result *res,
+                 struct sim_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int64_t run_id = 0;
+    size_t n_ids = 0;
+    int rc = run_pick(db, opt->run_id, &run_id, &n_ids, err);
+    res->n_runs = n_ids;
+    if (rc != SIM_OK)
+        return rc;
+    res->run_id = run_id;
+
+    struct run_data rd;
+    if ((rc = run_data_load(db, run_id, RD_HEADLINE | RD_SERIES, &rd, err)) != SIM_OK)
+        return rc;
+    struct doc d = {NULL, 0, 0, false};
+    struct finding *fs = calloc(64, sizeof *fs);
+    struct chart ch[CH_N];
+    char data[1100];
+    snprintf(data, sizeof data, "%s/data", opt->out_dir);
+    FILE *f = NULL;
+    if (!fs) {
+        rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = make_dir(opt->out_dir, err)) != SIM_OK || (rc = make_dir(data, err)) != SIM_OK ||
+        (rc = write_data(&rd, opt->out_dir, err)) != SIM_OK ||
+        (rc = write_charts(&rd, opt->out_dir, ch, err)) != SIM_OK)
+        goto out;
+    if ((rc = chart_run(opt->out_dir, "charts.gp", opt->gnuplot, &res->gnuplot_missing, err)) !=
+        SIM_OK)
+        goto out;
+    /* charts that are not part of this report must not linger from an earlier one */
+    for (int i = 0; i < CH_N; i++) {
+        if (ch[i].drawn && !res->gnuplot_missing) {
+            res->n_charts++;
+            continue;
+        }
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s.png", opt->out_dir, ch[i].name);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/%s.svg", opt->out_dir, ch[i].name);
+        unlink(p);
+    }
+    size_t n_pass = 0;
+    for (size_t i = 0; i < rd.n_slo; i++)
+        n_pass += rd.slo[i].pass;
+    res->n_slo = rd.n_slo;
+    res->slo_pass = n_pass == rd.n_slo;
+    res->n_findings = findings_detect(&rd, fs, 64);
+
+    headline(&d, &rd, n_pass);
+    findings_section(&d, &rd, fs, res->n_findings);
+    slo_section(&d, &rd);
+    cost_section(&d, &rd);
+    latency_section(&d, &rd);
+    fleet_section(&d, &rd);
+    charts_section(&d, ch, res->gnuplot_missing);
+    run_section(&d, &rd, base_name(db_path(db)), n_ids);
+    if (d.oom) {
+        rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
+        goto out;
+    }
+    char title[512], sub[1024], dur[48];
+    snprintf(title, sizeof title, "llmcap report: %s (run %lld)", rd.scenario_name,
+             (long long)run_id);
+    fmt_duration(dur, sizeof dur, rd.sim_end_s);
+    snprintf(sub, sizeof sub, "%s of run time, %lld requests, seed %lld, llmcap %s (%s)", dur,
+             (long long)rd.n_requests, (long long)rd.seed, rd.llmcap_version, rd.git_describe);
+    if ((rc = open_out(opt->out_dir, "report.md", &f, err)) != SIM_OK)
+        goto out;
+    render_md(f, &d, title);
+    rc = close_out(opt->out_dir, "report.md", f, err);
+    f = NULL;
+    if (rc != SIM_OK || (rc = open_out(opt->out_dir, "report.html", &f, err)) != SIM_OK)
+        goto out;
+    if (render_html(f, &d, title, sub, opt->out_dir) != SIM_OK) {
+        fclose(f);
+        f = NULL;
+        rc = sim_err_at(err, SIM_EIO, opt->out_dir, 0, 0, "cannot read a chart to inline it");
+        goto out;
+    }
+    rc = close_out(opt->out_dir, "report.html", f, err);
+    f = NULL;
+out:
+    doc_free(&d);
+    free(fs);
+    run_data_release(&rd);
+    return rc;
+}

@@ -1,0 +1,821 @@
+/* rundata.c: read one run back from the results database (headline and time series). */
+#include "reports/rundata.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static char *dup_or_null(const struct db_value *v)
+{
+    if (v->type == DB_NULL)
+        return NULL;
+    if (v->type == DB_TEXT)
+        return strdup(v->s);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", v->d);
+    return strdup(buf);
+}
+
+static int oom(struct sim_err *err)
+{
+    return sim_err_set(err, SIM_ENOMEM, "out of memory reading the run");
+}
+
+static int series_push(struct rd_series *s, double t, double v)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        struct rd_point *p = sim_reallocarray(s->p, cap, sizeof *p);
+        if (!p)
+            return SIM_ENOMEM;
+        s->p = p;
+        s->cap = cap;
+    }
+    s->p[s->n++] = (struct rd_point){t, v};
+    return SIM_OK;
+}
+
+static void series_free(struct rd_series *s)
+{
+    free(s->p);
+    memset(s, 0, sizeof *s);
+}
+
+double rd_quantile_sorted(const double *x, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    if (lo + 1 >= n)
+        return x[n - 1];
+    return x[lo] + (h - (double)lo) * (x[lo + 1] - x[lo]);
+}
+
+double rd_step_at(const struct rd_series *s, double t)
+{
+    double v = 0.0;
+    for (size_t i = 0; i < s->n && s->p[i].t_s <= t; i++)
+        v = s->p[i].v;
+    return v;
+}
+
+double rd_step_max(const struct rd_series *s, double t0, double t1)
+{
+    double m = rd_step_at(s, t0);
+    for (size_t i = 0; i < s->n; i++)
+        if (s->p[i].t_s > t0 && s->p[i].t_s <= t1 && s->p[i].v > m)
+            m = s->p[i].v;
+    return m;
+}
+
+double rd_sample_at(const struct rd_series *s, double t)
+{
+    double v = NAN;
+    for (size_t i = 0; i < s->n && s->p[i].t_s <= t; i++)
+        v = s->p[i].v;
+    return v;
+}
+
+double rd_sample_max(const struct rd_series *s, double t0, double t1)
+{
+    double m = NAN;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->p[i].t_s >= t0 && s->p[i].t_s <= t1 && !(s->p[i].v <= m))
+            m = s->p[i].v;
+    return m;
+}
+
+double run_data_get(const struct run_data *rd, const char *key)
+{
+    for (size_t i = 0; i < rd->n_summary; i++)
+        if (!strcmp(rd->summary[i].key, key))
+            return rd->summary[i].value;
+    return NAN;
+}
+
+bool run_data_has(const struct run_data *rd, const char *key)
+{
+    for (size_t i = 0; i < rd->n_summary; i++)
+        if (!strcmp(rd->summary[i].key, key))
+            return true;
+    return false;
+}
+
+/* ---- run ids ------------------------------------------------------------------------------ */
+
+struct id_list {
+    int64_t *ids;
+    size_t n, cap;
+};
+
+static int add_id(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct id_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        int64_t *p = sim_reallocarray(l->ids, cap, sizeof *p);
+        if (!p)
+            return SIM_ENOMEM;
+        l->ids = p;
+        l->cap = cap;
+    }
+    l->ids[l->n++] = c[0].i;
+    return 0;
+}
+
+int run_ids(struct db *db, int64_t **ids, size_t *n, struct sim_err *err)
+{
+    struct id_list l = {NULL, 0, 0};
+    int rc = db_query(db, "SELECT run_id FROM runs ORDER BY run_id", NULL, 0, add_id, &l, err);
+    if (rc != SIM_OK) {
+        free(l.ids);
+        return rc == SIM_ENOMEM ? oom(err) : rc;
+    }
+    *ids = l.ids;
+    *n = l.n;
+    return SIM_OK;
+}
+
+int run_pick(struct db *db, int64_t want, int64_t *run_id, size_t *n_runs, struct sim_err *err)
+{
+    int64_t *ids = NULL;
+    size_t n = 0;
+    int rc = run_ids(db, &ids, &n, err);
+    if (rc != SIM_OK)
+        return rc;
+    if (n_runs)
+        *n_runs = n;
+    if (n == 0)
+        rc = sim_err_at(err, SIM_EINVAL, db_path(db), 0, 0, "the database holds no run");
+    else if (want <= 0)
+        *run_id = ids[n - 1];
+    else {
+        bool found = false;
+        for (size_t i = 0; i < n; i++)
+            found |= ids[i] == want;
+        if (found)
+            *run_id = want;
+        else
+            rc = sim_err_at(err, SIM_ENOENT, db_path(db), 0, 0,
+                            "no run %lld in the database (its runs are %lld to %lld)",
+                            (long long)want, (long long)ids[0], (long long)ids[n - 1]);
+    }
+    free(ids);
+    return rc;
+}
+
+/* ---- headline ----------------------------------------------------------------------------- */
+
+static int read_run_row(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct run_data *rd = ctx;
+    char **s[] = {&rd->scenario_name, &rd->scenario_path,      &rd->scenario_sha256,
+                  &rd->overrides,     &rd->labels_json,        &rd->llmcap_version,
+                  &rd->git_describe,  &rd->gsl_version,        &rd->sqlite_version,
+                  &rd->latency_model, &rd->latency_provenance, &rd->trace_path,
+                  &rd->created_utc};
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        *s[i] = dup_or_null(&c[i]);
+        if (!*s[i] && c[i].type != DB_NULL)
+            return SIM_ENOMEM;
+    }
+    rd->seed = c[13].i;
+    rd->wall_s = c[14].d;
+    rd->sim_end_s = c[15].d;
+    rd->n_events = c[16].i;
+    rd->n_requests = c[17].i;
+    return 1; /* one row */
+}
+
+struct kv_list {
+    struct run_data *rd;
+    size_t cap;
+};
+
+static int read_summary(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct kv_list *l = ctx;
+    struct run_data *rd = l->rd;
+    if (rd->n_summary == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct rd_kv *p = sim_reallocarray(rd->summary, cap, sizeof *p);
+        if (!p)
+            return SIM_ENOMEM;
+        rd->summary = p;
+        l->cap = cap;
+    }
+    struct rd_kv *kv = &rd->summary[rd->n_summary];
+    kv->key = strdup(c[0].s ? c[0].s : "");
+    if (!kv->key)
+        return SIM_ENOMEM;
+    kv->value = c[1].type == DB_NULL ? NAN : c[1].d;
+    rd->n_summary++;
+    return 0;
+}
+
+static int read_slo(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct kv_list *l = ctx;
+    struct run_data *rd = l->rd;
+    if (rd->n_slo == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        struct rd_slo *p = sim_reallocarray(rd->slo, cap, sizeof *p);
+        if (!p)
+            return SIM_ENOMEM;
+        rd->slo = p;
+        l->cap = cap;
+    }
+    struct rd_slo *s = &rd->slo[rd->n_slo];
+    memset(s, 0, sizeof *s);
+    rd->n_slo++;
+    s->slo = dup_or_null(&c[0]);
+    s->metric = dup_or_null(&c[1]);
+    s->unit = dup_or_null(&c[5]);
+    if (!s->slo || !s->metric || !s->unit)
+        return SIM_ENOMEM;
+    s->quantile = c[2].type == DB_NULL ? NAN : c[2].d;
+    s->target = c[3].d;
+    s->actual = c[4].type == DB_NULL ? NAN : c[4].d;
+    s->pass = c[6].i != 0;
+    return 0;
+}
+
+static int load_headline(struct db *db, struct run_data *rd, struct sim_err *err)
+{
+    struct db_value id = db_int(rd->run_id);
+    int rc = db_query(db,
+                      "SELECT scenario_name, scenario_path, scenario_sha256, overrides, "
+                      "labels_json, llmcap_version, git_describe, gsl_version, sqlite_version, "
+                      "latency_model, latency_provenance, trace_path, created_utc, seed, "
+                      " wall_s, sim_end_s, n_events, n_requests FROM runs WHERE run_id = ?1",
+                      &id, 1, read_run_row, rd, err);
+    if (rc == SIM_OK)
+        return sim_err_set(err, SIM_ENOENT, "no run %lld in '%s'", (long long)rd->run_id,
+                           db_path(db));
+    if (rc != 1)
+        return rc == SIM_ENOMEM ? oom(err) : rc;
+    struct kv_list l = {rd, 0};
+    rc = db_query(db, "SELECT key, value FROM summary WHERE run_id = ?1 ORDER BY key", &id, 1,
+                  read_summary, &l, err);
+    if (rc != SIM_OK)
+        return rc == SIM_ENOMEM ? oom(err) : rc;
+    l.cap = 0;
+    rc = db_query(db,
+                  "SELECT slo, metric, quantile, target, actual, unit, pass FROM slo_results "
+                  "WHERE run_id = ?1 ORDER BY slo",
+                  &id, 1, read_slo, &l, err);
+    if (rc != SIM_OK)
+        return rc == SIM_ENOMEM ? oom(err) : rc;
+    return SIM_OK;
+}
+
+/* ---- windows ------------------------------------------------------------------------------ */
+
+static double choose_window_s(double sim_end_s, double rate_per_s)
+{
+    static const double nice[] = {1,   2,   5,    10,   15,   30,    60,    120,   300,
+                                  600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400};
+    /* About 120 windows over the run, and about 40 requests in a window at the mean rate,
+     * so that few windows fall below RD_MIN_WINDOW_N (a p95 of fewer requests is their
+     * maximum by another name). */
+    double target = sim_end_s / 120.0;
+    if (rate_per_s > 0 && 40.0 / rate_per_s > target)
+        target = 40.0 / rate_per_s;
+    for (size_t i = 0; i < sizeof nice / sizeof nice[0]; i++)
+        if (nice[i] >= target)
+            return nice[i];
+    return nice[sizeof nice / sizeof nice[0] - 1];
+}
+
+static size_t window_of(const struct run_data *rd, int64_t w)
+{
+    if (w < 0)
+        return 0;
+    if ((size_t)w >= rd->n_windows)
+        return rd->n_windows - 1;
+    return (size_t)w;
+}
+
+static int read_window_counts(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct run_data *rd = ctx;
+    struct rd_window *w = &rd->win[window_of(rd, c[0].i)];
+    w->n_arrived += (uint32_t)c[1].i;
+    w->n_ok += (uint32_t)c[2].i;
+    w->n_timeout += (uint32_t)c[3].i;
+    w->n_rejected += (uint32_t)c[4].i;
+    w->n_failed += (uint32_t)c[5].i;
+    w->n_unfinished += (uint32_t)c[6].i;
+    w->preemptions += (uint64_t)c[7].i;
+    rd->n_request_rows += (uint64_t)c[1].i;
+    return 0;
+}
+
+/* Values of one window arrive sorted; the window's quantiles are taken when it ends. */
+struct qctx {
+    struct run_data *rd;
+    bool tpot;
+    int64_t cur;
+    double *buf;
+    size_t n, cap;
+};
+
+static void flush_window(struct qctx *q)
+{
+    if (q->cur < 0 || q->n == 0)
+        return;
+    struct rd_window *w = &q->rd->win[window_of(q->rd, q->cur)];
+    double *dst = q->tpot ? w->tpot_q : w->ttft_q;
+    for (int k = 0; k < q->rd->nq; k++)
+        dst[k] = q->n < RD_MIN_WINDOW_N ? NAN : rd_quantile_sorted(q->buf, q->n, q->rd->q[k]);
+    if (q->tpot)
+        w->n_tpot = (uint32_t)q->n;
+    else
+        w->n_ttft = (uint32_t)q->n;
+    q->n = 0;
+}
+
+static int read_window_value(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct qctx *q = ctx;
+    if (c[0].i != q->cur) {
+        flush_window(q);
+        q->cur = c[0].i;
+    }
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 1024;
+        double *p = sim_reallocarray(q->buf, cap, sizeof *p);
+        if (!p)
+            return SIM_ENOMEM;
+        q->buf = p;
+        q->cap = cap;
+    }
+    q->buf[q->n++] = c[1].d;
+    return 0;
+}
+
+static int load_windows(struct db *db, struct run_data *rd, struct sim_err *err)
+{
+    double total = run_data_get(rd, "requests_total");
+    double span = rd->sim_end_s > 0 ? rd->sim_end_s : 1.0;
+    rd->window_s = choose_window_s(span, isnan(total) ? 0.0 : total / span);
+    rd->n_windows = (size_t)ceil(span / rd->window_s);
+    if (rd->n_windows == 0)
+        rd->n_windows = 1;
+    rd->win = calloc(rd->n_windows, sizeof *rd->win);
+    if (!rd->win)
+        return oom(err);
+    /* quantiles: 0.95 and those of the latency SLOs */
+    rd->q[0] = 0.95;
+    rd->nq = 1;
+    for (size_t i = 0; i < rd->n_slo; i++) {
+        double q = rd->slo[i].quantile;
+        if (isnan(q) || rd->nq == RD_MAX_Q)
+            continue;
+        bool seen = false;
+        for (int k = 0; k < rd->nq; k++)
+            seen |= rd->q[k] == q;
+        if (!seen)
+            rd->q[rd->nq++] = q;
+    }
+    for (size_t i = 0; i < rd->n_windows; i++) {
+        rd->win[i].t_s = (double)i * rd->window_s;
+        for (int k = 0; k < RD_MAX_Q; k++)
+            rd->win[i].ttft_q[k] = rd->win[i].tpot_q[k] = NAN;
+    }
+    struct db_value p[2] = {db_int(rd->run_id), db_real(rd->window_s)};
+    int rc = db_query(db,
+                      "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, count(*), "
+                      "sum(outcome = 'ok'), sum(outcome = 'timeout'), sum(outcome = 'rejected'), "
+                      "sum(outcome = 'failed'), sum(outcome = 'unfinished'), sum(preemptions) "
+                      "FROM requests WHERE run_id = ?1 GROUP BY w ORDER BY w",
+                      p, 2, read_window_counts, rd, err);
+    if (rc != SIM_OK)
+        return rc;
+    static const char *const sql[2] = {
+        "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, ttft_s FROM requests WHERE run_id = ?1 "
+        "AND outcome = 'ok' AND ttft_s IS NOT NULL ORDER BY w, ttft_s",
+        "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, tpot_s FROM requests WHERE run_id = ?1 "
+        "AND outcome = 'ok' AND tpot_s IS NOT NULL ORDER BY w, tpot_s"};
+    for (int m = 0; m < 2; m++) {
+        struct qctx q = {rd, m == 1, -1, NULL, 0, 0};
+        rc = db_query(db, sql[m], p, 2, read_window_value, &q, err);
+        if (rc == SIM_OK)
+            flush_window(&q);
+        free(q.buf);
+        if (rc != SIM_OK)
+            return rc == SIM_ENOMEM ? oom(err) : rc;
+    }
+    return SIM_OK;
+}
+
+/* ---- CDFs --------------------------------------------------------------------------------- */
+
+enum { CDF_POINTS = 400 };
+
+struct cdf_ctx {
+    struct rd_series *s;
+    int64_t n, i, last_bucket;
+};
+
+static int read_cdf_count(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    *(int64_t *)ctx = c[0].i;
+    return 0;
+}
+
+static int read_cdf_value(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct cdf_ctx *k = ctx;
+    /* Keep about CDF_POINTS points: the first, the last, and one per rank bucket. */
+    int64_t bucket = k->i * CDF_POINTS / k->n;
+    k->i++;
+    if (k->i == 1 || k->i == k->n || bucket != k->last_bucket) {
+        k->last_bucket = bucket;
+        if (series_push(k->s, c[0].d, (double)k->i / (double)k->n) != SIM_OK)
+            return SIM_ENOMEM;
+    }
+    return 0;
+}
+
+static int load_cdfs(struct db *db, struct run_data *rd, struct sim_err *err)
+{
+    static const char *const col[3] = {"ttft_s", "tpot_s", "e2e_s"};
+    struct rd_series *dst[3] = {&rd->cdf_ttft, &rd->cdf_tpot, &rd->cdf_e2e};
+    struct db_value id = db_int(rd->run_id);
+    for (int m = 0; m < 3; m++) {
+        char sql[256];
+        int64_t n = 0;
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM requests WHERE run_id = ?1 AND outcome = 'ok' AND %s IS "
+                 "NOT NULL",
+                 col[m]);
+        int rc = db_query(db, sql, &id, 1, read_cdf_count, &n, err);
+        if (rc != SIM_OK || n == 0) {
+            if (rc != SIM_OK)
+                return rc;
+            continue;
+        }
+        snprintf(sql, sizeof sql,
+                 "SELECT %s FROM requests WHERE run_id = ?1 AND outcome = 'ok' AND %s IS NOT "
+                 "NULL ORDER BY %s",
+                 col[m], col[m], col[m]);
+        struct cdf_ctx k = {dst[m], n, 0, -1};
+        rc = db_query(db, sql, &id, 1, read_cdf_value, &k, err);
+        if (rc != SIM_OK)
+            return rc == SIM_ENOMEM ? oom(err) : rc;
+    }
+    return SIM_OK;
+}
+
+/* ---- steps from pods and nodes ------------------------------------------------------------ */
+
+struct ev {
+    double t;
+    int d;
+};
+
+struct ev_list {
+    struct ev *e;
+    size_t n, cap;
+};
+
+static int ev_add(struct ev_list *l, double t, int d)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct ev *p = sim_reallocarray(l->e, cap, sizeof *p);
+        if (!p)
+            return SIM_ENOMEM;
+        l->e = p;
+        l->cap = cap;
+    }
+    l->e[l->n++] = (struct ev){t, d};
+    return SIM_OK;
+}
+
+static int ev_cmp(const void *a, const void *b)
+{
+    const struct ev *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->d > y->d) - (x->d < y->d);
+}
+
+/* Events (+1 at a start, -1 at an end) to a step series from 0 to t_end. */
+static int steps(struct ev_list *l, double t_end, struct rd_series *out)
+{
+    if (l->n)
+        qsort(l->e, l->n, sizeof *l->e, ev_cmp);
+    double v = 0;
+    size_t i = 0;
+    while (i < l->n && l->e[i].t <= 0.0)
+        v += l->e[i++].d;
+    if (series_push(out, 0.0, v) != SIM_OK)
+        return SIM_ENOMEM;
+    while (i < l->n && l->e[i].t < t_end) {
+        double t = l->e[i].t;
+        while (i < l->n && l->e[i].t == t)
+            v += l->e[i++].d;
+        if (v != out->p[out->n - 1].v && series_push(out, t, v) != SIM_OK)
+            return SIM_ENOMEM;
+    }
+    return series_push(out, t_end, v);
+}
+
+struct pod_ctx {
+    struct run_data *rd;
+    struct ev_list ready, starting;
+    double *phase[5]; /* start-up phases of pods created after 0 */
+    size_t n_phase[5], cap;
+};
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int add_startup(struct pod_ctx *p, const struct db_value *c)
+{
+    /* created, scheduled, image_pulled, weights_loaded, ready */
+    double t[5] = {c[0].d, c[4].d, c[5].d, c[6].d, c[1].d};
+    if (p->n_phase[0] == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 32;
+        for (int k = 0; k < 5; k++) {
+            double *g = sim_reallocarray(p->phase[k], cap, sizeof *g);
+            if (!g)
+                return SIM_ENOMEM;
+            p->phase[k] = g;
+        }
+        p->cap = cap;
+    }
+    p->phase[0][p->n_phase[0]++] = t[4] - t[0];
+    for (int k = 1; k < 5; k++)
+        if (!isnan(t[k]) && !isnan(t[k - 1]))
+            p->phase[k][p->n_phase[k]++] = t[k] - t[k - 1];
+    return SIM_OK;
+}
+
+static void startup_medians(struct pod_ctx *p)
+{
+    struct run_data *rd = p->rd;
+    rd->n_started = p->n_phase[0];
+    rd->startup_max_s = NAN;
+    for (int k = 0; k < 5; k++) {
+        if (p->n_phase[k])
+            qsort(p->phase[k], p->n_phase[k], sizeof(double), dbl_cmp);
+        rd->startup_median_s[k] = rd_quantile_sorted(p->phase[k], p->n_phase[k], 0.5);
+        if (k == 0 && p->n_phase[0])
+            rd->startup_max_s = p->phase[0][p->n_phase[0] - 1];
+        free(p->phase[k]);
+    }
+}
+
+static int read_pod(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct pod_ctx *p = ctx;
+    /* created_s, ready_s, terminating_s, terminated_s */
+    double created = c[0].d, ready = c[1].d, terminating = c[2].d, terminated = c[3].d;
+    double gone = !isnan(terminating) ? terminating : terminated;
+    p->rd->n_pods++;
+    if (!isnan(ready)) {
+        if (ev_add(&p->ready, ready, +1) || (!isnan(gone) && ev_add(&p->ready, gone, -1)))
+            return SIM_ENOMEM;
+        if (ready > created && add_startup(p, c) != SIM_OK)
+            return SIM_ENOMEM;
+    }
+    double started = !isnan(ready) ? ready : gone;
+    if (isnan(started) || started > created) {
+        if (ev_add(&p->starting, created, +1) ||
+            (!isnan(started) && ev_add(&p->starting, started, -1)))
+            return SIM_ENOMEM;
+    }
+    return 0;
+}
+
+struct cost_ev {
+    double t;
+    double slope; /* USD per second added (start) or removed (end) */
+    double jump;  /* USD added at once (a bill for no time) */
+    int spot;
+};
+
+struct node_ctx {
+    struct run_data *rd;
+    struct ev_list nodes;
+    struct cost_ev *c;
+    size_t n, cap;
+};
+
+static int read_node(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct node_ctx *k = ctx;
+    /* node_id, capacity_type, requested_s, terminated_s, cost_usd, end_reason */
+    double start = c[2].d, end = isnan(c[3].d) ? k->rd->sim_end_s : c[3].d;
+    double cost = isnan(c[4].d) ? 0.0 : c[4].d;
+    int spot = c[1].s && !strcmp(c[1].s, "spot");
+    k->rd->n_nodes++;
+    if (ev_add(&k->nodes, start, +1) || (!isnan(c[3].d) && ev_add(&k->nodes, end, -1)))
+        return SIM_ENOMEM;
+    if (c[5].s && !strcmp(c[5].s, "spot-interruption") &&
+        series_push(&k->rd->spot_interruptions, end, (double)c[0].i) != SIM_OK)
+        return SIM_ENOMEM;
+    if (k->n + 2 > k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 64;
+        struct cost_ev *p = sim_reallocarray(k->c, cap, sizeof *p);
+        if (!p)
+            return SIM_ENOMEM;
+        k->c = p;
+        k->cap = cap;
+    }
+    if (end > start) {
+        double slope = cost / (end - start);
+        k->c[k->n++] = (struct cost_ev){start, slope, 0.0, spot};
+        k->c[k->n++] = (struct cost_ev){end, -slope, 0.0, spot};
+    } else {
+        k->c[k->n++] = (struct cost_ev){start, 0.0, cost, spot};
+    }
+    return 0;
+}
+
+static int cost_ev_cmp(const void *a, const void *b)
+{
+    const struct cost_ev *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    if (x->spot != y->spot)
+        return x->spot - y->spot;
+    if (x->slope != y->slope)
+        return x->slope < y->slope ? -1 : 1;
+    return (x->jump > y->jump) - (x->jump < y->jump);
+}
+
+/* Each node's bill accrues linearly from its launch request to its end, so the curves end
+ * exactly at the nodes' cost_usd. */
+static int cost_curves(struct node_ctx *k)
+{
+    struct run_data *rd = k->rd;
+    if (k->n)
+        qsort(k->c, k->n, sizeof *k->c, cost_ev_cmp);
+    double acc[2] = {0, 0}, slope[2] = {0, 0}, t_prev = 0.0;
+    if (series_push(&rd->cost_on_demand, 0.0, 0.0) || series_push(&rd->cost_spot, 0.0, 0.0))
+        return SIM_ENOMEM;
+    size_t i = 0;
+    while (i < k->n) {
+        double t = k->c[i].t;
+        for (int s = 0; s < 2; s++)
+            acc[s] += slope[s] * (t - t_prev);
+        while (i < k->n && k->c[i].t == t) {
+            slope[k->c[i].spot] += k->c[i].slope;
+            acc[k->c[i].spot] += k->c[i].jump;
+            i++;
+        }
+        t_prev = t;
+        if (series_push(&rd->cost_on_demand, t, acc[0]) || series_push(&rd->cost_spot, t, acc[1]))
+            return SIM_ENOMEM;
+    }
+    return SIM_OK;
+}
+
+static int load_fleet(struct db *db, struct run_data *rd, struct sim_err *err)
+{
+    struct db_value id = db_int(rd->run_id);
+    struct pod_ctx p;
+    memset(&p, 0, sizeof p);
+    p.rd = rd;
+    int rc = db_query(db,
+                      "SELECT created_s, ready_s, terminating_s, terminated_s, scheduled_s, "
+                      "image_pulled_s, weights_loaded_s FROM pods WHERE run_id = ?1 ORDER BY "
+                      "pod_id",
+                      &id, 1, read_pod, &p, err);
+    startup_medians(&p);
+    if (rc == SIM_OK && (steps(&p.ready, rd->sim_end_s, &rd->ready) ||
+                         steps(&p.starting, rd->sim_end_s, &rd->starting)))
+        rc = SIM_ENOMEM;
+    free(p.ready.e);
+    free(p.starting.e);
+    if (rc != SIM_OK)
+        return rc == SIM_ENOMEM ? oom(err) : rc;
+    struct node_ctx k = {rd, {NULL, 0, 0}, NULL, 0, 0};
+    rc = db_query(db,
+                  "SELECT node_id, capacity_type, requested_s, terminated_s, cost_usd, end_reason "
+                  "FROM nodes WHERE run_id = ?1 ORDER BY node_id",
+                  &id, 1, read_node, &k, err);
+    if (rc == SIM_OK && rd->n_nodes > 0 &&
+        (steps(&k.nodes, rd->sim_end_s, &rd->nodes) || cost_curves(&k)))
+        rc = SIM_ENOMEM;
+    free(k.nodes.e);
+    free(k.c);
+    if (rc != SIM_OK)
+        return rc == SIM_ENOMEM ? oom(err) : rc;
+    return SIM_OK;
+}
+
+/* ---- samples ------------------------------------------------------------------------------ */
+
+struct sample_ctx {
+    struct rd_series *a, *b; /* b: a second column (max) when not NULL */
+};
+
+static int read_sample(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct sample_ctx *s = ctx;
+    if (series_push(s->a, c[0].d, c[1].d) != SIM_OK ||
+        (s->b && series_push(s->b, c[0].d, c[2].d) != SIM_OK))
+        return SIM_ENOMEM;
+    return 0;
+}
+
+static int load_samples(struct db *db, struct run_data *rd, struct sim_err *err)
+{
+    struct db_value p[2] = {db_int(rd->run_id), db_text(NULL)};
+    static const struct {
+        const char *metric;
+        const char *agg;
+        size_t off_a, off_b;
+    } q[] = {
+        {"vllm:num_requests_waiting", "sum(value)", offsetof(struct run_data, queue), 0},
+        {"vllm:num_requests_running", "sum(value)", offsetof(struct run_data, running), 0},
+        {"llmcap:gateway_requests_waiting", "sum(value)", offsetof(struct run_data, gateway), 0},
+        {"vllm:kv_cache_usage_perc", "avg(value), max(value)", offsetof(struct run_data, kv_mean),
+         offsetof(struct run_data, kv_max)},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT t_s, %s FROM samples WHERE run_id = ?1 AND metric = ?2 GROUP BY t_s "
+                 "ORDER BY t_s",
+                 q[i].agg);
+        p[1] = db_text(q[i].metric);
+        struct sample_ctx s = {(struct rd_series *)((char *)rd + q[i].off_a),
+                               q[i].off_b ? (struct rd_series *)((char *)rd + q[i].off_b) : NULL};
+        int rc = db_query(db, sql, p, 2, read_sample, &s, err);
+        if (rc != SIM_OK)
+            return rc == SIM_ENOMEM ? oom(err) : rc;
+    }
+    rd->n_samples_waiting = rd->queue.n;
+    rd->n_samples_kv = rd->kv_mean.n;
+    return SIM_OK;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+int run_data_load(struct db *db, int64_t run_id, unsigned what, struct run_data *rd,
+                  struct sim_err *err)
+{
+    memset(rd, 0, sizeof *rd);
+    rd->run_id = run_id;
+    int rc = load_headline(db, rd, err);
+    if (rc == SIM_OK && (what & RD_SERIES)) {
+        rd->has_series = true;
+        if ((rc = load_windows(db, rd, err)) == SIM_OK && (rc = load_cdfs(db, rd, err)) == SIM_OK &&
+            (rc = load_fleet(db, rd, err)) == SIM_OK)
+            rc = load_samples(db, rd, err);
+    }
+    if (rc != SIM_OK)
+        run_data_release(rd);
+    return rc;
+}
+
+void run_data_release(struct run_data *rd)
+{
+    char *s[] = {rd->scenario_name,  rd->scenario_path,  rd->scenario_sha256,    rd->overrides,
+                 rd->labels_json,    rd->llmcap_version, rd->git_describe,       rd->gsl_version,
+                 rd->sqlite_version, rd->latency_model,  rd->latency_provenance, rd->trace_path,
+                 rd->created_utc};
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        free(s[i]);
+    for (size_t i = 0; i < rd->n_summary; i++)
+        free(rd->summary[i].key);
+    free(rd->summary);
+    for (size_t i = 0; i < rd->n_slo; i++) {
+        free(rd->slo[i].slo);
+        free(rd->slo[i].metric);
+        free(rd->slo[i].unit);
+    }
+    free(rd->slo);
+    free(rd->win);
+    struct rd_series *series[] = {
+        &rd->ready,     &rd->starting,          &rd->nodes,    &rd->queue,
+        &rd->gateway,   &rd->running,           &rd->kv_mean,  &rd->kv_max,
+        &rd->cost_spot, &rd->cost_on_demand,    &rd->cdf_ttft, &rd->cdf_tpot,
+        &rd->cdf_e2e,   &rd->spot_interruptions};
+    for (size_t i = 0; i < sizeof series / sizeof series[0]; i++)
+        series_free(series[i]);
+    memset(rd, 0, sizeof *rd);
+}

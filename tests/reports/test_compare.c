@@ -1,0 +1,161 @@
+/* llmcap compare on two runs whose numbers are known in closed form (steady.yaml). */
+#include <cjson/cJSON.h>
+#include <math.h>
+
+#include "helpers.h"
+
+/* steady.yaml (A) and the same with 30 ms decode iterations (B), into two databases. */
+static void two_runs(const char *dir)
+{
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s/a.db --quiet", STEADY, dir), 0);
+    cr_assert_eq(llmcap(dir, "",
+                        "run %s -o %s/b.db --quiet --set "
+                        "engine.latency.constant.decode_iteration_ms=30",
+                        STEADY, dir),
+                 0);
+}
+
+static const cJSON *metric(const cJSON *root, const char *key)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(root, "metrics"))
+    {
+        if (!strcmp(cJSON_GetObjectItemCaseSensitive(m, "key")->valuestring, key))
+            return m;
+    }
+    cr_assert_fail("no metric %s", key);
+    return NULL;
+}
+
+static double at(const cJSON *m, const char *field, int i)
+{
+    const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m, field), i);
+    cr_assert_not_null(v);
+    return cJSON_IsNull(v) ? NAN : v->valuedouble;
+}
+
+Test(compare, json_deltas_are_the_ones_worked_out_by_hand)
+{
+    char dir[256];
+    make_tmp(dir, sizeof dir, "cmpjson");
+    two_runs(dir);
+    cr_assert_eq(llmcap(dir, "", "compare %s/a.db %s/b.db --json", dir, dir), 0);
+    char *out = out_of(dir, "out");
+    cJSON *root = cJSON_Parse(out);
+    cr_assert_not_null(root, "not JSON: %s", out);
+    /* A request: 10 ms prefill, then 9 decode iterations: 20 ms each in A, 30 ms in B.
+     * TPOT 0.020 -> 0.030 s: +0.010 s, +50%. End to end 0.190 -> 0.280 s: +0.090 s,
+     * +47.37% (9/19). The tolerance is that of microsecond times turned into seconds. */
+    const cJSON *tpot = metric(root, "tpot_p95_s");
+    cr_assert_float_eq(at(tpot, "values", 0), 0.020, 1e-12);
+    cr_assert_float_eq(at(tpot, "values", 1), 0.030, 1e-12);
+    cr_assert(isnan(at(tpot, "delta", 0)), "the baseline has no delta");
+    cr_assert_float_eq(at(tpot, "delta", 1), 0.010, 1e-12);
+    cr_assert_float_eq(at(tpot, "delta_pct", 1), 50.0, 1e-9);
+    const cJSON *e2e = metric(root, "e2e_p95_s");
+    cr_assert_float_eq(at(e2e, "delta", 1), 0.090, 1e-12);
+    cr_assert_float_eq(at(e2e, "delta_pct", 1), 900.0 / 19.0, 1e-9);
+    /* TTFT is the 10 ms prefill in both: no change. */
+    const cJSON *ttft = metric(root, "ttft_p95_s");
+    cr_assert_float_eq(at(ttft, "delta", 1), 0.0, 1e-12);
+    /* Throughput: 200 ok requests over the makespan, from the first arrival (0.5 s) to the
+     * end of the run (the last arrival, 100 s, plus one request's 0.19 or 0.28 s). */
+    const cJSON *thr = metric(root, "throughput_req_per_s");
+    double a = 200.0 / 99.69, b = 200.0 / 99.78;
+    cr_assert_float_eq(at(thr, "values", 0), a, 1e-9);
+    cr_assert_float_eq(at(thr, "delta", 1), b - a, 1e-9);
+    cr_assert_float_eq(at(thr, "delta_pct", 1), (99.69 / 99.78 - 1) * 100, 1e-7);
+    /* No cost model: no cost metric at all. */
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(root, "metrics"))
+    {
+        cr_assert(strncmp(cJSON_GetObjectItemCaseSensitive(m, "key")->valuestring, "cost", 4));
+    }
+    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(root, "runs");
+    cr_assert_eq(cJSON_GetArraySize(runs), 2);
+    cr_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(runs, 1), "overrides")->valuestring,
+        "engine.latency.constant.decode_iteration_ms=30");
+    cJSON_Delete(root);
+    free(out);
+    rm_tree(dir);
+}
+
+Test(compare, text_table_is_aligned_and_says_which_way_is_worse)
+{
+    char dir[256];
+    make_tmp(dir, sizeof dir, "cmptext");
+    two_runs(dir);
+    cr_assert_eq(llmcap(dir, "", "compare %s/a.db %s/b.db", dir, dir), 0);
+    char *out = out_of(dir, "out");
+    /* every row ends its "B-A %" cell in the header's column */
+    char *header = strstr(out, "\nmetric");
+    cr_assert_not_null(header, "%s", out);
+    header++;
+    char *hend = strchr(header, '\n');
+    size_t col = (size_t)(strstr(header, "B-A %") - header) + 5;
+    cr_assert_lt(col, (size_t)(hend - header) + 1);
+    size_t rows = 0;
+    for (char *line = hend + 1; *line; line = strchr(line, '\n') + 1) {
+        char *eol = strchr(line, '\n');
+        if ((size_t)(eol - line) >= col && line[col - 1] == '%') {
+            rows++;
+            cr_assert(line[col] == '\n' || line[col] == ' ', "%.*s", (int)(eol - line), line);
+        }
+    }
+    cr_assert_geq(rows, 10, "%s", out);
+    /* TPOT p95: 0.02 s -> 0.03 s is 50% worse */
+    char *tpot = strstr(out, "\nTPOT p95 ");
+    cr_assert_not_null(tpot);
+    char line[256];
+    sscanf(tpot + 1, "%255[^\n]", line);
+    char label[32], label2[32], unit[8], va[16], vb[16], d[16], pct[16], verdict[16];
+    cr_assert_eq(sscanf(line, "%31s %31s %7s %15s %15s %15s %15s %15s", label, label2, unit, va, vb,
+                        d, pct, verdict),
+                 8, "%s", line);
+    cr_assert_str_eq(va, "0.02");
+    cr_assert_str_eq(vb, "0.03");
+    cr_assert_str_eq(d, "+0.01");
+    cr_assert_str_eq(pct, "+50.0%");
+    cr_assert_str_eq(verdict, "worse");
+    cr_assert(strstr(out, "\nSLOs met "), "%s", out);
+    free(out);
+    /* the same databases give the same bytes */
+    cr_assert_eq(llmcap(dir, "", "compare %s/a.db %s/b.db", dir, dir), 0);
+    char *again = out_of(dir, "out");
+    out = NULL;
+    cr_assert_eq(llmcap(dir, "", "compare %s/a.db:1 %s/b.db:1", dir, dir), 0);
+    out = out_of(dir, "out");
+    /* only the legend's database names differ (":1") */
+    cr_assert_eq(strlen(out), strlen(again) + 4);
+    free(again);
+    free(out);
+    rm_tree(dir);
+}
+
+Test(compare, bad_run_specs_are_usage_errors)
+{
+    char dir[256], want[1200];
+    make_tmp(dir, sizeof dir, "cmperr");
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s/a.db --quiet", STEADY, dir), 0);
+    cr_assert_eq(llmcap(dir, "", "compare %s/a.db %s/a.db:x", dir, dir), 2);
+    char *err = out_of(dir, "err");
+    snprintf(want, sizeof want,
+             "llmcap: compare: error: '%s/a.db:x': expected DB or DB:RUN with a run id >= 1\n"
+             "Try 'llmcap compare --help'.\n",
+             dir);
+    cr_assert_str_eq(err, want);
+    free(err);
+    cr_assert_eq(llmcap(dir, "", "compare %s/a.db", dir), 2);
+    err = out_of(dir, "err");
+    cr_assert_str_eq(err, "llmcap: compare: error: expected two runs or more (DB[:RUN]), got 1\n"
+                          "Try 'llmcap compare --help'.\n");
+    free(err);
+    cr_assert_eq(llmcap(dir, "", "compare %s/a.db %s/a.db:2", dir, dir), 2);
+    err = out_of(dir, "err");
+    snprintf(want, sizeof want,
+             "llmcap: %s/a.db: error: no run 2 in the database (its runs are 1 to 1)\n", dir);
+    cr_assert_str_eq(err, want);
+    free(err);
+    rm_tree(dir);
+}
