@@ -1376,3 +1376,277 @@ out:
     run_data_release(&rd);
     return rc;
 }
+
+/* ---- a plan's report: the cost-vs-latency Pareto frontier ------------------------------ */
+
+struct plan_row {
+    int64_t index;
+    char label[256];
+    char reason[256];
+    bool feasible, fits, pareto, best;
+    int64_t replicas;
+    double usd_per_hour, usd_per_mtok, ttft, tpot, rate;
+};
+
+struct plan_rows {
+    struct plan_row *r;
+    size_t n, cap;
+    bool oom;
+    char scenario[256];
+};
+
+static int plan_row_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    struct plan_rows *p = ctx;
+    (void)n_cols;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        struct plan_row *x = sim_reallocarray(p->r, cap, sizeof *x);
+        if (!x) {
+            p->oom = true;
+            return 1;
+        }
+        p->r = x;
+        p->cap = cap;
+    }
+    struct plan_row *r = &p->r[p->n++];
+    memset(r, 0, sizeof *r);
+    r->index = c[0].i;
+    snprintf(r->label, sizeof r->label, "%s", c[1].s ? c[1].s : "");
+    snprintf(r->reason, sizeof r->reason, "%s", c[2].s ? c[2].s : "");
+    r->fits = c[3].i != 0;
+    r->feasible = c[4].i != 0;
+    r->pareto = c[5].i != 0;
+    r->best = c[6].i != 0;
+    r->replicas = c[7].type == DB_NULL ? 0 : c[7].i;
+    r->usd_per_hour = c[8].d;
+    r->usd_per_mtok = c[9].d;
+    r->ttft = c[10].d;
+    r->tpot = c[11].d;
+    r->rate = c[12].d;
+    if (c[13].s)
+        snprintf(p->scenario, sizeof p->scenario, "%s", c[13].s);
+    return 0;
+}
+
+static int max_plan_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    (void)n_cols;
+    *(int64_t *)ctx = c[0].type == DB_NULL ? 0 : c[0].i;
+    return 0;
+}
+
+static int cmp_plan_cost(const void *a, const void *b)
+{
+    const struct plan_row *x = a, *y = b;
+    bool nx = isnan(x->usd_per_hour), ny = isnan(y->usd_per_hour);
+    if (nx != ny)
+        return nx ? 1 : -1; /* unpriced (infeasible) last */
+    if (!nx && x->usd_per_hour != y->usd_per_hour)
+        return x->usd_per_hour < y->usd_per_hour ? -1 : 1;
+    if (!nx && x->ttft != y->ttft)
+        return x->ttft < y->ttft ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void plan_table(struct doc *d, const struct plan_row *rows, size_t n, bool only_pareto,
+                       size_t max_rows)
+{
+    struct blk *t = doc_add(d, B_TABLE, NULL);
+    if (!t)
+        return;
+    t->n_cols = 7;
+    const char *h[] = {"configuration", "replicas", "$/h", "$/1M output tokens",
+                       "TTFT p95 (s)", "TPOT p95 (s)", "rate per replica"};
+    for (int i = 0; i < 7; i++)
+        blk_cell(d, t, 0, "%s", h[i]);
+    size_t shown = 0;
+    for (size_t i = 0; i < n && shown < max_rows; i++) {
+        const struct plan_row *r = &rows[i];
+        if (!r->feasible || (only_pareto && !r->pareto))
+            continue;
+        blk_cell(d, t, r->best ? CF_STRONG : 0, "%s%s", r->label, r->best ? " (best)" : "");
+        blk_cell(d, t, CF_NUM, "%lld", (long long)r->replicas);
+        blk_cell(d, t, CF_NUM, "%.2f", r->usd_per_hour);
+        blk_cell(d, t, CF_NUM, "%.4f", r->usd_per_mtok);
+        blk_cell(d, t, CF_NUM, "%.3f", r->ttft);
+        blk_cell(d, t, CF_NUM, "%.3f", r->tpot);
+        if (isnan(r->rate))
+            blk_cell(d, t, CF_NUM, "-");
+        else
+            blk_cell(d, t, CF_NUM, "%.3gx", r->rate);
+        shown++;
+    }
+}
+
+int report_write_plan(struct db *db, const struct report_options *opt, int64_t plan_id,
+                      struct report_result *res, struct sim_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int64_t last = 0;
+    int rc = db_query(db, "SELECT max(plan_id) FROM plan_results", NULL, 0, max_plan_cb, &last,
+                      err);
+    if (rc != SIM_OK)
+        return rc;
+    if (last == 0)
+        return sim_err_at(err, SIM_ENOENT, db_path(db), 0, 0,
+                          "no plan in this database (llmcap plan SCENARIO -o DB writes one)");
+    if (plan_id <= 0)
+        plan_id = last;
+    res->run_id = plan_id;
+    struct plan_rows p = {0};
+    struct db_value id = db_int(plan_id);
+    rc = db_query(db,
+                  "SELECT config_index, label, reason, fits, feasible, pareto, best, replicas, "
+                  "usd_per_hour, usd_per_mtok, ttft_p95_s, tpot_p95_s, max_rate_scale, "
+                  "scenario_name FROM plan_results WHERE plan_id = ?1 ORDER BY config_index",
+                  &id, 1, plan_row_cb, &p, err);
+    if (rc == SIM_OK && p.oom)
+        rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
+    if (rc == SIM_OK && p.n == 0)
+        rc = sim_err_at(err, SIM_ENOENT, db_path(db), 0, 0, "no plan %lld in this database",
+                        (long long)plan_id);
+    if (rc != SIM_OK) {
+        free(p.r);
+        return rc;
+    }
+    qsort(p.r, p.n, sizeof *p.r, cmp_plan_cost);
+    size_t n_feasible = 0, n_fit = 0, n_front = 0;
+    const struct plan_row *best = NULL;
+    for (size_t i = 0; i < p.n; i++) {
+        n_feasible += p.r[i].feasible;
+        n_fit += p.r[i].fits;
+        n_front += p.r[i].pareto;
+        if (p.r[i].best)
+            best = &p.r[i];
+    }
+    struct doc d = {NULL, 0, 0, false};
+    FILE *f = NULL, *gp = NULL;
+    char data[1100];
+    snprintf(data, sizeof data, "%s/data", opt->out_dir);
+    if ((rc = make_dir(opt->out_dir, err)) != SIM_OK || (rc = make_dir(data, err)) != SIM_OK)
+        goto out;
+    /* data: every feasible point, and the frontier in cost order */
+    if ((rc = open_out(opt->out_dir, "data/plan_points.tsv", &f, err)) != SIM_OK)
+        goto out;
+    fprintf(f, "usd_per_hour\tttft_p95_s\tpareto\tlabel\n");
+    for (size_t i = 0; i < p.n; i++)
+        if (p.r[i].feasible)
+            fprintf(f, "%.17g\t%.17g\t%d\t%s\n", p.r[i].usd_per_hour, p.r[i].ttft,
+                    p.r[i].pareto ? 1 : 0, p.r[i].label);
+    if ((rc = close_out(opt->out_dir, "data/plan_points.tsv", f, err)) != SIM_OK) {
+        f = NULL;
+        goto out;
+    }
+    f = NULL;
+    /* the frontier in cost order (rows are sorted by cost), for its line */
+    double xmin = INFINITY, xmax = 0;
+    if ((rc = open_out(opt->out_dir, "data/plan_frontier.tsv", &f, err)) != SIM_OK)
+        goto out;
+    fprintf(f, "usd_per_hour\tttft_p95_s\tlabel\n");
+    for (size_t i = 0; i < p.n; i++) {
+        if (!p.r[i].feasible)
+            continue;
+        xmin = fmin(xmin, p.r[i].usd_per_hour);
+        xmax = fmax(xmax, p.r[i].usd_per_hour);
+        if (p.r[i].pareto)
+            fprintf(f, "%.17g\t%.17g\t%s\n", p.r[i].usd_per_hour, p.r[i].ttft, p.r[i].label);
+    }
+    if ((rc = close_out(opt->out_dir, "data/plan_frontier.tsv", f, err)) != SIM_OK) {
+        f = NULL;
+        goto out;
+    }
+    f = NULL;
+    bool drawn = n_feasible > 0;
+    if ((rc = open_out(opt->out_dir, "plan.gp", &gp, err)) != SIM_OK)
+        goto out;
+    fprintf(gp, "# The chart of the llmcap plan report in this folder.\n");
+    if (drawn) {
+        chart_begin(gp, "pareto", "Cost against p95 TTFT (configurations that meet every SLO)");
+        fprintf(gp, "set xlabel 'fleet cost ($/h)'\nset ylabel 'TTFT p95 (s)'\nset logscale x\n"
+                    "set xrange [%.17g:%.17g]\nset yrange [0:*]\n"
+                    "set xtics (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)\n"
+                    "set key top right opaque box lc rgb '#cccccc'\n",
+                xmin / 1.25, xmax * 1.25);
+        fprintf(gp, "plot 'data/plan_points.tsv' skip 1 using 1:2 with points pt 7 ps 0.8 "
+                    "lc rgb '#8c96a0' title 'meets every SLO', \\\n"
+                    "     'data/plan_frontier.tsv' skip 1 using 1:2 with linespoints "
+                    "pt 7 ps 1.3 lw 2 lc rgb '#1f77b4' title 'Pareto frontier'\n");
+        chart_end(gp, "pareto");
+    }
+    rc = close_out(opt->out_dir, "plan.gp", gp, err);
+    gp = NULL;
+    if (rc != SIM_OK)
+        goto out;
+    if (drawn && (rc = chart_run(opt->out_dir, "plan.gp", opt->gnuplot, &res->gnuplot_missing,
+                                 err)) != SIM_OK)
+        goto out;
+    res->n_charts = drawn && !res->gnuplot_missing ? 1 : 0;
+
+    doc_add(&d, B_H2, "Answer");
+    if (best) {
+        doc_para(&d, B_P,
+                 "The cheapest configuration that meets every SLO: %s, %lld replica%s at $%.2f "
+                 "an hour ($%.4f per 1M output tokens), p95 TTFT %.3f s, p95 TPOT %.3f s.",
+                 best->label, (long long)best->replicas, best->replicas == 1 ? "" : "s",
+                 best->usd_per_hour, best->usd_per_mtok, best->ttft, best->tpot);
+    } else {
+        doc_para(&d, B_P, "No configuration of the plan meets every SLO.");
+    }
+    doc_para(&d, B_P,
+             "%zu configurations searched: %zu do not fit or cannot be placed, %zu miss an "
+             "SLO, %zu meet every SLO; %zu on the Pareto frontier.",
+             p.n, p.n - n_fit, n_fit - n_feasible, n_feasible, n_front);
+    doc_add(&d, B_H2, "Pareto frontier (cost against p95 TTFT)");
+    if (drawn && !res->gnuplot_missing) {
+        struct blk *b = doc_add(&d, B_FIG, "Cost against p95 TTFT");
+        if (b && (!(b->name = strdup("pareto")) ||
+                  !(b->caption = strdup("Every configuration that meets every SLO (grey) and "
+                                        "the frontier: no other is both cheaper and faster."))))
+            d.oom = true;
+    } else if (drawn) {
+        doc_para(&d, B_NOTE, "The chart was not drawn: gnuplot is not installed (Debian "
+                             "package gnuplot-nox).");
+    }
+    plan_table(&d, p.r, p.n, true, p.n);
+    doc_add(&d, B_H2, "Cheapest configurations that meet every SLO");
+    plan_table(&d, p.r, p.n, false, 20);
+    doc_add(&d, B_H2, "Configurations that did not qualify");
+    struct blk *l = doc_add(&d, B_LIST, NULL);
+    size_t listed = 0;
+    for (size_t i = 0; i < p.n && listed < 30; i++)
+        if (!p.r[i].feasible) {
+            blk_cell(&d, l, 0, "%s: %s", p.r[i].label, p.r[i].reason);
+            listed++;
+        }
+    if (d.oom) {
+        rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
+        goto out;
+    }
+    char title[512], sub[512];
+    snprintf(title, sizeof title, "llmcap plan: %s (plan %lld)", p.scenario, (long long)plan_id);
+    snprintf(sub, sizeof sub, "%zu configurations from %s", p.n, base_name(db_path(db)));
+    if ((rc = open_out(opt->out_dir, "plan.md", &f, err)) != SIM_OK)
+        goto out;
+    render_md(f, &d, title);
+    rc = close_out(opt->out_dir, "plan.md", f, err);
+    f = NULL;
+    if (rc != SIM_OK || (rc = open_out(opt->out_dir, "plan.html", &f, err)) != SIM_OK)
+        goto out;
+    if (render_html(f, &d, title, sub, opt->out_dir) != SIM_OK) {
+        fclose(f);
+        f = NULL;
+        rc = sim_err_at(err, SIM_EIO, opt->out_dir, 0, 0, "cannot read a chart to inline it");
+        goto out;
+    }
+    rc = close_out(opt->out_dir, "plan.html", f, err);
+    f = NULL;
+out:
+    if (f)
+        fclose(f);
+    if (gp)
+        fclose(gp);
+    doc_free(&d);
+    free(p.r);
+    return rc;
+}

@@ -47,6 +47,13 @@ struct report_result {
 int report_write(struct db *db, const struct report_options *opt, struct report_result *result,
                  struct sim_err *err);
 
+/* Write the report of plan `plan_id` (<= 0: the last plan) of `db`: plan.md, plan.html
+ * and the cost-against-TTFT Pareto chart (pareto.png/.svg) in opt->out_dir. result->run_id
+ * gets the plan's id, n_charts and gnuplot_missing are set. SIM_ENOENT + err when the
+ * database holds no such plan. */
+int report_write_plan(struct db *db, const struct report_options *opt, int64_t plan_id,
+                      struct report_result *result, struct sim_err *err);
+
 /* "$3,514", "$412", "$1.62": whole dollars with thousands separators from $1000, cents
  * below $100. */
 void fmt_usd(char *buf, size_t n, double usd);

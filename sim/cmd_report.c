@@ -9,19 +9,20 @@
 
 int cmd_report(int argc, char **argv); /* sim/cli.h */
 
-enum { OPT_RUN, OPT_OUTPUT, OPT_QUIET };
+enum { OPT_RUN, OPT_OUTPUT, OPT_QUIET, OPT_PLAN };
 
 static const struct cli_opt report_opts[] = {
     [OPT_RUN] = {"run", 'r', "ID", "the run to report (default: the last run in DB)"},
     [OPT_OUTPUT] = {"output", 'o', "DIR", "folder for report.md, report.html and the charts"},
     [OPT_QUIET] = {"quiet", 'q', NULL, "print nothing but errors and warnings"},
+    [OPT_PLAN] = {"plan", 0, "ID|last", "report a `llmcap plan` instead: Pareto chart and tables"},
 };
 
 int cmd_report(int argc, char **argv)
 {
     struct cli_args a;
     int rc = cli_parse(argc, argv, report_opts, sizeof report_opts / sizeof report_opts[0],
-                       "DB [--run ID] -o DIR",
+                       "DB [--run ID | --plan ID|last] -o DIR",
                        "Write the report of one run: SLOs, cost ($ per 1M tokens, projected "
                        "month, idle and loading share), findings, charts (gnuplot, PNG and "
                        "SVG), as report.md and a self-contained report.html.",
@@ -29,7 +30,8 @@ int cmd_report(int argc, char **argv)
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
     struct report_options opt = {0, NULL, NULL};
-    bool quiet = false;
+    bool quiet = false, plan = false;
+    int64_t plan_id = 0;
     for (size_t i = 0; i < a.n_opts; i++) {
         const char *v = a.opts[i].value;
         switch (a.opts[i].which) {
@@ -47,6 +49,18 @@ int cmd_report(int argc, char **argv)
         case OPT_QUIET:
             quiet = true;
             break;
+        case OPT_PLAN: {
+            plan = true;
+            if (strcmp(v, "last") == 0)
+                break;
+            char *end;
+            long long id = strtoll(v, &end, 10);
+            if (!*v || *end || id <= 0)
+                return cli_usage_error(argv[0],
+                                       "'--plan' must be a plan id >= 1 or 'last', got '%s'", v);
+            plan_id = id;
+            break;
+        }
         }
     }
     if (a.n_pos != 1)
@@ -60,6 +74,20 @@ int cmd_report(int argc, char **argv)
     if (!db)
         return cli_error(&err);
     struct report_result res;
+    if (plan) {
+        rc = report_write_plan(db, &opt, plan_id, &res, &err);
+        db_close(db);
+        if (rc != SIM_OK)
+            return cli_error(&err);
+        if (res.gnuplot_missing)
+            fprintf(stderr, "llmcap: report: warning: gnuplot is not installed, so the plan "
+                            "report has no chart; install the Debian package gnuplot-nox\n");
+        if (!quiet)
+            printf("%s/plan.html\n%s/plan.md\nplan %lld, %zu chart%s\n", opt.out_dir,
+                   opt.out_dir, (long long)res.run_id, res.n_charts,
+                   res.n_charts == 1 ? "" : "s");
+        return EXIT_OK;
+    }
     rc = report_write(db, &opt, &res, &err);
     db_close(db);
     if (rc != SIM_OK)

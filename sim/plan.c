@@ -686,7 +686,11 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
     struct sim_options opt = {.catalog = cat};
     struct sim *probe = sim_new(&ec.sc, &opt, &err);
     if (!probe) {
-        snprintf(r->reason, sizeof r->reason, "does not fit: %.240s", err.msg);
+        /* Memory sizing says why the model does not fit; anything else (a latency model
+         * missing a catalog value, ...) means the configuration cannot be simulated. */
+        bool memory = strstr(err.msg, "of weights") || strstr(err.msg, "KV");
+        snprintf(r->reason, sizeof r->reason, "%s: %.230s",
+                 memory ? "does not fit" : "cannot be simulated", err.msg);
         scenario_release(&ec.sc);
         return;
     }
