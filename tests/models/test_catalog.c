@@ -307,7 +307,7 @@ Test(catalog, missing_file_is_enoent)
     struct sim_err err = {0};
     cr_assert_eq(catalog_add_file(c, CAT "no_such.json", &err), SIM_ENOENT);
     cr_assert_str_eq(err.where, CAT "no_such.json");
-    cr_assert_str_eq(err.msg, "cannot open: No such file or directory");
+    cr_assert_str_eq(err.msg, "cannot open '" CAT "no_such.json': no such file or directory");
     catalog_free(c);
 }
 
