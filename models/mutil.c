@@ -278,13 +278,9 @@ struct walk {
 
 static void w_ws(struct walk *w)
 {
-    for (;;) {
-        char c = w->s[w->i];
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-            w->i++;
-        else
-            return;
-    }
+    /* As cJSON's skip_whitespace(): every byte from 1 to 32 (control characters too) */
+    while ((unsigned char)w->s[w->i] - 1u < 32u)
+        w->i++;
 }
 
 static void w_string(struct walk *w)
@@ -314,7 +310,9 @@ static void w_value(struct walk *w, const cJSON *node)
     if (c == '{') {
         w->i++;
         const cJSON *child = node ? node->child : NULL;
-        for (;;) {
+        for (size_t last = SIZE_MAX; last != w->i;) {
+            /* a member that did not move the walk on means it lost its way: give up */
+            last = w->i;
             w_ws(w);
             if (w->s[w->i] == '}' || !w->s[w->i]) {
                 if (w->s[w->i])
@@ -342,7 +340,8 @@ static void w_value(struct walk *w, const cJSON *node)
     } else if (c == '[') {
         w->i++;
         const cJSON *child = node ? node->child : NULL;
-        for (;;) {
+        for (size_t last = SIZE_MAX; last != w->i;) {
+            last = w->i;
             w_ws(w);
             if (w->s[w->i] == ']' || !w->s[w->i]) {
                 if (w->s[w->i])
