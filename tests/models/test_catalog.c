@@ -254,7 +254,7 @@ Test(catalog, rejects_out_of_range_value)
 Test(catalog, rejects_wrong_type)
 {
     struct bad_case b = {CAT "bad_type.json", CAT "bad_type.json:35:76",
-                         "'n_gpus' must be an integer (GPUs), got 'two'"};
+                         "'n_gpus' must be an integer (GPUs), got a string 'two'"};
     expect_bad(&b);
 }
 
