@@ -128,6 +128,14 @@ struct db *db_open(const char *path, struct sim_err *err)
     }
     sqlite3_busy_timeout(db->h, 5000);
     sqlite3_extended_result_codes(db->h, 0);
+    /* Test hook, not for users (docs/robustness.md): LLMCAP_TEST_MAX_PAGES=N caps the file
+     * at N pages, so a test can make the disk fill up in the middle of a run. */
+    const char *max_pages = getenv("LLMCAP_TEST_MAX_PAGES");
+    if (max_pages && *max_pages) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", strtoll(max_pages, NULL, 10));
+        sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+    }
     if (check_or_create(db, err) != SIM_OK) {
         db_close(db);
         return NULL;
