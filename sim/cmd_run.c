@@ -340,12 +340,15 @@ int cmd_run(int argc, char **argv)
     if (pc.shown)
         fprintf(stderr, "\r%78s\r", "");
     if (rc != SIM_OK) {
-        if (db)
+        if (db) {
+            /* A failed write says why (the disk is full, ...) in the database's error. */
+            if (rc == SIM_EIO && db_sink_error(db))
+                err = *db_sink_error(db);
             db_abort_run(db);
-        if (rc == SIM_EINTR && db)
             snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg),
                      "; the run was rolled back and earlier runs in '%s' are intact",
                      cfg.output);
+        }
         code = cli_error(&err);
         goto out;
     }
@@ -353,6 +356,9 @@ int cmd_run(int argc, char **argv)
     if (db) {
         struct db_run_info info = {&sc, cfg.labels, lat_kind_name(sc.engine.latency.kind)};
         if (db_finish_run(db, &info, r, wall, &err) != SIM_OK) {
+            snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg),
+                     "; the run was rolled back and earlier runs in '%s' are intact",
+                     cfg.output);
             code = cli_error(&err);
             goto out;
         }
