@@ -242,6 +242,16 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t us)
 
 static int step_reset(struct db *db, sqlite3_stmt *st, const char *what)
 {
+    /* On some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) SQLite rolls the whole
+     * transaction back by itself; a later INSERT would then commit on its own and leave
+     * rows of a run that does not exist. After the first failure, write nothing more. */
+    if (db->sink_err.code || sqlite3_get_autocommit(db->h)) {
+        sqlite3_reset(st);
+        if (!db->sink_err.code)
+            sim_err_at(&db->sink_err, SIM_EIO, db->path, 0, 0,
+                       "cannot write %s: the run's transaction is no longer open", what);
+        return SIM_EIO;
+    }
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {

@@ -22,7 +22,7 @@ struct cli_result {
     char *err;    /* stderr (heap) */
 };
 
-static char *cli_slurp_fd(int fd)
+static inline char *cli_slurp_fd(int fd)
 {
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
@@ -43,11 +43,20 @@ static char *cli_slurp_fd(int fd)
     return buf;
 }
 
-/* Start llmcap with argv (argv[0] is ignored) in folder `cwd`, stdout and stderr going to
+/* How to start llmcap: its folder, environment additions ("NAME=value", NULL-terminated)
+ * and, when not 0, the user id to run as (a test running as root drops to nobody so that
+ * file permissions apply). */
+struct cli_env {
+    const char *cwd;
+    const char *const *env;
+    uid_t uid;
+};
+
+/* Start llmcap with argv (argv[0] is ignored) as `ce` says, stdout and stderr going to
  * the temp files *out_fd and *err_fd. Returns the child's pid. A child still running after
  * `timeout_s` gets SIGALRM (pending alarms survive exec). */
-static pid_t cli_spawn(const char *cwd, char *const argv[], unsigned timeout_s, int *out_fd,
-                       int *err_fd)
+static inline pid_t cli_spawn_env(const struct cli_env *ce, char *const argv[], unsigned timeout_s,
+                           int *out_fd, int *err_fd)
 {
     char on[] = "/tmp/llmcap-cli-out-XXXXXX", en[] = "/tmp/llmcap-cli-err-XXXXXX";
     *out_fd = mkstemp(on);
@@ -59,8 +68,19 @@ static pid_t cli_spawn(const char *cwd, char *const argv[], unsigned timeout_s, 
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
-        if (cwd && chdir(cwd) != 0)
+        if (ce->cwd && chdir(ce->cwd) != 0)
             _exit(125);
+        for (const char *const *e = ce->env; e && *e; e++) {
+            char kv[512];
+            snprintf(kv, sizeof kv, "%s", *e);
+            char *eq = strchr(kv, '=');
+            if (!eq)
+                _exit(123);
+            *eq = '\0';
+            setenv(kv, eq + 1, 1);
+        }
+        if (ce->uid && (setgid(ce->uid) != 0 || setuid(ce->uid) != 0))
+            _exit(124);
         dup2(*out_fd, STDOUT_FILENO);
         dup2(*err_fd, STDERR_FILENO);
         int devnull = open("/dev/null", O_RDONLY);
@@ -73,7 +93,14 @@ static pid_t cli_spawn(const char *cwd, char *const argv[], unsigned timeout_s, 
     return pid;
 }
 
-static void cli_collect(pid_t pid, int out_fd, int err_fd, struct cli_result *r)
+static inline pid_t cli_spawn(const char *cwd, char *const argv[], unsigned timeout_s, int *out_fd,
+                       int *err_fd)
+{
+    struct cli_env ce = {cwd, NULL, 0};
+    return cli_spawn_env(&ce, argv, timeout_s, out_fd, err_fd);
+}
+
+static inline void cli_collect(pid_t pid, int out_fd, int err_fd, struct cli_result *r)
 {
     int st = 0;
     cr_assert_eq(waitpid(pid, &st, 0), pid);
@@ -85,7 +112,7 @@ static void cli_collect(pid_t pid, int out_fd, int err_fd, struct cli_result *r)
 }
 
 /* Run llmcap to the end. */
-static void cli_run(const char *cwd, char *const argv[], unsigned timeout_s,
+static inline void cli_run(const char *cwd, char *const argv[], unsigned timeout_s,
                     struct cli_result *r)
 {
     int o, e;
@@ -93,7 +120,7 @@ static void cli_run(const char *cwd, char *const argv[], unsigned timeout_s,
     cli_collect(pid, o, e, r);
 }
 
-static void cli_result_free(struct cli_result *r)
+static inline void cli_result_free(struct cli_result *r)
 {
     free(r->out);
     free(r->err);
