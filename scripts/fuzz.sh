@@ -87,19 +87,20 @@ run_one() {
     [[ -f $root/tests/fuzz/$h.dict ]] && dict=(-dict="$root/tests/fuzz/$h.dict")
     # ASAN_OPTIONS: leaks are findings; a failing allocation returns NULL (the code under
     # test must cope), except where libFuzzer's own -rss_limit_mb catches it first.
+    local t0=$SECONDS
     ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -max_len="$(max_len "$h")" -print_final_stats=1 -artifact_prefix="$finds/" \
         "${dict[@]}" "$work" "$root/tests/fuzz/corpus/$h" >"$log" 2>&1
-    local rc=$?
+    local rc=$? took=$((SECONDS - t0))
     local execs corpus after
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' |
             tail -n 1)
     corpus=$(find "$work" -type f | wc -l)
     after=$(find "$finds" -type f | wc -l)
     printf '%-13s %6ss %12s execs %6s corpus files %3s new findings (rc %d, log %s)\n' \
-        "$h" "$seconds" "${execs:-?}" "$corpus" "$((after - before))" "$rc" "$log"
+        "$h" "$took" "${execs:-?}" "$corpus" "$((after - before))" "$rc" "$log"
     if [[ $rc -ne 0 || $after -ne $before ]]; then
         grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | head -n 5 | sed 's/^/    /'
         find "$finds" -type f -newer "$bin" | head -n 5 | sed 's/^/    finding: /'
