@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "reports/schema_sql.h" /* generated from reports/schema.sql */
@@ -121,8 +122,21 @@ struct db *db_open(const char *path, struct sim_err *err)
     snprintf(db->path, sizeof db->path, "%s", path);
     int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
-        sim_err_at(err, SIM_EIO, path, 0, 0, "cannot open: %s",
-                   db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+        /* SQLite says only "unable to open database file": name the usual causes. */
+        char dir[sizeof db->path];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            slash[slash == dir ? 1 : 0] = '\0';
+        struct stat st;
+        if (stat(slash ? dir : ".", &st) != 0 || !S_ISDIR(st.st_mode))
+            sim_err_at(err, SIM_EIO, path, 0, 0,
+                       "cannot create the database: the folder '%s' does not exist", dir);
+        else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            sim_err_at(err, SIM_EIO, path, 0, 0, "cannot open '%s': is a directory", path);
+        else
+            sim_err_at(err, SIM_EIO, path, 0, 0, "cannot open: %s",
+                       db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
         db_close(db);
         return NULL;
     }

@@ -233,3 +233,26 @@ Test(faults, disk_full_at_every_point_of_a_run_rolls_it_back, .timeout = 300)
     free(before);
     remove_dir(dir);
 }
+
+/* ---- the output is not where it can be written ------------------------------------------- */
+
+Test(faults, output_in_a_missing_folder_fails_before_the_run)
+{
+    char dir[64];
+    make_dir(dir, sizeof dir, 400);
+    struct cli_result r;
+    run_llmcap(dir, NULL, 0, "no-such-folder/r.db", &r);
+    cr_assert_eq(r.status, 3);
+    cr_assert_str_eq(r.err, "llmcap: no-such-folder/r.db: error: cannot create the database: "
+                            "the folder 'no-such-folder' does not exist\n");
+    cr_assert_str_empty(r.out);
+    char path[128];
+    snprintf(path, sizeof path, "%s/no-such-folder", dir);
+    cr_assert_neq(access(path, F_OK), 0, "llmcap created the folder");
+    cli_result_free(&r);
+    run_llmcap(dir, NULL, 0, ".", &r);
+    cr_assert_eq(r.status, 3);
+    cr_assert_str_eq(r.err, "llmcap: .: error: cannot open '.': is a directory\n");
+    cli_result_free(&r);
+    remove_dir(dir);
+}
