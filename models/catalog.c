@@ -86,6 +86,17 @@ struct loadctx {
     struct sim_err *err;
 };
 
+/* What a number field found, for messages: a string is named as one, so that "got '32'"
+ * never reads as if 32 were out of range when the trouble is the quotes. */
+static char *show_num(const cJSON *v, char *buf, size_t n)
+{
+    if (cJSON_IsString(v)) {
+        snprintf(buf, n, "a string '%.60s'", v->valuestring);
+        return buf;
+    }
+    return mu_json_show(v, buf, n);
+}
+
 static int cf_bad_type(const struct loadctx *lc, const cJSON *v, const struct cf_spec *f)
 {
     char shown[96];
@@ -106,7 +117,10 @@ static int cf_bad_type(const struct loadctx *lc, const cJSON *v, const struct cf
     }
     return mu_json_err(lc->doc, v, lc->err, SIM_EINVAL, "'%s' must be %s%s%s%s%s, got %s",
                        f->key, what, f->unit[0] ? " (" : "", f->unit, f->unit[0] ? ")" : "",
-                       f->nullable ? " or null" : "", mu_json_show(v, shown, sizeof shown));
+                       f->nullable ? " or null" : "",
+                       f->kind == CF_STR || f->kind == CF_OSTR
+                           ? mu_json_show(v, shown, sizeof shown)
+                           : show_num(v, shown, sizeof shown));
 }
 
 static int cf_read(const struct loadctx *lc, const cJSON *obj, const struct cf_spec *f,
@@ -697,9 +711,9 @@ static int read_file_staged(struct catalog *c, const struct mu_json *doc, struct
     }
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
     if (!ver || !cJSON_IsNumber(ver) || ver->valuedouble != 1.0) {
-        char shown[64];
+        char shown[80];
         return mu_json_err(doc, ver ? ver : root, err, SIM_EINVAL,
-                           "'version' must be 1, got %s", mu_json_show(ver, shown, sizeof shown));
+                           "'version' must be 1, got %s", show_num(ver, shown, sizeof shown));
     }
     void *p;
     rc = read_section(&lc, root, "gpus", sizeof(struct cat_gpu), &p, &st->n_gpus);

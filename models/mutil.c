@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,13 +53,23 @@ int mu_err_set(struct sim_err *e, int code, const char *fmt, ...)
     return code;
 }
 
+/* strerror's text with its first letter in lower case, for llmcap's wording. */
+static const char *mu_errno_text(int e, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", strerror(e));
+    if (buf[0] >= 'A' && buf[0] <= 'Z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
 char *mu_read_file(const char *path, size_t *len, struct sim_err *err)
 {
+    char why[128];
     FILE *f = fopen(path, "rb");
     if (!f) {
-        int enoent = errno == ENOENT;
-        mu_err_at(err, enoent ? SIM_ENOENT : SIM_EIO, path, 0, 0, "cannot open: %s",
-                  strerror(errno));
+        int e = errno;
+        mu_err_at(err, e == ENOENT ? SIM_ENOENT : SIM_EIO, path, 0, 0, "cannot open '%s': %s",
+                  path, mu_errno_text(e, why, sizeof why));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -68,7 +79,10 @@ char *mu_read_file(const char *path, size_t *len, struct sim_err *err)
     for (;;) {
         if (cap - n < 2) {
             if (cap > ((size_t)1 << 30)) {
-                mu_err_at(err, SIM_EIO, path, 0, 0, "file is larger than 1 GiB");
+                mu_err_at(err, SIM_EINVAL, path, 0, 0,
+                          "cannot read '%s': larger than 1 GiB (a JSON catalog or latency "
+                          "table is a few KiB)",
+                          path);
                 goto fail;
             }
             char *nb = realloc(buf, cap * 2);
@@ -81,7 +95,9 @@ char *mu_read_file(const char *path, size_t *len, struct sim_err *err)
         n += got;
         if (got == 0) {
             if (ferror(f)) {
-                mu_err_at(err, SIM_EIO, path, 0, 0, "read failed");
+                int e = errno;
+                mu_err_at(err, e == EISDIR ? SIM_EINVAL : SIM_EIO, path, 0, 0,
+                          "cannot read '%s': %s", path, mu_errno_text(e, why, sizeof why));
                 goto fail;
             }
             break;
@@ -154,6 +170,76 @@ int mu_json_parse(struct mu_json *doc, const char *path, const char *text,
     return SIM_OK;
 }
 
+/* ---- duplicate keys: cJSON keeps both members and lookups see only the first ------- */
+
+struct mu_member {
+    const cJSON *m;
+    size_t index; /* position among the object's members */
+};
+
+static int mu_member_cmp(const void *a, const void *b)
+{
+    const struct mu_member *x = a, *y = b;
+    int c = strcmp(x->m->string, y->m->string);
+    if (c)
+        return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Find, in `node` and below, the first member (in file order within its object) whose key
+ * an earlier member of the same object already has: *dup gets it and *first the earlier
+ * one. Sorting keeps this O(k log k) for an object of k members. SIM_ENOMEM on OOM.
+ */
+static int mu_find_dup(const cJSON *node, const cJSON **dup, const cJSON **first)
+{
+    size_t k = 0;
+    for (const cJSON *c = node->child; c; c = c->next)
+        k++;
+    if (cJSON_IsObject(node) && k > 1) {
+        struct mu_member *v = malloc(k * sizeof *v);
+        if (!v)
+            return SIM_ENOMEM;
+        size_t i = 0;
+        for (const cJSON *c = node->child; c; c = c->next, i++)
+            v[i] = (struct mu_member){c, i};
+        qsort(v, k, sizeof *v, mu_member_cmp);
+        size_t best = SIZE_MAX;
+        for (i = 1; i < k; i++)
+            if (!strcmp(v[i].m->string, v[i - 1].m->string) && v[i].index < best) {
+                /* v[i - 1] is the earliest member with this key only when it starts a run */
+                size_t j = i - 1;
+                while (j > 0 && !strcmp(v[j - 1].m->string, v[i].m->string))
+                    j--;
+                best = v[i].index;
+                *dup = v[i].m;
+                *first = v[j].m;
+            }
+        free(v);
+        if (best != SIZE_MAX)
+            return SIM_OK;
+    }
+    for (const cJSON *c = node->child; c; c = c->next) {
+        int rc = mu_find_dup(c, dup, first);
+        if (rc || *dup)
+            return rc;
+    }
+    return SIM_OK;
+}
+
+static int mu_json_check_dups(struct mu_json *doc, struct sim_err *err)
+{
+    const cJSON *dup = NULL, *first = NULL;
+    if (mu_find_dup(doc->root, &dup, &first))
+        return mu_err_set(err, SIM_ENOMEM, "out of memory");
+    if (!dup)
+        return SIM_OK;
+    long line, col;
+    mu_line_col(doc->text, mu_json_key_offset(doc, first), &line, &col);
+    return mu_json_err_key(doc, dup, err, SIM_EINVAL, "duplicate key '%.60s' (first at line %ld)",
+                           dup->string, line);
+}
+
 int mu_json_load(struct mu_json *doc, const char *path, struct sim_err *err)
 {
     doc->path = path;
@@ -164,6 +250,8 @@ int mu_json_load(struct mu_json *doc, const char *path, struct sim_err *err)
         return err ? err->code : SIM_EIO;
     int rc = mu_json_parse(doc, path, text, err);
     free(text);
+    if (rc == SIM_OK && (rc = mu_json_check_dups(doc, err)) != SIM_OK)
+        mu_json_release(doc);
     return rc;
 }
 
@@ -190,13 +278,9 @@ struct walk {
 
 static void w_ws(struct walk *w)
 {
-    for (;;) {
-        char c = w->s[w->i];
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-            w->i++;
-        else
-            return;
-    }
+    /* As cJSON's skip_whitespace(): every byte from 1 to 32 (control characters too) */
+    while ((unsigned char)w->s[w->i] - 1u < 32u)
+        w->i++;
 }
 
 static void w_string(struct walk *w)
@@ -226,7 +310,9 @@ static void w_value(struct walk *w, const cJSON *node)
     if (c == '{') {
         w->i++;
         const cJSON *child = node ? node->child : NULL;
-        for (;;) {
+        for (size_t last = SIZE_MAX; last != w->i;) {
+            /* a member that did not move the walk on means it lost its way: give up */
+            last = w->i;
             w_ws(w);
             if (w->s[w->i] == '}' || !w->s[w->i]) {
                 if (w->s[w->i])
@@ -254,7 +340,8 @@ static void w_value(struct walk *w, const cJSON *node)
     } else if (c == '[') {
         w->i++;
         const cJSON *child = node ? node->child : NULL;
-        for (;;) {
+        for (size_t last = SIZE_MAX; last != w->i;) {
+            last = w->i;
             w_ws(w);
             if (w->s[w->i] == ']' || !w->s[w->i]) {
                 if (w->s[w->i])

@@ -77,6 +77,17 @@ struct rd {
     struct sim_err *err;
 };
 
+/* What a number field found, for messages: a string is named as one, so that "got '32'"
+ * never reads as if 32 were out of range when the trouble is the quotes. */
+static char *show_num(const cJSON *v, char *buf, size_t n)
+{
+    if (cJSON_IsString(v)) {
+        snprintf(buf, n, "a string '%.60s'", v->valuestring);
+        return buf;
+    }
+    return mu_json_show(v, buf, n);
+}
+
 static const cJSON *member(const cJSON *obj, const char *key)
 {
     return cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -149,10 +160,10 @@ static int get_int(const struct rd *rd, const cJSON *obj, const char *key, const
         return mu_json_err(rd->doc, obj, rd->err, SIM_EINVAL, "missing '%s'", name);
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < min ||
         v->valuedouble > max) {
-        char shown[64];
+        char shown[80];
         return mu_json_err(rd->doc, v, rd->err, SIM_EINVAL,
                            "'%s' must be an integer in [%d, %d], got %s", name, min, max,
-                           mu_json_show(v, shown, sizeof shown));
+                           show_num(v, shown, sizeof shown));
     }
     *out = (int)v->valuedouble;
     return SIM_OK;
@@ -285,10 +296,10 @@ static int read_axis(const struct rd *rd, const cJSON *obj, const char *key, con
 
 static int bad_value(const struct rd *rd, const cJSON *v, const char *what)
 {
-    char shown[64];
+    char shown[80];
     return mu_json_err(rd->doc, v, rd->err, SIM_EINVAL,
                        "'%s' must be a finite number > 0 (us), got %s", what,
-                       mu_json_show(v, shown, sizeof shown));
+                       show_num(v, shown, sizeof shown));
 }
 
 /* n values > 0 into dst[stride * k + off] for k = 0..n-1. */
@@ -452,11 +463,11 @@ static int read_operators(const struct rd *rd, const cJSON *root, struct lat_tab
     t->overhead_us = 0.0;
     if (ov) {
         if (!cJSON_IsNumber(ov) || !isfinite(ov->valuedouble) || ov->valuedouble < 0.0) {
-            char shown[64];
+            char shown[80];
             return mu_json_err(rd->doc, ov, rd->err, SIM_EINVAL,
                                "'operators.overhead_us' must be a finite number >= 0 (us), "
                                "got %s",
-                               mu_json_show(ov, shown, sizeof shown));
+                               show_num(ov, shown, sizeof shown));
         }
         t->overhead_us = ov->valuedouble;
     }
@@ -491,10 +502,10 @@ int lat_tab_load(struct lat_tab *t, const char *path, struct sim_err *err)
     }
     const cJSON *v = member(root, "version");
     if (!v || !cJSON_IsNumber(v) || v->valuedouble != 1.0) {
-        char shown[64];
+        char shown[80];
         rc = mu_json_err(&doc, v ? v : root, err, SIM_EINVAL,
                          "'version' must be 1 (the version this llmcap reads), got %s",
-                         mu_json_show(v, shown, sizeof shown));
+                         show_num(v, shown, sizeof shown));
         goto fail;
     }
     if ((rc = read_provenance(&rd, root, t)) || (rc = read_model(&rd, root, t)) ||

@@ -126,13 +126,34 @@ struct db *db_open(const char *path, struct sim_err *err)
     snprintf(db->path, sizeof db->path, "%s", path);
     int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
-        sim_err_at(err, SIM_EIO, path, 0, 0, "cannot open: %s",
-                   db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+        /* SQLite says only "unable to open database file": name the usual causes. */
+        char dir[sizeof db->path];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            slash[slash == dir ? 1 : 0] = '\0';
+        struct stat st;
+        if (stat(slash ? dir : ".", &st) != 0 || !S_ISDIR(st.st_mode))
+            sim_err_at(err, SIM_EIO, path, 0, 0,
+                       "cannot create the database: the folder '%s' does not exist", dir);
+        else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            sim_err_at(err, SIM_EIO, path, 0, 0, "cannot open '%s': is a directory", path);
+        else
+            sim_err_at(err, SIM_EIO, path, 0, 0, "cannot open: %s",
+                       db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
         db_close(db);
         return NULL;
     }
     sqlite3_busy_timeout(db->h, 5000);
     sqlite3_extended_result_codes(db->h, 0);
+    /* Test hook, not for users (docs/robustness.md): LLMCAP_TEST_MAX_PAGES=N caps the file
+     * at N pages, so a test can make the disk fill up in the middle of a run. */
+    const char *max_pages = getenv("LLMCAP_TEST_MAX_PAGES");
+    if (max_pages && *max_pages) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", strtoll(max_pages, NULL, 10));
+        sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+    }
     if (check_or_create(db, err) != SIM_OK) {
         db_close(db);
         return NULL;
@@ -239,6 +260,16 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t us)
 
 static int step_reset(struct db *db, sqlite3_stmt *st, const char *what)
 {
+    /* On some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) SQLite rolls the whole
+     * transaction back by itself; a later INSERT would then commit on its own and leave
+     * rows of a run that does not exist. After the first failure, write nothing more. */
+    if (db->sink_err.code || sqlite3_get_autocommit(db->h)) {
+        sqlite3_reset(st);
+        if (!db->sink_err.code)
+            sim_err_at(&db->sink_err, SIM_EIO, db->path, 0, 0,
+                       "cannot write %s: the run's transaction is no longer open", what);
+        return SIM_EIO;
+    }
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {

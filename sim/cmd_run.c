@@ -10,7 +10,9 @@
 #include "reports/db.h"
 #include "sim/cli.h"
 #include "sim/scenario.h"
+#include "sim/rng.h"
 #include "sim/sim.h"
+#include "sim/workload.h"
 
 enum { OPT_OUTPUT, OPT_SET, OPT_SEED, OPT_QUIET, OPT_NO_PROGRESS, OPT_LABELS, OPT_JSON };
 
@@ -338,12 +340,15 @@ int cmd_run(int argc, char **argv)
     if (pc.shown)
         fprintf(stderr, "\r%78s\r", "");
     if (rc != SIM_OK) {
-        if (db)
+        if (db) {
+            /* A failed write says why (the disk is full, ...) in the database's error. */
+            if (rc == SIM_EIO && db_sink_error(db))
+                err = *db_sink_error(db);
             db_abort_run(db);
-        if (rc == SIM_EINTR && db)
             snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg),
                      "; the run was rolled back and earlier runs in '%s' are intact",
                      cfg.output);
+        }
         code = cli_error(&err);
         goto out;
     }
@@ -351,6 +356,9 @@ int cmd_run(int argc, char **argv)
     if (db) {
         struct db_run_info info = {&sc, cfg.labels, lat_kind_name(sc.engine.latency.kind)};
         if (db_finish_run(db, &info, r, wall, &err) != SIM_OK) {
+            snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg),
+                     "; the run was rolled back and earlier runs in '%s' are intact",
+                     cfg.output);
             code = cli_error(&err);
             goto out;
         }
@@ -366,6 +374,26 @@ out:
     catalog_free(cat);
     scenario_release(&sc);
     return code;
+}
+
+/* Read a trace workload to its end as the run would (window, duration, skip_bad_rows),
+ * so that a malformed row fails validate as it would fail the run. Synthetic workloads
+ * need no reading. */
+static int check_trace_rows(const struct scenario *sc, struct sim_err *err)
+{
+    if (sc->workload.kind != WL_TRACE)
+        return SIM_OK;
+    struct rng_set *rng = rng_set_new(sc->seed);
+    if (!rng)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory");
+    struct workload *w = workload_open(&sc->workload, sc->duration_us, rng, err);
+    int rc = w ? 1 : err->code;
+    struct wl_request rq;
+    while (rc == 1)
+        rc = workload_next(w, &rq, err);
+    workload_close(w);
+    rng_set_free(rng);
+    return rc;
 }
 
 int cmd_validate(int argc, char **argv)
@@ -389,7 +417,7 @@ int cmd_validate(int argc, char **argv)
     struct sim_options opt = {.catalog = cat};
     struct sim *s = sim_new(&sc, &opt, &err);
     int code = EXIT_OK;
-    if (!s) {
+    if (!s || check_trace_rows(&sc, &err) != SIM_OK) {
         code = cli_error(&err);
     } else if (!cfg.quiet) {
         const struct sim_result *r = sim_result(s);

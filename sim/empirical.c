@@ -15,6 +15,15 @@ struct emp_table {
     double *v[2];
 };
 
+/* strerror's text with its first letter in lower case, for llmcap's wording. */
+static const char *errno_text(int e, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", strerror(e));
+    if (buf[0] >= 'A' && buf[0] <= 'Z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
 enum { QUOTE_MAX = 48 };
 
 size_t emp_table_rows(const struct emp_table *t)
@@ -104,8 +113,10 @@ struct emp_table *emp_table_load(const char *path, const char *col_a, const char
     fp = fopen(path, "rb");
     if (!fp) {
         int e = errno;
+        char why[128];
         sim_err_at(err, e == ENOENT ? SIM_ENOENT : SIM_EIO, path, 0, 0,
-                   "cannot open the length distribution: %s", strerror(e));
+                   "cannot open the length distribution '%s': %s", path,
+                   errno_text(e, why, sizeof why));
         goto fail;
     }
     unsigned long lineno = 0;
@@ -163,8 +174,11 @@ struct emp_table *emp_table_load(const char *path, const char *col_a, const char
         t->n++;
     }
     if (ferror(fp)) {
-        sim_err_at(err, SIM_EIO, path, 0, 0, "cannot read the length distribution: %s",
-                   strerror(errno ? errno : EIO));
+        int e = errno ? errno : EIO;
+        char why[128];
+        sim_err_at(err, e == EISDIR ? SIM_EINVAL : SIM_EIO, path, 0, 0,
+                   "cannot read the length distribution '%s': %s", path,
+                   errno_text(e, why, sizeof why));
         goto fail;
     }
     if (lineno == 0) {

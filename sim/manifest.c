@@ -137,6 +137,12 @@ static int set_pos_text(struct pos_text *p, const char *text, const struct ynode
     p->line = at->line;
     /* Point at the text itself: past the opening quote of a quoted scalar. */
     p->col = at->col + (at->quoted && !at->block ? 1 : 0);
+    if (at->block) {
+        /* A block scalar's (| or >) text starts on the line after the indicator, at an
+         * indentation the tree does not keep: lines are right, columns are left out. */
+        p->line = at->line + 1;
+        p->col = 0;
+    }
     if (!p->text || !p->file) {
         free(p->text);
         free(p->file);

@@ -265,6 +265,8 @@ struct parser {
 /* Locations and errors                                                                 */
 /* ------------------------------------------------------------------------------------ */
 
+/* A column of 0 means the query's columns are unknown (a YAML block scalar, whose
+ * indentation is not kept): messages then give the line only. */
 static void text_loc(const struct promql_expr *e, size_t off, long *line, long *col)
 {
     long l = e->line, c = e->col > 0 ? e->col + (long)off : 0;
@@ -275,18 +277,23 @@ static void text_loc(const struct promql_expr *e, size_t off, long *line, long *
             nl = i;
         }
     }
-    if (nl != (size_t)-1)
+    if (nl != (size_t)-1 && e->col > 0)
         c = (long)(off - nl);
     *line = l;
     *col = c;
 }
 
-/* The file column of text offset `off` (for messages that name another token). */
-static long col_of(const struct promql_expr *e, size_t off)
+/* Where text offset `off` is, for messages that name another token: "column 12", or
+ * "line 16" when the columns are unknown (a block scalar). */
+static const char *pos_of(const struct promql_expr *e, size_t off, char *buf, size_t n)
 {
     long line, col;
     text_loc(e, off, &line, &col);
-    return col > 0 ? col : (long)off + 1;
+    if (e->col > 0)
+        snprintf(buf, n, "column %ld", col > 0 ? col : (long)off + 1);
+    else
+        snprintf(buf, n, "line %ld", line);
+    return buf;
 }
 
 static int expr_verr(const struct promql_expr *e, struct sim_err *err, int code, size_t off,
@@ -1164,9 +1171,9 @@ static bool parse_args(struct parser *p, struct node *n, const char *fname, size
         if (p->cur.kind == TK_COMMA) {
             advance(p);
         } else if (p->cur.kind != TK_RPAREN) {
-            char what[96];
-            snprintf(what, sizeof what, "',' or ')' in the arguments of %s() opened at column %ld",
-                     fname, col_of(p->e, open));
+            char what[128], at[32];
+            snprintf(what, sizeof what, "',' or ')' in the arguments of %s() opened at %s",
+                     fname, pos_of(p->e, open, at, sizeof at));
             expected(p, what);
             return false;
         }
@@ -1440,9 +1447,9 @@ static struct node *parse_primary(struct parser *p)
         if (!n)
             return NULL;
         if (p->cur.kind != TK_RPAREN) {
-            char what[64];
-            snprintf(what, sizeof what, "')' to close the '(' at column %ld",
-                     col_of(p->e, t.pos));
+            char what[64], at[32];
+            snprintf(what, sizeof what, "')' to close the '(' at %s",
+                     pos_of(p->e, t.pos, at, sizeof at));
             return expected(p, what);
         }
         advance(p);

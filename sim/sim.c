@@ -447,12 +447,24 @@ static int workload_source_next(void *ctx, struct wl_request *out, struct sim_er
     return workload_next(ctx, out, err);
 }
 
+/* A file the scenario names could not be opened or read (err's location is the bare path,
+ * no line): point at the scenario key that names it; the message names the file. */
+static void locate_file_error(const struct scenario *sc, const char *key, const char *path,
+                              struct sim_err *err)
+{
+    if (err && path[0] && !strcmp(err->where, path)) {
+        err->where[0] = '\0';
+        scenario_locate(sc, key, err);
+    }
+}
+
 struct catalog *sim_load_catalog(const struct scenario *sc, struct sim_err *err)
 {
     struct catalog *cat = catalog_new(NULL, err);
     if (!cat)
         return NULL;
     if (sc->model.catalog_path[0] && catalog_add_file(cat, sc->model.catalog_path, err)) {
+        locate_file_error(sc, "model.catalog", sc->model.catalog_path, err);
         catalog_free(cat);
         return NULL;
     }
@@ -614,6 +626,7 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
     };
     s->lat = lat_model_from_spec(&sc->engine.latency, &lctx, err);
     if (!s->lat) {
+        locate_file_error(sc, "engine.latency.table", sc->engine.latency.table_path, err);
         scenario_locate(sc, "engine.latency", err);
         goto fail;
     }
@@ -634,8 +647,10 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         s->src = *s->opt.source;
     } else {
         s->wl = workload_open(&sc->workload, sc->duration_us, s->rng, err);
-        if (!s->wl)
+        if (!s->wl) {
+            locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
             goto fail;
+        }
         s->src.ctx = s->wl;
         s->src.next = workload_source_next;
     }

@@ -62,9 +62,35 @@ const char *trace_format_name(enum trace_format f)
     return "?";
 }
 
-static int quote_len(size_t n)
+/* At most QUOTE_MAX bytes of `s` (length n) for a message, with control and non-ASCII
+ * bytes written as \xNN: a binary file must not put raw bytes on a terminal. */
+enum { SHOWN_MAX = 4 * QUOTE_MAX + 1 };
+static const char *shown(const char *s, size_t n, char *buf)
 {
-    return (int)(n < QUOTE_MAX ? n : QUOTE_MAX);
+    size_t k = 0;
+    for (size_t i = 0; i < n && i < QUOTE_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f) {
+            buf[k++] = (char)c;
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            buf[k++] = '\\';
+            buf[k++] = 'x';
+            buf[k++] = hex[c >> 4];
+            buf[k++] = hex[c & 15];
+        }
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+/* strerror's text with its first letter in lower case, for llmcap's wording. */
+static const char *errno_text(int e, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", strerror(e));
+    if (buf[0] >= 'A' && buf[0] <= 'Z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
 }
 
 /* ---- lines ------------------------------------------------------------------------- */
@@ -75,9 +101,17 @@ static int read_line(struct trace_reader *r, struct sim_err *err)
     errno = 0;
     ssize_t n = getline(&r->line, &r->cap, r->f);
     if (n < 0) {
-        if (ferror(r->f))
+        if (ferror(r->f)) {
+            int e = errno ? errno : EIO;
+            char why[128];
+            if (e == EISDIR) /* a folder given for a file: bad input, not an I/O failure */
+                return sim_err_at(err, SIM_EINVAL, r->path, 0, 0,
+                                  "cannot read the trace '%s': %s", r->path,
+                                  errno_text(e, why, sizeof why));
             return sim_err_at(err, SIM_EIO, r->path, (long)r->lineno + 1, 0,
-                              "cannot read the trace: %s", strerror(errno ? errno : EIO));
+                              "cannot read the trace '%s': %s", r->path,
+                              errno_text(e, why, sizeof why));
+        }
         if (errno == ENOMEM)
             return sim_err_at(err, SIM_ENOMEM, r->path, (long)r->lineno + 1, 0,
                               "out of memory reading a line");
@@ -292,11 +326,12 @@ static int split_csv(const char *s, size_t n, const char **f, size_t *fl, long *
 static int count_error(struct trace_reader *r, struct sim_err *err, long col, const char *name,
                        const char *s, size_t n, int why)
 {
+    char sb[SHOWN_MAX];
     if (why == -2)
         return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, col,
-                          "'%s' must be <= 2147483647 (tokens), got '%.*s'", name, quote_len(n), s);
+                          "'%s' must be <= 2147483647 (tokens), got '%s'", name, shown(s, n, sb));
     return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, col,
-                      "'%s' must be an integer >= 0 (tokens), got '%.*s'", name, quote_len(n), s);
+                      "'%s' must be an integer >= 0 (tokens), got '%s'", name, shown(s, n, sb));
 }
 
 /* Azure and plain CSV rows share the layout time,prompt,output. */
@@ -320,17 +355,18 @@ static int parse_csv_row(struct trace_reader *r, struct raw_row *row, struct sim
                           "expected 3 columns (%s,%s,%s), found %d", names[0], names[1], names[2],
                           k);
     }
+    char sb[SHOWN_MAX];
     if (azure) {
         if (!parse_timestamp(f[0], fl[0], &row->abs_us))
             return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, col[0],
                               "'TIMESTAMP' must be a date and time like "
                               "'2023-11-16 18:17:03.9799600' or "
-                              "'2024-05-10 00:00:00.009930+00:00', got '%.*s'",
-                              quote_len(fl[0]), f[0]);
+                              "'2024-05-10 00:00:00.009930+00:00', got '%s'",
+                              shown(f[0], fl[0], sb));
     } else if (!parse_seconds_us(f[0], fl[0], &row->abs_us)) {
         return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, col[0],
-                          "'arrival_s' must be a number of seconds >= 0, got '%.*s'",
-                          quote_len(fl[0]), f[0]);
+                          "'arrival_s' must be a number of seconds >= 0, got '%s'",
+                          shown(f[0], fl[0], sb));
     }
     int why = parse_count(f[1], fl[1], &row->prompt);
     if (why)
@@ -359,9 +395,10 @@ static int json_value_error(struct trace_reader *r, struct sim_err *err, const c
                             const char *name, const cJSON *v, const char *expect)
 {
     char *text = cJSON_PrintUnformatted(v);
+    char sb[SHOWN_MAX];
     int rc = sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, json_key_col(r->line, key),
-                        "'%s' must be %s, got '%.*s'", name, expect,
-                        text ? quote_len(strlen(text)) : 1, text ? text : "?");
+                        "'%s' must be %s, got '%s'", name, expect,
+                        text ? shown(text, strlen(text), sb) : "?");
     free(text);
     return rc;
 }
@@ -384,11 +421,12 @@ static int parse_mooncake_row(struct trace_reader *r, struct raw_row *row, struc
     cJSON *o = cJSON_ParseWithOpts(r->line, &end, 1);
     if (!o) {
         long col = end && end >= r->line ? (long)(end - r->line) + 1 : 1;
+        char sb[SHOWN_MAX];
         if (end && *end)
             return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, col,
                               "expected one JSON object per line, found invalid JSON at "
-                              "'%.*s'",
-                              quote_len(strnlen(end, QUOTE_MAX)), end);
+                              "'%s'",
+                              shown(end, strnlen(end, QUOTE_MAX), sb));
         return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, col,
                           "expected one JSON object per line, found the line ends inside "
                           "the JSON");
@@ -398,6 +436,24 @@ static int parse_mooncake_row(struct trace_reader *r, struct raw_row *row, struc
         rc = sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, 1,
                         "expected one JSON object per line, found another JSON value");
         goto done;
+    }
+    /* cJSON keeps both members of a repeated key and lookups see only the first: which
+     * value was meant is unknowable, so a repeated key is an error. */
+    static const char *const all_keys[4] = {"timestamp", "input_length", "output_length",
+                                            "hash_ids"};
+    for (int k = 0; k < 4; k++) {
+        int seen = 0;
+        for (const cJSON *c = o->child; c; c = c->next)
+            if (c->string && !strcmp(c->string, all_keys[k]) && ++seen == 2) {
+                char pat[40];
+                snprintf(pat, sizeof pat, "\"%s\"", all_keys[k]);
+                const char *p = strstr(r->line, pat);
+                p = p ? strstr(p + 1, pat) : NULL;
+                rc = sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno,
+                                p ? (long)(p - r->line) + 1 : 1,
+                                "duplicate key '%s' in the JSON object", all_keys[k]);
+                goto done;
+            }
     }
     static const char *const keys[3] = {"timestamp", "input_length", "output_length"};
     static const char *const expect[3] = {"a number of milliseconds >= 0",
@@ -500,8 +556,9 @@ struct trace_reader *trace_open(const char *path, enum trace_format format, stru
     r->f = fopen(path, "rb");
     if (!r->f) {
         int e = errno;
-        sim_err_at(err, e == ENOENT ? SIM_ENOENT : SIM_EIO, path, 0, 0, "cannot open the trace: %s",
-                   strerror(e));
+        char why[128];
+        sim_err_at(err, e == ENOENT ? SIM_ENOENT : SIM_EIO, path, 0, 0,
+                   "cannot open the trace '%s': %s", path, errno_text(e, why, sizeof why));
         goto fail;
     }
     int rc = read_line(r, err);
@@ -523,19 +580,21 @@ struct trace_reader *trace_open(const char *path, enum trace_format format, stru
         seen = TRACE_MOONCAKE;
     if (format == TRACE_AUTO) {
         if (seen == TRACE_AUTO) {
+            char sb[SHOWN_MAX];
             sim_err_at(err, SIM_EINVAL, path, 1, 1,
-                       "cannot tell the trace format from the first line '%.*s': expected "
+                       "cannot tell the trace format from the first line '%s': expected "
                        "the header '%s' (azure) or '%s' (csv), or a JSON object (mooncake)",
-                       quote_len(r->len), r->line, azure_header, csv_header);
+                       shown(r->line, r->len, sb), azure_header, csv_header);
             goto fail;
         }
         format = seen;
     } else if (format == TRACE_AZURE || format == TRACE_CSV) {
         if (seen != format) {
+            char sb[SHOWN_MAX];
             sim_err_at(err, SIM_EINVAL, path, 1, 1,
-                       "expected the header '%s' (format '%s'), got '%.*s'",
+                       "expected the header '%s' (format '%s'), got '%s'",
                        format == TRACE_AZURE ? azure_header : csv_header, trace_format_name(format),
-                       quote_len(r->len), r->line);
+                       shown(r->line, r->len, sb));
             goto fail;
         }
     }
@@ -550,8 +609,9 @@ fail:
 /* Quote a row's timestamp for the order message: its text, or the number (Mooncake). */
 static void ts_quote(const struct trace_reader *r, const struct raw_row *row, char *out, size_t n)
 {
+    char sb[SHOWN_MAX];
     if (row->ts_text)
-        snprintf(out, n, "%.*s", quote_len(row->ts_len), row->ts_text);
+        snprintf(out, n, "%s", shown(row->ts_text, row->ts_len, sb));
     else if (r->fmt == TRACE_MOONCAKE && row->abs_us % 1000 == 0)
         snprintf(out, n, "%" PRId64, row->abs_us / 1000);
     else

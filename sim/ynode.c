@@ -1178,8 +1178,11 @@ static const struct dur_unit dur_units[] = {
 };
 #define N_DUR_UNITS (sizeof dur_units / sizeof dur_units[0])
 
-int parse_duration_us(const char *text, int64_t *out)
+/* parse_duration_us(), telling a well-formed duration too long for int64 microseconds
+ * (*too_long set, SIM_EINVAL) from text that is not a duration. */
+static int parse_duration_checked(const char *text, int64_t *out, bool *too_long)
 {
+    *too_long = false;
     const char *s = text;
     bool neg = *s == '-';
     if (*s == '-' || *s == '+')
@@ -1222,11 +1225,19 @@ int parse_duration_us(const char *text, int64_t *out)
         next_unit = u + 1;
         total += strtod(nb, NULL) * (double)dur_units[u].us;
     }
-    if (!(total < 9.2e18))
+    if (!(total < 9.2e18)) {
+        *too_long = true;
         return SIM_EINVAL;
+    }
     int64_t v = (int64_t)llround(total);
     *out = neg ? -v : v;
     return SIM_OK;
+}
+
+int parse_duration_us(const char *text, int64_t *out)
+{
+    bool too_long;
+    return parse_duration_checked(text, out, &too_long);
 }
 
 char *format_duration_us(int64_t us, char *buf, size_t n)
@@ -1263,15 +1274,21 @@ int ynode_as_duration_us(const struct ynode *n, const char *key, int64_t min_us,
     char gb[YNODE_SHOW_MAX + 32];
     int64_t v = 0;
     int rc = SIM_EINVAL;
+    bool too_long = false;
     if (bare_unit_us > 0 && is_number_text(n->value)) {
         double x = strtod(n->value, NULL) * (double)bare_unit_us;
         if (!n->quoted && fabs(x) < 9.2e18) {
             v = (int64_t)llround(x);
             rc = SIM_OK;
+        } else if (!n->quoted) {
+            too_long = true;
         }
     } else {
-        rc = parse_duration_us(n->value, &v);
+        rc = parse_duration_checked(n->value, &v, &too_long);
     }
+    if (too_long) /* below 9.2e18 us (int64 microseconds), i.e. 106481481 days */
+        return err_node(err, SIM_EINVAL, n, "'%s' must be at most 106481481d, got %s", key,
+                        got_text(n, gb, sizeof gb));
     if (rc) {
         if (bare_unit_us == 1000000)
             return err_node(err, SIM_EINVAL, n,

@@ -254,7 +254,7 @@ Test(catalog, rejects_out_of_range_value)
 Test(catalog, rejects_wrong_type)
 {
     struct bad_case b = {CAT "bad_type.json", CAT "bad_type.json:35:76",
-                         "'n_gpus' must be an integer (GPUs), got 'two'"};
+                         "'n_gpus' must be an integer (GPUs), got a string 'two'"};
     expect_bad(&b);
 }
 
@@ -307,7 +307,7 @@ Test(catalog, missing_file_is_enoent)
     struct sim_err err = {0};
     cr_assert_eq(catalog_add_file(c, CAT "no_such.json", &err), SIM_ENOENT);
     cr_assert_str_eq(err.where, CAT "no_such.json");
-    cr_assert_str_eq(err.msg, "cannot open: No such file or directory");
+    cr_assert_str_eq(err.msg, "cannot open '" CAT "no_such.json': no such file or directory");
     catalog_free(c);
 }
 

@@ -312,5 +312,6 @@ Test(table, missing_file_is_enoent)
     struct lat_tab t;
     struct sim_err err = {0};
     cr_assert_eq(lat_tab_load(&t, TAB "no_such_table.json", &err), SIM_ENOENT);
-    cr_assert_str_eq(err.msg, "cannot open: No such file or directory");
+    cr_assert_str_eq(err.msg,
+                     "cannot open '" TAB "no_such_table.json': no such file or directory");
 }

