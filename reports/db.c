@@ -425,7 +425,6 @@ static void utc_now(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int delete_run_with_key(struct db *db, const char *key);
 
 int db_finish_run(struct db *db, const struct db_run_info *info, const struct sim_result *r,
                   double wall_s, struct sim_err *err)
@@ -439,8 +438,6 @@ int db_finish_run(struct db *db, const struct db_run_info *info, const struct si
     struct db_run_identity id = {sc->sha256, sc->overrides, info->labels_json, sc->seed,
                                  LLMCAP_VERSION, LLMCAP_GIT_DESCRIBE};
     db_run_key(&id, key);
-    if (delete_run_with_key(db, key) != SIM_OK)
-        goto fail;
     if (sqlite3_prepare_v2(db->h,
                            "INSERT INTO runs (run_id, status, created_utc, scenario_name, "
                            "scenario_path, scenario_sha256, overrides, labels_json, seed, "
@@ -678,37 +675,6 @@ void db_run_key(const struct db_run_identity *id, char hex[65])
 static const char *const run_tables[] = {"requests",       "samples", "summary", "slo_results",
                                          "scaling_events", "pods",    "nodes"};
 
-static int delete_run_with_key(struct db *db, const char *key)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t old = -1;
-    if (sqlite3_prepare_v2(db->h, "SELECT run_id FROM runs WHERE run_key = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
-        return SIM_EIO;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        old = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return SIM_EIO;
-    if (old < 0)
-        return SIM_OK;
-    for (size_t i = 0; i <= sizeof run_tables / sizeof run_tables[0]; i++) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE run_id = ?1",
-                 i < sizeof run_tables / sizeof run_tables[0] ? run_tables[i] : "runs");
-        if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-            return SIM_EIO;
-        sqlite3_bind_int64(st, 1, old);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-            return SIM_EIO;
-    }
-    return SIM_OK;
-}
-
 /* Whether `table` in schema `schema` has a column `col`. */
 static bool has_column(sqlite3 *h, const char *schema, const char *table, const char *col)
 {
@@ -778,7 +744,7 @@ static int add_run_keys(struct db *db, struct sim_err *err)
         db_fail(db, err, "cannot add run keys");
         goto fail;
     }
-    if (exec(db, "CREATE UNIQUE INDEX IF NOT EXISTS runs_by_key ON runs (run_key)", err) !=
+    if (exec(db, "CREATE INDEX IF NOT EXISTS runs_by_key ON runs (run_key)", err) !=
             SIM_OK ||
         exec(db, "COMMIT", err) != SIM_OK)
         goto fail;

@@ -77,8 +77,8 @@ struct db_run_identity {
 };
 
 /* The run key stored in runs.run_key: SHA-256 (64 lower-case hex digits and a NUL) of the
- * identity's fields. db_finish_run() replaces an earlier run with the same key (its rows
- * are deleted in the same transaction); db_merge() skips it. */
+ * identity's fields. db_finish_run() appends a run whatever its key; db_merge() skips a
+ * run whose key is already there. */
 void db_run_key(const struct db_run_identity *id, char hex[65]);
 
 /* This build's version and git describe, as db_finish_run() records them. */

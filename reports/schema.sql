@@ -43,11 +43,12 @@ CREATE TABLE IF NOT EXISTS runs (
     n_requests         INTEGER NOT NULL,
     -- The run's identity: SHA-256 (hex) of scenario_sha256, overrides, labels_json, seed,
     -- llmcap_version and git_describe (reports/db.h db_run_key). A run is a pure function
-    -- of these, so a database holds each identity once: `llmcap run` replaces an earlier
-    -- run with the same key, `llmcap merge` skips it (merging twice adds nothing).
+    -- of these: `llmcap run -o` appends every run it is asked for, while `llmcap merge`
+    -- and `llmcap sweep` skip a run whose key is already there (merging twice adds
+    -- nothing).
     run_key            TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS runs_by_key ON runs (run_key);
+CREATE INDEX IF NOT EXISTS runs_by_key ON runs (run_key);
 
 -- One row per request (all, a deterministic sample, or none: scenario record.requests).
 CREATE TABLE IF NOT EXISTS requests (

@@ -132,23 +132,27 @@ Test(merge, refuses_files_that_are_not_llmcap_databases)
     rm_tree(dir);
 }
 
-Test(merge, a_run_written_again_replaces_the_same_identity)
+Test(merge, a_run_written_again_is_appended_and_a_merge_keeps_one_copy_per_key)
 {
-    char dir[256], db[1100];
+    char dir[256], db[1100], m[1100];
     make_tmp(dir, sizeof dir, "runkey");
     snprintf(db, sizeof db, "%s/x.db", dir);
+    snprintf(m, sizeof m, "%s/m.db", dir);
     cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", STEADY, db), 0);
     cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", STEADY, db), 0);
-    /* same scenario bytes, overrides, labels, seed and build: one run, written last */
+    /* `run -o` appends (the database contract): two runs with the same identity */
     char *r = dump(db, "SELECT run_id FROM runs");
-    cr_assert_str_eq(r, "2|\n");
+    cr_assert_str_eq(r, "1|\n2|\n");
     free(r);
-    cr_assert_float_eq(rows(db, "requests"), 200.0, 0.0);
-    /* another seed or other labels are other runs */
+    cr_assert_float_eq(query_num(db, "SELECT count(DISTINCT run_key) FROM runs"), 1.0, 0.0);
+    /* another seed or other labels are other identities */
     cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet --seed 2", STEADY, db), 0);
     cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet --labels '{\"k\": 1}'", STEADY, db), 0);
-    cr_assert_float_eq(rows(db, "runs"), 3.0, 0.0);
+    cr_assert_float_eq(rows(db, "runs"), 4.0, 0.0);
     cr_assert_float_eq(query_num(db, "SELECT count(DISTINCT run_key) FROM runs"), 3.0, 0.0);
+    /* a merge copies each identity once */
+    cr_assert_eq(llmcap(dir, "", "merge %s %s", m, db), 0);
+    cr_assert_float_eq(rows(m, "runs"), 3.0, 0.0);
     rm_tree(dir);
 }
 
@@ -179,11 +183,11 @@ Test(merge, a_database_from_before_run_keys_is_merged_and_upgraded)
     char *merged = dump(m, "SELECT run_key FROM runs");
     cr_assert_str_eq(merged, key);
     free(merged);
-    /* writing into the old file adds the column and its keys, then replaces the run */
+    /* writing into the old file adds the column and its keys, then appends the run */
     cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", STEADY, old), 0);
     char *now = dump(old, "SELECT run_id, run_key FROM runs");
-    char want[200];
-    snprintf(want, sizeof want, "2|%s", key);
+    char want[400];
+    snprintf(want, sizeof want, "1|%s2|%s", key, key);
     cr_assert_str_eq(now, want);
     free(now);
     free(key);
