@@ -610,8 +610,13 @@ fail:
 static void ts_quote(const struct trace_reader *r, const struct raw_row *row, char *out, size_t n)
 {
     char sb[SHOWN_MAX];
-    if (row->ts_text)
-        snprintf(out, n, "%s", shown(row->ts_text, row->ts_len, sb));
+    if (row->ts_text) {
+        /* a shown value may be longer than out: cut it there */
+        const char *t = shown(row->ts_text, row->ts_len, sb);
+        size_t len = strnlen(t, n - 1);
+        memcpy(out, t, len);
+        out[len] = '\0';
+    }
     else if (r->fmt == TRACE_MOONCAKE && row->abs_us % 1000 == 0)
         snprintf(out, n, "%" PRId64, row->abs_us / 1000);
     else
