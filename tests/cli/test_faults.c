@@ -6,6 +6,10 @@
  * llmcap's) and checks the exit code, the exact message, and that the file still holds
  * exactly the earlier run, row for row (PRAGMA integrity_check ok). docs/robustness.md
  * describes each case.
+ *
+ * No Criterion .timeout here: with tests running in parallel, Criterion's timers leak
+ * under LeakSanitizer. Every wait is bounded instead (cli_spawn_env kills a child that
+ * outlives its limit; the lock holder exits when the test closes its pipe or dies).
  */
 #include <errno.h>
 #include <sqlite3.h>
@@ -180,7 +184,7 @@ static const char rolled_back[] =
 
 /* ---- the disk fills up ------------------------------------------------------------------- */
 
-Test(faults, disk_full_at_every_point_of_a_run_rolls_it_back, .timeout = 300)
+Test(faults, disk_full_at_every_point_of_a_run_rolls_it_back)
 {
     char dir[64], db[128];
     make_dir(dir, sizeof dir, 4000);
@@ -254,5 +258,279 @@ Test(faults, output_in_a_missing_folder_fails_before_the_run)
     cr_assert_eq(r.status, 3);
     cr_assert_str_eq(r.err, "llmcap: .: error: cannot open '.': is a directory\n");
     cli_result_free(&r);
+    remove_dir(dir);
+}
+
+Test(faults, read_only_file_is_refused_and_left_as_it_was)
+{
+    char dir[64], db[128];
+    make_dir(dir, sizeof dir, 400);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    char *before = first_run(dir, db);
+    cr_assert_eq(chmod(db, 0444), 0);
+    /* root ignores file modes: run llmcap as nobody then, in a folder it cannot write */
+    uid_t uid = geteuid() == 0 ? 65534 : 0;
+    struct cli_result r;
+    run_llmcap(dir, NULL, uid, "r.db", &r);
+    cr_assert_eq(r.status, 3, "%s", r.err);
+    cr_assert_str_eq(r.err, "llmcap: r.db: error: cannot write: the file is read-only\n");
+    cr_assert_str_empty(r.out);
+    cli_result_free(&r);
+    char *after = snapshot(db);
+    cr_assert_str_eq(after, before);
+    assert_integrity(db);
+    free(after);
+    free(before);
+    remove_dir(dir);
+}
+
+/* ---- another process holds the write lock ------------------------------------------------ */
+
+Test(faults, locked_database_waits_five_seconds_then_fails)
+{
+    char dir[64], db[128];
+    make_dir(dir, sizeof dir, 400);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    char *before = first_run(dir, db);
+    int held[2], release[2];
+    cr_assert_eq(pipe(held), 0);
+    cr_assert_eq(pipe(release), 0);
+    pid_t holder = fork();
+    cr_assert_geq(holder, 0);
+    if (holder == 0) {
+        /* Another writer: takes the write lock (RESERVED) and keeps it until told. It
+         * keeps only its own ends of the pipes, so that the parent closing its end (or
+         * dying) reads as end-of-file here. */
+        close(held[0]);
+        close(release[1]);
+        sqlite3 *h = NULL;
+        if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+            sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            _exit(1);
+        char c = 'x';
+        if (write(held[1], &c, 1) != 1)
+            _exit(2);
+        (void)read(release[0], &c, 1); /* until the parent closes its end */
+        sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(h);
+        _exit(0);
+    }
+    close(held[1]);
+    close(release[0]);
+    char c;
+    cr_assert_eq(read(held[0], &c, 1), 1, "the lock holder did not start");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct cli_result r;
+    run_llmcap(dir, NULL, 0, "r.db", &r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    close(release[1]);
+    int st;
+    cr_assert_eq(waitpid(holder, &st, 0), holder);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the lock holder failed");
+    cr_assert_eq(r.status, 3, "%s", r.err);
+    cr_assert_str_eq(r.err, "llmcap: r.db: error: the database is locked by another process "
+                            "(waited 5 s)\n");
+    cr_assert_str_empty(r.out);
+    /* sqlite3_busy_timeout(5000): at least the 5 s, and not much more than the run */
+    cr_assert_geq(waited, 4.9, "gave up after %.2f s", waited);
+    cr_assert_lt(waited, 60.0);
+    cli_result_free(&r);
+    char *after = snapshot(db);
+    cr_assert_str_eq(after, before);
+    assert_integrity(db);
+    /* The lock gone, the same command works. */
+    run_llmcap(dir, NULL, 0, "r.db", &r);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_result_free(&r);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM runs"), 2);
+    free(after);
+    free(before);
+    remove_dir(dir);
+}
+
+/* ---- a signal in the middle of a long run ------------------------------------------------ */
+
+/* Start a run of 20 million requests (minutes of work), wait until its transaction has
+ * started writing (the rollback journal exists), then send `sig`. */
+static void interrupt_long_run(const char *dir, const char *db, int sig, struct cli_result *r)
+{
+    char path[512], journal[160];
+    snprintf(path, sizeof path, "%s/long.yaml", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    const char *at = strstr(small_yaml, "COUNT");
+    fprintf(f, "%.*s20000000%s", (int)(at - small_yaml), small_yaml, at + 5);
+    fclose(f);
+    snprintf(journal, sizeof journal, "%s-journal", db);
+    char *argv[] = {"llmcap", "run", "long.yaml", "-q", "-o", "r.db", NULL};
+    struct cli_env ce = {dir, NULL, 0};
+    int o, e;
+    pid_t pid = cli_spawn_env(&ce, argv, 300, &o, &e);
+    bool writing = false;
+    for (int i = 0; i < 3000 && !writing; i++) {
+        struct timespec ten_ms = {0, 10 * 1000 * 1000};
+        nanosleep(&ten_ms, NULL);
+        writing = access(journal, F_OK) == 0;
+    }
+    struct timespec settle = {0, 300 * 1000 * 1000};
+    nanosleep(&settle, NULL);
+    cr_assert(writing, "the run never started writing");
+    cr_assert_eq(kill(pid, sig), 0);
+    cli_collect(pid, o, e, r);
+}
+
+static void check_interrupted(int sig)
+{
+    char dir[64], db[128];
+    make_dir(dir, sizeof dir, 400);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    char *before = first_run(dir, db);
+    struct cli_result r;
+    interrupt_long_run(dir, db, sig, &r);
+    cr_assert_eq(r.status, 3, "%s", r.err);
+    cr_assert(!strncmp(r.err, "llmcap: error: interrupted at simulated time ", 45) &&
+                  ends_with(r.err, rolled_back),
+              "%s", r.err);
+    cr_assert_str_empty(r.out);
+    cli_result_free(&r);
+    char journal[160];
+    snprintf(journal, sizeof journal, "%s-journal", db);
+    cr_assert_neq(access(journal, F_OK), 0, "a rollback journal was left behind");
+    char *after = snapshot(db);
+    cr_assert_str_eq(after, before);
+    assert_integrity(db);
+    free(after);
+    free(before);
+    remove_dir(dir);
+}
+
+Test(faults, sigint_in_a_long_run_rolls_it_back)
+{
+    check_interrupted(SIGINT);
+}
+
+Test(faults, sigterm_in_a_long_run_rolls_it_back)
+{
+    check_interrupted(SIGTERM);
+}
+
+Test(faults, sigkill_in_a_long_run_leaves_nothing_once_the_file_is_opened_again)
+{
+    /* SIGKILL cannot be caught: the process dies with its transaction open and a hot
+     * rollback journal beside the file. The next writer rolls it back (SQLite does so when
+     * it opens the file), so the killed run leaves no rows and run 1 is untouched. */
+    char dir[64], db[128];
+    make_dir(dir, sizeof dir, 400);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    free(first_run(dir, db));
+    char *run1 = snapshot_where(db, "WHERE run_id = 1");
+    struct cli_result r;
+    interrupt_long_run(dir, db, SIGKILL, &r);
+    cr_assert_eq(r.status, 128 + SIGKILL);
+    cli_result_free(&r);
+    run_llmcap(dir, NULL, 0, "r.db", &r);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_result_free(&r);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM runs"), 2);
+    cr_assert_eq(query_int(db, "SELECT max(run_id) FROM runs"), 2);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM requests WHERE run_id NOT IN "
+                               "(SELECT run_id FROM runs)"),
+                 0);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM requests WHERE run_id = 2"), 400);
+    char *after = snapshot_where(db, "WHERE run_id = 1");
+    cr_assert_str_eq(after, run1);
+    assert_integrity(db);
+    free(after);
+    free(run1);
+    remove_dir(dir);
+}
+
+/* ---- a file that is not llmcap's ---------------------------------------------------------- */
+
+static char *read_bytes(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    char *p = malloc(1 << 20);
+    *n = fread(p, 1, 1 << 20, f);
+    fclose(f);
+    return p;
+}
+
+/* llmcap run -o FILE on a file that must be refused: exit 2, `msg`, not one byte changed,
+ * no journal created. */
+static void check_refused(const char *dir, const char *msg)
+{
+    char db[128], journal[160];
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    snprintf(journal, sizeof journal, "%s-journal", db);
+    size_t n0, n1;
+    char *b0 = read_bytes(db, &n0);
+    struct stat s0, s1;
+    cr_assert_eq(stat(db, &s0), 0);
+    struct cli_result r;
+    run_llmcap(dir, NULL, 0, "r.db", &r);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert_str_eq(r.err, msg);
+    cr_assert_str_empty(r.out);
+    cli_result_free(&r);
+    char *b1 = read_bytes(db, &n1);
+    cr_assert_eq(n1, n0);
+    cr_assert_eq(memcmp(b0, b1, n0), 0, "the file was modified");
+    cr_assert_eq(stat(db, &s1), 0);
+    cr_assert_eq(s1.st_mtim.tv_sec, s0.st_mtim.tv_sec);
+    cr_assert_eq(s1.st_mtim.tv_nsec, s0.st_mtim.tv_nsec);
+    cr_assert_neq(access(journal, F_OK), 0);
+    free(b0);
+    free(b1);
+}
+
+Test(faults, text_file_as_output_is_refused_unchanged)
+{
+    char dir[64], db[128];
+    make_dir(dir, sizeof dir, 400);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    FILE *f = fopen(db, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 200; i++)
+        fprintf(f, "line %d of someone's notes: not a database\n", i);
+    fclose(f);
+    check_refused(dir, "llmcap: r.db: error: not an llmcap database (not a SQLite file): refusing "
+                       "to write into it; choose another output file\n");
+    remove_dir(dir);
+}
+
+Test(faults, other_sqlite_database_as_output_is_refused_unchanged)
+{
+    char dir[64], db[128];
+    make_dir(dir, sizeof dir, 400);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    sqlite3 *h = NULL;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(h,
+                              "CREATE TABLE invoices(id INTEGER PRIMARY KEY, usd REAL);"
+                              "INSERT INTO invoices(usd) VALUES (12.5), (99.25);",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(h);
+    check_refused(dir, "llmcap: r.db: error: a SQLite database that is not llmcap's: refusing "
+                       "to write into it; choose another output file\n");
+    remove_dir(dir);
+}
+
+Test(faults, database_of_a_newer_llmcap_is_refused_unchanged)
+{
+    char dir[64], db[128];
+    make_dir(dir, sizeof dir, 400);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    free(first_run(dir, db));
+    sqlite3 *h = NULL;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    check_refused(dir, "llmcap: r.db: error: written by a newer llmcap (schema version 99, this "
+                       "llmcap knows 1): refusing to write into it\n");
     remove_dir(dir);
 }
