@@ -44,10 +44,12 @@ void chart_end(FILE *gp, const char *name)
 }
 
 int chart_run(const char *dir, const char *script, const char *gnuplot, bool *missing,
-              struct sim_err *err)
+              char *failed, size_t n_failed, struct sim_err *err)
 {
     const char *prog = gnuplot ? gnuplot : "gnuplot";
     *missing = false;
+    if (n_failed)
+        failed[0] = '\0';
     int out[2], status_pipe[2];
     if (pipe(out) != 0)
         return sim_err_set(err, SIM_EIO, "cannot run gnuplot: %s", strerror(errno));
@@ -130,8 +132,12 @@ int chart_run(const char *dir, const char *script, const char *gnuplot, bool *mi
             msg[--len] = '\0';
         char *line = strrchr(msg, '\n');
         line = line ? line + 1 : msg;
-        return sim_err_at(err, SIM_EIO, dir, 0, 0, "gnuplot failed on %s: %s", script,
-                          *line ? line : "no message");
+        char why[64];
+        if (WIFSIGNALED(status))
+            snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(status));
+        else
+            snprintf(why, sizeof why, "exit status %d, no message", WEXITSTATUS(status));
+        snprintf(failed, n_failed, "gnuplot failed on %s: %.400s", script, *line ? line : why);
     }
     return SIM_OK;
 }

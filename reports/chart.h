@@ -5,13 +5,14 @@
  * The report writes the charts' data files and one gnuplot script; chart_begin() and
  * chart_end() frame each chart in the script so that it is drawn twice, as NAME.png
  * (pngcairo) and NAME.svg, with the same settings. chart_run() runs the script. When
- * gnuplot is not installed it says so (the Debian package is gnuplot-nox) and the caller
- * goes on without charts.
+ * gnuplot is not installed (the Debian package is gnuplot-nox) or fails, it says so and
+ * the caller goes on without charts.
  */
 #ifndef LLMCAP_REPORTS_CHART_H
 #define LLMCAP_REPORTS_CHART_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "sim/err.h"
@@ -31,9 +32,12 @@ void chart_quote(FILE *gp, const char *s);
 
 /* Run `gnuplot` (a program name looked up in PATH, or a path; NULL for "gnuplot") on the
  * script file `script` with `dir` as its working directory. SIM_OK, with *missing set
- * when gnuplot could not be started because it is not installed; SIM_EIO + err (with
- * gnuplot's first error line) when it failed. */
+ * when gnuplot could not be started because it is not installed, or with `failed` set to
+ * "gnuplot failed on SCRIPT: LAST LINE" (gnuplot's last message) when it ran and failed
+ * (a non-zero exit or a signal); either way the caller goes on without charts. `failed`
+ * (`n_failed` bytes) is "" otherwise. SIM_EIO + err when gnuplot cannot be started for
+ * another reason (no pipes, no process, a gnuplot that is there but cannot be run). */
 int chart_run(const char *dir, const char *script, const char *gnuplot, bool *missing,
-              struct sim_err *err);
+              char *failed, size_t n_failed, struct sim_err *err);
 
 #endif

@@ -897,7 +897,8 @@ static void findings_section(struct doc *d, const struct run_data *rd, const str
         blk_cell(d, l, f[i].warn ? CF_FAIL : 0, "%s.", f[i].text);
 }
 
-static void charts_section(struct doc *d, const struct chart *ch, bool missing)
+static void charts_section(struct doc *d, const struct chart *ch, bool missing,
+                           const char *failed)
 {
     doc_add(d, B_H2, "Charts");
     if (missing) {
@@ -905,6 +906,14 @@ static void charts_section(struct doc *d, const struct chart *ch, bool missing)
                  "Charts were not drawn: gnuplot is not installed. Install the "
                  "Debian package gnuplot-nox (apt-get install gnuplot-nox) and run "
                  "llmcap report again, or run gnuplot charts.gp in this folder.");
+        return;
+    }
+    if (failed[0]) {
+        doc_para(d, B_NOTE,
+                 "Charts were not drawn: %s. The script and its data are in this folder: "
+                 "run gnuplot charts.gp there to see the whole error, or llmcap report again "
+                 "once gnuplot works.",
+                 failed);
         return;
     }
     for (int i = 0; i < CH_N; i++) {
@@ -1315,12 +1324,14 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
         (rc = write_data(&rd, opt->out_dir, err)) != SIM_OK ||
         (rc = write_charts(&rd, opt->out_dir, ch, err)) != SIM_OK)
         goto out;
-    if ((rc = chart_run(opt->out_dir, "charts.gp", opt->gnuplot, &res->gnuplot_missing, err)) !=
-        SIM_OK)
+    if ((rc = chart_run(opt->out_dir, "charts.gp", opt->gnuplot, &res->gnuplot_missing,
+                        res->gnuplot_failed, sizeof res->gnuplot_failed, err)) != SIM_OK)
         goto out;
-    /* charts that are not part of this report must not linger from an earlier one */
+    bool no_charts = res->gnuplot_missing || res->gnuplot_failed[0];
+    /* charts that are not part of this report must not linger from an earlier one, nor
+     * half-drawn ones from a gnuplot that failed */
     for (int i = 0; i < CH_N; i++) {
-        if (ch[i].drawn && !res->gnuplot_missing) {
+        if (ch[i].drawn && !no_charts) {
             res->n_charts++;
             continue;
         }
@@ -1343,7 +1354,7 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     cost_section(&d, &rd);
     latency_section(&d, &rd);
     fleet_section(&d, &rd);
-    charts_section(&d, ch, res->gnuplot_missing);
+    charts_section(&d, ch, res->gnuplot_missing, res->gnuplot_failed);
     run_section(&d, &rd, base_name(db_path(db)), n_ids);
     if (d.oom) {
         rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
@@ -1579,9 +1590,18 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
     if (rc != SIM_OK)
         goto out;
     if (drawn && (rc = chart_run(opt->out_dir, "plan.gp", opt->gnuplot, &res->gnuplot_missing,
-                                 err)) != SIM_OK)
+                                 res->gnuplot_failed, sizeof res->gnuplot_failed, err)) !=
+                     SIM_OK)
         goto out;
-    res->n_charts = drawn && !res->gnuplot_missing ? 1 : 0;
+    bool charted = drawn && !res->gnuplot_missing && !res->gnuplot_failed[0];
+    if (!charted) { /* no half-drawn chart from a gnuplot that failed, nor an old one */
+        char path[1200];
+        snprintf(path, sizeof path, "%s/pareto.png", opt->out_dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/pareto.svg", opt->out_dir);
+        unlink(path);
+    }
+    res->n_charts = charted ? 1 : 0;
 
     doc_add(&d, B_H2, "Answer");
     if (best) {
@@ -1598,12 +1618,17 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
              "SLO, %zu meet every SLO; %zu on the Pareto frontier.",
              p.n, p.n - n_fit, n_fit - n_feasible, n_feasible, n_front);
     doc_add(&d, B_H2, "Pareto frontier (cost against p95 TTFT)");
-    if (drawn && !res->gnuplot_missing) {
+    if (charted) {
         struct blk *b = doc_add(&d, B_FIG, "Cost against p95 TTFT");
         if (b && (!(b->name = strdup("pareto")) ||
                   !(b->caption = strdup("Every configuration that meets every SLO (grey) and "
                                         "the frontier: no other is both cheaper and faster."))))
             d.oom = true;
+    } else if (drawn && res->gnuplot_failed[0]) {
+        doc_para(&d, B_NOTE,
+                 "The chart was not drawn: %s. Run gnuplot plan.gp in this folder to see "
+                 "the whole error.",
+                 res->gnuplot_failed);
     } else if (drawn) {
         doc_para(&d, B_NOTE, "The chart was not drawn: gnuplot is not installed (Debian "
                              "package gnuplot-nox).");

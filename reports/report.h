@@ -35,6 +35,9 @@ struct report_result {
     int64_t run_id;
     size_t n_runs;        /* runs in the database */
     bool gnuplot_missing; /* no charts: gnuplot is not installed */
+    /* no charts: "gnuplot failed on SCRIPT: ITS LAST MESSAGE"; "" when it did not fail.
+     * The text report is written all the same; the caller decides what that means. */
+    char gnuplot_failed[512];
     size_t n_charts;      /* charts drawn (each as PNG and SVG) */
     size_t n_findings;
     bool slo_pass; /* every SLO passed (true when there are none) */
@@ -43,13 +46,15 @@ struct report_result {
 
 /* Write the report of one run. SIM_OK; SIM_ENOENT + err when the run does not exist,
  * SIM_EINVAL when the database holds no run, SIM_EIO when a file cannot be written or
- * gnuplot fails (a missing gnuplot is not an error: see result->gnuplot_missing). */
+ * gnuplot cannot be started. A missing or failing gnuplot is not an error here: the text
+ * report is written without charts and result->gnuplot_missing or ->gnuplot_failed say
+ * why. */
 int report_write(struct db *db, const struct report_options *opt, struct report_result *result,
                  struct sim_err *err);
 
 /* Write the report of plan `plan_id` (<= 0: the last plan) of `db`: plan.md, plan.html
  * and the cost-against-TTFT Pareto chart (pareto.png/.svg) in opt->out_dir. result->run_id
- * gets the plan's id, n_charts and gnuplot_missing are set. SIM_ENOENT + err when the
+ * gets the plan's id, n_charts, gnuplot_missing and gnuplot_failed are set. SIM_ENOENT + err when the
  * database holds no such plan. */
 int report_write_plan(struct db *db, const struct report_options *opt, int64_t plan_id,
                       struct report_result *result, struct sim_err *err);

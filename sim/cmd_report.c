@@ -82,6 +82,13 @@ int cmd_report(int argc, char **argv)
         if (res.gnuplot_missing)
             fprintf(stderr, "llmcap: report: warning: gnuplot is not installed, so the plan "
                             "report has no chart; install the Debian package gnuplot-nox\n");
+        if (res.gnuplot_failed[0]) {
+            fprintf(stderr,
+                    "llmcap: %s: error: %s; plan.md and plan.html were written without the "
+                    "chart\n",
+                    opt.out_dir, res.gnuplot_failed);
+            return EXIT_RUNTIME;
+        }
         if (!quiet)
             printf("%s/plan.html\n%s/plan.md\nplan %lld, %zu chart%s\n", opt.out_dir,
                    opt.out_dir, (long long)res.run_id, res.n_charts,
@@ -101,6 +108,15 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "llmcap: report: warning: gnuplot is not installed, so the report has "
                         "no charts; install the Debian package gnuplot-nox (apt-get install "
                         "gnuplot-nox) and run llmcap report again\n");
+    if (res.gnuplot_failed[0]) {
+        /* The text report is there and says so; the exit code tells a script that the
+         * charts it asked for are not. */
+        fprintf(stderr,
+                "llmcap: %s: error: %s; report.md and report.html were written without "
+                "charts\n",
+                opt.out_dir, res.gnuplot_failed);
+        return EXIT_RUNTIME;
+    }
     if (!quiet) {
         printf("%s/report.html\n%s/report.md\n", opt.out_dir, opt.out_dir);
         printf("run %lld: SLOs %s", (long long)res.run_id,

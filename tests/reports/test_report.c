@@ -181,6 +181,71 @@ Test(report, without_gnuplot_writes_the_text_and_names_the_package)
     rm_tree(dir);
 }
 
+/* A gnuplot that starts and fails (here: a script that leaves a half-written PNG behind and
+ * exits 1 with gnuplot's kind of message, or dies of a signal): the text report is written
+ * and says why there are no charts, nothing half-drawn is left, exit code 3. */
+static void fake_gnuplot(const char *dir, const char *body)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/bin", dir);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/bin/gnuplot", dir);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "#!/bin/sh\n%s\n", body);
+    fclose(f);
+    cr_assert_eq(chmod(p, 0755), 0);
+}
+
+Test(report, failing_gnuplot_still_writes_the_text_and_exits_3)
+{
+    char dir[256], env[512];
+    make_tmp(dir, sizeof dir, "badgnuplot");
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s/r.db --quiet", STEADY, dir), 0);
+    fake_gnuplot(dir, "printf 'PNG half' > fleet.png\n"
+                      "echo 'gnuplot> set terminal pngcairo' >&2\n"
+                      "echo '\"charts.gp\" line 3: unknown or ambiguous terminal type' >&2\n"
+                      "exit 1");
+    snprintf(env, sizeof env, "PATH=%s/bin", dir);
+    cr_assert_eq(llmcap(dir, env, "report %s/r.db -o %s/out", dir, dir), 3);
+    char *err = out_of(dir, "err"), want[1200];
+    snprintf(want, sizeof want,
+             "llmcap: %s/out: error: gnuplot failed on charts.gp: \"charts.gp\" line 3: unknown "
+             "or ambiguous terminal type; report.md and report.html were written without "
+             "charts\n",
+             dir);
+    cr_assert_str_eq(err, want);
+    char *md = read_in(dir, "report.md"), *html = read_in(dir, "report.html");
+    cr_assert(strstr(md, "Charts were not drawn: gnuplot failed on charts.gp: "), "%s", md);
+    cr_assert(strstr(html, "Charts were not drawn: gnuplot failed on charts.gp: "));
+    cr_assert(strstr(md, "| **PASS** (3 of 3 met) |"), "the headline is there");
+    cr_assert(!strstr(md, "fleet.png"), "no chart is shown");
+    char p[1200];
+    snprintf(p, sizeof p, "%s/out/fleet.png", dir);
+    cr_assert(!file_exists(p), "the half-written chart was left behind");
+    snprintf(p, sizeof p, "%s/out/charts.gp", dir);
+    cr_assert(file_exists(p), "the script stays, to see the error");
+    free(err);
+    free(md);
+    free(html);
+
+    /* gnuplot killed by a signal: the same, with the signal named */
+    snprintf(p, sizeof p, "%s/bin/gnuplot", dir);
+    cr_assert_eq(unlink(p), 0);
+    snprintf(p, sizeof p, "%s/bin", dir);
+    cr_assert_eq(rmdir(p), 0);
+    fake_gnuplot(dir, "kill -SEGV $$");
+    cr_assert_eq(llmcap(dir, env, "report %s/r.db -o %s/out", dir, dir), 3);
+    err = out_of(dir, "err");
+    snprintf(want, sizeof want,
+             "llmcap: %s/out: error: gnuplot failed on charts.gp: killed by signal 11; "
+             "report.md and report.html were written without charts\n",
+             dir);
+    cr_assert_str_eq(err, want);
+    free(err);
+    rm_tree(dir);
+}
+
 Test(report, errors_name_the_run_the_option_and_the_file)
 {
     char dir[256];
