@@ -718,11 +718,50 @@ static bool put(char *out, size_t cap, size_t *o, const char *s)
  * (?: becomes (, a leading (?i) becomes REG_ICASE, and lazy quantifiers lose their '?'
  * (laziness cannot change whether the whole value matches). Returns NULL on success, or
  * what is not supported.
+ *
+ * Repetition is bounded as RE2 bounds it, because the C library's regcomp() copies a
+ * repeated subexpression once per repetition: a repetition of a repetition ('a++') is an
+ * error in RE2 and here, a count above 1000 too, and so is nesting whose repetitions
+ * multiply past 1000 ('+' and '*' count as 2). Without these limits 'L+++...' (found by
+ * fuzz_promql) made regcomp() take gigabytes.
  */
+enum { RE_MAX_REPEAT = 1000, RE_MAX_GROUPS = 64 };
+
+/* `s` at '{': the length of a counted repetition {n}, {n,} or {n,m} and its largest count
+ * in *k (n for {n,}); 0 when it is not one (then '{' is left to regcomp). */
+static size_t re_count(const char *s, long *k)
+{
+    size_t i = 1;
+    long n = 0, m = -1;
+    if (!isdigit((unsigned char)s[i]))
+        return 0;
+    for (; isdigit((unsigned char)s[i]); i++) /* saturates: any count past 1000 is refused */
+        n = n > RE_MAX_REPEAT ? n : n * 10 + (s[i] - '0');
+    if (s[i] == ',') {
+        i++;
+        if (isdigit((unsigned char)s[i])) {
+            m = 0;
+            for (; isdigit((unsigned char)s[i]); i++)
+                m = m > RE_MAX_REPEAT ? m : m * 10 + (s[i] - '0');
+        }
+    }
+    if (s[i] != '}')
+        return 0;
+    *k = m > n ? m : n;
+    return i + 1;
+}
+
 static const char *re_translate(const char *re, char *out, size_t cap, bool *icase)
 {
     size_t o = 0;
     *icase = false;
+    /* grp[d]: the largest product of repetitions inside the open group at depth d; atom:
+     * that of the last atom (a closed group's, or 1); quant: the last token was a
+     * repetition; lazy: and a lazy '?' followed it. */
+    long grp[RE_MAX_GROUPS + 1] = {1};
+    int depth = 0;
+    long atom = 1;
+    bool quant = false;
     if (strncmp(re, "(?i)", 4) == 0) {
         *icase = true;
         re += 4;
@@ -757,7 +796,8 @@ static const char *re_translate(const char *re, char *out, size_t cap, bool *ica
             if (!put(out, cap, &o, rep))
                 return "a regex this long";
             i += 2;
-            after_quant = false;
+            after_quant = quant = false;
+            atom = 1;
             continue;
         }
         if (c == '[') {
@@ -814,7 +854,22 @@ static const char *re_translate(const char *re, char *out, size_t cap, bool *ica
             if (!put(out, cap, &o, "]"))
                 return "a regex this long";
             i = j + 1;
-            after_quant = false;
+            after_quant = quant = false;
+            atom = 1;
+            continue;
+        }
+        if (c == '(') {
+            if (depth == RE_MAX_GROUPS)
+                return "nesting this deep";
+            grp[++depth] = 1;
+        } else if (c == ')' && depth > 0) {
+            atom = grp[depth--];
+            if (atom > grp[depth])
+                grp[depth] = atom;
+            after_quant = quant = false;
+            if (!put(out, cap, &o, one))
+                return "a regex this long";
+            i++;
             continue;
         }
         if (c == '(' && re[i + 1] == '?') {
@@ -823,7 +878,7 @@ static const char *re_translate(const char *re, char *out, size_t cap, bool *ica
             if (!put(out, cap, &o, "("))
                 return "a regex this long";
             i += 3;
-            after_quant = false;
+            after_quant = quant = false;
             continue;
         }
         if (c == '?' && after_quant) { /* lazy quantifier */
@@ -831,9 +886,36 @@ static const char *re_translate(const char *re, char *out, size_t cap, bool *ica
             after_quant = false;
             continue;
         }
+        long k = 0;
+        size_t len = 1;
+        if (c == '*' || c == '+')
+            k = 2;
+        else if (c == '?')
+            k = 1;
+        else if (c == '{' && (len = re_count(re + i, &k)) == 0)
+            len = 1; /* not a repetition: regcomp says what it makes of it */
+        if (k > 0) {
+            if (quant)
+                return "a repetition of a repetition";
+            if (k > RE_MAX_REPEAT)
+                return "a repetition count above 1000";
+            if (atom * k > RE_MAX_REPEAT)
+                return "repetitions that multiply past 1000";
+            if (atom * k > grp[depth])
+                grp[depth] = atom * k;
+            if (o + len >= cap)
+                return "a regex this long";
+            memcpy(out + o, re + i, len);
+            o += len;
+            out[o] = '\0';
+            i += len;
+            after_quant = quant = true;
+            continue;
+        }
         if (!put(out, cap, &o, one))
             return "a regex this long";
-        after_quant = c == '*' || c == '+' || c == '?' || c == '}';
+        after_quant = quant = false;
+        atom = 1;
         i++;
     }
     if (!put(out, cap, &o, ")$"))

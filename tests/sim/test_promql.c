@@ -797,6 +797,69 @@ Test(promql_errors, missing_closing_parenthesis)
                 "expected ',' or ')' in the arguments of sum() opened at column 17, found ']'");
 }
 
+/* The C library's regcomp() copies a repeated subexpression once per repetition, so
+ * repetition is bounded as RE2 bounds it. fuzz_promql found 'L+++...+' taking gigabytes. */
+Test(promql_errors, regex_repetition_is_bounded_as_re2_bounds_it)
+{
+    const char *tail = " is not supported (POSIX extended syntax plus \\d \\w \\s (?:) and a "
+                       "leading (?i))";
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "invalid or unsupported regex 'L++' in label matcher: a repetition of a "
+             "repetition%s",
+             tail);
+    parse_fails("vllm:num_requests_waiting{pod=~\"L++\"}", FILE_ ":12:45", msg);
+    snprintf(msg, sizeof msg,
+             "invalid or unsupported regex 'a+?*' in label matcher: a repetition of a "
+             "repetition%s",
+             tail);
+    parse_fails("vllm:num_requests_waiting{pod=~\"a+?*\"}", FILE_ ":12:45", msg);
+    snprintf(msg, sizeof msg,
+             "invalid or unsupported regex 'a{1001}' in label matcher: a repetition count "
+             "above 1000%s",
+             tail);
+    parse_fails("vllm:num_requests_waiting{pod=~\"a{1001}\"}", FILE_ ":12:45", msg);
+    snprintf(msg, sizeof msg,
+             "invalid or unsupported regex 'a{2,99999999999999999999}' in label matcher: a "
+             "repetition count above 1000%s",
+             tail);
+    parse_fails("vllm:num_requests_waiting{pod=~\"a{2,99999999999999999999}\"}", FILE_ ":12:45",
+                msg);
+    /* 100 x 20 = 2000 copies; 10 nested '+' = 1024 */
+    snprintf(msg, sizeof msg,
+             "invalid or unsupported regex '(x(a{100})y){20}' in label matcher: repetitions "
+             "that multiply past 1000%s",
+             tail);
+    parse_fails("vllm:num_requests_waiting{pod=~\"(x(a{100})y){20}\"}", FILE_ ":12:45", msg);
+    snprintf(msg, sizeof msg,
+             "invalid or unsupported regex '((((((((((a+)+)+)+)+)+)+)+)+)+)' in label "
+             "matcher: repetitions that multiply past 1000%s",
+             tail);
+    parse_fails("vllm:num_requests_waiting{pod=~\"((((((((((a+)+)+)+)+)+)+)+)+)+)\"}",
+                FILE_ ":12:45", msg);
+    /* The input fuzz_promql found, whole: refused at once. */
+    struct sim_err err = {0};
+    cr_assert_null(promql_parse("vllminuting{pod=~\")?iroun)VL+  +\t\te(0\t\t?\t\tpL"
+                                "+++++++++++++++++++++++++++++++++++M-1\"}d\"",
+                                FILE_, 12, 14, &err));
+    cr_assert(strstr(err.msg, "a repetition of a repetition"), "%s", err.msg);
+
+    /* Within the bounds: parsed, and matching as before. */
+    const char *ok[] = {"(x(a{10})y){100}", "a{2,5}b{3}", "v.*?-1", "(a+)+b", "x{1000}",
+                        "a{,", "vllm-(prefill|decode)-[0-9]+"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char q[256];
+        snprintf(q, sizeof q, "vllm:num_requests_waiting{pod=~\"%s\"}", ok[i]);
+        struct promql_expr *e = promql_parse(q, FILE_, 12, 14, &err);
+        if (!strcmp(ok[i], "a{,")) { /* not a repetition: regcomp's answer */
+            cr_assert_null(e, "%s", q);
+            continue;
+        }
+        cr_assert_not_null(e, "%s: %s", q, err.msg);
+        promql_free(e);
+    }
+}
+
 Test(promql_errors, rate_needs_a_range_vector)
 {
     parse_fails("sum(rate(vllm:prompt_tokens_total))", FILE_ ":12:23",
