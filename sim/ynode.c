@@ -1286,6 +1286,12 @@ int ynode_as_duration_us(const struct ynode *n, const char *key, int64_t min_us,
     } else {
         rc = parse_duration_checked(n->value, &v, &too_long);
     }
+    if (too_long && n->value[0] == '-' && min_us > INT64_MIN) {
+        /* Far below any minimum: the range message below says which, not "at most". */
+        v = INT64_MIN;
+        rc = SIM_OK;
+        too_long = false;
+    }
     if (too_long) /* below 9.2e18 us (int64 microseconds), i.e. 106481481 days */
         return err_node(err, SIM_EINVAL, n, "'%s' must be at most 106481481d, got %s", key,
                         got_text(n, gb, sizeof gb));
