@@ -526,6 +526,13 @@ static struct ynode *parse_into(struct ydoc *doc, const char *file, const char *
                 rc = sim_err_at(err, SIM_EINVAL, file, line0 - 1 + line,
                                 line == 1 ? col0 - 1 + col : col, "invalid YAML: %s",
                                 parser.problem ? parser.problem : "unreadable text");
+            } else if (parser.problem_mark.index < len &&
+                       text[parser.problem_mark.index] == '\t') {
+                /* libyaml says "found character that cannot start any token", which does
+                 * not tell a reader that the character is an invisible tab. */
+                rc = perr(&p, SIM_EINVAL, parser.problem_mark,
+                          "invalid YAML: found a tab where YAML allows only spaces (indent "
+                          "with spaces)");
             } else if (parser.context) {
                 rc = perr(&p, SIM_EINVAL, parser.problem_mark,
                           "invalid YAML: %s (%s started at line %ld)",
