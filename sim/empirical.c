@@ -126,6 +126,12 @@ struct emp_table *emp_table_load(const char *path, const char *col_a, const char
     while ((got = getline(&line, &cap, fp)) >= 0) {
         lineno++;
         size_t n = strip_line(line, (size_t)got, lineno);
+        if (memchr(line, '\0', n)) {
+            /* The fields are C strings: a NUL would silently cut one short. */
+            sim_err_at(err, SIM_EINVAL, path, (long)lineno, (long)strlen(line) + 1,
+                       "unexpected NUL byte in the line");
+            goto fail;
+        }
         if (lineno == 1) {
             char head[512];
             snprintf(head, sizeof head, "%s", line);

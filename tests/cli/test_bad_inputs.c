@@ -145,8 +145,8 @@ Test(bad_inputs, every_fixture_file_is_used)
     /* A fixture that no case names is dead weight or a forgotten case. */
     struct bad_case *v;
     size_t n = read_index(&v);
-    static const char *const dirs[] = {"scenario", "trace",  "table",  "catalog",
-                                       "manifest", "cluster", "promql", "series"};
+    static const char *const dirs[] = {"scenario", "trace",   "table",  "catalog", "manifest",
+                                       "cluster",  "promql", "series", "length"};
     char cmd[512];
     for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
         snprintf(cmd, sizeof cmd, "ls %s/%s", BAD, dirs[d]);
