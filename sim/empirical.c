@@ -151,6 +151,15 @@ struct emp_table *emp_table_load(const char *path, const char *col_a, const char
                                want[c], (int)(strlen(head) < 200 ? strlen(head) : 200), head);
                     goto fail;
                 }
+                /* Two columns of the same name: which one is meant is anyone's guess. */
+                for (int k = idx[c] + 1; k < n_head; k++)
+                    if (strcmp(f[k], want[c]) == 0) {
+                        sim_err_at(err, SIM_EINVAL, path, 1, col[k],
+                                   "column '%s' appears twice in the header (columns %d and "
+                                   "%d)",
+                                   want[c], idx[c] + 1, k + 1);
+                        goto fail;
+                    }
             }
             continue;
         }
