@@ -301,6 +301,23 @@ static bool parse_seconds_us(const char *s, size_t n, int64_t *out_us)
     return true;
 }
 
+/* True when parse_seconds_us() refused a plain non-negative decimal number only because
+ * it is too large (for a message that says so rather than "must be a number"). */
+static bool too_many_seconds(const char *s, size_t n)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof buf || !((s[0] >= '0' && s[0] <= '9') || s[0] == '.'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789.eE+-", s[i]))
+            return false; /* no "inf", "nan", "0x..." */
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    double x = strtod(buf, &end);
+    return *end == '\0' && x >= 9223372036854.0;
+}
+
 /* ---- the three formats --------------------------------------------------------------- */
 
 /* Split a CSV line on commas (no quoting). Returns the number of fields found; the first
@@ -364,6 +381,11 @@ static int parse_csv_row(struct trace_reader *r, struct raw_row *row, struct sim
                               "'2024-05-10 00:00:00.009930+00:00', got '%s'",
                               shown(f[0], fl[0], sb));
     } else if (!parse_seconds_us(f[0], fl[0], &row->abs_us)) {
+        if (too_many_seconds(f[0], fl[0]))
+            return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, col[0],
+                              "'arrival_s' must be a number of seconds in [0, 9223372036854] "
+                              "(int64 microseconds), got '%s'",
+                              shown(f[0], fl[0], sb));
         return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, col[0],
                           "'arrival_s' must be a number of seconds >= 0, got '%s'",
                           shown(f[0], fl[0], sb));
