@@ -229,9 +229,30 @@ static int cf_check_keys(const struct loadctx *lc, const cJSON *obj, const struc
         bool known = false;
         for (size_t i = 0; i < n && !known; i++)
             known = strcmp(m->string, specs[i].key) == 0;
-        if (!known)
-            return mu_json_err_key(lc->doc, m, lc->err, SIM_EINVAL, "unknown key '%s' in %s",
-                                   m->string, what);
+        if (!known) {
+            /* Say what would have been right: the nearest key, else all of them. */
+            const char *names[64];
+            size_t k = 0;
+            for (size_t i = 0; i < n && k < 64; i++)
+                names[k++] = specs[i].key;
+            char hint[512] = "";
+            if (strlen(m->string) >= 3)
+                mu_suggest(hint, sizeof hint, m->string, names, k);
+            if (hint[0])
+                return mu_json_err_key(lc->doc, m, lc->err, SIM_EINVAL,
+                                       "unknown key '%.100s' in %s (%s)", m->string, what, hint);
+            size_t used = 0;
+            for (size_t i = 0; i < k && used + 1 < sizeof hint; i++) {
+                int w = snprintf(hint + used, sizeof hint - used, "%s%s", i ? ", " : "",
+                                 names[i]);
+                if (w < 0)
+                    break;
+                used += (size_t)w;
+            }
+            return mu_json_err_key(lc->doc, m, lc->err, SIM_EINVAL,
+                                   "unknown key '%.100s' in %s (known keys: %s)", m->string,
+                                   what, hint);
+        }
     }
     return SIM_OK;
 }

@@ -225,7 +225,8 @@ static void expect_bad(const struct bad_case *b)
 Test(catalog, rejects_unknown_key_at_the_key)
 {
     struct bad_case b = {CAT "bad_unknown_key.json", CAT "bad_unknown_key.json:19:7",
-                         "unknown key 'bandwith_gb_per_s' in a gpu"};
+                         "unknown key 'bandwith_gb_per_s' in a gpu (did you mean "
+                         "'bandwidth_gb_per_s'?)"};
     expect_bad(&b);
 }
 

@@ -298,7 +298,7 @@ Test(table, rejects_missing_operator)
 Test(table, rejects_unknown_key)
 {
     expect_bad(TAB "unknown_key.json", TAB "unknown_key.json:38:5",
-               "unknown key 'operators.overhead_ms'");
+               "unknown key 'operators.overhead_ms' (did you mean 'overhead_us'?)");
 }
 
 Test(table, rejects_json_syntax_error_with_line_and_column)
