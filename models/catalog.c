@@ -482,9 +482,20 @@ static int check_date(const struct loadctx *lc, const cJSON *obj, const char *da
     for (int i = 0; ok && i < 10; i++)
         if (i != 4 && i != 7)
             ok = date[i] >= '0' && date[i] <= '9';
-    if (!ok)
+    bool real = ok;
+    if (ok) {
+        /* The shape alone let "2026-13-01" and "2026-02-30" through. */
+        static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int y = atoi(date), mo = (date[5] - '0') * 10 + (date[6] - '0'),
+            d = (date[8] - '0') * 10 + (date[9] - '0');
+        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        real = mo >= 1 && mo <= 12 && d >= 1 && d <= mdays[mo - 1] &&
+               !(mo == 2 && d == 29 && !leap);
+    }
+    if (!real)
         return mu_json_err(lc->doc, cJSON_GetObjectItemCaseSensitive(obj, "date"), lc->err,
-                           SIM_EINVAL, "'date' must be YYYY-MM-DD, got '%s'", date);
+                           SIM_EINVAL, "'date' must be YYYY-MM-DD, got '%s'%s", date,
+                           ok ? " (no such date)" : "");
     return SIM_OK;
 }
 

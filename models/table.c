@@ -185,15 +185,21 @@ static int get_int(const struct rd *rd, const cJSON *obj, const char *key, const
     return SIM_OK;
 }
 
-static bool is_date(const char *s)
+/* 0 for a real date "YYYY-MM-DD", 1 for another shape, 2 for a day that does not exist
+ * ("2026-02-30", "2026-13-01"). */
+static int date_check(const char *s)
 {
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return false;
+        return 1;
     for (int i = 0; i < 10; i++)
         if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return false;
-    int mo = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
-    return mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
+            return 1;
+    int y = atoi(s), mo = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
+        return 2;
+    return 0;
 }
 
 static int read_provenance(const struct rd *rd, const cJSON *root, struct lat_tab *t)
@@ -237,9 +243,11 @@ static int read_provenance(const struct rd *rd, const cJSON *root, struct lat_ta
         (rc = get_str(rd, p, "note", "provenance", t->prov == LAT_PROV_ROOFLINE, t->prov_note,
                       sizeof t->prov_note)))
         return rc;
-    if (t->prov_date[0] && !is_date(t->prov_date))
+    int bad_date = t->prov_date[0] ? date_check(t->prov_date) : 0;
+    if (bad_date)
         return mu_json_err(rd->doc, member(p, "date"), rd->err, SIM_EINVAL,
-                           "'provenance.date' must be YYYY-MM-DD, got '%s'", t->prov_date);
+                           "'provenance.date' must be YYYY-MM-DD, got '%s'%s", t->prov_date,
+                           bad_date == 2 ? " (no such date)" : "");
     /* other provenance keys (settings, ...) are the writer's: kept out of the check */
     return SIM_OK;
 }
