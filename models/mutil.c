@@ -245,9 +245,19 @@ int mu_json_load(struct mu_json *doc, const char *path, struct sim_err *err)
     doc->path = path;
     doc->text = NULL;
     doc->root = NULL;
-    char *text = mu_read_file(path, NULL, err);
+    size_t len = 0;
+    char *text = mu_read_file(path, &len, err);
     if (!text)
         return err ? err->code : SIM_EIO;
+    size_t nul = strlen(text);
+    if (nul < len) {
+        /* The parser would stop at the NUL and ignore the rest of the file. */
+        long line, col;
+        mu_line_col(text, nul, &line, &col);
+        free(text);
+        return mu_err_at(err, SIM_EINVAL, path, line, col,
+                         "unexpected NUL byte: a JSON file is text");
+    }
     int rc = mu_json_parse(doc, path, text, err);
     free(text);
     if (rc == SIM_OK && (rc = mu_json_check_dups(doc, err)) != SIM_OK)
