@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "reports/schema_sql.h" /* generated from reports/schema.sql */
 #include "sim/plan.h"
@@ -132,12 +133,21 @@ struct db *db_open(const char *path, struct sim_err *err)
         char *slash = strrchr(dir, '/');
         if (slash)
             slash[slash == dir ? 1 : 0] = '\0';
+        const char *folder = slash ? dir : ".";
         struct stat st;
-        if (stat(slash ? dir : ".", &st) != 0 || !S_ISDIR(st.st_mode))
+        int pst = stat(path, &st);
+        bool path_is_dir = pst == 0 && S_ISDIR(st.st_mode);
+        if (stat(folder, &st) != 0)
             sim_err_at(err, SIM_EIO, path, 0, 0,
-                       "cannot create the database: the folder '%s' does not exist", dir);
-        else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                       "cannot create the database: the folder '%s' does not exist", folder);
+        else if (!S_ISDIR(st.st_mode))
+            sim_err_at(err, SIM_EIO, path, 0, 0,
+                       "cannot create the database: '%s' is not a folder", folder);
+        else if (path_is_dir)
             sim_err_at(err, SIM_EIO, path, 0, 0, "cannot open '%s': is a directory", path);
+        else if (pst != 0 && access(folder, W_OK | X_OK) != 0)
+            sim_err_at(err, SIM_EIO, path, 0, 0,
+                       "cannot create the database: the folder '%s' is not writable", folder);
         else
             sim_err_at(err, SIM_EIO, path, 0, 0, "cannot open: %s",
                        db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));

@@ -261,6 +261,37 @@ Test(faults, output_in_a_missing_folder_fails_before_the_run)
     remove_dir(dir);
 }
 
+Test(faults, output_in_a_folder_that_cannot_be_written_fails_before_the_run)
+{
+    char dir[64];
+    make_dir(dir, sizeof dir, 400);
+    /* root writes anywhere: run llmcap as nobody then (make_dir's folder is root's, 0755) */
+    uid_t uid = 0;
+    if (geteuid() == 0)
+        uid = 65534;
+    else
+        cr_assert_eq(chmod(dir, 0555), 0);
+    struct cli_result r;
+    run_llmcap(dir, NULL, uid, "r.db", &r);
+    cr_assert_eq(r.status, 3, "%s", r.err);
+    cr_assert_str_eq(r.err, "llmcap: r.db: error: cannot create the database: the folder '.' "
+                            "is not writable\n");
+    cr_assert_str_empty(r.out);
+    cli_result_free(&r);
+    cr_assert_eq(chmod(dir, 0755), 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/r.db", dir);
+    cr_assert_neq(access(path, F_OK), 0, "llmcap created the file");
+    /* A file where the folder should be. */
+    run_llmcap(dir, NULL, 0, SCENARIO "/r.db", &r);
+    cr_assert_eq(r.status, 3, "%s", r.err);
+    cr_assert_str_eq(r.err, "llmcap: " SCENARIO "/r.db: error: cannot create the database: "
+                            "'" SCENARIO "' is not a folder\n");
+    cr_assert_str_empty(r.out);
+    cli_result_free(&r);
+    remove_dir(dir);
+}
+
 Test(faults, read_only_file_is_refused_and_left_as_it_was)
 {
     char dir[64], db[128];
