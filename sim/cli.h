@@ -49,7 +49,7 @@ int cli_error(const struct sim_err *e);
 /* Print "llmcap: <cmd>: error: <msg>" for a usage error and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* SIGINT/SIGTERM set this flag (installed by cli_install_signals). */
+/* SIGINT/SIGTERM set this flag to the signal's number (installed by cli_install_signals). */
 extern volatile sig_atomic_t cli_stop;
 void cli_install_signals(void);
 

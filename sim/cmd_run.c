@@ -1,5 +1,6 @@
 /* cmd_run.c: `llmcap run` and `llmcap validate`. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +341,9 @@ int cmd_run(int argc, char **argv)
     if (pc.shown)
         fprintf(stderr, "\r%78s\r", "");
     if (rc != SIM_OK) {
+        if (rc == SIM_EINTR) /* which signal stopped the run */
+            snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg), " (%s)",
+                     cli_stop == SIGTERM ? "SIGTERM" : "SIGINT");
         if (db) {
             /* A failed write says why (the disk is full, ...) in the database's error. */
             if (rc == SIM_EIO && db_sink_error(db))

@@ -21,8 +21,7 @@ volatile sig_atomic_t cli_stop = 0;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    cli_stop = 1;
+    cli_stop = sig; /* non-zero; which signal, for the message */
 }
 
 void cli_install_signals(void)
