@@ -491,7 +491,11 @@ static int parse_mooncake_row(struct trace_reader *r, struct raw_row *row, struc
         if (k == 0) {
             /* 9.2e15 ms keeps the microseconds inside int64. */
             if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0.0 && v->valuedouble <= 9.2e15)) {
-                rc = json_value_error(r, err, keys[k], keys[k], v, expect[k]);
+                bool past = cJSON_IsNumber(v) && v->valuedouble > 9.2e15;
+                rc = json_value_error(r, err, keys[k], keys[k], v,
+                                      past ? "a number of milliseconds in [0, 9200000000000000] "
+                                             "(int64 microseconds)"
+                                           : expect[k]);
                 goto done;
             }
             /* JSON numbers are doubles: round to the nearest microsecond. */
