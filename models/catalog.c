@@ -90,7 +90,7 @@ struct loadctx {
  * never reads as if 32 were out of range when the trouble is the quotes. */
 static char *show_num(const cJSON *v, char *buf, size_t n)
 {
-    if (cJSON_IsString(v)) {
+    if (v && cJSON_IsString(v) && v->valuestring) {
         snprintf(buf, n, "a string '%.60s'", v->valuestring);
         return buf;
     }
@@ -560,7 +560,12 @@ static int read_instance(const struct loadctx *lc, const cJSON *e, struct cat_in
         size_t nz = (size_t)cJSON_GetArraySize(zs);
         struct cat_spot_zone *z = calloc(nz, sizeof *z);
         double *elig = calloc(nz, sizeof *elig);
-        if (!z || !elig || own(lc->c, z)) {
+        if (!z || !elig) { /* own() takes z (and frees it when it cannot) */
+            free(z);
+            free(elig);
+            return mu_err_set(lc->err, SIM_ENOMEM, "out of memory");
+        }
+        if (own(lc->c, z)) {
             free(elig);
             return mu_err_set(lc->err, SIM_ENOMEM, "out of memory");
         }

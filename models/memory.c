@@ -226,7 +226,7 @@ static void suggestions(char *buf, size_t n, const struct mem_config *cfg, int k
         int w = snprintf(buf + used, n - used, "%sdtype '%s'%s%s%s", used ? ", or " : "",
                          fit_names[0], nf > 1 ? " or '" : "", nf > 1 ? fit_names[1] : "",
                          nf > 1 ? "'" : "");
-        used += w > 0 ? (size_t)w : 0;
+        (void)w; /* the last part: nothing is appended after it */
     }
 }
 

@@ -28,8 +28,9 @@ static void mu_where(struct sim_err *e, const char *file, long line, long col)
         snprintf(e->where, sizeof e->where, "%s", file);
 }
 
-int mu_err_at(struct sim_err *e, int code, const char *file, long line, long col,
-              const char *fmt, ...)
+/* The names in parentheses: mutil.h models these as macros for clang's analyzer. */
+int (mu_err_at)(struct sim_err *e, int code, const char *file, long line, long col,
+                const char *fmt, ...)
 {
     if (!e)
         return code;
@@ -41,7 +42,7 @@ int mu_err_at(struct sim_err *e, int code, const char *file, long line, long col
     return code;
 }
 
-int mu_err_set(struct sim_err *e, int code, const char *fmt, ...)
+int (mu_err_set)(struct sim_err *e, int code, const char *fmt, ...)
 {
     if (!e)
         return code;
@@ -412,8 +413,8 @@ static void mu_json_vfill(const struct mu_json *doc, size_t off, struct sim_err 
     mu_vfill(err, code, fmt, ap);
 }
 
-int mu_json_err(const struct mu_json *doc, const cJSON *node, struct sim_err *err, int code,
-                const char *fmt, ...)
+int (mu_json_err)(const struct mu_json *doc, const cJSON *node, struct sim_err *err,
+                  int code, const char *fmt, ...)
 {
     if (!err)
         return code;
@@ -424,8 +425,8 @@ int mu_json_err(const struct mu_json *doc, const cJSON *node, struct sim_err *er
     return code;
 }
 
-int mu_json_err_key(const struct mu_json *doc, const cJSON *member, struct sim_err *err,
-                    int code, const char *fmt, ...)
+int (mu_json_err_key)(const struct mu_json *doc, const cJSON *member, struct sim_err *err,
+                      int code, const char *fmt, ...)
 {
     if (!err)
         return code;

@@ -74,6 +74,17 @@ int mu_json_err(const struct mu_json *doc, const cJSON *node, struct sim_err *er
 int mu_json_err_key(const struct mu_json *doc, const cJSON *member, struct sim_err *err,
                     int code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* For clang's analyzer only, as sim/err.h does for sim_err_at(): it does not inline
+ * variadic functions, so it is told that these return `code`. */
+#ifdef __clang_analyzer__
+#define mu_err_at(e, code, ...) (mu_err_at((e), (code), __VA_ARGS__), (code))
+#define mu_err_set(e, code, ...) (mu_err_set((e), (code), __VA_ARGS__), (code))
+#define mu_json_err(doc, node, err, code, ...)                                              \
+    (mu_json_err((doc), (node), (err), (code), __VA_ARGS__), (code))
+#define mu_json_err_key(doc, member, err, code, ...)                                        \
+    (mu_json_err_key((doc), (member), (err), (code), __VA_ARGS__), (code))
+#endif
+
 /* Short text of a JSON value for messages ("'abc'", "'12.5'", "an object"). Writes at
  * most n bytes including the NUL; returns buf. */
 char *mu_json_show(const cJSON *v, char *buf, size_t n);

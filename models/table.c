@@ -81,7 +81,7 @@ struct rd {
  * never reads as if 32 were out of range when the trouble is the quotes. */
 static char *show_num(const cJSON *v, char *buf, size_t n)
 {
-    if (cJSON_IsString(v)) {
+    if (v && cJSON_IsString(v) && v->valuestring) {
         snprintf(buf, n, "a string '%.60s'", v->valuestring);
         return buf;
     }

@@ -16,8 +16,9 @@ static void err_vfill(struct sim_err *e, int code, const char *fmt, va_list ap)
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 }
 
-int sim_err_at(struct sim_err *e, int code, const char *file, long line, long col,
-               const char *fmt, ...)
+/* The names in parentheses: err.h models these as macros for clang's analyzer. */
+int (sim_err_at)(struct sim_err *e, int code, const char *file, long line, long col,
+                 const char *fmt, ...)
 {
     if (!e)
         return code;
@@ -35,7 +36,7 @@ int sim_err_at(struct sim_err *e, int code, const char *file, long line, long co
     return code;
 }
 
-int sim_err_set(struct sim_err *e, int code, const char *fmt, ...)
+int (sim_err_set)(struct sim_err *e, int code, const char *fmt, ...)
 {
     if (!e)
         return code;

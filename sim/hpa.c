@@ -626,7 +626,7 @@ static int normalize_legacy(struct hpa *h, int32_t current, int32_t raw, int64_t
         set_why(d, HPA_WHY_DOWN_HELD,
                 "scale down held by stabilization window (max %" PRId32 " over %" PRId32 "s)", stab,
                 win);
-    } else if (out < current && out > stab) {
+    } else if (out < current && out > stab) { // NOLINT(bugprone-branch-clone): kept in the HPA's order
         set_why(d, HPA_WHY_DOWN_LIMITED, "scale down limited by minReplicas %" PRId32, min);
     } else if (out < current) {
         set_why(d, HPA_WHY_SCALE_DOWN, "scale down");

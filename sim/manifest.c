@@ -31,6 +31,9 @@ static int fail(struct sim_err *err, const struct ynode *n, const char *fmt, ...
     return sim_err_at(err, SIM_EINVAL, n ? n->file : NULL, n ? n->line : 0, n ? n->col : 0, "%s",
                       msg);
 }
+#ifdef __clang_analyzer__ /* see sim/err.h: the analyzer does not inline variadic functions */
+#define fail(err, n, ...) (fail((err), (n), __VA_ARGS__), SIM_EINVAL)
+#endif
 
 /* "base.name", or "name" at the top (truncated to KEY_MAX - 1 bytes) */
 static void join(char *out, const char *base, const char *name)
@@ -262,7 +265,7 @@ int manifest_parse_quantity(const char *text, int64_t *milli, double *approx)
         *milli = neg ? -m : m;
         return SIM_OK;
     }
-    int64_t q = d, r = 0;
+    int64_t q, r;
     if (-e10 > 18) {
         q = 0;
         r = d;

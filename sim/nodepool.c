@@ -29,10 +29,10 @@ struct rd {
     struct sim_err *err;
 };
 
-static int fail(struct rd *r, const struct ynode *at, const char *fmt, ...)
+static int fail(const struct rd *r, const struct ynode *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int fail(struct rd *r, const struct ynode *at, const char *fmt, ...)
+static int fail(const struct rd *r, const struct ynode *at, const char *fmt, ...)
 {
     char msg[sizeof r->err->msg];
     va_list ap;
@@ -43,6 +43,10 @@ static int fail(struct rd *r, const struct ynode *at, const char *fmt, ...)
         return sim_err_at(r->err, SIM_EINVAL, at->file, at->line, at->col, "%s", msg);
     return sim_err_at(r->err, SIM_EINVAL, r->sc->path, 0, 0, "%s", msg);
 }
+
+#ifdef __clang_analyzer__
+#define fail(r, at, ...) (fail(r, at, __VA_ARGS__), SIM_EINVAL)
+#endif
 
 /* "a" + "." + "b" into out[n], cut to fit (keys are far shorter than the buffers). */
 static void join(char *out, size_t n, const char *a, const char *b)
@@ -77,7 +81,7 @@ static const struct ynode *field(const struct ynode *map, const char *ctx, const
     return map ? ynode_get(map, name) : NULL;
 }
 
-static int need(struct rd *r, const struct ynode *map, const char *ctx, const char *name)
+static int need(const struct rd *r, const struct ynode *map, const char *ctx, const char *name)
 {
     if (ynode_get(map, name))
         return SIM_OK;
@@ -86,13 +90,13 @@ static int need(struct rd *r, const struct ynode *map, const char *ctx, const ch
     return fail(r, map, "'%s' is required", key);
 }
 
-static int as_string(struct rd *r, const struct ynode *n, const char *key, const char **out)
+static int as_string(const struct rd *r, const struct ynode *n, const char *key, const char **out)
 {
     return ynode_as_string(n, key, out, r->err);
 }
 
 /* A scalar's text whether quoted or not: Kubernetes and AKS write numbers as strings. */
-static int scalar_text(struct rd *r, const struct ynode *n, const char *key, const char **out)
+static int scalar_text(const struct rd *r, const struct ynode *n, const char *key, const char **out)
 {
     if (!n || n->kind != YNODE_SCALAR || ynode_is_null(n))
         return fail(r, n, "expected a scalar for '%s', found %s", key, ynode_kind_name(n));
@@ -100,7 +104,7 @@ static int scalar_text(struct rd *r, const struct ynode *n, const char *key, con
     return SIM_OK;
 }
 
-static int num_text(struct rd *r, const struct ynode *n, const char *key, double min, double max,
+static int num_text(const struct rd *r, const struct ynode *n, const char *key, double min, double max,
                     const char *unit, double *out)
 {
     const char *t = NULL;
@@ -123,7 +127,7 @@ static int num_text(struct rd *r, const struct ynode *n, const char *key, double
     return SIM_OK;
 }
 
-static int int_text(struct rd *r, const struct ynode *n, const char *key, long min, long max,
+static int int_text(const struct rd *r, const struct ynode *n, const char *key, long min, long max,
                     const char *unit, int32_t *out)
 {
     const char *t = NULL;
@@ -141,7 +145,7 @@ static int int_text(struct rd *r, const struct ynode *n, const char *key, long m
     return SIM_OK;
 }
 
-static int bool_text(struct rd *r, const struct ynode *n, const char *key, bool *out)
+static int bool_text(const struct rd *r, const struct ynode *n, const char *key, bool *out)
 {
     const char *t = NULL;
     int rc = scalar_text(r, n, key, &t);
@@ -158,7 +162,7 @@ static int bool_text(struct rd *r, const struct ynode *n, const char *key, bool 
     return fail(r, n, "'%s' must be true or false, got '%s'", key, t);
 }
 
-static int dur(struct rd *r, const struct ynode *n, const char *key, int64_t min_us,
+static int dur(const struct rd *r, const struct ynode *n, const char *key, int64_t min_us,
                int64_t *out)
 {
     return ynode_as_duration_us(n, key, min_us, INT64_MAX, 0, out, r->err);
@@ -166,7 +170,7 @@ static int dur(struct rd *r, const struct ynode *n, const char *key, int64_t min
 
 /* A pasted object or {file: path} loaded next to the scenario (--set paths are relative
  * to the current directory). */
-static int kube_obj(struct rd *r, const struct ynode *n, const char *key,
+static int kube_obj(const struct rd *r, const struct ynode *n, const char *key,
                     const struct ynode **out)
 {
     if (n->kind != YNODE_MAP)
@@ -194,7 +198,7 @@ static int kube_obj(struct rd *r, const struct ynode *n, const char *key,
             snprintf(r->err->where, sizeof r->err->where, "%s:%ld:%ld", v->file, v->line,
                      v->col);
         }
-        return r->err->code;
+        return r->err->code != SIM_OK ? r->err->code : SIM_EIO; /* never SIM_OK here */
     }
     if (root->kind != YNODE_MAP)
         return fail(r, root, "expected a map in '%s' for '%s', found %s", path, key,
@@ -204,7 +208,7 @@ static int kube_obj(struct rd *r, const struct ynode *n, const char *key,
 }
 
 /* A latency: a duration (a constant) or {median, p95} (lognormal). */
-static int rd_dist(struct rd *r, const struct ynode *map, const char *ctx, const char *name,
+static int rd_dist(const struct rd *r, const struct ynode *map, const char *ctx, const char *name,
                    struct np_dist *out)
 {
     char key[KEY_MAX];
@@ -290,7 +294,7 @@ double np_advisor_band_rate(enum np_cloud cloud, const char *band)
 }
 
 /* IntOrString: an integer, or "N%" (a percentage). */
-static int int_or_percent(struct rd *r, const struct ynode *n, const char *key, double *value,
+static int int_or_percent(const struct rd *r, const struct ynode *n, const char *key, double *value,
                           bool *percent)
 {
     const char *t = NULL;
@@ -375,7 +379,7 @@ static const char *const cluster_keys[] = {"cloud",    "region", "zones",
                                            "insufficient_capacity", "podDisruptionBudget",
                                            NULL};
 
-static int read_cloud(struct rd *r, const struct ynode *cl)
+static int read_cloud(const struct rd *r, const struct ynode *cl)
 {
     struct nodepool_cfg *cfg = r->cfg;
     char key[KEY_MAX];
@@ -417,7 +421,7 @@ static int read_cloud(struct rd *r, const struct ynode *cl)
                 cloud_name(cfg->cloud), seen, cfg->region, cfg->region);
 }
 
-static int read_zones(struct rd *r, const struct ynode *cl)
+static int read_zones(const struct rd *r, const struct ynode *cl)
 {
     struct nodepool_cfg *cfg = r->cfg;
     char key[KEY_MAX];
@@ -676,7 +680,7 @@ static bool op_matches(enum op op, enum lbl kind, const char *s, double v,
     return false;
 }
 
-static int read_requirement(struct rd *r, const struct ynode *req, const char *ctx)
+static int read_requirement(const struct rd *r, const struct ynode *req, const char *ctx)
 {
     struct nodepool_cfg *cfg = r->cfg;
     static const char *const keys[] = {"key", "operator", "values", "minValues", NULL};
@@ -840,7 +844,7 @@ static void type_names(const struct nodepool_cfg *cfg, bool only_allowed, char *
         snprintf(buf, n, "none");
 }
 
-static int read_budgets(struct rd *r, const struct ynode *n, const char *key)
+static int read_budgets(const struct rd *r, const struct ynode *n, const char *key)
 {
     struct np_karpenter *kp = &r->cfg->kp;
     if (n->kind != YNODE_SEQ)
@@ -891,7 +895,7 @@ static int read_budgets(struct rd *r, const struct ynode *n, const char *key)
 }
 
 /* "Never" or a duration: -1 for Never. */
-static int never_or_dur(struct rd *r, const struct ynode *n, const char *key, int64_t *out)
+static int never_or_dur(const struct rd *r, const struct ynode *n, const char *key, int64_t *out)
 {
     if (n->kind == YNODE_SCALAR && n->value && !strcmp(n->value, "Never")) {
         *out = -1;
@@ -900,7 +904,7 @@ static int never_or_dur(struct rd *r, const struct ynode *n, const char *key, in
     return dur(r, n, key, 0, out);
 }
 
-static int read_limits(struct rd *r, const struct ynode *n, const char *key)
+static int read_limits(const struct rd *r, const struct ynode *n, const char *key)
 {
     struct np_karpenter *kp = &r->cfg->kp;
     static const char *const keys[] = {"nvidia.com/gpu", "cpu", "memory", NULL};
@@ -929,7 +933,7 @@ static int read_limits(struct rd *r, const struct ynode *n, const char *key)
     return SIM_OK;
 }
 
-static int read_nodepool(struct rd *r, const struct ynode *np, const char *ctx)
+static int read_nodepool(const struct rd *r, const struct ynode *np, const char *ctx)
 {
     struct nodepool_cfg *cfg = r->cfg;
     struct np_karpenter *kp = &cfg->kp;
@@ -1076,7 +1080,7 @@ static int read_nodepool(struct rd *r, const struct ynode *np, const char *ctx)
     return SIM_OK;
 }
 
-static int read_karpenter(struct rd *r, const struct ynode *kn)
+static int read_karpenter(const struct rd *r, const struct ynode *kn)
 {
     struct nodepool_cfg *cfg = r->cfg;
     static const char *const keys[] = {"nodePool", "request_to_launch", "launch_to_ready",
@@ -1136,7 +1140,7 @@ static const char *const profile_keys[] = {"balance-similar-node-groups",
 static const char *const expander_names[] = {"random", "least-waste", "most-pods",
                                              "least-nodes", "price", "priority", NULL};
 
-static int read_expander(struct rd *r, const struct ynode *n, const char *key)
+static int read_expander(const struct rd *r, const struct ynode *n, const char *key)
 {
     struct np_aks *a = &r->cfg->aks;
     const char *t = NULL;
@@ -1174,7 +1178,7 @@ static int read_expander(struct rd *r, const struct ynode *n, const char *key)
     return SIM_OK;
 }
 
-static int read_profile(struct rd *r, const struct ynode *pf, const char *ctx)
+static int read_profile(const struct rd *r, const struct ynode *pf, const char *ctx)
 {
     struct np_aks *a = &r->cfg->aks;
     int rc = ynode_check_keys(pf, ctx, profile_keys, r->err);
@@ -1250,7 +1254,7 @@ static int read_profile(struct rd *r, const struct ynode *pf, const char *ctx)
     return SIM_OK;
 }
 
-static int read_priorities(struct rd *r, const struct ynode *pe, const char *key)
+static int read_priorities(const struct rd *r, const struct ynode *pe, const char *key)
 {
     struct np_aks *a = &r->cfg->aks;
     if (pe->kind != YNODE_MAP)
@@ -1296,7 +1300,7 @@ static int read_priorities(struct rd *r, const struct ynode *pe, const char *key
     return SIM_OK;
 }
 
-static int read_pool(struct rd *r, const struct ynode *p, const char *ctx,
+static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
                      struct np_aks_pool *pool)
 {
     struct nodepool_cfg *cfg = r->cfg;
@@ -1453,7 +1457,7 @@ static int read_pool(struct rd *r, const struct ynode *p, const char *ctx,
     return SIM_OK;
 }
 
-static int read_aks(struct rd *r, const struct ynode *an)
+static int read_aks(const struct rd *r, const struct ynode *an)
 {
     struct nodepool_cfg *cfg = r->cfg;
     struct np_aks *a = &cfg->aks;
@@ -1540,7 +1544,7 @@ static int read_aks(struct rd *r, const struct ynode *an)
 
 /* ---- spot, capacity, PDB -------------------------------------------------------------- */
 
-static int read_spot(struct rd *r, const struct ynode *sp)
+static int read_spot(const struct rd *r, const struct ynode *sp)
 {
     struct nodepool_cfg *cfg = r->cfg;
     static const char *const keys[] = {"interruption_rate_per_hour", "advisor_band", "notice",
@@ -1600,7 +1604,7 @@ static int read_spot(struct rd *r, const struct ynode *sp)
     return SIM_OK;
 }
 
-static int read_ice(struct rd *r, const struct ynode *ic)
+static int read_ice(const struct rd *r, const struct ynode *ic)
 {
     struct nodepool_cfg *cfg = r->cfg;
     static const char *const keys[] = {"probability", "offerings", NULL};
@@ -1678,7 +1682,7 @@ static int read_ice(struct rd *r, const struct ynode *ic)
     return SIM_OK;
 }
 
-static int read_pdb(struct rd *r, const struct ynode *pn)
+static int read_pdb(const struct rd *r, const struct ynode *pn)
 {
     struct nodepool_cfg *cfg = r->cfg;
     static const char *const full[] = {"apiVersion", "kind", "metadata", "spec", NULL};

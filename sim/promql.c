@@ -1681,6 +1681,8 @@ static struct node *parse_expr(struct parser *p, int min_prec)
 static int64_t node_lookback(const struct node *n)
 {
     int64_t m = 0;
+    if (!n)
+        return 0;
     if (n->kind == N_SEL) {
         int64_t w = n->sel->range_us ? n->sel->range_us : TSDB_LOOKBACK_US;
         m = w + (n->sel->offset_us > 0 ? n->sel->offset_us : 0);
@@ -2387,7 +2389,7 @@ static int eval(struct ctx *c, struct node *n, struct res *r);
 
 static int eval_vector_of(struct ctx *c, struct node *n, const struct vec **v)
 {
-    struct res r;
+    struct res r = {0};
     int rc = eval(c, n, &r);
     *v = r.v;
     return rc;
@@ -2400,15 +2402,20 @@ static int eval_call(struct ctx *c, struct node *n, struct res *r)
     r->v = &n->out;
     if (fn_defs[fn].args[0] == 'm')
         return eval_range_function(c, n);
-    struct res a[3];
+    /* The parser checked the arguments' number and types (fn_defs): one to three. */
+    SIM_ASSERT(n->nkid >= 1 && n->nkid <= 3);
+    struct res a[3] = {{0}};
     for (size_t i = 0; i < n->nkid; i++) {
         int rc = eval(c, n->kid[i], &a[i]);
         if (rc)
             return rc;
     }
-    if (fn == FN_HQ)
+    if (fn == FN_HQ) {
+        SIM_ASSERT(n->nkid == 2 && a[1].v);
         return eval_histogram_quantile(c, n, a[0].s, a[1].v);
+    }
     if (fn == FN_SCALAR) {
+        SIM_ASSERT(a[0].v);
         r->s = a[0].v->n == 1 ? a[0].v->s[0].v : NAN;
         return SIM_OK;
     }
@@ -2419,18 +2426,22 @@ static int eval_call(struct ctx *c, struct node *n, struct res *r)
     }
     double lo = -INFINITY, hi = INFINITY, to_nearest = 1;
     if (fn == FN_CLAMP) {
+        SIM_ASSERT(n->nkid == 3);
         lo = a[1].s;
         hi = a[2].s;
         if (hi < lo) /* Prometheus: an empty result */
             return SIM_OK;
     } else if (fn == FN_CLAMP_MIN) {
+        SIM_ASSERT(n->nkid == 2);
         lo = a[1].s;
     } else if (fn == FN_CLAMP_MAX) {
+        SIM_ASSERT(n->nkid == 2);
         hi = a[1].s;
     } else if (fn == FN_ROUND && n->nkid == 2) {
         to_nearest = a[1].s;
     }
     const struct vec *in = a[0].v;
+    SIM_ASSERT(in);
     for (size_t i = 0; i < in->n; i++) {
         double x = in->s[i].v;
         switch (fn) {

@@ -121,6 +121,9 @@ static int bad(struct sim_err *err, const struct series *sr, long col, const cha
     va_end(ap);
     return sim_err_at(err, SIM_EINVAL, sr->path, sr->line, col, "%s", msg);
 }
+#ifdef __clang_analyzer__ /* see sim/err.h: the analyzer does not inline variadic functions */
+#define bad(err, sr, col, ...) (bad((err), (sr), (col), __VA_ARGS__), SIM_EINVAL)
+#endif
 
 /* Next non-blank line into sr->buf: 1, 0 at the end, or SIM_EIO. */
 static int next_line(struct series *sr, struct sim_err *err)
@@ -159,8 +162,8 @@ static int open_series(struct series *sr, const char *path, size_t n_metrics, st
     int rc = next_line(sr, err);
     if (rc <= 0)
         return rc ? rc : sim_err_at(err, SIM_EINVAL, path, 0, 0, "'%s' is empty", path);
-    char *cells[COLS_MAX + 1];
-    long cols[COLS_MAX + 1];
+    char *cells[COLS_MAX + 1] = {0};
+    long cols[COLS_MAX + 1] = {0};
     size_t n = split(sr->buf, cells, cols, COLS_MAX + 1);
     if (n > COLS_MAX)
         return bad(err, sr, cols[COLS_MAX], "the header has more than %d columns", COLS_MAX);
@@ -197,8 +200,8 @@ static int read_row(struct series *sr, const struct row *prev, struct row *r, st
     int rc = next_line(sr, err);
     if (rc <= 0)
         return rc;
-    char *cells[COLS_MAX + 1];
-    long cols[COLS_MAX + 1];
+    char *cells[COLS_MAX + 1] = {0};
+    long cols[COLS_MAX + 1] = {0};
     size_t want = 1 + sr->n_values + sr->ready_col;
     size_t n = split(sr->buf, cells, cols, COLS_MAX + 1);
     if (n != want)
@@ -216,6 +219,7 @@ static int read_row(struct series *sr, const struct row *prev, struct row *r, st
     for (size_t i = 0; i < sr->n_values; i++) {
         const char *v = cells[1 + i];
         long col = cols[1 + i];
+        SIM_ASSERT(v); /* split() found want cells */
         if (strlen(v) >= CELL_MAX)
             return bad(err, sr, col, "'%s' is too long (at most %d characters)", sr->names[1 + i],
                        CELL_MAX - 1);
@@ -367,7 +371,7 @@ int autoscale_replay_configs(const struct keda_config *so, const struct hpa_conf
     memset(&rn, 0, sizeof rn);
     rn.hcfg = hc;
     struct series sr;
-    struct row cur, next;
+    struct row cur = {0}, next = {0};
     int rc = open_series(&sr, series_path, hc->n_metrics, err);
     if (rc)
         goto done;
@@ -413,7 +417,7 @@ int autoscale_replay_configs(const struct keda_config *so, const struct hpa_conf
     int64_t next_poll = so ? t0 : INT64_MAX;
     int64_t next_sync = t0 + hc->sync_period_us;
     for (;;) {
-        bool poll = next_poll <= next_sync; /* KEDA first at the same instant */
+        bool poll = so && next_poll <= next_sync; /* KEDA first at the same instant */
         int64_t t = poll ? next_poll : next_sync;
         while (has_next && next.t_us <= t) {
             cur = next;

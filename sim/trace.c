@@ -732,6 +732,8 @@ void trace_close(struct trace_reader *r)
 
 static void len_finish(double *v, size_t n, struct trace_len_stats *o)
 {
+    if (!v || n == 0)
+        return;
     gsl_sort(v, 1, n);
     o->min_tokens = (int32_t)v[0];
     o->max_tokens = (int32_t)v[n - 1];
@@ -766,6 +768,7 @@ int trace_stats_read(const char *path, enum trace_format format, bool skip_bad,
             }
             ov = o;
         }
+        SIM_ASSERT(pv && ov && st->n_rows < cap);
         if (st->n_rows == 0)
             st->first_abs_us = row.abs_t_us;
         st->last_abs_us = row.abs_t_us;

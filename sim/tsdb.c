@@ -453,6 +453,7 @@ int32_t tsdb_series(struct tsdb *db, const char *name, const struct tsdb_labels 
 
 static void ring_put(struct series *s, int64_t t_us, double v)
 {
+    SIM_ASSERT(s->cap > 0);
     if (s->n > 0) {
         uint32_t last = (s->head + s->n - 1) % s->cap;
         SIM_ASSERT(t_us >= s->t[last]);

@@ -160,7 +160,7 @@ static int prof_build(struct profile *pr, const struct workload_spec *s, struct 
     }
     size_t nb = 1 + s->n_steps + 2 * s->n_spikes;
     double *bp = malloc(nb * sizeof *bp);
-    pr->p = malloc(nb * sizeof *pr->p);
+    pr->p = calloc(nb, sizeof *pr->p);
     if (!bp || !pr->p) {
         free(bp);
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the rate profile");

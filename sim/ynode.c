@@ -476,6 +476,7 @@ static int on_event(struct parse *p, const yaml_event_t *ev, int *n_docs)
     }
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT: {
+        SIM_ASSERT(p->stack && p->depth > 0); /* libyaml pairs every end with its start */
         struct frame *f = &p->stack[--p->depth];
         if (f->anchor != SIZE_MAX)
             p->anchors[f->anchor].open = false;
