@@ -235,23 +235,10 @@ static int cf_check_keys(const struct loadctx *lc, const cJSON *obj, const struc
             size_t k = 0;
             for (size_t i = 0; i < n && k < 64; i++)
                 names[k++] = specs[i].key;
-            char hint[512] = "";
-            if (strlen(m->string) >= 3)
-                mu_suggest(hint, sizeof hint, m->string, names, k);
-            if (hint[0])
-                return mu_json_err_key(lc->doc, m, lc->err, SIM_EINVAL,
-                                       "unknown key '%.100s' in %s (%s)", m->string, what, hint);
-            size_t used = 0;
-            for (size_t i = 0; i < k && used + 1 < sizeof hint; i++) {
-                int w = snprintf(hint + used, sizeof hint - used, "%s%s", i ? ", " : "",
-                                 names[i]);
-                if (w < 0)
-                    break;
-                used += (size_t)w;
-            }
+            char hint[512];
             return mu_json_err_key(lc->doc, m, lc->err, SIM_EINVAL,
-                                   "unknown key '%.100s' in %s (known keys: %s)", m->string,
-                                   what, hint);
+                                   "unknown key '%.100s' in %s (%s)", m->string, what,
+                                   mu_key_hint(hint, sizeof hint, m->string, names, k));
         }
     }
     return SIM_OK;

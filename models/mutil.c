@@ -576,3 +576,22 @@ char *mu_suggest(char *buf, size_t n, const char *query, const char *const *name
         snprintf(buf + used, n - used, "?");
     return buf;
 }
+
+char *mu_key_hint(char *buf, size_t n, const char *key, const char *const *names,
+                  size_t n_names)
+{
+    buf[0] = '\0';
+    if (strlen(key) >= 3)
+        mu_suggest(buf, n, key, names, n_names);
+    if (buf[0])
+        return buf;
+    int w = snprintf(buf, n, "known keys: ");
+    size_t used = w > 0 ? (size_t)w : 0;
+    for (size_t i = 0; i < n_names && used + 1 < n; i++) {
+        w = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}

@@ -108,4 +108,9 @@ int mu_levenshtein(const char *a, const char *b);
 char *mu_suggest(char *buf, size_t n, const char *query, const char *const *names,
                  size_t n_names);
 
+/* The hint for an unknown key: mu_suggest()'s "did you mean ...?" for a key of 3 or more
+ * characters, else "known keys: a, b, c" (cut to fit). Returns buf. */
+char *mu_key_hint(char *buf, size_t n, const char *key, const char *const *names,
+                  size_t n_names);
+
 #endif

@@ -115,22 +115,10 @@ static int check_keys(const struct rd *rd, const cJSON *obj, const char *path,
             known = !strcmp(m->string, keys[i]);
         if (!known) {
             /* Say what would have been right: the nearest key, else all of them. */
-            char hint[512] = "";
-            if (strlen(m->string) >= 3)
-                mu_suggest(hint, sizeof hint, m->string, keys, n);
-            if (!hint[0]) {
-                size_t used = (size_t)snprintf(hint, sizeof hint, "known keys: ");
-                for (size_t i = 0; i < n && used + 1 < sizeof hint; i++) {
-                    int w = snprintf(hint + used, sizeof hint - used, "%s%s", i ? ", " : "",
-                                     keys[i]);
-                    if (w < 0)
-                        break;
-                    used += (size_t)w;
-                }
-            }
+            char hint[512];
             return mu_json_err_key(rd->doc, m, rd->err, SIM_EINVAL,
                                    "unknown key '%s%s%.100s' (%s)", path, path[0] ? "." : "",
-                                   m->string, hint);
+                                   m->string, mu_key_hint(hint, sizeof hint, m->string, keys, n));
         }
     }
     return SIM_OK;

@@ -1280,6 +1280,31 @@ static int render_html(FILE *f, const struct doc *d, const char *title, const ch
     return SIM_OK;
 }
 
+/* Write document `d` as DIR/STEM.md and the self-contained DIR/STEM.html. */
+static int write_doc(const char *dir, const char *stem, const struct doc *d, const char *title,
+                     const char *sub, struct sim_err *err)
+{
+    if (d->oom)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory");
+    char name[64];
+    FILE *f = NULL;
+    snprintf(name, sizeof name, "%s.md", stem);
+    int rc = open_out(dir, name, &f, err);
+    if (rc != SIM_OK)
+        return rc;
+    render_md(f, d, title);
+    if ((rc = close_out(dir, name, f, err)) != SIM_OK)
+        return rc;
+    snprintf(name, sizeof name, "%s.html", stem);
+    if ((rc = open_out(dir, name, &f, err)) != SIM_OK)
+        return rc;
+    if (render_html(f, d, title, sub, dir) != SIM_OK) {
+        fclose(f);
+        return sim_err_at(err, SIM_EIO, dir, 0, 0, "cannot read a chart to inline it");
+    }
+    return close_out(dir, name, f, err);
+}
+
 /* ---- the report --------------------------------------------------------------------------------
  */
 
@@ -1315,7 +1340,6 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     struct chart ch[CH_N];
     char data[1100];
     snprintf(data, sizeof data, "%s/data", opt->out_dir);
-    FILE *f = NULL;
     if (!fs) {
         rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto out;
@@ -1356,31 +1380,13 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     fleet_section(&d, &rd);
     charts_section(&d, ch, res->gnuplot_missing, res->gnuplot_failed);
     run_section(&d, &rd, base_name(db_path(db)), n_ids);
-    if (d.oom) {
-        rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
-        goto out;
-    }
     char title[512], sub[1024], dur[48];
     snprintf(title, sizeof title, "llmcap report: %s (run %lld)", rd.scenario_name,
              (long long)run_id);
     fmt_duration(dur, sizeof dur, rd.sim_end_s);
     snprintf(sub, sizeof sub, "%s of run time, %lld requests, seed %lld, llmcap %s (%s)", dur,
              (long long)rd.n_requests, (long long)rd.seed, rd.llmcap_version, rd.git_describe);
-    if ((rc = open_out(opt->out_dir, "report.md", &f, err)) != SIM_OK)
-        goto out;
-    render_md(f, &d, title);
-    rc = close_out(opt->out_dir, "report.md", f, err);
-    f = NULL;
-    if (rc != SIM_OK || (rc = open_out(opt->out_dir, "report.html", &f, err)) != SIM_OK)
-        goto out;
-    if (render_html(f, &d, title, sub, opt->out_dir) != SIM_OK) {
-        fclose(f);
-        f = NULL;
-        rc = sim_err_at(err, SIM_EIO, opt->out_dir, 0, 0, "cannot read a chart to inline it");
-        goto out;
-    }
-    rc = close_out(opt->out_dir, "report.html", f, err);
-    f = NULL;
+    rc = write_doc(opt->out_dir, "report", &d, title, sub, err);
 out:
     doc_free(&d);
     free(fs);
@@ -1644,28 +1650,10 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
             blk_cell(&d, l, 0, "%s: %s", p.r[i].label, p.r[i].reason);
             listed++;
         }
-    if (d.oom) {
-        rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
-        goto out;
-    }
     char title[512], sub[512];
     snprintf(title, sizeof title, "llmcap plan: %s (plan %lld)", p.scenario, (long long)plan_id);
     snprintf(sub, sizeof sub, "%zu configurations from %s", p.n, base_name(db_path(db)));
-    if ((rc = open_out(opt->out_dir, "plan.md", &f, err)) != SIM_OK)
-        goto out;
-    render_md(f, &d, title);
-    rc = close_out(opt->out_dir, "plan.md", f, err);
-    f = NULL;
-    if (rc != SIM_OK || (rc = open_out(opt->out_dir, "plan.html", &f, err)) != SIM_OK)
-        goto out;
-    if (render_html(f, &d, title, sub, opt->out_dir) != SIM_OK) {
-        fclose(f);
-        f = NULL;
-        rc = sim_err_at(err, SIM_EIO, opt->out_dir, 0, 0, "cannot read a chart to inline it");
-        goto out;
-    }
-    rc = close_out(opt->out_dir, "plan.html", f, err);
-    f = NULL;
+    rc = write_doc(opt->out_dir, "plan", &d, title, sub, err);
 out:
     if (f)
         fclose(f);

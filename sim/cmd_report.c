@@ -18,6 +18,16 @@ static const struct cli_opt report_opts[] = {
     [OPT_PLAN] = {"plan", 0, "ID|last", "report a `llmcap plan` instead: Pareto chart and tables"},
 };
 
+/* gnuplot ran and failed: the text report is there and says so; the exit code tells a
+ * script that the charts it asked for are not. */
+static int charts_failed(const struct report_result *res, const char *out_dir,
+                         const char *written, const char *charts)
+{
+    fprintf(stderr, "llmcap: %s: error: %s; %s were written without %s\n", out_dir,
+            res->gnuplot_failed, written, charts);
+    return EXIT_RUNTIME;
+}
+
 int cmd_report(int argc, char **argv)
 {
     struct cli_args a;
@@ -82,13 +92,8 @@ int cmd_report(int argc, char **argv)
         if (res.gnuplot_missing)
             fprintf(stderr, "llmcap: report: warning: gnuplot is not installed, so the plan "
                             "report has no chart; install the Debian package gnuplot-nox\n");
-        if (res.gnuplot_failed[0]) {
-            fprintf(stderr,
-                    "llmcap: %s: error: %s; plan.md and plan.html were written without the "
-                    "chart\n",
-                    opt.out_dir, res.gnuplot_failed);
-            return EXIT_RUNTIME;
-        }
+        if (res.gnuplot_failed[0])
+            return charts_failed(&res, opt.out_dir, "plan.md and plan.html", "the chart");
         if (!quiet)
             printf("%s/plan.html\n%s/plan.md\nplan %lld, %zu chart%s\n", opt.out_dir,
                    opt.out_dir, (long long)res.run_id, res.n_charts,
@@ -108,15 +113,8 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "llmcap: report: warning: gnuplot is not installed, so the report has "
                         "no charts; install the Debian package gnuplot-nox (apt-get install "
                         "gnuplot-nox) and run llmcap report again\n");
-    if (res.gnuplot_failed[0]) {
-        /* The text report is there and says so; the exit code tells a script that the
-         * charts it asked for are not. */
-        fprintf(stderr,
-                "llmcap: %s: error: %s; report.md and report.html were written without "
-                "charts\n",
-                opt.out_dir, res.gnuplot_failed);
-        return EXIT_RUNTIME;
-    }
+    if (res.gnuplot_failed[0])
+        return charts_failed(&res, opt.out_dir, "report.md and report.html", "charts");
     if (!quiet) {
         printf("%s/report.html\n%s/report.md\n", opt.out_dir, opt.out_dir);
         printf("run %lld: SLOs %s", (long long)res.run_id,

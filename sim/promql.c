@@ -701,15 +701,20 @@ static bool parse_duration(const char *s, size_t n, int64_t *us)
 }
 
 /* Append to a bounded buffer; false when it is full. */
-static bool put(char *out, size_t cap, size_t *o, const char *s)
+/* Append the n bytes at s to out (cap bytes, *o used), NUL-terminated; false if full. */
+static bool put_n(char *out, size_t cap, size_t *o, const char *s, size_t n)
 {
-    size_t n = strlen(s);
     if (*o + n >= cap)
         return false;
     memcpy(out + *o, s, n);
     *o += n;
     out[*o] = '\0';
     return true;
+}
+
+static bool put(char *out, size_t cap, size_t *o, const char *s)
+{
+    return put_n(out, cap, o, s, strlen(s));
 }
 
 /*
@@ -821,11 +826,8 @@ static const char *re_translate(const char *re, char *out, size_t cap, bool *ica
                     if (!end)
                         return "this bracket expression";
                     size_t len = (size_t)(end + 2 - (re + j));
-                    if (o + len >= cap)
+                    if (!put_n(out, cap, &o, re + j, len))
                         return "a regex this long";
-                    memcpy(out + o, re + j, len);
-                    o += len;
-                    out[o] = '\0';
                     j += len;
                     continue;
                 }
@@ -903,11 +905,8 @@ static const char *re_translate(const char *re, char *out, size_t cap, bool *ica
                 return "repetitions that multiply past 1000";
             if (atom * k > grp[depth])
                 grp[depth] = atom * k;
-            if (o + len >= cap)
+            if (!put_n(out, cap, &o, re + i, len))
                 return "a regex this long";
-            memcpy(out + o, re + i, len);
-            o += len;
-            out[o] = '\0';
             i += len;
             after_quant = quant = true;
             continue;

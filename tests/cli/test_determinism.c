@@ -1,12 +1,6 @@
 /* Determinism end to end: the same scenario, workload and seed give the same rows, byte
  * for byte, through the CLI and the database; another seed gives other rows. */
-#include <criterion/criterion.h>
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "tests/reports/helpers.h" /* dump(): every row of a query, full precision */
 
 #define SCENARIO FIXTURES "/determinism/full.yaml"
 
@@ -20,44 +14,6 @@ static void run_into(const char *db, const char *extra)
     cr_assert(WIFEXITED(status), "%s", cmd);
     /* 0 or 1 (an SLO may fail): both wrote the run */
     cr_assert_leq(WEXITSTATUS(status), 1, "%s exited %d", cmd, WEXITSTATUS(status));
-}
-
-/* Every row of `query`, as text with full precision, one line per row. Caller frees. */
-static char *dump(const char *db, const char *query)
-{
-    sqlite3 *h;
-    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(h, query, -1, &st, NULL), SQLITE_OK, "%s",
-                 sqlite3_errmsg(h));
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap);
-    out[0] = '\0';
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        for (int c = 0; c < sqlite3_column_count(st); c++) {
-            char cell[128];
-            switch (sqlite3_column_type(st, c)) {
-            case SQLITE_NULL:
-                snprintf(cell, sizeof cell, "NULL|");
-                break;
-            case SQLITE_FLOAT:
-                snprintf(cell, sizeof cell, "%.17g|", sqlite3_column_double(st, c));
-                break;
-            default:
-                snprintf(cell, sizeof cell, "%s|", (const char *)sqlite3_column_text(st, c));
-            }
-            size_t n = strlen(cell);
-            while (len + n + 2 > cap)
-                out = realloc(out, cap *= 2);
-            memcpy(out + len, cell, n + 1);
-            len += n;
-        }
-        out[len++] = '\n';
-        out[len] = '\0';
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return out;
 }
 
 static const char *const tables[] = {
