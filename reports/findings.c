@@ -42,6 +42,16 @@ void fmt_latency(char *buf, size_t n, double s)
         snprintf(buf, n, "%.0f s", s);
 }
 
+void fmt_slo_value(char *buf, size_t n, const char *unit, double v, const char *missing)
+{
+    if (strcmp(unit, "frac"))
+        fmt_latency(buf, n, v);
+    else if (isnan(v))
+        snprintf(buf, n, "%s", missing);
+    else
+        snprintf(buf, n, "%.4g%%", v * 100);
+}
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 struct out {

@@ -58,4 +58,8 @@ void fmt_duration(char *buf, size_t n, double s);
 /* A latency: "212 ms", "2 s", "48.4 s" (3 significant digits, no trailing zeros). */
 void fmt_latency(char *buf, size_t n, double s);
 
+/* An SLO's target or actual value in its unit: "0.1%" for a fraction (unit "frac"; NaN
+ * writes `missing`), else a latency as fmt_latency() writes it. */
+void fmt_slo_value(char *buf, size_t n, const char *unit, double v, const char *missing);
+
 #endif

@@ -701,16 +701,8 @@ static void slo_section(struct doc *d, const struct run_data *rd)
     for (size_t i = 0; i < rd->n_slo; i++) {
         const struct rd_slo *s = &rd->slo[i];
         char tg[32], ac[32];
-        if (!strcmp(s->unit, "frac")) {
-            snprintf(tg, sizeof tg, "%.4g%%", s->target * 100);
-            if (isnan(s->actual))
-                snprintf(ac, sizeof ac, "-");
-            else
-                snprintf(ac, sizeof ac, "%.4g%%", s->actual * 100);
-        } else {
-            fmt_latency(tg, sizeof tg, s->target);
-            fmt_latency(ac, sizeof ac, s->actual);
-        }
+        fmt_slo_value(tg, sizeof tg, s->unit, s->target, "-");
+        fmt_slo_value(ac, sizeof ac, s->unit, s->actual, "-");
         blk_cell(d, t, CF_CODE, "%s", s->slo);
         blk_cell(d, t, CF_NUM, "%s", tg);
         blk_cell(d, t, CF_NUM, "%s", ac);

@@ -70,16 +70,8 @@ static void check_slos(struct junit *j, struct junit_suite *s, const struct run_
     char name[256], msg[512], tg[32], ac[32];
     for (size_t i = 0; i < rd->n_slo; i++) {
         const struct rd_slo *x = &rd->slo[i];
-        if (!strcmp(x->unit, "frac")) {
-            snprintf(tg, sizeof tg, "%.4g%%", x->target * 100);
-            if (isnan(x->actual))
-                snprintf(ac, sizeof ac, "not measured");
-            else
-                snprintf(ac, sizeof ac, "%.4g%%", x->actual * 100);
-        } else {
-            fmt_latency(tg, sizeof tg, x->target);
-            fmt_latency(ac, sizeof ac, x->actual);
-        }
+        fmt_slo_value(tg, sizeof tg, x->unit, x->target, "-");
+        fmt_slo_value(ac, sizeof ac, x->unit, x->actual, "not measured");
         snprintf(name, sizeof name, "%s <= %s", x->slo, tg);
         if (x->pass) {
             junit_case(j, s, cls, name, JUNIT_PASS, NULL, NULL, NULL);
