@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* sim/err.h is C11 (_Noreturn); keep this header usable from C++ too. */
+/* sim/core/err.h is C11 (_Noreturn); keep this header usable from C++ too. */
 #if defined(__cplusplus) && !defined(_Noreturn)
 #define _Noreturn [[noreturn]]
 #define LLMCAP_KTABLE_UNDEF_NORETURN
@@ -23,7 +23,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-#include "sim/err.h"
+#include "sim/core/err.h"
 #ifdef LLMCAP_KTABLE_UNDEF_NORETURN
 #undef _Noreturn
 #undef LLMCAP_KTABLE_UNDEF_NORETURN

@@ -28,7 +28,7 @@
 
 #include <stdint.h>
 
-/* The CUDA sources (C++) include this header too; sim/err.h is C11 (_Noreturn). */
+/* The CUDA sources (C++) include this header too; sim/core/err.h is C11 (_Noreturn). */
 #if defined(__cplusplus) && !defined(_Noreturn)
 #define _Noreturn [[noreturn]]
 #define LLMCAP_PAGED_ATTN_UNDEF_NORETURN
@@ -36,7 +36,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-#include "sim/err.h"
+#include "sim/core/err.h"
 #ifdef LLMCAP_PAGED_ATTN_UNDEF_NORETURN
 #undef _Noreturn
 #undef LLMCAP_PAGED_ATTN_UNDEF_NORETURN

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 #define CAT_ID_MAX 64
 #define CAT_NAME_MAX 96

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 enum lat_kind { LAT_CONSTANT, LAT_LINEAR, LAT_ROOFLINE, LAT_TABLE };
 

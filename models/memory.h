@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "models/catalog.h"
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 enum mem_dtype {
     MEM_BF16,

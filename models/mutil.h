@@ -3,8 +3,8 @@
  * include this header).
  *
  * Error records. models/ is linked after sim/ (sim -> models), so it cannot call
- * sim_err_at() from sim/err.c without a link-order cycle; mu_err_at() fills the same
- * struct sim_err (sim/err.h, header only) with the same layout and wording rules.
+ * sim_err_at() from sim/core/err.c without a link-order cycle; mu_err_at() fills the same
+ * struct sim_err (sim/core/err.h, header only) with the same layout and wording rules.
  *
  * JSON. The catalogs and latency tables are JSON read with cJSON. cJSON does not keep
  * the position of a node, so mu_json_where() finds it again by walking the text and the
@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 /* Fill `e` (when not NULL) like sim_err_at() and return `code`. */
 int mu_err_at(struct sim_err *e, int code, const char *file, long line, long col,
@@ -74,7 +74,7 @@ int mu_json_err(const struct mu_json *doc, const cJSON *node, struct sim_err *er
 int mu_json_err_key(const struct mu_json *doc, const cJSON *member, struct sim_err *err,
                     int code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* For clang's analyzer only, as sim/err.h does for sim_err_at(): it does not inline
+/* For clang's analyzer only, as sim/core/err.h does for sim_err_at(): it does not inline
  * variadic functions, so it is told that these return `code`. */
 #ifdef __clang_analyzer__
 #define mu_err_at(e, code, ...) (mu_err_at((e), (code), __VA_ARGS__), (code))

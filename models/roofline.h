@@ -28,7 +28,7 @@
 
 #include "models/catalog.h"
 #include "models/memory.h"
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 /* Version of the formulas; bump when they change (it is part of the provenance). */
 #define ROOF_VERSION 1

@@ -18,7 +18,7 @@
 
 #include "models/latency.h"
 #include "models/roofline.h"
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 enum lat_tab_prov { LAT_PROV_MEASURED, LAT_PROV_ROOFLINE, LAT_PROV_PUBLISHED };
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 /* Chart size in pixels (PNG and SVG alike). */
 enum { CHART_WIDTH = 1000, CHART_HEIGHT = 400 };

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "reports/schema_sql.h" /* generated from reports/schema.sql */
-#include "sim/plan.h"
-#include "sim/sha256.h"
+#include "plan/plan.h"
+#include "sim/core/sha256.h"
 
 #ifndef LLMCAP_VERSION
 #define LLMCAP_VERSION "0.0.0"

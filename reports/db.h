@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sim/err.h"
+#include "sim/core/err.h"
 #include "sim/record.h"
 #include "sim/sim.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 static char *dup(struct junit *j, const char *s)
 {

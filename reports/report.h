@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "reports/db.h"
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 struct report_options {
     int64_t run_id;      /* <= 0: the last run in the database */

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "reports/db.h"
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 enum { RD_HEADLINE = 1, RD_SERIES = 2 };
 

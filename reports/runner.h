@@ -14,7 +14,7 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 struct runner_job {
     char **argv;   /* NULL-terminated; argv[0] is the subcommand (borrowed) */

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sim/err.h"
+#include "sim/core/err.h"
 
 struct sweep_axis {
     char *path;

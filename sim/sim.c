@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "models/catalog.h"
-#include "sim/autoscaler.h"
+#include "sim/k8s/autoscaler.h"
 #include "models/memory.h"
 #include "sim/sim_int.h"
 

@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/err.h"
+#include "sim/core/err.h"
 #include "sim/record.h"
-#include "sim/scenario.h"
-#include "sim/workload.h"
+#include "sim/config/scenario.h"
+#include "sim/workload/workload.h"
 
 /* A source of requests other than the scenario's workload (tests, tools). `next`
  * returns 1 with *out filled, 0 at the end, or a negative SIM_E* code. */

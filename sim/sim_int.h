@@ -10,10 +10,10 @@
 
 #include "models/latency.h"
 #include "models/memory.h"
-#include "sim/metrics.h"
-#include "sim/tsdb.h"
-#include "sim/evq.h"
-#include "sim/rng.h"
+#include "sim/k8s/metrics.h"
+#include "sim/k8s/tsdb.h"
+#include "sim/core/evq.h"
+#include "sim/core/rng.h"
 #include "sim/sim.h"
 
 /* Event priorities at equal times: arrivals and control actions are seen before an

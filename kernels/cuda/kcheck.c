@@ -94,7 +94,7 @@ double kcheck_tolerance(enum kern_dtype dt)
     return dt == KERN_BF16 ? 8e-3 : 1e-3;
 }
 
-/* splitmix64: test data only (the simulator's streams live in sim/rng.c) */
+/* splitmix64: test data only (the simulator's streams live in sim/core/rng.c) */
 static uint64_t kc_next(uint64_t *state)
 {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);

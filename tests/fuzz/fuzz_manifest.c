@@ -1,7 +1,7 @@
-/* fuzz_manifest.c: the KEDA ScaledObject and HPA readers (sim/manifest.c) on an arbitrary
- * YAML document (sim/ynode.c). The first byte picks the reader and whether the object
+/* fuzz_manifest.c: the KEDA ScaledObject and HPA readers (sim/config/manifest.c) on an arbitrary
+ * YAML document (sim/config/ynode.c). The first byte picks the reader and whether the object
  * sits inside a scenario (a message prefix); the rest is the YAML. */
-#include "sim/manifest.h"
+#include "sim/config/manifest.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

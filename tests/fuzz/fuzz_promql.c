@@ -1,11 +1,11 @@
-/* fuzz_promql.c: the PromQL parser (sim/promql.c) on arbitrary text and, for a query
- * that parses, evaluation against a small store holding every metric of sim/metrics.h
+/* fuzz_promql.c: the PromQL parser (sim/k8s/promql.c) on arbitrary text and, for a query
+ * that parses, evaluation against a small store holding every metric of sim/k8s/metrics.h
  * for two pods (counter resets, a staleness marker, histogram buckets included), at
  * several times, as an instant query and the way KEDA reads it. */
 #include <math.h>
 
-#include "sim/metrics.h"
-#include "sim/promql.h"
+#include "sim/k8s/metrics.h"
+#include "sim/k8s/promql.h"
 #include "tests/fuzz/fuzz_util.h"
 
 #define S ((int64_t)1000000)

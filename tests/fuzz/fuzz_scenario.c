@@ -1,6 +1,6 @@
-/* fuzz_scenario.c: the scenario loader (sim/scenario.c on sim/ynode.c) on arbitrary
+/* fuzz_scenario.c: the scenario loader (sim/config/scenario.c on sim/config/ynode.c) on arbitrary
  * YAML: scenario_load() must return SIM_OK or an error, never crash, leak or hang. */
-#include "sim/scenario.h"
+#include "sim/config/scenario.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

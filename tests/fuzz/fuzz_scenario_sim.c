@@ -3,7 +3,7 @@
  * triggers, engine sizing and the latency model all see the fuzzed scenario. No
  * sim_run(): building the run is where input is checked. */
 #include "models/catalog.h"
-#include "sim/scenario.h"
+#include "sim/config/scenario.h"
 #include "sim/sim.h"
 #include "tests/fuzz/fuzz_util.h"
 

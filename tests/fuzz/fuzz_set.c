@@ -1,7 +1,7 @@
-/* fuzz_set.c: `--set` overrides (ydoc_set in sim/ynode.c). Each line of the input is one
+/* fuzz_set.c: `--set` overrides (ydoc_set in sim/config/ynode.c). Each line of the input is one
  * assignment applied, in order, to a small scenario tree; the ydoc_set contract is that
  * every assignment is applied or rejected with an error, never a crash. */
-#include "sim/ynode.h"
+#include "sim/config/ynode.h"
 #include "tests/fuzz/fuzz_util.h"
 
 static const char base[] =

@@ -1,7 +1,7 @@
-/* fuzz_trace.c: the trace readers (sim/trace.c). The first byte picks the format (auto,
+/* fuzz_trace.c: the trace readers (sim/workload/trace.c). The first byte picks the format (auto,
  * Azure CSV, Mooncake JSONL, plain CSV) and whether bad rows are skipped; the rest is the
  * file. Every row is read to the end or the first error. */
-#include "sim/workload.h"
+#include "sim/workload/workload.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,8 +1,8 @@
-/* fuzz_ydoc.c: the positioned YAML tree (sim/ynode.c) on arbitrary bytes, then every
+/* fuzz_ydoc.c: the positioned YAML tree (sim/config/ynode.c) on arbitrary bytes, then every
  * scalar through the typed readers (numbers, durations, fractions, booleans, enums). */
 #include <math.h>
 
-#include "sim/ynode.h"
+#include "sim/config/ynode.h"
 #include "tests/fuzz/fuzz_util.h"
 
 static void walk(const struct ynode *n, int depth)

@@ -1,0 +1,252 @@
+/* cmd_plan.c: `llmcap plan`: the cheapest fleet that meets the SLOs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "models/catalog.h"
+#include "reports/db.h"
+#include "cli/cli.h"
+#include "plan/plan.h"
+#include "sim/config/scenario.h"
+
+enum { OPT_JOBS, OPT_OUTPUT, OPT_SET, OPT_QUIET, OPT_SHOW };
+
+static const struct cli_opt plan_opts[] = {
+    [OPT_JOBS] = {"jobs", 'j', "N", "worker processes (default: the number of cores)"},
+    [OPT_OUTPUT] = {"output", 'o', "DB", "record every configuration's result in this database"},
+    [OPT_SET] = {"set", 's', "PATH=VALUE", "override a scenario field (repeatable)"},
+    [OPT_QUIET] = {"quiet", 'q', NULL, "print only the answer"},
+    [OPT_SHOW] = {"show", 0, "N", "runners-up and failures to list (default 5)"},
+};
+
+static void show_progress(void *ctx, size_t done, size_t total)
+{
+    (void)ctx;
+    fprintf(stderr, "\r  %zu of %zu configurations", done, total);
+    if (done == total)
+        fprintf(stderr, "\r%40s\r", "");
+    fflush(stderr);
+}
+
+static void print_row(const struct plan_result *r)
+{
+    char label[256];
+    plan_label(r, label, sizeof label);
+    printf("  %-56s %3d x  $%9.2f/h  $%8.4f/1M tok  TTFT p95 %7.3f s  TPOT p95 %6.3f s\n", label,
+           r->replicas, r->usd_per_hour, r->usd_per_mtok, r->ttft_p95_s, r->tpot_p95_s);
+}
+
+static int cmp_cost(const void *a, const void *b)
+{
+    const struct plan_result *x = *(const struct plan_result *const *)a;
+    const struct plan_result *y = *(const struct plan_result *const *)b;
+    if (x->usd_per_hour != y->usd_per_hour)
+        return x->usd_per_hour < y->usd_per_hour ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_est(const void *a, const void *b)
+{
+    const struct plan_result *x = *(const struct plan_result *const *)a;
+    const struct plan_result *y = *(const struct plan_result *const *)b;
+    if (x->est_cost_usd_per_hour != y->est_cost_usd_per_hour)
+        return x->est_cost_usd_per_hour < y->est_cost_usd_per_hour ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+    struct cli_args a;
+    int rc = cli_parse(argc, argv, plan_opts, sizeof plan_opts / sizeof plan_opts[0],
+                       "SCENARIO [-j N] [-o DB] [--set PATH=VALUE]...",
+                       "Search the scenario's 'plan:' space (GPU or instance types, tensor "
+                       "parallelism, dtypes, vLLM limits, spot share, autoscaler settings) for "
+                       "the cheapest fleet that meets every SLO on the scenario's traffic. Exit "
+                       "code 1 when no configuration does.",
+                       &a);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    const char *sets[130];
+    size_t n_sets = 0;
+    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int show = 5;
+    const char *output = NULL;
+    bool quiet = false;
+    for (size_t i = 0; i < a.n_opts; i++) {
+        const char *v = a.opts[i].value;
+        char *end;
+        switch (a.opts[i].which) {
+        case OPT_JOBS:
+            jobs = (int)strtol(v, &end, 10);
+            if (*end || jobs < 1 || jobs > 256)
+                return cli_usage_error(argv[0], "'--jobs' must be in [1, 256], got '%s'", v);
+            break;
+        case OPT_OUTPUT:
+            output = v;
+            break;
+        case OPT_SET:
+            if (n_sets == 128)
+                return cli_usage_error(argv[0], "too many --set options (at most 128)");
+            sets[n_sets++] = v;
+            break;
+        case OPT_QUIET:
+            quiet = true;
+            break;
+        case OPT_SHOW:
+            show = (int)strtol(v, &end, 10);
+            if (*end || show < 0)
+                return cli_usage_error(argv[0], "'--show' must be an integer >= 0, got '%s'", v);
+            break;
+        }
+    }
+    if (a.n_pos != 1)
+        return cli_usage_error(argv[0], "expected one scenario file");
+    if (jobs < 1)
+        jobs = 1;
+    struct sim_err err = {0};
+    struct scenario sc;
+    if (scenario_load(&sc, a.pos[0], sets, n_sets, &err) != SIM_OK)
+        return cli_error(&err);
+    struct catalog *cat = sim_load_catalog(&sc, &err);
+    if (!cat) {
+        scenario_release(&sc);
+        return cli_error(&err);
+    }
+    struct db *db = NULL;
+    if (output && !(db = db_open(output, &err))) {
+        catalog_free(cat);
+        scenario_release(&sc);
+        return cli_error(&err);
+    }
+    cli_install_signals();
+    struct plan_options opt = {.jobs = jobs, .catalog = cat, .stop = &cli_stop};
+    if (!quiet && isatty(STDERR_FILENO))
+        opt.progress = show_progress;
+    struct plan_result *res = NULL;
+    size_t n = 0;
+    double t0 = cli_wall_s();
+    rc = plan_run(&sc, &opt, &res, &n, &err);
+    double wall = cli_wall_s() - t0;
+    int code = EXIT_OK;
+    if (rc != SIM_OK) {
+        code = cli_error(&err);
+        goto out;
+    }
+    long best = plan_best(res, n);
+    int64_t plan_id = 0;
+    if (db && db_write_plan(db, &sc, res, n, best, &plan_id, &err) != SIM_OK) {
+        code = cli_error(&err);
+        goto out;
+    }
+    size_t valid = 0, fits = 0, feasible = 0;
+    int runs = 0;
+    bool spot = false;
+    for (size_t i = 0; i < n; i++) {
+        valid += res[i].valid;
+        fits += res[i].fits;
+        feasible += res[i].feasible;
+        runs += res[i].search_runs;
+        spot = spot || res[i].spot_share > 0;
+    }
+    printf("llmcap plan: %s (%s)\n", sc.name, sc.path);
+    printf("  searched   %zu configurations: %zu not placeable, %zu do not fit, %zu miss an SLO, "
+           "%zu meet every SLO; %d simulations in %.1f s on %d process%s\n",
+           n, n - valid, valid - fits, fits - feasible, feasible, runs, wall, jobs,
+           jobs == 1 ? "" : "es");
+    if (spot)
+        printf("  note       spot shares are priced, not simulated: interruptions need the "
+               "scenario's cluster model\n");
+    if (best < 0) {
+        printf("  no configuration meets every SLO. Why, cheapest first:\n");
+        const struct plan_result **o = calloc(n ? n : 1, sizeof *o);
+        size_t no2 = 0;
+        for (size_t i = 0; i < n; i++)
+            if (res[i].valid)
+                o[no2++] = &res[i];
+        qsort(o, no2, sizeof *o, cmp_est);
+        for (size_t i = 0; i < no2 && i < (size_t)show + 5; i++) {
+            char label[256];
+            plan_label(o[i], label, sizeof label);
+            printf("    %-56s %s\n", label, o[i]->reason);
+        }
+        free(o);
+        fprintf(stderr, "llmcap: plan: no configuration in the search space meets every SLO\n");
+        code = EXIT_CHECK_FAILED;
+        goto out;
+    }
+    const struct plan_result *b = &res[best];
+    printf("  cheapest that meets every SLO:\n");
+    print_row(b);
+    printf("    %s\n", b->reason);
+    /* Runners-up, cheapest first, and the cheaper configurations that failed. */
+    const struct plan_result **order = calloc(n ? n : 1, sizeof *order);
+    size_t no = 0;
+    for (size_t i = 0; i < n; i++)
+        if (res[i].feasible && (long)i != best)
+            order[no++] = &res[i];
+    qsort(order, no, sizeof *order, cmp_cost);
+    if (no && show) {
+        printf("  runners-up:\n");
+        for (size_t i = 0; i < no && i < (size_t)show; i++)
+            print_row(order[i]);
+    }
+    no = 0;
+    for (size_t i = 0; i < n; i++)
+        if (res[i].valid && !res[i].feasible &&
+            res[i].est_cost_usd_per_hour < b->usd_per_hour)
+            order[no++] = &res[i];
+    qsort(order, no, sizeof *order, cmp_est);
+    if (no && show) {
+        /* One line per hardware choice and reason: vLLM limits that fail the same way are
+         * folded into it. */
+        printf("  cheaper options that failed (%zu):\n", no);
+        int shown = 0;
+        for (size_t i = 0; i < no && shown < show; i++) {
+            const struct plan_result *x = order[i];
+            bool seen = false;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = !strcmp(order[j]->instance, x->instance) &&
+                       !strcmp(order[j]->gpu, x->gpu) && order[j]->tp == x->tp &&
+                       !strcmp(order[j]->dtype, x->dtype) &&
+                       order[j]->spot_share == x->spot_share &&
+                       !strcmp(order[j]->reason, x->reason);
+            if (seen)
+                continue;
+            printf("    %s tp%d %s%s from $%.2f/h: %s\n",
+                   x->instance[0] ? x->instance : x->gpu, x->tp, x->dtype,
+                   x->spot_share > 0 ? " (spot)" : "", x->est_cost_usd_per_hour, x->reason);
+            shown++;
+        }
+    }
+    size_t n_front = 0;
+    for (size_t i = 0; i < n; i++)
+        n_front += res[i].pareto;
+    printf("  Pareto frontier (cost vs TTFT p95), %zu point%s:\n", n_front, n_front == 1 ? "" : "s");
+    no = 0;
+    for (size_t i = 0; i < n; i++)
+        if (res[i].pareto)
+            order[no++] = &res[i];
+    qsort(order, no, sizeof *order, cmp_cost);
+    for (size_t i = 0; i < no; i++)
+        print_row(order[i]);
+    free(order);
+    if (sc.cost.managed_api_usd_per_mtok > 0 && !isnan(b->usd_per_mtok)) {
+        double api = sc.cost.managed_api_usd_per_mtok;
+        /* The output token rate at which the fleet's hourly cost equals the API's bill. */
+        double breakeven_tok_s = b->usd_per_hour / 3600.0 / (api * 1e-6);
+        printf("  vs the managed API at $%.4g/1M tokens: self-hosted costs $%.4g/1M at this "
+               "traffic (%s); break-even at %.0f output tokens/s\n",
+               api, b->usd_per_mtok, b->usd_per_mtok < api ? "cheaper" : "dearer",
+               breakeven_tok_s);
+    }
+    if (db)
+        printf("  results    %s, plan %lld (table plan_results)\n", output, (long long)plan_id);
+out:
+    free(res);
+    db_close(db);
+    catalog_free(cat);
+    scenario_release(&sc);
+    return code;
+}

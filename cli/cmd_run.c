@@ -1,0 +1,447 @@
+/* cmd_run.c: `llmcap run` and `llmcap validate`. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "models/catalog.h"
+#include "reports/db.h"
+#include "cli/cli.h"
+#include "sim/config/scenario.h"
+#include "sim/core/rng.h"
+#include "sim/sim.h"
+#include "sim/workload/workload.h"
+
+enum { OPT_OUTPUT, OPT_SET, OPT_SEED, OPT_QUIET, OPT_NO_PROGRESS, OPT_LABELS, OPT_JSON };
+
+static const struct cli_opt run_opts[] = {
+    [OPT_OUTPUT] = {"output", 'o', "DB", "append the run to this SQLite database"},
+    [OPT_SET] = {"set", 's', "PATH=VALUE", "override a scenario field (repeatable)"},
+    [OPT_SEED] = {"seed", 0, "N", "master random seed (same as --set seed=N)"},
+    [OPT_QUIET] = {"quiet", 'q', NULL, "print nothing but errors"},
+    [OPT_NO_PROGRESS] = {"no-progress", 0, NULL, "no progress line on a terminal"},
+    [OPT_LABELS] = {"labels", 0, "JSON", "labels recorded with the run (sweeps)"},
+    [OPT_JSON] = {"json", 0, NULL, "print the summary as one JSON object (keys as in the summary table)"},
+};
+
+#define MAX_SETS 128
+
+struct run_cfg {
+    const char *scenario;
+    const char *output;
+    const char *sets[MAX_SETS + 1];
+    size_t n_sets;
+    char seed_set[64];
+    bool quiet;
+    bool progress;
+    bool json;
+    const char *labels;
+};
+
+static int parse_run_args(int argc, char **argv, const char *usage, const char *summary,
+                          struct run_cfg *cfg)
+{
+    struct cli_args a;
+    int rc = cli_parse(argc, argv, run_opts, sizeof run_opts / sizeof run_opts[0], usage,
+                       summary, &a);
+    if (rc)
+        return rc;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->progress = true;
+    for (size_t i = 0; i < a.n_opts; i++) {
+        const char *v = a.opts[i].value;
+        switch (a.opts[i].which) {
+        case OPT_OUTPUT:
+            cfg->output = v;
+            break;
+        case OPT_SET:
+            if (cfg->n_sets == MAX_SETS)
+                return cli_usage_error(argv[0], "too many --set options (at most %d)",
+                                       MAX_SETS);
+            cfg->sets[cfg->n_sets++] = v;
+            break;
+        case OPT_SEED: {
+            char *end;
+            unsigned long long seed = strtoull(v, &end, 10);
+            if (!*v || *end || v[0] == '-')
+                return cli_usage_error(argv[0], "'--seed' must be an integer >= 0, got '%s'",
+                                       v);
+            snprintf(cfg->seed_set, sizeof cfg->seed_set, "seed=%llu", seed);
+            break;
+        }
+        case OPT_QUIET:
+            cfg->quiet = true;
+            break;
+        case OPT_NO_PROGRESS:
+            cfg->progress = false;
+            break;
+        case OPT_LABELS:
+            cfg->labels = v;
+            break;
+        case OPT_JSON:
+            cfg->json = true;
+            break;
+        }
+    }
+    /* --seed applies last: it wins over a --set seed=... */
+    if (cfg->seed_set[0])
+        cfg->sets[cfg->n_sets++] = cfg->seed_set;
+    if (a.n_pos != 1)
+        return cli_usage_error(argv[0], a.n_pos ? "expected one scenario file, got %zu"
+                                                : "expected a scenario file%.0zu",
+                               a.n_pos);
+    cfg->scenario = a.pos[0];
+    return 0;
+}
+
+/* ---- progress on a terminal ----------------------------------------------------------- */
+
+struct progress_ctx {
+    double t0, last;
+    bool shown;
+};
+
+static void show_progress(void *ctx, const struct sim_progress *p)
+{
+    struct progress_ctx *pc = ctx;
+    double now = cli_wall_s();
+    if (now - pc->last < 0.2)
+        return;
+    pc->last = now;
+    pc->shown = true;
+    fprintf(stderr, "\r  simulated %10.1f s  %9llu requests done  %9llu arrived  (%.1f s)",
+            (double)p->now_us * 1e-6, (unsigned long long)p->finished,
+            (unsigned long long)p->arrived, now - pc->t0);
+    fflush(stderr);
+}
+
+/* ---- the summary table ------------------------------------------------------------------ */
+
+static void fmt_s(char *buf, size_t n, double s)
+{
+    if (isnan(s))
+        snprintf(buf, n, "%9s", "-");
+    else if (s < 10)
+        snprintf(buf, n, "%9.4f", s);
+    else
+        snprintf(buf, n, "%9.2f", s);
+}
+
+static void print_latency_row(const char *label, const struct latency_stats *st,
+                              const struct sim_result *r, enum slo_metric m)
+{
+    char cells[SIM_NQ + 1][32];
+    for (int q = 0; q < SIM_NQ; q++)
+        fmt_s(cells[q], sizeof cells[q], st->q_s[q]);
+    fmt_s(cells[SIM_NQ], sizeof cells[SIM_NQ], st->max_s);
+    printf("  %-10s %s %s %s %s %s", label, cells[0], cells[1], cells[2], cells[3],
+           cells[SIM_NQ]);
+    bool first = true;
+    for (size_t i = 0; i < r->n_slo; i++) {
+        const struct slo_result *sr = &r->slo[i];
+        if (sr->slo->metric != m)
+            continue;
+        char actual[32];
+        fmt_s(actual, sizeof actual, sr->actual);
+        printf("%s%s <= %g s: %s (%s)", first ? "   " : "; ", sr->slo->key, sr->slo->target,
+               sr->pass ? "PASS" : "FAIL", actual + strspn(actual, " "));
+        first = false;
+    }
+    printf("\n");
+}
+
+static void print_summary(const struct scenario *sc, const struct sim_result *r,
+                          double wall_s, const char *db_path, int64_t run_id)
+{
+    printf("llmcap run: %s (%s, seed %llu)\n", sc->name, sc->path,
+           (unsigned long long)sc->seed);
+    double span = r->first_arrival_us >= 0
+                      ? (double)(r->last_arrival_us - r->first_arrival_us) * 1e-6
+                      : 0.0;
+    if (sc->workload.kind == WL_TRACE)
+        printf("  workload   %llu requests over %.1f s from %s\n",
+               (unsigned long long)r->n_requests, span, sc->workload.trace_path);
+    else
+        printf("  workload   %llu requests over %.1f s (synthetic)\n",
+               (unsigned long long)r->n_requests, span);
+    const char *kind = sc->engine.kind == ENGINE_STATIC ? "static-batching" : "vLLM";
+    const char *model = sc->model.name[0] ? sc->model.name : "(unnamed model)";
+    if (r->autoscaled)
+        printf("  fleet      %s replicas of %s%s%s (autoscaled by %s: %d at the start, %d at "
+               "peak, %llu pods created, %.1f replica-minutes), %lld KV blocks each\n",
+               kind, model, sc->engine.gpu[0] ? " on " : "", sc->engine.gpu,
+               sc->fleet.scaled_object ? "KEDA + HPA" : "the HPA", r->replicas,
+               r->peak_replicas_ready, (unsigned long long)r->pods_created,
+               r->replica_s / 60.0, (long long)r->num_gpu_blocks);
+    else
+        printf("  fleet      %d x %s replica%s of %s%s%s, %lld KV blocks each\n", r->replicas,
+               kind, r->replicas == 1 ? "" : "s", model, sc->engine.gpu[0] ? " on " : "",
+               sc->engine.gpu, (long long)r->num_gpu_blocks);
+    printf("  latency    %s\n", r->latency_provenance);
+    printf("  outcomes   ok %llu, timeout %llu, rejected %llu, failed %llu, unfinished %llu "
+           "(error rate %.3f%%)\n",
+           (unsigned long long)r->n_outcome[OUTCOME_OK],
+           (unsigned long long)r->n_outcome[OUTCOME_TIMEOUT],
+           (unsigned long long)r->n_outcome[OUTCOME_REJECTED],
+           (unsigned long long)r->n_outcome[OUTCOME_FAILED],
+           (unsigned long long)r->n_outcome[OUTCOME_UNFINISHED], r->error_rate * 100.0);
+    printf("  %-10s %9s %9s %9s %9s %9s\n", "seconds", "p50", "p90", "p95", "p99", "max");
+    print_latency_row("TTFT", &r->ttft, r, SLO_TTFT);
+    print_latency_row("TPOT", &r->tpot, r, SLO_TPOT);
+    print_latency_row("e2e", &r->e2e, r, SLO_E2E);
+    print_latency_row("queue", &r->queue, r, (enum slo_metric)-1);
+    printf("  throughput %.3f req/s, %.1f output tok/s, %.1f input tok/s; goodput %.3f req/s\n",
+           r->throughput_req_per_s, r->output_tokens_per_s, r->input_tokens_per_s,
+           r->goodput_req_per_s);
+    const struct sim_cost *c = &r->cost;
+    if (c->billed) {
+        double total = c->usd > 0 ? c->usd : 1.0;
+        printf("  cost       $%.2f on %llu node%s (spot $%.2f, on-demand $%.2f); GPUs serving "
+               "%.0f%%, loading %.0f%%, idle %.0f%%\n",
+               c->usd, (unsigned long long)c->n_nodes, c->n_nodes == 1 ? "" : "s", c->spot_usd,
+               c->on_demand_usd, 100.0 * c->serving_usd / total, 100.0 * c->loading_usd / total,
+               100.0 * c->idle_usd / total);
+        printf("             $%.4f per 1M output tokens, $%.0f a month at this rate",
+               c->usd_per_mtok_output, c->usd_per_month);
+        if (!isnan(c->break_even_ratio) && c->managed_api_usd > 0)
+            printf("; %.2fx the managed API's price", c->break_even_ratio);
+        printf("\n");
+        if (c->n_spot_interruptions || c->n_ice_errors)
+            printf("             %llu spot interruption%s, %llu insufficient-capacity error%s\n",
+                   (unsigned long long)c->n_spot_interruptions,
+                   c->n_spot_interruptions == 1 ? "" : "s", (unsigned long long)c->n_ice_errors,
+                   c->n_ice_errors == 1 ? "" : "s");
+    }
+    printf("  preemptions %llu", (unsigned long long)r->preemptions);
+    if (r->skipped_rows)
+        printf(", skipped trace rows %llu", (unsigned long long)r->skipped_rows);
+    printf("\n");
+    for (size_t i = 0; i < r->n_slo; i++) {
+        const struct slo_result *sr = &r->slo[i];
+        if (sr->slo->metric == SLO_ERROR_RATE)
+            printf("  error_rate <= %.4g%%: %s (%.4g%%)\n", sr->slo->target * 100,
+                   sr->pass ? "PASS" : "FAIL", sr->actual * 100);
+    }
+    if (!isnan(r->slo_breach_s) && r->slo_breach_s > 0)
+        printf("  TTFT SLO missed in %.0f one-minute windows; longest run %.0f min\n",
+               r->slo_breach_s / 60.0, r->slo_breach_longest_s / 60.0);
+    if (r->n_slo) {
+        size_t pass = 0;
+        for (size_t i = 0; i < r->n_slo; i++)
+            pass += r->slo[i].pass;
+        printf("  SLOs       %s (%zu of %zu met)\n", r->slo_pass ? "PASS" : "FAIL", pass,
+               r->n_slo);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("  simulated  %.1f s in %.3f s wall (%llu events, %.0f events/s, peak RSS %.1f "
+           "MiB)\n",
+           (double)r->end_us * 1e-6, wall_s, (unsigned long long)r->events,
+           wall_s > 0 ? (double)r->events / wall_s : 0.0, (double)ru.ru_maxrss / 1024.0);
+    if (db_path)
+        printf("  results    %s, run %lld\n", db_path, (long long)run_id);
+}
+
+struct json_ctx {
+    bool first;
+};
+
+static int print_json_kv(void *ctx, const char *key, double value)
+{
+    struct json_ctx *j = ctx;
+    printf("%s\n    ", j->first ? "" : ",");
+    j->first = false;
+    cli_json_string(stdout, key);
+    if (isnan(value) || isinf(value))
+        printf(": null");
+    else
+        printf(": %.17g", value);
+    return 0;
+}
+
+static void print_json(const struct scenario *sc, const struct sim_result *r, int64_t run_id)
+{
+    printf("{\n  \"scenario\": ");
+    cli_json_string(stdout, sc->name);
+    printf(",\n  \"seed\": %llu,\n  \"run_id\": %lld,\n  \"latency_provenance\": ",
+           (unsigned long long)sc->seed, (long long)run_id);
+    cli_json_string(stdout, r->latency_provenance);
+    printf(",\n  \"summary\": {");
+    struct json_ctx j = {true};
+    sim_result_foreach(r, print_json_kv, &j);
+    printf("\n  },\n  \"slo\": [");
+    for (size_t i = 0; i < r->n_slo; i++) {
+        const struct slo_result *sr = &r->slo[i];
+        printf("%s\n    {\"slo\": ", i ? "," : "");
+        cli_json_string(stdout, sr->slo->key);
+        printf(", \"target\": %.17g, \"actual\": ", sr->slo->target);
+        if (isnan(sr->actual))
+            printf("null");
+        else
+            printf("%.17g", sr->actual);
+        printf(", \"pass\": %s}", sr->pass ? "true" : "false");
+    }
+    printf("\n  ]\n}\n");
+}
+
+/* ---- run ---------------------------------------------------------------------------------- */
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_cfg cfg;
+    int rc = parse_run_args(argc, argv, "SCENARIO [options]",
+                            "Replay the scenario's workload against its fleet and print the "
+                            "summary; with -o, append the run to a SQLite database.",
+                            &cfg);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    struct sim_err err = {0};
+    struct scenario sc;
+    if (scenario_load(&sc, cfg.scenario, cfg.sets, cfg.n_sets, &err) != SIM_OK)
+        return cli_error(&err);
+    int code = EXIT_OK;
+    struct db *db = NULL;
+    struct sim *s = NULL;
+    int64_t run_id = 0;
+    struct catalog *cat = sim_load_catalog(&sc, &err);
+    if (!cat) {
+        scenario_release(&sc);
+        return cli_error(&err);
+    }
+    struct progress_ctx pc = {cli_wall_s(), cli_wall_s(), false};
+    cli_install_signals();
+    struct sim_options opt = {.stop = &cli_stop, .catalog = cat};
+    if (cfg.progress && !cfg.quiet && isatty(STDERR_FILENO)) {
+        opt.progress = show_progress;
+        opt.progress_ctx = &pc;
+    }
+    if (cfg.output) {
+        db = db_open(cfg.output, &err);
+        if (!db) {
+            code = cli_error(&err);
+            goto out;
+        }
+        opt.sink = db_sink(db);
+    }
+    s = sim_new(&sc, &opt, &err);
+    if (!s) {
+        code = cli_error(&err);
+        goto out;
+    }
+    if (db && db_begin_run(db, &run_id, &err) != SIM_OK) {
+        code = cli_error(&err);
+        goto out;
+    }
+    double t0 = cli_wall_s();
+    rc = sim_run(s, &err);
+    double wall = cli_wall_s() - t0;
+    if (pc.shown)
+        fprintf(stderr, "\r%78s\r", "");
+    if (rc != SIM_OK) {
+        if (rc == SIM_EINTR) /* which signal stopped the run */
+            snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg), " (%s)",
+                     cli_stop == SIGTERM ? "SIGTERM" : "SIGINT");
+        if (db) {
+            /* A failed write says why (the disk is full, ...) in the database's error. */
+            if (rc == SIM_EIO && db_sink_error(db))
+                err = *db_sink_error(db);
+            db_abort_run(db);
+            snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg),
+                     "; the run was rolled back and earlier runs in '%s' are intact",
+                     cfg.output);
+        }
+        code = cli_error(&err);
+        goto out;
+    }
+    const struct sim_result *r = sim_result(s);
+    if (db) {
+        struct db_run_info info = {&sc, cfg.labels, lat_kind_name(sc.engine.latency.kind)};
+        if (db_finish_run(db, &info, r, wall, &err) != SIM_OK) {
+            snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg),
+                     "; the run was rolled back and earlier runs in '%s' are intact",
+                     cfg.output);
+            code = cli_error(&err);
+            goto out;
+        }
+    }
+    if (cfg.json)
+        print_json(&sc, r, run_id);
+    else if (!cfg.quiet)
+        print_summary(&sc, r, wall, cfg.output, run_id);
+    code = r->slo_pass ? EXIT_OK : EXIT_CHECK_FAILED;
+out:
+    sim_free(s);
+    db_close(db);
+    catalog_free(cat);
+    scenario_release(&sc);
+    return code;
+}
+
+/* Read a trace workload to its end as the run would (window, duration, skip_bad_rows),
+ * so that a malformed row fails validate as it would fail the run. Synthetic workloads
+ * need no reading. */
+static int check_trace_rows(const struct scenario *sc, struct sim_err *err)
+{
+    if (sc->workload.kind != WL_TRACE)
+        return SIM_OK;
+    struct rng_set *rng = rng_set_new(sc->seed);
+    if (!rng)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory");
+    struct workload *w = workload_open(&sc->workload, sc->duration_us, rng, err);
+    int rc = w ? 1 : err->code;
+    struct wl_request rq;
+    while (rc == 1)
+        rc = workload_next(w, &rq, err);
+    workload_close(w);
+    rng_set_free(rng);
+    return rc;
+}
+
+int cmd_validate(int argc, char **argv)
+{
+    struct run_cfg cfg;
+    int rc = parse_run_args(argc, argv, "SCENARIO [--set PATH=VALUE]...",
+                            "Check a scenario file, its overrides, trace file, engine sizing "
+                            "and latency model without running it.",
+                            &cfg);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    struct sim_err err = {0};
+    struct scenario sc;
+    if (scenario_load(&sc, cfg.scenario, cfg.sets, cfg.n_sets, &err) != SIM_OK)
+        return cli_error(&err);
+    struct catalog *cat = sim_load_catalog(&sc, &err);
+    if (!cat) {
+        scenario_release(&sc);
+        return cli_error(&err);
+    }
+    struct sim_options opt = {.catalog = cat};
+    struct sim *s = sim_new(&sc, &opt, &err);
+    int code = EXIT_OK;
+    if (!s || check_trace_rows(&sc, &err) != SIM_OK) {
+        code = cli_error(&err);
+    } else if (!cfg.quiet) {
+        const struct sim_result *r = sim_result(s);
+        printf("%s: ok: %s\n", sc.path, sc.name);
+        printf("  engine     %s, max_num_seqs %d, max_num_batched_tokens %d, max_model_len %d\n",
+               sc.engine.kind == ENGINE_STATIC ? "static batching" : "vLLM", r->max_num_seqs,
+               r->max_num_batched_tokens, r->max_model_len);
+        printf("  KV cache   %lld blocks of %d tokens (%lld tokens)", (long long)r->num_gpu_blocks,
+               r->block_size, (long long)r->num_gpu_blocks * r->block_size);
+        if (!isnan(r->kv_cache_gib_per_gpu))
+            printf(", %.2f GiB per GPU next to %.2f GiB of weights", r->kv_cache_gib_per_gpu,
+                   r->weight_gib_per_gpu);
+        printf("\n  latency    %s\n", r->latency_provenance);
+        if (sc.fleet.scaled_object || sc.fleet.hpa)
+            printf("  fleet      autoscaled\n");
+        else
+            printf("  fleet      %d replica%s\n", r->replicas, r->replicas == 1 ? "" : "s");
+    }
+    sim_free(s);
+    catalog_free(cat);
+    scenario_release(&sc);
+    return code;
+}

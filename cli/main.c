@@ -1,0 +1,204 @@
+/* main.c: the llmcap command line: subcommand dispatch and shared helpers. */
+#include <errno.h>
+#include <getopt.h>
+#include <gsl/gsl_errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+#ifndef LLMCAP_VERSION
+#define LLMCAP_VERSION "0.0.0"
+#endif
+#ifndef LLMCAP_GIT_DESCRIBE
+#define LLMCAP_GIT_DESCRIBE "unknown"
+#endif
+
+volatile sig_atomic_t cli_stop = 0;
+
+static void on_signal(int sig)
+{
+    cli_stop = sig; /* non-zero; which signal, for the message */
+}
+
+void cli_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+double cli_wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+int cli_error(const struct sim_err *e)
+{
+    char buf[1024];
+    fprintf(stderr, "llmcap: %s\n", sim_err_format(e, buf, sizeof buf));
+    return sim_err_exit_code(e->code ? e->code : SIM_EIO);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "llmcap: %s: error: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'llmcap %s --help'.\n", cmd);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+static void print_help(const char *cmd, const struct cli_opt *table, size_t n,
+                       const char *usage, const char *summary)
+{
+    printf("usage: llmcap %s %s\n\n%s\n\noptions:\n", cmd, usage, summary);
+    for (size_t i = 0; i < n; i++) {
+        char left[64];
+        if (table[i].short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", table[i].short_name, table[i].name,
+                     table[i].arg ? " " : "", table[i].arg ? table[i].arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", table[i].name, table[i].arg ? " " : "",
+                     table[i].arg ? table[i].arg : "");
+        printf("  %-28s %s\n", left, table[i].help);
+    }
+    printf("  %-28s %s\n", "-h, --help", "show this help");
+}
+
+int cli_parse(int argc, char **argv, const struct cli_opt *table, size_t n,
+              const char *usage, const char *summary, struct cli_args *out)
+{
+    struct option longs[64];
+    char shorts[160] = ":h";
+    size_t ns = strlen(shorts);
+    if (n + 2 > sizeof longs / sizeof longs[0])
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        longs[i] = (struct option){table[i].name, table[i].arg ? required_argument : no_argument,
+                                   NULL, 1000 + (int)i};
+        if (table[i].short_name) {
+            shorts[ns++] = (char)table[i].short_name;
+            if (table[i].arg)
+                shorts[ns++] = ':';
+            shorts[ns] = '\0';
+        }
+    }
+    longs[n] = (struct option){"help", no_argument, NULL, 'h'};
+    longs[n + 1] = (struct option){NULL, 0, NULL, 0};
+    memset(out, 0, sizeof *out);
+    optind = 1;
+    opterr = 0;
+    const char *cmd = argv[0];
+    for (;;) {
+        int li = -1;
+        int c = getopt_long(argc, argv, shorts, longs, &li);
+        if (c == -1)
+            break;
+        if (c == 'h') {
+            print_help(cmd, table, n, usage, summary);
+            return -1;
+        }
+        if (c == '?')
+            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        if (c == ':')
+            return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+        int which = -1;
+        if (c >= 1000)
+            which = c - 1000;
+        else
+            for (size_t i = 0; i < n; i++)
+                if (table[i].short_name == c)
+                    which = (int)i;
+        if (which < 0)
+            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        if (out->n_opts == sizeof out->opts / sizeof out->opts[0])
+            return cli_usage_error(cmd, "too many options");
+        out->opts[out->n_opts].which = which;
+        out->opts[out->n_opts].value = optarg;
+        out->n_opts++;
+    }
+    out->pos = argv + optind;
+    out->n_pos = (size_t)(argc - optind);
+    return 0;
+}
+
+struct subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct subcommand subcommands[] = {
+    {"run", cmd_run, "run a scenario and print its summary (-o DB to keep the results)"},
+    {"validate", cmd_validate, "check a scenario (and its trace, engine and models) without running"},
+    {"catalog", cmd_catalog, "list the GPUs, instance types and models llmcap knows"},
+    {"trace", cmd_trace, "describe a request trace (rows, rate, token lengths)"},
+    {"autoscale", cmd_autoscale, "replay KEDA/HPA decisions over a recorded metric series"},
+    {"plan", cmd_plan, "find the cheapest fleet that meets the SLOs"},
+    {"check", cmd_check, "run scenarios as a CI gate: SLOs and regressions, JUnit XML"},
+    {"report", cmd_report, "write a run's report: charts, findings, Markdown and HTML"},
+    {"compare", cmd_compare, "compare the headline metrics of runs side by side"},
+    {"sweep", cmd_sweep, "run a scenario over a grid of --set values in parallel"},
+    {"merge", cmd_merge, "merge results databases (idempotent)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: llmcap SUBCOMMAND [options] ...\n\n"
+               "llmcap simulates LLM inference fleets on Kubernetes: vLLM engines, the router,\n"
+               "autoscaling and nodes, replaying real or synthetic traffic, and reports SLO\n"
+               "attainment and cost.\n\nsubcommands:\n");
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
+    fprintf(f, "\nRun 'llmcap SUBCOMMAND --help' for its options. Exit codes: 0 ok, 1 an SLO or\n"
+               "check failed, 2 bad usage or input, 3 runtime or I/O failure.\n");
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("llmcap %s (%s), GPL-3.0-or-later\n", LLMCAP_VERSION, LLMCAP_GIT_DESCRIBE);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        if (!strcmp(cmd, subcommands[i].name))
+            return subcommands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "llmcap: error: unknown subcommand '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,986 @@
+/*
+ * plan.c: the search behind `llmcap plan`: enumerate the plan's configurations, prune
+ * what does not fit, find each one's sustainable rate per replica with a root-finding
+ * search on the SLO margin, size and verify a fleet, price it, and rank.
+ */
+#include "plan/plan.h"
+
+#include <errno.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_roots.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "models/catalog.h"
+#include "models/memory.h"
+#include "sim/config/scenario.h"
+#include "sim/sim.h"
+
+/* ---- reading the plan: section ---------------------------------------------------------- */
+
+static const char *const plan_keys[] = {"instances",     "gpus",
+                                        "tensor_parallel_size", "dtype",
+                                        "max_num_seqs",  "max_num_batched_tokens",
+                                        "spot_share",    "max_replicas",
+                                        "search",        "autoscaler",
+                                        NULL};
+static const char *const search_keys[] = {"tolerance", "max_runs", "window", NULL};
+static const char *const autoscaler_keys[] = {"minReplicaCount", "threshold",
+                                              "scaleDownStabilizationWindowSeconds", NULL};
+
+/* A list: a sequence of scalars, or one scalar meaning a list of one. Checks it and sets
+ * *count; list_item() gives its items. */
+static int list_check(const struct ynode *n, const char *key, size_t *count,
+                      struct sim_err *err)
+{
+    if (n->kind == YNODE_SCALAR) {
+        *count = 1;
+        return SIM_OK;
+    }
+    if (n->kind != YNODE_SEQ)
+        return sim_err_at(err, SIM_EINVAL, n->file, n->line, n->col,
+                          "expected a list for '%s', found a map", key);
+    if (n->n == 0)
+        return sim_err_at(err, SIM_EINVAL, n->file, n->line, n->col,
+                          "'%s' must list at least one value", key);
+    if (n->n > PLAN_MAX_CHOICES)
+        return sim_err_at(err, SIM_EINVAL, n->items[PLAN_MAX_CHOICES]->file,
+                          n->items[PLAN_MAX_CHOICES]->line, n->items[PLAN_MAX_CHOICES]->col,
+                          "'%s' lists more than %d values", key, PLAN_MAX_CHOICES);
+    for (size_t i = 0; i < n->n; i++)
+        if (n->items[i]->kind != YNODE_SCALAR)
+            return sim_err_at(err, SIM_EINVAL, n->items[i]->file, n->items[i]->line,
+                              n->items[i]->col, "expected a value in '%s', found a %s", key,
+                              n->items[i]->kind == YNODE_MAP ? "map" : "sequence");
+    *count = n->n;
+    return SIM_OK;
+}
+
+static const struct ynode *list_item(const struct ynode *n, size_t i)
+{
+    return n->kind == YNODE_SCALAR ? n : n->items[i];
+}
+
+static int read_strings(const struct ynode *map, const char *name, char (*out)[64],
+                        size_t *n, struct sim_err *err)
+{
+    const struct ynode *v = ynode_get(map, name);
+    if (!v)
+        return SIM_OK;
+    char key[80];
+    snprintf(key, sizeof key, "plan.%s", name);
+    int rc = list_check(v, key, n, err);
+    for (size_t i = 0; rc == SIM_OK && i < *n; i++) {
+        const char *s;
+        const struct ynode *it = list_item(v, i);
+        if ((rc = ynode_as_string(it, key, &s, err)))
+            break;
+        if (!*s || strlen(s) >= 64)
+            rc = sim_err_at(err, SIM_EINVAL, it->file, it->line, it->col,
+                            "'%s' values must be 1 to 63 characters, got '%s'", key, s);
+        else
+            snprintf(out[i], 64, "%s", s);
+    }
+    return rc;
+}
+
+static int read_ints(const struct ynode *map, const char *prefix, const char *name,
+                     int64_t min, int64_t max, const char *unit, int *out, size_t *n,
+                     struct sim_err *err)
+{
+    const struct ynode *v = ynode_get(map, name);
+    if (!v)
+        return SIM_OK;
+    char key[96];
+    snprintf(key, sizeof key, "%s.%s", prefix, name);
+    int rc = list_check(v, key, n, err);
+    for (size_t i = 0; rc == SIM_OK && i < *n; i++) {
+        int64_t x;
+        if ((rc = ynode_as_int64_unit(list_item(v, i), key, min, max, unit, &x, err)) ==
+            SIM_OK)
+            out[i] = (int)x;
+    }
+    return rc;
+}
+
+int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->max_replicas = 64;
+    out->tolerance_frac = 0.02;
+    out->max_search_runs = 16;
+    out->search_window_us = -1;
+    if (!plan || ynode_is_null(plan))
+        return SIM_OK;
+    int rc;
+    if ((rc = ynode_check_keys(plan, "plan", plan_keys, err)))
+        return rc;
+    out->present = true;
+    if ((rc = read_strings(plan, "instances", out->instances, &out->n_instances, err)) ||
+        (rc = read_strings(plan, "gpus", out->gpus, &out->n_gpus, err)) ||
+        (rc = read_ints(plan, "plan", "tensor_parallel_size", 1, 64, "GPUs", out->tp,
+                        &out->n_tp, err)))
+        return rc;
+    char dt[PLAN_MAX_CHOICES][64] = {{0}};
+    if ((rc = read_strings(plan, "dtype", dt, &out->n_dtypes, err)))
+        return rc;
+    for (size_t i = 0; i < out->n_dtypes; i++) {
+        enum mem_dtype d;
+        if (mem_dtype_parse(dt[i], &d) != SIM_OK) {
+            const struct ynode *at = list_item(ynode_get(plan, "dtype"), i);
+            return sim_err_at(err, SIM_EINVAL, at->file, at->line, at->col,
+                              "'plan.dtype' must be one of bf16, fp16, fp8, int8, int4-awq, "
+                              "int4-gptq, got '%s'",
+                              dt[i]);
+        }
+        snprintf(out->dtypes[i], sizeof out->dtypes[i], "%.15s", dt[i]);
+    }
+    if ((rc = read_ints(plan, "plan", "max_num_seqs", 1, 65536, "sequences", out->max_num_seqs,
+                        &out->n_max_num_seqs, err)) ||
+        (rc = read_ints(plan, "plan", "max_num_batched_tokens", 1, 1048576, "tokens",
+                        out->max_batched, &out->n_max_batched, err)))
+        return rc;
+    const struct ynode *v = ynode_get(plan, "spot_share");
+    if (v) {
+        if ((rc = list_check(v, "plan.spot_share", &out->n_spot, err)))
+            return rc;
+        for (size_t i = 0; i < out->n_spot; i++)
+            if ((rc = ynode_as_frac(list_item(v, i), "plan.spot_share", 0.0, 1.0,
+                                    &out->spot_share[i], err)))
+                return rc;
+    }
+    if ((v = ynode_get(plan, "max_replicas"))) {
+        int64_t x;
+        if ((rc = ynode_as_int64_unit(v, "plan.max_replicas", 1, 10000, "replicas", &x, err)))
+            return rc;
+        out->max_replicas = (int32_t)x;
+    }
+    const struct ynode *s = ynode_get(plan, "search");
+    if (s) {
+        if ((rc = ynode_check_keys(s, "plan.search", search_keys, err)))
+            return rc;
+        if ((v = ynode_get(s, "tolerance")) &&
+            (rc = ynode_as_frac(v, "plan.search.tolerance", 0.001, 0.5, &out->tolerance_frac,
+                                err)))
+            return rc;
+        if ((v = ynode_get(s, "max_runs"))) {
+            int64_t x;
+            if ((rc = ynode_as_int64_unit(v, "plan.search.max_runs", 4, 100, "runs", &x, err)))
+                return rc;
+            out->max_search_runs = (int32_t)x;
+        }
+        if ((v = ynode_get(s, "window")) &&
+            (rc = ynode_as_duration_us(v, "plan.search.window", 60000000, INT64_MAX, 0,
+                                       &out->search_window_us, err)))
+            return rc;
+    }
+    const struct ynode *a = ynode_get(plan, "autoscaler");
+    if (a) {
+        if ((rc = ynode_check_keys(a, "plan.autoscaler", autoscaler_keys, err)) ||
+            (rc = read_ints(a, "plan.autoscaler", "minReplicaCount", 0, 10000, "replicas",
+                            out->min_replicas, &out->n_min_replicas, err)))
+            return rc;
+        int wins[PLAN_MAX_CHOICES] = {0};
+        if ((rc = read_ints(a, "plan.autoscaler", "scaleDownStabilizationWindowSeconds", 0,
+                            3600, "s", wins, &out->n_windows, err)))
+            return rc;
+        for (size_t i = 0; i < out->n_windows; i++)
+            out->scale_down_window_s[i] = wins[i];
+        if ((v = ynode_get(a, "threshold"))) {
+            if ((rc = list_check(v, "plan.autoscaler.threshold", &out->n_thresholds, err)))
+                return rc;
+            for (size_t i = 0; i < out->n_thresholds; i++) {
+                struct ynode_range r = {0.0, INFINITY, true, false, NULL};
+                if ((rc = ynode_as_number(list_item(v, i), "plan.autoscaler.threshold", &r,
+                                          &out->thresholds[i], err)))
+                    return rc;
+            }
+        }
+    }
+    return SIM_OK;
+}
+
+/* ---- the configurations ------------------------------------------------------------------ */
+
+struct hw {
+    char instance[64];
+    char gpu[64];
+    int gpus_per_instance; /* 0: priced per GPU (plan.gpus) */
+    double od_usd_per_gpu_hour, spot_usd_per_gpu_hour; /* NaN: no price */
+};
+
+/* The cheapest on-demand price per GPU among the catalog's instances of `gpu`, and the
+ * cheapest spot (median over zones) per GPU. */
+static void price_gpu(const struct catalog *cat, const char *gpu, struct hw *h)
+{
+    h->od_usd_per_gpu_hour = h->spot_usd_per_gpu_hour = NAN;
+    for (size_t i = 0; i < catalog_n_instances(cat); i++) {
+        const struct cat_instance *in = catalog_instance_at(cat, i);
+        if (strcasecmp(in->gpu, gpu) || in->n_gpus <= 0)
+            continue;
+        double od = in->on_demand_usd_per_hour / in->n_gpus;
+        if (!isnan(od) && (isnan(h->od_usd_per_gpu_hour) || od < h->od_usd_per_gpu_hour)) {
+            h->od_usd_per_gpu_hour = od;
+            snprintf(h->instance, sizeof h->instance, "%s", in->id);
+        }
+        double sp = in->spot_median_usd_per_hour / in->n_gpus;
+        if (!isnan(sp) && (isnan(h->spot_usd_per_gpu_hour) || sp < h->spot_usd_per_gpu_hour))
+            h->spot_usd_per_gpu_hour = sp;
+    }
+}
+
+struct config {
+    struct plan_result r; /* the configuration part filled */
+    size_t hw;
+};
+
+struct space {
+    struct hw hw[PLAN_MAX_CHOICES];
+    size_t n_hw;
+    struct config *cfg;
+    size_t n_cfg;
+    bool autoscaled, keda;
+};
+
+static int build_space(const struct scenario *sc, const struct plan_spec *p,
+                       const struct catalog *cat, struct space *sp, struct sim_err *err)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->autoscaled = sc->fleet.scaled_object || sc->fleet.hpa;
+    sp->keda = sc->fleet.scaled_object != NULL;
+    if (sc->n_slo == 0)
+        return scenario_locate(sc, "plan",
+                               (sim_err_set(err, SIM_EINVAL,
+                                            "a plan needs SLOs to meet: add an 'slo:' section"),
+                                err));
+    if (!sp->autoscaled && (p->n_min_replicas || p->n_thresholds || p->n_windows))
+        return scenario_locate(sc, "plan.autoscaler",
+                               (sim_err_set(err, SIM_EINVAL,
+                                            "'plan.autoscaler' varies an autoscaler, but the "
+                                            "scenario has no 'fleet.autoscaler'"),
+                                err));
+    if (!sp->keda && p->n_thresholds)
+        return scenario_locate(sc, "plan.autoscaler.threshold",
+                               (sim_err_set(err, SIM_EINVAL,
+                                            "'plan.autoscaler.threshold' varies a KEDA trigger's "
+                                            "threshold: the scenario's autoscaler is an HPA"),
+                                err));
+    for (size_t i = 0; i < p->n_instances; i++) {
+        struct sim_err e2 = {0};
+        const struct cat_instance *in = catalog_instance(cat, p->instances[i], &e2);
+        if (!in) {
+            *err = e2;
+            return scenario_locate(sc, "plan.instances", err);
+        }
+        struct hw *h = &sp->hw[sp->n_hw++];
+        snprintf(h->instance, sizeof h->instance, "%s", in->id);
+        snprintf(h->gpu, sizeof h->gpu, "%s", in->gpu);
+        h->gpus_per_instance = in->n_gpus;
+        h->od_usd_per_gpu_hour = in->on_demand_usd_per_hour / in->n_gpus;
+        h->spot_usd_per_gpu_hour = in->spot_median_usd_per_hour / in->n_gpus;
+    }
+    for (size_t i = 0; i < p->n_gpus && sp->n_hw < PLAN_MAX_CHOICES; i++) {
+        struct sim_err e2 = {0};
+        const struct cat_gpu *g = catalog_gpu(cat, p->gpus[i], &e2);
+        if (!g) {
+            *err = e2;
+            return scenario_locate(sc, "plan.gpus", err);
+        }
+        struct hw *h = &sp->hw[sp->n_hw++];
+        snprintf(h->gpu, sizeof h->gpu, "%s", g->id);
+        price_gpu(cat, g->id, h);
+        if (isnan(h->od_usd_per_gpu_hour))
+            return scenario_locate(sc, "plan.gpus",
+                                   (sim_err_set(err, SIM_EINVAL,
+                                                "no instance in the catalog has gpu '%s', so "
+                                                "it has no price: list instances instead",
+                                                g->id),
+                                    err));
+    }
+    if (sp->n_hw == 0) {
+        /* The scenario's own GPU, at its cheapest instance. */
+        if (!sc->engine.gpu[0])
+            return scenario_locate(sc, "plan",
+                                   (sim_err_set(err, SIM_EINVAL,
+                                                "a plan needs 'plan.instances', 'plan.gpus' or "
+                                                "'engine.gpu'"),
+                                    err));
+        struct hw *h = &sp->hw[sp->n_hw++];
+        snprintf(h->gpu, sizeof h->gpu, "%.63s", sc->engine.gpu);
+        price_gpu(cat, sc->engine.gpu, h);
+        if (isnan(h->od_usd_per_gpu_hour))
+            return scenario_locate(sc, "engine.gpu",
+                                   (sim_err_set(err, SIM_EINVAL,
+                                                "no instance in the catalog has gpu '%s', so "
+                                                "it has no price",
+                                                sc->engine.gpu),
+                                    err));
+    }
+    int tps[PLAN_MAX_CHOICES] = {sc->engine.tensor_parallel_size};
+    size_t n_tp = p->n_tp ? p->n_tp : 1;
+    if (p->n_tp)
+        memcpy(tps, p->tp, sizeof tps);
+    char dts[PLAN_MAX_CHOICES][16];
+    size_t n_dt = p->n_dtypes ? p->n_dtypes : 1;
+    if (p->n_dtypes)
+        memcpy(dts, p->dtypes, sizeof dts);
+    else
+        snprintf(dts[0], sizeof dts[0], "%s", sc->model.dtype);
+    int seqs[PLAN_MAX_CHOICES] = {sc->engine.max_num_seqs};
+    size_t n_seqs = p->n_max_num_seqs ? p->n_max_num_seqs : 1;
+    if (p->n_max_num_seqs)
+        memcpy(seqs, p->max_num_seqs, sizeof seqs);
+    int bat[PLAN_MAX_CHOICES] = {sc->engine.max_num_batched_tokens};
+    size_t n_bat = p->n_max_batched ? p->n_max_batched : 1;
+    if (p->n_max_batched)
+        memcpy(bat, p->max_batched, sizeof bat);
+    size_t n_min = p->n_min_replicas ? p->n_min_replicas : 1;
+    size_t n_th = p->n_thresholds ? p->n_thresholds : 1;
+    size_t n_win = p->n_windows ? p->n_windows : 1;
+    size_t total = sp->n_hw * n_tp * n_dt * n_seqs * n_bat * n_min * n_th * n_win;
+    sp->cfg = calloc(total ? total : 1, sizeof *sp->cfg);
+    if (!sp->cfg)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory for the plan");
+    for (size_t h = 0; h < sp->n_hw; h++)
+        for (size_t t = 0; t < n_tp; t++)
+            for (size_t d = 0; d < n_dt; d++)
+                for (size_t q = 0; q < n_seqs; q++)
+                    for (size_t b = 0; b < n_bat; b++)
+                        for (size_t m = 0; m < n_min; m++)
+                            for (size_t th = 0; th < n_th; th++)
+                                for (size_t w = 0; w < n_win; w++) {
+                                    struct config *c = &sp->cfg[sp->n_cfg++];
+                                    c->hw = h;
+                                    struct plan_result *r = &c->r;
+                                    snprintf(r->instance, sizeof r->instance, "%s",
+                                             sp->hw[h].instance);
+                                    snprintf(r->gpu, sizeof r->gpu, "%s", sp->hw[h].gpu);
+                                    r->tp = tps[t];
+                                    r->autoscaled = sp->autoscaled;
+                                    snprintf(r->dtype, sizeof r->dtype, "%.15s", dts[d]);
+                                    r->max_num_seqs = seqs[q];
+                                    r->max_batched = bat[b];
+                                    r->min_replicas = p->n_min_replicas ? p->min_replicas[m]
+                                                                        : -1;
+                                    r->threshold = p->n_thresholds ? p->thresholds[th] : NAN;
+                                    r->window_s = p->n_windows ? p->scale_down_window_s[w]
+                                                               : -1;
+                                }
+    return SIM_OK;
+}
+
+/* ---- evaluating one configuration ------------------------------------------------------- */
+
+#define MAX_SETS 160
+
+struct sets {
+    char buf[MAX_SETS][256];
+    const char *ptr[MAX_SETS];
+    size_t n;
+};
+
+static void add_set(struct sets *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_set(struct sets *s, const char *fmt, ...)
+{
+    if (s->n == MAX_SETS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->buf[s->n], sizeof s->buf[s->n], fmt, ap);
+    va_end(ap);
+    s->ptr[s->n] = s->buf[s->n];
+    s->n++;
+}
+
+/* The scenario's own --set overrides first ("k=v;k=v"), then the configuration's. */
+static void base_sets(const struct scenario *sc, struct sets *s)
+{
+    const char *p = sc->overrides;
+    while (*p) {
+        size_t len = strcspn(p, ";");
+        if (len && s->n < MAX_SETS) {
+            snprintf(s->buf[s->n], sizeof s->buf[s->n], "%.*s", (int)len, p);
+            s->ptr[s->n] = s->buf[s->n];
+            s->n++;
+        }
+        p += len;
+        if (*p == ';')
+            p++;
+    }
+}
+
+static void config_sets(const struct scenario *sc, const struct space *sp,
+                        const struct plan_result *r, struct sets *s)
+{
+    add_set(s, "engine.gpu=%s", r->gpu);
+    add_set(s, "engine.tensor_parallel_size=%d", r->tp);
+    add_set(s, "model.dtype=%s", r->dtype);
+    if (r->max_num_seqs > 0)
+        add_set(s, "engine.max_num_seqs=%d", r->max_num_seqs);
+    if (r->max_batched > 0)
+        add_set(s, "engine.max_num_batched_tokens=%d", r->max_batched);
+    add_set(s, "engine.num_gpu_blocks=auto");
+    if (sc->engine.latency.kind == LAT_TABLE) {
+        /* Only the scenario's own table describes its GPU; other GPUs and shapes use
+         * the shipped table when one exists, the roofline otherwise. */
+        char path[1024];
+        struct lat_context lc = {.model = sc->model.name,
+                                 .gpu = r->gpu,
+                                 .dtype = r->dtype,
+                                 .kv_dtype = sc->model.kv_cache_dtype,
+                                 .tensor_parallel_size = r->tp};
+        if (lat_table_default_path(path, sizeof path, lat_tables_dir(), &lc) != SIM_OK ||
+            access(path, R_OK) != 0)
+            add_set(s, "engine.latency.model=roofline");
+        else
+            add_set(s, "engine.latency.table=%s", path);
+    }
+    if (!sp->autoscaled)
+        return;
+    const char *so = "fleet.autoscaler.scaledObject.spec";
+    const char *hpa = "fleet.autoscaler.horizontalPodAutoscaler.spec";
+    if (r->min_replicas >= 0)
+        add_set(s, "%s.%s=%d", sp->keda ? so : hpa, sp->keda ? "minReplicaCount" : "minReplicas",
+                r->min_replicas);
+    if (!isnan(r->threshold))
+        add_set(s, "%s.triggers.0.metadata.threshold=\"%.17g\"", so, r->threshold);
+    if (r->window_s >= 0) {
+        if (sp->keda)
+            add_set(s,
+                    "%s.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown."
+                    "stabilizationWindowSeconds=%d",
+                    so, r->window_s);
+        else
+            add_set(s, "%s.behavior.scaleDown.stabilizationWindowSeconds=%d", hpa, r->window_s);
+    }
+}
+
+/* How far a run is inside its SLOs: the smallest (target - actual) / target over the SLOs
+ * (>= 0: all met). A run whose latencies could not be measured counts as -1. */
+static double slo_margin(const struct sim_result *res)
+{
+    double m = INFINITY;
+    for (size_t i = 0; i < res->n_slo; i++) {
+        const struct slo_result *sr = &res->slo[i];
+        double target = sr->slo->target;
+        double v = isnan(sr->actual) ? -1.0
+                   : target > 0      ? (target - sr->actual) / target
+                   : (sr->actual <= 0 ? 0.0 : -1.0);
+        if (v < m)
+            m = v;
+    }
+    return m == INFINITY ? 0.0 : m;
+}
+
+/* The SLO that set the margin, for messages. */
+static const char *worst_slo(const struct sim_result *res)
+{
+    double m = INFINITY;
+    const char *k = "?";
+    for (size_t i = 0; i < res->n_slo; i++) {
+        const struct slo_result *sr = &res->slo[i];
+        double target = sr->slo->target;
+        double v = isnan(sr->actual) ? -1.0 : target > 0 ? (target - sr->actual) / target : 0;
+        if (v < m) {
+            m = v;
+            k = sr->slo->key;
+        }
+    }
+    return k;
+}
+
+struct evalctx {
+    const struct catalog *cat;
+    struct scenario sc; /* loaded with the configuration's overrides */
+    const struct plan_spec *p;
+    int32_t runs;
+    struct sim_result last;
+    char worst[32];
+};
+
+/* Run the configuration's scenario with `replicas` fixed replicas (0: its autoscaler) at
+ * `rate` times the workload's rate, over the search window or the whole workload. */
+static int run_once(struct evalctx *ec, int32_t replicas, double rate, bool window,
+                    struct sim_err *err)
+{
+    struct scenario sc = ec->sc; /* shallow: the sim only reads it */
+    if (replicas > 0) {
+        sc.fleet.replicas = replicas;
+        sc.fleet.scaled_object = NULL;
+        sc.fleet.hpa = NULL;
+    }
+    if (sc.workload.kind == WL_TRACE) {
+        /* Time compression keeps the trace's shape (its bursts and gaps) at a higher rate;
+         * thinning or replicating would change the arrival process itself. */
+        sc.workload.time_scale /= rate;
+        if (window && ec->p->search_window_us > 0) {
+            int64_t end = sc.workload.window_start_us + ec->p->search_window_us;
+            if (sc.workload.window_end_us < 0 || end < sc.workload.window_end_us)
+                sc.workload.window_end_us = end;
+        }
+    } else {
+        sc.workload.rate_per_s *= rate;
+        if (window && ec->p->search_window_us > 0 &&
+            (sc.duration_us < 0 || ec->p->search_window_us < sc.duration_us))
+            sc.duration_us = ec->p->search_window_us;
+    }
+    /* Rates are only multiplied: step and spike rates scale the same way. */
+    struct rate_step steps[64];
+    if (sc.workload.kind == WL_SYNTHETIC && sc.workload.n_steps) {
+        size_t n = sc.workload.n_steps < 64 ? sc.workload.n_steps : 64;
+        for (size_t i = 0; i < n; i++) {
+            steps[i] = sc.workload.steps[i];
+            steps[i].rate_per_s *= rate;
+        }
+        sc.workload.steps = steps;
+        sc.workload.n_steps = n;
+    }
+    sc.record.samples = false;
+    struct sim_options opt = {.catalog = ec->cat};
+    struct sim *s = sim_new(&sc, &opt, err);
+    if (!s)
+        return err->code;
+    int rc = sim_run(s, err);
+    if (rc == SIM_OK)
+        ec->last = *sim_result(s);
+    sim_free(s);
+    ec->runs++;
+    if (rc == SIM_OK)
+        snprintf(ec->worst, sizeof ec->worst, "%s", worst_slo(&ec->last));
+    return rc;
+}
+
+struct brent_ctx {
+    struct evalctx *ec;
+    double best_pass, lowest_fail;
+    int rc;
+    struct sim_err *err;
+};
+
+static double margin_at(double log_rate, void *vctx)
+{
+    struct brent_ctx *b = vctx;
+    if (b->rc != SIM_OK)
+        return -1.0;
+    double x = exp(log_rate);
+    b->rc = run_once(b->ec, 1, x, true, b->err);
+    if (b->rc != SIM_OK)
+        return -1.0;
+    double m = slo_margin(&b->ec->last);
+    if (m >= 0 && x > b->best_pass)
+        b->best_pass = x;
+    if (m < 0 && x < b->lowest_fail)
+        b->lowest_fail = x;
+    return m;
+}
+
+/*
+ * The highest rate multiple one replica sustains within every SLO: bracket the sign
+ * change of the SLO margin by doubling or halving from 1, then close in with GSL's Brent
+ * solver on the margin as a function of log(rate), keeping the highest passing rate seen.
+ */
+static int max_rate(struct evalctx *ec, double *out, struct sim_err *err)
+{
+    struct brent_ctx b = {ec, 0.0, INFINITY, SIM_OK, err};
+    double lo = 1.0, hi = 1.0;
+    double m = margin_at(0.0, &b);
+    const double floor_rate = 1.0 / (2.0 * ec->p->max_replicas), ceil_rate = 16.0;
+    if (m >= 0) {
+        while (b.rc == SIM_OK && b.lowest_fail == INFINITY && hi < ceil_rate &&
+               ec->runs < ec->p->max_search_runs)
+            margin_at(log(hi *= 2.0), &b);
+        if (b.lowest_fail == INFINITY) {
+            *out = b.best_pass;
+            return b.rc;
+        }
+        lo = b.best_pass;
+        hi = b.lowest_fail;
+    } else {
+        while (b.rc == SIM_OK && b.best_pass == 0.0 && lo > floor_rate &&
+               ec->runs < ec->p->max_search_runs)
+            margin_at(log(lo /= 2.0), &b);
+        if (b.best_pass == 0.0) {
+            *out = 0.0;
+            return b.rc;
+        }
+        lo = b.best_pass;
+        hi = b.lowest_fail;
+    }
+    if (b.rc != SIM_OK)
+        return b.rc;
+    gsl_function F = {margin_at, &b};
+    gsl_root_fsolver *s = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
+    if (!s)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory for the root solver");
+    /* Brent needs the margin at both ends; re-evaluating them would cost two runs, so the
+     * bracket is set with the margins already known. */
+    if (gsl_root_fsolver_set(s, &F, log(lo), log(hi)) == GSL_SUCCESS) {
+        while (b.rc == SIM_OK && ec->runs < ec->p->max_search_runs) {
+            if (gsl_root_fsolver_iterate(s) != GSL_SUCCESS)
+                break;
+            double a = exp(gsl_root_fsolver_x_lower(s)), c = exp(gsl_root_fsolver_x_upper(s));
+            if (b.lowest_fail < INFINITY && b.best_pass > 0 &&
+                (b.lowest_fail - b.best_pass) <= ec->p->tolerance_frac * b.best_pass)
+                break;
+            if ((c - a) <= ec->p->tolerance_frac * a)
+                break;
+        }
+    }
+    gsl_root_fsolver_free(s);
+    *out = b.best_pass;
+    return b.rc;
+}
+
+static void price(const struct space *sp, const struct config *c, double spot_share,
+                  double *usd_per_replica_hour)
+{
+    const struct hw *h = &sp->hw[c->hw];
+    double od = h->od_usd_per_gpu_hour, spot = h->spot_usd_per_gpu_hour;
+    double per_gpu = spot_share > 0 ? (1.0 - spot_share) * od + spot_share * spot : od;
+    *usd_per_replica_hour = per_gpu * c->r.tp;
+}
+
+/* Keep what the accepted (verified) run measured. */
+static void fill_outcome(struct plan_result *r, const struct sim_result *res)
+{
+    r->ttft_p95_s = res->ttft.q_s[2];
+    r->tpot_p95_s = res->tpot.q_s[2];
+    r->error_rate = res->error_rate;
+    r->margin = slo_margin(res);
+    r->replica_hours = res->gpu_pod_s / 3600.0;
+    r->output_tokens = (double)res->output_tokens;
+    r->run_hours = (double)(res->end_us - res->first_arrival_us) * 1e-6 / 3600.0;
+}
+
+/* Evaluate one configuration (in a worker). */
+static void evaluate(const struct scenario *base, const struct space *sp, struct config *c,
+                     const struct plan_spec *p, const struct catalog *cat)
+{
+    struct plan_result *r = &c->r;
+    const struct hw *h = &sp->hw[c->hw];
+    if (h->gpus_per_instance > 0 && (r->tp > h->gpus_per_instance ||
+                                     h->gpus_per_instance % r->tp != 0)) {
+        snprintf(r->reason, sizeof r->reason,
+                 "tensor_parallel_size %d does not divide the %d GPUs of %s", r->tp,
+                 h->gpus_per_instance, h->instance);
+        return;
+    }
+    r->valid = true;
+    struct sets sets = {0};
+    base_sets(base, &sets);
+    config_sets(base, sp, r, &sets);
+    struct evalctx ec = {.cat = cat, .p = p};
+    struct sim_err err = {0};
+    if (scenario_load(&ec.sc, base->path, sets.ptr, sets.n, &err) != SIM_OK) {
+        snprintf(r->reason, sizeof r->reason, "%.255s", err.msg);
+        return;
+    }
+    /* Does it fit? sim_new sizes the KV cache the way vLLM does. */
+    struct sim_options opt = {.catalog = cat};
+    struct sim *probe = sim_new(&ec.sc, &opt, &err);
+    if (!probe) {
+        /* Memory sizing says why the model does not fit; anything else (a latency model
+         * missing a catalog value, ...) means the configuration cannot be simulated. */
+        bool memory = strstr(err.msg, "of weights") || strstr(err.msg, "KV");
+        snprintf(r->reason, sizeof r->reason, "%s: %.230s",
+                 memory ? "does not fit" : "cannot be simulated", err.msg);
+        scenario_release(&ec.sc);
+        return;
+    }
+    sim_free(probe);
+    r->fits = true;
+    int rc;
+    if (sp->autoscaled) {
+        rc = run_once(&ec, 0, 1.0, false, &err);
+        if (rc == SIM_OK) {
+            r->replicas = ec.last.peak_replicas_ready;
+            r->feasible = slo_margin(&ec.last) >= 0;
+            fill_outcome(r, &ec.last);
+            if (r->feasible)
+                snprintf(r->reason, sizeof r->reason, "autoscaled: %d replicas at peak",
+                         ec.last.peak_replicas_ready);
+            else
+                snprintf(r->reason, sizeof r->reason, "autoscaled: misses %s (peak %d replicas)",
+                         ec.worst, ec.last.peak_replicas_ready);
+        }
+    } else {
+        double x = 0;
+        rc = max_rate(&ec, &x, &err);
+        r->max_rate_scale = x;
+        if (rc == SIM_OK && x <= 0) {
+            snprintf(r->reason, sizeof r->reason,
+                     "one replica misses %s even at 1/%d of the traffic", ec.worst,
+                     2 * p->max_replicas);
+        } else if (rc == SIM_OK) {
+            int32_t n = (int32_t)ceil(1.0 / x - 1e-9);
+            if (n < 1)
+                n = 1;
+            bool pass = false;
+            int32_t good = -1;
+            /* Verify over the whole workload, growing until it holds... */
+            for (int k = 0; k < 4 && rc == SIM_OK && n <= p->max_replicas; k++) {
+                rc = run_once(&ec, n, 1.0, false, &err);
+                if (rc != SIM_OK)
+                    break;
+                pass = slo_margin(&ec.last) >= 0;
+                if (pass) {
+                    good = n;
+                    fill_outcome(r, &ec.last);
+                    break;
+                }
+                n++;
+            }
+            /* ... then shrinking while it still holds (pooling beats the estimate). */
+            for (int k = 0; k < 3 && rc == SIM_OK && good > 1; k++) {
+                rc = run_once(&ec, good - 1, 1.0, false, &err);
+                if (rc != SIM_OK || slo_margin(&ec.last) < 0)
+                    break;
+                good--;
+                fill_outcome(r, &ec.last);
+            }
+            if (good > 0) {
+                r->feasible = true;
+                r->replicas = good;
+                snprintf(r->reason, sizeof r->reason,
+                         "one replica sustains %.3gx the traffic: %d replicas", x, good);
+            } else if (rc == SIM_OK && n > p->max_replicas) {
+                snprintf(r->reason, sizeof r->reason,
+                         "needs more than max_replicas (%d) replicas (one sustains %.3gx the "
+                         "traffic)",
+                         p->max_replicas, x);
+            } else if (rc == SIM_OK) {
+                snprintf(r->reason, sizeof r->reason,
+                         "misses %s with %d replicas although one sustains %.3gx", ec.worst, n,
+                         x);
+            }
+        }
+    }
+    if (rc != SIM_OK)
+        snprintf(r->reason, sizeof r->reason, "run failed: %.240s", err.msg);
+    r->search_runs = ec.runs;
+    scenario_release(&ec.sc);
+}
+
+/* ---- running the plan -------------------------------------------------------------------- */
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t k = read(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+struct msg {
+    size_t index;
+    struct plan_result r;
+};
+
+int plan_run(const struct scenario *sc, const struct plan_options *opt,
+             struct plan_result **out, size_t *n_out, struct sim_err *err)
+{
+    struct plan_spec p;
+    *out = NULL;
+    *n_out = 0;
+    int rc = plan_spec_read(scenario_node(sc, "plan"), &p, err);
+    if (rc != SIM_OK)
+        return rc;
+    if (!p.present)
+        return scenario_locate(sc, "", (sim_err_set(err, SIM_EINVAL,
+                                                    "the scenario has no 'plan:' section to "
+                                                    "search"),
+                                        err));
+    struct space sp;
+    if ((rc = build_space(sc, &p, opt->catalog, &sp, err)) != SIM_OK) {
+        free(sp.cfg);
+        return rc;
+    }
+    int jobs = opt->jobs > 0 ? opt->jobs : 1;
+    if ((size_t)jobs > sp.n_cfg)
+        jobs = (int)sp.n_cfg;
+    int fds[2];
+    if (pipe(fds) != 0) {
+        free(sp.cfg);
+        return sim_err_set(err, SIM_EIO, "cannot create a pipe: %s", strerror(errno));
+    }
+    pid_t pids[256];
+    int n_pids = 0;
+    fflush(NULL);
+    for (int w = 0; w < jobs && w < 256; w++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            break;
+        if (pid == 0) {
+            close(fds[0]);
+            for (size_t i = (size_t)w; i < sp.n_cfg; i += (size_t)jobs) {
+                evaluate(sc, &sp, &sp.cfg[i], &p, opt->catalog);
+                struct msg m = {i, sp.cfg[i].r};
+                if (write_full(fds[1], &m, sizeof m) != 0)
+                    _exit(3);
+            }
+            _exit(0);
+        }
+        pids[n_pids++] = pid;
+    }
+    close(fds[1]);
+    if (n_pids == 0) {
+        close(fds[0]);
+        free(sp.cfg);
+        return sim_err_set(err, SIM_EIO, "cannot start worker processes: %s", strerror(errno));
+    }
+    size_t done = 0;
+    struct msg m;
+    while (done < sp.n_cfg && read_full(fds[0], &m, sizeof m) == 0) {
+        if (m.index < sp.n_cfg)
+            sp.cfg[m.index].r = m.r;
+        done++;
+        if (opt->progress)
+            opt->progress(opt->progress_ctx, done, sp.n_cfg);
+        if (opt->stop && *opt->stop) {
+            for (int i = 0; i < n_pids; i++)
+                kill(pids[i], SIGTERM);
+            break;
+        }
+    }
+    close(fds[0]);
+    int failed = 0;
+    for (int i = 0; i < n_pids; i++) {
+        int status = 0;
+        waitpid(pids[i], &status, 0);
+        failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    if (opt->stop && *opt->stop) {
+        free(sp.cfg);
+        return sim_err_set(err, SIM_EINTR, "interrupted after %zu of %zu configurations",
+                           done, sp.n_cfg);
+    }
+    if (done < sp.n_cfg || failed) {
+        free(sp.cfg);
+        return sim_err_set(err, SIM_EIO, "%d worker process(es) failed; %zu of %zu "
+                                         "configurations evaluated",
+                           failed, done, sp.n_cfg);
+    }
+    /* Expand by spot share (a price, not a different run), then price everything. */
+    size_t n_spot = p.n_spot ? p.n_spot : 1;
+    struct plan_result *res = calloc(sp.n_cfg * n_spot, sizeof *res);
+    if (!res) {
+        free(sp.cfg);
+        return sim_err_set(err, SIM_ENOMEM, "out of memory for the plan results");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < sp.n_cfg; i++) {
+        for (size_t k = 0; k < n_spot; k++) {
+            struct plan_result *r = &res[n++];
+            *r = sp.cfg[i].r;
+            r->spot_share = p.n_spot ? p.spot_share[k] : 0.0;
+            double tokens = r->output_tokens, hours = r->run_hours;
+            double per_replica_hour;
+            price(&sp, &sp.cfg[i], r->spot_share, &per_replica_hour);
+            r->usd_per_replica_hour = per_replica_hour;
+            int32_t est = r->max_rate_scale > 0 ? (int32_t)ceil(1.0 / r->max_rate_scale - 1e-9)
+                                                : 1;
+            r->est_cost_usd_per_hour = (est > 1 ? est : 1) * per_replica_hour;
+            if (isnan(per_replica_hour)) {
+                if (r->feasible)
+                    snprintf(r->reason, sizeof r->reason, "no spot price for %s in the catalog",
+                             r->instance[0] ? r->instance : r->gpu);
+                r->feasible = false;
+            }
+            if (r->feasible) {
+                r->cost_usd = r->replica_hours * per_replica_hour;
+                r->usd_per_hour = hours > 0 ? r->cost_usd / hours : NAN;
+                r->usd_per_mtok = tokens > 0 ? r->cost_usd / (tokens * 1e-6) : NAN;
+            } else {
+                r->cost_usd = r->usd_per_hour = r->usd_per_mtok = NAN;
+            }
+        }
+    }
+    free(sp.cfg);
+    plan_mark_pareto(res, n);
+    *out = res;
+    *n_out = n;
+    return SIM_OK;
+}
+
+long plan_best(const struct plan_result *r, size_t n)
+{
+    long best = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!r[i].feasible)
+            continue;
+        if (best < 0 || r[i].usd_per_hour < r[best].usd_per_hour ||
+            (r[i].usd_per_hour == r[best].usd_per_hour &&
+             r[i].ttft_p95_s < r[best].ttft_p95_s))
+            best = (long)i;
+    }
+    return best;
+}
+
+void plan_mark_pareto(struct plan_result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        r[i].pareto = false;
+        if (!r[i].feasible)
+            continue;
+        bool dominated = false;
+        for (size_t j = 0; j < n && !dominated; j++) {
+            if (j == i || !r[j].feasible)
+                continue;
+            bool no_worse = r[j].usd_per_hour <= r[i].usd_per_hour &&
+                            r[j].ttft_p95_s <= r[i].ttft_p95_s;
+            bool better = r[j].usd_per_hour < r[i].usd_per_hour ||
+                          r[j].ttft_p95_s < r[i].ttft_p95_s;
+            /* Equal points: the first in enumeration order represents them. */
+            bool tie = !better && no_worse && j < i;
+            dominated = (no_worse && better) || tie;
+        }
+        r[i].pareto = !dominated;
+    }
+}
+
+void plan_label(const struct plan_result *r, char *buf, size_t n)
+{
+    int k = snprintf(buf, n, "%s tp%d %s", r->instance[0] ? r->instance : r->gpu, r->tp,
+                     r->dtype);
+    if (k > 0 && (size_t)k < n && r->max_num_seqs > 0)
+        k += snprintf(buf + k, n - (size_t)k, " seqs=%d", r->max_num_seqs);
+    if (k > 0 && (size_t)k < n && r->max_batched > 0)
+        k += snprintf(buf + k, n - (size_t)k, " batched=%d", r->max_batched);
+    if (k > 0 && (size_t)k < n && r->min_replicas >= 0)
+        k += snprintf(buf + k, n - (size_t)k, " min=%d", r->min_replicas);
+    if (k > 0 && (size_t)k < n && !isnan(r->threshold))
+        k += snprintf(buf + k, n - (size_t)k, " threshold=%g", r->threshold);
+    if (k > 0 && (size_t)k < n && r->window_s >= 0)
+        k += snprintf(buf + k, n - (size_t)k, " down-window=%ds", r->window_s);
+    if (k > 0 && (size_t)k < n && r->spot_share > 0)
+        snprintf(buf + k, n - (size_t)k, " spot=%.0f%%", r->spot_share * 100.0);
+}

@@ -1,0 +1,124 @@
+/*
+ * plan.h: `llmcap plan`: the cheapest fleet that meets the SLOs.
+ *
+ * A scenario's `plan:` section names a search space: instance types (or GPU types, each
+ * priced by its cheapest catalog instance), tensor-parallel sizes, dtypes, vLLM limits,
+ * the spot share, and for autoscaled fleets the autoscaler's minimum, threshold and
+ * scale-down window. For each hardware configuration the planner first prunes what
+ * cannot hold the model (vLLM memory sizing, with the reason), then finds the highest
+ * rate one replica sustains within every SLO by a root-finding search (GSL Brent) on the
+ * SLO margin over the trace's rate scale, sizes a fixed fleet from it and verifies the
+ * size with full runs (or, with an autoscaler, runs each autoscaler setting). The answer
+ * is the cheapest configuration that meets every SLO, with the runners-up, why the
+ * cheaper ones failed, and the cost-vs-latency Pareto frontier.
+ */
+#ifndef LLMCAP_SIM_PLAN_H
+#define LLMCAP_SIM_PLAN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/core/err.h"
+#include "sim/config/ynode.h"
+
+#define PLAN_MAX_CHOICES 16
+
+struct scenario;
+struct catalog;
+
+struct plan_spec {
+    bool present;
+    size_t n_instances;
+    char instances[PLAN_MAX_CHOICES][64];
+    size_t n_gpus;
+    char gpus[PLAN_MAX_CHOICES][64];
+    size_t n_tp;
+    int tp[PLAN_MAX_CHOICES];
+    size_t n_dtypes;
+    char dtypes[PLAN_MAX_CHOICES][16];
+    size_t n_max_num_seqs;
+    int max_num_seqs[PLAN_MAX_CHOICES];
+    size_t n_max_batched;
+    int max_batched[PLAN_MAX_CHOICES];
+    size_t n_spot;
+    double spot_share[PLAN_MAX_CHOICES]; /* fraction of replica-hours billed at spot */
+    int32_t max_replicas;
+    double tolerance_frac;   /* relative width of the rate bracket the search stops at */
+    int32_t max_search_runs; /* per configuration */
+    int64_t search_window_us; /* trace time the rate search replays; -1: all of it */
+    /* autoscaled fleets (the scenario has fleet.autoscaler) */
+    size_t n_min_replicas;
+    int min_replicas[PLAN_MAX_CHOICES];
+    size_t n_thresholds;
+    double thresholds[PLAN_MAX_CHOICES];
+    size_t n_windows;
+    int32_t scale_down_window_s[PLAN_MAX_CHOICES];
+};
+
+/* Read and check a `plan:` map (NULL: no plan). Errors point at file:line:col. */
+int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_err *err);
+
+/* One point of the search space, and what the planner found for it. */
+struct plan_result {
+    /* the configuration */
+    char instance[64];
+    char gpu[64];
+    int tp;
+    char dtype[16];
+    int max_num_seqs; /* 0: vLLM's default */
+    int max_batched;
+    double spot_share;
+    bool autoscaled;  /* the fleet has the scenario's autoscaler (else a fixed fleet) */
+    int min_replicas; /* autoscaled: the settings tried; -1 when not varied */
+    double threshold;
+    int32_t window_s;
+    /* what was found */
+    bool valid;              /* a placeable combination (tensor_parallel_size divides the
+                                instance's GPUs) */
+    bool fits;               /* the model fits the GPU memory */
+    double usd_per_replica_hour; /* price of one replica at this spot share */
+    double est_cost_usd_per_hour; /* infeasible ones: what the fleet would at least cost
+                                     (replicas the sustainable rate implies, at least 1) */
+    bool feasible;           /* some fleet met every SLO */
+    char reason[256];        /* why not, or how it was sized */
+    double max_rate_scale;   /* highest trace-rate multiple one replica sustained */
+    int32_t search_runs;
+    int32_t replicas;        /* fixed fleet: replicas that met the SLOs; autoscaled: peak */
+    double replica_hours;    /* over the verified run */
+    double usd_per_hour;     /* the fleet's cost rate (fixed) or mean over the run */
+    double cost_usd;         /* of the verified run */
+    double usd_per_mtok;     /* per 1M output tokens */
+    double ttft_p95_s, tpot_p95_s, error_rate;
+    double margin;           /* SLO margin of the verified run (>= 0: all SLOs met) */
+    double output_tokens;    /* of the verified run */
+    double run_hours;        /* the verified run's span, first arrival to end */
+    bool pareto;             /* on the cost / TTFT-p95 frontier of feasible points */
+};
+
+struct plan_options {
+    int jobs; /* worker processes */
+    const struct catalog *catalog;
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *progress_ctx;
+    volatile sig_atomic_t *stop;
+};
+
+/* Enumerate and evaluate the scenario's plan. *out (caller frees) gets one result per
+ * configuration in enumeration order. SIM_EINVAL + err for an unknown instance or GPU, a
+ * search space with no configuration, or a plan that needs an autoscaler it lacks. */
+int plan_run(const struct scenario *sc, const struct plan_options *opt,
+             struct plan_result **out, size_t *n_out, struct sim_err *err);
+
+/* The index of the cheapest feasible result (ties: lower TTFT p95, then enumeration
+ * order), or -1 when none is feasible. */
+long plan_best(const struct plan_result *r, size_t n);
+
+/* Mark the Pareto frontier (cost vs TTFT p95) among feasible results. */
+void plan_mark_pareto(struct plan_result *r, size_t n);
+
+/* A configuration as a short label ("p5.48xlarge tp1 bf16 seqs=256 batched=8192"). */
+void plan_label(const struct plan_result *r, char *buf, size_t n);
+
+#endif

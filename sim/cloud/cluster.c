@@ -1,0 +1,1832 @@
+/*
+ * cluster.c: the nodes pods run on, how they come and go, and what they cost.
+ *
+ * Without a node provisioner in the scenario the cluster is implicit: a pool of nodes of
+ * one replica's size, all there from the start when fleet.max_gpus caps the fleet (a
+ * static cluster), or appearing the moment a pod needs one when nothing caps it; they
+ * stay once they exist, so their image and compile caches serve later pods, and they are
+ * not billed. With `cluster.karpenter` or `cluster.aks` (sim/config/nodepool.h), nodes are
+ * catalog instance types launched, registered and made ready with sampled latencies,
+ * consolidated or scaled down, interrupted when spot, and billed per second. The
+ * semantics follow the upstream sources cited at each function; docs/nodes.md and
+ * docs/cost.md describe the model and its simplifications.
+ *
+ * Scheduling: a pod requests nvidia.com/gpu = tensor_parallel_size; it binds to the
+ * first Ready node (in creation order) with that many free GPUs. GPUs are what binds;
+ * CPU and memory requests and DaemonSet overhead are not modelled.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/catalog.h"
+#include "sim/config/nodepool.h"
+#include "sim/sim_int.h"
+
+#define US 1000000LL
+/* Karpenter (kubernetes-sigs/karpenter, aws/karpenter-provider-aws) */
+#define KP_BATCH_IDLE_US (1 * US)        /* BATCH_IDLE_DURATION, options.go; Batcher.Wait */
+#define KP_BATCH_MAX_US (10 * US)        /* BATCH_MAX_DURATION */
+#define KP_POD_REQUEUE_US (10 * US)      /* PodController.Reconcile: RequeueAfter 10 s */
+#define KP_ICE_TTL_US (180 * US)         /* UnavailableOfferingsTTL, provider pkg/cache */
+#define KP_POLL_US (10 * US)             /* disruption controller pollingPeriod */
+#define KP_VALIDATION_US (15 * US)       /* consolidationTTL: commands re-validated after */
+#define KP_REGISTRATION_TTL_US (900 * US) /* nodeclaim lifecycle liveness registrationTimeout */
+/* Eviction retries (Karpenter's terminator eviction queue rate limiter: 100 ms .. 10 s) */
+#define EVICT_BACKOFF_MIN_US 100000LL
+#define EVICT_BACKOFF_MAX_US (10 * US)
+/* Cluster autoscaler (kubernetes/autoscaler cluster-autoscaler/core/static_autoscaler.go) */
+#define CA_POD_BUFFER_US (2 * US)        /* unschedulablePodTimeBuffer */
+#define CA_GPU_POD_BUFFER_US (30 * US)   /* unschedulablePodWithGpuTimeBuffer */
+#define CA_BACKOFF_INITIAL_US (300 * US) /* --initial-node-group-backoff-duration */
+#define CA_BACKOFF_MAX_US (1800 * US)    /* --max-node-group-backoff-duration */
+
+#define HOURS_PER_MONTH 730.0
+
+enum node_ev { NE_READY, NE_NOTICE, NE_KILL, NE_EVICT, NE_EXPIRE, NE_REG_TIMEOUT, NE_TERMINATE,
+               NE_N };
+
+/* A provisioned node's state beside struct node (parallel to s->nodes). */
+struct node_x {
+    int32_t type, zone, pool;
+    bool failed;       /* the cloud could not allocate it (AKS): never billed */
+    bool stuck;        /* never registers (beyond the registration timeout) */
+    bool disrupting;   /* marked for deletion: consolidation, scale-down, expiry, spot */
+    bool interrupted;  /* got a spot notice */
+    bool initialized;  /* has been Ready */
+    int32_t replaces;  /* Karpenter replace: the candidate this node replaces, -1 */
+    int32_t replaced_by;
+    const char *drain_reason; /* voluntary drain in progress (pod by pod, within the PDB) */
+    int64_t last_pod_event_us; /* Karpenter consolidateAfter: a pod bound or left */
+    int64_t unneeded_since_us; /* cluster autoscaler, -1 */
+    int64_t evict_backoff_us;
+    evq_handle ev[NE_N];
+};
+
+enum kp_cmd_kind { CMD_NONE, CMD_EMPTY, CMD_DELETE, CMD_REPLACE };
+
+struct kp_claim {
+    int32_t pods;
+    uint64_t opts; /* instance types that can hold the claim's pods */
+};
+
+struct cluster {
+    struct nodepool_cfg cfg;
+    const struct catalog *cat;
+    int32_t tp;
+    struct node_x *x;
+    int32_t cap_x;
+    int32_t *live; /* ids of nodes not gone, in creation order */
+    int32_t n_live, cap_live;
+    int32_t *scratch; /* node ids, sized like live */
+    int32_t *slots;   /* per node id: free replica slots in simulations */
+    int32_t *term;    /* per node id: terminating pods (kp_decide, counted once per pass) */
+    int32_t cap_slots;
+    bool term_valid;  /* term[] is current for this disruption pass */
+    bool memo_valid;  /* the replacement packing of this pass (no finite limits) */
+    int32_t memo_need, memo_claims, memo_unplaced;
+    uint64_t memo_opts;
+    /* Karpenter */
+    bool window;
+    int64_t window_start_us;
+    evq_handle close_ev, requeue_ev, disrupt_ev, validate_ev;
+    int32_t max_pod_seen;
+    int64_t ice_until[NP_MAX_TYPES][NP_MAX_ZONES][2];
+    enum kp_cmd_kind cmd;
+    int32_t cmd_nodes[64];
+    int32_t n_cmd;
+    struct kp_claim *claims;
+    int32_t cap_claims;
+    struct { double price; int32_t type, zone; } *offers;
+    /* cluster autoscaler */
+    evq_handle scan_ev;
+    int64_t last_scale_up_us, last_delete_us, last_fail_us;
+    int64_t backoff_until_us[NP_MAX_POOLS], backoff_us[NP_MAX_POOLS];
+    /* counters and the cost series */
+    uint64_t n_nodes, n_interruptions, n_ice;
+    uint64_t last_tokens;
+    int64_t last_scrape_us;
+    double billed_usd[2]; /* by capacity type, nodes already recorded */
+};
+
+static int64_t secs_to_us(double s)
+{
+    return (int64_t)llround(s * 1e6);
+}
+
+/* ---- nodes -------------------------------------------------------------------------- */
+
+static int grow_nodes(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    if (s->n_nodes == s->cap_nodes) {
+        int32_t cap = s->cap_nodes ? s->cap_nodes * 2 : 16;
+        struct node *n = sim_reallocarray(s->nodes, (size_t)cap, sizeof *n);
+        if (!n)
+            return SIM_ENOMEM;
+        s->nodes = n;
+        s->cap_nodes = cap;
+    }
+    if (cl && s->n_nodes >= cl->cap_x) {
+        int32_t cap = cl->cap_x ? cl->cap_x * 2 : 16;
+        struct node_x *x = sim_reallocarray(cl->x, (size_t)cap, sizeof *x);
+        if (!x)
+            return SIM_ENOMEM;
+        cl->x = x;
+        int32_t *sl = sim_reallocarray(cl->slots, (size_t)cap, sizeof *sl);
+        if (!sl)
+            return SIM_ENOMEM;
+        cl->slots = sl;
+        int32_t *tm = sim_reallocarray(cl->term, (size_t)cap, sizeof *tm);
+        if (!tm)
+            return SIM_ENOMEM;
+        cl->term = tm;
+        cl->cap_x = cl->cap_slots = cap;
+    }
+    if (cl && cl->n_live == cl->cap_live) {
+        int32_t cap = cl->cap_live ? cl->cap_live * 2 : 16;
+        int32_t *l = sim_reallocarray(cl->live, (size_t)cap, sizeof *l);
+        if (!l)
+            return SIM_ENOMEM;
+        cl->live = l;
+        int32_t *sc = sim_reallocarray(cl->scratch, (size_t)cap, sizeof *sc);
+        if (!sc)
+            return SIM_ENOMEM;
+        cl->scratch = sc;
+        cl->cap_live = cap;
+    }
+    return SIM_OK;
+}
+
+static struct node *node_new(struct sim *s, int32_t gpus)
+{
+    if (grow_nodes(s) != SIM_OK)
+        return NULL;
+    struct node *n = &s->nodes[s->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->id = s->n_nodes++;
+    n->state = NODE_READY;
+    n->gpus = n->gpus_free = gpus;
+    n->image_cached = s->sc->engine.startup.image_prepulled;
+    n->pull_done_us = -1;
+    n->instance = -1;
+    n->requested_us = n->launched_us = n->registered_us = n->ready_us = s->now_us;
+    n->gone_us = -1;
+    s->gpus_total += gpus;
+    struct cluster *cl = s->cluster;
+    if (cl) {
+        struct node_x *x = &cl->x[n->id];
+        memset(x, 0, sizeof *x);
+        x->replaces = x->replaced_by = -1;
+        x->unneeded_since_us = -1;
+        x->last_pod_event_us = s->now_us;
+        x->evict_backoff_us = EVICT_BACKOFF_MIN_US;
+        cl->live[cl->n_live++] = n->id;
+        cl->n_nodes++;
+    }
+    return n;
+}
+
+static void oom(struct sim *s, const char *what)
+{
+    if (s->sink_rc == SIM_OK) {
+        s->sink_rc = SIM_ENOMEM;
+        sim_err_set(&s->sink_err, SIM_ENOMEM, "out of memory for %s", what);
+    }
+    s->stopping = true;
+}
+
+static void node_event(struct sim *s, void *obj, uint64_t arg);
+
+static void node_at(struct sim *s, int32_t id, enum node_ev kind, int64_t t_us, uint32_t prio)
+{
+    struct node_x *x = &s->cluster->x[id];
+    if (x->ev[kind])
+        evq_cancel(s->q, x->ev[kind]);
+    x->ev[kind] = evq_push(s->q, t_us, prio, node_event, NULL, ((uint64_t)id << 8) | kind);
+}
+
+/* A latency draw: lognormal through the median and p95 (RNG_NODES). */
+static int64_t draw(struct sim *s, const struct np_dist *d)
+{
+    if (d->p95_us <= d->median_us)
+        return d->median_us;
+    double mu = log((double)d->median_us);
+    double sigma = log((double)d->p95_us / (double)d->median_us) / 1.6448536269514722;
+    return (int64_t)llround(rng_lognormal(s->rng, RNG_NODES, mu, sigma));
+}
+
+static double offer_price(const struct cluster *cl, int32_t type, int32_t zone, int capacity)
+{
+    return capacity == NP_SPOT ? cl->cfg.spot_price[type][zone]
+                               : cl->cfg.types[type].od_usd_per_hour;
+}
+
+static const char *drain_reason_of(const struct node_x *x)
+{
+    return x->drain_reason ? x->drain_reason : "deleted";
+}
+
+/* ---- recording and the bill --------------------------------------------------------- */
+
+/* Per-second billing from the launch request to `end_us` (AWS Linux: at least 60 s). */
+static double node_cost(const struct cluster *cl, const struct node *n, int64_t end_us)
+{
+    if (cl->x[n->id].failed || n->instance < 0)
+        return 0.0;
+    int64_t d = end_us - n->requested_us;
+    if (d < cl->cfg.billing_minimum_us)
+        d = cl->cfg.billing_minimum_us;
+    int64_t secs = (d + US - 1) / US;
+    return n->price_usd_per_hour * (double)secs / 3600.0;
+}
+
+static void record_node(struct sim *s, const struct node *n, int64_t end_us)
+{
+    struct cluster *cl = s->cluster;
+    const struct sim_sink *sink = s->opt.sink;
+    double cost = node_cost(cl, n, end_us);
+    cl->billed_usd[n->spot] += cost;
+    if (!sink || !sink->node)
+        return;
+    const struct node_x *x = &cl->x[n->id];
+    struct rec_node row = {
+        .node_id = n->id,
+        .instance_type = cl->cfg.types[n->instance].inst->id,
+        .capacity_type = np_capacity_name(n->spot),
+        .zone = cl->cfg.n_zones ? cl->cfg.zones[x->zone] : NULL,
+        .price_usd_per_hour = n->price_usd_per_hour,
+        .requested_us = n->requested_us,
+        .launched_us = n->launched_us <= end_us ? n->launched_us : -1,
+        .registered_us = n->registered_us <= end_us ? n->registered_us : -1,
+        .ready_us = n->ready_us <= end_us ? n->ready_us : -1,
+        .terminated_us = n->gone_us,
+        .end_reason = n->end_reason,
+        .cost_usd = cost,
+    };
+    if (x->failed)
+        row.launched_us = row.registered_us = row.ready_us = -1;
+    int rc = sink->node(sink->ctx, &row);
+    if (rc != SIM_OK && s->sink_rc == SIM_OK) {
+        s->sink_rc = rc;
+        sim_err_set(&s->sink_err, rc, "could not record a node");
+        s->stopping = true;
+    }
+}
+
+/* ---- the PodDisruptionBudget -------------------------------------------------------------- */
+
+/* disruptionsAllowed = currentHealthy - desiredHealthy (policy/v1; expected pods are the
+ * Deployment's spec.replicas, percentages round up as GetScaledValueFromIntOrPercent
+ * does). INT32_MAX without a PDB. */
+static int32_t pdb_allowed(const struct sim *s)
+{
+    const struct nodepool_cfg *c = &s->cluster->cfg;
+    if (!c->pdb)
+        return INT32_MAX;
+    int32_t expected = s->desired;
+    int32_t v = c->pdb_percent ? (int32_t)ceil(c->pdb_value * expected / 100.0)
+                               : (int32_t)c->pdb_value;
+    int32_t desired_healthy = c->pdb_min_available ? v : expected - v;
+    if (desired_healthy < 0)
+        desired_healthy = 0;
+    return s->n_ready - desired_healthy;
+}
+
+/* May this pod be evicted now? Ready pods need a disruption to spare; pods not yet ready
+ * go when the budget is met (unhealthyPodEvictionPolicy IfHealthyBudget). */
+static bool pdb_allows(const struct sim *s, const struct replica *rp)
+{
+    int32_t a = pdb_allowed(s);
+    return rp->phase == POD_READY ? a >= 1 : a >= 0;
+}
+
+/* ---- node removal ------------------------------------------------------------------------ */
+
+static void live_remove(struct cluster *cl, int32_t id)
+{
+    for (int32_t i = 0; i < cl->n_live; i++)
+        if (cl->live[i] == id) {
+            memmove(&cl->live[i], &cl->live[i + 1],
+                    (size_t)(cl->n_live - i - 1) * sizeof *cl->live);
+            cl->n_live--;
+            return;
+        }
+}
+
+static void kp_trigger(struct sim *s);
+
+/* The node is gone now: its bill stops. It has no pods left. */
+static void node_gone(struct sim *s, int32_t id, const char *reason)
+{
+    struct cluster *cl = s->cluster;
+    struct node *n = &s->nodes[id];
+    struct node_x *x = &cl->x[id];
+    if (n->state == NODE_GONE)
+        return;
+    SIM_ASSERT(n->n_pods == 0);
+    for (int k = 0; k < NE_N; k++)
+        if (x->ev[k]) {
+            evq_cancel(s->q, x->ev[k]);
+            x->ev[k] = 0;
+        }
+    n->state = NODE_GONE;
+    n->gone_us = s->now_us;
+    n->end_reason = reason;
+    n->gpus_free = 0;
+    s->gpus_total -= n->gpus;
+    live_remove(cl, id);
+    record_node(s, n, s->now_us);
+    /* A Karpenter replacement that never became ready: the candidate stays. */
+    if (x->replaces >= 0) {
+        struct node_x *c = &cl->x[x->replaces];
+        if (c->replaced_by == id) {
+            c->replaced_by = -1;
+            if (s->nodes[x->replaces].state == NODE_READY)
+                c->disrupting = false;
+        }
+    }
+    if (cl->cfg.kind == NP_KARPENTER && s->n_pending > 0)
+        kp_trigger(s);
+}
+
+/* A voluntary drain, pod by pod as the PDB allows (Karpenter's terminator; the eviction
+ * API answers 429 while the budget is spent and the eviction is retried with backoff). */
+static void drain_step(struct sim *s, int32_t id)
+{
+    struct cluster *cl = s->cluster;
+    bool blocked = false;
+    for (int32_t i = 0; i < s->n_pods && !s->stopping; i++) {
+        struct replica *rp = s->pods[i];
+        if (rp->node != id || rp->phase == POD_GONE || rp->phase == POD_TERMINATING)
+            continue;
+        if (!pdb_allows(s, rp)) {
+            blocked = true;
+            break;
+        }
+        fleet_evict_pod(s, rp, -1, drain_reason_of(&cl->x[id]));
+        cl->x[id].evict_backoff_us = EVICT_BACKOFF_MIN_US;
+    }
+    struct node_x *x = &cl->x[id];
+    if (s->nodes[id].state == NODE_GONE)
+        return;
+    if (blocked) {
+        node_at(s, id, NE_EVICT, s->now_us + x->evict_backoff_us, PRIO_CONTROL);
+        x->evict_backoff_us *= 2;
+        if (x->evict_backoff_us > EVICT_BACKOFF_MAX_US)
+            x->evict_backoff_us = EVICT_BACKOFF_MAX_US;
+    }
+    if (s->nodes[id].n_pods == 0)
+        node_at(s, id, NE_TERMINATE, s->now_us, PRIO_CONTROL);
+}
+
+/* Cordon node `id` and drain it voluntarily (consolidation, expiry). */
+static void drain_voluntary(struct sim *s, int32_t id, const char *reason)
+{
+    struct cluster *cl = s->cluster;
+    cl->x[id].disrupting = true;
+    cl->x[id].drain_reason = reason;
+    s->nodes[id].state = NODE_DRAINING;
+    drain_step(s, id);
+}
+
+/* ---- spot interruptions --------------------------------------------------------------------- */
+
+static void spot_schedule(struct sim *s, int32_t id)
+{
+    struct cluster *cl = s->cluster;
+    struct node *n = &s->nodes[id];
+    if (!n->spot || !(cl->cfg.spot_rate_per_hour > 0))
+        return;
+    double mean_s = 3600.0 / cl->cfg.spot_rate_per_hour;
+    int64_t t = n->launched_us + secs_to_us(rng_exponential(s->rng, RNG_SPOT, mean_s));
+    if (t < s->now_us)
+        t = s->now_us;
+    node_at(s, id, NE_NOTICE, t, PRIO_CONTROL);
+}
+
+/* The interruption notice: cordon and drain with the grace cut to the notice (PDBs do not
+ * hold); Karpenter also caches the offering as unavailable (interruption controller
+ * handleNodeClaim: MarkUnavailable for SpotInterruptionKind) and terminates the instance
+ * once drained; the instance is reclaimed at the end of the notice in any case. */
+static void spot_notice(struct sim *s, int32_t id)
+{
+    struct cluster *cl = s->cluster;
+    struct node_x *x = &cl->x[id];
+    struct node *n = &s->nodes[id];
+    if (n->state == NODE_GONE || x->interrupted || x->failed)
+        return;
+    x->interrupted = true;
+    x->disrupting = true;
+    x->drain_reason = NULL;
+    cl->n_interruptions++;
+    int64_t kill = s->now_us + cl->cfg.notice_us;
+    if (cl->cfg.kind == NP_KARPENTER)
+        cl->ice_until[x->type][x->zone][NP_SPOT] = s->now_us + KP_ICE_TTL_US;
+    for (int k = 0; k < NE_N; k++)
+        if (x->ev[k] && k != NE_NOTICE) {
+            evq_cancel(s->q, x->ev[k]); /* readiness, a voluntary drain, expiry */
+            x->ev[k] = 0;
+        }
+    const char *reason = "spot-interruption";
+    if (n->state == NODE_LAUNCHING) {
+        n->state = NODE_DRAINING;
+        if (cl->cfg.kind == NP_KARPENTER) {
+            node_gone(s, id, reason);
+            return;
+        }
+    } else {
+        n->state = NODE_DRAINING;
+        fleet_drain_node(s, &s->nodes[id], kill, reason);
+    }
+    /* After the pods' grace ends at the same instant (PRIO_CONTROL), before steps. */
+    node_at(s, id, NE_KILL, kill, PRIO_SCRAPE);
+    if (cl->cfg.kind == NP_KARPENTER && s->nodes[id].n_pods == 0)
+        node_at(s, id, NE_TERMINATE, s->now_us, PRIO_CONTROL);
+}
+
+static void scripted_interruption(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    struct cluster *cl = s->cluster;
+    int32_t want = (int32_t)arg, k = 0;
+    for (int32_t i = 0; i < cl->n_live && k < want; i++)
+        cl->scratch[i] = cl->live[i];
+    int32_t n_live = cl->n_live;
+    for (int32_t i = 0; i < n_live && k < want; i++) {
+        int32_t id = cl->scratch[i];
+        if (s->nodes[id].spot && !cl->x[id].interrupted && s->nodes[id].state != NODE_GONE &&
+            !cl->x[id].failed) {
+            spot_notice(s, id);
+            k++;
+        }
+    }
+}
+
+/* ---- launching a node ------------------------------------------------------------------ */
+
+static void kp_expire_schedule(struct sim *s, int32_t id);
+
+/* A node of `type` in `zone` and capacity type `cap`. `initial`: there at t = 0, Ready,
+ * warm. Times: requested now; launched after request_to_launch; registered and ready
+ * after launch_to_ready (registration registered_to_ready before readiness). */
+static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, int32_t pool,
+                           bool initial, bool failed)
+{
+    struct cluster *cl = s->cluster;
+    const struct np_type *ty = &cl->cfg.types[type];
+    struct node *n = node_new(s, ty->gpus);
+    if (!n) {
+        oom(s, "nodes");
+        return -1;
+    }
+    int32_t id = n->id;
+    struct node_x *x = &cl->x[id];
+    n->instance = type;
+    n->spot = cap == NP_SPOT;
+    n->price_usd_per_hour = offer_price(cl, type, zone, cap);
+    x->type = type;
+    x->zone = zone;
+    x->pool = pool;
+    if (initial) {
+        x->initialized = true;
+        spot_schedule(s, id);
+        kp_expire_schedule(s, id);
+        return id;
+    }
+    n->state = NODE_LAUNCHING;
+    if (failed) {
+        x->failed = true;
+        n->launched_us = n->registered_us = n->ready_us = -1;
+        return id;
+    }
+    bool kp = cl->cfg.kind == NP_KARPENTER;
+    const struct np_dist *rl = kp ? &cl->cfg.kp.request_to_launch : &cl->cfg.aks.request_to_launch;
+    const struct np_dist *lr = kp ? &cl->cfg.kp.launch_to_ready : &cl->cfg.aks.provision_to_ready;
+    const struct np_dist *rr =
+        kp ? &cl->cfg.kp.registered_to_ready : &cl->cfg.aks.registered_to_ready;
+    int64_t launch = draw(s, rl), to_ready = draw(s, lr), reg_to_ready = draw(s, rr);
+    if (reg_to_ready > to_ready)
+        reg_to_ready = to_ready;
+    n->launched_us = s->now_us + launch;
+    n->ready_us = n->launched_us + to_ready;
+    n->registered_us = n->ready_us - reg_to_ready;
+    int64_t timeout = kp ? KP_REGISTRATION_TTL_US : cl->cfg.aks.max_node_provision_us;
+    if (n->registered_us - n->requested_us > timeout) {
+        /* It would not register in time: Karpenter deletes the NodeClaim at the
+         * registration timeout; the cluster autoscaler removes it at its next scan after
+         * max-node-provision-time (ca_scan). */
+        x->stuck = true;
+        n->registered_us = n->ready_us = -1;
+        if (kp)
+            node_at(s, id, NE_REG_TIMEOUT, n->requested_us + timeout, PRIO_CONTROL);
+    } else {
+        node_at(s, id, NE_READY, n->ready_us, PRIO_CONTROL);
+    }
+    spot_schedule(s, id);
+    kp_expire_schedule(s, id);
+    return id;
+}
+
+/* ---- Karpenter: offerings, the ICE cache ------------------------------------------------- */
+
+static bool kp_offer_ok(const struct sim *s, int32_t t, int32_t z, int cap)
+{
+    const struct cluster *cl = s->cluster;
+    const struct np_karpenter *kp = &cl->cfg.kp;
+    if (!kp->capacity[cap] || !kp->zone_ok[z])
+        return false;
+    if (cap == NP_SPOT && isnan(cl->cfg.spot_price[t][z]))
+        return false;
+    return cl->ice_until[t][z][cap] <= s->now_us;
+}
+
+static bool kp_type_has_offer(const struct sim *s, int32_t t, int cap)
+{
+    for (int32_t z = 0; z < s->cluster->cfg.n_zones; z++)
+        if (kp_offer_ok(s, t, z, cap))
+            return true;
+    return false;
+}
+
+/* Cheapest available offering of type t over the allowed capacity types (NAN: none). */
+static double kp_cheapest(const struct sim *s, int32_t t)
+{
+    const struct cluster *cl = s->cluster;
+    double best = NAN;
+    for (int cap = 0; cap < 2; cap++)
+        for (int32_t z = 0; z < cl->cfg.n_zones; z++)
+            if (kp_offer_ok(s, t, z, cap)) {
+                double p = offer_price(cl, t, z, cap);
+                if (isnan(best) || p < best)
+                    best = p;
+            }
+    return best;
+}
+
+/* An insufficient-capacity error for this offering now? Explicit windows first, then the
+ * per-offering probability (RNG_NODES). */
+static bool ice_hit(struct sim *s, int32_t t, int32_t z, int cap)
+{
+    const struct nodepool_cfg *c = &s->cluster->cfg;
+    for (size_t i = 0; i < c->n_ice; i++) {
+        const struct np_ice_window *w = &c->ice[i];
+        if (w->type == t && (w->zone < 0 || w->zone == z) &&
+            (w->capacity < 0 || w->capacity == cap) &&
+            s->now_us >= w->from_us && s->now_us < w->until_us)
+            return true;
+    }
+    return c->ice_probability > 0 && rng_uniform(s->rng, RNG_NODES) < c->ice_probability;
+}
+
+static int cmp_offer(const void *a, const void *b)
+{
+    const struct { double price; int32_t type, zone; } *x = a, *y = b;
+    if (x->price != y->price)
+        return x->price < y->price ? -1 : 1;
+    if (x->type != y->type)
+        return x->type - y->type;
+    return x->zone - y->zone;
+}
+
+/*
+ * Launch one NodeClaim whose pods fit the types in `opts`, as the AWS provider does:
+ * spot when the NodePool allows it and a spot offering is available (getCapacityType),
+ * spot types dearer than the cheapest on-demand one dropped in a mixed launch
+ * (filterUnwantedSpot), then the cheapest offering (CreateFleet: lowest-price for
+ * on-demand; price-capacity-optimized for spot, which weighs pool depth we do not know,
+ * is modelled as lowest price). An offering with insufficient capacity is cached as
+ * unavailable for 3 minutes (updateUnavailableOfferingsCache) and the next is tried; when
+ * no spot offering is left, on-demand at once. `spot_only` (consolidation replacing an
+ * on-demand node) never falls back. Returns the node id, or -1 when nothing launched.
+ */
+static int32_t kp_launch(struct sim *s, uint64_t opts, bool spot_only, bool initial)
+{
+    struct cluster *cl = s->cluster;
+    const struct np_karpenter *kp = &cl->cfg.kp;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        bool any[2] = {false, false};
+        for (int32_t t = 0; t < cl->cfg.n_types; t++)
+            if (opts >> t & 1)
+                for (int cap = 0; cap < 2; cap++)
+                    any[cap] = any[cap] || kp_type_has_offer(s, t, cap);
+        int cap = kp->capacity[NP_SPOT] && any[NP_SPOT] ? NP_SPOT
+                  : !spot_only && any[NP_ON_DEMAND]     ? NP_ON_DEMAND
+                                                        : -1;
+        if (cap < 0)
+            return -1;
+        uint64_t use = opts;
+        if (cap == NP_SPOT && !spot_only && any[NP_ON_DEMAND]) {
+            double od = INFINITY;
+            for (int32_t t = 0; t < cl->cfg.n_types; t++)
+                if ((opts >> t & 1) && kp_type_has_offer(s, t, NP_ON_DEMAND) &&
+                    cl->cfg.types[t].od_usd_per_hour < od)
+                    od = cl->cfg.types[t].od_usd_per_hour;
+            for (int32_t t = 0; t < cl->cfg.n_types; t++)
+                if ((use >> t & 1) && !(kp_cheapest(s, t) <= od))
+                    use &= ~(1ull << t);
+        }
+        size_t n = 0;
+        for (int32_t t = 0; t < cl->cfg.n_types; t++)
+            if (use >> t & 1)
+                for (int32_t z = 0; z < cl->cfg.n_zones; z++)
+                    if (kp_offer_ok(s, t, z, cap)) {
+                        cl->offers[n].price = offer_price(cl, t, z, cap);
+                        cl->offers[n].type = t;
+                        cl->offers[n].zone = z;
+                        n++;
+                    }
+        qsort(cl->offers, n, sizeof *cl->offers, cmp_offer);
+        for (size_t i = 0; i < n; i++) {
+            int32_t t = cl->offers[i].type, z = cl->offers[i].zone;
+            if (!initial && ice_hit(s, t, z, cap)) {
+                cl->ice_until[t][z][cap] = s->now_us + KP_ICE_TTL_US;
+                cl->n_ice++;
+                continue;
+            }
+            return node_launch(s, t, z, cap, 0, initial, false);
+        }
+    }
+    return -1;
+}
+
+/* ---- Karpenter: scheduling pods onto new NodeClaims ------------------------------------ */
+
+static bool kp_counts_for_limits(const struct sim *s, int32_t id)
+{
+    const struct node *n = &s->nodes[id];
+    return n->state != NODE_GONE && !s->cluster->x[id].disrupting && !s->cluster->x[id].failed;
+}
+
+/* Types (a mask) that hold `pods` replicas. */
+static uint64_t kp_fits(const struct cluster *cl, int32_t pods)
+{
+    uint64_t m = 0;
+    for (int32_t t = 0; t < cl->cfg.n_types; t++)
+        if (cl->cfg.types[t].allowed && cl->cfg.types[t].gpus >= pods * cl->tp)
+            m |= 1ull << t;
+    return m;
+}
+
+/*
+ * Karpenter's scheduler for `n` identical pending pods (Scheduler.add then newNode, then
+ * NodeClaim.Add): a pod goes to the in-progress NodeClaim with the fewest pods whose
+ * instance-type options can still hold one more (the options narrow to the types that
+ * fit them all, filterInstanceTypesByRequirements); otherwise a new NodeClaim is opened
+ * from the types that have an available offering and stay within the NodePool's
+ * remaining limits (filterByRemainingResources), and the largest option's capacity is
+ * taken off the remaining limits (subtractMax). `exclude` is a node being consolidated
+ * (its capacity does not count against the limits), or -1. Returns the number of claims
+ * in cl->claims; *unplaced counts pods no claim could take.
+ */
+static int32_t kp_pack(struct sim *s, int32_t n, int32_t exclude, int32_t *unplaced)
+{
+    struct cluster *cl = s->cluster;
+    const struct np_karpenter *kp = &cl->cfg.kp;
+    double rem[3] = {kp->limit_gpus, kp->limit_cpu, kp->limit_memory_gib};
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        int32_t id = cl->live[i];
+        if (id == exclude || !kp_counts_for_limits(s, id))
+            continue;
+        const struct np_type *ty = &cl->cfg.types[s->nodes[id].instance];
+        rem[0] -= ty->gpus;
+        rem[1] -= ty->vcpu;
+        rem[2] -= isnan(ty->memory_gib) ? 0 : ty->memory_gib;
+    }
+    uint64_t base = 0;
+    for (int32_t t = 0; t < cl->cfg.n_types; t++)
+        if (kp_type_has_offer(s, t, NP_SPOT) || kp_type_has_offer(s, t, NP_ON_DEMAND))
+            base |= 1ull << t;
+    if (n > cl->cap_claims) {
+        struct kp_claim *c = sim_reallocarray(cl->claims, (size_t)n, sizeof *c);
+        if (!c) {
+            oom(s, "scheduling");
+            *unplaced = n;
+            return 0;
+        }
+        cl->claims = c;
+        cl->cap_claims = n;
+    }
+    int32_t n_claims = 0;
+    *unplaced = 0;
+    for (int32_t p = 0; p < n; p++) {
+        int32_t best = -1;
+        for (int32_t c = 0; c < n_claims; c++) {
+            if (!(cl->claims[c].opts & kp_fits(cl, cl->claims[c].pods + 1)))
+                continue;
+            if (best < 0 || cl->claims[c].pods < cl->claims[best].pods)
+                best = c;
+        }
+        if (best >= 0) {
+            cl->claims[best].pods++;
+            cl->claims[best].opts &= kp_fits(cl, cl->claims[best].pods);
+            continue;
+        }
+        uint64_t opts = base & kp_fits(cl, 1);
+        for (int32_t t = 0; t < cl->cfg.n_types; t++) {
+            const struct np_type *ty = &cl->cfg.types[t];
+            double mem = isnan(ty->memory_gib) ? 0 : ty->memory_gib;
+            if (ty->gpus > rem[0] || ty->vcpu > rem[1] || mem > rem[2])
+                opts &= ~(1ull << t);
+        }
+        if (!opts) {
+            (*unplaced)++;
+            continue;
+        }
+        cl->claims[n_claims++] = (struct kp_claim){1, opts};
+        double mx[3] = {0, 0, 0};
+        for (int32_t t = 0; t < cl->cfg.n_types; t++)
+            if (opts >> t & 1) {
+                const struct np_type *ty = &cl->cfg.types[t];
+                double v[3] = {ty->gpus, ty->vcpu, isnan(ty->memory_gib) ? 0 : ty->memory_gib};
+                for (int k = 0; k < 3; k++)
+                    if (v[k] > mx[k])
+                        mx[k] = v[k];
+            }
+        for (int k = 0; k < 3; k++)
+            rem[k] -= mx[k];
+    }
+    return n_claims;
+}
+
+/* Replica slots free on a node, or that a launching node will have. */
+static int32_t free_slots(const struct sim *s, const struct node *n)
+{
+    return n->gpus_free / s->cluster->tp;
+}
+
+/* Pending pods the in-flight NodeClaims will take (the scheduler places pending pods on
+ * in-flight nodes before opening new claims). */
+static int32_t kp_inflight_slots(const struct sim *s)
+{
+    const struct cluster *cl = s->cluster;
+    int32_t k = 0;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        const struct node *n = &s->nodes[cl->live[i]];
+        if (n->state == NODE_LAUNCHING && !cl->x[n->id].disrupting)
+            k += free_slots(s, n);
+    }
+    return k;
+}
+
+static void kp_requeue(struct sim *s, void *obj, uint64_t arg);
+
+/* NodePool.Spec.Limits.ExceededBy(Status.Resources) at NodeClaim creation
+ * (Provisioner.Create): usage over every node of the pool. */
+static bool kp_limits_exceeded(const struct sim *s)
+{
+    const struct cluster *cl = s->cluster;
+    double use[3] = {0, 0, 0};
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        const struct np_type *ty = &cl->cfg.types[s->nodes[cl->live[i]].instance];
+        use[0] += ty->gpus;
+        use[1] += ty->vcpu;
+        use[2] += isnan(ty->memory_gib) ? 0 : ty->memory_gib;
+    }
+    const struct np_karpenter *kp = &cl->cfg.kp;
+    return use[0] > kp->limit_gpus || use[1] > kp->limit_cpu || use[2] > kp->limit_memory_gib;
+}
+
+/* The batch window closed: schedule the pending pods (Provisioner.Reconcile, Schedule,
+ * CreateNodeClaims). Pods no NodeClaim took are retried when the pod controller requeues
+ * them (10 s). */
+static void kp_provision(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    struct cluster *cl = s->cluster;
+    cl->close_ev = 0;
+    cl->window = false;
+    int32_t need = s->n_pending - kp_inflight_slots(s);
+    if (need <= 0)
+        return;
+    int32_t uncovered = need;
+    if (!kp_limits_exceeded(s)) {
+        int32_t unplaced;
+        int32_t n_claims = kp_pack(s, need, -1, &unplaced);
+        uncovered = unplaced;
+        for (int32_t c = 0; c < n_claims && !s->stopping; c++)
+            if (kp_launch(s, cl->claims[c].opts, false, false) < 0)
+                uncovered += cl->claims[c].pods;
+    }
+    if (uncovered > 0 && !cl->requeue_ev)
+        cl->requeue_ev =
+            evq_push(s->q, s->now_us + KP_POD_REQUEUE_US, PRIO_CONTROL, kp_requeue, NULL, 0);
+}
+
+/* A trigger opens the batch window or extends it: it closes 1 s after the last trigger,
+ * or 10 s after it opened (Batcher.Wait). */
+static void kp_trigger(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    int64_t close;
+    if (!cl->window) {
+        cl->window = true;
+        cl->window_start_us = s->now_us;
+        close = s->now_us + KP_BATCH_IDLE_US;
+    } else {
+        close = s->now_us + KP_BATCH_IDLE_US;
+        if (close > cl->window_start_us + KP_BATCH_MAX_US)
+            close = cl->window_start_us + KP_BATCH_MAX_US;
+    }
+    if (cl->close_ev) {
+        if (evq_time(s->q, cl->close_ev) == close)
+            return;
+        evq_cancel(s->q, cl->close_ev);
+    }
+    cl->close_ev = evq_push(s->q, close, PRIO_CONTROL, kp_provision, NULL, 0);
+}
+
+static void kp_requeue(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    s->cluster->requeue_ev = 0;
+    if (s->n_pending > 0)
+        kp_trigger(s);
+}
+
+/* ---- Karpenter: disruption (consolidation, expiry) ----------------------------------------- */
+
+static void kp_expire_schedule(struct sim *s, int32_t id)
+{
+    struct cluster *cl = s->cluster;
+    if (cl->cfg.kind != NP_KARPENTER || cl->cfg.kp.expire_after_us < 0)
+        return;
+    node_at(s, id, NE_EXPIRE, s->nodes[id].requested_us + cl->cfg.kp.expire_after_us,
+            PRIO_CONTROL);
+}
+
+/* allowed = roundup(total x pct) (or the count) - disrupting, the most restrictive budget
+ * for `reason` (BuildDisruptionBudgetMapping: total counts initialized nodes not
+ * terminating; disrupting counts those NotReady or marked for deletion). */
+static int32_t kp_budget(const struct sim *s, unsigned reason)
+{
+    const struct cluster *cl = s->cluster;
+    int32_t total = 0, disrupting = 0;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        int32_t id = cl->live[i];
+        if (!cl->x[id].initialized)
+            continue;
+        total++;
+        disrupting += cl->x[id].disrupting || s->nodes[id].state != NODE_READY;
+    }
+    int32_t allowed = INT32_MAX;
+    for (size_t b = 0; b < cl->cfg.kp.n_budgets; b++) {
+        const struct np_budget *bg = &cl->cfg.kp.budgets[b];
+        if (bg->reasons && !(bg->reasons & reason))
+            continue;
+        int32_t v = bg->percent ? (int32_t)ceil(total * bg->nodes / 100.0) : (int32_t)bg->nodes;
+        if (v < allowed)
+            allowed = v;
+    }
+    if (allowed == INT32_MAX)
+        return INT32_MAX;
+    allowed -= disrupting;
+    return allowed > 0 ? allowed : 0;
+}
+
+/* A consolidation candidate: initialized, Ready, not being disrupted or replaced, no pod
+ * event for consolidateAfter (nodeclaim disruption Consolidation.Reconcile). */
+static bool kp_candidate(const struct sim *s, int32_t id)
+{
+    const struct cluster *cl = s->cluster;
+    const struct node_x *x = &cl->x[id];
+    const struct node *n = &s->nodes[id];
+    if (n->state != NODE_READY || !x->initialized || x->disrupting || x->replaced_by >= 0)
+        return false;
+    if (x->replaces >= 0 && s->nodes[x->replaces].state != NODE_GONE)
+        return false;
+    return s->now_us - x->last_pod_event_us >= cl->cfg.kp.consolidate_after_us;
+}
+
+/*
+ * What single-node consolidation does with candidate `id` (consolidation
+ * computeConsolidation): delete it when its pods fit the free GPUs of the other nodes
+ * (Ready or in flight, after the pending pods take theirs); else replace it when the pods
+ * need exactly one new NodeClaim whose cheapest offering is cheaper than the candidate's
+ * price (spot candidates are not replaced: spot-to-spot consolidation is a feature gate,
+ * off by default; an on-demand candidate in a NodePool that allows spot is replaced by
+ * spot only). *opts and *spot_only describe the replacement.
+ */
+/* Free replica slots on the nodes pods could move to: Ready or in flight, not being
+ * disrupted. */
+static int32_t kp_room(const struct sim *s)
+{
+    const struct cluster *cl = s->cluster;
+    int32_t fs = 0;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        int32_t o = cl->live[i];
+        const struct node *n = &s->nodes[o];
+        if (!cl->x[o].disrupting && !cl->x[o].failed &&
+            (n->state == NODE_READY || n->state == NODE_LAUNCHING))
+            fs += free_slots(s, n);
+    }
+    return fs;
+}
+
+static enum kp_cmd_kind kp_decide(struct sim *s, int32_t id, int32_t room, uint64_t *opts,
+                                  bool *spot_only)
+{
+    struct cluster *cl = s->cluster;
+    int32_t fs = room - free_slots(s, &s->nodes[id]) - s->n_pending;
+    if (fs < 0)
+        fs = 0;
+    int32_t k = s->nodes[id].n_pods;
+    if (k > fs) {
+        /* Terminating pods need no room: count them once per pass. */
+        if (!cl->term_valid) {
+            for (int32_t i = 0; i < cl->n_live; i++)
+                cl->term[cl->live[i]] = 0;
+            for (int32_t i = 0; i < s->n_pods; i++) {
+                const struct replica *rp = s->pods[i];
+                if (rp->phase == POD_TERMINATING && rp->node >= 0)
+                    cl->term[rp->node]++;
+            }
+            cl->term_valid = true;
+        }
+        k -= cl->term[id];
+    }
+    if (k <= fs)
+        return CMD_DELETE;
+    if (s->nodes[id].spot || s->n_pending > 0)
+        return CMD_NONE;
+    /* The packing of k - fs pods is the same for every candidate unless a limit makes the
+     * candidate's own capacity matter. */
+    const struct np_karpenter *kp = &cl->cfg.kp;
+    bool memo = isinf(kp->limit_gpus) && isinf(kp->limit_cpu) && isinf(kp->limit_memory_gib);
+    int32_t unplaced, n_claims;
+    uint64_t o;
+    if (memo && cl->memo_valid && cl->memo_need == k - fs) {
+        unplaced = cl->memo_unplaced;
+        n_claims = cl->memo_claims;
+        o = cl->memo_opts;
+    } else {
+        n_claims = kp_pack(s, k - fs, id, &unplaced);
+        o = n_claims > 0 ? cl->claims[0].opts : 0;
+        if (memo) {
+            cl->memo_valid = true;
+            cl->memo_need = k - fs;
+            cl->memo_claims = n_claims;
+            cl->memo_unplaced = unplaced;
+            cl->memo_opts = o;
+        }
+    }
+    if (unplaced > 0 || n_claims != 1)
+        return CMD_NONE;
+    double price = s->nodes[id].price_usd_per_hour;
+    for (int32_t t = 0; t < cl->cfg.n_types; t++)
+        if ((o >> t & 1) && !(kp_cheapest(s, t) < price))
+            o &= ~(1ull << t);
+    if (!o)
+        return CMD_NONE;
+    *opts = o;
+    *spot_only = cl->cfg.kp.capacity[NP_SPOT] && cl->cfg.kp.capacity[NP_ON_DEMAND];
+    return CMD_REPLACE;
+}
+
+static int cmp_cost(const void *a, const void *b, const struct sim *s)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    int32_t px = s->nodes[x].n_pods, py = s->nodes[y].n_pods;
+    if (px != py)
+        return px < py ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* Candidates in order of disruption cost (fewest pods first; ties by age). */
+static int32_t kp_candidates(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    int32_t n = 0;
+    for (int32_t i = 0; i < cl->n_live; i++)
+        if (kp_candidate(s, cl->live[i]))
+            cl->scratch[n++] = cl->live[i];
+    /* insertion sort: few nodes, stable, no qsort context needed */
+    for (int32_t i = 1; i < n; i++) {
+        int32_t v = cl->scratch[i], j = i;
+        while (j > 0 && cmp_cost(&v, &cl->scratch[j - 1], s) < 0) {
+            cl->scratch[j] = cl->scratch[j - 1];
+            j--;
+        }
+        cl->scratch[j] = v;
+    }
+    return n;
+}
+
+/* One disruption pass: Emptiness, then (WhenEmptyOrUnderutilized) single-node
+ * consolidation. Multi-node consolidation is not modelled separately: for identical GPU
+ * pods it reduces to single-node deletions over successive passes. */
+static enum kp_cmd_kind kp_compute(struct sim *s, uint64_t *opts, bool *spot_only)
+{
+    struct cluster *cl = s->cluster;
+    cl->n_cmd = 0;
+    cl->term_valid = cl->memo_valid = false;
+    int32_t n = kp_candidates(s);
+    int32_t allowed = kp_budget(s, NP_REASON_EMPTY);
+    for (int32_t i = 0; i < n && allowed > 0 && cl->n_cmd < 64; i++)
+        if (s->nodes[cl->scratch[i]].n_pods == 0) {
+            cl->cmd_nodes[cl->n_cmd++] = cl->scratch[i];
+            allowed--;
+        }
+    if (cl->n_cmd > 0)
+        return CMD_EMPTY;
+    if (cl->cfg.kp.policy != NP_WHEN_EMPTY_OR_UNDERUTILIZED ||
+        kp_budget(s, NP_REASON_UNDERUTILIZED) == 0)
+        return CMD_NONE;
+    int32_t room = kp_room(s);
+    for (int32_t i = 0; i < n; i++) {
+        int32_t id = cl->scratch[i];
+        if (s->nodes[id].n_pods > 0 && pdb_allowed(s) < 1)
+            continue; /* "pdb prevents pod evictions" */
+        enum kp_cmd_kind k = kp_decide(s, id, room, opts, spot_only);
+        if (k != CMD_NONE) {
+            cl->cmd_nodes[0] = id;
+            cl->n_cmd = 1;
+            return k;
+        }
+    }
+    return CMD_NONE;
+}
+
+static void kp_disrupt(struct sim *s, void *obj, uint64_t arg);
+
+static void kp_next_pass(struct sim *s, int64_t t_us)
+{
+    struct cluster *cl = s->cluster;
+    if (cl->cfg.kp.consolidate_after_us < 0)
+        return; /* consolidateAfter: Never */
+    if (cl->disrupt_ev)
+        evq_cancel(s->q, cl->disrupt_ev);
+    cl->disrupt_ev = evq_push(s->q, t_us, PRIO_CONTROL, kp_disrupt, NULL, 0);
+}
+
+/* After consolidationTTL: the command still holds (the candidates are still candidates
+ * and the decision is unchanged), then it runs. */
+static void kp_validate(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    struct cluster *cl = s->cluster;
+    cl->validate_ev = 0;
+    enum kp_cmd_kind kind = cl->cmd;
+    cl->cmd = CMD_NONE;
+    bool ok = true;
+    for (int32_t i = 0; i < cl->n_cmd && ok; i++)
+        ok = kp_candidate(s, cl->cmd_nodes[i]);
+    if (ok && kind == CMD_EMPTY) {
+        for (int32_t i = 0; i < cl->n_cmd && ok; i++)
+            ok = s->nodes[cl->cmd_nodes[i]].n_pods == 0;
+        if (ok && kp_budget(s, NP_REASON_EMPTY) < cl->n_cmd)
+            ok = false;
+        if (ok)
+            for (int32_t i = 0; i < cl->n_cmd; i++) {
+                int32_t id = cl->cmd_nodes[i];
+                cl->x[id].disrupting = true;
+                s->nodes[id].state = NODE_DRAINING;
+                node_gone(s, id, "consolidation-empty");
+            }
+    } else if (ok) {
+        int32_t id = cl->cmd_nodes[0];
+        uint64_t opts = 0;
+        bool spot_only = false;
+        cl->term_valid = cl->memo_valid = false;
+        enum kp_cmd_kind now_kind = kp_decide(s, id, kp_room(s), &opts, &spot_only);
+        if (now_kind == CMD_DELETE && kp_budget(s, NP_REASON_UNDERUTILIZED) > 0 &&
+            (s->nodes[id].n_pods == 0 || pdb_allowed(s) >= 1)) {
+            drain_voluntary(s, id, "consolidation-underutilized");
+        } else if (now_kind == CMD_REPLACE && kind == CMD_REPLACE &&
+                   kp_budget(s, NP_REASON_UNDERUTILIZED) > 0) {
+            /* Pre-spin the replacement; the candidate is drained once it is ready. */
+            int32_t r = kp_launch(s, opts, spot_only, false);
+            if (r >= 0) {
+                cl->x[id].disrupting = true;
+                cl->x[id].replaced_by = r;
+                cl->x[r].replaces = id;
+            }
+        }
+    }
+    kp_next_pass(s, s->now_us);
+}
+
+static void kp_disrupt(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    struct cluster *cl = s->cluster;
+    cl->disrupt_ev = 0;
+    uint64_t opts = 0;
+    bool spot_only = false;
+    enum kp_cmd_kind k = kp_compute(s, &opts, &spot_only);
+    if (k == CMD_NONE) {
+        kp_next_pass(s, s->now_us + KP_POLL_US);
+        return;
+    }
+    cl->cmd = k;
+    cl->validate_ev =
+        evq_push(s->q, s->now_us + KP_VALIDATION_US, PRIO_CONTROL, kp_validate, NULL, 0);
+}
+
+/* ---- the cluster autoscaler (AKS) -------------------------------------------------------- */
+
+static int32_t pool_size(const struct sim *s, int32_t pool)
+{
+    const struct cluster *cl = s->cluster;
+    int32_t k = 0;
+    for (int32_t i = 0; i < cl->n_live; i++)
+        k += cl->x[cl->live[i]].pool == pool;
+    return k;
+}
+
+static double pool_price(const struct cluster *cl, const struct np_aks_pool *p, int32_t *zone)
+{
+    *zone = 0;
+    if (!p->spot)
+        return cl->cfg.types[p->type].od_usd_per_hour;
+    double best = NAN;
+    for (int32_t z = 0; z < cl->cfg.n_zones; z++) {
+        double v = cl->cfg.spot_price[p->type][z];
+        if (!isnan(v) && (isnan(best) || v < best)) {
+            best = v;
+            *zone = z;
+        }
+    }
+    return best;
+}
+
+static void ca_backoff(struct sim *s, int32_t pool)
+{
+    struct cluster *cl = s->cluster;
+    int64_t d = cl->backoff_us[pool] ? cl->backoff_us[pool] * 2 : CA_BACKOFF_INITIAL_US;
+    if (d > CA_BACKOFF_MAX_US)
+        d = CA_BACKOFF_MAX_US;
+    cl->backoff_us[pool] = d;
+    cl->backoff_until_us[pool] = s->now_us + d;
+}
+
+struct ca_option {
+    int32_t pool, nodes, pods;
+    double usd_per_hour, waste_frac;
+};
+
+/* Expanders as chained filters (expander/): each keeps its best options; random picks
+ * among what is left (RNG_EXPANDER). least-waste counts idle GPUs (upstream counts CPU and
+ * memory; GPUs are what these pods request); price uses the catalog's prices (upstream's
+ * price expander exists for GCE/GKE only). */
+static int32_t ca_expand(struct sim *s, struct ca_option *o, int32_t n)
+{
+    const struct np_aks *a = &s->cluster->cfg.aks;
+    for (size_t e = 0; e < a->n_expanders && n > 1; e++) {
+        enum np_expander ex = a->expanders[e];
+        if (ex == NP_EXP_RANDOM)
+            break;
+        double best = INFINITY;
+        bool any_prio = false;
+        for (int32_t i = 0; i < n; i++) {
+            double v;
+            const struct np_aks_pool *p = &a->pools[o[i].pool];
+            switch (ex) {
+            case NP_EXP_LEAST_WASTE:
+                v = o[i].waste_frac;
+                break;
+            case NP_EXP_MOST_PODS:
+                v = -o[i].pods;
+                break;
+            case NP_EXP_LEAST_NODES:
+                v = o[i].nodes;
+                break;
+            case NP_EXP_PRICE:
+                v = o[i].usd_per_hour / o[i].pods;
+                break;
+            default: /* priority */
+                any_prio = any_prio || p->has_priority;
+                v = p->has_priority ? -(double)p->priority : INFINITY;
+                break;
+            }
+            if (v < best)
+                best = v;
+        }
+        if (ex == NP_EXP_PRIORITY && !any_prio)
+            continue;
+        int32_t w = 0;
+        for (int32_t i = 0; i < n; i++) {
+            const struct np_aks_pool *p = &a->pools[o[i].pool];
+            double v = ex == NP_EXP_LEAST_WASTE  ? o[i].waste_frac
+                       : ex == NP_EXP_MOST_PODS  ? -o[i].pods
+                       : ex == NP_EXP_LEAST_NODES ? o[i].nodes
+                       : ex == NP_EXP_PRICE      ? o[i].usd_per_hour / o[i].pods
+                       : p->has_priority         ? -(double)p->priority
+                                                 : INFINITY;
+            if (v == best)
+                o[w++] = o[i];
+        }
+        n = w;
+    }
+    if (n == 1)
+        return 0;
+    return (int32_t)rng_uniform_int(s->rng, RNG_EXPANDER, (unsigned long)n);
+}
+
+/* Scale-up (ScaleUpOrchestrator.ScaleUp): the pods to help are the pending pods the
+ * upcoming nodes will not take; scale-up waits until the oldest of them is 2 s old (30 s
+ * for GPU pods: allPodsAreNew), then one node group grows by the nodes its pods need
+ * (binpacking estimator), capped by maxCount; the expander picks the group. Returns 1 on
+ * a scale-up, -1 when it waited (no scale-down this loop either), 0 otherwise. */
+static int ca_scale_up(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    const struct np_aks *a = &cl->cfg.aks;
+    int32_t upcoming = 0;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        const struct node *n = &s->nodes[cl->live[i]];
+        const struct node_x *x = &cl->x[n->id];
+        if (n->state == NODE_LAUNCHING && !x->failed && !x->disrupting)
+            upcoming += free_slots(s, n);
+    }
+    /* The first (oldest) pending pods fill the upcoming nodes. */
+    int32_t help = 0;
+    int64_t oldest = INT64_MAX;
+    for (int32_t i = upcoming; i < s->n_pending; i++) {
+        const struct replica *rp = s->pending[i];
+        if (rp->created_us + a->new_pod_scale_up_delay_us > s->now_us)
+            continue;
+        help++;
+        if (rp->created_us < oldest)
+            oldest = rp->created_us;
+    }
+    if (help == 0)
+        return 0;
+    if (oldest + CA_POD_BUFFER_US > s->now_us || oldest + CA_GPU_POD_BUFFER_US > s->now_us)
+        return -1;
+    struct ca_option opt[NP_MAX_POOLS];
+    int32_t n_opt = 0;
+    for (size_t p = 0; p < a->n_pools; p++) {
+        const struct np_aks_pool *pool = &a->pools[p];
+        if (pool->system || !pool->autoscale || cl->backoff_until_us[p] > s->now_us)
+            continue;
+        int32_t size = pool_size(s, (int32_t)p);
+        if (size >= pool->max_count)
+            continue;
+        int32_t per = cl->cfg.types[pool->type].gpus / cl->tp;
+        int32_t nodes = (help + per - 1) / per;
+        if (nodes > pool->max_count - size)
+            nodes = pool->max_count - size;
+        int32_t pods = nodes * per < help ? nodes * per : help;
+        int32_t zone;
+        double price = pool_price(cl, pool, &zone);
+        int32_t gpus = nodes * cl->cfg.types[pool->type].gpus;
+        opt[n_opt++] = (struct ca_option){(int32_t)p, nodes, pods, price * nodes,
+                                          (double)(gpus - pods * cl->tp) / gpus};
+    }
+    if (n_opt == 0)
+        return 0;
+    struct ca_option o = opt[ca_expand(s, opt, n_opt)];
+    const struct np_aks_pool *pool = &a->pools[o.pool];
+    int cap = pool->spot ? NP_SPOT : NP_ON_DEMAND;
+    int32_t zone;
+    double price = pool_price(cl, pool, &zone);
+    for (int32_t i = 0; i < o.nodes && !s->stopping; i++) {
+        /* An allocation failure (no capacity, or the spot price above spotMaxPrice) shows
+         * at the next scan as a node that failed to create. */
+        bool failed = ice_hit(s, pool->type, zone, cap) ||
+                      (pool->spot && pool->spot_max_usd_per_hour >= 0 &&
+                       price > pool->spot_max_usd_per_hour);
+        if (failed)
+            cl->n_ice++;
+        node_launch(s, pool->type, zone, cap, o.pool, false, failed);
+    }
+    cl->last_scale_up_us = s->now_us;
+    return 1;
+}
+
+/* Unneeded nodes (planner UpdateClusterState, every loop): Ready nodes of autoscaled
+ * pools whose GPU utilization (requested / allocatable GPUs; isNodeBelowUtilizationThreshold
+ * uses the GPU threshold for GPU nodes) is below the threshold and whose pods fit the free
+ * GPUs of the other nodes, simulated in node order with removed nodes leaving the
+ * snapshot; with a PDB, the pods moved so far must stay within its budget. */
+static void ca_update_unneeded(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    const struct np_aks *a = &cl->cfg.aks;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        int32_t id = cl->live[i];
+        const struct node *n = &s->nodes[id];
+        cl->slots[id] = n->state == NODE_READY && !cl->x[id].disrupting ? free_slots(s, n) : 0;
+    }
+    int32_t moved = 0, budget = pdb_allowed(s);
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        int32_t id = cl->live[i];
+        struct node_x *x = &cl->x[id];
+        const struct node *n = &s->nodes[id];
+        const struct np_aks_pool *pool = &a->pools[x->pool];
+        bool unneeded = false;
+        double util = (double)(n->gpus - n->gpus_free) / n->gpus;
+        if (n->state == NODE_READY && !x->disrupting && pool->autoscale &&
+            util < a->gpu_utilization_threshold) {
+            int32_t k = n->n_pods, room = 0;
+            for (int32_t j = 0; j < cl->n_live; j++) {
+                int32_t o = cl->live[j];
+                if (o != id)
+                    room += cl->slots[o];
+            }
+            if (k <= room && (k == 0 || moved + k <= budget)) {
+                unneeded = true;
+                moved += k;
+                cl->slots[id] = 0;
+                for (int32_t j = 0; j < cl->n_live && k > 0; j++) {
+                    int32_t o = cl->live[j];
+                    int32_t take = cl->slots[o] < k ? cl->slots[o] : k;
+                    if (o == id)
+                        continue;
+                    cl->slots[o] -= take;
+                    k -= take;
+                }
+            }
+        }
+        if (!unneeded)
+            x->unneeded_since_us = -1;
+        else if (x->unneeded_since_us < 0)
+            x->unneeded_since_us = s->now_us;
+    }
+}
+
+/* Scale-down (NodesToDelete, StartDeletion): nodes unneeded for scale-down-unneeded-time,
+ * never below a pool's minCount; empty ones in bulk (max-empty-bulk-delete), one
+ * non-empty node drained at a time (max-drain-parallelism 1) with the grace capped by
+ * max-graceful-termination-sec. */
+static void ca_scale_down(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    const struct np_aks *a = &cl->cfg.aks;
+    int32_t deleting[NP_MAX_POOLS] = {0}, size[NP_MAX_POOLS] = {0};
+    bool draining = false;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        int32_t id = cl->live[i];
+        size[cl->x[id].pool]++;
+        if (cl->x[id].disrupting && !cl->x[id].interrupted) {
+            deleting[cl->x[id].pool]++;
+            draining = draining || s->nodes[id].n_pods > 0;
+        }
+    }
+    int32_t n_empty = 0, drain = -1;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        int32_t id = cl->live[i];
+        const struct node_x *x = &cl->x[id];
+        if (x->unneeded_since_us < 0 || x->disrupting ||
+            s->now_us - x->unneeded_since_us < a->unneeded_us)
+            continue;
+        const struct np_aks_pool *pool = &a->pools[x->pool];
+        if (size[x->pool] - deleting[x->pool] <= pool->min_count)
+            continue;
+        if (s->nodes[id].n_pods == 0) {
+            if (n_empty == a->max_empty_bulk_delete)
+                continue;
+            cl->scratch[n_empty++] = id;
+            deleting[x->pool]++;
+        } else if (drain < 0 && !draining && pdb_allowed(s) >= s->nodes[id].n_pods) {
+            drain = id;
+            deleting[x->pool]++;
+        }
+    }
+    for (int32_t i = 0; i < n_empty; i++) {
+        int32_t id = cl->scratch[i];
+        cl->x[id].disrupting = true;
+        s->nodes[id].state = NODE_DRAINING;
+        node_gone(s, id, "scale-down");
+    }
+    if (drain >= 0) {
+        cl->x[drain].disrupting = true;
+        cl->x[drain].drain_reason = "scale-down";
+        s->nodes[drain].state = NODE_DRAINING;
+        fleet_drain_node(s, &s->nodes[drain], s->now_us + a->max_graceful_termination_us,
+                         "scale-down");
+        if (s->nodes[drain].state != NODE_GONE && s->nodes[drain].n_pods == 0)
+            node_at(s, drain, NE_TERMINATE, s->now_us, PRIO_CONTROL);
+    }
+    if (n_empty > 0 || drain >= 0)
+        cl->last_delete_us = s->now_us;
+}
+
+/* One RunOnce of the cluster autoscaler, every scan-interval. */
+static void ca_scan(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    struct cluster *cl = s->cluster;
+    const struct np_aks *a = &cl->cfg.aks;
+    cl->scan_ev = 0;
+    /* Nodes that failed to create (deleteCreatedNodesWithErrors) or did not register within
+     * max-node-provision-time (removeOldUnregisteredNodes): removed, the group backed off. */
+    int32_t n = 0;
+    for (int32_t i = 0; i < cl->n_live; i++)
+        cl->scratch[n++] = cl->live[i];
+    for (int32_t i = 0; i < n; i++) {
+        int32_t id = cl->scratch[i];
+        struct node_x *x = &cl->x[id];
+        const struct node *nd = &s->nodes[id];
+        if (nd->state != NODE_LAUNCHING || x->disrupting)
+            continue;
+        if (x->failed) {
+            node_gone(s, id, "insufficient-capacity");
+            ca_backoff(s, x->pool);
+        } else if (x->stuck && s->now_us > nd->requested_us + a->max_node_provision_us) {
+            node_gone(s, id, "max-node-provision-time");
+            ca_backoff(s, x->pool);
+        }
+    }
+    int up = ca_scale_up(s);
+    ca_update_unneeded(s);
+    bool cooldown = up != 0 || cl->last_scale_up_us + a->delay_after_add_us > s->now_us ||
+                    cl->last_fail_us + a->delay_after_failure_us > s->now_us ||
+                    cl->last_delete_us + a->delay_after_delete_us > s->now_us;
+    if (!cooldown)
+        ca_scale_down(s);
+    cl->scan_ev = evq_push(s->q, s->now_us + a->scan_interval_us, PRIO_CONTROL, ca_scan, NULL, 0);
+}
+
+/* ---- node events --------------------------------------------------------------------------- */
+
+static void node_event(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    struct cluster *cl = s->cluster;
+    int32_t id = (int32_t)(arg >> 8);
+    enum node_ev kind = (enum node_ev)(arg & 0xff);
+    struct node_x *x = &cl->x[id];
+    x->ev[kind] = 0;
+    struct node *n = &s->nodes[id];
+    if (n->state == NODE_GONE)
+        return;
+    switch (kind) {
+    case NE_READY:
+        /* Registered, initialized (the device plugin advertises the GPUs): pods bind. */
+        n->state = NODE_READY;
+        x->initialized = true;
+        x->last_pod_event_us = s->now_us;
+        if (x->replaces >= 0) {
+            int32_t c = x->replaces;
+            if (s->nodes[c].state == NODE_READY && cl->x[c].replaced_by == id)
+                drain_voluntary(s, c, "consolidation-replaced");
+        }
+        fleet_place_pending(s);
+        break;
+    case NE_NOTICE:
+        spot_notice(s, id);
+        break;
+    case NE_KILL:
+        if (n->n_pods > 0) {
+            /* Pods whose grace ends now are still going: after them. */
+            fleet_drain_node(s, n, s->now_us, "spot-interruption");
+            if (s->nodes[id].n_pods > 0) {
+                node_at(s, id, NE_KILL, s->now_us, PRIO_SCRAPE);
+                break;
+            }
+        }
+        node_gone(s, id,
+                  cl->cfg.kind == NP_AKS && cl->cfg.aks.pools[x->pool].deallocate
+                      ? "spot-deallocated"
+                      : "spot-interruption");
+        break;
+    case NE_EVICT:
+        drain_step(s, id);
+        break;
+    case NE_EXPIRE:
+        if (!x->disrupting)
+            drain_voluntary(s, id, "expired");
+        break;
+    case NE_REG_TIMEOUT:
+        n->state = NODE_DRAINING;
+        node_gone(s, id, "registration-timeout");
+        break;
+    case NE_TERMINATE:
+        if (n->n_pods == 0)
+            node_gone(s, id, x->interrupted ? "spot-interruption" : drain_reason_of(x));
+        break;
+    case NE_N:
+        SIM_ASSERT(!"bad node event");
+    }
+}
+
+/* ---- the interface to the fleet --------------------------------------------------------- */
+
+static int initial_nodes(struct sim *s, struct sim_err *err)
+{
+    struct cluster *cl = s->cluster;
+    int32_t replicas = s->sc->fleet.replicas;
+    if (cl->cfg.kind == NP_KARPENTER) {
+        int32_t unplaced;
+        int32_t n_claims = kp_pack(s, replicas, -1, &unplaced);
+        if (unplaced > 0)
+            return sim_err_set(err, SIM_EINVAL,
+                               "the NodePool's limits cannot hold the %d initial replicas of %d "
+                               "GPUs each ('fleet.replicas')",
+                               replicas, cl->tp);
+        for (int32_t c = 0; c < n_claims; c++)
+            if (kp_launch(s, cl->claims[c].opts, false, true) < 0)
+                return s->sink_rc ? sim_err_set(err, SIM_ENOMEM, "out of memory for nodes")
+                                  : sim_err_set(err, SIM_EINVAL,
+                                                "no offering can launch the initial nodes");
+        return SIM_OK;
+    }
+    const struct np_aks *a = &cl->cfg.aks;
+    int32_t slots = 0;
+    for (size_t p = 0; p < a->n_pools; p++) {
+        const struct np_aks_pool *pool = &a->pools[p];
+        if (pool->system)
+            continue;
+        int32_t zone;
+        pool_price(cl, pool, &zone);
+        for (int32_t i = 0; i < pool->count; i++) {
+            if (node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND, (int32_t)p,
+                            true, false) < 0)
+                return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
+            slots += cl->cfg.types[pool->type].gpus / cl->tp;
+        }
+    }
+    /* More nodes where the initial replicas need them, pools in order. */
+    for (size_t p = 0; p < a->n_pools && slots < replicas; p++) {
+        const struct np_aks_pool *pool = &a->pools[p];
+        if (pool->system || !pool->autoscale)
+            continue;
+        int32_t zone;
+        pool_price(cl, pool, &zone);
+        while (slots < replicas && pool_size(s, (int32_t)p) < pool->max_count) {
+            if (node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND, (int32_t)p,
+                            true, false) < 0)
+                return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
+            slots += cl->cfg.types[pool->type].gpus / cl->tp;
+        }
+    }
+    if (slots < replicas)
+        return sim_err_set(err, SIM_EINVAL,
+                           "the node pools' maxCount cannot hold the %d initial replicas "
+                           "('fleet.replicas')",
+                           replicas);
+    return SIM_OK;
+}
+
+int cluster_init(struct sim *s, struct sim_err *err)
+{
+    const struct scenario *sc = s->sc;
+    int32_t tp = sc->engine.tensor_parallel_size;
+    struct nodepool_cfg cfg;
+    int rc = nodepool_cfg_load(&cfg, sc, s->opt.catalog, err);
+    if (rc)
+        return rc;
+    if (cfg.kind == NP_IMPLICIT) {
+        nodepool_cfg_release(&cfg);
+        if (sc->fleet.max_gpus > 0)
+            for (int32_t g = 0; g + tp <= sc->fleet.max_gpus; g += tp)
+                if (!node_new(s, tp))
+                    return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
+        return SIM_OK;
+    }
+    struct cluster *cl = calloc(1, sizeof *cl);
+    if (!cl) {
+        nodepool_cfg_release(&cfg);
+        return sim_err_set(err, SIM_ENOMEM, "out of memory");
+    }
+    s->cluster = cl;
+    cl->cfg = cfg;
+    cl->cat = s->opt.catalog;
+    cl->tp = tp;
+    cl->last_scale_up_us = cl->last_delete_us = cl->last_fail_us = INT64_MIN / 2;
+    cl->offers = calloc((size_t)cfg.n_types * (size_t)cfg.n_zones + 1, sizeof *cl->offers);
+    if (!cl->offers)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory");
+    cl->max_pod_seen = sc->fleet.replicas - 1;
+    if ((rc = initial_nodes(s, err)))
+        return rc;
+    for (size_t i = 0; i < cfg.n_spot_events; i++)
+        if (!evq_push(s->q, cfg.spot_events[i].at_us, PRIO_CONTROL, scripted_interruption, NULL,
+                      (uint64_t)cfg.spot_events[i].count))
+            return sim_err_set(err, SIM_ENOMEM, "out of memory for events");
+    if (cfg.kind == NP_KARPENTER)
+        kp_next_pass(s, 0);
+    else
+        cl->scan_ev = evq_push(s->q, 0, PRIO_CONTROL, ca_scan, NULL, 0);
+    return SIM_OK;
+}
+
+void cluster_release(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    if (cl) {
+        nodepool_cfg_release(&cl->cfg);
+        free(cl->x);
+        free(cl->live);
+        free(cl->scratch);
+        free(cl->slots);
+        free(cl->term);
+        free(cl->claims);
+        free(cl->offers);
+        free(cl);
+        s->cluster = NULL;
+    }
+    free(s->nodes);
+    s->nodes = NULL;
+    s->n_nodes = s->cap_nodes = 0;
+}
+
+struct node *cluster_find_node(struct sim *s, int32_t gpus)
+{
+    struct cluster *cl = s->cluster;
+    if (!cl) {
+        for (int32_t i = 0; i < s->n_nodes; i++) {
+            struct node *n = &s->nodes[i];
+            if (n->state == NODE_READY && n->gpus_free >= gpus)
+                return n;
+        }
+        if (s->sc->fleet.max_gpus == 0)
+            return node_new(s, gpus);
+        return NULL;
+    }
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        struct node *n = &s->nodes[cl->live[i]];
+        if (n->state == NODE_READY && n->gpus_free >= gpus) {
+            /* fleet.c binds a pod to the node it is given: a pod event for consolidateAfter */
+            cl->x[n->id].last_pod_event_us = s->now_us;
+            cl->x[n->id].unneeded_since_us = -1;
+            return n;
+        }
+    }
+    return NULL;
+}
+
+/* One more node at t = 0 for an initial replica the nodes made from fleet.replicas do not
+ * hold (an autoscaler may start the fleet elsewhere): the type Karpenter would pick for
+ * one pod, or the first autoscaled AKS pool with room. */
+static bool initial_extra_node(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    if (cl->cfg.kind == NP_KARPENTER) {
+        int32_t unplaced;
+        return kp_pack(s, 1, -1, &unplaced) == 1 &&
+               kp_launch(s, cl->claims[0].opts, false, true) >= 0;
+    }
+    const struct np_aks *a = &cl->cfg.aks;
+    for (size_t p = 0; p < a->n_pools; p++) {
+        const struct np_aks_pool *pool = &a->pools[p];
+        if (pool->system || !pool->autoscale || pool_size(s, (int32_t)p) >= pool->max_count)
+            continue;
+        int32_t zone;
+        pool_price(cl, pool, &zone);
+        return node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND, (int32_t)p,
+                           true, false) >= 0;
+    }
+    return false;
+}
+
+struct node *cluster_initial_node(struct sim *s, int32_t gpus, struct sim_err *err)
+{
+    struct node *n = cluster_find_node(s, gpus);
+    if (!n && s->cluster && initial_extra_node(s))
+        n = cluster_find_node(s, gpus);
+    if (!n && !s->cluster)
+        sim_err_set(err, SIM_EINVAL,
+                    "'fleet.max_gpus' (%d) cannot hold the initial replicas of %d GPUs each",
+                    s->sc->fleet.max_gpus, gpus);
+    else if (!n)
+        sim_err_set(err, SIM_EINVAL,
+                    "the node provisioner cannot hold the initial replicas (NodePool limits or "
+                    "the node pools' maxCount)");
+    return n;
+}
+
+void cluster_pods_pending(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    if (!cl || cl->cfg.kind != NP_KARPENTER)
+        return; /* the cluster autoscaler looks at pending pods at its next scan */
+    /* The pod controller triggers the batcher for each new pending pod. */
+    bool fresh = false;
+    for (int32_t i = 0; i < s->n_pending; i++)
+        if (s->pending[i]->idx > cl->max_pod_seen) {
+            cl->max_pod_seen = s->pending[i]->idx;
+            fresh = true;
+        }
+    if (fresh)
+        kp_trigger(s);
+}
+
+void cluster_gpus_freed(struct sim *s, struct node *n)
+{
+    struct cluster *cl = s->cluster;
+    if (!cl)
+        return;
+    struct node_x *x = &cl->x[n->id];
+    x->last_pod_event_us = s->now_us;
+    if (n->state == NODE_DRAINING && n->n_pods == 0 &&
+        (x->drain_reason || (x->interrupted && cl->cfg.kind == NP_KARPENTER)))
+        node_at(s, n->id, NE_TERMINATE, s->now_us, PRIO_CONTROL);
+}
+
+void cluster_scrape(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    if (!cl)
+        return;
+    const struct sim_sink *sink = s->opt.sink;
+    double usd_per_hour = 0;
+    int32_t nodes = 0;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        const struct node *n = &s->nodes[cl->live[i]];
+        if (!cl->x[n->id].failed) {
+            usd_per_hour += n->price_usd_per_hour;
+            nodes++;
+        }
+    }
+    uint64_t tokens = s->res.output_tokens;
+    double dt = (double)(s->now_us - cl->last_scrape_us) * 1e-6;
+    if (sink && sink->sample && s->sc->record.samples && !s->stopping) {
+        struct rec_sample rows[3] = {
+            {s->now_us, "llmcap:fleet_cost_usd_per_hour", -1, usd_per_hour},
+            {s->now_us, "llmcap:nodes", -1, nodes},
+            {s->now_us, "llmcap:cost_per_output_token_usd", -1, 0},
+        };
+        int n_rows = 2;
+        /* $/s over output tokens/s in the last scrape interval, as the recording rule
+         * sum(node price)/3600 / sum(rate(vllm:generation_tokens_total[interval])) would
+         * give it; no row when no token was generated (the rule gives +Inf). */
+        if (dt > 0 && tokens > cl->last_tokens) {
+            rows[2].value = usd_per_hour / 3600.0 / ((double)(tokens - cl->last_tokens) / dt);
+            n_rows = 3;
+        }
+        for (int k = 0; k < n_rows; k++) {
+            int rc = sink->sample(sink->ctx, &rows[k]);
+            if (rc != SIM_OK) {
+                if (s->sink_rc == SIM_OK) {
+                    s->sink_rc = rc;
+                    sim_err_set(&s->sink_err, rc, "could not record a metric sample");
+                }
+                s->stopping = true;
+                break;
+            }
+        }
+    }
+    cl->last_tokens = tokens;
+    cl->last_scrape_us = s->now_us;
+}
+
+void cluster_finish(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    struct sim_cost *c = &s->res.cost;
+    memset(c, 0, sizeof *c);
+    if (!cl)
+        return;
+    int64_t end = s->now_us;
+    for (int32_t i = 0; i < cl->n_live; i++)
+        record_node(s, &s->nodes[cl->live[i]], end);
+    c->billed = true;
+    c->spot_usd = cl->billed_usd[1];
+    c->on_demand_usd = cl->billed_usd[0];
+    c->usd = c->spot_usd + c->on_demand_usd;
+    /* GPU time by what it did: per node, billed GPU-seconds at the node's price per GPU;
+     * pods' engine-busy and start-up time at the price of the node they ran on. */
+    double gpu_s = 0, boot_usd = 0;
+    for (int32_t i = 0; i < s->n_nodes; i++) {
+        const struct node *n = &s->nodes[i];
+        if (cl->x[i].failed)
+            continue;
+        int64_t stop = n->gone_us >= 0 ? n->gone_us : end;
+        int64_t d = stop - n->requested_us;
+        if (d < cl->cfg.billing_minimum_us)
+            d = cl->cfg.billing_minimum_us;
+        int64_t billed_s = (d + US - 1) / US; /* whole seconds, rounded up */
+        gpu_s += (double)n->gpus * (double)billed_s;
+        int64_t ready = n->ready_us >= 0 && n->ready_us < stop ? n->ready_us : stop;
+        boot_usd += (double)(ready - n->requested_us) * 1e-6 * n->price_usd_per_hour / 3600.0;
+    }
+    double serving = 0, loading = 0;
+    for (int32_t i = 0; i < s->n_pods; i++) {
+        const struct replica *rp = s->pods[i];
+        if (rp->node < 0)
+            continue;
+        const struct node *n = &s->nodes[rp->node];
+        double per_gpu_s = n->price_usd_per_hour / 3600.0 / n->gpus;
+        serving += (double)rp->eng.busy_us * 1e-6 * cl->tp * per_gpu_s;
+        int64_t stop = rp->ready_us >= 0 ? rp->ready_us : rp->gone_us >= 0 ? rp->gone_us : end;
+        if (rp->scheduled_us >= 0 && stop > rp->scheduled_us)
+            loading += (double)(stop - rp->scheduled_us) * 1e-6 * cl->tp * per_gpu_s;
+    }
+    c->serving_usd = serving;
+    c->loading_usd = loading;
+    c->idle_usd = c->usd - serving - loading;
+    c->node_boot_usd = boot_usd;
+    c->gpu_hours = gpu_s / 3600.0;
+    double hours = (double)end * 1e-6 / 3600.0;
+    c->usd_per_hour_mean = hours > 0 ? c->usd / hours : NAN;
+    c->usd_per_month = c->usd_per_hour_mean * HOURS_PER_MONTH;
+    const struct sim_result *r = &s->res;
+    double out = (double)r->output_tokens, all = (double)(r->output_tokens + r->prompt_tokens);
+    c->usd_per_mtok_output = out > 0 ? c->usd / out * 1e6 : NAN;
+    c->usd_per_mtok_total = all > 0 ? c->usd / all * 1e6 : NAN;
+    double api = s->sc->cost.managed_api_usd_per_mtok;
+    c->managed_api_usd = api > 0 ? all / 1e6 * api : NAN;
+    c->break_even_ratio = api > 0 && all > 0 ? c->usd / c->managed_api_usd : NAN;
+    c->break_even_tokens_per_s = api > 0 ? c->usd_per_hour_mean / 3600.0 / (api / 1e6) : NAN;
+    c->n_nodes = cl->n_nodes;
+    c->n_spot_interruptions = cl->n_interruptions;
+    c->n_ice_errors = cl->n_ice;
+}

@@ -1,0 +1,1817 @@
+/*
+ * nodepool.c: strict readers for the scenario's `cluster:` section (cloud, zones, a
+ * pasted Karpenter NodePool or AKS node pools and autoscaler profile, start-up latencies,
+ * spot, insufficient capacity, PodDisruptionBudget), resolved against the catalog.
+ */
+#include "sim/config/nodepool.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "models/catalog.h"
+#include "sim/config/scenario.h"
+#include "sim/config/ynode.h"
+
+#define KEY_MAX 256
+
+/* ---- reading context ---------------------------------------------------------------- */
+
+struct rd {
+    const struct scenario *sc;
+    const struct catalog *cat;
+    struct nodepool_cfg *cfg;
+    struct sim_err *err;
+};
+
+static int fail(const struct rd *r, const struct ynode *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(const struct rd *r, const struct ynode *at, const char *fmt, ...)
+{
+    char msg[sizeof r->err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (at)
+        return sim_err_at(r->err, SIM_EINVAL, at->file, at->line, at->col, "%s", msg);
+    return sim_err_at(r->err, SIM_EINVAL, r->sc->path, 0, 0, "%s", msg);
+}
+
+#ifdef __clang_analyzer__
+#define fail(r, at, ...) (fail(r, at, __VA_ARGS__), SIM_EINVAL)
+#endif
+
+/* "a" + "." + "b" into out[n], cut to fit (keys are far shorter than the buffers). */
+static void join(char *out, size_t n, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), used = 0;
+    if (la) {
+        size_t k = la < n - 1 ? la : n - 1;
+        memcpy(out, a, k);
+        used = k;
+        if (used < n - 1)
+            out[used++] = '.';
+    }
+    size_t k = lb < n - 1 - used ? lb : n - 1 - used;
+    memcpy(out + used, b, k);
+    out[used + k] = '\0';
+}
+
+static void join_index(char *out, size_t n, const char *a, size_t i)
+{
+    char idx[24];
+    int w = snprintf(idx, sizeof idx, "%zu", i);
+    (void)w;
+    join(out, n, a, idx);
+}
+
+/* The value of `name` in `map` (NULL when absent, or when `map` is NULL), with its dotted
+ * key in `key`. */
+static const struct ynode *field(const struct ynode *map, const char *ctx, const char *name,
+                                 char *key)
+{
+    join(key, KEY_MAX, ctx, name);
+    return map ? ynode_get(map, name) : NULL;
+}
+
+static int need(const struct rd *r, const struct ynode *map, const char *ctx, const char *name)
+{
+    if (ynode_get(map, name))
+        return SIM_OK;
+    char key[KEY_MAX];
+    join(key, sizeof key, ctx, name);
+    return fail(r, map, "'%s' is required", key);
+}
+
+static int as_string(const struct rd *r, const struct ynode *n, const char *key, const char **out)
+{
+    return ynode_as_string(n, key, out, r->err);
+}
+
+/* A scalar's text whether quoted or not: Kubernetes and AKS write numbers as strings. */
+static int scalar_text(const struct rd *r, const struct ynode *n, const char *key, const char **out)
+{
+    if (!n || n->kind != YNODE_SCALAR || ynode_is_null(n))
+        return fail(r, n, "expected a scalar for '%s', found %s", key, ynode_kind_name(n));
+    *out = n->value;
+    return SIM_OK;
+}
+
+static int num_text(const struct rd *r, const struct ynode *n, const char *key, double min, double max,
+                    const char *unit, double *out)
+{
+    const char *t = NULL;
+    int rc = scalar_text(r, n, key, &t);
+    if (rc)
+        return rc;
+    char *end;
+    double v = strtod(t, &end);
+    if (!t[0] || *end || !isfinite(v))
+        return fail(r, n, "'%s' must be a number%s%s, got '%s'", key, unit ? " " : "",
+                    unit ? unit : "", t);
+    if (v < min || v > max) {
+        if (isinf(max))
+            return fail(r, n, "'%s' must be >= %g%s%s%s, got '%s'", key, min, unit ? " (" : "",
+                        unit ? unit : "", unit ? ")" : "", t);
+        return fail(r, n, "'%s' must be in [%g, %g]%s%s%s, got '%s'", key, min, max,
+                    unit ? " (" : "", unit ? unit : "", unit ? ")" : "", t);
+    }
+    *out = v;
+    return SIM_OK;
+}
+
+static int int_text(const struct rd *r, const struct ynode *n, const char *key, long min, long max,
+                    const char *unit, int32_t *out)
+{
+    const char *t = NULL;
+    int rc = scalar_text(r, n, key, &t);
+    if (rc)
+        return rc;
+    char *end;
+    long v = strtol(t, &end, 10);
+    if (!t[0] || *end)
+        return fail(r, n, "'%s' must be an integer, got '%s'", key, t);
+    if (v < min || v > max)
+        return fail(r, n, "'%s' must be in [%ld, %ld]%s%s%s, got '%s'", key, min, max,
+                    unit ? " (" : "", unit ? unit : "", unit ? ")" : "", t);
+    *out = (int32_t)v;
+    return SIM_OK;
+}
+
+static int bool_text(const struct rd *r, const struct ynode *n, const char *key, bool *out)
+{
+    const char *t = NULL;
+    int rc = scalar_text(r, n, key, &t);
+    if (rc)
+        return rc;
+    if (!strcmp(t, "true") || !strcmp(t, "True")) {
+        *out = true;
+        return SIM_OK;
+    }
+    if (!strcmp(t, "false") || !strcmp(t, "False")) {
+        *out = false;
+        return SIM_OK;
+    }
+    return fail(r, n, "'%s' must be true or false, got '%s'", key, t);
+}
+
+static int dur(const struct rd *r, const struct ynode *n, const char *key, int64_t min_us,
+               int64_t *out)
+{
+    return ynode_as_duration_us(n, key, min_us, INT64_MAX, 0, out, r->err);
+}
+
+/* A pasted object or {file: path} loaded next to the scenario (--set paths are relative
+ * to the current directory). */
+static int kube_obj(const struct rd *r, const struct ynode *n, const char *key,
+                    const struct ynode **out)
+{
+    if (n->kind != YNODE_MAP)
+        return fail(r, n, "expected a map for '%s', found %s", key, ynode_kind_name(n));
+    if (n->n != 1 || strcmp(n->keys[0]->value, "file")) {
+        *out = n;
+        return SIM_OK;
+    }
+    char fkey[KEY_MAX + 8], path[SC_PATH_MAX];
+    snprintf(fkey, sizeof fkey, "%s.file", key);
+    const char *rel;
+    int rc = as_string(r, n->items[0], fkey, &rel);
+    if (rc)
+        return rc;
+    if (!rel[0])
+        return fail(r, n->items[0], "'%s' must not be empty", fkey);
+    if (!strcmp(n->items[0]->file, "--set"))
+        snprintf(path, sizeof path, "%s", rel);
+    else
+        scenario_resolve_path(r->sc, rel, path, sizeof path);
+    const struct ynode *root = ydoc_include_file(r->sc->doc, path, r->err);
+    if (!root) {
+        if (!strcmp(r->err->where, path)) {
+            const struct ynode *v = n->items[0];
+            snprintf(r->err->where, sizeof r->err->where, "%s:%ld:%ld", v->file, v->line,
+                     v->col);
+        }
+        return r->err->code != SIM_OK ? r->err->code : SIM_EIO; /* never SIM_OK here */
+    }
+    if (root->kind != YNODE_MAP)
+        return fail(r, root, "expected a map in '%s' for '%s', found %s", path, key,
+                    ynode_kind_name(root));
+    *out = root;
+    return SIM_OK;
+}
+
+/* A latency: a duration (a constant) or {median, p95} (lognormal). */
+static int rd_dist(const struct rd *r, const struct ynode *map, const char *ctx, const char *name,
+                   struct np_dist *out)
+{
+    char key[KEY_MAX];
+    const struct ynode *n = field(map, ctx, name, key);
+    if (!n)
+        return SIM_OK;
+    if (n->kind == YNODE_SCALAR) {
+        int64_t v;
+        int rc = dur(r, n, key, 0, &v);
+        if (rc)
+            return rc;
+        out->median_us = out->p95_us = v;
+        return SIM_OK;
+    }
+    static const char *const keys[] = {"median", "p95", NULL};
+    int rc = ynode_check_keys(n, key, keys, r->err);
+    if (rc || (rc = need(r, n, key, "median")) || (rc = need(r, n, key, "p95")))
+        return rc;
+    char k1[KEY_MAX], k2[KEY_MAX];
+    int64_t med, p95;
+    const struct ynode *nm = field(n, key, "median", k1), *np = field(n, key, "p95", k2);
+    if ((rc = dur(r, nm, k1, 0, &med)) || (rc = dur(r, np, k2, 0, &p95)))
+        return rc;
+    if (p95 < med) {
+        char a[32], b[32];
+        return fail(r, np, "'%s' (%s) must be >= '%s' (%s)", k2, format_duration_us(p95, a, 32),
+                    k1, format_duration_us(med, b, 32));
+    }
+    if (med == 0 && p95 > 0)
+        return fail(r, nm, "'%s' must be > 0 when 'p95' is > 0 (a lognormal needs a median)",
+                    k1);
+    out->median_us = med;
+    out->p95_us = p95;
+    return SIM_OK;
+}
+
+/* ---- small parsers -------------------------------------------------------------------- */
+
+int np_parse_quantity(const char *text, double *out)
+{
+    static const struct {
+        const char *suffix;
+        double mult;
+    } suf[] = {{"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0},
+               {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0},
+               {"Ei", 1152921504606846976.0}, {"n", 1e-9}, {"u", 1e-6}, {"m", 1e-3},
+               {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {"P", 1e15}, {"E", 1e18},
+               {"", 1.0}};
+    if (!text || !text[0] || isspace((unsigned char)text[0]))
+        return SIM_EINVAL;
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || !isfinite(v) || v < 0)
+        return SIM_EINVAL;
+    for (size_t i = 0; i < sizeof suf / sizeof suf[0]; i++)
+        if (!strcmp(end, suf[i].suffix)) {
+            *out = v * suf[i].mult;
+            return SIM_OK;
+        }
+    return SIM_EINVAL;
+}
+
+const char *np_capacity_name(int capacity)
+{
+    return capacity == NP_SPOT ? "spot" : "on-demand";
+}
+
+double np_advisor_band_rate(enum np_cloud cloud, const char *band)
+{
+    static const struct {
+        const char *name;
+        double mid;
+    } bands[] = {{"<5%", 0.025}, {"5-10%", 0.075}, {"10-15%", 0.125}, {"15-20%", 0.175},
+                 {">20%", 0.25}};
+    for (size_t i = 0; i < sizeof bands / sizeof bands[0]; i++)
+        if (!strcmp(band, bands[i].name)) {
+            double per_period = -log1p(-bands[i].mid);
+            /* AWS: share of instances interrupted over the trailing month (730 h);
+             * Azure: chance of eviction within the next hour. */
+            return cloud == NP_AWS ? per_period / 730.0 : per_period;
+        }
+    return -1.0;
+}
+
+/* IntOrString: an integer, or "N%" (a percentage). */
+static int int_or_percent(const struct rd *r, const struct ynode *n, const char *key, double *value,
+                          bool *percent)
+{
+    const char *t = NULL;
+    int rc = scalar_text(r, n, key, &t);
+    if (rc)
+        return rc;
+    size_t len = strlen(t);
+    char *end;
+    if (len > 1 && t[len - 1] == '%') {
+        long v = strtol(t, &end, 10);
+        if (end != t + len - 1 || v < 0 || v > 100)
+            return fail(r, n, "'%s' must be an integer >= 0 or a percentage in [0%%, 100%%], "
+                              "got '%s'",
+                        key, t);
+        *value = (double)v;
+        *percent = true;
+        return SIM_OK;
+    }
+    long v = strtol(t, &end, 10);
+    if (!t[0] || *end || v < 0)
+        return fail(r, n, "'%s' must be an integer >= 0 or a percentage in [0%%, 100%%], got '%s'",
+                    key, t);
+    *value = (double)v;
+    *percent = false;
+    return SIM_OK;
+}
+
+/* ---- catalog types ------------------------------------------------------------------- */
+
+static const char *cloud_name(enum np_cloud c)
+{
+    return c == NP_AWS ? "aws" : "azure";
+}
+
+/* The index of `inst` in cfg->types, adding it; -1 when full. */
+static int32_t type_add(struct nodepool_cfg *cfg, const struct cat_instance *inst)
+{
+    for (int32_t i = 0; i < cfg->n_types; i++)
+        if (cfg->types[i].inst == inst)
+            return i;
+    if (cfg->n_types == NP_MAX_TYPES)
+        return -1;
+    int32_t t = cfg->n_types++;
+    struct np_type *ty = &cfg->types[t];
+    ty->inst = inst;
+    ty->gpus = inst->n_gpus;
+    ty->vcpu = inst->vcpu;
+    ty->memory_gib = inst->memory_gib;
+    ty->od_usd_per_hour = inst->on_demand_usd_per_hour;
+    ty->allowed = true;
+    for (int32_t z = 0; z < NP_MAX_ZONES; z++)
+        cfg->spot_price[t][z] = NAN;
+    for (int32_t z = 0; z < cfg->n_zones; z++)
+        for (size_t k = 0; k < inst->n_spot_zones; k++)
+            if (!strcmp(inst->spot_zones[k].zone, cfg->zones[z]))
+                cfg->spot_price[t][z] = inst->spot_zones[k].usd_per_hour;
+    return t;
+}
+
+/* Does the instance run the engine's replicas (its GPU, at least tensor_parallel_size)? */
+static bool fits_engine(const struct scenario *sc, const struct cat_instance *ci)
+{
+    if (ci->n_gpus < sc->engine.tensor_parallel_size)
+        return false;
+    return !sc->engine.gpu[0] || !strcasecmp(ci->gpu, sc->engine.gpu);
+}
+
+static bool in_region(const struct nodepool_cfg *cfg, const struct cat_instance *ci)
+{
+    return !strcmp(ci->cloud, cloud_name(cfg->cloud)) && !strcmp(ci->on_demand_region, cfg->region);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* ---- cloud, region, zones ------------------------------------------------------------ */
+
+static const char *const cluster_keys[] = {"cloud",    "region", "zones",
+                                           "karpenter", "aks",    "spot",
+                                           "insufficient_capacity", "podDisruptionBudget",
+                                           NULL};
+
+static int read_cloud(const struct rd *r, const struct ynode *cl)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    char key[KEY_MAX];
+    static const char *const clouds[] = {"aws", "azure", NULL};
+    const struct ynode *n = field(cl, "cluster", "cloud", key);
+    int rc, c = 0;
+    if (!n)
+        return fail(r, cl, "'cluster.cloud' is required with a node provisioner (aws or azure)");
+    if ((rc = ynode_as_enum(n, key, clouds, &c, r->err)))
+        return rc;
+    cfg->cloud = (enum np_cloud)c;
+    /* The region: the catalog's price region for the cloud unless given. */
+    const struct ynode *rg = field(cl, "cluster", "region", key);
+    size_t n_inst = catalog_n_instances(r->cat);
+    if (rg) {
+        const char *v;
+        if ((rc = as_string(r, rg, key, &v)))
+            return rc;
+        if (!v[0] || strlen(v) >= sizeof cfg->region)
+            return fail(r, rg, "'%s' must be a region name of 1 to %zu characters, got '%s'", key,
+                        sizeof cfg->region - 1, v);
+        snprintf(cfg->region, sizeof cfg->region, "%s", v);
+    }
+    char seen[64] = "";
+    for (size_t i = 0; i < n_inst; i++) {
+        const struct cat_instance *ci = catalog_instance_at(r->cat, i);
+        if (strcmp(ci->cloud, cloud_name(cfg->cloud)))
+            continue;
+        if (!cfg->region[0])
+            snprintf(cfg->region, sizeof cfg->region, "%s", ci->on_demand_region);
+        if (!strcmp(ci->on_demand_region, cfg->region))
+            return SIM_OK;
+        snprintf(seen, sizeof seen, "%s", ci->on_demand_region);
+    }
+    if (!cfg->region[0])
+        return fail(r, n, "the catalog has no %s instance types", cloud_name(cfg->cloud));
+    return fail(r, rg, "the catalog prices %s instances in '%s', not '%s': add instance types "
+                       "for '%s' in a catalog file of your own ('model.catalog')",
+                cloud_name(cfg->cloud), seen, cfg->region, cfg->region);
+}
+
+static int read_zones(const struct rd *r, const struct ynode *cl)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    char key[KEY_MAX];
+    const struct ynode *n = field(cl, "cluster", "zones", key);
+    int rc;
+    if (n) {
+        if (n->kind != YNODE_SEQ || n->n == 0)
+            return fail(r, n, "expected a non-empty sequence of zone names for '%s'", key);
+        if (n->n > NP_MAX_ZONES)
+            return fail(r, n->items[NP_MAX_ZONES], "'%s' lists more than %d zones", key,
+                        NP_MAX_ZONES);
+        for (size_t i = 0; i < n->n; i++) {
+            char ik[KEY_MAX];
+            join_index(ik, sizeof ik, key, i);
+            const char *v;
+            if ((rc = as_string(r, n->items[i], ik, &v)))
+                return rc;
+            if (!v[0] || strlen(v) >= sizeof cfg->zones[0])
+                return fail(r, n->items[i], "'%s' must be a zone name of 1 to %zu characters",
+                            ik, sizeof cfg->zones[0] - 1);
+            for (int32_t z = 0; z < cfg->n_zones; z++)
+                if (!strcmp(cfg->zones[z], v))
+                    return fail(r, n->items[i], "zone '%s' is listed twice in '%s'", v, key);
+            snprintf(cfg->zones[cfg->n_zones++], sizeof cfg->zones[0], "%s", v);
+        }
+        return SIM_OK;
+    }
+    /* The zones the catalog has spot prices for, without Local Zones. */
+    size_t n_inst = catalog_n_instances(r->cat);
+    for (size_t i = 0; i < n_inst; i++) {
+        const struct cat_instance *ci = catalog_instance_at(r->cat, i);
+        if (!in_region(cfg, ci))
+            continue;
+        for (size_t k = 0; k < ci->n_spot_zones; k++) {
+            const struct cat_spot_zone *sz = &ci->spot_zones[k];
+            bool dup = false;
+            for (int32_t z = 0; z < cfg->n_zones && !dup; z++)
+                dup = !strcmp(cfg->zones[z], sz->zone);
+            if (dup || sz->local_zone || cfg->n_zones == NP_MAX_ZONES)
+                continue;
+            snprintf(cfg->zones[cfg->n_zones++], sizeof cfg->zones[0], "%s", sz->zone);
+        }
+    }
+    if (cfg->n_zones == 0)
+        snprintf(cfg->zones[cfg->n_zones++], sizeof cfg->zones[0], "%s", cfg->region);
+    qsort(cfg->zones, (size_t)cfg->n_zones, sizeof cfg->zones[0], cmp_str);
+    return SIM_OK;
+}
+
+static int32_t zone_index(const struct nodepool_cfg *cfg, const char *name)
+{
+    for (int32_t z = 0; z < cfg->n_zones; z++)
+        if (!strcmp(cfg->zones[z], name))
+            return z;
+    return -1;
+}
+
+static void zone_list(const struct nodepool_cfg *cfg, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int32_t z = 0; z < cfg->n_zones && used < n; z++) {
+        int w = snprintf(buf + used, n - used, "%s%s", z ? ", " : "", cfg->zones[z]);
+        if (w < 0)
+            return;
+        used += (size_t)w;
+    }
+}
+
+/* ---- Karpenter NodePool requirements --------------------------------------------------- */
+
+enum lbl { L_NONE, L_STR, L_NUM };
+
+/* The value of well-known label `key` on instance `ci` (L_NONE: the type lacks it). */
+static enum lbl type_label(const struct catalog *cat, const struct cat_instance *ci,
+                           const char *key, char *s, size_t n, double *v)
+{
+    const char *dot = strchr(ci->id, '.');
+    char family[32] = "";
+    if (dot)
+        snprintf(family, sizeof family, "%.*s", (int)(dot - ci->id), ci->id);
+    if (!strcmp(key, "node.kubernetes.io/instance-type") ||
+        !strcmp(key, "karpenter.azure.com/sku-name")) {
+        snprintf(s, n, "%s", ci->id);
+        return L_STR;
+    }
+    if (!strcmp(key, "kubernetes.io/arch")) {
+        snprintf(s, n, "amd64");
+        return L_STR;
+    }
+    if (!strcmp(key, "kubernetes.io/os")) {
+        snprintf(s, n, "linux");
+        return L_STR;
+    }
+    if (!strcmp(key, "topology.kubernetes.io/region")) {
+        snprintf(s, n, "%s", ci->on_demand_region);
+        return L_STR;
+    }
+    if (!strcmp(key, "karpenter.k8s.aws/instance-family")) {
+        snprintf(s, n, "%s", family);
+        return family[0] ? L_STR : L_NONE;
+    }
+    if (!strcmp(key, "karpenter.k8s.aws/instance-category")) {
+        size_t k = 0;
+        while (family[k] && isalpha((unsigned char)family[k]))
+            k++;
+        snprintf(s, n, "%.*s", (int)k, family);
+        return k ? L_STR : L_NONE;
+    }
+    if (!strcmp(key, "karpenter.k8s.aws/instance-generation")) {
+        size_t k = 0;
+        while (family[k] && isalpha((unsigned char)family[k]))
+            k++;
+        if (!isdigit((unsigned char)family[k]))
+            return L_NONE;
+        *v = strtod(family + k, NULL);
+        return L_NUM;
+    }
+    if (!strcmp(key, "karpenter.k8s.aws/instance-size")) {
+        if (!dot)
+            return L_NONE;
+        snprintf(s, n, "%s", dot + 1);
+        return L_STR;
+    }
+    if (!strcmp(key, "karpenter.k8s.aws/instance-cpu") ||
+        !strcmp(key, "karpenter.azure.com/sku-cpu")) {
+        *v = ci->vcpu;
+        return L_NUM;
+    }
+    if (!strcmp(key, "karpenter.k8s.aws/instance-memory") ||
+        !strcmp(key, "karpenter.azure.com/sku-memory")) {
+        if (isnan(ci->memory_gib))
+            return L_NONE;
+        *v = ci->memory_gib * 1024.0;
+        return L_NUM;
+    }
+    if (!strcmp(key, "karpenter.k8s.aws/instance-local-nvme")) {
+        if (isnan(ci->local_nvme_gb))
+            return L_NONE;
+        *v = ci->local_nvme_gb;
+        return L_NUM;
+    }
+    if (ci->n_gpus <= 0)
+        return L_NONE;
+    if (!strcmp(key, "karpenter.k8s.aws/instance-gpu-count") ||
+        !strcmp(key, "karpenter.azure.com/sku-gpu-count")) {
+        *v = ci->n_gpus;
+        return L_NUM;
+    }
+    if (!strcmp(key, "karpenter.k8s.aws/instance-gpu-name") ||
+        !strcmp(key, "karpenter.azure.com/sku-gpu-name")) {
+        /* The provider's short name: "h100", "a100", "l40s", "a10g". */
+        const char *dash = strchr(ci->gpu, '-');
+        snprintf(s, n, "%.*s", dash ? (int)(dash - ci->gpu) : (int)strlen(ci->gpu), ci->gpu);
+        for (char *p = s; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        return L_STR;
+    }
+    if (!strcmp(key, "karpenter.k8s.aws/instance-gpu-manufacturer") ||
+        !strcmp(key, "karpenter.azure.com/sku-gpu-manufacturer")) {
+        snprintf(s, n, "nvidia");
+        return L_STR;
+    }
+    if (!strcmp(key, "karpenter.k8s.aws/instance-gpu-memory")) {
+        double mib = ci->gpu_memory_mib_k8s;
+        if (isnan(mib)) {
+            const struct cat_gpu *g = catalog_gpu(cat, ci->gpu, NULL);
+            mib = g ? g->memory_bytes / 1048576.0 : NAN;
+        }
+        if (isnan(mib))
+            return L_NONE;
+        *v = mib;
+        return L_NUM;
+    }
+    return L_NONE;
+}
+
+/* Requirement keys llmcap evaluates (instance labels and offering labels). */
+static const char *const aws_keys[] = {"node.kubernetes.io/instance-type",
+                                       "karpenter.sh/capacity-type",
+                                       "topology.kubernetes.io/zone",
+                                       "topology.k8s.aws/zone-id",
+                                       "topology.kubernetes.io/region",
+                                       "kubernetes.io/arch",
+                                       "kubernetes.io/os",
+                                       "karpenter.k8s.aws/instance-family",
+                                       "karpenter.k8s.aws/instance-category",
+                                       "karpenter.k8s.aws/instance-generation",
+                                       "karpenter.k8s.aws/instance-size",
+                                       "karpenter.k8s.aws/instance-cpu",
+                                       "karpenter.k8s.aws/instance-memory",
+                                       "karpenter.k8s.aws/instance-local-nvme",
+                                       "karpenter.k8s.aws/instance-gpu-count",
+                                       "karpenter.k8s.aws/instance-gpu-name",
+                                       "karpenter.k8s.aws/instance-gpu-manufacturer",
+                                       "karpenter.k8s.aws/instance-gpu-memory",
+                                       NULL};
+/* Keys real NodePools carry that do not change which GPU type is chosen here. */
+static const char *const ignored_keys[] = {
+    "karpenter.k8s.aws/instance-hypervisor", "karpenter.k8s.aws/instance-network-bandwidth",
+    "karpenter.k8s.aws/instance-ebs-bandwidth",
+    "karpenter.k8s.aws/instance-encryption-in-transit-supported", NULL};
+static const char *const azure_keys[] = {"node.kubernetes.io/instance-type",
+                                         "karpenter.sh/capacity-type",
+                                         "topology.kubernetes.io/zone",
+                                         "topology.kubernetes.io/region",
+                                         "kubernetes.io/arch",
+                                         "kubernetes.io/os",
+                                         "karpenter.azure.com/sku-name",
+                                         "karpenter.azure.com/sku-cpu",
+                                         "karpenter.azure.com/sku-memory",
+                                         "karpenter.azure.com/sku-gpu-count",
+                                         "karpenter.azure.com/sku-gpu-name",
+                                         "karpenter.azure.com/sku-gpu-manufacturer",
+                                         NULL};
+static const char *const well_known_domains[] = {"karpenter.sh/", "karpenter.k8s.aws/",
+                                                 "karpenter.azure.com/", "kubernetes.io/",
+                                                 "node.kubernetes.io/", "topology.kubernetes.io/",
+                                                 "topology.k8s.aws/", NULL};
+
+static bool in_list(const char *s, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (!strcmp(s, list[i]))
+            return true;
+    return false;
+}
+
+enum op { OP_IN, OP_NOT_IN, OP_EXISTS, OP_DOES_NOT_EXIST, OP_GT, OP_LT };
+static const char *const op_names[] = {"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt",
+                                       NULL};
+
+static bool op_matches(enum op op, enum lbl kind, const char *s, double v,
+                       const struct ynode *values, double bound)
+{
+    switch (op) {
+    case OP_EXISTS:
+        return kind != L_NONE;
+    case OP_DOES_NOT_EXIST:
+        return kind == L_NONE;
+    case OP_GT:
+        return kind == L_NUM && v > bound;
+    case OP_LT:
+        return kind == L_NUM && v < bound;
+    case OP_IN:
+    case OP_NOT_IN: {
+        bool found = false;
+        char num[32];
+        if (kind == L_NUM)
+            snprintf(num, sizeof num, "%.15g", v);
+        for (size_t i = 0; kind != L_NONE && i < values->n && !found; i++)
+            found = !strcmp(values->items[i]->value, kind == L_NUM ? num : s);
+        return op == OP_IN ? found : !found;
+    }
+    }
+    return false;
+}
+
+static int read_requirement(const struct rd *r, const struct ynode *req, const char *ctx)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    static const char *const keys[] = {"key", "operator", "values", "minValues", NULL};
+    int rc = ynode_check_keys(req, ctx, keys, r->err);
+    if (rc || (rc = need(r, req, ctx, "key")) || (rc = need(r, req, ctx, "operator")))
+        return rc;
+    char kk[KEY_MAX], ok[KEY_MAX], vk[KEY_MAX];
+    const struct ynode *kn = field(req, ctx, "key", kk);
+    const struct ynode *on = field(req, ctx, "operator", ok);
+    const struct ynode *vn = field(req, ctx, "values", vk);
+    const char *key;
+    int op = 0;
+    if ((rc = as_string(r, kn, kk, &key)) || (rc = ynode_as_enum(on, ok, op_names, &op, r->err)))
+        return rc;
+    if (vn && vn->kind != YNODE_SEQ)
+        return fail(r, vn, "expected a sequence for '%s', found %s", vk, ynode_kind_name(vn));
+    size_t nv = vn ? vn->n : 0;
+    for (size_t i = 0; i < nv; i++) {
+        char ik[KEY_MAX];
+        join_index(ik, sizeof ik, vk, i);
+        const char *t = NULL;
+        if ((rc = scalar_text(r, vn->items[i], ik, &t)))
+            return rc;
+    }
+    double bound = 0;
+    if ((op == OP_IN || op == OP_NOT_IN) && nv == 0)
+        return fail(r, vn ? vn : req, "'%s' needs at least one value with operator '%s'", vk,
+                    op_names[op]);
+    if ((op == OP_EXISTS || op == OP_DOES_NOT_EXIST) && nv)
+        return fail(r, vn, "'%s' must be empty with operator '%s'", vk, op_names[op]);
+    if (op == OP_GT || op == OP_LT) {
+        char *end;
+        if (nv != 1)
+            return fail(r, vn ? vn : req, "'%s' needs exactly one integer with operator '%s'", vk,
+                        op_names[op]);
+        const char *t = vn->items[0]->value;
+        long b = strtol(t, &end, 10);
+        if (!t[0] || *end)
+            return fail(r, vn->items[0], "'%s.0' must be an integer with operator '%s', got '%s'",
+                        vk, op_names[op], t);
+        bound = (double)b;
+    }
+    const char *const *known = cfg->cloud == NP_AWS ? aws_keys : azure_keys;
+    bool is_known = in_list(key, known);
+    if (!is_known) {
+        if (in_list(key, ignored_keys))
+            return SIM_OK;
+        bool well_known = false;
+        for (size_t i = 0; well_known_domains[i] && !well_known; i++)
+            well_known = !strncmp(key, well_known_domains[i], strlen(well_known_domains[i]));
+        if (!well_known)
+            return SIM_OK; /* a label of the user's own: it never restricts the type */
+        const char *dym = did_you_mean(key, known);
+        if (dym)
+            return fail(r, kn, "requirement key '%s' is not modelled for %s (did you mean '%s'?)",
+                        key, cloud_name(cfg->cloud), dym);
+        return fail(r, kn, "requirement key '%s' is not modelled for %s; llmcap reads: %s, %s, %s "
+                           "and the instance labels in docs/nodes.md",
+                    key, cloud_name(cfg->cloud), known[0], known[1], known[2]);
+    }
+    struct np_karpenter *kp = &cfg->kp;
+    if (!strcmp(key, "karpenter.sh/capacity-type")) {
+        bool allow[2] = {false, false};
+        static const char *const cts[] = {"on-demand", "spot", NULL};
+        for (size_t i = 0; i < nv; i++) {
+            const char *t = vn->items[i]->value;
+            if (!strcmp(t, "reserved"))
+                continue; /* capacity reservations are not modelled: never available */
+            int ct = -1;
+            for (int k = 0; cts[k]; k++)
+                if (!strcmp(t, cts[k]))
+                    ct = k;
+            if (ct < 0) {
+                const char *dym = did_you_mean(t, cts);
+                return fail(r, vn->items[i], "unknown capacity type '%s' in '%s'%s%s%s", t, vk,
+                            dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
+            }
+            allow[ct] = true;
+        }
+        for (int ct = 0; ct < 2; ct++) {
+            bool m = op == OP_IN       ? allow[ct]
+                     : op == OP_NOT_IN ? !allow[ct]
+                                       : op == OP_EXISTS;
+            kp->capacity[ct] = kp->capacity[ct] && m;
+        }
+        return SIM_OK;
+    }
+    if (!strcmp(key, "topology.kubernetes.io/zone") || !strcmp(key, "topology.k8s.aws/zone-id")) {
+        bool listed[NP_MAX_ZONES] = {false};
+        for (size_t i = 0; i < nv && (op == OP_IN || op == OP_NOT_IN); i++) {
+            int32_t z = zone_index(cfg, vn->items[i]->value);
+            if (z < 0) {
+                char zl[512];
+                zone_list(cfg, zl, sizeof zl);
+                return fail(r, vn->items[i],
+                            "unknown zone '%s' in '%s': the cluster's zones are %s%s",
+                            vn->items[i]->value, vk, zl,
+                            cfg->cloud == NP_AWS ? " (AWS zone IDs, as the catalog's spot prices "
+                                                   "are; zone names differ per account)"
+                                                 : "");
+            }
+            listed[z] = true;
+        }
+        for (int32_t z = 0; z < cfg->n_zones; z++) {
+            bool m = op == OP_IN       ? listed[z]
+                     : op == OP_NOT_IN ? !listed[z]
+                                       : op == OP_EXISTS;
+            kp->zone_ok[z] = kp->zone_ok[z] && m;
+        }
+        return SIM_OK;
+    }
+    if (!strcmp(key, "node.kubernetes.io/instance-type") ||
+        !strcmp(key, "karpenter.azure.com/sku-name")) {
+        /* Every named type must be a catalog type of this cloud. */
+        for (size_t i = 0; i < nv; i++) {
+            const char *t = vn->items[i]->value;
+            struct sim_err e2 = {0};
+            const struct cat_instance *ci = catalog_instance(r->cat, t, &e2);
+            if (!ci)
+                return fail(r, vn->items[i], "%s", e2.msg);
+            if (strcmp(ci->cloud, cloud_name(cfg->cloud)))
+                return fail(r, vn->items[i], "instance type '%s' is a %s type, not %s", t,
+                            ci->cloud, cloud_name(cfg->cloud));
+        }
+    }
+    /* An instance label: it restricts the types. Values compare case-sensitively, as
+     * Kubernetes does, except instance types, which the catalog looks up ignoring case. */
+    for (int32_t t = 0; t < cfg->n_types; t++) {
+        struct np_type *ty = &cfg->types[t];
+        char s[128];
+        double v = 0;
+        enum lbl kind = type_label(r->cat, ty->inst, key, s, sizeof s, &v);
+        bool m;
+        if (kind == L_STR && !strcmp(key, "node.kubernetes.io/instance-type") &&
+            (op == OP_IN || op == OP_NOT_IN)) {
+            bool found = false;
+            for (size_t i = 0; i < nv && !found; i++)
+                found = !strcasecmp(vn->items[i]->value, s);
+            m = op == OP_IN ? found : !found;
+        } else {
+            m = op_matches((enum op)op, kind, s, v, vn ? vn : req, bound);
+        }
+        ty->allowed = ty->allowed && m;
+    }
+    return SIM_OK;
+}
+
+static void type_names(const struct nodepool_cfg *cfg, bool only_allowed, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int32_t t = 0; t < cfg->n_types && used < n; t++) {
+        if (only_allowed && !cfg->types[t].allowed)
+            continue;
+        int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", cfg->types[t].inst->id);
+        if (w < 0)
+            return;
+        used += (size_t)w;
+    }
+    if (!used)
+        snprintf(buf, n, "none");
+}
+
+static int read_budgets(const struct rd *r, const struct ynode *n, const char *key)
+{
+    struct np_karpenter *kp = &r->cfg->kp;
+    if (n->kind != YNODE_SEQ)
+        return fail(r, n, "expected a sequence for '%s', found %s", key, ynode_kind_name(n));
+    if (n->n > NP_MAX_BUDGETS)
+        return fail(r, n->items[NP_MAX_BUDGETS], "'%s' has more than %d budgets", key,
+                    NP_MAX_BUDGETS);
+    kp->n_budgets = 0;
+    static const char *const keys[] = {"nodes", "reasons", "schedule", "duration", NULL};
+    static const char *const reasons[] = {"Empty", "Underutilized", "Drifted", NULL};
+    for (size_t i = 0; i < n->n; i++) {
+        char ctx[KEY_MAX], k[KEY_MAX];
+        join_index(ctx, sizeof ctx, key, i);
+        const struct ynode *b = n->items[i];
+        int rc = ynode_check_keys(b, ctx, keys, r->err);
+        if (rc || (rc = need(r, b, ctx, "nodes")))
+            return rc;
+        const struct ynode *sch = field(b, ctx, "schedule", k);
+        if (sch)
+            return fail(r, ynode_key(b, "schedule"),
+                        "'%s' is not modelled: simulated time has no calendar; remove the "
+                        "budget or its 'schedule' and 'duration'",
+                        k);
+        if (ynode_get(b, "duration"))
+            return fail(r, ynode_key(b, "duration"), "'%s.duration' needs a 'schedule'", ctx);
+        struct np_budget *bg = &kp->budgets[kp->n_budgets];
+        const struct ynode *nodes = field(b, ctx, "nodes", k);
+        if ((rc = int_or_percent(r, nodes, k, &bg->nodes, &bg->percent)))
+            return rc;
+        bg->reasons = 0;
+        const struct ynode *rs = field(b, ctx, "reasons", k);
+        if (rs) {
+            if (rs->kind != YNODE_SEQ)
+                return fail(r, rs, "expected a sequence for '%s', found %s", k,
+                            ynode_kind_name(rs));
+            for (size_t j = 0; j < rs->n; j++) {
+                char rk[KEY_MAX];
+                join_index(rk, sizeof rk, k, j);
+                int which = 0;
+                if ((rc = ynode_as_enum(rs->items[j], rk, reasons, &which, r->err)))
+                    return rc;
+                bg->reasons |= 1u << which;
+            }
+        }
+        kp->n_budgets++;
+    }
+    return SIM_OK;
+}
+
+/* "Never" or a duration: -1 for Never. */
+static int never_or_dur(const struct rd *r, const struct ynode *n, const char *key, int64_t *out)
+{
+    if (n->kind == YNODE_SCALAR && n->value && !strcmp(n->value, "Never")) {
+        *out = -1;
+        return SIM_OK;
+    }
+    return dur(r, n, key, 0, out);
+}
+
+static int read_limits(const struct rd *r, const struct ynode *n, const char *key)
+{
+    struct np_karpenter *kp = &r->cfg->kp;
+    static const char *const keys[] = {"nvidia.com/gpu", "cpu", "memory", NULL};
+    int rc = ynode_check_keys(n, key, keys, r->err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n->n; i++) {
+        const char *name = n->keys[i]->value;
+        char k[KEY_MAX];
+        join(k, sizeof k, key, name);
+        const char *t = NULL;
+        double q;
+        if ((rc = scalar_text(r, n->items[i], k, &t)))
+            return rc;
+        if (np_parse_quantity(t, &q) != SIM_OK)
+            return fail(r, n->items[i], "'%s' must be a Kubernetes quantity >= 0 ('16', "
+                                        "'1000m', '512Gi'), got '%s'",
+                        k, t);
+        if (!strcmp(name, "nvidia.com/gpu"))
+            kp->limit_gpus = q;
+        else if (!strcmp(name, "cpu"))
+            kp->limit_cpu = q;
+        else
+            kp->limit_memory_gib = q / 1073741824.0;
+    }
+    return SIM_OK;
+}
+
+static int read_nodepool(const struct rd *r, const struct ynode *np, const char *ctx)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    struct np_karpenter *kp = &cfg->kp;
+    static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", NULL};
+    static const char *const spec_keys[] = {"template", "disruption", "limits", "weight", NULL};
+    static const char *const tmpl_keys[] = {"metadata", "spec", NULL};
+    static const char *const tspec_keys[] = {"requirements", "nodeClassRef", "taints",
+                                             "startupTaints", "expireAfter",
+                                             "terminationGracePeriod", NULL};
+    static const char *const disr_keys[] = {"consolidationPolicy", "consolidateAfter", "budgets",
+                                            NULL};
+    static const char *const policies[] = {"WhenEmpty", "WhenEmptyOrUnderutilized", NULL};
+    char k[KEY_MAX], sk[KEY_MAX], tk[KEY_MAX], tsk[KEY_MAX], dk[KEY_MAX];
+    int rc = ynode_check_keys(np, ctx, top, r->err);
+    if (rc || (rc = need(r, np, ctx, "apiVersion")) || (rc = need(r, np, ctx, "kind")) ||
+        (rc = need(r, np, ctx, "spec")))
+        return rc;
+    const char *v;
+    const struct ynode *n = field(np, ctx, "apiVersion", k);
+    if ((rc = as_string(r, n, k, &v)))
+        return rc;
+    if (strcmp(v, "karpenter.sh/v1"))
+        return fail(r, n, "'%s' must be 'karpenter.sh/v1', got '%s' (llmcap reads the v1 "
+                          "NodePool)",
+                    k, v);
+    n = field(np, ctx, "kind", k);
+    if ((rc = as_string(r, n, k, &v)))
+        return rc;
+    if (strcmp(v, "NodePool"))
+        return fail(r, n, "'%s' must be 'NodePool', got '%s'", k, v);
+    snprintf(kp->name, sizeof kp->name, "default");
+    const struct ynode *md = field(np, ctx, "metadata", k);
+    if (md && md->kind == YNODE_MAP && ynode_get(md, "name")) {
+        char nk[KEY_MAX];
+        const struct ynode *nn = field(md, k, "name", nk);
+        if ((rc = as_string(r, nn, nk, &v)))
+            return rc;
+        snprintf(kp->name, sizeof kp->name, "%s", v);
+    }
+    const struct ynode *spec = field(np, ctx, "spec", sk);
+    if ((rc = ynode_check_keys(spec, sk, spec_keys, r->err)) ||
+        (rc = need(r, spec, sk, "template")))
+        return rc;
+    const struct ynode *tmpl = field(spec, sk, "template", tk);
+    if ((rc = ynode_check_keys(tmpl, tk, tmpl_keys, r->err)) || (rc = need(r, tmpl, tk, "spec")))
+        return rc;
+    const struct ynode *ts = field(tmpl, tk, "spec", tsk);
+    if ((rc = ynode_check_keys(ts, tsk, tspec_keys, r->err)))
+        return rc;
+    /* Karpenter's defaults: on-demand only unless the requirements allow spot (the AWS
+     * provider's getCapacityType picks spot only when it is allowed), every zone. */
+    kp->capacity[NP_ON_DEMAND] = kp->capacity[NP_SPOT] = true;
+    bool ct_given = false;
+    for (int32_t z = 0; z < cfg->n_zones; z++)
+        kp->zone_ok[z] = true;
+    const struct ynode *reqs = field(ts, tsk, "requirements", k);
+    if (reqs) {
+        if (reqs->kind != YNODE_SEQ)
+            return fail(r, reqs, "expected a sequence for '%s', found %s", k,
+                        ynode_kind_name(reqs));
+        for (size_t i = 0; i < reqs->n; i++) {
+            char ik[KEY_MAX];
+            join_index(ik, sizeof ik, k, i);
+            if ((rc = read_requirement(r, reqs->items[i], ik)))
+                return rc;
+            const struct ynode *key = ynode_get(reqs->items[i], "key");
+            ct_given =
+                ct_given || (key->value && !strcmp(key->value, "karpenter.sh/capacity-type"));
+        }
+    }
+    if (!ct_given)
+        kp->capacity[NP_SPOT] = false;
+    if (!kp->capacity[NP_ON_DEMAND] && !kp->capacity[NP_SPOT])
+        return fail(r, reqs, "'%s' allows no capacity type (spot or on-demand)", k);
+    bool any_zone = false;
+    for (int32_t z = 0; z < cfg->n_zones; z++)
+        any_zone = any_zone || kp->zone_ok[z];
+    if (!any_zone)
+        return fail(r, reqs, "'%s' allows none of the cluster's zones", k);
+    const struct ynode *ea = field(ts, tsk, "expireAfter", k);
+    kp->expire_after_us = 720LL * 3600 * 1000000; /* v1 default 720h */
+    if (ea && (rc = never_or_dur(r, ea, k, &kp->expire_after_us)))
+        return rc;
+    if (kp->expire_after_us == 0)
+        return fail(r, ea, "'%s' must be > 0 or 'Never'", k);
+    /* disruption: v1 defaults WhenEmptyOrUnderutilized, consolidateAfter 0s, nodes 10% */
+    kp->policy = NP_WHEN_EMPTY_OR_UNDERUTILIZED;
+    kp->consolidate_after_us = 0;
+    kp->n_budgets = 1;
+    kp->budgets[0] = (struct np_budget){10.0, true, 0};
+    const struct ynode *disr = field(spec, sk, "disruption", dk);
+    if (disr) {
+        if ((rc = ynode_check_keys(disr, dk, disr_keys, r->err)))
+            return rc;
+        int pol = (int)kp->policy;
+        n = field(disr, dk, "consolidationPolicy", k);
+        if (n && (rc = ynode_as_enum(n, k, policies, &pol, r->err)))
+            return rc;
+        kp->policy = (enum np_consolidation)pol;
+        n = field(disr, dk, "consolidateAfter", k);
+        if (n && (rc = never_or_dur(r, n, k, &kp->consolidate_after_us)))
+            return rc;
+        n = field(disr, dk, "budgets", k);
+        if (n && (rc = read_budgets(r, n, k)))
+            return rc;
+    }
+    kp->limit_gpus = kp->limit_cpu = kp->limit_memory_gib = INFINITY;
+    n = field(spec, sk, "limits", k);
+    if (n && (rc = read_limits(r, n, k)))
+        return rc;
+    if (isfinite(kp->limit_memory_gib))
+        for (int32_t t = 0; t < cfg->n_types; t++)
+            if (cfg->types[t].allowed && isnan(cfg->types[t].memory_gib))
+                return fail(r, ynode_get(n, "memory"),
+                            "'%s.memory' needs every allowed type's memory, and the catalog "
+                            "does not know %s's",
+                            k, cfg->types[t].inst->id);
+    n = field(spec, sk, "weight", k);
+    if (n) {
+        int32_t w;
+        if ((rc = int_text(r, n, k, 1, 100, NULL, &w)))
+            return rc;
+    }
+    /* What is left must run the replicas. */
+    bool any = false;
+    for (int32_t t = 0; t < cfg->n_types; t++)
+        any = any || cfg->types[t].allowed;
+    if (!any) {
+        char all[1024];
+        type_names(cfg, false, all, sizeof all);
+        if (r->sc->engine.gpu[0])
+            return fail(r, reqs ? reqs : ts,
+                        "the NodePool's requirements allow no %s %s instance type with GPU "
+                        "'%s' and at least %d GPU%s (candidates from the catalog: %s)",
+                        cloud_name(cfg->cloud), cfg->region, r->sc->engine.gpu,
+                        r->sc->engine.tensor_parallel_size,
+                        r->sc->engine.tensor_parallel_size == 1 ? "" : "s", all);
+        return fail(r, reqs ? reqs : ts,
+                    "the NodePool's requirements allow no %s %s instance type with at least %d "
+                    "GPU%s (candidates from the catalog: %s)",
+                    cloud_name(cfg->cloud), cfg->region, r->sc->engine.tensor_parallel_size,
+                    r->sc->engine.tensor_parallel_size == 1 ? "" : "s", all);
+    }
+    return SIM_OK;
+}
+
+static int read_karpenter(const struct rd *r, const struct ynode *kn)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    static const char *const keys[] = {"nodePool", "request_to_launch", "launch_to_ready",
+                                       "registered_to_ready", NULL};
+    const char *ctx = "cluster.karpenter";
+    int rc = ynode_check_keys(kn, ctx, keys, r->err);
+    if (rc || (rc = need(r, kn, ctx, "nodePool")))
+        return rc;
+    /* The type universe: the cloud's catalog types in the region that run a replica. */
+    size_t n_inst = catalog_n_instances(r->cat);
+    for (size_t i = 0; i < n_inst; i++) {
+        const struct cat_instance *ci = catalog_instance_at(r->cat, i);
+        if (in_region(cfg, ci) && fits_engine(r->sc, ci) && type_add(cfg, ci) < 0)
+            return fail(r, kn, "more than %d catalog instance types run the replicas: limit "
+                               "them with the NodePool's requirements",
+                        NP_MAX_TYPES);
+    }
+    char key[KEY_MAX];
+    const struct ynode *np;
+    if ((rc = kube_obj(r, field(kn, ctx, "nodePool", key), key, &np)) ||
+        (rc = read_nodepool(r, np, key)))
+        return rc;
+    /* Anecdotal EKS GPU launch-to-ready: "Node take 100s to start"
+     * (aws/karpenter-provider-aws#3102); 1.5-5 min (reference §7). */
+    cfg->kp.launch_to_ready = (struct np_dist){100000000, 300000000};
+    if ((rc = rd_dist(r, kn, ctx, "request_to_launch", &cfg->kp.request_to_launch)) ||
+        (rc = rd_dist(r, kn, ctx, "launch_to_ready", &cfg->kp.launch_to_ready)) ||
+        (rc = rd_dist(r, kn, ctx, "registered_to_ready", &cfg->kp.registered_to_ready)))
+        return rc;
+    return SIM_OK;
+}
+
+/* ---- AKS: node pools and the cluster-autoscaler profile -------------------------------- */
+
+static const char *const profile_keys[] = {"balance-similar-node-groups",
+                                           "daemonset-eviction-for-empty-nodes",
+                                           "daemonset-eviction-for-occupied-nodes",
+                                           "expander",
+                                           "ignore-daemonsets-utilization",
+                                           "max-empty-bulk-delete",
+                                           "max-graceful-termination-sec",
+                                           "max-node-provision-time",
+                                           "max-total-unready-percentage",
+                                           "new-pod-scale-up-delay",
+                                           "ok-total-unready-count",
+                                           "scale-down-delay-after-add",
+                                           "scale-down-delay-after-delete",
+                                           "scale-down-delay-after-failure",
+                                           "scale-down-unneeded-time",
+                                           "scale-down-unready-time",
+                                           "scale-down-utilization-threshold",
+                                           "scale-down-gpu-utilization-threshold",
+                                           "scan-interval",
+                                           "skip-nodes-with-local-storage",
+                                           "skip-nodes-with-system-pods",
+                                           NULL};
+static const char *const expander_names[] = {"random", "least-waste", "most-pods",
+                                             "least-nodes", "price", "priority", NULL};
+
+static int read_expander(const struct rd *r, const struct ynode *n, const char *key)
+{
+    struct np_aks *a = &r->cfg->aks;
+    const char *t = NULL;
+    int rc = as_string(r, n, key, &t);
+    if (rc)
+        return rc;
+    a->n_expanders = 0;
+    const char *p = t;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p);
+        int which = -1;
+        for (int i = 0; expander_names[i]; i++)
+            if (!strcmp(name, expander_names[i]))
+                which = i;
+        if (which < 0) {
+            const char *dym = did_you_mean(name, expander_names);
+            if (dym)
+                return fail(r, n, "unknown expander '%s' in '%s' (did you mean '%s'?)", name, key,
+                            dym);
+            return fail(r, n, "unknown expander '%s' in '%s': expected random, least-waste, "
+                              "most-pods, least-nodes, price or priority (chains: "
+                              "'priority,least-waste')",
+                        name, key);
+        }
+        if (a->n_expanders == NP_MAX_EXPANDERS)
+            return fail(r, n, "'%s' chains more than %d expanders", key, NP_MAX_EXPANDERS);
+        a->expanders[a->n_expanders++] = (enum np_expander)which;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return SIM_OK;
+}
+
+static int read_profile(const struct rd *r, const struct ynode *pf, const char *ctx)
+{
+    struct np_aks *a = &r->cfg->aks;
+    int rc = ynode_check_keys(pf, ctx, profile_keys, r->err);
+    if (rc)
+        return rc;
+    bool delete_given = false;
+    for (size_t i = 0; i < pf->n; i++) {
+        const char *name = pf->keys[i]->value;
+        const struct ynode *n = pf->items[i];
+        char k[KEY_MAX];
+        join(k, sizeof k, ctx, name);
+        int64_t *d = NULL;
+        int64_t dmin = 0;
+        if (!strcmp(name, "scan-interval")) {
+            d = &a->scan_interval_us;
+            dmin = 1000000;
+        } else if (!strcmp(name, "scale-down-unneeded-time"))
+            d = &a->unneeded_us;
+        else if (!strcmp(name, "scale-down-unready-time"))
+            d = &a->unready_us;
+        else if (!strcmp(name, "scale-down-delay-after-add"))
+            d = &a->delay_after_add_us;
+        else if (!strcmp(name, "scale-down-delay-after-delete")) {
+            d = &a->delay_after_delete_us;
+            delete_given = true;
+        } else if (!strcmp(name, "scale-down-delay-after-failure"))
+            d = &a->delay_after_failure_us;
+        else if (!strcmp(name, "max-node-provision-time")) {
+            d = &a->max_node_provision_us;
+            dmin = 1;
+        } else if (!strcmp(name, "new-pod-scale-up-delay"))
+            d = &a->new_pod_scale_up_delay_us;
+        if (d) {
+            if ((rc = dur(r, n, k, dmin, d)))
+                return rc;
+            continue;
+        }
+        int32_t iv;
+        bool bv;
+        double fv;
+        if (!strcmp(name, "scale-down-utilization-threshold")) {
+            if ((rc = num_text(r, n, k, 0.0, 1.0, NULL, &fv)))
+                return rc;
+            a->utilization_threshold = fv;
+        } else if (!strcmp(name, "scale-down-gpu-utilization-threshold")) {
+            if ((rc = num_text(r, n, k, 0.0, 1.0, NULL, &fv)))
+                return rc;
+            a->gpu_utilization_threshold = fv;
+        } else if (!strcmp(name, "max-empty-bulk-delete")) {
+            if ((rc = int_text(r, n, k, 1, 100000, "nodes", &iv)))
+                return rc;
+            a->max_empty_bulk_delete = iv;
+        } else if (!strcmp(name, "max-graceful-termination-sec")) {
+            if ((rc = int_text(r, n, k, 0, 86400 * 7, "s", &iv)))
+                return rc;
+            a->max_graceful_termination_us = (int64_t)iv * 1000000;
+        } else if (!strcmp(name, "max-total-unready-percentage")) {
+            if ((rc = num_text(r, n, k, 0.0, 100.0, "%", &fv)))
+                return rc;
+        } else if (!strcmp(name, "ok-total-unready-count")) {
+            if ((rc = int_text(r, n, k, 0, 100000, "nodes", &iv)))
+                return rc;
+        } else if (!strcmp(name, "expander")) {
+            if ((rc = read_expander(r, n, k)))
+                return rc;
+        } else if ((rc = bool_text(r, n, k, &bv))) {
+            return rc; /* the remaining keys are booleans, accepted and not modelled */
+        }
+    }
+    /* AKS: scale-down-delay-after-delete "the default is the scan-interval" */
+    if (!delete_given)
+        a->delay_after_delete_us = a->scan_interval_us;
+    return SIM_OK;
+}
+
+static int read_priorities(const struct rd *r, const struct ynode *pe, const char *key)
+{
+    struct np_aks *a = &r->cfg->aks;
+    if (pe->kind != YNODE_MAP)
+        return fail(r, pe, "expected a map of priority: [regex, ...] for '%s', found %s", key,
+                    ynode_kind_name(pe));
+    for (size_t i = 0; i < pe->n; i++) {
+        const struct ynode *kn = pe->keys[i], *list = pe->items[i];
+        char k[KEY_MAX];
+        join(k, sizeof k, key, kn->value);
+        char *end;
+        long prio = strtol(kn->value, &end, 10);
+        if (!kn->value[0] || *end)
+            return fail(r, kn, "'%s': priorities must be integers, got '%s'", key, kn->value);
+        if (list->kind != YNODE_SEQ)
+            return fail(r, list, "expected a sequence of regular expressions for '%s', found %s",
+                        k, ynode_kind_name(list));
+        for (size_t j = 0; j < list->n; j++) {
+            char ik[KEY_MAX];
+            join_index(ik, sizeof ik, k, j);
+            const char *pat;
+            int rc = as_string(r, list->items[j], ik, &pat);
+            if (rc)
+                return rc;
+            regex_t re;
+            int rrc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB);
+            if (rrc) {
+                char why[128];
+                regerror(rrc, &re, why, sizeof why);
+                return fail(r, list->items[j], "'%s' is not a valid regular expression: %s", ik,
+                            why);
+            }
+            for (size_t p = 0; p < a->n_pools; p++) {
+                struct np_aks_pool *pool = &a->pools[p];
+                if (regexec(&re, pool->name, 0, NULL, 0) == 0 &&
+                    (!pool->has_priority || prio > pool->priority)) {
+                    pool->priority = (int32_t)prio;
+                    pool->has_priority = true;
+                }
+            }
+            regfree(&re);
+        }
+    }
+    return SIM_OK;
+}
+
+static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
+                     struct np_aks_pool *pool)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    static const char *const keys[] = {"name",
+                                       "vmSize",
+                                       "count",
+                                       "minCount",
+                                       "maxCount",
+                                       "enableAutoScaling",
+                                       "mode",
+                                       "priority",
+                                       "scaleSetPriority",
+                                       "evictionPolicy",
+                                       "scaleSetEvictionPolicy",
+                                       "spotMaxPrice",
+                                       "availabilityZones",
+                                       "nodeLabels",
+                                       "nodeTaints",
+                                       NULL};
+    static const char *const modes[] = {"User", "System", NULL};
+    static const char *const prios[] = {"Regular", "Spot", NULL};
+    static const char *const evictions[] = {"Delete", "Deallocate", NULL};
+    int rc = ynode_check_keys(p, ctx, keys, r->err);
+    if (rc || (rc = need(r, p, ctx, "name")) || (rc = need(r, p, ctx, "vmSize")))
+        return rc;
+    char k[KEY_MAX];
+    const char *v;
+    const struct ynode *n = field(p, ctx, "name", k);
+    if ((rc = as_string(r, n, k, &v)))
+        return rc;
+    if (!v[0] || strlen(v) >= sizeof pool->name)
+        return fail(r, n, "'%s' must be 1 to %zu characters long", k, sizeof pool->name - 1);
+    snprintf(pool->name, sizeof pool->name, "%s", v);
+    int mode = 0;
+    n = field(p, ctx, "mode", k);
+    if (n && (rc = ynode_as_enum(n, k, modes, &mode, r->err)))
+        return rc;
+    pool->system = mode == 1;
+    /* priority / scaleSetPriority (the CLI's and the ARM API's spelling) */
+    const char *pk = ynode_get(p, "priority") ? "priority" : "scaleSetPriority";
+    if (ynode_get(p, "priority") && ynode_get(p, "scaleSetPriority"))
+        return fail(r, ynode_key(p, "scaleSetPriority"),
+                    "'%s' takes 'priority' or 'scaleSetPriority', not both", ctx);
+    int prio = 0;
+    n = field(p, ctx, pk, k);
+    if (n && (rc = ynode_as_enum(n, k, prios, &prio, r->err)))
+        return rc;
+    pool->spot = prio == 1;
+    const char *ek = ynode_get(p, "evictionPolicy") ? "evictionPolicy" : "scaleSetEvictionPolicy";
+    if (ynode_get(p, "evictionPolicy") && ynode_get(p, "scaleSetEvictionPolicy"))
+        return fail(r, ynode_key(p, "scaleSetEvictionPolicy"),
+                    "'%s' takes 'evictionPolicy' or 'scaleSetEvictionPolicy', not both", ctx);
+    n = field(p, ctx, ek, k);
+    if (n) {
+        if (!pool->spot)
+            return fail(r, ynode_key(p, ek), "'%s' applies only to a Spot pool (priority: Spot)",
+                        k);
+        int ev = 0;
+        if ((rc = ynode_as_enum(n, k, evictions, &ev, r->err)))
+            return rc;
+        pool->deallocate = ev == 1;
+    }
+    pool->spot_max_usd_per_hour = -1.0;
+    n = field(p, ctx, "spotMaxPrice", k);
+    if (n) {
+        if (!pool->spot)
+            return fail(r, ynode_key(p, "spotMaxPrice"),
+                        "'%s' applies only to a Spot pool (priority: Spot)", k);
+        double mp;
+        if ((rc = num_text(r, n, k, -1.0, 1e6, "USD per hour", &mp)))
+            return rc;
+        if (mp < 0 && mp != -1.0)
+            return fail(r, n, "'%s' must be -1 (up to the on-demand price) or a price >= 0 (USD "
+                              "per hour), got '%s'",
+                        k, n->value);
+        pool->spot_max_usd_per_hour = mp;
+    }
+    /* counts */
+    const struct ynode *cn = field(p, ctx, "count", k), *mn = ynode_get(p, "minCount"),
+                       *xn = ynode_get(p, "maxCount");
+    bool given_min = mn != NULL, given_max = xn != NULL;
+    pool->autoscale = given_min || given_max;
+    n = field(p, ctx, "enableAutoScaling", k);
+    if (n && (rc = bool_text(r, n, k, &pool->autoscale)))
+        return rc;
+    if (pool->autoscale && (!given_min || !given_max))
+        return fail(r, p, "'%s' needs 'minCount' and 'maxCount' with enableAutoScaling", ctx);
+    if (!pool->autoscale && (given_min || given_max))
+        return fail(r, ynode_key(p, given_min ? "minCount" : "maxCount"),
+                    "'%s.%s' needs enableAutoScaling: true", ctx,
+                    given_min ? "minCount" : "maxCount");
+    pool->count = -1;
+    if (cn && (rc = int_text(r, cn, k, 0, 5000, "nodes", &pool->count)))
+        return rc;
+    if (pool->autoscale) {
+        char mk[KEY_MAX], xk[KEY_MAX];
+        join(mk, sizeof mk, ctx, "minCount");
+        join(xk, sizeof xk, ctx, "maxCount");
+        if ((rc = int_text(r, mn, mk, 0, 5000, "nodes", &pool->min_count)) ||
+            (rc = int_text(r, xn, xk, 1, 5000, "nodes", &pool->max_count)))
+            return rc;
+        if (pool->max_count < pool->min_count)
+            return fail(r, xn, "'%s' (%d) must be >= 'minCount' (%d)", xk, pool->max_count,
+                        pool->min_count);
+        if (pool->count >= 0 && (pool->count < pool->min_count || pool->count > pool->max_count))
+            return fail(r, cn, "'%s.count' (%d) must be within minCount..maxCount (%d..%d)", ctx,
+                        pool->count, pool->min_count, pool->max_count);
+        if (pool->count < 0)
+            pool->count = pool->min_count;
+    } else {
+        if (pool->count < 0)
+            return fail(r, p, "'%s' needs 'count' (or enableAutoScaling with minCount and "
+                              "maxCount)",
+                        ctx);
+        pool->min_count = pool->max_count = pool->count;
+    }
+    n = field(p, ctx, "availabilityZones", k);
+    if (n && n->kind != YNODE_SEQ)
+        return fail(r, n, "expected a sequence for '%s', found %s", k, ynode_kind_name(n));
+    pool->type = -1;
+    if (pool->system)
+        return SIM_OK; /* system pools run no replica; llmcap neither resolves nor bills them */
+    n = field(p, ctx, "vmSize", k);
+    if ((rc = as_string(r, n, k, &v)))
+        return rc;
+    struct sim_err e2 = {0};
+    const struct cat_instance *ci = catalog_instance(r->cat, v, &e2);
+    if (!ci)
+        return fail(r, n, "%s", e2.msg);
+    if (strcmp(ci->cloud, "azure"))
+        return fail(r, n, "'%s' is a %s instance type, not an Azure VM size", v, ci->cloud);
+    if (!in_region(cfg, ci))
+        return fail(r, n, "the catalog prices '%s' in '%s', not in '%s'", ci->id,
+                    ci->on_demand_region, cfg->region);
+    if (r->sc->engine.gpu[0] && strcasecmp(ci->gpu, r->sc->engine.gpu))
+        return fail(r, n, "'%s' has GPU '%s', but the replicas run on 'engine.gpu' '%s' (a pool "
+                          "the replicas do not use can be left out, or given mode: System)",
+                    ci->id, ci->gpu, r->sc->engine.gpu);
+    if (ci->n_gpus < r->sc->engine.tensor_parallel_size)
+        return fail(r, n, "'%s' has %d GPUs, fewer than 'engine.tensor_parallel_size' (%d)",
+                    ci->id, ci->n_gpus, r->sc->engine.tensor_parallel_size);
+    if ((pool->type = type_add(cfg, ci)) < 0)
+        return fail(r, n, "more than %d instance types", NP_MAX_TYPES);
+    if (pool->spot) {
+        bool priced = false;
+        for (int32_t z = 0; z < cfg->n_zones; z++)
+            priced = priced || !isnan(cfg->spot_price[pool->type][z]);
+        if (!priced)
+            return fail(r, ynode_get(p, pk),
+                        "the catalog has no spot price for '%s' in %s: a Spot pool cannot be "
+                        "billed",
+                        ci->id, cfg->region);
+    }
+    return SIM_OK;
+}
+
+static int read_aks(const struct rd *r, const struct ynode *an)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    struct np_aks *a = &cfg->aks;
+    static const char *const keys[] = {"autoscalerProfile", "nodePools", "priorityExpander",
+                                       "request_to_launch", "provision_to_ready",
+                                       "registered_to_ready", NULL};
+    const char *ctx = "cluster.aks";
+    int rc = ynode_check_keys(an, ctx, keys, r->err);
+    if (rc || (rc = need(r, an, ctx, "nodePools")))
+        return rc;
+    if (cfg->cloud != NP_AZURE)
+        return fail(r, an, "'cluster.aks' needs 'cluster.cloud: azure'");
+    /* AKS's autoscaler profile defaults (reference §4.1). */
+    a->scan_interval_us = 10000000;
+    a->unneeded_us = 600000000;
+    a->unready_us = 1200000000;
+    a->delay_after_add_us = 600000000;
+    a->delay_after_failure_us = 180000000;
+    a->max_node_provision_us = 900000000;
+    a->new_pod_scale_up_delay_us = 0;
+    a->utilization_threshold = 0.5;
+    a->gpu_utilization_threshold = 0.5;
+    a->max_empty_bulk_delete = 10;
+    a->max_graceful_termination_us = 600000000;
+    a->n_expanders = 1;
+    a->expanders[0] = NP_EXP_RANDOM;
+    char key[KEY_MAX];
+    const struct ynode *pools = field(an, ctx, "nodePools", key);
+    if (pools->kind != YNODE_SEQ || pools->n == 0)
+        return fail(r, pools, "expected a non-empty sequence of node pools for '%s'", key);
+    if (pools->n > NP_MAX_POOLS)
+        return fail(r, pools->items[NP_MAX_POOLS], "'%s' has more than %d pools", key,
+                    NP_MAX_POOLS);
+    bool any_user = false;
+    for (size_t i = 0; i < pools->n; i++) {
+        char ik[KEY_MAX];
+        join_index(ik, sizeof ik, key, i);
+        struct np_aks_pool *pool = &a->pools[a->n_pools];
+        memset(pool, 0, sizeof *pool);
+        if ((rc = read_pool(r, pools->items[i], ik, pool)))
+            return rc;
+        for (size_t j = 0; j < a->n_pools; j++)
+            if (!strcmp(a->pools[j].name, pool->name))
+                return fail(r, ynode_get(pools->items[i], "name"),
+                            "node pool name '%s' is used twice in '%s'", pool->name, key);
+        any_user = any_user || !pool->system;
+        a->n_pools++;
+    }
+    if (!any_user)
+        return fail(r, pools, "'%s' has no User pool to run the replicas", key);
+    const struct ynode *pf = field(an, ctx, "autoscalerProfile", key);
+    if (pf) {
+        const struct ynode *obj;
+        if ((rc = kube_obj(r, pf, key, &obj)) || (rc = read_profile(r, obj, key)))
+            return rc;
+    } else {
+        a->delay_after_delete_us = a->scan_interval_us;
+    }
+    bool wants_priority = false;
+    for (size_t i = 0; i < a->n_expanders; i++)
+        wants_priority = wants_priority || a->expanders[i] == NP_EXP_PRIORITY;
+    const struct ynode *pe = field(an, ctx, "priorityExpander", key);
+    if (pe && !wants_priority)
+        return fail(r, ynode_key(an, "priorityExpander"),
+                    "'%s' applies only with the priority expander", key);
+    if (wants_priority && !pe)
+        return fail(r, pf, "the priority expander needs 'cluster.aks.priorityExpander' (priority: "
+                           "[regex, ...], as in the cluster-autoscaler-priority-expander "
+                           "ConfigMap)");
+    if (pe) {
+        const struct ynode *obj;
+        if ((rc = kube_obj(r, pe, key, &obj)) || (rc = read_priorities(r, obj, key)))
+            return rc;
+    }
+    /* AKS GPU scale-out "5-10 min ... ~10-11 minutes before a new GPU node becomes ready"
+     * (reference §4.2, community Q&A): median at the middle of 5-10 min, p95 11 min. */
+    a->provision_to_ready = (struct np_dist){450000000, 660000000};
+    if ((rc = rd_dist(r, an, ctx, "request_to_launch", &a->request_to_launch)) ||
+        (rc = rd_dist(r, an, ctx, "provision_to_ready", &a->provision_to_ready)) ||
+        (rc = rd_dist(r, an, ctx, "registered_to_ready", &a->registered_to_ready)))
+        return rc;
+    return SIM_OK;
+}
+
+/* ---- spot, capacity, PDB -------------------------------------------------------------- */
+
+static int read_spot(const struct rd *r, const struct ynode *sp)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    static const char *const keys[] = {"interruption_rate_per_hour", "advisor_band", "notice",
+                                       "interruptions", NULL};
+    static const char *const bands[] = {"<5%", "5-10%", "10-15%", "15-20%", ">20%", NULL};
+    const char *ctx = "cluster.spot";
+    int rc = ynode_check_keys(sp, ctx, keys, r->err);
+    if (rc)
+        return rc;
+    char k[KEY_MAX];
+    const struct ynode *rate = field(sp, ctx, "interruption_rate_per_hour", k);
+    const struct ynode *band = ynode_get(sp, "advisor_band");
+    if (rate && band)
+        return fail(r, ynode_key(sp, "advisor_band"),
+                    "'cluster.spot' takes 'interruption_rate_per_hour' or 'advisor_band', not "
+                    "both");
+    if (rate) {
+        struct ynode_range rg = {0.0, INFINITY, false, false, "interruptions per node-hour"};
+        if ((rc = ynode_as_number(rate, k, &rg, &cfg->spot_rate_per_hour, r->err)))
+            return rc;
+    }
+    if (band) {
+        int which = 0;
+        join(k, sizeof k, ctx, "advisor_band");
+        if ((rc = ynode_as_enum(band, k, bands, &which, r->err)))
+            return rc;
+        cfg->spot_rate_per_hour = np_advisor_band_rate(cfg->cloud, bands[which]);
+    }
+    const struct ynode *n = field(sp, ctx, "notice", k);
+    if (n && (rc = dur(r, n, k, 0, &cfg->notice_us)))
+        return rc;
+    n = field(sp, ctx, "interruptions", k);
+    if (n) {
+        static const char *const ikeys[] = {"at", "count", NULL};
+        if (n->kind != YNODE_SEQ)
+            return fail(r, n, "expected a sequence for '%s', found %s", k, ynode_kind_name(n));
+        cfg->spot_events = calloc(n->n ? n->n : 1, sizeof *cfg->spot_events);
+        if (!cfg->spot_events)
+            return sim_err_set(r->err, SIM_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n->n; i++) {
+            char ic[KEY_MAX], fk[KEY_MAX];
+            join_index(ic, sizeof ic, k, i);
+            const struct ynode *it = n->items[i];
+            if ((rc = ynode_check_keys(it, ic, ikeys, r->err)) || (rc = need(r, it, ic, "at")))
+                return rc;
+            struct np_spot_event *ev = &cfg->spot_events[cfg->n_spot_events];
+            ev->count = 1;
+            const struct ynode *at = field(it, ic, "at", fk);
+            if ((rc = dur(r, at, fk, 0, &ev->at_us)))
+                return rc;
+            const struct ynode *cn = field(it, ic, "count", fk);
+            if (cn && (rc = int_text(r, cn, fk, 1, 100000, "nodes", &ev->count)))
+                return rc;
+            cfg->n_spot_events++;
+        }
+    }
+    return SIM_OK;
+}
+
+static int read_ice(const struct rd *r, const struct ynode *ic)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    static const char *const keys[] = {"probability", "offerings", NULL};
+    static const char *const okeys[] = {"instance_type", "capacity_type", "zone", "from", "until",
+                                        NULL};
+    static const char *const cts[] = {"on-demand", "spot", NULL};
+    const char *ctx = "cluster.insufficient_capacity";
+    int rc = ynode_check_keys(ic, ctx, keys, r->err);
+    if (rc)
+        return rc;
+    char k[KEY_MAX];
+    const struct ynode *p = field(ic, ctx, "probability", k);
+    if (p) {
+        struct ynode_range rg = {0.0, 1.0, false, true, "per offering per launch"};
+        if ((rc = ynode_as_number(p, k, &rg, &cfg->ice_probability, r->err)))
+            return rc;
+    }
+    const struct ynode *offs = field(ic, ctx, "offerings", k);
+    if (!offs)
+        return SIM_OK;
+    if (offs->kind != YNODE_SEQ)
+        return fail(r, offs, "expected a sequence for '%s', found %s", k, ynode_kind_name(offs));
+    cfg->ice = calloc(offs->n ? offs->n : 1, sizeof *cfg->ice);
+    if (!cfg->ice)
+        return sim_err_set(r->err, SIM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < offs->n; i++) {
+        char oc[KEY_MAX], fk[KEY_MAX];
+        join_index(oc, sizeof oc, k, i);
+        const struct ynode *o = offs->items[i];
+        if ((rc = ynode_check_keys(o, oc, okeys, r->err)) ||
+            (rc = need(r, o, oc, "instance_type")))
+            return rc;
+        struct np_ice_window *w = &cfg->ice[cfg->n_ice];
+        w->zone = -1;
+        w->capacity = -1;
+        w->from_us = 0;
+        w->until_us = INT64_MAX;
+        const char *v;
+        const struct ynode *tn = field(o, oc, "instance_type", fk);
+        if ((rc = as_string(r, tn, fk, &v)))
+            return rc;
+        w->type = -1;
+        for (int32_t t = 0; t < cfg->n_types; t++)
+            if (!strcasecmp(cfg->types[t].inst->id, v))
+                w->type = t;
+        if (w->type < 0) {
+            char all[1024];
+            type_names(cfg, cfg->kind == NP_KARPENTER, all, sizeof all);
+            return fail(r, tn, "'%s' is not an instance type this cluster launches (%s)", v, all);
+        }
+        const struct ynode *cn = field(o, oc, "capacity_type", fk);
+        if (cn && (rc = ynode_as_enum(cn, fk, cts, &w->capacity, r->err)))
+            return rc;
+        const struct ynode *zn = field(o, oc, "zone", fk);
+        if (zn) {
+            if ((rc = as_string(r, zn, fk, &v)))
+                return rc;
+            if ((w->zone = zone_index(cfg, v)) < 0) {
+                char zl[512];
+                zone_list(cfg, zl, sizeof zl);
+                return fail(r, zn, "unknown zone '%s' in '%s': the cluster's zones are %s", v, fk,
+                            zl);
+            }
+        }
+        const struct ynode *fn = field(o, oc, "from", fk);
+        if (fn && (rc = dur(r, fn, fk, 0, &w->from_us)))
+            return rc;
+        const struct ynode *un = field(o, oc, "until", fk);
+        if (un && (rc = dur(r, un, fk, 0, &w->until_us)))
+            return rc;
+        if (w->until_us <= w->from_us)
+            return fail(r, un, "'%s' must be after 'from'", fk);
+        cfg->n_ice++;
+    }
+    return SIM_OK;
+}
+
+static int read_pdb(const struct rd *r, const struct ynode *pn)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    static const char *const full[] = {"apiVersion", "kind", "metadata", "spec", NULL};
+    static const char *const spec_keys[] = {"minAvailable", "maxUnavailable", "selector",
+                                            "unhealthyPodEvictionPolicy", NULL};
+    static const char *const short_keys[] = {"minAvailable", "maxUnavailable", NULL};
+    char ctx[KEY_MAX] = "cluster.podDisruptionBudget", k[KEY_MAX];
+    const struct ynode *obj;
+    int rc = kube_obj(r, pn, ctx, &obj);
+    if (rc)
+        return rc;
+    const struct ynode *spec = obj;
+    if (ynode_get(obj, "apiVersion") || ynode_get(obj, "kind") || ynode_get(obj, "spec")) {
+        if ((rc = ynode_check_keys(obj, ctx, full, r->err)) ||
+            (rc = need(r, obj, ctx, "apiVersion")) || (rc = need(r, obj, ctx, "kind")) ||
+            (rc = need(r, obj, ctx, "spec")))
+            return rc;
+        const char *v;
+        const struct ynode *n = field(obj, ctx, "apiVersion", k);
+        if ((rc = as_string(r, n, k, &v)))
+            return rc;
+        if (strcmp(v, "policy/v1"))
+            return fail(r, n, "'%s' must be 'policy/v1', got '%s'", k, v);
+        n = field(obj, ctx, "kind", k);
+        if ((rc = as_string(r, n, k, &v)))
+            return rc;
+        if (strcmp(v, "PodDisruptionBudget"))
+            return fail(r, n, "'%s' must be 'PodDisruptionBudget', got '%s'", k, v);
+        spec = field(obj, ctx, "spec", k);
+        snprintf(ctx, sizeof ctx, "%s", k);
+        if ((rc = ynode_check_keys(spec, ctx, spec_keys, r->err)))
+            return rc;
+        const struct ynode *up = field(spec, ctx, "unhealthyPodEvictionPolicy", k);
+        if (up) {
+            static const char *const ups[] = {"IfHealthyBudget", "AlwaysAllow", NULL};
+            int which;
+            if ((rc = ynode_as_enum(up, k, ups, &which, r->err)))
+                return rc;
+        }
+    } else if ((rc = ynode_check_keys(obj, ctx, short_keys, r->err))) {
+        return rc;
+    }
+    const struct ynode *mina = ynode_get(spec, "minAvailable"),
+                       *maxu = ynode_get(spec, "maxUnavailable");
+    if (mina && maxu)
+        return fail(r, ynode_key(spec, "maxUnavailable"),
+                    "'%s' takes 'minAvailable' or 'maxUnavailable', not both", ctx);
+    if (!mina && !maxu)
+        return fail(r, spec, "'%s' needs 'minAvailable' or 'maxUnavailable'", ctx);
+    cfg->pdb = true;
+    cfg->pdb_min_available = mina != NULL;
+    field(spec, ctx, mina ? "minAvailable" : "maxUnavailable", k);
+    return int_or_percent(r, mina ? mina : maxu, k, &cfg->pdb_value, &cfg->pdb_percent);
+}
+
+/* ---- public --------------------------------------------------------------------------- */
+
+int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
+                      const struct catalog *cat, struct sim_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->kind = NP_IMPLICIT;
+    const struct ynode *cl = sc->cluster.node;
+    if (!cl)
+        return SIM_OK;
+    struct rd r = {sc, cat, cfg, err};
+    int rc = ynode_check_keys(cl, "cluster", cluster_keys, err);
+    if (rc)
+        goto fail;
+    const struct ynode *kn = ynode_get(cl, "karpenter"), *an = ynode_get(cl, "aks");
+    if (kn && an) {
+        rc = fail(&r, ynode_key(cl, "aks"),
+                  "'cluster' takes one node provisioner: 'karpenter' or 'aks', not both");
+        goto fail;
+    }
+    if (!kn && !an) {
+        static const char *const needs[] = {"spot", "insufficient_capacity",
+                                            "podDisruptionBudget", NULL};
+        for (size_t i = 0; needs[i]; i++)
+            if (ynode_get(cl, needs[i])) {
+                rc = fail(&r, ynode_key(cl, needs[i]),
+                          "'cluster.%s' needs a node provisioner ('cluster.karpenter' or "
+                          "'cluster.aks')",
+                          needs[i]);
+                goto fail;
+            }
+        if (ynode_get(cl, "cloud")) {
+            static const char *const clouds[] = {"aws", "azure", NULL};
+            int c;
+            if ((rc = ynode_as_enum(ynode_get(cl, "cloud"), "cluster.cloud", clouds, &c, err)))
+                goto fail;
+        }
+        return SIM_OK; /* the implicit pool */
+    }
+    if (!cat) {
+        rc = fail(&r, cl, "the node provisioner needs the instance catalog");
+        goto fail;
+    }
+    if (sc->fleet.max_gpus > 0) {
+        rc = fail(&r, kn ? ynode_key(cl, "karpenter") : ynode_key(cl, "aks"),
+                  "'fleet.max_gpus' caps the implicit node pool; with a node provisioner use the "
+                  "NodePool's limits (nvidia.com/gpu) or the node pools' maxCount");
+        goto fail;
+    }
+    cfg->kind = kn ? NP_KARPENTER : NP_AKS;
+    if ((rc = read_cloud(&r, cl)) || (rc = read_zones(&r, cl)))
+        goto fail;
+    cfg->notice_us = cfg->cloud == NP_AWS ? 120000000 : 30000000;
+    cfg->billing_minimum_us = cfg->cloud == NP_AWS ? 60000000 : 0;
+    if ((rc = kn ? read_karpenter(&r, kn) : read_aks(&r, an)))
+        goto fail;
+    const struct ynode *n;
+    if ((n = ynode_get(cl, "spot")) && (rc = read_spot(&r, n)))
+        goto fail;
+    if ((n = ynode_get(cl, "insufficient_capacity")) && (rc = read_ice(&r, n)))
+        goto fail;
+    if ((n = ynode_get(cl, "podDisruptionBudget")) && (rc = read_pdb(&r, n)))
+        goto fail;
+    return SIM_OK;
+fail:
+    nodepool_cfg_release(cfg);
+    return rc;
+}
+
+void nodepool_cfg_release(struct nodepool_cfg *cfg)
+{
+    free(cfg->spot_events);
+    free(cfg->ice);
+    cfg->spot_events = NULL;
+    cfg->ice = NULL;
+    cfg->n_spot_events = cfg->n_ice = 0;
+}

@@ -1,0 +1,183 @@
+/*
+ * nodepool.h: the scenario's `cluster:` section, read strictly and resolved against the
+ * instance catalog.
+ *
+ * The section names the cloud and region, the node provisioner (a pasted karpenter.sh/v1
+ * NodePool, or AKS node pools with a cluster-autoscaler profile in AKS's own key
+ * spelling), node start-up latencies, spot interruptions, insufficient-capacity errors
+ * and a PodDisruptionBudget. nodepool_cfg_load() checks every key (unknown keys are
+ * errors with a did-you-mean, at file:line:col), resolves instance types, zones and
+ * prices from the catalog, keeps only the types whose GPU is the engine's and that hold
+ * one replica, and fills a plain struct the cluster model (cluster.c) runs from.
+ * docs/nodes.md documents the vocabulary.
+ */
+#ifndef LLMCAP_SIM_NODEPOOL_H
+#define LLMCAP_SIM_NODEPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/core/err.h"
+
+struct scenario;
+struct catalog;
+struct cat_instance;
+
+enum np_kind { NP_IMPLICIT, NP_KARPENTER, NP_AKS };
+enum np_cloud { NP_AWS, NP_AZURE };
+enum np_capacity { NP_ON_DEMAND = 0, NP_SPOT = 1 };
+
+#define NP_MAX_ZONES 16
+#define NP_MAX_TYPES 64 /* instance types one cluster may use (a bit mask in cluster.c) */
+#define NP_MAX_POOLS 16
+#define NP_MAX_BUDGETS 8
+#define NP_MAX_EXPANDERS 4
+#define NP_NAME_MAX 64
+
+/* A latency: lognormal fitted to a median and a 95th percentile (median == p95 is a
+ * constant, 0 = none). */
+struct np_dist {
+    int64_t median_us;
+    int64_t p95_us;
+};
+
+/* An instance type the cluster may run. */
+struct np_type {
+    const struct cat_instance *inst; /* borrowed from the catalog */
+    int32_t gpus;
+    double vcpu;
+    double memory_gib;               /* NAN when the catalog does not know it */
+    double od_usd_per_hour;
+    bool allowed;                    /* Karpenter: the NodePool's requirements allow it */
+};
+
+/* Disruption reasons a Karpenter budget applies to (bit mask; 0 = all). */
+enum { NP_REASON_EMPTY = 1, NP_REASON_UNDERUTILIZED = 2, NP_REASON_DRIFTED = 4 };
+
+struct np_budget {
+    double nodes;   /* a count, or a percentage when `percent` */
+    bool percent;
+    unsigned reasons;
+};
+
+enum np_consolidation { NP_WHEN_EMPTY, NP_WHEN_EMPTY_OR_UNDERUTILIZED };
+
+struct np_karpenter {
+    char name[NP_NAME_MAX];         /* metadata.name */
+    bool capacity[2];               /* allowed capacity types (NP_ON_DEMAND, NP_SPOT) */
+    bool zone_ok[NP_MAX_ZONES];     /* per cluster zone */
+    enum np_consolidation policy;
+    int64_t consolidate_after_us;   /* -1: Never (consolidation off) */
+    struct np_budget budgets[NP_MAX_BUDGETS];
+    size_t n_budgets;
+    int64_t expire_after_us;        /* -1: Never */
+    double limit_gpus, limit_cpu, limit_memory_gib; /* INFINITY when not limited */
+    struct np_dist request_to_launch, launch_to_ready, registered_to_ready;
+};
+
+enum np_expander {
+    NP_EXP_RANDOM,
+    NP_EXP_LEAST_WASTE,
+    NP_EXP_MOST_PODS,
+    NP_EXP_LEAST_NODES,
+    NP_EXP_PRICE,
+    NP_EXP_PRIORITY,
+};
+
+struct np_aks_pool {
+    char name[NP_NAME_MAX];
+    int32_t type;                 /* index in nodepool_cfg.types; -1 for a System pool */
+    int32_t count, min_count, max_count;
+    bool autoscale;               /* enableAutoScaling */
+    bool system;                  /* mode: System (not used for the GPU pods, not billed) */
+    bool spot;                    /* priority: Spot */
+    bool deallocate;              /* evictionPolicy: Deallocate */
+    double spot_max_usd_per_hour; /* -1: up to the on-demand price */
+    int32_t priority;             /* priority expander: highest matching priority */
+    bool has_priority;
+};
+
+/* The cluster-autoscaler profile (AKS's key spelling in the scenario). */
+struct np_aks {
+    int64_t scan_interval_us;
+    int64_t unneeded_us, unready_us;
+    int64_t delay_after_add_us, delay_after_delete_us, delay_after_failure_us;
+    int64_t max_node_provision_us;
+    int64_t new_pod_scale_up_delay_us;
+    double utilization_threshold, gpu_utilization_threshold;
+    int32_t max_empty_bulk_delete;
+    int64_t max_graceful_termination_us;
+    enum np_expander expanders[NP_MAX_EXPANDERS];
+    size_t n_expanders;
+    struct np_aks_pool pools[NP_MAX_POOLS];
+    size_t n_pools;
+    struct np_dist request_to_launch, provision_to_ready, registered_to_ready;
+};
+
+/* Offerings with no capacity over [from, until) (an insufficient-capacity error). */
+struct np_ice_window {
+    int32_t type;      /* index in types */
+    int32_t zone;      /* index in zones, -1: every zone */
+    int32_t capacity;  /* enum np_capacity, -1: both */
+    int64_t from_us, until_us;
+};
+
+struct np_spot_event {
+    int64_t at_us;
+    int32_t count; /* spot nodes interrupted at once (the oldest live ones) */
+};
+
+struct nodepool_cfg {
+    enum np_kind kind;
+    enum np_cloud cloud;
+    char region[32];
+    char zones[NP_MAX_ZONES][32];
+    int32_t n_zones;
+    struct np_type types[NP_MAX_TYPES];
+    int32_t n_types;
+    double spot_price[NP_MAX_TYPES][NP_MAX_ZONES]; /* USD/h; NAN: no spot offering there */
+    struct np_karpenter kp;
+    struct np_aks aks;
+    /* spot */
+    double spot_rate_per_hour;        /* interruptions per spot node-hour */
+    int64_t notice_us;
+    struct np_spot_event *spot_events; /* owned */
+    size_t n_spot_events;
+    /* insufficient capacity */
+    double ice_probability;           /* per offering per launch attempt */
+    struct np_ice_window *ice;        /* owned */
+    size_t n_ice;
+    /* PodDisruptionBudget of the Deployment's pods */
+    bool pdb;
+    bool pdb_min_available;           /* minAvailable (else maxUnavailable) */
+    bool pdb_percent;
+    double pdb_value;
+    /* billing */
+    int64_t billing_minimum_us;       /* AWS: 60 s per instance; Azure: none */
+};
+
+/*
+ * Read `sc->cluster.node` (NULL: the implicit pool) into `cfg` using the catalog `cat`
+ * (may be NULL only for the implicit pool). Caller owns: nodepool_cfg_release(). On bad
+ * input returns SIM_EINVAL (or SIM_ENOENT for a missing file) with err at the offending
+ * key or value, and `cfg` holds nothing to release.
+ */
+int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
+                      const struct catalog *cat, struct sim_err *err);
+
+void nodepool_cfg_release(struct nodepool_cfg *cfg);
+
+/* Hourly interruption rate for an advisor band: AWS bands are the share of instances
+ * interrupted over the trailing month (rate = -ln(1 - p) / 730 h), Azure bands the
+ * chance of eviction within the next hour (rate = -ln(1 - p) per hour); p is the band's
+ * midpoint (2.5%, 7.5%, 12.5%, 17.5%, and 25% for ">20%"). -1 for an unknown band. */
+double np_advisor_band_rate(enum np_cloud cloud, const char *band);
+
+/* Kubernetes quantities: "16", "1.5", "500m", "64Gi", "1e3", "2k". Returns SIM_OK and the
+ * value in base units (cores, bytes, count) or SIM_EINVAL. */
+int np_parse_quantity(const char *text, double *out);
+
+const char *np_capacity_name(int capacity); /* "on-demand" | "spot" */
+
+#endif

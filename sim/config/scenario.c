@@ -1,0 +1,1203 @@
+/*
+ * scenario.c: load a scenario file, apply --set overrides, and bind every section strictly
+ * to struct scenario (unknown keys, wrong types, out-of-range values and contradictions
+ * are errors at file:line:col). The schema is documented in docs/scenario.md.
+ */
+#include "sim/config/scenario.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/plan.h"
+#include "sim/core/sha256.h"
+
+/* ---- binding context ---------------------------------------------------------------- */
+
+struct bind {
+    struct scenario *sc;
+    struct sim_err *err;
+};
+
+/* A map being bound: `map` is NULL when the section is absent or null (then every field
+ * keeps its default); `at` is where "'x.y' is required" points (the section's key, or the
+ * nearest ancestor's; NULL for the file itself). */
+struct sect {
+    const struct ynode *map;
+    const struct ynode *at;
+    char ctx[160];
+};
+
+static int fail_at(struct bind *b, const struct ynode *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct bind *b, const struct ynode *at, const char *fmt, ...)
+{
+    char msg[sizeof b->err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (at)
+        return sim_err_at(b->err, SIM_EINVAL, at->file, at->line, at->col, "%s", msg);
+    return sim_err_at(b->err, SIM_EINVAL, b->sc->path, 0, 0, "%s", msg);
+}
+
+/* "a" + "." + "b" into out[n], cut to fit (dotted names are far shorter than the
+ * buffers; a cut one would only shorten a message). "" + "b" is "b". */
+static void join_key(char *out, size_t n, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), used = 0;
+    if (la) {
+        size_t k = la < n - 1 ? la : n - 1;
+        memcpy(out, a, k);
+        used = k;
+        if (used < n - 1)
+            out[used++] = '.';
+    }
+    size_t k = lb < n - 1 - used ? lb : n - 1 - used;
+    memcpy(out + used, b, k);
+    out[used + k] = '\0';
+}
+
+static void key_of(const struct sect *s, const char *name, char *key, size_t n)
+{
+    join_key(key, n, s->ctx, name);
+}
+
+/* The value of `name` in `s`, or NULL when absent. Fills `key` with the dotted name. */
+static const struct ynode *field(const struct sect *s, const char *name, char *key, size_t n)
+{
+    key_of(s, name, key, n);
+    return ynode_get(s->map, name);
+}
+
+static bool has(const struct sect *s, const char *name)
+{
+    return ynode_get(s->map, name) != NULL;
+}
+
+/* Open the sub-map `name` of `parent`, checking its keys against `allowed`. */
+static int sect_open(struct bind *b, const struct sect *parent, const char *name,
+                     const char *const *allowed, struct sect *out)
+{
+    const struct ynode *node = ynode_get(parent->map, name);
+    const struct ynode *key = ynode_key(parent->map, name);
+    key_of(parent, name, out->ctx, sizeof out->ctx);
+    out->at = key ? key : parent->at;
+    out->map = NULL;
+    if (!node || ynode_is_null(node))
+        return SIM_OK;
+    int rc = ynode_check_keys(node, out->ctx, allowed, b->err);
+    if (rc)
+        return rc;
+    out->map = node;
+    return SIM_OK;
+}
+
+/* A sequence item as a section ("workload.rate_profile.steps.1"). */
+static int item_open(struct bind *b, const struct ynode *item, const char *seq_ctx, size_t i,
+                     const char *const *allowed, struct sect *out)
+{
+    char index[24];
+    snprintf(index, sizeof index, "%zu", i);
+    join_key(out->ctx, sizeof out->ctx, seq_ctx, index);
+    out->at = item;
+    out->map = item;
+    return ynode_check_keys(item, out->ctx, allowed, b->err);
+}
+
+/* "'x.y' is required" (+ " with ...") when `name` is absent from `s`. */
+static int need(struct bind *b, const struct sect *s, const char *name, const char *why)
+{
+    if (has(s, name))
+        return SIM_OK;
+    char key[256];
+    key_of(s, name, key, sizeof key);
+    if (why)
+        return fail_at(b, s->at, "'%s' is required %s", key, why);
+    return fail_at(b, s->at, "'%s' is required", key);
+}
+
+/* "'x.y' applies only to ..." at the key, when `name` is present in `s`. */
+static int only_for(struct bind *b, const struct sect *s, const char *name, const char *what)
+{
+    const struct ynode *k = ynode_key(s->map, name);
+    if (!k)
+        return SIM_OK;
+    char key[256];
+    key_of(s, name, key, sizeof key);
+    return fail_at(b, k, "'%s' applies only to %s", key, what);
+}
+
+/* ---- field readers: absent fields keep their defaults ------------------------------- */
+
+static int rd_num(struct bind *b, const struct sect *s, const char *name, double min, bool min_open,
+                  double max, bool max_open, const char *unit, double *out)
+{
+    char key[256];
+    const struct ynode *n = field(s, name, key, sizeof key);
+    if (!n)
+        return SIM_OK;
+    struct ynode_range r = {min, max, min_open, max_open, unit};
+    return ynode_as_number(n, key, &r, out, b->err);
+}
+
+/* > 0 with a unit: the most common range. */
+static int rd_pos(struct bind *b, const struct sect *s, const char *name, const char *unit,
+                  double *out)
+{
+    return rd_num(b, s, name, 0.0, true, INFINITY, false, unit, out);
+}
+
+static int rd_i64(struct bind *b, const struct sect *s, const char *name, int64_t min, int64_t max,
+                  const char *unit, int64_t *out)
+{
+    char key[256];
+    const struct ynode *n = field(s, name, key, sizeof key);
+    if (!n)
+        return SIM_OK;
+    return ynode_as_int64_unit(n, key, min, max, unit, out, b->err);
+}
+
+static int rd_int(struct bind *b, const struct sect *s, const char *name, int min, int max,
+                  const char *unit, int *out)
+{
+    int64_t v = *out;
+    int rc = rd_i64(b, s, name, min, max, unit, &v);
+    if (rc == SIM_OK)
+        *out = (int)v;
+    return rc;
+}
+
+static int rd_dur(struct bind *b, const struct sect *s, const char *name, int64_t min_us,
+                  int64_t *out)
+{
+    char key[256];
+    const struct ynode *n = field(s, name, key, sizeof key);
+    if (!n)
+        return SIM_OK;
+    return ynode_as_duration_us(n, key, min_us, INT64_MAX, 0, out, b->err);
+}
+
+static int rd_bool(struct bind *b, const struct sect *s, const char *name, bool *out)
+{
+    char key[256];
+    const struct ynode *n = field(s, name, key, sizeof key);
+    if (!n)
+        return SIM_OK;
+    return ynode_as_bool(n, key, out, b->err);
+}
+
+static int rd_enum(struct bind *b, const struct sect *s, const char *name, const char *const *names,
+                   int *out)
+{
+    char key[256];
+    const struct ynode *n = field(s, name, key, sizeof key);
+    if (!n)
+        return SIM_OK;
+    return ynode_as_enum(n, key, names, out, b->err);
+}
+
+/* A string into a fixed buffer; `allow_empty` for fields where "" means "unset". */
+static int str_into(struct bind *b, const struct ynode *n, const char *key, bool allow_empty,
+                    char *out, size_t cap)
+{
+    const char *v;
+    int rc = ynode_as_string(n, key, &v, b->err);
+    if (rc)
+        return rc;
+    if (!v[0] && !allow_empty)
+        return fail_at(b, n, "'%s' must not be empty", key);
+    if (strlen(v) >= cap)
+        return fail_at(b, n, "'%s' must be at most %zu characters long, got %zu characters", key,
+                       cap - 1, strlen(v));
+    memcpy(out, v, strlen(v) + 1);
+    return SIM_OK;
+}
+
+static int rd_str(struct bind *b, const struct sect *s, const char *name, bool allow_empty,
+                  char *out, size_t cap)
+{
+    char key[256];
+    const struct ynode *n = field(s, name, key, sizeof key);
+    if (!n)
+        return SIM_OK;
+    return str_into(b, n, key, allow_empty, out, cap);
+}
+
+/* A path from the file is relative to the scenario's folder; one from --set is relative
+ * to the current directory, as command-line paths are. Existence is not checked here:
+ * the readers do that when they open the file. */
+static int path_into(struct bind *b, const struct ynode *n, const char *key, char *out, size_t cap)
+{
+    char rel[SC_PATH_MAX];
+    int rc = str_into(b, n, key, false, rel, sizeof rel);
+    if (rc)
+        return rc;
+    if (!strcmp(n->file, "--set")) {
+        memcpy(out, rel, strlen(rel) + 1);
+        return SIM_OK;
+    }
+    if (rel[0] != '/' && strlen(b->sc->dir) + 1 + strlen(rel) >= cap)
+        return fail_at(b, n,
+                       "'%s' must be at most %zu characters long once resolved against "
+                       "'%s'",
+                       key, cap - 1, b->sc->dir);
+    scenario_resolve_path(b->sc, rel, out, cap);
+    return SIM_OK;
+}
+
+static int rd_path(struct bind *b, const struct sect *s, const char *name, char *out, size_t cap)
+{
+    char key[256];
+    const struct ynode *n = field(s, name, key, sizeof key);
+    if (!n)
+        return SIM_OK;
+    return path_into(b, n, key, out, cap);
+}
+
+/* ---- vocabularies ---------------------------------------------------------------------- */
+
+static const char *const top_keys[] = {
+    "name",   "seed",  "duration", "drain_timeout", "workload", "model",  "engine",
+    "router", "fleet", "cluster",  "cost",          "slo",      "record", "plan", NULL};
+
+static const char *const workload_keys[] = {
+    "trace", "arrivals", "rate_profile", "prompt_tokens", "output_tokens", "count", NULL};
+static const char *const trace_keys[] = {"path",   "format",        "time_scale", "rate_scale",
+                                         "window", "skip_bad_rows", NULL};
+static const char *const window_keys[] = {"start", "end", NULL};
+static const char *const trace_formats[] = {"auto", "azure", "mooncake", "csv", NULL};
+static const char *const arrivals_keys[] = {"process", "rate_per_s", "cv", NULL};
+static const char *const processes[] = {"poisson", "gamma", "constant", NULL};
+static const char *const rate_profile_keys[] = {"diurnal", "steps", "spikes", NULL};
+static const char *const diurnal_keys[] = {"amplitude_frac", "period", "peak_at", NULL};
+static const char *const step_keys[] = {"at", "rate_per_s", NULL};
+static const char *const spike_keys[] = {"at", "duration", "factor", NULL};
+
+static const char *const len_keys[] = {"dist",  "value", "min",    "max", "mean",
+                                       "sigma", "path",  "column", NULL};
+static const char *const len_dists[] = {"constant",  "uniform",   "exponential",
+                                        "lognormal", "empirical", NULL};
+static const char *const len_constant_keys[] = {"value", NULL};
+static const char *const len_uniform_keys[] = {"min", "max", NULL};
+static const char *const len_exponential_keys[] = {"mean", NULL};
+static const char *const len_lognormal_keys[] = {"mean", "sigma", NULL};
+static const char *const len_empirical_keys[] = {"path", "column", NULL};
+static const char *const *const len_dist_keys[] = {len_constant_keys, len_uniform_keys,
+                                                   len_exponential_keys, len_lognormal_keys,
+                                                   len_empirical_keys};
+
+static const char *const model_keys[] = {"name", "dtype", "kv_cache_dtype", "catalog", NULL};
+static const char *const dtypes[] = {"bf16", "fp16", "fp8", "int8", "int4-awq", "int4-gptq", NULL};
+static const char *const kv_dtypes[] = {"auto", "fp8", NULL};
+
+static const char *const engine_keys[] = {"kind",
+                                          "gpu",
+                                          "tensor_parallel_size",
+                                          "max_num_seqs",
+                                          "max_num_batched_tokens",
+                                          "enable_chunked_prefill",
+                                          "block_size",
+                                          "gpu_memory_utilization",
+                                          "max_model_len",
+                                          "num_gpu_blocks",
+                                          "batch_size",
+                                          "latency",
+                                          "startup",
+                                          "termination",
+                                          NULL};
+static const char *const engine_kinds[] = {"vllm", "static", NULL};
+static const char *const latency_keys[] = {"model", "table", "constant", "linear", NULL};
+static const char *const latency_models[] = {"constant", "linear", "roofline", "table", NULL};
+static const char *const lat_constant_keys[] = {"prefill_per_token_us", "decode_iteration_ms",
+                                                NULL};
+static const char *const lat_linear_keys[] = {"fixed_ms", "per_prefill_token_us",
+                                              "per_decode_seq_us", "per_context_token_ns", NULL};
+static const char *const startup_keys[] = {"image_gib",        "image_pull_gib_per_s",
+                                           "image_prepulled",  "weights_from",
+                                           "weights_gib",      "engine_init",
+                                           "engine_init_cold", "compile_cache",
+                                           NULL};
+static const char *const compile_cache_names[] = {"warm", "cold", "per-node", NULL};
+static const char *const weights_custom_keys[] = {"gib_per_s", NULL};
+static const char *const termination_keys[] = {"grace_period", "on_unfinished", NULL};
+static const char *const on_unfinished_names[] = {"retry", "fail", NULL};
+
+/* Weight-load throughputs of the Run:ai Model Streamer 0.6.0 loading Llama-3-8B BF16 on
+ * AWS g5.12xlarge (run-ai/runai-model-streamer docs/src/benchmarks.md @ 001e5881):
+ * EBS gp3 1.03 GiB/s, S3 3.51 GiB/s. No local-NVMe figure was published; local-nvme
+ * borrows the EBS io2 figure (1.96 GiB/s) as an assumption. */
+static const char *const weight_presets[] = {"network-volume", "s3-streamer", "local-nvme", NULL};
+static const double weight_preset_gib_per_s[] = {1.03, 3.51, 1.96};
+
+static const char *const router_keys[] = {"policy", "queue_timeout", "max_outstanding_per_replica",
+                                          NULL};
+static const char *const router_policies[] = {"round_robin", "least_outstanding", NULL};
+
+static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler", NULL};
+static const char *const metrics_keys[] = {"scrape_interval", "namespace", NULL};
+static const char *const autoscaler_keys[] = {"scaledObject", "horizontalPodAutoscaler", NULL};
+
+static const char *const cost_keys[] = {"managed_api_usd_per_mtok", NULL};
+
+struct slo_name {
+    const char *key;
+    enum slo_metric metric;
+    double quantile;
+};
+/* Most used first: did_you_mean() takes the first of equally close names, so 'ttft_p96'
+ * suggests 'ttft_p95' rather than 'ttft_p90'. */
+static const struct slo_name slo_table[] = {
+    {"ttft_p95", SLO_TTFT, 0.95},   {"ttft_p99", SLO_TTFT, 0.99},
+    {"ttft_p90", SLO_TTFT, 0.9},    {"ttft_p50", SLO_TTFT, 0.5},
+    {"ttft_p999", SLO_TTFT, 0.999}, {"tpot_p95", SLO_TPOT, 0.95},
+    {"tpot_p99", SLO_TPOT, 0.99},   {"tpot_p90", SLO_TPOT, 0.9},
+    {"tpot_p50", SLO_TPOT, 0.5},    {"tpot_p999", SLO_TPOT, 0.999},
+    {"e2e_p95", SLO_E2E, 0.95},     {"e2e_p99", SLO_E2E, 0.99},
+    {"e2e_p90", SLO_E2E, 0.9},      {"e2e_p50", SLO_E2E, 0.5},
+    {"e2e_p999", SLO_E2E, 0.999},   {"error_rate", SLO_ERROR_RATE, 0.0},
+};
+#define N_SLO_NAMES (sizeof slo_table / sizeof slo_table[0])
+static const char *const slo_keys[N_SLO_NAMES + 1] = {
+    "ttft_p95", "ttft_p99", "ttft_p90", "ttft_p50",   "ttft_p999", "tpot_p95",
+    "tpot_p99", "tpot_p90", "tpot_p50", "tpot_p999",  "e2e_p95",   "e2e_p99",
+    "e2e_p90",  "e2e_p50",  "e2e_p999", "error_rate", NULL};
+
+static const char *const record_keys[] = {"requests", "sample_frac", "samples", NULL};
+static const char *const rec_requests_names[] = {"full", "sample", "none", NULL};
+
+/* ---- workload ------------------------------------------------------------------------ */
+
+static int bind_len(struct bind *b, const struct sect *parent, const char *name,
+                    struct len_spec *out)
+{
+    struct sect s;
+    int rc = sect_open(b, parent, name, len_keys, &s);
+    if (rc)
+        return rc;
+    if (!s.map)
+        return need(b, parent, name, "with 'arrivals'");
+    int d = 0;
+    if ((rc = need(b, &s, "dist", "(constant, uniform, exponential, lognormal or empirical)")) ||
+        (rc = rd_enum(b, &s, "dist", len_dists, &d)))
+        return rc;
+    out->dist = (enum len_dist)d;
+    const char *const *mine = len_dist_keys[d];
+    for (size_t i = 0; i < s.map->n; i++) {
+        const char *k = s.map->keys[i]->value;
+        bool ok = !strcmp(k, "dist");
+        for (size_t j = 0; mine[j] && !ok; j++)
+            ok = !strcmp(k, mine[j]);
+        if (ok)
+            continue;
+        char takes[64] = "";
+        for (size_t j = 0; mine[j]; j++)
+            snprintf(takes + strlen(takes), sizeof takes - strlen(takes), "%s%s", j ? ", " : "",
+                     mine[j]);
+        return fail_at(b, s.map->keys[i], "'%s.%s' does not apply to dist %s (it takes: %s)", s.ctx,
+                       k, len_dists[d], takes);
+    }
+    char why[48];
+    snprintf(why, sizeof why, "with dist %s", len_dists[d]);
+    int64_t v;
+    switch (out->dist) {
+    case LEN_CONSTANT:
+        v = 0;
+        if ((rc = need(b, &s, "value", why)) ||
+            (rc = rd_i64(b, &s, "value", 1, INT64_MAX, "tokens", &v)))
+            return rc;
+        out->value = (double)v;
+        return SIM_OK;
+    case LEN_UNIFORM: {
+        int64_t lo = 0, hi = 0;
+        if ((rc = need(b, &s, "min", why)) || (rc = need(b, &s, "max", why)) ||
+            (rc = rd_i64(b, &s, "min", 1, INT64_MAX, "tokens", &lo)) ||
+            (rc = rd_i64(b, &s, "max", 1, INT64_MAX, "tokens", &hi)))
+            return rc;
+        if (hi < lo) {
+            const struct ynode *n = ynode_get(s.map, "max");
+            return fail_at(b, n, "'%s.max' must be >= '%s.min' (%" PRId64 " tokens), got '%s'",
+                           s.ctx, s.ctx, lo, n->value);
+        }
+        out->min = (double)lo;
+        out->max = (double)hi;
+        return SIM_OK;
+    }
+    case LEN_EXPONENTIAL:
+        if ((rc = need(b, &s, "mean", why)))
+            return rc;
+        return rd_pos(b, &s, "mean", "tokens", &out->mean);
+    case LEN_LOGNORMAL:
+        if ((rc = need(b, &s, "mean", why)) || (rc = need(b, &s, "sigma", why)) ||
+            (rc = rd_pos(b, &s, "mean", "tokens", &out->mean)))
+            return rc;
+        return rd_num(b, &s, "sigma", 0.0, true, 10.0, false, NULL, &out->sigma);
+    case LEN_EMPIRICAL:
+        if ((rc = need(b, &s, "path", why)) || (rc = need(b, &s, "column", why)) ||
+            (rc = rd_path(b, &s, "path", out->path, sizeof out->path)))
+            return rc;
+        return rd_str(b, &s, "column", false, out->column, sizeof out->column);
+    }
+    return SIM_OK;
+}
+
+static int bind_trace(struct bind *b, const struct sect *w, struct workload_spec *wl)
+{
+    struct sect t, win;
+    int rc, fmt = 0;
+    if ((rc = sect_open(b, w, "trace", trace_keys, &t)))
+        return rc;
+    wl->kind = WL_TRACE;
+    if ((rc = need(b, &t, "path", NULL)) ||
+        (rc = rd_path(b, &t, "path", wl->trace_path, sizeof wl->trace_path)) ||
+        (rc = rd_enum(b, &t, "format", trace_formats, &fmt)) ||
+        (rc = rd_num(b, &t, "time_scale", 0.0, true, 1e6, false, NULL, &wl->time_scale)) ||
+        (rc = rd_num(b, &t, "rate_scale", 0.0, true, 1000.0, false, NULL, &wl->rate_scale)) ||
+        (rc = rd_bool(b, &t, "skip_bad_rows", &wl->skip_bad_rows)) ||
+        (rc = sect_open(b, &t, "window", window_keys, &win)) ||
+        (rc = rd_dur(b, &win, "start", 0, &wl->window_start_us)) ||
+        (rc = rd_dur(b, &win, "end", 0, &wl->window_end_us)))
+        return rc;
+    wl->format = (enum trace_format)fmt;
+    if (has(&win, "end") && wl->window_end_us <= wl->window_start_us) {
+        char start[48];
+        const struct ynode *n = ynode_get(win.map, "end");
+        return fail_at(b, n, "'%s.end' must be > '%s.start' (%s), got '%s'", win.ctx, win.ctx,
+                       format_duration_us(wl->window_start_us, start, sizeof start), n->value);
+    }
+    /* the synthetic generator's keys make no sense with a trace: say so */
+    static const char *const synthetic_only[] = {"rate_profile", "prompt_tokens", "output_tokens",
+                                                 "count", NULL};
+    for (size_t i = 0; synthetic_only[i]; i++)
+        if ((rc = only_for(b, w, synthetic_only[i],
+                           "a synthetic workload ('arrivals'), not to a trace")))
+            return rc;
+    return SIM_OK;
+}
+
+static int bind_steps(struct bind *b, const struct sect *rp, struct workload_spec *wl)
+{
+    char key[256];
+    const struct ynode *seq = field(rp, "steps", key, sizeof key);
+    if (!seq || ynode_is_null(seq))
+        return SIM_OK;
+    if (seq->kind != YNODE_SEQ)
+        return fail_at(b, seq, "expected a sequence for '%s', found %s", key, ynode_kind_name(seq));
+    wl->steps = sim_calloc(seq->n, sizeof *wl->steps);
+    if (!wl->steps)
+        return sim_err_set(b->err, SIM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < seq->n; i++) {
+        struct sect it;
+        struct rate_step *st = &wl->steps[i];
+        int rc;
+        if ((rc = item_open(b, seq->items[i], key, i, step_keys, &it)) ||
+            (rc = need(b, &it, "at", NULL)) || (rc = need(b, &it, "rate_per_s", NULL)) ||
+            (rc = rd_dur(b, &it, "at", 0, &st->at_us)) ||
+            (rc = rd_pos(b, &it, "rate_per_s", "req/s", &st->rate_per_s)))
+            return rc;
+        wl->n_steps = i + 1;
+        if (i > 0 && st->at_us <= st[-1].at_us) {
+            char prev[48];
+            const struct ynode *n = ynode_get(it.map, "at");
+            return fail_at(b, n, "'%s.at' must be after '%s.%zu.at' (%s), got '%s'", it.ctx, key,
+                           i - 1, format_duration_us(st[-1].at_us, prev, sizeof prev), n->value);
+        }
+    }
+    return SIM_OK;
+}
+
+static int bind_spikes(struct bind *b, const struct sect *rp, struct workload_spec *wl)
+{
+    char key[256];
+    const struct ynode *seq = field(rp, "spikes", key, sizeof key);
+    if (!seq || ynode_is_null(seq))
+        return SIM_OK;
+    if (seq->kind != YNODE_SEQ)
+        return fail_at(b, seq, "expected a sequence for '%s', found %s", key, ynode_kind_name(seq));
+    wl->spikes = sim_calloc(seq->n, sizeof *wl->spikes);
+    if (!wl->spikes)
+        return sim_err_set(b->err, SIM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < seq->n; i++) {
+        struct sect it;
+        struct rate_spike *sp = &wl->spikes[i];
+        int rc;
+        if ((rc = item_open(b, seq->items[i], key, i, spike_keys, &it)) ||
+            (rc = need(b, &it, "at", NULL)) || (rc = need(b, &it, "duration", NULL)) ||
+            (rc = need(b, &it, "factor", NULL)) || (rc = rd_dur(b, &it, "at", 0, &sp->at_us)) ||
+            (rc = rd_dur(b, &it, "duration", 1, &sp->duration_us)) ||
+            (rc = rd_pos(b, &it, "factor", "rate multiplier", &sp->factor)))
+            return rc;
+        wl->n_spikes = i + 1;
+        if (i > 0 && sp->at_us < sp[-1].at_us) {
+            char prev[48];
+            const struct ynode *n = ynode_get(it.map, "at");
+            return fail_at(b, n, "'%s.at' must not be before '%s.%zu.at' (%s), got '%s'", it.ctx,
+                           key, i - 1, format_duration_us(sp[-1].at_us, prev, sizeof prev),
+                           n->value);
+        }
+    }
+    return SIM_OK;
+}
+
+static int bind_arrivals(struct bind *b, const struct sect *w, struct workload_spec *wl)
+{
+    struct sect a, rp, di;
+    int rc, proc = 0;
+    if ((rc = sect_open(b, w, "arrivals", arrivals_keys, &a)))
+        return rc;
+    wl->kind = WL_SYNTHETIC;
+    if ((rc = rd_enum(b, &a, "process", processes, &proc)) ||
+        (rc = need(b, &a, "rate_per_s", NULL)) ||
+        (rc = rd_pos(b, &a, "rate_per_s", "req/s", &wl->rate_per_s)))
+        return rc;
+    wl->process = (enum arrival_process)proc;
+    if (wl->process == ARR_GAMMA) {
+        if ((rc = need(b, &a, "cv", "with process gamma")) ||
+            (rc = rd_pos(b, &a, "cv", "coefficient of variation", &wl->cv)))
+            return rc;
+    } else if ((rc = only_for(b, &a, "cv", "process gamma"))) {
+        return rc;
+    }
+    if ((rc = sect_open(b, w, "rate_profile", rate_profile_keys, &rp)) ||
+        (rc = sect_open(b, &rp, "diurnal", diurnal_keys, &di)))
+        return rc;
+    if (di.map) {
+        wl->diurnal = true;
+        if ((rc = need(b, &di, "amplitude_frac", NULL)) ||
+            (rc = rd_num(b, &di, "amplitude_frac", 0.0, false, 1.0, true, NULL,
+                         &wl->diurnal_amplitude_frac)) ||
+            (rc = rd_dur(b, &di, "period", 1, &wl->diurnal_period_us)) ||
+            (rc = rd_dur(b, &di, "peak_at", 0, &wl->diurnal_peak_at_us)))
+            return rc;
+    }
+    if ((rc = bind_steps(b, &rp, wl)) || (rc = bind_spikes(b, &rp, wl)) ||
+        (rc = bind_len(b, w, "prompt_tokens", &wl->prompt)) ||
+        (rc = bind_len(b, w, "output_tokens", &wl->output)) ||
+        (rc = rd_i64(b, w, "count", 1, INT64_MAX, "requests", &wl->count)))
+        return rc;
+    if (wl->count == 0 && b->sc->duration_us < 0)
+        return fail_at(b, w->at, "a synthetic workload needs 'count' or 'duration'");
+    return SIM_OK;
+}
+
+static int bind_workload(struct bind *b, const struct sect *top)
+{
+    struct sect w;
+    int rc = sect_open(b, top, "workload", workload_keys, &w);
+    if (rc)
+        return rc;
+    const struct ynode *tk = ynode_key(w.map, "trace"), *ak = ynode_key(w.map, "arrivals");
+    bool trace = tk && !ynode_is_null(ynode_get(w.map, "trace"));
+    bool arrivals = ak && !ynode_is_null(ynode_get(w.map, "arrivals"));
+    if (trace == arrivals) {
+        const struct ynode *at = w.at;
+        if (trace) /* both: point at the later one */
+            at = (ak->line > tk->line || (ak->line == tk->line && ak->col > tk->col)) ? ak : tk;
+        return fail_at(b, at, "'workload' needs exactly one of 'trace' or 'arrivals'");
+    }
+    return trace ? bind_trace(b, &w, &b->sc->workload) : bind_arrivals(b, &w, &b->sc->workload);
+}
+
+/* ---- model and engine ---------------------------------------------------------------- */
+
+static int bind_model(struct bind *b, const struct sect *top)
+{
+    struct model_spec *m = &b->sc->model;
+    struct sect s;
+    int rc, dt = 0, kv = 0;
+    if ((rc = sect_open(b, top, "model", model_keys, &s)) || (rc = need(b, &s, "name", NULL)) ||
+        (rc = rd_str(b, &s, "name", false, m->name, sizeof m->name)) ||
+        (rc = rd_path(b, &s, "catalog", m->catalog_path, sizeof m->catalog_path)))
+        return rc;
+    if (has(&s, "dtype")) {
+        if ((rc = rd_enum(b, &s, "dtype", dtypes, &dt)))
+            return rc;
+        snprintf(m->dtype, sizeof m->dtype, "%s", dtypes[dt]);
+    }
+    if (has(&s, "kv_cache_dtype")) {
+        if ((rc = rd_enum(b, &s, "kv_cache_dtype", kv_dtypes, &kv)))
+            return rc;
+        snprintf(m->kv_cache_dtype, sizeof m->kv_cache_dtype, "%s", kv_dtypes[kv]);
+    }
+    return SIM_OK;
+}
+
+static bool is_integer_text(const char *s)
+{
+    if (*s == '-' || *s == '+')
+        s++;
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static int bind_num_gpu_blocks(struct bind *b, const struct sect *e, struct engine_spec *en)
+{
+    char key[256];
+    const struct ynode *n = field(e, "num_gpu_blocks", key, sizeof key);
+    if (!n)
+        return SIM_OK;
+    if (n->kind == YNODE_SCALAR && !strcmp(n->value, "auto")) {
+        en->num_gpu_blocks = 0;
+        return SIM_OK;
+    }
+    if (n->kind == YNODE_SCALAR && !n->quoted && is_integer_text(n->value))
+        return ynode_as_int64_unit(n, key, 1, INT64_MAX, "blocks", &en->num_gpu_blocks, b->err);
+    if (n->kind != YNODE_SCALAR || ynode_is_null(n))
+        return fail_at(b, n, "expected 'auto' or an integer for '%s', found %s", key,
+                       ynode_kind_name(n));
+    return fail_at(b, n, "'%s' must be 'auto' or an integer >= 1 (blocks), got '%s'", key,
+                   n->value);
+}
+
+static int bind_block_size(struct bind *b, const struct sect *e, struct engine_spec *en)
+{
+    char key[256];
+    const struct ynode *n = field(e, "block_size", key, sizeof key);
+    if (!n)
+        return SIM_OK;
+    int64_t v = 0;
+    int rc = ynode_as_int64_unit(n, key, INT64_MIN, INT64_MAX, "tokens", &v, b->err);
+    if (rc)
+        return rc;
+    static const int64_t allowed[] = {1, 8, 16, 32, 64, 128};
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+        if (v == allowed[i]) {
+            en->block_size = (int)v;
+            return SIM_OK;
+        }
+    return fail_at(b, n, "'%s' must be one of 1, 8, 16, 32, 64, 128 (tokens), got '%s'", key,
+                   n->value);
+}
+
+static int bind_latency(struct bind *b, const struct sect *e, struct lat_spec *lat)
+{
+    struct sect s, c, l;
+    int rc, model = 0;
+    if ((rc = sect_open(b, e, "latency", latency_keys, &s)) ||
+        (rc = need(b, &s, "model", "(constant, linear, roofline or table)")) ||
+        (rc = rd_enum(b, &s, "model", latency_models, &model)))
+        return rc;
+    lat->kind = (enum lat_kind)model;
+    if (lat->kind == LAT_TABLE) {
+        if ((rc = rd_path(b, &s, "table", lat->table_path, sizeof lat->table_path)))
+            return rc;
+    } else if ((rc = only_for(b, &s, "table", "model table"))) {
+        return rc;
+    }
+    if ((rc = sect_open(b, &s, "constant", lat_constant_keys, &c)) ||
+        (rc = sect_open(b, &s, "linear", lat_linear_keys, &l)))
+        return rc;
+    if (lat->kind == LAT_CONSTANT) {
+        if ((rc = need(b, &s, "constant", "with model constant")) ||
+            (rc = need(b, &c, "prefill_per_token_us", NULL)) ||
+            (rc = need(b, &c, "decode_iteration_ms", NULL)) ||
+            (rc = rd_num(b, &c, "prefill_per_token_us", 0, false, INFINITY, false, "us",
+                         &lat->prefill_per_token_us)) ||
+            (rc = rd_num(b, &c, "decode_iteration_ms", 0, false, INFINITY, false, "ms",
+                         &lat->decode_iteration_ms)))
+            return rc;
+    } else if ((rc = only_for(b, &s, "constant", "model constant"))) {
+        return rc;
+    }
+    if (lat->kind == LAT_LINEAR) {
+        if ((rc = need(b, &s, "linear", "with model linear")) ||
+            (rc = rd_num(b, &l, "fixed_ms", 0, false, INFINITY, false, "ms", &lat->fixed_ms)) ||
+            (rc = rd_num(b, &l, "per_prefill_token_us", 0, false, INFINITY, false, "us",
+                         &lat->per_prefill_token_us)) ||
+            (rc = rd_num(b, &l, "per_decode_seq_us", 0, false, INFINITY, false, "us",
+                         &lat->per_decode_seq_us)) ||
+            (rc = rd_num(b, &l, "per_context_token_ns", 0, false, INFINITY, false, "ns",
+                         &lat->per_context_token_ns)))
+            return rc;
+    } else if ((rc = only_for(b, &s, "linear", "model linear"))) {
+        return rc;
+    }
+    return SIM_OK;
+}
+
+static int bind_startup(struct bind *b, const struct sect *e, struct startup_spec *st)
+{
+    struct sect s;
+    int rc;
+    int cc = (int)st->compile_cache;
+    if ((rc = sect_open(b, e, "startup", startup_keys, &s)) ||
+        (rc = rd_pos(b, &s, "image_gib", "GiB", &st->image_gib)) ||
+        (rc = rd_pos(b, &s, "image_pull_gib_per_s", "GiB/s", &st->image_pull_gib_per_s)) ||
+        (rc = rd_bool(b, &s, "image_prepulled", &st->image_prepulled)) ||
+        (rc = rd_pos(b, &s, "weights_gib", "GiB", &st->weights_gib)) ||
+        (rc = rd_dur(b, &s, "engine_init", 0, &st->engine_init_us)) ||
+        (rc = rd_dur(b, &s, "engine_init_cold", 0, &st->engine_init_cold_us)) ||
+        (rc = rd_enum(b, &s, "compile_cache", compile_cache_names, &cc)))
+        return rc;
+    st->compile_cache = (enum compile_cache)cc;
+    char key[256];
+    const struct ynode *wf = field(&s, "weights_from", key, sizeof key);
+    if (!wf)
+        return SIM_OK;
+    if (wf->kind == YNODE_MAP) {
+        struct sect c;
+        if ((rc = sect_open(b, &s, "weights_from", weights_custom_keys, &c)) ||
+            (rc = need(b, &c, "gib_per_s", NULL)) ||
+            (rc = rd_pos(b, &c, "gib_per_s", "GiB/s", &st->weights_gib_per_s)))
+            return rc;
+        snprintf(st->weights_from, sizeof st->weights_from, "custom");
+        return SIM_OK;
+    }
+    if (wf->kind == YNODE_SEQ || ynode_is_null(wf))
+        return fail_at(b, wf, "expected a preset name or {gib_per_s: N} for '%s', found %s", key,
+                       ynode_kind_name(wf));
+    int p = 0;
+    if ((rc = ynode_as_enum(wf, key, weight_presets, &p, b->err)))
+        return rc;
+    snprintf(st->weights_from, sizeof st->weights_from, "%s", weight_presets[p]);
+    st->weights_gib_per_s = weight_preset_gib_per_s[p];
+    return SIM_OK;
+}
+
+static int bind_engine(struct bind *b, const struct sect *top)
+{
+    struct engine_spec *en = &b->sc->engine;
+    struct sect e, t;
+    int rc, kind = 0, onu = 0;
+    if ((rc = sect_open(b, top, "engine", engine_keys, &e)) ||
+        (rc = rd_enum(b, &e, "kind", engine_kinds, &kind)) ||
+        (rc = rd_str(b, &e, "gpu", true, en->gpu, sizeof en->gpu)) ||
+        (rc = rd_int(b, &e, "tensor_parallel_size", 1, 64, "GPUs", &en->tensor_parallel_size)) ||
+        (rc = rd_int(b, &e, "max_num_seqs", 1, 65536, "sequences", &en->max_num_seqs)) ||
+        (rc = rd_int(b, &e, "max_num_batched_tokens", 1, 1048576, "tokens",
+                     &en->max_num_batched_tokens)) ||
+        (rc = rd_bool(b, &e, "enable_chunked_prefill", &en->enable_chunked_prefill)) ||
+        (rc = bind_block_size(b, &e, en)) ||
+        (rc = rd_num(b, &e, "gpu_memory_utilization", 0.0, true, 1.0, false,
+                     "fraction of GPU memory", &en->gpu_memory_utilization)) ||
+        (rc = rd_int(b, &e, "max_model_len", 1, 10000000, "tokens", &en->max_model_len)) ||
+        (rc = bind_num_gpu_blocks(b, &e, en)))
+        return rc;
+    en->kind = (enum engine_kind)kind;
+    if (en->kind == ENGINE_STATIC) {
+        if ((rc = rd_int(b, &e, "batch_size", 1, INT_MAX, "requests", &en->static_batch_size)))
+            return rc;
+    } else if ((rc = only_for(b, &e, "batch_size", "kind static"))) {
+        return rc;
+    }
+    if ((rc = bind_latency(b, &e, &en->latency)) || (rc = bind_startup(b, &e, &en->startup)) ||
+        (rc = sect_open(b, &e, "termination", termination_keys, &t)) ||
+        (rc = rd_dur(b, &t, "grace_period", 0, &en->termination.grace_period_us)) ||
+        (rc = rd_enum(b, &t, "on_unfinished", on_unfinished_names, &onu)))
+        return rc;
+    en->termination.on_unfinished = (enum on_unfinished)onu;
+    return SIM_OK;
+}
+
+/* ---- router, fleet, cluster, cost ------------------------------------------------------ */
+
+static int bind_router(struct bind *b, const struct sect *top)
+{
+    struct router_spec *r = &b->sc->router;
+    struct sect s;
+    int rc, pol = (int)r->policy;
+    if ((rc = sect_open(b, top, "router", router_keys, &s)) ||
+        (rc = rd_enum(b, &s, "policy", router_policies, &pol)) ||
+        (rc = rd_dur(b, &s, "queue_timeout", 1, &r->queue_timeout_us)) ||
+        (rc = rd_int(b, &s, "max_outstanding_per_replica", 0, INT_MAX, "requests",
+                     &r->max_outstanding_per_replica)))
+        return rc;
+    r->policy = (enum router_policy)pol;
+    return SIM_OK;
+}
+
+/* A pasted Kubernetes object, or {file: path} loaded from the scenario's folder. */
+static int bind_kube(struct bind *b, const struct sect *s, const char *name,
+                     const struct ynode **out)
+{
+    char key[256];
+    const struct ynode *n = field(s, name, key, sizeof key);
+    if (!n || ynode_is_null(n))
+        return SIM_OK;
+    if (n->kind != YNODE_MAP)
+        return fail_at(b, n, "expected a map for '%s', found %s", key, ynode_kind_name(n));
+    if (n->n != 1 || strcmp(n->keys[0]->value, "file")) {
+        *out = n;
+        return SIM_OK;
+    }
+    char fkey[300], path[SC_PATH_MAX];
+    snprintf(fkey, sizeof fkey, "%s.file", key);
+    int rc = path_into(b, n->items[0], fkey, path, sizeof path);
+    if (rc)
+        return rc;
+    const struct ynode *root = ydoc_include_file(b->sc->doc, path, b->err);
+    if (!root) {
+        /* an unreadable file: point at the `file:` value that named it */
+        if (!strcmp(b->err->where, path)) {
+            const struct ynode *v = n->items[0];
+            snprintf(b->err->where, sizeof b->err->where, "%s:%ld:%ld", v->file, v->line, v->col);
+        }
+        return b->err->code;
+    }
+    if (root->kind != YNODE_MAP)
+        return fail_at(b, root, "expected a map in '%s' for '%s', found %s", path, key,
+                       ynode_kind_name(root));
+    *out = root;
+    return SIM_OK;
+}
+
+static int bind_fleet(struct bind *b, const struct sect *top)
+{
+    struct fleet_spec *f = &b->sc->fleet;
+    struct sect s, m, a;
+    int rc;
+    if ((rc = sect_open(b, top, "fleet", fleet_keys, &s)) ||
+        (rc = rd_int(b, &s, "replicas", 0, 100000, "replicas", &f->replicas)) ||
+        (rc = rd_int(b, &s, "max_gpus", 0, INT_MAX, "GPUs", &f->max_gpus)) ||
+        (rc = sect_open(b, &s, "metrics", metrics_keys, &m)) ||
+        (rc = rd_dur(b, &m, "scrape_interval", 1000000, &f->scrape_interval_us)) ||
+        (rc = rd_str(b, &m, "namespace", false, f->namespace_, sizeof f->namespace_)) ||
+        (rc = sect_open(b, &s, "autoscaler", autoscaler_keys, &a)) ||
+        (rc = bind_kube(b, &a, "scaledObject", &f->scaled_object)) ||
+        (rc = bind_kube(b, &a, "horizontalPodAutoscaler", &f->hpa)))
+        return rc;
+    if (f->scaled_object && f->hpa) {
+        const struct ynode *k1 = ynode_key(a.map, "scaledObject");
+        const struct ynode *k2 = ynode_key(a.map, "horizontalPodAutoscaler");
+        const struct ynode *later =
+            (k2->line > k1->line || (k2->line == k1->line && k2->col > k1->col)) ? k2 : k1;
+        return fail_at(b, later,
+                       "'fleet.autoscaler' takes at most one of 'scaledObject' or "
+                       "'horizontalPodAutoscaler'");
+    }
+    bool autoscaled = f->scaled_object || f->hpa;
+    const struct ynode *rk = ynode_get(s.map, "replicas");
+    if (autoscaled && rk)
+        return fail_at(b, rk,
+                       "'fleet.replicas' sets a fixed fleet and cannot be combined with "
+                       "'fleet.autoscaler' (the autoscaler's minimum sets the start)");
+    if (!autoscaled && f->replicas == 0)
+        return fail_at(b, rk ? rk : s.at,
+                       "'fleet.replicas' is 0 and there is no 'fleet.autoscaler': no replica "
+                       "would ever serve");
+    int64_t tp = b->sc->engine.tensor_parallel_size;
+    int64_t need_gpus = autoscaled ? tp : tp * f->replicas;
+    if (f->max_gpus > 0 && need_gpus > f->max_gpus) {
+        const struct ynode *mg = ynode_get(s.map, "max_gpus");
+        if (autoscaled)
+            return fail_at(b, mg,
+                           "'fleet.max_gpus' (%d) is less than one replica's "
+                           "'engine.tensor_parallel_size' (%" PRId64 " GPUs)",
+                           f->max_gpus, tp);
+        return fail_at(b, mg,
+                       "'fleet.max_gpus' (%d) is less than 'fleet.replicas' x "
+                       "'engine.tensor_parallel_size' (%" PRId64 " GPUs)",
+                       f->max_gpus, need_gpus);
+    }
+    return SIM_OK;
+}
+
+static int bind_cluster(struct bind *b, const struct ynode *root)
+{
+    const struct ynode *n = ynode_get(root, "cluster");
+    if (!n || ynode_is_null(n))
+        return SIM_OK;
+    if (n->kind != YNODE_MAP)
+        return fail_at(b, n, "expected a map for 'cluster', found %s", ynode_kind_name(n));
+    b->sc->cluster.node = n;
+    return SIM_OK;
+}
+
+static int bind_slo(struct bind *b, const struct sect *top)
+{
+    struct sect s;
+    int rc = sect_open(b, top, "slo", slo_keys, &s);
+    if (rc || !s.map)
+        return rc;
+    for (size_t i = 0; i < s.map->n; i++) {
+        const char *k = s.map->keys[i]->value;
+        const struct slo_name *sn = NULL;
+        for (size_t j = 0; j < N_SLO_NAMES && !sn; j++)
+            if (!strcmp(slo_table[j].key, k))
+                sn = &slo_table[j];
+        SIM_ASSERT(sn && b->sc->n_slo < SLO_MAX); /* keys were checked; no duplicates */
+        struct slo_item *it = &b->sc->slo[b->sc->n_slo];
+        char key[64];
+        snprintf(key, sizeof key, "slo.%s", k);
+        if (sn->metric == SLO_ERROR_RATE) {
+            if ((rc = ynode_as_frac(s.map->items[i], key, 0.0, 1.0, &it->target, b->err)))
+                return rc;
+        } else {
+            int64_t us = 0;
+            if ((rc = ynode_as_duration_us(s.map->items[i], key, 1, INT64_MAX, 0, &us, b->err)))
+                return rc;
+            it->target = (double)us / 1e6;
+        }
+        snprintf(it->key, sizeof it->key, "%s", k);
+        it->metric = sn->metric;
+        it->quantile = sn->quantile;
+        b->sc->n_slo++;
+    }
+    return SIM_OK;
+}
+
+static int bind_record(struct bind *b, const struct sect *top)
+{
+    struct record_spec *r = &b->sc->record;
+    struct sect s;
+    int rc, req = (int)r->requests;
+    if ((rc = sect_open(b, top, "record", record_keys, &s)) ||
+        (rc = rd_enum(b, &s, "requests", rec_requests_names, &req)) ||
+        (rc = rd_num(b, &s, "sample_frac", 0.0, true, 1.0, false, NULL, &r->sample_frac)) ||
+        (rc = rd_bool(b, &s, "samples", &r->samples)))
+        return rc;
+    r->requests = (enum rec_requests)req;
+    return SIM_OK;
+}
+
+static int bind_all(struct bind *b, const struct ynode *root)
+{
+    struct scenario *sc = b->sc;
+    struct sect top = {.map = root, .at = NULL, .ctx = ""};
+    struct sect cost;
+    int64_t seed = (int64_t)sc->seed;
+    int rc;
+    if ((rc = ynode_check_keys(root, "", top_keys, b->err)) ||
+        (rc = rd_str(b, &top, "name", false, sc->name, sizeof sc->name)) ||
+        (rc = rd_i64(b, &top, "seed", 0, INT64_MAX, NULL, &seed)) ||
+        (rc = rd_dur(b, &top, "duration", 1, &sc->duration_us)) ||
+        (rc = rd_dur(b, &top, "drain_timeout", 0, &sc->drain_timeout_us)))
+        return rc;
+    sc->seed = (uint64_t)seed;
+    if ((rc = bind_workload(b, &top)) || (rc = bind_model(b, &top)) ||
+        (rc = bind_engine(b, &top)) || (rc = bind_router(b, &top)) || (rc = bind_fleet(b, &top)) ||
+        (rc = bind_cluster(b, root)) || (rc = sect_open(b, &top, "cost", cost_keys, &cost)) ||
+        (rc = rd_num(b, &cost, "managed_api_usd_per_mtok", 0.0, false, INFINITY, false,
+                     "USD per 1M tokens", &sc->cost.managed_api_usd_per_mtok)) ||
+        (rc = bind_slo(b, &top)) || (rc = bind_record(b, &top)))
+        return rc;
+    /* The plan's search space is checked now so a bad one fails at load, like any key. */
+    struct plan_spec plan;
+    return plan_spec_read(ynode_get(root, "plan"), &plan, b->err);
+}
+
+/* ---- public ------------------------------------------------------------------------- */
+
+void scenario_defaults(struct scenario *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->seed = 1;
+    sc->duration_us = -1;
+    sc->drain_timeout_us = 3600000000;
+
+    struct workload_spec *w = &sc->workload;
+    w->kind = WL_SYNTHETIC;
+    w->format = TRACE_AUTO;
+    w->time_scale = 1.0;
+    w->rate_scale = 1.0;
+    w->window_start_us = 0;
+    w->window_end_us = -1;
+    w->process = ARR_POISSON;
+    w->diurnal_period_us = 24 * 3600000000LL;
+    w->diurnal_peak_at_us = 14 * 3600000000LL;
+
+    snprintf(sc->model.dtype, sizeof sc->model.dtype, "bf16");
+    snprintf(sc->model.kv_cache_dtype, sizeof sc->model.kv_cache_dtype, "auto");
+
+    struct engine_spec *e = &sc->engine;
+    e->kind = ENGINE_VLLM;
+    e->tensor_parallel_size = 1;
+    e->enable_chunked_prefill = true;
+    e->block_size = 16;
+    e->gpu_memory_utilization = 0.90;
+    e->static_batch_size = 8;
+    e->latency.kind = LAT_ROOFLINE; /* required in a file; code-built scenarios get this */
+    e->startup.image_gib = 12.0;
+    e->startup.image_pull_gib_per_s = 0.1;
+    snprintf(e->startup.weights_from, sizeof e->startup.weights_from, "s3-streamer");
+    e->startup.weights_gib_per_s = 3.51;
+    e->startup.engine_init_us = 40000000;
+    e->startup.engine_init_cold_us = 240000000;
+    e->startup.compile_cache = CACHE_WARM;
+    e->termination.grace_period_us = 30000000;
+    e->termination.on_unfinished = ON_UNFINISHED_RETRY;
+
+    sc->router.policy = ROUTER_LEAST_OUTSTANDING;
+    sc->router.queue_timeout_us = 60000000;
+
+    sc->fleet.replicas = 1;
+    sc->fleet.scrape_interval_us = 15000000;
+    snprintf(sc->fleet.namespace_, sizeof sc->fleet.namespace_, "default");
+
+    sc->record.requests = REC_REQUESTS_FULL;
+    sc->record.sample_frac = 0.01;
+    sc->record.samples = true;
+}
+
+void scenario_release(struct scenario *sc)
+{
+    free(sc->workload.steps);
+    sc->workload.steps = NULL;
+    sc->workload.n_steps = 0;
+    free(sc->workload.spikes);
+    sc->workload.spikes = NULL;
+    sc->workload.n_spikes = 0;
+    sc->fleet.scaled_object = NULL;
+    sc->fleet.hpa = NULL;
+    sc->cluster.node = NULL;
+    ydoc_free(sc->doc);
+    sc->doc = NULL;
+}
+
+void scenario_resolve_path(const struct scenario *sc, const char *rel, char *out, size_t n)
+{
+    if (rel[0] == '/' || !sc->dir[0] || !strcmp(sc->dir, "."))
+        snprintf(out, n, "%s", rel);
+    else if (sc->dir[strlen(sc->dir) - 1] == '/')
+        snprintf(out, n, "%s%s", sc->dir, rel);
+    else
+        snprintf(out, n, "%s/%s", sc->dir, rel);
+}
+
+const char *slo_metric_name(enum slo_metric m)
+{
+    switch (m) {
+    case SLO_TTFT:
+        return "ttft";
+    case SLO_TPOT:
+        return "tpot";
+    case SLO_E2E:
+        return "e2e";
+    case SLO_ERROR_RATE:
+        return "error_rate";
+    }
+    return "?";
+}
+
+/* Folder and default name ("scenarios/chat.yaml" -> "scenarios", "chat"). */
+static void split_path(struct scenario *sc)
+{
+    const char *slash = strrchr(sc->path, '/');
+    if (!slash)
+        snprintf(sc->dir, sizeof sc->dir, ".");
+    else if (slash == sc->path)
+        snprintf(sc->dir, sizeof sc->dir, "/");
+    else
+        snprintf(sc->dir, sizeof sc->dir, "%.*s", (int)(slash - sc->path), sc->path);
+    const char *base = slash ? slash + 1 : sc->path;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    if (len >= sizeof sc->name)
+        len = sizeof sc->name - 1;
+    memcpy(sc->name, base, len);
+    sc->name[len] = '\0';
+}
+
+static int add_override(struct scenario *sc, const char *set, struct sim_err *err)
+{
+    size_t used = strlen(sc->overrides);
+    size_t need = used + (used ? 1 : 0) + strlen(set);
+    if (need >= sizeof sc->overrides)
+        return sim_err_at(err, SIM_EINVAL, "--set", 0, 0,
+                          "--set overrides are too long to record (more than %zu characters "
+                          "in all)",
+                          sizeof sc->overrides - 1);
+    if (used)
+        sc->overrides[used++] = ';';
+    memcpy(sc->overrides + used, set, strlen(set) + 1);
+    return SIM_OK;
+}
+
+int scenario_load(struct scenario *sc, const char *path, const char *const *sets, size_t n_sets,
+                  struct sim_err *err)
+{
+    struct sim_err local;
+    if (!err)
+        err = &local;
+    sim_err_clear(err);
+    scenario_defaults(sc);
+    if (strlen(path) >= sizeof sc->path)
+        return sim_err_set(err, SIM_EINVAL, "scenario path is too long (at most %zu characters)",
+                           sizeof sc->path - 1);
+    memcpy(sc->path, path, strlen(path) + 1);
+    split_path(sc);
+
+    char *text;
+    size_t len;
+    int rc = ynode_read_file(path, &text, &len, err);
+    if (rc)
+        return rc;
+    sha256_hex(text, len, sc->sha256);
+    sc->doc = ydoc_load_string(path, text, len, err);
+    free(text);
+    if (!sc->doc)
+        return err->code ? err->code : SIM_EINVAL;
+
+    for (size_t i = 0; i < n_sets; i++)
+        if ((rc = ydoc_set(sc->doc, sets[i], err)) || (rc = add_override(sc, sets[i], err)))
+            goto fail;
+    struct bind b = {sc, err};
+    if ((rc = bind_all(&b, ydoc_root(sc->doc))))
+        goto fail;
+    return SIM_OK;
+fail:
+    scenario_release(sc);
+    return rc;
+}
+
+const struct ynode *scenario_node(const struct scenario *sc, const char *path)
+{
+    if (!sc->doc)
+        return NULL;
+    const struct ynode *n = ydoc_root(sc->doc);
+    char seg[128];
+    const char *p = path;
+    while (n && *p) {
+        size_t len = strcspn(p, ".");
+        if (len >= sizeof seg)
+            return NULL;
+        memcpy(seg, p, len);
+        seg[len] = '\0';
+        n = ynode_get(n, seg);
+        p += len;
+        if (*p == '.')
+            p++;
+    }
+    return n;
+}
+
+int scenario_locate(const struct scenario *sc, const char *path, struct sim_err *err)
+{
+    if (!err || err->where[0])
+        return err ? err->code : SIM_OK;
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s", path);
+    for (;;) {
+        const struct ynode *n = scenario_node(sc, prefix);
+        if (n && n->file) {
+            char buf[sizeof err->where];
+            int len = snprintf(buf, sizeof buf, ":%ld:%ld", n->line, n->col);
+            size_t fl = strlen(n->file), room = sizeof err->where - 1 - (size_t)len;
+            if (fl > room)
+                fl = room;
+            memcpy(err->where, n->file, fl);
+            memcpy(err->where + fl, buf, (size_t)len + 1);
+            return err->code;
+        }
+        char *dot = strrchr(prefix, '.');
+        if (!dot)
+            break;
+        *dot = '\0';
+    }
+    size_t n = strlen(sc->path);
+    if (n >= sizeof err->where)
+        n = sizeof err->where - 1;
+    memcpy(err->where, sc->path, n);
+    err->where[n] = '\0';
+    return err->code;
+}

@@ -1,0 +1,250 @@
+/*
+ * scenario.h: a scenario file, loaded, validated and bound to plain structs.
+ *
+ * The loader (scenario.c) reads YAML with libyaml into a ynode tree, applies `--set`
+ * overrides, then binds every section strictly: unknown keys, wrong types and values out
+ * of range are errors that point at file:line:col. Units are in the key names; durations
+ * are strings with a unit. Relative paths are resolved against the scenario's folder.
+ * Pasted Kubernetes objects (ScaledObject, HPA, NodePool, AKS profiles) stay as ynode
+ * subtrees owned by the scenario; their readers validate them with the same wording.
+ * The full schema is documented in docs/scenario.md.
+ */
+#ifndef LLMCAP_SIM_SCENARIO_H
+#define LLMCAP_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/latency.h"
+#include "sim/core/err.h"
+#include "sim/config/ynode.h"
+
+#define SC_PATH_MAX 1024
+#define SC_NAME_MAX 128
+
+/* ---- workload ---------------------------------------------------------------- */
+
+enum wl_kind { WL_TRACE, WL_SYNTHETIC };
+enum trace_format { TRACE_AUTO, TRACE_AZURE, TRACE_MOONCAKE, TRACE_CSV };
+enum arrival_process { ARR_POISSON, ARR_GAMMA, ARR_CONSTANT };
+enum len_dist { LEN_CONSTANT, LEN_UNIFORM, LEN_EXPONENTIAL, LEN_LOGNORMAL, LEN_EMPIRICAL };
+
+/* A token-length distribution. Draws are rounded to the nearest integer and clamped to
+ * >= 1. */
+struct len_spec {
+    enum len_dist dist;
+    double value;        /* constant */
+    double min, max;     /* uniform: integers in [min, max] */
+    double mean;         /* exponential, lognormal (the distribution's mean) */
+    double sigma;        /* lognormal: sigma of the underlying normal */
+    char path[SC_PATH_MAX];   /* empirical: CSV file (resolved) */
+    char column[SC_NAME_MAX]; /* empirical: column name in its header */
+};
+
+/* A piecewise-constant change of the base rate from `at_us` on. */
+struct rate_step {
+    int64_t at_us;
+    double rate_per_s;
+};
+
+/* A temporary multiplier on the rate over [at_us, at_us + duration_us). */
+struct rate_spike {
+    int64_t at_us;
+    int64_t duration_us;
+    double factor;
+};
+
+struct workload_spec {
+    enum wl_kind kind;
+    /* trace replay */
+    char trace_path[SC_PATH_MAX];
+    enum trace_format format;
+    double time_scale;       /* > 1 stretches time, < 1 compresses it */
+    double rate_scale;       /* multiplies the arrival rate by thinning or replicating */
+    int64_t window_start_us; /* in trace time from the trace's first arrival */
+    int64_t window_end_us;   /* -1: to the end */
+    bool skip_bad_rows;      /* malformed rows skipped and counted instead of an error */
+    /* synthetic */
+    enum arrival_process process;
+    double rate_per_s;
+    double cv; /* gamma: coefficient of variation of inter-arrival times */
+    bool diurnal;
+    double diurnal_amplitude_frac;
+    int64_t diurnal_period_us;
+    int64_t diurnal_peak_at_us;
+    struct rate_step *steps; /* owned, sorted by at_us */
+    size_t n_steps;
+    struct rate_spike *spikes; /* owned, sorted by at_us */
+    size_t n_spikes;
+    struct len_spec prompt;
+    struct len_spec output;
+    int64_t count; /* synthetic request count; 0 = until `duration` */
+};
+
+/* ---- model and engine ---------------------------------------------------------- */
+
+enum engine_kind { ENGINE_VLLM, ENGINE_STATIC };
+enum on_unfinished { ON_UNFINISHED_RETRY, ON_UNFINISHED_FAIL };
+
+struct model_spec {
+    char name[SC_NAME_MAX];
+    char dtype[16];          /* bf16 | fp16 | fp8 | int8 | int4-awq | int4-gptq */
+    char kv_cache_dtype[16]; /* auto | fp8 */
+    char catalog_path[SC_PATH_MAX]; /* optional user catalog file (resolved), "" = none */
+};
+
+enum compile_cache { CACHE_WARM, CACHE_COLD, CACHE_PER_NODE };
+
+/* Pod start-up: image pull, weight load, engine initialisation. */
+struct startup_spec {
+    double image_gib;
+    double image_pull_gib_per_s;
+    bool image_prepulled;  /* nodes start with the image (baked in or pre-pulled) */
+    char weights_from[32]; /* network-volume | s3-streamer | local-nvme | custom */
+    double weights_gib_per_s; /* custom, or the preset's throughput */
+    double weights_gib;       /* bytes to load per replica; 0 = from the model catalog */
+    int64_t engine_init_us;      /* with a warm compile cache */
+    int64_t engine_init_cold_us; /* with a cold one (torch.compile, CUDA graphs) */
+    enum compile_cache compile_cache; /* warm: always; cold: never; per-node: first pod on
+                                         a node is cold, later ones warm */
+};
+
+struct termination_spec {
+    int64_t grace_period_us;
+    enum on_unfinished on_unfinished;
+};
+
+struct engine_spec {
+    enum engine_kind kind;
+    char gpu[SC_NAME_MAX];
+    int tensor_parallel_size;
+    int max_num_seqs;
+    int max_num_batched_tokens;
+    bool enable_chunked_prefill;
+    int block_size;
+    double gpu_memory_utilization;
+    int max_model_len;
+    int64_t num_gpu_blocks; /* 0 = auto (sized from GPU memory) */
+    int static_batch_size;  /* kind static: requests per batch */
+    struct lat_spec latency;
+    struct startup_spec startup;
+    struct termination_spec termination;
+};
+
+/* ---- router and fleet ---------------------------------------------------------- */
+
+enum router_policy { ROUTER_ROUND_ROBIN, ROUTER_LEAST_OUTSTANDING };
+
+struct router_spec {
+    enum router_policy policy;
+    int64_t queue_timeout_us;       /* gateway wait before outcome `timeout` */
+    int max_outstanding_per_replica; /* 0 = unlimited (vLLM queues internally) */
+};
+
+struct fleet_spec {
+    int replicas;                 /* fixed fleet size (when there is no autoscaler) */
+    int64_t scrape_interval_us;   /* Prometheus scrape interval for `samples` */
+    char namespace_[64];          /* the pods' namespace label (metrics) */
+    const struct ynode *scaled_object; /* fleet.autoscaler.scaledObject, or NULL */
+    const struct ynode *hpa;           /* fleet.autoscaler.horizontalPodAutoscaler, or NULL */
+    int max_gpus;                 /* fleet GPU limit before the node model exists; 0 = none */
+};
+
+/* ---- cluster and cost (bound by the node and cost work) --------------------------- */
+
+struct cluster_spec {
+    const struct ynode *node; /* the whole `cluster:` section, or NULL */
+};
+
+struct cost_spec {
+    double managed_api_usd_per_mtok; /* 0 = no break-even comparison */
+};
+
+/* ---- SLOs ---------------------------------------------------------------------- */
+
+enum slo_metric { SLO_TTFT, SLO_TPOT, SLO_E2E, SLO_ERROR_RATE };
+
+/* One line of `slo:`: a latency percentile (`ttft_p95: 500ms`) or the error rate
+ * (`error_rate: 0.1%`). */
+struct slo_item {
+    char key[32];           /* as written: "ttft_p95" */
+    enum slo_metric metric;
+    double quantile;        /* 0.95 for p95; unused for error_rate */
+    double target;          /* seconds for latencies, fraction for error_rate */
+};
+
+#define SLO_MAX 16
+
+/* ---- recording ----------------------------------------------------------------- */
+
+enum rec_requests { REC_REQUESTS_FULL, REC_REQUESTS_SAMPLE, REC_REQUESTS_NONE };
+
+struct record_spec {
+    enum rec_requests requests; /* rows in `requests` */
+    double sample_frac;         /* REC_REQUESTS_SAMPLE: fraction kept (deterministic) */
+    bool samples;               /* write the per-replica metric `samples` */
+};
+
+/* ---- the scenario ---------------------------------------------------------------- */
+
+struct scenario {
+    char path[SC_PATH_MAX]; /* as given */
+    char dir[SC_PATH_MAX];  /* its folder, for relative paths */
+    char sha256[65];        /* of the file's bytes (hex) */
+    char name[SC_NAME_MAX];
+    uint64_t seed;
+    int64_t duration_us; /* arrivals stop here; -1 = until the workload ends */
+    int64_t drain_timeout_us; /* after the last arrival; then in-flight work is `unfinished` */
+
+    struct workload_spec workload;
+    struct model_spec model;
+    struct engine_spec engine;
+    struct router_spec router;
+    struct fleet_spec fleet;
+    struct cluster_spec cluster;
+    struct cost_spec cost;
+    struct slo_item slo[SLO_MAX];
+    size_t n_slo;
+    struct record_spec record;
+
+    /* The --set overrides applied, as given, for the run record ("k=v;k=v"). */
+    char overrides[2048];
+
+    struct ydoc *doc; /* owned: the parsed file(s); kube subtrees point into it */
+};
+
+/*
+ * Load and validate `path`, applying each of `sets[0..n_sets)` ("dotted.path=value")
+ * before binding. On success fills `sc` (caller owns: scenario_release()). On failure
+ * returns SIM_EINVAL (bad input) / SIM_ENOENT (missing file) / SIM_ENOMEM with err set,
+ * and `sc` holds nothing to release.
+ */
+int scenario_load(struct scenario *sc, const char *path, const char *const *sets,
+                  size_t n_sets, struct sim_err *err);
+
+/* Defaults for every field (what an empty scenario means). Used by the loader and by
+ * tests that build scenarios in code. */
+void scenario_defaults(struct scenario *sc);
+
+/* Free what `sc` owns; `sc` itself is the caller's. */
+void scenario_release(struct scenario *sc);
+
+/* Resolve `rel` against the scenario folder into `out` (absolute paths pass through). */
+void scenario_resolve_path(const struct scenario *sc, const char *rel, char *out,
+                           size_t n);
+
+const char *slo_metric_name(enum slo_metric m);
+
+/* The node at dotted `path` in the loaded scenario ("engine.gpu"), or NULL: lets later
+ * checks (catalog lookups, memory sizing) point at file:line:col. */
+const struct ynode *scenario_node(const struct scenario *sc, const char *path);
+
+/*
+ * Re-point `err` at the scenario position of `path` (the key's value, else the nearest
+ * enclosing section, else the file) when err has no position of its own yet. Returns
+ * err->code.
+ */
+int scenario_locate(const struct scenario *sc, const char *path, struct sim_err *err);
+
+#endif

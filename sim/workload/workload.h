@@ -1,0 +1,120 @@
+/*
+ * workload.h: where requests come from, streamed one at a time.
+ *
+ * A workload is either a trace replay (Azure LLM inference CSV 2023/2024, Mooncake JSONL,
+ * plain CSV) or a synthetic generator (Poisson, Gamma or constant-rate arrivals with the
+ * rate modulated by a diurnal curve, steps and spikes; prompt and output lengths from
+ * constant, uniform, exponential, lognormal or empirical distributions). Either way the
+ * simulator pulls the next request only when it needs it: nothing is loaded whole, and
+ * memory does not grow with the trace.
+ */
+#ifndef LLMCAP_SIM_WORKLOAD_H
+#define LLMCAP_SIM_WORKLOAD_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/core/err.h"
+#include "sim/core/rng.h"
+#include "sim/config/scenario.h"
+
+/* One request as it arrives at the gateway. */
+struct wl_request {
+    int64_t arrival_us; /* simulated time from the run's start, non-decreasing */
+    int32_t prompt_tokens;
+    int32_t output_tokens;
+    const uint32_t *hash_ids; /* Mooncake prefix-block hashes (borrowed: valid until the
+                                 next workload_next call), or NULL */
+    uint32_t n_hash_ids;
+    uint64_t source_line;     /* 1-based line in the trace file; 0 for synthetic */
+};
+
+struct workload;
+
+/*
+ * Open the workload `spec` describes. Arrivals at or after `duration_us` are not
+ * produced (-1: no limit). Random draws use `rng` (RNG_ARRIVALS, RNG_PROMPT_TOKENS,
+ * RNG_OUTPUT_TOKENS, RNG_TRACE_SCALE), borrowed for the workload's life. Caller owns:
+ * workload_close(). NULL + err on a missing or unreadable file, a bad header, or bad
+ * parameters.
+ */
+struct workload *workload_open(const struct workload_spec *spec, int64_t duration_us,
+                               struct rng_set *rng, struct sim_err *err);
+
+/* Next request into `*out`: returns 1, or 0 at the end, or a negative SIM_E* code with
+ * err naming file:line for a malformed row (unless skip_bad_rows). */
+int workload_next(struct workload *w, struct wl_request *out, struct sim_err *err);
+
+/* Rows skipped as malformed (skip_bad_rows) and rows outside the window so far. */
+uint64_t workload_skipped_rows(const struct workload *w);
+
+/* Rows (trace) that had 0 prompt or 0 output tokens, raised to 1 token: a request has at
+ * least one prompt token and generates at least one token. Counted once per row. */
+uint64_t workload_zero_token_rows(const struct workload *w);
+
+void workload_close(struct workload *w); /* NULL is a no-op */
+
+/* ---- raw trace reading (also used by `llmcap trace`) ---------------------------- */
+
+/* One row as the file has it, before windowing and scaling. */
+struct trace_row {
+    int64_t t_us;  /* arrival relative to the file's first row */
+    int64_t abs_t_us; /* absolute time as written (epoch us for Azure, file units else) */
+    int32_t prompt_tokens;
+    int32_t output_tokens;
+    const uint32_t *hash_ids; /* borrowed until the next call; NULL when none */
+    uint32_t n_hash_ids;
+    uint64_t line; /* 1-based */
+};
+
+struct trace_reader;
+
+/* Open `path` as `format` (TRACE_AUTO: detect from the header / first line). Caller
+ * owns: trace_close(). */
+struct trace_reader *trace_open(const char *path, enum trace_format format,
+                                struct sim_err *err);
+/* 1 = row read, 0 = end of file, < 0 = malformed (err: "path:line:col: ..."). With
+ * `skip_bad`, malformed rows are counted and skipped instead. */
+int trace_next(struct trace_reader *r, struct trace_row *row, bool skip_bad,
+               struct sim_err *err);
+enum trace_format trace_detected_format(const struct trace_reader *r);
+uint64_t trace_bad_rows(const struct trace_reader *r);
+void trace_close(struct trace_reader *r); /* NULL is a no-op */
+
+const char *trace_format_name(enum trace_format f);
+
+/* ---- `llmcap trace stats FILE` ------------------------------------------------------ */
+
+/* Summary of one token column, as the file has it (0 counts kept). */
+struct trace_len_stats {
+    uint64_t sum_tokens;
+    int32_t min_tokens, max_tokens;
+    double mean_tokens;
+    double p50_tokens, p90_tokens, p99_tokens; /* linear interpolation between order
+                                                  statistics (GSL, R type 7) */
+    uint64_t n_zero; /* rows with 0 in this column */
+};
+
+struct trace_stats {
+    enum trace_format format; /* as detected */
+    uint64_t n_rows;
+    uint64_t n_bad_rows;   /* malformed rows skipped (only with skip_bad) */
+    int64_t first_abs_us;  /* first and last timestamps as written (trace_row.abs_t_us) */
+    int64_t last_abs_us;
+    int64_t duration_us;   /* last - first */
+    double mean_rate_per_s; /* (n_rows - 1) / duration: one over the mean inter-arrival
+                               time; 0 when duration is 0 */
+    uint64_t n_hash_ids;   /* hash_ids over all rows (Mooncake), else 0 */
+    struct trace_len_stats prompt, output;
+};
+
+/*
+ * Read the whole trace `path` (as `format`, TRACE_AUTO detects) and fill `st`. The token
+ * columns are held in memory for the percentiles (an offline tool). Prints nothing.
+ * Returns SIM_OK, or the first error as trace_next() reports it (unless skip_bad);
+ * SIM_EINVAL for a trace with no rows.
+ */
+int trace_stats_read(const char *path, enum trace_format format, bool skip_bad,
+                     struct trace_stats *st, struct sim_err *err);
+
+#endif

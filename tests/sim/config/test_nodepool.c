@@ -1,0 +1,358 @@
+/* The `cluster:` readers: every error path with its exact message and position, the
+ * defaults of Karpenter and AKS, included files, quantities and advisor bands. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "models/catalog.h"
+#include "sim/config/nodepool.h"
+#include "sim/config/scenario.h"
+
+#define EPS 1e-12
+
+static struct catalog *cat;
+
+static void setup(void)
+{
+    gsl_set_error_handler_off();
+    struct sim_err err = {0};
+    cat = catalog_new(NULL, &err);
+    cr_assert_not_null(cat, "%s", err.msg);
+    cr_assert_eq(catalog_add_file(cat, FIXTURES "/cluster/catalog.json", &err), SIM_OK, "%s",
+                 err.msg);
+}
+
+static void teardown(void)
+{
+    catalog_free(cat);
+}
+
+TestSuite(nodepool, .init = setup, .fini = teardown);
+
+/* Load fixture `name` and read its cluster section; returns the code. */
+static int load(const char *name, struct scenario *sc, struct nodepool_cfg *cfg,
+                struct sim_err *err)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/cluster/%s", FIXTURES, name);
+    int rc = scenario_load(sc, path, NULL, 0, err);
+    cr_assert_eq(rc, SIM_OK, "%s: %s", err->where, err->msg);
+    return nodepool_cfg_load(cfg, sc, cat, err);
+}
+
+struct bad {
+    const char *file, *where, *msg;
+};
+
+static const struct bad bad[] = {
+    {"bad_aks_cloud.yaml", "bad_aks_cloud.yaml:15:5",
+     "'cluster.aks' needs 'cluster.cloud: azure'"},
+    {"bad_aks_eviction_regular.yaml", "bad_aks_eviction_regular.yaml:16:63",
+     "'cluster.aks.nodePools.0.evictionPolicy' applies only to a Spot pool (priority: Spot)"},
+    {"bad_aks_expander.yaml", "bad_aks_expander.yaml:15:35",
+     "unknown expander 'least_waste' in 'cluster.aks.autoscalerProfile.expander' (did you mean "
+     "'least-waste'?)"},
+    {"bad_aks_max_below_min.yaml", "bad_aks_max_below_min.yaml:16:76",
+     "'cluster.aks.nodePools.0.maxCount' (2) must be >= 'minCount' (3)"},
+    {"bad_aks_pool_gpu.yaml", "bad_aks_pool_gpu.yaml:16:27",
+     "'Standard_NC4as_T4_v3' has GPU 't4', but the replicas run on 'engine.gpu' "
+     "'a100-pcie-80gb' (a pool the replicas do not use can be left out, or given mode: System)"},
+    {"bad_aks_pool_name_twice.yaml", "bad_aks_pool_name_twice.yaml:17:14",
+     "node pool name 'gpu' is used twice in 'cluster.aks.nodePools'"},
+    {"bad_aks_priority_missing.yaml", "bad_aks_priority_missing.yaml:15:24",
+     "the priority expander needs 'cluster.aks.priorityExpander' (priority: [regex, ...], as "
+     "in the cluster-autoscaler-priority-expander ConfigMap)"},
+    {"bad_aks_profile_key.yaml", "bad_aks_profile_key.yaml:15:25",
+     "unknown key 'scale-down-unneded-time' in 'cluster.aks.autoscalerProfile' (did you mean "
+     "'scale-down-unneeded-time'?)"},
+    {"bad_aks_threshold.yaml", "bad_aks_threshold.yaml:15:59",
+     "'cluster.aks.autoscalerProfile.scale-down-utilization-threshold' must be in [0, 1], got "
+     "'1.5'"},
+    {"bad_aks_unknown_vm.yaml", "bad_aks_unknown_vm.yaml:16:27",
+     "unknown instance type 'Standard_NC24ads_A100_v5'; did you mean "
+     "'Standard_NC24ads_A100_v4', 'Standard_NC40ads_H100_v5' or 'Standard_NC48ads_A100_v4'? "
+     "(see 'llmcap catalog instances')"},
+    {"bad_api_version.yaml", "bad_api_version.yaml:16:19",
+     "'cluster.karpenter.nodePool.apiVersion' must be 'karpenter.sh/v1', got "
+     "'karpenter.sh/v1beta1' (llmcap reads the v1 NodePool)"},
+    {"bad_both_provisioners.yaml", "bad_both_provisioners.yaml:24:3",
+     "'cluster' takes one node provisioner: 'karpenter' or 'aks', not both"},
+    {"bad_budget_schedule.yaml", "bad_budget_schedule.yaml:25:28",
+     "'cluster.karpenter.nodePool.spec.disruption.budgets.0.schedule' is not modelled: "
+     "simulated time has no calendar; remove the budget or its 'schedule' and 'duration'"},
+    {"bad_capacity_type.yaml", "bad_capacity_type.yaml:23:72",
+     "unknown capacity type 'spott' in "
+     "'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values' (did you mean "
+     "'spot'?)"},
+    {"bad_consolidation_policy.yaml", "bad_consolidation_policy.yaml:23:43",
+     "'cluster.karpenter.nodePool.spec.disruption.consolidationPolicy' must be one of "
+     "WhenEmpty, WhenEmptyOrUnderutilized, got 'WhenUnderutilized'"},
+    {"bad_dist_p95_below_median.yaml", "bad_dist_p95_below_median.yaml:24:40",
+     "'cluster.karpenter.launch_to_ready.p95' (1m30s) must be >= "
+     "'cluster.karpenter.launch_to_ready.median' (2m)"},
+    {"bad_ice_type.yaml", "bad_ice_type.yaml:25:33",
+     "'p5.48xlarge' is not an instance type this cluster launches (g6e.xlarge)"},
+    {"bad_limits_quantity.yaml", "bad_limits_quantity.yaml:24:34",
+     "'cluster.karpenter.nodePool.spec.limits.nvidia.com/gpu' must be a Kubernetes quantity >= "
+     "0 ('16', '1000m', '512Gi'), got 'lots'"},
+    {"bad_limits_resource.yaml", "bad_limits_resource.yaml:24:18",
+     "unknown key 'nvidia.com/gpus' in 'cluster.karpenter.nodePool.spec.limits' (did you mean "
+     "'nvidia.com/gpu'?)"},
+    {"bad_max_gpus_with_provisioner.yaml", "bad_max_gpus_with_provisioner.yaml:14:3",
+     "'fleet.max_gpus' caps the implicit node pool; with a node provisioner use the NodePool's "
+     "limits (nvidia.com/gpu) or the node pools' maxCount"},
+    {"bad_no_cloud.yaml", "bad_no_cloud.yaml:13:3",
+     "'cluster.cloud' is required with a node provisioner (aws or azure)"},
+    {"bad_no_matching_type.yaml", "bad_no_matching_type.yaml:22:13",
+     "the NodePool's requirements allow no aws us-east-1 instance type with GPU 'l40s' and at "
+     "least 1 GPU (candidates from the catalog: g6e.12xlarge, g6e.48xlarge, g6e.xlarge)"},
+    {"bad_nodepool_include_missing.yaml", "bad_nodepool_include_missing.yaml:15:22",
+     "cannot open '" FIXTURES "/cluster/missing-nodepool.yaml': no such file or directory"},
+    {"bad_nodepool_unknown_key.yaml", "bad_nodepool_unknown_key.yaml:19:9",
+     "unknown key 'templat' in 'cluster.karpenter.nodePool.spec' (did you mean 'template'?)"},
+    {"bad_pdb_api_version.yaml", "bad_pdb_api_version.yaml:25:17",
+     "'cluster.podDisruptionBudget.apiVersion' must be 'policy/v1', got 'policy/v1beta1'"},
+    {"bad_pdb_both.yaml", "bad_pdb_both.yaml:24:42",
+     "'cluster.podDisruptionBudget' takes 'minAvailable' or 'maxUnavailable', not both"},
+    {"bad_pdb_percent.yaml", "bad_pdb_percent.yaml:24:41",
+     "'cluster.podDisruptionBudget.maxUnavailable' must be an integer >= 0 or a percentage in "
+     "[0%, 100%], got '150%'"},
+    {"bad_requirement_key.yaml", "bad_requirement_key.yaml:22:21",
+     "requirement key 'karpenter.k8s.aws/instance-gpu-cont' is not modelled for aws (did you "
+     "mean 'karpenter.k8s.aws/instance-gpu-count'?)"},
+    {"bad_requirement_operator.yaml", "bad_requirement_operator.yaml:22:69",
+     "'cluster.karpenter.nodePool.spec.template.spec.requirements.0.operator' must be one of "
+     "In, NotIn, Exists, DoesNotExist, Gt, Lt, got 'Gte' (did you mean 'Gt'?)"},
+    {"bad_spot_band.yaml", "bad_spot_band.yaml:24:24",
+     "'cluster.spot.advisor_band' must be one of <5%, 5-10%, 10-15%, 15-20%, >20%, got '5-10' "
+     "(did you mean '5-10%'?)"},
+    {"bad_spot_rate_and_band.yaml", "bad_spot_rate_and_band.yaml:24:43",
+     "'cluster.spot' takes 'interruption_rate_per_hour' or 'advisor_band', not both"},
+    {"bad_spot_without_provisioner.yaml", "bad_spot_without_provisioner.yaml:14:3",
+     "'cluster.spot' needs a node provisioner ('cluster.karpenter' or 'cluster.aks')"},
+    {"bad_unknown_instance_type.yaml", "bad_unknown_instance_type.yaml:22:78",
+     "unknown instance type 'g6e.xlarg'; did you mean 'g6e.xlarge' or 'g6.xlarge'? (see "
+     "'llmcap catalog instances')"},
+    {"bad_unknown_key.yaml", "bad_unknown_key.yaml:14:3",
+     "unknown key 'karpentr' in 'cluster' (did you mean 'karpenter'?)"},
+    {"bad_zone.yaml", "bad_zone.yaml:23:73",
+     "unknown zone 'us-east-1a' in "
+     "'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values': the cluster's "
+     "zones are use1-az1, use1-az2, use1-az3, use1-az4, use1-az5, use1-az6 (AWS zone IDs, as "
+     "the catalog's spot prices are; zone names differ per account)"},
+};
+
+Test(nodepool, every_bad_fixture_fails_with_its_message_at_its_position)
+{
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct scenario sc;
+        struct nodepool_cfg cfg;
+        struct sim_err err = {0};
+        int rc = load(bad[i].file, &sc, &cfg, &err);
+        cr_expect_neq(rc, SIM_OK, "%s loaded", bad[i].file);
+        char where[512];
+        snprintf(where, sizeof where, "%s/cluster/%s", FIXTURES, bad[i].where);
+        cr_expect_str_eq(err.where, where, "%s", bad[i].file);
+        cr_expect_str_eq(err.msg, bad[i].msg, "%s", bad[i].file);
+        scenario_release(&sc);
+    }
+}
+
+Test(nodepool, bad_priority_regex_names_the_pattern)
+{
+    /* The reason after the colon is the C library's regerror() text. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load("bad_aks_priority_regex.yaml", &sc, &cfg, &err), SIM_EINVAL);
+    cr_assert_str_eq(err.where, FIXTURES "/cluster/bad_aks_priority_regex.yaml:18:29");
+    const char *want = "'cluster.aks.priorityExpander.10.0' is not a valid regular expression: ";
+    cr_assert_eq(strncmp(err.msg, want, strlen(want)), 0, "%s", err.msg);
+    cr_assert_gt(strlen(err.msg), strlen(want));
+    scenario_release(&sc);
+}
+
+Test(nodepool, no_cluster_section_is_the_implicit_pool)
+{
+    struct scenario sc;
+    scenario_defaults(&sc);
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(nodepool_cfg_load(&cfg, &sc, NULL, &err), SIM_OK);
+    cr_assert_eq(cfg.kind, NP_IMPLICIT);
+}
+
+Test(nodepool, karpenter_v1_defaults)
+{
+    /* No capacity-type requirement: on-demand only (the AWS provider's default); no
+     * disruption block: WhenEmptyOrUnderutilized, consolidateAfter 0s, one budget of 10%,
+     * expireAfter 720h; launch_to_ready 100 s median, 5 m p95. A label of the user's own
+     * (team) restricts nothing; instance-gpu-count Gt 0 keeps the three L40S types. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load("good_karpenter_defaults.yaml", &sc, &cfg, &err), SIM_OK, "%s", err.msg);
+    cr_assert_eq(cfg.kind, NP_KARPENTER);
+    cr_assert_eq(cfg.cloud, NP_AWS);
+    cr_assert_str_eq(cfg.region, "us-east-1");
+    cr_assert(cfg.kp.capacity[NP_ON_DEMAND]);
+    cr_assert_not(cfg.kp.capacity[NP_SPOT]);
+    cr_assert_eq(cfg.kp.policy, NP_WHEN_EMPTY_OR_UNDERUTILIZED);
+    cr_assert_eq(cfg.kp.consolidate_after_us, 0);
+    cr_assert_eq(cfg.kp.n_budgets, 1);
+    cr_assert(cfg.kp.budgets[0].percent);
+    cr_assert_float_eq(cfg.kp.budgets[0].nodes, 10.0, EPS);
+    cr_assert_eq(cfg.kp.expire_after_us, 720LL * 3600 * 1000000);
+    cr_assert_eq(cfg.kp.launch_to_ready.median_us, 100000000);
+    cr_assert_eq(cfg.kp.launch_to_ready.p95_us, 300000000);
+    cr_assert(isinf(cfg.kp.limit_gpus));
+    int allowed = 0;
+    for (int32_t t = 0; t < cfg.n_types; t++)
+        allowed += cfg.types[t].allowed;
+    cr_assert_eq(allowed, 3);
+    cr_assert_eq(cfg.notice_us, 120000000);
+    cr_assert_eq(cfg.billing_minimum_us, 60000000);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+Test(nodepool, included_nodepool_and_pdb_with_spot_settings)
+{
+    /* include/nodepool.yaml: family g6e, spot and on-demand, not use1-az1, WhenEmpty after
+     * 10m, budgets 20% and 0 for Underutilized, expireAfter Never, limits cpu 1000, memory
+     * 4000Gi, 16 GPUs. include/pdb.yaml: minAvailable 75%. Spot: band 10-15% (AWS: monthly,
+     * -ln(1 - 0.125) / 730 per hour), notice 90 s, two scripted interruptions at 30 m. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load("good_karpenter_include.yaml", &sc, &cfg, &err), SIM_OK, "%s: %s",
+                 err.where, err.msg);
+    cr_assert_str_eq(cfg.kp.name, "gpu");
+    cr_assert(cfg.kp.capacity[NP_SPOT] && cfg.kp.capacity[NP_ON_DEMAND]);
+    cr_assert_str_eq(cfg.zones[0], "use1-az1");
+    cr_assert_not(cfg.kp.zone_ok[0]);
+    cr_assert(cfg.kp.zone_ok[1]);
+    cr_assert_eq(cfg.kp.policy, NP_WHEN_EMPTY);
+    cr_assert_eq(cfg.kp.consolidate_after_us, 600000000);
+    cr_assert_eq(cfg.kp.n_budgets, 2);
+    cr_assert_float_eq(cfg.kp.budgets[0].nodes, 20.0, EPS);
+    cr_assert_eq(cfg.kp.budgets[1].reasons, (unsigned)NP_REASON_UNDERUTILIZED);
+    cr_assert_not(cfg.kp.budgets[1].percent);
+    cr_assert_eq(cfg.kp.expire_after_us, -1);
+    cr_assert_float_eq(cfg.kp.limit_cpu, 1000.0, EPS);
+    cr_assert_float_eq(cfg.kp.limit_memory_gib, 4000.0, EPS);
+    cr_assert_float_eq(cfg.kp.limit_gpus, 16.0, EPS);
+    cr_assert_eq(cfg.kp.launch_to_ready.median_us, 75000000);
+    cr_assert_eq(cfg.kp.launch_to_ready.p95_us, 120000000);
+    cr_assert(cfg.pdb && cfg.pdb_min_available && cfg.pdb_percent);
+    cr_assert_float_eq(cfg.pdb_value, 75.0, EPS);
+    cr_assert_float_eq(cfg.spot_rate_per_hour, -log(1 - 0.125) / 730.0, EPS);
+    cr_assert_eq(cfg.notice_us, 90000000);
+    cr_assert_eq(cfg.n_spot_events, 1);
+    cr_assert_eq(cfg.spot_events[0].at_us, 1800000000);
+    cr_assert_eq(cfg.spot_events[0].count, 2);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+Test(nodepool, aks_defaults_are_the_aks_profile_defaults)
+{
+    /* Reference 4.1: scan 10s, unneeded 10m, delay-after-add 10m, delay-after-delete = the
+     * scan interval, delay-after-failure 3m, max-node-provision-time 15m, threshold 0.5,
+     * max-empty-bulk-delete 10, max-graceful-termination-sec 600, expander random; GPU
+     * provisioning 7m30s median, 11m p95; Azure's 30 s spot notice, no billing minimum. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load("good_aks_defaults.yaml", &sc, &cfg, &err), SIM_OK, "%s", err.msg);
+    const struct np_aks *a = &cfg.aks;
+    cr_assert_eq(cfg.kind, NP_AKS);
+    cr_assert_str_eq(cfg.region, "eastus");
+    cr_assert_eq(a->scan_interval_us, 10000000);
+    cr_assert_eq(a->unneeded_us, 600000000);
+    cr_assert_eq(a->delay_after_add_us, 600000000);
+    cr_assert_eq(a->delay_after_delete_us, 10000000);
+    cr_assert_eq(a->delay_after_failure_us, 180000000);
+    cr_assert_eq(a->max_node_provision_us, 900000000);
+    cr_assert_float_eq(a->utilization_threshold, 0.5, EPS);
+    cr_assert_float_eq(a->gpu_utilization_threshold, 0.5, EPS);
+    cr_assert_eq(a->max_empty_bulk_delete, 10);
+    cr_assert_eq(a->max_graceful_termination_us, 600000000);
+    cr_assert_eq(a->n_expanders, 1);
+    cr_assert_eq(a->expanders[0], NP_EXP_RANDOM);
+    cr_assert_eq(a->provision_to_ready.median_us, 450000000);
+    cr_assert_eq(a->provision_to_ready.p95_us, 660000000);
+    cr_assert_eq(a->n_pools, 1);
+    cr_assert_eq(a->pools[0].count, 1); /* count defaults to minCount */
+    cr_assert(a->pools[0].autoscale);
+    cr_assert_eq(cfg.notice_us, 30000000);
+    cr_assert_eq(cfg.billing_minimum_us, 0);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+Test(nodepool, aks_profile_values_in_aks_spelling)
+{
+    /* Strings as the AKS API takes them ('0.6', '300'); the scan interval also sets the
+     * delay-after-delete default; a System pool is skipped; the priority expander's regexes
+     * give od 10 and spot 50; ARM's scaleSetPriority/scaleSetEvictionPolicy spelling. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load("good_aks.yaml", &sc, &cfg, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    const struct np_aks *a = &cfg.aks;
+    cr_assert_eq(a->scan_interval_us, 20000000);
+    cr_assert_eq(a->delay_after_delete_us, 20000000);
+    cr_assert_eq(a->unneeded_us, 300000000);
+    cr_assert_float_eq(a->utilization_threshold, 0.6, EPS);
+    cr_assert_eq(a->max_graceful_termination_us, 300000000);
+    cr_assert_eq(a->n_expanders, 2);
+    cr_assert_eq(a->expanders[0], NP_EXP_PRIORITY);
+    cr_assert_eq(a->expanders[1], NP_EXP_LEAST_WASTE);
+    cr_assert_eq(a->n_pools, 3);
+    cr_assert(a->pools[0].system);
+    cr_assert_eq(a->pools[0].type, -1);
+    cr_assert(a->pools[1].spot && a->pools[1].deallocate);
+    cr_assert_eq(a->pools[1].count, 0);
+    cr_assert_eq(a->pools[1].priority, 50);
+    cr_assert_eq(a->pools[2].priority, 10);
+    cr_assert_eq(a->pools[2].count, 2);
+    cr_assert_eq(a->provision_to_ready.median_us, 360000000);
+    cr_assert_eq(a->provision_to_ready.p95_us, 360000000);
+    cr_assert_eq(cfg.n_types, 1); /* both GPU pools run the same VM size */
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+Test(nodepool, advisor_bands_to_hourly_rates)
+{
+    /* AWS: the share of instances interrupted over the trailing month (730 h) at the
+     * band's midpoint, as a Poisson rate: 1 - exp(-730 r) = p. Azure: the chance of eviction
+     * within the next hour: 1 - exp(-r) = p. */
+    cr_assert_float_eq(np_advisor_band_rate(NP_AWS, "<5%"), -log(1 - 0.025) / 730, EPS);
+    cr_assert_float_eq(np_advisor_band_rate(NP_AWS, "5-10%"), -log(1 - 0.075) / 730, EPS);
+    cr_assert_float_eq(np_advisor_band_rate(NP_AWS, ">20%"), -log(1 - 0.25) / 730, EPS);
+    cr_assert_float_eq(np_advisor_band_rate(NP_AZURE, "15-20%"), -log(1 - 0.175), EPS);
+    cr_assert_float_eq(np_advisor_band_rate(NP_AWS, "5-10%") * 730, 0.0779615414697118, 1e-12);
+    cr_assert_float_eq(np_advisor_band_rate(NP_AWS, "50%"), -1.0, EPS);
+}
+
+Test(nodepool, kubernetes_quantities)
+{
+    double v = 0;
+    cr_assert_eq(np_parse_quantity("16", &v), SIM_OK);
+    cr_assert_float_eq(v, 16.0, EPS);
+    cr_assert_eq(np_parse_quantity("1500m", &v), SIM_OK);
+    cr_assert_float_eq(v, 1.5, EPS);
+    cr_assert_eq(np_parse_quantity("64Gi", &v), SIM_OK);
+    cr_assert_float_eq(v, 68719476736.0, EPS);
+    cr_assert_eq(np_parse_quantity("2k", &v), SIM_OK);
+    cr_assert_float_eq(v, 2000.0, EPS);
+    cr_assert_eq(np_parse_quantity("1e3", &v), SIM_OK);
+    cr_assert_float_eq(v, 1000.0, EPS);
+    cr_assert_eq(np_parse_quantity("8 Gi", &v), SIM_EINVAL);
+    cr_assert_eq(np_parse_quantity("-1", &v), SIM_EINVAL);
+    cr_assert_eq(np_parse_quantity("", &v), SIM_EINVAL);
+    cr_assert_eq(np_parse_quantity("12Gb", &v), SIM_EINVAL);
+}

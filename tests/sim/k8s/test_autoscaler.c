@@ -1,0 +1,108 @@
+/* KEDA and the HPA driving a run: timelines worked out by hand from the KEDA rules, the
+ * scrape interval, the controllers' phases and the pod start-up. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_errno.h>
+#include <string.h>
+
+#include "tests/sim/engine_harness.h"
+
+#define EPS 1e-9
+
+struct ev_rows {
+    struct rec_scaling_event ev[512];
+    char reason[512][160];
+    size_t n;
+};
+
+static int h_scale(void *ctx, const struct rec_scaling_event *e)
+{
+    struct ev_rows *k = ctx;
+    if (k->n < 512) {
+        k->ev[k->n] = *e;
+        snprintf(k->reason[k->n], sizeof k->reason[k->n], "%s", e->reason);
+        k->n++;
+    }
+    return 0;
+}
+
+static struct h_sink g_out;
+static struct ev_rows g_ev;
+
+static int fwd_request(void *ctx, const struct rec_request *r) { (void)ctx; return h_request(&g_out, r); }
+static int fwd_sample(void *ctx, const struct rec_sample *s) { (void)ctx; return h_sample(&g_out, s); }
+static int fwd_pod(void *ctx, const struct rec_pod *p) { (void)ctx; return h_pod(&g_out, p); }
+static int fwd_scale(void *ctx, const struct rec_scaling_event *e) { (void)ctx; return h_scale(&g_ev, e); }
+
+static struct sim *run_file(const char *path, struct scenario *sc)
+{
+    gsl_set_error_handler_off();
+    memset(&g_out, 0, sizeof g_out);
+    memset(&g_ev, 0, sizeof g_ev);
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(sc, path, NULL, 0, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    static struct sim_sink sink = {.request = fwd_request,
+                                   .sample = fwd_sample,
+                                   .pod = fwd_pod,
+                                   .scaling_event = fwd_scale};
+    struct sim_options opt = {.sink = &sink};
+    struct sim *s = sim_new(sc, &opt, &err);
+    cr_assert_not_null(s, "%s: %s", err.where, err.msg);
+    cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
+    return s;
+}
+
+static const struct rec_pod *pod(int32_t id)
+{
+    for (size_t i = 0; i < g_out.n_pods; i++)
+        if (g_out.pods[i].pod_id == id)
+            return &g_out.pods[i];
+    cr_assert_fail("no pod %d", id);
+    return NULL;
+}
+
+Test(autoscaler, keda_scales_to_zero_after_the_cooldown_and_back_on_the_gateway_queue)
+{
+    /* Scrapes at 0, 15, 30 ... s; KEDA polls every 30 s half a scrape later: 7.5, 37.5,
+     * 67.5 ...; the run starts at the HPA minimum (1) as if last active at 0.
+     * - Request 1 (t=0) is served at once. No poll sees the gateway queue: the last active
+     *   time stays 0; cooldown 60 s: 0 + 60 < 67.5 -> scale to 0 at 67.5 (pod 0 idle: gone).
+     * - Request 2 (t=400) waits at the gateway; the scrape at 405 sees it; the poll at
+     *   427.5 (scrape of 420: 1 > activationThreshold 0) activates: 0 -> 1. Pod 1 lands
+     *   on node 0, which has the image: load 10 GiB / 2 GiB/s = 5 s, init 40 s -> ready at
+     *   472.5; prefill of 100 tokens (10 ms) -> first token 472.51: TTFT 72.51 s.
+     * - The poll at 457.5 still sees it waiting (scrape of 450): last active 457.5. The
+     *   polls at 487.5 and 517.5 see no queue but 457.5 + 60 < now only from 547.5 (strict):
+     *   pod 1 goes at 547.5.
+     * - Request 3 (t=700) waits again: the poll at 697.5 sees the scrape of 690 (empty),
+     *   the one at 727.5 the scrape of 720: pod 2 at 727.5, ready 772.5, TTFT 72.51 s. The
+     *   run ends when it is served, with pod 2 still up. */
+    struct scenario sc;
+    struct sim *s = run_file(FIXTURES "/autoscale/scale_from_zero.yaml", &sc);
+    cr_assert_eq(g_out.rows[1].outcome, OUTCOME_OK);
+    cr_assert_float_eq((g_out.rows[1].first_token_us - g_out.rows[1].arrival_us) * 1e-6, 72.51,
+                       EPS);
+    cr_assert_float_eq(pod(0)->terminated_us * 1e-6, 67.5, EPS);
+    cr_assert_float_eq(pod(1)->created_us * 1e-6, 427.5, EPS);
+    cr_assert_float_eq(pod(1)->ready_us * 1e-6, 472.5, EPS);
+    cr_assert_float_eq(pod(1)->terminated_us * 1e-6, 547.5, EPS);
+    cr_assert_str_eq(pod(1)->end_reason, "scaled-in");
+    cr_assert_eq(g_out.rows[2].outcome, OUTCOME_OK);
+    cr_assert_float_eq((g_out.rows[2].first_token_us - g_out.rows[2].arrival_us) * 1e-6, 72.51,
+                       EPS);
+    cr_assert_float_eq(pod(2)->created_us * 1e-6, 727.5, EPS);
+    cr_assert_eq(pod(2)->terminated_us, -1);
+    /* Every poll and sync is recorded; the HPA syncs every 15 s from 22.5 s. */
+    size_t keda = 0, hpa = 0;
+    for (size_t i = 0; i < g_ev.n; i++) {
+        if (!strcmp(g_ev.ev[i].source, "keda"))
+            keda++;
+        else
+            hpa++;
+    }
+    cr_assert_gt(keda, 15);
+    cr_assert_gt(hpa, 30);
+    cr_assert_eq(sim_result(s)->pods_created, 3);
+    sim_free(s);
+    scenario_release(&sc);
+    free(g_out.rows);
+}
