@@ -43,6 +43,14 @@ struct cli_args {
 int cli_parse(int argc, char **argv, const struct cli_opt *table, size_t n,
               const char *usage, const char *summary, struct cli_args *out);
 
+struct scenario;
+
+/* scenario_load() and the planner's check of the `plan:` section (plan_check), which the
+ * scenario reader leaves to the planner: every command reports a bad plan at load. Same
+ * contract as scenario_load(). */
+int cli_load_scenario(struct scenario *sc, const char *path, const char *const *sets,
+                      size_t n_sets, struct sim_err *err);
+
 /* Print "llmcap: <formatted error>" on stderr and return its exit code. */
 int cli_error(const struct sim_err *e);
 

@@ -235,7 +235,7 @@ int cmd_check(int argc, char **argv)
         struct item *it = &items[i];
         it->path = a.pos[i];
         struct scenario sc;
-        if (scenario_load(&sc, it->path, sets, n_sets, &it->load_err) != SIM_OK) {
+        if (cli_load_scenario(&sc, it->path, sets, n_sets, &it->load_err) != SIM_OK) {
             cli_error(&it->load_err);
             bad_input = true;
             continue;

@@ -9,6 +9,7 @@
 #include "reports/db.h"
 #include "cli/cli.h"
 #include "plan/plan.h"
+#include "plan/plan_db.h"
 #include "sim/config/scenario.h"
 
 enum { OPT_JOBS, OPT_OUTPUT, OPT_SET, OPT_QUIET, OPT_SHOW };
@@ -107,7 +108,7 @@ int cmd_plan(int argc, char **argv)
         jobs = 1;
     struct sim_err err = {0};
     struct scenario sc;
-    if (scenario_load(&sc, a.pos[0], sets, n_sets, &err) != SIM_OK)
+    if (cli_load_scenario(&sc, a.pos[0], sets, n_sets, &err) != SIM_OK)
         return cli_error(&err);
     struct catalog *cat = sim_load_catalog(&sc, &err);
     if (!cat) {
@@ -136,7 +137,7 @@ int cmd_plan(int argc, char **argv)
     }
     long best = plan_best(res, n);
     int64_t plan_id = 0;
-    if (db && db_write_plan(db, &sc, res, n, best, &plan_id, &err) != SIM_OK) {
+    if (db && plan_db_write(db, &sc, res, n, best, &plan_id, &err) != SIM_OK) {
         code = cli_error(&err);
         goto out;
     }

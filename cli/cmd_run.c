@@ -300,7 +300,7 @@ int cmd_run(int argc, char **argv)
         return rc < 0 ? EXIT_OK : rc;
     struct sim_err err = {0};
     struct scenario sc;
-    if (scenario_load(&sc, cfg.scenario, cfg.sets, cfg.n_sets, &err) != SIM_OK)
+    if (cli_load_scenario(&sc, cfg.scenario, cfg.sets, cfg.n_sets, &err) != SIM_OK)
         return cli_error(&err);
     int code = EXIT_OK;
     struct db *db = NULL;
@@ -411,7 +411,7 @@ int cmd_validate(int argc, char **argv)
         return rc < 0 ? EXIT_OK : rc;
     struct sim_err err = {0};
     struct scenario sc;
-    if (scenario_load(&sc, cfg.scenario, cfg.sets, cfg.n_sets, &err) != SIM_OK)
+    if (cli_load_scenario(&sc, cfg.scenario, cfg.sets, cfg.n_sets, &err) != SIM_OK)
         return cli_error(&err);
     struct catalog *cat = sim_load_catalog(&sc, &err);
     if (!cat) {

@@ -228,8 +228,8 @@ int cmd_sweep(int argc, char **argv)
             }
         }
         struct scenario sc;
-        if (scenario_load(&sc, scenario, (const char *const *)pt->sets, n_fixed + sw.n_axes,
-                          &err) != SIM_OK) {
+        if (cli_load_scenario(&sc, scenario, (const char *const *)pt->sets,
+                              n_fixed + sw.n_axes, &err) != SIM_OK) {
             code = cli_error(&err);
             fprintf(stderr, "llmcap: sweep: in point %zu of the grid: %s\n", p, pt->labels);
             goto done;

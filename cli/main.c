@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "plan/plan.h"
+#include "sim/config/scenario.h"
 
 #ifndef LLMCAP_VERSION
 #define LLMCAP_VERSION "0.0.0"
@@ -53,6 +55,15 @@ void cli_json_string(FILE *f, const char *s)
             fputc(*p, f);
     }
     fputc('"', f);
+}
+
+int cli_load_scenario(struct scenario *sc, const char *path, const char *const *sets,
+                      size_t n_sets, struct sim_err *err)
+{
+    int rc = scenario_load(sc, path, sets, n_sets, err);
+    if (rc == SIM_OK && (rc = plan_check(sc, err)) != SIM_OK)
+        scenario_release(sc);
+    return rc;
 }
 
 int cli_error(const struct sim_err *e)

@@ -207,6 +207,12 @@ int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_e
     return SIM_OK;
 }
 
+int plan_check(const struct scenario *sc, struct sim_err *err)
+{
+    struct plan_spec p;
+    return plan_spec_read(scenario_node(sc, "plan"), &p, err);
+}
+
 /* ---- the configurations ------------------------------------------------------------------ */
 
 struct hw {

@@ -12,8 +12,8 @@
  * is the cheapest configuration that meets every SLO, with the runners-up, why the
  * cheaper ones failed, and the cost-vs-latency Pareto frontier.
  */
-#ifndef LLMCAP_SIM_PLAN_H
-#define LLMCAP_SIM_PLAN_H
+#ifndef LLMCAP_PLAN_PLAN_H
+#define LLMCAP_PLAN_PLAN_H
 
 #include <signal.h>
 #include <stdbool.h>
@@ -59,6 +59,12 @@ struct plan_spec {
 
 /* Read and check a `plan:` map (NULL: no plan). Errors point at file:line:col. */
 int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_err *err);
+
+/* Check the loaded scenario's `plan:` section (the scenario reader leaves it to the
+ * planner): SIM_OK when it is absent or valid, else SIM_EINVAL + err at file:line:col.
+ * `llmcap validate`, `run` and every command that loads a scenario call it, so a bad plan
+ * fails at load like any key. */
+int plan_check(const struct scenario *sc, struct sim_err *err);
 
 /* One point of the search space, and what the planner found for it. */
 struct plan_result {

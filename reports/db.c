@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "reports/schema_sql.h" /* generated from reports/schema.sql */
-#include "plan/plan.h"
 #include "sim/core/sha256.h"
 
 #ifndef LLMCAP_VERSION
@@ -542,109 +541,40 @@ void db_abort_run(struct db *db)
     db->in_run = false;
 }
 
-/* ---- plans ----------------------------------------------------------------------------- */
+/* ---- other writers (plans) -------------------------------------------------------------- */
 
-static void bind_real(sqlite3_stmt *st, int i, double v)
-{
-    if (isnan(v))
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_double(st, i, v);
-}
-
-int db_write_plan(struct db *db, const struct scenario *sc, const struct plan_result *r,
-                  size_t n, long best, int64_t *plan_id, struct sim_err *err)
+int db_begin_write(struct db *db, struct sim_err *err)
 {
     SIM_ASSERT(!db->in_run);
+    if (db->readonly)
+        return sim_err_at(err, SIM_EIO, db->path, 0, 0, "the database is open read-only");
     int rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         return sim_err_at(err, SIM_EIO, db->path, 0, 0,
                           "the database is locked by another process (waited 5 s)");
     if (rc != SQLITE_OK)
         return db_fail(db, err, "cannot start a transaction");
-    sqlite3_stmt *st = NULL;
-    int64_t max_id = 0;
-    char created[32];
-    utc_now(created, sizeof created);
-    if (query_int(db->h, "SELECT coalesce(max(plan_id), 0) FROM plan_results", &max_id) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v2(db->h,
-                           "INSERT INTO plan_results VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                           "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
-                           "?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto fail;
-    *plan_id = max_id + 1;
-    for (size_t i = 0; i < n; i++) {
-        const struct plan_result *x = &r[i];
-        char label[256];
-        plan_label(x, label, sizeof label);
-        sqlite3_bind_int64(st, 1, *plan_id);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-        sqlite3_bind_text(st, 3, created, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, sc->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, sc->sha256, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, label, -1, SQLITE_TRANSIENT);
-        if (x->instance[0])
-            sqlite3_bind_text(st, 7, x->instance, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 7);
-        sqlite3_bind_text(st, 8, x->gpu, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 9, x->tp);
-        sqlite3_bind_text(st, 10, x->dtype, -1, SQLITE_STATIC);
-        if (x->max_num_seqs > 0)
-            sqlite3_bind_int(st, 11, x->max_num_seqs);
-        else
-            sqlite3_bind_null(st, 11);
-        if (x->max_batched > 0)
-            sqlite3_bind_int(st, 12, x->max_batched);
-        else
-            sqlite3_bind_null(st, 12);
-        sqlite3_bind_double(st, 13, x->spot_share);
-        if (x->min_replicas >= 0)
-            sqlite3_bind_int(st, 14, x->min_replicas);
-        else
-            sqlite3_bind_null(st, 14);
-        bind_real(st, 15, x->threshold);
-        if (x->window_s >= 0)
-            sqlite3_bind_int(st, 16, x->window_s);
-        else
-            sqlite3_bind_null(st, 16);
-        sqlite3_bind_int(st, 17, x->fits);
-        sqlite3_bind_int(st, 18, x->feasible);
-        sqlite3_bind_text(st, 19, x->reason, -1, SQLITE_STATIC);
-        bind_real(st, 20, x->fits && !x->autoscaled ? x->max_rate_scale : NAN);
-        sqlite3_bind_int(st, 21, x->search_runs);
-        if (x->feasible)
-            sqlite3_bind_int(st, 22, x->replicas);
-        else
-            sqlite3_bind_null(st, 22);
-        bind_real(st, 23, x->feasible ? x->replica_hours : NAN);
-        bind_real(st, 24, x->usd_per_hour);
-        bind_real(st, 25, x->cost_usd);
-        bind_real(st, 26, x->usd_per_mtok);
-        bind_real(st, 27, x->feasible ? x->ttft_p95_s : NAN);
-        bind_real(st, 28, x->feasible ? x->tpot_p95_s : NAN);
-        bind_real(st, 29, x->feasible ? x->error_rate : NAN);
-        bind_real(st, 30, x->feasible ? x->margin : NAN);
-        sqlite3_bind_int(st, 31, x->pareto);
-        sqlite3_bind_int(st, 32, (long)i == best);
-        int src = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (src != SQLITE_DONE)
-            goto fail;
-    }
-    sqlite3_finalize(st);
+    return SIM_OK;
+}
+
+int db_commit_write(struct db *db, struct sim_err *err)
+{
     if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        st = NULL;
-        goto fail;
+        db_fail(db, err, "cannot commit");
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+        return SIM_EIO;
     }
     return SIM_OK;
-fail:
-    db_fail(db, err, "cannot record the plan");
-    sqlite3_finalize(st);
+}
+
+void db_rollback_write(struct db *db)
+{
     sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-    return SIM_EIO;
+}
+
+void db_utc_now(char *buf, size_t n)
+{
+    utc_now(buf, n);
 }
 
 /* ---- run identity ------------------------------------------------------------------------ */
@@ -878,6 +808,25 @@ static void bind_values(sqlite3_stmt *st, const struct db_value *v, int n)
             sqlite3_bind_null(st, i + 1);
         }
     }
+}
+
+int db_exec(struct db *db, const char *sql, const struct db_value *params, int n_params,
+            struct sim_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "cannot write the database");
+    bind_values(st, params, n_params);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    if (rc != SQLITE_DONE) {
+        db_fail(db, err, "cannot write the database");
+        sqlite3_finalize(st);
+        return SIM_EIO;
+    }
+    sqlite3_finalize(st);
+    return SIM_OK;
 }
 
 int db_query(struct db *db, const char *sql, const struct db_value *params, int n_params,

@@ -50,12 +50,16 @@ const struct sim_sink *db_sink(struct db *db);
 int db_finish_run(struct db *db, const struct db_run_info *info, const struct sim_result *r,
                   double wall_s, struct sim_err *err);
 
-struct plan_result;
+/* Writers of rows other than a run's (plans: plan/plan_db.c) use a write transaction:
+ * db_begin_write() takes the write lock (BEGIN IMMEDIATE, waiting up to 5 s), db_exec()
+ * runs statements, db_commit_write() commits (on failure rolls back) or
+ * db_rollback_write() leaves the file as it was. SIM_EIO + err. */
+int db_begin_write(struct db *db, struct sim_err *err);
+int db_commit_write(struct db *db, struct sim_err *err);
+void db_rollback_write(struct db *db);
 
-/* Write a plan's results as one plan (all rows or none). `best` is the index of the
- * cheapest feasible result or -1. *plan_id gets the new plan's id. SIM_EIO + err. */
-int db_write_plan(struct db *db, const struct scenario *sc, const struct plan_result *r,
-                  size_t n, long best, int64_t *plan_id, struct sim_err *err);
+/* The current UTC time as ISO 8601 ("2026-12-06T16:05:00Z"), as created_utc records it. */
+void db_utc_now(char *buf, size_t n);
 
 /* Roll back the current run (no-op when none is open). */
 void db_abort_run(struct db *db);
@@ -127,6 +131,11 @@ typedef int (*db_row_fn)(void *ctx, const struct db_value *cols, int n_cols);
  * SIM_OK, fn's non-zero value, or SIM_EIO + err ("cannot read the database: ..."). */
 int db_query(struct db *db, const char *sql, const struct db_value *params, int n_params,
              db_row_fn fn, void *ctx, struct sim_err *err);
+
+/* Run one statement that returns no rows (INSERT, UPDATE) with parameters ?1..?n.
+ * SIM_OK or SIM_EIO + err ("cannot write the database: ..."). */
+int db_exec(struct db *db, const char *sql, const struct db_value *params, int n_params,
+            struct sim_err *err);
 
 /* ---- merging --------------------------------------------------------------------------- */
 

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plan/plan.h"
 #include "sim/core/sha256.h"
 
 /* ---- binding context ---------------------------------------------------------------- */
@@ -981,9 +980,9 @@ static int bind_all(struct bind *b, const struct ynode *root)
                      "USD per 1M tokens", &sc->cost.managed_api_usd_per_mtok)) ||
         (rc = bind_slo(b, &top)) || (rc = bind_record(b, &top)))
         return rc;
-    /* The plan's search space is checked now so a bad one fails at load, like any key. */
-    struct plan_spec plan;
-    return plan_spec_read(ynode_get(root, "plan"), &plan, b->err);
+    /* `plan:` is the planner's to read and check (plan/plan.h plan_check); the loaded
+     * document keeps it (scenario_node(sc, "plan")). */
+    return SIM_OK;
 }
 
 /* ---- public ------------------------------------------------------------------------- */

@@ -110,13 +110,47 @@ Test(plan, configurations_that_cannot_hold_the_model_are_pruned_with_the_reason)
     free(r);
 }
 
-Test(plan, unknown_plan_keys_are_errors_at_load_with_a_suggestion)
+Test(plan, unknown_plan_keys_are_errors_of_the_plan_check_with_a_suggestion)
 {
+    /* The scenario reader leaves `plan:` to the planner; plan_check points at the key. */
     struct scenario sc;
     struct sim_err err = {0};
-    cr_assert_eq(scenario_load(&sc, FIXTURES "/plan/bad_plan_key.yaml", NULL, 0, &err),
-                 SIM_EINVAL);
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/plan/bad_plan_key.yaml", NULL, 0, &err), SIM_OK,
+                 "%s", err.msg);
+    cr_assert_eq(plan_check(&sc, &err), SIM_EINVAL);
+    scenario_release(&sc);
     cr_assert_str_eq(err.where, FIXTURES "/plan/bad_plan_key.yaml:12:3");
     cr_assert_str_eq(err.msg, "unknown key 'tensor_parallel_sizes' in 'plan' (did you mean "
                               "'tensor_parallel_size'?)");
+}
+
+/* Exit code and first stderr line of `llmcap ARGS`. */
+static int cli_first_line(const char *args, char *line, size_t n)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>/tmp/llmcap-test-plan-cli.err", LLMCAP_BIN,
+             args);
+    int status = system(cmd);
+    cr_assert(WIFEXITED(status));
+    FILE *f = fopen("/tmp/llmcap-test-plan-cli.err", "r");
+    cr_assert_not_null(f);
+    line[0] = 0;
+    if (!fgets(line, (int)n, f))
+        line[0] = 0;
+    fclose(f);
+    return WEXITSTATUS(status);
+}
+
+Test(plan, validate_and_run_report_a_bad_plan_section_at_its_position)
+{
+    char line[1024];
+    const char *cmds[] = {"validate", "run"};
+    for (size_t i = 0; i < 2; i++) {
+        char args[1024];
+        snprintf(args, sizeof args, "%s %s", cmds[i], FIXTURES "/plan/bad_plan_key.yaml");
+        cr_assert_eq(cli_first_line(args, line, sizeof line), 2, "%s", cmds[i]);
+        cr_assert(strstr(line, "bad_plan_key.yaml:12:3: ") &&
+                      strstr(line, "unknown key 'tensor_parallel_sizes' in 'plan'"),
+                  "%s: %s", cmds[i], line);
+    }
 }
