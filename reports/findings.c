@@ -379,9 +379,12 @@ static void detect_outcomes(const struct run_data *rd, struct out *o)
         struct finding *f = add(o, FIND_FAILED, true, NAN, NAN);
         if (f)
             append(f,
-                   "%.0f request%s failed: in flight on replicas that terminated "
-                   "(termination.on_unfinished: fail)",
-                   failed, plural(failed));
+                   "%.0f request%s failed after the client's retries: aborted by vLLM "
+                   "at SIGTERM or SIGKILL (%.0f) or answered 5xx by a pod shutting down "
+                   "(%.0f); see engine.termination (pre_stop, shutdown_timeout) and "
+                   "router.retry",
+                   failed, plural(failed), run_data_get(rd, "requests_aborted"),
+                   run_data_get(rd, "requests_5xx"));
     }
     double unf = run_data_get(rd, "requests_unfinished");
     if (unf > 0) {

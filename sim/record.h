@@ -14,9 +14,11 @@
 
 enum req_outcome {
     OUTCOME_OK = 0,       /* all output tokens generated */
-    OUTCOME_TIMEOUT,      /* waited at the gateway longer than router.queue_timeout */
+    OUTCOME_TIMEOUT,      /* waited at the gateway longer than router.queue_timeout, or
+                             the client's router.client_timeout, retries spent */
     OUTCOME_REJECTED,     /* prompt + output longer than max_model_len */
-    OUTCOME_FAILED,       /* lost to a terminating replica (termination.on_unfinished: fail) */
+    OUTCOME_FAILED,       /* the last attempt was aborted by vLLM (SIGTERM, SIGKILL) or
+                             answered 5xx by a shutting-down pod, retries spent */
     OUTCOME_UNFINISHED,   /* still in flight when the run ended (drain timeout) */
     OUTCOME_N
 };

@@ -297,9 +297,82 @@ static struct replica *route(struct sim *s)
 
 static void hand_to_replica(struct sim *s, struct replica *rp, struct req *r)
 {
-    rp->outstanding++;
     r->dispatch_us = s->now_us;
+    if (!fleet_accepts(rp)) {
+        /* An endpoint not yet removed whose vLLM is shutting down (503) or gone (refused
+         * connection, which the proxy answers 502/503). */
+        r->replica = rp->idx;
+        sim_attempt_failed(s, NULL, r, FAIL_5XX);
+        return;
+    }
+    rp->outstanding++;
     engine_enqueue(s, rp, r);
+}
+
+/* ---- client retries ---------------------------------------------------------------- */
+
+static void retry_fire(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct req *r = obj;
+    r->timeout = 0;
+    gw_remove(&s->backoff, r);
+    sim_gateway_admit(s, r);
+}
+
+/* The client's wait before retry number n (0 for the first): min(backoff * 2^n,
+ * max_backoff) * (1 - jitter * U[0,1)), as the OpenAI SDK's _calculate_retry_timeout. */
+static int64_t retry_wait_us(struct sim *s, int32_t n)
+{
+    const struct retry_spec *rt = &s->sc->router.retry;
+    double w = (double)rt->backoff_us;
+    for (int32_t i = 0; i < n && w < (double)rt->max_backoff_us; i++)
+        w *= 2.0;
+    if (w > (double)rt->max_backoff_us)
+        w = (double)rt->max_backoff_us;
+    if (rt->jitter > 0)
+        w *= 1.0 - rt->jitter * rng_uniform(s->rng, RNG_CLIENT);
+    return (int64_t)llround(w);
+}
+
+void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum attempt_fail why)
+{
+    const struct retry_spec *rt = &s->sc->router.retry;
+    struct sim_result *res = &s->res;
+    bool retriable = why == FAIL_ABORTED ? rt->on_aborted
+                     : why == FAIL_5XX   ? rt->on_5xx
+                                         : rt->on_timeout;
+    if (!retriable || r->retries >= rt->attempts || s->stopping) {
+        if (why == FAIL_ABORTED)
+            res->n_aborted++;
+        else if (why == FAIL_5XX)
+            res->n_5xx++;
+        else
+            res->n_client_timeout++;
+        sim_request_done(s, rp, r, why == FAIL_TIMEOUT ? OUTCOME_TIMEOUT : OUTCOME_FAILED);
+        return;
+    }
+    if (why == FAIL_ABORTED)
+        res->retries_aborted++;
+    else if (why == FAIL_5XX)
+        res->retries_5xx++;
+    else
+        res->retries_timeout++;
+    res->retries++;
+    res->discarded_tokens += (uint64_t)r->num_output;
+    r->num_computed = r->num_output = r->n_blocks = r->sched_new = 0;
+    r->first_token_us = -1;
+    r->first_sched_us = -1;
+    r->replica = -1;
+    r->state = RS_GATEWAY;
+    int64_t t = s->now_us + retry_wait_us(s, r->retries);
+    r->retries++;
+    gw_push_back(&s->backoff, r);
+    r->timeout = evq_push(s->q, t, PRIO_ARRIVAL, retry_fire, r, 0);
+    if (rp) {
+        rp->outstanding--;
+        fleet_request_ended(s, rp);
+    }
 }
 
 static void gateway_timeout(struct sim *s, void *obj, uint64_t arg)
@@ -429,6 +502,12 @@ static void drain_deadline(struct sim *s, void *obj, uint64_t arg)
     (void)obj;
     (void)arg;
     s->drain_ev = 0;
+    while (s->backoff.n > 0) {
+        struct req *r = s->backoff.head;
+        gw_remove(&s->backoff, r);
+        evq_cancel(s->q, r->timeout);
+        sim_request_done(s, NULL, r, OUTCOME_UNFINISHED);
+    }
     while (s->gateway.n > 0) {
         struct req *r = s->gateway.head;
         gw_remove(&s->gateway, r);
@@ -875,6 +954,13 @@ int sim_result_foreach(const struct sim_result *r,
         EMIT(key, r->n_outcome[o]);
     }
     EMIT("error_rate_frac", r->error_rate);
+    EMIT("requests_aborted", r->n_aborted);
+    EMIT("requests_5xx", r->n_5xx);
+    EMIT("requests_client_timeout", r->n_client_timeout);
+    EMIT("retries_total", r->retries);
+    EMIT("retries_aborted", r->retries_aborted);
+    EMIT("retries_5xx", r->retries_5xx);
+    EMIT("retries_timeout", r->retries_timeout);
     const struct {
         const char *name;
         const struct latency_stats *st;

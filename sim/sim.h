@@ -94,6 +94,10 @@ struct sim_result {
     uint64_t discarded_tokens; /* generated, then lost when a request was retried */
     uint64_t preemptions;
     uint64_t retries;
+    /* Failed attempts and final failures by cause (client view). requests_failed =
+     * aborted + 5xx; client timeouts end as `timeout` like gateway ones. */
+    uint64_t retries_aborted, retries_5xx, retries_timeout;
+    uint64_t n_aborted, n_5xx, n_client_timeout;
     uint64_t skipped_rows;     /* trace rows skipped as malformed */
     int64_t first_arrival_us;
     int64_t last_arrival_us;

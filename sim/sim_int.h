@@ -45,7 +45,9 @@ struct req {
     int32_t retries;
     uint8_t state;
     struct req *next, *prev; /* gateway queue or engine waiting queue */
-    evq_handle timeout;      /* gateway timeout */
+    evq_handle timeout;      /* gateway timeout, or the client's retry after a backoff */
+    evq_handle client_ev;    /* the client's timeout of the attempt in flight */
+    int64_t attempt_us;      /* when the client sent the attempt in flight */
 };
 
 /* Doubly linked FIFO with push to the front (preempted requests go first). */
@@ -118,8 +120,8 @@ enum pod_phase {
     POD_PULLING,     /* on a node, pulling the image (or waiting for the node's pull) */
     POD_LOADING,     /* container running, loading weights */
     POD_STARTING,    /* engine initialisation (compile, CUDA graphs, KV profiling) */
-    POD_READY,       /* in the endpoints: the router sends it requests */
-    POD_TERMINATING, /* told to stop: serves what it has, takes nothing new */
+    POD_READY,       /* passed its readiness probe: in the endpoints */
+    POD_TERMINATING, /* deleted: preStop, then SIGTERM (vLLM drains or aborts), SIGKILL */
     POD_GONE,
 };
 
@@ -131,9 +133,14 @@ struct replica {
     int32_t outstanding; /* requests handed to it and not yet ended */
     int64_t created_us, scheduled_us, pulled_us, loaded_us, ready_us, terminating_us,
         gone_us; /* -1 until it happens */
-    evq_handle phase_ev; /* the next lifecycle step or the grace-period end */
+    evq_handle phase_ev; /* the next lifecycle step, SIGTERM, the drain's end or SIGKILL */
+    evq_handle ep_ev;    /* a deleted pod leaving the router's endpoints */
+    bool engine_up;      /* vLLM serves /health (readiness probe succeeds from now) */
+    bool sigterm;        /* vLLM got SIGTERM: rejects new requests (HTTP 503) */
+    bool aborting;       /* engine_abort_all() in progress: no re-entry into pod_gone */
+    int64_t kill_us;     /* terminating: SIGKILL (or the node's end) */
     bool cold_start;     /* engine init without a compile cache */
-    int32_t ready_pos;   /* index in sim.ready, -1 when not routable */
+    int32_t ready_pos;   /* index in sim.ready (the endpoints), -1 when not routable */
     const char *end_reason;
     int64_t busy_us_scraped; /* engine busy time at the last scrape (GPU utilisation) */
     struct hist *hist[M_N_METRICS]; /* histograms queried by an autoscaler, else NULL */
@@ -183,20 +190,23 @@ struct sim {
 
     struct req_pool pool;
     struct req_list gateway;
+    struct req_list backoff; /* failed attempts waiting for the client's retry */
     uint64_t in_flight; /* arrived and not yet ended */
 
     /* The fleet: every pod ever created (pods[i]->idx == i), the routable ones in the
      * order they became ready, and the Deployment's spec.replicas. */
     struct replica **pods;
     int32_t n_pods, cap_pods;
-    struct replica **ready;
+    struct replica **ready; /* the router's endpoints: Ready pods, and deleted ones until
+                               router.endpoint_delay has passed */
     int32_t n_ready;
+    int32_t n_ready_pods; /* pods in POD_READY (what Deployment status and PDBs count) */
     int32_t rr_next; /* round-robin position in ready */
     int32_t desired;
     int32_t n_live;  /* pods not gone */
     int32_t n_on_node; /* pods holding GPUs on a node (starting, ready or terminating) */
     int64_t acct_us;   /* time integrals below are up to here */
-    double ready_pod_s, node_pod_s; /* integrals of n_ready and n_on_node over time */
+    double ready_pod_s, node_pod_s; /* integrals of n_ready_pods and n_on_node */
     int32_t peak_ready;
 
     /* Nodes (implicit ones until a node provisioner is configured). */
@@ -241,16 +251,14 @@ int engine_init(struct engine *e, const struct engine_params *p, struct sim_err 
 void engine_release(struct engine *e);
 /* A request handed to replica `rp` by the router. */
 void engine_enqueue(struct sim *s, struct replica *rp, struct req *r);
-/* End every request on the replica (running and waiting) with `outcome`, after applying
- * the decode iterations completed by now. */
+/* End every request on the replica (running and waiting) with `outcome`, or with
+ * OUTCOME_N fail each attempt as aborted (sim_attempt_failed), after applying the decode
+ * iterations completed by now. The caller decides whether the pod is gone after. */
 void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcome);
 /* Gauges as vLLM would last have set them (materialising a decode run to now). */
 void engine_gauges(const struct sim *s, const struct replica *rp, double *running,
                    double *waiting, double *kv_usage_frac);
 
-/* Take every request off the replica: retried at the gateway from scratch (retry) or
- * ended as failed, after applying the decode iterations completed by now. */
-void engine_evict_all(struct sim *s, struct replica *rp, enum on_unfinished what);
 
 /* ---- fleet.c: pods, the Deployment and nodes ---- */
 int fleet_init(struct sim *s, struct sim_err *err);
@@ -259,6 +267,9 @@ void fleet_release(struct sim *s);
 void fleet_set_desired(struct sim *s, int32_t desired);
 /* A request ended on a terminating replica: it may be gone now. */
 void fleet_request_ended(struct sim *s, struct replica *rp);
+/* Does the pod behind this endpoint accept a request now? false: vLLM got SIGTERM and
+ * answers 503, or the process is gone and the connection is refused. */
+bool fleet_accepts(const struct replica *rp);
 /* Evict every pod on node `n` (cordon and drain): each stops taking requests and has
  * until min(its grace period, deadline_us) to finish (deadline_us < 0: no deadline);
  * the Deployment replaces them at once since spec.replicas is unchanged. `reason` (a
@@ -336,6 +347,15 @@ void sim_dispatch_gateway(struct sim *s);
 /* A request ended on replica `rp` with `outcome` at s->now_us. */
 void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
                       enum req_outcome outcome);
+/* Why an attempt failed, as the client sees it. */
+enum attempt_fail {
+    FAIL_ABORTED,     /* vLLM aborted it (SIGTERM, shutdown timeout) or the pod was killed */
+    FAIL_5XX,         /* HTTP 503 from a shutting-down vLLM, or a refused connection */
+    FAIL_TIMEOUT,     /* the client's own timeout (router.client_timeout) */
+};
+/* An attempt failed at s->now_us (on `rp`, or NULL before reaching one): the client retries
+ * after a backoff as router.retry says, or the request ends as failed or timeout. */
+void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum attempt_fail why);
 void sim_tokens_generated(struct sim *s, uint64_t n);
 
 static inline int64_t ceil_div64(int64_t a, int64_t b)

@@ -290,7 +290,7 @@ static int32_t pdb_allowed(const struct sim *s)
     int32_t desired_healthy = c->pdb_min_available ? v : expected - v;
     if (desired_healthy < 0)
         desired_healthy = 0;
-    return s->n_ready - desired_healthy;
+    return s->n_ready_pods - desired_healthy;
 }
 
 /* May this pod be evicted now? Ready pods need a disruption to spare; pods not yet ready

@@ -310,6 +310,7 @@ static const char *const engine_keys[] = {"kind",
                                           "latency",
                                           "startup",
                                           "termination",
+                                          "readiness",
                                           NULL};
 static const char *const engine_kinds[] = {"vllm", "static", NULL};
 static const char *const latency_keys[] = {"model", "table", "constant", "linear", NULL};
@@ -325,8 +326,10 @@ static const char *const startup_keys[] = {"image_gib",        "image_pull_gib_p
                                            NULL};
 static const char *const compile_cache_names[] = {"warm", "cold", "per-node", NULL};
 static const char *const weights_custom_keys[] = {"gib_per_s", NULL};
-static const char *const termination_keys[] = {"grace_period", "on_unfinished", NULL};
-static const char *const on_unfinished_names[] = {"retry", "fail", NULL};
+static const char *const termination_keys[] = {"grace_period", "pre_stop", "shutdown_timeout",
+                                               "on_unfinished", NULL};
+static const char *const readiness_keys[] = {"initial_delay", "period", "failure_threshold",
+                                             NULL};
 
 /* Weight-load throughputs of the Run:ai Model Streamer 0.6.0 loading Llama-3-8B BF16 on
  * AWS g5.12xlarge (run-ai/runai-model-streamer docs/src/benchmarks.md @ 001e5881):
@@ -335,8 +338,13 @@ static const char *const on_unfinished_names[] = {"retry", "fail", NULL};
 static const char *const weight_presets[] = {"network-volume", "s3-streamer", "local-nvme", NULL};
 static const double weight_preset_gib_per_s[] = {1.03, 3.51, 1.96};
 
-static const char *const router_keys[] = {"policy", "queue_timeout", "max_outstanding_per_replica",
+static const char *const router_keys[] = {"policy",         "queue_timeout",
+                                          "max_outstanding_per_replica",
+                                          "endpoint_delay", "retry",
                                           NULL};
+static const char *const retry_keys[] = {"attempts", "backoff", "max_backoff", "jitter", "on",
+                                         NULL};
+static const char *const retry_on_names[] = {"aborted", "timeout", "5xx", NULL};
 static const char *const router_policies[] = {"round_robin", "least_outstanding", NULL};
 
 static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler", NULL};
@@ -763,11 +771,33 @@ static int bind_startup(struct bind *b, const struct sect *e, struct startup_spe
     return SIM_OK;
 }
 
+/* engine.termination. `on_unfinished` (the gateway re-queued or failed what was left at
+ * the grace period's end) is gone: vLLM aborts at SIGTERM and the client retries. */
+static int bind_termination(struct bind *b, const struct sect *e, struct termination_spec *t)
+{
+    struct sect s;
+    int rc;
+    if ((rc = sect_open(b, e, "termination", termination_keys, &s)) ||
+        (rc = rd_dur(b, &s, "grace_period", 0, &t->grace_period_us)) ||
+        (rc = rd_dur(b, &s, "pre_stop", 0, &t->pre_stop_us)) ||
+        (rc = rd_dur(b, &s, "shutdown_timeout", 0, &t->shutdown_timeout_us)))
+        return rc;
+    char key[256];
+    const struct ynode *onu = field(&s, "on_unfinished", key, sizeof key);
+    if (onu)
+        return fail_at(b, onu,
+                       "'%s' was removed: vLLM aborts in-flight requests at SIGTERM unless "
+                       "'engine.termination.shutdown_timeout' is set, and clients retry as "
+                       "'router.retry' says",
+                       key);
+    return SIM_OK;
+}
+
 static int bind_engine(struct bind *b, const struct sect *top)
 {
     struct engine_spec *en = &b->sc->engine;
-    struct sect e, t;
-    int rc, kind = 0, onu = 0;
+    struct sect e;
+    int rc, kind = 0;
     if ((rc = sect_open(b, top, "engine", engine_keys, &e)) ||
         (rc = rd_enum(b, &e, "kind", engine_kinds, &kind)) ||
         (rc = rd_str(b, &e, "gpu", true, en->gpu, sizeof en->gpu)) ||
@@ -790,15 +820,54 @@ static int bind_engine(struct bind *b, const struct sect *top)
         return rc;
     }
     if ((rc = bind_latency(b, &e, &en->latency)) || (rc = bind_startup(b, &e, &en->startup)) ||
-        (rc = sect_open(b, &e, "termination", termination_keys, &t)) ||
-        (rc = rd_dur(b, &t, "grace_period", 0, &en->termination.grace_period_us)) ||
-        (rc = rd_enum(b, &t, "on_unfinished", on_unfinished_names, &onu)))
+        (rc = bind_termination(b, &e, &en->termination)))
         return rc;
-    en->termination.on_unfinished = (enum on_unfinished)onu;
+    struct sect r;
+    if ((rc = sect_open(b, &e, "readiness", readiness_keys, &r)) ||
+        (rc = rd_dur(b, &r, "initial_delay", 0, &en->readiness.initial_delay_us)) ||
+        (rc = rd_dur(b, &r, "period", 1000000, &en->readiness.period_us)) ||
+        (rc = rd_int(b, &r, "failure_threshold", 1, 1000000, "probes",
+                     &en->readiness.failure_threshold)))
+        return rc;
     return SIM_OK;
 }
 
 /* ---- router, fleet, cluster, cost ------------------------------------------------------ */
+
+/* router.retry: {attempts, backoff, max_backoff, jitter, on: [aborted, timeout, 5xx]}. */
+static int bind_retry(struct bind *b, const struct sect *router, struct retry_spec *rt)
+{
+    struct sect s;
+    int rc;
+    if ((rc = sect_open(b, router, "retry", retry_keys, &s)) ||
+        (rc = rd_int(b, &s, "attempts", 0, 100, "retries", &rt->attempts)) ||
+        (rc = rd_dur(b, &s, "backoff", 0, &rt->backoff_us)) ||
+        (rc = rd_dur(b, &s, "max_backoff", 0, &rt->max_backoff_us)) ||
+        (rc = rd_num(b, &s, "jitter", 0.0, false, 1.0, false, "fraction", &rt->jitter)))
+        return rc;
+    if (rt->max_backoff_us < rt->backoff_us)
+        return fail_at(b, s.at, "'%s.max_backoff' must be at least '%s.backoff'", s.ctx, s.ctx);
+    char key[256];
+    const struct ynode *on = field(&s, "on", key, sizeof key);
+    if (!on || ynode_is_null(on))
+        return SIM_OK;
+    if (on->kind != YNODE_SEQ)
+        return fail_at(b, on, "expected a list of aborted, timeout, 5xx for '%s', found %s", key,
+                       ynode_kind_name(on));
+    rt->on_aborted = rt->on_timeout = rt->on_5xx = false;
+    for (size_t i = 0; i < on->n; i++) {
+        int k = 0;
+        if ((rc = ynode_as_enum(on->items[i], key, retry_on_names, &k, b->err)))
+            return rc;
+        if (k == 0)
+            rt->on_aborted = true;
+        else if (k == 1)
+            rt->on_timeout = true;
+        else
+            rt->on_5xx = true;
+    }
+    return SIM_OK;
+}
 
 static int bind_router(struct bind *b, const struct sect *top)
 {
@@ -809,7 +878,9 @@ static int bind_router(struct bind *b, const struct sect *top)
         (rc = rd_enum(b, &s, "policy", router_policies, &pol)) ||
         (rc = rd_dur(b, &s, "queue_timeout", 1, &r->queue_timeout_us)) ||
         (rc = rd_int(b, &s, "max_outstanding_per_replica", 0, INT_MAX, "requests",
-                     &r->max_outstanding_per_replica)))
+                     &r->max_outstanding_per_replica)) ||
+        (rc = rd_dur(b, &s, "endpoint_delay", 0, &r->endpoint_delay_us)) ||
+        (rc = bind_retry(b, &s, &r->retry)))
         return rc;
     r->policy = (enum router_policy)pol;
     return SIM_OK;
@@ -1023,11 +1094,33 @@ void scenario_defaults(struct scenario *sc)
     e->startup.engine_init_us = 40000000;
     e->startup.engine_init_cold_us = 240000000;
     e->startup.compile_cache = CACHE_WARM;
+    /* Kubernetes: terminationGracePeriodSeconds 30, no preStop hook; vLLM v0.18+:
+     * --shutdown-timeout 0 (abort in-flight requests at SIGTERM). */
     e->termination.grace_period_us = 30000000;
-    e->termination.on_unfinished = ON_UNFINISHED_RETRY;
+    e->termination.pre_stop_us = 0;
+    e->termination.shutdown_timeout_us = 0;
+    /* Kubernetes probe defaults (core/v1 Probe): initialDelaySeconds 0, periodSeconds 10,
+     * failureThreshold 3. */
+    e->readiness.initial_delay_us = 0;
+    e->readiness.period_us = 10000000;
+    e->readiness.failure_threshold = 3;
 
     sc->router.policy = ROUTER_LEAST_OUTSTANDING;
     sc->router.queue_timeout_us = 60000000;
+    /* Modelled: the EndpointSlice update reaching the proxy/gateway (kube-proxy's
+     * iptables minSyncPeriod is 1 s). */
+    sc->router.endpoint_delay_us = 1000000;
+    /* The OpenAI Python SDK (openai-python src/openai/_constants.py): DEFAULT_TIMEOUT
+     * 600 s, DEFAULT_MAX_RETRIES 2, INITIAL_RETRY_DELAY 0.5 s, MAX_RETRY_DELAY 8 s, jitter
+     * 1 - 0.25 * random(); it retries connection errors, timeouts and 5xx. */
+    sc->router.client_timeout_us = 600000000;
+    sc->router.retry.attempts = 2;
+    sc->router.retry.backoff_us = 500000;
+    sc->router.retry.max_backoff_us = 8000000;
+    sc->router.retry.jitter = 0.25;
+    sc->router.retry.on_aborted = true;
+    sc->router.retry.on_timeout = true;
+    sc->router.retry.on_5xx = true;
 
     sc->fleet.replicas = 1;
     sc->fleet.scrape_interval_us = 15000000;

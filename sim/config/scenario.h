@@ -85,7 +85,6 @@ struct workload_spec {
 /* ---- model and engine ---------------------------------------------------------- */
 
 enum engine_kind { ENGINE_VLLM, ENGINE_STATIC };
-enum on_unfinished { ON_UNFINISHED_RETRY, ON_UNFINISHED_FAIL };
 
 struct model_spec {
     char name[SC_NAME_MAX];
@@ -110,9 +109,22 @@ struct startup_spec {
                                          a node is cold, later ones warm */
 };
 
+/* Pod termination as deployed: the kubelet runs the preStop hook (a sleep), then sends
+ * SIGTERM, then SIGKILL when terminationGracePeriodSeconds ends (at least 2 s after
+ * SIGTERM); vLLM (v0.18+) answers SIGTERM by rejecting new requests and aborting the
+ * in-flight ones, or with --shutdown-timeout by letting them finish for that long. */
 struct termination_spec {
-    int64_t grace_period_us;
-    enum on_unfinished on_unfinished;
+    int64_t grace_period_us;     /* terminationGracePeriodSeconds (30 s) */
+    int64_t pre_stop_us;         /* preStop sleep before SIGTERM (0: no hook) */
+    int64_t shutdown_timeout_us; /* vLLM --shutdown-timeout (0: abort at SIGTERM) */
+};
+
+/* The readinessProbe: the kubelet probes every period from the pod's admission on, once
+ * the container has run initial_delay; the pod is Ready at the first success. */
+struct readiness_spec {
+    int64_t initial_delay_us; /* initialDelaySeconds (0) */
+    int64_t period_us;        /* periodSeconds (10 s) */
+    int failure_threshold;    /* failureThreshold (3) */
 };
 
 struct engine_spec {
@@ -130,16 +142,31 @@ struct engine_spec {
     struct lat_spec latency;
     struct startup_spec startup;
     struct termination_spec termination;
+    struct readiness_spec readiness;
 };
 
 /* ---- router and fleet ---------------------------------------------------------- */
 
 enum router_policy { ROUTER_ROUND_ROBIN, ROUTER_LEAST_OUTSTANDING };
 
+/* What the client does when an attempt fails (defaults: the OpenAI Python SDK). */
+struct retry_spec {
+    int attempts;             /* retries after the first try (max_retries, 2) */
+    int64_t backoff_us;       /* before the first retry, doubling (0.5 s) */
+    int64_t max_backoff_us;   /* cap of the doubling (8 s) */
+    double jitter;            /* each wait is scaled by 1 - jitter * U[0,1) (0.25) */
+    bool on_aborted;          /* retry requests vLLM aborted (connection reset) */
+    bool on_timeout;          /* retry attempts the client timed out */
+    bool on_5xx;              /* retry HTTP 5xx / refused connections */
+};
+
 struct router_spec {
     enum router_policy policy;
     int64_t queue_timeout_us;       /* gateway wait before outcome `timeout` */
     int max_outstanding_per_replica; /* 0 = unlimited (vLLM queues internally) */
+    int64_t endpoint_delay_us;      /* a deleted pod leaves the router's endpoints then */
+    int64_t client_timeout_us;      /* one attempt's limit at the client (0: none) */
+    struct retry_spec retry;
 };
 
 struct fleet_spec {

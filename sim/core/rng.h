@@ -25,6 +25,7 @@ enum rng_stream {
     RNG_FAULTS = 8,        /* injected metric/scrape failures */
     RNG_EXPANDER = 9,      /* cluster-autoscaler random expander */
     RNG_SAMPLE = 10,       /* per-request row sampling in the recorder */
+    RNG_CLIENT = 11,       /* client retry backoff jitter */
     RNG_N
 };
 

@@ -257,7 +257,7 @@ static void record(struct sim *s, struct autoscaler *a, const char *source, int3
 
 static int32_t ready_count(const struct sim *s)
 {
-    return s->n_ready;
+    return s->n_ready_pods;
 }
 
 /* Pods of the Deployment that are not being deleted: what status.replicas counts. */

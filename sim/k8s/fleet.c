@@ -46,27 +46,31 @@ static void record_pod(struct sim *s, const struct replica *rp)
 static void account(struct sim *s)
 {
     double dt = (double)(s->now_us - s->acct_us) * 1e-6;
-    s->ready_pod_s += dt * s->n_ready;
+    s->ready_pod_s += dt * s->n_ready_pods;
     s->node_pod_s += dt * s->n_on_node;
     s->acct_us = s->now_us;
 }
 
-/* ---- ready set ---------------------------------------------------------------------- */
+/* ---- ready pods and the router's endpoints ------------------------------------------- */
+
+static void set_ready(struct sim *s, bool ready)
+{
+    account(s);
+    s->n_ready_pods += ready ? 1 : -1;
+    if (s->n_ready_pods > s->peak_ready)
+        s->peak_ready = s->n_ready_pods;
+}
 
 static void ready_add(struct sim *s, struct replica *rp)
 {
-    account(s);
     rp->ready_pos = s->n_ready;
     s->ready[s->n_ready++] = rp;
-    if (s->n_ready > s->peak_ready)
-        s->peak_ready = s->n_ready;
 }
 
 static void ready_remove(struct sim *s, struct replica *rp)
 {
     int32_t i = rp->ready_pos;
     SIM_ASSERT(i >= 0 && i < s->n_ready && s->ready[i] == rp);
-    account(s);
     /* Keep the order (round-robin fairness); scale-in is rare. */
     memmove(&s->ready[i], &s->ready[i + 1], (size_t)(s->n_ready - i - 1) * sizeof *s->ready);
     s->n_ready--;
@@ -101,11 +105,30 @@ static void become_ready(struct sim *s, struct replica *rp)
 {
     rp->phase = POD_READY;
     rp->ready_us = s->now_us;
+    rp->engine_up = true;
     rp->busy_us_scraped = rp->eng.busy_us;
     if (scrape_pod_up(s, rp) != SIM_OK)
         oom(s);
+    set_ready(s, true);
     ready_add(s, rp);
     sim_dispatch_gateway(s);
+}
+
+/*
+ * The first readiness probe that succeeds once the engine is up at `up_us`. The kubelet's
+ * probe worker (pkg/kubelet/prober/worker.go, Kubernetes v1.33) starts when the pod is
+ * admitted on its node and probes at once, then every periodSeconds; a probe is skipped
+ * while the container has run less than initialDelaySeconds; successThreshold is 1.
+ */
+static int64_t first_ready_probe(const struct sim *s, const struct replica *rp, int64_t up_us)
+{
+    const struct readiness_spec *p = &s->sc->engine.readiness;
+    int64_t from = up_us, t0 = rp->scheduled_us;
+    if (rp->pulled_us + p->initial_delay_us > from)
+        from = rp->pulled_us + p->initial_delay_us;
+    if (from <= t0 || p->period_us <= 0)
+        return from > t0 ? from : t0;
+    return t0 + ceil_div64(from - t0, p->period_us) * p->period_us;
 }
 
 static void start_on_node(struct sim *s, struct replica *rp, struct node *n)
@@ -152,7 +175,11 @@ static void pod_gone(struct sim *s, struct replica *rp, const char *reason)
         evq_cancel(s->q, rp->phase_ev);
         rp->phase_ev = 0;
     }
-    if (rp->ready_pos >= 0)
+    if (rp->phase == POD_READY)
+        set_ready(s, false);
+    /* A deleted pod stays in the router's endpoints until the removal has propagated:
+     * requests sent there meanwhile find the connection refused. */
+    if (rp->ready_pos >= 0 && !rp->ep_ev)
         ready_remove(s, rp);
     rp->phase = POD_GONE;
     rp->gone_us = s->now_us;
@@ -170,6 +197,60 @@ static void pod_gone(struct sim *s, struct replica *rp, const char *reason)
         cluster_gpus_freed(s, n);
         fleet_place_pending(s);
     }
+}
+
+/* ---- termination ---------------------------------------------------------------------- */
+
+static const char *end_reason(const struct replica *rp)
+{
+    return rp->end_reason ? rp->end_reason : "scaled-in";
+}
+
+/* vLLM's process exits (or is killed): what it still has is aborted, then the pod is gone
+ * (its endpoint may linger until router.endpoint_delay has passed). */
+static void process_exit(struct sim *s, struct replica *rp)
+{
+    rp->sigterm = true;
+    if (rp->outstanding > 0)
+        engine_abort_all(s, rp, OUTCOME_N);
+    pod_gone(s, rp, end_reason(rp));
+}
+
+/* The next step of a deleted pod at s->now_us: SIGTERM after the preStop sleep; with
+ * --shutdown-timeout the drain's end; SIGKILL at the grace period's end. */
+static void termination_step(struct sim *s, struct replica *rp)
+{
+    const struct termination_spec *t = &s->sc->engine.termination;
+    if (s->now_us >= rp->kill_us || (rp->sigterm && rp->engine_up)) {
+        /* SIGKILL, the node's end, or the drain of --shutdown-timeout is over: vLLM
+         * aborts what is left and exits. */
+        process_exit(s, rp);
+        return;
+    }
+    /* SIGTERM. vLLM (PR #34730, v0.18) rejects new requests from now on; with
+     * --shutdown-timeout 0 it aborts in-flight ones at once, else waits up to the
+     * timeout; it exits when it has none left. A container still loading exits. */
+    rp->sigterm = true;
+    if (rp->outstanding == 0 || t->shutdown_timeout_us == 0 || !rp->engine_up) {
+        process_exit(s, rp);
+        return;
+    }
+    int64_t end = s->now_us + t->shutdown_timeout_us;
+    next_phase_at(s, rp, end < rp->kill_us ? end : rp->kill_us);
+}
+
+static void endpoint_removed(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct replica *rp = obj;
+    rp->ep_ev = 0;
+    if (rp->ready_pos >= 0)
+        ready_remove(s, rp);
+}
+
+bool fleet_accepts(const struct replica *rp)
+{
+    return !rp->sigterm && (rp->phase == POD_READY || rp->phase == POD_TERMINATING);
 }
 
 static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
@@ -195,15 +276,21 @@ static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
         next_phase_at(s, rp, s->now_us + init);
         break;
     }
-    case POD_STARTING:
-        n->compile_cached = true;
+    case POD_STARTING: {
+        if (!rp->engine_up) {
+            n->compile_cached = true;
+            rp->engine_up = true;
+            int64_t t = first_ready_probe(s, rp, s->now_us);
+            if (t > s->now_us) {
+                next_phase_at(s, rp, t);
+                break;
+            }
+        }
         become_ready(s, rp);
         break;
+    }
     case POD_TERMINATING:
-        /* The grace period ended with requests still in flight. */
-        engine_evict_all(s, rp, s->sc->engine.termination.on_unfinished);
-        pod_gone(s, rp, rp->end_reason ? rp->end_reason : "scaled-in");
-        sim_dispatch_gateway(s);
+        termination_step(s, rp);
         break;
     default:
         SIM_ASSERT(!"unexpected pod phase event");
@@ -257,9 +344,18 @@ static void create_pod(struct sim *s)
     fleet_place_pending(s);
 }
 
+/*
+ * Delete a pod with `grace_us` to go (terminationGracePeriodSeconds, or less when its node
+ * goes away sooner). The kubelet (pkg/kubelet/kuberuntime/kuberuntime_container.go
+ * killContainer, v1.33) runs the preStop hook for at most the grace period, then sends
+ * SIGTERM with what is left of it, but at least minimumGracePeriodInSeconds (2 s), and
+ * SIGKILL at its end. The pod leaves the router's endpoints router.endpoint_delay after
+ * the deletion; until then the router may still send it requests.
+ */
 static void terminate_pod(struct sim *s, struct replica *rp, int64_t grace_us,
-                          const char *reason)
+                          const char *reason, bool node_ends)
 {
+    const struct termination_spec *t = &s->sc->engine.termination;
     if (rp->phase == POD_PENDING) {
         for (int32_t i = 0; i < s->n_pending; i++)
             if (s->pending[i] == rp) {
@@ -272,34 +368,54 @@ static void terminate_pod(struct sim *s, struct replica *rp, int64_t grace_us,
         return;
     }
     if (rp->phase == POD_TERMINATING) {
-        /* Already draining: a shorter deadline (a node going away) cuts the grace. */
-        if (rp->phase_ev && evq_time(s->q, rp->phase_ev) > s->now_us + grace_us) {
-            evq_cancel(s->q, rp->phase_ev);
-            next_phase_at(s, rp, s->now_us + grace_us);
+        /* Already going: a node that ends sooner cuts it short. */
+        int64_t end = s->now_us + grace_us;
+        if (end < rp->kill_us) {
+            rp->kill_us = end;
+            if (rp->phase_ev && evq_time(s->q, rp->phase_ev) > end) {
+                evq_cancel(s->q, rp->phase_ev);
+                next_phase_at(s, rp, end);
+            }
         }
         rp->end_reason = reason;
         return;
     }
-    if (rp->phase != POD_READY) {
-        /* Still starting: nothing to drain. */
+    if (rp->phase == POD_PULLING) {
+        /* No container running yet: nothing to stop. */
         pod_gone(s, rp, reason);
         return;
     }
-    ready_remove(s, rp);
+    if (rp->phase_ev) {
+        evq_cancel(s->q, rp->phase_ev);
+        rp->phase_ev = 0;
+    }
+    if (rp->phase == POD_READY) {
+        set_ready(s, false);
+        if (s->sc->router.endpoint_delay_us > 0)
+            rp->ep_ev = evq_push(s->q, s->now_us + s->sc->router.endpoint_delay_us,
+                                 PRIO_CONTROL, endpoint_removed, rp, 0);
+        else
+            ready_remove(s, rp);
+    }
     rp->phase = POD_TERMINATING;
     rp->terminating_us = s->now_us;
     rp->end_reason = reason;
-    if (rp->outstanding == 0) {
-        pod_gone(s, rp, reason);
-        return;
-    }
-    next_phase_at(s, rp, s->now_us + grace_us);
+    int64_t pre = t->pre_stop_us < grace_us ? t->pre_stop_us : grace_us;
+    int64_t left = grace_us - pre;
+    if (left < 2000000 && !node_ends)
+        left = 2000000; /* minimumGracePeriodInSeconds */
+    rp->kill_us = s->now_us + pre + left;
+    if (pre > 0)
+        next_phase_at(s, rp, s->now_us + pre);
+    else
+        termination_step(s, rp);
 }
 
 void fleet_request_ended(struct sim *s, struct replica *rp)
 {
-    if (rp->phase == POD_TERMINATING && rp->outstanding == 0)
-        pod_gone(s, rp, rp->end_reason ? rp->end_reason : "scaled-in");
+    /* After SIGTERM vLLM exits once it has nothing in flight; during preStop it serves. */
+    if (rp->phase == POD_TERMINATING && rp->sigterm && rp->outstanding == 0 && !rp->aborting)
+        pod_gone(s, rp, end_reason(rp));
 }
 
 /*
@@ -354,20 +470,29 @@ void fleet_set_desired(struct sim *s, int32_t desired)
         }
         if (!victim)
             break; /* cannot happen: `current` counts exactly these pods */
-        terminate_pod(s, victim, s->sc->engine.termination.grace_period_us, "scaled-in");
+        terminate_pod(s, victim, s->sc->engine.termination.grace_period_us, "scaled-in", false);
         current--;
     }
 }
 
-void fleet_drain_node(struct sim *s, struct node *n, int64_t deadline_us, const char *reason)
+/* The grace a pod gets when its node ends at deadline_us (< 0: it does not). */
+static int64_t grace_until(const struct sim *s, int64_t deadline_us, bool *node_ends)
 {
     int64_t grace = s->sc->engine.termination.grace_period_us;
-    if (deadline_us >= 0 && deadline_us - s->now_us < grace)
+    *node_ends = deadline_us >= 0 && deadline_us - s->now_us <= grace;
+    if (*node_ends)
         grace = deadline_us > s->now_us ? deadline_us - s->now_us : 0;
+    return grace;
+}
+
+void fleet_drain_node(struct sim *s, struct node *n, int64_t deadline_us, const char *reason)
+{
+    bool node_ends;
+    int64_t grace = grace_until(s, deadline_us, &node_ends);
     for (int32_t i = 0; i < s->n_pods; i++) {
         struct replica *rp = s->pods[i];
         if (rp->node == n->id && rp->phase != POD_GONE)
-            terminate_pod(s, rp, grace, reason);
+            terminate_pod(s, rp, grace, reason, node_ends);
     }
     /* spec.replicas did not change: the ReplicaSet replaces the evicted pods at once. */
     fleet_set_desired(s, s->desired);
@@ -375,11 +500,10 @@ void fleet_drain_node(struct sim *s, struct node *n, int64_t deadline_us, const 
 
 void fleet_evict_pod(struct sim *s, struct replica *rp, int64_t deadline_us, const char *reason)
 {
-    int64_t grace = s->sc->engine.termination.grace_period_us;
-    if (deadline_us >= 0 && deadline_us - s->now_us < grace)
-        grace = deadline_us > s->now_us ? deadline_us - s->now_us : 0;
+    bool node_ends;
+    int64_t grace = grace_until(s, deadline_us, &node_ends);
     if (rp->phase != POD_GONE)
-        terminate_pod(s, rp, grace, reason);
+        terminate_pod(s, rp, grace, reason, node_ends);
     fleet_set_desired(s, s->desired);
 }
 

@@ -260,7 +260,7 @@ void scrape_all(struct sim *s)
     }
     emit_sample(s, "llmcap:gateway_requests_waiting", -1, (double)s->gateway.n);
     emit_sample(s, "llmcap:replicas_desired", -1, (double)s->desired);
-    emit_sample(s, "llmcap:replicas_ready", -1, (double)s->n_ready);
+    emit_sample(s, "llmcap:replicas_ready", -1, (double)s->n_ready_pods);
     int32_t starting = 0, pending = 0;
     for (int32_t i = 0; i < s->n_pods; i++) {
         enum pod_phase ph = s->pods[i]->phase;

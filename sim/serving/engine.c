@@ -577,27 +577,20 @@ void engine_enqueue(struct sim *s, struct replica *rp, struct req *r)
     }
 }
 
-/* End a request that is off the engine with `outcome`, or (OUTCOME_N) send it back to the
- * gateway to be tried again from scratch, as a client or gateway retry would. */
+/* End a request that is off the engine with `outcome`, or (OUTCOME_N) fail its attempt as
+ * aborted: the client sees the stream cut and retries or gives up (router.retry). */
 static void take_off(struct sim *s, struct replica *rp, struct req *r, enum req_outcome outcome)
 {
-    if (outcome != OUTCOME_N) {
+    if (outcome != OUTCOME_N)
         sim_request_done(s, rp, r, outcome);
-        return;
-    }
-    s->res.discarded_tokens += (uint64_t)r->num_output;
-    r->num_computed = r->num_output = r->n_blocks = r->sched_new = 0;
-    r->first_token_us = -1;
-    r->first_sched_us = -1;
-    r->retries++;
-    r->replica = -1;
-    rp->outstanding--;
-    sim_gateway_admit(s, r);
+    else
+        sim_attempt_failed(s, rp, r, FAIL_ABORTED);
 }
 
 void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcome)
 {
     struct engine *e = &rp->eng;
+    rp->aborting = true; /* the last request ending must not release the engine under us */
     if (e->step_ev) {
         if (e->in_run) {
             /* Count the iterations of the run that completed by now. */
@@ -620,12 +613,7 @@ void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcom
     while ((r = list_pop_front(&e->waiting)))
         take_off(s, rp, r, outcome);
     e->busy = false;
-}
-
-void engine_evict_all(struct sim *s, struct replica *rp, enum on_unfinished what)
-{
-    /* OUTCOME_N: hand the requests back to the gateway instead of ending them. */
-    engine_abort_all(s, rp, what == ON_UNFINISHED_FAIL ? OUTCOME_FAILED : OUTCOME_N);
+    rp->aborting = false;
 }
 
 void engine_gauges(const struct sim *s, const struct replica *rp, double *running,

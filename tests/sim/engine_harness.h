@@ -39,6 +39,23 @@ static inline void h_scenario(struct scenario *sc)
     sc->record.sample_frac = 0.01;
 }
 
+/* Termination and readiness as the lifecycle timelines written before the drain model
+ * assume them: the engine drains for the whole grace period, requests left at its end go
+ * back to the gateway at once, a deleted pod leaves the endpoints at once and a pod is
+ * Ready the instant its engine is up (a probe every microsecond). The deployed defaults
+ * are tested in tests/sim/k8s/test_fleet.c. */
+static inline void h_lenient_termination(struct scenario *sc)
+{
+    sc->engine.termination.shutdown_timeout_us = 3600LL * 1000000; /* the grace caps it */
+    sc->engine.readiness.period_us = 1;
+    sc->router.endpoint_delay_us = 0;
+    sc->router.retry.attempts = 100;
+    sc->router.retry.backoff_us = 0;
+    sc->router.retry.max_backoff_us = 0;
+    sc->router.retry.jitter = 0;
+    sc->router.retry.on_aborted = sc->router.retry.on_5xx = true;
+}
+
 struct h_source {
     const struct wl_request *reqs;
     size_t n, next;

@@ -97,7 +97,7 @@ static inline void ch_setup(struct ch *c, const char *gpu, int replicas, const c
     sc->engine.startup.engine_init_cold_us = 240000000;
     sc->engine.startup.compile_cache = CACHE_WARM;
     sc->engine.termination.grace_period_us = 30000000;
-    sc->engine.termination.on_unfinished = ON_UNFINISHED_RETRY;
+    h_lenient_termination(sc);
     struct sim_err err = {0};
     c->doc = ydoc_load_string("cluster-test.yaml", yaml, strlen(yaml), &err);
     cr_assert_not_null(c->doc, "%s: %s", err.where, err.msg);

@@ -61,7 +61,17 @@ Test(scenario, defaults_of_an_almost_empty_scenario)
     cr_assert_eq(e->startup.weights_gib_per_s, 3.51); /* Run:ai streamer from S3 */
     cr_assert_eq(e->startup.engine_init_us, 40000000);
     cr_assert_eq(e->termination.grace_period_us, 30000000);
-    cr_assert_eq(e->termination.on_unfinished, ON_UNFINISHED_RETRY);
+    cr_assert_eq(e->termination.pre_stop_us, 0);
+    cr_assert_eq(e->termination.shutdown_timeout_us, 0);
+    cr_assert_eq(e->readiness.initial_delay_us, 0);
+    cr_assert_eq(e->readiness.period_us, 10000000);
+    cr_assert_eq(e->readiness.failure_threshold, 3);
+    cr_assert_eq(sc.router.endpoint_delay_us, 1000000);
+    cr_assert_eq(sc.router.retry.attempts, 2);
+    cr_assert_eq(sc.router.retry.backoff_us, 500000);
+    cr_assert_eq(sc.router.retry.max_backoff_us, 8000000);
+    cr_assert_eq(sc.router.retry.jitter, 0.25);
+    cr_assert(sc.router.retry.on_aborted && sc.router.retry.on_timeout && sc.router.retry.on_5xx);
     cr_assert_eq(sc.router.policy, ROUTER_LEAST_OUTSTANDING);
     cr_assert_eq(sc.router.queue_timeout_us, 60000000);
     cr_assert_eq(sc.router.max_outstanding_per_replica, 0);
@@ -143,7 +153,17 @@ Test(scenario, every_section_binds_its_values)
     cr_assert_eq(e->startup.weights_gib_per_s, 2.5);
     cr_assert_eq(e->startup.engine_init_us, 90000000);
     cr_assert_eq(e->termination.grace_period_us, 120000000);
-    cr_assert_eq(e->termination.on_unfinished, ON_UNFINISHED_FAIL);
+    cr_assert_eq(e->termination.pre_stop_us, 15000000);
+    cr_assert_eq(e->termination.shutdown_timeout_us, 90000000);
+    cr_assert_eq(e->readiness.initial_delay_us, 30000000);
+    cr_assert_eq(e->readiness.period_us, 5000000);
+    cr_assert_eq(e->readiness.failure_threshold, 6);
+    cr_assert_eq(sc.router.endpoint_delay_us, 3000000);
+    cr_assert_eq(sc.router.retry.attempts, 0);
+    cr_assert_eq(sc.router.retry.backoff_us, 1000000);
+    cr_assert_eq(sc.router.retry.max_backoff_us, 4000000);
+    cr_assert_eq(sc.router.retry.jitter, 0.0);
+    cr_assert(!sc.router.retry.on_aborted && !sc.router.retry.on_timeout && sc.router.retry.on_5xx);
     cr_assert_eq(sc.router.policy, ROUTER_ROUND_ROBIN);
     cr_assert_eq(sc.router.queue_timeout_us, 250000);
     cr_assert_eq(sc.router.max_outstanding_per_replica, 64);
@@ -688,7 +708,9 @@ static const struct bad_case bad_startup_and_termination[] = {
      "'30'",
      SIM_EINVAL},
     {"bad_termination_on_unfinished.yaml", "bad_termination_on_unfinished.yaml:10:32",
-     "'engine.termination.on_unfinished' must be one of retry, fail, got 'requeue'", SIM_EINVAL},
+     "'engine.termination.on_unfinished' was removed: vLLM aborts in-flight requests at SIGTERM "
+     "unless 'engine.termination.shutdown_timeout' is set, and clients retry as 'router.retry' "
+     "says", SIM_EINVAL},
 };
 
 Test(scenario_bad, startup_and_termination_errors)

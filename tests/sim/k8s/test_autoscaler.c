@@ -68,26 +68,28 @@ Test(autoscaler, keda_scales_to_zero_after_the_cooldown_and_back_on_the_gateway_
      *   time stays 0; cooldown 60 s: 0 + 60 < 67.5 -> scale to 0 at 67.5 (pod 0 idle: gone).
      * - Request 2 (t=400) waits at the gateway; the scrape at 405 sees it; the poll at
      *   427.5 (scrape of 420: 1 > activationThreshold 0) activates: 0 -> 1. Pod 1 lands
-     *   on node 0, which has the image: load 10 GiB / 2 GiB/s = 5 s, init 40 s -> ready at
-     *   472.5; prefill of 100 tokens (10 ms) -> first token 472.51: TTFT 72.51 s.
+     *   on node 0, which has the image: load 10 GiB / 2 GiB/s = 5 s, init 40 s -> engine up
+     *   at 472.5; the kubelet probes readiness every 10 s from the pod's admission at 427.5
+     *   (437.5, ..., 467.5 fail): Ready at 477.5; prefill of 100 tokens (10 ms) -> first
+     *   token 477.51: TTFT 77.51 s.
      * - The poll at 457.5 still sees it waiting (scrape of 450): last active 457.5. The
      *   polls at 487.5 and 517.5 see no queue but 457.5 + 60 < now only from 547.5 (strict):
      *   pod 1 goes at 547.5.
      * - Request 3 (t=700) waits again: the poll at 697.5 sees the scrape of 690 (empty),
-     *   the one at 727.5 the scrape of 720: pod 2 at 727.5, ready 772.5, TTFT 72.51 s. The
+     *   the one at 727.5 the scrape of 720: pod 2 at 727.5, ready 777.5, TTFT 77.51 s. The
      *   run ends when it is served, with pod 2 still up. */
     struct scenario sc;
     struct sim *s = run_file(FIXTURES "/autoscale/scale_from_zero.yaml", &sc);
     cr_assert_eq(g_out.rows[1].outcome, OUTCOME_OK);
-    cr_assert_float_eq((g_out.rows[1].first_token_us - g_out.rows[1].arrival_us) * 1e-6, 72.51,
+    cr_assert_float_eq((g_out.rows[1].first_token_us - g_out.rows[1].arrival_us) * 1e-6, 77.51,
                        EPS);
     cr_assert_float_eq(pod(0)->terminated_us * 1e-6, 67.5, EPS);
     cr_assert_float_eq(pod(1)->created_us * 1e-6, 427.5, EPS);
-    cr_assert_float_eq(pod(1)->ready_us * 1e-6, 472.5, EPS);
+    cr_assert_float_eq(pod(1)->ready_us * 1e-6, 477.5, EPS);
     cr_assert_float_eq(pod(1)->terminated_us * 1e-6, 547.5, EPS);
     cr_assert_str_eq(pod(1)->end_reason, "scaled-in");
     cr_assert_eq(g_out.rows[2].outcome, OUTCOME_OK);
-    cr_assert_float_eq((g_out.rows[2].first_token_us - g_out.rows[2].arrival_us) * 1e-6, 72.51,
+    cr_assert_float_eq((g_out.rows[2].first_token_us - g_out.rows[2].arrival_us) * 1e-6, 77.51,
                        EPS);
     cr_assert_float_eq(pod(2)->created_us * 1e-6, 727.5, EPS);
     cr_assert_eq(pod(2)->terminated_us, -1);

@@ -42,6 +42,19 @@ static struct sim *run_with_changes(const struct scenario *sc, const struct wl_r
     return s;
 }
 
+/* Two replicas, A on pod 0 and B on pod 1 at 0 s (100-token prompts, 1000 tokens out),
+ * and the Deployment going 2 -> 1 at 1 s: pod 1 is deleted (ready as long as pod 0,
+ * newer index). */
+static struct sim *run_scale_in(struct scenario *sc, struct h_sink *out)
+{
+    static const struct wl_request reqs[] = {
+        {.arrival_us = 0, .prompt_tokens = 100, .output_tokens = 1000},
+        {.arrival_us = 0, .prompt_tokens = 100, .output_tokens = 1000}};
+    static const struct change ch[] = {{1, 1}};
+    sc->fleet.replicas = 2;
+    return run_with_changes(sc, reqs, 2, ch, 1, out);
+}
+
 static const struct rec_pod *pod_row(const struct h_sink *out, int32_t id)
 {
     for (size_t i = 0; i < out->n_pods; i++)
@@ -62,7 +75,7 @@ static void startup_scenario(struct scenario *sc)
     sc->engine.startup.engine_init_cold_us = 240000000;
     sc->engine.startup.compile_cache = CACHE_WARM;
     sc->engine.termination.grace_period_us = 30000000;
-    sc->engine.termination.on_unfinished = ON_UNFINISHED_RETRY;
+    h_lenient_termination(sc);
 }
 
 Test(fleet, new_pod_pulls_loads_and_initialises_before_it_is_ready)
@@ -140,11 +153,8 @@ Test(fleet, terminating_pod_finishes_in_flight_work_within_the_grace_period)
      * finishes at 10.0 s within the 30 s grace period, and pod 1 is gone then. */
     struct scenario sc;
     startup_scenario(&sc);
-    sc.fleet.replicas = 2;
-    struct wl_request reqs[] = {h_req(0, 100, 1000), h_req(0, 100, 1000)};
-    struct change ch[] = {{1, 1}};
     struct h_sink out;
-    struct sim *s = run_with_changes(&sc, reqs, 2, ch, 1, &out);
+    struct sim *s = run_scale_in(&sc, &out);
     cr_assert_eq(out.rows[1].replica, 1);
     cr_assert_eq(out.rows[1].outcome, OUTCOME_OK);
     cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 10.0, EPS);
@@ -164,10 +174,8 @@ Test(fleet, work_left_at_the_end_of_the_grace_period_is_retried_elsewhere)
     startup_scenario(&sc);
     sc.fleet.replicas = 2;
     sc.engine.termination.grace_period_us = 2000000;
-    struct wl_request reqs[] = {h_req(0, 100, 1000), h_req(0, 100, 1000)};
-    struct change ch[] = {{1, 1}};
     struct h_sink out;
-    struct sim *s = run_with_changes(&sc, reqs, 2, ch, 1, &out);
+    struct sim *s = run_scale_in(&sc, &out);
     cr_assert_eq(out.rows[1].outcome, OUTCOME_OK);
     cr_assert_eq(out.rows[1].retries, 1);
     cr_assert_eq(out.rows[1].replica, 0);
@@ -179,17 +187,15 @@ Test(fleet, work_left_at_the_end_of_the_grace_period_is_retried_elsewhere)
     free(out.rows);
 }
 
-Test(fleet, grace_expiry_with_on_unfinished_fail_ends_requests_as_failed)
+Test(fleet, grace_expiry_without_client_retries_ends_requests_as_failed)
 {
     struct scenario sc;
     startup_scenario(&sc);
     sc.fleet.replicas = 2;
     sc.engine.termination.grace_period_us = 2000000;
-    sc.engine.termination.on_unfinished = ON_UNFINISHED_FAIL;
-    struct wl_request reqs[] = {h_req(0, 100, 1000), h_req(0, 100, 1000)};
-    struct change ch[] = {{1, 1}};
+    sc.router.retry.attempts = 0;
     struct h_sink out;
-    struct sim *s = run_with_changes(&sc, reqs, 2, ch, 1, &out);
+    struct sim *s = run_scale_in(&sc, &out);
     cr_assert_eq(out.rows[1].outcome, OUTCOME_FAILED);
     cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 3.0, EPS);
     cr_assert_eq(out.rows[1].generated_tokens, 300);
@@ -233,4 +239,166 @@ Test(fleet, requests_wait_at_the_gateway_while_no_replica_is_ready)
     cr_assert_float_eq(out.rows[0].first_token_us * 1e-6, 47.01, EPS);
     sim_free(s);
     free(out.rows);
+}
+
+/* ---- termination and readiness as deployed (issue 14 points 1 and 2) ---------------- */
+
+/* The deployed defaults: no preStop, vLLM --shutdown-timeout 0, grace 30 s, the endpoint
+ * removal 1 s after the deletion, and a client that retries twice after 0.5 s and 1 s
+ * (the OpenAI SDK's backoff, without its jitter so the timeline is exact). */
+static void deployed_scenario(struct scenario *sc)
+{
+    startup_scenario(sc);
+    sc->engine.termination.grace_period_us = 30000000;
+    sc->engine.termination.pre_stop_us = 0;
+    sc->engine.termination.shutdown_timeout_us = 0;
+    sc->router.endpoint_delay_us = 1000000;
+    sc->router.retry.attempts = 2;
+    sc->router.retry.backoff_us = 500000;
+    sc->router.retry.max_backoff_us = 8000000;
+    sc->router.retry.jitter = 0;
+    sc->router.retry.on_aborted = sc->router.retry.on_5xx = sc->router.retry.on_timeout = true;
+}
+
+Test(fleet, sigterm_aborts_in_flight_work_and_the_stale_endpoint_refuses_the_retry)
+{
+    /* Two replicas; A on pod 0 and B on pod 1 at 0 s (100-token prompt: 10 ms, then
+     * 1000 tokens one per 10 ms). 2 -> 1 at 1 s deletes pod 1 (ready as long as pod 0,
+     * newer index). No preStop: SIGTERM at 1 s, vLLM aborts B (100 tokens so far) and
+     * exits; pod 1 is gone at 1 s but stays in the router's endpoints until 2 s. The
+     * client retries at 1.5 s: least-outstanding picks pod 1 (0 outstanding vs 1), the
+     * connection is refused (5xx); the second retry at 1.5 + 1.0 = 2.5 s reaches pod 0. */
+    struct scenario sc;
+    deployed_scenario(&sc);
+    struct h_sink out;
+    struct sim *s = run_scale_in(&sc, &out);
+    const struct sim_result *r = sim_result(s);
+    cr_assert_float_eq(pod_row(&out, 1)->terminated_us * 1e-6, 1.0, EPS);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_OK);
+    cr_assert_eq(out.rows[1].retries, 2);
+    cr_assert_eq(out.rows[1].replica, 0);
+    cr_assert_gt(out.rows[1].first_token_us, 2500000);
+    cr_assert_eq(r->retries_aborted, 1);
+    cr_assert_eq(r->retries_5xx, 1);
+    cr_assert_eq(r->retries, 2);
+    cr_assert_eq(r->discarded_tokens, 100);
+    cr_assert_eq(r->n_outcome[OUTCOME_OK], 2);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(fleet, prestop_and_shutdown_timeout_drain_the_pod_without_errors)
+{
+    /* The recommended drain: preStop 5 s, --shutdown-timeout 20 s, grace 30 s. Pod 1 is
+     * deleted at 1 s, leaves the endpoints at 2 s, gets SIGTERM at 6 s with B still
+     * running; B ends at 0.01 + 999 x 0.01 = 10.0 s, within the drain (to 26 s): B is OK,
+     * and vLLM exits, the pod gone, at 10.0 s. */
+    struct scenario sc;
+    deployed_scenario(&sc);
+    sc.fleet.replicas = 2;
+    sc.engine.termination.pre_stop_us = 5000000;
+    sc.engine.termination.shutdown_timeout_us = 20000000;
+    struct h_sink out;
+    struct sim *s = run_scale_in(&sc, &out);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_OK);
+    cr_assert_eq(out.rows[1].retries, 0);
+    cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 10.0, EPS);
+    cr_assert_float_eq(pod_row(&out, 1)->terminating_us * 1e-6, 1.0, EPS);
+    cr_assert_float_eq(pod_row(&out, 1)->terminated_us * 1e-6, 10.0, EPS);
+    cr_assert_eq(sim_result(s)->retries, 0);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(fleet, shutdown_timeout_shorter_than_the_work_aborts_at_its_end)
+{
+    /* No preStop, --shutdown-timeout 3 s: SIGTERM at 1 s, B aborted at 4 s with
+     * 1 + 399 = 400 tokens; no retries allowed: B fails at 4 s (aborted). */
+    struct scenario sc;
+    deployed_scenario(&sc);
+    sc.fleet.replicas = 2;
+    sc.engine.termination.shutdown_timeout_us = 3000000;
+    sc.router.retry.attempts = 0;
+    struct h_sink out;
+    struct sim *s = run_scale_in(&sc, &out);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_FAILED);
+    cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 4.0, EPS);
+    cr_assert_eq(out.rows[1].generated_tokens, 400);
+    cr_assert_eq(sim_result(s)->n_aborted, 1);
+    cr_assert_float_eq(pod_row(&out, 1)->terminated_us * 1e-6, 4.0, EPS);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(fleet, a_prestop_longer_than_the_grace_gets_sigterm_at_its_end_and_sigkill_2s_later)
+{
+    /* Grace 5 s, preStop 10 s, --shutdown-timeout 60 s: the kubelet stops waiting for the
+     * hook at 1 + 5 = 6 s and sends SIGTERM with the 2 s minimum grace: SIGKILL at 8 s.
+     * B (still running) is killed then with 1 + 799 = 800 tokens. */
+    struct scenario sc;
+    deployed_scenario(&sc);
+    sc.fleet.replicas = 2;
+    sc.engine.termination.grace_period_us = 5000000;
+    sc.engine.termination.pre_stop_us = 10000000;
+    sc.engine.termination.shutdown_timeout_us = 60000000;
+    sc.router.retry.attempts = 0;
+    struct h_sink out;
+    struct sim *s = run_scale_in(&sc, &out);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_FAILED);
+    cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 8.0, EPS);
+    cr_assert_eq(out.rows[1].generated_tokens, 800);
+    cr_assert_float_eq(pod_row(&out, 1)->terminated_us * 1e-6, 8.0, EPS);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(fleet, a_request_routed_after_sigterm_gets_503)
+{
+    /* One replica, deleted at 1 s (1 -> 0) with --shutdown-timeout 20 s and a 3 s endpoint
+     * delay: A drains to 10.0 s; C arrives at 2 s, the router still lists pod 0, vLLM
+     * rejects it (shutting down): 503, no retries: C fails at 2 s. */
+    struct scenario sc;
+    deployed_scenario(&sc);
+    sc.engine.termination.shutdown_timeout_us = 20000000;
+    sc.router.endpoint_delay_us = 3000000;
+    sc.router.retry.attempts = 0;
+    struct wl_request reqs[] = {h_req(0, 100, 1000), h_req(2, 100, 10)};
+    struct change ch[] = {{1, 0}};
+    struct h_sink out;
+    struct sim *s = run_with_changes(&sc, reqs, 2, ch, 1, &out);
+    cr_assert_eq(out.rows[0].outcome, OUTCOME_OK);
+    cr_assert_float_eq(out.rows[0].finish_us * 1e-6, 10.0, EPS);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_FAILED);
+    cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 2.0, EPS);
+    cr_assert_eq(out.rows[1].replica, 0);
+    cr_assert_eq(sim_result(s)->n_5xx, 1);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(fleet, a_pod_is_ready_at_the_first_successful_probe)
+{
+    /* As new_pod_pulls_loads_and_initialises_before_it_is_ready (engine up at 175 s, the
+     * container started at 130 s, admitted at 10 s), with probes every 10 s from 10 s:
+     * - initialDelaySeconds 30: probes count from 160 s; first success at 180 s;
+     * - initialDelaySeconds 60: from 190 s, a probe time: 190 s;
+     * - period 7 s, no delay: 10 + 7k >= 175 -> k = 24: 178 s. */
+    static const struct {
+        int64_t delay_us, period_us;
+        double ready_s;
+    } cases[] = {{30000000, 10000000, 180}, {60000000, 10000000, 190}, {0, 7000000, 178}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct scenario sc;
+        deployed_scenario(&sc);
+        sc.engine.readiness.initial_delay_us = cases[i].delay_us;
+        sc.engine.readiness.period_us = cases[i].period_us;
+        struct wl_request reqs[] = {h_req(500, 100, 2)};
+        struct change ch[] = {{10, 2}};
+        struct h_sink out;
+        struct sim *s = run_with_changes(&sc, reqs, 1, ch, 1, &out);
+        cr_assert_float_eq(pod_row(&out, 1)->ready_us * 1e-6, cases[i].ready_s, EPS, "case %zu",
+                           i);
+        sim_free(s);
+        free(out.rows);
+    }
 }
