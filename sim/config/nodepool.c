@@ -169,7 +169,7 @@ static int dur(const struct rd *r, const struct ynode *n, const char *key, int64
 }
 
 /* A pasted object or {file: path} loaded next to the scenario (--set paths are relative
- * to the current directory). */
+ * to the current directory; an include a --set reached into is already expanded). */
 static int kube_obj(const struct rd *r, const struct ynode *n, const char *key,
                     const struct ynode **out)
 {
@@ -179,32 +179,10 @@ static int kube_obj(const struct rd *r, const struct ynode *n, const char *key,
         *out = n;
         return SIM_OK;
     }
-    char fkey[KEY_MAX + 8], path[SC_PATH_MAX];
-    snprintf(fkey, sizeof fkey, "%s.file", key);
-    const char *rel;
-    int rc = as_string(r, n->items[0], fkey, &rel);
-    if (rc)
-        return rc;
-    if (!rel[0])
-        return fail(r, n->items[0], "'%s' must not be empty", fkey);
-    if (!strcmp(n->items[0]->file, "--set"))
-        snprintf(path, sizeof path, "%s", rel);
-    else
-        scenario_resolve_path(r->sc, rel, path, sizeof path);
-    const struct ynode *root = ydoc_include_file(r->sc->doc, path, r->err);
-    if (!root) {
-        if (!strcmp(r->err->where, path)) {
-            const struct ynode *v = n->items[0];
-            snprintf(r->err->where, sizeof r->err->where, "%s:%ld:%ld", v->file, v->line,
-                     v->col);
-        }
-        return r->err->code != SIM_OK ? r->err->code : SIM_EIO; /* never SIM_OK here */
-    }
-    if (root->kind != YNODE_MAP)
-        return fail(r, root, "expected a map in '%s' for '%s', found %s", path, key,
-                    ynode_kind_name(root));
+    struct ynode *root = NULL;
+    int rc = scenario_include(r->sc, n->items[0], key, &root, r->err);
     *out = root;
-    return SIM_OK;
+    return rc;
 }
 
 /* A latency: a duration (a constant) or {median, p95} (lognormal). */
@@ -1099,7 +1077,7 @@ static int read_karpenter(const struct rd *r, const struct ynode *kn)
                         NP_MAX_TYPES);
     }
     char key[KEY_MAX];
-    const struct ynode *np;
+    const struct ynode *np = NULL;
     if ((rc = kube_obj(r, field(kn, ctx, "nodePool", key), key, &np)) ||
         (rc = read_nodepool(r, np, key)))
         return rc;
@@ -1510,7 +1488,7 @@ static int read_aks(const struct rd *r, const struct ynode *an)
         return fail(r, pools, "'%s' has no User pool to run the replicas", key);
     const struct ynode *pf = field(an, ctx, "autoscalerProfile", key);
     if (pf) {
-        const struct ynode *obj;
+        const struct ynode *obj = NULL;
         if ((rc = kube_obj(r, pf, key, &obj)) || (rc = read_profile(r, obj, key)))
             return rc;
     } else {
@@ -1528,7 +1506,7 @@ static int read_aks(const struct rd *r, const struct ynode *an)
                            "[regex, ...], as in the cluster-autoscaler-priority-expander "
                            "ConfigMap)");
     if (pe) {
-        const struct ynode *obj;
+        const struct ynode *obj = NULL;
         if ((rc = kube_obj(r, pe, key, &obj)) || (rc = read_priorities(r, obj, key)))
             return rc;
     }
@@ -1690,7 +1668,7 @@ static int read_pdb(const struct rd *r, const struct ynode *pn)
                                             "unhealthyPodEvictionPolicy", NULL};
     static const char *const short_keys[] = {"minAvailable", "maxUnavailable", NULL};
     char ctx[KEY_MAX] = "cluster.podDisruptionBudget", k[KEY_MAX];
-    const struct ynode *obj;
+    const struct ynode *obj = NULL;
     int rc = kube_obj(r, pn, ctx, &obj);
     if (rc)
         return rc;

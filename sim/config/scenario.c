@@ -886,7 +886,8 @@ static int bind_router(struct bind *b, const struct sect *top)
     return SIM_OK;
 }
 
-/* A pasted Kubernetes object, or {file: path} loaded from the scenario's folder. */
+/* A pasted Kubernetes object, or {file: path} loaded from the scenario's folder (already
+ * expanded when a --set reached into it). */
 static int bind_kube(struct bind *b, const struct sect *s, const char *name,
                      const struct ynode **out)
 {
@@ -900,25 +901,10 @@ static int bind_kube(struct bind *b, const struct sect *s, const char *name,
         *out = n;
         return SIM_OK;
     }
-    char fkey[300], path[SC_PATH_MAX];
-    snprintf(fkey, sizeof fkey, "%s.file", key);
-    int rc = path_into(b, n->items[0], fkey, path, sizeof path);
-    if (rc)
-        return rc;
-    const struct ynode *root = ydoc_include_file(b->sc->doc, path, b->err);
-    if (!root) {
-        /* an unreadable file: point at the `file:` value that named it */
-        if (!strcmp(b->err->where, path)) {
-            const struct ynode *v = n->items[0];
-            snprintf(b->err->where, sizeof b->err->where, "%s:%ld:%ld", v->file, v->line, v->col);
-        }
-        return b->err->code;
-    }
-    if (root->kind != YNODE_MAP)
-        return fail_at(b, root, "expected a map in '%s' for '%s', found %s", path, key,
-                       ynode_kind_name(root));
+    struct ynode *root = NULL;
+    int rc = scenario_include(b->sc, n->items[0], key, &root, b->err);
     *out = root;
-    return SIM_OK;
+    return rc;
 }
 
 static int bind_fleet(struct bind *b, const struct sect *top)
@@ -1190,6 +1176,64 @@ static void split_path(struct scenario *sc)
     sc->name[len] = '\0';
 }
 
+int scenario_include(const struct scenario *sc, const struct ynode *file, const char *key,
+                     struct ynode **out, struct sim_err *err)
+{
+    *out = NULL;
+    char fkey[300], path[SC_PATH_MAX];
+    snprintf(fkey, sizeof fkey, "%s.file", key);
+    const char *rel;
+    int rc = ynode_as_string(file, fkey, &rel, err);
+    if (rc)
+        return rc;
+    if (!rel[0])
+        return sim_err_at(err, SIM_EINVAL, file->file, file->line, file->col,
+                          "'%s' must not be empty", fkey);
+    bool from_set = !strcmp(file->file, "--set");
+    if (strlen(rel) >= sizeof path ||
+        (!from_set && rel[0] != '/' && strlen(sc->dir) + 1 + strlen(rel) >= sizeof path))
+        return sim_err_at(err, SIM_EINVAL, file->file, file->line, file->col,
+                          "'%s' must be at most %zu characters long once resolved against '%s'",
+                          fkey, sizeof path - 1, from_set ? "." : sc->dir);
+    /* A path from the file is relative to the scenario's folder; one from --set to the
+     * current directory, as command-line paths are. */
+    if (from_set)
+        snprintf(path, sizeof path, "%s", rel);
+    else
+        scenario_resolve_path(sc, rel, path, sizeof path);
+    struct ynode *root = ydoc_include_file(sc->doc, path, err);
+    if (!root) {
+        /* an unreadable file: point at the `file:` value that named it */
+        if (!strcmp(err->where, path))
+            snprintf(err->where, sizeof err->where, "%s:%ld:%ld", file->file, file->line,
+                     file->col);
+        return err->code != SIM_OK ? err->code : SIM_EIO;
+    }
+    if (root->kind != YNODE_MAP)
+        return sim_err_at(err, SIM_EINVAL, root->file, root->line, root->col,
+                          "expected a map in '%s' for '%s', found %s", path, key,
+                          ynode_kind_name(root));
+    *out = root;
+    return SIM_OK;
+}
+
+/* The places that take `{file: ...}` includes, for --set to reach into. */
+static const char *const include_sites[] = {
+    "fleet.autoscaler.scaledObject", "fleet.autoscaler.horizontalPodAutoscaler",
+    "cluster.karpenter.nodePool",    "cluster.karpenter.nodeClass",
+    "cluster.aks.autoscalerProfile", "cluster.aks.priorityExpander",
+    "cluster.podDisruptionBudget",   NULL};
+
+static int set_include(void *ctx, const char *at, const struct ynode *file, struct ynode **root,
+                       struct sim_err *err)
+{
+    *root = NULL;
+    for (size_t i = 0; include_sites[i]; i++)
+        if (!strcmp(include_sites[i], at))
+            return scenario_include(ctx, file, at, root, err);
+    return SIM_OK;
+}
+
 static int add_override(struct scenario *sc, const char *set, struct sim_err *err)
 {
     size_t used = strlen(sc->overrides);
@@ -1231,7 +1275,8 @@ int scenario_load(struct scenario *sc, const char *path, const char *const *sets
         return err->code ? err->code : SIM_EINVAL;
 
     for (size_t i = 0; i < n_sets; i++)
-        if ((rc = ydoc_set(sc->doc, sets[i], err)) || (rc = add_override(sc, sets[i], err)))
+        if ((rc = ydoc_set_with(sc->doc, sets[i], set_include, sc, err)) ||
+            (rc = add_override(sc, sets[i], err)))
             goto fail;
     struct bind b = {sc, err};
     if ((rc = bind_all(&b, ydoc_root(sc->doc))))

@@ -261,6 +261,18 @@ void scenario_release(struct scenario *sc);
 void scenario_resolve_path(const struct scenario *sc, const char *rel, char *out,
                            size_t n);
 
+/*
+ * Read a `{file: path}` include into the scenario's document. `file` is the include's
+ * `file:` value: a path relative to the scenario's folder, or to the current directory
+ * when it came from --set. `key` names the include in messages
+ * ("fleet.autoscaler.scaledObject"). The file must hold one map; its nodes keep their
+ * own file:line:col, so later errors point into it. *out (borrowed: lives with sc->doc)
+ * or SIM_EINVAL / SIM_ENOENT / SIM_EIO with err at the `file:` value (an unreadable
+ * file) or in the included file (bad YAML, not a map).
+ */
+int scenario_include(const struct scenario *sc, const struct ynode *file, const char *key,
+                     struct ynode **out, struct sim_err *err);
+
 const char *slo_metric_name(enum slo_metric m);
 
 /* The node at dotted `path` in the loaded scenario ("engine.gpu"), or NULL: lets later

@@ -745,7 +745,26 @@ static enum ynode_kind new_kind(const char *next, const char *eq)
     return parse_index(next, (size_t)(end - next), &idx) && idx == 0 ? YNODE_SEQ : YNODE_MAP;
 }
 
+/* `seg` (up to '.' or `eq`) is the plain segment `file`. */
+static bool seg_is_file(const char *seg, const char *eq)
+{
+    return (size_t)(eq - seg) >= 4 && !strncmp(seg, "file", 4) && (seg + 4 == eq || seg[4] == '.');
+}
+
+/* A `{file: scalar}` include map. */
+static bool is_include(const struct ynode *n)
+{
+    return n->kind == YNODE_MAP && n->n == 1 && !strcmp(n->keys[0]->value, "file") &&
+           n->items[0]->kind == YNODE_SCALAR;
+}
+
 int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err)
+{
+    return ydoc_set_with(doc, assignment, NULL, NULL, err);
+}
+
+int ydoc_set_with(struct ydoc *doc, const char *assignment, ydoc_include_fn *include, void *ctx,
+                  struct sim_err *err)
 {
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment)
@@ -829,6 +848,14 @@ int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err)
         }
         cur = *slot;
         seg = end + 1;
+        if (include && is_include(cur) && !seg_is_file(seg, eq)) {
+            struct ynode *root = NULL;
+            int rc = include(ctx, done, cur->items[0], &root, err);
+            if (rc)
+                return rc;
+            if (root)
+                *slot = cur = root;
+        }
     }
 }
 

@@ -73,6 +73,25 @@ const struct ynode *ynode_key(const struct ynode *map, const char *key);
  */
 int ydoc_set(struct ydoc *doc, const char *assignment, struct sim_err *err);
 
+/*
+ * Expands an include met on the way of an override: `at` is the dotted path walked so far
+ * ("fleet.autoscaler.scaledObject"), `file` the scalar value of its `{file: ...}` map.
+ * Sets *root to the included file's root (parsed into the same document) to put it in
+ * the include's place, or leaves it NULL when `at` is not a place that takes includes.
+ * Returns SIM_OK or an error code with err set.
+ */
+typedef int ydoc_include_fn(void *ctx, const char *at, const struct ynode *file,
+                            struct ynode **root, struct sim_err *err);
+
+/*
+ * ydoc_set(), reaching into includes: a map with exactly one key `file` on the way to
+ * the assigned node (not an assignment to `...file` itself) is replaced by what
+ * `include` returns for it before the walk goes on, so "fleet.autoscaler.scaledObject.
+ * spec.maxReplicaCount=8" changes the included object. `include` NULL is ydoc_set().
+ */
+int ydoc_set_with(struct ydoc *doc, const char *assignment, ydoc_include_fn *include, void *ctx,
+                  struct sim_err *err);
+
 /* True when the scalar is YAML null ("", "~", "null", unquoted). */
 bool ynode_is_null(const struct ynode *n);
 

@@ -256,6 +256,27 @@ Test(nodepool, included_nodepool_and_pdb_with_spot_settings)
     scenario_release(&sc);
 }
 
+Test(nodepool, set_reaches_into_an_included_nodepool)
+{
+    /* sweep --vary takes the same path: each grid point is a list of --set overrides. */
+    static const char *const sets[] = {
+        "cluster.karpenter.nodePool.spec.limits.\"nvidia.com/gpu\"=32",
+        "cluster.karpenter.nodePool.spec.disruption.consolidateAfter=2m",
+    };
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/good_karpenter_include.yaml", sets, 2,
+                               &err),
+                 SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_float_eq(cfg.kp.limit_gpus, 32.0, EPS);
+    cr_assert_eq(cfg.kp.consolidate_after_us, 120000000);
+    cr_assert_float_eq(cfg.kp.limit_cpu, 1000.0, EPS); /* the rest as included */
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
 Test(nodepool, aks_defaults_are_the_aks_profile_defaults)
 {
     /* Reference 4.1: scan 10s, unneeded 10m, delay-after-add 10m, delay-after-delete = the

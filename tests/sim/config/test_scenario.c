@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/config/manifest.h"
 #include "sim/config/scenario.h"
 
 #define SCEN FIXTURES "/scenarios/"
@@ -353,6 +354,102 @@ Test(scenario_set, overrides_existing_new_and_sequence_paths)
                      "rate_per_s=8.5;engine.latency={model: constant, constant: "
                      "{prefill_per_token_us: 1, decode_iteration_ms: 2}};name=from-set");
     scenario_release(&sc);
+}
+
+/* Read the scenario's ScaledObject as the run does; returns the code. */
+static int read_so(const struct scenario *sc, struct sim_err *e)
+{
+    struct keda_config kc;
+    keda_config_init(&kc);
+    int rc = manifest_read_scaledobject(sc->fleet.scaled_object, "fleet.autoscaler.scaledObject",
+                                        &kc, e);
+    if (rc == SIM_OK)
+        keda_config_release(&kc);
+    return rc;
+}
+
+/* good_full.yaml includes include/so.yaml (maxReplicaCount 6, threshold "5"): the
+ * override lands in the included object, the rest keeps the included file's positions. */
+Test(scenario_set, reaches_into_an_included_object)
+{
+    static const char *const sets[] = {
+        "fleet.autoscaler.scaledObject.spec.maxReplicaCount=9",
+        "fleet.autoscaler.scaledObject.spec.triggers.0.metadata.threshold=\"7\"",
+    };
+    struct scenario sc;
+    load_ok(&sc, SCEN "good_full.yaml", sets, 2);
+    const struct ynode *so = sc.fleet.scaled_object;
+    const struct ynode *spec = ynode_get(so, "spec");
+    cr_assert_str_eq(so->file, SCEN "include/so.yaml");
+    cr_assert_str_eq(ynode_get(spec, "maxReplicaCount")->value, "9");
+    cr_assert_str_eq(ynode_get(spec, "maxReplicaCount")->file, "--set");
+    cr_assert_str_eq(ynode_get(spec, "minReplicaCount")->file, SCEN "include/so.yaml");
+    cr_assert_eq(ynode_get(spec, "minReplicaCount")->line, 6);
+    struct keda_config kc;
+    struct sim_err e = {0};
+    keda_config_init(&kc);
+    cr_assert_eq(manifest_read_scaledobject(so, "fleet.autoscaler.scaledObject", &kc, &e),
+                 SIM_OK, "%s: %s", e.where, e.msg);
+    cr_assert_eq(kc.max_replica_count, 9);
+    cr_assert_eq(kc.min_replica_count, 1);
+    cr_assert_eq(kc.triggers[0].threshold, 7.0);
+    keda_config_release(&kc);
+    scenario_release(&sc);
+}
+
+Test(scenario_set, an_error_left_in_the_included_file_points_into_it)
+{
+    static const char *const sets[] = {"fleet.autoscaler.scaledObject.spec.maxReplicaCount=9"};
+    struct scenario sc;
+    load_ok(&sc, SCEN "good_include_typo.yaml", sets, 1);
+    struct sim_err e = {0};
+    cr_assert_eq(read_so(&sc, &e), SIM_EINVAL);
+    cr_assert_str_eq(e.where, SCEN "include/so_typo.yaml:9:3");
+    cr_assert_str_eq(e.msg, "unknown key 'cooldwnPeriod' in 'fleet.autoscaler.scaledObject.spec' "
+                            "(did you mean 'cooldownPeriod'?)");
+    scenario_release(&sc);
+}
+
+Test(scenario_set, a_bad_value_set_into_an_include_points_at_the_assignment)
+{
+    static const char *const sets[] = {"fleet.autoscaler.scaledObject.spec.maxReplicaCount=0"};
+    struct scenario sc;
+    load_ok(&sc, SCEN "good_full.yaml", sets, 1);
+    struct sim_err e = {0};
+    cr_assert_eq(read_so(&sc, &e), SIM_EINVAL);
+    cr_assert_str_eq(e.where, "--set:1:52");
+    scenario_release(&sc);
+}
+
+Test(scenario_set, the_include_file_itself_can_be_replaced_then_reached_into)
+{
+    /* "...scaledObject.file=" names another file (relative to the current folder, as
+     * command-line paths are); a later override reaches into that one. */
+    static const char *const sets[] = {
+        "fleet.autoscaler.scaledObject.file=" SCEN "include/so_other.yaml",
+        "fleet.autoscaler.scaledObject.spec.minReplicaCount=3",
+    };
+    struct scenario sc;
+    load_ok(&sc, SCEN "good_full.yaml", sets, 2);
+    const struct ynode *spec = ynode_get(sc.fleet.scaled_object, "spec");
+    cr_assert_str_eq(sc.fleet.scaled_object->file, SCEN "include/so_other.yaml");
+    cr_assert_str_eq(ynode_get(spec, "minReplicaCount")->value, "3");
+    cr_assert_str_eq(ynode_get(spec, "maxReplicaCount")->value, "3");
+    scenario_release(&sc);
+}
+
+Test(scenario_set, a_missing_include_reached_by_set_points_at_its_file_value)
+{
+    static const char *const sets[] = {
+        "fleet.autoscaler.scaledObject.file=no/such/so.yaml",
+        "fleet.autoscaler.scaledObject.spec.minReplicaCount=3",
+    };
+    struct scenario sc;
+    struct sim_err e = {0};
+    cr_assert_eq(scenario_load(&sc, SCEN "good_full.yaml", sets, 2, &e), SIM_ENOENT);
+    cr_assert_str_eq(e.where, "--set:1:36");
+    cr_assert_str_eq(e.msg, "cannot open 'no/such/so.yaml': no such file or directory");
+    cr_assert_null(sc.doc);
 }
 
 Test(scenario_set, paths_set_on_the_command_line_are_relative_to_the_current_folder)
