@@ -162,8 +162,9 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
                       ? (double)(r->last_arrival_us - r->first_arrival_us) * 1e-6
                       : 0.0;
     if (sc->workload.kind == WL_TRACE)
-        printf("  workload   %llu requests over %.1f s from %s\n",
-               (unsigned long long)r->n_requests, span, sc->workload.trace_path);
+        printf("  workload   %llu requests over %.1f s from %s%s%s%s\n",
+               (unsigned long long)r->n_requests, span, sc->workload.trace_path,
+               r->trace_note[0] ? " (" : "", r->trace_note, r->trace_note[0] ? ")" : "");
     else
         printf("  workload   %llu requests over %.1f s (synthetic)\n",
                (unsigned long long)r->n_requests, span);
@@ -218,6 +219,8 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     printf("  preemptions %llu", (unsigned long long)r->preemptions);
     if (r->skipped_rows)
         printf(", skipped trace rows %llu", (unsigned long long)r->skipped_rows);
+    if (r->other_model_rows)
+        printf(", rows of other models left out %llu", (unsigned long long)r->other_model_rows);
     printf("\n");
     for (size_t i = 0; i < r->n_slo; i++) {
         const struct slo_result *sr = &r->slo[i];

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libgsl-dev libyaml-dev libcjson-dev libsqlite3-dev
-      libcriterion-dev gnuplot-nox)
+      zlib1g-dev libzstd-dev libcriterion-dev gnuplot-nox)
 if [[ "${1:-}" == "--with-tools" ]]; then
   pkgs+=(clang clang-tidy cppcheck sqlite3 chromium libxml2-utils)
 fi

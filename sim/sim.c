@@ -840,6 +840,8 @@ static void finish_results(struct sim *s)
     res->replica_s = s->ready_pod_s;
     res->gpu_pod_s = s->node_pod_s;
     res->skipped_rows = s->wl ? workload_skipped_rows(s->wl) : 0;
+    workload_trace_info(s->wl, &res->other_model_rows, &res->trace_time_unit_s, res->trace_note,
+                        sizeof res->trace_note);
     latency_stats(s->ttft, s->n_ok, &res->ttft);
     latency_stats(s->tpot, s->n_tpot, &res->tpot);
     latency_stats(s->e2e, s->n_ok, &res->e2e);
@@ -983,6 +985,8 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("prompt_tokens_total", r->prompt_tokens);
     EMIT("preemptions_total", r->preemptions);
     EMIT("skipped_rows", r->skipped_rows);
+    EMIT("trace_other_model_rows", r->other_model_rows);
+    EMIT("trace_time_unit_s", r->trace_time_unit_s);
     EMIT("first_arrival_s", r->first_arrival_us >= 0 ? (double)r->first_arrival_us * 1e-6 : NAN);
     EMIT("last_arrival_s", r->last_arrival_us >= 0 ? (double)r->last_arrival_us * 1e-6 : NAN);
     EMIT("sim_end_s", (double)r->end_us * 1e-6);

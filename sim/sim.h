@@ -99,6 +99,10 @@ struct sim_result {
     uint64_t retries_aborted, retries_5xx, retries_timeout;
     uint64_t n_aborted, n_5xx, n_client_timeout;
     uint64_t skipped_rows;     /* trace rows skipped as malformed */
+    uint64_t other_model_rows; /* trace rows of other models left out (workload.trace.model) */
+    double trace_time_unit_s;  /* mapped CSV: the arrival column's unit (1, 1e-3, 1e-6); NAN
+                                  for ISO 8601 dates, the fixed formats and synthetic load */
+    char trace_note[360];      /* how the trace was read: compression, time format decided */
     int64_t first_arrival_us;
     int64_t last_arrival_us;
     int64_t end_us;            /* simulated time when the run ended */

@@ -268,8 +268,12 @@ static const char *const top_keys[] = {
 
 static const char *const workload_keys[] = {
     "trace", "arrivals", "rate_profile", "prompt_tokens", "output_tokens", "count", NULL};
-static const char *const trace_keys[] = {"path",   "format",        "time_scale", "rate_scale",
-                                         "window", "skip_bad_rows", NULL};
+static const char *const trace_keys[] = {"path",          "format",  "time_scale",  "rate_scale",
+                                         "window",        "columns", "time_format", "model",
+                                         "skip_bad_rows", NULL};
+static const char *const trace_column_keys[] = {"arrival", "prompt_tokens", "output_tokens",
+                                                "model",   "session",       NULL};
+static const char *const time_formats[] = {"auto", "s", "ms", "us", "iso8601", NULL};
 static const char *const window_keys[] = {"start", "end", NULL};
 static const char *const trace_formats[] = {"auto", "azure", "mooncake", "csv", NULL};
 static const char *const arrivals_keys[] = {"process", "rate_per_s", "cv", NULL};
@@ -454,6 +458,49 @@ static int bind_len(struct bind *b, const struct sect *parent, const char *name,
     return SIM_OK;
 }
 
+/* workload.trace.columns, time_format and model: a CSV read by its own column names. */
+static int bind_trace_columns(struct bind *b, const struct sect *t, struct workload_spec *wl)
+{
+    struct sect c;
+    int rc, tf = 0;
+    struct trace_columns *cols = &wl->columns;
+    if ((rc = sect_open(b, t, "columns", trace_column_keys, &c)))
+        return rc;
+    if (!has(t, "columns")) {
+        if ((rc = only_for(b, t, "time_format", "a trace read by 'columns'")) ||
+            (rc = only_for(b, t, "model", "a trace read by 'columns' with a 'model' column")))
+            return rc;
+        return SIM_OK;
+    }
+    if (wl->format != TRACE_AUTO && wl->format != TRACE_CSV)
+        return only_for(b, t, "columns", "format csv (or auto)");
+    const char *why = "with 'columns' (the name of that column in the file's header)";
+    if ((rc = need(b, &c, "arrival", why)) || (rc = need(b, &c, "prompt_tokens", why)) ||
+        (rc = need(b, &c, "output_tokens", why)) ||
+        (rc = rd_str(b, &c, "arrival", false, cols->arrival, sizeof cols->arrival)) ||
+        (rc = rd_str(b, &c, "prompt_tokens", false, cols->prompt, sizeof cols->prompt)) ||
+        (rc = rd_str(b, &c, "output_tokens", false, cols->output, sizeof cols->output)) ||
+        (rc = rd_str(b, &c, "model", false, cols->model, sizeof cols->model)) ||
+        (rc = rd_str(b, &c, "session", false, cols->session, sizeof cols->session)) ||
+        (rc = rd_enum(b, t, "time_format", time_formats, &tf)) ||
+        (rc = rd_str(b, t, "model", false, wl->trace_model, sizeof wl->trace_model)))
+        return rc;
+    wl->format = TRACE_CSV;
+    wl->time_format = (enum trace_time_format)tf;
+    const char *names[5] = {cols->arrival, cols->prompt, cols->output, cols->model, cols->session};
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < i; j++)
+            if (names[i][0] && !strcmp(names[i], names[j]))
+                return fail_at(b, ynode_get(c.map, trace_column_keys[i]),
+                               "'%s.%s' and '%s.%s' name the same column '%s'", c.ctx,
+                               trace_column_keys[j], c.ctx, trace_column_keys[i], names[i]);
+    if (wl->trace_model[0] && !cols->model[0])
+        return fail_at(b, ynode_key(t->map, "model"),
+                       "'%s.model' picks rows by the model column: set '%s.model' too", t->ctx,
+                       c.ctx);
+    return SIM_OK;
+}
+
 static int bind_trace(struct bind *b, const struct sect *w, struct workload_spec *wl)
 {
     struct sect t, win;
@@ -472,6 +519,8 @@ static int bind_trace(struct bind *b, const struct sect *w, struct workload_spec
         (rc = rd_dur(b, &win, "end", 0, &wl->window_end_us)))
         return rc;
     wl->format = (enum trace_format)fmt;
+    if ((rc = bind_trace_columns(b, &t, wl)))
+        return rc;
     if (has(&win, "end") && wl->window_end_us <= wl->window_start_us) {
         char start[48];
         const struct ynode *n = ynode_get(win.map, "end");

@@ -27,6 +27,8 @@
 
 enum wl_kind { WL_TRACE, WL_SYNTHETIC };
 enum trace_format { TRACE_AUTO, TRACE_AZURE, TRACE_MOONCAKE, TRACE_CSV };
+/* How a mapped CSV writes its arrival times (workload.trace.time_format). */
+enum trace_time_format { TIME_AUTO, TIME_S, TIME_MS, TIME_US, TIME_ISO8601 };
 enum arrival_process { ARR_POISSON, ARR_GAMMA, ARR_CONSTANT };
 enum len_dist { LEN_CONSTANT, LEN_UNIFORM, LEN_EXPONENTIAL, LEN_LOGNORMAL, LEN_EMPIRICAL };
 
@@ -55,6 +57,16 @@ struct rate_spike {
     double factor;
 };
 
+/* workload.trace.columns: a CSV's own column names for what llmcap reads (arrival ""
+ * when the trace has llmcap's or Azure's header instead). */
+struct trace_columns {
+    char arrival[SC_NAME_MAX];
+    char prompt[SC_NAME_MAX];
+    char output[SC_NAME_MAX];
+    char model[SC_NAME_MAX];   /* optional: "" = none */
+    char session[SC_NAME_MAX]; /* optional: "" = none */
+};
+
 struct workload_spec {
     enum wl_kind kind;
     /* trace replay */
@@ -65,6 +77,9 @@ struct workload_spec {
     int64_t window_start_us; /* in trace time from the trace's first arrival */
     int64_t window_end_us;   /* -1: to the end */
     bool skip_bad_rows;      /* malformed rows skipped and counted instead of an error */
+    struct trace_columns columns;     /* format csv with the file's own header */
+    enum trace_time_format time_format; /* of columns.arrival */
+    char trace_model[SC_NAME_MAX];    /* keep this model's rows only ("" = all: one model) */
     /* synthetic */
     enum arrival_process process;
     double rate_per_s;

@@ -1,12 +1,13 @@
 /*
  * trace.c: streamed readers for request traces (Azure LLM inference CSV 2023/2024,
- * Mooncake JSONL, llmcap's plain CSV). One reusable line buffer per reader; rows are
- * parsed in place and never stored, so memory does not grow with the trace.
+ * Mooncake JSONL, llmcap's plain CSV, and any CSV whose columns workload.trace.columns
+ * names), plain, gzip or zstd (sim/workload/instream.c). One reusable line buffer per
+ * reader; rows are parsed in place and never stored, so memory does not grow with the
+ * trace.
  */
 #include "sim/workload/workload.h"
 
 #include <cJSON.h>
-#include <errno.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <inttypes.h>
@@ -14,14 +15,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/workload/instream.h"
+
 static const char azure_header[] = "TIMESTAMP,ContextTokens,GeneratedTokens";
 static const char csv_header[] = "arrival_s,prompt_tokens,output_tokens";
 
 /* How much of a bad value an error message quotes. */
 enum { QUOTE_MAX = 48, TS_TEXT_MAX = 48 };
 
+/* The longest line (or quoted record) a trace may have: a Mooncake row of a 1M-token
+ * prompt has ~2,000 hash_ids (~16 KiB); past this the file is not a trace. */
+#define TRACE_LINE_MAX ((size_t)16 << 20)
+
+/* The roles of a mapped CSV's columns. */
+enum { COL_ARRIVAL, COL_PROMPT, COL_OUTPUT, COL_MODEL, COL_SESSION, N_COLS };
+static const char *const col_keys[N_COLS] = {"arrival", "prompt_tokens", "output_tokens",
+                                             "model", "session"};
+/* A mapped CSV's header may have this many columns. */
+enum { MAP_COLS_MAX = 4096 };
+
+/* One field of a mapped CSV record, unquoted in place. */
+struct fld {
+    char *s;
+    size_t n;
+    long col;   /* 1-based column of its first byte in its line */
+    long line;  /* offset of that line from the record's first */
+    bool quoted;
+};
+
 struct trace_reader {
-    FILE *f;
+    struct instream *in;
     char *path; /* owned copy, for messages */
     enum trace_format fmt;
     char *line; /* getline() buffer: grows to the longest line, then reused */
@@ -35,6 +58,21 @@ struct trace_reader {
     int64_t first_abs_us, prev_abs_us;
     char prev_text[TS_TEXT_MAX]; /* the previous row's timestamp as written */
     uint64_t n_bad;
+    /* mapped CSV (workload.trace.columns) */
+    bool mapped;
+    char col_name[N_COLS][SC_NAME_MAX];
+    int col_idx[N_COLS]; /* index in the header; -1: not mapped */
+    int n_header;        /* columns in the header */
+    struct fld *flds;    /* n_header of them, reused per record */
+    char *rec;           /* the current record (lines joined when a quoted field spans) */
+    size_t rec_cap, rec_len;
+    enum trace_time_format tfmt; /* TIME_AUTO until the first row decides */
+    char tnote[320];
+    char *model_want;            /* keep only this model (NULL: all, which must be one) */
+    char model_first[SC_NAME_MAX];
+    uint64_t model_first_line;
+    bool have_model;
+    uint64_t n_other_model;
 };
 
 /* A parsed row before the order check: the timestamp's text and column for messages. */
@@ -84,46 +122,16 @@ static const char *shown(const char *s, size_t n, char *buf)
     return buf;
 }
 
-/* strerror's text with its first letter in lower case, for llmcap's wording. */
-static const char *errno_text(int e, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s", strerror(e));
-    if (buf[0] >= 'A' && buf[0] <= 'Z')
-        buf[0] = (char)(buf[0] - 'A' + 'a');
-    return buf;
-}
-
 /* ---- lines ------------------------------------------------------------------------- */
 
 /* Read the next line into r->line without its "\n" or "\r\n". 1 = read, 0 = EOF. */
 static int read_line(struct trace_reader *r, struct sim_err *err)
 {
-    errno = 0;
-    ssize_t n = getline(&r->line, &r->cap, r->f);
-    if (n < 0) {
-        if (ferror(r->f)) {
-            int e = errno ? errno : EIO;
-            char why[128];
-            if (e == EISDIR) /* a folder given for a file: bad input, not an I/O failure */
-                return sim_err_at(err, SIM_EINVAL, r->path, 0, 0,
-                                  "cannot read the trace '%s': %s", r->path,
-                                  errno_text(e, why, sizeof why));
-            return sim_err_at(err, SIM_EIO, r->path, (long)r->lineno + 1, 0,
-                              "cannot read the trace '%s': %s", r->path,
-                              errno_text(e, why, sizeof why));
-        }
-        if (errno == ENOMEM)
-            return sim_err_at(err, SIM_ENOMEM, r->path, (long)r->lineno + 1, 0,
-                              "out of memory reading a line");
-        return 0;
-    }
-    r->lineno++;
-    size_t len = (size_t)n;
-    if (len && r->line[len - 1] == '\n')
-        len--;
-    if (len && r->line[len - 1] == '\r')
-        len--;
-    r->line[len] = '\0';
+    size_t len = 0;
+    int rc = instream_getline(r->in, &r->line, &r->cap, &len, TRACE_LINE_MAX, err);
+    if (rc <= 0)
+        return rc;
+    r->lineno = instream_lineno(r->in);
     if (r->lineno == 1 && len >= 3 && memcmp(r->line, "\xEF\xBB\xBF", 3) == 0) {
         memmove(r->line, r->line + 3, len - 2); /* a UTF-8 byte-order mark */
         len -= 3;
@@ -193,7 +201,7 @@ static int days_in_month(int y, int m)
 }
 
 /*
- * "YYYY-MM-DD HH:MM:SS[.fff...][Z|+HH:MM|-HH:MM]" (or 'T' between date and time) to
+ * "YYYY-MM-DD HH:MM:SS[.fff...][Z|+HH:MM|+HHMM|+HH|-...]" (or 'T' between date and time) to
  * epoch microseconds, UTC. Fractional digits past the sixth are truncated. No offset
  * means UTC (the 2023 Azure files).
  */
@@ -201,7 +209,7 @@ static bool parse_timestamp(const char *s, size_t n, int64_t *out_us)
 {
     int y, mo, d, h, mi, sec;
     if (n < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d) || (s[10] != ' ' && s[10] != 'T') || !digits(s + 11, 2, &h) ||
+        !digits(s + 8, 2, &d) || (s[10] != ' ' && s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
         s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
         return false;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
@@ -221,15 +229,27 @@ static bool parse_timestamp(const char *s, size_t n, int64_t *out_us)
             return false;
     }
     int64_t offset_s = 0;
-    if (i < n && s[i] == 'Z') {
+    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
         i++;
     } else if (i < n && (s[i] == '+' || s[i] == '-')) {
-        int oh, om;
-        if (n - i != 6 || !digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
-            !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+        /* ISO 8601 offsets: +HH:MM, +HHMM or +HH */
+        int oh, om = 0;
+        size_t k = n - i;
+        if (k < 3 || !digits(s + i + 1, 2, &oh))
+            return false;
+        if (k == 6 && s[i + 3] == ':') {
+            if (!digits(s + i + 4, 2, &om))
+                return false;
+        } else if (k == 5) {
+            if (!digits(s + i + 3, 2, &om))
+                return false;
+        } else if (k != 3) {
+            return false;
+        }
+        if (oh > 23 || om > 59)
             return false;
         offset_s = (s[i] == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
-        i += 6;
+        i = n;
     }
     if (i != n)
         return false;
@@ -239,11 +259,12 @@ static bool parse_timestamp(const char *s, size_t n, int64_t *out_us)
 }
 
 /*
- * A non-negative decimal number of seconds ("12", "12.5", ".5", "1e-05", "2.5E3") to
+ * A non-negative decimal number of units of 10^-`unit_exp` s ("12", "12.5", ".5",
+ * "1e-05", "2.5E3"; unit_exp 0: seconds, 3: milliseconds, 6: microseconds) to
  * microseconds, exactly, truncating digits below the microsecond (no binary rounding).
  * false on anything else or past INT64_MAX microseconds.
  */
-static bool parse_seconds_us(const char *s, size_t n, int64_t *out_us)
+static bool parse_decimal_us(const char *s, size_t n, int unit_exp, int64_t *out_us)
 {
     char dig[64];
     int nd = 0, n_frac = 0;
@@ -287,7 +308,7 @@ static bool parse_seconds_us(const char *s, size_t n, int64_t *out_us)
     if (i != n)
         return false;
     /* value = 0.dig * 10^(nd + e - n_frac): keep the digits left of the microsecond. */
-    long keep = nd + e - n_frac + 6;
+    long keep = nd + e - n_frac + 6 - unit_exp;
     if (keep > 19)
         return false;
     uint64_t v = 0;
@@ -299,6 +320,11 @@ static bool parse_seconds_us(const char *s, size_t n, int64_t *out_us)
     }
     *out_us = (int64_t)v;
     return true;
+}
+
+static bool parse_seconds_us(const char *s, size_t n, int64_t *out_us)
+{
+    return parse_decimal_us(s, n, 0, out_us);
 }
 
 /* True when parse_seconds_us() refused a plain non-negative decimal number only because
@@ -558,6 +584,523 @@ done:
     return rc;
 }
 
+/* ---- a CSV with its own column names (workload.trace.columns) ------------------------ */
+
+/* Quote state of a CSV record scanned so far (RFC 4180). */
+struct qstate {
+    bool inq;   /* inside a quoted field */
+    bool start; /* at the start of a field */
+};
+
+static void csv_scan(struct qstate *q, const char *s, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++) {
+        char c = s[i];
+        if (q->inq) {
+            if (c == '"') {
+                if (i + 1 < n && s[i + 1] == '"')
+                    i++;
+                else
+                    q->inq = false;
+            }
+            continue;
+        }
+        if (c == '"' && q->start) {
+            q->inq = true;
+            q->start = false;
+            continue;
+        }
+        q->start = c == ',';
+    }
+}
+
+/* Where a field of the record is, for messages. */
+struct at {
+    long line, col;
+};
+
+/*
+ * Split the record `s` (n bytes; lines joined by '\n') in place into fields, quoted
+ * fields unquoted ("" -> "). Returns the number of fields (the first `max` stored in
+ * f), or -1 with *bad set where a closing quote is followed by something other than a
+ * comma.
+ */
+static int csv_split_inplace(char *s, size_t n, struct fld *f, int max, struct at *bad)
+{
+    int k = 0;
+    size_t i = 0, line_start = 0;
+    long line = 0;
+    for (;;) {
+        struct fld cur = {.s = s + i, .n = 0, .col = (long)(i - line_start) + 1, .line = line,
+                          .quoted = false};
+        if (i < n && s[i] == '"') {
+            cur.quoted = true;
+            size_t m = 0;
+            i++;
+            while (i < n) {
+                if (s[i] == '"') {
+                    if (i + 1 < n && s[i + 1] == '"') {
+                        cur.s[m++] = '"';
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                if (s[i] == '\n') {
+                    line++;
+                    line_start = i + 1;
+                }
+                cur.s[m++] = s[i++];
+            }
+            i++; /* the closing quote (the record is joined until it is there) */
+            cur.n = m;
+            if (i < n && s[i] != ',') {
+                bad->line = line;
+                bad->col = (long)(i - line_start) + 1;
+                return -1;
+            }
+        } else {
+            size_t st = i;
+            while (i < n && s[i] != ',')
+                i++;
+            cur.n = i - st;
+        }
+        if (k < max)
+            f[k] = cur;
+        k++;
+        if (i >= n)
+            break;
+        i++; /* the comma */
+    }
+    return k;
+}
+
+/* An unquoted field without the spaces around it. */
+static void trim(const struct fld *f, const char **s, size_t *n)
+{
+    const char *p = f->s;
+    size_t m = f->n;
+    if (!f->quoted) {
+        while (m && (*p == ' ' || *p == '\t')) {
+            p++;
+            m--;
+        }
+        while (m && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+            m--;
+    }
+    *s = p;
+    *n = m;
+}
+
+/* The current line and the lines after it while a quoted field is open, into r->rec. */
+static int read_record(struct trace_reader *r, struct sim_err *err)
+{
+    uint64_t first = r->lineno;
+    struct qstate q = {false, true};
+    r->rec_len = 0;
+    for (;;) {
+        if (memchr(r->line, '\0', r->len))
+            return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno,
+                              (long)strlen(r->line) + 1, "unexpected NUL byte in the line");
+        size_t need = r->rec_len + r->len + 2;
+        if (need > TRACE_LINE_MAX)
+            return sim_err_at(err, SIM_EINVAL, r->path, (long)first, 1,
+                              "the record starting here is longer than %zu bytes (a quoted "
+                              "field never closed?)",
+                              TRACE_LINE_MAX);
+        if (need > r->rec_cap) {
+            size_t c = r->rec_cap ? r->rec_cap : 256;
+            while (c < need)
+                c *= 2;
+            char *p = realloc(r->rec, c);
+            if (!p)
+                return sim_err_at(err, SIM_ENOMEM, r->path, (long)r->lineno, 0,
+                                  "out of memory reading a record");
+            r->rec = p;
+            r->rec_cap = c;
+        }
+        size_t from = r->rec_len;
+        if (r->rec_len)
+            r->rec[r->rec_len++] = '\n';
+        memcpy(r->rec + r->rec_len, r->line, r->len);
+        r->rec_len += r->len;
+        r->rec[r->rec_len] = '\0';
+        csv_scan(&q, r->rec, from, r->rec_len);
+        if (!q.inq)
+            return SIM_OK;
+        int rc = read_line(r, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return sim_err_at(err, SIM_EINVAL, r->path, (long)first, 1,
+                              "a quoted field opened on this line is never closed (the file "
+                              "ends inside it)");
+    }
+}
+
+static uint64_t fnv1a64(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h ? h : 1; /* 0 means "no session" */
+}
+
+/* Civil date of a day count from 1970-01-01 (H. Hinnant's civil_from_days). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Epoch microseconds as "2024-05-10T00:00:00.009Z" (microseconds shown when not 0). */
+static void format_epoch_us(int64_t us, char *buf, size_t n)
+{
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    int64_t days = secs / 86400, sod = secs % 86400;
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    int hh = (int)(sod / 3600), mm = (int)(sod % 3600 / 60), ss = (int)(sod % 60);
+    if (frac)
+        snprintf(buf, n, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%06" PRId64 "Z", y, m, d, hh, mm,
+                 ss, frac);
+    else
+        snprintf(buf, n, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02dZ", y, m, d, hh, mm, ss);
+}
+
+/* The unit a column's name states: "ts_ms", "Timestamp (ms)", "arrival_s", "time_us". */
+static enum trace_time_format unit_from_name(const char *name)
+{
+    static const char *const ms[] = {"ms", "msec", "millis", "millisecond", "milliseconds", NULL};
+    static const char *const us[] = {"us", "usec", "micros", "microsecond", "microseconds", NULL};
+    static const char *const sec[] = {"s", "sec", "secs", "second", "seconds", NULL};
+    const char *p = name;
+    while (*p) {
+        while (*p && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                       (*p >= '0' && *p <= '9')))
+            p++;
+        char word[24];
+        size_t k = 0;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) {
+            if (k + 1 < sizeof word)
+                word[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+            p++;
+        }
+        word[k] = '\0';
+        for (int i = 0; ms[i]; i++)
+            if (!strcmp(word, ms[i]))
+                return TIME_MS;
+        for (int i = 0; us[i]; i++)
+            if (!strcmp(word, us[i]))
+                return TIME_US;
+        for (int i = 0; sec[i]; i++)
+            if (!strcmp(word, sec[i]))
+                return TIME_S;
+    }
+    return TIME_AUTO;
+}
+
+static const char *time_format_key(enum trace_time_format t)
+{
+    switch (t) {
+    case TIME_AUTO:
+        return "auto";
+    case TIME_S:
+        return "s";
+    case TIME_MS:
+        return "ms";
+    case TIME_US:
+        return "us";
+    case TIME_ISO8601:
+        return "iso8601";
+    }
+    return "?";
+}
+
+static int unit_exp(enum trace_time_format t)
+{
+    return t == TIME_MS ? 3 : t == TIME_US ? 6 : 0;
+}
+
+/*
+ * time_format auto: decide from the first row's value and the column's name, only when
+ * that is unambiguous: an ISO 8601 date and time; a number with a unit in the column's
+ * name; or a number that is an epoch time of 2000..2100 in exactly one of s, ms, us. A
+ * relative number with no unit in the name is refused (seconds or milliseconds would
+ * both read, 1000x apart).
+ */
+static int decide_time(struct trace_reader *r, const char *s, size_t n, long line, long col,
+                       struct sim_err *err)
+{
+    char sb[SHOWN_MAX], when[64];
+    const char *name = r->col_name[COL_ARRIVAL];
+    int64_t us;
+    if (parse_timestamp(s, n, &us)) {
+        r->tfmt = TIME_ISO8601;
+        snprintf(r->tnote, sizeof r->tnote, "iso8601 (auto: '%s' is a date and time)",
+                 shown(s, n, sb));
+        return SIM_OK;
+    }
+    int64_t as_us;
+    if (!parse_decimal_us(s, n, 6, &as_us)) /* as microseconds: is it a number at all */
+        return sim_err_at(err, SIM_EINVAL, r->path, line, col,
+                          "'%s' must be a time: a number of seconds, milliseconds or "
+                          "microseconds, or an ISO 8601 date and time like "
+                          "'2024-05-10T00:00:00.009+00:00', got '%s'",
+                          name, shown(s, n, sb));
+    enum trace_time_format by_name = unit_from_name(name);
+    if (by_name != TIME_AUTO) {
+        r->tfmt = by_name;
+        snprintf(r->tnote, sizeof r->tnote, "%s (auto: the column's name '%s' says so)",
+                 time_format_key(by_name), name);
+        return SIM_OK;
+    }
+    /* epoch 2000-01-01 .. 2100-01-01 in each unit, in microseconds of that reading */
+    static const int64_t lo_s = 946684800, hi_s = 4102444800;
+    double v = (double)as_us; /* the number as written */
+    enum trace_time_format found = TIME_AUTO;
+    if (v >= (double)lo_s && v < (double)hi_s)
+        found = TIME_S;
+    else if (v >= (double)lo_s * 1e3 && v < (double)hi_s * 1e3)
+        found = TIME_MS;
+    else if (v >= (double)lo_s * 1e6 && v < (double)hi_s * 1e6)
+        found = TIME_US;
+    if (found == TIME_AUTO)
+        return sim_err_at(err, SIM_EINVAL, r->path, line, col,
+                          "cannot tell the unit of '%s' from its first value '%s' (no epoch "
+                          "time of 2000-2100 in s, ms or us, and no unit in the column's "
+                          "name): set workload.trace.time_format to s, ms or us",
+                          name, shown(s, n, sb));
+    r->tfmt = found;
+    int64_t t_us = 0;
+    (void)parse_decimal_us(s, n, unit_exp(found), &t_us);
+    format_epoch_us(t_us, when, sizeof when);
+    snprintf(r->tnote, sizeof r->tnote, "%s (auto: '%s' is %s as epoch %s)",
+             time_format_key(found), shown(s, n, sb), when,
+             found == TIME_S ? "seconds" : found == TIME_MS ? "milliseconds" : "microseconds");
+    return SIM_OK;
+}
+
+/* A token count as exports write it: "512", " 512", "512.0" (pandas writes integers of a
+ * column with gaps as floats). */
+static int parse_count_export(const char *s, size_t n, int32_t *out)
+{
+    size_t m = n;
+    const char *dot = memchr(s, '.', n);
+    if (dot) {
+        m = (size_t)(dot - s);
+        for (size_t i = m + 1; i < n; i++)
+            if (s[i] != '0')
+                return -1;
+        if (m == 0)
+            return -1;
+    }
+    return parse_count(s, m, out);
+}
+
+/* Parse a mapped CSV record. 1 = a row in `row`; 2 = a row of another model, skipped. */
+static int parse_mapped_row(struct trace_reader *r, struct raw_row *row, uint64_t *session,
+                            struct sim_err *err)
+{
+    uint64_t first = r->lineno;
+    int rc = read_record(r, err);
+    if (rc < 0)
+        return rc;
+    struct at bad;
+    int k = csv_split_inplace(r->rec, r->rec_len, r->flds, r->n_header, &bad);
+    if (k < 0)
+        return sim_err_at(err, SIM_EINVAL, r->path, (long)first + bad.line, bad.col,
+                          "expected ',' or the end of the line after a closing quote");
+    if (k != r->n_header) {
+        const struct fld *last = &r->flds[k < r->n_header ? k - 1 : r->n_header - 1];
+        long c = last->col + (long)last->n + (k < r->n_header ? 0 : 1);
+        return sim_err_at(err, SIM_EINVAL, r->path, (long)first + last->line, c,
+                          "expected %d columns as in the header, found %d", r->n_header, k);
+    }
+    char sb[SHOWN_MAX];
+    const char *s;
+    size_t n;
+#define AT(role) (long)first + r->flds[r->col_idx[role]].line, r->flds[r->col_idx[role]].col
+    if (r->col_idx[COL_MODEL] >= 0) {
+        trim(&r->flds[r->col_idx[COL_MODEL]], &s, &n);
+        if (r->model_want) {
+            if (strlen(r->model_want) != n || memcmp(r->model_want, s, n) != 0) {
+                r->n_other_model++;
+                return 2;
+            }
+        } else if (!r->have_model) {
+            size_t m = n < sizeof r->model_first - 1 ? n : sizeof r->model_first - 1;
+            memcpy(r->model_first, s, m);
+            r->model_first[m] = '\0';
+            r->model_first_line = first;
+            r->have_model = true;
+        } else if (strlen(r->model_first) != n || memcmp(r->model_first, s, n) != 0) {
+            char sf[SHOWN_MAX];
+            return sim_err_at(err, SIM_EINVAL, r->path, AT(COL_MODEL),
+                              "the trace has requests for more than one model ('%s' from line "
+                              "%llu, '%s' here) and a run simulates one: choose its rows with "
+                              "workload.trace.model",
+                              shown(r->model_first, strlen(r->model_first), sf),
+                              (unsigned long long)r->model_first_line, shown(s, n, sb));
+        }
+    }
+    trim(&r->flds[r->col_idx[COL_ARRIVAL]], &s, &n);
+    if (r->tfmt == TIME_AUTO && (rc = decide_time(r, s, n, AT(COL_ARRIVAL), err)) < 0)
+        return rc;
+    const char *tname = r->col_name[COL_ARRIVAL];
+    if (r->tfmt == TIME_ISO8601) {
+        if (!parse_timestamp(s, n, &row->abs_us))
+            return sim_err_at(err, SIM_EINVAL, r->path, AT(COL_ARRIVAL),
+                              "'%s' must be an ISO 8601 date and time like "
+                              "'2024-05-10T00:00:00.009+00:00' (time_format %s), got '%s'",
+                              tname, r->tnote[0] ? r->tnote : "iso8601", shown(s, n, sb));
+    } else if (!parse_decimal_us(s, n, unit_exp(r->tfmt), &row->abs_us)) {
+        return sim_err_at(err, SIM_EINVAL, r->path, AT(COL_ARRIVAL),
+                          "'%s' must be a number of %s >= 0 within int64 microseconds "
+                          "(time_format %s), got '%s'",
+                          tname,
+                          r->tfmt == TIME_S    ? "seconds"
+                          : r->tfmt == TIME_MS ? "milliseconds"
+                                               : "microseconds",
+                          r->tnote[0] ? r->tnote : time_format_key(r->tfmt), shown(s, n, sb));
+    }
+    static const int count_roles[2] = {COL_PROMPT, COL_OUTPUT};
+    for (int i = 0; i < 2; i++) {
+        int role = count_roles[i];
+        int32_t v = 0;
+        trim(&r->flds[r->col_idx[role]], &s, &n);
+        int why = parse_count_export(s, n, &v);
+        if (why)
+            return sim_err_at(err, SIM_EINVAL, r->path, AT(role),
+                              why == -2 ? "'%s' must be <= 2147483647 (tokens), got '%s'"
+                                        : "'%s' must be an integer >= 0 (tokens), got '%s'",
+                              r->col_name[role], shown(s, n, sb));
+        if (role == COL_PROMPT)
+            row->prompt = v;
+        else
+            row->output = v;
+    }
+    *session = 0;
+    if (r->col_idx[COL_SESSION] >= 0) {
+        trim(&r->flds[r->col_idx[COL_SESSION]], &s, &n);
+        *session = n ? fnv1a64(s, n) : 0;
+    }
+#undef AT
+    const struct fld *tf = &r->flds[r->col_idx[COL_ARRIVAL]];
+    row->n_hash = 0;
+    row->ts_text = tf->s;
+    row->ts_len = tf->n;
+    row->ts_col = tf->col;
+    return 1;
+}
+
+/* Read the header of a mapped CSV and find the mapped columns. */
+static int map_header(struct trace_reader *r, const struct trace_opts *o, struct sim_err *err)
+{
+    const struct trace_columns *c = o->columns;
+    const char *names[N_COLS] = {c->arrival, c->prompt, c->output, c->model, c->session};
+    for (int i = 0; i < N_COLS; i++) {
+        snprintf(r->col_name[i], sizeof r->col_name[i], "%s", names[i]);
+        r->col_idx[i] = -1;
+        if (i <= COL_OUTPUT && !names[i][0])
+            return sim_err_at(err, SIM_EINVAL, r->path, 0, 0,
+                              "workload.trace.columns needs '%s' (the column's name in the "
+                              "file's header)",
+                              col_keys[i]);
+        for (int j = 0; j < i; j++)
+            if (names[i][0] && !strcmp(names[i], names[j]))
+                return sim_err_at(err, SIM_EINVAL, r->path, 0, 0,
+                                  "workload.trace.columns maps '%s' and '%s' to the same column "
+                                  "'%s'",
+                                  col_keys[j], col_keys[i], names[i]);
+    }
+    if (o->model && o->model[0] && !names[COL_MODEL][0])
+        return sim_err_at(err, SIM_EINVAL, r->path, 0, 0,
+                          "workload.trace.model needs the model's column: set "
+                          "workload.trace.columns.model");
+    if (o->model && o->model[0] && !(r->model_want = strdup(o->model)))
+        return sim_err_at(err, SIM_ENOMEM, r->path, 0, 0, "out of memory");
+    int rc = read_record(r, err);
+    if (rc < 0)
+        return rc;
+    struct fld *hf = calloc(MAP_COLS_MAX, sizeof *hf);
+    if (!hf)
+        return sim_err_at(err, SIM_ENOMEM, r->path, 1, 0, "out of memory for the header");
+    struct at bad;
+    int k = csv_split_inplace(r->rec, r->rec_len, hf, MAP_COLS_MAX, &bad);
+    if (k < 0) {
+        free(hf);
+        return sim_err_at(err, SIM_EINVAL, r->path, 1 + bad.line, bad.col,
+                          "expected ',' or the end of the line after a closing quote");
+    }
+    if (k > MAP_COLS_MAX) {
+        free(hf);
+        return sim_err_at(err, SIM_EINVAL, r->path, 1, 1,
+                          "the header has %d columns, more than the %d a trace may have", k,
+                          MAP_COLS_MAX);
+    }
+    for (int i = 0; i < N_COLS; i++) {
+        if (!names[i][0])
+            continue;
+        for (int j = 0; j < k; j++) {
+            const char *s;
+            size_t n;
+            trim(&hf[j], &s, &n);
+            if (n != strlen(names[i]) || memcmp(s, names[i], n) != 0)
+                continue;
+            if (r->col_idx[i] >= 0) {
+                rc = sim_err_at(err, SIM_EINVAL, r->path, 1 + hf[j].line, hf[j].col,
+                                "the header names column '%s' twice (columns %d and %d): "
+                                "which one workload.trace.columns.%s means is unknowable",
+                                names[i], r->col_idx[i] + 1, j + 1, col_keys[i]);
+                free(hf);
+                return rc;
+            }
+            r->col_idx[i] = j;
+        }
+        if (r->col_idx[i] < 0) {
+            char list[320];
+            size_t at = 0;
+            for (int j = 0; j < k && at + 8 < sizeof list; j++) {
+                char sb[SHOWN_MAX];
+                int w = snprintf(list + at, sizeof list - at, "%s'%s'", j ? ", " : "",
+                                 shown(hf[j].s, hf[j].n, sb));
+                if (w < 0 || (size_t)w >= sizeof list - at) {
+                    snprintf(list + at, sizeof list - at, ", ...");
+                    break;
+                }
+                at += (size_t)w;
+            }
+            rc = sim_err_at(err, SIM_EINVAL, r->path, 1, 1,
+                            "the header has no column '%s' (workload.trace.columns.%s); its "
+                            "columns are %s",
+                            names[i], col_keys[i], list);
+            free(hf);
+            return rc;
+        }
+    }
+    free(hf);
+    r->n_header = k;
+    r->flds = calloc((size_t)k, sizeof *r->flds);
+    if (!r->flds)
+        return sim_err_at(err, SIM_ENOMEM, r->path, 1, 0, "out of memory for the header");
+    r->tfmt = o->time_format;
+    if (r->tfmt != TIME_AUTO)
+        snprintf(r->tnote, sizeof r->tnote, "%s", time_format_key(r->tfmt));
+    r->mapped = true;
+    return SIM_OK;
+}
+
 /* ---- reader -------------------------------------------------------------------------- */
 
 static bool starts_json(const char *s)
@@ -569,6 +1112,28 @@ static bool starts_json(const char *s)
 
 struct trace_reader *trace_open(const char *path, enum trace_format format, struct sim_err *err)
 {
+    struct trace_opts o = {.format = format};
+    return trace_open_opts(path, &o, err);
+}
+
+struct trace_reader *trace_open_opts(const char *path, const struct trace_opts *o,
+                                     struct sim_err *err)
+{
+    enum trace_format format = o->format;
+    bool mapped = o->columns && o->columns->arrival[0];
+    if (mapped && format != TRACE_AUTO && format != TRACE_CSV) {
+        sim_err_at(err, SIM_EINVAL, path, 0, 0,
+                   "workload.trace.columns names a CSV's columns: it does not apply to "
+                   "format '%s'",
+                   trace_format_name(format));
+        return NULL;
+    }
+    if (!mapped && o->model && o->model[0]) {
+        sim_err_at(err, SIM_EINVAL, path, 0, 0,
+                   "workload.trace.model needs the model's column: set "
+                   "workload.trace.columns.model");
+        return NULL;
+    }
     struct trace_reader *r = calloc(1, sizeof *r);
     if (!r) {
         sim_err_at(err, SIM_ENOMEM, path, 0, 0, "out of memory opening the trace");
@@ -579,14 +1144,9 @@ struct trace_reader *trace_open(const char *path, enum trace_format format, stru
         sim_err_at(err, SIM_ENOMEM, path, 0, 0, "out of memory opening the trace");
         goto fail;
     }
-    r->f = fopen(path, "rb");
-    if (!r->f) {
-        int e = errno;
-        char why[128];
-        sim_err_at(err, e == ENOENT ? SIM_ENOENT : SIM_EIO, path, 0, 0,
-                   "cannot open the trace '%s': %s", path, errno_text(e, why, sizeof why));
+    r->in = instream_open(path, "the trace", err);
+    if (!r->in)
         goto fail;
-    }
     int rc = read_line(r, err);
     if (rc < 0)
         goto fail;
@@ -596,6 +1156,12 @@ struct trace_reader *trace_open(const char *path, enum trace_format format, stru
                    "a JSON object per line (mooncake)",
                    azure_header, csv_header);
         goto fail;
+    }
+    if (mapped) {
+        r->fmt = TRACE_CSV;
+        if (map_header(r, o, err) < 0)
+            goto fail;
+        return r;
     }
     enum trace_format seen = TRACE_AUTO;
     if (strcmp(r->line, azure_header) == 0)
@@ -652,18 +1218,26 @@ static void ts_quote(const struct trace_reader *r, const struct raw_row *row, ch
 /* Parse the current line; 1 = row, or a negative code with err set. */
 static int parse_line(struct trace_reader *r, struct trace_row *row, struct sim_err *err)
 {
-    if (memchr(r->line, '\0', r->len))
-        return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, (long)strlen(r->line) + 1,
-                          "unexpected NUL byte in the line");
+    uint64_t first = r->lineno, session = 0;
     struct raw_row raw = {0};
-    int rc =
-        r->fmt == TRACE_MOONCAKE ? parse_mooncake_row(r, &raw, err) : parse_csv_row(r, &raw, err);
-    if (rc < 0)
-        return rc;
+    int rc;
+    if (r->mapped) {
+        rc = parse_mapped_row(r, &raw, &session, err);
+        if (rc != 1)
+            return rc; /* an error, or 2: a row of another model */
+    } else {
+        if (memchr(r->line, '\0', r->len))
+            return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno,
+                              (long)strlen(r->line) + 1, "unexpected NUL byte in the line");
+        rc = r->fmt == TRACE_MOONCAKE ? parse_mooncake_row(r, &raw, err)
+                                      : parse_csv_row(r, &raw, err);
+        if (rc < 0)
+            return rc;
+    }
     char now[TS_TEXT_MAX];
     ts_quote(r, &raw, now, sizeof now);
     if (r->have_prev && raw.abs_us < r->prev_abs_us)
-        return sim_err_at(err, SIM_EINVAL, r->path, (long)r->lineno, raw.ts_col,
+        return sim_err_at(err, SIM_EINVAL, r->path, (long)first, raw.ts_col,
                           "timestamps must not decrease: '%s' after '%s'", now, r->prev_text);
     if (!r->have_prev) {
         r->have_prev = true;
@@ -677,7 +1251,8 @@ static int parse_line(struct trace_reader *r, struct trace_row *row, struct sim_
     row->output_tokens = raw.output;
     row->hash_ids = raw.n_hash ? r->hash : NULL;
     row->n_hash_ids = raw.n_hash;
-    row->line = r->lineno;
+    row->session_id = session;
+    row->line = first;
     return 1;
 }
 
@@ -696,6 +1271,8 @@ int trace_next(struct trace_reader *r, struct trace_row *row, bool skip_bad, str
         /* A skipped row's message goes to a scratch record so that err stays clean. */
         struct sim_err scratch;
         int rc = parse_line(r, row, skip_bad ? &scratch : err);
+        if (rc == 2)
+            continue; /* another model's row */
         if (rc == SIM_EINVAL && skip_bad) {
             r->n_bad++;
             continue;
@@ -716,12 +1293,29 @@ uint64_t trace_bad_rows(const struct trace_reader *r)
     return r->n_bad;
 }
 
+uint64_t trace_other_model_rows(const struct trace_reader *r)
+{
+    return r->n_other_model;
+}
+
+const char *trace_time_note(const struct trace_reader *r)
+{
+    return r->tnote;
+}
+
+const char *trace_compression(const struct trace_reader *r)
+{
+    return instream_codec_name(instream_codec(r->in));
+}
+
 void trace_close(struct trace_reader *r)
 {
     if (!r)
         return;
-    if (r->f)
-        fclose(r->f);
+    instream_close(r->in);
+    free(r->flds);
+    free(r->rec);
+    free(r->model_want);
     free(r->line);
     free(r->hash);
     free(r->path);
@@ -743,16 +1337,25 @@ static void len_finish(double *v, size_t n, struct trace_len_stats *o)
     o->p99_tokens = gsl_stats_quantile_from_sorted_data(v, 1, n, 0.99);
 }
 
-int trace_stats_read(const char *path, enum trace_format format, bool skip_bad,
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int trace_stats_read(const char *path, const struct trace_opts *o, bool skip_bad,
                      struct trace_stats *st, struct sim_err *err)
 {
     memset(st, 0, sizeof *st);
-    struct trace_reader *r = trace_open(path, format, err);
+    struct trace_opts dflt = {.format = TRACE_AUTO};
+    struct trace_reader *r = trace_open_opts(path, o ? o : &dflt, err);
     if (!r)
         return err ? err->code : SIM_EINVAL;
     st->format = r->fmt;
+    snprintf(st->compression, sizeof st->compression, "%s", trace_compression(r));
     double *pv = NULL, *ov = NULL;
-    size_t cap = 0;
+    uint64_t *sv = NULL;
+    size_t cap = 0, n_sv = 0;
     struct trace_row row;
     int rc;
     while ((rc = trace_next(r, &row, skip_bad, err)) == 1) {
@@ -761,12 +1364,16 @@ int trace_stats_read(const char *path, enum trace_format format, bool skip_bad,
             double *p = sim_reallocarray(pv, cap, sizeof *p);
             if (p)
                 pv = p;
-            double *o = p ? sim_reallocarray(ov, cap, sizeof *o) : NULL;
-            if (!o) {
+            double *q = p ? sim_reallocarray(ov, cap, sizeof *q) : NULL;
+            if (q)
+                ov = q;
+            uint64_t *u = q && r->mapped ? sim_reallocarray(sv, cap, sizeof *u) : NULL;
+            if (u)
+                sv = u;
+            if (!q || (r->mapped && !u)) {
                 rc = sim_err_at(err, SIM_ENOMEM, path, 0, 0, "out of memory for trace stats");
                 break;
             }
-            ov = o;
         }
         SIM_ASSERT(pv && ov && st->n_rows < cap);
         if (st->n_rows == 0)
@@ -774,6 +1381,8 @@ int trace_stats_read(const char *path, enum trace_format format, bool skip_bad,
         st->last_abs_us = row.abs_t_us;
         pv[st->n_rows] = row.prompt_tokens;
         ov[st->n_rows] = row.output_tokens;
+        if (sv && row.session_id)
+            sv[n_sv++] = row.session_id;
         st->prompt.sum_tokens += (uint64_t)row.prompt_tokens;
         st->output.sum_tokens += (uint64_t)row.output_tokens;
         st->prompt.n_zero += row.prompt_tokens == 0;
@@ -782,6 +1391,8 @@ int trace_stats_read(const char *path, enum trace_format format, bool skip_bad,
         st->n_rows++;
     }
     st->n_bad_rows = trace_bad_rows(r);
+    st->n_other_model = trace_other_model_rows(r);
+    snprintf(st->time_note, sizeof st->time_note, "%s", trace_time_note(r));
     trace_close(r);
     if (rc == 0 && st->n_rows == 0)
         rc = sim_err_at(err, SIM_EINVAL, path, 0, 0, "the trace has no rows");
@@ -791,8 +1402,15 @@ int trace_stats_read(const char *path, enum trace_format format, bool skip_bad,
             st->mean_rate_per_s = (double)(st->n_rows - 1) / ((double)st->duration_us / 1e6);
         len_finish(pv, st->n_rows, &st->prompt);
         len_finish(ov, st->n_rows, &st->output);
+        if (n_sv) {
+            qsort(sv, n_sv, sizeof *sv, cmp_u64);
+            st->n_sessions = 1;
+            for (size_t i = 1; i < n_sv; i++)
+                st->n_sessions += sv[i] != sv[i - 1];
+        }
     }
     free(pv);
     free(ov);
+    free(sv);
     return rc;
 }

@@ -203,6 +203,7 @@ static int prof_build(struct profile *pr, const struct workload_spec *s, struct 
 struct placed {
     int64_t t_us;
     int32_t prompt, output;
+    uint64_t session;
     uint64_t line;
 };
 
@@ -258,6 +259,32 @@ uint64_t workload_skipped_rows(const struct workload *w)
 uint64_t workload_zero_token_rows(const struct workload *w)
 {
     return w->n_zero;
+}
+
+void workload_trace_info(const struct workload *w, uint64_t *other_model_rows,
+                         double *time_unit_s, char *note, size_t note_cap)
+{
+    *other_model_rows = 0;
+    *time_unit_s = NAN;
+    if (note_cap)
+        note[0] = '\0';
+    if (!w || !w->tr)
+        return;
+    *other_model_rows = trace_other_model_rows(w->tr);
+    const char *tn = trace_time_note(w->tr);
+    static const struct {
+        const char *key;
+        double unit_s;
+    } units[] = {{"s", 1.0}, {"ms", 1e-3}, {"us", 1e-6}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        size_t n = strlen(units[i].key);
+        if (!strncmp(tn, units[i].key, n) && (tn[n] == '\0' || tn[n] == ' '))
+            *time_unit_s = units[i].unit_s;
+    }
+    const char *comp = trace_compression(w->tr);
+    bool plain = !strcmp(comp, "plain");
+    snprintf(note, note_cap, "%s%s%s%s", plain ? "" : comp, !plain && tn[0] ? "; " : "",
+             tn[0] ? "time " : "", tn);
 }
 
 void workload_close(struct workload *w)
@@ -415,7 +442,11 @@ struct workload *workload_open(const struct workload_spec *spec, int64_t duratio
                 goto fail;
             }
         }
-        w->tr = trace_open(spec->trace_path, spec->format, err);
+        struct trace_opts to = {.format = spec->format,
+                                .columns = &spec->columns,
+                                .time_format = spec->time_format,
+                                .model = spec->trace_model};
+        w->tr = trace_open_opts(spec->trace_path, &to, err);
         if (!w->tr)
             goto fail;
         return w;
@@ -475,6 +506,7 @@ static int pull(struct workload *w, struct placed *p, struct trace_row *row, str
         p->t_us = t;
         p->prompt = row->prompt_tokens;
         p->output = row->output_tokens;
+        p->session = row->session_id;
         p->line = row->line;
         if (p->prompt == 0 || p->output == 0)
             w->n_zero++;
@@ -490,6 +522,7 @@ static void emit(struct wl_request *out, const struct placed *p, int64_t t_us, c
     out->output_tokens = p->output > 0 ? p->output : 1;
     out->hash_ids = n_hash ? hash : NULL;
     out->n_hash_ids = n_hash;
+    out->session_id = p->session;
     out->source_line = p->line;
 }
 
@@ -723,6 +756,7 @@ static int next_synthetic(struct workload *w, struct wl_request *out)
     }
     out->hash_ids = NULL;
     out->n_hash_ids = 0;
+    out->session_id = 0;
     out->source_line = 0;
     return 1;
 }

@@ -26,6 +26,7 @@ struct wl_request {
     const uint32_t *hash_ids; /* Mooncake prefix-block hashes (borrowed: valid until the
                                  next workload_next call), or NULL */
     uint32_t n_hash_ids;
+    uint64_t session_id;      /* hash of the trace's session column (FNV-1a 64), 0 = none */
     uint64_t source_line;     /* 1-based line in the trace file; 0 for synthetic */
 };
 
@@ -52,6 +53,13 @@ uint64_t workload_skipped_rows(const struct workload *w);
  * least one prompt token and generates at least one token. Counted once per row. */
 uint64_t workload_zero_token_rows(const struct workload *w);
 
+/* How a trace was read, for the run's record: rows of other models left out, the unit of a
+ * mapped arrival column in seconds (NAN for ISO 8601, fixed formats, synthetic load), and
+ * a note ("gzip; time iso8601 (auto: ...)"; "" when there is nothing to say). `w` may be
+ * NULL (no workload: zeros). */
+void workload_trace_info(const struct workload *w, uint64_t *other_model_rows,
+                         double *time_unit_s, char *note, size_t note_cap);
+
 void workload_close(struct workload *w); /* NULL is a no-op */
 
 /* ---- raw trace reading (also used by `llmcap trace`) ---------------------------- */
@@ -64,10 +72,27 @@ struct trace_row {
     int32_t output_tokens;
     const uint32_t *hash_ids; /* borrowed until the next call; NULL when none */
     uint32_t n_hash_ids;
-    uint64_t line; /* 1-based */
+    uint64_t session_id; /* FNV-1a 64 of the session column's text; 0 = no session */
+    uint64_t line; /* 1-based (of the row's first line when a quoted field spans lines) */
 };
 
 struct trace_reader;
+
+/* How to read a trace beyond its format. */
+struct trace_opts {
+    enum trace_format format;            /* TRACE_AUTO: detect from the first line */
+    const struct trace_columns *columns; /* NULL or no arrival column: the format's own
+                                            header; else a CSV with these column names */
+    enum trace_time_format time_format;  /* of the mapped arrival column */
+    const char *model;                   /* mapped model column: keep only this model's rows
+                                            (NULL or "": all rows, which must name one
+                                            model) */
+};
+
+/* Open `path` (plain, gzip or zstd: told by its first bytes) as `o` says. Caller owns:
+ * trace_close(). */
+struct trace_reader *trace_open_opts(const char *path, const struct trace_opts *o,
+                                     struct sim_err *err);
 
 /* Open `path` as `format` (TRACE_AUTO: detect from the header / first line). Caller
  * owns: trace_close(). */
@@ -79,6 +104,14 @@ int trace_next(struct trace_reader *r, struct trace_row *row, bool skip_bad,
                struct sim_err *err);
 enum trace_format trace_detected_format(const struct trace_reader *r);
 uint64_t trace_bad_rows(const struct trace_reader *r);
+/* Rows of other models skipped (trace_opts.model). */
+uint64_t trace_other_model_rows(const struct trace_reader *r);
+/* How the arrival times were read, once the first row was: "s", "ms", "us", "iso8601"
+ * for a mapped CSV, with the reason when time_format was auto ("ms (auto: ...)"); ""
+ * for the fixed formats and before the first row. */
+const char *trace_time_note(const struct trace_reader *r);
+/* "plain", "gzip" or "zstd". */
+const char *trace_compression(const struct trace_reader *r);
 void trace_close(struct trace_reader *r); /* NULL is a no-op */
 
 const char *trace_format_name(enum trace_format f);
@@ -105,16 +138,20 @@ struct trace_stats {
     double mean_rate_per_s; /* (n_rows - 1) / duration: one over the mean inter-arrival
                                time; 0 when duration is 0 */
     uint64_t n_hash_ids;   /* hash_ids over all rows (Mooncake), else 0 */
+    uint64_t n_sessions;   /* distinct session ids (mapped session column), else 0 */
+    uint64_t n_other_model; /* rows of other models skipped (trace_opts.model) */
+    char compression[8];   /* plain | gzip | zstd */
+    char time_note[320];   /* trace_time_note() */
     struct trace_len_stats prompt, output;
 };
 
 /*
- * Read the whole trace `path` (as `format`, TRACE_AUTO detects) and fill `st`. The token
+ * Read the whole trace `path` (as `o` says) and fill `st`. The token
  * columns are held in memory for the percentiles (an offline tool). Prints nothing.
  * Returns SIM_OK, or the first error as trace_next() reports it (unless skip_bad);
  * SIM_EINVAL for a trace with no rows.
  */
-int trace_stats_read(const char *path, enum trace_format format, bool skip_bad,
+int trace_stats_read(const char *path, const struct trace_opts *o, bool skip_bad,
                      struct trace_stats *st, struct sim_err *err);
 
 #endif

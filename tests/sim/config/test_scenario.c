@@ -723,6 +723,23 @@ static const struct bad_case bad_trace[] = {
     {"bad_trace_with_rate_profile.yaml", "bad_trace_with_rate_profile.yaml:4:3",
      "'workload.rate_profile' applies only to a synthetic workload ('arrivals'), not to a trace",
      SIM_EINVAL},
+    {"bad_trace_columns_missing_arrival.yaml", "bad_trace_columns_missing_arrival.yaml:5:5",
+     "'workload.trace.columns.arrival' is required with 'columns' (the name of that column in "
+     "the file's header)",
+     SIM_EINVAL},
+    {"bad_trace_columns_mooncake.yaml", "bad_trace_columns_mooncake.yaml:6:5",
+     "'workload.trace.columns' applies only to format csv (or auto)", SIM_EINVAL},
+    {"bad_trace_model_without_column.yaml", "bad_trace_model_without_column.yaml:6:5",
+     "'workload.trace.model' picks rows by the model column: set "
+     "'workload.trace.columns.model' too",
+     SIM_EINVAL},
+    {"bad_trace_time_format_without_columns.yaml",
+     "bad_trace_time_format_without_columns.yaml:3:37",
+     "'workload.trace.time_format' applies only to a trace read by 'columns'", SIM_EINVAL},
+    {"bad_trace_columns_same_column.yaml", "bad_trace_columns_same_column.yaml:5:79",
+     "'workload.trace.columns.prompt_tokens' and 'workload.trace.columns.output_tokens' name "
+     "the same column 'Total tokens'",
+     SIM_EINVAL},
     {"bad_path_too_long.yaml", "bad_path_too_long.yaml:4:11",
      "'workload.trace.path' must be at most 1023 characters long once resolved against '" FIXTURES
      "/scenarios'",

@@ -306,12 +306,12 @@ Test(trace, azure_bad_month)
                      "or '2024-05-10 00:00:00.009930+00:00', got '2023-13-16 18:17:04.03'");
 }
 
-Test(trace, azure_offset_without_colon)
+Test(trace, azure_offset_malformed)
 {
     expect_row_error("bad_azure_offset.csv", TRACE_AUTO, 0, "bad_azure_offset.csv:2:1",
                      "'TIMESTAMP' must be a date and time like '2023-11-16 18:17:03.9799600' "
                      "or '2024-05-10 00:00:00.009930+00:00', got "
-                     "'2024-05-10 00:00:00.009930+0000'");
+                     "'2024-05-10 00:00:00.009930+0:00'");
 }
 
 Test(trace, azure_timestamps_going_back)
@@ -461,7 +461,7 @@ Test(trace, stats_of_the_conv_trace)
 {
     struct trace_stats st;
     struct sim_err err = {0};
-    cr_assert_eq(trace_stats_read(SOURCE_DIR "/traces/AzureLLMInferenceTrace_conv.csv", TRACE_AUTO,
+    cr_assert_eq(trace_stats_read(SOURCE_DIR "/traces/AzureLLMInferenceTrace_conv.csv", NULL,
                                   false, &st, &err),
                  0, "%s", err.msg);
     cr_assert_eq(st.format, TRACE_AZURE);
@@ -489,7 +489,7 @@ Test(trace, stats_of_the_code_trace)
 {
     struct trace_stats st;
     struct sim_err err = {0};
-    cr_assert_eq(trace_stats_read(SOURCE_DIR "/traces/AzureLLMInferenceTrace_code.csv", TRACE_AUTO,
+    cr_assert_eq(trace_stats_read(SOURCE_DIR "/traces/AzureLLMInferenceTrace_code.csv", NULL,
                                   false, &st, &err),
                  0, "%s", err.msg);
     cr_assert_eq(st.n_rows, 8819);
@@ -503,7 +503,7 @@ Test(trace, stats_count_zero_tokens_and_hash_ids)
 {
     struct trace_stats st;
     struct sim_err err = {0};
-    cr_assert_eq(trace_stats_read(TR "mooncake_small.jsonl", TRACE_AUTO, false, &st, &err), 0);
+    cr_assert_eq(trace_stats_read(TR "mooncake_small.jsonl", NULL, false, &st, &err), 0);
     cr_assert_eq(st.n_rows, 4);
     cr_assert_eq(st.n_hash_ids, 3003);
     cr_assert_eq(st.output.n_zero, 1);
@@ -515,7 +515,7 @@ Test(trace, stats_of_a_header_only_trace_is_an_error)
 {
     struct trace_stats st;
     struct sim_err err = {0};
-    cr_assert_eq(trace_stats_read(TR "header_only.csv", TRACE_AUTO, false, &st, &err), SIM_EINVAL);
+    cr_assert_eq(trace_stats_read(TR "header_only.csv", NULL, false, &st, &err), SIM_EINVAL);
     cr_assert_str_eq(err.where, TR "header_only.csv");
     cr_assert_str_eq(err.msg, "the trace has no rows");
 }
