@@ -1,6 +1,7 @@
 /* cmd_merge.c: `llmcap merge`: combine results databases (sweep shards), idempotently. */
 #include <stdio.h>
 
+#include "plan/plan_db.h"
 #include "reports/db.h"
 #include "cli/cli.h"
 
@@ -21,8 +22,11 @@ int cmd_merge(int argc, char **argv)
                        "all its rows, into OUT (created when missing), inputs in the order "
                        "given and runs in their order, with new run ids. A run is known by its "
                        "key (scenario bytes, overrides, labels, seed, llmcap version), so "
-                       "merging the same input twice adds nothing. Each input is merged in one "
-                       "transaction; the first bad input stops the merge.",
+                       "merging the same input twice adds nothing. Plans are merged the same "
+                       "way (by plan key and shard); once every shard of a `plan --shard I/N` "
+                       "is in OUT, the whole plan is added, equal to the plan run unsharded. "
+                       "Each input is merged in one transaction; the first bad input stops the "
+                       "merge.",
                        &a);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
@@ -53,11 +57,23 @@ int cmd_merge(int argc, char **argv)
                 printf(" (runs %lld to %lld)", (long long)st.first_id, (long long)st.last_id);
             printf(", %zu already in %s\n", st.n_present, a.pos[0]);
         }
-        if (st.n_plan_rows)
+        struct plan_merge_stats ps;
+        if (st.n_plan_rows && plan_db_merge(out, a.pos[i], &ps, &err) != SIM_OK) {
+            code = cli_error(&err);
+            break;
+        }
+        if (st.n_plan_rows && !quiet) {
+            printf("%s: %zu plan%s, %zu added, %zu already in %s\n", a.pos[i], ps.n_plans,
+                   ps.n_plans == 1 ? "" : "s", ps.n_added, ps.n_present, a.pos[0]);
+            if (ps.n_combined)
+                printf("%s: every shard of a plan is there: combined as plan %lld\n", a.pos[0],
+                       (long long)ps.combined_id);
+        }
+        if (st.n_plan_rows && ps.n_unkeyed)
             fprintf(stderr,
-                    "llmcap: merge: note: %s has %zu plan_results rows; plans are not "
-                    "merged\n",
-                    a.pos[i], st.n_plan_rows);
+                    "llmcap: merge: note: %s has %zu plan%s written before plan_meta; they are "
+                    "not merged\n",
+                    a.pos[i], ps.n_unkeyed, ps.n_unkeyed == 1 ? "" : "s");
     }
     if (code == EXIT_OK && !quiet)
         printf("%s: %zu run%s added, %zu already there\n", a.pos[0], added, added == 1 ? "" : "s",

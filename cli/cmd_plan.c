@@ -7,12 +7,13 @@
 
 #include "models/catalog.h"
 #include "reports/db.h"
+#include "reports/sweep.h"
 #include "cli/cli.h"
 #include "plan/plan.h"
 #include "plan/plan_db.h"
 #include "sim/config/scenario.h"
 
-enum { OPT_JOBS, OPT_OUTPUT, OPT_SET, OPT_QUIET, OPT_SHOW };
+enum { OPT_JOBS, OPT_OUTPUT, OPT_SET, OPT_QUIET, OPT_SHOW, OPT_SHARD };
 
 static const struct cli_opt plan_opts[] = {
     [OPT_JOBS] = {"jobs", 'j', "N", "worker processes (default: the number of cores)"},
@@ -20,6 +21,9 @@ static const struct cli_opt plan_opts[] = {
     [OPT_SET] = {"set", 's', "PATH=VALUE", "override a scenario field (repeatable)"},
     [OPT_QUIET] = {"quiet", 'q', NULL, "print only the answer"},
     [OPT_SHOW] = {"show", 0, "N", "runners-up and failures to list (default 5)"},
+    [OPT_SHARD] = {"shard", 0, "I/N",
+                   "evaluate only configurations c with c % N == I (I from 0); needs -o; "
+                   "`llmcap merge` combines the N databases into the whole plan"},
 };
 
 static void show_progress(void *ctx, size_t done, size_t total)
@@ -33,10 +37,56 @@ static void show_progress(void *ctx, size_t done, size_t total)
 
 static void print_row(const struct plan_result *r)
 {
-    char label[256];
+    char label[256], nodes[32] = "";
     plan_label(r, label, sizeof label);
-    printf("  %-56s %3d x  $%9.2f/h  $%8.4f/1M tok  TTFT p95 %7.3f s  TPOT p95 %6.3f s\n", label,
-           r->replicas, r->usd_per_hour, r->usd_per_mtok, r->ttft_p95_s, r->tpot_p95_s);
+    if (r->billing == PLAN_BILL_WHOLE_NODES)
+        snprintf(nodes, sizeof nodes, "%3d node%s", r->nodes, r->nodes == 1 ? " " : "s");
+    printf("  %-56s %3d x %s $%9.2f/h  $%8.4f/1M tok  TTFT p95 %7.3f s  TPOT p95 %6.3f s\n",
+           label, r->replicas, nodes, r->usd_per_hour, r->usd_per_mtok, r->ttft_p95_s,
+           r->tpot_p95_s);
+}
+
+static int cmp_rank(const void *a, const void *b)
+{
+    return plan_rank_cmp(*(const struct plan_result *const *)a,
+                         *(const struct plan_result *const *)b);
+}
+
+/* How the answer is billed, and what verification under the cluster model found. */
+static void print_billing(const struct plan_result *b)
+{
+    if (b->billing == PLAN_BILL_WHOLE_NODES)
+        printf("    billed as whole nodes: %d x %s (%d GPU%s, $%.4g/h each), %.3g node-hours\n",
+               b->nodes, b->node_type, b->gpus_per_node, b->gpus_per_node == 1 ? "" : "s",
+               b->usd_per_node_hour, b->node_hours);
+    else
+        printf("    billed as GPU shares of %s (%d GPUs at $%.4g/h): the nodes' other GPUs are "
+               "paid by other workloads\n",
+               b->node_type, b->gpus_per_node, b->usd_per_node_hour);
+    if (b->verify == PLAN_VERIFY_PASS)
+        printf("    verified: %s ($%.2f/h, $%.4f/1M tok, TTFT p95 %.3f s)\n", b->verify_note,
+               b->verified_usd_per_hour, b->verified_usd_per_mtok, b->verified_ttft_p95_s);
+}
+
+/* The candidates verification rejected, in the order they were tried. */
+static void print_rejected(const struct plan_result *res, size_t n)
+{
+    const struct plan_result **o = calloc(n ? n : 1, sizeof *o);
+    size_t no = 0;
+    for (size_t i = 0; o && i < n; i++)
+        if (res[i].verify == PLAN_VERIFY_FAIL)
+            o[no++] = &res[i];
+    if (no) {
+        printf("  rejected by verification under the cluster model (%zu, cheapest first):\n",
+               no);
+        qsort(o, no, sizeof *o, cmp_rank);
+    }
+    for (size_t i = 0; i < no; i++) {
+        char label[256];
+        plan_label(o[i], label, sizeof label);
+        printf("    %s at $%.2f/h: %s\n", label, o[i]->usd_per_hour, o[i]->verify_note);
+    }
+    free(o);
 }
 
 static int cmp_cost(const void *a, const void *b)
@@ -46,6 +96,23 @@ static int cmp_cost(const void *a, const void *b)
     if (x->usd_per_hour != y->usd_per_hour)
         return x->usd_per_hour < y->usd_per_hour ? -1 : 1;
     return x < y ? -1 : x > y;
+}
+
+/* A shard's summary: what it evaluated; the answer needs every shard (llmcap merge). */
+static void print_shard(const struct plan_result *res, size_t n, unsigned si, unsigned sn,
+                        const struct plan_run_info *info, double wall, int jobs)
+{
+    size_t feasible = 0, verified = 0;
+    int runs = 0;
+    for (size_t i = 0; i < n; i++) {
+        feasible += res[i].feasible;
+        verified += res[i].verify != PLAN_VERIFY_NONE;
+        runs += res[i].search_runs;
+    }
+    printf("  shard      %u/%u: %zu of the plan's %zu configurations, %zu meet every SLO, %zu "
+           "verified under the cluster model; %d simulations in %.1f s on %d process%s\n",
+           si, sn, n, info->n_configs, feasible, verified, runs, wall, jobs,
+           jobs == 1 ? "" : "es");
 }
 
 static int cmp_est(const void *a, const void *b)
@@ -75,6 +142,8 @@ int cmd_plan(int argc, char **argv)
     int show = 5;
     const char *output = NULL;
     bool quiet = false;
+    unsigned shard_i = 0, shard_n = 1;
+    struct sim_err err = {0};
     for (size_t i = 0; i < a.n_opts; i++) {
         const char *v = a.opts[i].value;
         char *end;
@@ -95,6 +164,14 @@ int cmd_plan(int argc, char **argv)
         case OPT_QUIET:
             quiet = true;
             break;
+        case OPT_SHARD:
+            if (sweep_parse_shard(v, &shard_i, &shard_n, &err) != SIM_OK)
+                return cli_error(&err);
+            if (shard_n > PLAN_DB_MAX_SHARDS)
+                return cli_usage_error(argv[0], "'--shard' splits a plan into at most %d "
+                                                "shards, got '%s'",
+                                       PLAN_DB_MAX_SHARDS, v);
+            break;
         case OPT_SHOW:
             show = (int)strtol(v, &end, 10);
             if (*end || show < 0)
@@ -106,7 +183,9 @@ int cmd_plan(int argc, char **argv)
         return cli_usage_error(argv[0], "expected one scenario file");
     if (jobs < 1)
         jobs = 1;
-    struct sim_err err = {0};
+    if (shard_n > 1 && !output)
+        return cli_usage_error(argv[0], "'--shard' needs '-o DB': a shard's results are merged "
+                                        "from its database");
     struct scenario sc;
     if (cli_load_scenario(&sc, a.pos[0], sets, n_sets, &err) != SIM_OK)
         return cli_error(&err);
@@ -122,7 +201,13 @@ int cmd_plan(int argc, char **argv)
         return cli_error(&err);
     }
     cli_install_signals();
-    struct plan_options opt = {.jobs = jobs, .catalog = cat, .stop = &cli_stop};
+    struct plan_run_info info = {0};
+    struct plan_options opt = {.jobs = jobs,
+                               .catalog = cat,
+                               .stop = &cli_stop,
+                               .shard_i = shard_i,
+                               .shard_n = shard_n,
+                               .info = &info};
     if (!quiet && isatty(STDERR_FILENO))
         opt.progress = show_progress;
     struct plan_result *res = NULL;
@@ -137,7 +222,8 @@ int cmd_plan(int argc, char **argv)
     }
     long best = plan_best(res, n);
     int64_t plan_id = 0;
-    if (db && plan_db_write(db, &sc, res, n, best, &plan_id, &err) != SIM_OK) {
+    struct plan_db_info dbi = {shard_i, shard_n, info.n_configs, info.verify_candidates};
+    if (db && plan_db_write(db, &sc, res, n, best, &dbi, &plan_id, &err) != SIM_OK) {
         code = cli_error(&err);
         goto out;
     }
@@ -152,13 +238,26 @@ int cmd_plan(int argc, char **argv)
         spot = spot || res[i].spot_share > 0;
     }
     printf("llmcap plan: %s (%s)\n", sc.name, sc.path);
+    if (shard_n > 1) {
+        print_shard(res, n, shard_i, shard_n, &info, wall, jobs);
+        printf("  results    %s, plan %lld: merge the %u shards' databases with `llmcap merge "
+               "OUT.db SHARD.db...` for the answer\n",
+               output, (long long)plan_id, shard_n);
+        goto out;
+    }
     printf("  searched   %zu configurations: %zu not placeable, %zu do not fit, %zu miss an SLO, "
            "%zu meet every SLO; %d simulations in %.1f s on %d process%s\n",
            n, n - valid, valid - fits, fits - feasible, feasible, runs, wall, jobs,
            jobs == 1 ? "" : "es");
-    if (spot)
-        printf("  note       spot shares are priced, not simulated: interruptions need the "
-               "scenario's cluster model\n");
+    bool verified = false;
+    for (size_t i = 0; i < n; i++)
+        verified = verified || res[i].verify != PLAN_VERIFY_NONE;
+    if (!verified && feasible)
+        printf("  note       not verified: the scenario has no node provisioner in 'cluster:' "
+               "(Karpenter or AKS), so provisioning delays and spot interruptions are not "
+               "simulated%s\n",
+               spot ? "; spot shares are priced only" : "");
+    print_rejected(res, n);
     if (best < 0) {
         printf("  no configuration meets every SLO. Why, cheapest first:\n");
         const struct plan_result **o = calloc(n ? n : 1, sizeof *o);
@@ -178,14 +277,16 @@ int cmd_plan(int argc, char **argv)
         goto out;
     }
     const struct plan_result *b = &res[best];
-    printf("  cheapest that meets every SLO:\n");
+    printf("  cheapest that meets every SLO%s:\n",
+           b->verify == PLAN_VERIFY_PASS ? " (verified under the cluster model)" : "");
     print_row(b);
     printf("    %s\n", b->reason);
+    print_billing(b);
     /* Runners-up, cheapest first, and the cheaper configurations that failed. */
     const struct plan_result **order = calloc(n ? n : 1, sizeof *order);
     size_t no = 0;
     for (size_t i = 0; i < n; i++)
-        if (res[i].feasible && (long)i != best)
+        if (res[i].feasible && (long)i != best && res[i].verify != PLAN_VERIFY_FAIL)
             order[no++] = &res[i];
     qsort(order, no, sizeof *order, cmp_cost);
     if (no && show) {

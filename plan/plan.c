@@ -20,6 +20,7 @@
 
 #include "models/catalog.h"
 #include "models/memory.h"
+#include "reports/sweep.h"
 #include "sim/config/scenario.h"
 #include "sim/sim.h"
 
@@ -30,7 +31,9 @@ static const char *const plan_keys[] = {"instances",     "gpus",
                                         "max_num_seqs",  "max_num_batched_tokens",
                                         "spot_share",    "max_replicas",
                                         "search",        "autoscaler",
+                                        "billing",       "verify",
                                         NULL};
+static const char *const verify_keys[] = {"candidates", NULL};
 static const char *const search_keys[] = {"tolerance", "max_runs", "window", NULL};
 static const char *const autoscaler_keys[] = {"minReplicaCount", "threshold",
                                               "scaleDownStabilizationWindowSeconds", NULL};
@@ -110,6 +113,40 @@ static int read_ints(const struct ynode *map, const char *prefix, const char *na
     return rc;
 }
 
+/* plan.billing and plan.verify. */
+static int read_billing(const struct ynode *plan, struct plan_spec *out, struct sim_err *err)
+{
+    int rc;
+    const struct ynode *v = ynode_get(plan, "billing");
+    if (v) {
+        const char *b;
+        if ((rc = ynode_as_string(v, "plan.billing", &b, err)))
+            return rc;
+        if (!strcmp(b, "whole_nodes"))
+            out->billing = PLAN_BILL_WHOLE_NODES;
+        else if (!strcmp(b, "gpu_share"))
+            out->billing = PLAN_BILL_GPU_SHARE;
+        else
+            return sim_err_at(err, SIM_EINVAL, v->file, v->line, v->col,
+                              "'plan.billing' must be whole_nodes (a team's own nodes) or "
+                              "gpu_share (nodes shared with other workloads), got '%s'",
+                              b);
+    }
+    const struct ynode *ver = ynode_get(plan, "verify");
+    if (ver) {
+        if ((rc = ynode_check_keys(ver, "plan.verify", verify_keys, err)))
+            return rc;
+        if ((v = ynode_get(ver, "candidates"))) {
+            int64_t x;
+            if ((rc = ynode_as_int64_unit(v, "plan.verify.candidates", 0, 100, "candidates",
+                                          &x, err)))
+                return rc;
+            out->verify_candidates = (int32_t)x;
+        }
+    }
+    return SIM_OK;
+}
+
 int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -117,6 +154,7 @@ int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_e
     out->tolerance_frac = 0.02;
     out->max_search_runs = 16;
     out->search_window_us = -1;
+    out->verify_candidates = 5;
     if (!plan || ynode_is_null(plan))
         return SIM_OK;
     int rc;
@@ -181,6 +219,8 @@ int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_e
                                        &out->search_window_us, err)))
             return rc;
     }
+    if ((rc = read_billing(plan, out, err)))
+        return rc;
     const struct ynode *a = ynode_get(plan, "autoscaler");
     if (a) {
         if ((rc = ynode_check_keys(a, "plan.autoscaler", autoscaler_keys, err)) ||
@@ -232,10 +272,8 @@ static void price_gpu(const struct catalog *cat, const char *gpu, struct hw *h)
         if (strcasecmp(in->gpu, gpu) || in->n_gpus <= 0)
             continue;
         double od = in->on_demand_usd_per_hour / in->n_gpus;
-        if (!isnan(od) && (isnan(h->od_usd_per_gpu_hour) || od < h->od_usd_per_gpu_hour)) {
+        if (!isnan(od) && (isnan(h->od_usd_per_gpu_hour) || od < h->od_usd_per_gpu_hour))
             h->od_usd_per_gpu_hour = od;
-            snprintf(h->instance, sizeof h->instance, "%s", in->id);
-        }
         double sp = in->spot_median_usd_per_hour / in->n_gpus;
         if (!isnan(sp) && (isnan(h->spot_usd_per_gpu_hour) || sp < h->spot_usd_per_gpu_hour))
             h->spot_usd_per_gpu_hour = sp;
@@ -502,6 +540,34 @@ static const char *worst_slo(const struct sim_result *res)
     return k;
 }
 
+/* The pods of the last run that held GPUs: [start, end) in us. */
+struct podspan {
+    int64_t start_us, end_us;
+};
+
+struct podlog {
+    struct podspan *span;
+    size_t n, cap;
+    int rc; /* SIM_ENOMEM when a span could not be kept */
+};
+
+static int log_pod(void *ctx, const struct rec_pod *p)
+{
+    struct podlog *l = ctx;
+    if (p->scheduled_us < 0)
+        return SIM_OK; /* never held GPUs */
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        struct podspan *x = realloc(l->span, cap * sizeof *x);
+        if (!x)
+            return l->rc = SIM_ENOMEM;
+        l->span = x;
+        l->cap = cap;
+    }
+    l->span[l->n++] = (struct podspan){p->scheduled_us, p->terminated_us};
+    return SIM_OK;
+}
+
 struct evalctx {
     const struct catalog *cat;
     struct scenario sc; /* loaded with the configuration's overrides */
@@ -509,6 +575,8 @@ struct evalctx {
     int32_t runs;
     struct sim_result last;
     char worst[32];
+    bool cluster;       /* run with the scenario's cluster: section (verification) */
+    struct podlog pods; /* of the last run */
 };
 
 /* Run the configuration's scenario with `replicas` fixed replicas (0: its autoscaler) at
@@ -549,7 +617,13 @@ static int run_once(struct evalctx *ec, int32_t replicas, double rate, bool wind
         sc.workload.n_steps = n;
     }
     sc.record.samples = false;
-    struct sim_options opt = {.catalog = ec->cat};
+    sc.record.requests = REC_REQUESTS_NONE;
+    if (!ec->cluster)
+        sc.cluster.node = NULL; /* the search measures the engines; nodes come later */
+    ec->pods.n = 0;
+    ec->pods.rc = SIM_OK;
+    struct sim_sink sink = {.ctx = &ec->pods, .pod = log_pod};
+    struct sim_options opt = {.catalog = ec->cat, .sink = &sink};
     struct sim *s = sim_new(&sc, &opt, err);
     if (!s)
         return err->code;
@@ -644,18 +718,81 @@ static int max_rate(struct evalctx *ec, double *out, struct sim_err *err)
     return b.rc;
 }
 
-static void price(const struct space *sp, const struct config *c, double spot_share,
-                  double *usd_per_replica_hour)
+static int cmp_i64(const void *a, const void *b)
 {
-    const struct hw *h = &sp->hw[c->hw];
-    double od = h->od_usd_per_gpu_hour, spot = h->spot_usd_per_gpu_hour;
-    double per_gpu = spot_share > 0 ? (1.0 - spot_share) * od + spot_share * spot : od;
-    *usd_per_replica_hour = per_gpu * c->r.tp;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Pack the last run's pods onto nodes of each size in r->size_gpus (GPUs/tp pods a node)
+ * and integrate the nodes needed over time: at every moment ceil(pods / per_node) nodes,
+ * the tightest packing (the scheduler's first fit keeps a fixed fleet that tight; an
+ * autoscaled fleet's scale-in can leave holes the cluster model shows in verification).
+ */
+static void pack_nodes(struct plan_result *r, const struct podlog *l, int64_t end_us)
+{
+    size_t n = l->n;
+    int64_t *ev = n ? malloc(2 * n * sizeof *ev) : NULL;
+    for (size_t k = 0; k < r->n_sizes; k++) {
+        r->size_node_hours[k] = n ? NAN : 0.0;
+        r->size_peak_nodes[k] = 0;
+    }
+    if (!ev)
+        return;
+    /* Starts as 2t+1, ends as 2t: at equal times an end comes first. */
+    for (size_t i = 0; i < n; i++) {
+        int64_t e = l->span[i].end_us < 0 ? end_us : l->span[i].end_us;
+        ev[2 * i] = 2 * l->span[i].start_us + 1;
+        ev[2 * i + 1] = 2 * (e < l->span[i].start_us ? l->span[i].start_us : e);
+    }
+    qsort(ev, 2 * n, sizeof *ev, cmp_i64);
+    for (size_t k = 0; k < r->n_sizes; k++) {
+        int per_node = r->size_gpus[k] / r->tp;
+        double node_us = 0;
+        int64_t live = 0, peak = 0, t_prev = 0;
+        for (size_t i = 0; i < 2 * n; i++) {
+            int64_t t = ev[i] >> 1;
+            int64_t nodes = (live + per_node - 1) / per_node; /* ceil: whole nodes */
+            node_us += (double)(nodes * (t - t_prev));
+            t_prev = t;
+            live += (ev[i] & 1) ? 1 : -1;
+            nodes = (live + per_node - 1) / per_node;
+            if (nodes > peak)
+                peak = nodes;
+        }
+        r->size_node_hours[k] = node_us * 1e-6 / 3600.0;
+        r->size_peak_nodes[k] = (int)peak;
+    }
+    free(ev);
+}
+
+/* The node sizes a configuration may be billed on: its instance's, or with plan.gpus
+ * every catalog instance size of its GPU that tensor_parallel_size divides. */
+static void node_sizes(struct plan_result *r, const struct hw *h, const struct catalog *cat)
+{
+    r->n_sizes = 0;
+    if (h->gpus_per_instance > 0) {
+        r->size_gpus[r->n_sizes++] = h->gpus_per_instance;
+        return;
+    }
+    for (size_t i = 0; i < catalog_n_instances(cat) && r->n_sizes < PLAN_MAX_NODE_SIZES; i++) {
+        const struct cat_instance *in = catalog_instance_at(cat, i);
+        if (strcasecmp(in->gpu, r->gpu) || in->n_gpus <= 0 || in->n_gpus % r->tp != 0)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < r->n_sizes && !seen; k++)
+            seen = r->size_gpus[k] == in->n_gpus;
+        if (!seen)
+            r->size_gpus[r->n_sizes++] = in->n_gpus;
+    }
 }
 
 /* Keep what the accepted (verified) run measured. */
-static void fill_outcome(struct plan_result *r, const struct sim_result *res)
+static void fill_outcome(struct plan_result *r, const struct evalctx *ec)
 {
+    const struct sim_result *res = &ec->last;
+    pack_nodes(r, &ec->pods, res->end_us);
     r->ttft_p95_s = res->ttft.q_s[2];
     r->tpot_p95_s = res->tpot.q_s[2];
     r->error_rate = res->error_rate;
@@ -682,15 +819,18 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
     struct sets sets = {0};
     base_sets(base, &sets);
     config_sets(base, sp, r, &sets);
+    node_sizes(r, h, cat);
     struct evalctx ec = {.cat = cat, .p = p};
     struct sim_err err = {0};
     if (scenario_load(&ec.sc, base->path, sets.ptr, sets.n, &err) != SIM_OK) {
         snprintf(r->reason, sizeof r->reason, "%.255s", err.msg);
         return;
     }
-    /* Does it fit? sim_new sizes the KV cache the way vLLM does. */
+    /* Does it fit? sim_new sizes the KV cache the way vLLM does (nodes come later). */
     struct sim_options opt = {.catalog = cat};
-    struct sim *probe = sim_new(&ec.sc, &opt, &err);
+    struct scenario probe_sc = ec.sc;
+    probe_sc.cluster.node = NULL;
+    struct sim *probe = sim_new(&probe_sc, &opt, &err);
     if (!probe) {
         /* Memory sizing says why the model does not fit; anything else (a latency model
          * missing a catalog value, ...) means the configuration cannot be simulated. */
@@ -708,7 +848,7 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
         if (rc == SIM_OK) {
             r->replicas = ec.last.peak_replicas_ready;
             r->feasible = slo_margin(&ec.last) >= 0;
-            fill_outcome(r, &ec.last);
+            fill_outcome(r, &ec);
             if (r->feasible)
                 snprintf(r->reason, sizeof r->reason, "autoscaled: %d replicas at peak",
                          ec.last.peak_replicas_ready);
@@ -738,7 +878,7 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
                 pass = slo_margin(&ec.last) >= 0;
                 if (pass) {
                     good = n;
-                    fill_outcome(r, &ec.last);
+                    fill_outcome(r, &ec);
                     break;
                 }
                 n++;
@@ -749,7 +889,7 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
                 if (rc != SIM_OK || slo_margin(&ec.last) < 0)
                     break;
                 good--;
-                fill_outcome(r, &ec.last);
+                fill_outcome(r, &ec);
             }
             if (good > 0) {
                 r->feasible = true;
@@ -771,6 +911,9 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
     if (rc != SIM_OK)
         snprintf(r->reason, sizeof r->reason, "run failed: %.240s", err.msg);
     r->search_runs = ec.runs;
+    if (ec.pods.rc != SIM_OK && (r->feasible = false, true))
+        snprintf(r->reason, sizeof r->reason, "run failed: out of memory for the pods' spans");
+    free(ec.pods.span);
     scenario_release(&ec.sc);
 }
 
@@ -806,6 +949,17 @@ static int write_full(int fd, const void *buf, size_t n)
     return 0;
 }
 
+static int plan_verify(const struct scenario *sc, const struct plan_spec *p,
+                       const struct plan_options *opt, struct plan_result *r, size_t n,
+                       struct sim_err *err);
+static bool has_provisioner(const struct scenario *sc);
+
+/* Shards split the configurations as sweeps split their points (reports/sweep.h). */
+static bool in_shard(size_t i, const struct plan_options *opt)
+{
+    return opt->shard_n <= 1 || sweep_in_shard(i, opt->shard_i, opt->shard_n);
+}
+
 struct msg {
     size_t index;
     struct plan_result r;
@@ -830,9 +984,17 @@ int plan_run(const struct scenario *sc, const struct plan_options *opt,
         free(sp.cfg);
         return rc;
     }
+    size_t n_mine = 0;
+    for (size_t i = 0; i < sp.n_cfg; i++)
+        n_mine += in_shard(i, opt);
+    if (opt->info) {
+        opt->info->n_configs = sp.n_cfg * (p.n_spot ? p.n_spot : 1);
+        opt->info->verify_candidates = p.verify_candidates;
+        opt->info->provisioner = has_provisioner(sc);
+    }
     int jobs = opt->jobs > 0 ? opt->jobs : 1;
-    if ((size_t)jobs > sp.n_cfg)
-        jobs = (int)sp.n_cfg;
+    if ((size_t)jobs > n_mine)
+        jobs = n_mine ? (int)n_mine : 1;
     int fds[2];
     if (pipe(fds) != 0) {
         free(sp.cfg);
@@ -847,7 +1009,10 @@ int plan_run(const struct scenario *sc, const struct plan_options *opt,
             break;
         if (pid == 0) {
             close(fds[0]);
-            for (size_t i = (size_t)w; i < sp.n_cfg; i += (size_t)jobs) {
+            size_t mine = 0;
+            for (size_t i = 0; i < sp.n_cfg; i++) {
+                if (!in_shard(i, opt) || mine++ % (size_t)jobs != (size_t)w)
+                    continue;
                 evaluate(sc, &sp, &sp.cfg[i], &p, opt->catalog);
                 struct msg m = {i, sp.cfg[i].r};
                 if (write_full(fds[1], &m, sizeof m) != 0)
@@ -865,12 +1030,12 @@ int plan_run(const struct scenario *sc, const struct plan_options *opt,
     }
     size_t done = 0;
     struct msg m;
-    while (done < sp.n_cfg && read_full(fds[0], &m, sizeof m) == 0) {
+    while (done < n_mine && read_full(fds[0], &m, sizeof m) == 0) {
         if (m.index < sp.n_cfg)
             sp.cfg[m.index].r = m.r;
         done++;
         if (opt->progress)
-            opt->progress(opt->progress_ctx, done, sp.n_cfg);
+            opt->progress(opt->progress_ctx, done, n_mine);
         if (opt->stop && *opt->stop) {
             for (int i = 0; i < n_pids; i++)
                 kill(pids[i], SIGTERM);
@@ -887,65 +1052,207 @@ int plan_run(const struct scenario *sc, const struct plan_options *opt,
     if (opt->stop && *opt->stop) {
         free(sp.cfg);
         return sim_err_set(err, SIM_EINTR, "interrupted after %zu of %zu configurations",
-                           done, sp.n_cfg);
+                           done, n_mine);
     }
-    if (done < sp.n_cfg || failed) {
+    if (done < n_mine || failed) {
         free(sp.cfg);
         return sim_err_set(err, SIM_EIO, "%d worker process(es) failed; %zu of %zu "
                                          "configurations evaluated",
-                           failed, done, sp.n_cfg);
+                           failed, done, n_mine);
     }
-    /* Expand by spot share (a price, not a different run), then price everything. */
+    /* Expand by spot share (a price, not a different run), then bill everything. */
     size_t n_spot = p.n_spot ? p.n_spot : 1;
-    struct plan_result *res = calloc(sp.n_cfg * n_spot, sizeof *res);
+    struct plan_result *res = calloc(n_mine * n_spot + 1, sizeof *res);
     if (!res) {
         free(sp.cfg);
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the plan results");
     }
     size_t n = 0;
     for (size_t i = 0; i < sp.n_cfg; i++) {
+        if (!in_shard(i, opt))
+            continue;
         for (size_t k = 0; k < n_spot; k++) {
             struct plan_result *r = &res[n++];
             *r = sp.cfg[i].r;
+            r->index = (uint32_t)(i * n_spot + k);
+            r->billing = p.billing;
             r->spot_share = p.n_spot ? p.spot_share[k] : 0.0;
-            double tokens = r->output_tokens, hours = r->run_hours;
-            double per_replica_hour;
-            price(&sp, &sp.cfg[i], r->spot_share, &per_replica_hour);
-            r->usd_per_replica_hour = per_replica_hour;
-            int32_t est = r->max_rate_scale > 0 ? (int32_t)ceil(1.0 / r->max_rate_scale - 1e-9)
-                                                : 1;
-            r->est_cost_usd_per_hour = (est > 1 ? est : 1) * per_replica_hour;
-            if (isnan(per_replica_hour)) {
-                if (r->feasible)
-                    snprintf(r->reason, sizeof r->reason, "no spot price for %s in the catalog",
-                             r->instance[0] ? r->instance : r->gpu);
-                r->feasible = false;
-            }
-            if (r->feasible) {
-                r->cost_usd = r->replica_hours * per_replica_hour;
-                r->usd_per_hour = hours > 0 ? r->cost_usd / hours : NAN;
-                r->usd_per_mtok = tokens > 0 ? r->cost_usd / (tokens * 1e-6) : NAN;
-            } else {
-                r->cost_usd = r->usd_per_hour = r->usd_per_mtok = NAN;
-            }
+            plan_bill(r, opt->catalog);
         }
     }
     free(sp.cfg);
+    rc = plan_verify(sc, &p, opt, res, n, err);
+    if (rc != SIM_OK) {
+        free(res);
+        return rc;
+    }
     plan_mark_pareto(res, n);
     *out = res;
     *n_out = n;
     return SIM_OK;
 }
 
+/* ---- verification under the cluster model ------------------------------------------------ */
+
+int plan_rank_cmp(const void *a, const void *b)
+{
+    const struct plan_result *x = a, *y = b;
+    if (x->usd_per_hour != y->usd_per_hour)
+        return x->usd_per_hour < y->usd_per_hour ? -1 : 1;
+    if (x->ttft_p95_s != y->ttft_p95_s)
+        return x->ttft_p95_s < y->ttft_p95_s ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+static int rank_ptr_cmp(const void *a, const void *b)
+{
+    return plan_rank_cmp(*(const struct plan_result *const *)a,
+                         *(const struct plan_result *const *)b);
+}
+
+/* The scenario provisions nodes (Karpenter or the AKS cluster autoscaler). */
+static bool has_provisioner(const struct scenario *sc)
+{
+    return sc->cluster.node &&
+           (ynode_get(sc->cluster.node, "karpenter") || ynode_get(sc->cluster.node, "aks"));
+}
+
+/* Pin the cluster's nodes to the result's instance type and capacity: a NodePool
+ * requirement (Karpenter requirements intersect) or every User pool's vmSize (AKS).
+ * false + why when the result's spot share has no form in that provisioner. */
+static bool pin_nodes(const struct scenario *sc, const struct plan_result *r, struct sets *s,
+                      char *why, size_t n)
+{
+    const struct ynode *kp = ynode_get(sc->cluster.node, "karpenter");
+    if (kp) {
+        if (r->spot_share > 0 && r->spot_share < 1) {
+            snprintf(why, n,
+                     "a %.0f%% spot share has no NodePool form (Karpenter launches spot "
+                     "whenever the NodePool allows it): verify 0 or 1",
+                     r->spot_share * 100.0);
+            return false;
+        }
+        const char *req = "cluster.karpenter.nodePool.spec.template.spec.requirements";
+        const struct ynode *reqs = scenario_node(sc, req);
+        size_t k = reqs && reqs->kind == YNODE_SEQ ? reqs->n : 0;
+        add_set(s, "%s.%zu={key: node.kubernetes.io/instance-type, operator: In, values: [%s]}",
+                req, k, r->node_type);
+        add_set(s, "%s.%zu={key: karpenter.sh/capacity-type, operator: In, values: [%s]}", req,
+                k + 1, r->spot_share > 0 ? "spot" : "on-demand");
+        return true;
+    }
+    if (r->spot_share > 0) {
+        snprintf(why, n, "on AKS the pools' priority (Regular, Spot) decides spot: give the "
+                         "pools, not plan.spot_share");
+        return false;
+    }
+    const struct ynode *pools = scenario_node(sc, "cluster.aks.nodePools");
+    for (size_t i = 0; pools && pools->kind == YNODE_SEQ && i < pools->n; i++) {
+        const struct ynode *mode = ynode_get(pools->items[i], "mode");
+        if (mode && mode->value && !strcmp(mode->value, "System"))
+            continue;
+        add_set(s, "cluster.aks.nodePools.%zu.vmSize=%s", i, r->node_type);
+    }
+    return true;
+}
+
+/* Run result `r` once under the scenario's cluster: section, its fleet size fixed (or its
+ * autoscaler settings), its nodes pinned to r->node_type. */
+static void verify_one(const struct scenario *base, const struct plan_spec *p,
+                       const struct catalog *cat, struct plan_result *r)
+{
+    struct space sp = {.autoscaled = base->fleet.scaled_object || base->fleet.hpa,
+                       .keda = base->fleet.scaled_object != NULL};
+    struct sets sets = {0};
+    base_sets(base, &sets);
+    config_sets(base, &sp, r, &sets);
+    if (!sp.autoscaled)
+        add_set(&sets, "fleet.replicas=%d", r->replicas);
+    char why[200];
+    r->verify = PLAN_VERIFY_FAIL;
+    if (!pin_nodes(base, r, &sets, why, sizeof why)) {
+        snprintf(r->verify_note, sizeof r->verify_note, "not verifiable: %s", why);
+        return;
+    }
+    struct evalctx ec = {.cat = cat, .p = p, .cluster = true};
+    struct sim_err err = {0};
+    int rc = scenario_load(&ec.sc, base->path, sets.ptr, sets.n, &err);
+    if (rc == SIM_OK) {
+        rc = run_once(&ec, 0, 1.0, false, &err);
+        scenario_release(&ec.sc);
+    }
+    free(ec.pods.span);
+    if (rc != SIM_OK) {
+        snprintf(r->verify_note, sizeof r->verify_note, "the cluster model cannot run it: %.200s",
+                 err.msg);
+        return;
+    }
+    const struct sim_result *res = &ec.last;
+    double hours = (double)(res->end_us - res->first_arrival_us) * 1e-6 / 3600.0;
+    double cost = res->cost.usd;
+    /* With GPU-share billing the fleet pays its pods' GPU-hours of the nodes' bill. */
+    if (r->billing == PLAN_BILL_GPU_SHARE && res->cost.gpu_hours > 0)
+        cost *= res->gpu_pod_s * r->tp / 3600.0 / res->cost.gpu_hours;
+    r->verified_cost_usd = cost;
+    r->verified_usd_per_hour = hours > 0 ? cost / hours : NAN;
+    r->verified_usd_per_mtok =
+        res->output_tokens ? cost / ((double)res->output_tokens * 1e-6) : NAN;
+    r->verified_ttft_p95_s = res->ttft.q_s[2];
+    bool pass = slo_margin(res) >= 0;
+    r->verify = pass ? PLAN_VERIFY_PASS : PLAN_VERIFY_FAIL;
+    int n = snprintf(r->verify_note, sizeof r->verify_note, "%s%s under the cluster model: ",
+                     pass ? "meets every SLO" : "misses ", pass ? "" : worst_slo(res));
+    snprintf(r->verify_note + n, sizeof r->verify_note - (size_t)n,
+             "%llu node%s (%llu spot interruption%s), $%.2f billed", (unsigned long long)res->cost.n_nodes,
+             res->cost.n_nodes == 1 ? "" : "s", (unsigned long long)res->cost.n_spot_interruptions,
+             res->cost.n_spot_interruptions == 1 ? "" : "s", cost);
+}
+
+/*
+ * Verify the cheapest feasible results, in plan_rank_cmp() order, with the scenario's
+ * cluster model (provisioning delays, spot interruptions, consolidation, the autoscaler),
+ * until one meets every SLO or plan.verify.candidates have been tried. Without a node
+ * provisioner in the scenario there is nothing to verify with: results keep
+ * PLAN_VERIFY_NONE.
+ */
+static int plan_verify(const struct scenario *sc, const struct plan_spec *p,
+                       const struct plan_options *opt, struct plan_result *r, size_t n,
+                       struct sim_err *err)
+{
+    if (!has_provisioner(sc) || p->verify_candidates <= 0)
+        return SIM_OK;
+    const struct plan_result **o = calloc(n ? n : 1, sizeof *o);
+    if (!o)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory for the plan's candidates");
+    size_t no = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].feasible)
+            o[no++] = &r[i];
+    qsort(o, no, sizeof *o, rank_ptr_cmp);
+    for (size_t k = 0; k < no && k < (size_t)p->verify_candidates; k++) {
+        if (opt->stop && *opt->stop) {
+            free(o);
+            return sim_err_set(err, SIM_EINTR, "interrupted while verifying candidate %zu", k + 1);
+        }
+        struct plan_result *x = (struct plan_result *)o[k];
+        verify_one(sc, p, opt->catalog, x);
+        if (x->verify == PLAN_VERIFY_PASS)
+            break;
+    }
+    free(o);
+    return SIM_OK;
+}
+
 long plan_best(const struct plan_result *r, size_t n)
 {
+    bool verified = false;
+    for (size_t i = 0; i < n && !verified; i++)
+        verified = r[i].verify != PLAN_VERIFY_NONE;
     long best = -1;
     for (size_t i = 0; i < n; i++) {
-        if (!r[i].feasible)
+        if (!r[i].feasible || (verified && r[i].verify != PLAN_VERIFY_PASS))
             continue;
-        if (best < 0 || r[i].usd_per_hour < r[best].usd_per_hour ||
-            (r[i].usd_per_hour == r[best].usd_per_hour &&
-             r[i].ttft_p95_s < r[best].ttft_p95_s))
+        if (best < 0 || plan_rank_cmp(&r[i], &r[best]) < 0)
             best = (long)i;
     }
     return best;
@@ -955,18 +1262,18 @@ void plan_mark_pareto(struct plan_result *r, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         r[i].pareto = false;
-        if (!r[i].feasible)
+        if (!r[i].feasible || r[i].verify == PLAN_VERIFY_FAIL)
             continue;
         bool dominated = false;
         for (size_t j = 0; j < n && !dominated; j++) {
-            if (j == i || !r[j].feasible)
+            if (j == i || !r[j].feasible || r[j].verify == PLAN_VERIFY_FAIL)
                 continue;
             bool no_worse = r[j].usd_per_hour <= r[i].usd_per_hour &&
                             r[j].ttft_p95_s <= r[i].ttft_p95_s;
             bool better = r[j].usd_per_hour < r[i].usd_per_hour ||
                           r[j].ttft_p95_s < r[i].ttft_p95_s;
             /* Equal points: the first in enumeration order represents them. */
-            bool tie = !better && no_worse && j < i;
+            bool tie = !better && no_worse && r[j].index < r[i].index;
             dominated = (no_worse && better) || tie;
         }
         r[i].pareto = !dominated;

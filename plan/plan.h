@@ -28,6 +28,24 @@
 struct scenario;
 struct catalog;
 
+/* How the fleet is billed (plan.billing). */
+enum plan_billing {
+    PLAN_BILL_WHOLE_NODES = 0, /* replicas pack onto whole instances; every node is billed
+                                  (the default: clouds bill instances, not GPUs) */
+    PLAN_BILL_GPU_SHARE,       /* a replica pays its GPUs' share of an instance: only when
+                                  the nodes are shared with other workloads */
+};
+
+/* Node sizes (GPUs per instance) a result has node-hours for. */
+#define PLAN_MAX_NODE_SIZES 8
+
+/* What verification under the scenario's cluster: model found. */
+enum plan_verify {
+    PLAN_VERIFY_NONE = 0, /* not verified (not among the candidates tried, or no cluster) */
+    PLAN_VERIFY_PASS,     /* met every SLO under the cluster model */
+    PLAN_VERIFY_FAIL,     /* missed an SLO, or could not run, under the cluster model */
+};
+
 struct plan_spec {
     bool present;
     size_t n_instances;
@@ -55,6 +73,8 @@ struct plan_spec {
     double thresholds[PLAN_MAX_CHOICES];
     size_t n_windows;
     int32_t scale_down_window_s[PLAN_MAX_CHOICES];
+    enum plan_billing billing;  /* plan.billing, default whole_nodes */
+    int32_t verify_candidates;  /* plan.verify.candidates: cheapest ones verified (default 5) */
 };
 
 /* Read and check a `plan:` map (NULL: no plan). Errors point at file:line:col. */
@@ -101,14 +121,41 @@ struct plan_result {
     double output_tokens;    /* of the verified run */
     double run_hours;        /* the verified run's span, first arrival to end */
     bool pareto;             /* on the cost / TTFT-p95 frontier of feasible points */
+    /* billing (plan/bill.c) */
+    uint32_t index;          /* configuration index in the whole (unsharded) space */
+    enum plan_billing billing;
+    size_t n_sizes;          /* node sizes the verified run was packed onto */
+    int size_gpus[PLAN_MAX_NODE_SIZES];
+    double size_node_hours[PLAN_MAX_NODE_SIZES]; /* node-hours on nodes of that size */
+    int size_peak_nodes[PLAN_MAX_NODE_SIZES];    /* the most nodes at once */
+    char node_type[64];      /* the instance type billed ("" when not priced) */
+    int gpus_per_node;
+    int32_t nodes;           /* fixed fleet: nodes; autoscaled: the most at once */
+    double node_hours;
+    double usd_per_node_hour; /* at the spot share */
+    /* verification under the scenario's cluster: model (plan/verify.c) */
+    enum plan_verify verify;
+    double verified_cost_usd, verified_usd_per_hour, verified_usd_per_mtok;
+    double verified_ttft_p95_s;
+    char verify_note[256];   /* what verification found, or why it was not done */
+};
+
+/* What plan_run() tells besides the results. */
+struct plan_run_info {
+    size_t n_configs;          /* results of the whole (unsharded) plan */
+    int32_t verify_candidates; /* plan.verify.candidates */
+    bool provisioner;          /* the scenario's cluster: provisions nodes (verification) */
 };
 
 struct plan_options {
     int jobs; /* worker processes */
+    unsigned shard_i, shard_n; /* evaluate only configurations c with c % N == i (N 0 or 1:
+                                  all) */
     const struct catalog *catalog;
     void (*progress)(void *ctx, size_t done, size_t total);
     void *progress_ctx;
     volatile sig_atomic_t *stop;
+    struct plan_run_info *info; /* out; may be NULL */
 };
 
 /* Enumerate and evaluate the scenario's plan. *out (caller frees) gets one result per
@@ -117,11 +164,23 @@ struct plan_options {
 int plan_run(const struct scenario *sc, const struct plan_options *opt,
              struct plan_result **out, size_t *n_out, struct sim_err *err);
 
-/* The index of the cheapest feasible result (ties: lower TTFT p95, then enumeration
- * order), or -1 when none is feasible. */
+/* The index of the answer, or -1: when verification ran (some result has a verdict),
+ * the first result that passed it in plan_rank() order; else the cheapest feasible
+ * result (ties: lower TTFT p95, then enumeration order). */
 long plan_best(const struct plan_result *r, size_t n);
 
-/* Mark the Pareto frontier (cost vs TTFT p95) among feasible results. */
+/* Search-cost order of feasible results: cheaper first, then lower TTFT p95, then index.
+ * A qsort comparator on struct plan_result. */
+int plan_rank_cmp(const void *a, const void *b);
+
+/* Price every result (plan/bill.c): whole nodes (replicas packed onto the cheapest node
+ * size that holds them, node-hours billed) or a GPU share, at the result's spot share.
+ * Sets node_type, nodes, node_hours, usd_per_hour, cost_usd, usd_per_mtok,
+ * est_cost_usd_per_hour; a result whose price is missing stops being feasible. */
+void plan_bill(struct plan_result *r, const struct catalog *cat);
+
+/* Mark the Pareto frontier (cost vs TTFT p95) among feasible results that verification
+ * did not reject. */
 void plan_mark_pareto(struct plan_result *r, size_t n);
 
 /* A configuration as a short label ("p5.48xlarge tp1 bf16 seqs=256 batched=8192"). */

@@ -154,3 +154,127 @@ Test(plan, validate_and_run_report_a_bad_plan_section_at_its_position)
                   "%s: %s", cmds[i], line);
     }
 }
+
+/* ---- billing as the cloud bills (issue 14 point 6) ---- */
+
+static const struct plan_result *find(const struct plan_result *r, size_t n, const char *inst,
+                                      double spot)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(r[i].instance, inst) && r[i].spot_share == spot)
+            return &r[i];
+    cr_assert_fail("no result for %s", inst);
+    return NULL;
+}
+
+Test(plan, whole_nodes_bill_the_instance_so_three_one_gpu_nodes_beat_one_eight_gpu_node)
+{
+    /* The two_gpus load needs 3 replicas of TP 1. Whole nodes: test-8.h100 (8 GPUs,
+     * $16/h) holds all 3 on 1 node = $16/h; test-a.h100 (1 GPU, $3/h) needs 3 nodes =
+     * $9/h, the answer. Billed as GPU shares the 8-GPU node would cost 3 x $16/8 = $6/h
+     * and win: that is only right when other workloads pay for its other 5 GPUs. */
+    const char *sets[] = {"plan.instances=[test-8.h100, test-a.h100]"};
+    struct plan_result *r = NULL;
+    size_t n = run_plan(FIXTURES "/plan/two_gpus.yaml", sets, 1, &r, SIM_OK);
+    cr_assert_eq(n, 2);
+    const struct plan_result *big = find(r, n, "test-8.h100", 0), *small = find(r, n, "test-a.h100", 0);
+    cr_assert_eq(big->replicas, 3);
+    cr_assert_eq(big->nodes, 1);
+    cr_assert_eq(big->gpus_per_node, 8);
+    cr_assert_float_eq(big->usd_per_hour, 16.0, 1e-9);
+    cr_assert_eq(small->nodes, 3);
+    cr_assert_float_eq(small->usd_per_hour, 9.0, 1e-9);
+    cr_assert_str_eq(r[plan_best(r, n)].instance, "test-a.h100");
+    free(r);
+
+    const char *share[] = {"plan.instances=[test-8.h100, test-a.h100]", "plan.billing=gpu_share"};
+    n = run_plan(FIXTURES "/plan/two_gpus.yaml", share, 2, &r, SIM_OK);
+    big = find(r, n, "test-8.h100", 0);
+    cr_assert_float_eq(big->usd_per_hour, 6.0, 1e-9);
+    cr_assert_float_eq(find(r, n, "test-a.h100", 0)->usd_per_hour, 9.0, 1e-9);
+    cr_assert_str_eq(r[plan_best(r, n)].instance, "test-8.h100");
+    free(r);
+}
+
+Test(plan, three_tp4_replicas_on_eight_gpu_nodes_take_two_nodes)
+{
+    /* Latency is constant, so TP 4 needs the same 3 replicas; 8 / 4 = 2 replicas a node:
+     * ceil(3 / 2) = 2 nodes x $16/h = $32/h (a GPU share would say 12 GPUs x $2 = $24/h). */
+    const char *sets[] = {"plan.instances=[test-8.h100]", "plan.tensor_parallel_size=4"};
+    struct plan_result *r = NULL;
+    size_t n = run_plan(FIXTURES "/plan/two_gpus.yaml", sets, 2, &r, SIM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert(r[0].feasible, "%s", r[0].reason);
+    cr_assert_eq(r[0].replicas, 3);
+    cr_assert_eq(r[0].nodes, 2);
+    cr_assert_float_eq(r[0].node_hours / r[0].run_hours, 2.0, 1e-9);
+    cr_assert_float_eq(r[0].usd_per_hour, 32.0, 1e-9);
+    free(r);
+}
+
+Test(plan, one_tp1_replica_on_a_p5_48xlarge_pays_the_whole_instance)
+{
+    /* Time stretched 3.33x (a request every 0.33 s, each holding a replica 0.25 s) one
+     * replica suffices; on a p5.48xlarge (8 H100s) it pays the instance's on-demand price, not 1/8
+     * of it. */
+    const char *sets[] = {"workload.trace.time_scale=3.3334", "plan.instances=[p5.48xlarge]"};
+    struct plan_result *r = NULL;
+    size_t n = run_plan(FIXTURES "/plan/two_gpus.yaml", sets, 2, &r, SIM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert(r[0].feasible, "%s", r[0].reason);
+    cr_assert_eq(r[0].replicas, 1);
+    cr_assert_eq(r[0].nodes, 1);
+    struct sim_err err = {0};
+    struct scenario sc;
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/plan/two_gpus.yaml", NULL, 0, &err), SIM_OK);
+    struct catalog *cat = sim_load_catalog(&sc, &err);
+    scenario_release(&sc);
+    cr_assert_not_null(cat, "%s", err.msg);
+    const struct cat_instance *p5 = catalog_instance(cat, "p5.48xlarge", &err);
+    cr_assert_not_null(p5);
+    cr_assert_eq(p5->n_gpus, 8);
+    cr_assert_float_eq(r[0].usd_per_hour, p5->on_demand_usd_per_hour, 1e-9);
+    catalog_free(cat);
+    free(r);
+}
+
+Test(plan, by_gpu_type_the_cheapest_node_size_for_the_fleet_is_billed)
+{
+    /* plan.gpus: any H100 instance. Three 1-GPU test-a nodes ($9/h) are the cheapest way
+     * to hold 3 replicas (the 8-GPU test-8 costs $16/h, every real H100 instance more). */
+    const char *sets[] = {"plan.gpus=[h100-sxm-80gb]"};
+    struct plan_result *r = NULL;
+    size_t n = run_plan(FIXTURES "/plan/two_gpus.yaml", sets, 1, &r, SIM_OK);
+    cr_assert_eq(n, 3, "the scenario's two instances and the GPU type");
+    const struct plan_result *g = find(r, n, "", 0);
+    cr_assert_str_eq(g->gpu, "h100-sxm-80gb");
+    cr_assert_str_eq(g->node_type, "test-a.h100");
+    cr_assert_eq(g->nodes, 3);
+    cr_assert_float_eq(g->usd_per_hour, 9.0, 1e-9);
+    free(r);
+}
+
+Test(plan, verification_under_the_cluster_model_moves_to_the_next_candidate)
+{
+    /* tests/fixtures/plan/verify.yaml: the search's cheapest is 3 spot nodes ($3/h); under
+     * Karpenter a spot interruption at 10 s with a 5-minute replacement misses TTFT p95, so
+     * the answer is the next candidate, 3 on-demand nodes at $3/h each. */
+    struct plan_result *r = NULL;
+    size_t n = run_plan(FIXTURES "/plan/verify.yaml", NULL, 0, &r, SIM_OK);
+    cr_assert_eq(n, 2);
+    const struct plan_result *spot = find(r, n, "test-a.h100", 1.0),
+                             *od = find(r, n, "test-a.h100", 0.0);
+    cr_assert(spot->feasible && od->feasible);
+    cr_assert_float_eq(spot->usd_per_hour, 3.0, 1e-9);
+    cr_assert_float_eq(od->usd_per_hour, 9.0, 1e-9);
+    cr_assert_eq(spot->verify, PLAN_VERIFY_FAIL, "%s", spot->verify_note);
+    cr_assert(strstr(spot->verify_note, "misses ttft_p95") &&
+                  strstr(spot->verify_note, "1 spot interruption"),
+              "%s", spot->verify_note);
+    cr_assert_eq(od->verify, PLAN_VERIFY_PASS, "%s", od->verify_note);
+    long best = plan_best(r, n);
+    cr_assert_eq(&r[best], od);
+    /* 3 on-demand nodes at $3/h for the run (AWS bills per second, 60 s at least). */
+    cr_assert_float_eq(od->verified_usd_per_hour, 9.0, 9.0 * 0.03);
+    free(r);
+}
