@@ -11,6 +11,7 @@
 #include "models/latency.h"
 #include "models/memory.h"
 #include "sim/k8s/metrics.h"
+#include "sim/k8s/replicaset.h"
 #include "sim/k8s/tsdb.h"
 #include "sim/core/evq.h"
 #include "sim/core/rng.h"
@@ -139,6 +140,7 @@ struct replica {
     bool sigterm;        /* vLLM got SIGTERM: rejects new requests (HTTP 503) */
     bool aborting;       /* engine_abort_all() in progress: no re-entry into pod_gone */
     int64_t kill_us;     /* terminating: SIGKILL (or the node's end) */
+    uint64_t uid;        /* metadata.uid stand-in (RNG_REPLICASET): scale-in tie-break */
     bool cold_start;     /* engine init without a compile cache */
     int32_t ready_pos;   /* index in sim.ready (the endpoints), -1 when not routable */
     const char *end_reason;
@@ -215,6 +217,9 @@ struct sim {
     int32_t gpus_total;
     struct cluster *cluster; /* provisioner state (cluster.c), NULL for the implicit pool */
     struct replica **pending; /* pods waiting for GPUs, FIFO */
+    struct rs_pod *rs_pods;   /* scale-in ranking scratch (cap_pods each) */
+    struct replica **rs_of;
+    int32_t *rs_idx;
     int32_t n_pending, cap_pending;
     double weights_gib_total; /* bytes one replica loads (GiB), for the load phase */
     struct mem_plan plan;     /* vLLM memory sizing, when the catalog knows model and GPU */

@@ -26,6 +26,7 @@ enum rng_stream {
     RNG_EXPANDER = 9,      /* cluster-autoscaler random expander */
     RNG_SAMPLE = 10,       /* per-request row sampling in the recorder */
     RNG_CLIENT = 11,       /* client retry backoff jitter */
+    RNG_REPLICASET = 12,   /* pod UIDs: the ReplicaSet's scale-in tie-break */
     RNG_N
 };
 

@@ -313,6 +313,18 @@ static struct replica *pod_new(struct sim *s)
         if (!q)
             return NULL;
         s->pending = q;
+        struct rs_pod *k = sim_reallocarray(s->rs_pods, (size_t)cap, sizeof *k);
+        if (!k)
+            return NULL;
+        s->rs_pods = k;
+        struct replica **o = sim_reallocarray(s->rs_of, (size_t)cap, sizeof *o);
+        if (!o)
+            return NULL;
+        s->rs_of = o;
+        int32_t *x = sim_reallocarray(s->rs_idx, (size_t)cap, sizeof *x);
+        if (!x)
+            return NULL;
+        s->rs_idx = x;
         s->cap_pods = cap;
     }
     struct replica *rp = calloc(1, sizeof *rp);
@@ -322,6 +334,7 @@ static struct replica *pod_new(struct sim *s)
     }
     rp->idx = s->n_pods;
     s->pods[s->n_pods++] = rp;
+    rp->uid = (uint64_t)(rng_uniform(s->rng, RNG_REPLICASET) * 0x1.0p53);
     rp->node = -1;
     rp->ready_pos = -1;
     rp->created_us = s->now_us;
@@ -418,38 +431,48 @@ void fleet_request_ended(struct sim *s, struct replica *rp)
         pod_gone(s, rp, end_reason(rp));
 }
 
-/*
- * The order in which the ReplicaSet controller deletes pods (controller.ActivePodsWithRanks
- * in kubernetes/pkg/controller/controller_utils.go): unscheduled before scheduled, Pending
- * (pulling the image) before Running, not ready before ready, ready for less time before
- * longer, newer before older.
- */
-static int victim_cmp(const struct replica *a, const struct replica *b)
+static bool pod_active(const struct replica *rp)
 {
-    int sa = a->node >= 0, sb = b->node >= 0;
-    if (sa != sb)
-        return sa - sb;
-    int ra = a->phase >= POD_LOADING, rb = b->phase >= POD_LOADING;
-    if (ra != rb)
-        return ra - rb;
-    int ya = a->phase == POD_READY, yb = b->phase == POD_READY;
-    if (ya != yb)
-        return ya - yb;
-    if (ya && a->ready_us != b->ready_us)
-        return a->ready_us > b->ready_us ? -1 : 1;
-    if (a->created_us != b->created_us)
-        return a->created_us > b->created_us ? -1 : 1;
-    return a->idx > b->idx ? -1 : 1;
+    return rp->phase != POD_TERMINATING && rp->phase != POD_GONE;
 }
 
 static int32_t active_count(const struct sim *s)
 {
     int32_t n = 0;
-    for (int32_t i = 0; i < s->n_pods; i++) {
-        enum pod_phase ph = s->pods[i]->phase;
-        n += ph != POD_TERMINATING && ph != POD_GONE;
-    }
+    for (int32_t i = 0; i < s->n_pods; i++)
+        n += pod_active(s->pods[i]);
     return n;
+}
+
+/* The ReplicaSet deletes `diff` pods: it ranks the active ones once (colocated: active
+ * pods on the same node, the unassigned ones together), sorts them by ActivePodsWithRanks
+ * (replicaset.h) and deletes the first `diff`. */
+static void scale_in(struct sim *s, int32_t diff)
+{
+    int32_t n = 0;
+    for (int32_t i = 0; i < s->n_pods; i++) {
+        struct replica *rp = s->pods[i];
+        if (!pod_active(rp))
+            continue;
+        s->rs_of[n] = rp;
+        s->rs_pods[n] = (struct rs_pod){
+            .assigned = rp->node >= 0,
+            .running = rp->phase >= POD_LOADING,
+            .ready = rp->phase == POD_READY,
+            .ready_us = rp->ready_us,
+            .created_us = rp->created_us,
+            .uid = rp->uid,
+        };
+        s->rs_idx[n] = n;
+        n++;
+    }
+    for (int32_t i = 0; i < n; i++)
+        for (int32_t j = 0; j < n; j++)
+            s->rs_pods[i].colocated += s->rs_of[j]->node == s->rs_of[i]->node;
+    rs_order(s->rs_pods, s->rs_idx, n, s->now_us);
+    for (int32_t k = 0; k < diff && k < n; k++)
+        terminate_pod(s, s->rs_of[s->rs_idx[k]], s->sc->engine.termination.grace_period_us,
+                      "scaled-in", false);
 }
 
 void fleet_set_desired(struct sim *s, int32_t desired)
@@ -459,20 +482,8 @@ void fleet_set_desired(struct sim *s, int32_t desired)
     int32_t current = active_count(s);
     for (; current < desired && !s->stopping; current++)
         create_pod(s);
-    while (current > desired) {
-        struct replica *victim = NULL;
-        for (int32_t i = 0; i < s->n_pods; i++) {
-            struct replica *rp = s->pods[i];
-            if (rp->phase == POD_TERMINATING || rp->phase == POD_GONE)
-                continue;
-            if (!victim || victim_cmp(rp, victim) < 0)
-                victim = rp;
-        }
-        if (!victim)
-            break; /* cannot happen: `current` counts exactly these pods */
-        terminate_pod(s, victim, s->sc->engine.termination.grace_period_us, "scaled-in", false);
-        current--;
-    }
+    if (current > desired)
+        scale_in(s, current - desired);
 }
 
 /* The grace a pod gets when its node ends at deadline_us (< 0: it does not). */
@@ -562,6 +573,11 @@ void fleet_release(struct sim *s)
     free(s->pods);
     free(s->ready);
     free(s->pending);
-    s->pods = s->ready = s->pending = NULL;
+    free(s->rs_pods);
+    free(s->rs_of);
+    free(s->rs_idx);
+    s->rs_pods = NULL;
+    s->rs_idx = NULL;
+    s->pods = s->ready = s->pending = s->rs_of = NULL;
     s->n_pods = s->n_ready = s->n_pending = 0;
 }

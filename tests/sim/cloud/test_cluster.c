@@ -369,3 +369,33 @@ Test(cluster_karpenter, an_extra_initial_replica_gets_an_initial_node)
     ch_go(&c);
     ch_free(&c);
 }
+
+Test(cluster_karpenter, scale_in_empties_the_packed_node_first)
+{
+    /* g5.12xlarge (4 x A10G), TP 1. The run starts with pod 0 on node 0; 1 -> 5 at 10 s:
+     * pods 1-3 bind to node 0's three free GPUs at once, pod 4 waits for node 1. 5 -> 4
+     * at 1000 s, every pod Ready: pod 4 is the newest, but node 0 holds 4 active pods of
+     * the ReplicaSet against node 1's one, so a pod of node 0 goes (ActivePodsWithRanks
+     * rule 5, doubled up) and pod 4 stays. Newest-first would have left node 0 full and
+     * node 1 with one pod. */
+    ch_setup(&c, "a10g", 1,
+             NODEPOOL(REQ "{key: node.kubernetes.io/instance-type, operator: In, "
+                          "values: [g5.12xlarge]}\n",
+                      "{consolidateAfter: Never}", LAUNCH_90));
+    struct wl_request reqs[] = {h_req(1100, 100, 2)};
+    struct change chg[] = {{10, 5}, {1000, 4}};
+    ch_run(&c, reqs, 1, chg, 2);
+    for (int32_t id = 0; id < 4; id++)
+        cr_assert_eq(ch_pod(&c, id)->node_id, 0, "pod %d", id);
+    cr_assert_eq(ch_pod(&c, 4)->node_id, 1);
+    cr_assert_lt(S(ch_pod(&c, 4)->ready_us), 1000);
+    cr_assert_null(ch_pod(&c, 4)->end_reason);
+    int deleted = 0;
+    for (int32_t id = 0; id < 4; id++)
+        if (ch_pod(&c, id)->end_reason) {
+            deleted++;
+            cr_assert_float_eq(S(ch_pod(&c, id)->terminated_us), 1000, EPS);
+        }
+    cr_assert_eq(deleted, 1);
+    ch_free(&c);
+}

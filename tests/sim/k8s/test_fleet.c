@@ -43,8 +43,8 @@ static struct sim *run_with_changes(const struct scenario *sc, const struct wl_r
 }
 
 /* Two replicas, A on pod 0 and B on pod 1 at 0 s (100-token prompts, 1000 tokens out),
- * and the Deployment going 2 -> 1 at 1 s: pod 1 is deleted (ready as long as pod 0,
- * newer index). */
+ * and the Deployment going 2 -> 1 at 1 s: the pods tie in every ReplicaSet rule (ready and
+ * created in the same second), so the lower UID goes: with seed 1, pod 1's. */
 static struct sim *run_scale_in(struct scenario *sc, struct h_sink *out)
 {
     static const struct wl_request reqs[] = {
@@ -52,7 +52,9 @@ static struct sim *run_scale_in(struct scenario *sc, struct h_sink *out)
         {.arrival_us = 0, .prompt_tokens = 100, .output_tokens = 1000}};
     static const struct change ch[] = {{1, 1}};
     sc->fleet.replicas = 2;
-    return run_with_changes(sc, reqs, 2, ch, 1, out);
+    struct sim *s = run_with_changes(sc, reqs, 2, ch, 1, out);
+    cr_assert_lt(s->pods[1]->uid, s->pods[0]->uid);
+    return s;
 }
 
 static const struct rec_pod *pod_row(const struct h_sink *out, int32_t id)
@@ -130,14 +132,16 @@ Test(fleet, a_node_that_pulled_the_image_serves_the_next_pod_without_a_pull)
 
 Test(fleet, scale_in_removes_a_starting_pod_before_a_ready_one)
 {
-    /* 1 -> 3 at 10 s, 3 -> 2 at 20 s: pods 1 and 2 are both pulling; the ReplicaSet
-     * deletes the newer one (pod 2); pod 0 (ready) stays. */
+    /* 1 -> 3 at 10 s, 3 -> 2 at 20 s: pods 1 and 2 are both pulling (Pending) and tie in
+     * every other rule (created in the same second, one per node): the lower UID goes,
+     * with seed 1 pod 2's; pod 0 (Running, ready) stays. */
     struct scenario sc;
     startup_scenario(&sc);
     struct wl_request reqs[] = {h_req(400, 100, 2)};
     struct change ch[] = {{10, 3}, {20, 2}};
     struct h_sink out;
     struct sim *s = run_with_changes(&sc, reqs, 1, ch, 2, &out);
+    cr_assert_lt(s->pods[2]->uid, s->pods[1]->uid);
     cr_assert_float_eq(pod_row(&out, 2)->terminated_us * 1e-6, 20, EPS);
     cr_assert_null(pod_row(&out, 1)->end_reason);
     cr_assert_null(pod_row(&out, 0)->end_reason);
@@ -149,7 +153,7 @@ Test(fleet, terminating_pod_finishes_in_flight_work_within_the_grace_period)
 {
     /* Two ready pods (fixed start). Request A (prompt 100 -> 10 ms, then 999 decode steps
      * of 10 ms: 10.0 s) goes to pod 0 at 0 s; B at 0 s to pod 1. At 1 s the Deployment
-     * goes to 1: pod 1 (ready for the same time, newer) terminates; B (same length)
+     * goes to 1: pod 1 (lower UID, see run_scale_in) terminates; B (same length)
      * finishes at 10.0 s within the 30 s grace period, and pod 1 is gone then. */
     struct scenario sc;
     startup_scenario(&sc);
@@ -264,7 +268,7 @@ Test(fleet, sigterm_aborts_in_flight_work_and_the_stale_endpoint_refuses_the_ret
 {
     /* Two replicas; A on pod 0 and B on pod 1 at 0 s (100-token prompt: 10 ms, then
      * 1000 tokens one per 10 ms). 2 -> 1 at 1 s deletes pod 1 (ready as long as pod 0,
-     * newer index). No preStop: SIGTERM at 1 s, vLLM aborts B (100 tokens so far) and
+     * lower UID). No preStop: SIGTERM at 1 s, vLLM aborts B (100 tokens so far) and
      * exits; pod 1 is gone at 1 s but stays in the router's endpoints until 2 s. The
      * client retries at 1.5 s: least-outstanding picks pod 1 (0 outstanding vs 1), the
      * connection is refused (5xx); the second retry at 1.5 + 1.0 = 2.5 s reaches pod 0. */
@@ -401,4 +405,25 @@ Test(fleet, a_pod_is_ready_at_the_first_successful_probe)
         sim_free(s);
         free(out.rows);
     }
+}
+
+Test(fleet, scale_in_deletes_the_pod_ready_for_the_shortest_time_by_log_buckets)
+{
+    /* Pods 0 and 1 Ready at 0 s; 2 -> 3 at 10 s: pod 2 Ready at 175 s (see
+     * new_pod_pulls_loads_and_initialises_before_it_is_ready). 3 -> 1 at 300 s: pod 2 has
+     * been ready 125 s (bucket 36), pods 0 and 1 300 s (38): pod 2 goes, then the lower
+     * UID of pods 0 and 1 (pod 1 with seed 1). */
+    struct scenario sc;
+    startup_scenario(&sc);
+    sc.fleet.replicas = 2;
+    struct wl_request reqs[] = {h_req(400, 100, 2)};
+    struct change ch[] = {{10, 3}, {300, 1}};
+    struct h_sink out;
+    struct sim *s = run_with_changes(&sc, reqs, 1, ch, 2, &out);
+    cr_assert_float_eq(pod_row(&out, 2)->ready_us * 1e-6, 175, EPS);
+    cr_assert_float_eq(pod_row(&out, 2)->terminated_us * 1e-6, 300, EPS);
+    cr_assert_float_eq(pod_row(&out, 1)->terminated_us * 1e-6, 300, EPS);
+    cr_assert_null(pod_row(&out, 0)->end_reason);
+    sim_free(s);
+    free(out.rows);
 }
