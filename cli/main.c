@@ -176,6 +176,7 @@ static const struct subcommand subcommands[] = {
     {"compare", cmd_compare, "compare the headline metrics of runs side by side"},
     {"sweep", cmd_sweep, "run a scenario over a grid of --set values in parallel"},
     {"merge", cmd_merge, "merge results databases (idempotent)"},
+    {"export", cmd_export, "write a results table as CSV or JSON Lines"},
 };
 
 static void usage(FILE *f)

@@ -9,29 +9,6 @@
 
 /* ---- values ------------------------------------------------------------------------------- */
 
-void compare_fmt_delta(char *buf, size_t n, const struct hl_metric *m, double base, double v)
-{
-    if (isnan(base) || isnan(v)) {
-        snprintf(buf, n, "%s", "");
-        return;
-    }
-    double d = (v - base) * hl_display_scale(m);
-    switch (m->unit) {
-    case HL_USD:
-        snprintf(buf, n, "%+.2f", d);
-        break;
-    case HL_USD_PER_MTOK:
-        snprintf(buf, n, "%+.4f", d);
-        break;
-    case HL_COUNT:
-    case HL_MIN:
-        snprintf(buf, n, d == floor(d) ? "%+.0f" : "%+.1f", d);
-        break;
-    default:
-        snprintf(buf, n, "%+.4g", d);
-    }
-}
-
 void compare_fmt_delta_pct(char *buf, size_t n, double base, double v)
 {
     if (isnan(base) || isnan(v))
@@ -169,57 +146,98 @@ static size_t col_of(size_t run, size_t what)
     return run == 0 ? 2 : 3 + (run - 1) * 4 + what;
 }
 
-void compare_print_text(FILE *out, const struct cmp_run *runs, size_t n)
+/*
+ * Decimals for one metric's row, the same for every run's value and change, so that a
+ * row reads at one precision: money and counts as their unit has it (cents, 4 decimals
+ * per 1M tokens, whole counts); other quantities with three significant digits of the
+ * smallest non-zero value (0.0319 s, 2.55 s, 548 tok/s) and two of the smallest non-zero
+ * change (2.0090 -> 2.0045 req/s: -0.0045), at most 6 decimals.
+ */
+static int row_decimals(const struct hl_metric *m, const struct cmp_run *runs, size_t n)
+{
+    switch (m->unit) {
+    case HL_USD:
+        return 2;
+    case HL_USD_PER_MTOK:
+        return 4;
+    case HL_COUNT:
+    case HL_MIN:
+        for (size_t i = 0; i < n; i++) {
+            double v = hl_value(runs[i].rd, m) * hl_display_scale(m);
+            if (!isnan(v) && v != floor(v))
+                return 1;
+        }
+        return 0;
+    default:
+        break;
+    }
+    /* three significant digits of the smallest value, two of the smallest change */
+    double small = INFINITY, small_delta = INFINITY;
+    double base = hl_value(runs[0].rd, m) * hl_display_scale(m);
+    for (size_t i = 0; i < n; i++) {
+        double x = hl_value(runs[i].rd, m) * hl_display_scale(m), v = fabs(x);
+        double dv = fabs(x - base);
+        if (!isnan(v) && v > 0 && v < small)
+            small = v;
+        if (!isnan(dv) && dv > 0 && dv < small_delta)
+            small_delta = dv;
+    }
+    int d = isinf(small) ? 0 : 2 - (int)floor(log10(small));
+    if (!isinf(small_delta) && 1 - (int)floor(log10(small_delta)) > d)
+        d = 1 - (int)floor(log10(small_delta));
+    return d < 0 ? 0 : d > 6 ? 6 : d;
+}
+
+static void fmt_fixed(char *buf, size_t n, double v, int decimals, bool sign)
+{
+    if (isnan(v))
+        snprintf(buf, n, "%s", sign ? "" : "-");
+    else if (sign)
+        snprintf(buf, n, "%+.*f", decimals, v);
+    else
+        snprintf(buf, n, "%.*f", decimals, v);
+}
+
+/* The comparison as a table of cells: a header row, the SLO rows, the metric rows. */
+static void build_table(struct table *t, const struct cmp_run *runs, size_t n)
 {
     char lab[32];
-    fprintf(out, "llmcap compare: %zu run%s; changes are against A\n", n, n == 1 ? "" : "s");
-    for (size_t i = 0; i < n; i++) {
-        const struct run_data *rd = runs[i].rd;
-        run_label(lab, sizeof lab, i);
-        fprintf(out, "  %-3s %s run %lld: %s, seed %lld", lab, runs[i].db_label,
-                (long long)rd->run_id, rd->scenario_name, (long long)rd->seed);
-        if (rd->overrides && rd->overrides[0])
-            fprintf(out, ", --set %s", rd->overrides);
-        if (rd->labels_json && strcmp(rd->labels_json, "{}"))
-            fprintf(out, ", labels %s", rd->labels_json);
-        fprintf(out, "\n");
-    }
-    struct table t = {NULL, 2 + 1 + (n - 1) * 4, 0, 0, false};
-    new_row(&t);
-    snprintf(cell(&t, 0), CELL, "metric");
-    snprintf(cell(&t, 1), CELL, "unit");
+    *t = (struct table){NULL, 2 + 1 + (n - 1) * 4, 0, 0, false};
+    new_row(t);
+    snprintf(cell(t, 0), CELL, "metric");
+    snprintf(cell(t, 1), CELL, "unit");
     for (size_t i = 0; i < n; i++) {
         run_label(lab, sizeof lab, i);
-        snprintf(cell(&t, col_of(i, 0)), CELL, "%s", lab);
+        snprintf(cell(t, col_of(i, 0)), CELL, "%s", lab);
         if (i > 0) {
-            snprintf(cell(&t, col_of(i, 1)), CELL, "%s-A", lab);
-            snprintf(cell(&t, col_of(i, 2)), CELL, "%s-A %%", lab);
+            snprintf(cell(t, col_of(i, 1)), CELL, "%s-A", lab);
+            snprintf(cell(t, col_of(i, 2)), CELL, "%s-A %%", lab);
         }
     }
     /* SLOs */
     size_t n_names = 0;
     const char **names = slo_names(runs, n, &n_names);
     if (n_names) {
-        new_row(&t);
-        snprintf(cell(&t, 0), CELL, "SLOs met");
+        new_row(t);
+        snprintf(cell(t, 0), CELL, "SLOs met");
         for (size_t i = 0; i < n; i++)
-            snprintf(cell(&t, col_of(i, 0)), CELL, "%zu/%zu", slo_passed(runs[i].rd),
+            snprintf(cell(t, col_of(i, 0)), CELL, "%zu/%zu", slo_passed(runs[i].rd),
                      runs[i].rd->n_slo);
     }
     for (size_t k = 0; k < n_names; k++) {
-        new_row(&t);
+        new_row(t);
         const struct rd_slo *s0 = NULL;
         for (size_t i = 0; i < n && !s0; i++)
             s0 = find_slo(runs[i].rd, names[k]);
         if (!s0)
             continue; /* every name comes from a run: not reached */
-        slo_target(cell(&t, 0), CELL, s0);
+        slo_target(cell(t, 0), CELL, s0);
         const struct rd_slo *base = find_slo(runs[0].rd, names[k]);
         for (size_t i = 0; i < n; i++) {
             const struct rd_slo *s = find_slo(runs[i].rd, names[k]);
-            snprintf(cell(&t, col_of(i, 0)), CELL, "%s", !s ? "-" : s->pass ? "PASS" : "FAIL");
+            snprintf(cell(t, col_of(i, 0)), CELL, "%s", !s ? "-" : s->pass ? "PASS" : "FAIL");
             if (i > 0 && s && base && s->pass != base->pass)
-                snprintf(cell(&t, col_of(i, 3)), CELL, "%s", s->pass ? "better" : "worse");
+                snprintf(cell(t, col_of(i, 3)), CELL, "%s", s->pass ? "better" : "worse");
         }
     }
     free(names);
@@ -228,20 +246,50 @@ void compare_print_text(FILE *out, const struct cmp_run *runs, size_t n)
         const struct hl_metric *m = &hl_metrics[k];
         if (!any_value(runs, n, m))
             continue;
-        new_row(&t);
-        snprintf(cell(&t, 0), CELL, "%s", m->label);
-        snprintf(cell(&t, 1), CELL, "%s", hl_unit_name(m->unit));
+        new_row(t);
+        snprintf(cell(t, 0), CELL, "%s", m->label);
+        snprintf(cell(t, 1), CELL, "%s", hl_unit_name(m->unit));
+        int dec = row_decimals(m, runs, n);
+        double scale = hl_display_scale(m);
         double base = hl_value(runs[0].rd, m);
         for (size_t i = 0; i < n; i++) {
             double v = hl_value(runs[i].rd, m);
-            hl_format(cell(&t, col_of(i, 0)), CELL, m, v);
+            fmt_fixed(cell(t, col_of(i, 0)), CELL, v * scale, dec, false);
             if (i == 0)
                 continue;
-            compare_fmt_delta(cell(&t, col_of(i, 1)), CELL, m, base, v);
-            compare_fmt_delta_pct(cell(&t, col_of(i, 2)), CELL, base, v);
-            snprintf(cell(&t, col_of(i, 3)), CELL, "%s", hl_verdict(m, base, v));
+            fmt_fixed(cell(t, col_of(i, 1)), CELL, (v - base) * scale, dec, true);
+            compare_fmt_delta_pct(cell(t, col_of(i, 2)), CELL, base, v);
+            snprintf(cell(t, col_of(i, 3)), CELL, "%s", hl_verdict(m, base, v));
         }
     }
+}
+
+static void print_legend(FILE *out, const struct cmp_run *runs, size_t n, bool md)
+{
+    char lab[32];
+    for (size_t i = 0; i < n; i++) {
+        const struct run_data *rd = runs[i].rd;
+        run_label(lab, sizeof lab, i);
+        if (md)
+            fprintf(out, "- **%s** `%s` run %lld: %s, seed %lld", lab, runs[i].db_label,
+                    (long long)rd->run_id, rd->scenario_name, (long long)rd->seed);
+        else
+            fprintf(out, "  %-3s %s run %lld: %s, seed %lld", lab, runs[i].db_label,
+                    (long long)rd->run_id, rd->scenario_name, (long long)rd->seed);
+        if (rd->overrides && rd->overrides[0])
+            fprintf(out, md ? ", `--set %s`" : ", --set %s", rd->overrides);
+        if (rd->labels_json && strcmp(rd->labels_json, "{}"))
+            fprintf(out, md ? ", labels `%s`" : ", labels %s", rd->labels_json);
+        fprintf(out, "\n");
+    }
+}
+
+void compare_print_text(FILE *out, const struct cmp_run *runs, size_t n)
+{
+    fprintf(out, "llmcap compare: %zu run%s; changes are against A\n", n, n == 1 ? "" : "s");
+    print_legend(out, runs, n, false);
+    struct table t;
+    build_table(&t, runs, n);
     if (t.oom) {
         fprintf(out, "(out of memory)\n");
         free(t.c);
@@ -274,6 +322,45 @@ void compare_print_text(FILE *out, const struct cmp_run *runs, size_t n)
                 fprintf(out, "%-*s", w, s);
         }
         fputc('\n', out);
+    }
+    free(t.c);
+}
+
+/* A cell in a GitHub-flavoured Markdown table: '|' escaped. */
+static void md_cell(FILE *out, const char *s)
+{
+    fputc(' ', out);
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+    fputs(" |", out);
+}
+
+void compare_print_md(FILE *out, const struct cmp_run *runs, size_t n)
+{
+    fprintf(out, "### llmcap compare: %zu run%s, changes against A\n\n", n, n == 1 ? "" : "s");
+    print_legend(out, runs, n, true);
+    struct table t;
+    build_table(&t, runs, n);
+    if (t.oom) {
+        fprintf(out, "\n(out of memory)\n");
+        free(t.c);
+        return;
+    }
+    fputc('\n', out);
+    for (size_t r = 0; r < t.rows; r++) {
+        fputc('|', out);
+        for (size_t c = 0; c < t.cols; c++)
+            md_cell(out, t.c[r * t.cols + c]);
+        fputc('\n', out);
+        if (r == 0) {
+            fputc('|', out);
+            for (size_t c = 0; c < t.cols; c++)
+                fputs(col_kind(c, n) == 1 ? " ---: |" : " :--- |", out);
+            fputc('\n', out);
+        }
     }
     free(t.c);
 }

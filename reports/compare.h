@@ -1,7 +1,8 @@
 /*
  * compare.h: runs side by side: the SLO verdicts and the headline metrics
  * (reports/headline.h) of each run, with each run's change against the first (absolute
- * and in percent), as an aligned text table or as JSON. The output depends only on the
+ * and in percent), as an aligned text table, a Markdown table or JSON. In the tables a
+ * metric's values and changes share one number of decimals. The output depends only on the
  * runs' data: the same databases give the same bytes.
  */
 #ifndef LLMCAP_REPORTS_COMPARE_H
@@ -22,10 +23,12 @@ struct cmp_run {
 /* Write the comparison of runs[0..n) (n >= 1; runs[0] is the baseline) to `out`. */
 void compare_print_text(FILE *out, const struct cmp_run *runs, size_t n);
 void compare_print_json(FILE *out, const struct cmp_run *runs, size_t n);
+/* The same table as compare_print_text in GitHub-flavoured Markdown (a CI job's step
+ * summary: `llmcap compare ... --format md >> "$GITHUB_STEP_SUMMARY"`). */
+void compare_print_md(FILE *out, const struct cmp_run *runs, size_t n);
 
-/* The change from base to v as printed: "+0.01", "-3.2"; "%" variant "+50.0%", "n/a" when
- * base is 0 and v is not; "" when either is NaN. Values in the metric's display unit. */
-void compare_fmt_delta(char *buf, size_t n, const struct hl_metric *m, double base, double v);
+/* The change from base to v in percent as printed: "+50.0%", "n/a" when base is 0 and v
+ * is not; "" when either is NaN. */
 void compare_fmt_delta_pct(char *buf, size_t n, double base, double v);
 
 #endif

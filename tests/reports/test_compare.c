@@ -113,9 +113,10 @@ Test(compare, text_table_is_aligned_and_says_which_way_is_worse)
     cr_assert_eq(sscanf(line, "%31s %31s %7s %15s %15s %15s %15s %15s", label, label2, unit, va, vb,
                         d, pct, verdict),
                  8, "%s", line);
-    cr_assert_str_eq(va, "0.02");
-    cr_assert_str_eq(vb, "0.03");
-    cr_assert_str_eq(d, "+0.01");
+    /* one precision per row: three significant digits of 0.02 */
+    cr_assert_str_eq(va, "0.0200");
+    cr_assert_str_eq(vb, "0.0300");
+    cr_assert_str_eq(d, "+0.0100");
     cr_assert_str_eq(pct, "+50.0%");
     cr_assert_str_eq(verdict, "worse");
     cr_assert(strstr(out, "\nSLOs met "), "%s", out);
@@ -148,14 +149,80 @@ Test(compare, bad_run_specs_are_usage_errors)
     free(err);
     cr_assert_eq(llmcap(dir, "", "compare %s/a.db", dir), 2);
     err = out_of(dir, "err");
-    cr_assert_str_eq(err, "llmcap: compare: error: expected two runs or more (DB[:RUN]), got 1\n"
-                          "Try 'llmcap compare --help'.\n");
+    snprintf(want, sizeof want,
+             "llmcap: %s/a.db: error: the database holds 1 run: compare needs two or more "
+             "(name other databases as well)\n",
+             dir);
+    cr_assert_str_eq(err, want);
     free(err);
+    cr_assert_eq(llmcap(dir, "", "compare %s/a.db --format html", dir), 2);
     cr_assert_eq(llmcap(dir, "", "compare %s/a.db %s/a.db:2", dir, dir), 2);
     err = out_of(dir, "err");
     snprintf(want, sizeof want,
              "llmcap: %s/a.db: error: no run 2 in the database (its runs are 1 to 1)\n", dir);
     cr_assert_str_eq(err, want);
     free(err);
+    rm_tree(dir);
+}
+
+/* One database holding several runs (runs appended with -o): all of them, in run order,
+ * the same numbers as naming each run; and the Markdown table for a CI step summary. */
+Test(compare, one_database_with_several_runs_and_markdown)
+{
+    char dir[256];
+    make_tmp(dir, sizeof dir, "cmpone");
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s/all.db --quiet", STEADY, dir), 0);
+    cr_assert_eq(llmcap(dir, "",
+                        "run %s -o %s/all.db --quiet --set "
+                        "engine.latency.constant.decode_iteration_ms=30",
+                        STEADY, dir),
+                 0);
+    cr_assert_eq(llmcap(dir, "",
+                        "run %s -o %s/all.db --quiet --set "
+                        "engine.latency.constant.decode_iteration_ms=25",
+                        STEADY, dir),
+                 0);
+    cr_assert_eq(llmcap(dir, "", "compare %s/all.db", dir), 0);
+    char *one = out_of(dir, "out");
+    cr_assert(strstr(one, "llmcap compare: 3 runs"), "%s", one);
+    cr_assert_eq(llmcap(dir, "", "compare %s/all.db:1 %s/all.db:2 %s/all.db:3", dir, dir, dir), 0);
+    char *named = out_of(dir, "out");
+    /* the tables are the same; only the legend names the database differently */
+    cr_assert_str_eq(strstr(one, "\nmetric"), strstr(named, "\nmetric"));
+    /* TPOT p95 20 -> 30 -> 25 ms: +0.0100 (+50.0%), +0.0050 (+25.0%) */
+    char *tpot = strstr(one, "\nTPOT p95 ");
+    cr_assert_not_null(tpot);
+    char line[256];
+    sscanf(tpot + 1, "%255[^\n]", line);
+    char w[11][24];
+    cr_assert_eq(sscanf(line, "%23s %23s %23s %23s %23s %23s %23s %23s %23s %23s %23s", w[0],
+                        w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9], w[10]),
+                 11, "%s", line);
+    const char *want[11] = {"TPOT",   "p95",     "s",      "0.0200", "0.0300", "+0.0100",
+                            "+50.0%", "worse",   "0.0250", "+0.0050", "+25.0%"};
+    for (int i = 0; i < 11; i++)
+        cr_expect_str_eq(w[i], want[i], "%s", line);
+    free(named);
+    free(one);
+    cr_assert_eq(llmcap(dir, "", "compare %s/all.db --format md", dir), 0);
+    char *md = out_of(dir, "out");
+    cr_assert(strstr(md, "\n| metric | unit | A | B | B-A | B-A % |  | C | C-A | C-A % |  |\n"
+                         "| :--- | :--- | ---: | ---: | ---: | ---: | :--- | ---: | ---: | ---: "
+                         "| :--- |\n"),
+              "%s", md);
+    cr_assert(strstr(md, "\n| TPOT p95 | s | 0.0200 | 0.0300 | +0.0100 | +50.0% | worse | "
+                         "0.0250 | +0.0050 | +25.0% | worse |\n"),
+              "%s", md);
+    /* every table line has the same number of cells */
+    size_t cells = 0;
+    for (char *l = strstr(md, "\n|"); l; l = strstr(l + 1, "\n|")) {
+        size_t k = 0;
+        for (char *c = l + 1; *c && *c != '\n'; c++)
+            k += *c == '|';
+        if (!cells)
+            cells = k;
+        cr_assert_eq(k, cells);
+    }
+    free(md);
     rm_tree(dir);
 }

@@ -1,0 +1,217 @@
+/* export.c: a results table as CSV (RFC 4180) or JSON Lines (see export.h). */
+#include "reports/export.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const export_tables[] = {"runs",        "requests",       "samples", "summary",
+                                     "slo_results", "scaling_events", "pods",    "nodes",
+                                     NULL};
+
+/* The order rows were written in: key order for WITHOUT ROWID tables, rowid for the
+ * others. */
+static const char *order_of(const char *table)
+{
+    static const struct {
+        const char *table, *order;
+    } o[] = {{"runs", "run_id"},
+             {"requests", "run_id, request_id"},
+             {"samples", "run_id, rowid"},
+             {"summary", "run_id, key"},
+             {"slo_results", "run_id, slo"},
+             {"scaling_events", "run_id, rowid"},
+             {"pods", "run_id, pod_id"},
+             {"nodes", "run_id, node_id"}};
+    for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
+        if (!strcmp(o[i].table, table))
+            return o[i].order;
+    return NULL;
+}
+
+/* JSON text columns nested as objects in JSONL. */
+static bool is_json_column(const char *name)
+{
+    return !strcmp(name, "labels") || !strcmp(name, "metric_values") ||
+           !strcmp(name, "labels_json");
+}
+
+struct names {
+    char name[DB_MAX_COLUMNS][64];
+    int n;
+};
+
+static int add_name(void *ctx, const struct db_value *cols, int n_cols)
+{
+    struct names *nm = ctx;
+    if (n_cols < 1 || cols[0].type != DB_TEXT || nm->n == DB_MAX_COLUMNS)
+        return SIM_EINVAL;
+    snprintf(nm->name[nm->n++], sizeof nm->name[0], "%s", cols[0].s);
+    return SIM_OK;
+}
+
+/* The shortest %.Ng (N = 15..17) that reads back as the same double. */
+static void fmt_real(char *buf, size_t n, double d)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
+struct writer {
+    FILE *out;
+    enum export_format fmt;
+    const struct names *nm;
+    uint64_t rows;
+};
+
+static void csv_field(FILE *out, const char *s)
+{
+    size_t n = strlen(s);
+    bool quote = n && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t');
+    quote |= strpbrk(s, ",\"\r\n") != NULL;
+    if (!quote) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            fputc('"', out);
+        fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static int put_csv(struct writer *w, const struct db_value *cols, int n_cols)
+{
+    char num[40];
+    for (int c = 0; c < n_cols; c++) {
+        if (c)
+            fputc(',', w->out);
+        switch (cols[c].type) {
+        case DB_NULL:
+            break;
+        case DB_INT:
+            fprintf(w->out, "%lld", (long long)cols[c].i);
+            break;
+        case DB_REAL:
+            fmt_real(num, sizeof num, cols[c].d);
+            fputs(num, w->out);
+            break;
+        case DB_TEXT:
+            csv_field(w->out, cols[c].s);
+            break;
+        }
+    }
+    fputs("\r\n", w->out);
+    return SIM_OK;
+}
+
+static int put_jsonl(struct writer *w, const struct db_value *cols, int n_cols)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return SIM_ENOMEM;
+    for (int c = 0; c < n_cols; c++) {
+        const char *name = w->nm->name[c];
+        cJSON *v = NULL;
+        switch (cols[c].type) {
+        case DB_NULL:
+            v = cJSON_CreateNull();
+            break;
+        case DB_INT:
+            v = cJSON_CreateNumber((double)cols[c].i);
+            break;
+        case DB_REAL:
+            v = isfinite(cols[c].d) ? cJSON_CreateNumber(cols[c].d) : cJSON_CreateNull();
+            break;
+        case DB_TEXT:
+            if (is_json_column(name)) {
+                v = cJSON_Parse(cols[c].s);
+                if (v && !cJSON_IsObject(v)) {
+                    cJSON_Delete(v);
+                    v = NULL;
+                }
+            }
+            if (!v)
+                v = cJSON_CreateString(cols[c].s);
+            break;
+        }
+        if (!v || !cJSON_AddItemToObject(o, name, v)) {
+            cJSON_Delete(v);
+            cJSON_Delete(o);
+            return SIM_ENOMEM;
+        }
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text)
+        return SIM_ENOMEM;
+    fputs(text, w->out);
+    fputc('\n', w->out);
+    free(text);
+    return SIM_OK;
+}
+
+static int put_row(void *ctx, const struct db_value *cols, int n_cols)
+{
+    struct writer *w = ctx;
+    int rc = w->fmt == EXPORT_CSV ? put_csv(w, cols, n_cols) : put_jsonl(w, cols, n_cols);
+    if (rc == SIM_OK)
+        w->rows++;
+    if (rc == SIM_OK && ferror(w->out))
+        return SIM_EIO;
+    return rc;
+}
+
+int export_table(struct db *db, const char *table, int64_t run_id, enum export_format fmt,
+                 FILE *out, uint64_t *n_rows, struct sim_err *err)
+{
+    *n_rows = 0;
+    const char *order = order_of(table);
+    if (!order) {
+        char known[256] = "";
+        for (size_t i = 0; export_tables[i]; i++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+                     export_tables[i]);
+        return sim_err_set(err, SIM_EINVAL, "unknown table '%s' (tables: %s)", table, known);
+    }
+    struct names nm = {.n = 0};
+    struct db_value tv = db_text(table);
+    int rc = db_query(db, "SELECT name FROM pragma_table_info(?1) ORDER BY cid", &tv, 1,
+                      add_name, &nm, err);
+    if (rc != SIM_OK || nm.n == 0)
+        return rc != SIM_OK && rc != SIM_EINVAL
+                   ? rc
+                   : sim_err_at(err, SIM_EINVAL, db_path(db), 0, 0,
+                                "the database has no table '%s' it can export", table);
+    char sql[1024];
+    size_t at = (size_t)snprintf(sql, sizeof sql, "SELECT ");
+    for (int c = 0; c < nm.n; c++)
+        at += (size_t)snprintf(sql + at, sizeof sql - at, "%s\"%s\"", c ? ", " : "", nm.name[c]);
+    snprintf(sql + at, sizeof sql - at, " FROM \"%s\"%s ORDER BY %s", table,
+             run_id > 0 ? " WHERE run_id = ?1" : "", order);
+    if (fmt == EXPORT_CSV) {
+        for (int c = 0; c < nm.n; c++) {
+            if (c)
+                fputc(',', out);
+            csv_field(out, nm.name[c]);
+        }
+        fputs("\r\n", out);
+    }
+    struct writer w = {out, fmt, &nm, 0};
+    struct db_value rv = db_int(run_id);
+    rc = db_query(db, sql, &rv, run_id > 0 ? 1 : 0, put_row, &w, err);
+    *n_rows = w.rows;
+    if (rc == SIM_ENOMEM)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory exporting '%s'", table);
+    if ((rc == SIM_OK || rc == SIM_EIO) && (fflush(out) != 0 || ferror(out)))
+        return sim_err_set(err, SIM_EIO, "cannot write the export: %s", strerror(errno));
+    return rc;
+}
