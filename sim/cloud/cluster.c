@@ -60,6 +60,7 @@ struct node_x {
     int64_t last_pod_event_us; /* Karpenter consolidateAfter: a pod bound or left */
     int64_t unneeded_since_us; /* cluster autoscaler, -1 */
     int64_t evict_backoff_us;
+    int64_t kill_us; /* spot notice: the instance is reclaimed then (-1: no notice) */
     evq_handle ev[NE_N];
 };
 
@@ -181,6 +182,7 @@ static struct node *node_new(struct sim *s, int32_t gpus)
         x->unneeded_since_us = -1;
         x->last_pod_event_us = s->now_us;
         x->evict_backoff_us = EVICT_BACKOFF_MIN_US;
+        x->kill_us = -1;
         cl->live[cl->n_live++] = n->id;
         cl->n_nodes++;
     }
@@ -350,8 +352,11 @@ static void node_gone(struct sim *s, int32_t id, const char *reason)
         kp_trigger(s);
 }
 
-/* A voluntary drain, pod by pod as the PDB allows (Karpenter's terminator; the eviction
- * API answers 429 while the budget is spent and the eviction is retried with backoff). */
+/* A drain, pod by pod as the PDB allows (Karpenter's terminator, AKS node auto-drain: the
+ * eviction API answers 429 while the budget is spent and the eviction is retried with
+ * backoff). Voluntary drains wait as long as it takes; after a spot notice the evicted
+ * pods' grace is cut to the notice, and the pods the PDB still holds keep serving until
+ * the instance is reclaimed (NE_KILL). */
 static void drain_step(struct sim *s, int32_t id)
 {
     struct cluster *cl = s->cluster;
@@ -364,7 +369,7 @@ static void drain_step(struct sim *s, int32_t id)
             blocked = true;
             break;
         }
-        fleet_evict_pod(s, rp, -1, drain_reason_of(&cl->x[id]));
+        fleet_evict_pod(s, rp, cl->x[id].kill_us, drain_reason_of(&cl->x[id]));
         cl->x[id].evict_backoff_us = EVICT_BACKOFF_MIN_US;
     }
     struct node_x *x = &cl->x[id];
@@ -376,7 +381,10 @@ static void drain_step(struct sim *s, int32_t id)
         if (x->evict_backoff_us > EVICT_BACKOFF_MAX_US)
             x->evict_backoff_us = EVICT_BACKOFF_MAX_US;
     }
-    if (s->nodes[id].n_pods == 0)
+    /* Karpenter terminates a drained instance at once; an AKS spot VM stays until Azure
+     * evicts it at the end of the notice. */
+    bool early_end = !(x->interrupted && cl->cfg.kind == NP_AKS);
+    if (s->nodes[id].n_pods == 0 && early_end)
         node_at(s, id, NE_TERMINATE, s->now_us, PRIO_CONTROL);
 }
 
@@ -405,10 +413,13 @@ static void spot_schedule(struct sim *s, int32_t id)
     node_at(s, id, NE_NOTICE, t, PRIO_CONTROL);
 }
 
-/* The interruption notice: cordon and drain with the grace cut to the notice (PDBs do not
- * hold); Karpenter also caches the offering as unavailable (interruption controller
- * handleNodeClaim: MarkUnavailable for SpotInterruptionKind) and terminates the instance
- * once drained; the instance is reclaimed at the end of the notice in any case. */
+/* The interruption notice: cordon and drain through the eviction API, so the PDB holds
+ * (Karpenter: the interruption controller deletes the NodeClaim and the termination
+ * controller drains it; AKS: node auto-drain on the Preempt scheduled event), with the
+ * evicted pods' grace cut to the notice; pods the PDB keeps serve until the instance is
+ * reclaimed at the end of the notice, and are replaced only then. Karpenter also caches
+ * the offering as unavailable (handleNodeClaim: MarkUnavailable for
+ * SpotInterruptionKind) and terminates the instance once drained. */
 static void spot_notice(struct sim *s, int32_t id)
 {
     struct cluster *cl = s->cluster;
@@ -418,9 +429,11 @@ static void spot_notice(struct sim *s, int32_t id)
         return;
     x->interrupted = true;
     x->disrupting = true;
-    x->drain_reason = NULL;
+    x->drain_reason = "spot-interruption";
     cl->n_interruptions++;
     int64_t kill = s->now_us + cl->cfg.notice_us;
+    x->kill_us = kill;
+    x->evict_backoff_us = EVICT_BACKOFF_MIN_US;
     if (cl->cfg.kind == NP_KARPENTER)
         cl->ice_until[x->type][x->zone][NP_SPOT] = s->now_us + KP_ICE_TTL_US;
     for (int k = 0; k < NE_N; k++)
@@ -428,21 +441,16 @@ static void spot_notice(struct sim *s, int32_t id)
             evq_cancel(s->q, x->ev[k]); /* readiness, a voluntary drain, expiry */
             x->ev[k] = 0;
         }
-    const char *reason = "spot-interruption";
-    if (n->state == NODE_LAUNCHING) {
-        n->state = NODE_DRAINING;
-        if (cl->cfg.kind == NP_KARPENTER) {
-            node_gone(s, id, reason);
-            return;
-        }
-    } else {
-        n->state = NODE_DRAINING;
-        fleet_drain_node(s, &s->nodes[id], kill, reason);
+    bool launching = n->state == NODE_LAUNCHING;
+    n->state = NODE_DRAINING;
+    if (launching && cl->cfg.kind == NP_KARPENTER) {
+        node_gone(s, id, "spot-interruption");
+        return;
     }
     /* After the pods' grace ends at the same instant (PRIO_CONTROL), before steps. */
     node_at(s, id, NE_KILL, kill, PRIO_SCRAPE);
-    if (cl->cfg.kind == NP_KARPENTER && s->nodes[id].n_pods == 0)
-        node_at(s, id, NE_TERMINATE, s->now_us, PRIO_CONTROL);
+    if (!launching)
+        drain_step(s, id);
 }
 
 static void scripted_interruption(struct sim *s, void *obj, uint64_t arg)
@@ -1716,8 +1724,9 @@ void cluster_gpus_freed(struct sim *s, struct node *n)
         return;
     struct node_x *x = &cl->x[n->id];
     x->last_pod_event_us = s->now_us;
-    if (n->state == NODE_DRAINING && n->n_pods == 0 &&
-        (x->drain_reason || (x->interrupted && cl->cfg.kind == NP_KARPENTER)))
+    /* A drained node ends now, except an AKS spot VM (evicted at the notice's end). */
+    if (n->state == NODE_DRAINING && n->n_pods == 0 && x->drain_reason &&
+        !(x->interrupted && cl->cfg.kind == NP_AKS))
         node_at(s, n->id, NE_TERMINATE, s->now_us, PRIO_CONTROL);
 }
 

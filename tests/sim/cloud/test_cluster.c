@@ -399,3 +399,49 @@ Test(cluster_karpenter, scale_in_empties_the_packed_node_first)
     cr_assert_eq(deleted, 1);
     ch_free(&c);
 }
+
+Test(cluster_karpenter, a_spot_notice_evicts_only_what_the_pdb_allows)
+{
+    /* As pods_still_running_at_the_end_of_the_notice_are_cut (grace 200 s, notice 120 s at
+     * 300 s, a request on pod 0 from 290 s to 430 s) with a PDB minAvailable 2 over the two
+     * replicas: disruptionsAllowed = 2 - 2 = 0, so the eviction of pod 0 is refused at
+     * 300 s and at every retry (0.1 s doubling to 10 s). Pod 0 serves until the instance is
+     * reclaimed at 420 s: it is deleted then (terminating and gone at 420 s), its request
+     * is cut and retried, and only then does the ReplicaSet create the replacement pod 2. */
+    ch_setup(&c, "l40s", 2,
+             NODEPOOL(XL_ONLY SPOT_ONLY, "{consolidateAfter: Never}",
+                      LAUNCH_90 "  spot:\n    interruptions: [{at: 300s}]\n"
+                      "  podDisruptionBudget: {minAvailable: 2}\n"));
+    c.sc.engine.termination.grace_period_us = 200000000;
+    c.sc.engine.latency.decode_iteration_ms = 20;
+    struct wl_request reqs[] = {h_req(290, 100, 7000), h_req(900, 100, 2)};
+    ch_run(&c, reqs, 2, NULL, 0);
+    cr_assert_float_eq(S(ch_pod(&c, 0)->terminating_us), 420, EPS);
+    cr_assert_float_eq(S(ch_pod(&c, 0)->terminated_us), 420, EPS);
+    cr_assert_float_eq(S(ch_node(&c, 0)->terminated_us), 420, EPS);
+    cr_assert_float_eq(S(ch_pod(&c, 2)->created_us), 420, EPS);
+    cr_assert_null(ch_pod(&c, 1)->end_reason);
+    cr_assert_eq(c.out.rows[0].retries, 1);
+    cr_assert_eq(c.out.rows[0].outcome, OUTCOME_OK);
+    ch_free(&c);
+}
+
+Test(cluster_karpenter, a_spot_notice_evicts_at_once_when_the_pdb_allows)
+{
+    /* The same with maxUnavailable 1: pod 0 is evicted at 300 s (the replacement pod 2 is
+     * created then) and gets the notice's 120 s as its grace: the request (to 430 s) is
+     * cut at 420 s. */
+    ch_setup(&c, "l40s", 2,
+             NODEPOOL(XL_ONLY SPOT_ONLY, "{consolidateAfter: Never}",
+                      LAUNCH_90 "  spot:\n    interruptions: [{at: 300s}]\n"
+                      "  podDisruptionBudget: {maxUnavailable: 1}\n"));
+    c.sc.engine.termination.grace_period_us = 200000000;
+    c.sc.engine.latency.decode_iteration_ms = 20;
+    struct wl_request reqs[] = {h_req(290, 100, 7000), h_req(900, 100, 2)};
+    ch_run(&c, reqs, 2, NULL, 0);
+    cr_assert_float_eq(S(ch_pod(&c, 0)->terminating_us), 300, EPS);
+    cr_assert_float_eq(S(ch_pod(&c, 0)->terminated_us), 420, EPS);
+    cr_assert_float_eq(S(ch_pod(&c, 2)->created_us), 300, EPS);
+    cr_assert_eq(c.out.rows[0].retries, 1);
+    ch_free(&c);
+}

@@ -234,3 +234,25 @@ Test(cluster_aks, spot_max_price_below_the_price_fails_the_allocation)
     cr_assert_eq(ch_pod(&c, 1)->node_id, -1); /* the od pool does not autoscale */
     ch_free(&c);
 }
+
+Test(cluster_aks, a_pdb_keeps_the_pod_on_an_evicted_spot_vm_until_azure_deletes_it)
+{
+    /* As spot_eviction_kills_the_node_after_30_s_and_the_scan_replaces_it with a PDB
+     * minAvailable 2: node auto-drain cannot evict pod 0 (0 disruptions allowed), so it
+     * serves until the VM is deleted at 330 s; the replacement pod 2 is created then, not
+     * at 300 s, and the scale-up waits for it to be 30 s old. */
+    ch_setup(&c, "a100-pcie-80gb", 2,
+             AKS("{}",
+                 "    - {name: spot, vmSize: Standard_NC24ads_A100_v4, minCount: 1, maxCount: 4, "
+                 "count: 2, priority: Spot, evictionPolicy: Delete, spotMaxPrice: -1}\n",
+                 "  spot:\n    interruptions: [{at: 300s}]\n"
+                 "  podDisruptionBudget: {minAvailable: 2}\n"));
+    struct wl_request reqs[] = {h_req(900, 100, 2)};
+    ch_run(&c, reqs, 1, NULL, 0);
+    cr_assert_float_eq(S(ch_node(&c, 0)->terminated_us), 330, EPS);
+    cr_assert_float_eq(S(ch_pod(&c, 0)->terminating_us), 330, EPS);
+    cr_assert_float_eq(S(ch_pod(&c, 0)->terminated_us), 330, EPS);
+    cr_assert_float_eq(S(ch_pod(&c, 2)->created_us), 330, EPS);
+    cr_assert_gt(S(ch_node(&c, 2)->requested_us), 330 + 29);
+    ch_free(&c);
+}
