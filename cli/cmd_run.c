@@ -200,13 +200,17 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     const struct sim_cost *c = &r->cost;
     if (c->billed) {
         double total = c->usd > 0 ? c->usd : 1.0;
-        printf("  cost       $%.2f on %llu node%s (spot $%.2f, on-demand $%.2f); GPUs serving "
-               "%.0f%%, loading %.0f%%, idle %.0f%%\n",
-               c->usd, (unsigned long long)c->n_nodes, c->n_nodes == 1 ? "" : "s", c->spot_usd,
+        /* A bill for a fleet that missed its SLOs is not the price of meeting them. */
+        printf("  cost       $%.2f%s on %llu node%s (spot $%.2f, on-demand $%.2f); GPUs "
+               "serving %.0f%%, loading %.0f%%, idle %.0f%%\n",
+               c->usd, r->n_slo && !r->slo_pass ? " for a run that FAILED its SLOs," : "",
+               (unsigned long long)c->n_nodes, c->n_nodes == 1 ? "" : "s", c->spot_usd,
                c->on_demand_usd, 100.0 * c->serving_usd / total, 100.0 * c->loading_usd / total,
                100.0 * c->idle_usd / total);
-        printf("             $%.4f per 1M output tokens, $%.0f a month at this rate",
-               c->usd_per_mtok_output, c->usd_per_month);
+        /* What the bill bought: every token, and the tokens of requests within the SLOs. */
+        printf("             $%.4f per 1M output tokens, $%.4f per 1M goodput tokens, $%.0f a "
+               "month at this rate",
+               c->usd_per_mtok_output, c->usd_per_mtok_goodput, c->usd_per_month);
         if (!isnan(c->break_even_ratio) && c->managed_api_usd > 0)
             printf("; %.2fx the managed API's price", c->break_even_ratio);
         printf("\n");

@@ -668,7 +668,8 @@ static void headline(struct doc *d, const struct run_data *rd, size_t n_pass)
     else
         blk_cell(d, b, 0, "$%.4f", mtok);
     fmt_usd(x, sizeof x, cost);
-    blk_cell(d, b, 0, "%s for this run", x);
+    blk_cell(d, b, 0, "%s for this run%s", x,
+             run_data_get(rd, "slo_pass") == 0 ? ", which FAILED its SLOs" : "");
     fmt_usd(v, sizeof v, run_data_get(rd, "cost_usd_per_month"));
     blk_cell(d, b, 0, "Projected month");
     blk_cell(d, b, 0, "%s", v);
@@ -756,8 +757,10 @@ static void cost_section(struct doc *d, const struct run_data *rd)
     char a[32], b[32], c[32], dur[48];
     fmt_usd(a, sizeof a, cost);
     fmt_duration(dur, sizeof dur, rd->sim_end_s);
-    kv_row(d, t, "bill", "%s for %s of run time on %.0f node%s", a, dur,
-           run_data_get(rd, "nodes_total"), run_data_get(rd, "nodes_total") == 1 ? "" : "s");
+    /* A bill for a fleet that missed its SLOs is not the price of meeting them. */
+    kv_row(d, t, "bill", "%s for %s of run time on %.0f node%s%s", a, dur,
+           run_data_get(rd, "nodes_total"), run_data_get(rd, "nodes_total") == 1 ? "" : "s",
+           run_data_get(rd, "slo_pass") == 0 ? ": the run FAILED its SLOs" : "");
     fmt_usd(a, sizeof a, run_data_get(rd, "cost_spot_usd"));
     fmt_usd(b, sizeof b, run_data_get(rd, "cost_on_demand_usd"));
     kv_row(d, t, "by capacity type", "spot %s, on-demand %s", a, b);
@@ -773,6 +776,12 @@ static void cost_section(struct doc *d, const struct run_data *rd)
     kv_row(d, t, "by use of GPU time", "serving %s (%s), loading %s (%s), idle %s (%s)", a, ps, b,
            pl, c, pi);
     kv_row(d, t, "per 1M output tokens", "$%.4f", run_data_get(rd, "cost_usd_per_mtok_output"));
+    double good = run_data_get(rd, "cost_usd_per_mtok_goodput");
+    if (!isnan(good))
+        kv_row(d, t, "per 1M goodput tokens (requests within the SLOs)", "$%.4f", good);
+    else if (!isnan(run_data_get(rd, "goodput_output_tokens_total")))
+        kv_row(d, t, "per 1M goodput tokens (requests within the SLOs)",
+               "- (no request met the SLOs)");
     kv_row(d, t, "per 1M tokens (prompt + output)", "$%.4f",
            run_data_get(rd, "cost_usd_per_mtok_total"));
     fmt_usd(a, sizeof a, run_data_get(rd, "cost_usd_per_month"));

@@ -224,8 +224,10 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
         if (s->ttft_lim < INFINITY)
             slo_window_add(s, r->arrival_us, ttft > s->ttft_lim);
         /* Goodput (DistServe): requests that met every per-request latency SLO. */
-        if (ttft <= s->ttft_lim && (!has_tpot || tpot <= s->tpot_lim))
+        if (ttft <= s->ttft_lim && (!has_tpot || tpot <= s->tpot_lim)) {
             s->n_good++;
+            s->good_output_tokens += (uint64_t)r->output_tokens;
+        }
         if (!push_stat(s, ttft, tpot, e2e, queue, has_tpot))
             sink_fail(s, SIM_ENOMEM, "statistics (out of memory)");
     }
@@ -854,6 +856,7 @@ static void finish_results(struct sim *s)
     res->output_tokens_per_s = makespan > 0 ? (double)res->output_tokens / makespan : 0.0;
     res->input_tokens_per_s = makespan > 0 ? (double)res->prompt_tokens / makespan : 0.0;
     res->goodput_req_per_s = makespan > 0 ? (double)s->n_good / makespan : 0.0;
+    res->goodput_output_tokens = s->good_output_tokens;
     res->error_rate = res->n_requests ? (double)(res->n_requests - ok) / (double)res->n_requests
                                       : 0.0;
 
@@ -979,6 +982,7 @@ int sim_result_foreach(const struct sim_result *r,
     }
     EMIT("throughput_req_per_s", r->throughput_req_per_s);
     EMIT("goodput_req_per_s", r->goodput_req_per_s);
+    EMIT("goodput_output_tokens_total", r->goodput_output_tokens);
     EMIT("output_tokens_per_s", r->output_tokens_per_s);
     EMIT("input_tokens_per_s", r->input_tokens_per_s);
     EMIT("output_tokens_total", r->output_tokens);
@@ -1022,6 +1026,7 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("cost_usd_per_month", c->billed ? c->usd_per_month : nan_);
     EMIT("cost_usd_per_mtok_output", c->billed ? c->usd_per_mtok_output : nan_);
     EMIT("cost_usd_per_mtok_total", c->billed ? c->usd_per_mtok_total : nan_);
+    EMIT("cost_usd_per_mtok_goodput", c->billed ? c->usd_per_mtok_goodput : nan_);
     EMIT("managed_api_cost_usd", c->billed ? c->managed_api_usd : nan_);
     EMIT("break_even_ratio", c->billed ? c->break_even_ratio : nan_);
     EMIT("break_even_tokens_per_s", c->billed ? c->break_even_tokens_per_s : nan_);

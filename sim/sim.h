@@ -78,6 +78,8 @@ struct sim_cost {
     double usd_per_month;         /* usd_per_hour_mean x 730 h */
     double usd_per_mtok_output;   /* per 1M output tokens */
     double usd_per_mtok_total;    /* per 1M tokens, prompt (ok requests) + output */
+    double usd_per_mtok_goodput;  /* per 1M output tokens of requests that met the TTFT and
+                                     TPOT SLOs (goodput); NaN when none did */
     double managed_api_usd;       /* the same tokens at cost.managed_api_usd_per_mtok */
     double break_even_ratio;      /* usd / managed_api_usd (< 1: self-hosting is cheaper) */
     double break_even_tokens_per_s; /* token rate at which the fleet's mean cost equals the API */
@@ -111,6 +113,7 @@ struct sim_result {
     double output_tokens_per_s;   /* generated tokens / makespan */
     double input_tokens_per_s;
     double goodput_req_per_s;     /* OK requests meeting the TTFT and TPOT SLOs, per s */
+    uint64_t goodput_output_tokens; /* their output tokens */
     double error_rate;            /* non-OK / arrived */
     uint64_t events;
     int replicas;                 /* replicas at the start (the fixed fleet's size) */

@@ -229,6 +229,7 @@ struct sim {
     double *ttft, *tpot, *e2e, *queue;
     size_t n_ok, n_tpot, cap_ok;
     uint64_t n_good;            /* OK requests within the TTFT and TPOT SLO targets */
+    uint64_t good_output_tokens; /* their output tokens (the cost of goodput) */
     /* Per-minute windows (by arrival) of the strictest TTFT SLO: requests, and how many
      * missed the target; a window breaches when more than (1 - q) of them missed. */
     uint32_t *win_n, *win_over;

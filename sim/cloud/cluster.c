@@ -1831,6 +1831,8 @@ void cluster_finish(struct sim *s)
     double out = (double)r->output_tokens, all = (double)(r->output_tokens + r->prompt_tokens);
     c->usd_per_mtok_output = out > 0 ? c->usd / out * 1e6 : NAN;
     c->usd_per_mtok_total = all > 0 ? c->usd / all * 1e6 : NAN;
+    double good = (double)s->good_output_tokens; /* res->goodput_* are set after this */
+    c->usd_per_mtok_goodput = good > 0 ? c->usd / good * 1e6 : NAN;
     double api = s->sc->cost.managed_api_usd_per_mtok;
     c->managed_api_usd = api > 0 ? all / 1e6 * api : NAN;
     c->break_even_ratio = api > 0 && all > 0 ? c->usd / c->managed_api_usd : NAN;
