@@ -317,16 +317,16 @@ static double predict(size_t i, const struct roof_params *p)
             return NAN;
         double np = b / osl;
         struct roof_work w = {np, np * isl, np * isl, np * isl * (isl + 1.0) / 2.0,
-                              b * (osl - 1.0) / osl, b * (osl - 1.0) / osl * (isl + osl / 2.0)};
+                              b * (osl - 1.0) / osl, b * (osl - 1.0) / osl * (isl + osl / 2.0), 0};
         return b / roofline_iter_us(&rl, &w) * 1e6;
     }
     case K_STATIC:
     case K_E2E: {
         double bs = r->bs;
-        struct roof_work w = {bs, bs * isl, bs * isl, bs * isl * (isl + 1.0) / 2.0, 0, 0};
+        struct roof_work w = {bs, bs * isl, bs * isl, bs * isl * (isl + 1.0) / 2.0, 0, 0, 0};
         double t = roofline_iter_us(&rl, &w);
         for (int k = 1; k < r->osl; k++) {
-            struct roof_work dw = {0, 0, 0, 0, bs, bs * (isl + k)};
+            struct roof_work dw = {0, 0, 0, 0, bs, bs * (isl + k), 0};
             t += roofline_iter_us(&rl, &dw);
         }
         if (r->kind == K_E2E)
@@ -334,11 +334,11 @@ static double predict(size_t i, const struct roof_params *p)
         return bs * osl / t * 1e6 / r->tp;
     }
     case K_TTFT: {
-        struct roof_work w = {1, isl, isl, isl * (isl + 1.0) / 2.0, 0, 0};
+        struct roof_work w = {1, isl, isl, isl * (isl + 1.0) / 2.0, 0, 0, 0};
         return roofline_iter_us(&rl, &w) / 1000.0;
     }
     case K_TPOT: {
-        struct roof_work w = {0, 0, 0, 0, 1, isl};
+        struct roof_work w = {0, 0, 0, 0, 1, isl, 0};
         return roofline_iter_us(&rl, &w) / 1000.0;
     }
     }
@@ -421,8 +421,8 @@ static void params_for(const struct fitvals *fv, const struct variant *va, size_
         for (int s = S_MFU_HOPPER; s <= S_MFU_ADA; s++)
             if (!strcmp(prep[i].g->arch, arch_of_slot[s]))
                 p->gemm_mfu = fv->v[s];
-    p->overhead_us = va->fit_overhead ? fv->v[S_OVERHEAD] : 0.0;
-    p->layer_overhead_us = fv->v[S_LAYER_OVERHEAD];
+    p->host_us = va->fit_overhead ? fv->v[S_OVERHEAD] : 0.0;
+    p->layer_us = fv->v[S_LAYER_OVERHEAD];
 }
 
 struct fitctx {
@@ -621,7 +621,7 @@ static void print_params(const char *title, const struct fitvals *fv, const stru
     printf("%s\n", title);
     printf("static const struct roof_params roof_fitted = {\n"
            "    .gemm_mfu = %.4f,\n    .mem_eff = %.4f,\n    .attn_mem_eff = %.4f,\n"
-           "    .attn_mfu = %.4f,\n    .overhead_us = %.1f,\n    .layer_overhead_us = %.2f,\n"
+           "    .attn_mfu = %.4f,\n    .host_us = %.1f,\n    .layer_us = %.2f,\n"
            "    .allreduce_latency_us = %.2f,\n    .link_eff = 0.7,\n};\n",
            va->per_arch ? (fv->v[S_MFU_HOPPER] + fv->v[S_MFU_AMPERE] + fv->v[S_MFU_ADA]) / 3.0
                         : fv->v[S_MFU],
@@ -650,9 +650,9 @@ static void print_committed(void)
         roof_params_fitted(&g, &q);
         printf(", %s %.4f", archs[k], q.gemm_mfu);
     }
-    printf("\n  mem_eff %.4f  attn_mem_eff %.4f  attn_mfu %.4f  overhead_us %.1f  "
-           "layer_overhead_us %.2f  allreduce_latency_us %.2f  link_eff %.4f\n",
-           p.mem_eff, p.attn_mem_eff, p.attn_mfu, p.overhead_us, p.layer_overhead_us,
+    printf("\n  mem_eff %.4f  attn_mem_eff %.4f  attn_mfu %.4f  host_us %.1f  "
+           "layer_us %.2f  allreduce_latency_us %.2f  link_eff %.4f\n",
+           p.mem_eff, p.attn_mem_eff, p.attn_mfu, p.host_us, p.layer_us,
            p.allreduce_latency_us, p.link_eff);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/calibration.h"
 #include "models/catalog.h"
 #include "models/memory.h"
 #include "models/mutil.h"
@@ -133,20 +134,188 @@ const char *lat_kind_name(enum lat_kind k)
     return "?";
 }
 
+/* ---- vLLM versions and the step model around the GPU work ------------------------ */
+
+int lat_vllm_version_parse(const char *s, int *major, int *minor)
+{
+    if (!s)
+        return SIM_EINVAL;
+    if (*s == 'v' || *s == 'V')
+        s++;
+    char *end;
+    long ma = strtol(s, &end, 10);
+    if (end == s || *end != '.' || ma < 0 || ma > 99)
+        return SIM_EINVAL;
+    const char *m = end + 1;
+    long mi = strtol(m, &end, 10);
+    if (end == m || mi < 0 || mi > 999)
+        return SIM_EINVAL;
+    if (*end == '.') { /* patch level: digits, then an optional local tag (0.6.3.post1) */
+        const char *pt = end + 1;
+        (void)strtol(pt, &end, 10);
+        if (end == pt)
+            return SIM_EINVAL;
+    }
+    if (*end && *end != '.' && *end != '+' && *end != '-')
+        return SIM_EINVAL;
+    *major = (int)ma;
+    *minor = (int)mi;
+    return SIM_OK;
+}
+
+static bool version_at_least(const struct lat_exec_terms *t, int major, int minor)
+{
+    return t->major > major || (t->major == major && t->minor >= minor);
+}
+
+void lat_exec_resolve(const struct lat_exec *x, struct lat_exec_terms *out)
+{
+    memset(out, 0, sizeof *out);
+    out->major = LAT_VLLM_CURRENT_MAJOR;
+    out->minor = LAT_VLLM_CURRENT_MINOR;
+    if (x && (x->vllm_major || x->vllm_minor)) {
+        out->major = x->vllm_major;
+        out->minor = x->vllm_minor;
+    }
+    int32_t seqs = x && x->max_num_seqs > 0 ? x->max_num_seqs : 256;
+    /* V1 is the default engine from vLLM 0.8 (VLLM_USE_V1=1 by default) */
+    out->v1 = version_at_least(out, 0, 8);
+    /* async scheduling on by default (vllm PR #27614, release 0.12) */
+    out->async_sched = version_at_least(out, 0, 12);
+    out->graphs = !(x && x->enforce_eager);
+    out->graph_mixed = out->v1;
+    if (!out->graphs)
+        return;
+    int32_t max;
+    if (out->v1) {
+        /* vllm/config/vllm.py: max_graph_size = min(max_num_seqs * 2, 512); sizes
+         * [1, 2, 4] + range(8, 256, 8) + range(256, max_graph_size + 1, 16) */
+        max = seqs * 2 < 512 ? seqs * 2 : 512;
+    } else {
+        /* vLLM 0.6 worker/model_runner.py: _BATCH_SIZES_TO_CAPTURE = [1, 2, 4] +
+         * [8 * i for i in range(1, 33)], captured up to the padded min(max_num_seqs, 256) */
+        max = seqs < 256 ? seqs : 256;
+    }
+    int32_t n = 0;
+    for (int32_t v = 1; v <= 4 && n < LAT_MAX_CAPTURE; v *= 2)
+        out->sizes[n++] = v;
+    for (int32_t v = 8; v < 256 && n < LAT_MAX_CAPTURE; v += 8)
+        out->sizes[n++] = v;
+    if (out->v1) {
+        for (int32_t v = 256; v <= max && n < LAT_MAX_CAPTURE; v += 16)
+            out->sizes[n++] = v;
+    } else if (n < LAT_MAX_CAPTURE) {
+        out->sizes[n++] = 256;
+    }
+    /* keep the sizes up to the first one >= max (vLLM pads max up to a captured size) */
+    int32_t keep = n;
+    for (int32_t i = 0; i < n; i++)
+        if (out->sizes[i] >= max) {
+            keep = i + 1;
+            break;
+        }
+    out->n_sizes = keep;
+}
+
+bool lat_exec_graphed(const struct lat_exec_terms *t, int64_t tokens, bool decode_only,
+                      int64_t *padded)
+{
+    *padded = tokens;
+    if (!t->graphs || t->n_sizes == 0 || (!decode_only && !t->graph_mixed) ||
+        tokens > t->sizes[t->n_sizes - 1])
+        return false;
+    int32_t lo = 0, hi = t->n_sizes - 1; /* first size >= tokens */
+    while (lo < hi) {
+        int32_t mid = (lo + hi) / 2;
+        if (t->sizes[mid] >= tokens)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *padded = t->sizes[lo];
+    return true;
+}
+
+/* What every catalog-backed model adds to its GPU operator time. */
+struct step_terms {
+    struct lat_exec_terms x;
+    double layers;
+    double launch_us, host_us, host_seq_us;
+};
+
+/* Padding of the batch's tokens to a capture size (0 when eager), and whether eager. */
+static double step_pad(const struct step_terms *st, const struct lat_batch *b, bool *eager)
+{
+    int64_t T = b->prefill_tokens + b->n_decode, padded;
+    *eager = !lat_exec_graphed(&st->x, T, b->n_prefill == 0, &padded);
+    return (double)(padded - T);
+}
+
+/* The iteration: GPU work (operators, plus launches when eager), then the host's work
+ * for the step, or both overlapped under async scheduling. */
+static double step_assemble(const struct step_terms *st, const struct lat_batch *b,
+                            double gpu_ops_us, bool eager)
+{
+    double gpu = gpu_ops_us + (eager ? st->layers * st->launch_us : 0.0);
+    if (b->no_host)
+        return gpu;
+    double host = st->host_us + st->host_seq_us * (double)(b->n_prefill + b->n_decode);
+    if (st->x.async_sched)
+        return gpu > host ? gpu : host;
+    return gpu + host;
+}
+
+static void step_terms_init(struct step_terms *st, const struct lat_context *ctx,
+                            const struct roof_params *p, double layers)
+{
+    lat_exec_resolve(ctx ? &ctx->exec : NULL, &st->x);
+    st->layers = layers;
+    st->launch_us = p->launch_us;
+    st->host_us = p->host_us;
+    st->host_seq_us = p->host_seq_us;
+}
+
+/* A one-line summary of the version terms for provenance strings. */
+static void exec_note(const struct step_terms *st, char *out, size_t n)
+{
+    snprintf(out, n, "vLLM %d.%d %s%s, %s", st->x.major, st->x.minor, st->x.v1 ? "V1" : "V0",
+             st->x.async_sched ? " async scheduling" : "",
+             st->x.graphs ? "CUDA graphs" : "eager");
+}
+
+/* The step model's parameters for ctx: the calibration's for ctx->gpu when one is given,
+ * else the committed fit for the GPU's architecture. */
+static int step_params(const struct lat_context *ctx, const struct cat_gpu *g,
+                       struct roof_params *p, char *note, size_t n, struct sim_err *err)
+{
+    if (ctx && ctx->calibration && ctx->calibration[0])
+        return cal_params_for(ctx->calibration, g ? g->id : (ctx->gpu ? ctx->gpu : ""), p,
+                              note, n, err);
+    roof_params_fitted(g, p);
+    snprintf(note, n, "%s", roof_params_fit_note());
+    return SIM_OK;
+}
+
 /* ---- roofline --------------------------------------------------------------------- */
 
 struct lat_roof {
     struct lat_model base;
     struct roofline r;
+    struct step_terms st;
 };
 
 static double roof_step_us(const struct lat_model *m, const struct lat_batch *b)
 {
     const struct lat_roof *l = (const struct lat_roof *)m;
+    if (b->prefill_tokens + b->n_decode <= 0)
+        return 0.0;
+    bool eager;
+    double pad = step_pad(&l->st, b, &eager);
     struct roof_work w = {(double)b->n_prefill,        (double)b->prefill_tokens,
                           (double)b->prefill_kv_tokens, (double)b->prefill_qk_pairs,
-                          (double)b->n_decode,          (double)b->decode_kv_tokens};
-    return roofline_iter_us(&l->r, &w);
+                          (double)b->n_decode,          (double)b->decode_kv_tokens,
+                          pad};
+    return step_assemble(&l->st, b, roofline_iter_us(&l->r, &w), eager);
 }
 
 static const struct lat_model_ops roof_ops = {roof_step_us, plain_free};
@@ -180,23 +349,29 @@ struct lat_model *lat_roofline_new(const struct lat_context *ctx, struct sim_err
     const struct cat_gpu *g = NULL;
     enum mem_dtype d = MEM_BF16;
     int kv_bytes = 2;
-    if (resolve(ctx, &m, &g, &d, &kv_bytes, err))
+    struct roof_params p;
+    char note[700], xnote[96];
+    if (resolve(ctx, &m, &g, &d, &kv_bytes, err) ||
+        step_params(ctx, g, &p, note, sizeof note, err))
         return NULL;
     struct lat_roof *l = calloc(1, sizeof *l);
     if (!l) {
         mu_err_set(err, SIM_ENOMEM, "out of memory");
         return NULL;
     }
-    if (roofline_init(&l->r, m, g, d, kv_bytes, ctx->tensor_parallel_size, NULL, err)) {
+    if (roofline_init(&l->r, m, g, d, kv_bytes, ctx->tensor_parallel_size, &p, err)) {
         free(l);
         return NULL;
     }
+    step_terms_init(&l->st, ctx, &p, m->num_layers);
+    exec_note(&l->st, xnote, sizeof xnote);
     l->base.ops = &roof_ops;
     l->base.kind = LAT_ROOFLINE;
+    l->base.frontend_us = p.frontend_us;
     snprintf(l->base.provenance, sizeof l->base.provenance,
-             "modelled: roofline v%d (%s %s kv %dB tp%d on %s; %s)%s", ROOF_VERSION, m->id,
-             mem_dtype_name(d), kv_bytes, ctx->tensor_parallel_size, g->id,
-             roof_params_fit_note(),
+             "%s: roofline v%d (%s %s kv %dB tp%d on %s; %s; %.400s)%s",
+             ctx->calibration && ctx->calibration[0] ? "calibrated" : "modelled", ROOF_VERSION,
+             m->id, mem_dtype_name(d), kv_bytes, ctx->tensor_parallel_size, g->id, xnote, note,
              l->r.link_assumed && ctx->tensor_parallel_size > 1
                  ? "; all-reduce over an assumed PCIe 4.0 x16 link"
                  : "");
@@ -217,6 +392,8 @@ struct lat_table {
     bool roof_ar; /* TP > 1 and no allreduce grid: the roofline's */
     struct roofline ar;
     double *memo; /* memo[n]: the terms of a decode-only batch of n, NaN until computed */
+    struct step_terms st;
+    double layer_us; /* GPU time per layer outside the tabled operators */
 };
 
 /* Everything of a step that depends only on the token count T and the sampling count S
@@ -230,7 +407,8 @@ static double table_token_terms(const struct lat_table *l, double T, double S)
     if (t->tp > 1)
         layer += 2.0 * (l->roof_ar ? roofline_allreduce_us(&l->ar, T)
                                    : lat_grid1_eval(&t->allreduce, T));
-    return l->layers * layer + lat_grid1_eval(&t->gemm[TAB_LM_HEAD], S) + t->overhead_us;
+    return l->layers * (layer + l->layer_us) + lat_grid1_eval(&t->gemm[TAB_LM_HEAD], S) +
+           t->overhead_us;
 }
 
 static double table_step_us(const struct lat_model *m, const struct lat_batch *b)
@@ -241,13 +419,17 @@ static double table_step_us(const struct lat_model *m, const struct lat_batch *b
     double S = (double)b->n_prefill + (double)b->n_decode;
     if (T <= 0.0)
         return 0.0;
+    bool eager;
+    T += step_pad(&l->st, b, &eager);
     if (b->n_prefill == 0 && b->n_decode <= TABLE_MEMO_MAX && l->memo) {
         double *memo = &l->memo[b->n_decode];
         if (isnan(*memo))
             *memo = table_token_terms(l, T, S);
         double nb = (double)b->n_decode;
-        return *memo + l->layers * lat_grid2_eval(&t->decode, nb,
-                                                  (double)b->decode_kv_tokens / nb);
+        return step_assemble(&l->st, b,
+                             *memo + l->layers * lat_grid2_eval(&t->decode, nb,
+                                                                (double)b->decode_kv_tokens / nb),
+                             eager);
     }
     double layer = 0.0;
     if (b->n_decode > 0) {
@@ -265,7 +447,7 @@ static double table_step_us(const struct lat_model *m, const struct lat_batch *b
         double scale = pairs > 0.0 ? (double)b->prefill_qk_pairs / (np * pairs) : 1.0;
         layer += np * scale * lat_grid2_eval(&t->prefill, len, start);
     }
-    return l->layers * layer + table_token_terms(l, T, S);
+    return step_assemble(&l->st, b, l->layers * layer + table_token_terms(l, T, S), eager);
 }
 
 static void table_free(struct lat_model *m)
@@ -283,7 +465,9 @@ static int table_matches(const struct lat_tab *t, const char *path,
                          const struct lat_context *ctx, struct sim_err *err)
 {
     int kv_ctx = 2, kv_tab = 2;
-    if (ctx->model && mu_strcasecmp(t->model, ctx->model))
+    /* another model name is accepted when the catalog gives both the same shape (below):
+     * llama-3.1-70b runs on a llama-3-70b table */
+    if (ctx->model && mu_strcasecmp(t->model, ctx->model) && !ctx->catalog)
         return mu_err_at(err, SIM_EINVAL, path, 0, 0,
                          "table is for model '%s', the scenario runs '%s'", t->model,
                          ctx->model);
@@ -315,9 +499,14 @@ static int table_matches(const struct lat_tab *t, const char *path,
                                "head_dim", "intermediate_size", "vocab_size"};
         for (int i = 0; i < 7; i++)
             if (want[i] != got[i])
-                return mu_err_at(err, SIM_EINVAL, path, 0, 0,
-                                 "table's model.%s is %d, catalog model '%s' has %d", names[i],
-                                 got[i], m->id, want[i]);
+                return mu_strcasecmp(t->model, ctx->model)
+                           ? mu_err_at(err, SIM_EINVAL, path, 0, 0,
+                                       "table is for model '%s', the scenario runs '%s' (a "
+                                       "different shape: model.%s %d, not %d)",
+                                       t->model, ctx->model, names[i], got[i], want[i])
+                           : mu_err_at(err, SIM_EINVAL, path, 0, 0,
+                                       "table's model.%s is %d, catalog model '%s' has %d",
+                                       names[i], got[i], m->id, want[i]);
     }
     return SIM_OK;
 }
@@ -352,24 +541,62 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
             goto fail;
         l->roof_ar = true;
     }
+    /* the step model's terms: a calibration's when given, else the table's own, else
+     * the committed fit for the GPU (the catalog's architecture) */
+    struct roof_params p;
+    char cal_note[700] = "";
+    const struct cat_gpu *g = NULL;
+    if (ctx && ctx->catalog && ctx->gpu) {
+        struct sim_err e2 = {0};
+        g = catalog_gpu(ctx->catalog, ctx->gpu, &e2);
+    }
+    bool cal = ctx && ctx->calibration && ctx->calibration[0];
+    if (cal) {
+        if (step_params(ctx, g, &p, cal_note, sizeof cal_note, err))
+            goto fail;
+    } else {
+        roof_params_fitted(g, &p);
+        if (!g) /* no catalog: only what the table says */
+            p.layer_us = p.launch_us = p.host_us = p.host_seq_us = p.frontend_us = 0.0;
+        if (t->has_layer_us)
+            p.layer_us = t->layer_us;
+        if (t->has_launch_us)
+            p.launch_us = t->launch_us;
+        if (t->has_host_us)
+            p.host_us = t->host_us;
+        if (t->has_host_seq_us)
+            p.host_seq_us = t->host_seq_us;
+        if (t->has_frontend_us)
+            p.frontend_us = t->frontend_us;
+    }
+    l->layer_us = p.layer_us;
+    step_terms_init(&l->st, ctx, &p, t->layers);
+    l->base.frontend_us = p.frontend_us;
     l->base.ops = &table_ops;
     l->base.kind = LAT_TABLE;
+    char xnote[96];
+    exec_note(&l->st, xnote, sizeof xnote);
+    char extra[1024];
+    snprintf(extra, sizeof extra, "; %.96s%s%.700s", xnote, cal ? "; host terms " : "",
+             cal_note);
     const char *ar_note = l->roof_ar ? "; all-reduce from the roofline" : "";
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     switch (t->prov) {
     case LAT_PROV_MEASURED:
         snprintf(l->base.provenance, sizeof l->base.provenance,
-                 "measured: %.60s, driver %.20s, CUDA %.12s, %.10s, %.40s (%.80s)%s", t->prov_gpu,
-                 t->prov_driver, t->prov_cuda, t->prov_date, t->prov_tool, base, ar_note);
+                 "measured: %.60s, driver %.20s, CUDA %.12s, %.10s, %.40s (%.80s)%s%.300s",
+                 t->prov_gpu, t->prov_driver, t->prov_cuda, t->prov_date, t->prov_tool, base,
+                 ar_note, extra);
         break;
     case LAT_PROV_PUBLISHED:
-        snprintf(l->base.provenance, sizeof l->base.provenance, "published: %.160s (%.80s)%s",
-                 t->prov_source, base, ar_note);
+        snprintf(l->base.provenance, sizeof l->base.provenance,
+                 "published: %.160s (%.80s)%s%.300s", t->prov_source, base, ar_note, extra);
         break;
     case LAT_PROV_ROOFLINE:
         snprintf(l->base.provenance, sizeof l->base.provenance,
-                 "modelled: roofline table %.80s (%.400s)%s", base, t->prov_note, ar_note);
+                 "modelled: roofline table %.80s (%.300s)%s%.300s", base, t->prov_note, ar_note,
+                 extra);
         break;
     }
     return &l->base;
@@ -398,15 +625,70 @@ int lat_table_default_path(char *out, size_t n, const char *dir, const struct la
     return (w < 0 || (size_t)w >= n) ? SIM_EINVAL : SIM_OK;
 }
 
+static bool same_shape(const struct cat_model *a, const struct cat_model *b)
+{
+    return a->num_layers == b->num_layers && a->hidden_size == b->hidden_size &&
+           a->num_heads == b->num_heads && a->num_kv_heads == b->num_kv_heads &&
+           a->head_dim == b->head_dim && a->intermediate_size == b->intermediate_size &&
+           a->vocab_size == b->vocab_size && a->num_experts == b->num_experts &&
+           a->experts_top_k == b->experts_top_k && a->qkv_bias == b->qkv_bias;
+}
+
+static bool readable(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    fclose(f);
+    return true;
+}
+
+int lat_table_find(char *out, size_t n, const char *dir, const struct lat_context *ctx)
+{
+    if (lat_table_default_path(out, n, dir, ctx))
+        return SIM_EINVAL;
+    if (readable(out))
+        return SIM_OK;
+    const struct cat_model *m = NULL;
+    if (ctx->catalog && ctx->model) {
+        struct sim_err e2 = {0};
+        m = catalog_model(ctx->catalog, ctx->model, &e2);
+    }
+    char path[LAT_PATH_MAX];
+    for (size_t i = 0; m && i < catalog_n_models(ctx->catalog); i++) {
+        const struct cat_model *o = catalog_model_at(ctx->catalog, i);
+        if (o == m || !same_shape(o, m))
+            continue;
+        struct lat_context c2 = *ctx;
+        c2.model = o->id;
+        if (lat_table_default_path(path, sizeof path, dir, &c2) == SIM_OK && readable(path) &&
+            strlen(path) < n) {
+            memcpy(out, path, strlen(path) + 1);
+            return SIM_OK;
+        }
+    }
+    lat_table_default_path(out, n, dir, ctx);
+    return SIM_ENOENT;
+}
+
 struct lat_model *lat_model_from_spec(const struct lat_spec *spec,
                                       const struct lat_context *ctx, struct sim_err *err)
 {
     switch (spec->kind) {
     case LAT_CONSTANT:
         return lat_constant_new(spec->prefill_per_token_us, spec->decode_iteration_ms, err);
-    case LAT_LINEAR:
-        return lat_linear_new(spec->fixed_ms, spec->per_prefill_token_us,
-                              spec->per_decode_seq_us, spec->per_context_token_ns, err);
+    case LAT_LINEAR: {
+        struct lat_model *m = lat_linear_new(spec->fixed_ms, spec->per_prefill_token_us,
+                                             spec->per_decode_seq_us, spec->per_context_token_ns,
+                                             err);
+        if (m && check_coef("engine.latency.linear.frontend_ms", spec->frontend_ms, err)) {
+            lat_model_free(m);
+            return NULL;
+        }
+        if (m)
+            m->frontend_us = spec->frontend_ms * 1000.0;
+        return m;
+    }
     case LAT_ROOFLINE:
         return lat_roofline_new(ctx, err);
     case LAT_TABLE:
@@ -419,20 +701,19 @@ struct lat_model *lat_model_from_spec(const struct lat_spec *spec,
         return NULL;
     }
     char path[LAT_PATH_MAX];
-    if (lat_table_default_path(path, sizeof path, lat_tables_dir(), ctx)) {
+    int rc = lat_table_find(path, sizeof path, lat_tables_dir(), ctx);
+    if (rc == SIM_EINVAL) {
         mu_err_set(err, SIM_EINVAL, "latency table path is too long");
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    if (rc) {
         mu_err_set(err, SIM_ENOENT,
-                   "no latency table for '%s' %s tp%d on '%s': looked for '%s'; measure one "
-                   "with llmcap-kbench, give 'engine.latency.table', or use "
-                   "'engine.latency.model: roofline'",
+                   "no latency table for '%s' %s tp%d on '%s' (nor for a model of the same "
+                   "shape): looked for '%s'; measure one with llmcap-kbench, give "
+                   "'engine.latency.table', or use 'engine.latency.model: roofline'",
                    ctx->model ? ctx->model : "", ctx->dtype ? ctx->dtype : "",
                    ctx->tensor_parallel_size, ctx->gpu ? ctx->gpu : "", path);
         return NULL;
     }
-    fclose(f);
     return lat_table_new(path, ctx, err);
 }

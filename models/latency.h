@@ -12,6 +12,7 @@
 #ifndef LLMCAP_MODELS_LATENCY_H
 #define LLMCAP_MODELS_LATENCY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ enum lat_kind { LAT_CONSTANT, LAT_LINEAR, LAT_ROOFLINE, LAT_TABLE };
 struct lat_spec {
     enum lat_kind kind;
     char table_path[LAT_PATH_MAX]; /* table: JSON file, resolved; "" = look it up */
+    char calibration_path[LAT_PATH_MAX]; /* roofline/table: CAL.json, resolved; "" = none */
     /* constant */
     double prefill_per_token_us;
     double decode_iteration_ms;
@@ -33,6 +35,7 @@ struct lat_spec {
     double per_prefill_token_us;
     double per_decode_seq_us;
     double per_context_token_ns;
+    double frontend_ms; /* linear: per request, added to TTFT and e2e (API server) */
 };
 
 /*
@@ -50,6 +53,7 @@ struct lat_batch {
     int64_t prefill_qk_pairs;
     int32_t n_decode;
     int64_t decode_kv_tokens;
+    bool no_host; /* a later step of a multi-step block: GPU time only (host paid once) */
 };
 
 struct lat_model;
@@ -68,6 +72,9 @@ struct lat_model {
     /* "modelled: linear (scenario coefficients)", "measured: H100 SXM 80GB, driver ...",
      * "published: <source>", "modelled: roofline (...)". */
     char provenance[768];
+    /* Per request, outside the iteration: API server, tokeniser and detokeniser time the
+     * engine adds to each request's TTFT and end-to-end time (0 for constant/linear). */
+    double frontend_us;
 };
 
 static inline double lat_step_us(const struct lat_model *m, const struct lat_batch *b)
@@ -91,6 +98,44 @@ struct lat_model *lat_linear_new(double fixed_ms, double per_prefill_token_us,
                                  double per_decode_seq_us, double per_context_token_ns,
                                  struct sim_err *err);
 
+/*
+ * How vLLM runs the model: the version-specific terms of the step model
+ * (docs/latency-models.md, "vLLM versions"). All zero means current vLLM
+ * (LAT_VLLM_CURRENT) with CUDA graphs and the default max_num_seqs.
+ */
+struct lat_exec {
+    int vllm_major, vllm_minor; /* 0.0: LAT_VLLM_CURRENT */
+    bool enforce_eager;         /* no CUDA graphs */
+    int32_t max_num_seqs;       /* bounds the capture sizes; 0: 256 */
+};
+
+#define LAT_VLLM_CURRENT_MAJOR 0
+#define LAT_VLLM_CURRENT_MINOR 21
+#define LAT_VLLM_CURRENT "0.21"
+
+/* The resolved terms. */
+#define LAT_MAX_CAPTURE 128
+struct lat_exec_terms {
+    int major, minor;
+    bool v1;          /* the V1 engine (vLLM >= 0.8) */
+    bool async_sched; /* async scheduling: host work overlaps the GPU (V1, >= 0.12) */
+    bool graphs;      /* CUDA graphs (not enforce_eager) */
+    bool graph_mixed; /* V1 piecewise graphs also cover prefill and mixed batches */
+    int32_t n_sizes;
+    int32_t sizes[LAT_MAX_CAPTURE]; /* capture sizes, ascending */
+};
+
+/* Resolve `x` (NULL = current vLLM, defaults) into `out`. */
+void lat_exec_resolve(const struct lat_exec *x, struct lat_exec_terms *out);
+
+/* Whether a batch of `tokens` tokens (`decode_only`: no prefill) runs as a CUDA graph,
+ * and the captured size it is padded to (*padded = tokens when it runs eagerly). */
+bool lat_exec_graphed(const struct lat_exec_terms *t, int64_t tokens, bool decode_only,
+                      int64_t *padded);
+
+/* Parse "0.6", "0.6.3", "v0.10.1": SIM_OK or SIM_EINVAL. */
+int lat_vllm_version_parse(const char *s, int *major, int *minor);
+
 /* What a catalog-backed model (roofline, table) needs to know about the deployment. */
 struct lat_context {
     const char *model;    /* catalog name, e.g. "llama-3-8b" */
@@ -99,6 +144,8 @@ struct lat_context {
     const char *kv_dtype; /* "auto" or "fp8" */
     int tensor_parallel_size;
     const struct catalog *catalog; /* may be NULL for constant/linear */
+    struct lat_exec exec;          /* vLLM version and flags (zero: current vLLM) */
+    const char *calibration;       /* CAL.json path or NULL: replaces the fitted terms */
 };
 
 /*
@@ -131,10 +178,16 @@ const char *lat_tables_dir(void);
  * case, no suffix for TP 1). SIM_OK, or SIM_EINVAL when it does not fit in n bytes. */
 int lat_table_default_path(char *out, size_t n, const char *dir, const struct lat_context *ctx);
 
+/* The table for ctx in `dir`: its default path when that file exists, else the default
+ * path of a catalog model of the same shape (ctx->catalog; llama-3.1-70b finds the
+ * llama-3-70b table). SIM_OK with the path in out; SIM_ENOENT (out: ctx's own default
+ * path) when there is none; SIM_EINVAL when a path does not fit in n bytes. */
+int lat_table_find(char *out, size_t n, const char *dir, const struct lat_context *ctx);
+
 /*
  * Build the model a scenario asks for. Caller owns: lat_model_free(). NULL + err when the
  * spec cannot be honoured. `table` with an empty table_path looks for
- * lat_table_default_path(lat_tables_dir()); when that file does not exist the error
+ * lat_table_find(lat_tables_dir()); when there is no such file the error
  * names it and suggests `model: roofline` (the factory never falls back on its own).
  */
 struct lat_model *lat_model_from_spec(const struct lat_spec *spec,

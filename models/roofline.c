@@ -7,44 +7,53 @@
 #include "models/mutil.h"
 
 /*
- * The fitted efficiencies. Produced by `bench/validate_roofline.sh --fit` (Nelder-Mead,
- * GSL nmsimplex2, on the squared log error of the 158 7-8B rows of the reference's
- * TensorRT-LLM tables, sections 3a-3c; the 70B and Mixtral rows are held out). Its output
- * is committed as bench/validate_roofline.fit.out and summarised in
- * docs/latency-models.md; bench/validate_roofline.out is the report with these values:
- * fit rows median |error| 5.7%, held-out 70B 10.3%, Mixtral 26.3%, together 11.5%.
+ * The committed parameters, one set per GPU architecture the fit saw. Produced by
+ * `llmcap calibrate scenarios/calibrate-example.yaml -o models/calibrations/lambda-vllm-0.6.json`
+ * on the published vLLM 0.6 runs in models/calibration-data/ (SOURCES.md), with the
+ * version-specific terms (multi-step scheduling) those runs had; the same parameters then
+ * drive any vLLM version the scenario names (docs/latency-models.md). Parameters the fit
+ * leaves free are marked; the others are fixed priors.
  */
-static const struct roof_params roof_fitted = {
-    .gemm_mfu = 0.5521, /* mean of the per-architecture values below */
-    .mem_eff = 0.7423,
-    .attn_mem_eff = 0.8023,
-    .attn_mfu = 0.5828,
-    .overhead_us = 0.0, /* fixed at 0: not separable from the per-layer cost (see docs) */
-    .layer_overhead_us = 99.24,
-    .allreduce_latency_us = 28.79,
-    .link_eff = 0.7, /* not fitted: assumed (NCCL ring bus bandwidth ~70% of the link) */
-};
-
-/* GEMM efficiency per architecture (dense tensor peak of the dtype the GEMM runs in). */
 static const struct {
     const char *arch;
-    double gemm_mfu;
-} roof_arch_mfu[] = {
-    {"hopper", 0.5193},
-    {"ampere", 0.6869},
-    {"ada", 0.4500},
+    struct roof_params p;
+} roof_fitted[] = {
+#include "models/roof_fitted.inc"
 };
 
-static const char roof_note[] =
-    "efficiencies fitted 2026-11-28 on 158 published TensorRT-LLM 7-8B rows; "
-    "bench/validate_roofline.out";
+#define N_FITTED (sizeof roof_fitted / sizeof roof_fitted[0])
+
+const char *const roof_param_names[ROOF_N_PARAMS] = {
+    "gemm_mfu",   "mem_eff",  "attn_mem_eff", "attn_mfu",  "layer_us",          "launch_us",
+    "host_us",    "host_seq_us", "frontend_us", "allreduce_latency_us", "link_eff"};
+
+double *roof_param_ref(struct roof_params *p, int i)
+{
+    double *f[ROOF_N_PARAMS] = {&p->gemm_mfu,    &p->mem_eff,     &p->attn_mem_eff,
+                                &p->attn_mfu,    &p->layer_us,    &p->launch_us,
+                                &p->host_us,     &p->host_seq_us, &p->frontend_us,
+                                &p->allreduce_latency_us, &p->link_eff};
+    return (i >= 0 && i < ROOF_N_PARAMS) ? f[i] : NULL;
+}
+
+static const char roof_note[] = ROOF_FIT_NOTE;
 
 void roof_params_fitted(const struct cat_gpu *g, struct roof_params *out)
 {
-    *out = roof_fitted;
-    for (size_t i = 0; g && i < sizeof roof_arch_mfu / sizeof roof_arch_mfu[0]; i++)
-        if (!strcmp(g->arch, roof_arch_mfu[i].arch))
-            out->gemm_mfu = roof_arch_mfu[i].gemm_mfu;
+    for (size_t i = 0; g && i < N_FITTED; i++)
+        if (!strcmp(g->arch, roof_fitted[i].arch)) {
+            *out = roof_fitted[i].p;
+            return;
+        }
+    /* an architecture the fit did not see: the mean of the fitted sets */
+    memset(out, 0, sizeof *out);
+    const size_t n_fitted = N_FITTED;
+    const double w = 1.0 / (double)n_fitted;
+    for (size_t i = 0; i < n_fitted; i++) {
+        struct roof_params q = roof_fitted[i].p;
+        for (int k = 0; k < ROOF_N_PARAMS; k++)
+            *roof_param_ref(out, k) += w * *roof_param_ref(&q, k);
+    }
 }
 
 const char *roof_params_fit_note(void)
@@ -63,21 +72,20 @@ static int need(double x, const char *field, const struct cat_gpu *g, struct sim
                       field, g->id);
 }
 
-static int check_params(const struct roof_params *p, struct sim_err *err)
+int roof_params_check(const struct roof_params *p, struct sim_err *err)
 {
-    const double fr[] = {p->gemm_mfu, p->mem_eff, p->attn_mem_eff, p->attn_mfu, p->link_eff};
-    const char *names[] = {"gemm_mfu", "mem_eff", "attn_mem_eff", "attn_mfu", "link_eff"};
-    for (int i = 0; i < 5; i++)
-        if (!(fr[i] > 0.0 && fr[i] <= 1.0))
+    struct roof_params q = *p;
+    for (int i = 0; i < ROOF_N_PARAMS; i++) {
+        double v = *roof_param_ref(&q, i);
+        bool frac = i < 4 || i == ROOF_N_PARAMS - 1;
+        if (frac && !(v > 0.0 && v <= 1.0))
             return mu_err_set(err, SIM_EINVAL,
-                              "roofline '%s' must be in (0, 1] (fraction), got '%g'", names[i],
-                              fr[i]);
-    const double us[] = {p->overhead_us, p->layer_overhead_us, p->allreduce_latency_us};
-    const char *unames[] = {"overhead_us", "layer_overhead_us", "allreduce_latency_us"};
-    for (int i = 0; i < 3; i++)
-        if (!(us[i] >= 0.0 && isfinite(us[i])))
+                              "roofline '%s' must be in (0, 1] (fraction), got '%g'",
+                              roof_param_names[i], v);
+        if (!frac && !(v >= 0.0 && isfinite(v)))
             return mu_err_set(err, SIM_EINVAL, "roofline '%s' must be >= 0 (us), got '%g'",
-                              unames[i], us[i]);
+                              roof_param_names[i], v);
+    }
     return SIM_OK;
 }
 
@@ -91,7 +99,7 @@ int roofline_init(struct roofline *r, const struct cat_model *m, const struct ca
         p = &fitted;
     }
     memset(r, 0, sizeof *r);
-    int rc = check_params(p, err);
+    int rc = roof_params_check(p, err);
     if (rc == SIM_OK)
         rc = mem_check_tp(m, tp, err);
     if (rc == SIM_OK)
@@ -176,8 +184,7 @@ int roofline_init(struct roofline *r, const struct cat_model *m, const struct ca
     if (r->link_assumed)
         link = ROOF_PCIE_GB_PER_S;
     r->link_rate = link * 1e3 * p->link_eff;
-    r->overhead_us = p->overhead_us;
-    r->layer_overhead_us = p->layer_overhead_us;
+    r->layer_us = p->layer_us;
     r->allreduce_latency_us = tp > 1 ? p->allreduce_latency_us : 0.0;
     return SIM_OK;
 }
@@ -234,16 +241,16 @@ double roofline_allreduce_us(const struct roofline *r, double T)
 
 double roofline_iter_us(const struct roofline *r, const struct roof_work *w)
 {
-    double T = w->prefill_tokens + w->n_decode;
     double S = w->n_prefill + w->n_decode;
-    if (T <= 0.0)
+    if (w->prefill_tokens + w->n_decode <= 0.0)
         return 0.0;
+    double T = w->prefill_tokens + w->n_decode + w->pad_tokens;
     double layer = roofline_gemm_us(r, ROOF_QKV, T) + roofline_gemm_us(r, ROOF_O, T) +
                    roofline_gemm_us(r, ROOF_GATE_UP, T) + roofline_gemm_us(r, ROOF_DOWN, T) +
-                   2.0 * roofline_allreduce_us(r, T) + r->layer_overhead_us;
+                   2.0 * roofline_allreduce_us(r, T) + r->layer_us;
     if (w->n_decode > 0.0)
         layer += attn_us(r, w->decode_kv_tokens, w->decode_kv_tokens, w->n_decode);
     if (w->prefill_tokens > 0.0)
         layer += attn_us(r, w->prefill_qk_pairs, w->prefill_kv_tokens, w->prefill_tokens);
-    return r->layers * layer + roofline_gemm_us(r, ROOF_LM_HEAD, S) + r->overhead_us;
+    return r->layers * layer + roofline_gemm_us(r, ROOF_LM_HEAD, S);
 }

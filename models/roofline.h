@@ -7,14 +7,20 @@
  *   layers x [ qkv + o + gate_up + down      GEMMs at T = prefill + decode tokens
  *            + decode attention              KV bytes read / compute
  *            + prefill attention             causal pairs / KV bytes
- *            + 2 all-reduces                 ring, when tensor_parallel_size > 1
- *            + layer_overhead_us ]           norms, rotary, launch gaps
- *   + lm_head (S = sequences sampling) + overhead_us
+ *            + 2 all-reduces                 latency + bytes / link, when TP > 1
+ *            + layer_us ]                    norms, rotary, residuals (GPU time)
+ *   + lm_head (S = sequences sampling)
  *
- * The efficiencies in struct roof_params (fraction of the GPU's dense tensor peak, of
- * its memory bandwidth, ...) were fitted on published TensorRT-LLM numbers for 7-8B
- * models only (bench/validate_roofline.sh; docs/latency-models.md gives the method, the
- * fit and the held-out errors). Quantization changes both the rate (FP8/INT8 tensor
+ * That is the GPU work (roofline_iter_us). The step model around it (models/latency.c,
+ * docs/latency-models.md) adds what vLLM adds: kernel launches (layers x launch_us) when
+ * the batch runs eagerly instead of as a CUDA graph, and the host's scheduling, sampling
+ * and output processing (host_us + host_seq_us per scheduled sequence) either after the
+ * GPU work or overlapped with it (async scheduling); frontend_us (API server, tokeniser)
+ * is added to each request's TTFT and end-to-end time, not to the iteration.
+ *
+ * The committed parameters (struct roof_params) were fitted by `llmcap calibrate` on the
+ * published vLLM runs in models/calibration-data/ (docs/latency-models.md gives the fit
+ * and the held-out errors). Quantization changes both the rate (FP8/INT8 tensor
  * cores where the GPU has them) and the weight bytes (models/memory.h). MoE layers
  * count the active experts' FLOPs and the bytes of the experts a batch touches.
  *
@@ -31,7 +37,7 @@
 #include "sim/core/err.h"
 
 /* Version of the formulas; bump when they change (it is part of the provenance). */
-#define ROOF_VERSION 1
+#define ROOF_VERSION 2
 
 /* PCIe 4.0 x16 per direction ([D] 16 GT/s x 16 lanes x 128/130 / 8 = 31.5 GB/s), used for
  * all-reduce when the catalog has no GPU interconnect bandwidth. */
@@ -42,17 +48,27 @@ struct roof_params {
     double mem_eff;              /* (0,1]: fraction of memory bandwidth streaming weights */
     double attn_mem_eff;         /* (0,1]: fraction of memory bandwidth reading the KV cache */
     double attn_mfu;             /* (0,1]: fraction of the 16-bit peak in attention math */
-    double overhead_us;          /* >= 0: per iteration (scheduling, sampling, launch) */
-    double layer_overhead_us;    /* >= 0: per layer (norms, rotary, residual, launch gaps) */
+    double layer_us;             /* >= 0: GPU time per layer outside the GEMMs and attention */
+    double launch_us;            /* >= 0: per layer, kernel launches of an eager iteration */
+    double host_us;              /* >= 0: host time per iteration (schedule, prepare, sample) */
+    double host_seq_us;          /* >= 0: host time per scheduled sequence */
+    double frontend_us;          /* >= 0: per request: API server, tokeniser, detokeniser */
     double allreduce_latency_us; /* >= 0: fixed cost of one all-reduce */
     double link_eff;             /* (0,1]: fraction of the interconnect bandwidth a ring gets */
 };
 
+/* Number of fields of struct roof_params, and their names in its order (CAL.json keys). */
+#define ROOF_N_PARAMS 11
+extern const char *const roof_param_names[ROOF_N_PARAMS];
+double *roof_param_ref(struct roof_params *p, int i);
+
+/* Check every field against its physical range; SIM_EINVAL + err naming the field. */
+int roof_params_check(const struct roof_params *p, struct sim_err *err);
+
 /*
- * The committed, fitted efficiencies for GPU `g`: the global set, with the GEMM
- * efficiency fitted for g's architecture (cat_gpu.arch) when the fit saw that
- * architecture. `g` NULL, or an architecture the fit did not see (turing), gives the
- * global gemm_mfu. See roofline.c for the fit's output.
+ * The committed, fitted parameters for GPU `g`: the set fitted for g's architecture
+ * (cat_gpu.arch) when the fit saw that architecture (hopper, ampere), else the mean of
+ * the fitted sets. See roofline.c for the fit's output.
  */
 void roof_params_fitted(const struct cat_gpu *g, struct roof_params *out);
 
@@ -83,8 +99,7 @@ struct roofline {
     double ar_ring_factor;         /* 2 (tp - 1) / tp */
     double link_rate;              /* B/us */
     bool link_assumed;             /* no interconnect in the catalog: PCIe 4.0 x16 assumed */
-    double overhead_us;
-    double layer_overhead_us;
+    double layer_us;
     double allreduce_latency_us;
 };
 
@@ -99,7 +114,8 @@ int roofline_init(struct roofline *r, const struct cat_model *m, const struct ca
                   struct sim_err *err);
 
 /* One iteration's work with real-valued counts (the validation's steady states use
- * fractional sequences); same meaning as struct lat_batch. */
+ * fractional sequences); same meaning as struct lat_batch. pad_tokens: tokens added to
+ * reach a CUDA-graph capture size (they go through the GEMMs and all-reduces). */
 struct roof_work {
     double n_prefill;
     double prefill_tokens;
@@ -107,9 +123,11 @@ struct roof_work {
     double prefill_qk_pairs;
     double n_decode;
     double decode_kv_tokens;
+    double pad_tokens;
 };
 
-/* Iteration time in microseconds; 0 for an empty batch. */
+/* GPU time of one iteration in microseconds (operators + layers x layer_us; no launch
+ * or host time); 0 for an empty batch. */
 double roofline_iter_us(const struct roofline *r, const struct roof_work *w);
 
 /* Per-operator times (microseconds), as written into roofline latency tables. */

@@ -406,8 +406,10 @@ static int read_operators(const struct rd *rd, const cJSON *root, struct lat_tab
     int rc = want_object(rd, root, ops, "operators");
     if (rc)
         return rc;
-    static const char *const keys[] = {"gemm", "decode_attention", "prefill_attention",
-                                       "allreduce", "overhead_us"};
+    static const char *const keys[] = {"gemm",     "decode_attention", "prefill_attention",
+                                       "allreduce", "overhead_us",     "layer_us",
+                                       "launch_us", "host_us",         "host_seq_us",
+                                       "frontend_us"};
     if ((rc = check_keys(rd, ops, "operators", keys, sizeof keys / sizeof keys[0])))
         return rc;
 
@@ -471,17 +473,26 @@ static int read_operators(const struct rd *rd, const cJSON *root, struct lat_tab
         t->has_allreduce = true;
     }
 
-    const cJSON *ov = member(ops, "overhead_us");
-    t->overhead_us = 0.0;
-    if (ov) {
+    /* scalar terms: per iteration (overhead_us) and the step model's (all optional) */
+    double *dst[] = {&t->overhead_us, &t->layer_us,    &t->launch_us,
+                     &t->host_us,     &t->host_seq_us, &t->frontend_us};
+    bool *has[] = {NULL, &t->has_layer_us, &t->has_launch_us, &t->has_host_us,
+                   &t->has_host_seq_us, &t->has_frontend_us};
+    for (int i = 0; i < 6; i++) {
+        const char *name = keys[4 + i];
+        const cJSON *ov = member(ops, name);
+        *dst[i] = 0.0;
+        if (!ov)
+            continue;
         if (!cJSON_IsNumber(ov) || !isfinite(ov->valuedouble) || ov->valuedouble < 0.0) {
             char shown[80];
             return mu_json_err(rd->doc, ov, rd->err, SIM_EINVAL,
-                               "'operators.overhead_us' must be a finite number >= 0 (us), "
-                               "got %s",
+                               "'operators.%s' must be a finite number >= 0 (us), got %s", name,
                                show_num(ov, shown, sizeof shown));
         }
-        t->overhead_us = ov->valuedouble;
+        *dst[i] = ov->valuedouble;
+        if (has[i])
+            *has[i] = true;
     }
     return SIM_OK;
 }

@@ -55,6 +55,9 @@ struct lat_tab {
     bool has_allreduce;
     struct lat_grid1 allreduce;
     double overhead_us;
+    /* the step model's terms (docs/latency-tables.md), each optional */
+    double layer_us, launch_us, host_us, host_seq_us, frontend_us;
+    bool has_layer_us, has_launch_us, has_host_us, has_host_seq_us, has_frontend_us;
 };
 
 /* Read and check `path`. Caller owns: lat_tab_release(). SIM_EINVAL + err (file:line:col)

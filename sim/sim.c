@@ -605,6 +605,15 @@ static int resolve_engine(struct sim *s, struct sim_err *err)
     int def_seqs = 256, def_tokens = 2048; /* vLLM's API server defaults below 70 GiB */
     if (g)
         mem_default_limits(g, &def_seqs, &def_tokens);
+    p->num_scheduler_steps = es->num_scheduler_steps > 1 ? es->num_scheduler_steps : 1;
+    p->v0 = es->vllm_version[0] && es->vllm_major == 0 && es->vllm_minor < 8;
+    if (p->v0) {
+        /* vLLM 0.6 EngineArgs/SchedulerConfig defaults: 256 sequences; a token budget of
+         * max(max_model_len, 2048) without chunked prefill, 512 with it */
+        def_seqs = 256;
+        def_tokens = p->chunked_prefill ? 512
+                                        : (es->max_model_len > 2048 ? es->max_model_len : 2048);
+    }
     p->max_num_seqs = es->max_num_seqs > 0 ? es->max_num_seqs : def_seqs;
     p->max_num_batched_tokens =
         es->max_num_batched_tokens > 0 ? es->max_num_batched_tokens : def_tokens;
@@ -704,8 +713,16 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         .kv_dtype = sc->model.kv_cache_dtype,
         .tensor_parallel_size = sc->engine.tensor_parallel_size,
         .catalog = s->opt.catalog,
+        .exec = {.vllm_major = sc->engine.vllm_major,
+                 .vllm_minor = sc->engine.vllm_minor,
+                 .enforce_eager = sc->engine.enforce_eager,
+                 .max_num_seqs = s->ep.max_num_seqs},
+        .calibration = sc->engine.latency.calibration_path,
     };
     s->lat = lat_model_from_spec(&sc->engine.latency, &lctx, err);
+    if (!s->lat)
+        locate_file_error(sc, "engine.latency.calibration", sc->engine.latency.calibration_path,
+                          err);
     if (!s->lat) {
         locate_file_error(sc, "engine.latency.table", sc->engine.latency.table_path, err);
         scenario_locate(sc, "engine.latency", err);

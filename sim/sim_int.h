@@ -74,16 +74,22 @@ struct engine_params {
     int64_t num_blocks;
     int32_t max_model_len;
     int32_t static_batch_size;
+    bool v0;                     /* vLLM < 0.8: prefills first when chunked prefill is off */
+    int32_t num_scheduler_steps; /* > 1: vLLM 0.6 multi-step decode blocks */
 };
 
 /* Decode iterations advanced in one event at most (a longer run is chained). */
 #define RUN_CHUNK 64
 
 struct engine {
+    struct req_list incoming; /* in the front end (API server, tokeniser), in dispatch order */
+    evq_handle fe_ev;         /* the front end hands the head over */
     struct req_list waiting;
     struct req **running; /* in admission order; capacity max_num_seqs (static: batch) */
     int32_t n_running;
-    int32_t n_sched;      /* running[0..n_sched) are in the step in flight */
+    int32_t n_sched;      /* running[sched_first..+n_sched) are in the step in flight */
+    int32_t sched_first;
+    int32_t block_k;      /* > 0: a multi-step block of block_k decode steps is in flight */
     int64_t free_blocks;
     bool busy;
     evq_handle step_ev;

@@ -80,10 +80,10 @@ int main(int argc, char **argv)
     fprintf(f, "    \"tool\": \"models/tools/gen_roofline_tables v%d\",\n", ROOF_VERSION);
     fprintf(f,
             "    \"note\": \"MODELLED, NOT MEASURED: roofline v%d (%s); gemm_mfu %.4f, mem_eff "
-            "%.4f, attn_mem_eff %.4f, attn_mfu %.4f, overhead_us = overhead %.4g + layers x "
-            "%.4g us per layer\"\n",
+            "%.4f, attn_mem_eff %.4f, attn_mfu %.4f; the step model's terms (layer_us, "
+            "launch_us, host_us, host_seq_us, frontend_us) are the roofline's\"\n",
             ROOF_VERSION, roof_params_fit_note(), p.gemm_mfu, p.mem_eff, p.attn_mem_eff,
-            p.attn_mfu, p.overhead_us, p.layer_overhead_us);
+            p.attn_mfu);
     fprintf(f, "  },\n");
     fprintf(f,
             "  \"model\": {\n    \"name\": \"%s\", \"dtype\": \"%s\", \"kv_cache_dtype\": "
@@ -135,8 +135,10 @@ int main(int argc, char **argv)
         axis(f, "      ", "us", v, N(gemm_tokens), "");
         fprintf(f, "    },\n");
     }
-    fprintf(f, "    \"overhead_us\": %.17g\n  }\n}\n",
-            p.overhead_us + m->num_layers * p.layer_overhead_us);
+    fprintf(f,
+            "    \"layer_us\": %.17g,\n    \"launch_us\": %.17g,\n    \"host_us\": %.17g,\n"
+            "    \"host_seq_us\": %.17g,\n    \"frontend_us\": %.17g\n  }\n}\n",
+            p.layer_us, p.launch_us, p.host_us, p.host_seq_us, p.frontend_us);
     if (fclose(f)) {
         perror(argv[6]);
         goto fail;

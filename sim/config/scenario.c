@@ -315,13 +315,17 @@ static const char *const engine_keys[] = {"kind",
                                           "startup",
                                           "termination",
                                           "readiness",
+                                          "vllm_version",
+                                          "enforce_eager",
+                                          "num_scheduler_steps",
                                           NULL};
 static const char *const engine_kinds[] = {"vllm", "static", NULL};
-static const char *const latency_keys[] = {"model", "table", "constant", "linear", NULL};
+static const char *const latency_keys[] = {"model",  "table",       "constant",
+                                           "linear", "calibration", NULL};
 static const char *const latency_models[] = {"constant", "linear", "roofline", "table", NULL};
 static const char *const lat_constant_keys[] = {"prefill_per_token_us", "decode_iteration_ms",
                                                 NULL};
-static const char *const lat_linear_keys[] = {"fixed_ms", "per_prefill_token_us",
+static const char *const lat_linear_keys[] = {"fixed_ms", "frontend_ms", "per_prefill_token_us",
                                               "per_decode_seq_us", "per_context_token_ns", NULL};
 static const char *const startup_keys[] = {"image_gib",        "image_pull_gib_per_s",
                                            "image_prepulled",  "weights_from",
@@ -750,6 +754,13 @@ static int bind_latency(struct bind *b, const struct sect *e, struct lat_spec *l
     } else if ((rc = only_for(b, &s, "table", "model table"))) {
         return rc;
     }
+    if (lat->kind == LAT_TABLE || lat->kind == LAT_ROOFLINE) {
+        if ((rc = rd_path(b, &s, "calibration", lat->calibration_path,
+                          sizeof lat->calibration_path)))
+            return rc;
+    } else if ((rc = only_for(b, &s, "calibration", "model roofline or table"))) {
+        return rc;
+    }
     if ((rc = sect_open(b, &s, "constant", lat_constant_keys, &c)) ||
         (rc = sect_open(b, &s, "linear", lat_linear_keys, &l)))
         return rc;
@@ -773,7 +784,9 @@ static int bind_latency(struct bind *b, const struct sect *e, struct lat_spec *l
             (rc = rd_num(b, &l, "per_decode_seq_us", 0, false, INFINITY, false, "us",
                          &lat->per_decode_seq_us)) ||
             (rc = rd_num(b, &l, "per_context_token_ns", 0, false, INFINITY, false, "ns",
-                         &lat->per_context_token_ns)))
+                         &lat->per_context_token_ns)) ||
+            (rc = rd_num(b, &l, "frontend_ms", 0, false, INFINITY, false, "ms",
+                         &lat->frontend_ms)))
             return rc;
     } else if ((rc = only_for(b, &s, "linear", "model linear"))) {
         return rc;
@@ -820,6 +833,48 @@ static int bind_startup(struct bind *b, const struct sect *e, struct startup_spe
     return SIM_OK;
 }
 
+/* engine.vllm_version, enforce_eager and num_scheduler_steps: the version-specific terms
+ * (docs/latency-models.md, "vLLM versions"). */
+static int bind_vllm_version(struct bind *b, const struct sect *e, struct engine_spec *en)
+{
+    char key[256];
+    int rc;
+    const struct ynode *v = field(e, "vllm_version", key, sizeof key);
+    if (v) {
+        char text[32];
+        if ((rc = str_into(b, v, key, false, text, sizeof text)))
+            return rc;
+        if (lat_vllm_version_parse(text, &en->vllm_major, &en->vllm_minor))
+            return fail_at(b, v, "'%s' must be a vLLM release like '0.6.0' or '0.10.1', got '%s'",
+                           key, text);
+        if (en->vllm_major == 0 && en->vllm_minor < 5)
+            return fail_at(b, v,
+                           "'%s' %s is older than the versions llmcap models (0.5 and later)", key,
+                           text);
+        snprintf(en->vllm_version, sizeof en->vllm_version, "%s", text);
+    }
+    if ((rc = rd_bool(b, e, "enforce_eager", &en->enforce_eager)) ||
+        (rc = rd_int(b, e, "num_scheduler_steps", 1, 256, "steps", &en->num_scheduler_steps)))
+        return rc;
+    bool v0 = v && en->vllm_major == 0 && en->vllm_minor < 8;
+    if (v0 && !has(e, "enable_chunked_prefill"))
+        en->enable_chunked_prefill = false; /* V0's default below max_model_len 32K */
+    if (en->num_scheduler_steps > 1) {
+        const struct ynode *k = ynode_key(e->map, "num_scheduler_steps");
+        if (!(v0 && en->vllm_minor >= 6))
+            return fail_at(b, k,
+                           "'engine.num_scheduler_steps' > 1 is vLLM 0.6-0.7 multi-step "
+                           "scheduling (removed with the V0 engine): set 'engine.vllm_version' "
+                           "to the 0.6 or 0.7 release measured, or leave it at 1");
+        if (en->enable_chunked_prefill)
+            return fail_at(b, k,
+                           "'engine.num_scheduler_steps' > 1 with 'enable_chunked_prefill: "
+                           "true' is not modelled (vLLM 0.6.0 multi-step did not support "
+                           "chunked prefill)");
+    }
+    return SIM_OK;
+}
+
 /* engine.termination. `on_unfinished` (the gateway re-queued or failed what was left at
  * the grace period's end) is gone: vLLM aborts at SIGTERM and the client retries. */
 static int bind_termination(struct bind *b, const struct sect *e, struct termination_spec *t)
@@ -862,6 +917,8 @@ static int bind_engine(struct bind *b, const struct sect *top)
         (rc = bind_num_gpu_blocks(b, &e, en)))
         return rc;
     en->kind = (enum engine_kind)kind;
+    if ((rc = bind_vllm_version(b, &e, en)))
+        return rc;
     if (en->kind == ENGINE_STATIC) {
         if ((rc = rd_int(b, &e, "batch_size", 1, INT_MAX, "requests", &en->static_batch_size)))
             return rc;
@@ -1139,6 +1196,7 @@ void scenario_defaults(struct scenario *sc)
     e->readiness.initial_delay_us = 0;
     e->readiness.period_us = 10000000;
     e->readiness.failure_threshold = 3;
+    e->num_scheduler_steps = 1;
 
     sc->router.policy = ROUTER_LEAST_OUTSTANDING;
     sc->router.queue_timeout_us = 60000000;

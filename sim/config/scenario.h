@@ -154,6 +154,10 @@ struct engine_spec {
     int max_model_len;
     int64_t num_gpu_blocks; /* 0 = auto (sized from GPU memory) */
     int static_batch_size;  /* kind static: requests per batch */
+    char vllm_version[32];  /* as written; "" = current vLLM (LAT_VLLM_CURRENT) */
+    int vllm_major, vllm_minor; /* 0.0 = current */
+    bool enforce_eager;     /* no CUDA graphs */
+    int num_scheduler_steps; /* vLLM 0.6-0.7 multi-step scheduling; 1 = off */
     struct lat_spec latency;
     struct startup_spec startup;
     struct termination_spec termination;

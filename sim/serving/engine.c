@@ -157,6 +157,12 @@ static void preempt(struct engine *e, struct req *victim)
 static void vllm_step_end(struct sim *s, void *obj, uint64_t arg);
 static void vllm_run_end(struct sim *s, void *obj, uint64_t arg);
 static bool try_decode_run(struct sim *s, struct replica *rp);
+static bool try_multi_step(struct sim *s, struct replica *rp);
+static bool vllm_v0_prefill(struct sim *s, struct replica *rp);
+static void admit(struct sim *s, struct replica *rp, struct req *r, int32_t n_new, int64_t extra,
+                  int64_t blocks, struct lat_batch *b);
+static void start_step(struct sim *s, struct replica *rp, const struct lat_batch *b,
+                       int32_t first, int32_t n);
 
 /*
  * vLLM V1 Scheduler.schedule() with FCFS policy and no prefix cache: running requests
@@ -174,7 +180,13 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
         e->busy = false;
         return;
     }
-    if (!s->opt.no_fast_forward && try_decode_run(s, rp))
+    bool v0_prefill_first = p->v0 && !p->chunked_prefill;
+    if (!v0_prefill_first && p->num_scheduler_steps <= 1 && !s->opt.no_fast_forward &&
+        try_decode_run(s, rp))
+        return;
+    if (v0_prefill_first && vllm_v0_prefill(s, rp))
+        return;
+    if (try_multi_step(s, rp))
         return;
 
     struct lat_batch b = {0};
@@ -208,7 +220,7 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
         i++;
     }
     int32_t n_sched = i;
-    if (!preempted) {
+    if (!preempted && !v0_prefill_first) {
         while (e->waiting.n > 0 && budget > 0 && e->n_running < p->max_num_seqs) {
             struct req *r = e->waiting.head;
             int32_t n_new = tokens_to_compute(r);
@@ -220,35 +232,101 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
             int64_t extra = blocks - r->n_blocks;
             if (extra > e->free_blocks)
                 break;
-            list_pop_front(&e->waiting);
-            r->state = RS_RUNNING;
-            if (r->first_sched_us < 0) {
-                r->first_sched_us = s->now_us;
-                metrics_observe(rp, M_QUEUE_TIME, (double)(s->now_us - r->arrival_us) * 1e-6,
-                                1);
-            }
-            e->running[e->n_running++] = r;
-            e->free_blocks -= extra;
-            r->n_blocks = (int32_t)blocks;
-            r->sched_new = n_new;
+            admit(s, rp, r, n_new, extra, blocks, &b);
             budget -= n_new;
-            batch_add(&b, r, n_new);
             n_sched++;
         }
     }
     /* max_model_len <= KV capacity and (without chunked prefill) <= the token budget are
      * checked at setup, so some request can always be scheduled. */
     SIM_ASSERT(n_sched > 0);
-    e->n_sched = n_sched;
+    start_step(s, rp, &b, 0, n_sched);
+}
+
+/* Admit waiting request r into running for n_new tokens (KV already checked). */
+static void admit(struct sim *s, struct replica *rp, struct req *r, int32_t n_new, int64_t extra,
+                  int64_t blocks, struct lat_batch *b)
+{
+    struct engine *e = &rp->eng;
+    list_pop_front(&e->waiting);
+    r->state = RS_RUNNING;
+    if (r->first_sched_us < 0) {
+        r->first_sched_us = s->now_us;
+        metrics_observe(rp, M_QUEUE_TIME, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
+    }
+    e->running[e->n_running++] = r;
+    e->free_blocks -= extra;
+    r->n_blocks = (int32_t)blocks;
+    r->sched_new = n_new;
+    batch_add(b, r, n_new);
+}
+
+/* Start a step of `b` over running[first..first+n). */
+static void start_step(struct sim *s, struct replica *rp, const struct lat_batch *b,
+                       int32_t first, int32_t n)
+{
+    struct engine *e = &rp->eng;
+    e->n_sched = n;
+    e->sched_first = first;
     e->busy = true;
     e->in_run = false;
     e->step_start_us = s->now_us;
-    int64_t d = step_duration_us(s, &b);
-    e->step_prefill_tokens = b.prefill_tokens;
-    e->step_decode_seqs = b.n_decode;
+    int64_t d = step_duration_us(s, b);
+    e->step_prefill_tokens = b->prefill_tokens;
+    e->step_decode_seqs = b->n_decode;
     e->n_steps++;
     e->n_iterations++;
     e->step_ev = evq_push(s->q, s->now_us + d, PRIO_STEP, vllm_step_end, rp, 0);
+}
+
+/*
+ * vLLM V0 (< 0.8) without chunked prefill (vllm/core/scheduler.py _schedule_default):
+ * when prompts are waiting and none was preempted, a step of prefills only: waiting
+ * requests in order while the whole prompt fits the token budget, a sequence slot and
+ * the KV cache; decodes wait for the next step. Returns true when it started one.
+ */
+static bool vllm_v0_prefill(struct sim *s, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    const struct engine_params *p = &s->ep;
+    struct lat_batch b = {0};
+    int64_t budget = p->max_num_batched_tokens;
+    int32_t first = e->n_running, n = 0;
+    while (e->waiting.n > 0 && e->n_running < p->max_num_seqs) {
+        struct req *r = e->waiting.head;
+        int32_t n_new = tokens_to_compute(r);
+        if (n_new > budget)
+            break;
+        int64_t blocks = ceil_div64(r->num_computed + n_new, p->block_size);
+        int64_t extra = blocks - r->n_blocks;
+        if (extra > e->free_blocks)
+            break;
+        admit(s, rp, r, n_new, extra, blocks, &b);
+        budget -= n_new;
+        n++;
+    }
+    if (n == 0)
+        return false;
+    start_step(s, rp, &b, first, n);
+    return true;
+}
+
+/* The step (or block) in flight ended now: its GPU time. */
+static int64_t step_ended(struct sim *s, struct engine *e)
+{
+    e->step_ev = 0;
+    int64_t d = s->now_us - e->step_start_us;
+    e->busy_us += d;
+    return d;
+}
+
+/* Tokens sampled by the step that ended reach the clients; then the next step. */
+static void after_step(struct sim *s, struct replica *rp, uint64_t sampled)
+{
+    rp->eng.generation_tokens_total += sampled;
+    sim_tokens_generated(s, sampled);
+    finish_sampled(s, rp);
+    schedule(s, rp);
 }
 
 static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
@@ -256,12 +334,10 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
     (void)arg;
     struct replica *rp = obj;
     struct engine *e = &rp->eng;
-    e->step_ev = 0;
-    int64_t d = s->now_us - e->step_start_us;
-    e->busy_us += d;
+    int64_t d = step_ended(s, e);
     e->prompt_tokens_total += (uint64_t)e->step_prefill_tokens;
     uint64_t sampled = 0;
-    for (int32_t i = 0; i < e->n_sched; i++) {
+    for (int32_t i = e->sched_first; i < e->sched_first + e->n_sched; i++) {
         struct req *r = e->running[i];
         r->num_computed += r->sched_new;
         r->sched_new = 0;
@@ -278,10 +354,118 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
     if (e->step_decode_seqs > 0)
         metrics_observe(rp, M_ITL, (double)d * 1e-6, (uint64_t)e->step_decode_seqs);
     e->n_sched = 0;
-    e->generation_tokens_total += sampled;
-    sim_tokens_generated(s, sampled);
-    finish_sampled(s, rp);
-    vllm_schedule(s, rp);
+    e->sched_first = 0;
+    after_step(s, rp, sampled);
+}
+
+/* ---- vLLM 0.6 multi-step scheduling ---------------------------------------------- */
+
+static void vllm_block_end(struct sim *s, void *obj, uint64_t arg);
+
+/* Tokens request r still samples in a block of k steps. */
+static inline int32_t block_tokens(const struct req *r, int32_t k)
+{
+    int32_t left = r->output_tokens - r->num_output;
+    return left < k ? left : k;
+}
+
+/* KV blocks the running requests need beyond what they hold for a block of k steps. */
+static int64_t block_new_blocks(const struct engine *e, int32_t block_size, int32_t k)
+{
+    int64_t total = 0;
+    for (int32_t i = 0; i < e->n_running; i++) {
+        const struct req *r = e->running[i];
+        int64_t want = ceil_div64((int64_t)r->num_computed + block_tokens(r, k), block_size);
+        if (want > r->n_blocks)
+            total += want - r->n_blocks;
+    }
+    return total;
+}
+
+/*
+ * vLLM 0.6 multi-step scheduling (--num-scheduler-steps k; vllm/engine/llm_engine.py and
+ * worker/multi_step_model_runner.py): a batch of decoding sequences is scheduled once and
+ * runs k forward passes back to back; the host schedules once per block, and the outputs
+ * reach the clients together at the block's end (streams arrive in chunks of k tokens).
+ * Every sequence stays in the batch for the whole block (one that finishes early is
+ * computed and its extra tokens dropped), and the block reserves KV slots for its tokens
+ * up front. Arrivals wait for the running block. Starts the block when every running
+ * request is decoding and returns true.
+ */
+static bool try_multi_step(struct sim *s, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    const struct engine_params *p = &s->ep;
+    int32_t n = e->n_running;
+    if (p->num_scheduler_steps <= 1 || n == 0 || n > p->max_num_batched_tokens)
+        return false;
+    int64_t ctx0 = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (!is_decoding(e->running[i]))
+            return false;
+        ctx0 += e->running[i]->num_computed;
+    }
+    if (p->v0 && !p->chunked_prefill && e->waiting.n > 0) {
+        /* a prefill step goes first when the head fits (prefills are scheduled first) */
+        const struct req *h = e->waiting.head;
+        int32_t n_new = tokens_to_compute(h);
+        int64_t need = ceil_div64(h->num_computed + n_new, p->block_size) - h->n_blocks;
+        if (n < p->max_num_seqs && n_new <= p->max_num_batched_tokens &&
+            need <= e->free_blocks)
+            return false;
+    }
+    int32_t k = p->num_scheduler_steps;
+    while (k > 1 && block_new_blocks(e, p->block_size, k) > e->free_blocks)
+        k--;
+    if (block_new_blocks(e, p->block_size, k) > e->free_blocks)
+        return false; /* not even one step fits: the normal step preempts */
+    int64_t used = 0;
+    for (int32_t i = 0; i < n; i++) {
+        struct req *r = e->running[i];
+        int64_t want = ceil_div64((int64_t)r->num_computed + block_tokens(r, k), p->block_size);
+        if (want > r->n_blocks) {
+            used += want - r->n_blocks;
+            r->n_blocks = (int32_t)want;
+        }
+    }
+    e->free_blocks -= used;
+    int64_t t = s->now_us;
+    for (int32_t i = 1; i <= k; i++) {
+        struct lat_batch b = {0};
+        b.n_decode = n;
+        b.decode_kv_tokens = ctx0 + (int64_t)n * i;
+        b.no_host = i > 1;
+        t += step_duration_us(s, &b);
+    }
+    e->block_k = k;
+    e->busy = true;
+    e->in_run = false;
+    e->step_start_us = s->now_us;
+    e->n_steps++;
+    e->n_iterations += (uint64_t)k;
+    e->step_ev = evq_push(s->q, t, PRIO_STEP, vllm_block_end, rp, 0);
+    return true;
+}
+
+static void vllm_block_end(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct replica *rp = obj;
+    struct engine *e = &rp->eng;
+    int64_t d = step_ended(s, e);
+    int32_t k = e->block_k;
+    e->block_k = 0;
+    uint64_t sampled = 0;
+    for (int32_t i = 0; i < e->n_running; i++) {
+        struct req *r = e->running[i];
+        int32_t j = block_tokens(r, k);
+        r->num_computed += j;
+        r->num_output += j;
+        sampled += (uint64_t)j;
+    }
+    /* each token waited d / k on average (the client sees one chunk per block) */
+    metrics_observe(rp, M_ITL, (double)d * 1e-6 / k, sampled);
+    after_step(s, rp, sampled);
 }
 
 /* ---- vLLM: runs of pure decode iterations in one event ---------------------------- */
@@ -542,10 +726,7 @@ static void static_batch_end(struct sim *s, void *obj, uint64_t arg)
         r->num_computed = r->prompt_tokens + r->output_tokens - 1;
         tokens += (uint64_t)r->output_tokens;
     }
-    e->generation_tokens_total += tokens;
-    sim_tokens_generated(s, tokens);
-    finish_sampled(s, rp);
-    static_schedule(s, rp);
+    after_step(s, rp, tokens);
 }
 
 /* ---- entry points ---------------------------------------------------------------- */
@@ -562,11 +743,11 @@ static void idle_kick(struct sim *s, void *obj, uint64_t arg)
     schedule(s, rp);
 }
 
-void engine_enqueue(struct sim *s, struct replica *rp, struct req *r)
+/* A request reaches the engine's scheduler (waiting queue). */
+static void engine_accept(struct sim *s, struct replica *rp, struct req *r)
 {
     struct engine *e = &rp->eng;
     r->state = RS_WAITING;
-    r->replica = rp->idx;
     list_push_back(&e->waiting, r);
     if (!e->busy) {
         e->busy = true;
@@ -575,6 +756,42 @@ void engine_enqueue(struct sim *s, struct replica *rp, struct req *r)
     } else if (e->in_run) {
         run_interrupt(s, rp);
     }
+}
+
+static inline int64_t frontend_us(const struct sim *s)
+{
+    return llround(s->lat->frontend_us);
+}
+
+/* The front end (API server, tokeniser) hands over every request whose front-end time
+ * has passed; the delay is the same for all, so they leave in dispatch order. */
+static void frontend_done(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct replica *rp = obj;
+    struct engine *e = &rp->eng;
+    e->fe_ev = 0;
+    int64_t fe = frontend_us(s);
+    while (e->incoming.head && e->incoming.head->dispatch_us + fe <= s->now_us)
+        engine_accept(s, rp, list_pop_front(&e->incoming));
+    if (e->incoming.head)
+        e->fe_ev = evq_push(s->q, e->incoming.head->dispatch_us + fe, PRIO_STEP, frontend_done,
+                            rp, 0);
+}
+
+void engine_enqueue(struct sim *s, struct replica *rp, struct req *r)
+{
+    struct engine *e = &rp->eng;
+    r->replica = rp->idx;
+    int64_t fe = frontend_us(s);
+    if (fe <= 0) {
+        engine_accept(s, rp, r);
+        return;
+    }
+    r->state = RS_WAITING;
+    list_push_back(&e->incoming, r);
+    if (!e->fe_ev)
+        e->fe_ev = evq_push(s->q, r->dispatch_us + fe, PRIO_STEP, frontend_done, rp, 0);
 }
 
 /* End a request that is off the engine with `outcome`, or (OUTCOME_N) fail its attempt as
@@ -609,8 +826,16 @@ void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcom
     }
     e->n_running = 0;
     e->n_sched = 0;
+    e->sched_first = 0;
+    e->block_k = 0;
     struct req *r;
     while ((r = list_pop_front(&e->waiting)))
+        take_off(s, rp, r, outcome);
+    if (e->fe_ev) {
+        evq_cancel(s->q, e->fe_ev);
+        e->fe_ev = 0;
+    }
+    while ((r = list_pop_front(&e->incoming)))
         take_off(s, rp, r, outcome);
     e->busy = false;
     rp->aborting = false;

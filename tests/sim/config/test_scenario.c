@@ -950,3 +950,46 @@ Test(scenario_bad, slo_and_record_errors)
 {
     check_bad(bad_slo_and_record, sizeof bad_slo_and_record / sizeof bad_slo_and_record[0]);
 }
+
+/* ---- vLLM version terms -------------------------------------------------------------- */
+
+Test(scenario_set, vllm_version_picks_v0_defaults_and_multi_step)
+{
+    static const char *const sets[] = {"engine.vllm_version=v0.6.0",
+                                       "engine.num_scheduler_steps=10",
+                                       "engine.enforce_eager=true",
+                                       "engine.latency.calibration=cal.json"};
+    struct scenario sc;
+    load_ok(&sc, SCEN "good_minimal.yaml", sets, 4);
+    cr_assert_eq(sc.engine.vllm_major, 0);
+    cr_assert_eq(sc.engine.vllm_minor, 6);
+    cr_assert_str_eq(sc.engine.vllm_version, "v0.6.0");
+    cr_assert_eq(sc.engine.num_scheduler_steps, 10);
+    cr_assert(sc.engine.enforce_eager);
+    cr_assert_not(sc.engine.enable_chunked_prefill); /* V0's default */
+    cr_assert_str_eq(sc.engine.latency.calibration_path, "cal.json");
+    scenario_release(&sc);
+}
+
+Test(scenario_set, multi_step_outside_vllm_0_6_is_an_error)
+{
+    struct scenario sc;
+    struct sim_err e = {0};
+    static const char *const v1[] = {"engine.num_scheduler_steps=8"};
+    cr_assert_eq(scenario_load(&sc, SCEN "good_minimal.yaml", v1, 1, &e), SIM_EINVAL);
+    cr_assert(strstr(e.msg, "vLLM 0.6-0.7 multi-step scheduling"), "%s", e.msg);
+    static const char *const chunked[] = {"engine.vllm_version=0.6.3",
+                                          "engine.enable_chunked_prefill=true",
+                                          "engine.num_scheduler_steps=8"};
+    cr_assert_eq(scenario_load(&sc, SCEN "good_minimal.yaml", chunked, 3, &e), SIM_EINVAL);
+    cr_assert(strstr(e.msg, "is not modelled"), "%s", e.msg);
+    static const char *const bad[] = {"engine.vllm_version=latest"};
+    cr_assert_eq(scenario_load(&sc, SCEN "good_minimal.yaml", bad, 1, &e), SIM_EINVAL);
+    cr_assert_str_eq(e.msg, "'engine.vllm_version' must be a vLLM release like '0.6.0' or "
+                            "'0.10.1', got 'latest'");
+    static const char *const constant[] = {
+        "engine.latency={model: constant, calibration: c.json, constant: "
+        "{prefill_per_token_us: 1, decode_iteration_ms: 2}}"};
+    cr_assert_eq(scenario_load(&sc, SCEN "good_minimal.yaml", constant, 1, &e), SIM_EINVAL);
+    cr_assert(strstr(e.msg, "applies only to model roofline or table"), "%s", e.msg);
+}

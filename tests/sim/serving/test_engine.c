@@ -392,3 +392,86 @@ Test(engine, sampled_request_rows_are_a_deterministic_fraction)
     free(b.rows);
     free(w);
 }
+
+/* ---- vLLM versions: V0 prefill-first, multi-step blocks, the front end ---------------- */
+
+/* vLLM 0.6.0 as the shipped calibration runs had it: V0, no chunked prefill. */
+static void h_scenario_v06(struct scenario *sc, int steps)
+{
+    h_scenario(sc);
+    snprintf(sc->engine.vllm_version, sizeof sc->engine.vllm_version, "0.6.0");
+    sc->engine.vllm_major = 0;
+    sc->engine.vllm_minor = 6;
+    sc->engine.enable_chunked_prefill = false;
+    sc->engine.max_model_len = 2048;
+    sc->engine.num_scheduler_steps = steps;
+}
+
+Test(engine, v0_without_chunked_prefill_runs_prefills_alone_first)
+{
+    /* vLLM 0.6 (V0), chunked prefill off, constant model 100 us/prefill token, 10 ms per
+     * decode step. A (prompt 100, 5 out) at 0, B (200, 3) at 15 ms.
+     * 0-10 A's prefill (first token 10 ms); 10-20 A decodes (2 tokens); at 20 B waits, so
+     * V0 runs B's prefill alone: 20-40 (B's first token 40 ms, A idle); 40-50 and 50-60
+     * both decode (B's third token at 60: done); 60-70 A's fifth token: done at 70 ms.
+     * (V1 would mix B's prefill with A's decode in one step.) */
+    struct scenario sc;
+    h_scenario_v06(&sc, 1);
+    struct wl_request reqs[] = {h_req(0, 100, 5), h_req(0.015, 200, 3)};
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 2, &out, false);
+    cr_assert_float_eq(s_of(out.rows[0].first_token_us), 0.010, EPS);
+    cr_assert_float_eq(s_of(out.rows[1].first_token_us), 0.040, EPS);
+    cr_assert_float_eq(s_of(out.rows[1].finish_us), 0.060, EPS);
+    cr_assert_float_eq(s_of(out.rows[0].finish_us), 0.070, EPS);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(engine, multi_step_blocks_make_arrivals_wait_and_stream_in_chunks)
+{
+    /* vLLM 0.6 with --num-scheduler-steps 4, constant model (100 us/prefill token, 10 ms
+     * per decode step). A (prompt 100, 10 out) at 0; B (100, 2) at 20 ms.
+     * 0-10 A's prefill (first token at 10 ms). 10-50 a block of 4 decode steps (A: 5
+     * tokens). B arrived at 20 and waits for the block: 50-60 B's prefill (first token
+     * 60 ms, TTFT 40 ms). 60-100 a block of A and B: A gets 4 (9), B its last 1 and ends
+     * at 100 ms although its token was computed at 70 (tokens reach the client at the
+     * block's end). 100-140: a block for A's last token (the block runs its 4 steps):
+     * A ends at 140 ms. */
+    struct scenario sc;
+    h_scenario_v06(&sc, 4);
+    struct wl_request reqs[] = {h_req(0, 100, 10), h_req(0.020, 100, 2)};
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 2, &out, false);
+    cr_assert_float_eq(s_of(out.rows[0].first_token_us), 0.010, EPS);
+    cr_assert_float_eq(s_of(out.rows[1].first_token_us), 0.060, EPS);
+    cr_assert_float_eq(s_of(out.rows[1].finish_us), 0.100, EPS);
+    cr_assert_float_eq(s_of(out.rows[0].finish_us), 0.140, EPS);
+    cr_assert_eq(sim_result(s)->output_tokens, 12);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(engine, front_end_time_adds_to_ttft_and_e2e_not_to_the_iteration)
+{
+    /* linear model: 1 ms per iteration + 10 us per prefill token, front end 5 ms.
+     * A (100, 2) at 0 reaches the scheduler at 5 ms; prefill 1 + 1 = 2 ms -> first token
+     * at 7 ms. B (100, 2) at 1 ms reaches it at 6 ms, while A's prefill runs, and its
+     * prefill joins A's decode step: 7-9 ms (1 ms + 100 x 10 us): A done and B's first
+     * token at 9 ms; 9-10 B's decode: done at 10 ms. */
+    struct scenario sc;
+    h_scenario(&sc);
+    sc.engine.latency.kind = LAT_LINEAR;
+    sc.engine.latency.fixed_ms = 1;
+    sc.engine.latency.per_prefill_token_us = 10;
+    sc.engine.latency.frontend_ms = 5;
+    struct wl_request reqs[] = {h_req(0, 100, 2), h_req(0.001, 100, 2)};
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 2, &out, false);
+    cr_assert_float_eq(s_of(out.rows[0].first_token_us), 0.007, EPS);
+    cr_assert_float_eq(s_of(out.rows[0].finish_us), 0.009, EPS);
+    cr_assert_float_eq(s_of(out.rows[1].first_token_us), 0.009, EPS);
+    cr_assert_float_eq(s_of(out.rows[1].finish_us), 0.010, EPS);
+    sim_free(s);
+    free(out.rows);
+}
