@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages llmcap needs, when any is missing.
 # Usage: scripts/install-deps.sh [--with-tools]   (--with-tools adds clang, clang-tidy,
-# cppcheck, the sqlite3 shell, Chromium (the report's render test) and xmllint (the JUnit
-# schema check) for CI). Needs root or sudo; does nothing when all
+# cppcheck, the sqlite3 shell, Chromium (the report's render test), xmllint (the JUnit
+# schema check) and shellcheck (deploy/scripts) for CI). Needs root or sudo; does nothing when all
 # packages are already installed.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libgsl-dev libyaml-dev libcjson-dev libsqlite3-dev
       zlib1g-dev libzstd-dev libcriterion-dev gnuplot-nox)
 if [[ "${1:-}" == "--with-tools" ]]; then
-  pkgs+=(clang clang-tidy cppcheck sqlite3 chromium libxml2-utils)
+  pkgs+=(clang clang-tidy cppcheck sqlite3 chromium libxml2-utils shellcheck)
 fi
 
 missing=()
