@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the autoscaling scenarios of docs/autoscaling.md and prints their comparison as a
-# Markdown table (the numbers in the doc come from this script).
+# Markdown table (the numbers in the doc come from this script). The scenarios run on
+# Karpenter-provisioned one-H100 nodes (scenarios/k8s/nodepool-h100.yaml), so every row
+# has its bill: the nodes' cost, per 1M output tokens and per 1M goodput tokens.
 # Usage: bench/autoscaling_compare.sh [BUILD_DIR]   (default build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,13 +18,16 @@ row() { # label, scenario, extra args...
       -v tp="$(get tpot_p95_s "$j")" -v br="$(get ttft_slo_breach_s "$j")" \
       -v lg="$(get ttft_slo_breach_longest_s "$j")" -v rm="$(get replica_minutes "$j")" \
       -v pk="$(get replicas_peak_ready "$j")" -v pc="$(get pods_created "$j")" \
-      -v ok="$(get slo_pass "$j")" 'BEGIN {
-    printf "| %s | %.2f | %.2f | %.3f | %d | %d | %.0f | %d | %d | %s |\n", l, t95, t99, tp,
-           br / 60, lg / 60, rm, pk, pc, ok == 1 ? "pass" : "fail" }'
+      -v ok="$(get slo_pass "$j")" -v usd="$(get cost_usd "$j")" \
+      -v nodes="$(get nodes_total "$j")" -v mt="$(get cost_usd_per_mtok_output "$j")" \
+      -v mg="$(get cost_usd_per_mtok_goodput "$j")" 'BEGIN {
+    printf "| %s | %.2f | %.2f | %.3f | %d | %d | %.0f | %d | %d | %d | $%.2f | $%.2f | $%.2f | %s |\n",
+           l, t95, t99, tp, br / 60, lg / 60, rm, pk, pc, nodes, usd, mt, mg,
+           ok == 1 ? "pass" : "fail" }'
 }
 
-echo "| scenario | TTFT p95 (s) | TTFT p99 (s) | TPOT p95 (s) | minutes over the TTFT SLO | longest breach (min) | replica-minutes | peak replicas | pods created | SLOs |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "| scenario | TTFT p95 (s) | TTFT p99 (s) | TPOT p95 (s) | minutes over the TTFT SLO | longest breach (min) | replica-minutes | peak replicas | pods created | nodes | bill | $/1M output tok | $/1M goodput tok | SLOs |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 row "fixed 4 replicas (no autoscaler)" scenarios/autoscale-keda-queue.yaml --set fleet.autoscaler= --set fleet.replicas=4
 row "KEDA queue depth, min 2 (baseline)" scenarios/autoscale-keda-queue.yaml
 row "HPA on GPU utilisation, min 2" scenarios/autoscale-hpa-gpu-util.yaml
