@@ -476,8 +476,8 @@ static void scripted_interruption(struct sim *s, void *obj, uint64_t arg)
 static void kp_expire_schedule(struct sim *s, int32_t id);
 
 /* A node of `type` in `zone` and capacity type `cap`. `initial`: there at t = 0, Ready,
- * warm. Times: requested now; launched after request_to_launch; registered and ready
- * after launch_to_ready (registration registered_to_ready before readiness). */
+ * warm. Times: requested now; launched after request_to_launch; registered after the
+ * boot; Ready (GPUs allocatable) after the driver and device plugin (struct np_startup). */
 static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, int32_t pool,
                            bool initial, bool failed)
 {
@@ -509,16 +509,20 @@ static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, i
         return id;
     }
     bool kp = cl->cfg.kind == NP_KARPENTER;
-    const struct np_dist *rl = kp ? &cl->cfg.kp.request_to_launch : &cl->cfg.aks.request_to_launch;
-    const struct np_dist *lr = kp ? &cl->cfg.kp.launch_to_ready : &cl->cfg.aks.provision_to_ready;
-    const struct np_dist *rr =
-        kp ? &cl->cfg.kp.registered_to_ready : &cl->cfg.aks.registered_to_ready;
-    int64_t launch = draw(s, rl), to_ready = draw(s, lr), reg_to_ready = draw(s, rr);
-    if (reg_to_ready > to_ready)
-        reg_to_ready = to_ready;
-    n->launched_us = s->now_us + launch;
-    n->ready_us = n->launched_us + to_ready;
-    n->registered_us = n->ready_us - reg_to_ready;
+    const struct np_startup *st = kp ? &cl->cfg.kp.startup : &cl->cfg.aks.startup;
+    n->launched_us = s->now_us + draw(s, &st->request_to_launch);
+    if (st->has_total) {
+        /* One measured launch-to-ready time; registration registered_to_ready before. */
+        int64_t to_ready = draw(s, &st->total), reg_to_ready = draw(s, &st->gpu);
+        if (reg_to_ready > to_ready)
+            reg_to_ready = to_ready;
+        n->ready_us = n->launched_us + to_ready;
+        n->registered_us = n->ready_us - reg_to_ready;
+    } else {
+        /* Boot to registration, then the GPU driver and device plugin. */
+        n->registered_us = n->launched_us + draw(s, &st->boot);
+        n->ready_us = n->registered_us + draw(s, &st->gpu);
+    }
     int64_t timeout = kp ? KP_REGISTRATION_TTL_US : cl->cfg.aks.max_node_provision_us;
     if (n->registered_us - n->requested_us > timeout) {
         /* It would not register in time: Karpenter deletes the NodeClaim at the

@@ -42,6 +42,21 @@ struct np_dist {
     int64_t p95_us;
 };
 
+/* A GPU node's start-up after its request: the cloud launches the instance
+ * (request_to_launch), it boots and the kubelet registers (`boot`), then the GPU driver and
+ * the NVIDIA device plugin make nvidia.com/gpu allocatable (`gpu`): only then do pods bind
+ * (Karpenter counts the node initialized). With `has_total` the scenario gave one measured
+ * launch-to-ready time instead (`launch_to_ready` / `provision_to_ready`); registration is
+ * then `gpu` (default 0) before readiness. The image pull is the pod's (engine.startup,
+ * once per node). */
+struct np_startup {
+    struct np_dist request_to_launch;
+    struct np_dist boot;
+    struct np_dist gpu;
+    struct np_dist total;
+    bool has_total;
+};
+
 /* An instance type the cluster may run. */
 struct np_type {
     const struct cat_instance *inst; /* borrowed from the catalog */
@@ -73,7 +88,7 @@ struct np_karpenter {
     size_t n_budgets;
     int64_t expire_after_us;        /* -1: Never */
     double limit_gpus, limit_cpu, limit_memory_gib; /* INFINITY when not limited */
-    struct np_dist request_to_launch, launch_to_ready, registered_to_ready;
+    struct np_startup startup; /* request_to_launch, launch_to_registered, ... */
 };
 
 enum np_expander {
@@ -112,7 +127,7 @@ struct np_aks {
     size_t n_expanders;
     struct np_aks_pool pools[NP_MAX_POOLS];
     size_t n_pools;
-    struct np_dist request_to_launch, provision_to_ready, registered_to_ready;
+    struct np_startup startup; /* request_to_launch, provision_to_registered, ... */
 };
 
 /* Offerings with no capacity over [from, until) (an insufficient-capacity error). */

@@ -445,3 +445,27 @@ Test(cluster_karpenter, a_spot_notice_evicts_at_once_when_the_pdb_allows)
     cr_assert_eq(c.out.rows[0].retries, 1);
     ch_free(&c);
 }
+
+Test(cluster_karpenter, gpu_node_start_up_is_boot_then_driver_and_device_plugin)
+{
+    /* The split start-up: the NodeClaim requested at 11 s (batch window), launched at
+     * 13 s, registered after a 50 s boot (63 s), GPUs allocatable 90 s later (153 s): the
+     * pod binds then, pulls 12 GiB at 0.1 GiB/s (273 s), loads (278 s), initialises
+     * (318 s). */
+    ch_setup(&c, "l40s", 1,
+             NODEPOOL(XL_ONLY, "{consolidateAfter: Never}",
+                      "    request_to_launch: 2s\n    launch_to_registered: 50s\n"
+                      "    registered_to_ready: 90s\n"));
+    struct wl_request reqs[] = {h_req(500, 100, 2)};
+    struct change chg[] = {{10, 2}};
+    ch_run(&c, reqs, 1, chg, 1);
+    const struct rec_node *n = ch_node(&c, 1);
+    cr_assert_float_eq(S(n->launched_us), 13, EPS);
+    cr_assert_float_eq(S(n->registered_us), 63, EPS);
+    cr_assert_float_eq(S(n->ready_us), 153, EPS);
+    const struct rec_pod *p = ch_pod(&c, 1);
+    cr_assert_float_eq(S(p->scheduled_us), 153, EPS);
+    cr_assert_float_eq(S(p->pulled_us), 273, EPS);
+    cr_assert_float_eq(S(p->ready_us), 318, EPS);
+    ch_free(&c);
+}

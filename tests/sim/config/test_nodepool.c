@@ -88,6 +88,10 @@ static const struct bad bad[] = {
     {"bad_consolidation_policy.yaml", "bad_consolidation_policy.yaml:23:43",
      "'cluster.karpenter.nodePool.spec.disruption.consolidationPolicy' must be one of "
      "WhenEmpty, WhenEmptyOrUnderutilized, got 'WhenUnderutilized'"},
+    {"bad_startup_total_and_boot.yaml", "bad_startup_total_and_boot.yaml:25:5",
+     "'cluster.karpenter.launch_to_registered' and 'cluster.karpenter.launch_to_ready' both "
+     "give the boot time: keep 'cluster.karpenter.launch_to_registered' and "
+     "'cluster.karpenter.registered_to_ready', or the single 'cluster.karpenter.launch_to_ready'"},
     {"bad_dist_p95_below_median.yaml", "bad_dist_p95_below_median.yaml:24:40",
      "'cluster.karpenter.launch_to_ready.p95' (1m30s) must be >= "
      "'cluster.karpenter.launch_to_ready.median' (2m)"},
@@ -204,8 +208,12 @@ Test(nodepool, karpenter_v1_defaults)
     cr_assert(cfg.kp.budgets[0].percent);
     cr_assert_float_eq(cfg.kp.budgets[0].nodes, 10.0, EPS);
     cr_assert_eq(cfg.kp.expire_after_us, 720LL * 3600 * 1000000);
-    cr_assert_eq(cfg.kp.launch_to_ready.median_us, 100000000);
-    cr_assert_eq(cfg.kp.launch_to_ready.p95_us, 300000000);
+    /* The split EKS defaults (docs/nodes.md): boot 40 s (p95 100 s), GPU 90 s (3 min). */
+    cr_assert_not(cfg.kp.startup.has_total);
+    cr_assert_eq(cfg.kp.startup.boot.median_us, 40000000);
+    cr_assert_eq(cfg.kp.startup.boot.p95_us, 100000000);
+    cr_assert_eq(cfg.kp.startup.gpu.median_us, 90000000);
+    cr_assert_eq(cfg.kp.startup.gpu.p95_us, 180000000);
     cr_assert(isinf(cfg.kp.limit_gpus));
     int allowed = 0;
     for (int32_t t = 0; t < cfg.n_types; t++)
@@ -243,8 +251,10 @@ Test(nodepool, included_nodepool_and_pdb_with_spot_settings)
     cr_assert_float_eq(cfg.kp.limit_cpu, 1000.0, EPS);
     cr_assert_float_eq(cfg.kp.limit_memory_gib, 4000.0, EPS);
     cr_assert_float_eq(cfg.kp.limit_gpus, 16.0, EPS);
-    cr_assert_eq(cfg.kp.launch_to_ready.median_us, 75000000);
-    cr_assert_eq(cfg.kp.launch_to_ready.p95_us, 120000000);
+    cr_assert(cfg.kp.startup.has_total);
+    cr_assert_eq(cfg.kp.startup.total.median_us, 75000000);
+    cr_assert_eq(cfg.kp.startup.total.p95_us, 120000000);
+    cr_assert_eq(cfg.kp.startup.gpu.median_us, 0); /* registered at readiness */
     cr_assert(cfg.pdb && cfg.pdb_min_available && cfg.pdb_percent);
     cr_assert_float_eq(cfg.pdb_value, 75.0, EPS);
     cr_assert_float_eq(cfg.spot_rate_per_hour, -log(1 - 0.125) / 730.0, EPS);
@@ -302,8 +312,11 @@ Test(nodepool, aks_defaults_are_the_aks_profile_defaults)
     cr_assert_eq(a->max_graceful_termination_us, 600000000);
     cr_assert_eq(a->n_expanders, 1);
     cr_assert_eq(a->expanders[0], NP_EXP_RANDOM);
-    cr_assert_eq(a->provision_to_ready.median_us, 450000000);
-    cr_assert_eq(a->provision_to_ready.p95_us, 660000000);
+    /* The split AKS defaults: boot 6 min (p95 9.5 min), GPU 90 s (3 min). */
+    cr_assert_not(a->startup.has_total);
+    cr_assert_eq(a->startup.boot.median_us, 360000000);
+    cr_assert_eq(a->startup.boot.p95_us, 570000000);
+    cr_assert_eq(a->startup.gpu.median_us, 90000000);
     cr_assert_eq(a->n_pools, 1);
     cr_assert_eq(a->pools[0].count, 1); /* count defaults to minCount */
     cr_assert(a->pools[0].autoscale);
@@ -339,8 +352,9 @@ Test(nodepool, aks_profile_values_in_aks_spelling)
     cr_assert_eq(a->pools[1].priority, 50);
     cr_assert_eq(a->pools[2].priority, 10);
     cr_assert_eq(a->pools[2].count, 2);
-    cr_assert_eq(a->provision_to_ready.median_us, 360000000);
-    cr_assert_eq(a->provision_to_ready.p95_us, 360000000);
+    cr_assert(a->startup.has_total);
+    cr_assert_eq(a->startup.total.median_us, 360000000);
+    cr_assert_eq(a->startup.total.p95_us, 360000000);
     cr_assert_eq(cfg.n_types, 1); /* both GPU pools run the same VM size */
     nodepool_cfg_release(&cfg);
     scenario_release(&sc);
