@@ -12,6 +12,7 @@
 #include "models/catalog.h"
 #include "sim/k8s/autoscaler.h"
 #include "models/memory.h"
+#include "sim/core/slab.h"
 #include "sim/sim_int.h"
 
 const double sim_quantiles[SIM_NQ] = {0.50, 0.90, 0.95, 0.99};
@@ -52,6 +53,8 @@ static struct req *req_alloc(struct sim *s)
 
 static void req_free(struct sim *s, struct req *r)
 {
+    slab_put(s->slab, (uint32_t *)r->kv.hids, r->kv.n_hids);
+    r->kv.hids = NULL;
     r->state = RS_FREE;
     r->next = s->pool.free;
     s->pool.free = r;
@@ -197,6 +200,11 @@ static void slo_windows(const struct sim *s, struct sim_result *res)
     }
     res->slo_breach_s = s->ttft_lim < INFINITY ? total : NAN;
     res->slo_breach_longest_s = s->ttft_lim < INFINITY ? longest : NAN;
+}
+
+void sim_fail(struct sim *s, int rc, const char *what)
+{
+    sink_fail(s, rc, what);
 }
 
 void sim_tokens_generated(struct sim *s, uint64_t n)
@@ -362,7 +370,8 @@ void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum a
         res->retries_timeout++;
     res->retries++;
     res->discarded_tokens += (uint64_t)r->num_output;
-    r->num_computed = r->num_output = r->n_blocks = r->sched_new = 0;
+    r->num_computed = r->num_output = r->sched_new = 0;
+    r->resumed = false;
     r->first_token_us = -1;
     r->first_sched_us = -1;
     r->replica = -1;
@@ -457,6 +466,30 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
     r->first_sched_us = -1;
     r->replica = -1;
     r->state = RS_GATEWAY;
+    /* Its tokens' identities for the prefix cache: the trace's hash_ids (those that cover
+     * the prompt), or the workload's shared segments; the rest are its own. */
+    r->kv.owner = r->id + 1;
+    r->kv.prompt_tokens = r->prompt_tokens;
+    r->kv.total_tokens = r->prompt_tokens + r->output_tokens;
+    r->kv.pfx = w->prefix;
+    kv_seq_reset(&r->kv);
+    if (w->n_hash_ids > 0 && s->ep.enable_prefix_caching && s->ep.kind == ENGINE_VLLM) {
+        int32_t ht = s->sc->workload.hash_block_tokens > 0 ? s->sc->workload.hash_block_tokens
+                                                           : 512;
+        uint32_t n = w->n_hash_ids;
+        if ((int64_t)n > ceil_div64(r->prompt_tokens, ht))
+            n = (uint32_t)ceil_div64(r->prompt_tokens, ht);
+        uint32_t *ids = slab_get(s->slab, n, NULL);
+        if (!ids) {
+            req_free(s, r);
+            sink_fail(s, SIM_ENOMEM, "a request's hash_ids (out of memory)");
+            return;
+        }
+        memcpy(ids, w->hash_ids, n * sizeof *ids);
+        r->kv.hids = ids;
+        r->kv.n_hids = n;
+        r->kv.hid_tokens = ht;
+    }
     s->in_flight++;
     s->gateway_requests_total++;
     if (s->res.n_requests++ == 0)
@@ -572,6 +605,8 @@ static int resolve_engine(struct sim *s, struct sim_err *err)
     p->chunked_prefill = es->enable_chunked_prefill;
     p->block_size = es->block_size > 0 ? es->block_size : 16;
     p->static_batch_size = es->static_batch_size > 0 ? es->static_batch_size : 8;
+    p->enable_prefix_caching = es->enable_prefix_caching;
+    p->slab = s->slab;
 
     bool lat_catalog = es->latency.kind == LAT_ROOFLINE || es->latency.kind == LAT_TABLE;
     bool need_model = es->num_gpu_blocks <= 0 || es->max_model_len <= 0 || lat_catalog ||
@@ -607,6 +642,18 @@ static int resolve_engine(struct sim *s, struct sim_err *err)
         mem_default_limits(g, &def_seqs, &def_tokens);
     p->num_scheduler_steps = es->num_scheduler_steps > 1 ? es->num_scheduler_steps : 1;
     p->v0 = es->vllm_version[0] && es->vllm_major == 0 && es->vllm_minor < 8;
+    if (p->v0 && es->enable_prefix_caching) {
+        /* V0's prefix cache (off by default there) is not V1's: not modelled. */
+        if (scenario_node(sc, "engine.enable_prefix_caching"))
+            return scenario_locate(
+                sc, "engine.enable_prefix_caching",
+                (sim_err_set(err, SIM_EINVAL,
+                             "prefix caching is modelled as vLLM V1 (0.8 and later) does it, "
+                             "not for engine.vllm_version '%s': set it to false",
+                             es->vllm_version),
+                 err));
+        p->enable_prefix_caching = false; /* V0's default */
+    }
     if (p->v0) {
         /* vLLM 0.6 EngineArgs/SchedulerConfig defaults: 256 sequences; a token budget of
          * max(max_model_len, 2048) without chunked prefill, 512 with it */
@@ -704,6 +751,11 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
     s->sc = sc;
     if (opt)
         s->opt = *opt;
+    s->slab = slab_new();
+    if (!s->slab) {
+        sim_err_set(err, SIM_ENOMEM, "out of memory");
+        goto fail;
+    }
     if (resolve_engine(s, err) != SIM_OK)
         goto fail;
     struct lat_context lctx = {
@@ -796,6 +848,7 @@ void sim_free(struct sim *s)
     rng_set_free(s->rng);
     evq_free(s->q);
     pool_release(&s->pool);
+    slab_free(s->slab);
     free(s->ttft);
     free(s->tpot);
     free(s->e2e);
@@ -1005,6 +1058,13 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("output_tokens_total", r->output_tokens);
     EMIT("prompt_tokens_total", r->prompt_tokens);
     EMIT("preemptions_total", r->preemptions);
+    EMIT("prefix_cache_queries_tokens", r->prefix_queries_tokens);
+    EMIT("prefix_cache_hits_tokens", r->prefix_hits_tokens);
+    EMIT("prefix_cache_hit_frac",
+         r->prefix_queries_tokens ? (double)r->prefix_hits_tokens / (double)r->prefix_queries_tokens
+                                  : NAN);
+    EMIT("prefix_cache_resume_queries_tokens", r->prefix_resume_queries_tokens);
+    EMIT("prefix_cache_resume_hits_tokens", r->prefix_resume_hits_tokens);
     EMIT("skipped_rows", r->skipped_rows);
     EMIT("trace_other_model_rows", r->other_model_rows);
     EMIT("trace_time_unit_s", r->trace_time_unit_s);

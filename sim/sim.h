@@ -100,6 +100,11 @@ struct sim_result {
      * aborted + 5xx; client timeouts end as `timeout` like gateway ones. */
     uint64_t retries_aborted, retries_5xx, retries_timeout;
     uint64_t n_aborted, n_5xx, n_client_timeout;
+    /* Automatic prefix caching (vLLM's PrefixCacheStats, recorded at admission): tokens
+     * looked up and found cached, for requests not preempted (what vllm:prefix_cache_queries
+     * and vllm:prefix_cache_hits count) and for resumes after a preemption. */
+    uint64_t prefix_queries_tokens, prefix_hits_tokens;
+    uint64_t prefix_resume_queries_tokens, prefix_resume_hits_tokens;
     uint64_t skipped_rows;     /* trace rows skipped as malformed */
     uint64_t other_model_rows; /* trace rows of other models left out (workload.trace.model) */
     double trace_time_unit_s;  /* mapped CSV: the arrival column's unit (1, 1e-3, 1e-6); NAN

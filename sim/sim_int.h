@@ -15,6 +15,7 @@
 #include "sim/k8s/tsdb.h"
 #include "sim/core/evq.h"
 #include "sim/core/rng.h"
+#include "sim/serving/kvcache.h"
 #include "sim/sim.h"
 
 /* Event priorities at equal times: arrivals and control actions are seen before an
@@ -39,12 +40,13 @@ struct req {
     int32_t output_tokens;
     int32_t num_computed; /* tokens whose KV is in the cache */
     int32_t num_output;   /* output tokens sampled so far */
-    int32_t n_blocks;     /* KV blocks held */
     int32_t sched_new;    /* tokens scheduled in the step in flight */
     int32_t replica;      /* -1 when at the gateway */
     int32_t preemptions;
     int32_t retries;
     uint8_t state;
+    bool resumed;            /* preempted on its current engine (vLLM's num_preemptions > 0) */
+    struct kv_seq kv;        /* its tokens' identities and KV blocks (kvcache.h) */
     struct req *next, *prev; /* gateway queue or engine waiting queue */
     evq_handle timeout;      /* gateway timeout, or the client's retry after a backoff */
     evq_handle client_ev;    /* the client's timeout of the attempt in flight */
@@ -76,6 +78,8 @@ struct engine_params {
     int32_t static_batch_size;
     bool v0;                     /* vLLM < 0.8: prefills first when chunked prefill is off */
     int32_t num_scheduler_steps; /* > 1: vLLM 0.6 multi-step decode blocks */
+    bool enable_prefix_caching;
+    struct slab *slab; /* block lists and hash_ids of requests (sim.slab) */
 };
 
 /* Decode iterations advanced in one event at most (a longer run is chained). */
@@ -90,7 +94,7 @@ struct engine {
     int32_t n_sched;      /* running[sched_first..+n_sched) are in the step in flight */
     int32_t sched_first;
     int32_t block_k;      /* > 0: a multi-step block of block_k decode steps is in flight */
-    int64_t free_blocks;
+    struct kv_pool kv;    /* KV blocks: free queue, prefix cache */
     bool busy;
     evq_handle step_ev;
     int64_t step_start_us;
@@ -109,6 +113,8 @@ struct engine {
     uint64_t prompt_tokens_total;     /* prefill tokens computed (recomputation included) */
     uint64_t generation_tokens_total; /* tokens sampled */
     uint64_t success_total;           /* requests finished */
+    uint64_t prefix_queries_total;    /* prompt tokens looked up in the prefix cache */
+    uint64_t prefix_hits_total;       /* of which found cached */
     int64_t busy_us;                  /* GPU time of completed steps */
 };
 
@@ -197,6 +203,7 @@ struct sim {
     uint64_t n_arrived;
 
     struct req_pool pool;
+    struct slab *slab;         /* per-request arrays: hash_ids, KV block lists */
     struct req_list gateway;
     struct req_list backoff; /* failed attempts waiting for the client's retry */
     uint64_t in_flight; /* arrived and not yet ended */
@@ -369,6 +376,8 @@ enum attempt_fail {
  * after a backoff as router.retry says, or the request ends as failed or timeout. */
 void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum attempt_fail why);
 void sim_tokens_generated(struct sim *s, uint64_t n);
+/* Stop the run with `rc` (out of memory): as a failed sink, the first failure wins. */
+void sim_fail(struct sim *s, int rc, const char *what);
 
 static inline int64_t ceil_div64(int64_t a, int64_t b)
 {

@@ -270,7 +270,7 @@ static const char *const workload_keys[] = {
     "trace", "arrivals", "rate_profile", "prompt_tokens", "output_tokens", "count", NULL};
 static const char *const trace_keys[] = {"path",          "format",  "time_scale",  "rate_scale",
                                          "window",        "columns", "time_format", "model",
-                                         "skip_bad_rows", NULL};
+                                         "skip_bad_rows", "hash_block_tokens", NULL};
 static const char *const trace_column_keys[] = {"arrival", "prompt_tokens", "output_tokens",
                                                 "model",   "session",       NULL};
 static const char *const time_formats[] = {"auto", "s", "ms", "us", "iso8601", NULL};
@@ -306,6 +306,7 @@ static const char *const engine_keys[] = {"kind",
                                           "max_num_seqs",
                                           "max_num_batched_tokens",
                                           "enable_chunked_prefill",
+                                          "enable_prefix_caching",
                                           "block_size",
                                           "gpu_memory_utilization",
                                           "max_model_len",
@@ -512,17 +513,20 @@ static int bind_trace(struct bind *b, const struct sect *w, struct workload_spec
     if ((rc = sect_open(b, w, "trace", trace_keys, &t)))
         return rc;
     wl->kind = WL_TRACE;
+    int hbt = wl->hash_block_tokens;
     if ((rc = need(b, &t, "path", NULL)) ||
         (rc = rd_path(b, &t, "path", wl->trace_path, sizeof wl->trace_path)) ||
         (rc = rd_enum(b, &t, "format", trace_formats, &fmt)) ||
         (rc = rd_num(b, &t, "time_scale", 0.0, true, 1e6, false, NULL, &wl->time_scale)) ||
         (rc = rd_num(b, &t, "rate_scale", 0.0, true, 1000.0, false, NULL, &wl->rate_scale)) ||
         (rc = rd_bool(b, &t, "skip_bad_rows", &wl->skip_bad_rows)) ||
+        (rc = rd_int(b, &t, "hash_block_tokens", 1, 1 << 20, "tokens", &hbt)) ||
         (rc = sect_open(b, &t, "window", window_keys, &win)) ||
         (rc = rd_dur(b, &win, "start", 0, &wl->window_start_us)) ||
         (rc = rd_dur(b, &win, "end", 0, &wl->window_end_us)))
         return rc;
     wl->format = (enum trace_format)fmt;
+    wl->hash_block_tokens = hbt;
     if ((rc = bind_trace_columns(b, &t, wl)))
         return rc;
     if (has(&win, "end") && wl->window_end_us <= wl->window_start_us) {
@@ -910,6 +914,7 @@ static int bind_engine(struct bind *b, const struct sect *top)
         (rc = rd_int(b, &e, "max_num_batched_tokens", 1, 1048576, "tokens",
                      &en->max_num_batched_tokens)) ||
         (rc = rd_bool(b, &e, "enable_chunked_prefill", &en->enable_chunked_prefill)) ||
+        (rc = rd_bool(b, &e, "enable_prefix_caching", &en->enable_prefix_caching)) ||
         (rc = bind_block_size(b, &e, en)) ||
         (rc = rd_num(b, &e, "gpu_memory_utilization", 0.0, true, 1.0, false,
                      "fraction of GPU memory", &en->gpu_memory_utilization)) ||
@@ -1165,6 +1170,7 @@ void scenario_defaults(struct scenario *sc)
     w->window_start_us = 0;
     w->window_end_us = -1;
     w->process = ARR_POISSON;
+    w->hash_block_tokens = 512; /* the Mooncake traces' block (FAST25-release/README.md) */
     w->diurnal_period_us = 24 * 3600000000LL;
     w->diurnal_peak_at_us = 14 * 3600000000LL;
 
@@ -1175,6 +1181,7 @@ void scenario_defaults(struct scenario *sc)
     e->kind = ENGINE_VLLM;
     e->tensor_parallel_size = 1;
     e->enable_chunked_prefill = true;
+    e->enable_prefix_caching = true; /* vLLM V1's default (vllm/engine/arg_utils.py) */
     e->block_size = 16;
     e->gpu_memory_utilization = 0.90;
     e->static_batch_size = 8;

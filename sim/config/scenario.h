@@ -80,6 +80,7 @@ struct workload_spec {
     struct trace_columns columns;     /* format csv with the file's own header */
     enum trace_time_format time_format; /* of columns.arrival */
     char trace_model[SC_NAME_MAX];    /* keep this model's rows only ("" = all: one model) */
+    int32_t hash_block_tokens; /* tokens per Mooncake hash id (512 in the published traces) */
     /* synthetic */
     enum arrival_process process;
     double rate_per_s;
@@ -158,6 +159,7 @@ struct engine_spec {
     int vllm_major, vllm_minor; /* 0.0 = current */
     bool enforce_eager;     /* no CUDA graphs */
     int num_scheduler_steps; /* vLLM 0.6-0.7 multi-step scheduling; 1 = off */
+    bool enable_prefix_caching; /* vLLM V1 automatic prefix caching (default on, as V1) */
     struct lat_spec latency;
     struct startup_spec startup;
     struct termination_spec termination;

@@ -49,6 +49,13 @@ const struct metric_def sim_metric_defs[M_N_METRICS] = {
                              "Number of generation tokens processed.", NULL, 0},
     [M_REQUEST_SUCCESS] = {"vllm:request_success", METRIC_COUNTER,
                            "Count of successfully processed requests.", NULL, 0},
+    /* counter_prefix_cache_queries / _hits: PrefixCacheStats.queries and .hits, requests
+     * that were not preempted (resumes are PrefixCacheStats.preempted_*, not exported) */
+    [M_PREFIX_CACHE_QUERIES] = {"vllm:prefix_cache_queries", METRIC_COUNTER,
+                                "Prefix cache queries, in terms of number of queried tokens.",
+                                NULL, 0},
+    [M_PREFIX_CACHE_HITS] = {"vllm:prefix_cache_hits", METRIC_COUNTER,
+                             "Prefix cache hits, in terms of number of cached tokens.", NULL, 0},
     [M_TTFT] = {"vllm:time_to_first_token_seconds", METRIC_HISTOGRAM,
                 "Histogram of time to first token in seconds.", ttft_buckets,
                 N_OF(ttft_buckets)},

@@ -30,6 +30,8 @@ enum sim_metric {
     M_PROMPT_TOKENS,        /* vllm:prompt_tokens_total (counter) */
     M_GENERATION_TOKENS,    /* vllm:generation_tokens_total (counter) */
     M_REQUEST_SUCCESS,      /* vllm:request_success_total (counter) */
+    M_PREFIX_CACHE_QUERIES, /* vllm:prefix_cache_queries_total (counter, tokens) */
+    M_PREFIX_CACHE_HITS,    /* vllm:prefix_cache_hits_total (counter, tokens) */
     M_TTFT,                 /* vllm:time_to_first_token_seconds (histogram) */
     M_ITL,                  /* vllm:inter_token_latency_seconds (histogram) */
     M_E2E,                  /* vllm:e2e_request_latency_seconds (histogram) */

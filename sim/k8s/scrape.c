@@ -219,6 +219,8 @@ static void scrape_pod(struct sim *s, struct replica *rp)
         [M_PROMPT_TOKENS] = (double)e->prompt_tokens_total,
         [M_GENERATION_TOKENS] = (double)e->generation_tokens_total,
         [M_REQUEST_SUCCESS] = (double)e->success_total,
+        [M_PREFIX_CACHE_QUERIES] = (double)e->prefix_queries_total,
+        [M_PREFIX_CACHE_HITS] = (double)e->prefix_hits_total,
         [M_GPU_UTIL] = util,
     };
     size_t slot = 0;

@@ -1,7 +1,8 @@
 /*
  * engine.c: the per-replica serving engines: vLLM V1 continuous batching (chunked prefill
- * under a token budget, paged KV cache, preemption by recompute) and a static-batching
- * engine for comparison. Runs of pure decode iterations are advanced in one event.
+ * under a token budget, paged KV cache with automatic prefix caching (kvcache.h),
+ * preemption by recompute) and a static-batching engine for comparison. Runs of pure
+ * decode iterations are advanced in one event.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -62,12 +63,18 @@ int engine_init(struct engine *e, const struct engine_params *p, struct sim_err 
         engine_release(e);
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the engine");
     }
-    e->free_blocks = p->num_blocks;
+    int rc = kv_pool_init(&e->kv, p->num_blocks, p->block_size,
+                          p->kind == ENGINE_VLLM && p->enable_prefix_caching, p->slab, err);
+    if (rc != SIM_OK) {
+        engine_release(e);
+        return rc;
+    }
     return SIM_OK;
 }
 
 void engine_release(struct engine *e)
 {
+    kv_pool_release(&e->kv);
     free(e->running);
     free(e->run_bound);
     e->running = NULL;
@@ -129,8 +136,7 @@ static void finish_sampled(struct sim *s, struct replica *rp)
     for (int32_t i = 0; i < e->n_running; i++) {
         struct req *r = e->running[i];
         if (r->num_output >= r->output_tokens) {
-            e->free_blocks += r->n_blocks;
-            r->n_blocks = 0;
+            kv_free(&e->kv, &r->kv, r->num_computed, false);
             e->success_total++;
             metrics_observe(rp, M_E2E, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
             sim_request_done(s, rp, r, OUTCOME_OK);
@@ -143,12 +149,15 @@ static void finish_sampled(struct sim *s, struct replica *rp)
 
 /* ---- vLLM V1: one scheduler step ------------------------------------------------ */
 
+/* vLLM's _preempt_request: the victim's blocks are freed (tail first; their hashes stay,
+ * so its resume will find what was not evicted meanwhile) and it goes back to the front
+ * of waiting with no computed tokens. */
 static void preempt(struct engine *e, struct req *victim)
 {
-    e->free_blocks += victim->n_blocks;
-    victim->n_blocks = 0;
+    kv_free(&e->kv, &victim->kv, victim->num_computed, true);
     victim->num_computed = 0;
     victim->preemptions++;
+    victim->resumed = true;
     victim->state = RS_WAITING;
     e->n_preemptions++;
     list_push_front(&e->waiting, victim);
@@ -159,18 +168,70 @@ static void vllm_run_end(struct sim *s, void *obj, uint64_t arg);
 static bool try_decode_run(struct sim *s, struct replica *rp);
 static bool try_multi_step(struct sim *s, struct replica *rp);
 static bool vllm_v0_prefill(struct sim *s, struct replica *rp);
-static void admit(struct sim *s, struct replica *rp, struct req *r, int32_t n_new, int64_t extra,
-                  int64_t blocks, struct lat_batch *b);
+struct admit_plan;
+static void admit(struct sim *s, struct replica *rp, struct req *r, const struct admit_plan *a,
+                  struct lat_batch *b);
 static void start_step(struct sim *s, struct replica *rp, const struct lat_batch *b,
                        int32_t first, int32_t n);
 
+/* How a waiting request would be admitted now (vLLM's Scheduler.schedule for a request
+ * with no computed tokens): the longest cached prefix, at most num_tokens - 1 tokens;
+ * the tokens computed in this step within `budget`; the blocks it then holds and how many
+ * it needs from the free queue. */
+struct admit_plan {
+    struct kv_hit hit;
+    int32_t cached_tokens;
+    int32_t n_new;
+    int32_t blocks;
+    int64_t need;
+};
+
+/* 1: planned; 0: it cannot be admitted in this step whatever the KV cache holds (without
+ * chunked prefill, its remaining prompt is over the budget); < 0: out of memory. */
+static int plan_admission(const struct sim *s, struct engine *e, struct req *r,
+                          int64_t budget, struct admit_plan *a)
+{
+    const int32_t bs = s->ep.block_size;
+    int32_t n_tok = r->prompt_tokens + r->num_output;
+    int rc = kv_lookup(&e->kv, &r->kv, e->kv.caching ? (n_tok - 1) / bs : 0, &a->hit);
+    if (rc != SIM_OK)
+        return rc;
+    a->cached_tokens = a->hit.blocks * bs;
+    int32_t n_new = n_tok - a->cached_tokens;
+    if (!s->ep.chunked_prefill && n_new > budget)
+        return 0;
+    if (n_new > budget)
+        n_new = (int32_t)budget;
+    a->n_new = n_new;
+    a->blocks = (int32_t)ceil_div64(a->cached_tokens + n_new, bs);
+    a->need = kv_need(&a->hit, a->blocks);
+    return 1;
+}
+
+/* Blocks of the waiting head could be cached by running requests while they decode: only
+ * a session's next turn can repeat another running request's output. */
+static bool hit_may_grow(const struct engine *e, const struct req *h)
+{
+    if (!e->kv.caching || !h->kv.pfx.open || h->kv.hids)
+        return false;
+    uint64_t key = h->kv.pfx.key[h->kv.pfx.n - 1];
+    for (int32_t i = 0; i < e->n_running; i++) {
+        const struct kv_seq *q = &e->running[i]->kv;
+        if (q->pfx.open && !q->hids && q->pfx.key[q->pfx.n - 1] == key)
+            return true;
+    }
+    return false;
+}
+
 /*
- * vLLM V1 Scheduler.schedule() with FCFS policy and no prefix cache: running requests
- * first, in order, each taking min(tokens to compute, budget left); when the KV cache
- * cannot hold a request's new tokens the newest running request is preempted (freed,
- * reset to zero computed tokens, put at the front of waiting) until it fits or the
- * request preempted itself. Waiting requests are admitted in order only when nothing was
- * preempted in this step, while there is budget, a free sequence slot and KV room.
+ * vLLM V1 Scheduler.schedule() with FCFS policy: running requests first, in order, each
+ * taking min(tokens to compute, budget left); when the KV cache cannot hold a request's
+ * new tokens the newest running request is preempted (freed, reset to zero computed
+ * tokens, put at the front of waiting) until it fits or the request preempted itself.
+ * Waiting requests are admitted in order only when nothing was preempted in this step,
+ * while there is budget, a free sequence slot and KV room; each starts from its longest
+ * cached prefix (plan_admission). Blocks are hashed as they are allocated, so a request
+ * admitted later in the same step already finds them, as in vLLM.
  */
 static void vllm_schedule(struct sim *s, struct replica *rp)
 {
@@ -199,9 +260,9 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
         if (n_new > budget)
             n_new = (int32_t)budget;
         int64_t blocks = ceil_div64(r->num_computed + n_new, p->block_size);
-        int64_t extra = blocks - r->n_blocks;
+        int64_t extra = blocks - kv_held(&r->kv);
         bool scheduled = true;
-        while (extra > e->free_blocks) {
+        while (extra > e->kv.n_free) {
             struct req *victim = e->running[--e->n_running];
             preempt(e, victim);
             preempted = true;
@@ -212,8 +273,7 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
         }
         if (!scheduled)
             break;
-        e->free_blocks -= extra;
-        r->n_blocks = (int32_t)blocks;
+        kv_grow(&e->kv, &r->kv, (int32_t)blocks, r->num_computed + n_new);
         r->sched_new = n_new;
         budget -= n_new;
         batch_add(&b, r, n_new);
@@ -223,29 +283,31 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
     if (!preempted && !v0_prefill_first) {
         while (e->waiting.n > 0 && budget > 0 && e->n_running < p->max_num_seqs) {
             struct req *r = e->waiting.head;
-            int32_t n_new = tokens_to_compute(r);
-            if (!p->chunked_prefill && n_new > budget)
+            struct admit_plan a;
+            int rc = plan_admission(s, e, r, budget, &a);
+            if (rc < 0)
+                sim_fail(s, rc, "a request's KV block list (out of memory)");
+            if (rc <= 0 || a.need > e->kv.n_free)
                 break;
-            if (n_new > budget)
-                n_new = (int32_t)budget;
-            int64_t blocks = ceil_div64(r->num_computed + n_new, p->block_size);
-            int64_t extra = blocks - r->n_blocks;
-            if (extra > e->free_blocks)
-                break;
-            admit(s, rp, r, n_new, extra, blocks, &b);
-            budget -= n_new;
+            admit(s, rp, r, &a, &b);
+            budget -= a.n_new;
             n_sched++;
         }
     }
     /* max_model_len <= KV capacity and (without chunked prefill) <= the token budget are
-     * checked at setup, so some request can always be scheduled. */
+     * checked at setup, so some request can always be scheduled (unless memory ran out). */
+    if (n_sched == 0 && s->stopping) {
+        e->busy = false;
+        return;
+    }
     SIM_ASSERT(n_sched > 0);
     start_step(s, rp, &b, 0, n_sched);
 }
 
-/* Admit waiting request r into running for n_new tokens (KV already checked). */
-static void admit(struct sim *s, struct replica *rp, struct req *r, int32_t n_new, int64_t extra,
-                  int64_t blocks, struct lat_batch *b)
+/* Admit the waiting head r into running as planned (KV room already checked): it takes
+ * its cached prefix and computes a->n_new tokens in this step. */
+static void admit(struct sim *s, struct replica *rp, struct req *r, const struct admit_plan *a,
+                  struct lat_batch *b)
 {
     struct engine *e = &rp->eng;
     list_pop_front(&e->waiting);
@@ -255,10 +317,24 @@ static void admit(struct sim *s, struct replica *rp, struct req *r, int32_t n_ne
         metrics_observe(rp, M_QUEUE_TIME, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
     }
     e->running[e->n_running++] = r;
-    e->free_blocks -= extra;
-    r->n_blocks = (int32_t)blocks;
-    r->sched_new = n_new;
-    batch_add(b, r, n_new);
+    kv_admit(&e->kv, &r->kv, &a->hit, a->blocks, a->cached_tokens + a->n_new);
+    r->num_computed = a->cached_tokens;
+    if (e->kv.caching) {
+        /* vLLM's PrefixCacheStats.record at admission: the exported counters are for
+         * requests not preempted; resumes are counted apart. */
+        int32_t n_tok = r->prompt_tokens + r->num_output;
+        if (r->resumed) {
+            s->res.prefix_resume_queries_tokens += (uint64_t)n_tok;
+            s->res.prefix_resume_hits_tokens += (uint64_t)a->cached_tokens;
+        } else {
+            e->prefix_queries_total += (uint64_t)n_tok;
+            e->prefix_hits_total += (uint64_t)a->cached_tokens;
+            s->res.prefix_queries_tokens += (uint64_t)n_tok;
+            s->res.prefix_hits_tokens += (uint64_t)a->cached_tokens;
+        }
+    }
+    r->sched_new = a->n_new;
+    batch_add(b, r, a->n_new);
 }
 
 /* Start a step of `b` over running[first..first+n). */
@@ -294,15 +370,14 @@ static bool vllm_v0_prefill(struct sim *s, struct replica *rp)
     int32_t first = e->n_running, n = 0;
     while (e->waiting.n > 0 && e->n_running < p->max_num_seqs) {
         struct req *r = e->waiting.head;
-        int32_t n_new = tokens_to_compute(r);
-        if (n_new > budget)
+        struct admit_plan a; /* chunked prefill is off: a prompt over the budget waits */
+        int rc = plan_admission(s, e, r, budget, &a);
+        if (rc < 0)
+            sim_fail(s, rc, "a request's KV block list (out of memory)");
+        if (rc <= 0 || a.need > e->kv.n_free)
             break;
-        int64_t blocks = ceil_div64(r->num_computed + n_new, p->block_size);
-        int64_t extra = blocks - r->n_blocks;
-        if (extra > e->free_blocks)
-            break;
-        admit(s, rp, r, n_new, extra, blocks, &b);
-        budget -= n_new;
+        admit(s, rp, r, &a, &b);
+        budget -= a.n_new;
         n++;
     }
     if (n == 0)
@@ -376,8 +451,8 @@ static int64_t block_new_blocks(const struct engine *e, int32_t block_size, int3
     for (int32_t i = 0; i < e->n_running; i++) {
         const struct req *r = e->running[i];
         int64_t want = ceil_div64((int64_t)r->num_computed + block_tokens(r, k), block_size);
-        if (want > r->n_blocks)
-            total += want - r->n_blocks;
+        if (want > kv_held(&r->kv))
+            total += want - kv_held(&r->kv);
     }
     return total;
 }
@@ -409,26 +484,22 @@ static bool try_multi_step(struct sim *s, struct replica *rp)
         /* a prefill step goes first when the head fits (prefills are scheduled first) */
         const struct req *h = e->waiting.head;
         int32_t n_new = tokens_to_compute(h);
-        int64_t need = ceil_div64(h->num_computed + n_new, p->block_size) - h->n_blocks;
-        if (n < p->max_num_seqs && n_new <= p->max_num_batched_tokens &&
-            need <= e->free_blocks)
+        int64_t need = ceil_div64(h->num_computed + n_new, p->block_size) - kv_held(&h->kv);
+        if (n < p->max_num_seqs && n_new <= p->max_num_batched_tokens && need <= e->kv.n_free)
             return false;
     }
     int32_t k = p->num_scheduler_steps;
-    while (k > 1 && block_new_blocks(e, p->block_size, k) > e->free_blocks)
+    while (k > 1 && block_new_blocks(e, p->block_size, k) > e->kv.n_free)
         k--;
-    if (block_new_blocks(e, p->block_size, k) > e->free_blocks)
+    if (block_new_blocks(e, p->block_size, k) > e->kv.n_free)
         return false; /* not even one step fits: the normal step preempts */
-    int64_t used = 0;
     for (int32_t i = 0; i < n; i++) {
         struct req *r = e->running[i];
-        int64_t want = ceil_div64((int64_t)r->num_computed + block_tokens(r, k), p->block_size);
-        if (want > r->n_blocks) {
-            used += want - r->n_blocks;
-            r->n_blocks = (int32_t)want;
-        }
+        int32_t upto = r->num_computed + block_tokens(r, k);
+        int64_t want = ceil_div64(upto, p->block_size);
+        if (want > kv_held(&r->kv))
+            kv_grow(&e->kv, &r->kv, (int32_t)want, upto);
     }
-    e->free_blocks -= used;
     int64_t t = s->now_us;
     for (int32_t i = 1; i <= k; i++) {
         struct lat_batch b = {0};
@@ -477,7 +548,7 @@ static int64_t run_new_blocks(const struct engine *e, int32_t block_size, int64_
     int64_t total = 0;
     for (int32_t k = 0; k < e->n_running; k++) {
         const struct req *r = e->running[k];
-        total += ceil_div64(r->num_computed + i, block_size) - r->n_blocks;
+        total += ceil_div64(r->num_computed + i, block_size) - kv_held(&r->kv);
     }
     return total;
 }
@@ -536,31 +607,45 @@ static bool try_decode_run(struct sim *s, struct replica *rp)
     }
     if (k_done < 2)
         return false;
-    if (run_new_blocks(e, p->block_size, 1) > e->free_blocks)
+    const int64_t free_now = e->kv.n_free;
+    if (run_new_blocks(e, p->block_size, 1) > free_now)
         return false; /* iteration 1 preempts: a normal step handles it */
+    /* Blocks the run may take from the free queue: all free ones, or fewer when taking
+     * more would evict a cached block the waiting head would hit. */
+    int64_t room = free_now;
     if (e->waiting.n > 0) {
         /* The head stays blocked for the whole run only if it is blocked now: slots and
-         * budget do not change, and free KV blocks only shrink. */
-        const struct req *h = e->waiting.head;
+         * budget do not change, free KV blocks only shrink, and its cache hit stays what
+         * it is while the blocks taken do not reach its evictable hit blocks (nor can
+         * running requests cache blocks it would hit: hit_may_grow). */
+        struct req *h = e->waiting.head;
         int64_t budget = p->max_num_batched_tokens - n;
-        int32_t n_new = tokens_to_compute(h);
-        bool blocked = n >= p->max_num_seqs || budget <= 0 ||
-                       (!p->chunked_prefill && n_new > budget);
-        if (!blocked) {
-            if (n_new > budget)
-                n_new = (int32_t)budget;
-            int64_t need = ceil_div64(h->num_computed + n_new, p->block_size) - h->n_blocks;
-            blocked = need > e->free_blocks - run_new_blocks(e, p->block_size, 1);
+        if (n < p->max_num_seqs && budget > 0) {
+            struct admit_plan a;
+            int rc = plan_admission(s, e, h, budget, &a);
+            if (rc < 0)
+                return false;
+            if (rc > 0) {
+                int64_t first = run_new_blocks(e, p->block_size, 1);
+                if (a.need <= free_now - first || hit_may_grow(e, h))
+                    return false;
+                int64_t before = kv_blocks_before_hit(
+                    &e->kv, &a.hit,
+                    run_new_blocks(e, p->block_size, k_done < RUN_CHUNK ? k_done : RUN_CHUNK));
+                if (before < first)
+                    return false;
+                if (before < room)
+                    room = before;
+            }
         }
-        if (!blocked)
-            return false;
     }
-    /* Largest k <= k_done whose allocations all fit (binary search: monotone in k). */
+    /* Largest k <= k_done whose allocations all fit in `room` (binary search: monotone in
+     * k). */
     int64_t lo = 1, hi = k_done;
-    if (run_new_blocks(e, p->block_size, hi) > e->free_blocks) {
+    if (run_new_blocks(e, p->block_size, hi) > room) {
         while (hi - lo > 1) {
             int64_t mid = lo + (hi - lo) / 2;
-            if (run_new_blocks(e, p->block_size, mid) <= e->free_blocks)
+            if (run_new_blocks(e, p->block_size, mid) <= room)
                 lo = mid;
             else
                 hi = mid;
@@ -593,17 +678,32 @@ static void run_apply(struct sim *s, struct replica *rp, int32_t j)
 {
     struct engine *e = &rp->eng;
     const int32_t bs = s->ep.block_size;
-    int64_t used = 0;
+    /* The blocks each iteration allocated, hashed as they filled. Nobody looks blocks up
+     * during the run (try_decode_run), so taking them request by request gives what single
+     * steps give, unless the run hashes output blocks (sessions): then who hashes a block
+     * first, and whether an equal cached block was evicted before, depend on the order of
+     * iterations, which is replayed. */
+    bool hashes_outputs = false;
+    for (int32_t i = 0; i < e->n_running && e->kv.caching; i++)
+        hashes_outputs = hashes_outputs || (e->running[i]->kv.pfx.open && !e->running[i]->kv.hids);
+    if (hashes_outputs) {
+        for (int32_t it = 0; it < j; it++) {
+            for (int32_t i = 0; i < e->n_running; i++) {
+                struct req *r = e->running[i];
+                int32_t c = r->num_computed + it;
+                if (c % bs == 0 || (c + 1) % bs == 0)
+                    kv_grow(&e->kv, &r->kv, (int32_t)ceil_div64(c + 1, bs), c + 1);
+            }
+        }
+    }
     for (int32_t i = 0; i < e->n_running; i++) {
         struct req *r = e->running[i];
-        int64_t blocks = ceil_div64(r->num_computed + j, bs);
-        used += blocks - r->n_blocks;
-        r->n_blocks = (int32_t)blocks;
+        kv_grow(&e->kv, &r->kv, (int32_t)ceil_div64(r->num_computed + j, bs),
+                r->num_computed + j);
         r->num_computed += j;
         r->num_output += j;
     }
-    e->free_blocks -= used;
-    SIM_ASSERT(e->free_blocks >= 0);
+    SIM_ASSERT(e->kv.n_free >= 0);
     e->n_iterations += (uint64_t)j;
     e->n_steps++;
     if (rp->hist[M_ITL])
@@ -642,22 +742,27 @@ static void run_interrupt(struct sim *s, struct replica *rp)
      * budget, changes nothing until the run ends: let the run go on. */
     if (e->waiting.n > 1)
         return;
-    const struct req *h = e->waiting.head;
+    struct req *h = e->waiting.head;
     int64_t budget = p->max_num_batched_tokens - e->n_running;
-    int32_t n_new = tokens_to_compute(h);
-    if (e->n_running >= p->max_num_seqs || budget <= 0 ||
-        (!p->chunked_prefill && n_new > budget))
+    if (e->n_running >= p->max_num_seqs || budget <= 0)
         return;
     int32_t j = run_boundaries_before(e, s->now_us) + 1; /* first boundary >= now */
     if (j >= e->run_k)
         return; /* the run already ends at the first boundary >= now */
     int64_t t = e->run_bound[j - 1];
-    /* KV room for the head at iteration j + 1 (free blocks only shrink over the run). */
-    if (n_new > budget)
-        n_new = (int32_t)budget;
-    int64_t need = ceil_div64(h->num_computed + n_new, p->block_size) - h->n_blocks;
-    if (need > e->free_blocks - run_new_blocks(e, p->block_size, j + 1))
+    struct admit_plan a;
+    int rc = plan_admission(s, e, h, budget, &a);
+    if (rc == 0)
         return;
+    /* KV room for the head at iteration j + 1 (free blocks only shrink over the run), with
+     * the cache hit found now: it holds while the run's blocks do not reach its hit blocks
+     * (otherwise, or when memory ran short, cut the run: stepping is always exact). */
+    if (rc > 0 && !hit_may_grow(e, h)) {
+        int64_t all = run_new_blocks(e, p->block_size, e->run_k);
+        if (kv_blocks_before_hit(&e->kv, &a.hit, all) >= all &&
+            a.need > e->kv.n_free - run_new_blocks(e, p->block_size, j + 1))
+            return;
+    }
     evq_cancel(s->q, e->step_ev);
     e->run_k = j;
     e->step_ev = evq_push(s->q, t, PRIO_STEP, vllm_run_end, rp, 0);
@@ -798,6 +903,7 @@ void engine_enqueue(struct sim *s, struct replica *rp, struct req *r)
  * aborted: the client sees the stream cut and retries or gives up (router.retry). */
 static void take_off(struct sim *s, struct replica *rp, struct req *r, enum req_outcome outcome)
 {
+    kv_seq_release(&rp->eng.kv, &r->kv);
     if (outcome != OUTCOME_N)
         sim_request_done(s, rp, r, outcome);
     else
@@ -820,8 +926,7 @@ void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcom
     }
     for (int32_t i = 0; i < e->n_running; i++) {
         struct req *r = e->running[i];
-        e->free_blocks += r->n_blocks;
-        r->n_blocks = 0;
+        kv_free(&e->kv, &r->kv, r->num_computed, false);
         take_off(s, rp, r, outcome);
     }
     e->n_running = 0;
@@ -845,7 +950,8 @@ void engine_gauges(const struct sim *s, const struct replica *rp, double *runnin
                    double *waiting, double *kv_usage_frac)
 {
     const struct engine *e = &rp->eng;
-    int64_t used = s->ep.num_blocks - e->free_blocks;
+    /* vLLM's BlockPool.get_usage: 1 - free / total, cached blocks in the free queue free */
+    int64_t used = s->ep.num_blocks - e->kv.n_free;
     if (e->in_run) {
         /* As single steps would show it: the iteration in flight (the one after the last
          * boundary at or before now) has allocated its blocks. */

@@ -17,6 +17,7 @@
 #include "sim/core/err.h"
 #include "sim/core/rng.h"
 #include "sim/config/scenario.h"
+#include "sim/serving/kvcache.h"
 
 /* One request as it arrives at the gateway. */
 struct wl_request {
@@ -27,6 +28,8 @@ struct wl_request {
                                  next workload_next call), or NULL */
     uint32_t n_hash_ids;
     uint64_t session_id;      /* hash of the trace's session column (FNV-1a 64), 0 = none */
+    struct kv_prefix prefix;  /* shared segments of the prompt (synthetic structure), n = 0:
+                                 none; used when there are no hash_ids */
     uint64_t source_line;     /* 1-based line in the trace file; 0 for synthetic */
 };
 

@@ -56,6 +56,23 @@ static inline void h_lenient_termination(struct scenario *sc)
     sc->router.retry.on_aborted = sc->router.retry.on_5xx = true;
 }
 
+/* h_scenario with two replicas, a linear model whose iteration times change every step
+ * and a KV cache small enough to preempt: for checking fast-forward against stepping. */
+static inline void h_scenario_preempting(struct scenario *sc)
+{
+    h_scenario(sc);
+    sc->fleet.replicas = 2;
+    sc->engine.num_gpu_blocks = 300;
+    sc->engine.max_model_len = 4096;
+    sc->engine.max_num_batched_tokens = 1024;
+    sc->engine.max_num_seqs = 48;
+    sc->engine.latency.kind = LAT_LINEAR;
+    sc->engine.latency.fixed_ms = 4.1;
+    sc->engine.latency.per_prefill_token_us = 61.3;
+    sc->engine.latency.per_decode_seq_us = 37.7;
+    sc->engine.latency.per_context_token_ns = 5.3;
+}
+
 struct h_source {
     const struct wl_request *reqs;
     size_t n, next;

@@ -50,6 +50,8 @@ Test(scenario, defaults_of_an_almost_empty_scenario)
     cr_assert_eq(e->max_num_seqs, 0);
     cr_assert_eq(e->max_num_batched_tokens, 0);
     cr_assert(e->enable_chunked_prefill);
+    cr_assert(e->enable_prefix_caching, "on by default, as vLLM V1");
+    cr_assert_eq(sc.workload.hash_block_tokens, 512);
     cr_assert_eq(e->block_size, 16);
     cr_assert_eq(e->gpu_memory_utilization, 0.90);
     cr_assert_eq(e->max_model_len, 0);

@@ -232,17 +232,7 @@ Test(engine, fast_forwarded_decode_runs_match_single_steps_exactly)
     /* Linear model with a context term (iteration times change every step), a KV cache
      * small enough to preempt, chunked prefill and two replicas. */
     struct scenario sc;
-    h_scenario(&sc);
-    sc.fleet.replicas = 2;
-    sc.engine.num_gpu_blocks = 300;
-    sc.engine.max_model_len = 4096;
-    sc.engine.max_num_batched_tokens = 1024;
-    sc.engine.max_num_seqs = 48;
-    sc.engine.latency.kind = LAT_LINEAR;
-    sc.engine.latency.fixed_ms = 4.1;
-    sc.engine.latency.per_prefill_token_us = 61.3;
-    sc.engine.latency.per_decode_seq_us = 37.7;
-    sc.engine.latency.per_context_token_ns = 5.3;
+    h_scenario_preempting(&sc);
     size_t n = 3000;
     struct wl_request *w = random_workload(n, 99, 2000, 600);
     struct h_sink ff, step;
