@@ -153,6 +153,50 @@ static void print_latency_row(const char *label, const struct latency_stats *st,
     printf("\n");
 }
 
+/* A line of the benchmark block: vllm bench serve's "{:<40} {:<10.2f}" layout. */
+static void bench_line(const char *label, double v, bool integer)
+{
+    if (isnan(v))
+        printf("  %-40s %s\n", label, "-");
+    else if (integer)
+        printf("  %-40s %.0f\n", label, v);
+    else
+        printf("  %-40s %.2f\n", label, v);
+}
+
+static void bench_latency(const char *title, const char *name, const struct latency_stats *st)
+{
+    char label[64];
+    printf("  %s\n", title);
+    snprintf(label, sizeof label, "Mean %s (ms):", name);
+    bench_line(label, st->mean_s * 1e3, false);
+    snprintf(label, sizeof label, "Median %s (ms):", name);
+    bench_line(label, st->q_s[0] * 1e3, false);
+    snprintf(label, sizeof label, "P99 %s (ms):", name);
+    bench_line(label, st->q_s[3] * 1e3, false);
+}
+
+/* What `vllm bench serve` prints (vllm/benchmarks/serve.py, calculate_metrics), so that a
+ * closed-loop run can be held against a published table row. */
+static void print_bench(const struct sim_result *r)
+{
+    printf("  ============ Serving Benchmark Result ============\n");
+    bench_line("Successful requests:", (double)r->n_outcome[OUTCOME_OK], true);
+    bench_line("Failed requests:", (double)(r->n_requests - r->n_outcome[OUTCOME_OK]), true);
+    bench_line("Maximum request concurrency:", (double)r->clients, true);
+    bench_line("Benchmark duration (s):", r->bench_duration_s, false);
+    bench_line("Total input tokens:", (double)r->prompt_tokens, true);
+    bench_line("Total generated tokens:", (double)r->ok_output_tokens, true);
+    bench_line("Request throughput (req/s):", r->throughput_req_per_s, false);
+    bench_line("Output token throughput (tok/s):", r->ok_output_tokens_per_s, false);
+    bench_line("Total Token throughput (tok/s):", r->ok_total_tokens_per_s, false);
+    bench_latency("---------------Time to First Token----------------", "TTFT", &r->ttft);
+    bench_latency("-----Time per Output Token (excl. 1st token)------", "TPOT", &r->tpot);
+    bench_latency("---------------Inter-token Latency----------------", "ITL", &r->itl);
+    bench_latency("----------------End-to-end Latency----------------", "E2EL", &r->e2e);
+    printf("  ==================================================\n");
+}
+
 static void print_summary(const struct scenario *sc, const struct sim_result *r,
                           double wall_s, const char *db_path, int64_t run_id)
 {
@@ -161,13 +205,24 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     double span = r->first_arrival_us >= 0
                       ? (double)(r->last_arrival_us - r->first_arrival_us) * 1e-6
                       : 0.0;
+    const struct clients_spec *cl = &sc->workload.clients;
+    char loop[160] = "";
+    if (cl->concurrency > 0) {
+        char think[48];
+        format_duration_us(cl->think_time_us, think, sizeof think);
+        snprintf(loop, sizeof loop, ", closed loop: %d client%s, think time %s%s",
+                 (int)cl->concurrency, cl->concurrency == 1 ? "" : "s",
+                 cl->think == THINK_EXPONENTIAL ? "exponential, mean " : "", think);
+    }
     if (sc->workload.kind == WL_TRACE)
-        printf("  workload   %llu requests over %.1f s from %s%s%s%s\n",
-               (unsigned long long)r->n_requests, span, sc->workload.trace_path,
-               r->trace_note[0] ? " (" : "", r->trace_note, r->trace_note[0] ? ")" : "");
+        printf("  workload   %llu requests %s %.1f s from %s%s%s%s%s\n",
+               (unsigned long long)r->n_requests, cl->concurrency > 0 ? "sent over" : "over",
+               span, sc->workload.trace_path, r->trace_note[0] ? " (" : "", r->trace_note,
+               r->trace_note[0] ? ")" : "", loop);
     else
-        printf("  workload   %llu requests over %.1f s (synthetic)\n",
-               (unsigned long long)r->n_requests, span);
+        printf("  workload   %llu requests %s %.1f s (synthetic%s)\n",
+               (unsigned long long)r->n_requests, cl->concurrency > 0 ? "sent over" : "over",
+               span, loop);
     const char *kind = sc->engine.kind == ENGINE_STATIC ? "static-batching" : "vLLM";
     const char *model = sc->model.name[0] ? sc->model.name : "(unnamed model)";
     if (r->autoscaled)
@@ -193,6 +248,7 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     print_latency_row("TTFT", &r->ttft, r, SLO_TTFT);
     print_latency_row("TPOT", &r->tpot, r, SLO_TPOT);
     print_latency_row("e2e", &r->e2e, r, SLO_E2E);
+    print_latency_row("ITL", &r->itl, r, (enum slo_metric)-1);
     print_latency_row("queue", &r->queue, r, (enum slo_metric)-1);
     printf("  throughput %.3f req/s, %.1f output tok/s, %.1f input tok/s; goodput %.3f req/s\n",
            r->throughput_req_per_s, r->output_tokens_per_s, r->input_tokens_per_s,
@@ -220,6 +276,8 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
                    c->n_spot_interruptions == 1 ? "" : "s", (unsigned long long)c->n_ice_errors,
                    c->n_ice_errors == 1 ? "" : "s");
     }
+    if (cl->concurrency > 0)
+        print_bench(r);
     printf("  preemptions %llu", (unsigned long long)r->preemptions);
     if (r->skipped_rows)
         printf(", skipped trace rows %llu", (unsigned long long)r->skipped_rows);

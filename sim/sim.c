@@ -207,6 +207,67 @@ void sim_fail(struct sim *s, int rc, const char *what)
     sink_fail(s, rc, what);
 }
 
+/* ---- closed-loop clients ------------------------------------------------------------ */
+
+static void arrival(struct sim *s, void *obj, uint64_t arg);
+static void drain_deadline(struct sim *s, void *obj, uint64_t arg);
+
+/* No request will arrive any more: in-flight work has drain_timeout after the duration
+ * (or after now, when that is later) to finish. */
+static void end_of_source(struct sim *s)
+{
+    if (s->src_done)
+        return;
+    s->src_done = true;
+    int64_t end = s->sc->duration_us >= 0 && s->sc->duration_us > s->now_us ? s->sc->duration_us
+                                                                             : s->now_us;
+    s->drain_ev = evq_push(s->q, end + s->sc->drain_timeout_us, PRIO_CONTROL, drain_deadline,
+                           NULL, 0);
+}
+
+/* The request read ahead goes out as soon as a client is free and it is due; sends stop
+ * at the duration. */
+static void cl_try_send(struct sim *s)
+{
+    if (!s->cl_pending || s->cl_idle == 0)
+        return;
+    s->cl_pending = false;
+    int64_t t = s->next_arrival.arrival_us > s->now_us ? s->next_arrival.arrival_us : s->now_us;
+    if (s->sc->duration_us >= 0 && t >= s->sc->duration_us) {
+        end_of_source(s);
+        return;
+    }
+    s->cl_idle--;
+    if (!evq_push(s->q, t, PRIO_ARRIVAL, arrival, NULL, 0))
+        sink_fail(s, SIM_ENOMEM, "an arrival (out of memory for events)");
+}
+
+static void think_end(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    s->cl_idle++;
+    cl_try_send(s);
+}
+
+/* A client's request ended (any outcome): it sends its next one after its think time. */
+static void client_free(struct sim *s)
+{
+    if (s->src_done)
+        return;
+    const struct clients_spec *c = &s->sc->workload.clients;
+    int64_t think = c->think_time_us;
+    if (c->think == THINK_EXPONENTIAL && think > 0)
+        think = llround(rng_exponential(s->rng, RNG_THINK, (double)c->think_time_us));
+    if (think <= 0) {
+        s->cl_idle++;
+        cl_try_send(s);
+        return;
+    }
+    if (!evq_push(s->q, s->now_us + think, PRIO_ARRIVAL, think_end, NULL, 0))
+        sink_fail(s, SIM_ENOMEM, "a client's think time (out of memory for events)");
+}
+
 void sim_tokens_generated(struct sim *s, uint64_t n)
 {
     s->res.output_tokens += n;
@@ -220,6 +281,9 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
     res->preemptions += (uint64_t)r->preemptions;
     if (outcome == OUTCOME_OK) {
         res->prompt_tokens += (uint64_t)r->prompt_tokens;
+        s->ok_output_tokens += (uint64_t)r->output_tokens;
+        s->itl_ok_sum_us += r->itl_sum_us;
+        s->itl_ok_n += (uint64_t)r->itl_n;
         double ttft = (double)(r->first_token_us - r->arrival_us) * 1e-6;
         double e2e = (double)(s->now_us - r->arrival_us) * 1e-6;
         /* Time waiting for the first schedule, at the gateway and in the engine (vLLM's
@@ -266,6 +330,8 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
         if (s->gateway.n > 0)
             sim_dispatch_gateway(s);
     }
+    if (s->closed)
+        client_free(s);
 }
 
 /* ---- router ----------------------------------------------------------------------- */
@@ -373,6 +439,7 @@ void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum a
     r->num_computed = r->num_output = r->sched_new = 0;
     r->resumed = false;
     r->first_token_us = -1;
+    r->itl_sum_us = r->itl_n = 0;
     r->first_sched_us = -1;
     r->replica = -1;
     r->state = RS_GATEWAY;
@@ -427,16 +494,20 @@ void sim_gateway_admit(struct sim *s, struct req *r)
 
 /* ---- arrivals ---------------------------------------------------------------------- */
 
-static void arrival(struct sim *s, void *obj, uint64_t arg);
-
-/* Pull the next request from the workload and schedule its arrival. */
+/* Pull the next request from the workload and schedule its arrival (closed loop: when a
+ * client is free). */
 static int pull_next(struct sim *s, struct sim_err *err)
 {
     int rc = s->src.next(s->src.ctx, &s->next_arrival, err);
     if (rc < 0)
         return rc;
     if (rc == 0) {
-        s->src_done = true;
+        end_of_source(s);
+        return SIM_OK;
+    }
+    if (s->closed) {
+        s->cl_pending = true;
+        cl_try_send(s);
         return SIM_OK;
     }
     SIM_ASSERT(s->next_arrival.arrival_us >= s->now_us);
@@ -445,13 +516,35 @@ static int pull_next(struct sim *s, struct sim_err *err)
     return SIM_OK;
 }
 
-static void drain_deadline(struct sim *s, void *obj, uint64_t arg);
+/* Closed-loop requests that end the instant they are sent (rejected, no think time)
+ * would let the clients send forever at one simulated instant: past this many sends at
+ * one instant beyond the clients' first round, the run stops with an error. */
+#define CL_SAME_INSTANT_MAX 1000000
 
 static void arrival(struct sim *s, void *obj, uint64_t arg)
 {
     (void)obj;
     (void)arg;
     const struct wl_request *w = &s->next_arrival;
+    if (s->closed) {
+        s->cl_same_instant = s->n_arrived > 0 && s->now_us == s->cl_last_send_us
+                                 ? s->cl_same_instant + 1
+                                 : 1;
+        s->cl_last_send_us = s->now_us;
+        if (s->cl_same_instant > (uint64_t)CL_SAME_INSTANT_MAX +
+                                     (uint64_t)s->sc->workload.clients.concurrency) {
+            s->sink_rc = sim_err_set(
+                &s->sink_err, SIM_EINVAL,
+                "the closed loop sent %llu requests at t = %.6f s and each ended at once "
+                "(rejected: prompt + output tokens > max_model_len %d?): give "
+                "'workload.clients.think_time' > 0 or fix the lengths",
+                (unsigned long long)s->cl_same_instant, (double)s->now_us * 1e-6,
+                s->ep.max_model_len);
+            scenario_locate(s->sc, "workload.clients", &s->sink_err);
+            s->stopping = true;
+            return;
+        }
+    }
     struct req *r = req_alloc(s);
     if (!r) {
         sink_fail(s, SIM_ENOMEM, "a request (out of memory)");
@@ -508,14 +601,6 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
         s->sink_rc = rc;
         s->sink_err = err;
         s->stopping = true;
-        return;
-    }
-    if (s->src_done) {
-        int64_t end = s->sc->duration_us >= 0 && s->sc->duration_us > s->now_us
-                          ? s->sc->duration_us
-                          : s->now_us;
-        s->drain_ev = evq_push(s->q, end + s->sc->drain_timeout_us, PRIO_CONTROL,
-                               drain_deadline, NULL, 0);
     }
 }
 
@@ -804,6 +889,9 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         s->src.ctx = s->wl;
         s->src.next = workload_source_next;
     }
+    s->closed = sc->workload.clients.concurrency > 0;
+    s->cl_idle = sc->workload.clients.concurrency;
+    s->res.clients = sc->workload.clients.concurrency;
     s->ttft_lim = s->tpot_lim = INFINITY;
     for (size_t i = 0; i < sc->n_slo; i++) {
         const struct slo_item *it = &sc->slo[i];
@@ -855,6 +943,7 @@ void sim_free(struct sim *s)
     free(s->queue);
     free(s->win_n);
     free(s->win_over);
+    gaphist_free(&s->itl);
     free(s);
 }
 
@@ -901,6 +990,18 @@ static void latency_stats(double *v, size_t n, struct latency_stats *out)
         out->q_s[i] = select_quantile(v, n, sim_quantiles[i]);
 }
 
+/* ITL: the mean over OK requests' gaps (vLLM's definition), the quantiles and the
+ * maximum over every streamed gap (gaphist.h). Seconds. */
+static void itl_stats(const struct sim *s, struct latency_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n = s->itl_ok_n;
+    out->mean_s = s->itl_ok_n ? (double)s->itl_ok_sum_us / (double)s->itl_ok_n * 1e-6 : NAN;
+    for (int i = 0; i < SIM_NQ; i++)
+        out->q_s[i] = gaphist_quantile(&s->itl, sim_quantiles[i]) * 1e-6;
+    out->max_s = s->itl.n ? (double)s->itl.max_us * 1e-6 : NAN;
+}
+
 static void finish_results(struct sim *s)
 {
     struct sim_result *res = &s->res;
@@ -918,6 +1019,7 @@ static void finish_results(struct sim *s)
     latency_stats(s->tpot, s->n_tpot, &res->tpot);
     latency_stats(s->e2e, s->n_ok, &res->e2e);
     latency_stats(s->queue, s->n_ok, &res->queue);
+    itl_stats(s, &res->itl);
 
     double makespan = res->n_requests ? (double)(res->end_us - res->first_arrival_us) * 1e-6
                                       : 0.0;
@@ -927,6 +1029,11 @@ static void finish_results(struct sim *s)
     res->input_tokens_per_s = makespan > 0 ? (double)res->prompt_tokens / makespan : 0.0;
     res->goodput_req_per_s = makespan > 0 ? (double)s->n_good / makespan : 0.0;
     res->goodput_output_tokens = s->good_output_tokens;
+    res->bench_duration_s = makespan;
+    res->ok_output_tokens = s->ok_output_tokens;
+    res->ok_output_tokens_per_s = makespan > 0 ? (double)s->ok_output_tokens / makespan : 0.0;
+    res->ok_total_tokens_per_s =
+        makespan > 0 ? (double)(s->ok_output_tokens + res->prompt_tokens) / makespan : 0.0;
     res->error_rate = res->n_requests ? (double)(res->n_requests - ok) / (double)res->n_requests
                                       : 0.0;
 
@@ -1039,7 +1146,8 @@ int sim_result_foreach(const struct sim_result *r,
     const struct {
         const char *name;
         const struct latency_stats *st;
-    } lat[] = {{"ttft", &r->ttft}, {"tpot", &r->tpot}, {"e2e", &r->e2e}, {"queue", &r->queue}};
+    } lat[] = {{"ttft", &r->ttft}, {"tpot", &r->tpot}, {"e2e", &r->e2e}, {"queue", &r->queue},
+               {"itl", &r->itl}};
     for (size_t i = 0; i < sizeof lat / sizeof lat[0]; i++) {
         snprintf(key, sizeof key, "%s_mean_s", lat[i].name);
         EMIT(key, lat[i].st->mean_s);
@@ -1055,6 +1163,11 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("goodput_output_tokens_total", r->goodput_output_tokens);
     EMIT("output_tokens_per_s", r->output_tokens_per_s);
     EMIT("input_tokens_per_s", r->input_tokens_per_s);
+    /* as vllm bench serve prints them (OK requests over the benchmark's duration) */
+    EMIT("benchmark_duration_s", r->bench_duration_s);
+    EMIT("ok_output_tokens_per_s", r->ok_output_tokens_per_s);
+    EMIT("ok_total_tokens_per_s", r->ok_total_tokens_per_s);
+    EMIT("clients", r->clients);
     EMIT("output_tokens_total", r->output_tokens);
     EMIT("prompt_tokens_total", r->prompt_tokens);
     EMIT("preemptions_total", r->preemptions);

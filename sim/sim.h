@@ -22,7 +22,17 @@
 #include "sim/workload/workload.h"
 
 /* A source of requests other than the scenario's workload (tests, tools). `next`
- * returns 1 with *out filled, 0 at the end, or a negative SIM_E* code. */
+ * returns 1 with *out filled, 0 at the end, or a negative SIM_E* code.
+ *
+ * Closed loop (`vllm bench serve --max-concurrency N`, genai-perf `--concurrency N`):
+ * with sc->workload.clients.concurrency = N > 0, each request's arrival_us is only the
+ * earliest time it may be sent; the run sends the requests in order, each at
+ * max(arrival_us, the time one of the N clients is free), and measures TTFT and e2e from
+ * that send. A client is free again when its request ends (any outcome) plus its think
+ * time (clients.think_time_us, constant or exponential). So a source with every
+ * arrival_us = 0 is a closed loop, and a source with the request times of
+ * `--request-rate R` plus N is vllm bench serve's semaphore. Sends stop at the
+ * scenario's duration. */
 struct sim_source {
     void *ctx;
     int (*next)(void *ctx, struct wl_request *out, struct sim_err *err);
@@ -114,9 +124,21 @@ struct sim_result {
     int64_t last_arrival_us;
     int64_t end_us;            /* simulated time when the run ended */
     struct latency_stats ttft, tpot, e2e, queue; /* over OK requests */
+    /* Inter-token latency as vLLM's benchmark defines it: every gap between two streamed
+     * tokens of a request. mean_s over OK requests' gaps (exact); quantiles and max over
+     * every gap streamed, failed requests' included (sim/core/gaphist.h: exact below
+     * 2.048 ms, within 0.1% above). */
+    struct latency_stats itl;
     double throughput_req_per_s;  /* OK requests / makespan */
     double output_tokens_per_s;   /* generated tokens / makespan */
     double input_tokens_per_s;
+    /* As `vllm bench serve` prints them: over OK requests only, per second of the
+     * benchmark's duration (the makespan: first send to the last request's end). */
+    double bench_duration_s;
+    uint64_t ok_output_tokens;
+    double ok_output_tokens_per_s; /* "Output token throughput (tok/s)" */
+    double ok_total_tokens_per_s;  /* "Total token throughput (tok/s)": prompt + output */
+    int32_t clients;               /* closed-loop clients (0: open loop) */
     double goodput_req_per_s;     /* OK requests meeting the TTFT and TPOT SLOs, per s */
     uint64_t goodput_output_tokens; /* their output tokens */
     double error_rate;            /* non-OK / arrived */

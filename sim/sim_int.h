@@ -14,6 +14,7 @@
 #include "sim/k8s/replicaset.h"
 #include "sim/k8s/tsdb.h"
 #include "sim/core/evq.h"
+#include "sim/core/gaphist.h"
 #include "sim/core/rng.h"
 #include "sim/serving/kvcache.h"
 #include "sim/sim.h"
@@ -44,6 +45,9 @@ struct req {
     int32_t replica;      /* -1 when at the gateway */
     int32_t preemptions;
     int32_t retries;
+    int64_t last_token_us; /* when its latest token streamed (ITL) */
+    int64_t itl_sum_us;    /* sum of its inter-token gaps so far */
+    int64_t itl_n;         /* and their number */
     uint8_t state;
     bool resumed;            /* preempted on its current engine (vLLM's num_preemptions > 0) */
     struct kv_seq kv;        /* its tokens' identities and KV blocks (kvcache.h) */
@@ -202,6 +206,15 @@ struct sim {
     struct wl_request next_arrival; /* pulled ahead: the one the pending ARRIVAL is for */
     uint64_t n_arrived;
 
+    /* Closed-loop clients (workload.clients): the request read ahead (next_arrival)
+     * waits for one of them; a client is busy from its send to the end of its request
+     * plus its think time. */
+    bool closed;
+    int32_t cl_idle;      /* clients free to send now */
+    bool cl_pending;      /* next_arrival is read and waits for a free client */
+    int64_t cl_last_send_us;
+    uint64_t cl_same_instant; /* sends in a row at cl_last_send_us (livelock guard) */
+
     struct req_pool pool;
     struct slab *slab;         /* per-request arrays: hash_ids, KV block lists */
     struct req_list gateway;
@@ -243,6 +256,10 @@ struct sim {
     size_t n_ok, n_tpot, cap_ok;
     uint64_t n_good;            /* OK requests within the TTFT and TPOT SLO targets */
     uint64_t good_output_tokens; /* their output tokens (the cost of goodput) */
+    struct gaphist itl;         /* every inter-token gap streamed (us) */
+    int64_t itl_ok_sum_us;      /* gaps of OK requests: vLLM's mean ITL */
+    uint64_t itl_ok_n;
+    uint64_t ok_output_tokens;  /* output tokens of OK requests */
     /* Per-minute windows (by arrival) of the strictest TTFT SLO: requests, and how many
      * missed the target; a window breaches when more than (1 - q) of them missed. */
     uint32_t *win_n, *win_over;
@@ -378,6 +395,21 @@ void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum a
 void sim_tokens_generated(struct sim *s, uint64_t n);
 /* Stop the run with `rc` (out of memory): as a failed sink, the first failure wins. */
 void sim_fail(struct sim *s, int rc, const char *what);
+/* Request r streamed its first token at t_us (TTFT): ITL gaps count from here. */
+static inline void sim_first_token(struct req *r, int64_t t_us)
+{
+    r->first_token_us = t_us;
+    r->last_token_us = t_us;
+}
+/* Request r streamed a later token at t_us: one inter-token gap (ITL). */
+static inline void sim_next_token(struct sim *s, struct req *r, int64_t t_us)
+{
+    int64_t gap = t_us - r->last_token_us;
+    gaphist_add(&s->itl, gap, 1);
+    r->itl_sum_us += gap;
+    r->itl_n++;
+    r->last_token_us = t_us;
+}
 
 static inline int64_t ceil_div64(int64_t a, int64_t b)
 {

@@ -235,6 +235,7 @@ static int rd_str(struct bind *b, const struct sect *s, const char *name, bool a
 static int path_into(struct bind *b, const struct ynode *n, const char *key, char *out, size_t cap)
 {
     char rel[SC_PATH_MAX];
+    rel[0] = '\0';
     int rc = str_into(b, n, key, false, rel, sizeof rel);
     if (rc)
         return rc;
@@ -266,8 +267,12 @@ static const char *const top_keys[] = {
     "name",   "seed",  "duration", "drain_timeout", "workload", "model",  "engine",
     "router", "fleet", "cluster",  "cost",          "slo",      "record", "plan", NULL};
 
-static const char *const workload_keys[] = {
-    "trace", "arrivals", "rate_profile", "prompt_tokens", "output_tokens", "count", NULL};
+static const char *const workload_keys[] = {"trace",         "arrivals",      "clients",
+                                            "rate_profile",  "prompt_tokens", "output_tokens",
+                                            "count",         NULL};
+static const char *const clients_keys[] = {"concurrency", "think_time", NULL};
+static const char *const think_keys[] = {"dist", "value", "mean", NULL};
+static const char *const think_dists[] = {"constant", "exponential", NULL};
 static const char *const trace_keys[] = {"path",          "format",  "time_scale",  "rate_scale",
                                          "window",        "columns", "time_format", "model",
                                          "skip_bad_rows", "hash_block_tokens", NULL};
@@ -391,14 +396,14 @@ static const char *const rec_requests_names[] = {"full", "sample", "none", NULL}
 /* ---- workload ------------------------------------------------------------------------ */
 
 static int bind_len(struct bind *b, const struct sect *parent, const char *name,
-                    struct len_spec *out)
+                    const char *driver, struct len_spec *out)
 {
     struct sect s;
     int rc = sect_open(b, parent, name, len_keys, &s);
     if (rc)
         return rc;
     if (!s.map)
-        return need(b, parent, name, "with 'arrivals'");
+        return need(b, parent, name, driver);
     int d = 0;
     if ((rc = need(b, &s, "dist", "(constant, uniform, exponential, lognormal or empirical)")) ||
         (rc = rd_enum(b, &s, "dist", len_dists, &d)))
@@ -540,7 +545,18 @@ static int bind_trace(struct bind *b, const struct sect *w, struct workload_spec
                                                  "count", NULL};
     for (size_t i = 0; synthetic_only[i]; i++)
         if ((rc = only_for(b, w, synthetic_only[i],
-                           "a synthetic workload ('arrivals'), not to a trace")))
+                           i == 0 ? "a synthetic workload ('arrivals'), not to a trace"
+                                  : "a synthetic workload ('arrivals' or 'clients'), not to a "
+                                    "trace")))
+            return rc;
+    /* closed loop: the clients set the pace, the trace's timestamps are ignored */
+    if (wl->clients.concurrency > 0)
+        if ((rc = only_for(b, &t, "time_scale",
+                           "a timed trace replay, not with 'workload.clients' (the clients "
+                           "set the pace; timestamps are ignored)")) ||
+            (rc = only_for(b, &t, "rate_scale",
+                           "a timed trace replay, not with 'workload.clients' (the clients "
+                           "set the load: change 'concurrency')")))
             return rc;
     return SIM_OK;
 }
@@ -609,6 +625,20 @@ static int bind_spikes(struct bind *b, const struct sect *rp, struct workload_sp
     return SIM_OK;
 }
 
+/* The synthetic requests' lengths and count (`driver`: what requires them). */
+static int bind_requests(struct bind *b, const struct sect *w, const char *driver,
+                         struct workload_spec *wl)
+{
+    int rc;
+    if ((rc = bind_len(b, w, "prompt_tokens", driver, &wl->prompt)) ||
+        (rc = bind_len(b, w, "output_tokens", driver, &wl->output)) ||
+        (rc = rd_i64(b, w, "count", 1, INT64_MAX, "requests", &wl->count)))
+        return rc;
+    if (wl->count == 0 && b->sc->duration_us < 0)
+        return fail_at(b, w->at, "a synthetic workload needs 'count' or 'duration'");
+    return SIM_OK;
+}
+
 static int bind_arrivals(struct bind *b, const struct sect *w, struct workload_spec *wl)
 {
     struct sect a, rp, di;
@@ -640,14 +670,60 @@ static int bind_arrivals(struct bind *b, const struct sect *w, struct workload_s
             (rc = rd_dur(b, &di, "peak_at", 0, &wl->diurnal_peak_at_us)))
             return rc;
     }
-    if ((rc = bind_steps(b, &rp, wl)) || (rc = bind_spikes(b, &rp, wl)) ||
-        (rc = bind_len(b, w, "prompt_tokens", &wl->prompt)) ||
-        (rc = bind_len(b, w, "output_tokens", &wl->output)) ||
-        (rc = rd_i64(b, w, "count", 1, INT64_MAX, "requests", &wl->count)))
+    if ((rc = bind_steps(b, &rp, wl)) || (rc = bind_spikes(b, &rp, wl)))
         return rc;
-    if (wl->count == 0 && b->sc->duration_us < 0)
-        return fail_at(b, w->at, "a synthetic workload needs 'count' or 'duration'");
+    return bind_requests(b, w, "with 'arrivals'", wl);
+}
+
+/* The think time: a duration ("2s", a constant) or {dist: constant, value: 2s} or
+ * {dist: exponential, mean: 2s}. */
+static int bind_think(struct bind *b, const struct sect *c, struct clients_spec *cl)
+{
+    char key[256];
+    const struct ynode *n = field(c, "think_time", key, sizeof key);
+    if (!n || n->kind != YNODE_MAP)
+        return rd_dur(b, c, "think_time", 0, &cl->think_time_us);
+    struct sect t;
+    int rc, d = 0;
+    if ((rc = sect_open(b, c, "think_time", think_keys, &t)) ||
+        (rc = need(b, &t, "dist", "(constant or exponential)")) ||
+        (rc = rd_enum(b, &t, "dist", think_dists, &d)))
+        return rc;
+    cl->think = (enum think_dist)d;
+    const char *mine = cl->think == THINK_CONSTANT ? "value" : "mean";
+    const char *other = cl->think == THINK_CONSTANT ? "mean" : "value";
+    char why[48];
+    snprintf(why, sizeof why, "with dist %s", think_dists[d]);
+    if ((rc = only_for(b, &t, other, cl->think == THINK_CONSTANT ? "dist exponential"
+                                                                  : "dist constant")) ||
+        (rc = need(b, &t, mine, why)))
+        return rc;
+    return rd_dur(b, &t, mine, cl->think == THINK_CONSTANT ? 0 : 1, &cl->think_time_us);
+}
+
+/* workload.clients: closed-loop clients, beside a trace or the synthetic lengths. */
+static int bind_clients(struct bind *b, const struct sect *w, struct workload_spec *wl)
+{
+    struct sect c;
+    int64_t n = 0;
+    int rc;
+    if ((rc = sect_open(b, w, "clients", clients_keys, &c)) ||
+        (rc = need(b, &c, "concurrency", "(the number of clients)")) ||
+        (rc = rd_i64(b, &c, "concurrency", 1, 1000000, "clients", &n)) ||
+        (rc = bind_think(b, &c, &wl->clients)))
+        return rc;
+    wl->clients.concurrency = (int32_t)n;
     return SIM_OK;
+}
+
+/* Synthetic requests sent by closed-loop clients: lengths and count, no arrival process. */
+static int bind_client_requests(struct bind *b, const struct sect *w, struct workload_spec *wl)
+{
+    int rc;
+    wl->kind = WL_SYNTHETIC;
+    if ((rc = only_for(b, w, "rate_profile", "'arrivals' (an open-loop rate), not to 'clients'")))
+        return rc;
+    return bind_requests(b, w, "with 'clients'", wl);
 }
 
 static int bind_workload(struct bind *b, const struct sect *top)
@@ -657,15 +733,29 @@ static int bind_workload(struct bind *b, const struct sect *top)
     if (rc)
         return rc;
     const struct ynode *tk = ynode_key(w.map, "trace"), *ak = ynode_key(w.map, "arrivals");
+    const struct ynode *ck = ynode_key(w.map, "clients");
     bool trace = tk && !ynode_is_null(ynode_get(w.map, "trace"));
     bool arrivals = ak && !ynode_is_null(ynode_get(w.map, "arrivals"));
-    if (trace == arrivals) {
+    bool clients = ck && !ynode_is_null(ynode_get(w.map, "clients"));
+    /* What drives arrivals: a trace's timestamps, the arrival process, or the clients (a
+     * trace beside 'clients' only gives the requests, in order). Exactly one. */
+    int drivers = (trace && !clients) + arrivals + clients;
+    if (drivers != 1) {
         const struct ynode *at = w.at;
-        if (trace) /* both: point at the later one */
-            at = (ak->line > tk->line || (ak->line == tk->line && ak->col > tk->col)) ? ak : tk;
-        return fail_at(b, at, "'workload' needs exactly one of 'trace' or 'arrivals'");
+        if (drivers > 1) { /* point at the later of the two that clash */
+            const struct ynode *x = arrivals ? ak : tk, *y = clients ? ck : tk;
+            at = (y->line > x->line || (y->line == x->line && y->col > x->col)) ? y : x;
+        }
+        return fail_at(b, at,
+                       "'workload' needs exactly one of 'trace' (timed), 'arrivals' or "
+                       "'clients' to drive arrivals");
     }
-    return trace ? bind_trace(b, &w, &b->sc->workload) : bind_arrivals(b, &w, &b->sc->workload);
+    if (clients && (rc = bind_clients(b, &w, &b->sc->workload)))
+        return rc;
+    if (trace)
+        return bind_trace(b, &w, &b->sc->workload);
+    return clients ? bind_client_requests(b, &w, &b->sc->workload)
+                   : bind_arrivals(b, &w, &b->sc->workload);
 }
 
 /* ---- model and engine ---------------------------------------------------------------- */

@@ -67,8 +67,23 @@ struct trace_columns {
     char session[SC_NAME_MAX]; /* optional: "" = none */
 };
 
+/* Closed-loop clients (workload.clients), as `vllm bench serve --max-concurrency N` and
+ * genai-perf `--concurrency N` drive a server: N clients, each sends its next request when
+ * its previous one has ended (any outcome) and its think time has passed. */
+enum think_dist { THINK_CONSTANT, THINK_EXPONENTIAL };
+
+struct clients_spec {
+    int32_t concurrency;      /* N; 0 = open loop: the arrival times drive */
+    enum think_dist think;    /* constant, or exponential with mean think_time_us */
+    int64_t think_time_us;    /* the constant, or the exponential's mean */
+};
+
 struct workload_spec {
     enum wl_kind kind;
+    /* With clients.concurrency > 0 the workload is closed-loop: the generator or the
+     * trace gives the requests in order, every one due at once (a trace's timestamps are
+     * ignored), and the run sends each when a client is free (sim.c). */
+    struct clients_spec clients;
     /* trace replay */
     char trace_path[SC_PATH_MAX];
     enum trace_format format;

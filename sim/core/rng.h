@@ -27,6 +27,7 @@ enum rng_stream {
     RNG_SAMPLE = 10,       /* per-request row sampling in the recorder */
     RNG_CLIENT = 11,       /* client retry backoff jitter */
     RNG_REPLICASET = 12,   /* pod UIDs: the ReplicaSet's scale-in tie-break */
+    RNG_THINK = 13,        /* closed-loop clients' think times */
     RNG_N
 };
 

@@ -420,8 +420,10 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
             r->num_output++;
             sampled++;
             if (r->num_output == 1) {
-                r->first_token_us = s->now_us;
+                sim_first_token(r, s->now_us);
                 metrics_observe(rp, M_TTFT, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
+            } else {
+                sim_next_token(s, r, s->now_us);
             }
         }
     }
@@ -696,13 +698,25 @@ static void run_apply(struct sim *s, struct replica *rp, int32_t j)
             }
         }
     }
+    /* ITL: each request's first token of the run comes after its own latest token; the
+     * later j - 1 gaps are the iterations' durations, the same for every request. */
+    const int64_t first_us = j > 0 ? e->run_bound[0] : 0;
+    const int64_t last_us = j > 0 ? e->run_bound[j - 1] : 0;
     for (int32_t i = 0; i < e->n_running; i++) {
         struct req *r = e->running[i];
         kv_grow(&e->kv, &r->kv, (int32_t)ceil_div64(r->num_computed + j, bs),
                 r->num_computed + j);
         r->num_computed += j;
         r->num_output += j;
+        if (j > 0) {
+            sim_next_token(s, r, first_us);
+            r->itl_sum_us += last_us - first_us;
+            r->itl_n += j - 1;
+            r->last_token_us = last_us;
+        }
     }
+    for (int32_t i = 1; i < j; i++)
+        gaphist_add(&s->itl, e->run_bound[i] - e->run_bound[i - 1], (uint64_t)e->n_running);
     SIM_ASSERT(e->kv.n_free >= 0);
     e->n_iterations += (uint64_t)j;
     e->n_steps++;
@@ -809,7 +823,7 @@ static void static_schedule(struct sim *s, struct replica *rp)
         t += step_duration_us(s, &b);
     }
     for (int32_t i = 0; i < e->n_running; i++)
-        e->running[i]->first_token_us = first_token_us;
+        sim_first_token(e->running[i], first_token_us);
     e->busy = true;
     e->step_start_us = s->now_us;
     e->n_steps++;
@@ -830,6 +844,15 @@ static void static_batch_end(struct sim *s, void *obj, uint64_t arg)
         r->num_output = r->output_tokens;
         r->num_computed = r->prompt_tokens + r->output_tokens - 1;
         tokens += (uint64_t)r->output_tokens;
+        /* The rest of the output comes back with the batch (no streaming): its gaps are
+         * counted as equal shares of the time after the first token. */
+        if (r->output_tokens > 1) {
+            int64_t span = s->now_us - r->first_token_us, n = r->output_tokens - 1;
+            gaphist_add(&s->itl, llround((double)span / (double)n), (uint64_t)n);
+            r->itl_sum_us += span;
+            r->itl_n += n;
+            r->last_token_us = s->now_us;
+        }
     }
     after_step(s, rp, tokens);
 }

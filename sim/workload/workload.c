@@ -247,6 +247,7 @@ struct workload {
     double t_s;   /* its real time (seconds) */
     int64_t last_us;
     int64_t count, n_made;
+    bool closed; /* closed-loop clients: every request due at once (time 0) */
     struct len_gen prompt, output;
     gsl_root_fsolver *solver;
 };
@@ -418,6 +419,26 @@ struct workload *workload_open(const struct workload_spec *spec, int64_t duratio
     w->kind = spec->kind;
     w->rng = rng;
     w->duration_us = duration_us < 0 ? -1 : duration_us;
+    w->closed = spec->clients.concurrency > 0;
+    if (w->closed) {
+        /* The clients decide when each request goes out and stop sending at the duration
+         * (sim.c); here the requests only come in order. */
+        if (spec->kind == WL_TRACE && (spec->time_scale != 1.0 || spec->rate_scale != 1.0)) {
+            sim_err_set(err, SIM_EINVAL,
+                        "'workload.trace.time_scale' and 'rate_scale' apply only to a timed "
+                        "trace replay, not with 'workload.clients'");
+            goto fail;
+        }
+        if (spec->kind == WL_SYNTHETIC && spec->count == 0 && w->duration_us < 0) {
+            sim_err_set(err, SIM_EINVAL,
+                        "a synthetic workload needs 'workload.count' or a 'duration'");
+            goto fail;
+        }
+        if (spec->kind == WL_SYNTHETIC && (spec->count < 0 || open_lengths(w, spec, err) < 0))
+            goto fail;
+        w->count = spec->count;
+        w->duration_us = -1;
+    }
     if (spec->kind == WL_TRACE) {
         if (check_trace_spec(spec, err) < 0)
             goto fail;
@@ -451,6 +472,8 @@ struct workload *workload_open(const struct workload_spec *spec, int64_t duratio
             goto fail;
         return w;
     }
+    if (w->closed)
+        return w;
     if (check_synth_spec(spec, w->duration_us, err) < 0 || open_lengths(w, spec, err) < 0 ||
         prof_build(&w->prof, spec, err) < 0)
         goto fail;
@@ -712,10 +735,36 @@ static double invert_lambda(struct workload *w, double S, double t_from)
     return x;
 }
 
+/* Prompt and output lengths of the next synthetic request. */
+static void draw_lengths(struct workload *w, struct wl_request *out)
+{
+    if (w->output.shared) {
+        /* one row for both, so the pair's correlation is kept */
+        size_t n = emp_table_rows(w->prompt.emp);
+        size_t i = (size_t)rng_uniform_int(w->rng, RNG_PROMPT_TOKENS, (unsigned long)n);
+        out->prompt_tokens = len_round(emp_table_value(w->prompt.emp, i, 0));
+        out->output_tokens = len_round(emp_table_value(w->prompt.emp, i, 1));
+    } else {
+        out->prompt_tokens = len_round(len_draw(&w->prompt, w->rng, RNG_PROMPT_TOKENS));
+        out->output_tokens = len_round(len_draw(&w->output, w->rng, RNG_OUTPUT_TOKENS));
+    }
+    out->hash_ids = NULL;
+    out->n_hash_ids = 0;
+    out->session_id = 0;
+    out->source_line = 0;
+}
+
 static int next_synthetic(struct workload *w, struct wl_request *out)
 {
     if (w->count > 0 && w->n_made >= w->count)
         return 0;
+    if (w->closed) {
+        /* no arrival process: the clients send it; `count` 0 = until the duration */
+        w->n_made++;
+        out->arrival_us = 0;
+        draw_lengths(w, out);
+        return 1;
+    }
     double x;
     switch (w->process) {
     case ARR_POISSON:
@@ -744,20 +793,7 @@ static int next_synthetic(struct workload *w, struct wl_request *out)
     w->last_us = t_us;
     w->n_made++;
     out->arrival_us = t_us;
-    if (w->output.shared) {
-        /* one row for both, so the pair's correlation is kept */
-        size_t n = emp_table_rows(w->prompt.emp);
-        size_t i = (size_t)rng_uniform_int(w->rng, RNG_PROMPT_TOKENS, (unsigned long)n);
-        out->prompt_tokens = len_round(emp_table_value(w->prompt.emp, i, 0));
-        out->output_tokens = len_round(emp_table_value(w->prompt.emp, i, 1));
-    } else {
-        out->prompt_tokens = len_round(len_draw(&w->prompt, w->rng, RNG_PROMPT_TOKENS));
-        out->output_tokens = len_round(len_draw(&w->output, w->rng, RNG_OUTPUT_TOKENS));
-    }
-    out->hash_ids = NULL;
-    out->n_hash_ids = 0;
-    out->session_id = 0;
-    out->source_line = 0;
+    draw_lengths(w, out);
     return 1;
 }
 
@@ -768,6 +804,8 @@ int workload_next(struct workload *w, struct wl_request *out, struct sim_err *er
     if (w->done)
         return 0;
     int rc = w->kind == WL_TRACE ? next_trace(w, out, err) : next_synthetic(w, out);
+    if (rc == 1 && w->closed)
+        out->arrival_us = 0; /* a trace's timestamps are ignored: due at once */
     if (rc < 0)
         w->failed = rc;
     if (rc == 0)

@@ -2,7 +2,9 @@
  * message (one fixture per error path under tests/fixtures/scenarios/). */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim/config/manifest.h"
 #include "sim/config/scenario.h"
@@ -656,11 +658,14 @@ static const struct bad_case bad_workload[] = {
     {"bad_synthetic_no_count.yaml", "bad_synthetic_no_count.yaml:2:1",
      "a synthetic workload needs 'count' or 'duration'", SIM_EINVAL},
     {"bad_workload_both.yaml", "bad_workload_both.yaml:4:3",
-     "'workload' needs exactly one of 'trace' or 'arrivals'", SIM_EINVAL},
+     "'workload' needs exactly one of 'trace' (timed), 'arrivals' or 'clients' to "
+     "drive arrivals", SIM_EINVAL},
     {"bad_workload_empty.yaml", "bad_workload_empty.yaml:2:1",
-     "'workload' needs exactly one of 'trace' or 'arrivals'", SIM_EINVAL},
+     "'workload' needs exactly one of 'trace' (timed), 'arrivals' or 'clients' to "
+     "drive arrivals", SIM_EINVAL},
     {"bad_workload_missing.yaml", "bad_workload_missing.yaml",
-     "'workload' needs exactly one of 'trace' or 'arrivals'", SIM_EINVAL},
+     "'workload' needs exactly one of 'trace' (timed), 'arrivals' or 'clients' to "
+     "drive arrivals", SIM_EINVAL},
     {"bad_workload_not_map.yaml", "bad_workload_not_map.yaml:2:11",
      "expected a map for 'workload', found a sequence", SIM_EINVAL},
 };
@@ -668,6 +673,74 @@ static const struct bad_case bad_workload[] = {
 Test(scenario_bad, workload_errors)
 {
     check_bad(bad_workload, sizeof bad_workload / sizeof bad_workload[0]);
+}
+
+static const struct bad_case bad_clients[] = {
+    {"bad_clients_and_arrivals.yaml", "bad_clients_and_arrivals.yaml:4:3",
+     "'workload' needs exactly one of 'trace' (timed), 'arrivals' or 'clients' to "
+     "drive arrivals",
+     SIM_EINVAL},
+    {"bad_clients_concurrency_zero.yaml", "bad_clients_concurrency_zero.yaml:3:26",
+     "'workload.clients.concurrency' must be in [1, 1000000] (clients), got '0'", SIM_EINVAL},
+    {"bad_clients_no_concurrency.yaml", "bad_clients_no_concurrency.yaml:3:3",
+     "'workload.clients.concurrency' is required (the number of clients)", SIM_EINVAL},
+    {"bad_clients_no_lengths.yaml", "bad_clients_no_lengths.yaml:2:1",
+     "'workload.prompt_tokens' is required with 'clients'", SIM_EINVAL},
+    {"bad_clients_rate_profile.yaml", "bad_clients_rate_profile.yaml:4:3",
+     "'workload.rate_profile' applies only to 'arrivals' (an open-loop rate), not to 'clients'",
+     SIM_EINVAL},
+    {"bad_clients_think_dist.yaml", "bad_clients_think_dist.yaml:3:61",
+     "'workload.clients.think_time.value' applies only to dist constant", SIM_EINVAL},
+    {"bad_clients_think_negative.yaml", "bad_clients_think_negative.yaml:3:41",
+     "'workload.clients.think_time' must be >= 0s, got '-1s'", SIM_EINVAL},
+    {"bad_clients_trace_rate_scale.yaml", "bad_clients_trace_rate_scale.yaml:3:24",
+     "'workload.trace.rate_scale' applies only to a timed trace replay, not with "
+     "'workload.clients' (the clients set the load: change 'concurrency')",
+     SIM_EINVAL},
+};
+
+Test(scenario_bad, clients_errors)
+{
+    check_bad(bad_clients, sizeof bad_clients / sizeof bad_clients[0]);
+}
+
+Test(scenario, clients_bind)
+{
+    static const char *const cases[][2] = {
+        {"{clients: {concurrency: 8}, prompt_tokens: {dist: constant, value: 5}, "
+         "output_tokens: {dist: constant, value: 6}, count: 10}",
+         "8 constant 0"},
+        {"{clients: {concurrency: 2, think_time: 1.5s}, prompt_tokens: {dist: constant, "
+         "value: 5}, output_tokens: {dist: constant, value: 6}, count: 10}",
+         "2 constant 1500000"},
+        {"{clients: {concurrency: 3, think_time: {dist: exponential, mean: 250ms}}, "
+         "trace: {path: t.csv, window: {start: 1m}}}",
+         "3 exponential 250000"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[] = "/tmp/llmcap_clients_XXXXXX";
+        int fd = mkstemp(path);
+        cr_assert(fd >= 0);
+        FILE *f = fdopen(fd, "w");
+        fprintf(f, "workload: %s\nmodel: {name: llama-3-8b}\nengine:\n  latency: {model: "
+                   "roofline}\n",
+                cases[i][0]);
+        fclose(f);
+        struct scenario sc;
+        struct sim_err e = {0};
+        int rc = scenario_load(&sc, path, NULL, 0, &e);
+        unlink(path);
+        cr_assert_eq(rc, SIM_OK, "%s", e.msg);
+        char got[64];
+        snprintf(got, sizeof got, "%d %s %lld", (int)sc.workload.clients.concurrency,
+                 sc.workload.clients.think == THINK_EXPONENTIAL ? "exponential" : "constant",
+                 (long long)sc.workload.clients.think_time_us);
+        cr_expect_str_eq(got, cases[i][1]);
+        cr_expect_eq(sc.workload.kind, i == 2 ? WL_TRACE : WL_SYNTHETIC);
+        if (i == 2)
+            cr_expect_eq(sc.workload.window_start_us, 60000000);
+        scenario_release(&sc);
+    }
 }
 
 static const struct bad_case bad_lengths[] = {
@@ -720,7 +793,8 @@ static const struct bad_case bad_trace[] = {
     {"bad_trace_window_unknown_key.yaml", "bad_trace_window_unknown_key.yaml:5:14",
      "unknown key 'begin' in 'workload.trace.window' (known keys: start, end)", SIM_EINVAL},
     {"bad_trace_with_count.yaml", "bad_trace_with_count.yaml:4:3",
-     "'workload.count' applies only to a synthetic workload ('arrivals'), not to a trace",
+     "'workload.count' applies only to a synthetic workload ('arrivals' or 'clients'), not to "
+     "a trace",
      SIM_EINVAL},
     {"bad_trace_with_rate_profile.yaml", "bad_trace_with_rate_profile.yaml:4:3",
      "'workload.rate_profile' applies only to a synthetic workload ('arrivals'), not to a trace",
