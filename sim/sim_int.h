@@ -401,7 +401,8 @@ static inline void sim_first_token(struct req *r, int64_t t_us)
     r->first_token_us = t_us;
     r->last_token_us = t_us;
 }
-/* Request r streamed a later token at t_us: one inter-token gap (ITL). */
+/* Request r streamed a later token (or one chunk of tokens: multi-step) at t_us: one
+ * inter-token gap, as vLLM's benchmark measures ITL between streamed chunks. */
 static inline void sim_next_token(struct sim *s, struct req *r, int64_t t_us)
 {
     int64_t gap = t_us - r->last_token_us;

@@ -535,6 +535,9 @@ static void vllm_block_end(struct sim *s, void *obj, uint64_t arg)
         r->num_computed += j;
         r->num_output += j;
         sampled += (uint64_t)j;
+        /* the block's tokens stream as one chunk: one gap for the benchmark's ITL */
+        if (j > 0)
+            sim_next_token(s, r, s->now_us);
     }
     /* each token waited d / k on average (the client sees one chunk per block) */
     metrics_observe(rp, M_ITL, (double)d * 1e-6 / k, sampled);

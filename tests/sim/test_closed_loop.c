@@ -302,3 +302,33 @@ Test(bench_metrics, itl_on_a_hand_worked_timeline)
         sim_free(s);
     }
 }
+
+Test(bench_metrics, itl_counts_one_gap_per_multi_step_chunk)
+{
+    /* vLLM 0.6 with --num-scheduler-steps 4 (the timeline of tests/sim/serving/
+     * test_engine.c, multi_step_blocks_...): constant model, 100 us per prefill token,
+     * 10 ms per decode step. A (100, 10 out) at 0, B (100, 2) at 20 ms. A's first token at
+     * 10 ms, chunks at 50, 100 and 140 ms; B's first token at 60, its chunk at 100 ms.
+     * The benchmark sees one ITL entry per streamed chunk: A 40, 50, 40; B 40 (ms):
+     * mean 42.5 ms, median 40, max 50. TPOT counts tokens: A 130/9 ms, B 40 ms. */
+    struct scenario sc;
+    h_scenario(&sc);
+    snprintf(sc.engine.vllm_version, sizeof sc.engine.vllm_version, "0.6.0");
+    sc.engine.vllm_major = 0;
+    sc.engine.vllm_minor = 6;
+    sc.engine.enable_chunked_prefill = false;
+    sc.engine.max_model_len = 2048;
+    sc.engine.num_scheduler_steps = 4;
+    struct wl_request reqs[] = {h_req(0, 100, 10), h_req(0.020, 100, 2)};
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 2, &out, false);
+    const struct sim_result *r = sim_result(s);
+    cr_assert_eq(out.rows[0].finish_us, 140000);
+    cr_assert_eq(r->itl.n, 4);
+    cr_assert_float_eq(r->itl.mean_s, 0.0425, 1e-12);
+    cr_assert_float_eq(r->itl.q_s[0], 0.040, 1e-12);
+    cr_assert_float_eq(r->itl.max_s, 0.050, 1e-12);
+    cr_assert_float_eq(r->tpot.mean_s, (0.130 / 9 + 0.040) / 2, 1e-12);
+    free(out.rows);
+    sim_free(s);
+}
