@@ -63,7 +63,7 @@ static void fmt_num(char *buf, size_t n, double v)
 
 /* ---- the document model --------------------------------------------------------------------- */
 
-enum { CF_STRONG = 1, CF_CODE = 2, CF_NUM = 4, CF_PASS = 8, CF_FAIL = 16 };
+enum { CF_STRONG = 1, CF_CODE = 2, CF_NUM = 4, CF_PASS = 8, CF_FAIL = 16, CF_NOWRAP = 32 };
 
 struct cell {
     char *text;
@@ -1129,9 +1129,10 @@ static const char css[] =
     "section{background:#fff;border-radius:8px;padding:16px 20px;margin:16px 0;"
     "box-shadow:0 1px 2px rgba(0,0,0,.08)}"
     "table{border-collapse:collapse;width:100%;font-size:.92rem}"
-    "th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6e9ec;vertical-align:top}"
+    "th,td{text-align:left;padding:5px 6px;border-bottom:1px solid #e6e9ec;vertical-align:top}"
     "th{color:#5a6775;font-weight:600}td:first-child{white-space:nowrap}"
-    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "td.nw{white-space:nowrap}"
+    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}td.num{white-space:nowrap}"
     ".pass{color:#1a7f37}.fail{color:#c62828}"
     "ul.findings{padding-left:20px;margin:8px 0}ul.findings li{margin:6px 0}"
     "ul.findings li.warn::marker{color:#c62828}"
@@ -1141,7 +1142,12 @@ static const char css[] =
     "code{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:.85em;"
     "background:#f0f2f4;padding:1px 4px;border-radius:3px;overflow-wrap:anywhere}"
     ".note{background:#fff8e1;border-left:4px solid #f0b400;padding:8px 12px;margin:8px 0}"
-    "p{margin:8px 0}";
+    "p{margin:8px 0}"
+    ".tablewrap{overflow-x:auto}"
+    "@media print{body{background:#fff}main{max-width:none;padding:0}"
+    "section{box-shadow:none;padding:0;margin:10px 0}"
+    "table{font-size:.72rem}th,td{padding:2px 4px}.tablewrap{overflow:visible}"
+    "figure,tr{break-inside:avoid}}";
 
 static int html_svg(FILE *f, const char *dir, const char *name)
 {
@@ -1175,6 +1181,8 @@ static const char *cell_class(unsigned flags)
         return "pass";
     if (flags & CF_FAIL)
         return "fail";
+    if (flags & CF_NOWRAP)
+        return "nw";
     return "";
 }
 
@@ -1244,7 +1252,8 @@ static int render_html(FILE *f, const struct doc *d, const char *title, const ch
             fprintf(f, "</div>\n");
             break;
         case B_TABLE:
-            fprintf(f, "<table>\n");
+            /* a table wider than the page scrolls inside its section, never past it */
+            fprintf(f, "<div class=\"tablewrap\"><table>\n");
             for (size_t k = 0; k < b->n_cells; k++) {
                 if (k % b->n_cols == 0)
                     fprintf(f, "<tr>");
@@ -1252,7 +1261,7 @@ static int render_html(FILE *f, const struct doc *d, const char *title, const ch
                 if ((k + 1) % b->n_cols == 0)
                     fprintf(f, "</tr>\n");
             }
-            fprintf(f, "</table>\n");
+            fprintf(f, "</table></div>\n");
             break;
         case B_LIST:
             fprintf(f, "<ul class=\"findings\">\n");
@@ -1401,6 +1410,9 @@ struct plan_row {
     int64_t index;
     char label[256];
     char reason[256];
+    char instance[96]; /* the instance type, or the GPU when priced per GPU */
+    char dtype[24];
+    int64_t tp, seqs, batched; /* seqs, batched: 0 = vLLM's default */
     bool feasible, fits, pareto, best;
     int64_t replicas;
     double usd_per_hour, usd_per_mtok, ttft, tpot, rate;
@@ -1444,6 +1456,12 @@ static int plan_row_cb(void *ctx, const struct db_value *c, int n_cols)
     r->rate = c[12].d;
     if (c[13].s)
         snprintf(p->scenario, sizeof p->scenario, "%s", c[13].s);
+    snprintf(r->instance, sizeof r->instance, "%s",
+             c[14].s ? c[14].s : c[15].s ? c[15].s : "");
+    r->tp = c[16].i;
+    snprintf(r->dtype, sizeof r->dtype, "%s", c[17].s ? c[17].s : "");
+    r->seqs = c[18].type == DB_NULL ? 0 : c[18].i;
+    r->batched = c[19].type == DB_NULL ? 0 : c[19].i;
     return 0;
 }
 
@@ -1467,23 +1485,47 @@ static int cmp_plan_cost(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* The configuration as the chart labels it: "p5.48xlarge tp4 fp8". */
+static void plan_point_label(const struct plan_row *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s tp%lld %s", r->instance, (long long)r->tp, r->dtype);
+}
+
+/*
+ * A table of configurations that fits a page: the configuration in short columns
+ * (instance, TP, dtype, max_num_seqs, max_num_batched_tokens; "default" when vLLM's)
+ * rather than one long label, and short headers; the units are in the headers.
+ */
 static void plan_table(struct doc *d, const struct plan_row *rows, size_t n, bool only_pareto,
                        size_t max_rows)
 {
     struct blk *t = doc_add(d, B_TABLE, NULL);
     if (!t)
         return;
-    t->n_cols = 7;
-    const char *h[] = {"configuration", "replicas", "$/h", "$/1M output tokens",
-                       "TTFT p95 (s)", "TPOT p95 (s)", "rate per replica"};
-    for (int i = 0; i < 7; i++)
-        blk_cell(d, t, 0, "%s", h[i]);
+    enum { COLS = 11 };
+    t->n_cols = COLS;
+    const char *h[COLS] = {"instance", "TP",       "dtype",      "seqs",       "batched",
+                           "replicas", "$/h",      "$/1M tok",   "TTFT p95 s", "TPOT p95 s",
+                           "x rate per replica"};
+    for (int i = 0; i < COLS; i++)
+        blk_cell(d, t, i == 0 || i == 2 ? 0 : CF_NUM, "%s", h[i]);
     size_t shown = 0;
     for (size_t i = 0; i < n && shown < max_rows; i++) {
         const struct plan_row *r = &rows[i];
         if (!r->feasible || (only_pareto && !r->pareto))
             continue;
-        blk_cell(d, t, r->best ? CF_STRONG : 0, "%s%s", r->label, r->best ? " (best)" : "");
+        unsigned strong = r->best ? CF_STRONG : 0;
+        blk_cell(d, t, strong, "%s", r->instance); /* the answer in bold */
+        blk_cell(d, t, CF_NUM | strong, "%lld", (long long)r->tp);
+        blk_cell(d, t, strong | CF_NOWRAP, "%s", r->dtype);
+        if (r->seqs)
+            blk_cell(d, t, CF_NUM, "%lld", (long long)r->seqs);
+        else
+            blk_cell(d, t, CF_NUM, "default");
+        if (r->batched)
+            blk_cell(d, t, CF_NUM, "%lld", (long long)r->batched);
+        else
+            blk_cell(d, t, CF_NUM, "default");
         blk_cell(d, t, CF_NUM, "%lld", (long long)r->replicas);
         blk_cell(d, t, CF_NUM, "%.2f", r->usd_per_hour);
         blk_cell(d, t, CF_NUM, "%.4f", r->usd_per_mtok);
@@ -1492,7 +1534,7 @@ static void plan_table(struct doc *d, const struct plan_row *rows, size_t n, boo
         if (isnan(r->rate))
             blk_cell(d, t, CF_NUM, "-");
         else
-            blk_cell(d, t, CF_NUM, "%.3gx", r->rate);
+            blk_cell(d, t, CF_NUM, "%.3g", r->rate);
         shown++;
     }
 }
@@ -1517,7 +1559,9 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
     rc = db_query(db,
                   "SELECT config_index, label, reason, fits, feasible, pareto, best, replicas, "
                   "usd_per_hour, usd_per_mtok, ttft_p95_s, tpot_p95_s, max_rate_scale, "
-                  "scenario_name FROM plan_results WHERE plan_id = ?1 ORDER BY config_index",
+                  "scenario_name, instance_type, gpu, tensor_parallel_size, dtype, "
+                  "max_num_seqs, max_num_batched_tokens FROM plan_results WHERE plan_id = ?1 "
+                  "ORDER BY config_index",
                   &id, 1, plan_row_cb, &p, err);
     if (rc == SIM_OK && p.oom)
         rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
@@ -1561,14 +1605,20 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
     double xmin = INFINITY, xmax = 0;
     if ((rc = open_out(opt->out_dir, "data/plan_frontier.tsv", &f, err)) != SIM_OK)
         goto out;
-    fprintf(f, "usd_per_hour\tttft_p95_s\tlabel\n");
+    fprintf(f, "usd_per_hour\tttft_p95_s\tlabel\tpoint\n");
+    double ymax = 0;
     for (size_t i = 0; i < p.n; i++) {
         if (!p.r[i].feasible)
             continue;
         xmin = fmin(xmin, p.r[i].usd_per_hour);
         xmax = fmax(xmax, p.r[i].usd_per_hour);
-        if (p.r[i].pareto)
-            fprintf(f, "%.17g\t%.17g\t%s\n", p.r[i].usd_per_hour, p.r[i].ttft, p.r[i].label);
+        ymax = fmax(ymax, p.r[i].ttft);
+        if (p.r[i].pareto) {
+            char pl[160];
+            plan_point_label(&p.r[i], pl, sizeof pl);
+            fprintf(f, "%.17g\t%.17g\t%s\t%s\n", p.r[i].usd_per_hour, p.r[i].ttft,
+                    p.r[i].label, pl);
+        }
     }
     if ((rc = close_out(opt->out_dir, "data/plan_frontier.tsv", f, err)) != SIM_OK) {
         f = NULL;
@@ -1581,15 +1631,19 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
     fprintf(gp, "# The chart of the llmcap plan report in this folder.\n");
     if (drawn) {
         chart_begin(gp, "pareto", "Cost against p95 TTFT (configurations that meet every SLO)");
+        /* Each frontier point is labelled (instance, TP, dtype) to its upper right; the
+         * y range leaves room above the highest point for its label. */
         fprintf(gp, "set xlabel 'fleet cost ($/h)'\nset ylabel 'TTFT p95 (s)'\nset logscale x\n"
-                    "set xrange [%.17g:%.17g]\nset yrange [0:*]\n"
+                    "set xrange [%.17g:%.17g]\nset yrange [0:%.17g]\n"
                     "set xtics (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)\n"
-                    "set key top right opaque box lc rgb '#cccccc'\n",
-                xmin / 1.25, xmax * 1.25);
+                    "set key bottom left opaque box lc rgb '#cccccc'\n",
+                xmin / 1.25, xmax * 1.6, ymax > 0 ? ymax * 1.2 : 1.0);
         fprintf(gp, "plot 'data/plan_points.tsv' skip 1 using 1:2 with points pt 7 ps 0.8 "
                     "lc rgb '#8c96a0' title 'meets every SLO', \\\n"
                     "     'data/plan_frontier.tsv' skip 1 using 1:2 with linespoints "
-                    "pt 7 ps 1.3 lw 2 lc rgb '#1f77b4' title 'Pareto frontier'\n");
+                    "pt 7 ps 1.3 lw 2 lc rgb '#1f77b4' title 'Pareto frontier', \\\n"
+                    "     'data/plan_frontier.tsv' skip 1 using 1:2:4 with labels left "
+                    "offset char 0.8,0.9 font ',9' tc rgb '#1f3a5a' notitle\n");
         chart_end(gp, "pareto");
     }
     rc = close_out(opt->out_dir, "plan.gp", gp, err);
@@ -1629,7 +1683,9 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
         struct blk *b = doc_add(&d, B_FIG, "Cost against p95 TTFT");
         if (b && (!(b->name = strdup("pareto")) ||
                   !(b->caption = strdup("Every configuration that meets every SLO (grey) and "
-                                        "the frontier: no other is both cheaper and faster."))))
+                                        "the frontier, labelled instance, tensor parallel "
+                                        "size and dtype: no other is both cheaper and "
+                                        "faster."))))
             d.oom = true;
     } else if (drawn && res->gnuplot_failed[0]) {
         doc_para(&d, B_NOTE,
@@ -1642,6 +1698,9 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
     }
     plan_table(&d, p.r, p.n, true, p.n);
     doc_add(&d, B_H2, "Cheapest configurations that meet every SLO");
+    doc_para(&d, B_P, "In bold: the answer. seqs and batched are vLLM's max_num_seqs and "
+                      "max_num_batched_tokens; the last column is the highest multiple of "
+                      "the workload's rate one replica sustained.");
     plan_table(&d, p.r, p.n, false, 20);
     doc_add(&d, B_H2, "Configurations that did not qualify");
     struct blk *l = doc_add(&d, B_LIST, NULL);

@@ -42,7 +42,14 @@ Test(plan_report, writes_the_answer_the_frontier_and_the_chart)
                          "bf16 seqs=1, 3 replicas at $6.00 an hour"),
               "%s", md);
     cr_assert(strstr(md, "2 configurations searched"), "%s", md);
-    cr_assert(strstr(md, "**test-b.l40s tp1 bf16 seqs=1 (best)**"));
+    /* the table: the configuration in short columns, the answer in bold */
+    cr_assert(strstr(md, "| **test-b.l40s** | **1** | **bf16** | 1 | default | 3 | 6.00 |"),
+              "%s", md);
+    /* the chart labels each frontier point: instance, TP, dtype */
+    const char *front = slurp("/tmp/llmcap-plan-report/data/plan_frontier.tsv");
+    cr_assert(strstr(front, "\ttest-b.l40s tp1 bf16\n"), "%s", front);
+    const char *gp = slurp("/tmp/llmcap-plan-report/plan.gp");
+    cr_assert(strstr(gp, "using 1:2:4 with labels"), "%s", gp);
     struct stat st;
     if (access("/usr/bin/gnuplot", X_OK) == 0)
         cr_assert(stat("/tmp/llmcap-plan-report/pareto.svg", &st) == 0 && st.st_size > 1000);
@@ -51,4 +58,60 @@ Test(plan_report, writes_the_answer_the_frontier_and_the_chart)
     snprintf(cmd, sizeof cmd, "%s report %s --plan 7 -o %s -q 2>/dev/null", LLMCAP_BIN, db, dir);
     cr_assert_eq(sh(cmd), 2);
     unlink(db);
+}
+
+/*
+ * The plan report's tables fit the page: rendered by headless Chromium in a 1000 px
+ * frame (the report's column is at most 1080 px), no table is wider than its section,
+ * with the longest instance names of the catalogs (Azure's Standard_ND96amsr_A100_v4).
+ * The plan's rows are those of two_gpus.yaml, renamed in the database.
+ */
+Test(plan_report, tables_fit_the_page_in_chromium)
+{
+    if (system("command -v chromium >/dev/null 2>&1") != 0)
+        cr_skip_test("chromium is not installed (Debian package chromium)");
+    char db[] = "/tmp/llmcap-plan-fit.db", dir[] = "/tmp/llmcap-plan-fit";
+    unlink(db);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s plan %s -j 2 -o %s -q >/dev/null", LLMCAP_BIN,
+             FIXTURES "/plan/two_gpus.yaml", db);
+    cr_assert_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 %s \"UPDATE plan_results SET instance_type = CASE config_index WHEN 0 "
+             "THEN 'Standard_ND96amsr_A100_v4' ELSE 'Standard_NC96ads_A100_v4' END, "
+             "dtype = 'int4-awq', max_num_batched_tokens = 8192\" && rm -rf %s && "
+             "%s report %s --plan last -o %s -q",
+             db, dir, LLMCAP_BIN, db, dir);
+    if (system("command -v sqlite3 >/dev/null 2>&1") != 0)
+        cr_skip_test("the sqlite3 shell is not installed (Debian package sqlite3)");
+    cr_assert_eq(sh(cmd), 0, "%s", cmd);
+    FILE *w = fopen("/tmp/llmcap-plan-fit/wrap.html", "w");
+    cr_assert_not_null(w);
+    fputs("<!DOCTYPE html><html><body>\n"
+          "<iframe id=\"f\" src=\"plan.html\" style=\"width:1000px;height:3000px;border:0\">"
+          "</iframe><div id=\"out\">pending</div><script>\n"
+          "document.getElementById('f').onload = function () {\n"
+          "  var d = this.contentDocument, bad = [], n = 0;\n"
+          "  d.querySelectorAll('.tablewrap').forEach(function (w) {\n"
+          "    n++; if (w.scrollWidth > w.clientWidth + 1) bad.push(w.scrollWidth + '>' +\n"
+          "      w.clientWidth); });\n"
+          "  document.getElementById('out').textContent = 'tables=' + n + ' overflow=' +\n"
+          "    bad.length + ' ' + bad.join(',');\n"
+          "};</script></body></html>\n",
+          w);
+    fclose(w);
+    snprintf(cmd, sizeof cmd,
+             "timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run "
+             "--disable-background-networking --disable-component-update --disable-sync "
+             "--user-data-dir=%s/profile --allow-file-access-from-files "
+             "--virtual-time-budget=10000 --dump-dom file://%s/wrap.html >%s/dom.html "
+             "2>/dev/null",
+             dir, dir, dir);
+    cr_assert_eq(sh(cmd), 0, "%s", cmd);
+    const char *dom = slurp("/tmp/llmcap-plan-fit/dom.html");
+    cr_assert(strstr(dom, ">tables=2 overflow=0 <"), "%s", strstr(dom, "id=\"out\"") ? strstr(dom, "id=\"out\"") : dom);
+    const char *md = slurp("/tmp/llmcap-plan-fit/plan.md");
+    cr_assert(strstr(md, "Standard\\_ND96amsr\\_A100\\_v4"), "%s", md);
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, db);
+    sh(cmd);
 }
