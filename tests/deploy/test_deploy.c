@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/wait.h>
+
 #include "sim/config/ynode.h"
 
 #define DEPLOY SOURCE_DIR "/deploy/"
@@ -398,4 +400,111 @@ Test(deploy, runtime_packages_hold_every_shared_library)
     pclose(p);
     cr_expect_geq(seen, 5, "ldd/dpkg found too few packages: is this Debian?");
     free(text);
+}
+
+/* ---- the Grafana dashboard ------------------------------------------------------------ */
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+/* `sql` with Grafana's variables replaced: $run, and the frser-sqlite-datasource macros
+ * $__from and $__to (milliseconds) set to the whole run. */
+static char *expand(const char *sql)
+{
+    static const struct {
+        const char *var, *val;
+    } subs[] = {{"$__from", "0"}, {"$__to", "1e15"}, {"$run", "1"}};
+    size_t cap = strlen(sql) * 2 + 64, n = 0;
+    char *out = malloc(cap);
+    for (const char *p = sql; *p;) {
+        bool done = false;
+        for (size_t i = 0; i < 3 && !done; i++) {
+            size_t l = strlen(subs[i].var);
+            if (!strncmp(p, subs[i].var, l)) {
+                n += (size_t)snprintf(out + n, cap - n, "%s", subs[i].val);
+                p += l;
+                done = true;
+            }
+        }
+        if (!done)
+            out[n++] = *p++;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* Run one query of the dashboard on a real results database: it must prepare, return
+ * rows, and a time series must have the columns time, series (optional) and value. */
+static void run_query(sqlite3 *h, const char *title, const cJSON *target)
+{
+    const cJSON *raw = cJSON_GetObjectItemCaseSensitive(target, "rawQueryText");
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(target, "queryText");
+    cr_assert(cJSON_IsString(raw) && cJSON_IsString(q), "%s: no query", title);
+    cr_expect_str_eq(raw->valuestring, q->valuestring, "%s", title);
+    char *sql = expand(raw->valuestring);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s: %s\n%s", title,
+                 sqlite3_errmsg(h), sql);
+    int rows = 0;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        rows++;
+    cr_expect_gt(rows, 0, "%s: no rows from\n%s", title, sql);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(target, "queryType");
+    if (cJSON_IsString(type) && !strcmp(type->valuestring, "time series")) {
+        cr_expect_str_eq(sqlite3_column_name(st, 0), "time", "%s", title);
+        cr_expect_str_eq(sqlite3_column_name(st, sqlite3_column_count(st) - 1), "value", "%s",
+                         title);
+    }
+    sqlite3_finalize(st);
+    free(sql);
+}
+
+Test(deploy, grafana_dashboard_queries_run_on_a_results_database)
+{
+    char *text = slurp(DEPLOY "grafana/llmcap-run.json");
+    cJSON *d = cJSON_Parse(text);
+    cr_assert_not_null(d, "deploy/grafana/llmcap-run.json is not JSON");
+    const cJSON *in = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d, "__inputs"), 0);
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(in, "pluginId")->valuestring,
+                     "frser-sqlite-datasource");
+    /* a run of tests/fixtures/reports/burst.yaml: autoscaled, with nodes and a cost model */
+    char dir[] = "/tmp/llmcap-grafana-XXXXXX", db[64], cmd[512];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    snprintf(cmd, sizeof cmd, "%s run %s -o %s --quiet >/dev/null 2>&1", LLMCAP_BIN,
+             SOURCE_DIR "/tests/fixtures/reports/burst.yaml", db);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) <= 1, "%s", cmd); /* 1: an SLO missed */
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    /* the panels a capacity review needs */
+    static const char *const need[] = {"Replicas", "TTFT", "Queue", "KV cache", "Cost", NULL};
+    bool found[5] = {false};
+    const cJSON *p;
+    int n_targets = 0;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(d, "panels"))
+    {
+        const char *title = cJSON_GetObjectItemCaseSensitive(p, "title")->valuestring;
+        for (int i = 0; need[i]; i++)
+            found[i] |= strstr(title, need[i]) != NULL;
+        const cJSON *t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(p, "targets"))
+        {
+            run_query(h, title, t);
+            n_targets++;
+        }
+    }
+    for (int i = 0; need[i]; i++)
+        cr_expect(found[i], "no panel for %s", need[i]);
+    cr_expect_geq(n_targets, 10);
+    const cJSON *var = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "templating"),
+                                         "list"),
+        0);
+    run_query(h, "variable run", cJSON_GetObjectItemCaseSensitive(var, "query"));
+    sqlite3_close(h);
+    cJSON_Delete(d);
+    free(text);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
 }
