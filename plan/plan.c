@@ -1117,6 +1117,25 @@ static bool has_provisioner(const struct scenario *sc)
            (ynode_get(sc->cluster.node, "karpenter") || ynode_get(sc->cluster.node, "aks"));
 }
 
+/* The NodePool's requirements so far (the pins are appended after them), reading the
+ * NodePool from its `{file: ...}` include when it is one. */
+static size_t n_requirements(const struct scenario *sc)
+{
+    const struct ynode *np = scenario_node(sc, "cluster.karpenter.nodePool");
+    const struct ynode *file = np ? ynode_get(np, "file") : NULL;
+    if (file && np->n == 1) {
+        struct ynode *inc = NULL;
+        struct sim_err e = {0};
+        if (scenario_include(sc, file, "cluster.karpenter.nodePool", &inc, &e) != SIM_OK)
+            return 0; /* the verification run reports the include's error */
+        np = inc;
+    }
+    const char *path[] = {"spec", "template", "spec", "requirements"};
+    for (size_t i = 0; np && i < 4; i++)
+        np = ynode_get(np, path[i]);
+    return np && np->kind == YNODE_SEQ ? np->n : 0;
+}
+
 /* Pin the cluster's nodes to the result's instance type and capacity: a NodePool
  * requirement (Karpenter requirements intersect) or every User pool's vmSize (AKS).
  * false + why when the result's spot share has no form in that provisioner. */
@@ -1133,8 +1152,7 @@ static bool pin_nodes(const struct scenario *sc, const struct plan_result *r, st
             return false;
         }
         const char *req = "cluster.karpenter.nodePool.spec.template.spec.requirements";
-        const struct ynode *reqs = scenario_node(sc, req);
-        size_t k = reqs && reqs->kind == YNODE_SEQ ? reqs->n : 0;
+        size_t k = n_requirements(sc);
         add_set(s, "%s.%zu={key: node.kubernetes.io/instance-type, operator: In, values: [%s]}",
                 req, k, r->node_type);
         add_set(s, "%s.%zu={key: karpenter.sh/capacity-type, operator: In, values: [%s]}", req,

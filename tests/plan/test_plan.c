@@ -278,3 +278,35 @@ Test(plan, verification_under_the_cluster_model_moves_to_the_next_candidate)
     cr_assert_float_eq(od->verified_usd_per_hour, 9.0, 9.0 * 0.03);
     free(r);
 }
+
+Test(plan, verification_is_the_run_of_the_same_settings_on_the_scenarios_cluster)
+{
+    /* scenarios/autoscale-keda-queue.yaml keeps its NodePool in an include
+     * (k8s/nodepool-h100.yaml): verification appends its pins after the included
+     * requirements, so its bill is exactly what `llmcap run` bills for minReplicaCount 3
+     * on p5.4xlarge nodes. */
+    const char *sets[] = {"plan={instances: [p5.4xlarge], autoscaler: {minReplicaCount: [3]}}"};
+    struct plan_result *r = NULL;
+    size_t n = run_plan(SOURCE_DIR "/scenarios/autoscale-keda-queue.yaml", sets, 1, &r, SIM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_neq(r[0].verify, PLAN_VERIFY_NONE, "%s", r[0].reason);
+
+    struct scenario sc;
+    struct sim_err err = {0};
+    const char *run_sets[] = {"fleet.autoscaler.scaledObject.spec.minReplicaCount=3"};
+    cr_assert_eq(scenario_load(&sc, SOURCE_DIR "/scenarios/autoscale-keda-queue.yaml", run_sets,
+                               1, &err),
+                 SIM_OK, "%s", err.msg);
+    struct catalog *cat = sim_load_catalog(&sc, &err);
+    struct sim_options opt = {.catalog = cat};
+    struct sim *s = sim_new(&sc, &opt, &err);
+    cr_assert_not_null(s, "%s", err.msg);
+    cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
+    const struct sim_result *res = sim_result(s);
+    cr_assert_float_eq(r[0].verified_cost_usd, res->cost.usd, 1e-9, "%s", r[0].verify_note);
+    cr_assert_eq(r[0].verify == PLAN_VERIFY_PASS, res->slo_pass, "%s", r[0].verify_note);
+    sim_free(s);
+    catalog_free(cat);
+    scenario_release(&sc);
+    free(r);
+}
