@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "models/catalog.h"
 #include "plan/plan.h"
@@ -127,17 +128,18 @@ Test(plan, unknown_plan_keys_are_errors_of_the_plan_check_with_a_suggestion)
 /* Exit code and first stderr line of `llmcap ARGS`. */
 static int cli_first_line(const char *args, char *line, size_t n)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>/tmp/llmcap-test-plan-cli.err", LLMCAP_BIN,
-             args);
+    char cmd[2048], path[128];
+    snprintf(path, sizeof path, "/tmp/llmcap-test-plan-cli-%ld.err", (long)getpid());
+    snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>%s", LLMCAP_BIN, args, path);
     int status = system(cmd);
     cr_assert(WIFEXITED(status));
-    FILE *f = fopen("/tmp/llmcap-test-plan-cli.err", "r");
+    FILE *f = fopen(path, "r");
     cr_assert_not_null(f);
     line[0] = 0;
     if (!fgets(line, (int)n, f))
         line[0] = 0;
     fclose(f);
+    remove(path);
     return WEXITSTATUS(status);
 }
 

@@ -10,7 +10,8 @@
 
 TestSuite(plan_shard, .timeout = 120);
 
-#define DIR "/tmp/llmcap-test-plan-shard"
+/* A folder of this process's own: other worktrees run the same test at the same time. */
+static char dir[256];
 
 static void sh(const char *cmd)
 {
@@ -82,29 +83,36 @@ Test(plan_shard, three_shards_merged_equal_the_unsharded_plan)
      * spot test-a rows fail verification, test-8 has no spot price, TP 2 does not divide
      * test-a's one GPU; shard 0 and shard 2 each verify their own cheapest, and the merge
      * keeps only the verdicts the whole plan reaches. */
-    char cmd[4096];
+    snprintf(dir, sizeof dir, "/tmp/llmcap-test-plan-shard-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    char cmd[4096], a[512], b[512];
     const char *plan = LLMCAP_BIN " plan " FIXTURES "/plan/verify.yaml -q -j 2 "
                        "--set 'plan.instances=[test-a.h100, test-8.h100]' "
                        "--set 'plan.tensor_parallel_size=[1, 2]'";
-    sh("rm -rf " DIR " && mkdir -p " DIR);
-    snprintf(cmd, sizeof cmd, "%s -o " DIR "/whole.db >/dev/null", plan);
+    snprintf(cmd, sizeof cmd, "%s -o %s/whole.db >/dev/null", plan, dir);
     sh(cmd);
     for (int i = 0; i < 3; i++) {
-        snprintf(cmd, sizeof cmd, "%s --shard %d/3 -o " DIR "/s%d.db >/dev/null", plan, i, i);
+        snprintf(cmd, sizeof cmd, "%s --shard %d/3 -o %s/s%d.db >/dev/null", plan, i, dir, i);
         sh(cmd);
     }
     /* Shards in any order, one of them twice: the combined plan appears once. */
-    sh(LLMCAP_BIN " merge -q " DIR "/merged.db " DIR "/s2.db " DIR "/s0.db");
-    sh(LLMCAP_BIN " merge -q " DIR "/merged.db " DIR "/s0.db " DIR "/s1.db");
-    char *whole = dump_plan(DIR "/whole.db", "0/1");
-    char *merged = dump_plan(DIR "/merged.db", "all");
+    snprintf(cmd, sizeof cmd, "%s merge -q %s/merged.db %s/s2.db %s/s0.db", LLMCAP_BIN, dir, dir,
+             dir);
+    sh(cmd);
+    snprintf(cmd, sizeof cmd, "%s merge -q %s/merged.db %s/s0.db %s/s1.db", LLMCAP_BIN, dir, dir,
+             dir);
+    sh(cmd);
+    snprintf(a, sizeof a, "%s/whole.db", dir);
+    snprintf(b, sizeof b, "%s/merged.db", dir);
+    char *whole = dump_plan(a, "0/1");
+    char *merged = dump_plan(b, "all");
     cr_assert_str_eq(merged, whole);
     cr_assert(strstr(whole, "|pass|"), "the answer was verified: %s", whole);
     cr_assert(strstr(whole, "|fail|"), "a cheaper candidate failed verification: %s", whole);
     free(whole);
     free(merged);
     struct sim_err err = {0};
-    struct db *db = db_open_readonly(DIR "/merged.db", &err);
+    struct db *db = db_open_readonly(b, &err);
     cr_assert_not_null(db);
     struct dump d = {0};
     cr_assert_eq(db_query(db, "SELECT count(*) FROM plan_meta WHERE key = 'shard' AND value = 'all'",
@@ -113,6 +121,8 @@ Test(plan_shard, three_shards_merged_equal_the_unsharded_plan)
     cr_assert_str_eq(d.buf, "1|\n");
     free(d.buf);
     db_close(db);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    sh(cmd);
 }
 
 Test(plan_shard, a_shard_without_an_output_database_is_a_usage_error)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "models/catalog.h"
 #include "sim/config/scenario.h"
@@ -56,15 +57,16 @@ Test(goodput_cost, is_the_bill_over_the_tokens_of_requests_within_the_slos)
 
 Test(goodput_cost, the_run_summary_says_the_bill_is_for_a_run_that_failed_its_slos)
 {
-    char cmd[2048];
+    char cmd[2048], path[128];
+    snprintf(path, sizeof path, "/tmp/llmcap-test-goodput-%ld.out", (long)getpid());
     snprintf(cmd, sizeof cmd,
              "%s run %s --set fleet.replicas=2 --set 'slo={ttft_p95: 520ms}' "
              "--set 'cluster.karpenter.nodePool.spec.template.spec.requirements.0.values="
-             "[on-demand]' --no-progress >/tmp/llmcap-test-goodput.out 2>&1",
-             LLMCAP_BIN, FIXTURES "/plan/verify.yaml");
+             "[on-demand]' --no-progress >%s 2>&1",
+             LLMCAP_BIN, FIXTURES "/plan/verify.yaml", path);
     int status = system(cmd);
     cr_assert(WIFEXITED(status));
-    FILE *f = fopen("/tmp/llmcap-test-goodput.out", "r");
+    FILE *f = fopen(path, "r");
     cr_assert_not_null(f);
     char line[1024];
     bool failed = false, goodput = false;
@@ -75,5 +77,6 @@ Test(goodput_cost, the_run_summary_says_the_bill_is_for_a_run_that_failed_its_sl
             goodput = true;
     }
     fclose(f);
-    cr_assert(failed && goodput, "see /tmp/llmcap-test-goodput.out");
+    cr_assert(failed && goodput, "see %s", path);
+    remove(path);
 }
