@@ -898,14 +898,34 @@ static int32_t kp_budget(const struct sim *s, unsigned reason)
     return allowed > 0 ? allowed : 0;
 }
 
+/* Does a pod on node `id` carry an active karpenter.sh/do-not-disrupt? "true" blocks for
+ * good, a duration until that long after the pod's start (status.startTime: when the
+ * kubelet admitted it). Terminating pods do not count. */
+static bool kp_do_not_disrupt(const struct sim *s, int32_t id)
+{
+    int64_t d = s->sc->fleet.pod.do_not_disrupt_us;
+    if (d == 0)
+        return false;
+    for (int32_t i = 0; i < s->n_pods; i++) {
+        const struct replica *rp = s->pods[i];
+        if (rp->node != id || rp->phase == POD_GONE || rp->phase == POD_TERMINATING)
+            continue;
+        if (d < 0 || s->now_us < rp->scheduled_us + d)
+            return true;
+    }
+    return false;
+}
+
 /* A consolidation candidate: initialized, Ready, not being disrupted or replaced, no pod
- * event for consolidateAfter (nodeclaim disruption Consolidation.Reconcile). */
+ * event for consolidateAfter (nodeclaim disruption Consolidation.Reconcile), no pod with
+ * karpenter.sh/do-not-disrupt (which does not block expiration or interruption). */
 static bool kp_candidate(const struct sim *s, int32_t id)
 {
     const struct cluster *cl = s->cluster;
     const struct node_x *x = &cl->x[id];
     const struct node *n = &s->nodes[id];
-    if (n->state != NODE_READY || !x->initialized || x->disrupting || x->replaced_by >= 0)
+    if (n->state != NODE_READY || !x->initialized || x->disrupting || x->replaced_by >= 0 ||
+        kp_do_not_disrupt(s, id))
         return false;
     if (x->replaces >= 0 && s->nodes[x->replaces].state != NODE_GONE)
         return false;
@@ -1316,10 +1336,25 @@ static int ca_scale_up(struct sim *s)
  * uses the GPU threshold for GPU nodes) is below the threshold and whose pods fit the free
  * GPUs of the other nodes, simulated in node order with removed nodes leaving the
  * snapshot; with a PDB, the pods moved so far must stay within its budget. */
+/* Do the Deployment's pods keep the cluster autoscaler from draining their node? Its
+ * drainability rules in order (cluster-autoscaler simulator/drainability/rules):
+ * safe-to-evict "true" drains, "false" blocks, then local storage (a hostPath or disk
+ * emptyDir) blocks with --skip-nodes-with-local-storage. */
+static bool ca_pods_block(const struct sim *s)
+{
+    const struct pod_spec *p = &s->sc->fleet.pod;
+    if (p->safe_to_evict == 1)
+        return false;
+    if (p->safe_to_evict == 0)
+        return true;
+    return p->local_storage && s->cluster->cfg.aks.skip_local_storage;
+}
+
 static void ca_update_unneeded(struct sim *s)
 {
     struct cluster *cl = s->cluster;
     const struct np_aks *a = &cl->cfg.aks;
+    bool blocked = ca_pods_block(s);
     for (int32_t i = 0; i < cl->n_live; i++) {
         int32_t id = cl->live[i];
         const struct node *n = &s->nodes[id];
@@ -1334,7 +1369,7 @@ static void ca_update_unneeded(struct sim *s)
         bool unneeded = false;
         double util = (double)(n->gpus - n->gpus_free) / n->gpus;
         if (n->state == NODE_READY && !x->disrupting && pool->autoscale &&
-            util < a->gpu_utilization_threshold) {
+            util < a->gpu_utilization_threshold && !(blocked && n->n_pods > 0)) {
             int32_t k = n->n_pods, room = 0;
             for (int32_t j = 0; j < cl->n_live; j++) {
                 int32_t o = cl->live[j];

@@ -1255,6 +1255,8 @@ static int read_profile(const struct rd *r, const struct ynode *pf, const char *
                 return rc;
         } else if ((rc = bool_text(r, n, k, &bv))) {
             return rc; /* the remaining keys are booleans, accepted and not modelled */
+        } else if (!strcmp(name, "skip-nodes-with-local-storage")) {
+            a->skip_local_storage = bv;
         }
     }
     /* AKS: scale-down-delay-after-delete "the default is the scan-interval" */
@@ -1491,6 +1493,9 @@ static int read_aks(const struct rd *r, const struct ynode *an)
     a->gpu_utilization_threshold = 0.5;
     a->max_empty_bulk_delete = 10;
     a->max_graceful_termination_us = 600000000;
+    /* cluster-autoscaler --skip-nodes-with-local-storage defaults to true (FAQ; the AKS
+     * Arc autoscaler profile documents the same default). */
+    a->skip_local_storage = true;
     a->n_expanders = 1;
     a->expanders[0] = NP_EXP_RANDOM;
     char key[KEY_MAX];

@@ -123,6 +123,7 @@ struct np_aks {
     double utilization_threshold, gpu_utilization_threshold;
     int32_t max_empty_bulk_delete;
     int64_t max_graceful_termination_us;
+    bool skip_local_storage;      /* skip-nodes-with-local-storage (true) */
     enum np_expander expanders[NP_MAX_EXPANDERS];
     size_t n_expanders;
     struct np_aks_pool pools[NP_MAX_POOLS];

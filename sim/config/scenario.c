@@ -5,6 +5,7 @@
  */
 #include "sim/config/scenario.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -361,7 +362,9 @@ static const char *const retry_keys[] = {"attempts", "backoff", "max_backoff", "
 static const char *const retry_on_names[] = {"aborted", "timeout", "5xx", NULL};
 static const char *const router_policies[] = {"round_robin", "least_outstanding", NULL};
 
-static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler", NULL};
+static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler", "pod",
+                                         NULL};
+static const char *const pod_keys[] = {"annotations", "volumes", NULL};
 static const char *const metrics_keys[] = {"scrape_interval", "namespace", NULL};
 static const char *const autoscaler_keys[] = {"scaledObject", "horizontalPodAutoscaler", NULL};
 
@@ -1108,6 +1111,111 @@ static int bind_kube(struct bind *b, const struct sect *s, const char *name,
     return rc;
 }
 
+/* A string-valued map (metadata.annotations): the value of `name`, or NULL. */
+static int annotation(struct bind *b, const struct ynode *annots, const char *ctx,
+                      const char *name, const struct ynode **out)
+{
+    *out = NULL;
+    const struct ynode *v = annots ? ynode_get(annots, name) : NULL;
+    if (!v)
+        return SIM_OK;
+    if (v->kind != YNODE_SCALAR || ynode_is_null(v))
+        return fail_at(b, v, "expected a string for '%s.%s', found %s", ctx, name,
+                       ynode_kind_name(v));
+    *out = v;
+    return SIM_OK;
+}
+
+/* Is `name` in the comma-separated list `list`? */
+static bool in_csv(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return true;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return false;
+}
+
+/*
+ * fleet.pod: {annotations: {...}, volumes: [...]} as in the Deployment's pod template.
+ * Read: karpenter.sh/do-not-disrupt ("true" or a duration), the cluster autoscaler's
+ * safe-to-evict and safe-to-evict-local-volumes, controller.kubernetes.io/pod-deletion-cost;
+ * other annotations cannot change the run and are ignored. A volume is local storage for
+ * the cluster autoscaler when it is a hostPath or an emptyDir whose medium is not Memory
+ * (cluster-autoscaler utils/drain isLocalVolume); other volume kinds are ignored.
+ */
+static int bind_pod(struct bind *b, const struct sect *fleet, struct pod_spec *p)
+{
+    struct sect s;
+    int rc;
+    if ((rc = sect_open(b, fleet, "pod", pod_keys, &s)))
+        return rc;
+    char key[256];
+    const struct ynode *an = field(&s, "annotations", key, sizeof key);
+    if (an && !ynode_is_null(an) && an->kind != YNODE_MAP)
+        return fail_at(b, an, "expected a map for '%s', found %s", key, ynode_kind_name(an));
+    if (an && ynode_is_null(an))
+        an = NULL;
+    const struct ynode *v;
+    if ((rc = annotation(b, an, key, "karpenter.sh/do-not-disrupt", &v)))
+        return rc;
+    if (v && !strcmp(v->value, "true"))
+        p->do_not_disrupt_us = -1;
+    else if (v && strcmp(v->value, "false") &&
+             (rc = ynode_as_duration_us(v, "karpenter.sh/do-not-disrupt", 1, INT64_MAX, 0,
+                                        &p->do_not_disrupt_us, b->err)))
+        return rc;
+    if ((rc = annotation(b, an, key, "cluster-autoscaler.kubernetes.io/safe-to-evict", &v)))
+        return rc;
+    if (v)
+        p->safe_to_evict = !strcmp(v->value, "true") ? 1 : !strcmp(v->value, "false") ? 0 : -1;
+    const struct ynode *lv;
+    if ((rc = annotation(b, an, key, "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes",
+                         &lv)) ||
+        (rc = annotation(b, an, key, "controller.kubernetes.io/pod-deletion-cost", &v)))
+        return rc;
+    if (v) {
+        /* An annotation is a string: "-50" (PodDeletionCost: an int32). */
+        char *end;
+        errno = 0;
+        long long cost = strtoll(v->value, &end, 10);
+        if (!v->value[0] || *end || errno || cost < INT32_MIN || cost > INT32_MAX)
+            return fail_at(b, v,
+                           "'controller.kubernetes.io/pod-deletion-cost' must be an int32 "
+                           "in a string, got '%s'",
+                           v->value);
+        p->deletion_cost = (int32_t)cost;
+    }
+    const struct ynode *vols = field(&s, "volumes", key, sizeof key);
+    if (!vols || ynode_is_null(vols))
+        return SIM_OK;
+    if (vols->kind != YNODE_SEQ)
+        return fail_at(b, vols, "expected a list of volumes for '%s', found %s", key,
+                       ynode_kind_name(vols));
+    for (size_t i = 0; i < vols->n; i++) {
+        const struct ynode *vol = vols->items[i];
+        if (vol->kind != YNODE_MAP)
+            return fail_at(b, vol, "expected a volume (a map) in '%s', found %s", key,
+                           ynode_kind_name(vol));
+        const struct ynode *name = ynode_get(vol, "name");
+        if (!name || name->kind != YNODE_SCALAR || ynode_is_null(name))
+            return fail_at(b, vol, "a volume in '%s' needs a 'name'", key);
+        const struct ynode *ed = ynode_get(vol, "emptyDir");
+        const struct ynode *medium = ed && ed->kind == YNODE_MAP ? ynode_get(ed, "medium") : NULL;
+        bool local = ynode_get(vol, "hostPath") ||
+                     (ed && !(medium && medium->value && !strcmp(medium->value, "Memory")));
+        if (local && !(lv && in_csv(lv->value, name->value)))
+            p->local_storage = true;
+    }
+    return SIM_OK;
+}
+
 static int bind_fleet(struct bind *b, const struct sect *top)
 {
     struct fleet_spec *f = &b->sc->fleet;
@@ -1121,7 +1229,8 @@ static int bind_fleet(struct bind *b, const struct sect *top)
         (rc = rd_str(b, &m, "namespace", false, f->namespace_, sizeof f->namespace_)) ||
         (rc = sect_open(b, &s, "autoscaler", autoscaler_keys, &a)) ||
         (rc = bind_kube(b, &a, "scaledObject", &f->scaled_object)) ||
-        (rc = bind_kube(b, &a, "horizontalPodAutoscaler", &f->hpa)))
+        (rc = bind_kube(b, &a, "horizontalPodAutoscaler", &f->hpa)) ||
+        (rc = bind_pod(b, &s, &f->pod)))
         return rc;
     if (f->scaled_object && f->hpa) {
         const struct ynode *k1 = ynode_key(a.map, "scaledObject");
@@ -1313,6 +1422,7 @@ void scenario_defaults(struct scenario *sc)
     sc->router.retry.on_5xx = true;
 
     sc->fleet.replicas = 1;
+    sc->fleet.pod.safe_to_evict = -1;
     sc->fleet.scrape_interval_us = 15000000;
     snprintf(sc->fleet.namespace_, sizeof sc->fleet.namespace_, "default");
 

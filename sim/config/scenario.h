@@ -205,6 +205,18 @@ struct router_spec {
     struct retry_spec retry;
 };
 
+/* What the pods carry that the node autoscalers read (fleet.pod): the template's
+ * annotations and whether a volume is local storage. */
+struct pod_spec {
+    int64_t do_not_disrupt_us; /* karpenter.sh/do-not-disrupt: 0 none, -1 "true", else a
+                                  duration after the pod's start */
+    int safe_to_evict;         /* cluster-autoscaler.kubernetes.io/safe-to-evict: -1 unset,
+                                  0 "false", 1 "true" */
+    bool local_storage;        /* a hostPath or non-Memory emptyDir volume not named in
+                                  safe-to-evict-local-volumes */
+    int32_t deletion_cost;     /* controller.kubernetes.io/pod-deletion-cost */
+};
+
 struct fleet_spec {
     int replicas;                 /* fixed fleet size (when there is no autoscaler) */
     int64_t scrape_interval_us;   /* Prometheus scrape interval for `samples` */
@@ -212,6 +224,7 @@ struct fleet_spec {
     const struct ynode *scaled_object; /* fleet.autoscaler.scaledObject, or NULL */
     const struct ynode *hpa;           /* fleet.autoscaler.horizontalPodAutoscaler, or NULL */
     int max_gpus;                 /* fleet GPU limit before the node model exists; 0 = none */
+    struct pod_spec pod;
 };
 
 /* ---- cluster and cost (bound by the node and cost work) --------------------------- */

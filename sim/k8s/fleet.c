@@ -459,6 +459,7 @@ static void scale_in(struct sim *s, int32_t diff)
             .assigned = rp->node >= 0,
             .running = rp->phase >= POD_LOADING,
             .ready = rp->phase == POD_READY,
+            .deletion_cost = s->sc->fleet.pod.deletion_cost, /* the template's: equal */
             .ready_us = rp->ready_us,
             .created_us = rp->created_us,
             .uid = rp->uid,

@@ -33,6 +33,7 @@ static inline void h_scenario(struct scenario *sc)
     sc->router.policy = ROUTER_LEAST_OUTSTANDING;
     sc->router.queue_timeout_us = 60LL * 1000000;
     sc->fleet.replicas = 1;
+    sc->fleet.pod.safe_to_evict = -1; /* no annotation */
     sc->fleet.scrape_interval_us = 15LL * 1000000;
     sc->record.requests = REC_REQUESTS_FULL;
     sc->record.samples = true;

@@ -469,3 +469,34 @@ Test(cluster_karpenter, gpu_node_start_up_is_boot_then_driver_and_device_plugin)
     cr_assert_float_eq(S(p->ready_us), 318, EPS);
     ch_free(&c);
 }
+
+Test(cluster_karpenter, do_not_disrupt_keeps_the_node_out_of_consolidation)
+{
+    /* As underutilized_node_is_replaced_by_a_cheaper_type, with the pods annotated
+     * karpenter.sh/do-not-disrupt: "true": the g6e.12xlarge is never a candidate, no
+     * replacement is launched. With "5m" instead, the protection ends 300 s after the
+     * pods' start (0 s): the disruption pass at 300 s picks it, validation 15 s later
+     * confirms it, and the replacement is requested at 315 s. */
+    ch_setup(&c, "l40s", 3,
+             NODEPOOL(L40S,
+                      "{consolidationPolicy: WhenEmptyOrUnderutilized, consolidateAfter: 60s}",
+                      LAUNCH_90));
+    c.sc.fleet.pod.do_not_disrupt_us = -1;
+    struct wl_request reqs[] = {h_req(600, 100, 2)};
+    struct change chg[] = {{10, 1}};
+    ch_run(&c, reqs, 1, chg, 1);
+    cr_assert_eq(c.n_nodes, 1);
+    cr_assert_eq(ch_node(&c, 0)->terminated_us, -1);
+    ch_free(&c);
+
+    ch_setup(&c, "l40s", 3,
+             NODEPOOL(L40S,
+                      "{consolidationPolicy: WhenEmptyOrUnderutilized, consolidateAfter: 60s}",
+                      LAUNCH_90));
+    c.sc.fleet.pod.do_not_disrupt_us = 300000000;
+    ch_run(&c, reqs, 1, chg, 1);
+    const struct rec_node *r = ch_node(&c, 1);
+    cr_assert_float_eq(S(r->requested_us), 315, EPS);
+    cr_assert_str_eq(ch_node(&c, 0)->end_reason, "consolidation-replaced");
+    ch_free(&c);
+}

@@ -256,3 +256,49 @@ Test(cluster_aks, a_pdb_keeps_the_pod_on_an_evicted_spot_vm_until_azure_deletes_
     cr_assert_gt(S(ch_node(&c, 2)->requested_us), 330 + 29);
     ch_free(&c);
 }
+
+#define BIG_POOL                                                                           \
+    "    - {name: gpu, vmSize: Standard_NC96ads_A100_v4, minCount: 1, maxCount: 4, count: 1}\n"
+
+/* One replica on a 4-GPU node; 1 -> 5 at 100 s fills node 0 and scales up node 1 for the
+ * fifth pod; 5 -> 2 at 700 s deletes three pods of node 0 (doubled up): nodes 0 and 1
+ * hold one pod each, utilization 0.25. Node 0's pod fits on node 1: node 0 is unneeded. */
+static void two_quarter_full_nodes(void)
+{
+    ch_setup(&c, "a100-pcie-80gb", 1,
+             AKS("{scan-interval: 10s, scale-down-unneeded-time: 10m}", BIG_POOL, ""));
+}
+
+static int scaled_down(void)
+{
+    int n = 0;
+    for (size_t i = 0; i < c.n_nodes; i++)
+        n += c.nodes[i].end_reason && !strcmp(c.nodes[i].end_reason, "scale-down");
+    return n;
+}
+
+Test(cluster_aks, local_storage_blocks_scale_down_unless_safe_to_evict)
+{
+    static const struct wl_request reqs[] = {{.arrival_us = 3000000000LL, .prompt_tokens = 100,
+                                              .output_tokens = 2}};
+    static const struct change chg[] = {{100, 5}, {700, 2}};
+    /* No local storage: one node is drained and removed. */
+    two_quarter_full_nodes();
+    ch_run(&c, reqs, 1, chg, 2);
+    cr_assert_eq(scaled_down(), 1);
+    ch_free(&c);
+    /* A disk emptyDir model cache, skip-nodes-with-local-storage true (default): no
+     * scale-down for the rest of the run. */
+    two_quarter_full_nodes();
+    c.sc.fleet.pod.local_storage = true;
+    ch_run(&c, reqs, 1, chg, 2);
+    cr_assert_eq(scaled_down(), 0);
+    ch_free(&c);
+    /* The same pods annotated safe-to-evict "true": drained again. */
+    two_quarter_full_nodes();
+    c.sc.fleet.pod.local_storage = true;
+    c.sc.fleet.pod.safe_to_evict = 1;
+    ch_run(&c, reqs, 1, chg, 2);
+    cr_assert_eq(scaled_down(), 1);
+    ch_free(&c);
+}

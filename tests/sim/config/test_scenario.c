@@ -268,6 +268,30 @@ Test(scenario, empty_sections_take_their_defaults)
     scenario_release(&sc);
 }
 
+Test(scenario, pod_annotations_and_volumes_bind)
+{
+    /* do-not-disrupt as a duration; safe-to-evict "false"; the hostPath is named in
+     * safe-to-evict-local-volumes and the Memory emptyDir is not local storage, but the
+     * disk emptyDir is; unknown annotations and configMap volumes are ignored. */
+    struct scenario sc;
+    load_ok(&sc, SCEN "good_pod.yaml", NULL, 0);
+    cr_assert_eq(sc.fleet.pod.do_not_disrupt_us, 600000000);
+    cr_assert_eq(sc.fleet.pod.safe_to_evict, 0);
+    cr_assert(sc.fleet.pod.local_storage);
+    cr_assert_eq(sc.fleet.pod.deletion_cost, -50);
+    scenario_release(&sc);
+    /* Without the disk emptyDir nothing is local storage. */
+    static const char *const sets[] = {"fleet.pod.volumes.0.emptyDir.medium=Memory"};
+    load_ok(&sc, SCEN "good_pod.yaml", sets, 1);
+    cr_assert_not(sc.fleet.pod.local_storage);
+    scenario_release(&sc);
+    load_ok(&sc, SCEN "good_example.yaml", NULL, 0);
+    cr_assert_eq(sc.fleet.pod.do_not_disrupt_us, 0);
+    cr_assert_eq(sc.fleet.pod.safe_to_evict, -1);
+    cr_assert_not(sc.fleet.pod.local_storage);
+    scenario_release(&sc);
+}
+
 Test(scenario, the_shared_example_loads)
 {
     /* a copy of /work/shared/scenario-example.yaml, the vocabulary planners expect */
@@ -897,6 +921,9 @@ static const struct bad_case bad_startup_and_termination[] = {
      "'engine.termination.grace_period' must be a duration with a unit (250ms, 30s, 5m, 2h), got "
      "'30'",
      SIM_EINVAL},
+    {"bad_pod_do_not_disrupt.yaml", "bad_pod_do_not_disrupt.yaml:13:36",
+     "'karpenter.sh/do-not-disrupt' must be a duration with a unit (250ms, 30s, 5m, 2h), got "
+     "'soon'", SIM_EINVAL},
     {"bad_termination_on_unfinished.yaml", "bad_termination_on_unfinished.yaml:10:32",
      "'engine.termination.on_unfinished' was removed: vLLM aborts in-flight requests at SIGTERM "
      "unless 'engine.termination.shutdown_timeout' is set, and clients retry as 'router.retry' "
