@@ -351,6 +351,7 @@ static const struct cf_spec gpu_fields[] = {
     {"fp8_tflops", CF_NUM, G(fp8_tflops), 0, 0.001, 1e6, true, true, "TFLOPS"},
     {"int8_tops", CF_NUM, G(int8_tops), 0, 0.001, 1e6, true, true, "TOPS"},
     {"unsupported", CF_CUSTOM, 0, 0, 0, 0, false, false, ""},
+    {"compute_capability", CF_NUM, G(compute_capability), 0, 1, 20, false, true, "major.minor"},
     {"tdp_w", CF_NUM, G(tdp_w), 0, 1, 1e5, false, true, "W"},
     {"interconnect", CF_STR, G(interconnect), 16, 0, 0, false, true, ""},
     {"interconnect_gb_per_s", CF_NUM, G(interconnect_gb_per_s), 0, 0.001, 1e6, false, true,

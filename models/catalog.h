@@ -52,6 +52,8 @@ struct cat_gpu {
     double fp8_tflops;
     double int8_tops;
     bool bf16_supported, fp8_supported, int8_supported; /* false: the hardware lacks it */
+    double compute_capability;    /* CUDA compute capability (8.9 for sm_89); NAN = unknown.
+                                     vLLM's kernel choices follow it (plan/support.c) */
     double tdp_w;
     char interconnect[16];        /* "nvlink" or "" (unknown / PCIe) */
     double interconnect_gb_per_s; /* GPU-to-GPU bandwidth per direction; NAN = unknown */

@@ -66,10 +66,10 @@ static int need(double x, const char *field, const struct cat_gpu *g, struct sim
     if (isfinite(x) && x > 0.0)
         return SIM_OK;
     return mu_err_set(err, SIM_EINVAL,
-                      "the roofline needs '%s' of gpu '%s', which the catalog does not have "
-                      "(no source found): give it in a user catalog file or use a latency "
-                      "table",
-                      field, g->id);
+                      "the roofline needs '%s' of gpu '%s' (no published figure): calibrate "
+                      "this GPU: a latency table measured on it (kernels/run_on_gpu.sh), or "
+                      "'%s' in a user catalog fitted with llmcap calibrate (docs/catalog.md)",
+                      field, g->id, field);
 }
 
 int roof_params_check(const struct roof_params *p, struct sim_err *err)

@@ -20,6 +20,7 @@
 
 #include "models/catalog.h"
 #include "models/memory.h"
+#include "plan/support.h"
 #include "reports/sweep.h"
 #include "sim/config/scenario.h"
 #include "sim/sim.h"
@@ -816,6 +817,10 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
         return;
     }
     r->valid = true;
+    /* vLLM's hardware rules (plan/support.c): pruned with the rule, no simulation */
+    const struct cat_gpu *g = catalog_gpu(cat, r->gpu, NULL);
+    if (g && !plan_vllm_supports(g, r->dtype, r->reason, sizeof r->reason))
+        return;
     struct sets sets = {0};
     base_sets(base, &sets);
     config_sets(base, sp, r, &sets);

@@ -166,9 +166,10 @@ Test(roofline, refuses_a_gpu_without_tensor_throughput)
     struct lat_context ctx = {"llama-3-8b", "a10g", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_roofline_new(&ctx, &err));
-    cr_assert_str_eq(err.msg, "the roofline needs 'bf16_tflops' of gpu 'a10g', which the catalog "
-                              "does not have (no source found): give it in a user catalog file "
-                              "or use a latency table");
+    cr_assert_str_eq(err.msg, "the roofline needs 'bf16_tflops' of gpu 'a10g' (no published "
+                              "figure): calibrate this GPU: a latency table measured on it "
+                              "(kernels/run_on_gpu.sh), or 'bf16_tflops' in a user catalog "
+                              "fitted with llmcap calibrate (docs/catalog.md)");
 }
 
 Test(roofline, refuses_bf16_on_a_t4)
