@@ -20,9 +20,10 @@ static struct catalog *load(void)
 Test(catalog, loads_every_built_in_row)
 {
     struct catalog *c = load();
-    /* counts of the rows in models/data: 12 GPUs, 8 AWS + 14 Azure instances, 11 models */
+    /* counts of the rows in models/data: 12 GPUs, 28 AWS (g4dn.xlarge, g5.* 8, g6.* 8,
+     * g6e.* 8, p4d, p5 2) + 14 Azure instances, 11 models */
     cr_assert_eq(catalog_n_gpus(c), 12);
-    cr_assert_eq(catalog_n_instances(c), 22);
+    cr_assert_eq(catalog_n_instances(c), 42);
     cr_assert_eq(catalog_n_models(c), 11);
     catalog_free(c);
 }
@@ -183,7 +184,7 @@ Test(catalog, user_file_overrides_and_adds_by_id)
                  err.msg);
     cr_assert_eq(catalog_n_gpus(c), 13);
     cr_assert_eq(catalog_n_models(c), 12);
-    cr_assert_eq(catalog_n_instances(c), 23);
+    cr_assert_eq(catalog_n_instances(c), 43);
     const struct cat_gpu *h = catalog_gpu(c, "h100-sxm-80gb", NULL);
     cr_assert_float_eq(h->bandwidth_gb_per_s, 3352.0, 1e-12); /* the user's value */
     cr_assert_str_eq(h->sources, "[P] flashinfer blog (3,352 GB/s)");

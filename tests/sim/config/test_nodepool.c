@@ -110,7 +110,8 @@ static const struct bad bad[] = {
      "'cluster.cloud' is required with a node provisioner (aws or azure)"},
     {"bad_no_matching_type.yaml", "bad_no_matching_type.yaml:22:13",
      "the NodePool's requirements allow no aws us-east-1 instance type with GPU 'l40s' and at "
-     "least 1 GPU (candidates from the catalog: g6e.12xlarge, g6e.48xlarge, g6e.xlarge)"},
+     "least 1 GPU (candidates from the catalog: g6e.12xlarge, g6e.16xlarge, g6e.24xlarge, "
+     "g6e.2xlarge, g6e.48xlarge, g6e.4xlarge, g6e.8xlarge, g6e.xlarge)"},
     {"bad_nodepool_include_missing.yaml", "bad_nodepool_include_missing.yaml:15:22",
      "cannot open '" FIXTURES "/cluster/missing-nodepool.yaml': no such file or directory"},
     {"bad_nodepool_unknown_key.yaml", "bad_nodepool_unknown_key.yaml:19:9",
@@ -136,8 +137,8 @@ static const struct bad bad[] = {
     {"bad_spot_without_provisioner.yaml", "bad_spot_without_provisioner.yaml:14:3",
      "'cluster.spot' needs a node provisioner ('cluster.karpenter' or 'cluster.aks')"},
     {"bad_unknown_instance_type.yaml", "bad_unknown_instance_type.yaml:22:78",
-     "unknown instance type 'g6e.xlarg'; did you mean 'g6e.xlarge' or 'g6.xlarge'? (see "
-     "'llmcap catalog instances')"},
+     "unknown instance type 'g6e.xlarg'; did you mean 'g6e.xlarge', 'g6.xlarge' or "
+     "'g6e.2xlarge'? (see 'llmcap catalog instances')"},
     {"bad_unknown_key.yaml", "bad_unknown_key.yaml:14:3",
      "unknown key 'karpentr' in 'cluster' (did you mean 'karpenter'?)"},
     {"bad_zone.yaml", "bad_zone.yaml:23:73",
@@ -192,7 +193,7 @@ Test(nodepool, karpenter_v1_defaults)
     /* No capacity-type requirement: on-demand only (the AWS provider's default); no
      * disruption block: WhenEmptyOrUnderutilized, consolidateAfter 0s, one budget of 10%,
      * expireAfter 720h; launch_to_ready 100 s median, 5 m p95. A label of the user's own
-     * (team) restricts nothing; instance-gpu-count Gt 0 keeps the three L40S types. */
+     * (team) restricts nothing; instance-gpu-count Gt 0 keeps the eight L40S types (g6e.*). */
     struct scenario sc;
     struct nodepool_cfg cfg;
     struct sim_err err = {0};
@@ -218,7 +219,7 @@ Test(nodepool, karpenter_v1_defaults)
     int allowed = 0;
     for (int32_t t = 0; t < cfg.n_types; t++)
         allowed += cfg.types[t].allowed;
-    cr_assert_eq(allowed, 3);
+    cr_assert_eq(allowed, 8);
     cr_assert_eq(cfg.notice_us, 120000000);
     cr_assert_eq(cfg.billing_minimum_us, 60000000);
     nodepool_cfg_release(&cfg);
