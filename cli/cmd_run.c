@@ -278,6 +278,16 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     }
     if (cl->concurrency > 0)
         print_bench(r);
+    if (r->prefix_queries_tokens)
+        printf("  prefix cache %.1f%% of %llu prompt tokens cached at admission%s",
+               100.0 * (double)r->prefix_hits_tokens / (double)r->prefix_queries_tokens,
+               (unsigned long long)r->prefix_queries_tokens,
+               r->prefix_resume_queries_tokens ? "; resumes after preemption " : "\n");
+    if (r->prefix_queries_tokens && r->prefix_resume_queries_tokens)
+        printf("%.1f%% of %llu\n",
+               100.0 * (double)r->prefix_resume_hits_tokens /
+                   (double)r->prefix_resume_queries_tokens,
+               (unsigned long long)r->prefix_resume_queries_tokens);
     printf("  preemptions %llu", (unsigned long long)r->preemptions);
     if (r->skipped_rows)
         printf(", skipped trace rows %llu", (unsigned long long)r->skipped_rows);

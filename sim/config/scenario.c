@@ -270,10 +270,13 @@ static const char *const top_keys[] = {
 
 static const char *const workload_keys[] = {"trace",         "arrivals",      "clients",
                                             "rate_profile",  "prompt_tokens", "output_tokens",
-                                            "count",         NULL};
+                                            "count",         "prefix",        NULL};
 static const char *const clients_keys[] = {"concurrency", "think_time", NULL};
 static const char *const think_keys[] = {"dist", "value", "mean", NULL};
 static const char *const think_dists[] = {"constant", "exponential", NULL};
+static const char *const prefix_keys[] = {"system_prompts", "documents", "sessions", NULL};
+static const char *const prefix_pool_keys[] = {"count", "tokens", "zipf_s", "share_frac", NULL};
+static const char *const session_keys[] = {"turns", "think_time", "max_context_tokens", NULL};
 static const char *const trace_keys[] = {"path",          "format",  "time_scale",  "rate_scale",
                                          "window",        "columns", "time_format", "model",
                                          "skip_bad_rows", "hash_block_tokens", NULL};
@@ -545,7 +548,7 @@ static int bind_trace(struct bind *b, const struct sect *w, struct workload_spec
     }
     /* the synthetic generator's keys make no sense with a trace: say so */
     static const char *const synthetic_only[] = {"rate_profile", "prompt_tokens", "output_tokens",
-                                                 "count", NULL};
+                                                 "count", "prefix", NULL};
     for (size_t i = 0; synthetic_only[i]; i++)
         if ((rc = only_for(b, w, synthetic_only[i],
                            i == 0 ? "a synthetic workload ('arrivals'), not to a trace"
@@ -628,6 +631,45 @@ static int bind_spikes(struct bind *b, const struct sect *rp, struct workload_sp
     return SIM_OK;
 }
 
+static int bind_prefix_pool(struct bind *b, const struct sect *px, const char *name,
+                            struct prefix_pool_spec *out)
+{
+    struct sect s;
+    int rc = sect_open(b, px, name, prefix_pool_keys, &s);
+    if (rc || !s.map)
+        return rc;
+    out->share_frac = 1.0;
+    if ((rc = need(b, &s, "count", NULL)) ||
+        (rc = rd_int(b, &s, "count", 1, 10000000, "prompts", &out->count)) ||
+        (rc = bind_len(b, &s, "tokens", NULL, &out->tokens)) ||
+        (rc = rd_num(b, &s, "zipf_s", 0.0, false, 10.0, false, NULL, &out->zipf_s)) ||
+        (rc = rd_num(b, &s, "share_frac", 0.0, false, 1.0, false, NULL, &out->share_frac)))
+        return rc;
+    return SIM_OK;
+}
+
+static int bind_prefix(struct bind *b, const struct sect *w, struct prefix_spec *px)
+{
+    struct sect p, se;
+    int rc;
+    if ((rc = sect_open(b, w, "prefix", prefix_keys, &p)) || !p.map)
+        return rc;
+    if ((rc = bind_prefix_pool(b, &p, "system_prompts", &px->system)) ||
+        (rc = bind_prefix_pool(b, &p, "documents", &px->documents)) ||
+        (rc = sect_open(b, &p, "sessions", session_keys, &se)))
+        return rc;
+    if (se.map) {
+        px->sessions.on = true;
+        px->sessions.think_time_us = 30000000;
+        if ((rc = bind_len(b, &se, "turns", NULL, &px->sessions.turns)) ||
+            (rc = rd_dur(b, &se, "think_time", 0, &px->sessions.think_time_us)) ||
+            (rc = rd_int(b, &se, "max_context_tokens", 0, INT_MAX, "tokens",
+                         &px->sessions.max_context_tokens)))
+            return rc;
+    }
+    return SIM_OK;
+}
+
 /* The synthetic requests' lengths and count (`driver`: what requires them). */
 static int bind_requests(struct bind *b, const struct sect *w, const char *driver,
                          struct workload_spec *wl)
@@ -635,7 +677,8 @@ static int bind_requests(struct bind *b, const struct sect *w, const char *drive
     int rc;
     if ((rc = bind_len(b, w, "prompt_tokens", driver, &wl->prompt)) ||
         (rc = bind_len(b, w, "output_tokens", driver, &wl->output)) ||
-        (rc = rd_i64(b, w, "count", 1, INT64_MAX, "requests", &wl->count)))
+        (rc = rd_i64(b, w, "count", 1, INT64_MAX, "requests", &wl->count)) ||
+        (rc = bind_prefix(b, w, &wl->prefix)))
         return rc;
     if (wl->count == 0 && b->sc->duration_us < 0)
         return fail_at(b, w->at, "a synthetic workload needs 'count' or 'duration'");

@@ -78,6 +78,33 @@ struct clients_spec {
     int64_t think_time_us;    /* the constant, or the exponential's mean */
 };
 
+/* A pool of shared prompt parts (system prompts, RAG documents): `count` of them, each
+ * with a length drawn once from `tokens`, picked with Zipf(zipf_s) popularity (rank k
+ * with probability proportional to 1 / k^zipf_s; 0: uniform) by a fraction share_frac of
+ * the requests (or sessions). count 0: none. */
+struct prefix_pool_spec {
+    int count;
+    struct len_spec tokens;
+    double zipf_s;
+    double share_frac;
+};
+
+/* Multi-turn sessions: arrivals start sessions of `turns` turns; turn k + 1 arrives
+ * think_time (exponential, this mean) after turn k and its prompt is turn k's prompt and
+ * output plus a new message (prompt_tokens). A session ends early when the next turn
+ * would exceed max_context_tokens (0: no limit). */
+struct session_spec {
+    bool on;
+    struct len_spec turns;
+    int64_t think_time_us;
+    int max_context_tokens;
+};
+
+struct prefix_spec {
+    struct prefix_pool_spec system, documents;
+    struct session_spec sessions;
+};
+
 struct workload_spec {
     enum wl_kind kind;
     /* With clients.concurrency > 0 the workload is closed-loop: the generator or the
@@ -111,6 +138,7 @@ struct workload_spec {
     struct len_spec prompt;
     struct len_spec output;
     int64_t count; /* synthetic request count; 0 = until `duration` */
+    struct prefix_spec prefix; /* shared prompt structure (workload.prefix) */
 };
 
 /* ---- model and engine ---------------------------------------------------------- */

@@ -28,6 +28,8 @@ enum rng_stream {
     RNG_CLIENT = 11,       /* client retry backoff jitter */
     RNG_REPLICASET = 12,   /* pod UIDs: the ReplicaSet's scale-in tie-break */
     RNG_THINK = 13,        /* closed-loop clients' think times */
+    RNG_PREFIX = 14,       /* synthetic prefixes: pool lengths, system prompt and document picks */
+    RNG_SESSIONS = 15,     /* synthetic sessions: turns per session, think times */
     RNG_N
 };
 

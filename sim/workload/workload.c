@@ -197,6 +197,88 @@ static int prof_build(struct profile *pr, const struct workload_spec *s, struct 
     return SIM_OK;
 }
 
+/* ---- shared prefixes and sessions (workload.prefix) ------------------------------- */
+
+/* Identity keys of the shared segments (any distinct 64-bit values will do). */
+#define KEY_SYSTEM 0x5359530000000000u
+#define KEY_DOCUMENT 0x444f430000000000u
+#define KEY_SESSION 0x5345530000000000u
+
+struct pool_gen {
+    int32_t n;
+    double *cdf;  /* Zipf popularity, cumulative */
+    int32_t *len; /* tokens of each */
+    double share;
+};
+
+/* A session's next turn, waiting for its time. */
+struct turn {
+    int64_t t_us;
+    uint64_t seq; /* order of creation: ties in time go in that order */
+    uint64_t session;
+    int32_t history; /* tokens of the conversation so far (the next prompt repeats them) */
+    int32_t turns_left;
+    int32_t sys, doc; /* -1: none */
+};
+
+static void pool_free(struct pool_gen *g)
+{
+    free(g->cdf);
+    free(g->len);
+    memset(g, 0, sizeof *g);
+}
+
+static int pool_open(struct pool_gen *g, const struct prefix_pool_spec *ps, const char *key,
+                     struct rng_set *rng, struct sim_err *err)
+{
+    memset(g, 0, sizeof *g);
+    if (ps->count <= 0)
+        return SIM_OK;
+    struct len_gen lg;
+    if (ps->tokens.dist == LEN_EMPIRICAL)
+        return sim_err_set(err, SIM_EINVAL,
+                           "'%s.tokens' cannot be empirical: give a parametric distribution", key);
+    int rc = len_setup(&lg, &ps->tokens, key, err);
+    if (rc)
+        return rc;
+    g->n = ps->count;
+    g->share = ps->share_frac;
+    g->cdf = malloc((size_t)g->n * sizeof *g->cdf);
+    g->len = malloc((size_t)g->n * sizeof *g->len);
+    if (!g->cdf || !g->len) {
+        pool_free(g);
+        return sim_err_set(err, SIM_ENOMEM, "out of memory for '%s'", key);
+    }
+    double sum = 0;
+    for (int32_t i = 0; i < g->n; i++) {
+        sum += pow((double)(i + 1), -ps->zipf_s);
+        g->cdf[i] = sum;
+        g->len[i] = len_round(len_draw(&lg, rng, RNG_PREFIX));
+    }
+    for (int32_t i = 0; i < g->n; i++)
+        g->cdf[i] /= sum;
+    return SIM_OK;
+}
+
+/* A pick from the pool for one request (or session), -1 for none. */
+static int32_t pool_pick(const struct pool_gen *g, struct rng_set *rng)
+{
+    if (g->n == 0)
+        return -1;
+    if (g->share < 1.0 && !(rng_uniform(rng, RNG_PREFIX) < g->share))
+        return -1;
+    double u = rng_uniform(rng, RNG_PREFIX);
+    int32_t lo = 0, hi = g->n - 1;
+    while (lo < hi) { /* first i with cdf[i] > u */
+        int32_t mid = (lo + hi) / 2;
+        if (g->cdf[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
 /* ---- the workload ------------------------------------------------------------------ */
 
 /* A trace row placed on the simulated clock. */
@@ -250,6 +332,17 @@ struct workload {
     bool closed; /* closed-loop clients: every request due at once (time 0) */
     struct len_gen prompt, output;
     gsl_root_fsolver *solver;
+    /* workload.prefix */
+    struct pool_gen sys, doc;
+    bool sessions;
+    struct len_gen turns;
+    double think_mean_s;
+    int32_t max_context;
+    struct turn *heap; /* pending turns, by (t_us, seq) */
+    size_t n_heap, cap_heap;
+    uint64_t n_sessions, n_turns_made;
+    bool have_start, starts_done;
+    int64_t start_us; /* the next session start, drawn ahead */
 };
 
 uint64_t workload_skipped_rows(const struct workload *w)
@@ -297,6 +390,9 @@ void workload_close(struct workload *w)
     free(w->hash_next);
     free(w->copies);
     free(w->prof.p);
+    pool_free(&w->sys);
+    pool_free(&w->doc);
+    free(w->heap);
     if (!w->output.shared)
         emp_table_free(w->output.emp);
     emp_table_free(w->prompt.emp);
@@ -472,8 +568,19 @@ struct workload *workload_open(const struct workload_spec *spec, int64_t duratio
             goto fail;
         return w;
     }
-    if (w->closed)
+    const struct prefix_spec *px = &spec->prefix;
+    if (pool_open(&w->sys, &px->system, "workload.prefix.system_prompts", rng, err) < 0 ||
+        pool_open(&w->doc, &px->documents, "workload.prefix.documents", rng, err) < 0)
+        goto fail;
+    if (w->closed) {
+        if (px->sessions.on) {
+            sim_err_set(err, SIM_EINVAL,
+                        "'workload.prefix.sessions' needs 'arrivals' (sessions start as an "
+                        "arrival process), not 'workload.clients'");
+            goto fail;
+        }
         return w;
+    }
     if (check_synth_spec(spec, w->duration_us, err) < 0 || open_lengths(w, spec, err) < 0 ||
         prof_build(&w->prof, spec, err) < 0)
         goto fail;
@@ -483,6 +590,19 @@ struct workload *workload_open(const struct workload_spec *spec, int64_t duratio
         w->scale = spec->cv * spec->cv;         /* mean shape * scale = 1 */
     }
     w->count = spec->count;
+    if (px->sessions.on) {
+        if (px->sessions.turns.dist == LEN_EMPIRICAL) {
+            sim_err_set(err, SIM_EINVAL,
+                        "'workload.prefix.sessions.turns' cannot be empirical: give a "
+                        "parametric distribution");
+            goto fail;
+        }
+        if (len_setup(&w->turns, &px->sessions.turns, "workload.prefix.sessions.turns", err) < 0)
+            goto fail;
+        w->sessions = true;
+        w->think_mean_s = (double)px->sessions.think_time_us * 1e-6;
+        w->max_context = px->sessions.max_context_tokens;
+    }
     if (w->prof.diurnal) {
         w->solver = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
         if (!w->solver) {
@@ -546,6 +666,14 @@ static void emit(struct wl_request *out, const struct placed *p, int64_t t_us, c
     out->hash_ids = n_hash ? hash : NULL;
     out->n_hash_ids = n_hash;
     out->session_id = p->session;
+    /* A trace's session: its requests are one conversation, each prompt repeating the
+     * previous prompt and answer (the prefix cache's open segment). */
+    memset(&out->prefix, 0, sizeof out->prefix);
+    if (p->session && !n_hash) {
+        out->prefix.n = 1;
+        out->prefix.key[0] = KEY_SESSION ^ p->session;
+        out->prefix.open = true;
+    }
     out->source_line = p->line;
 }
 
@@ -735,36 +863,10 @@ static double invert_lambda(struct workload *w, double S, double t_from)
     return x;
 }
 
-/* Prompt and output lengths of the next synthetic request. */
-static void draw_lengths(struct workload *w, struct wl_request *out)
+/* The next arrival of the renewal process (a request, or a session's first turn), or 0
+ * when there is none before the end. */
+static int next_arrival_us(struct workload *w, int64_t *t_out)
 {
-    if (w->output.shared) {
-        /* one row for both, so the pair's correlation is kept */
-        size_t n = emp_table_rows(w->prompt.emp);
-        size_t i = (size_t)rng_uniform_int(w->rng, RNG_PROMPT_TOKENS, (unsigned long)n);
-        out->prompt_tokens = len_round(emp_table_value(w->prompt.emp, i, 0));
-        out->output_tokens = len_round(emp_table_value(w->prompt.emp, i, 1));
-    } else {
-        out->prompt_tokens = len_round(len_draw(&w->prompt, w->rng, RNG_PROMPT_TOKENS));
-        out->output_tokens = len_round(len_draw(&w->output, w->rng, RNG_OUTPUT_TOKENS));
-    }
-    out->hash_ids = NULL;
-    out->n_hash_ids = 0;
-    out->session_id = 0;
-    out->source_line = 0;
-}
-
-static int next_synthetic(struct workload *w, struct wl_request *out)
-{
-    if (w->count > 0 && w->n_made >= w->count)
-        return 0;
-    if (w->closed) {
-        /* no arrival process: the clients send it; `count` 0 = until the duration */
-        w->n_made++;
-        out->arrival_us = 0;
-        draw_lengths(w, out);
-        return 1;
-    }
     double x;
     switch (w->process) {
     case ARR_POISSON:
@@ -791,9 +893,178 @@ static int next_synthetic(struct workload *w, struct wl_request *out)
     w->S = S;
     w->t_s = t;
     w->last_us = t_us;
+    *t_out = t_us;
+    return 1;
+}
+
+static void draw_lengths(struct workload *w, int32_t *prompt, int32_t *output)
+{
+    if (w->output.shared) {
+        /* one row for both, so the pair's correlation is kept */
+        size_t n = emp_table_rows(w->prompt.emp);
+        size_t i = (size_t)rng_uniform_int(w->rng, RNG_PROMPT_TOKENS, (unsigned long)n);
+        *prompt = len_round(emp_table_value(w->prompt.emp, i, 0));
+        *output = len_round(emp_table_value(w->prompt.emp, i, 1));
+    } else {
+        *prompt = len_round(len_draw(&w->prompt, w->rng, RNG_PROMPT_TOKENS));
+        *output = len_round(len_draw(&w->output, w->rng, RNG_OUTPUT_TOKENS));
+    }
+}
+
+static int32_t add_tokens(int32_t a, int32_t b)
+{
+    return (int64_t)a + b > INT32_MAX ? INT32_MAX : a + b;
+}
+
+/* The prompt of a request with system prompt `sys` and document `doc` (-1: none) after
+ * `body` more tokens, and its shared segments; `session` != 0 makes the part after them
+ * the session's open history. */
+static void shape_request(const struct workload *w, struct wl_request *out, int32_t sys,
+                          int32_t doc, uint64_t session, int32_t body)
+{
+    struct kv_prefix *px = &out->prefix;
+    memset(px, 0, sizeof *px);
+    int32_t prompt = 0;
+    if (sys >= 0) {
+        px->key[px->n] = KEY_SYSTEM | (uint64_t)sys;
+        px->len_tokens[px->n++] = w->sys.len[sys];
+        prompt = add_tokens(prompt, w->sys.len[sys]);
+    }
+    if (doc >= 0) {
+        px->key[px->n] = KEY_DOCUMENT | (uint64_t)doc;
+        px->len_tokens[px->n++] = w->doc.len[doc];
+        prompt = add_tokens(prompt, w->doc.len[doc]);
+    }
+    if (session) {
+        px->key[px->n] = KEY_SESSION | session;
+        px->len_tokens[px->n++] = 0;
+        px->open = true;
+    }
+    out->prompt_tokens = add_tokens(prompt, body);
+}
+
+static bool turn_before(const struct turn *a, const struct turn *b)
+{
+    return a->t_us < b->t_us || (a->t_us == b->t_us && a->seq < b->seq);
+}
+
+static int heap_push(struct workload *w, const struct turn *t)
+{
+    if (w->n_heap == w->cap_heap) {
+        size_t cap = w->cap_heap ? 2 * w->cap_heap : 256;
+        struct turn *h = sim_reallocarray(w->heap, cap, sizeof *h);
+        if (!h)
+            return SIM_ENOMEM;
+        w->heap = h;
+        w->cap_heap = cap;
+    }
+    size_t i = w->n_heap++;
+    while (i > 0 && turn_before(t, &w->heap[(i - 1) / 2])) {
+        w->heap[i] = w->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    w->heap[i] = *t;
+    return SIM_OK;
+}
+
+static struct turn heap_pop(struct workload *w)
+{
+    struct turn top = w->heap[0], last = w->heap[--w->n_heap];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= w->n_heap)
+            break;
+        if (c + 1 < w->n_heap && turn_before(&w->heap[c + 1], &w->heap[c]))
+            c++;
+        if (!turn_before(&w->heap[c], &last))
+            break;
+        w->heap[i] = w->heap[c];
+        i = c;
+    }
+    if (w->n_heap > 0)
+        w->heap[i] = last;
+    return top;
+}
+
+/* A session turn at t_us: emit it and schedule the next one. */
+static int emit_turn(struct workload *w, struct wl_request *out, struct turn *t)
+{
+    int32_t msg, output;
+    draw_lengths(w, &msg, &output);
+    shape_request(w, out, t->sys, t->doc, t->session, add_tokens(t->history, msg));
+    out->arrival_us = t->t_us;
+    out->output_tokens = output;
+    int32_t history = add_tokens(out->prompt_tokens, output);
+    if (t->sys >= 0)
+        history -= w->sys.len[t->sys];
+    if (t->doc >= 0)
+        history -= w->doc.len[t->doc];
+    if (--t->turns_left > 0) {
+        double gap = rng_exponential(w->rng, RNG_SESSIONS, w->think_mean_s);
+        int64_t next = t->t_us + (int64_t)llround(gap * 1e6);
+        bool fits = w->max_context <= 0 ||
+                    (int64_t)out->prompt_tokens + output < (int64_t)w->max_context;
+        if (fits && (w->duration_us < 0 || next < w->duration_us)) {
+            t->t_us = next;
+            t->history = history;
+            t->seq = w->n_turns_made;
+            if (heap_push(w, t) != SIM_OK)
+                return SIM_ENOMEM;
+        }
+    }
+    w->n_turns_made++;
+    return 1;
+}
+
+static int next_synthetic(struct workload *w, struct wl_request *out, struct sim_err *err)
+{
+    if (w->count > 0 && w->n_made >= w->count)
+        return 0;
+    out->hash_ids = NULL;
+    out->n_hash_ids = 0;
+    out->session_id = 0;
+    out->source_line = 0;
+    memset(&out->prefix, 0, sizeof out->prefix);
+    if (!w->sessions) {
+        int64_t t_us = 0;
+        /* closed loop: no arrival process, the clients send it (`count` 0 = until the
+         * duration) */
+        if (!w->closed && !next_arrival_us(w, &t_us))
+            return 0;
+        w->n_made++;
+        out->arrival_us = t_us;
+        int32_t sys = pool_pick(&w->sys, w->rng), doc = pool_pick(&w->doc, w->rng);
+        int32_t body;
+        draw_lengths(w, &body, &out->output_tokens);
+        if (sys >= 0 || doc >= 0)
+            shape_request(w, out, sys, doc, 0, body);
+        else
+            out->prompt_tokens = body;
+        return 1;
+    }
+    if (!w->have_start && !w->starts_done) {
+        w->have_start = next_arrival_us(w, &w->start_us) == 1;
+        w->starts_done = !w->have_start;
+    }
+    struct turn t;
+    if (w->n_heap > 0 && (!w->have_start || w->heap[0].t_us <= w->start_us)) {
+        t = heap_pop(w);
+    } else if (w->have_start) {
+        w->have_start = false;
+        t = (struct turn){.t_us = w->start_us,
+                          .session = ++w->n_sessions,
+                          .sys = pool_pick(&w->sys, w->rng),
+                          .doc = pool_pick(&w->doc, w->rng),
+                          .turns_left = len_round(len_draw(&w->turns, w->rng, RNG_SESSIONS))};
+    } else {
+        return 0;
+    }
     w->n_made++;
-    out->arrival_us = t_us;
-    draw_lengths(w, out);
+    int rc = emit_turn(w, out, &t);
+    if (rc < 0)
+        return sim_err_set(err, rc, "out of memory for the sessions' next turns");
+    out->session_id = t.session;
     return 1;
 }
 
@@ -803,7 +1074,7 @@ int workload_next(struct workload *w, struct wl_request *out, struct sim_err *er
         return sim_err_set(err, w->failed, "the workload already failed");
     if (w->done)
         return 0;
-    int rc = w->kind == WL_TRACE ? next_trace(w, out, err) : next_synthetic(w, out);
+    int rc = w->kind == WL_TRACE ? next_trace(w, out, err) : next_synthetic(w, out, err);
     if (rc == 1 && w->closed)
         out->arrival_us = 0; /* a trace's timestamps are ignored: due at once */
     if (rc < 0)

@@ -255,6 +255,26 @@ Test(scenario, exponential_empirical_lengths_duration_and_table_path)
     scenario_release(&sc);
 }
 
+Test(scenario, prefix_structure_binds_every_part)
+{
+    struct scenario sc;
+    load_ok(&sc, SCEN "good_prefix.yaml", NULL, 0);
+    const struct prefix_spec *px = &sc.workload.prefix;
+    cr_assert_eq(px->system.count, 8);
+    cr_assert_eq(px->system.tokens.dist, LEN_UNIFORM);
+    cr_assert_eq(px->system.zipf_s, 1.2);
+    cr_assert_eq(px->system.share_frac, 1.0);
+    cr_assert_eq(px->documents.count, 2000);
+    cr_assert_eq(px->documents.zipf_s, 0.0);
+    cr_assert_eq(px->documents.share_frac, 0.3);
+    cr_assert(px->sessions.on);
+    cr_assert_eq(px->sessions.turns.max, 8);
+    cr_assert_eq(px->sessions.think_time_us, 45000000);
+    cr_assert_eq(px->sessions.max_context_tokens, 16000);
+    cr_assert_not(sc.engine.enable_prefix_caching);
+    scenario_release(&sc);
+}
+
 Test(scenario, empty_sections_take_their_defaults)
 {
     struct scenario sc;
@@ -784,6 +804,11 @@ static const struct bad_case bad_lengths[] = {
      "'workload.prompt_tokens.dist' is required (constant, uniform, exponential, lognormal or "
      "empirical)",
      SIM_EINVAL},
+    {"bad_prefix_with_trace.yaml", "bad_prefix_with_trace.yaml:4:3",
+     "'workload.prefix' applies only to a synthetic workload ('arrivals' or 'clients'), not to a trace",
+     SIM_EINVAL},
+    {"bad_prefix_zipf.yaml", "bad_prefix_zipf.yaml:7:85",
+     "'workload.prefix.system_prompts.zipf_s' must be in [0, 10], got '-1'", SIM_EINVAL},
     {"bad_len_not_map.yaml", "bad_len_not_map.yaml:4:18",
      "expected a map for 'workload.prompt_tokens', found a scalar", SIM_EINVAL},
     {"bad_len_uniform_max_below_min.yaml", "bad_len_uniform_max_below_min.yaml:4:49",

@@ -365,3 +365,63 @@ Test(prefix, the_counters_are_exported_as_vllm_names_them)
     cr_assert_eq(h->type, METRIC_COUNTER);
     cr_assert_null(metric_lookup("vllm:prefix_cache_hits"), "counters end in _total");
 }
+
+Test(prefix, the_shipped_conversation_trace_hits_what_an_offline_count_gives)
+{
+    /* traces/conversation_mooncake.jsonl, one request at a time (1 s apart, each done
+     * before the next), on a cache too large to evict. Offline: a request's cached
+     * tokens are its leading hash_ids seen in any earlier request (Mooncake ids name the
+     * block and everything before it), 32 engine blocks each, at most
+     * (prompt - 1) / 16 blocks: a set of seen ids, no hashing of blocks. */
+    struct sim_err err = {0};
+    struct trace_reader *tr =
+        trace_open(SOURCE_DIR "/traces/conversation_mooncake.jsonl", TRACE_MOONCAKE, &err);
+    cr_assert_not_null(tr, "%s", err.msg);
+    enum { MAXR = 4096, MAXIDS = 1 << 17 };
+    static struct wl_request reqs[MAXR];
+    static uint32_t ids[MAXR * 24];
+    static bool seen[MAXIDS];
+    size_t n = 0, used = 0;
+    uint64_t want_hits = 0, want_queries = 0;
+    struct trace_row row;
+    while (trace_next(tr, &row, false, &err) == 1) {
+        cr_assert_lt(n, MAXR);
+        cr_assert_leq(used + row.n_hash_ids, sizeof ids / sizeof ids[0]);
+        memcpy(ids + used, row.hash_ids, row.n_hash_ids * sizeof *ids);
+        reqs[n] = h_req((double)n, row.prompt_tokens, row.output_tokens);
+        reqs[n].hash_ids = ids + used;
+        reqs[n].n_hash_ids = row.n_hash_ids;
+        uint32_t k = 0;
+        while (k < row.n_hash_ids && seen[row.hash_ids[k]])
+            k++;
+        for (uint32_t i = 0; i < row.n_hash_ids; i++) {
+            cr_assert_lt(row.hash_ids[i], MAXIDS);
+            seen[row.hash_ids[i]] = true;
+        }
+        int64_t shared = (int64_t)k * 512 < row.prompt_tokens ? (int64_t)k * 512 : row.prompt_tokens;
+        int64_t blocks = shared / 16, cap = (row.prompt_tokens - 1) / 16;
+        want_hits += (uint64_t)(16 * (blocks < cap ? blocks : cap));
+        want_queries += (uint64_t)row.prompt_tokens;
+        used += row.n_hash_ids;
+        n++;
+    }
+    trace_close(tr);
+    cr_assert_eq(n, 3638);
+    struct scenario sc;
+    h_scenario(&sc);
+    sc.engine.enable_prefix_caching = true;
+    sc.engine.max_model_len = 16384;
+    sc.engine.num_gpu_blocks = 400000; /* 6.4M tokens: more than the trace's distinct ones */
+    sc.engine.max_num_batched_tokens = 16384;
+    sc.engine.latency.prefill_per_token_us = 1;
+    sc.engine.latency.decode_iteration_ms = 0.01;
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, n, &out, false);
+    const struct sim_result *res = sim_result(s);
+    cr_assert_eq(res->prefix_queries_tokens, want_queries);
+    cr_assert_eq(res->prefix_hits_tokens, want_hits);
+    /* the figure docs/engine.md quotes for one replica: 76.8% */
+    cr_assert_float_eq((double)want_hits / (double)want_queries, 0.7684, 5e-5);
+    sim_free(s);
+    free(out.rows);
+}

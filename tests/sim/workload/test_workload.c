@@ -809,3 +809,96 @@ Test(workload, trace_thinning_is_reproducible)
     rng_set_free(r1);
     rng_set_free(r2);
 }
+
+Test(workload, system_prompts_follow_zipf_popularity)
+{
+    /* 4 system prompts, Zipf s = 1: P(k) = (1/k) / H_4, H_4 = 25/12: 0.48, 0.24, 0.16,
+     * 0.12. 40,000 requests: binomial sd at most 0.0025, tolerance 4 sd = 0.01. Each
+     * prompt is its system prompt plus the drawn body (100 tokens). */
+    struct workload_spec s = synth_spec(ARR_POISSON, 100.0, 40000);
+    s.prefix.system.count = 4;
+    s.prefix.system.tokens.dist = LEN_UNIFORM;
+    s.prefix.system.tokens.min = 200;
+    s.prefix.system.tokens.max = 900;
+    s.prefix.system.zipf_s = 1.0;
+    s.prefix.system.share_frac = 1.0;
+    struct rng_set *rng = rng_set_new(5);
+    struct workload *w = open_ok(&s, -1, rng);
+    struct wl_request r;
+    struct sim_err err = {0};
+    uint64_t keys[4] = {0};
+    int32_t lens[4] = {0};
+    size_t cnt[4] = {0}, n = 0;
+    while (workload_next(w, &r, &err) == 1) {
+        cr_assert_eq(r.prefix.n, 1);
+        cr_assert_not(r.prefix.open);
+        cr_assert_eq(r.prompt_tokens, r.prefix.len_tokens[0] + 100);
+        size_t k = 0;
+        while (k < 4 && keys[k] && keys[k] != r.prefix.key[0])
+            k++;
+        cr_assert_lt(k, 4, "more than 4 distinct system prompts");
+        if (!keys[k]) {
+            keys[k] = r.prefix.key[0];
+            lens[k] = r.prefix.len_tokens[0];
+        }
+        cr_assert_eq(lens[k], r.prefix.len_tokens[0], "a system prompt keeps its length");
+        cnt[k]++;
+        n++;
+    }
+    cr_assert_eq(n, 40000);
+    /* keys are ranked: key & 0xff is the rank - 1 */
+    const double p[4] = {0.48, 0.24, 0.16, 0.12};
+    for (size_t k = 0; k < 4; k++) {
+        size_t rank = (size_t)(keys[k] & 0xff);
+        cr_assert_float_eq((double)cnt[k] / (double)n, p[rank], 0.01, "rank %zu", rank + 1);
+    }
+    workload_close(w);
+    rng_set_free(rng);
+}
+
+Test(workload, a_session_turn_repeats_the_previous_prompt_and_answer)
+{
+    /* Sessions of exactly 3 turns, 10 s mean think time, no system prompt: turn k + 1's
+     * prompt is turn k's prompt + its output + a new 100-token message, arrives later,
+     * and names the same open session segment. 300 sessions at 1/s. */
+    struct workload_spec s = synth_spec(ARR_POISSON, 1.0, 900);
+    s.output.dist = LEN_UNIFORM;
+    s.output.min = 1;
+    s.output.max = 500;
+    s.prefix.sessions.on = true;
+    s.prefix.sessions.turns.dist = LEN_CONSTANT;
+    s.prefix.sessions.turns.value = 3;
+    s.prefix.sessions.think_time_us = 10000000;
+    struct rng_set *rng = rng_set_new(6);
+    struct workload *w = open_ok(&s, -1, rng);
+    enum { NS = 400 };
+    static int32_t last_prompt[NS], last_output[NS], turns[NS];
+    static int64_t last_t[NS];
+    struct wl_request r;
+    struct sim_err err = {0};
+    size_t n = 0;
+    int64_t prev = 0;
+    while (workload_next(w, &r, &err) == 1) {
+        cr_assert_geq(r.arrival_us, prev);
+        prev = r.arrival_us;
+        cr_assert(r.session_id > 0 && r.session_id < NS);
+        cr_assert_eq(r.prefix.n, 1);
+        cr_assert(r.prefix.open);
+        uint64_t sid = r.session_id;
+        if (turns[sid] == 0) {
+            cr_assert_eq(r.prompt_tokens, 100);
+        } else {
+            cr_assert_eq(r.prompt_tokens, last_prompt[sid] + last_output[sid] + 100);
+            cr_assert_geq(r.arrival_us, last_t[sid]);
+        }
+        turns[sid]++;
+        cr_assert_leq(turns[sid], 3);
+        last_prompt[sid] = r.prompt_tokens;
+        last_output[sid] = r.output_tokens;
+        last_t[sid] = r.arrival_us;
+        n++;
+    }
+    cr_assert_eq(n, 900);
+    workload_close(w);
+    rng_set_free(rng);
+}
