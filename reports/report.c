@@ -1539,6 +1539,64 @@ static void plan_table(struct doc *d, const struct plan_row *rows, size_t n, boo
     }
 }
 
+struct plan_bill_ctx {
+    struct doc *d;
+    bool answer; /* the first query: the answer's bill; then the rejected candidates */
+    size_t n;
+};
+
+static int plan_bill_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    struct plan_bill_ctx *x = ctx;
+    (void)n_cols;
+    const char *note = c[6].s ? c[6].s : "";
+    if (x->answer) {
+        if (c[1].s && c[0].s && !strcmp(c[0].s, "whole_nodes"))
+            doc_para(x->d, B_P, "Billed as whole nodes: %lld x %s (the fleet's replicas packed "
+                                "onto instances; clouds bill instances, not GPUs).",
+                     (long long)c[2].i, c[1].s);
+        else if (c[1].s)
+            doc_para(x->d, B_P, "Billed as GPU shares of %s (plan.billing: gpu_share: the "
+                                "nodes' other GPUs are paid by other workloads).",
+                     c[1].s);
+        if (c[3].s && !strcmp(c[3].s, "pass"))
+            doc_para(x->d, B_P, "Verified under the scenario's cluster model: %s; $%.2f an hour "
+                                "($%.2f for the run).",
+                     note, c[4].d, c[5].d);
+        else
+            doc_para(x->d, B_P, "Not verified under a cluster model (the scenario provisions "
+                                "no nodes): provisioning delays and spot interruptions are "
+                                "not in this answer.");
+        return 0;
+    }
+    if (x->n++ == 0)
+        doc_para(x->d, B_P, "Cheaper candidates rejected by verification under the cluster "
+                            "model:");
+    doc_para(x->d, B_P, "- %s: %s", c[7].s ? c[7].s : "", note);
+    return 0;
+}
+
+/* The answer's bill and verification, and the candidates verification rejected (plans
+ * written before plan_billing have none: nothing is said). */
+static void plan_bill_paras(struct doc *d, struct db *db, int64_t plan_id, int64_t best)
+{
+    struct sim_err e = {0};
+    struct plan_bill_ctx x = {d, true, 0};
+    struct db_value v[2] = {db_int(plan_id), db_int(best)};
+    const char *cols = "SELECT b.billing, b.node_type, b.nodes, b.verify, "
+                       "b.verified_usd_per_hour, b.verified_cost_usd, b.verify_note, p.label "
+                       "FROM plan_billing b JOIN plan_results p USING (plan_id, config_index) "
+                       "WHERE plan_id = ?1 AND ";
+    char sql[512];
+    snprintf(sql, sizeof sql, "%sconfig_index = ?2", cols);
+    if (db_query(db, sql, v, 2, plan_bill_cb, &x, &e) != SIM_OK)
+        return;
+    x.answer = false;
+    snprintf(sql, sizeof sql, "%sb.verify = 'fail' ORDER BY p.usd_per_hour, config_index",
+             cols);
+    db_query(db, sql, v, 1, plan_bill_cb, &x, &e);
+}
+
 int report_write_plan(struct db *db, const struct report_options *opt, int64_t plan_id,
                       struct report_result *res, struct sim_err *err)
 {
@@ -1671,6 +1729,7 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
                  "an hour ($%.4f per 1M output tokens), p95 TTFT %.3f s, p95 TPOT %.3f s.",
                  best->label, (long long)best->replicas, best->replicas == 1 ? "" : "s",
                  best->usd_per_hour, best->usd_per_mtok, best->ttft, best->tpot);
+        plan_bill_paras(&d, db, plan_id, best->index);
     } else {
         doc_para(&d, B_P, "No configuration of the plan meets every SLO.");
     }
