@@ -115,3 +115,30 @@ Test(plan_report, tables_fit_the_page_in_chromium)
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, db);
     sh(cmd);
 }
+
+Test(plan_report, says_how_the_answer_is_billed_and_what_verification_rejected)
+{
+    /* tests/fixtures/plan/verify.yaml: the spot candidate ($3/h) misses TTFT under a spot
+     * interruption on the cluster; the answer is 3 on-demand test-a.h100 nodes. */
+    char db[128], dir[128], md_path[160];
+    snprintf(db, sizeof db, "/tmp/llmcap-plan-report-verify-%ld.db", (long)getpid());
+    snprintf(dir, sizeof dir, "/tmp/llmcap-plan-report-verify-%ld", (long)getpid());
+    snprintf(md_path, sizeof md_path, "%s/plan.md", dir);
+    unlink(db);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s plan %s -j 2 -o %s -q >/dev/null", LLMCAP_BIN,
+             FIXTURES "/plan/verify.yaml", db);
+    cr_assert_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && %s report %s --plan last -o %s -q", dir, LLMCAP_BIN,
+             db, dir);
+    cr_assert_eq(sh(cmd), 0);
+    const char *md = slurp(md_path);
+    cr_assert(strstr(md, "Billed as whole nodes: 3 x test-a.h100"), "%s", md);
+    cr_assert(strstr(md, "Verified under the scenario's cluster model: meets every SLO"), "%s",
+              md);
+    cr_assert(strstr(md, "rejected by verification") &&
+                  strstr(md, "spot=100%: misses ttft\\_p95 under the cluster model"),
+              "%s", md);
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, db);
+    sh(cmd);
+}
