@@ -28,7 +28,10 @@ Test(plan_report, writes_the_answer_the_frontier_and_the_chart)
 {
     /* The hand-worked plan of tests/sim/test_plan.c: the L40S instance at 3 replicas,
      * $6/h, is the answer and the only point on the frontier (same latency, cheaper). */
-    char db[] = "/tmp/llmcap-plan-report.db", dir[] = "/tmp/llmcap-plan-report";
+    /* Paths of this process's own: other worktrees run the same test at the same time. */
+    char db[128], dir[128], path[192];
+    snprintf(db, sizeof db, "/tmp/llmcap-plan-report-%ld.db", (long)getpid());
+    snprintf(dir, sizeof dir, "/tmp/llmcap-plan-report-%ld", (long)getpid());
     unlink(db);
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s plan %s -j 2 -o %s -q >/dev/null", LLMCAP_BIN,
@@ -37,7 +40,8 @@ Test(plan_report, writes_the_answer_the_frontier_and_the_chart)
     snprintf(cmd, sizeof cmd, "rm -rf %s && %s report %s --plan last -o %s -q", dir, LLMCAP_BIN,
              db, dir);
     cr_assert_eq(sh(cmd), 0);
-    const char *md = slurp("/tmp/llmcap-plan-report/plan.md");
+    snprintf(path, sizeof path, "%s/plan.md", dir);
+    const char *md = slurp(path);
     cr_assert(strstr(md, "The cheapest configuration that meets every SLO: test-b.l40s tp1 "
                          "bf16 seqs=1, 3 replicas at $6.00 an hour"),
               "%s", md);
@@ -46,14 +50,18 @@ Test(plan_report, writes_the_answer_the_frontier_and_the_chart)
     cr_assert(strstr(md, "| **test-b.l40s** | **1** | **bf16** | 1 | default | 3 | 6.00 |"),
               "%s", md);
     /* the chart labels each frontier point: instance, TP, dtype */
-    const char *front = slurp("/tmp/llmcap-plan-report/data/plan_frontier.tsv");
+    snprintf(path, sizeof path, "%s/data/plan_frontier.tsv", dir);
+    const char *front = slurp(path);
     cr_assert(strstr(front, "\ttest-b.l40s tp1 bf16\n"), "%s", front);
-    const char *gp = slurp("/tmp/llmcap-plan-report/plan.gp");
+    snprintf(path, sizeof path, "%s/plan.gp", dir);
+    const char *gp = slurp(path);
     cr_assert(strstr(gp, "using 1:2:4 with labels"), "%s", gp);
     struct stat st;
+    snprintf(path, sizeof path, "%s/pareto.svg", dir);
     if (access("/usr/bin/gnuplot", X_OK) == 0)
-        cr_assert(stat("/tmp/llmcap-plan-report/pareto.svg", &st) == 0 && st.st_size > 1000);
-    cr_assert(stat("/tmp/llmcap-plan-report/plan.html", &st) == 0 && st.st_size > 1000);
+        cr_assert(stat(path, &st) == 0 && st.st_size > 1000);
+    snprintf(path, sizeof path, "%s/plan.html", dir);
+    cr_assert(stat(path, &st) == 0 && st.st_size > 1000);
     /* a plan id that is not there */
     snprintf(cmd, sizeof cmd, "%s report %s --plan 7 -o %s -q 2>/dev/null", LLMCAP_BIN, db, dir);
     cr_assert_eq(sh(cmd), 2);
