@@ -78,8 +78,10 @@ Test(plan_report, tables_fit_the_page_in_chromium)
 {
     if (system("command -v chromium >/dev/null 2>&1") != 0)
         cr_skip_test("chromium is not installed (Debian package chromium)");
-    char db[] = "/tmp/llmcap-plan-fit.db", dir[] = "/tmp/llmcap-plan-fit";
-    unlink(db);
+    char tmp[] = "/tmp/llmcap-plan-fit-XXXXXX", db[64], dir[64], path[128];
+    cr_assert_not_null(mkdtemp(tmp));
+    snprintf(db, sizeof db, "%s/plan.db", tmp);
+    snprintf(dir, sizeof dir, "%s/report", tmp);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s plan %s -j 2 -o %s -q >/dev/null", LLMCAP_BIN,
              FIXTURES "/plan/two_gpus.yaml", db);
@@ -93,7 +95,8 @@ Test(plan_report, tables_fit_the_page_in_chromium)
     if (system("command -v sqlite3 >/dev/null 2>&1") != 0)
         cr_skip_test("the sqlite3 shell is not installed (Debian package sqlite3)");
     cr_assert_eq(sh(cmd), 0, "%s", cmd);
-    FILE *w = fopen("/tmp/llmcap-plan-fit/wrap.html", "w");
+    snprintf(path, sizeof path, "%s/wrap.html", dir);
+    FILE *w = fopen(path, "w");
     cr_assert_not_null(w);
     fputs("<!DOCTYPE html><html><body>\n"
           "<iframe id=\"f\" src=\"plan.html\" style=\"width:1000px;height:3000px;border:0\">"
@@ -116,11 +119,13 @@ Test(plan_report, tables_fit_the_page_in_chromium)
              "2>/dev/null",
              dir, dir, dir);
     cr_assert_eq(sh(cmd), 0, "%s", cmd);
-    const char *dom = slurp("/tmp/llmcap-plan-fit/dom.html");
+    snprintf(path, sizeof path, "%s/dom.html", dir);
+    const char *dom = slurp(path);
     cr_assert(strstr(dom, ">tables=2 overflow=0 <"), "%s", strstr(dom, "id=\"out\"") ? strstr(dom, "id=\"out\"") : dom);
-    const char *md = slurp("/tmp/llmcap-plan-fit/plan.md");
+    snprintf(path, sizeof path, "%s/plan.md", dir);
+    const char *md = slurp(path);
     cr_assert(strstr(md, "Standard\\_ND96amsr\\_A100\\_v4"), "%s", md);
-    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, db);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     sh(cmd);
 }
 
