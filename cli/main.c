@@ -177,6 +177,7 @@ static const struct subcommand subcommands[] = {
     {"sweep", cmd_sweep, "run a scenario over a grid of --set values in parallel"},
     {"merge", cmd_merge, "merge results databases (idempotent)"},
     {"export", cmd_export, "write a results table as CSV or JSON Lines"},
+    {"calibrate", cmd_calibrate, "fit the step-time model on measured vllm bench serve runs"},
 };
 
 static void usage(FILE *f)

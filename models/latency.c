@@ -257,8 +257,6 @@ static double step_assemble(const struct step_terms *st, const struct lat_batch 
                             double gpu_ops_us, bool eager)
 {
     double gpu = gpu_ops_us + (eager ? st->layers * st->launch_us : 0.0);
-    if (b->no_host)
-        return gpu;
     double host = st->host_us + st->host_seq_us * (double)(b->n_prefill + b->n_decode);
     if (st->x.async_sched)
         return gpu > host ? gpu : host;
@@ -288,6 +286,13 @@ static void exec_note(const struct step_terms *st, char *out, size_t n)
 static int step_params(const struct lat_context *ctx, const struct cat_gpu *g,
                        struct roof_params *p, char *note, size_t n, struct sim_err *err)
 {
+    if (ctx && ctx->params) {
+        if (roof_params_check(ctx->params, err))
+            return SIM_EINVAL;
+        *p = *ctx->params;
+        snprintf(note, n, "parameters under calibration");
+        return SIM_OK;
+    }
     if (ctx && ctx->calibration && ctx->calibration[0])
         return cal_params_for(ctx->calibration, g ? g->id : (ctx->gpu ? ctx->gpu : ""), p,
                               note, n, err);
@@ -550,7 +555,7 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
         struct sim_err e2 = {0};
         g = catalog_gpu(ctx->catalog, ctx->gpu, &e2);
     }
-    bool cal = ctx && ctx->calibration && ctx->calibration[0];
+    bool cal = ctx && ((ctx->calibration && ctx->calibration[0]) || ctx->params);
     if (cal) {
         if (step_params(ctx, g, &p, cal_note, sizeof cal_note, err))
             goto fail;

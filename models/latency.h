@@ -53,11 +53,11 @@ struct lat_batch {
     int64_t prefill_qk_pairs;
     int32_t n_decode;
     int64_t decode_kv_tokens;
-    bool no_host; /* a later step of a multi-step block: GPU time only (host paid once) */
 };
 
 struct lat_model;
-struct catalog; /* models/catalog.h */
+struct catalog;     /* models/catalog.h */
+struct roof_params; /* models/roofline.h */
 
 struct lat_model_ops {
     /* Iteration time in microseconds (>= 0) for a non-empty batch. */
@@ -146,6 +146,8 @@ struct lat_context {
     const struct catalog *catalog; /* may be NULL for constant/linear */
     struct lat_exec exec;          /* vLLM version and flags (zero: current vLLM) */
     const char *calibration;       /* CAL.json path or NULL: replaces the fitted terms */
+    const struct roof_params *params; /* NULL, or parameters being fitted (llmcap calibrate):
+                                         they replace the calibration and the fitted ones */
 };
 
 /*

@@ -53,6 +53,8 @@ struct sim_options {
     void (*progress)(void *ctx, const struct sim_progress *p); /* every ~64k events */
     void *progress_ctx;
     bool no_fast_forward; /* step every decode iteration (tests: must give identical rows) */
+    const struct roof_params *lat_params; /* llmcap calibrate: the step model's parameters
+                                             under fit (NULL: the scenario's) */
 };
 
 /* Percentiles reported for each latency metric. */

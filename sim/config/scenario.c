@@ -1606,6 +1606,24 @@ static int add_override(struct scenario *sc, const char *set, struct sim_err *er
     return SIM_OK;
 }
 
+int scenario_bind_deployment(struct scenario *sc, const char *file, const struct ynode *map,
+                             const char *ctx, struct sim_err *err)
+{
+    scenario_defaults(sc);
+    if (strlen(file) >= sizeof sc->path)
+        return sim_err_set(err, SIM_EINVAL, "path is too long (at most %zu characters)",
+                           sizeof sc->path - 1);
+    memcpy(sc->path, file, strlen(file) + 1);
+    split_path(sc);
+    struct bind b = {sc, err};
+    struct sect top = {.map = map, .at = map, .ctx = ""};
+    snprintf(top.ctx, sizeof top.ctx, "%s", ctx ? ctx : "");
+    int rc;
+    if ((rc = bind_model(&b, &top)) || (rc = bind_engine(&b, &top)))
+        return rc;
+    return SIM_OK;
+}
+
 int scenario_load(struct scenario *sc, const char *path, const char *const *sets, size_t n_sets,
                   struct sim_err *err)
 {

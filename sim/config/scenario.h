@@ -327,6 +327,16 @@ struct scenario {
 int scenario_load(struct scenario *sc, const char *path, const char *const *sets,
                   size_t n_sets, struct sim_err *err);
 
+/*
+ * Bind the `model` and `engine` sections of `map` (a deployment written inside another
+ * file: a run of a calibration spec) into `sc` with the scenario's rules and messages;
+ * `ctx` prefixes the keys in messages ("runs.2"), `file` is the document's path (its
+ * folder resolves relative paths). Every other field takes its default. `sc` does not own
+ * `map` (its doc stays NULL). SIM_EINVAL + err (file:line:col) on a bad key or value.
+ */
+int scenario_bind_deployment(struct scenario *sc, const char *file, const struct ynode *map,
+                             const char *ctx, struct sim_err *err);
+
 /* Defaults for every field (what an empty scenario means). Used by the loader and by
  * tests that build scenarios in code. */
 void scenario_defaults(struct scenario *sc);

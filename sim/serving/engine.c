@@ -507,7 +507,6 @@ static bool try_multi_step(struct sim *s, struct replica *rp)
         struct lat_batch b = {0};
         b.n_decode = n;
         b.decode_kv_tokens = ctx0 + (int64_t)n * i;
-        b.no_host = i > 1;
         t += step_duration_us(s, &b);
     }
     e->block_k = k;

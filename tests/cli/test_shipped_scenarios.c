@@ -2,6 +2,7 @@
  * they are what users start from, so they must never rot. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,10 @@ static int validate_dir(const char *dir)
         if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0)
             continue;
         char cmd[2048];
-        snprintf(cmd, sizeof cmd, "%s validate %s/%s --quiet 2>&1", LLMCAP_BIN, dir, e->d_name);
+        /* calibrate-*.yaml are `llmcap calibrate` specs, not scenarios */
+        bool spec = strncmp(e->d_name, "calibrate-", 10) == 0;
+        snprintf(cmd, sizeof cmd, "%s %s %s/%s --quiet 2>&1", LLMCAP_BIN,
+                 spec ? "calibrate --check" : "validate", dir, e->d_name);
         FILE *p = popen(cmd, "r");
         char out[1024] = {0};
         size_t got = fread(out, 1, sizeof out - 1, p);

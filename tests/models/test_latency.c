@@ -35,7 +35,7 @@ TestSuite(perf_latency, .init = setup, .fini = teardown);
 static struct lat_model *roof(const char *model, const char *gpu, const char *dtype,
                               const char *kv, int tp)
 {
-    struct lat_context ctx = {model, gpu, dtype, kv, tp, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {model, gpu, dtype, kv, tp, cat, {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_roofline_new(&ctx, &err);
     cr_assert_not_null(m, "%s", err.msg);
@@ -58,7 +58,7 @@ Test(roofline, llama_3_8b_decode_at_batch_1_streams_the_weights)
                  1024.0 * 131072.0 / (3.35e6 * p.attn_mem_eff) + 32.0 * p.layer_us;
     double host = p.host_us + p.host_seq_us;
     double want = gpu > host ? gpu : host;
-    struct lat_batch b = {0, 0, 0, 0, 1, 1024, false};
+    struct lat_batch b = {0, 0, 0, 0, 1, 1024};
     double got = lat_step_us(m, &b);
     cr_assert_float_eq(got, want, want * 1e-3, "got %g want %g", got, want);
     cr_assert_gt(got, 4800.0); /* never faster than the weights at full bandwidth */
@@ -86,7 +86,7 @@ Test(roofline, long_prefill_is_compute_bound)
     double gpu = gemm + attn + 32.0 * (p.layer_us + p.launch_us);
     double host = p.host_us + p.host_seq_us;
     double want = gpu > host ? gpu : host;
-    struct lat_batch b = {1, 8192, 8192, (int64_t)pairs, 0, 0, false};
+    struct lat_batch b = {1, 8192, 8192, (int64_t)pairs, 0, 0};
     double got = lat_step_us(m, &b);
     cr_assert_float_eq(got, want, want * 5e-3, "got %g want %g", got, want);
     lat_model_free(m);
@@ -163,7 +163,7 @@ Test(roofline, pcie_gpus_say_the_link_is_assumed)
 
 Test(roofline, refuses_a_gpu_without_tensor_throughput)
 {
-    struct lat_context ctx = {"llama-3-8b", "a10g", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"llama-3-8b", "a10g", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_roofline_new(&ctx, &err));
     cr_assert_str_eq(err.msg, "the roofline needs 'bf16_tflops' of gpu 'a10g' (no published "
@@ -174,7 +174,7 @@ Test(roofline, refuses_a_gpu_without_tensor_throughput)
 
 Test(roofline, refuses_bf16_on_a_t4)
 {
-    struct lat_context ctx = {"llama-2-7b", "t4", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"llama-2-7b", "t4", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_roofline_new(&ctx, &err));
     cr_assert_str_eq(err.msg, "gpu 't4' has no bf16 support: use dtype 'fp16'");
@@ -182,13 +182,13 @@ Test(roofline, refuses_bf16_on_a_t4)
 
 Test(roofline, unknown_names_carry_suggestions)
 {
-    struct lat_context ctx = {"llama3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"llama3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_roofline_new(&ctx, &err));
     cr_assert_eq(err.code, SIM_ENOENT);
     cr_assert_str_eq(err.msg, "unknown model 'llama3-8b'; did you mean 'llama-3-8b'? (see "
                               "'llmcap catalog models')");
-    struct lat_context c2 = {"llama-3-8b", "h100-sxm-80gb", "bf17", "auto", 1, cat, {0, 0, false, 0}, NULL};
+    struct lat_context c2 = {"llama-3-8b", "h100-sxm-80gb", "bf17", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL};
     cr_assert_null(lat_roofline_new(&c2, &err));
     cr_assert_str_eq(err.msg, "'model.dtype' must be 'bf16', 'fp16', 'fp8', 'int8', 'int4-awq' "
                               "or 'int4-gptq', got 'bf17'");
@@ -199,15 +199,15 @@ Test(roofline, step_time_grows_with_work)
     struct lat_model *m = roof("llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1);
     double prev = 0.0;
     for (int32_t n = 1; n <= 512; n *= 2) {
-        struct lat_batch b = {0, 0, 0, 0, n, (int64_t)n * 2000, false};
+        struct lat_batch b = {0, 0, 0, 0, n, (int64_t)n * 2000};
         double t = lat_step_us(m, &b);
         /* never faster; equal only while the overlapped host step is the longer one */
         cr_assert_geq(t, prev);
         prev = t;
     }
-    struct lat_batch one = {0, 0, 0, 0, 1, 2000, false};
+    struct lat_batch one = {0, 0, 0, 0, 1, 2000};
     cr_assert_gt(prev, lat_step_us(m, &one));
-    struct lat_batch empty = {0, 0, 0, 0, 0, 0, false};
+    struct lat_batch empty = {0, 0, 0, 0, 0, 0};
     cr_assert_float_eq(lat_step_us(m, &empty), 0.0, 1e-12);
     lat_model_free(m);
 }
@@ -217,7 +217,7 @@ Test(roofline, step_time_grows_with_work)
 Test(latency, table_without_path_finds_the_shipped_roofline_table)
 {
     struct lat_spec spec = {.kind = LAT_TABLE};
-    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_model_from_spec(&spec, &ctx, &err);
     cr_assert_not_null(m, "%s: %s", err.where, err.msg);
@@ -232,7 +232,7 @@ Test(latency, missing_table_names_the_file_and_suggests_roofline)
 {
     setenv("LLMCAP_TABLES_DIR", FIXTURES "/tables", 1);
     struct lat_spec spec = {.kind = LAT_TABLE};
-    struct lat_context ctx = {"mistral-7b", "h100-sxm-80gb", "bf16", "auto", 2, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"mistral-7b", "h100-sxm-80gb", "bf16", "auto", 2, cat, {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_model_from_spec(&spec, &ctx, &err));
     cr_assert_eq(err.code, SIM_ENOENT);
@@ -247,10 +247,10 @@ Test(latency, explicit_table_path_is_used)
 {
     struct lat_spec spec = {.kind = LAT_TABLE};
     snprintf(spec.table_path, sizeof spec.table_path, "%s", FIXTURES "/tables/tiny.json");
-    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL};
     struct lat_model *m = lat_model_from_spec(&spec, &ctx, NULL);
     cr_assert_not_null(m);
-    struct lat_batch b = {0, 0, 0, 0, 4, 4096, false};
+    struct lat_batch b = {0, 0, 0, 0, 4, 4096};
     /* 3102 us of tabled operators (see test_table.c); tiny.json has no step-model terms,
      * so the committed fit for the H100 adds layers x layer_us of GPU time and a host
      * step that overlaps it (current vLLM schedules asynchronously); 4 sequences run as a
@@ -265,7 +265,7 @@ Test(latency, explicit_table_path_is_used)
 Test(latency, roofline_spec_builds_the_roofline)
 {
     struct lat_spec spec = {.kind = LAT_ROOFLINE};
-    struct lat_context ctx = {"qwen2.5-7b", "l40s", "fp8", "fp8", 1, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"qwen2.5-7b", "l40s", "fp8", "fp8", 1, cat, {0, 0, false, 0}, NULL, NULL};
     struct lat_model *m = lat_model_from_spec(&spec, &ctx, NULL);
     cr_assert_not_null(m);
     cr_assert_eq(m->kind, LAT_ROOFLINE);
@@ -279,7 +279,7 @@ Test(latency, table_shape_must_match_the_catalog)
      * makes the shipped shape disagree */
     struct lat_spec spec = {.kind = LAT_TABLE};
     snprintf(spec.table_path, sizeof spec.table_path, "%s", FIXTURES "/tables/tiny.json");
-    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     struct lat_model *ok = lat_model_from_spec(&spec, &ctx, &err);
     cr_assert_not_null(ok, "%s", err.msg);
@@ -298,7 +298,7 @@ Test(latency, constant_and_linear_still_work)
     struct lat_model *m = lat_model_from_spec(&spec, NULL, NULL);
     cr_assert_not_null(m);
     /* 6000 + 60 x 100 + 30 x 2 + 0.005 x (100 + 3000) = 12075.5 */
-    struct lat_batch b = {1, 100, 100, 5050, 2, 3000, false};
+    struct lat_batch b = {1, 100, 100, 5050, 2, 3000};
     cr_assert_float_eq(lat_step_us(m, &b), 12075.5, 1e-9);
     lat_model_free(m);
 }
@@ -307,7 +307,7 @@ Test(latency, constant_and_linear_still_work)
  * (to rounding of %.17g and summation order). */
 static void expect_table_matches_roofline(const char *model, int tp)
 {
-    struct lat_context ctx = {model, "h100-sxm-80gb", "bf16", "auto", tp, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {model, "h100-sxm-80gb", "bf16", "auto", tp, cat, {0, 0, false, 0}, NULL, NULL};
     struct lat_spec spec = {.kind = LAT_TABLE};
     struct sim_err err = {0};
     struct lat_model *t = lat_model_from_spec(&spec, &ctx, &err);
@@ -315,11 +315,11 @@ static void expect_table_matches_roofline(const char *model, int tp)
     struct lat_model *r = lat_roofline_new(&ctx, &err);
     cr_assert_not_null(r);
     const struct lat_batch cases[] = {
-        {0, 0, 0, 0, 1, 1024, false},                /* batch 1 at a grid context */
-        {0, 0, 0, 0, 64, 64 * 2048, false},            /* batch 64 at 2048 */
-        {0, 0, 0, 0, 256, 256 * 8192, false},          /* batch 256 at 8192 */
-        {1, 512, 512, 512 * 513 / 2, 0, 0, false},     /* one 512 chunk from 0 */
-        {1, 1024, 3072, 1024 * 2048 + 1024 * 1025 / 2, 0, 0, false}, /* 1024 at start 2048 */
+        {0, 0, 0, 0, 1, 1024},                /* batch 1 at a grid context */
+        {0, 0, 0, 0, 64, 64 * 2048},            /* batch 64 at 2048 */
+        {0, 0, 0, 0, 256, 256 * 8192},          /* batch 256 at 8192 */
+        {1, 512, 512, 512 * 513 / 2, 0, 0},     /* one 512 chunk from 0 */
+        {1, 1024, 3072, 1024 * 2048 + 1024 * 1025 / 2, 0, 0}, /* 1024 at start 2048 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double a = lat_step_us(t, &cases[i]), b = lat_step_us(r, &cases[i]);
@@ -343,7 +343,7 @@ Test(latency, shipped_70b_tp4_table_reproduces_the_roofline_on_grid_points)
 
 static double per_call_ns(struct lat_model *m)
 {
-    struct lat_batch b = {2, 700, 4700, 700 * 3650, 200, 200 * 1500, false};
+    struct lat_batch b = {2, 700, 4700, 700 * 3650, 200, 200 * 1500};
     double sink = 0.0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -362,7 +362,7 @@ Test(perf_latency, step_us_costs_under_a_microsecond)
 {
     struct lat_model *r = roof("llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1);
     struct lat_spec spec = {.kind = LAT_TABLE};
-    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL};
     struct lat_model *t = lat_model_from_spec(&spec, &ctx, NULL);
     cr_assert_not_null(t);
     double nr = per_call_ns(r), nt = per_call_ns(t);
@@ -420,7 +420,7 @@ Test(latency, capture_sizes_follow_vllm_config)
 static double roof_at(const char *version_minor_str, bool eager, const struct lat_batch *b)
 {
     struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat,
-                              {0, atoi(version_minor_str), eager, 256}, NULL};
+                              {0, atoi(version_minor_str), eager, 256}, NULL, NULL};
     struct lat_model *m = lat_roofline_new(&ctx, NULL);
     cr_assert_not_null(m);
     double us = lat_step_us(m, b);
@@ -430,22 +430,23 @@ static double roof_at(const char *version_minor_str, bool eager, const struct la
 
 Test(roofline, launches_only_when_eager_and_host_per_sequence)
 {
-    /* vLLM 0.6: host work after the GPU's (no async scheduling). Batch 8 at 1k context:
-     * eager costs layers x launch_us more than the graph; the host adds host_us + 8 x
-     * host_seq_us; a later step of a multi-step block (no_host) is GPU time only. */
+    /* Batch 8 at 1k context on an H100 (8B weights: the GPU step, ~6 ms, is longer than
+     * the host's). Eager costs layers x launch_us more than the CUDA graph. vLLM 0.6 runs
+     * the host's work after the GPU's; from 0.12 it overlaps (async scheduling), so the
+     * difference is exactly the host time host_us + 8 x host_seq_us. */
     struct roof_params p;
     roof_params_fitted(catalog_gpu(cat, "h100-sxm-80gb", NULL), &p);
-    struct lat_batch b = {0, 0, 0, 0, 8, 8 * 1024, false};
+    struct lat_batch b = {0, 0, 0, 0, 8, 8 * 1024};
     double graph = roof_at("6", false, &b), eager = roof_at("6", true, &b);
     cr_assert_float_eq(eager - graph, 32.0 * p.launch_us, 1e-6);
-    struct lat_batch nh = b;
-    nh.no_host = true;
-    double gpu = roof_at("6", false, &nh);
-    cr_assert_float_eq(graph - gpu, p.host_us + 8.0 * p.host_seq_us, 1e-6);
+    double host = p.host_us + 8.0 * p.host_seq_us;
+    double async = roof_at("12", false, &b);
+    cr_assert_gt(async, host); /* the GPU step is the longer one here */
+    cr_assert_float_eq(graph - async, host, 1e-6);
     /* a batch of 7 is padded to the captured 8: the same GEMM work as 8 */
-    struct lat_batch b7 = {0, 0, 0, 0, 7, 8 * 1024, true};
-    struct lat_batch b8 = {0, 0, 0, 0, 8, 8 * 1024, true};
-    double t7 = roof_at("6", false, &b7), t8 = roof_at("6", false, &b8);
+    struct lat_batch b7 = {0, 0, 0, 0, 7, 8 * 1024};
+    struct lat_batch b8 = {0, 0, 0, 0, 8, 8 * 1024};
+    double t7 = roof_at("12", false, &b7), t8 = roof_at("12", false, &b8);
     cr_assert_lt(t8 - t7, 1e-3 * t8); /* only the lm_head (7 vs 8 sequences) differs */
     cr_assert_geq(t8, t7);
 }
@@ -455,7 +456,7 @@ Test(latency, table_is_found_for_a_model_of_the_same_shape)
     /* llama-3.1-70b has the llama-3-70b shape: the shipped llama-3-70b tp4 table serves */
     struct lat_spec spec = {.kind = LAT_TABLE};
     struct lat_context ctx = {"llama-3.1-70b", "h100-sxm-80gb", "bf16", "auto", 4, cat,
-                              {0, 0, false, 0}, NULL};
+                              {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_model_from_spec(&spec, &ctx, &err);
     cr_assert_not_null(m, "%s: %s", err.where, err.msg);
@@ -467,7 +468,7 @@ Test(latency, table_is_found_for_a_model_of_the_same_shape)
 Test(latency, calibration_replaces_the_fitted_terms_and_names_its_gpus)
 {
     struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat,
-                              {0, 0, false, 0}, FIXTURES "/calibration/cal.json"};
+                              {0, 0, false, 0}, FIXTURES "/calibration/cal.json", NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_roofline_new(&ctx, &err);
     cr_assert_not_null(m, "%s: %s", err.where, err.msg);

@@ -119,7 +119,7 @@ Test(table, extrapolation_never_falls_below_the_last_value)
 
 static struct lat_model *tiny_model(void)
 {
-    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, NULL, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, NULL, {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_table_new(TAB "tiny.json", &ctx, &err);
     cr_assert_not_null(m, "%s: %s", err.where, err.msg);
@@ -132,7 +132,7 @@ Test(table, decode_step_sums_layers_at_the_mean_context)
     /* 4 sequences, 4096 KV tokens in all (mean 1024): T = 4 tokens.
      * per layer qkv 16 + o 8 + gate_up 20 + down 8 + decode(4, 1024) 34 = 86;
      * 32 x 86 = 2752, + lm_head(4 sequences) 100 + overhead 250 = 3102 */
-    struct lat_batch b = {0, 0, 0, 0, 4, 4096, false};
+    struct lat_batch b = {0, 0, 0, 0, 4, 4096};
     cr_assert_float_eq(lat_step_us(m, &b), 3102.0, 1e-9);
     cr_assert_eq(m->kind, LAT_TABLE);
     cr_assert_str_eq(m->provenance, "published: hand-made test table (tests/models/test_table.c "
@@ -147,7 +147,7 @@ Test(table, prefill_step_uses_the_chunk_and_extrapolated_gemms)
     /* one 64-token chunk from position 0: T = 64 (past the gemm grid):
      * qkv 40 + 48 x 2 = 136, o floored 6, gate_up 80 + 48 x 5 = 320, down 32 + 48 x 2 = 128,
      * prefill(64, 0) = 11: per layer 601, x 32 = 19232, + lm_head(1) 100 + 250 = 19582 */
-    struct lat_batch b = {1, 64, 64, 64 * 65 / 2, 0, 0, false};
+    struct lat_batch b = {1, 64, 64, 64 * 65 / 2, 0, 0};
     cr_assert_float_eq(lat_step_us(m, &b), 19582.0, 1e-9);
     lat_model_free(m);
 }
@@ -159,7 +159,7 @@ Test(table, unequal_chunks_scale_the_mean_chunk_by_causal_pairs)
      * prefill(32, 0) = 5 + (16/48) x 6 = 7; pairs 136 + 1176 = 1312 vs 2 x 528 for the mean
      * chunk -> attention per layer 2 x 7 x 1312/1056 = 17.393939...
      * T = 64 gemms as above: 590 per layer */
-    struct lat_batch b = {2, 64, 64, 16 * 17 / 2 + 48 * 49 / 2, 0, 0, false};
+    struct lat_batch b = {2, 64, 64, 16 * 17 / 2 + 48 * 49 / 2, 0, 0};
     double attn = 2.0 * 7.0 * 1312.0 / 1056.0;
     double want = 32.0 * (590.0 + attn) + 100.0 + 250.0;
     cr_assert_float_eq(lat_step_us(m, &b), want, 1e-9);
@@ -174,7 +174,7 @@ Test(table, mixed_batch_adds_prefill_and_decode_on_shared_gemms)
      * down 32; decode(4, 1024) 34; prefill(12, 500) clamps tokens to 16 and interpolates
      * context: 5 + 500/512 x 4 = 8.90625, scaled by 6078 / (12 x 500 + 78) = 1;
      * lm_head at 5 sequences: 100 + (5 - 4) / 12 x 60 = 105 */
-    struct lat_batch b = {1, 12, 512, 12 * 500 + 78, 4, 4096, false};
+    struct lat_batch b = {1, 12, 512, 12 * 500 + 78, 4, 4096};
     double want = 32.0 * (40 + 6 + 80 + 32 + 34 + 8.90625) + 105.0 + 250.0;
     cr_assert_float_eq(lat_step_us(m, &b), want, 1e-9);
     lat_model_free(m);
@@ -182,13 +182,13 @@ Test(table, mixed_batch_adds_prefill_and_decode_on_shared_gemms)
 
 Test(table, tp_table_uses_its_allreduce_twice_per_layer)
 {
-    struct lat_context ctx = {"llama-3-8b", NULL, "bf16", "auto", 2, NULL, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"llama-3-8b", NULL, "bf16", "auto", 2, NULL, {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_table_new(TAB "measured_tp2.json", &ctx, &err);
     cr_assert_not_null(m, "%s: %s", err.where, err.msg);
     /* the decode case above (3102) plus 2 x 32 x allreduce(4 tokens) = 2 x 32 x
      * (12 + 3/63 x 8) */
-    struct lat_batch b = {0, 0, 0, 0, 4, 4096, false};
+    struct lat_batch b = {0, 0, 0, 0, 4, 4096};
     cr_assert_float_eq(lat_step_us(m, &b), 3102.0 + 64.0 * (12.0 + 3.0 / 63.0 * 8.0), 1e-9);
     cr_assert_str_eq(m->provenance, "measured: TEST FIXTURE, not a measurement, driver "
                                     "550.54.15, CUDA 12.4, 2026-11-28, llmcap-kbench 0.1.0 "
@@ -199,15 +199,15 @@ Test(table, tp_table_uses_its_allreduce_twice_per_layer)
 
 Test(table, table_for_another_model_is_refused)
 {
-    struct lat_context ctx = {"mistral-7b", NULL, "bf16", "auto", 1, NULL, {0, 0, false, 0}, NULL};
+    struct lat_context ctx = {"mistral-7b", NULL, "bf16", "auto", 1, NULL, {0, 0, false, 0}, NULL, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_table_new(TAB "tiny.json", &ctx, &err));
     cr_assert_str_eq(err.where, TAB "tiny.json");
     cr_assert_str_eq(err.msg, "table is for model 'llama-3-8b', the scenario runs 'mistral-7b'");
-    struct lat_context c2 = {"llama-3-8b", NULL, "bf16", "fp8", 1, NULL, {0, 0, false, 0}, NULL};
+    struct lat_context c2 = {"llama-3-8b", NULL, "bf16", "fp8", 1, NULL, {0, 0, false, 0}, NULL, NULL};
     cr_assert_null(lat_table_new(TAB "tiny.json", &c2, &err));
     cr_assert_str_eq(err.msg, "table is for kv_cache_dtype 'bf16', the scenario uses 'fp8'");
-    struct lat_context c3 = {"llama-3-8b", NULL, "bf16", "auto", 2, NULL, {0, 0, false, 0}, NULL};
+    struct lat_context c3 = {"llama-3-8b", NULL, "bf16", "auto", 2, NULL, {0, 0, false, 0}, NULL, NULL};
     cr_assert_null(lat_table_new(TAB "tiny.json", &c3, &err));
     cr_assert_str_eq(err.msg, "table is for tensor_parallel_size 1, the scenario uses 2");
 }
