@@ -256,7 +256,10 @@ static double step_pad(const struct step_terms *st, const struct lat_batch *b, b
 static double step_assemble(const struct step_terms *st, const struct lat_batch *b,
                             double gpu_ops_us, bool eager)
 {
-    double gpu = gpu_ops_us + (eager ? st->layers * st->launch_us : 0.0);
+    /* launches are asynchronous: an eager step takes the longer of the GPU's work and the
+     * CPU's launching of it (launch-bound only when the kernels are short) */
+    double launch = eager ? st->layers * st->launch_us : 0.0;
+    double gpu = gpu_ops_us > launch ? gpu_ops_us : launch;
     double host = st->host_us + st->host_seq_us * (double)(b->n_prefill + b->n_decode);
     if (st->x.async_sched)
         return gpu > host ? gpu : host;
