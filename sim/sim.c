@@ -342,11 +342,137 @@ static bool can_take(const struct sim *s, const struct replica *rp)
     return cap == 0 || rp->outstanding < cap;
 }
 
-/* The ready replica the router picks, or NULL when none can take a request now. Ties in
- * least-outstanding are broken round-robin, so equal replicas share the load. */
-static struct replica *route(struct sim *s)
+/* Scratch arrays of the cache-aware policies, grown with the fleet (not per request). */
+static bool route_scratch(struct sim *s, int32_t n)
+{
+    if (n <= s->route_cap)
+        return true;
+    int32_t cap = n > 2 * s->route_cap ? n : 2 * s->route_cap;
+    int32_t *m = sim_reallocarray(s->route_match, (size_t)cap, sizeof *m);
+    if (m)
+        s->route_match = m;
+    struct epp_view *v = sim_reallocarray(s->route_view, (size_t)cap, sizeof *v);
+    if (v)
+        s->route_view = v;
+    struct replica **c = sim_reallocarray(s->route_cand, (size_t)cap, sizeof *c);
+    if (c)
+        s->route_cand = c;
+    if (!m || !v || !c)
+        return false;
+    s->route_cap = cap;
+    return true;
+}
+
+/* The endpoint picker over the candidates (route_cand[0..n)): scores from the metrics it
+ * last scraped and from its own index of the prefixes it routed; the pick's prompt blocks
+ * join that pod's index (the prefix plugin's PreRequest). */
+static int32_t route_epp(struct sim *s, const struct req *r, int32_t n)
+{
+    const struct epp_spec *es = &s->sc->router.epp;
+    int32_t bs = s->ep.block_size;
+    int32_t max = es->max_prefix_blocks > 0 ? es->max_prefix_blocks : 256;
+    int32_t total = r->prompt_tokens / bs < max ? r->prompt_tokens / bs : max;
+    int32_t nh = kv_prefix_hashes(&r->kv, bs, s->route_hashes, total);
+    for (int32_t k = 0; k < n; k++)
+        s->route_match[k] = 0;
+    /* matchLongestPrefix: block by block while some pod holds it */
+    for (int32_t i = 0; i < nh; i++) {
+        bool any = false;
+        for (int32_t k = 0; k < n; k++) {
+            if (epp_lru_has(&s->route_cand[k]->epp_index, s->route_hashes[i])) {
+                s->route_match[k]++;
+                any = true;
+            }
+        }
+        if (!any)
+            break;
+    }
+    for (int32_t k = 0; k < n; k++) {
+        const struct replica *rp = s->route_cand[k];
+        s->route_view[k] = (struct epp_view){rp->epp_waiting, rp->epp_kv, s->route_match[k]};
+    }
+    struct epp_weights w = {es->queue_weight, es->kv_cache_weight, es->prefix_weight};
+    int32_t pick = epp_pick(s->route_view, n, total, &w, 0); /* candidates start at rr_next */
+    struct replica *rp = s->route_cand[pick];
+    if (!rp->epp_index.cap) {
+        int cap = es->lru_capacity_per_server > 0 ? es->lru_capacity_per_server : 31250;
+        if (epp_lru_init(&rp->epp_index, cap, NULL) != SIM_OK) {
+            sink_fail(s, SIM_ENOMEM, "the endpoint picker's prefix index (out of memory)");
+            return pick;
+        }
+    }
+    for (int32_t i = 0; i < nh; i++)
+        epp_lru_add(&rp->epp_index, s->route_hashes[i]);
+    return pick;
+}
+
+/* The key a request is hashed on for prefix or session affinity; 0: none. */
+static uint64_t affinity_key(const struct sim *s, const struct req *r)
+{
+    if (s->sc->router.policy == ROUTER_SESSION_AFFINITY && r->session)
+        return r->session;
+    if (r->kv.hids && r->kv.n_hids)
+        return (uint64_t)r->kv.hids[0] + 1;
+    if (r->kv.pfx.n)
+        return r->kv.pfx.key[0];
+    return 0;
+}
+
+/* Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam 2018, in
+ * rendezvous form): the candidate with the highest weight for the key among those whose
+ * outstanding requests, the new one included, stay within ceil(load_factor x the mean). */
+static int32_t route_affinity(struct sim *s, uint64_t key, int32_t n)
+{
+    int64_t sum = 1;
+    for (int32_t k = 0; k < n; k++)
+        sum += s->route_cand[k]->outstanding;
+    double c = s->sc->router.load_factor > 1.0 ? s->sc->router.load_factor : 1.25;
+    double cap = ceil(c * (double)sum / n);
+    int32_t best = -1;
+    uint64_t best_w = 0;
+    for (int32_t k = 0; k < n; k++) {
+        const struct replica *rp = s->route_cand[k];
+        if ((double)rp->outstanding + 1 > cap)
+            continue;
+        uint64_t wgt = router_hrw(key, rp->idx);
+        if (best < 0 || wgt > best_w) {
+            best = k;
+            best_w = wgt;
+        }
+    }
+    return best;
+}
+
+/* The ready replica the router picks for r, or NULL when none can take a request now.
+ * Ties in least-outstanding are broken round-robin, so equal replicas share the load. */
+static struct replica *route(struct sim *s, const struct req *r)
 {
     int32_t n = s->n_ready;
+    enum router_policy pol = s->sc->router.policy;
+    if (pol >= ROUTER_ENDPOINT_PICKER && n > 0 && route_scratch(s, n)) {
+        int32_t nc = 0, first = -1;
+        for (int32_t k = 0; k < n; k++) {
+            int32_t i = s->rr_next + k < n ? s->rr_next + k : s->rr_next + k - n;
+            if (can_take(s, s->ready[i])) {
+                if (first < 0)
+                    first = i;
+                s->route_cand[nc++] = s->ready[i];
+            }
+        }
+        if (nc == 0)
+            return NULL;
+        uint64_t key = pol == ROUTER_ENDPOINT_PICKER ? 0 : affinity_key(s, r);
+        int32_t pick = -1;
+        if (pol == ROUTER_ENDPOINT_PICKER)
+            pick = route_epp(s, r, nc);
+        else if (key)
+            pick = route_affinity(s, key, nc);
+        if (pick >= 0) {
+            s->rr_next = first + 1 < n ? first + 1 : 0;
+            return s->route_cand[pick];
+        }
+        /* no key: least outstanding, as below */
+    }
     struct replica *best = NULL;
     int32_t best_k = 0;
     for (int32_t k = 0; k < n; k++) {
@@ -356,7 +482,7 @@ static struct replica *route(struct sim *s)
         struct replica *rp = s->ready[i];
         if (!can_take(s, rp))
             continue;
-        if (s->sc->router.policy == ROUTER_ROUND_ROBIN) {
+        if (pol == ROUTER_ROUND_ROBIN) {
             best = rp;
             best_k = i;
             break;
@@ -369,6 +495,22 @@ static struct replica *route(struct sim *s)
     if (best)
         s->rr_next = best_k + 1 < n ? best_k + 1 : 0;
     return best;
+}
+
+/* The endpoint picker's metrics refresh: every pod's waiting queue and KV usage, as its
+ * /metrics would give them now. */
+static void epp_refresh(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    (void)arg;
+    for (int32_t i = 0; i < s->n_ready; i++) {
+        struct replica *rp = s->ready[i];
+        double running;
+        engine_gauges(s, rp, &running, &rp->epp_waiting, &rp->epp_kv);
+    }
+    if (!(s->src_done && s->in_flight == 0))
+        evq_push(s->q, s->now_us + s->sc->router.epp.refresh_interval_us, PRIO_SCRAPE,
+                 epp_refresh, NULL, 0);
 }
 
 static void hand_to_replica(struct sim *s, struct replica *rp, struct req *r)
@@ -466,10 +608,10 @@ static void gateway_timeout(struct sim *s, void *obj, uint64_t arg)
 void sim_dispatch_gateway(struct sim *s)
 {
     while (s->gateway.n > 0) {
-        struct replica *rp = route(s);
+        struct req *r = s->gateway.head;
+        struct replica *rp = route(s, r);
         if (!rp)
             return;
-        struct req *r = s->gateway.head;
         gw_remove(&s->gateway, r);
         evq_cancel(s->q, r->timeout);
         r->timeout = 0;
@@ -480,7 +622,7 @@ void sim_dispatch_gateway(struct sim *s)
 void sim_gateway_admit(struct sim *s, struct req *r)
 {
     r->state = RS_GATEWAY;
-    struct replica *rp = s->gateway.n == 0 ? route(s) : NULL;
+    struct replica *rp = s->gateway.n == 0 ? route(s, r) : NULL;
     if (rp) {
         hand_to_replica(s, rp, r);
         return;
@@ -561,6 +703,7 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
     r->state = RS_GATEWAY;
     /* Its tokens' identities for the prefix cache: the trace's hash_ids (those that cover
      * the prompt), or the workload's shared segments; the rest are its own. */
+    r->session = w->session_id;
     r->kv.owner = r->id + 1;
     r->kv.prompt_tokens = r->prompt_tokens;
     r->kv.total_tokens = r->prompt_tokens + r->output_tokens;
@@ -837,7 +980,8 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
     if (opt)
         s->opt = *opt;
     s->slab = slab_new();
-    if (!s->slab) {
+    s->route_hashes = malloc(65536 * sizeof *s->route_hashes);
+    if (!s->slab || !s->route_hashes) {
         sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto fail;
     }
@@ -938,6 +1082,10 @@ void sim_free(struct sim *s)
     evq_free(s->q);
     pool_release(&s->pool);
     slab_free(s->slab);
+    free(s->route_hashes);
+    free(s->route_match);
+    free(s->route_view);
+    free(s->route_cand);
     free(s->ttft);
     free(s->tpot);
     free(s->e2e);
@@ -1073,6 +1221,12 @@ int sim_run(struct sim *s, struct sim_err *err)
     if (s->src_done) {
         finish_results(s);
         return SIM_OK;
+    }
+    if (s->sc->router.policy == ROUTER_ENDPOINT_PICKER) {
+        if (s->sc->router.epp.refresh_interval_us <= 0)
+            return sim_err_set(err, SIM_EINVAL, "'router.endpoint_picker.refresh_interval' "
+                                                "must be > 0");
+        evq_push(s->q, 0, PRIO_SCRAPE, epp_refresh, NULL, 0);
     }
     evq_push(s->q, 0, PRIO_SCRAPE, scrape, NULL, 0);
     autoscaler_start(s);

@@ -17,6 +17,7 @@
 #include "sim/core/gaphist.h"
 #include "sim/core/rng.h"
 #include "sim/serving/kvcache.h"
+#include "sim/serving/router.h"
 #include "sim/sim.h"
 
 /* Event priorities at equal times: arrivals and control actions are seen before an
@@ -50,6 +51,7 @@ struct req {
     int64_t itl_n;         /* and their number */
     uint8_t state;
     bool resumed;            /* preempted on its current engine (vLLM's num_preemptions > 0) */
+    uint64_t session;        /* the workload's session id, 0 = none (session affinity) */
     struct kv_seq kv;        /* its tokens' identities and KV blocks (kvcache.h) */
     struct req *next, *prev; /* gateway queue or engine waiting queue */
     evq_handle timeout;      /* gateway timeout, or the client's retry after a backoff */
@@ -164,6 +166,9 @@ struct replica {
     struct hist *hist[M_N_METRICS]; /* histograms queried by an autoscaler, else NULL */
     int32_t *sid;                   /* metric store series of this pod (scrape.c) */
     struct engine eng;
+    /* the endpoint picker's view of it: metrics as last refreshed, prefixes routed to it */
+    double epp_waiting, epp_kv;
+    struct epp_lru epp_index;
 };
 
 enum node_state {
@@ -217,6 +222,11 @@ struct sim {
 
     struct req_pool pool;
     struct slab *slab;         /* per-request arrays: hash_ids, KV block lists */
+    uint64_t *route_hashes;    /* endpoint picker: the request's prompt block hashes */
+    int32_t *route_match;      /* and each candidate's matched blocks (cap_pods) */
+    struct epp_view *route_view;
+    struct replica **route_cand;
+    int32_t route_cap;
     struct req_list gateway;
     struct req_list backoff; /* failed attempts waiting for the client's retry */
     uint64_t in_flight; /* arrived and not yet ended */

@@ -359,11 +359,17 @@ static const double weight_preset_gib_per_s[] = {1.03, 3.51, 1.96};
 static const char *const router_keys[] = {"policy",         "queue_timeout",
                                           "max_outstanding_per_replica",
                                           "endpoint_delay", "retry",
+                                          "endpoint_picker", "load_factor",
                                           NULL};
+static const char *const epp_keys[] = {"queue_weight", "kv_cache_weight", "prefix_weight",
+                                       "refresh_interval", "lru_capacity_per_server",
+                                       "max_prefix_blocks", NULL};
 static const char *const retry_keys[] = {"attempts", "backoff", "max_backoff", "jitter", "on",
                                          NULL};
 static const char *const retry_on_names[] = {"aborted", "timeout", "5xx", NULL};
-static const char *const router_policies[] = {"round_robin", "least_outstanding", NULL};
+static const char *const router_policies[] = {"round_robin",     "least_outstanding",
+                                              "endpoint_picker", "prefix_affinity",
+                                              "session_affinity", NULL};
 
 static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler", "pod",
                                          NULL};
@@ -1127,9 +1133,27 @@ static int bind_router(struct bind *b, const struct sect *top)
         (rc = rd_int(b, &s, "max_outstanding_per_replica", 0, INT_MAX, "requests",
                      &r->max_outstanding_per_replica)) ||
         (rc = rd_dur(b, &s, "endpoint_delay", 0, &r->endpoint_delay_us)) ||
-        (rc = bind_retry(b, &s, &r->retry)))
+        (rc = bind_retry(b, &s, &r->retry)) ||
+        (rc = rd_num(b, &s, "load_factor", 1.0, false, 100.0, false, NULL, &r->load_factor)))
         return rc;
     r->policy = (enum router_policy)pol;
+    struct sect e;
+    if ((rc = sect_open(b, &s, "endpoint_picker", epp_keys, &e)) ||
+        (rc = rd_num(b, &e, "queue_weight", 0.0, false, 1000.0, false, NULL,
+                     &r->epp.queue_weight)) ||
+        (rc = rd_num(b, &e, "kv_cache_weight", 0.0, false, 1000.0, false, NULL,
+                     &r->epp.kv_cache_weight)) ||
+        (rc = rd_num(b, &e, "prefix_weight", 0.0, false, 1000.0, false, NULL,
+                     &r->epp.prefix_weight)) ||
+        (rc = rd_dur(b, &e, "refresh_interval", 1000, &r->epp.refresh_interval_us)) ||
+        (rc = rd_int(b, &e, "lru_capacity_per_server", 1, 100000000, "blocks",
+                     &r->epp.lru_capacity_per_server)) ||
+        (rc = rd_int(b, &e, "max_prefix_blocks", 1, 65536, "blocks",
+                     &r->epp.max_prefix_blocks)))
+        return rc;
+    if (e.map && r->policy != ROUTER_ENDPOINT_PICKER)
+        return fail_at(b, e.at, "'router.endpoint_picker' applies only to 'policy: "
+                                "endpoint_picker'");
     return SIM_OK;
 }
 
@@ -1447,6 +1471,15 @@ void scenario_defaults(struct scenario *sc)
     e->readiness.failure_threshold = 3;
     e->num_scheduler_steps = 1;
 
+    /* gateway-api-inference-extension: the default scheduling profile's weights, the
+     * EPP's --refresh-metrics-interval and the prefix plugin's defaults */
+    sc->router.epp = (struct epp_spec){.queue_weight = 2,
+                                       .kv_cache_weight = 2,
+                                       .prefix_weight = 3,
+                                       .refresh_interval_us = 50000,
+                                       .lru_capacity_per_server = 31250,
+                                       .max_prefix_blocks = 256};
+    sc->router.load_factor = 1.25;
     sc->router.policy = ROUTER_LEAST_OUTSTANDING;
     sc->router.queue_timeout_us = 60000000;
     /* Modelled: the EndpointSlice update reaching the proxy/gateway (kube-proxy's

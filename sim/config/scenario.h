@@ -211,7 +211,21 @@ struct engine_spec {
 
 /* ---- router and fleet ---------------------------------------------------------- */
 
-enum router_policy { ROUTER_ROUND_ROBIN, ROUTER_LEAST_OUTSTANDING };
+enum router_policy {
+    ROUTER_ROUND_ROBIN,
+    ROUTER_LEAST_OUTSTANDING,
+    ROUTER_ENDPOINT_PICKER,  /* Gateway API Inference Extension EPP scorers */
+    ROUTER_PREFIX_AFFINITY,  /* consistent hashing on the first prefix block, bounded load */
+    ROUTER_SESSION_AFFINITY, /* consistent hashing on the session, bounded load */
+};
+
+/* router.endpoint_picker: the EPP's scorer weights and its view of the pods. */
+struct epp_spec {
+    double queue_weight, kv_cache_weight, prefix_weight;
+    int64_t refresh_interval_us;  /* how often the EPP scrapes the pods' metrics */
+    int lru_capacity_per_server;  /* prefix index entries (blocks) per pod */
+    int max_prefix_blocks;        /* prompt blocks hashed at most */
+};
 
 /* What the client does when an attempt fails (defaults: the OpenAI Python SDK). */
 struct retry_spec {
@@ -231,6 +245,8 @@ struct router_spec {
     int64_t endpoint_delay_us;      /* a deleted pod leaves the router's endpoints then */
     int64_t client_timeout_us;      /* one attempt's limit at the client (0: none) */
     struct retry_spec retry;
+    struct epp_spec epp;
+    double load_factor; /* prefix/session affinity: a pod takes at most this x the mean load */
 };
 
 /* What the pods carry that the node autoscalers read (fleet.pod): the template's

@@ -188,6 +188,7 @@ static void pod_gone(struct sim *s, struct replica *rp, const char *reason)
     record_pod(s, rp);
     scrape_pod_gone(s, rp);
     engine_release(&rp->eng);
+    epp_lru_release(&rp->epp_index);
     if (rp->node >= 0) {
         struct node *n = &s->nodes[rp->node];
         account(s);
@@ -568,6 +569,7 @@ void fleet_release(struct sim *s)
 {
     for (int32_t i = 0; i < s->n_pods; i++) {
         engine_release(&s->pods[i]->eng);
+        epp_lru_release(&s->pods[i]->epp_index);
         scrape_pod_release(s->pods[i]);
         free(s->pods[i]);
     }

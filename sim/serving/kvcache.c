@@ -471,6 +471,21 @@ void kv_seq_release(struct kv_pool *p, struct kv_seq *q)
     q->ext = -1;
 }
 
+int32_t kv_prefix_hashes(const struct kv_seq *q, int32_t block_size, uint64_t *out,
+                         int32_t max)
+{
+    struct kv_pool p = {.block_size = block_size};
+    int32_t n = share_blocks(&p, q);
+    if (n > max)
+        n = max;
+    uint64_t h = SEED_HASH;
+    for (int32_t j = 0; j < n; j++) {
+        h = chain(h, block_content(&p, q, j));
+        out[j] = h;
+    }
+    return n;
+}
+
 int64_t kv_blocks_before_hit(const struct kv_pool *p, const struct kv_hit *h, int64_t limit)
 {
     if (h->first_seq == INT64_MAX)

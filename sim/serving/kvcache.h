@@ -154,6 +154,12 @@ void kv_free(struct kv_pool *p, struct kv_seq *q, int32_t computed_tokens, bool 
  * engine): give back its block list and forget what it left in the queue. */
 void kv_seq_release(struct kv_pool *p, struct kv_seq *q);
 
+/* The chained hashes of the first shareable full blocks of `q` (at most `max`) for a cache
+ * of `block_size`-token blocks, into out[]; returns how many. What a router that knows the
+ * prompt can compute without asking the engine. */
+int32_t kv_prefix_hashes(const struct kv_seq *q, int32_t block_size, uint64_t *out,
+                         int32_t max);
+
 /* Blocks taken from the free queue before the earliest evictable block of hit `h` would
  * be evicted; any value > limit when that is more than `limit` (or never). */
 int64_t kv_blocks_before_hit(const struct kv_pool *p, const struct kv_hit *h, int64_t limit);

@@ -275,6 +275,23 @@ Test(scenario, prefix_structure_binds_every_part)
     scenario_release(&sc);
 }
 
+Test(scenario, the_endpoint_picker_takes_the_epp_defaults_and_overrides)
+{
+    struct scenario sc;
+    const char *sets[] = {"router.policy=endpoint_picker",
+                          "router.endpoint_picker.prefix_weight=5",
+                          "router.endpoint_picker.refresh_interval=100ms"};
+    load_ok(&sc, SCEN "good_minimal.yaml", sets, 3);
+    cr_assert_eq(sc.router.policy, ROUTER_ENDPOINT_PICKER);
+    cr_assert_eq(sc.router.epp.queue_weight, 2.0);
+    cr_assert_eq(sc.router.epp.kv_cache_weight, 2.0);
+    cr_assert_eq(sc.router.epp.prefix_weight, 5.0);
+    cr_assert_eq(sc.router.epp.refresh_interval_us, 100000);
+    cr_assert_eq(sc.router.epp.lru_capacity_per_server, 31250);
+    cr_assert_eq(sc.router.load_factor, 1.25);
+    scenario_release(&sc);
+}
+
 Test(scenario, empty_sections_take_their_defaults)
 {
     struct scenario sc;
@@ -804,6 +821,8 @@ static const struct bad_case bad_lengths[] = {
      "'workload.prompt_tokens.dist' is required (constant, uniform, exponential, lognormal or "
      "empirical)",
      SIM_EINVAL},
+    {"bad_epp_without_policy.yaml", "bad_epp_without_policy.yaml:12:3",
+     "'router.endpoint_picker' applies only to 'policy: endpoint_picker'", SIM_EINVAL},
     {"bad_prefix_with_trace.yaml", "bad_prefix_with_trace.yaml:4:3",
      "'workload.prefix' applies only to a synthetic workload ('arrivals' or 'clients'), not to a trace",
      SIM_EINVAL},
@@ -1041,7 +1060,8 @@ static const struct bad_case bad_router_fleet_cluster_cost[] = {
     {"bad_router_max_outstanding.yaml", "bad_router_max_outstanding.yaml:10:39",
      "'router.max_outstanding_per_replica' must be >= 0 (requests), got '-1'", SIM_EINVAL},
     {"bad_router_policy.yaml", "bad_router_policy.yaml:10:18",
-     "'router.policy' must be one of round_robin, least_outstanding, got 'random'", SIM_EINVAL},
+     "'router.policy' must be one of round_robin, least_outstanding, endpoint_picker, "
+     "prefix_affinity, session_affinity, got 'random'", SIM_EINVAL},
     {"bad_router_queue_timeout.yaml", "bad_router_queue_timeout.yaml:11:18",
      "'router.queue_timeout' must be a duration with a unit (250ms, 30s, 5m, 2h), got '30'",
      SIM_EINVAL},

@@ -1,0 +1,106 @@
+/* The cache-aware routers against hand-worked choices: the endpoint picker's scores on
+ * hand-built metric snapshots, its prefix index (LRU), the picker's prefix affinity in a
+ * run, and consistent hashing with bounded loads. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "sim/serving/router.h"
+#include "tests/sim/engine_harness.h"
+
+Test(router, the_picker_sums_weighted_scores_as_the_epp_does)
+{
+    /* queue-scorer (max - q) / (max - min): 0, 1, 0.5; kv-cache 1 - usage: 0.1, 0.5, 0.9;
+     * prefix matched / total (10): 0, 0, 0.8. Weights 2, 2, 3 (the default profile):
+     * 0.2, 3.0, 5.2 -> pod 2. Without the prefix scorer: 0.2, 3.0, 2.8 -> pod 1. */
+    const struct epp_view v[3] = {{4, 0.9, 0}, {0, 0.5, 0}, {2, 0.1, 8}};
+    struct epp_weights w = {2, 2, 3};
+    cr_assert_eq(epp_pick(v, 3, 10, &w, 0), 2);
+    w.prefix = 0;
+    cr_assert_eq(epp_pick(v, 3, 10, &w, 0), 1);
+    /* Only the queue: the emptiest queue. Equal queues score 1 each: ties go to the first
+     * at or after tie_start. */
+    struct epp_weights q = {1, 0, 0};
+    cr_assert_eq(epp_pick(v, 3, 10, &q, 2), 1);
+    const struct epp_view same[3] = {{3, 0.2, 0}, {3, 0.2, 0}, {3, 0.2, 0}};
+    cr_assert_eq(epp_pick(same, 3, 10, &w, 2), 2);
+    cr_assert_eq(epp_pick(same, 3, 10, &w, 1), 1);
+    /* a prompt shorter than a block: no prefix score */
+    const struct epp_view one[2] = {{0, 0.5, 0}, {0, 0.4, 0}};
+    cr_assert_eq(epp_pick(one, 2, 0, &w, 0), 1);
+}
+
+Test(router, the_prefix_index_forgets_the_least_recently_routed_block)
+{
+    struct epp_lru l;
+    cr_assert_eq(epp_lru_init(&l, 3, NULL), SIM_OK);
+    epp_lru_add(&l, 11);
+    epp_lru_add(&l, 22);
+    epp_lru_add(&l, 33);
+    epp_lru_add(&l, 11); /* refreshed: 22 is now the oldest */
+    epp_lru_add(&l, 44);
+    cr_assert(epp_lru_has(&l, 11) && epp_lru_has(&l, 33) && epp_lru_has(&l, 44));
+    cr_assert_not(epp_lru_has(&l, 22));
+    cr_assert_eq(l.n, 3);
+    for (uint64_t h = 100; h < 1000; h++) /* many evictions through the probe table */
+        epp_lru_add(&l, h);
+    cr_assert(epp_lru_has(&l, 999) && epp_lru_has(&l, 998) && epp_lru_has(&l, 997));
+    cr_assert_not(epp_lru_has(&l, 996));
+    epp_lru_release(&l);
+}
+
+static struct wl_request sys_req(double t, uint64_t key)
+{
+    struct wl_request w = h_req(t, 400, 50);
+    w.prefix.n = 1;
+    w.prefix.key[0] = key;
+    w.prefix.len_tokens[0] = 320;
+    return w;
+}
+
+Test(router, the_picker_follows_the_prefixes_it_routed)
+{
+    /* Two replicas, prefix scorer only. A (key 1) goes to the first candidate; B (key 2)
+     * matches nobody: a tie, the next candidate round-robin; C and D (keys 1, 2) follow
+     * A and B although least-outstanding would alternate differently; E (key 3) ties. */
+    struct scenario sc;
+    h_scenario(&sc);
+    sc.fleet.replicas = 2;
+    sc.router.policy = ROUTER_ENDPOINT_PICKER;
+    sc.router.epp = (struct epp_spec){.queue_weight = 0, .kv_cache_weight = 0,
+                                      .prefix_weight = 1, .refresh_interval_us = 50000,
+                                      .lru_capacity_per_server = 1000,
+                                      .max_prefix_blocks = 256};
+    struct wl_request reqs[] = {sys_req(0.0, 1), sys_req(0.001, 2), sys_req(0.002, 1),
+                                sys_req(0.003, 1), sys_req(0.004, 2)};
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 5, &out, false);
+    int32_t a = out.rows[0].replica, b = out.rows[1].replica;
+    cr_assert_neq(a, b);
+    cr_assert_eq(out.rows[2].replica, a);
+    cr_assert_eq(out.rows[3].replica, a);
+    cr_assert_eq(out.rows[4].replica, b);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(router, affinity_keeps_a_prefix_on_one_replica_within_the_load_bound)
+{
+    /* Key 7 on two replicas: p = the replica with the higher rendezvous weight. Four
+     * requests at once, load factor 1.25: capacity ceil(1.25 x (outstanding + 1) / 2) =
+     * 1, 2, 2, 3: p, p, the other, p. */
+    struct scenario sc;
+    h_scenario(&sc);
+    sc.fleet.replicas = 2;
+    sc.router.policy = ROUTER_PREFIX_AFFINITY;
+    sc.router.load_factor = 1.25;
+    struct wl_request reqs[] = {sys_req(0, 7), sys_req(0, 7), sys_req(0, 7), sys_req(0, 7)};
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 4, &out, false);
+    int32_t p = router_hrw(7, 0) > router_hrw(7, 1) ? 0 : 1;
+    cr_assert_eq(out.rows[0].replica, p);
+    cr_assert_eq(out.rows[1].replica, p);
+    cr_assert_eq(out.rows[2].replica, 1 - p);
+    cr_assert_eq(out.rows[3].replica, p);
+    sim_free(s);
+    free(out.rows);
+}
