@@ -184,7 +184,7 @@ static int read_result(struct calib_run *r, struct sim_err *err)
     const cJSON *rate = cJSON_GetObjectItemCaseSensitive(root, "request_rate");
     bool inf = !rate || (cJSON_IsString(rate) && !strcmp(rate->valuestring, "inf")) ||
                (cJSON_IsNumber(rate) && isinf(rate->valuedouble));
-    if (!inf && r->max_concurrency == 0) {
+    if (!inf) {
         rc = sim_err_at(err, SIM_EINVAL, r->path, 0, 0,
                         "the run was sent at a finite request_rate: its arrival times are not "
                         "in the result file, so it cannot be replayed as sent (only bursts, "
@@ -281,10 +281,12 @@ static int read_load(const struct ynode *run, const char *ctx, struct calib_run 
         snprintf(key, sizeof key, "%s.load.max_concurrency", ctx);
         if ((rc = ynode_as_int64(mc, key, 1, 1000000, &v, err)))
             return rc;
-        return sim_err_at(err, SIM_EINVAL, mc->file, mc->line, mc->col,
-                          "'%s': replaying a closed-loop run (--max-concurrency) needs "
-                          "workload.clients, which this build does not have yet",
-                          key);
+        /* vllm bench serve --max-concurrency N: N clients, each sends its next request
+         * when its previous one ended (workload.clients, no think time) */
+        r->max_concurrency = (int32_t)v;
+        r->sc.workload.clients.concurrency = (int32_t)v;
+        r->sc.workload.clients.think = THINK_CONSTANT;
+        r->sc.workload.clients.think_time_us = 0;
     }
     return SIM_OK;
 }
@@ -443,7 +445,9 @@ static int replay_next(void *ctx, struct wl_request *out, struct sim_err *err)
         return 0;
     int32_t i = s->next++;
     memset(out, 0, sizeof *out);
-    out->arrival_us = 0; /* request_rate inf: every request at once, in file order */
+    /* request_rate inf: every request due at once, in file order (with max_concurrency,
+     * each goes out when one of the clients is free) */
+    out->arrival_us = 0;
     out->prompt_tokens = s->r->input_lens[i];
     /* a request that returned no text generated one token (EOS) and ended */
     out->output_tokens = s->r->output_lens[i] > 0 ? s->r->output_lens[i] : 1;
@@ -452,7 +456,7 @@ static int replay_next(void *ctx, struct wl_request *out, struct sim_err *err)
 
 struct replay_sink {
     int32_t n;
-    int64_t *first, *finish;
+    int64_t *first, *finish, *arrival;
     int32_t bad;
 };
 
@@ -465,6 +469,7 @@ static int replay_request(void *ctx, const struct rec_request *q)
         k->bad++;
     k->first[q->id] = q->first_token_us;
     k->finish[q->id] = q->finish_us;
+    k->arrival[q->id] = q->arrival_us;
     return SIM_OK;
 }
 
@@ -494,18 +499,19 @@ int calib_replay(const struct calib *c, const struct calib_run *r, const struct 
 {
     struct replay_src src = {r, 0};
     struct sim_source source = {&src, replay_next};
-    struct replay_sink k = {r->n, NULL, NULL, 0};
+    struct replay_sink k = {r->n, NULL, NULL, NULL, 0};
     k.first = malloc((size_t)r->n * sizeof *k.first);
     k.finish = malloc((size_t)r->n * sizeof *k.finish);
+    k.arrival = malloc((size_t)r->n * sizeof *k.arrival);
     double *tmp = malloc((size_t)r->n * sizeof *tmp);
     int rc = SIM_OK;
     struct sim *s = NULL;
-    if (!k.first || !k.finish || !tmp) {
+    if (!k.first || !k.finish || !k.arrival || !tmp) {
         rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto done;
     }
     for (int32_t i = 0; i < r->n; i++)
-        k.first[i] = k.finish[i] = -1;
+        k.first[i] = k.finish[i] = k.arrival[i] = -1;
     struct sim_sink sink = {.ctx = &k,
                             .request = replay_request,
                             .sample = replay_sample,
@@ -532,12 +538,13 @@ int calib_replay(const struct calib *c, const struct calib_run *r, const struct 
         if (k.finish[i] > end)
             end = k.finish[i];
         tokens += r->output_lens[i];
+        /* from when the request was sent (0 in a burst; a client's turn otherwise) */
         if (ttft_s)
-            ttft_s[i] = (double)k.first[i] * 1e-6;
+            ttft_s[i] = (double)(k.first[i] - k.arrival[i]) * 1e-6;
         if (e2e_s)
-            e2e_s[i] = (double)k.finish[i] * 1e-6;
+            e2e_s[i] = (double)(k.finish[i] - k.arrival[i]) * 1e-6;
         if (r->output_lens[i] > 0)
-            tmp[n++] = (double)k.first[i] * 1e-6;
+            tmp[n++] = (double)(k.first[i] - k.arrival[i]) * 1e-6;
     }
     m->v[CM_TTFT] = median_of(tmp, n);
     n = 0;
@@ -550,6 +557,7 @@ done:
     sim_free(s);
     free(k.first);
     free(k.finish);
+    free(k.arrival);
     free(tmp);
     return rc;
 }

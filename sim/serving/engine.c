@@ -462,8 +462,9 @@ static int64_t block_new_blocks(const struct engine *e, int32_t block_size, int3
 /*
  * vLLM 0.6 multi-step scheduling (--num-scheduler-steps k; vllm/engine/llm_engine.py and
  * worker/multi_step_model_runner.py): a batch of decoding sequences is scheduled once and
- * runs k forward passes back to back; the host schedules once per block, and the outputs
- * reach the clients together at the block's end (streams arrive in chunks of k tokens).
+ * runs k forward passes back to back (each step pays the host terms: the saving of one
+ * schedule() per block is not modelled), and the outputs reach the clients together at
+ * the block's end (streams arrive in chunks of k tokens).
  * Every sequence stays in the batch for the whole block (one that finishes early is
  * computed and its extra tokens dropped), and the block reserves KV slots for its tokens
  * up front. Arrivals wait for the running block. Starts the block when every running

@@ -241,3 +241,34 @@ Test(calibrate, bad_input_is_exit_2_and_writes_nothing)
     cr_assert(strstr(msg, "did not converge in 10 iterations"), "%s", msg);
     cr_assert_not(out_exists());
 }
+
+Test(calibrate, max_concurrency_runs_are_replayed_as_a_closed_loop)
+{
+    /* vllm bench serve --max-concurrency 1: one client, so each request is sent when the
+     * previous one ended: the run lasts the sum of the end-to-end times, and no request
+     * waits behind another (its TTFT is the unloaded one). */
+    int in[4] = {100, 100, 100, 100}, out[4] = {20, 20, 20, 20};
+    put_result("c1.json", 4, NULL, NULL, in, out);
+    put("c1.yaml", "runs:\n  - result: c1.json\n    model: {name: llama-3-8b}\n"
+                   "    engine: {gpu: h100-sxm-80gb, latency: {model: roofline}}\n"
+                   "    load: {request_rate: inf, max_concurrency: 1}\n");
+    char spec[512];
+    snprintf(spec, sizeof spec, "%s/c1.yaml", dir);
+    struct calib c;
+    struct sim_err err = {0};
+    cr_assert_eq(calib_load(&c, spec, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(c.runs[0].max_concurrency, 1);
+    memset(c.free_param, 0, sizeof c.free_param);
+    cr_assert_eq(calib_fit(&c, NULL, &err), SIM_OK, "%s", err.msg);
+    double ttft[4], e2e[4];
+    struct calib_metrics m;
+    cr_assert_eq(calib_replay(&c, &c.runs[0], &c.gpus[0].p, &m, ttft, e2e, &err), SIM_OK, "%s",
+                 err.msg);
+    for (int i = 1; i < 4; i++) {
+        cr_assert_float_eq(ttft[i], ttft[0], 1e-6); /* identical, unloaded requests */
+        cr_assert_float_eq(e2e[i], e2e[0], 1e-6);
+    }
+    /* 80 tokens over 4 sequential end-to-end times */
+    cr_assert_float_eq(m.v[CM_THROUGHPUT], 80.0 / (4.0 * e2e[0]), 1e-3 * m.v[CM_THROUGHPUT]);
+    calib_release(&c);
+}
