@@ -252,7 +252,10 @@ int cmd_plan(int argc, char **argv)
     bool verified = false;
     for (size_t i = 0; i < n; i++)
         verified = verified || res[i].verify != PLAN_VERIFY_NONE;
-    if (!verified && feasible)
+    if (!verified && feasible && info.provisioner)
+        printf("  note       not verified: plan.verify.candidates is 0, so the cluster model's "
+               "provisioning delays and spot interruptions are not in the answer\n");
+    else if (!verified && feasible)
         printf("  note       not verified: the scenario has no node provisioner in 'cluster:' "
                "(Karpenter or AKS), so provisioning delays and spot interruptions are not "
                "simulated%s\n",
