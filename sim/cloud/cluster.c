@@ -888,6 +888,10 @@ static int32_t kp_budget(const struct sim *s, unsigned reason)
         const struct np_budget *bg = &cl->cfg.kp.budgets[b];
         if (bg->reasons && !(bg->reasons & reason))
             continue;
+        /* A scheduled budget holds only within `duration` after a hit (Budget.IsActive). */
+        if (bg->scheduled && !cron_active(&bg->cron, cl->cfg.start_s + s->now_us / 1000000,
+                                          bg->duration_us / 1000000))
+            continue;
         int32_t v = bg->percent ? (int32_t)ceil(total * bg->nodes / 100.0) : (int32_t)bg->nodes;
         if (v < allowed)
             allowed = v;

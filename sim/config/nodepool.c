@@ -355,7 +355,25 @@ static int cmp_str(const void *a, const void *b)
 static const char *const cluster_keys[] = {"cloud",    "region", "zones",
                                            "karpenter", "aks",    "spot",
                                            "insufficient_capacity", "podDisruptionBudget",
-                                           NULL};
+                                           "start_time", NULL};
+
+/* cluster.start_time: the UTC date and time of the run's t = 0 (for budget schedules). */
+static int read_start(const struct rd *r, const struct ynode *cl)
+{
+    r->cfg->start_s = -1;
+    const struct ynode *n = ynode_get(cl, "start_time");
+    if (!n)
+        return SIM_OK;
+    const char *text = NULL;
+    int rc = as_string(r, n, "cluster.start_time", &text);
+    if (rc)
+        return rc;
+    if (cron_parse_utc(text, &r->cfg->start_s))
+        return fail(r, n,
+                    "'cluster.start_time' must be a UTC time like 2026-03-02T08:00:00Z, got '%s'",
+                    text);
+    return SIM_OK;
+}
 
 static int read_cloud(const struct rd *r, const struct ynode *cl)
 {
@@ -840,15 +858,31 @@ static int read_budgets(const struct rd *r, const struct ynode *n, const char *k
         int rc = ynode_check_keys(b, ctx, keys, r->err);
         if (rc || (rc = need(r, b, ctx, "nodes")))
             return rc;
-        const struct ynode *sch = field(b, ctx, "schedule", k);
-        if (sch)
-            return fail(r, ynode_key(b, "schedule"),
-                        "'%s' is not modelled: simulated time has no calendar; remove the "
-                        "budget or its 'schedule' and 'duration'",
-                        k);
-        if (ynode_get(b, "duration"))
-            return fail(r, ynode_key(b, "duration"), "'%s.duration' needs a 'schedule'", ctx);
         struct np_budget *bg = &kp->budgets[kp->n_budgets];
+        memset(bg, 0, sizeof *bg);
+        const struct ynode *sch = field(b, ctx, "schedule", k);
+        if (sch) {
+            /* Karpenter: schedule and duration together; the schedule in UTC. */
+            if (!ynode_get(b, "duration"))
+                return fail(r, ynode_key(b, "schedule"), "'%s' needs a '%s.duration'", k, ctx);
+            if (r->cfg->start_s < 0)
+                return fail(r, ynode_key(b, "schedule"),
+                            "'%s' needs 'cluster.start_time' (the UTC date and time of the "
+                            "run's t = 0, e.g. 2026-03-02T08:00:00Z)",
+                            k);
+            const char *text = NULL;
+            char why[160];
+            if ((rc = as_string(r, sch, k, &text)))
+                return rc;
+            if (cron_parse(text, &bg->cron, why, sizeof why))
+                return fail(r, sch, "'%s' is not a cron schedule: %s", k, why);
+            char dk[KEY_MAX];
+            if ((rc = dur(r, field(b, ctx, "duration", dk), dk, 60000000, &bg->duration_us)))
+                return rc;
+            bg->scheduled = true;
+        } else if (ynode_get(b, "duration")) {
+            return fail(r, ynode_key(b, "duration"), "'%s.duration' needs a 'schedule'", ctx);
+        }
         const struct ynode *nodes = field(b, ctx, "nodes", k);
         if ((rc = int_or_percent(r, nodes, k, &bg->nodes, &bg->percent)))
             return rc;
@@ -1001,7 +1035,7 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
     kp->policy = NP_WHEN_EMPTY_OR_UNDERUTILIZED;
     kp->consolidate_after_us = 0;
     kp->n_budgets = 1;
-    kp->budgets[0] = (struct np_budget){10.0, true, 0};
+    kp->budgets[0] = (struct np_budget){.nodes = 10.0, .percent = true};
     const struct ynode *disr = field(spec, sk, "disruption", dk);
     if (disr) {
         if ((rc = ynode_check_keys(disr, dk, disr_keys, r->err)))
@@ -1802,7 +1836,7 @@ int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
         goto fail;
     }
     cfg->kind = kn ? NP_KARPENTER : NP_AKS;
-    if ((rc = read_cloud(&r, cl)) || (rc = read_zones(&r, cl)))
+    if ((rc = read_cloud(&r, cl)) || (rc = read_zones(&r, cl)) || (rc = read_start(&r, cl)))
         goto fail;
     cfg->notice_us = cfg->cloud == NP_AWS ? 120000000 : 30000000;
     cfg->billing_minimum_us = cfg->cloud == NP_AWS ? 60000000 : 0;

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/config/cron.h"
 #include "sim/core/err.h"
 
 struct scenario;
@@ -74,6 +75,9 @@ struct np_budget {
     double nodes;   /* a count, or a percentage when `percent` */
     bool percent;
     unsigned reasons;
+    bool scheduled;      /* active only for `duration` after each `schedule` hit (UTC) */
+    struct cron cron;
+    int64_t duration_us;
 };
 
 enum np_consolidation { NP_WHEN_EMPTY, NP_WHEN_EMPTY_OR_UNDERUTILIZED };
@@ -169,6 +173,7 @@ struct nodepool_cfg {
     bool pdb_min_available;           /* minAvailable (else maxUnavailable) */
     bool pdb_percent;
     double pdb_value;
+    int64_t start_s;                  /* cluster.start_time: UTC seconds of t = 0, -1 */
     /* billing */
     int64_t billing_minimum_us;       /* AWS: 60 s per instance; Azure: none */
 };

@@ -5,6 +5,7 @@
  * reader; rows are parsed in place and never stored, so memory does not grow with the
  * trace.
  */
+#include "sim/core/civil.h"
 #include "sim/workload/workload.h"
 
 #include <cJSON.h>
@@ -179,18 +180,6 @@ static bool digits(const char *s, int n, int *out)
     }
     *out = v;
     return true;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's
- * days_from_civil), so no timegm() and no TZ. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 static int days_in_month(int y, int m)
@@ -746,20 +735,6 @@ static uint64_t fnv1a64(const char *s, size_t n)
         h *= 1099511628211ULL;
     }
     return h ? h : 1; /* 0 means "no session" */
-}
-
-/* Civil date of a day count from 1970-01-01 (H. Hinnant's civil_from_days). */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
 }
 
 /* Epoch microseconds as "2024-05-10T00:00:00.009Z" (microseconds shown when not 0). */

@@ -500,3 +500,37 @@ Test(cluster_karpenter, do_not_disrupt_keeps_the_node_out_of_consolidation)
     cr_assert_str_eq(ch_node(&c, 0)->end_reason, "consolidation-replaced");
     ch_free(&c);
 }
+
+Test(cluster_karpenter, a_scheduled_budget_blocks_disruption_within_its_window)
+{
+    /* As empty_node_is_consolidated_after_consolidate_after_and_validation, with t = 0 at
+     * 2026-03-02T08:00:00Z and a second budget {nodes: 0, schedule: '0 8 * * *', duration:
+     * 10m}: active while a hit lies in (t - 10 min, t], i.e. from 0 s to 599 s. The node is
+     * consolidatable from 460 s but no disruption is allowed until the pass at 600 s; the
+     * command is validated 15 s later: deleted at 615 s. */
+    ch_setup(&c, "l40s", 1,
+             "cluster:\n"
+             "  cloud: aws\n"
+             "  start_time: 2026-03-02T08:00:00Z\n"
+             "  karpenter:\n"
+             "    nodePool:\n"
+             "      apiVersion: karpenter.sh/v1\n"
+             "      kind: NodePool\n"
+             "      spec:\n"
+             "        template:\n"
+             "          spec:\n"
+             "            requirements:\n" XL_ONLY
+             "        disruption:\n"
+             "          consolidationPolicy: WhenEmpty\n"
+             "          consolidateAfter: 60s\n"
+             "          budgets:\n"
+             "          - {nodes: '10%'}\n"
+             "          - {nodes: '0', schedule: '0 8 * * *', duration: 10m}\n" LAUNCH_90);
+    struct wl_request reqs[] = {h_req(700, 100, 2)};
+    struct change chg[] = {{10, 2}, {400, 1}};
+    ch_run(&c, reqs, 1, chg, 2);
+    const struct rec_node *n = ch_node(&c, 1);
+    cr_assert_float_eq(S(n->terminated_us), 615, EPS);
+    cr_assert_str_eq(n->end_reason, "consolidation-empty");
+    ch_free(&c);
+}

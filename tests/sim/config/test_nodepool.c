@@ -79,8 +79,12 @@ static const struct bad bad[] = {
     {"bad_both_provisioners.yaml", "bad_both_provisioners.yaml:24:3",
      "'cluster' takes one node provisioner: 'karpenter' or 'aks', not both"},
     {"bad_budget_schedule.yaml", "bad_budget_schedule.yaml:25:28",
-     "'cluster.karpenter.nodePool.spec.disruption.budgets.0.schedule' is not modelled: "
-     "simulated time has no calendar; remove the budget or its 'schedule' and 'duration'"},
+     "'cluster.karpenter.nodePool.spec.disruption.budgets.0.schedule' needs "
+     "'cluster.start_time' (the UTC date and time of the run's t = 0, e.g. "
+     "2026-03-02T08:00:00Z)"},
+    {"bad_budget_cron.yaml", "bad_budget_cron.yaml:26:38",
+     "'cluster.karpenter.nodePool.spec.disruption.budgets.0.schedule' is not a cron schedule: "
+     "'25': out of the range 0-23"},
     {"bad_capacity_type.yaml", "bad_capacity_type.yaml:23:72",
      "unknown capacity type 'spott' in "
      "'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values' (did you mean "
