@@ -432,6 +432,15 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     const struct sim_result *r = sim_result(s);
+    if (sc.workload.kind == WL_SYNTHETIC && sc.workload.count > 0 &&
+        r->n_requests < (uint64_t)sc.workload.count) {
+        char d[48];
+        fprintf(stderr,
+                "llmcap: %s: warning: the workload made %llu of the %lld requests of "
+                "'workload.count': 'duration' (%s) ended the arrivals first\n",
+                sc.path, (unsigned long long)r->n_requests, (long long)sc.workload.count,
+                format_duration_us(sc.duration_us, d, sizeof d));
+    }
     if (db) {
         struct db_run_info info = {&sc, cfg.labels, lat_kind_name(sc.engine.latency.kind)};
         if (db_finish_run(db, &info, r, wall, &err) != SIM_OK) {

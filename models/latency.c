@@ -60,11 +60,11 @@ void lat_model_free(struct lat_model *m)
         m->ops->free(m);
 }
 
-static int check_coef(const char *key, double v, struct sim_err *err)
+static int check_coef(const char *key, double v, double max, struct sim_err *err)
 {
-    if (!isfinite(v) || v < 0.0)
-        return mu_err_set(err, SIM_EINVAL, "'%s' must be a finite number >= 0, got '%g'",
-                           key, v);
+    if (!(v >= 0.0 && v <= max))
+        return mu_err_set(err, SIM_EINVAL, "'%s' must be in [0, %.15g], got '%g'", key, max,
+                           v);
     return SIM_OK;
 }
 
@@ -72,8 +72,9 @@ struct lat_model *lat_constant_new(double prefill_per_token_us, double decode_it
                                    struct sim_err *err)
 {
     if (check_coef("engine.latency.constant.prefill_per_token_us", prefill_per_token_us,
-                   err) ||
-        check_coef("engine.latency.constant.decode_iteration_ms", decode_iteration_ms, err))
+                   LAT_PER_ITEM_US_MAX, err) ||
+        check_coef("engine.latency.constant.decode_iteration_ms", decode_iteration_ms,
+                   LAT_STEP_MS_MAX, err))
         return NULL;
     struct lat_constant *c = calloc(1, sizeof *c);
     if (!c) {
@@ -95,11 +96,13 @@ struct lat_model *lat_linear_new(double fixed_ms, double per_prefill_token_us,
                                  double per_decode_seq_us, double per_context_token_ns,
                                  struct sim_err *err)
 {
-    if (check_coef("engine.latency.linear.fixed_ms", fixed_ms, err) ||
+    if (check_coef("engine.latency.linear.fixed_ms", fixed_ms, LAT_STEP_MS_MAX, err) ||
         check_coef("engine.latency.linear.per_prefill_token_us", per_prefill_token_us,
-                   err) ||
-        check_coef("engine.latency.linear.per_decode_seq_us", per_decode_seq_us, err) ||
-        check_coef("engine.latency.linear.per_context_token_ns", per_context_token_ns, err))
+                   LAT_PER_ITEM_US_MAX, err) ||
+        check_coef("engine.latency.linear.per_decode_seq_us", per_decode_seq_us,
+                   LAT_PER_ITEM_US_MAX, err) ||
+        check_coef("engine.latency.linear.per_context_token_ns", per_context_token_ns,
+                   LAT_PER_CONTEXT_NS_MAX, err))
         return NULL;
     struct lat_linear *l = calloc(1, sizeof *l);
     if (!l) {
@@ -689,7 +692,8 @@ struct lat_model *lat_model_from_spec(const struct lat_spec *spec,
         struct lat_model *m = lat_linear_new(spec->fixed_ms, spec->per_prefill_token_us,
                                              spec->per_decode_seq_us, spec->per_context_token_ns,
                                              err);
-        if (m && check_coef("engine.latency.linear.frontend_ms", spec->frontend_ms, err)) {
+        if (m && check_coef("engine.latency.linear.frontend_ms", spec->frontend_ms,
+                                 LAT_STEP_MS_MAX, err)) {
             lat_model_free(m);
             return NULL;
         }

@@ -22,6 +22,17 @@ enum lat_kind { LAT_CONSTANT, LAT_LINEAR, LAT_ROOFLINE, LAT_TABLE };
 
 #define LAT_PATH_MAX 1024
 
+/* Upper bounds on the numbers a scenario or a table gives a step-time model, far above
+ * any real engine and small enough that a step's time stays finite and inside the
+ * simulated clock (sim/core/evq.h): a step's fixed part at most an hour, a cost per
+ * token or per sequence at most a second, per context token at most a millisecond. A
+ * batch large enough to push a step past the clock anyway is refused at run time. */
+#define LAT_STEP_MS_MAX 3600000.0
+#define LAT_PER_ITEM_US_MAX 1000000.0
+#define LAT_PER_CONTEXT_NS_MAX 1000000.0
+/* A table cell or overhead in microseconds: at most an hour. */
+#define LAT_TABLE_US_MAX 3600000000.0
+
 /* What the scenario says under engine.latency (units in the names). */
 struct lat_spec {
     enum lat_kind kind;

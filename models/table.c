@@ -310,7 +310,8 @@ static int bad_value(const struct rd *rd, const cJSON *v, const char *what)
 {
     char shown[80];
     return mu_json_err(rd->doc, v, rd->err, SIM_EINVAL,
-                       "'%s' must be a finite number > 0 (us), got %s", what,
+                       "'%s' must be a number in (0, %.15g] (us), got %s", what,
+                       LAT_TABLE_US_MAX,
                        show_num(v, shown, sizeof shown));
 }
 
@@ -332,7 +333,7 @@ static int read_values(const struct rd *rd, const cJSON *a, const char *path, si
     }
     size_t k = 0;
     for (const cJSON *v = a->child; v; v = v->next, k++) {
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || !(v->valuedouble > 0.0)) {
+        if (!cJSON_IsNumber(v) || !(v->valuedouble > 0.0 && v->valuedouble <= LAT_TABLE_US_MAX)) {
             char what[96];
             snprintf(what, sizeof what, "%s[%zu]", path, k);
             return bad_value(rd, v, what);
@@ -484,11 +485,12 @@ static int read_operators(const struct rd *rd, const cJSON *root, struct lat_tab
         *dst[i] = 0.0;
         if (!ov)
             continue;
-        if (!cJSON_IsNumber(ov) || !isfinite(ov->valuedouble) || ov->valuedouble < 0.0) {
+        if (!cJSON_IsNumber(ov) ||
+            !(ov->valuedouble >= 0.0 && ov->valuedouble <= LAT_TABLE_US_MAX)) {
             char shown[80];
             return mu_json_err(rd->doc, ov, rd->err, SIM_EINVAL,
-                               "'operators.%s' must be a finite number >= 0 (us), got %s", name,
-                               show_num(ov, shown, sizeof shown));
+                               "'operators.%s' must be a number in [0, %.15g] (us), got %s",
+                               name, LAT_TABLE_US_MAX, show_num(ov, shown, sizeof shown));
         }
         *dst[i] = ov->valuedouble;
         if (has[i])

@@ -6,6 +6,8 @@
 
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +106,20 @@ static void sink_fail(struct sim *s, int rc, const char *what)
         s->sink_rc = rc;
         if (!s->sink_err.msg[0])
             sim_err_set(&s->sink_err, rc, "could not record %s", what);
+    }
+    s->stopping = true;
+}
+
+void sim_stop_error(struct sim *s, int code, const char *fmt, ...)
+{
+    if (s->sink_rc == SIM_OK) {
+        char msg[sizeof s->sink_err.msg];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        s->sink_rc = code;
+        sim_err_set(&s->sink_err, code, "%s", msg);
     }
     s->stopping = true;
 }
@@ -800,6 +816,26 @@ static void locate_file_error(const struct scenario *sc, const char *key, const 
     }
 }
 
+/* An error from a later check that names its key first ("'workload.count' ...") and
+ * has no position: point it at that key in the scenario. */
+static void sim_locate_key_error(const struct scenario *sc, struct sim_err *err)
+{
+    if (!err || err->where[0] || err->msg[0] != '\'')
+        return;
+    /* "'workload.rate_profile.steps[2].at' must ..." -> workload.rate_profile.steps.2.at */
+    char key[256];
+    size_t n = 0;
+    for (const char *p = err->msg + 1; *p && *p != '\'' && n + 1 < sizeof key; p++) {
+        if (*p == '[')
+            key[n++] = '.';
+        else if (*p != ']')
+            key[n++] = *p;
+    }
+    key[n] = '\0';
+    if (n && strchr(key, ' ') == NULL)
+        scenario_locate(sc, key, err);
+}
+
 struct catalog *sim_load_catalog(const struct scenario *sc, struct sim_err *err)
 {
     struct catalog *cat = catalog_new(NULL, err);
@@ -1029,6 +1065,7 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         s->wl = workload_open(&sc->workload, sc->duration_us, s->rng, err);
         if (!s->wl) {
             locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
+            sim_locate_key_error(sc, err);
             goto fail;
         }
         s->src.ctx = s->wl;
@@ -1233,7 +1270,17 @@ int sim_run(struct sim *s, struct sim_err *err)
     struct evq_event ev;
     uint64_t n = 0;
     while (!s->stopping && evq_pop(s->q, &ev)) {
-        SIM_ASSERT(ev.t_us >= s->now_us);
+        if (ev.t_us < s->now_us || ev.t_us > SIM_CLOCK_MAX_US) {
+            /* every delay is bounded at load, so only a sum of many can get here */
+            sim_stop_error(s, SIM_ERANGE,
+                           "the next event (at %.6g s) is past the simulated clock's range "
+                           "(" SIM_CLOCK_MAX_TEXT ") at simulated time %.3f s after %llu "
+                           "requests%s%s",
+                           (double)ev.t_us * 1e-6, (double)s->now_us * 1e-6,
+                           (unsigned long long)s->res.n_requests,
+                           s->clock_note[0] ? ": " : "", s->clock_note);
+            break;
+        }
         s->now_us = ev.t_us;
         ev.fn(s, ev.obj, ev.arg);
         if (s->src_done && s->in_flight == 0)

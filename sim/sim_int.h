@@ -282,6 +282,7 @@ struct sim {
     struct sim_err sink_err;
     bool stopping;
     evq_handle drain_ev;
+    char clock_note[200]; /* why an event may pass the clock's range (engine.c) */
 
     /* The Prometheus view (scrape.c): which metrics are queried, the store, labels. */
     struct tsdb *tsdb;
@@ -405,6 +406,10 @@ void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum a
 void sim_tokens_generated(struct sim *s, uint64_t n);
 /* Stop the run with `rc` (out of memory): as a failed sink, the first failure wins. */
 void sim_fail(struct sim *s, int rc, const char *what);
+/* Stop the run with `code` and a message of its own (the clock's range): the first
+ * failure wins, the run stops at the next event and sim_run() returns it. */
+void sim_stop_error(struct sim *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Request r streamed its first token at t_us (TTFT): ITL gaps count from here. */
 static inline void sim_first_token(struct req *r, int64_t t_us)
 {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/core/evq.h"
 #include "sim/core/sha256.h"
 
 /* ---- binding context ---------------------------------------------------------------- */
@@ -591,7 +592,8 @@ static int bind_steps(struct bind *b, const struct sect *rp, struct workload_spe
         if ((rc = item_open(b, seq->items[i], key, i, step_keys, &it)) ||
             (rc = need(b, &it, "at", NULL)) || (rc = need(b, &it, "rate_per_s", NULL)) ||
             (rc = rd_dur(b, &it, "at", 0, &st->at_us)) ||
-            (rc = rd_pos(b, &it, "rate_per_s", "req/s", &st->rate_per_s)))
+            (rc = rd_num(b, &it, "rate_per_s", 0.0, true, 1e9, false, "req/s",
+                         &st->rate_per_s)))
             return rc;
         wl->n_steps = i + 1;
         if (i > 0 && st->at_us <= st[-1].at_us) {
@@ -623,7 +625,8 @@ static int bind_spikes(struct bind *b, const struct sect *rp, struct workload_sp
             (rc = need(b, &it, "at", NULL)) || (rc = need(b, &it, "duration", NULL)) ||
             (rc = need(b, &it, "factor", NULL)) || (rc = rd_dur(b, &it, "at", 0, &sp->at_us)) ||
             (rc = rd_dur(b, &it, "duration", 1, &sp->duration_us)) ||
-            (rc = rd_pos(b, &it, "factor", "rate multiplier", &sp->factor)))
+            (rc = rd_num(b, &it, "factor", 0.0, true, 1e6, false, "rate multiplier",
+                         &sp->factor)))
             return rc;
         wl->n_spikes = i + 1;
         if (i > 0 && sp->at_us < sp[-1].at_us) {
@@ -700,12 +703,13 @@ static int bind_arrivals(struct bind *b, const struct sect *w, struct workload_s
     wl->kind = WL_SYNTHETIC;
     if ((rc = rd_enum(b, &a, "process", processes, &proc)) ||
         (rc = need(b, &a, "rate_per_s", NULL)) ||
-        (rc = rd_pos(b, &a, "rate_per_s", "req/s", &wl->rate_per_s)))
+        (rc = rd_num(b, &a, "rate_per_s", 0.0, true, 1e9, false, "req/s", &wl->rate_per_s)))
         return rc;
     wl->process = (enum arrival_process)proc;
     if (wl->process == ARR_GAMMA) {
         if ((rc = need(b, &a, "cv", "with process gamma")) ||
-            (rc = rd_pos(b, &a, "cv", "coefficient of variation", &wl->cv)))
+            (rc = rd_num(b, &a, "cv", 0.0, true, 100.0, false, "coefficient of variation",
+                         &wl->cv)))
             return rc;
     } else if ((rc = only_for(b, &a, "cv", "process gamma"))) {
         return rc;
@@ -914,9 +918,9 @@ static int bind_latency(struct bind *b, const struct sect *e, struct lat_spec *l
         if ((rc = need(b, &s, "constant", "with model constant")) ||
             (rc = need(b, &c, "prefill_per_token_us", NULL)) ||
             (rc = need(b, &c, "decode_iteration_ms", NULL)) ||
-            (rc = rd_num(b, &c, "prefill_per_token_us", 0, false, INFINITY, false, "us",
-                         &lat->prefill_per_token_us)) ||
-            (rc = rd_num(b, &c, "decode_iteration_ms", 0, false, INFINITY, false, "ms",
+            (rc = rd_num(b, &c, "prefill_per_token_us", 0, false, LAT_PER_ITEM_US_MAX, false,
+                         "us", &lat->prefill_per_token_us)) ||
+            (rc = rd_num(b, &c, "decode_iteration_ms", 0, false, LAT_STEP_MS_MAX, false, "ms",
                          &lat->decode_iteration_ms)))
             return rc;
     } else if ((rc = only_for(b, &s, "constant", "model constant"))) {
@@ -924,14 +928,15 @@ static int bind_latency(struct bind *b, const struct sect *e, struct lat_spec *l
     }
     if (lat->kind == LAT_LINEAR) {
         if ((rc = need(b, &s, "linear", "with model linear")) ||
-            (rc = rd_num(b, &l, "fixed_ms", 0, false, INFINITY, false, "ms", &lat->fixed_ms)) ||
-            (rc = rd_num(b, &l, "per_prefill_token_us", 0, false, INFINITY, false, "us",
-                         &lat->per_prefill_token_us)) ||
-            (rc = rd_num(b, &l, "per_decode_seq_us", 0, false, INFINITY, false, "us",
+            (rc = rd_num(b, &l, "fixed_ms", 0, false, LAT_STEP_MS_MAX, false, "ms",
+                         &lat->fixed_ms)) ||
+            (rc = rd_num(b, &l, "per_prefill_token_us", 0, false, LAT_PER_ITEM_US_MAX, false,
+                         "us", &lat->per_prefill_token_us)) ||
+            (rc = rd_num(b, &l, "per_decode_seq_us", 0, false, LAT_PER_ITEM_US_MAX, false, "us",
                          &lat->per_decode_seq_us)) ||
-            (rc = rd_num(b, &l, "per_context_token_ns", 0, false, INFINITY, false, "ns",
-                         &lat->per_context_token_ns)) ||
-            (rc = rd_num(b, &l, "frontend_ms", 0, false, INFINITY, false, "ms",
+            (rc = rd_num(b, &l, "per_context_token_ns", 0, false, LAT_PER_CONTEXT_NS_MAX, false,
+                         "ns", &lat->per_context_token_ns)) ||
+            (rc = rd_num(b, &l, "frontend_ms", 0, false, LAT_STEP_MS_MAX, false, "ms",
                          &lat->frontend_ms)))
             return rc;
     } else if ((rc = only_for(b, &s, "linear", "model linear"))) {
@@ -1407,6 +1412,15 @@ static int bind_all(struct bind *b, const struct ynode *root)
         (rc = rd_dur(b, &top, "drain_timeout", 0, &sc->drain_timeout_us)))
         return rc;
     sc->seed = (uint64_t)seed;
+    if (sc->duration_us > 0 && sc->drain_timeout_us > SIM_CLOCK_MAX_US - sc->duration_us) {
+        /* each fits the clock; the drain deadline is their sum */
+        const struct ynode *at = ynode_get(root, "drain_timeout");
+        return fail_at(b, at ? at : ynode_get(root, "duration"),
+                       "'duration' plus 'drain_timeout' must be at most " SIM_CLOCK_MAX_TEXT
+                       " (the simulated clock's range), got '%s' + '%s'",
+                       ynode_get(root, "duration")->value,
+                       at ? at->value : "1h (the default drain_timeout)");
+    }
     if ((rc = bind_workload(b, &top)) || (rc = bind_model(b, &top)) ||
         (rc = bind_engine(b, &top)) || (rc = bind_router(b, &top)) || (rc = bind_fleet(b, &top)) ||
         (rc = bind_cluster(b, root)) || (rc = sect_open(b, &top, "cost", cost_keys, &cost)) ||

@@ -16,6 +16,8 @@
 
 #include <yaml.h>
 
+#include "sim/core/evq.h"
+
 /* Guards against hostile input: nesting deeper than this, or aliases expanding to more
  * nodes than this ("billion laughs"), are errors rather than a crash or a hang. */
 #define YNODE_MAX_DEPTH 1000
@@ -1327,9 +1329,13 @@ int ynode_as_duration_us(const struct ynode *n, const char *key, int64_t min_us,
         rc = SIM_OK;
         too_long = false;
     }
-    if (too_long) /* below 9.2e18 us (int64 microseconds), i.e. 106481481 days */
-        return err_node(err, SIM_EINVAL, n, "'%s' must be at most 106481481d, got %s", key,
-                        got_text(n, gb, sizeof gb));
+    if (max_us >= SIM_CLOCK_MAX_US)
+        max_us = SIM_CLOCK_MAX_US; /* every duration fits the simulated clock */
+    if (too_long || (rc == SIM_OK && v > max_us && max_us == SIM_CLOCK_MAX_US))
+        return err_node(err, SIM_EINVAL, n,
+                        "'%s' must be at most " SIM_CLOCK_MAX_TEXT
+                        " (the simulated clock's range), got %s",
+                        key, got_text(n, gb, sizeof gb));
     if (rc) {
         if (bare_unit_us == 1000000)
             return err_node(err, SIM_EINVAL, n,
@@ -1352,7 +1358,7 @@ int ynode_as_duration_us(const struct ynode *n, const char *key, int64_t min_us,
     char lo[64], hi[64];
     format_duration_us(min_us, lo, sizeof lo);
     format_duration_us(max_us, hi, sizeof hi);
-    if (max_us == INT64_MAX) {
+    if (max_us == SIM_CLOCK_MAX_US) {
         if (min_us == 1)
             return err_node(err, SIM_EINVAL, n, "'%s' must be > 0, got '%s'", key, n->value);
         return err_node(err, SIM_EINVAL, n, "'%s' must be >= %s, got '%s'", key, lo, n->value);

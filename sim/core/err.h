@@ -26,6 +26,7 @@ enum sim_errcode {
     SIM_EIO = -3,     /* I/O or database failure (exit code 3) */
     SIM_EINTR = -4,   /* interrupted by a signal (exit code 3) */
     SIM_ENOENT = -5,  /* a named file or catalog entry does not exist (exit code 2) */
+    SIM_ERANGE = -6,  /* a run left the simulated clock's range (exit code 3) */
 };
 
 /* Caller-owned, no heap. `where` is empty when there is no location. */

@@ -19,6 +19,15 @@
 
 struct sim;
 
+/*
+ * The simulated clock's range: no event may be later than 36500 days (100 years) after
+ * the start. Every duration a file can give is at most this long too (the readers bound
+ * them), so a time on the clock plus a few durations never overflows int64 microseconds;
+ * the run loop refuses an event past this limit (a runtime error, exit 3).
+ */
+#define SIM_CLOCK_MAX_US INT64_C(3153600000000000)
+#define SIM_CLOCK_MAX_TEXT "36500d"
+
 /* An event's action: called with the simulation, the object and argument it was pushed
  * with. */
 typedef void (*evq_fn)(struct sim *s, void *obj, uint64_t arg);

@@ -4,7 +4,9 @@
  * preemption by recompute) and a static-batching engine for comparison. Runs of pure
  * decode iterations are advanced in one event.
  */
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,11 +85,24 @@ void engine_release(struct engine *e)
 
 /* ---- shared helpers -------------------------------------------------------------- */
 
-static inline int64_t step_duration_us(const struct sim *s, const struct lat_batch *b)
+/* A step's time on the clock. One too long for the clock (a latency model's numbers,
+ * bounded at load, times a batch larger than they were meant for) is cut to one past the
+ * clock's range: the run loop refuses that event with a runtime error (unless the drain
+ * deadline ends the run first), so single steps and fast-forwarded runs agree. The step
+ * is noted so that the error can say which batch it was. */
+static inline int64_t step_duration_us(struct sim *s, const struct lat_batch *b)
 {
     double us = lat_step_us(s->lat, b);
-    SIM_ASSERT(us >= 0.0 && isfinite(us));
-    return llround(us);
+    if (us >= 0.0 && us <= (double)SIM_CLOCK_MAX_US)
+        return llround(us);
+    if (!s->clock_note[0])
+        snprintf(s->clock_note, sizeof s->clock_note,
+                 "an engine step of %.6g s (%" PRId64 " prefill tokens, %d decoding sequences, "
+                 "%" PRId64 " tokens of context): the latency model's numbers are too large "
+                 "for this batch",
+                 us * 1e-6, b->prefill_tokens, (int)b->n_decode,
+                 b->prefill_kv_tokens + b->decode_kv_tokens);
+    return SIM_CLOCK_MAX_US + 1;
 }
 
 /* Tokens a request still has to compute before it samples its next token. */
@@ -579,7 +594,7 @@ static int32_t run_boundaries_upto(const struct engine *e, int64_t t)
 }
 
 /* Iteration i (1-based) of the run: every running request decodes one token. */
-static inline int64_t run_iteration_us(const struct sim *s, const struct engine *e, int64_t i)
+static inline int64_t run_iteration_us(struct sim *s, const struct engine *e, int64_t i)
 {
     struct lat_batch b = {0};
     b.n_decode = e->n_running;

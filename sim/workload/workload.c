@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/core/evq.h"
 #include "sim/workload/empirical.h"
 
 /* rate_scale above this would mean a copies buffer the size of a small trace. */
@@ -277,6 +278,20 @@ static int32_t pool_pick(const struct pool_gen *g, struct rng_set *rng)
             lo = mid + 1;
     }
     return lo;
+}
+
+/* Expected time (s) at which Lambda reaches n arrivals: inside a piece by the profile,
+ * past the last breakpoint at the last piece's mean rate (the diurnal curve averages 1).
+ * INFINITY when the rate is 0 from there on. */
+static double expected_time_s(const struct profile *pr, double n)
+{
+    size_t j = 0;
+    while (j + 1 < pr->n && pr->p[j + 1].lam_a <= n)
+        j++;
+    const struct piece *q = &pr->p[j];
+    if (!(q->c > 0.0))
+        return INFINITY;
+    return q->a_s + (n - q->lam_a) / q->c;
 }
 
 /* ---- the workload ------------------------------------------------------------------ */
@@ -590,6 +605,24 @@ struct workload *workload_open(const struct workload_spec *spec, int64_t duratio
         w->scale = spec->cv * spec->cv;         /* mean shape * scale = 1 */
     }
     w->count = spec->count;
+    if (spec->count > 0 && w->duration_us < 0) {
+        /* Without a duration the run lasts until the count is made: refuse a rate so low
+         * that it would take longer than the clock holds (it would run for ages, or
+         * silently make nothing once the next arrival falls off the clock). */
+        double t = expected_time_s(&w->prof, (double)spec->count);
+        if (!(t <= (double)SIM_CLOCK_MAX_US * 1e-6)) {
+            char took[48] = "would never make";
+            if (isfinite(t))
+                snprintf(took, sizeof took, "would take about %.3g s to make", t);
+            sim_err_set(err, SIM_EINVAL,
+                        "'workload.arrivals.rate_per_s' (%.6g req/s) %s 'workload.count' "
+                        "(%lld requests), past the simulated clock's range "
+                        "(" SIM_CLOCK_MAX_TEXT "); raise the rate, lower the count or set a "
+                        "'duration'",
+                        spec->rate_per_s, took, (long long)spec->count);
+            goto fail;
+        }
+    }
     if (px->sessions.on) {
         if (px->sessions.turns.dist == LEN_EMPIRICAL) {
             sim_err_set(err, SIM_EINVAL,

@@ -287,7 +287,7 @@ Test(table, rejects_wrong_number_of_rows)
 Test(table, rejects_negative_times)
 {
     expect_bad(TAB "negative_time.json", TAB "negative_time.json:35:18",
-               "'operators.prefill_attention.us[0][1]' must be a finite number > 0 (us), got "
+               "'operators.prefill_attention.us[0][1]' must be a number in (0, 3600000000] (us), got "
                "'-9'");
 }
 

@@ -114,8 +114,8 @@ Test(check, bad_input_is_exit_2_and_an_error_case_while_the_others_still_run)
         llmcap(dir, "", "check %s %s --junit %s/j.xml -o %s/keep.db", STEADY, BAD, dir, dir), 2);
     char *err = out_of(dir, "err"), *out = out_of(dir, "out"), *x = junit(dir);
     snprintf(want, sizeof want,
-             "llmcap: %s:4:45: error: 'workload.arrivals.rate_per_s' must be > 0 (req/s), got "
-             "'-2'\n",
+             "llmcap: %s:4:45: error: 'workload.arrivals.rate_per_s' must be in (0, 1000000000] "
+             "(req/s), got '-2'\n",
              BAD);
     cr_assert_str_eq(err, want);
     snprintf(want, sizeof want,

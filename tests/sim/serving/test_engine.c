@@ -4,6 +4,7 @@
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 
+#include "sim/core/evq.h"
 #include "tests/sim/engine_harness.h"
 
 /* All times below are exact multiples of 1 us, so compare at 1e-9 s (float noise). */
@@ -464,4 +465,64 @@ Test(engine, front_end_time_adds_to_ttft_and_e2e_not_to_the_iteration)
     cr_assert_float_eq(s_of(out.rows[1].finish_us), 0.010, EPS);
     sim_free(s);
     free(out.rows);
+}
+
+/* ---- the clock's range: a step or an event past it is a runtime error, never a wrap */
+
+static int run_expect_fail(const struct scenario *sc, const struct wl_request *reqs, size_t n,
+                           bool no_ff, struct sim_err *err)
+{
+    struct h_sink out;
+    memset(&out, 0, sizeof out);
+    static struct h_source src;
+    src = (struct h_source){reqs, n, 0};
+    static struct sim_source source;
+    static struct sim_sink sink;
+    source = (struct sim_source){&src, h_next};
+    sink = (struct sim_sink){.ctx = &out, .request = h_request, .sample = h_sample, .pod = h_pod};
+    struct sim_options opt = {.sink = &sink, .source = &source, .no_fast_forward = no_ff};
+    struct sim *s = sim_new(sc, &opt, err);
+    cr_assert(s, "%s", err->msg);
+    int rc = sim_run(s, err);
+    sim_free(s);
+    free(out.rows);
+    return rc;
+}
+
+Test(engine, a_step_past_the_clock_is_a_runtime_error)
+{
+    /* One hour per decode iteration (the largest decode_iteration_ms the loader takes)
+     * and 9e6 output tokens: 9e6 hours, past the clock's 36500 days (876000 hours).
+     * With the drain deadline at the clock's end, the request is cut there (unfinished),
+     * stepped or fast-forwarded alike. */
+    for (int no_ff = 0; no_ff <= 1; no_ff++) {
+        struct scenario sc;
+        h_scenario(&sc);
+        sc.engine.latency.decode_iteration_ms = LAT_STEP_MS_MAX;
+        sc.engine.max_model_len = 10000000;
+        sc.engine.num_gpu_blocks = 1000000;
+        sc.drain_timeout_us = SIM_CLOCK_MAX_US;
+        sc.fleet.scrape_interval_us = 86400LL * 1000000; /* few events over a century */
+        struct wl_request reqs[] = {h_req(0, 10, 9000000)};
+        struct h_sink out;
+        struct sim *s = h_run(&sc, reqs, 1, &out, no_ff);
+        cr_assert_eq(out.rows[0].outcome, OUTCOME_UNFINISHED);
+        cr_assert_eq(sim_result(s)->end_us, SIM_CLOCK_MAX_US);
+        sim_free(s);
+        free(out.rows);
+    }
+}
+
+Test(engine, an_event_past_the_clock_is_a_runtime_error)
+{
+    /* An arrival one microsecond past the clock's range (a source that was not bounded
+     * like the readers are): refused when it comes up, not run. */
+    struct scenario sc;
+    h_scenario(&sc);
+    struct wl_request reqs[] = {h_req(1, 100, 10), h_req(2, 100, 10)};
+    reqs[1].arrival_us = SIM_CLOCK_MAX_US + 1;
+    sc.fleet.scrape_interval_us = 86400LL * 1000000; /* few events over a century */
+    struct sim_err err = {0};
+    cr_assert_eq(run_expect_fail(&sc, reqs, 2, false, &err), SIM_ERANGE);
+    cr_assert(strstr(err.msg, "past the simulated clock's range (36500d)"), "%s", err.msg);
 }

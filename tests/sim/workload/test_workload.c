@@ -469,7 +469,14 @@ Test(workload, a_zero_rate_forever_ends_the_workload)
     s.steps = &st;
     s.n_steps = 1;
     struct rng_set *rng = rng_set_new(16);
-    struct workload *w = open_ok(&s, -1, rng);
+    /* Without a duration, a count the rate never reaches is refused up front (the run
+     * would otherwise make fewer requests than asked for, or run for ages). */
+    struct sim_err err = {0};
+    cr_assert_null(workload_open(&s, -1, rng, &err));
+    cr_assert(strstr(err.msg, "would never make 'workload.count' (1000000 requests)"), "%s",
+              err.msg);
+    /* With one, the workload ends when the rate drops to 0 for good. */
+    struct workload *w = open_ok(&s, 1000000000, rng);
     int64_t last;
     double n = (double)drain(w, NULL, &last, NULL);
     cr_assert_lt(last, 100000000);
