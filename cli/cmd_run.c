@@ -278,6 +278,16 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     }
     if (cl->concurrency > 0)
         print_bench(r);
+    if (r->semantic_hits) {
+        printf("  semantic cache answered %llu requests (%llu tokens the fleet did not serve",
+               (unsigned long long)r->semantic_hits,
+               (unsigned long long)r->semantic_saved_tokens);
+        if (!isnan(r->semantic_saved_usd))
+            printf(", $%.2f at the fleet's cost per token", r->semantic_saved_usd);
+        if (!isnan(r->semantic_saved_api_usd))
+            printf(", $%.2f at the managed API's price", r->semantic_saved_api_usd);
+        printf(")\n");
+    }
     if (r->prefix_queries_tokens)
         printf("  prefix cache %.1f%% of %llu prompt tokens cached at admission%s",
                100.0 * (double)r->prefix_hits_tokens / (double)r->prefix_queries_tokens,

@@ -226,6 +226,32 @@ void sim_fail(struct sim *s, int rc, const char *what)
 /* ---- closed-loop clients ------------------------------------------------------------ */
 
 static void arrival(struct sim *s, void *obj, uint64_t arg);
+/* A request the semantic cache answers: the reply leaves the gateway after the cache's
+ * latency, whole. */
+static void semantic_reply(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct req *r = obj;
+    r->timeout = 0;
+    r->first_token_us = s->now_us;
+    r->num_output = r->output_tokens;
+    sim_request_done(s, NULL, r, OUTCOME_OK);
+}
+
+/* Whether the semantic cache answers request `id`: a deterministic draw from the id and
+ * the seed (no random stream moves). */
+static bool semantic_hit(const struct sim *s, uint64_t id)
+{
+    double f = s->sc->router.semantic_cache.hit_frac;
+    if (!(f > 0))
+        return false;
+    uint64_t z = id * 0xd1b54a32d192ed03u + s->sc->seed * 0x9e3779b97f4a7c15u + 0x5ec0cace5u;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53 < f;
+}
+
 static void drain_deadline(struct sim *s, void *obj, uint64_t arg);
 
 /* No request will arrive any more: in-flight work has drain_timeout after the duration
@@ -295,9 +321,14 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
     struct sim_result *res = &s->res;
     res->n_outcome[outcome]++;
     res->preemptions += (uint64_t)r->preemptions;
-    if (outcome == OUTCOME_OK) {
+    if (outcome == OUTCOME_OK && r->semantic_hit) {
+        res->semantic_hits++;
+        res->semantic_saved_tokens += (uint64_t)r->prompt_tokens + (uint64_t)r->output_tokens;
+    } else if (outcome == OUTCOME_OK) {
         res->prompt_tokens += (uint64_t)r->prompt_tokens;
         s->ok_output_tokens += (uint64_t)r->output_tokens;
+    }
+    if (outcome == OUTCOME_OK) {
         s->itl_ok_sum_us += r->itl_sum_us;
         s->itl_ok_n += (uint64_t)r->itl_n;
         double ttft = (double)(r->first_token_us - r->arrival_us) * 1e-6;
@@ -305,7 +336,7 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
         /* Time waiting for the first schedule, at the gateway and in the engine (vLLM's
          * request_queue_time plus the gateway wait). */
         double queue = (double)(r->first_sched_us - r->arrival_us) * 1e-6;
-        bool has_tpot = r->output_tokens > 1;
+        bool has_tpot = r->output_tokens > 1 && !r->semantic_hit; /* one reply, no stream */
         double tpot = has_tpot ? (double)(s->now_us - r->first_token_us) * 1e-6 /
                                      (double)(r->output_tokens - 1)
                                : 0.0;
@@ -748,7 +779,13 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
         s->res.first_arrival_us = s->now_us;
     s->res.last_arrival_us = s->now_us;
 
-    if ((int64_t)r->prompt_tokens + r->output_tokens > s->ep.max_model_len) {
+    if (semantic_hit(s, r->id)) {
+        /* The gateway's semantic cache answers it (looked up before anything else). */
+        r->semantic_hit = true;
+        r->first_sched_us = s->now_us;
+        r->timeout = evq_push(s->q, s->now_us + s->sc->router.semantic_cache.latency_us,
+                              PRIO_CONTROL, semantic_reply, r, 0);
+    } else if ((int64_t)r->prompt_tokens + r->output_tokens > s->ep.max_model_len) {
         /* vLLM's OpenAI server refuses prompt + max_tokens > max_model_len (HTTP 400). */
         sim_request_done(s, NULL, r, OUTCOME_REJECTED);
     } else {
@@ -1190,6 +1227,17 @@ static void itl_stats(const struct sim *s, struct latency_stats *out)
 
 static void finish_results(struct sim *s)
 {
+    {
+        /* what the semantic cache's hits would have cost to serve (docs/cost.md) */
+        struct sim_result *r0 = &s->res;
+        double served = (double)(r0->prompt_tokens + r0->output_tokens);
+        double api = s->sc->cost.managed_api_usd_per_mtok;
+        r0->semantic_saved_usd = r0->cost.billed && served > 0
+                                     ? r0->cost.usd / served * (double)r0->semantic_saved_tokens
+                                     : NAN;
+        r0->semantic_saved_api_usd = api > 0 ? (double)r0->semantic_saved_tokens / 1e6 * api
+                                             : NAN;
+    }
     struct sim_result *res = &s->res;
     res->end_us = s->now_us;
     res->events = evq_pushes(s->q);
@@ -1380,6 +1428,10 @@ int sim_result_foreach(const struct sim_result *r,
                                   : NAN);
     EMIT("prefix_cache_resume_queries_tokens", r->prefix_resume_queries_tokens);
     EMIT("prefix_cache_resume_hits_tokens", r->prefix_resume_hits_tokens);
+    EMIT("semantic_cache_hits_total", r->semantic_hits);
+    EMIT("semantic_cache_saved_tokens", r->semantic_saved_tokens);
+    EMIT("semantic_cache_saved_usd", r->semantic_saved_usd);
+    EMIT("semantic_cache_saved_managed_api_usd", r->semantic_saved_api_usd);
     EMIT("skipped_rows", r->skipped_rows);
     EMIT("trace_other_model_rows", r->other_model_rows);
     EMIT("trace_time_unit_s", r->trace_time_unit_s);

@@ -117,6 +117,11 @@ struct sim_result {
      * and vllm:prefix_cache_hits count) and for resumes after a preemption. */
     uint64_t prefix_queries_tokens, prefix_hits_tokens;
     uint64_t prefix_resume_queries_tokens, prefix_resume_hits_tokens;
+    /* The gateway's semantic cache: requests it answered, the tokens the fleet did not
+     * process for them, and what serving those tokens would have cost (the fleet's cost
+     * per token served, and the managed API's price); NaN when not priced. */
+    uint64_t semantic_hits, semantic_saved_tokens;
+    double semantic_saved_usd, semantic_saved_api_usd;
     uint64_t skipped_rows;     /* trace rows skipped as malformed */
     uint64_t other_model_rows; /* trace rows of other models left out (workload.trace.model) */
     double trace_time_unit_s;  /* mapped CSV: the arrival column's unit (1, 1e-3, 1e-6); NAN

@@ -52,6 +52,7 @@ struct req {
     uint8_t state;
     bool resumed;            /* preempted on its current engine (vLLM's num_preemptions > 0) */
     uint64_t session;        /* the workload's session id, 0 = none (session affinity) */
+    bool semantic_hit;       /* answered by the gateway's semantic cache */
     struct kv_seq kv;        /* its tokens' identities and KV blocks (kvcache.h) */
     struct req *next, *prev; /* gateway queue or engine waiting queue */
     evq_handle timeout;      /* gateway timeout, or the client's retry after a backoff */

@@ -361,7 +361,8 @@ static const char *const router_keys[] = {"policy",         "queue_timeout",
                                           "max_outstanding_per_replica",
                                           "endpoint_delay", "retry",
                                           "endpoint_picker", "load_factor",
-                                          NULL};
+                                          "semantic_cache", NULL};
+static const char *const semantic_cache_keys[] = {"hit_frac", "latency", NULL};
 static const char *const epp_keys[] = {"queue_weight", "kv_cache_weight", "prefix_weight",
                                        "refresh_interval", "lru_capacity_per_server",
                                        "max_prefix_blocks", NULL};
@@ -1142,7 +1143,12 @@ static int bind_router(struct bind *b, const struct sect *top)
         (rc = rd_num(b, &s, "load_factor", 1.0, false, 100.0, false, NULL, &r->load_factor)))
         return rc;
     r->policy = (enum router_policy)pol;
-    struct sect e;
+    struct sect e, sem;
+    if ((rc = sect_open(b, &s, "semantic_cache", semantic_cache_keys, &sem)) ||
+        (rc = rd_num(b, &sem, "hit_frac", 0.0, false, 1.0, false, NULL,
+                     &r->semantic_cache.hit_frac)) ||
+        (rc = rd_dur(b, &sem, "latency", 0, &r->semantic_cache.latency_us)))
+        return rc;
     if ((rc = sect_open(b, &s, "endpoint_picker", epp_keys, &e)) ||
         (rc = rd_num(b, &e, "queue_weight", 0.0, false, 1000.0, false, NULL,
                      &r->epp.queue_weight)) ||
@@ -1494,6 +1500,7 @@ void scenario_defaults(struct scenario *sc)
                                        .lru_capacity_per_server = 31250,
                                        .max_prefix_blocks = 256};
     sc->router.load_factor = 1.25;
+    sc->router.semantic_cache.latency_us = 10000; /* an embedding plus a vector lookup */
     sc->router.policy = ROUTER_LEAST_OUTSTANDING;
     sc->router.queue_timeout_us = 60000000;
     /* Modelled: the EndpointSlice update reaching the proxy/gateway (kube-proxy's

@@ -246,6 +246,12 @@ struct router_spec {
     int64_t client_timeout_us;      /* one attempt's limit at the client (0: none) */
     struct retry_spec retry;
     struct epp_spec epp;
+    /* A semantic cache at the gateway: this fraction of requests is answered from it after
+     * latency_us and never reaches an engine (0: none). */
+    struct {
+        double hit_frac;
+        int64_t latency_us;
+    } semantic_cache;
     double load_factor; /* prefix/session affinity: a pod takes at most this x the mean load */
 };
 

@@ -104,3 +104,45 @@ Test(router, affinity_keeps_a_prefix_on_one_replica_within_the_load_bound)
     sim_free(s);
     free(out.rows);
 }
+
+Test(router, semantic_cache_hits_are_answered_at_the_gateway)
+{
+    /* hit_frac 0.3 over 2000 requests: binomial, sd 20.5, within 4 sd of 600. A hit
+     * returns after the cache's 12 ms whole (TTFT = e2e = 12 ms), on no replica, and
+     * none of its tokens reach an engine. hit_frac 1: the fleet does nothing. */
+    enum { N = 2000 };
+    static struct wl_request reqs[N];
+    for (int i = 0; i < N; i++)
+        reqs[i] = h_req(i * 0.5, 100, 20);
+    struct scenario sc;
+    h_scenario(&sc);
+    sc.router.semantic_cache.hit_frac = 0.3;
+    sc.router.semantic_cache.latency_us = 12000;
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, N, &out, false);
+    const struct sim_result *res = sim_result(s);
+    cr_assert_float_eq((double)res->semantic_hits, 600.0, 4 * 20.5);
+    cr_assert_eq(res->semantic_saved_tokens, res->semantic_hits * 120);
+    cr_assert_eq(res->n_outcome[OUTCOME_OK], N);
+    size_t on_gateway = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (out.rows[i].replica >= 0)
+            continue;
+        on_gateway++;
+        cr_assert_eq(out.rows[i].first_token_us - out.rows[i].arrival_us, 12000);
+        cr_assert_eq(out.rows[i].finish_us - out.rows[i].arrival_us, 12000);
+    }
+    cr_assert_eq(on_gateway, res->semantic_hits);
+    cr_assert_eq(res->prompt_tokens, (uint64_t)(N - res->semantic_hits) * 100);
+    cr_assert_eq(res->output_tokens, (uint64_t)(N - res->semantic_hits) * 20);
+    cr_assert(isnan(res->semantic_saved_usd), "no billing: no price");
+    sim_free(s);
+    free(out.rows);
+
+    sc.router.semantic_cache.hit_frac = 1.0;
+    s = h_run(&sc, reqs, N, &out, false);
+    cr_assert_eq(sim_result(s)->semantic_hits, N);
+    cr_assert_eq(sim_result(s)->output_tokens, 0);
+    sim_free(s);
+    free(out.rows);
+}
