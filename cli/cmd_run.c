@@ -320,6 +320,13 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
         printf("  SLOs       %s (%zu of %zu met)\n", r->slo_pass ? "PASS" : "FAIL", pass,
                r->n_slo);
     }
+    if (r->autoscaled && r->autoscaler_evals > 0 && r->autoscaler_active_evals == 0 &&
+        !r->slo_pass)
+        printf("  autoscaler never active in %llu evaluations while SLOs failed%s\n",
+               (unsigned long long)r->autoscaler_evals,
+               r->autoscaler_empty_evals
+                   ? ": a trigger query matched no series (see scaling_events.reason)"
+                   : "");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("  simulated  %.1f s in %.3f s wall (%llu events, %.0f events/s, peak RSS %.1f "

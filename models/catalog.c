@@ -588,6 +588,7 @@ static int read_instance(const struct loadctx *lc, const cJSON *e, struct cat_in
 static const struct cf_spec model_fields[] = {
     {"id", CF_STR, M(id), CAT_ID_MAX, 1, 0, true, false, ""},
     {"name", CF_STR, M(name), CAT_NAME_MAX, 1, 0, true, false, ""},
+    {"hf_id", CF_STR, M(hf_id), CAT_NAME_MAX, 1, 0, false, false, ""},
     {"num_layers", CF_INT, M(num_layers), 0, 1, 1000, true, false, ""},
     {"hidden_size", CF_INT, M(hidden_size), 0, 1, 1 << 20, true, false, ""},
     {"num_heads", CF_INT, M(num_heads), 0, 1, 4096, true, false, ""},

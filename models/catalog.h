@@ -101,6 +101,10 @@ struct cat_instance {
 struct cat_model {
     char id[CAT_ID_MAX];          /* "llama-3-8b" */
     char name[CAT_NAME_MAX];
+    char hf_id[CAT_NAME_MAX];     /* the Hugging Face repo vLLM serves it from, which
+                                     is vLLM's default served model name and so the
+                                     `model_name` label of its metrics
+                                     ("meta-llama/Meta-Llama-3-8B-Instruct"); "" = id */
     int num_layers;
     int hidden_size;
     int num_heads;

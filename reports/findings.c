@@ -556,9 +556,39 @@ static void detect_cost(const struct run_data *rd, struct out *o)
     }
 }
 
+/* An autoscaler that never became active while an SLO failed: the fleet stayed at its
+ * minimum, which a trigger query matching no series (wrong labels) causes silently. */
+static void detect_autoscaler(const struct run_data *rd, struct out *o)
+{
+    double evals = run_data_get(rd, "autoscaler_evaluations");
+    double active = run_data_get(rd, "autoscaler_active_evaluations");
+    double empty = run_data_get(rd, "autoscaler_empty_query_evaluations");
+    if (!(evals > 0) || active != 0)
+        return;
+    const struct rd_slo *failed = NULL;
+    for (size_t i = 0; i < rd->n_slo && !failed; i++)
+        if (!rd->slo[i].pass)
+            failed = &rd->slo[i];
+    if (!failed)
+        return;
+    struct finding *f = add(o, FIND_AUTOSCALER_INACTIVE, true, NAN, NAN);
+    if (!f)
+        return;
+    append(f, "the autoscaler was never active in %.0f evaluation%s while SLO %s failed: the fleet "
+              "never scaled on demand (peak %.0f ready replica%s)",
+           evals, plural(evals), failed->slo, run_data_get(rd, "replicas_peak_ready"),
+           plural(run_data_get(rd, "replicas_peak_ready")));
+    if (empty > 0)
+        append(f, "; in %.0f of them a trigger query matched no series: check its label "
+                  "matchers against the labels the deployment exports (scaling_events.reason "
+                  "names the query)",
+               empty);
+}
+
 size_t findings_detect(const struct run_data *rd, struct finding *out, size_t max)
 {
     struct out o = {out, 0, max};
+    detect_autoscaler(rd, &o);
     if (rd->has_series)
         for (size_t i = 0; i < rd->n_slo; i++)
             detect_breaches(rd, &rd->slo[i], &o);

@@ -9,7 +9,9 @@
  *   - requests that timed out at the gateway, were rejected, failed or were unfinished;
  *   - preemption bursts (windows with many times the mean preemptions);
  *   - spot interruptions; how long new replicas took to become Ready;
- *   - a large idle or loading share of the bill.
+ *   - a large idle or loading share of the bill;
+ *   - an autoscaler that was never active while an SLO failed (often a trigger query
+ *     whose labels match no series, so the fleet never scaled).
  *
  * Times are run time (seconds from the run's start), written h:mm:ss. Pure functions of
  * the data: the same run gives the same findings, in the same order.
@@ -33,6 +35,7 @@ enum finding_kind {
     FIND_STARTUP,
     FIND_IDLE,
     FIND_LOADING,
+    FIND_AUTOSCALER_INACTIVE,
 };
 
 struct finding {

@@ -927,6 +927,12 @@ static int resolve_engine(struct sim *s, struct sim_err *err)
         if (!m && need_model)
             return scenario_locate(sc, "model.name", err);
     }
+    /* vLLM labels its series with --served-model-name, by default the model path it
+     * loaded: the catalog's Hugging Face id. */
+    snprintf(s->model_label, sizeof s->model_label, "%s",
+             sc->model.served_model_name[0] ? sc->model.served_model_name
+             : m && m->hf_id[0]             ? m->hf_id
+                                            : sc->model.name);
     if (cat && es->gpu[0]) {
         g = catalog_gpu(cat, es->gpu, need_gpu ? err : NULL);
         if (!g && need_gpu)
@@ -1440,6 +1446,11 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("sim_end_s", (double)r->end_us * 1e-6);
     EMIT("replicas_initial", r->replicas);
     EMIT("replicas_peak_ready", r->peak_replicas_ready);
+    if (r->autoscaled) {
+        EMIT("autoscaler_evaluations", r->autoscaler_evals);
+        EMIT("autoscaler_active_evaluations", r->autoscaler_active_evals);
+        EMIT("autoscaler_empty_query_evaluations", r->autoscaler_empty_evals);
+    }
     EMIT("pods_created", r->pods_created);
     EMIT("replica_minutes", r->replica_s / 60.0);
     EMIT("gpu_pod_minutes", r->gpu_pod_s / 60.0);

@@ -152,6 +152,10 @@ struct sim_result {
     uint64_t events;
     int replicas;                 /* replicas at the start (the fixed fleet's size) */
     bool autoscaled;
+    /* Autoscaler evaluations (KEDA polls, or HPA syncs without KEDA); those in which it
+     * was active (KEDA: a trigger above its activation threshold, or in fallback; an
+     * HPA: a value for every metric); those in which a query matched no series. */
+    uint64_t autoscaler_evals, autoscaler_active_evals, autoscaler_empty_evals;
     int peak_replicas_ready;
     uint64_t pods_created;
     double replica_s;             /* time integral of ready replicas (replica-seconds) */

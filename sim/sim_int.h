@@ -287,6 +287,7 @@ struct sim {
 
     /* The Prometheus view (scrape.c): which metrics are queried, the store, labels. */
     struct tsdb *tsdb;
+    char model_label[256]; /* the vLLM series' model_name: served_model_name or hf_id */
     bool want[M_N_METRICS];
     int32_t gw_sid[2]; /* gateway series: waiting, requests_total */
     struct autoscaler *autoscaler; /* KEDA/HPA (autoscaler.c), NULL for a fixed fleet */
@@ -364,6 +365,14 @@ void scrape_all(struct sim *s);
 void scrape_pod_release(struct replica *rp);
 /* The label names replica series carry (for checking queries at load time). */
 const char *const *scrape_label_names(size_t *n);
+/* The labels every replica series carries with one value (namespace, job, container,
+ * model_name, engine), with where each comes from, for promql_check_values(). Fills
+ * out[0..SCRAPE_N_FIXED). */
+#define SCRAPE_N_FIXED 5
+struct promql_label_value;
+void scrape_fixed_labels(const struct sim *s, struct promql_label_value *out);
+/* The name of pod `idx` ("vllm-3": fleet.metrics.labels.pod, '-', the index). */
+void scrape_pod_name(const struct sim *s, int32_t idx, char *buf, size_t n);
 
 static inline void hist_observe(struct hist *h, double v, uint64_t count)
 {

@@ -306,7 +306,8 @@ static const char *const *const len_dist_keys[] = {len_constant_keys, len_unifor
                                                    len_exponential_keys, len_lognormal_keys,
                                                    len_empirical_keys};
 
-static const char *const model_keys[] = {"name", "dtype", "kv_cache_dtype", "catalog", NULL};
+static const char *const model_keys[] = {"name",    "dtype",             "kv_cache_dtype",
+                                         "catalog", "served_model_name", NULL};
 static const char *const dtypes[] = {"bf16", "fp16", "fp8", "int8", "int4-awq", "int4-gptq", NULL};
 static const char *const kv_dtypes[] = {"auto", "fp8", NULL};
 
@@ -376,7 +377,8 @@ static const char *const router_policies[] = {"round_robin",     "least_outstand
 static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler", "pod",
                                          NULL};
 static const char *const pod_keys[] = {"annotations", "volumes", NULL};
-static const char *const metrics_keys[] = {"scrape_interval", "namespace", NULL};
+static const char *const metrics_keys[] = {"scrape_interval", "namespace", "labels", NULL};
+static const char *const metric_label_keys[] = {"namespace", "job", "container", "pod", NULL};
 static const char *const autoscaler_keys[] = {"scaledObject", "horizontalPodAutoscaler", NULL};
 
 static const char *const cost_keys[] = {"managed_api_usd_per_mtok", NULL};
@@ -824,7 +826,9 @@ static int bind_model(struct bind *b, const struct sect *top)
     int rc, dt = 0, kv = 0;
     if ((rc = sect_open(b, top, "model", model_keys, &s)) || (rc = need(b, &s, "name", NULL)) ||
         (rc = rd_str(b, &s, "name", false, m->name, sizeof m->name)) ||
-        (rc = rd_path(b, &s, "catalog", m->catalog_path, sizeof m->catalog_path)))
+        (rc = rd_path(b, &s, "catalog", m->catalog_path, sizeof m->catalog_path)) ||
+        (rc = rd_str(b, &s, "served_model_name", false, m->served_model_name,
+                     sizeof m->served_model_name)))
         return rc;
     if (has(&s, "dtype")) {
         if ((rc = rd_enum(b, &s, "dtype", dtypes, &dt)))
@@ -1294,6 +1298,40 @@ static int bind_pod(struct bind *b, const struct sect *fleet, struct pod_spec *p
     return SIM_OK;
 }
 
+/* fleet.metrics.labels: the Kubernetes labels of the scraped vLLM series. Namespace,
+ * container and pod follow Kubernetes' rules for names (DNS-1123 labels: a-z, 0-9, '-',
+ * at most 63); a job is any text (a PodMonitor's is "namespace/name"). */
+static int bind_metric_labels(struct bind *b, const struct sect *m)
+{
+    struct fleet_spec *f = &b->sc->fleet;
+    struct sect l;
+    int rc;
+    if ((rc = sect_open(b, m, "labels", metric_label_keys, &l)))
+        return rc;
+    if (has(&l, "namespace") && has(m, "namespace"))
+        return fail_at(b, ynode_key(l.map, "namespace"),
+                       "'fleet.metrics.labels.namespace' and 'fleet.metrics.namespace' both set "
+                       "the namespace: keep one");
+    char *const out[] = {f->namespace_, f->job, f->container, f->pod_prefix};
+    for (size_t i = 0; metric_label_keys[i]; i++) {
+        char key[256];
+        const struct ynode *n = field(&l, metric_label_keys[i], key, sizeof key);
+        if (!n)
+            continue;
+        if ((rc = str_into(b, n, key, false, out[i], 64)))
+            return rc;
+        bool is_name = strcmp(metric_label_keys[i], "job") != 0; /* job: any text */
+        for (const char *p = out[i]; is_name && *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                  (*p == '-' && p != out[i] && p[1])))
+                return fail_at(b, n,
+                               "'%s' must be a Kubernetes name (lower-case letters, digits and "
+                               "'-', not at either end), got '%s'",
+                               key, out[i]);
+    }
+    return SIM_OK;
+}
+
 static int bind_fleet(struct bind *b, const struct sect *top)
 {
     struct fleet_spec *f = &b->sc->fleet;
@@ -1305,6 +1343,7 @@ static int bind_fleet(struct bind *b, const struct sect *top)
         (rc = sect_open(b, &s, "metrics", metrics_keys, &m)) ||
         (rc = rd_dur(b, &m, "scrape_interval", 1000000, &f->scrape_interval_us)) ||
         (rc = rd_str(b, &m, "namespace", false, f->namespace_, sizeof f->namespace_)) ||
+        (rc = bind_metric_labels(b, &m)) ||
         (rc = sect_open(b, &s, "autoscaler", autoscaler_keys, &a)) ||
         (rc = bind_kube(b, &a, "scaledObject", &f->scaled_object)) ||
         (rc = bind_kube(b, &a, "horizontalPodAutoscaler", &f->hpa)) ||
@@ -1522,6 +1561,9 @@ void scenario_defaults(struct scenario *sc)
     sc->fleet.pod.safe_to_evict = -1;
     sc->fleet.scrape_interval_us = 15000000;
     snprintf(sc->fleet.namespace_, sizeof sc->fleet.namespace_, "default");
+    snprintf(sc->fleet.job, sizeof sc->fleet.job, "vllm");
+    snprintf(sc->fleet.container, sizeof sc->fleet.container, "vllm");
+    snprintf(sc->fleet.pod_prefix, sizeof sc->fleet.pod_prefix, "vllm");
 
     sc->record.requests = REC_REQUESTS_FULL;
     sc->record.sample_frac = 0.01;

@@ -150,6 +150,8 @@ struct model_spec {
     char dtype[16];          /* bf16 | fp16 | fp8 | int8 | int4-awq | int4-gptq */
     char kv_cache_dtype[16]; /* auto | fp8 */
     char catalog_path[SC_PATH_MAX]; /* optional user catalog file (resolved), "" = none */
+    char served_model_name[256]; /* vLLM --served-model-name: the `model_name` label of its
+                                    metrics; "" = the catalog's Hugging Face id (hf_id) */
 };
 
 enum compile_cache { CACHE_WARM, CACHE_COLD, CACHE_PER_NODE };
@@ -270,7 +272,10 @@ struct pod_spec {
 struct fleet_spec {
     int replicas;                 /* fixed fleet size (when there is no autoscaler) */
     int64_t scrape_interval_us;   /* Prometheus scrape interval for `samples` */
-    char namespace_[64];          /* the pods' namespace label (metrics) */
+    char namespace_[64];          /* the pods' `namespace` label (metrics) */
+    char job[64];                 /* the scrape job's `job` label */
+    char container[64];           /* the vLLM container's `container` label */
+    char pod_prefix[64];          /* pods are `<pod_prefix>-<n>` (the `pod` label) */
     const struct ynode *scaled_object; /* fleet.autoscaler.scaledObject, or NULL */
     const struct ynode *hpa;           /* fleet.autoscaler.horizontalPodAutoscaler, or NULL */
     int max_gpus;                 /* fleet GPU limit before the node model exists; 0 = none */

@@ -42,6 +42,8 @@ static int parse_queries(struct sim *s, struct autoscaler *a, struct sim_err *er
 {
     size_t n_labels;
     const char *const *labels = scrape_label_names(&n_labels);
+    struct promql_label_value fixed[SCRAPE_N_FIXED];
+    scrape_fixed_labels(s, fixed);
     for (size_t i = 0; i < a->n; i++) {
         const struct pos_text *q = a->is_keda ? &a->kcfg.triggers[i].query
                                               : &a->hcfg.metrics[i].query;
@@ -49,6 +51,8 @@ static int parse_queries(struct sim *s, struct autoscaler *a, struct sim_err *er
         if (!a->expr[i])
             return err ? err->code : SIM_EINVAL;
         int rc = promql_check_labels(a->expr[i], labels, n_labels, err);
+        if (rc == SIM_OK)
+            rc = promql_check_values(a->expr[i], fixed, SCRAPE_N_FIXED, err);
         if (rc == SIM_OK)
             rc = promql_register(a->expr[i], s->tsdb, err);
         if (rc != SIM_OK)
@@ -165,14 +169,17 @@ static enum hpa_pod_state pod_state(const struct replica *rp)
 
 /* An HPA metric read through the custom/external metrics API (prometheus-adapter): the
  * selector's series, summed (External, Object) or per pod (Pods). */
-static struct hpa_metric_value hpa_query(struct sim *s, struct autoscaler *a, size_t i)
+static struct hpa_metric_value hpa_query(struct sim *s, struct autoscaler *a, size_t i,
+                                         bool *empty)
 {
     struct hpa_metric_value mv = {0};
     struct promql_value v;
     a->shown[i] = NAN;
+    *empty = false;
     if (promql_eval(a->expr[i], s->tsdb, s->now_us, &v, NULL) != SIM_OK ||
         v.type != PROMQL_VECTOR)
         return mv;
+    *empty = v.n == 0;
     if (a->hcfg.metrics[i].source != HPA_SOURCE_PODS) {
         if (v.n == 0)
             return mv; /* "no metrics returned from external metrics API" */
@@ -204,8 +211,8 @@ static struct hpa_metric_value hpa_query(struct sim *s, struct autoscaler *a, si
         hp->milli = 0;
         if (hp->state != HPA_POD_MISSING || rp->phase != POD_READY || pod_label < 0)
             continue;
-        char name[32];
-        snprintf(name, sizeof name, "vllm-%d", rp->idx);
+        char name[96];
+        scrape_pod_name(s, rp->idx, name, sizeof name);
         int32_t want = tsdb_str_find(s->tsdb, name);
         for (size_t j = 0; want >= 0 && j < v.n; j++) {
             if (tsdb_lset_get(&v.samples[j].labels, pod_label) == want) {
@@ -225,6 +232,28 @@ static struct hpa_metric_value hpa_query(struct sim *s, struct autoscaler *a, si
 }
 
 /* ---- scaling_events rows --------------------------------------------------------------- */
+
+/* Count an evaluation: `active` as sim_result says, and whether a query matched no
+ * series (`empty[i]` per trigger or metric). Appends "; query 'NAME' matched no series"
+ * for each such query to `reason` into `buf`. */
+static const char *count_eval(struct sim *s, struct autoscaler *a, bool active, const bool *empty,
+                              const char *reason, char *buf, size_t n)
+{
+    bool any = false;
+    size_t off = (size_t)snprintf(buf, n, "%s", reason);
+    for (size_t i = 0; i < a->n; i++) {
+        if (!empty[i])
+            continue;
+        any = true;
+        if (off < n)
+            off += (size_t)snprintf(buf + off, n - off, "; query '%s' matched no series",
+                                    a->names[i]);
+    }
+    s->res.autoscaler_evals++;
+    s->res.autoscaler_active_evals += active;
+    s->res.autoscaler_empty_evals += any;
+    return buf;
+}
 
 static void record(struct sim *s, struct autoscaler *a, const char *source, int32_t current,
                    int32_t raw, int32_t desired, const char *reason)
@@ -278,13 +307,17 @@ static void keda_tick(struct sim *s, void *obj, uint64_t arg)
     (void)obj;
     (void)arg;
     struct autoscaler *a = s->autoscaler;
+    bool empty[HPA_MAX_METRICS];
     for (size_t i = 0; i < a->n; i++) {
         a->live[i] = keda_query(s, a, i);
         a->shown[i] = a->live[i].kind == KEDA_SAMPLE_VALUE ? a->live[i].value : NAN;
+        empty[i] = a->live[i].kind == KEDA_SAMPLE_EMPTY;
     }
     struct keda_poll_out out;
     keda_poll(a->keda, s->now_us, s->desired, ready_count(s), a->live, &out);
-    record(s, a, "keda", out.current_replicas, out.target_replicas, out.desired, out.reason);
+    char reason[512];
+    record(s, a, "keda", out.current_replicas, out.target_replicas, out.desired,
+           count_eval(s, a, out.active, empty, out.reason, reason, sizeof reason));
     if (out.scaled)
         fleet_set_desired(s, out.desired);
     evq_push(s->q, s->now_us + a->kcfg.polling_interval_us, PRIO_CONTROL, keda_tick, NULL, 0);
@@ -296,6 +329,7 @@ static void hpa_tick(struct sim *s, void *obj, uint64_t arg)
     (void)arg;
     struct autoscaler *a = s->autoscaler;
     int32_t current = s->desired;
+    bool empty[HPA_MAX_METRICS] = {false}, all_ok = true;
     for (size_t i = 0; i < a->n; i++) {
         if (a->is_keda) {
             /* The HPA asks KEDA's metrics server, which queries live unless
@@ -306,13 +340,20 @@ static void hpa_tick(struct sim *s, void *obj, uint64_t arg)
             a->mv[i] = keda_hpa_metric(a->keda, i, current, ready_count(s), &live);
             a->shown[i] = a->mv[i].ok ? (double)a->mv[i].milli / 1000.0 : NAN;
         } else {
-            a->mv[i] = hpa_query(s, a, i);
+            a->mv[i] = hpa_query(s, a, i, &empty[i]);
+            all_ok = all_ok && a->mv[i].ok && !empty[i];
         }
     }
     struct hpa_sync_in in = {s->now_us, current, status_replicas(s), ready_count(s), a->mv};
     struct hpa_decision dec;
     hpa_sync(a->hpa, &in, &dec);
-    record(s, a, "hpa", dec.current_replicas, dec.raw_desired, dec.desired, dec.reason);
+    /* With KEDA the polls are the evaluations counted (its queries' emptiness shows
+     * there); the HPA's own syncs count when it reads Prometheus itself. */
+    char reason[512];
+    const char *why = a->is_keda ? dec.reason
+                                 : count_eval(s, a, all_ok, empty, dec.reason, reason,
+                                              sizeof reason);
+    record(s, a, "hpa", dec.current_replicas, dec.raw_desired, dec.desired, why);
     if (dec.rescale)
         fleet_set_desired(s, dec.desired);
     evq_push(s->q, s->now_us + a->hcfg.sync_period_us, PRIO_CONTROL, hpa_tick, NULL, 0);

@@ -187,6 +187,8 @@ struct matcher {
     size_t pos; /* of the label name */
 };
 
+static bool matcher_accepts(const struct matcher *m, const char *v);
+
 struct selector {
     char *metric;
     const struct metric_def *def;
@@ -1905,13 +1907,7 @@ static bool matcher_ok(const struct ctx *c, const struct matcher *m,
 {
     int32_t lid = tsdb_str_find(c->db, m->label);
     int32_t vid = lid < 0 ? -1 : tsdb_lset_get(ls, lid);
-    const char *v = vid < 0 ? "" : tsdb_str(c->db, vid);
-    switch (m->op) {
-    case MATCH_EQ: return strcmp(v, m->value) == 0;
-    case MATCH_NEQ: return strcmp(v, m->value) != 0;
-    case MATCH_RE: return regexec(&m->re, v, 0, NULL, 0) == 0;
-    default: return regexec(&m->re, v, 0, NULL, 0) != 0;
-    }
+    return matcher_accepts(m, vid < 0 ? "" : tsdb_str(c->db, vid));
 }
 
 /* Bring the selector's list of matching series up to date with the store. */
@@ -2629,6 +2625,53 @@ int promql_check_labels(const struct promql_expr *e, const char *const *labels, 
                             "label '%s' is not on llmcap's simulated series (they carry %s), so "
                             "this selector would match nothing",
                             m->label, list);
+        }
+    }
+    return SIM_OK;
+}
+
+static bool matcher_accepts(const struct matcher *m, const char *v)
+{
+    switch (m->op) {
+    case MATCH_EQ: return strcmp(v, m->value) == 0;
+    case MATCH_NEQ: return strcmp(v, m->value) != 0;
+    case MATCH_RE: return regexec(&m->re, v, 0, NULL, 0) == 0;
+    default: return regexec(&m->re, v, 0, NULL, 0) != 0;
+    }
+}
+
+static const char *match_op_text(enum match_op op)
+{
+    static const char *const text[] = {"=", "!=", "=~", "!~"};
+    return text[op];
+}
+
+int promql_check_values(const struct promql_expr *e, const struct promql_label_value *lv,
+                        size_t n, struct sim_err *err)
+{
+    for (size_t i = 0; i < e->n_nodes; i++) {
+        const struct selector *s = e->nodes[i]->sel;
+        if (!s)
+            continue;
+        bool gateway = strncmp(s->metric, "llmcap:", 7) == 0;
+        for (size_t k = 0; k < s->nm; k++) {
+            const struct matcher *m = &s->m[k];
+            const struct promql_label_value *have = NULL;
+            for (size_t j = 0; j < n && !have && !gateway; j++)
+                if (!strcmp(lv[j].name, m->label))
+                    have = &lv[j];
+            if (gateway && !matcher_accepts(m, ""))
+                return expr_err(e, err, SIM_EINVAL, m->pos,
+                                "matcher %s%s\"%s\" matches no series: llmcap's gateway series "
+                                "'%s' carry no labels",
+                                m->label, match_op_text(m->op), m->value, s->metric);
+            if (!have || matcher_accepts(m, have->value))
+                continue;
+            return expr_err(e, err, SIM_EINVAL, m->pos,
+                            "matcher %s%s\"%s\" matches no series the deployment exports: its "
+                            "series have %s=\"%s\"%s%s",
+                            m->label, match_op_text(m->op), m->value, have->name, have->value,
+                            have->hint ? " " : "", have->hint ? have->hint : "");
         }
     }
     return SIM_OK;

@@ -119,6 +119,27 @@ int promql_eval_keda(const struct promql_expr *e, const struct tsdb *db, int64_t
 int promql_check_labels(const struct promql_expr *e, const char *const *labels, size_t n,
                         struct sim_err *err);
 
+/* A label the deployment's series all carry with one value (`namespace`, `job`,
+ * `container`, `model_name`, `engine`), and a hint for the message that says where
+ * that value comes from ("set 'model.served_model_name' ..."). */
+struct promql_label_value {
+    const char *name;
+    const char *value;
+    const char *hint; /* may be NULL */
+};
+
+/*
+ * Fail (SIM_EINVAL + err at the matcher) when a matcher on one of the labels in `lv`
+ * cannot match the value the deployment's series carry, so its selector could never
+ * select a series: `{model_name="meta-llama/Llama-3.1-8B-Instruct"}` against series
+ * labelled model_name="meta-llama/Meta-Llama-3-8B-Instruct". The message names the
+ * matcher and the value that exists. Labels not in `lv` (pod, instance, le) are not
+ * checked. llmcap's own gateway series (`llmcap:...`) carry no label, so any matcher on
+ * them that cannot match the empty value fails too.
+ */
+int promql_check_values(const struct promql_expr *e, const struct promql_label_value *lv,
+                        size_t n, struct sim_err *err);
+
 /* Write `s` as `name{l1="v1", l2="v2"}` (name left out when dropped) into buf (at most n
  * bytes, NUL-terminated, truncated if needed); returns buf. */
 char *promql_format_sample(const struct tsdb *db, const struct promql_sample *s, char *buf,

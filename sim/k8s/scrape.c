@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/k8s/promql.h"
 #include "sim/sim_int.h"
 
 /* Label names every replica series carries; queries may filter on these only. */
-static const char *const replica_labels[] = {"namespace", "job", "pod", "instance",
-                                             "model_name", "engine", "le"};
+static const char *const replica_labels[] = {"namespace",  "job",    "pod", "container",
+                                             "instance",   "model_name", "engine", "le"};
 
 /* The shortest decimal that reads back as `v`, as Python's repr and Go's
  * strconv.FormatFloat(v, 'g', -1) write bucket bounds ("0.001", "2.5", "+Inf"); a whole
@@ -116,15 +117,17 @@ int scrape_pod_up(struct sim *s, struct replica *rp)
         return SIM_ENOMEM;
     for (size_t i = 0; i < slots; i++)
         rp->sid[i] = -1;
-    char pod[32], instance[48], name[160], le[40];
-    snprintf(pod, sizeof pod, "vllm-%d", rp->idx);
+    char pod[96], instance[112], name[160], le[40];
+    scrape_pod_name(s, rp->idx, pod, sizeof pod);
     snprintf(instance, sizeof instance, "%s:8000", pod);
-    struct tsdb_labels lb = {6,
-                             {{"namespace", s->sc->fleet.namespace_},
-                              {"job", "vllm"},
+    const struct fleet_spec *f = &s->sc->fleet;
+    struct tsdb_labels lb = {7,
+                             {{"namespace", f->namespace_},
+                              {"job", f->job},
                               {"pod", pod},
+                              {"container", f->container},
                               {"instance", instance},
-                              {"model_name", s->sc->model.name},
+                              {"model_name", s->model_label},
                               {"engine", "0"}}};
     size_t slot = 0;
     for (int m = 0; m < M_N_METRICS; m++) {
@@ -142,9 +145,9 @@ int scrape_pod_up(struct sim *s, struct replica *rp)
         } else {
             snprintf(name, sizeof name, "%s_bucket", d->name);
             struct tsdb_labels bl = lb;
-            bl.n = 7;
-            bl.l[6].name = "le";
-            bl.l[6].value = le;
+            bl.n = 8;
+            bl.l[7].name = "le";
+            bl.l[7].value = le;
             for (size_t b = 0; b <= d->n_buckets; b++) {
                 format_le(b < d->n_buckets ? d->buckets[b] : INFINITY, le, sizeof le);
                 rp->sid[slot + b] = tsdb_series(s->tsdb, name, &bl);
@@ -277,4 +280,26 @@ const char *const *scrape_label_names(size_t *n)
 {
     *n = sizeof replica_labels / sizeof replica_labels[0];
     return replica_labels;
+}
+
+void scrape_pod_name(const struct sim *s, int32_t idx, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s-%d", s->sc->fleet.pod_prefix, (int)idx);
+}
+
+void scrape_fixed_labels(const struct sim *s, struct promql_label_value *out)
+{
+    const struct fleet_spec *f = &s->sc->fleet;
+    out[0] = (struct promql_label_value){"namespace", f->namespace_,
+                                         "(set 'fleet.metrics.labels.namespace')"};
+    out[1] = (struct promql_label_value){"job", f->job, "(set 'fleet.metrics.labels.job')"};
+    out[2] = (struct promql_label_value){"container", f->container,
+                                         "(set 'fleet.metrics.labels.container')"};
+    out[3] = (struct promql_label_value){
+        "model_name", s->model_label,
+        s->sc->model.served_model_name[0]
+            ? "(from 'model.served_model_name')"
+            : "(vLLM's default --served-model-name, the model's Hugging Face id: set "
+              "'model.served_model_name' to the name the deployment serves)"};
+    out[4] = (struct promql_label_value){"engine", "0", "(vLLM V1 labels its one engine \"0\")"};
 }

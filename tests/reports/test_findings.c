@@ -161,3 +161,34 @@ Test(findings, windows_without_enough_requests_break_a_breach)
     cr_assert(strstr(f[0].text, "for 1 min, from 0:02:00 to 0:03:00"), "%s", f[0].text);
     cr_assert(strstr(f[1].text, "for 1 min, from 0:04:00 to 0:05:00"), "%s", f[1].text);
 }
+
+/* A run whose KEDA poll never found its trigger active while the error-rate SLO failed
+ * (tests/fixtures/autoscale/never_active.yaml gives 34 polls, 31 with no series). */
+Test(findings, an_autoscaler_never_active_while_an_slo_failed_is_a_warning)
+{
+    struct rd_kv kv[] = {{"autoscaler_active_evaluations", 0},
+                         {"autoscaler_empty_query_evaluations", 31},
+                         {"autoscaler_evaluations", 34},
+                         {"replicas_peak_ready", 1}};
+    struct rd_slo slo = {"error_rate", "error_rate", "frac", NAN, 0.01, 0.6667, false};
+    struct run_data rd = {0};
+    rd.summary = kv;
+    rd.n_summary = sizeof kv / sizeof kv[0];
+    rd.slo = &slo;
+    rd.n_slo = 1;
+    struct finding f[8];
+    cr_assert_eq(findings_detect(&rd, f, 8), 1);
+    cr_assert_eq(f[0].kind, FIND_AUTOSCALER_INACTIVE);
+    cr_assert(f[0].warn);
+    cr_assert_str_eq(f[0].text,
+                     "the autoscaler was never active in 34 evaluations while SLO error_rate "
+                     "failed: the fleet never scaled on demand (peak 1 ready replica); in 31 of "
+                     "them a trigger query matched no series: check its label matchers against "
+                     "the labels the deployment exports (scaling_events.reason names the query)");
+    /* Active once, or every SLO met: nothing to say. */
+    kv[0].value = 1;
+    cr_assert_eq(findings_detect(&rd, f, 8), 0);
+    kv[0].value = 0;
+    slo.pass = true;
+    cr_assert_eq(findings_detect(&rd, f, 8), 0);
+}

@@ -1052,6 +1052,14 @@ static const struct bad_case bad_router_fleet_cluster_cost[] = {
     {"bad_fleet_replicas_zero.yaml", "bad_fleet_replicas_zero.yaml:10:19",
      "'fleet.replicas' is 0 and there is no 'fleet.autoscaler': no replica would ever serve",
      SIM_EINVAL},
+    {"bad_fleet_labels_pod.yaml", "bad_fleet_labels_pod.yaml:12:19",
+     "'fleet.metrics.labels.pod' must be a Kubernetes name (lower-case letters, digits and '-', "
+     "not at either end), got 'vLLM_Server'",
+     SIM_EINVAL},
+    {"bad_fleet_labels_namespace_twice.yaml", "bad_fleet_labels_namespace_twice.yaml:13:14",
+     "'fleet.metrics.labels.namespace' and 'fleet.metrics.namespace' both set the namespace: "
+     "keep one",
+     SIM_EINVAL},
     {"bad_fleet_scrape_interval.yaml", "bad_fleet_scrape_interval.yaml:11:30",
      "'fleet.metrics.scrape_interval' must be >= 1s, got '500ms'", SIM_EINVAL},
     {"bad_fleet_two_autoscalers.yaml", "bad_fleet_two_autoscalers.yaml:15:5",

@@ -33,13 +33,15 @@ static int fwd_sample(void *ctx, const struct rec_sample *s) { (void)ctx; return
 static int fwd_pod(void *ctx, const struct rec_pod *p) { (void)ctx; return h_pod(&g_out, p); }
 static int fwd_scale(void *ctx, const struct rec_scaling_event *e) { (void)ctx; return h_scale(&g_ev, e); }
 
-static struct sim *run_file(const char *path, struct scenario *sc)
+static struct sim *run_file_with(const char *path, const char *const *sets, size_t n_sets,
+                                 struct scenario *sc)
 {
     gsl_set_error_handler_off();
     memset(&g_out, 0, sizeof g_out);
     memset(&g_ev, 0, sizeof g_ev);
     struct sim_err err = {0};
-    cr_assert_eq(scenario_load(sc, path, NULL, 0, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(scenario_load(sc, path, sets, n_sets, &err), SIM_OK, "%s: %s", err.where,
+                 err.msg);
     static struct sim_sink sink = {.request = fwd_request,
                                    .sample = fwd_sample,
                                    .pod = fwd_pod,
@@ -49,6 +51,11 @@ static struct sim *run_file(const char *path, struct scenario *sc)
     cr_assert_not_null(s, "%s: %s", err.where, err.msg);
     cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
     return s;
+}
+
+static struct sim *run_file(const char *path, struct scenario *sc)
+{
+    return run_file_with(path, NULL, 0, sc);
 }
 
 static const struct rec_pod *pod(int32_t id)
@@ -104,6 +111,63 @@ Test(autoscaler, keda_scales_to_zero_after_the_cooldown_and_back_on_the_gateway_
     cr_assert_gt(keda, 15);
     cr_assert_gt(hpa, 30);
     cr_assert_eq(sim_result(s)->pods_created, 3);
+    sim_free(s);
+    scenario_release(&sc);
+    free(g_out.rows);
+}
+
+Test(autoscaler, a_query_with_no_series_is_recorded_and_a_never_active_run_counted)
+{
+    /* never_active.yaml: scale_from_zero.yaml with the trigger on
+     * sum(vllm:num_requests_waiting). Polls at 7.5 + 30k s. The one replica is idle:
+     * polls 7.5 and 37.5 read 0 (not active, cooldown 60 s from 0 holds); 67.5 scales to
+     * 0 and the pod's series go stale. From 97.5 on the query has no series (vLLM's
+     * metrics leave with its pods), so KEDA never activates: requests 2 (t=400) and 3
+     * (t=700) time out at the gateway after 5 min, the last at 1000 s. Polls up to 997.5:
+     * k = 0..33, 34 in all, 31 of them empty; none active. */
+    struct scenario sc;
+    struct sim *s = run_file(FIXTURES "/autoscale/never_active.yaml", &sc);
+    const struct sim_result *r = sim_result(s);
+    cr_assert_eq(r->n_outcome[OUTCOME_TIMEOUT], 2);
+    cr_assert_eq(r->autoscaler_evals, 34);
+    cr_assert_eq(r->autoscaler_active_evals, 0);
+    cr_assert_eq(r->autoscaler_empty_evals, 31);
+    size_t k = 0;
+    while (k < g_ev.n && strcmp(g_ev.ev[k].source, "keda"))
+        k++;
+    for (size_t seen = 0; k < g_ev.n; k++) {
+        if (strcmp(g_ev.ev[k].source, "keda"))
+            continue;
+        if (seen++ == 3) {
+            cr_assert_float_eq(g_ev.ev[k].t_us * 1e-6, 97.5, EPS);
+            cr_assert_str_eq(g_ev.reason[k], "inactive; query 's0-prometheus' matched no series");
+            break;
+        }
+    }
+    sim_free(s);
+    scenario_release(&sc);
+    free(g_out.rows);
+}
+
+Test(autoscaler, series_carry_the_served_model_name_and_the_configured_labels)
+{
+    /* The same timeline with a query that filters on every label: it matches while the
+     * pod lives (polls 7.5, 37.5, 67.5 read 0), so again 31 of 34 polls are empty, not 34. */
+    static const char *const sets[] = {
+        "model.served_model_name=acme/llama-3-8b-chat",
+        "fleet.metrics.labels={namespace: llm, job: llm/vllm, container: engine, pod: llama}",
+        "fleet.autoscaler.scaledObject.spec.triggers.0.metadata.query=sum(vllm:num_requests_"
+        "waiting{namespace=\"llm\", job=\"llm/vllm\", container=\"engine\", pod=~\"llama-[0-9]+\", "
+        "model_name=\"acme/llama-3-8b-chat\", engine=\"0\"})",
+    };
+    struct scenario sc;
+    struct sim *s = run_file_with(FIXTURES "/autoscale/never_active.yaml", sets, 3, &sc);
+    const struct sim_result *r = sim_result(s);
+    cr_assert_eq(r->autoscaler_evals, 34);
+    cr_assert_eq(r->autoscaler_empty_evals, 31);
+    cr_assert_str_eq(g_ev.ev[0].source, "keda");
+    cr_assert_str_eq(g_ev.reason[0],
+                     "scale in to 0 held by cooldown (last active at 0s, cooldown 60s)");
     sim_free(s);
     scenario_release(&sc);
     free(g_out.rows);
