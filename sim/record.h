@@ -14,8 +14,7 @@
 
 enum req_outcome {
     OUTCOME_OK = 0,       /* all output tokens generated */
-    OUTCOME_TIMEOUT,      /* waited at the gateway longer than router.queue_timeout, or
-                             the client's router.client_timeout, retries spent */
+    OUTCOME_TIMEOUT,      /* waited at the gateway longer than router.queue_timeout */
     OUTCOME_REJECTED,     /* prompt + output longer than max_model_len */
     OUTCOME_FAILED,       /* the last attempt was aborted by vLLM (SIGTERM, SIGKILL) or
                              answered 5xx by a shutting-down pod, retries spent */

@@ -604,25 +604,19 @@ void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum a
 {
     const struct retry_spec *rt = &s->sc->router.retry;
     struct sim_result *res = &s->res;
-    bool retriable = why == FAIL_ABORTED ? rt->on_aborted
-                     : why == FAIL_5XX   ? rt->on_5xx
-                                         : rt->on_timeout;
+    bool retriable = why == FAIL_ABORTED ? rt->on_aborted : rt->on_5xx;
     if (!retriable || r->retries >= rt->attempts || s->stopping) {
         if (why == FAIL_ABORTED)
             res->n_aborted++;
-        else if (why == FAIL_5XX)
-            res->n_5xx++;
         else
-            res->n_client_timeout++;
-        sim_request_done(s, rp, r, why == FAIL_TIMEOUT ? OUTCOME_TIMEOUT : OUTCOME_FAILED);
+            res->n_5xx++;
+        sim_request_done(s, rp, r, OUTCOME_FAILED);
         return;
     }
     if (why == FAIL_ABORTED)
         res->retries_aborted++;
-    else if (why == FAIL_5XX)
-        res->retries_5xx++;
     else
-        res->retries_timeout++;
+        res->retries_5xx++;
     res->retries++;
     res->discarded_tokens += (uint64_t)r->num_output;
     r->num_computed = r->num_output = r->sched_new = 0;
@@ -1394,11 +1388,9 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("error_rate_frac", r->error_rate);
     EMIT("requests_aborted", r->n_aborted);
     EMIT("requests_5xx", r->n_5xx);
-    EMIT("requests_client_timeout", r->n_client_timeout);
     EMIT("retries_total", r->retries);
     EMIT("retries_aborted", r->retries_aborted);
     EMIT("retries_5xx", r->retries_5xx);
-    EMIT("retries_timeout", r->retries_timeout);
     const struct {
         const char *name;
         const struct latency_stats *st;

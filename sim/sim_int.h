@@ -408,7 +408,6 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
 enum attempt_fail {
     FAIL_ABORTED,     /* vLLM aborted it (SIGTERM, shutdown timeout) or the pod was killed */
     FAIL_5XX,         /* HTTP 503 from a shutting-down vLLM, or a refused connection */
-    FAIL_TIMEOUT,     /* the client's own timeout (router.client_timeout) */
 };
 /* An attempt failed at s->now_us (on `rp`, or NULL before reaching one): the client retries
  * after a backoff as router.retry says, or the request ends as failed or timeout. */

@@ -1097,7 +1097,7 @@ static int bind_engine(struct bind *b, const struct sect *top)
 
 /* ---- router, fleet, cluster, cost ------------------------------------------------------ */
 
-/* router.retry: {attempts, backoff, max_backoff, jitter, on: [aborted, timeout, 5xx]}. */
+/* router.retry: {attempts, backoff, max_backoff, jitter, on: [aborted, 5xx]}. */
 static int bind_retry(struct bind *b, const struct sect *router, struct retry_spec *rt)
 {
     struct sect s;
@@ -1115,17 +1115,20 @@ static int bind_retry(struct bind *b, const struct sect *router, struct retry_sp
     if (!on || ynode_is_null(on))
         return SIM_OK;
     if (on->kind != YNODE_SEQ)
-        return fail_at(b, on, "expected a list of aborted, timeout, 5xx for '%s', found %s", key,
+        return fail_at(b, on, "expected a list of aborted, 5xx for '%s', found %s", key,
                        ynode_kind_name(on));
-    rt->on_aborted = rt->on_timeout = rt->on_5xx = false;
+    rt->on_aborted = rt->on_5xx = false;
     for (size_t i = 0; i < on->n; i++) {
         int k = 0;
         if ((rc = ynode_as_enum(on->items[i], key, retry_on_names, &k, b->err)))
             return rc;
+        if (k == 1)
+            return fail_at(b, on->items[i],
+                           "'%s': retrying client timeouts is not modelled (llmcap has no "
+                           "client timeout yet); retry on aborted and 5xx",
+                           key);
         if (k == 0)
             rt->on_aborted = true;
-        else if (k == 1)
-            rt->on_timeout = true;
         else
             rt->on_5xx = true;
     }
@@ -1548,13 +1551,11 @@ void scenario_defaults(struct scenario *sc)
     /* The OpenAI Python SDK (openai-python src/openai/_constants.py): DEFAULT_TIMEOUT
      * 600 s, DEFAULT_MAX_RETRIES 2, INITIAL_RETRY_DELAY 0.5 s, MAX_RETRY_DELAY 8 s, jitter
      * 1 - 0.25 * random(); it retries connection errors, timeouts and 5xx. */
-    sc->router.client_timeout_us = 600000000;
     sc->router.retry.attempts = 2;
     sc->router.retry.backoff_us = 500000;
     sc->router.retry.max_backoff_us = 8000000;
     sc->router.retry.jitter = 0.25;
     sc->router.retry.on_aborted = true;
-    sc->router.retry.on_timeout = true;
     sc->router.retry.on_5xx = true;
 
     sc->fleet.replicas = 1;

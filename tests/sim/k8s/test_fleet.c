@@ -261,7 +261,7 @@ static void deployed_scenario(struct scenario *sc)
     sc->router.retry.backoff_us = 500000;
     sc->router.retry.max_backoff_us = 8000000;
     sc->router.retry.jitter = 0;
-    sc->router.retry.on_aborted = sc->router.retry.on_5xx = sc->router.retry.on_timeout = true;
+    sc->router.retry.on_aborted = sc->router.retry.on_5xx = true;
 }
 
 Test(fleet, sigterm_aborts_in_flight_work_and_the_stale_endpoint_refuses_the_retry)
