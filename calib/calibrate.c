@@ -323,9 +323,13 @@ int calib_load(struct calib *c, const char *spec_path, struct sim_err *err)
                                 "'fit.params' must be a list of parameter names");
             for (size_t i = 0; !rc && i < ROOF_N_PARAMS; i++)
                 c->free_param[i] = false;
+            const char *names[ROOF_N_PARAMS + 1]; /* NULL-terminated for ynode_as_enum */
+            for (int i = 0; i < ROOF_N_PARAMS; i++)
+                names[i] = roof_param_names[i];
+            names[ROOF_N_PARAMS] = NULL;
             for (size_t i = 0; !rc && i < ps->n; i++) {
                 int which = 0;
-                rc = ynode_as_enum(ps->items[i], "fit.params", roof_param_names, &which, err);
+                rc = ynode_as_enum(ps->items[i], "fit.params", names, &which, err);
                 if (!rc)
                     c->free_param[which] = true;
             }

@@ -229,6 +229,15 @@ Test(calibrate, bad_input_is_exit_2_and_writes_nothing)
     cr_assert(strstr(msg, "a failed run: 32 of 320 requests completed"), "%s", msg);
     cr_assert_not(out_exists());
 
+    /* an unknown parameter name in fit.params */
+    put("badparam.yaml", "fit: {params: [mem_eff, hostus]}\nruns:\n  - result: ok.json\n"
+                         "    model: {name: llama-3-8b}\n"
+                         "    engine: {gpu: h100-sxm-80gb, latency: {model: roofline}}\n"
+                         "    load: {request_rate: inf}\n");
+    cr_assert_eq(cli("badparam.yaml", msg, sizeof msg), 2, "%s", msg);
+    cr_assert(strstr(msg, "badparam.yaml:1:") && strstr(msg, "hostus"), "%s", msg);
+    cr_assert_not(out_exists());
+
     /* a fit that does not converge: exit 3, nothing written */
     char text[1024];
     snprintf(text, sizeof text,
