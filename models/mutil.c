@@ -79,9 +79,9 @@ char *mu_read_file(const char *path, size_t *len, struct sim_err *err)
         goto nomem;
     for (;;) {
         if (cap - n < 2) {
-            if (cap > ((size_t)1 << 30)) {
+            if (cap >= ((size_t)64 << 20)) { /* /dev/zero or a 10 GB line stop here */
                 mu_err_at(err, SIM_EINVAL, path, 0, 0,
-                          "cannot read '%s': larger than 1 GiB (a JSON catalog or latency "
+                          "cannot read '%s': larger than 64 MiB (a JSON catalog or latency "
                           "table is a few KiB)",
                           path);
                 goto fail;
@@ -93,6 +93,17 @@ char *mu_read_file(const char *path, size_t *len, struct sim_err *err)
             cap *= 2;
         }
         size_t got = fread(buf + n, 1, cap - n - 1, f);
+        if (n == 0 && got >= 2 && ((unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b)) {
+            mu_err_at(err, SIM_EINVAL, path, 0, 0,
+                      "'%s' is gzip-compressed: decompress it first (gunzip)", path);
+            goto fail;
+        }
+        if (n == 0 && got >= 4 && (unsigned char)buf[0] == 0x28 && (unsigned char)buf[1] == 0xb5 &&
+            (unsigned char)buf[2] == 0x2f && (unsigned char)buf[3] == 0xfd) {
+            mu_err_at(err, SIM_EINVAL, path, 0, 0,
+                      "'%s' is zstd-compressed: decompress it first (unzstd)", path);
+            goto fail;
+        }
         n += got;
         if (got == 0) {
             if (ferror(f)) {

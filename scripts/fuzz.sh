@@ -68,12 +68,13 @@ if [[ $do_build -eq 1 ]]; then
     fi
 fi
 
-# Inputs bigger than this are not interesting for line-oriented readers and only slow
-# the search down.
+# Inputs up to this size: large enough to reach the depth and length limits (PromQL
+# nests at most 256 levels, a unary-sign run or an operator chain is cheap only when
+# handled in a loop; YAML at most 1000 levels), small enough to keep the search fast.
 max_len() {
     case $1 in
-        promql|set) echo 512 ;;
-        *) echo 16384 ;;
+        promql|set) echo 8192 ;;
+        *) echo 65536 ;;
     esac
 }
 

@@ -176,6 +176,41 @@ static void errno_text(int e, char *buf, size_t n)
         buf[0] = (char)(buf[0] - 'A' + 'a');
 }
 
+/* What a scenario or manifest file may weigh: far above any real one, and the memory
+ * a hostile one (/dev/zero, a 10 GB line) can take before it is refused. */
+#define YNODE_FILE_MAX ((size_t)16 << 20)
+
+/* Why the bytes just read (buf[n..n+got)) cannot be a YAML text, or NULL: a compressed
+ * file (checked on the first bytes) or a NUL byte (not text; /dev/zero stops here). */
+static const char *read_check(const char *buf, size_t n, size_t got)
+{
+    if (n == 0 && got >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b)
+        return "gzip-compressed: decompress it first (gunzip)";
+    if (n == 0 && got >= 4 && (unsigned char)buf[0] == 0x28 && (unsigned char)buf[1] == 0xb5 &&
+        (unsigned char)buf[2] == 0x2f && (unsigned char)buf[3] == 0xfd)
+        return "zstd-compressed: decompress it first (unzstd)";
+    if (memchr(buf + n, '\0', got))
+        return "not a text file: it holds a NUL byte";
+    return NULL;
+}
+
+/* Line and column (1-based, bytes) of the first NUL byte in buf[0..n). */
+static void nul_position(const char *buf, size_t n, long *line, long *col)
+{
+    const char *z = memchr(buf, '\0', n);
+    size_t end = z ? (size_t)(z - buf) : n;
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < end; i++) {
+        if (buf[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
 int ynode_read_file(const char *path, char **out, size_t *len, struct sim_err *err)
 {
     *out = NULL;
@@ -205,8 +240,28 @@ int ynode_read_file(const char *path, char **out, size_t *len, struct sim_err *e
             buf = nb;
             cap *= 2;
         }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        size_t room = cap - 1 - n;
+        if (room > YNODE_FILE_MAX + 1 - n)
+            room = YNODE_FILE_MAX + 1 - n;
+        size_t got = fread(buf + n, 1, room, f);
+        const char *bad = read_check(buf, n, got);
         n += got;
+        if (bad || n > YNODE_FILE_MAX) {
+            char msg[200];
+            if (bad)
+                snprintf(msg, sizeof msg, "'%.100s' is %s", path, bad);
+            else
+                snprintf(msg, sizeof msg,
+                         "'%.100s' is larger than %d MiB: not a scenario (a scenario is a "
+                         "few KiB)",
+                         path, (int)(YNODE_FILE_MAX >> 20));
+            long line = 0, col = 0;
+            if (bad && buf[0] != '\x1f' && (unsigned char)buf[0] != 0x28)
+                nul_position(buf, n, &line, &col);
+            free(buf);
+            fclose(f);
+            return sim_err_at(err, SIM_EINVAL, path, line, col, "%s", msg);
+        }
         if (got == 0) {
             if (ferror(f)) {
                 int e = errno;

@@ -232,6 +232,7 @@ struct node {
     size_t ngrp;
     struct node *kid[3];
     size_t nkid;
+    int height; /* of the subtree: 1 for a leaf (bounded by PQ_MAX_DEPTH) */
     /* evaluation state, reused from call to call */
     struct vec out;
     struct lsmap map;
@@ -261,7 +262,14 @@ struct parser {
     struct tok cur;
     struct sim_err *err;
     bool failed;
+    int depth; /* parse_expr() calls open now */
 };
+
+/* Nesting limit: parentheses, function calls, aggregations and operators inside one
+ * another, a chain of binary operators counting one level per operator (the tree it
+ * makes is that deep). Real trigger queries nest a handful of levels; the limit keeps
+ * the parser's and the evaluator's recursion far from the stack's end on any input. */
+#define PQ_MAX_DEPTH 256
 
 /* ------------------------------------------------------------------------------------ */
 /* Locations and errors                                                                 */
@@ -945,6 +953,7 @@ static struct node *new_node(struct parser *p, enum node_kind kind, size_t pos)
     n->kind = kind;
     n->pos = pos;
     n->le_id = -1;
+    n->height = 1;
     e->nodes[e->n_nodes++] = n;
     return n;
 }
@@ -995,6 +1004,29 @@ static const char *type_name(enum promql_type t)
 enum { PREC_ADD = 1, PREC_MUL = 2, PREC_POW = 3 };
 
 static struct node *parse_expr(struct parser *p, int min_prec);
+
+static void *too_deep(struct parser *p, size_t pos)
+{
+    return perr(p, pos,
+                "the query nests deeper than %d levels (parentheses, function calls, "
+                "aggregations and chained operators each count one)",
+                PQ_MAX_DEPTH);
+}
+
+/* n's height from its kids; false (an error) past the nesting limit. */
+static bool set_height(struct parser *p, struct node *n)
+{
+    int h = 0;
+    for (size_t i = 0; i < n->nkid; i++)
+        if (n->kid[i] && n->kid[i]->height > h)
+            h = n->kid[i]->height;
+    n->height = h + 1;
+    if (n->height > PQ_MAX_DEPTH) {
+        too_deep(p, n->pos);
+        return false;
+    }
+    return true;
+}
 
 /* The metric name must be one llmcap's replicas expose. */
 static bool check_metric(struct parser *p, struct selector *sel, size_t pos)
@@ -1265,7 +1297,7 @@ static bool parse_args(struct parser *p, struct node *n, const char *fname, size
         return false;
     advance(p); /* ')' */
     n->nkid = *count < max ? *count : max;
-    return true;
+    return set_height(p, n);
 }
 
 static bool contains_bucket_selector(const struct node *n)
@@ -1575,9 +1607,13 @@ static struct node *parse_unary(struct parser *p)
 {
     if (p->cur.kind != TK_ADD && p->cur.kind != TK_SUB)
         return parse_primary(p);
-    bool neg = p->cur.kind == TK_SUB;
+    /* A run of signs ("- - -a", 100,000 of them) folds into one, in a loop. */
+    bool neg = false;
     size_t pos = p->cur.pos;
-    advance(p);
+    while (!p->failed && (p->cur.kind == TK_ADD || p->cur.kind == TK_SUB)) {
+        neg ^= p->cur.kind == TK_SUB;
+        advance(p);
+    }
     /* Prometheus: unary_op expr %prec MUL, so -a^b is -(a^b) and -a*b is (-a)*b. */
     struct node *a = parse_expr(p, PREC_POW);
     if (!a)
@@ -1599,7 +1635,7 @@ static struct node *parse_unary(struct parser *p)
     n->type = a->type;
     n->kid[0] = a;
     n->nkid = 1;
-    return n;
+    return set_height(p, n) ? n : NULL;
 }
 
 static int bin_prec(int op)
@@ -1638,7 +1674,19 @@ static int binary_op(struct parser *p)
     return -2;
 }
 
+static struct node *parse_expr_in(struct parser *p, int min_prec);
+
 static struct node *parse_expr(struct parser *p, int min_prec)
+{
+    if (p->depth >= PQ_MAX_DEPTH)
+        return too_deep(p, p->cur.pos);
+    p->depth++;
+    struct node *n = parse_expr_in(p, min_prec);
+    p->depth--;
+    return n;
+}
+
+static struct node *parse_expr_in(struct parser *p, int min_prec)
 {
     struct node *lhs = parse_unary(p);
     while (lhs && !p->failed) {
@@ -1672,6 +1720,8 @@ static struct node *parse_expr(struct parser *p, int min_prec)
         n->kid[0] = lhs;
         n->kid[1] = rhs;
         n->nkid = 2;
+        if (!set_height(p, n))
+            return NULL;
         n->type = lhs->type == PROMQL_SCALAR && rhs->type == PROMQL_SCALAR ? PROMQL_SCALAR
                                                                            : PROMQL_VECTOR;
         lhs = n;

@@ -1101,3 +1101,71 @@ Test(perf_promql, hpa_sync_evaluations_per_second)
     promql_free(q2);
     tsdb_free(db);
 }
+
+/* ---- hostile depth and length: a limit with its message, never the stack's end ---- */
+
+static char *repeat3(const char *head, const char *unit, size_t n, const char *mid,
+                     const char *tail, size_t n_tail)
+{
+    size_t lu = strlen(unit), lt = strlen(tail);
+    char *q = malloc(strlen(head) + n * lu + strlen(mid) + n_tail * lt + 1);
+    char *w = q;
+    w += sprintf(w, "%s", head);
+    for (size_t i = 0; i < n; i++, w += lu)
+        memcpy(w, unit, lu);
+    w += sprintf(w, "%s", mid);
+    for (size_t i = 0; i < n_tail; i++, w += lt)
+        memcpy(w, tail, lt);
+    *w = '\0';
+    return q;
+}
+
+Test(promql, nesting_past_the_limit_is_refused_with_the_limit)
+{
+    /* 10,000 parentheses, sum( or abs( nested 10,000 deep, a ^ chain (right-nested) and
+     * a + chain of 100,000 operators (a tree that deep): each refused, naming the limit,
+     * at the point where it was passed. */
+    const char *msg = "the query nests deeper than 256 levels (parentheses, function calls, "
+                      "aggregations and chained operators each count one)";
+    struct {
+        const char *unit, *mid, *tail;
+        size_t n;
+    } cases[] = {{"(", "x", ")", 10000},     {"sum(", "x", ")", 10000},
+                 {"abs(", "x", ")", 10000},  {"2 ^ ", "2", "", 10000},
+                 {"", "1", " + 1", 100000},  {"", "1", " * 2", 100000}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool chain = cases[i].unit[0] == '\0';
+        char *q = repeat3("", cases[i].unit, chain ? 0 : cases[i].n, cases[i].mid,
+                          cases[i].tail, chain ? cases[i].n : (cases[i].tail[0] ? cases[i].n : 0));
+        struct sim_err err = {0};
+        struct promql_expr *e = promql_parse(q, FILE_, 12, 14, &err);
+        cr_assert_null(e, "case %zu parsed", i);
+        cr_assert_str_eq(err.msg, msg, "case %zu: %s", i, err.msg);
+        free(q);
+    }
+    /* Within the limit: parsed and evaluated (100 nested parentheses, a chain of 200). */
+    struct tsdb *db = queue_db();
+    char *q = repeat3("", "(", 100, "sum(vllm:num_requests_waiting)", ")", 100);
+    cr_assert_float_eq(eval1(db, q, 100 * S), 15, 1e-12);
+    free(q);
+    q = repeat3("", "", 0, "sum(vllm:num_requests_waiting)", " + 1", 200);
+    cr_assert_float_eq(eval1(db, q, 100 * S), 215, 1e-12);
+    free(q);
+    tsdb_free(db);
+}
+
+Test(promql, a_run_of_unary_signs_folds_in_a_loop)
+{
+    /* 100,000 minus signs (even: the value itself) and 99,999 (odd: negated), and a run
+     * of mixed signs: no recursion per sign. */
+    struct tsdb *db = queue_db();
+    char *q = repeat3("", "-", 100000, "sum(vllm:num_requests_waiting)", "", 0);
+    cr_assert_float_eq(eval1(db, q, 100 * S), 15, 1e-12);
+    free(q);
+    q = repeat3("", "-", 99999, "sum(vllm:num_requests_waiting)", "", 0);
+    cr_assert_float_eq(eval1(db, q, 100 * S), -15, 1e-12);
+    free(q);
+    cr_assert_float_eq(eval1(db, "-+-+-sum(vllm:num_requests_waiting)", 100 * S), -15,
+                       1e-12);
+    tsdb_free(db);
+}
