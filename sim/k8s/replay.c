@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/mutil.h"
 #include "sim/config/manifest.h"
 
 #define CELL_MAX 64
@@ -27,8 +28,20 @@ struct row {
     int32_t ready;
 };
 
+/* A point of a Prometheus query_range matrix. */
+struct prom_point {
+    int64_t t_us;
+    struct keda_sample s;
+    char text[CELL_MAX];
+};
+
 struct series {
     const char *path;
+    /* A Prometheus query_range response: its points, read whole (Prometheus returns at
+     * most 11,000 points per series), and the step they are on. */
+    struct prom_point *pts;
+    size_t n_pts, next_pt;
+    int64_t step_us, next_t_us;
     FILE *f;
     char *buf;
     size_t cap;
@@ -148,6 +161,142 @@ static int next_line(struct series *sr, struct sim_err *err)
     }
 }
 
+/* A sample value as Prometheus' JSON writes it: a string, "NaN", "+Inf", "-Inf" or a
+ * number (Go's strconv.FormatFloat 'f', -1). */
+static int prom_value(const struct mu_json *doc, const cJSON *v, struct prom_point *p,
+                      struct sim_err *err)
+{
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= CELL_MAX)
+        return mu_json_err(doc, v, err, SIM_EINVAL,
+                           "expected a sample value as a string (\"12.5\", \"NaN\", \"+Inf\")");
+    const char *t = v->valuestring;
+    memcpy(p->text, t, strlen(t) + 1);
+    if (!strcmp(t, "NaN"))
+        p->s = (struct keda_sample){KEDA_SAMPLE_VALUE, NAN};
+    else if (!strcmp(t, "+Inf"))
+        p->s = (struct keda_sample){KEDA_SAMPLE_VALUE, INFINITY};
+    else if (!strcmp(t, "-Inf"))
+        p->s = (struct keda_sample){KEDA_SAMPLE_VALUE, -INFINITY};
+    else if (number_text(t) && isfinite(strtod(t, NULL)))
+        p->s = (struct keda_sample){KEDA_SAMPLE_VALUE, strtod(t, NULL)};
+    else
+        return mu_json_err(doc, v, err, SIM_EINVAL,
+                           "expected a number, NaN, +Inf or -Inf as the sample value, got '%.60s'",
+                           t);
+    return SIM_OK;
+}
+
+/*
+ * A Prometheus HTTP API query_range response, as `curl .../api/v1/query_range` or
+ * `promtool query range -o json` save it: {"status":"success","data":{"resultType":
+ * "matrix","result":[{"metric":{...},"values":[[t,"v"],...]}]}}. One series feeds every
+ * trigger (KEDA reads one series); the step is the smallest gap between timestamps, and a
+ * step with no point is an evaluation at which the query returned no series.
+ */
+static int open_prom(struct series *sr, const char *path, struct sim_err *err)
+{
+    struct mu_json doc;
+    int rc = mu_json_load(&doc, path, err);
+    if (rc)
+        return rc;
+    const cJSON *root = doc.root, *st = cJSON_GetObjectItemCaseSensitive(root, "status");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(data, "resultType");
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(data, "result");
+    if (!cJSON_IsObject(root) || !cJSON_IsString(st)) {
+        rc = mu_json_err(&doc, root, err, SIM_EINVAL,
+                         "expected a Prometheus API response ({\"status\": \"success\", "
+                         "\"data\": ...})");
+    } else if (strcmp(st->valuestring, "success")) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+        rc = mu_json_err(&doc, st, err, SIM_EINVAL, "the query failed: status '%.40s'%s%.200s",
+                         st->valuestring, cJSON_IsString(e) ? ": " : "",
+                         cJSON_IsString(e) ? e->valuestring : "");
+    } else if (!cJSON_IsString(rt) || strcmp(rt->valuestring, "matrix") || !cJSON_IsArray(res)) {
+        rc = mu_json_err(&doc, rt ? rt : data, err, SIM_EINVAL,
+                         "expected a range query's result (\"resultType\": \"matrix\"); an "
+                         "instant query (/api/v1/query) gives one point: use /api/v1/query_range");
+    } else if (cJSON_GetArraySize(res) != 1) {
+        rc = mu_json_err(&doc, res, err, SIM_EINVAL,
+                         "the result holds %d series, but a KEDA or HPA query must return one "
+                         "(aggregate it, e.g. sum(...))",
+                         cJSON_GetArraySize(res));
+    }
+    const cJSON *vals = rc ? NULL : cJSON_GetObjectItemCaseSensitive(res->child, "values");
+    if (!rc && (!cJSON_IsArray(vals) || cJSON_GetArraySize(vals) == 0))
+        rc = mu_json_err(&doc, vals ? vals : res->child, err, SIM_EINVAL,
+                         "expected the series' \"values\": [[unix_time, \"value\"], ...]");
+    size_t n = rc ? 0 : (size_t)cJSON_GetArraySize(vals);
+    if (!rc && !(sr->pts = sim_calloc(n, sizeof *sr->pts)))
+        rc = sim_err_set(err, SIM_ENOMEM, "out of memory reading '%s'", path);
+    const cJSON *v = vals ? vals->child : NULL;
+    for (size_t i = 0; !rc && i < n; i++, v = v->next) {
+        const cJSON *t = cJSON_GetArrayItem(v, 0);
+        if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(t) ||
+            !(t->valuedouble >= 0 && t->valuedouble <= 9.2e12)) {
+            rc = mu_json_err(&doc, v, err, SIM_EINVAL,
+                             "expected a point [unix_time_s, \"value\"] with a time >= 0");
+            break;
+        }
+        struct prom_point *p = &sr->pts[i];
+        p->t_us = (int64_t)llround(t->valuedouble * 1e6);
+        if ((rc = prom_value(&doc, cJSON_GetArrayItem(v, 1), p, err)))
+            break;
+        if (i && p->t_us <= sr->pts[i - 1].t_us) {
+            rc = mu_json_err(&doc, t, err, SIM_EINVAL,
+                             "times must increase from point to point, got %.17g after %.17g",
+                             t->valuedouble, (double)sr->pts[i - 1].t_us / 1e6);
+            break;
+        }
+        int64_t gap = i ? p->t_us - sr->pts[i - 1].t_us : 0;
+        if (gap && (!sr->step_us || gap < sr->step_us))
+            sr->step_us = gap;
+    }
+    /* Points off the step grid (a missed scrape interval shows as a gap, never as an
+     * offset) would mean the step guessed is wrong. */
+    v = vals ? vals->child : NULL;
+    for (size_t i = 1; !rc && i < n; i++) {
+        v = v->next;
+        if ((sr->pts[i].t_us - sr->pts[0].t_us) % sr->step_us)
+            rc = mu_json_err(&doc, v, err, SIM_EINVAL,
+                             "this point is off the step of %.17g s that the closest points "
+                             "give: save the response of one query_range call",
+                             (double)sr->step_us / 1e6);
+    }
+    mu_json_release(&doc);
+    if (rc)
+        return rc;
+    sr->n_pts = n;
+    sr->next_t_us = sr->pts[0].t_us;
+    if (!sr->step_us)
+        sr->step_us = 1; /* one point: one row */
+    sr->n_values = 1;
+    snprintf(sr->names[0], sizeof sr->names[0], "t_s");
+    snprintf(sr->names[1], sizeof sr->names[1], "value");
+    return SIM_OK;
+}
+
+/* The next row of a query_range series: the point at the next step, or an empty value
+ * (no series) where the matrix has none. */
+static int prom_row(struct series *sr, struct row *r)
+{
+    if (sr->next_pt >= sr->n_pts)
+        return 0;
+    const struct prom_point *p = &sr->pts[sr->next_pt];
+    memset(r, 0, sizeof *r);
+    r->t_us = sr->next_t_us;
+    r->line = (long)sr->next_pt + 1;
+    if (p->t_us == sr->next_t_us) {
+        r->s[0] = p->s;
+        memcpy(r->text[0], p->text, sizeof p->text);
+        sr->next_pt++;
+    } else {
+        r->s[0] = (struct keda_sample){KEDA_SAMPLE_EMPTY, 0.0};
+    }
+    sr->next_t_us += sr->step_us;
+    return 1;
+}
+
 static int open_series(struct series *sr, const char *path, size_t n_metrics, struct sim_err *err)
 {
     memset(sr, 0, sizeof *sr);
@@ -159,6 +308,15 @@ static int open_series(struct series *sr, const char *path, size_t n_metrics, st
         return sim_err_at(err, e == ENOENT ? SIM_ENOENT : SIM_EIO, path, 0, 0,
                           "cannot open '%s': %s", path, err_text(e, eb, sizeof eb));
     }
+    int c;
+    while ((c = getc(sr->f)) == ' ' || c == '\t' || c == '\n' || c == '\r')
+        ;
+    if (c == '{') {
+        fclose(sr->f);
+        sr->f = NULL;
+        return open_prom(sr, path, err);
+    }
+    rewind(sr->f);
     int rc = next_line(sr, err);
     if (rc <= 0)
         return rc ? rc : sim_err_at(err, SIM_EINVAL, path, 0, 0, "'%s' is empty", path);
@@ -197,6 +355,8 @@ static int open_series(struct series *sr, const char *path, size_t n_metrics, st
 /* Read the next data row: 1, 0 at the end, or an error. */
 static int read_row(struct series *sr, const struct row *prev, struct row *r, struct sim_err *err)
 {
+    if (sr->pts)
+        return prom_row(sr, r);
     int rc = next_line(sr, err);
     if (rc <= 0)
         return rc;
@@ -476,6 +636,7 @@ done:
     if (sr.f)
         fclose(sr.f);
     free(sr.buf);
+    free(sr.pts);
     free(rn.pods);
     hpa_free(rn.hpa);
     keda_free(rn.keda);

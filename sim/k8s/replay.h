@@ -12,6 +12,11 @@
  * same instant KEDA goes first. Replicas follow each decision at once and are all ready
  * unless `ready_replicas` says otherwise (clamped to the current count).
  *
+ * Or the series is a Prometheus query_range response (a file starting with '{'):
+ * {"status":"success","data":{"resultType":"matrix","result":[{"metric":{...},
+ * "values":[[unix_s,"v"],...]}]}}, one series feeding every trigger, on the step given
+ * by the smallest gap between points; a step with no point is an empty result.
+ *
  * Output: CSV with the header
  *   t_s,source,<value columns>,ready_replicas,current_replicas,raw_desired,desired,reason
  * one row per KEDA poll (source `keda`) and per HPA sync (source `hpa`).

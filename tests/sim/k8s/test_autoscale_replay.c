@@ -253,3 +253,75 @@ Test(autoscale_replay, cli_writes_the_golden_file_and_exits_2_on_bad_rows)
     cr_assert_eq(run_cli(args, err, sizeof err), 2);
     cr_assert(strstr(err, "give exactly one of '--scaledobject' or '--hpa'"), "%s", err);
 }
+
+/* A Prometheus query_range response (as curl .../api/v1/query_range or promtool query
+ * range -o json save it, Prometheus docs/querying/api.md "Range queries") of the same
+ * queue as queue_burst.csv, on a 15 s step from 2026-01-01T00:00:00Z (1767225600): the
+ * decisions are queue_burst.decisions.csv with every time shifted by that much. */
+Test(autoscale_replay, a_prometheus_query_range_response_replays_like_the_csv)
+{
+    struct sim_err e = {0};
+    char *got = replay(MAN "so_vllm.yaml", NULL, SER "queue_burst.prom.json", &e);
+    cr_assert_not_null(got, "%s: %s", e.where, e.msg);
+    char *want = slurp(SER "queue_burst.decisions.csv");
+    /* shift the golden file's times */
+    size_t cap = strlen(want) * 2 + 64, o = 0;
+    char *shifted = malloc(cap);
+    const char *line = want;
+    bool header = true;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+        if (header) {
+            o += (size_t)snprintf(shifted + o, cap - o, "%.*s", (int)len, line);
+            header = false;
+        } else {
+            char *rest;
+            long long t = strtoll(line, &rest, 10);
+            o += (size_t)snprintf(shifted + o, cap - o, "%lld", t + 1767225600LL);
+            /* KEDA's reason names its last active time: shifted too */
+            const char *la = strstr(rest, "last active at ");
+            if (la && la < line + len) {
+                la += strlen("last active at ");
+                o += (size_t)snprintf(shifted + o, cap - o, "%.*s", (int)(la - rest), rest);
+                long long a = strtoll(la, &rest, 10);
+                o += (size_t)snprintf(shifted + o, cap - o, "%lld", a + 1767225600LL);
+            }
+            o += (size_t)snprintf(shifted + o, cap - o, "%.*s",
+                                  (int)(len - (size_t)(rest - line)), rest);
+        }
+        line += len;
+    }
+    cr_assert_str_eq(got, shifted);
+    free(shifted);
+    free(want);
+    free(got);
+}
+
+Test(autoscale_replay, a_missing_step_of_a_query_range_is_a_query_with_no_series)
+{
+    /* gap.prom.json: 3 at t0, 7.5 at t0+15, nothing at t0+30, NaN at t0+45. KEDA's poll at
+     * t0 activates (3 > 0.5): 0 -> 1; the HPA at t0+15: ceil(7.5/5) = 2. At t0+30 the
+     * query has no series: KEDA reads 0 (ignoreNullValues), inactive; the HPA gets 0 and
+     * the stabilization window holds 2. */
+    struct sim_err e = {0};
+    char *out = replay(MAN "so_vllm.yaml", NULL, SER "gap.prom.json", &e);
+    cr_assert_not_null(out, "%s: %s", e.where, e.msg);
+    row_is(out, "1767225600,keda,3,0,0,1,1,activate: scale from 0 to 1");
+    row_is(out, "1767225615,hpa,7.5,1,1,2,2,scale up");
+    row_is(out, "1767225630,hpa,,2,2,0,2,scale down held by stabilization window (max 2 over "
+                "300s)");
+    row_is(out, "1767225645,hpa,NaN,2,2,0,2,scale down held by stabilization window (max 2 over "
+                "300s)");
+    free(out);
+}
+
+Test(autoscale_replay, a_prometheus_error_or_instant_result_is_refused_where_it_says_so)
+{
+    replay_fails(SER "bad_vector.prom.json", "4:19",
+                 "expected a range query's result (\"resultType\": \"matrix\"); an instant "
+                 "query (/api/v1/query) gives one point: use /api/v1/query_range");
+    replay_fails(SER "bad_error.prom.json", "2:13",
+                 "the query failed: status 'error': invalid parameter \"query\": 1:5: parse "
+                 "error: unexpected end of input");
+}
