@@ -71,35 +71,86 @@ static int query_int(sqlite3 *h, const char *sql, int64_t *out)
 
 static int add_run_keys(struct db *db, struct sim_err *err);
 
-static int check_or_create(struct db *db, struct sim_err *err)
+/* What the file is: application_id, user_version and how many schema objects. */
+static int read_kind(struct db *db, int64_t *app, int64_t *version, int64_t *n_tables,
+                     struct sim_err *err)
 {
-    int64_t app = 0, version = 0, n_tables = 0;
-    int rc = query_int(db->h, "PRAGMA application_id", &app);
+    int rc = query_int(db->h, "PRAGMA application_id", app);
     if (rc == SQLITE_NOTADB)
         return sim_err_at(err, SIM_EINVAL, db->path, 0, 0,
                           "not an llmcap database (not a SQLite file): refusing to write "
                           "into it; choose another output file");
+    if (rc != SQLITE_OK || query_int(db->h, "PRAGMA user_version", version) != SQLITE_OK ||
+        query_int(db->h, "SELECT count(*) FROM sqlite_master", n_tables) != SQLITE_OK)
+        return db_fail(db, err, "cannot read the database");
+    return SIM_OK;
+}
+
+/* An llmcap database to append to: not from a newer llmcap, and not damaged. */
+static int check_llmcap(struct db *db, int64_t version, struct sim_err *err)
+{
+    if (version > DB_SCHEMA_VERSION)
+        return sim_err_at(err, SIM_EINVAL, db->path, 0, 0,
+                          "written by a newer llmcap (schema version %lld, this llmcap "
+                          "knows %d): refusing to write into it",
+                          (long long)version, DB_SCHEMA_VERSION);
+    sqlite3_stmt *st = NULL;
+    char first[160] = "";
+    int rc = sqlite3_prepare_v2(db->h, "PRAGMA quick_check(1)", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        snprintf(first, sizeof first, "%s", t ? (const char *)t : "");
+        for (char *c = first; *c; c++)
+            if (*c == '\n')
+                *c = ' '; /* one line in the message */
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || (rc == SQLITE_OK && strcmp(first, "ok")))
+        return sim_err_at(err, SIM_EINVAL, db->path, 0, 0,
+                          "the database is damaged (SQLite's quick_check: %s): refusing to "
+                          "write into it; restore it or choose another output file",
+                          first[0] ? first : sqlite3_errstr(rc));
     if (rc != SQLITE_OK)
         return db_fail(db, err, "cannot read the database");
-    if (query_int(db->h, "PRAGMA user_version", &version) != SQLITE_OK ||
-        query_int(db->h, "SELECT count(*) FROM sqlite_master", &n_tables) != SQLITE_OK)
-        return db_fail(db, err, "cannot read the database");
-    if (app == DB_APPLICATION_ID) {
-        if (version > DB_SCHEMA_VERSION)
-            return sim_err_at(err, SIM_EINVAL, db->path, 0, 0,
-                              "written by a newer llmcap (schema version %lld, this llmcap "
-                              "knows %d): refusing to write into it",
-                              (long long)version, DB_SCHEMA_VERSION);
-        return add_run_keys(db, err);
-    }
-    if (n_tables > 0 || app != 0)
+    return add_run_keys(db, err);
+}
+
+static int check_or_create(struct db *db, struct sim_err *err)
+{
+    int64_t app = 0, version = 0, n_tables = 0;
+    int rc = read_kind(db, &app, &version, &n_tables, err);
+    if (rc != SIM_OK)
+        return rc;
+    if (app == DB_APPLICATION_ID)
+        return check_llmcap(db, version, err);
+    if (n_tables > 0 || app != 0 || version != 0)
         return sim_err_at(err, SIM_EINVAL, db->path, 0, 0,
                           "a SQLite database that is not llmcap's: refusing to write into "
                           "it; choose another output file");
     if (sqlite3_db_readonly(db->h, "main") == 1)
         return sim_err_at(err, SIM_EIO, db->path, 0, 0, "cannot write: the file is read-only");
-    if (exec(db, "BEGIN IMMEDIATE", err) != SIM_OK)
-        return SIM_EIO;
+    /* A new file. Other llmcap processes may be creating it at this moment: look again
+     * inside the write transaction (it waits on theirs, busy timeout), and create the
+     * schema only if it is still empty; else it is theirs, as llmcap's as ours. */
+    rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return sim_err_at(err, SIM_EIO, db->path, 0, 0,
+                          "the database is locked by another process (waited 5 s)");
+    if (rc != SQLITE_OK)
+        return db_fail(db, err, "cannot start a transaction");
+    if ((rc = read_kind(db, &app, &version, &n_tables, err)) != SIM_OK) {
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    if (app == DB_APPLICATION_ID || n_tables > 0 || app != 0 || version != 0) {
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+        if (app == DB_APPLICATION_ID)
+            return check_llmcap(db, version, err);
+        return sim_err_at(err, SIM_EINVAL, db->path, 0, 0,
+                          "a SQLite database that is not llmcap's: refusing to write into "
+                          "it; choose another output file");
+    }
     if (exec(db, llmcap_schema_sql, err) != SIM_OK ||
         exec(db, "INSERT INTO meta(key, value) VALUES ('application', 'llmcap'), "
                  "('created_by', 'llmcap " LLMCAP_VERSION "')",
@@ -124,6 +175,19 @@ struct db *db_open(const char *path, struct sim_err *err)
         return NULL;
     }
     snprintf(db->path, sizeof db->path, "%s", path);
+    struct stat pre;
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode) && !S_ISDIR(pre.st_mode)) {
+        /* /dev/null, a FIFO, a socket: SQLite would put its journal beside it */
+        sim_err_at(err, SIM_EINVAL, path, 0, 0,
+                   "not a regular file (%s): refusing to write a database into it; choose "
+                   "another output file",
+                   S_ISCHR(pre.st_mode)    ? "a character device"
+                   : S_ISBLK(pre.st_mode)  ? "a block device"
+                   : S_ISFIFO(pre.st_mode) ? "a FIFO"
+                                           : "a socket or special file");
+        free(db);
+        return NULL;
+    }
     int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         /* SQLite says only "unable to open database file": name the usual causes. */
