@@ -949,7 +949,9 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
 {
     struct nodepool_cfg *cfg = r->cfg;
     struct np_karpenter *kp = &cfg->kp;
-    static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", NULL};
+    /* status (conditions, resources, nodeClassObservedGeneration: what the controller
+     * saw last) cannot change a simulation that starts from nothing: accepted, ignored. */
+    static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
     static const char *const spec_keys[] = {"template", "disruption", "limits", "weight", NULL};
     static const char *const tmpl_keys[] = {"metadata", "spec", NULL};
     static const char *const tspec_keys[] = {"requirements", "nodeClassRef", "taints",
@@ -964,7 +966,10 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
         (rc = need(r, np, ctx, "spec")))
         return rc;
     const char *v;
-    const struct ynode *n = field(np, ctx, "apiVersion", k);
+    const struct ynode *n = field(np, ctx, "status", k);
+    if (n && n->kind != YNODE_MAP && !ynode_is_null(n))
+        return fail(r, n, "expected a map for '%s', found %s", k, ynode_kind_name(n));
+    n = field(np, ctx, "apiVersion", k);
     if ((rc = as_string(r, n, k, &v)))
         return rc;
     if (strcmp(v, "karpenter.sh/v1"))

@@ -292,6 +292,28 @@ Test(nodepool, set_reaches_into_an_included_nodepool)
     scenario_release(&sc);
 }
 
+Test(nodepool, a_nodepool_as_kubectl_prints_it_reads_like_the_pasted_spec)
+{
+    /* include/nodepool_kubectl.yaml: status, managedFields, uid, resourceVersion,
+     * annotations and the API server's defaults; only spec counts. */
+    static const char *const sets[] = {
+        "cluster.karpenter.nodePool.file=" FIXTURES "/cluster/include/nodepool_kubectl.yaml"};
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/good_karpenter_include.yaml", sets, 1,
+                               &err),
+                 SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_str_eq(cfg.kp.name, "gpu");
+    cr_assert_eq(cfg.kp.policy, NP_WHEN_EMPTY_OR_UNDERUTILIZED);
+    cr_assert_eq(cfg.kp.consolidate_after_us, 300000000);
+    cr_assert_float_eq(cfg.kp.limit_gpus, 16.0, EPS);
+    cr_assert(cfg.kp.capacity[NP_ON_DEMAND] && !cfg.kp.capacity[NP_SPOT]);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
 Test(nodepool, aks_defaults_are_the_aks_profile_defaults)
 {
     /* Reference 4.1: scan 10s, unneeded 10m, delay-after-add 10m, delay-after-delete = the
