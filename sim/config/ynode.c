@@ -422,6 +422,44 @@ static struct ynode *node_copy(struct parse *p, const struct ynode *src)
 }
 
 /* Attach a finished (or just started) node to the structure being built. */
+struct key_ref {
+    const char *v;
+    size_t i;
+};
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+    const struct key_ref *x = a, *y = b;
+    int c = strcmp(x->v, y->v);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * The first key of `map` (in file order) that repeats an earlier one, and that earlier
+ * one in *first; -1 when the keys are distinct, -2 out of memory. Sorting makes it
+ * n log n, so a map of 200,000 keys loads in time proportional to its size.
+ */
+static long first_duplicate(const struct ynode *map, size_t *first)
+{
+    if (map->kind != YNODE_MAP || map->n < 2)
+        return -1;
+    struct key_ref *r = malloc(map->n * sizeof *r);
+    if (!r)
+        return -2;
+    for (size_t i = 0; i < map->n; i++)
+        r[i] = (struct key_ref){map->keys[i]->value, i};
+    qsort(r, map->n, sizeof *r, cmp_key_ref);
+    long best = -1;
+    for (size_t i = 1; i < map->n; i++)
+        if (!strcmp(r[i].v, r[i - 1].v) &&
+            (i < 2 || strcmp(r[i - 2].v, r[i].v)) && (best < 0 || r[i].i < (size_t)best)) {
+            best = (long)r[i].i; /* the second of its group: the first repetition */
+            *first = r[i - 1].i;
+        }
+    free(r);
+    return best;
+}
+
 static int attach(struct parse *p, struct ynode *n, yaml_mark_t m)
 {
     if (p->depth == 0) {
@@ -441,17 +479,7 @@ static int attach(struct parse *p, struct ynode *n, yaml_mark_t m)
         return perr(p, SIM_EINVAL, m, "map keys must be scalars");
     if (!n->quoted && !strcmp(n->value, "<<"))
         return perr(p, SIM_EINVAL, m, "merge keys ('<<') are not supported: write the keys out");
-    for (size_t i = 0; i < f->node->n; i++) {
-        if (strcmp(f->node->keys[i]->value, n->value))
-            continue;
-        char path[256], sb[YNODE_SHOW_MAX + 8];
-        stack_path(p, path, sizeof path);
-        if (path[0])
-            return perr(p, SIM_EINVAL, m, "duplicate key '%s' in '%s' (first at line %ld)",
-                        show(n->value, sb, sizeof sb), path, f->node->keys[i]->line);
-        return perr(p, SIM_EINVAL, m, "duplicate key '%s' at the top level (first at line %ld)",
-                    show(n->value, sb, sizeof sb), f->node->keys[i]->line);
-    }
+    /* duplicates are looked for once the map is complete (first_duplicate) */
     f->key = n;
     return SIM_OK;
 }
@@ -534,6 +562,23 @@ static int on_event(struct parse *p, const yaml_event_t *ev, int *n_docs)
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT: {
         SIM_ASSERT(p->stack && p->depth > 0); /* libyaml pairs every end with its start */
+        const struct ynode *map = p->stack[p->depth - 1].node;
+        size_t first = 0;
+        long dup = first_duplicate(map, &first);
+        if (dup == -2)
+            return SIM_ENOMEM;
+        if (dup >= 0 && map->keys) {
+            const struct ynode *k = map->keys[dup];
+            char path[256], sb[YNODE_SHOW_MAX + 8];
+            stack_path(p, path, sizeof path);
+            if (path[0])
+                return sim_err_at(p->err, SIM_EINVAL, p->file, k->line, k->col,
+                                  "duplicate key '%s' in '%s' (first at line %ld)",
+                                  show(k->value, sb, sizeof sb), path, map->keys[first]->line);
+            return sim_err_at(p->err, SIM_EINVAL, p->file, k->line, k->col,
+                              "duplicate key '%s' at the top level (first at line %ld)",
+                              show(k->value, sb, sizeof sb), map->keys[first]->line);
+        }
         struct frame *f = &p->stack[--p->depth];
         if (f->anchor != SIZE_MAX)
             p->anchors[f->anchor].open = false;
@@ -1001,19 +1046,21 @@ int ynode_check_keys(const struct ynode *map, const char *ctx, const char *const
     if (!map || map->kind != YNODE_MAP)
         return kind_err(map, "a map", ctx, err);
     char sb[YNODE_SHOW_MAX + 8];
+    size_t first = 0;
+    long dup = first_duplicate(map, &first);
+    if (dup == -2)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory");
+    if (dup >= 0 && map->keys) {
+        const struct ynode *k = map->keys[dup];
+        if (ctx[0])
+            return err_node(err, SIM_EINVAL, k, "duplicate key '%s' in '%s' (first at line %ld)",
+                            show(k->value, sb, sizeof sb), ctx, map->keys[first]->line);
+        return err_node(err, SIM_EINVAL, k,
+                        "duplicate key '%s' at the top level (first at line %ld)",
+                        show(k->value, sb, sizeof sb), map->keys[first]->line);
+    }
     for (size_t i = 0; i < map->n; i++) {
         const struct ynode *k = map->keys[i];
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(map->keys[j]->value, k->value))
-                continue;
-            if (ctx[0])
-                return err_node(err, SIM_EINVAL, k,
-                                "duplicate key '%s' in '%s' (first at line %ld)",
-                                show(k->value, sb, sizeof sb), ctx, map->keys[j]->line);
-            return err_node(err, SIM_EINVAL, k,
-                            "duplicate key '%s' at the top level (first at line %ld)",
-                            show(k->value, sb, sizeof sb), map->keys[j]->line);
-        }
         bool ok = false;
         for (size_t j = 0; allowed[j] && !ok; j++)
             ok = !strcmp(allowed[j], k->value);

@@ -631,3 +631,28 @@ Test(ynode_set, quoted_segments_reach_keys_with_dots)
               "invalid --set 'spec.\"x\"y=1': expected '.' or '=' after a quoted path segment");
     ydoc_free(d);
 }
+
+Test(ynode, a_map_of_200000_keys_loads_and_its_duplicate_is_found)
+{
+    /* Duplicate detection sorts the keys once per map (n log n); it was pairwise, which
+     * took minutes here. The repeated key is reported where it repeats. */
+    enum { N = 200000 };
+    size_t cap = (size_t)N * 24 + 64, used = 0;
+    char *text = malloc(cap);
+    cr_assert_not_null(text);
+    used += (size_t)snprintf(text + used, cap - used, "big:\n");
+    for (int i = 0; i < N; i++)
+        used += (size_t)snprintf(text + used, cap - used, "  k%d: %d\n", i, i);
+    struct sim_err err = {0};
+    struct ydoc *d = ydoc_load_string("big.yaml", text, used, &err);
+    cr_assert_not_null(d, "%s", err.msg);
+    cr_assert_eq(ynode_get(ydoc_root(d), "big")->n, N);
+    cr_assert_str_eq(ynode_get(ynode_get(ydoc_root(d), "big"), "k199999")->value, "199999");
+    ydoc_free(d);
+    used += (size_t)snprintf(text + used, cap - used, "  k5: again\n");
+    d = ydoc_load_string("big.yaml", text, used, &err);
+    cr_assert_null(d);
+    cr_assert_str_eq(err.where, "big.yaml:200002:3");
+    cr_assert_str_eq(err.msg, "duplicate key 'k5' in 'big' (first at line 7)");
+    free(text);
+}
