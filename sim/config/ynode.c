@@ -1050,7 +1050,7 @@ int ynode_check_keys(const struct ynode *map, const char *ctx, const char *const
     long dup = first_duplicate(map, &first);
     if (dup == -2)
         return sim_err_set(err, SIM_ENOMEM, "out of memory");
-    if (dup >= 0 && map->keys) {
+    if (dup >= 0) {
         const struct ynode *k = map->keys[dup];
         if (ctx[0])
             return err_node(err, SIM_EINVAL, k, "duplicate key '%s' in '%s' (first at line %ld)",
