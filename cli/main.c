@@ -66,10 +66,50 @@ int cli_load_scenario(struct scenario *sc, const char *path, const char *const *
     return rc;
 }
 
+/* Code points that print as nothing or as another character (zero-width spaces and
+ * joiners, direction marks and overrides, word joiners, the byte-order mark, no-break
+ * and soft hyphen): a key 'co\u200bunt' would otherwise read as 'count'. */
+static bool invisible(unsigned cp)
+{
+    return cp == 0xa0 || cp == 0xad || (cp >= 0x200b && cp <= 0x200f) ||
+           (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x2060 && cp <= 0x2069) ||
+           cp == 0xfeff || cp == 0x180e || cp == 0x3000;
+}
+
+/* `in` with invisible code points as \uXXXX and control bytes as \xNN, into out[n]. */
+static const char *escape_invisible(const char *in, char *out, size_t n)
+{
+    size_t w = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && w + 8 < n;) {
+        unsigned cp = 0;
+        int len = 0;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf && (p[1] & 0xc0) == 0x80) {
+            cp = ((unsigned)(p[0] & 0x1f) << 6) | (p[1] & 0x3f);
+            len = 2;
+        } else if (p[0] >= 0xe0 && p[0] <= 0xef && (p[1] & 0xc0) == 0x80 &&
+                   (p[2] & 0xc0) == 0x80) {
+            cp = ((unsigned)(p[0] & 0x0f) << 12) | ((unsigned)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+            len = 3;
+        }
+        if (len && invisible(cp)) {
+            w += (size_t)snprintf(out + w, n - w, "\\u%04x", cp);
+            p += len;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            w += (size_t)snprintf(out + w, n - w, "\\x%02x", *p);
+            p++;
+        } else {
+            out[w++] = (char)*p++;
+        }
+    }
+    out[w] = '\0';
+    return out;
+}
+
 int cli_error(const struct sim_err *e)
 {
-    char buf[1024];
-    fprintf(stderr, "llmcap: %s\n", sim_err_format(e, buf, sizeof buf));
+    char buf[1024], shown[2048];
+    fprintf(stderr, "llmcap: %s\n",
+            escape_invisible(sim_err_format(e, buf, sizeof buf), shown, sizeof shown));
     return sim_err_exit_code(e->code ? e->code : SIM_EIO);
 }
 
