@@ -398,6 +398,7 @@ static struct ynode *node_copy(struct parse *p, const struct ynode *src)
     if (!n)
         return NULL;
     n->quoted = src->quoted;
+    n->float_tag = src->float_tag;
     n->block = src->block;
     if (src->value && !(n->value = strdup(src->value)))
         return NULL;
@@ -503,6 +504,8 @@ static int on_event(struct parse *p, const yaml_event_t *ev, int *n_docs)
         n = node_new(p->doc, YNODE_SCALAR, p->file, mark_line(p, m), mark_col(p, m));
         if (!n || !(n->value = strdup((const char *)ev->data.scalar.value)))
             return SIM_ENOMEM;
+        n->float_tag = ev->data.scalar.tag &&
+                       !strcmp((const char *)ev->data.scalar.tag, YAML_FLOAT_TAG);
         n->quoted = str || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
         n->block = ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
                    ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
@@ -1166,6 +1169,9 @@ int ynode_as_int64_unit(const struct ynode *n, const char *key, int64_t min, int
         return kind_err(n, "an integer", key, err);
     char gb[YNODE_SHOW_MAX + 32], ub[64];
     unit_text(unit, ub, sizeof ub);
+    if (n->float_tag) /* YAML says it is a float, whatever its digits */
+        return err_node(err, SIM_EINVAL, n, "'%s' must be an integer%s, got '!!float %s'", key,
+                        ub, show(n->value, gb, sizeof gb));
     if (n->quoted || !is_int_text(n->value))
         return err_node(err, SIM_EINVAL, n, "'%s' must be an integer%s, got %s", key, ub,
                         got_text(n, gb, sizeof gb));

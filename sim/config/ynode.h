@@ -25,6 +25,7 @@ struct ynode {
     long line, col;   /* 1-based position of the node's first character */
     char *value;      /* scalar text; NULL for maps and sequences */
     bool quoted;      /* scalar written in quotes (then never null/bool/number-like) */
+    bool float_tag;   /* scalar tagged !!float: never an integer */
     bool block;       /* scalar written as a block (| or >): its text starts on the next
                          line; line:col are the indicator's */
     size_t n;         /* entries (map) or items (seq) */
