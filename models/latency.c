@@ -489,6 +489,12 @@ static int table_matches(const struct lat_tab *t, const char *path,
         return mu_err_at(err, SIM_EINVAL, path, 0, 0,
                          "table is for tensor_parallel_size %d, the scenario uses %d", t->tp,
                          ctx->tensor_parallel_size);
+    if (ctx->block_size > 0 && t->block_size != ctx->block_size)
+        return mu_err_at(err, SIM_EINVAL, path, 0, 0,
+                         "table was measured with block_size %d, the engine uses %d "
+                         "('engine.block_size'): attention times depend on it; use a table "
+                         "for block_size %d or set engine.block_size: %d",
+                         t->block_size, ctx->block_size, ctx->block_size, t->block_size);
     if (mem_kv_dtype_bytes(t->kv_dtype, &kv_tab) ||
         (ctx->kv_dtype && mem_kv_dtype_bytes(ctx->kv_dtype, &kv_ctx)) || kv_tab != kv_ctx)
         return mu_err_at(err, SIM_EINVAL, path, 0, 0,

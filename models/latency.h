@@ -159,6 +159,7 @@ struct lat_context {
     const char *calibration;       /* CAL.json path or NULL: replaces the fitted terms */
     const struct roof_params *params; /* NULL, or parameters being fitted (llmcap calibrate):
                                          they replace the calibration and the fitted ones */
+    int block_size; /* the engine's KV block size (tokens) a table must match; 0: unchecked */
 };
 
 /*

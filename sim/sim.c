@@ -1073,6 +1073,7 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
                  .max_num_seqs = s->ep.max_num_seqs},
         .calibration = sc->engine.latency.calibration_path,
         .params = s->opt.lat_params,
+        .block_size = s->ep.block_size,
     };
     s->lat = lat_model_from_spec(&sc->engine.latency, &lctx, err);
     if (!s->lat)
