@@ -25,8 +25,9 @@ int cmd_merge(int argc, char **argv)
                        "merging the same input twice adds nothing. Plans are merged the same "
                        "way (by plan key and shard); once every shard of a `plan --shard I/N` "
                        "is in OUT, the whole plan is added, equal to the plan run unsharded. "
-                       "Each input is merged in one transaction; the first bad input stops the "
-                       "merge.",
+                       "Every input is checked first: one that is not an llmcap database stops "
+                       "the merge before anything is written. Each input is merged in one "
+                       "transaction; a failure part-way keeps the inputs merged before it.",
                        &a);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
@@ -34,6 +35,14 @@ int cmd_merge(int argc, char **argv)
     if (a.n_pos < 2)
         return cli_usage_error(argv[0], "expected an output database and one input or more");
     struct sim_err err = {0};
+    /* Every input is checked before the output is opened: a bad input exits 2 with
+     * nothing written, not even a new empty output file. */
+    for (size_t i = 1; i < a.n_pos; i++) {
+        struct db *in = db_open_readonly(a.pos[i], &err);
+        if (!in)
+            return cli_error(&err);
+        db_close(in);
+    }
     struct db *out = db_open(a.pos[0], &err);
     if (!out)
         return cli_error(&err);

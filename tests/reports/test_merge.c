@@ -106,10 +106,10 @@ Test(merge, refuses_files_that_are_not_llmcap_databases)
     sqlite3_close(h);
     cr_assert_eq(llmcap(dir, "", "merge %s %s %s", m, b, p), 2);
     err = out_of(dir, "err");
+    /* every input is checked before anything is written: B is not merged either */
     snprintf(want, sizeof want,
-             "llmcap: %s: error: not an llmcap database (a SQLite file of another program)\n"
-             "llmcap: merge: note: the 1 input before '%s' was merged\n",
-             p, p);
+             "llmcap: %s: error: not an llmcap database (a SQLite file of another program)\n",
+             p);
     cr_assert_str_eq(err, want);
     free(err);
     /* an empty file, a missing one */
@@ -126,9 +126,14 @@ Test(merge, refuses_files_that_are_not_llmcap_databases)
     snprintf(want, sizeof want, "llmcap: %s: error: cannot open: no such file\n", p);
     cr_assert_str_eq(err, want);
     free(err);
-    /* the output holds A and B, nothing else */
-    cr_assert_float_eq(rows(m, "runs"), 2.0, 0.0);
+    /* the output holds A, nothing else */
+    cr_assert_float_eq(rows(m, "runs"), 1.0, 0.0);
     cr_assert_eq(llmcap(dir, "", "merge %s", m), 2);
+    /* a merge into a new file that exits 2 leaves no file behind (issue 13 point 5) */
+    char n[1100];
+    snprintf(n, sizeof n, "%s/new.db", dir);
+    cr_assert_eq(llmcap(dir, "", "merge %s %s %s", n, a, STEADY), 2);
+    cr_assert(!file_exists(n), "merge exited 2 but left %s", n);
     rm_tree(dir);
 }
 
