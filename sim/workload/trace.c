@@ -494,7 +494,8 @@ static int parse_mooncake_row(struct trace_reader *r, struct raw_row *row, struc
     }
     static const char *const keys[3] = {"timestamp", "input_length", "output_length"};
     static const char *const expect[3] = {"a number of milliseconds >= 0",
-                                          "an integer >= 0 (tokens)", "an integer >= 0 (tokens)"};
+                                          "an integer in [0, 2147483647] (tokens)",
+                                          "an integer in [0, 2147483647] (tokens)"};
     for (int k = 0; k < 3; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[k]);
         if (!v) {

@@ -350,13 +350,21 @@ Test(trace, mooncake_truncated_line)
 Test(trace, mooncake_string_length)
 {
     expect_row_error("bad_mooncake_field.jsonl", TRACE_AUTO, 0, "bad_mooncake_field.jsonl:1:18",
-                     "'input_length' must be an integer >= 0 (tokens), got '\"10\"'");
+                     "'input_length' must be an integer in [0, 2147483647] (tokens), got '\"10\"'");
+}
+
+Test(trace, mooncake_length_past_int32_says_the_range)
+{
+    /* 3e9 is an integer >= 0, so the message must name the upper bound it broke */
+    expect_row_error("bad_mooncake_range.jsonl", TRACE_AUTO, 0, "bad_mooncake_range.jsonl:1:38",
+                     "'output_length' must be an integer in [0, 2147483647] (tokens), got "
+                     "'3000000000'");
 }
 
 Test(trace, mooncake_missing_member)
 {
     expect_row_error("bad_mooncake_missing.jsonl", TRACE_AUTO, 0, "bad_mooncake_missing.jsonl:1:1",
-                     "missing 'output_length': expected an integer >= 0 (tokens)");
+                     "missing 'output_length': expected an integer in [0, 2147483647] (tokens)");
 }
 
 Test(trace, mooncake_negative_hash_id)
