@@ -14,8 +14,10 @@
 
 #include "models/mutil.h"
 #include "sim/config/manifest.h"
+#include "sim/core/lineio.h"
 
 #define CELL_MAX 64
+#define SERIES_LINE_MAX (1 << 20) /* bytes: a series line longer than this is refused */
 #define COLS_MAX (HPA_MAX_METRICS + 2)
 
 /* One series row: the values as written and as read. */
@@ -143,9 +145,18 @@ static int next_line(struct series *sr, struct sim_err *err)
 {
     for (;;) {
         errno = 0;
-        ssize_t n = getline(&sr->buf, &sr->cap, sr->f);
-        if (n < 0) {
-            if (ferror(sr->f)) {
+        size_t n = 0;
+        int lr = lineio_getline(sr->f, &sr->buf, &sr->cap, SERIES_LINE_MAX, &n);
+        if (lr == LINEIO_TOO_LONG) {
+            sr->line++;
+            return bad(err, sr, 0, "a line longer than %d bytes: expected a CSV of samples",
+                       SERIES_LINE_MAX);
+        }
+        if (lr == LINEIO_NOMEM)
+            return sim_err_at(err, SIM_ENOMEM, sr->path, 0, 0, "out of memory reading '%s'",
+                              sr->path);
+        if (lr != LINEIO_LINE) {
+            if (lr == LINEIO_ERROR || ferror(sr->f)) {
                 char eb[128];
                 return sim_err_at(err, SIM_EIO, sr->path, 0, 0, "cannot read '%s': %s", sr->path,
                                   err_text(errno ? errno : EIO, eb, sizeof eb));
@@ -153,7 +164,7 @@ static int next_line(struct series *sr, struct sim_err *err)
             return 0;
         }
         sr->line++;
-        if ((size_t)n != strlen(sr->buf))
+        if (n != strlen(sr->buf))
             return bad(err, sr, 0, "the line holds a NUL byte");
         chomp(sr->buf);
         if (!blank(sr->buf))

@@ -1,6 +1,8 @@
 /* empirical.c: one or two columns of a CSV file as an empirical length distribution. */
 #include "sim/workload/empirical.h"
 
+#include "sim/core/lineio.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -94,7 +96,9 @@ static int split(char *s, size_t n, char **f, long *col, int max)
     return k;
 }
 
-enum { EMP_MAX_COLS = 256 };
+/* A header of at most 256 columns, lines of at most 1 MiB, at most 10 million rows (two
+ * columns of doubles: 160 MiB): a file past these is refused, whatever its size. */
+enum { EMP_MAX_COLS = 256, EMP_LINE_MAX = 1 << 20, EMP_MAX_ROWS = 10000000 };
 
 struct emp_table *emp_table_load(const char *path, const char *col_a, const char *col_b,
                                  struct sim_err *err)
@@ -120,12 +124,13 @@ struct emp_table *emp_table_load(const char *path, const char *col_a, const char
         goto fail;
     }
     unsigned long lineno = 0;
-    ssize_t got;
+    size_t got = 0;
+    int lr;
     int n_head = 0, idx[2] = {-1, -1};
     const char *want[2] = {col_a, col_b};
-    while ((got = getline(&line, &cap, fp)) >= 0) {
+    while ((lr = lineio_getline(fp, &line, &cap, EMP_LINE_MAX, &got)) == LINEIO_LINE) {
         lineno++;
-        size_t n = strip_line(line, (size_t)got, lineno);
+        size_t n = strip_line(line, got, lineno);
         if (memchr(line, '\0', n)) {
             /* The fields are C strings: a NUL would silently cut one short. */
             sim_err_at(err, SIM_EINVAL, path, (long)lineno, (long)strlen(line) + 1,
@@ -171,6 +176,13 @@ struct emp_table *emp_table_load(const char *path, const char *col_a, const char
                        "expected %d columns as in the header, found %d", n_head, k);
             goto fail;
         }
+        if (t->n == EMP_MAX_ROWS) {
+            sim_err_at(err, SIM_EINVAL, path, (long)lineno, 1,
+                       "more than %d rows: a length distribution this large is not supported "
+                       "(sample it first)",
+                       EMP_MAX_ROWS);
+            goto fail;
+        }
         if (t->n == t->cap && grow(t, err, path) < 0)
             goto fail;
         for (int c = 0; c < t->n_cols; c++) {
@@ -187,6 +199,17 @@ struct emp_table *emp_table_load(const char *path, const char *col_a, const char
             t->v[c][t->n] = x;
         }
         t->n++;
+    }
+    if (lr == LINEIO_TOO_LONG) {
+        sim_err_at(err, SIM_EINVAL, path, (long)lineno + 1, 1,
+                   "a line longer than %d bytes: expected a CSV of token lengths",
+                   EMP_LINE_MAX);
+        goto fail;
+    }
+    if (lr == LINEIO_NOMEM) {
+        sim_err_at(err, SIM_ENOMEM, path, (long)lineno + 1, 0,
+                   "out of memory loading an empirical distribution");
+        goto fail;
     }
     if (ferror(fp)) {
         int e = errno ? errno : EIO;

@@ -200,6 +200,8 @@ Test(autoscale_replay, bad_series_rows_are_reported_at_file_line_col)
                  "'" SER "bad_no_rows.csv' has no rows after the header");
     replay_fails(SER "bad_negative_time.csv", "2:1",
                  "'t_s' must be a number of seconds >= 0, got '-5'");
+    /* a file that never ends a line is refused at 1 MiB, not read into memory */
+    replay_fails("/dev/zero", "1", "a line longer than 1048576 bytes: expected a CSV of samples");
 }
 
 Test(autoscale_replay, a_bad_manifest_is_reported_before_the_series_is_read)

@@ -741,6 +741,23 @@ Test(workload, empirical_bad_value_names_the_cell)
     rng_set_free(rng);
 }
 
+Test(workload, empirical_file_with_no_line_end_is_refused_within_a_fixed_budget)
+{
+    /* /dev/zero never ends a line: getline(3) would grow until memory runs out; the
+     * reader stops at 1 MiB (issue 13 point 2). */
+    struct workload_spec s = synth_spec(ARR_POISSON, 5.0, 10);
+    s.output.dist = LEN_EMPIRICAL;
+    snprintf(s.output.path, sizeof s.output.path, "%s", "/dev/zero");
+    snprintf(s.output.column, sizeof s.output.column, "b");
+    struct sim_err err = {0};
+    struct rng_set *rng = rng_set_new(3);
+    cr_assert_null(workload_open(&s, -1, rng, &err));
+    cr_assert_eq(err.code, SIM_EINVAL);
+    cr_assert_str_eq(err.where, "/dev/zero:1:1");
+    cr_assert_str_eq(err.msg, "a line longer than 1048576 bytes: expected a CSV of token lengths");
+    rng_set_free(rng);
+}
+
 /* ---- determinism ----------------------------------------------------------------------- */
 
 Test(workload, same_seed_same_sequence)
