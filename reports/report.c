@@ -4,6 +4,7 @@
  */
 #include "reports/report.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -1330,6 +1331,31 @@ static int make_dir(const char *path, struct sim_err *err)
                       strerror(errno));
 }
 
+/* Remove what a failed report wrote into `dir`, a folder this report created: the plain
+ * files in dir/data and dir, then both folders. A folder that was there before is left
+ * alone (it may hold the user's files). */
+static void remove_created(const char *dir)
+{
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/data", dir);
+    const char *dirs[2] = {sub, dir};
+    for (int k = 0; k < 2; k++) {
+        DIR *dp = opendir(dirs[k]);
+        if (!dp)
+            continue;
+        const struct dirent *e;
+        while ((e = readdir(dp)) != NULL) {
+            char p[1400];
+            struct stat st;
+            snprintf(p, sizeof p, "%s/%s", dirs[k], e->d_name);
+            if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+                unlink(p);
+        }
+        closedir(dp);
+        rmdir(dirs[k]);
+    }
+}
+
 int report_write(struct db *db, const struct report_options *opt, struct report_result *res,
                  struct sim_err *err)
 {
@@ -1350,6 +1376,8 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     struct chart ch[CH_N];
     char data[1100];
     snprintf(data, sizeof data, "%s/data", opt->out_dir);
+    struct stat before;
+    bool created = stat(opt->out_dir, &before) != 0;
     if (!fs) {
         rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto out;
@@ -1398,6 +1426,8 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
              (long long)rd.n_requests, (long long)rd.seed, rd.llmcap_version, rd.git_describe);
     rc = write_doc(opt->out_dir, "report", &d, title, sub, err);
 out:
+    if (rc != SIM_OK && created)
+        remove_created(opt->out_dir); /* a failed report leaves no folder behind */
     doc_free(&d);
     free(fs);
     run_data_release(&rd);

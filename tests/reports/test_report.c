@@ -246,6 +246,25 @@ Test(report, failing_gnuplot_still_writes_the_text_and_exits_3)
     rm_tree(dir);
 }
 
+Test(report, a_full_disk_leaves_no_report_folder_behind)
+{
+    /* The file-size limit stands in for a full disk: every write past 4 KiB fails (EFBIG,
+     * with SIGXFSZ ignored as the shell passes it on). The report exits 3 and removes the
+     * folder it created (issue 13 point 5). */
+    char dir[256], p[1200];
+    make_tmp(dir, sizeof dir, "fulldisk");
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s/r.db --quiet", STEADY, dir), 0);
+    cr_assert_eq(llmcap(dir, "trap '' XFSZ; ulimit -f 4;", "report %s/r.db -o %s/out", dir, dir),
+                 3);
+    char *err = out_of(dir, "err");
+    cr_assert(strstr(err, "error: cannot write: File too large"), "%s", err);
+    free(err);
+    snprintf(p, sizeof p, "%s/out", dir);
+    struct stat st;
+    cr_assert_neq(stat(p, &st), 0, "a failed report left %s", p);
+    rm_tree(dir);
+}
+
 Test(report, errors_name_the_run_the_option_and_the_file)
 {
     char dir[256];
