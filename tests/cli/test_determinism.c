@@ -33,7 +33,10 @@ Test(determinism, same_scenario_and_seed_give_identical_rows_in_every_table)
     /* Gamma arrivals with a diurnal curve and a spike, lognormal and exponential lengths,
      * KEDA + HPA, Karpenter with spot interruptions and lognormal node latencies: every
      * random stream is drawn. */
-    char a[] = "/tmp/llmcap-det-a.db", b[] = "/tmp/llmcap-det-b.db";
+    /* per-process paths: another checkout may run the same test at the same time */
+    char a[64], b[64];
+    snprintf(a, sizeof a, "/tmp/llmcap-det-a-%ld.db", (long)getpid());
+    snprintf(b, sizeof b, "/tmp/llmcap-det-b-%ld.db", (long)getpid());
     run_into(a, NULL);
     run_into(b, NULL);
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
@@ -53,7 +56,10 @@ Test(determinism, same_scenario_and_seed_give_identical_rows_in_every_table)
 
 Test(determinism, another_seed_gives_other_rows)
 {
-    char a[] = "/tmp/llmcap-det-c.db", b[] = "/tmp/llmcap-det-d.db";
+    /* per-process paths: another checkout may run the same test at the same time */
+    char a[64], b[64];
+    snprintf(a, sizeof a, "/tmp/llmcap-det-c-%ld.db", (long)getpid());
+    snprintf(b, sizeof b, "/tmp/llmcap-det-d-%ld.db", (long)getpid());
     run_into(a, NULL);
     run_into(b, "--seed 78");
     char *x = dump(a, tables[0]), *y = dump(b, tables[0]);

@@ -82,18 +82,20 @@ Test(plan, a_space_where_nothing_meets_the_slo_has_no_best)
 
 Test(plan, the_cli_exits_1_with_a_message_when_nothing_qualifies)
 {
-    char cmd[2048];
+    char cmd[2048], errp[64];
+    snprintf(errp, sizeof errp, "/tmp/llmcap-test-plan-%ld.err", (long)getpid());
     snprintf(cmd, sizeof cmd, "%s plan %s --set slo.ttft_p95=50ms -j 1 >/dev/null 2>%s",
-             LLMCAP_BIN, FIXTURES "/plan/two_gpus.yaml", "/tmp/llmcap-test-plan.err");
+             LLMCAP_BIN, FIXTURES "/plan/two_gpus.yaml", errp);
     int status = system(cmd);
     cr_assert(WIFEXITED(status));
     cr_assert_eq(WEXITSTATUS(status), 1);
-    FILE *f = fopen("/tmp/llmcap-test-plan.err", "r");
+    FILE *f = fopen(errp, "r");
     char line[512] = {0};
     cr_assert_not_null(fgets(line, sizeof line, f));
     fclose(f);
     cr_assert_str_eq(line, "llmcap: plan: no configuration in the search space meets every "
                            "SLO\n");
+    unlink(errp);
 }
 
 Test(plan, configurations_that_cannot_hold_the_model_are_pruned_with_the_reason)
