@@ -223,6 +223,29 @@ static int plan_admission(const struct sim *s, struct engine *e, struct req *r,
     return 1;
 }
 
+/* Admit waiting requests in order while the token budget, a sequence slot and the KV
+ * cache allow (the head that does not fit stops the rest, as FCFS does); their tokens
+ * join batch `b` and leave `*budget`. Returns how many were admitted. */
+static int32_t admit_waiting(struct sim *s, struct replica *rp, struct lat_batch *b,
+                             int64_t *budget)
+{
+    struct engine *e = &rp->eng;
+    int32_t n = 0;
+    while (e->waiting.n > 0 && *budget > 0 && e->n_running < s->ep.max_num_seqs) {
+        struct req *r = e->waiting.head;
+        struct admit_plan a;
+        int rc = plan_admission(s, e, r, *budget, &a);
+        if (rc < 0)
+            sim_fail(s, rc, "a request's KV block list (out of memory)");
+        if (rc <= 0 || a.need > e->kv.n_free)
+            break;
+        admit(s, rp, r, &a, b);
+        *budget -= a.n_new;
+        n++;
+    }
+    return n;
+}
+
 /* Blocks of the waiting head could be cached by running requests while they decode: only
  * a session's next turn can repeat another running request's output. */
 static bool hit_may_grow(const struct engine *e, const struct req *h)
@@ -296,18 +319,7 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
     }
     int32_t n_sched = i;
     if (!preempted && !v0_prefill_first) {
-        while (e->waiting.n > 0 && budget > 0 && e->n_running < p->max_num_seqs) {
-            struct req *r = e->waiting.head;
-            struct admit_plan a;
-            int rc = plan_admission(s, e, r, budget, &a);
-            if (rc < 0)
-                sim_fail(s, rc, "a request's KV block list (out of memory)");
-            if (rc <= 0 || a.need > e->kv.n_free)
-                break;
-            admit(s, rp, r, &a, &b);
-            budget -= a.n_new;
-            n_sched++;
-        }
+        n_sched += admit_waiting(s, rp, &b, &budget);
     }
     /* max_model_len <= KV capacity and (without chunked prefill) <= the token budget are
      * checked at setup, so some request can always be scheduled (unless memory ran out). */
@@ -382,19 +394,9 @@ static bool vllm_v0_prefill(struct sim *s, struct replica *rp)
     const struct engine_params *p = &s->ep;
     struct lat_batch b = {0};
     int64_t budget = p->max_num_batched_tokens;
-    int32_t first = e->n_running, n = 0;
-    while (e->waiting.n > 0 && e->n_running < p->max_num_seqs) {
-        struct req *r = e->waiting.head;
-        struct admit_plan a; /* chunked prefill is off: a prompt over the budget waits */
-        int rc = plan_admission(s, e, r, budget, &a);
-        if (rc < 0)
-            sim_fail(s, rc, "a request's KV block list (out of memory)");
-        if (rc <= 0 || a.need > e->kv.n_free)
-            break;
-        admit(s, rp, r, &a, &b);
-        budget -= a.n_new;
-        n++;
-    }
+    int32_t first = e->n_running;
+    /* chunked prefill is off: a prompt over the budget waits */
+    int32_t n = admit_waiting(s, rp, &b, &budget);
     if (n == 0)
         return false;
     start_step(s, rp, &b, first, n);
