@@ -30,6 +30,7 @@ enum rng_stream {
     RNG_THINK = 13,        /* closed-loop clients' think times */
     RNG_PREFIX = 14,       /* synthetic prefixes: pool lengths, system prompt and document picks */
     RNG_SESSIONS = 15,     /* synthetic sessions: turns per session, think times */
+    RNG_SCHEDULER = 16,    /* kube-scheduler selectHost: ties among the best nodes */
     RNG_N
 };
 
