@@ -358,8 +358,90 @@ static const struct cf_spec gpu_fields[] = {
      "GB/s per direction"},
     {"notes", CF_OSTR, G(notes), 0, 0, 0, false, true, ""},
     {"sources", CF_CUSTOM, 0, 0, 0, 0, false, false, ""}, /* read_sources checks */
+    {"mig", CF_CUSTOM, 0, 0, 0, 0, false, false, ""},     /* read_mig */
 };
 #undef G
+
+/*
+ * "mig": {"compute_slices": 7, "memory_slices": 8, "profiles": [{"name": "3g.40gb",
+ * "compute_slices": 3, "memory_slices": 4, "memory_gib": 39.38, "sms": 60,
+ * "max_instances": 2, "placements": [0, 4]}, ...], "sources": [...]} (models/mig.h).
+ */
+#define MP(f) offsetof(struct mig_profile, f)
+static const struct cf_spec mig_profile_fields[] = {
+    {"name", CF_STR, MP(name), MIG_NAME_MAX, 1, 0, true, false, ""},
+    {"compute_slices", CF_INT, MP(compute_slices), 0, 1, 32, true, false, "slices"},
+    {"memory_slices", CF_INT, MP(memory_slices), 0, 1, 32, true, false, "slices"},
+    {"memory_gib", CF_NUM, MP(memory_gib), 0, 0.001, 1e6, true, true, "GiB"},
+    {"sms", CF_INT, MP(sms), 0, 1, 100000, false, true, "SMs"},
+    {"max_instances", CF_INT, MP(max_instances), 0, 1, MIG_MAX_INSTANCES, true, false,
+     "instances"},
+    {"placements", CF_CUSTOM, 0, 0, 0, 0, true, false, ""},
+};
+#undef MP
+#define MS(f) offsetof(struct mig_spec, f)
+static const struct cf_spec mig_fields[] = {
+    {"compute_slices", CF_INT, MS(compute_slices), 0, 1, 32, true, false, "slices"},
+    {"memory_slices", CF_INT, MS(memory_slices), 0, 1, 32, true, false, "slices"},
+    {"profiles", CF_CUSTOM, 0, 0, 0, 0, true, false, ""},
+    {"sources", CF_CUSTOM, 0, 0, 0, 0, true, false, ""},
+};
+#undef MS
+
+static int read_mig(const struct loadctx *lc, const cJSON *v, struct cat_gpu *g)
+{
+    struct mig_spec *m = &g->mig;
+    int rc = cf_read_all(lc, v, mig_fields, sizeof mig_fields / sizeof mig_fields[0],
+                         "'mig'", m);
+    if (rc)
+        return rc;
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(v, "profiles");
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 ||
+        cJSON_GetArraySize(arr) > MIG_MAX_PROFILES)
+        return mu_json_err(lc->doc, arr, lc->err, SIM_EINVAL,
+                           "'profiles' must be an array of 1 to %d MIG profiles",
+                           MIG_MAX_PROFILES);
+    m->n_profiles = 0;
+    for (const cJSON *e = arr->child; e; e = e->next) {
+        struct mig_profile *p = &m->profiles[m->n_profiles];
+        memset(p, 0, sizeof *p);
+        rc = cf_read_all(lc, e, mig_profile_fields,
+                         sizeof mig_profile_fields / sizeof mig_profile_fields[0],
+                         "a MIG profile", p);
+        if (rc)
+            return rc;
+        if (p->compute_slices > m->compute_slices || p->memory_slices > m->memory_slices)
+            return mu_json_err(lc->doc, e, lc->err, SIM_EINVAL,
+                               "MIG profile '%s' takes %d compute and %d memory slices; the "
+                               "gpu has %d and %d",
+                               p->name, p->compute_slices, p->memory_slices,
+                               m->compute_slices, m->memory_slices);
+        if (mig_profile_find(m, p->name))
+            return mu_json_err(lc->doc, e, lc->err, SIM_EINVAL,
+                               "MIG profile '%s' is listed twice", p->name);
+        const cJSON *pl = cJSON_GetObjectItemCaseSensitive(e, "placements");
+        if (!cJSON_IsArray(pl) || cJSON_GetArraySize(pl) < 1)
+            return mu_json_err(lc->doc, pl, lc->err, SIM_EINVAL,
+                               "'placements' must be a non-empty array of the memory slices "
+                               "an instance may start at (nvidia-smi mig -lgipp)");
+        for (const cJSON *x = pl->child; x; x = x->next) {
+            if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) ||
+                x->valuedouble < 0 ||
+                x->valuedouble + p->memory_slices > m->memory_slices) {
+                char shown[64];
+                return mu_json_err(lc->doc, x, lc->err, SIM_EINVAL,
+                                   "a placement of '%s' must be an integer in [0, %d] (its "
+                                   "%d memory slices must fit the gpu's %d), got %s",
+                                   p->name, m->memory_slices - p->memory_slices,
+                                   p->memory_slices, m->memory_slices,
+                                   mu_json_show(x, shown, sizeof shown));
+            }
+            p->placements |= 1u << (int)x->valuedouble;
+        }
+        m->n_profiles++;
+    }
+    return read_sources(lc, v, "sources", true, &g->mig_sources);
+}
 
 static int read_gpu(const struct loadctx *lc, const cJSON *e, struct cat_gpu *g)
 {
@@ -405,6 +487,10 @@ static int read_gpu(const struct loadctx *lc, const cJSON *e, struct cat_gpu *g)
     else
         g->memory_bytes = g->memory_gb * 1e9;
     g->origin = lc->doc->path;
+    g->mig_sources = "";
+    const cJSON *mig = cJSON_GetObjectItemCaseSensitive(e, "mig");
+    if (mig && (rc = read_mig(lc, mig, g)) != SIM_OK)
+        return rc;
     return read_sources(lc, e, "sources", true, &g->sources);
 }
 

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "models/mig.h"
 #include "sim/core/err.h"
 
 #define CAT_ID_MAX 64
@@ -60,6 +61,8 @@ struct cat_gpu {
     const char *notes;            /* borrowed, never NULL */
     const char *sources;          /* "[S] a; [P] b" (borrowed, never NULL) */
     const char *origin;           /* file the entry came from (borrowed) */
+    struct mig_spec mig;          /* MIG profiles (models/mig.h); n_profiles 0: no MIG */
+    const char *mig_sources;      /* sources of `mig` ("" when none; borrowed) */
 };
 
 struct cat_spot_zone {
