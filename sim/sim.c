@@ -139,85 +139,6 @@ static bool keep_request_row(const struct sim *s, uint64_t id)
     return (double)(z >> 11) * 0x1.0p-53 < rs->sample_frac;
 }
 
-static bool push_stat(struct sim *s, double ttft, double tpot, double e2e, double queue,
-                      bool has_tpot)
-{
-    if (s->n_ok == s->cap_ok) {
-        size_t cap = s->cap_ok ? s->cap_ok * 2 : 4096;
-        double *a = sim_reallocarray(s->ttft, cap, sizeof *a);
-        if (!a)
-            return false;
-        s->ttft = a;
-        a = sim_reallocarray(s->e2e, cap, sizeof *a);
-        if (!a)
-            return false;
-        s->e2e = a;
-        a = sim_reallocarray(s->queue, cap, sizeof *a);
-        if (!a)
-            return false;
-        s->queue = a;
-        a = sim_reallocarray(s->tpot, cap, sizeof *a);
-        if (!a)
-            return false;
-        s->tpot = a;
-        s->cap_ok = cap;
-    }
-    s->ttft[s->n_ok] = ttft;
-    s->e2e[s->n_ok] = e2e;
-    s->queue[s->n_ok] = queue;
-    s->n_ok++;
-    if (has_tpot)
-        s->tpot[s->n_tpot++] = tpot;
-    return true;
-}
-
-
-#define SLO_WINDOW_US ((int64_t)60 * 1000000)
-
-static void slo_window_add(struct sim *s, int64_t arrival_us, bool over)
-{
-    size_t w = (size_t)(arrival_us / SLO_WINDOW_US);
-    if (w >= s->n_win) {
-        size_t n = s->n_win ? s->n_win : 64;
-        while (n <= w)
-            n *= 2;
-        uint32_t *a = sim_reallocarray(s->win_n, n, sizeof *a);
-        if (!a)
-            return;
-        s->win_n = a;
-        a = sim_reallocarray(s->win_over, n, sizeof *a);
-        if (!a)
-            return;
-        s->win_over = a;
-        memset(s->win_n + s->n_win, 0, (n - s->n_win) * sizeof *a);
-        memset(s->win_over + s->n_win, 0, (n - s->n_win) * sizeof *a);
-        s->n_win = n;
-    }
-    s->win_n[w]++;
-    s->win_over[w] += over;
-}
-
-/* Minutes whose arrivals missed the TTFT SLO (more than 1 - q of them over the target),
- * and the longest run of such minutes: how long the fleet took to recover. */
-static void slo_windows(const struct sim *s, struct sim_result *res)
-{
-    double total = 0, run = 0, longest = 0;
-    for (size_t w = 0; w < s->n_win; w++) {
-        bool breach = s->win_n[w] > 0 &&
-                      (double)s->win_over[w] > (1.0 - s->ttft_lim_q) * (double)s->win_n[w];
-        if (breach) {
-            total += 60.0;
-            run += 60.0;
-            if (run > longest)
-                longest = run;
-        } else if (s->win_n[w] > 0) {
-            run = 0;
-        }
-    }
-    res->slo_breach_s = s->ttft_lim < INFINITY ? total : NAN;
-    res->slo_breach_longest_s = s->ttft_lim < INFINITY ? longest : NAN;
-}
-
 void sim_fail(struct sim *s, int rc, const char *what)
 {
     sink_fail(s, rc, what);
@@ -235,14 +156,15 @@ static void semantic_reply(struct sim *s, void *obj, uint64_t arg)
     r->timeout = 0;
     r->first_token_us = s->now_us;
     r->num_output = r->output_tokens;
-    sim_request_done(s, NULL, r, OUTCOME_OK);
+    sim_request_done(r->dep, NULL, r, OUTCOME_OK);
 }
 
 /* Whether the semantic cache answers request `id`: a deterministic draw from the id and
  * the seed (no random stream moves). */
-static bool semantic_hit(const struct sim *s, uint64_t id)
+static bool semantic_hit(const struct deployment *d, uint64_t id)
 {
-    double f = s->sc->router.semantic_cache.hit_frac;
+    const struct sim *s = d->s;
+    double f = d->sc->router.semantic_cache.hit_frac;
     if (!(f > 0))
         return false;
     uint64_t z = id * 0xd1b54a32d192ed03u + s->sc->seed * 0x9e3779b97f4a7c15u + 0x5ec0cace5u;
@@ -256,69 +178,75 @@ static void drain_deadline(struct sim *s, void *obj, uint64_t arg);
 
 /* No request will arrive any more: in-flight work has drain_timeout after the duration
  * (or after now, when that is later) to finish. */
-static void end_of_source(struct sim *s)
+static void end_of_source(struct deployment *d)
 {
-    if (s->src_done)
+    struct sim *s = d->s;
+    if (d->src_done)
         return;
-    s->src_done = true;
+    d->src_done = true;
+    s->n_src_open--;
     int64_t end = s->sc->duration_us >= 0 && s->sc->duration_us > s->now_us ? s->sc->duration_us
                                                                              : s->now_us;
-    s->drain_ev = evq_push(s->q, end + s->sc->drain_timeout_us, PRIO_CONTROL, drain_deadline,
-                           NULL, 0);
+    d->drain_ev = evq_push(s->q, end + s->sc->drain_timeout_us, PRIO_CONTROL, drain_deadline,
+                           d, 0);
 }
 
 /* The request read ahead goes out as soon as a client is free and it is due; sends stop
  * at the duration. */
-static void cl_try_send(struct sim *s)
+static void cl_try_send(struct deployment *d)
 {
-    if (!s->cl_pending || s->cl_idle == 0)
+    struct sim *s = d->s;
+    if (!d->cl_pending || d->cl_idle == 0)
         return;
-    s->cl_pending = false;
-    int64_t t = s->next_arrival.arrival_us > s->now_us ? s->next_arrival.arrival_us : s->now_us;
+    d->cl_pending = false;
+    int64_t t = d->next_arrival.arrival_us > s->now_us ? d->next_arrival.arrival_us : s->now_us;
     if (s->sc->duration_us >= 0 && t >= s->sc->duration_us) {
-        end_of_source(s);
+        end_of_source(d);
         return;
     }
-    s->cl_idle--;
-    if (!evq_push(s->q, t, PRIO_ARRIVAL, arrival, NULL, 0))
+    d->cl_idle--;
+    if (!evq_push(s->q, t, PRIO_ARRIVAL, arrival, d, 0))
         sink_fail(s, SIM_ENOMEM, "an arrival (out of memory for events)");
 }
 
 static void think_end(struct sim *s, void *obj, uint64_t arg)
 {
-    (void)obj;
+    (void)s;
     (void)arg;
-    s->cl_idle++;
-    cl_try_send(s);
+    struct deployment *d = obj;
+    d->cl_idle++;
+    cl_try_send(d);
 }
 
 /* A client's request ended (any outcome): it sends its next one after its think time. */
-static void client_free(struct sim *s)
+static void client_free(struct deployment *d)
 {
-    if (s->src_done)
+    struct sim *s = d->s;
+    if (d->src_done)
         return;
-    const struct clients_spec *c = &s->sc->workload.clients;
+    const struct clients_spec *c = &d->sc->workload.clients;
     int64_t think = c->think_time_us;
     if (c->think == THINK_EXPONENTIAL && think > 0)
         think = llround(rng_exponential(s->rng, RNG_THINK, (double)c->think_time_us));
     if (think <= 0) {
-        s->cl_idle++;
-        cl_try_send(s);
+        d->cl_idle++;
+        cl_try_send(d);
         return;
     }
-    if (!evq_push(s->q, s->now_us + think, PRIO_ARRIVAL, think_end, NULL, 0))
+    if (!evq_push(s->q, s->now_us + think, PRIO_ARRIVAL, think_end, d, 0))
         sink_fail(s, SIM_ENOMEM, "a client's think time (out of memory for events)");
 }
 
-void sim_tokens_generated(struct sim *s, uint64_t n)
+void sim_tokens_generated(struct deployment *d, uint64_t n)
 {
-    s->res.output_tokens += n;
+    d->res.output_tokens += n;
 }
 
-void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
+void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
                       enum req_outcome outcome)
 {
-    struct sim_result *res = &s->res;
+    struct sim *s = d->s;
+    struct sim_result *res = &d->res;
     res->n_outcome[outcome]++;
     res->preemptions += (uint64_t)r->preemptions;
     if (outcome == OUTCOME_OK && r->semantic_hit) {
@@ -326,11 +254,9 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
         res->semantic_saved_tokens += (uint64_t)r->prompt_tokens + (uint64_t)r->output_tokens;
     } else if (outcome == OUTCOME_OK) {
         res->prompt_tokens += (uint64_t)r->prompt_tokens;
-        s->ok_output_tokens += (uint64_t)r->output_tokens;
+        d->st.ok_output_tokens += (uint64_t)r->output_tokens;
     }
     if (outcome == OUTCOME_OK) {
-        s->itl_ok_sum_us += r->itl_sum_us;
-        s->itl_ok_n += (uint64_t)r->itl_n;
         double ttft = (double)(r->first_token_us - r->arrival_us) * 1e-6;
         double e2e = (double)(s->now_us - r->arrival_us) * 1e-6;
         /* Time waiting for the first schedule, at the gateway and in the engine (vLLM's
@@ -340,14 +266,18 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
         double tpot = has_tpot ? (double)(s->now_us - r->first_token_us) * 1e-6 /
                                      (double)(r->output_tokens - 1)
                                : 0.0;
-        if (s->ttft_lim < INFINITY)
-            slo_window_add(s, r->arrival_us, ttft > s->ttft_lim);
-        /* Goodput (DistServe): requests that met every per-request latency SLO. */
-        if (ttft <= s->ttft_lim && (!has_tpot || tpot <= s->tpot_lim)) {
-            s->n_good++;
-            s->good_output_tokens += (uint64_t)r->output_tokens;
-        }
-        if (!push_stat(s, ttft, tpot, e2e, queue, has_tpot))
+        struct stats_ok ok = {
+            .arrival_us = r->arrival_us,
+            .ttft = ttft,
+            .tpot = tpot,
+            .e2e = e2e,
+            .queue = queue,
+            .has_tpot = has_tpot,
+            .output_tokens = r->output_tokens,
+            .itl_sum_us = r->itl_sum_us,
+            .itl_n = r->itl_n,
+        };
+        if (!run_stats_ok(&d->st, &ok))
             sink_fail(s, SIM_ENOMEM, "statistics (out of memory)");
     }
     const struct sim_sink *sink = s->opt.sink;
@@ -370,64 +300,66 @@ void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
             sink_fail(s, rc, "a request row");
     }
     s->in_flight--;
+    d->in_flight--;
     req_free(s, r);
     if (rp) {
         rp->outstanding--;
-        fleet_request_ended(s, rp);
-        if (s->gateway.n > 0)
-            sim_dispatch_gateway(s);
+        fleet_request_ended(rp);
+        if (d->gateway.n > 0)
+            sim_dispatch_gateway(d);
     }
-    if (s->closed)
-        client_free(s);
+    if (d->closed)
+        client_free(d);
 }
 
 /* ---- router ----------------------------------------------------------------------- */
 
-static bool can_take(const struct sim *s, const struct replica *rp)
+static bool can_take(const struct deployment *d, const struct replica *rp)
 {
-    int32_t cap = s->sc->router.max_outstanding_per_replica;
+    int32_t cap = d->sc->router.max_outstanding_per_replica;
     return cap == 0 || rp->outstanding < cap;
 }
 
 /* Scratch arrays of the cache-aware policies, grown with the fleet (not per request). */
-static bool route_scratch(struct sim *s, int32_t n)
+static bool route_scratch(struct deployment *d, int32_t n)
 {
-    if (n <= s->route_cap)
+    if (n <= d->route_cap)
         return true;
-    int32_t cap = n > 2 * s->route_cap ? n : 2 * s->route_cap;
-    int32_t *m = sim_reallocarray(s->route_match, (size_t)cap, sizeof *m);
+    int32_t cap = n > 2 * d->route_cap ? n : 2 * d->route_cap;
+    int32_t *m = sim_reallocarray(d->route_match, (size_t)cap, sizeof *m);
     if (m)
-        s->route_match = m;
-    struct epp_view *v = sim_reallocarray(s->route_view, (size_t)cap, sizeof *v);
+        d->route_match = m;
+    struct epp_view *v = sim_reallocarray(d->route_view, (size_t)cap, sizeof *v);
     if (v)
-        s->route_view = v;
-    struct replica **c = sim_reallocarray(s->route_cand, (size_t)cap, sizeof *c);
+        d->route_view = v;
+    struct replica **c = sim_reallocarray(d->route_cand, (size_t)cap, sizeof *c);
     if (c)
-        s->route_cand = c;
+        d->route_cand = c;
     if (!m || !v || !c)
         return false;
-    s->route_cap = cap;
+    d->route_cap = cap;
     return true;
 }
 
 /* The endpoint picker over the candidates (route_cand[0..n)): scores from the metrics it
  * last scraped and from its own index of the prefixes it routed; the pick's prompt blocks
  * join that pod's index (the prefix plugin's PreRequest). */
-static int32_t route_epp(struct sim *s, const struct req *r, int32_t n)
+static int32_t route_epp(struct deployment *d, const struct req *r, int32_t n)
 {
-    const struct epp_spec *es = &s->sc->router.epp;
-    int32_t bs = s->ep.block_size;
+    struct sim *s = d->s;
+    const struct epp_spec *es = &d->sc->router.epp;
+    int32_t bs = d->ep.block_size;
     int32_t max = es->max_prefix_blocks > 0 ? es->max_prefix_blocks : 256;
     int32_t total = r->prompt_tokens / bs < max ? r->prompt_tokens / bs : max;
-    int32_t nh = kv_prefix_hashes(&r->kv, bs, s->route_hashes, total);
+    int32_t nh = kv_prefix_hashes(&r->kv, bs, d->route_hashes, total);
     for (int32_t k = 0; k < n; k++)
-        s->route_match[k] = 0;
+        d->route_match[k] = 0;
     /* matchLongestPrefix: block by block while some pod holds it */
     for (int32_t i = 0; i < nh; i++) {
         bool any = false;
         for (int32_t k = 0; k < n; k++) {
-            if (epp_lru_has(&s->route_cand[k]->epp_index, s->route_hashes[i])) {
-                s->route_match[k]++;
+            if (epp_lru_has(&d->route_cand[k]->epp_index, d->route_hashes[i])) {
+                d->route_match[k]++;
                 any = true;
             }
         }
@@ -435,12 +367,12 @@ static int32_t route_epp(struct sim *s, const struct req *r, int32_t n)
             break;
     }
     for (int32_t k = 0; k < n; k++) {
-        const struct replica *rp = s->route_cand[k];
-        s->route_view[k] = (struct epp_view){rp->epp_waiting, rp->epp_kv, s->route_match[k]};
+        const struct replica *rp = d->route_cand[k];
+        d->route_view[k] = (struct epp_view){rp->epp_waiting, rp->epp_kv, d->route_match[k]};
     }
     struct epp_weights w = {es->queue_weight, es->kv_cache_weight, es->prefix_weight};
-    int32_t pick = epp_pick(s->route_view, n, total, &w, 0); /* candidates start at rr_next */
-    struct replica *rp = s->route_cand[pick];
+    int32_t pick = epp_pick(d->route_view, n, total, &w, 0); /* candidates start at rr_next */
+    struct replica *rp = d->route_cand[pick];
     if (!rp->epp_index.cap) {
         int cap = es->lru_capacity_per_server > 0 ? es->lru_capacity_per_server : 31250;
         if (epp_lru_init(&rp->epp_index, cap, NULL) != SIM_OK) {
@@ -449,14 +381,14 @@ static int32_t route_epp(struct sim *s, const struct req *r, int32_t n)
         }
     }
     for (int32_t i = 0; i < nh; i++)
-        epp_lru_add(&rp->epp_index, s->route_hashes[i]);
+        epp_lru_add(&rp->epp_index, d->route_hashes[i]);
     return pick;
 }
 
 /* The key a request is hashed on for prefix or session affinity; 0: none. */
-static uint64_t affinity_key(const struct sim *s, const struct req *r)
+static uint64_t affinity_key(const struct deployment *d, const struct req *r)
 {
-    if (s->sc->router.policy == ROUTER_SESSION_AFFINITY && r->session)
+    if (d->sc->router.policy == ROUTER_SESSION_AFFINITY && r->session)
         return r->session;
     if (r->kv.hids && r->kv.n_hids)
         return (uint64_t)r->kv.hids[0] + 1;
@@ -468,17 +400,17 @@ static uint64_t affinity_key(const struct sim *s, const struct req *r)
 /* Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam 2018, in
  * rendezvous form): the candidate with the highest weight for the key among those whose
  * outstanding requests, the new one included, stay within ceil(load_factor x the mean). */
-static int32_t route_affinity(struct sim *s, uint64_t key, int32_t n)
+static int32_t route_affinity(struct deployment *d, uint64_t key, int32_t n)
 {
     int64_t sum = 1;
     for (int32_t k = 0; k < n; k++)
-        sum += s->route_cand[k]->outstanding;
-    double c = s->sc->router.load_factor > 1.0 ? s->sc->router.load_factor : 1.25;
+        sum += d->route_cand[k]->outstanding;
+    double c = d->sc->router.load_factor > 1.0 ? d->sc->router.load_factor : 1.25;
     double cap = ceil(c * (double)sum / n);
     int32_t best = -1;
     uint64_t best_w = 0;
     for (int32_t k = 0; k < n; k++) {
-        const struct replica *rp = s->route_cand[k];
+        const struct replica *rp = d->route_cand[k];
         if ((double)rp->outstanding + 1 > cap)
             continue;
         uint64_t wgt = router_hrw(key, rp->idx);
@@ -492,42 +424,42 @@ static int32_t route_affinity(struct sim *s, uint64_t key, int32_t n)
 
 /* The ready replica the router picks for r, or NULL when none can take a request now.
  * Ties in least-outstanding are broken round-robin, so equal replicas share the load. */
-static struct replica *route(struct sim *s, const struct req *r)
+static struct replica *route(struct deployment *d, const struct req *r)
 {
-    int32_t n = s->n_ready;
-    enum router_policy pol = s->sc->router.policy;
-    if (pol >= ROUTER_ENDPOINT_PICKER && n > 0 && route_scratch(s, n)) {
+    int32_t n = d->n_ready;
+    enum router_policy pol = d->sc->router.policy;
+    if (pol >= ROUTER_ENDPOINT_PICKER && n > 0 && route_scratch(d, n)) {
         int32_t nc = 0, first = -1;
         for (int32_t k = 0; k < n; k++) {
-            int32_t i = s->rr_next + k < n ? s->rr_next + k : s->rr_next + k - n;
-            if (can_take(s, s->ready[i])) {
+            int32_t i = d->rr_next + k < n ? d->rr_next + k : d->rr_next + k - n;
+            if (can_take(d, d->ready[i])) {
                 if (first < 0)
                     first = i;
-                s->route_cand[nc++] = s->ready[i];
+                d->route_cand[nc++] = d->ready[i];
             }
         }
         if (nc == 0)
             return NULL;
-        uint64_t key = pol == ROUTER_ENDPOINT_PICKER ? 0 : affinity_key(s, r);
+        uint64_t key = pol == ROUTER_ENDPOINT_PICKER ? 0 : affinity_key(d, r);
         int32_t pick = -1;
         if (pol == ROUTER_ENDPOINT_PICKER)
-            pick = route_epp(s, r, nc);
+            pick = route_epp(d, r, nc);
         else if (key)
-            pick = route_affinity(s, key, nc);
+            pick = route_affinity(d, key, nc);
         if (pick >= 0) {
-            s->rr_next = first + 1 < n ? first + 1 : 0;
-            return s->route_cand[pick];
+            d->rr_next = first + 1 < n ? first + 1 : 0;
+            return d->route_cand[pick];
         }
         /* no key: least outstanding, as below */
     }
     struct replica *best = NULL;
     int32_t best_k = 0;
     for (int32_t k = 0; k < n; k++) {
-        int32_t i = s->rr_next + k;
+        int32_t i = d->rr_next + k;
         if (i >= n)
             i -= n;
-        struct replica *rp = s->ready[i];
-        if (!can_take(s, rp))
+        struct replica *rp = d->ready[i];
+        if (!can_take(d, rp))
             continue;
         if (pol == ROUTER_ROUND_ROBIN) {
             best = rp;
@@ -540,7 +472,7 @@ static struct replica *route(struct sim *s, const struct req *r)
         }
     }
     if (best)
-        s->rr_next = best_k + 1 < n ? best_k + 1 : 0;
+        d->rr_next = best_k + 1 < n ? best_k + 1 : 0;
     return best;
 }
 
@@ -548,30 +480,31 @@ static struct replica *route(struct sim *s, const struct req *r)
  * /metrics would give them now. */
 static void epp_refresh(struct sim *s, void *obj, uint64_t arg)
 {
-    (void)obj;
     (void)arg;
-    for (int32_t i = 0; i < s->n_ready; i++) {
-        struct replica *rp = s->ready[i];
+    struct deployment *d = obj;
+    for (int32_t i = 0; i < d->n_ready; i++) {
+        struct replica *rp = d->ready[i];
         double running;
-        engine_gauges(s, rp, &running, &rp->epp_waiting, &rp->epp_kv);
+        engine_gauges(rp, &running, &rp->epp_waiting, &rp->epp_kv);
     }
-    if (!(s->src_done && s->in_flight == 0))
-        evq_push(s->q, s->now_us + s->sc->router.epp.refresh_interval_us, PRIO_SCRAPE,
-                 epp_refresh, NULL, 0);
+    if (!(d->src_done && d->in_flight == 0))
+        evq_push(s->q, s->now_us + d->sc->router.epp.refresh_interval_us, PRIO_SCRAPE,
+                 epp_refresh, d, 0);
 }
 
-static void hand_to_replica(struct sim *s, struct replica *rp, struct req *r)
+static void hand_to_replica(struct deployment *d, struct replica *rp, struct req *r)
 {
+    struct sim *s = d->s;
     r->dispatch_us = s->now_us;
     if (!fleet_accepts(rp)) {
         /* An endpoint not yet removed whose vLLM is shutting down (503) or gone (refused
          * connection, which the proxy answers 502/503). */
         r->replica = rp->idx;
-        sim_attempt_failed(s, NULL, r, FAIL_5XX);
+        sim_attempt_failed(d, NULL, r, FAIL_5XX);
         return;
     }
     rp->outstanding++;
-    engine_enqueue(s, rp, r);
+    engine_enqueue(rp, r);
 }
 
 /* ---- client retries ---------------------------------------------------------------- */
@@ -579,17 +512,19 @@ static void hand_to_replica(struct sim *s, struct replica *rp, struct req *r)
 static void retry_fire(struct sim *s, void *obj, uint64_t arg)
 {
     (void)arg;
+    (void)s;
     struct req *r = obj;
     r->timeout = 0;
-    gw_remove(&s->backoff, r);
-    sim_gateway_admit(s, r);
+    gw_remove(&r->dep->backoff, r);
+    sim_gateway_admit(r->dep, r);
 }
 
 /* The client's wait before retry number n (0 for the first): min(backoff * 2^n,
  * max_backoff) * (1 - jitter * U[0,1)), as the OpenAI SDK's _calculate_retry_timeout. */
-static int64_t retry_wait_us(struct sim *s, int32_t n)
+static int64_t retry_wait_us(struct deployment *d, int32_t n)
 {
-    const struct retry_spec *rt = &s->sc->router.retry;
+    struct sim *s = d->s;
+    const struct retry_spec *rt = &d->sc->router.retry;
     double w = (double)rt->backoff_us;
     for (int32_t i = 0; i < n && w < (double)rt->max_backoff_us; i++)
         w *= 2.0;
@@ -600,17 +535,18 @@ static int64_t retry_wait_us(struct sim *s, int32_t n)
     return (int64_t)llround(w);
 }
 
-void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum attempt_fail why)
+void sim_attempt_failed(struct deployment *d, struct replica *rp, struct req *r, enum attempt_fail why)
 {
-    const struct retry_spec *rt = &s->sc->router.retry;
-    struct sim_result *res = &s->res;
+    struct sim *s = d->s;
+    const struct retry_spec *rt = &d->sc->router.retry;
+    struct sim_result *res = &d->res;
     bool retriable = why == FAIL_ABORTED ? rt->on_aborted : rt->on_5xx;
     if (!retriable || r->retries >= rt->attempts || s->stopping) {
         if (why == FAIL_ABORTED)
             res->n_aborted++;
         else
             res->n_5xx++;
-        sim_request_done(s, rp, r, OUTCOME_FAILED);
+        sim_request_done(d, rp, r, OUTCOME_FAILED);
         return;
     }
     if (why == FAIL_ABORTED)
@@ -626,51 +562,54 @@ void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum a
     r->first_sched_us = -1;
     r->replica = -1;
     r->state = RS_GATEWAY;
-    int64_t t = s->now_us + retry_wait_us(s, r->retries);
+    int64_t t = s->now_us + retry_wait_us(d, r->retries);
     r->retries++;
-    gw_push_back(&s->backoff, r);
+    gw_push_back(&d->backoff, r);
     r->timeout = evq_push(s->q, t, PRIO_ARRIVAL, retry_fire, r, 0);
     if (rp) {
         rp->outstanding--;
-        fleet_request_ended(s, rp);
+        fleet_request_ended(rp);
     }
 }
 
 static void gateway_timeout(struct sim *s, void *obj, uint64_t arg)
 {
     (void)arg;
+    (void)s;
     struct req *r = obj;
     r->timeout = 0;
-    gw_remove(&s->gateway, r);
-    sim_request_done(s, NULL, r, OUTCOME_TIMEOUT);
+    gw_remove(&r->dep->gateway, r);
+    sim_request_done(r->dep, NULL, r, OUTCOME_TIMEOUT);
 }
 
 /* Hand gateway-queued requests, oldest first, to replicas that can take them. */
-void sim_dispatch_gateway(struct sim *s)
+void sim_dispatch_gateway(struct deployment *d)
 {
-    while (s->gateway.n > 0) {
-        struct req *r = s->gateway.head;
-        struct replica *rp = route(s, r);
+    struct sim *s = d->s;
+    while (d->gateway.n > 0) {
+        struct req *r = d->gateway.head;
+        struct replica *rp = route(d, r);
         if (!rp)
             return;
-        gw_remove(&s->gateway, r);
+        gw_remove(&d->gateway, r);
         evq_cancel(s->q, r->timeout);
         r->timeout = 0;
-        hand_to_replica(s, rp, r);
+        hand_to_replica(d, rp, r);
     }
 }
 
-void sim_gateway_admit(struct sim *s, struct req *r)
+void sim_gateway_admit(struct deployment *d, struct req *r)
 {
+    struct sim *s = d->s;
     r->state = RS_GATEWAY;
-    struct replica *rp = s->gateway.n == 0 ? route(s, r) : NULL;
+    struct replica *rp = d->gateway.n == 0 ? route(d, r) : NULL;
     if (rp) {
-        hand_to_replica(s, rp, r);
+        hand_to_replica(d, rp, r);
         return;
     }
-    gw_push_back(&s->gateway, r);
+    gw_push_back(&d->gateway, r);
     /* The timeout counts from the request's arrival, retries included. */
-    int64_t t = r->arrival_us + s->sc->router.queue_timeout_us;
+    int64_t t = r->arrival_us + d->sc->router.queue_timeout_us;
     r->timeout = evq_push(s->q, t > s->now_us ? t : s->now_us, PRIO_CONTROL, gateway_timeout,
                           r, 0);
 }
@@ -679,22 +618,23 @@ void sim_gateway_admit(struct sim *s, struct req *r)
 
 /* Pull the next request from the workload and schedule its arrival (closed loop: when a
  * client is free). */
-static int pull_next(struct sim *s, struct sim_err *err)
+static int pull_next(struct deployment *d, struct sim_err *err)
 {
-    int rc = s->src.next(s->src.ctx, &s->next_arrival, err);
+    struct sim *s = d->s;
+    int rc = d->src.next(d->src.ctx, &d->next_arrival, err);
     if (rc < 0)
         return rc;
     if (rc == 0) {
-        end_of_source(s);
+        end_of_source(d);
         return SIM_OK;
     }
-    if (s->closed) {
-        s->cl_pending = true;
-        cl_try_send(s);
+    if (d->closed) {
+        d->cl_pending = true;
+        cl_try_send(d);
         return SIM_OK;
     }
-    SIM_ASSERT(s->next_arrival.arrival_us >= s->now_us);
-    if (!evq_push(s->q, s->next_arrival.arrival_us, PRIO_ARRIVAL, arrival, NULL, 0))
+    SIM_ASSERT(d->next_arrival.arrival_us >= s->now_us);
+    if (!evq_push(s->q, d->next_arrival.arrival_us, PRIO_ARRIVAL, arrival, d, 0))
         return sim_err_set(err, SIM_ENOMEM, "out of memory for events");
     return SIM_OK;
 }
@@ -706,24 +646,24 @@ static int pull_next(struct sim *s, struct sim_err *err)
 
 static void arrival(struct sim *s, void *obj, uint64_t arg)
 {
-    (void)obj;
     (void)arg;
-    const struct wl_request *w = &s->next_arrival;
-    if (s->closed) {
-        s->cl_same_instant = s->n_arrived > 0 && s->now_us == s->cl_last_send_us
-                                 ? s->cl_same_instant + 1
+    struct deployment *d = obj;
+    const struct wl_request *w = &d->next_arrival;
+    if (d->closed) {
+        d->cl_same_instant = d->n_arrived > 0 && s->now_us == d->cl_last_send_us
+                                 ? d->cl_same_instant + 1
                                  : 1;
-        s->cl_last_send_us = s->now_us;
-        if (s->cl_same_instant > (uint64_t)CL_SAME_INSTANT_MAX +
-                                     (uint64_t)s->sc->workload.clients.concurrency) {
+        d->cl_last_send_us = s->now_us;
+        if (d->cl_same_instant > (uint64_t)CL_SAME_INSTANT_MAX +
+                                     (uint64_t)d->sc->workload.clients.concurrency) {
             s->sink_rc = sim_err_set(
                 &s->sink_err, SIM_EINVAL,
                 "the closed loop sent %llu requests at t = %.6f s and each ended at once "
                 "(rejected: prompt + output tokens > max_model_len %d?): give "
                 "'workload.clients.think_time' > 0 or fix the lengths",
-                (unsigned long long)s->cl_same_instant, (double)s->now_us * 1e-6,
-                s->ep.max_model_len);
-            scenario_locate(s->sc, "workload.clients", &s->sink_err);
+                (unsigned long long)d->cl_same_instant, (double)s->now_us * 1e-6,
+                d->ep.max_model_len);
+            scenario_locate(d->sc, "workload.clients", &s->sink_err);
             s->stopping = true;
             return;
         }
@@ -733,7 +673,8 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
         sink_fail(s, SIM_ENOMEM, "a request (out of memory)");
         return;
     }
-    r->id = s->n_arrived++;
+    r->dep = d;
+    r->id = d->n_arrived++;
     r->arrival_us = s->now_us;
     r->prompt_tokens = w->prompt_tokens;
     r->output_tokens = w->output_tokens;
@@ -750,8 +691,8 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
     r->kv.total_tokens = r->prompt_tokens + r->output_tokens;
     r->kv.pfx = w->prefix;
     kv_seq_reset(&r->kv);
-    if (w->n_hash_ids > 0 && s->ep.enable_prefix_caching && s->ep.kind == ENGINE_VLLM) {
-        int32_t ht = s->sc->workload.hash_block_tokens > 0 ? s->sc->workload.hash_block_tokens
+    if (w->n_hash_ids > 0 && d->ep.enable_prefix_caching && d->ep.kind == ENGINE_VLLM) {
+        int32_t ht = d->sc->workload.hash_block_tokens > 0 ? d->sc->workload.hash_block_tokens
                                                            : 512;
         uint32_t n = w->n_hash_ids;
         if ((int64_t)n > ceil_div64(r->prompt_tokens, ht))
@@ -768,25 +709,26 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
         r->kv.hid_tokens = ht;
     }
     s->in_flight++;
-    s->gateway_requests_total++;
-    if (s->res.n_requests++ == 0)
-        s->res.first_arrival_us = s->now_us;
-    s->res.last_arrival_us = s->now_us;
+    d->in_flight++;
+    d->gateway_requests_total++;
+    if (d->res.n_requests++ == 0)
+        d->res.first_arrival_us = s->now_us;
+    d->res.last_arrival_us = s->now_us;
 
-    if (semantic_hit(s, r->id)) {
+    if (semantic_hit(d, r->id)) {
         /* The gateway's semantic cache answers it (looked up before anything else). */
         r->semantic_hit = true;
         r->first_sched_us = s->now_us;
-        r->timeout = evq_push(s->q, s->now_us + s->sc->router.semantic_cache.latency_us,
+        r->timeout = evq_push(s->q, s->now_us + d->sc->router.semantic_cache.latency_us,
                               PRIO_CONTROL, semantic_reply, r, 0);
-    } else if ((int64_t)r->prompt_tokens + r->output_tokens > s->ep.max_model_len) {
+    } else if ((int64_t)r->prompt_tokens + r->output_tokens > d->ep.max_model_len) {
         /* vLLM's OpenAI server refuses prompt + max_tokens > max_model_len (HTTP 400). */
-        sim_request_done(s, NULL, r, OUTCOME_REJECTED);
+        sim_request_done(d, NULL, r, OUTCOME_REJECTED);
     } else {
-        sim_gateway_admit(s, r);
+        sim_gateway_admit(d, r);
     }
     struct sim_err err = {0};
-    int rc = pull_next(s, &err);
+    int rc = pull_next(d, &err);
     if (rc != SIM_OK) {
         s->sink_rc = rc;
         s->sink_err = err;
@@ -800,7 +742,8 @@ static void scrape(struct sim *s, void *obj, uint64_t arg)
 {
     (void)obj;
     (void)arg;
-    scrape_all(s);
+    for (int32_t i = 0; i < s->n_deps; i++)
+        scrape_all(s->deps[i]);
     cluster_scrape(s);
     evq_push(s->q, s->now_us + s->sc->fleet.scrape_interval_us, PRIO_SCRAPE, scrape, NULL, 0);
 }
@@ -809,24 +752,24 @@ static void scrape(struct sim *s, void *obj, uint64_t arg)
 
 static void drain_deadline(struct sim *s, void *obj, uint64_t arg)
 {
-    (void)obj;
     (void)arg;
-    s->drain_ev = 0;
-    while (s->backoff.n > 0) {
-        struct req *r = s->backoff.head;
-        gw_remove(&s->backoff, r);
+    struct deployment *d = obj;
+    d->drain_ev = 0;
+    while (d->backoff.n > 0) {
+        struct req *r = d->backoff.head;
+        gw_remove(&d->backoff, r);
         evq_cancel(s->q, r->timeout);
-        sim_request_done(s, NULL, r, OUTCOME_UNFINISHED);
+        sim_request_done(d, NULL, r, OUTCOME_UNFINISHED);
     }
-    while (s->gateway.n > 0) {
-        struct req *r = s->gateway.head;
-        gw_remove(&s->gateway, r);
+    while (d->gateway.n > 0) {
+        struct req *r = d->gateway.head;
+        gw_remove(&d->gateway, r);
         evq_cancel(s->q, r->timeout);
-        sim_request_done(s, NULL, r, OUTCOME_UNFINISHED);
+        sim_request_done(d, NULL, r, OUTCOME_UNFINISHED);
     }
-    for (int32_t i = 0; i < s->n_pods; i++)
-        if (s->pods[i]->phase != POD_GONE)
-            engine_abort_all(s, s->pods[i], OUTCOME_UNFINISHED);
+    for (int32_t i = 0; i < d->n_pods; i++)
+        if (d->pods[i]->phase != POD_GONE)
+            engine_abort_all(d->pods[i], OUTCOME_UNFINISHED);
 }
 
 /* ---- setup ---------------------------------------------------------------------------- */
@@ -890,12 +833,13 @@ static bool needs_startup(const struct scenario *sc)
  * win; otherwise vLLM's defaults for the GPU and the KV blocks left in GPU memory after
  * weights, activations and CUDA graphs (models/memory.h). Errors point at the scenario.
  */
-static int resolve_engine(struct sim *s, struct sim_err *err)
+static int resolve_engine(struct deployment *d, struct sim_err *err)
 {
-    const struct scenario *sc = s->sc;
+    struct sim *s = d->s;
+    const struct scenario *sc = d->sc;
     const struct engine_spec *es = &sc->engine;
     const struct catalog *cat = s->opt.catalog;
-    struct engine_params *p = &s->ep;
+    struct engine_params *p = &d->ep;
     p->kind = es->kind;
     p->chunked_prefill = es->enable_chunked_prefill;
     p->block_size = es->block_size > 0 ? es->block_size : 16;
@@ -923,7 +867,7 @@ static int resolve_engine(struct sim *s, struct sim_err *err)
     }
     /* vLLM labels its series with --served-model-name, by default the model path it
      * loaded: the catalog's Hugging Face id. */
-    snprintf(s->model_label, sizeof s->model_label, "%s",
+    snprintf(d->model_label, sizeof d->model_label, "%s",
              sc->model.served_model_name[0] ? sc->model.served_model_name
              : m && m->hf_id[0]             ? m->hf_id
                                             : sc->model.name);
@@ -967,7 +911,7 @@ static int resolve_engine(struct sim *s, struct sim_err *err)
         es->max_num_batched_tokens > 0 ? es->max_num_batched_tokens : def_tokens;
     p->max_model_len = es->max_model_len;
     p->num_blocks = es->num_gpu_blocks;
-    s->weights_gib_total = es->startup.weights_gib;
+    d->weights_gib_total = es->startup.weights_gib;
     if (m && g) {
         struct mem_config cfg = {
             .model = m,
@@ -985,15 +929,15 @@ static int resolve_engine(struct sim *s, struct sim_err *err)
                                    (sim_err_set(err, SIM_EINVAL, "unknown dtype '%s'",
                                                 sc->model.dtype),
                                     err));
-        if (mem_plan_compute(&s->plan, &cfg, err) != SIM_OK)
+        if (mem_plan_compute(&d->plan, &cfg, err) != SIM_OK)
             return scenario_locate(sc, "engine", err);
-        s->have_plan = true;
+        d->have_plan = true;
         if (p->num_blocks <= 0)
-            p->num_blocks = s->plan.num_gpu_blocks;
+            p->num_blocks = d->plan.num_gpu_blocks;
         if (p->max_model_len <= 0)
-            p->max_model_len = (int32_t)s->plan.max_model_len;
-        if (s->weights_gib_total <= 0)
-            s->weights_gib_total = s->plan.weight_bytes_total / (1024.0 * 1024.0 * 1024.0);
+            p->max_model_len = (int32_t)d->plan.max_model_len;
+        if (d->weights_gib_total <= 0)
+            d->weights_gib_total = d->plan.weight_bytes_total / (1024.0 * 1024.0 * 1024.0);
     } else if (m && p->max_model_len <= 0 && m->max_position_embeddings > 0) {
         p->max_model_len = (int32_t)m->max_position_embeddings;
     }
@@ -1032,12 +976,120 @@ static int resolve_engine(struct sim *s, struct sim_err *err)
                          "enable chunked prefill",
                          p->max_num_batched_tokens, p->max_model_len),
              err));
-    if (needs_startup(sc) && s->weights_gib_total <= 0)
+    if (needs_startup(sc) && d->weights_gib_total <= 0)
         return scenario_locate(sc, "engine.startup",
                                (sim_err_set(err, SIM_EINVAL,
                                             "'engine.startup.weights_gib' is needed (the model "
                                             "is not in the catalog)"),
                                 err));
+    return SIM_OK;
+}
+
+/* Free one deployment (NULL is a no-op). */
+static void deployment_free(struct deployment *d)
+{
+    if (!d)
+        return;
+    autoscaler_release(d);
+    workload_close(d->wl);
+    lat_model_free(d->lat);
+    free(d->route_hashes);
+    free(d->route_match);
+    free(d->route_view);
+    free(d->route_cand);
+    run_stats_free(&d->st);
+    free(d);
+}
+
+/* A deployment of scenario `sc` (its model, engine, router, fleet, slo and workload):
+ * engine limits, memory plan and latency model resolved, its autoscaler and series set
+ * up. Its pods are created by deployment_start(). */
+static struct deployment *deployment_new(struct sim *s, const struct scenario *sc,
+                                         struct sim_err *err)
+{
+    struct deployment *d = calloc(1, sizeof *d);
+    if (!d) {
+        sim_err_set(err, SIM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    d->s = s;
+    d->sc = sc;
+    d->id = s->n_deps;
+    s->deps[s->n_deps++] = d;
+    d->route_hashes = malloc(65536 * sizeof *d->route_hashes);
+    if (!d->route_hashes) {
+        sim_err_set(err, SIM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    d->gpus_per_pod = sc->engine.tensor_parallel_size;
+    if (resolve_engine(d, err) != SIM_OK)
+        return NULL;
+    struct lat_context lctx = {
+        .model = sc->model.name,
+        .gpu = sc->engine.gpu,
+        .dtype = sc->model.dtype,
+        .kv_dtype = sc->model.kv_cache_dtype,
+        .tensor_parallel_size = sc->engine.tensor_parallel_size,
+        .catalog = s->opt.catalog,
+        .exec = {.vllm_major = sc->engine.vllm_major,
+                 .vllm_minor = sc->engine.vllm_minor,
+                 .enforce_eager = sc->engine.enforce_eager,
+                 .max_num_seqs = d->ep.max_num_seqs},
+        .calibration = sc->engine.latency.calibration_path,
+        .params = s->opt.lat_params,
+        .block_size = d->ep.block_size,
+    };
+    d->lat = lat_model_from_spec(&sc->engine.latency, &lctx, err);
+    if (!d->lat)
+        locate_file_error(sc, "engine.latency.calibration", sc->engine.latency.calibration_path,
+                          err);
+    if (!d->lat) {
+        locate_file_error(sc, "engine.latency.table", sc->engine.latency.table_path, err);
+        scenario_locate(sc, "engine.latency", err);
+        return NULL;
+    }
+    return d;
+}
+
+/* The deployment's initial pods, its workload and statistics (after the cluster is up). */
+static int deployment_start(struct deployment *d, struct sim_err *err)
+{
+    struct sim *s = d->s;
+    const struct scenario *sc = d->sc;
+    if (fleet_init(d, err) != SIM_OK)
+        return err ? err->code : SIM_EINVAL;
+    if (s->opt.source) {
+        d->src = *s->opt.source;
+    } else {
+        d->wl = workload_open(&sc->workload, s->sc->duration_us, s->rng, err);
+        if (!d->wl) {
+            locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
+            sim_locate_key_error(sc, err);
+            return err ? err->code : SIM_EINVAL;
+        }
+        d->src.ctx = d->wl;
+        d->src.next = workload_source_next;
+    }
+    d->closed = sc->workload.clients.concurrency > 0;
+    d->cl_idle = sc->workload.clients.concurrency;
+    d->res.clients = sc->workload.clients.concurrency;
+    run_stats_init(&d->st, sc->slo, sc->n_slo);
+    d->res.replicas = d->initial_replicas;
+    d->res.autoscaled = d->autoscaler != NULL;
+    d->res.num_gpu_blocks = d->ep.num_blocks;
+    d->res.max_num_seqs = d->ep.max_num_seqs;
+    d->res.max_num_batched_tokens = d->ep.max_num_batched_tokens;
+    d->res.max_model_len = d->ep.max_model_len;
+    d->res.block_size = d->ep.block_size;
+    d->res.weight_gib_per_gpu =
+        d->have_plan ? d->plan.weight_bytes / (1024.0 * 1024.0 * 1024.0) : NAN;
+    d->res.kv_cache_gib_per_gpu =
+        d->have_plan ? d->plan.kv_cache_bytes / (1024.0 * 1024.0 * 1024.0) : NAN;
+    d->res.first_arrival_us = -1;
+    d->res.last_arrival_us = -1;
+    snprintf(d->res.latency_provenance, sizeof d->res.latency_provenance, "%s",
+             d->lat->provenance);
+    s->n_src_open++;
     return SIM_OK;
 }
 
@@ -1053,37 +1105,14 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
     if (opt)
         s->opt = *opt;
     s->slab = slab_new();
-    s->route_hashes = malloc(65536 * sizeof *s->route_hashes);
-    if (!s->slab || !s->route_hashes) {
+    s->deps = calloc(1, sizeof *s->deps);
+    if (!s->slab || !s->deps) {
         sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto fail;
     }
-    if (resolve_engine(s, err) != SIM_OK)
+    struct deployment *d = deployment_new(s, sc, err);
+    if (!d)
         goto fail;
-    struct lat_context lctx = {
-        .model = sc->model.name,
-        .gpu = sc->engine.gpu,
-        .dtype = sc->model.dtype,
-        .kv_dtype = sc->model.kv_cache_dtype,
-        .tensor_parallel_size = sc->engine.tensor_parallel_size,
-        .catalog = s->opt.catalog,
-        .exec = {.vllm_major = sc->engine.vllm_major,
-                 .vllm_minor = sc->engine.vllm_minor,
-                 .enforce_eager = sc->engine.enforce_eager,
-                 .max_num_seqs = s->ep.max_num_seqs},
-        .calibration = sc->engine.latency.calibration_path,
-        .params = s->opt.lat_params,
-        .block_size = s->ep.block_size,
-    };
-    s->lat = lat_model_from_spec(&sc->engine.latency, &lctx, err);
-    if (!s->lat)
-        locate_file_error(sc, "engine.latency.calibration", sc->engine.latency.calibration_path,
-                          err);
-    if (!s->lat) {
-        locate_file_error(sc, "engine.latency.table", sc->engine.latency.table_path, err);
-        scenario_locate(sc, "engine.latency", err);
-        goto fail;
-    }
     s->q = evq_new(1024, err);
     if (!s->q)
         goto fail;
@@ -1092,51 +1121,14 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto fail;
     }
-    s->initial_replicas = sc->fleet.replicas;
-    if (autoscaler_init(s, &s->initial_replicas, err) != SIM_OK ||
-        scrape_init(s, err) != SIM_OK || cluster_init(s, err) != SIM_OK ||
-        fleet_init(s, err) != SIM_OK)
+    d->initial_replicas = sc->fleet.replicas;
+    if (autoscaler_init(d, &d->initial_replicas, err) != SIM_OK ||
+        scrape_init(s, err) != SIM_OK || cluster_init(s, err) != SIM_OK)
         goto fail;
-    if (s->opt.source) {
-        s->src = *s->opt.source;
-    } else {
-        s->wl = workload_open(&sc->workload, sc->duration_us, s->rng, err);
-        if (!s->wl) {
-            locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
-            sim_locate_key_error(sc, err);
+    for (int32_t i = 0; i < s->n_deps; i++)
+        if (deployment_start(s->deps[i], err) != SIM_OK)
             goto fail;
-        }
-        s->src.ctx = s->wl;
-        s->src.next = workload_source_next;
-    }
-    s->closed = sc->workload.clients.concurrency > 0;
-    s->cl_idle = sc->workload.clients.concurrency;
-    s->res.clients = sc->workload.clients.concurrency;
-    s->ttft_lim = s->tpot_lim = INFINITY;
-    for (size_t i = 0; i < sc->n_slo; i++) {
-        const struct slo_item *it = &sc->slo[i];
-        if (it->metric == SLO_TTFT && it->target < s->ttft_lim) {
-            s->ttft_lim = it->target;
-            s->ttft_lim_q = it->quantile;
-        }
-        if (it->metric == SLO_TPOT && it->target < s->tpot_lim)
-            s->tpot_lim = it->target;
-    }
-    s->res.replicas = s->initial_replicas;
-    s->res.autoscaled = s->autoscaler != NULL;
-    s->res.num_gpu_blocks = s->ep.num_blocks;
-    s->res.max_num_seqs = s->ep.max_num_seqs;
-    s->res.max_num_batched_tokens = s->ep.max_num_batched_tokens;
-    s->res.max_model_len = s->ep.max_model_len;
-    s->res.block_size = s->ep.block_size;
-    s->res.weight_gib_per_gpu =
-        s->have_plan ? s->plan.weight_bytes / (1024.0 * 1024.0 * 1024.0) : NAN;
-    s->res.kv_cache_gib_per_gpu =
-        s->have_plan ? s->plan.kv_cache_bytes / (1024.0 * 1024.0 * 1024.0) : NAN;
-    s->res.first_arrival_us = -1;
-    s->res.last_arrival_us = -1;
-    snprintf(s->res.latency_provenance, sizeof s->res.latency_provenance, "%s",
-             s->lat->provenance);
+    s->res = s->deps[0]->res;
     return s;
 fail:
     sim_free(s);
@@ -1147,114 +1139,39 @@ void sim_free(struct sim *s)
 {
     if (!s)
         return;
-    fleet_release(s);
+    for (int32_t i = 0; i < s->n_deps; i++)
+        fleet_release(s->deps[i]);
     cluster_release(s);
-    autoscaler_release(s);
+    for (int32_t i = 0; i < s->n_deps; i++)
+        deployment_free(s->deps[i]);
+    free(s->deps);
+    free(s->pending);
     scrape_release(s);
-    workload_close(s->wl);
-    lat_model_free(s->lat);
     rng_set_free(s->rng);
     evq_free(s->q);
     pool_release(&s->pool);
     slab_free(s->slab);
-    free(s->route_hashes);
-    free(s->route_match);
-    free(s->route_view);
-    free(s->route_cand);
-    free(s->ttft);
-    free(s->tpot);
-    free(s->e2e);
-    free(s->queue);
-    free(s->win_n);
-    free(s->win_over);
-    gaphist_free(&s->itl);
     free(s);
 }
 
 /* ---- results ---------------------------------------------------------------------------- */
 
-/*
- * The q-quantile of v[0..n) as gsl_stats_quantile_from_sorted_data defines it (linear
- * interpolation between order statistics, Hyndman-Fan type 7), exactly, but by selection
- * instead of a full sort: gsl_stats_select puts the k-th smallest value at v[k] with
- * smaller ones before it and larger ones after, so the next order statistic is the
- * smallest value after k. Reorders v.
- */
-static double select_quantile(double *v, size_t n, double q)
+/* A deployment's results once its requests are done: latency statistics, throughput and
+ * SLO verdicts (its share of the bill comes from the cluster). */
+static void deployment_finish(struct deployment *d)
 {
-    if (n == 0)
-        return NAN;
-    /* The same arithmetic as GSL's quantile_source.c, so results match it bit for bit. */
-    const double index = q * (double)(n - 1);
-    const size_t lhs = (size_t)index;
-    const double delta = index - (double)lhs;
-    if (lhs >= n - 1)
-        return gsl_stats_select(v, 1, n, n - 1);
-    double a = gsl_stats_select(v, 1, n, lhs);
-    double b = v[lhs + 1];
-    for (size_t i = lhs + 2; i < n; i++)
-        if (v[i] < b)
-            b = v[i];
-    return (1 - delta) * a + delta * b;
-}
-
-static void latency_stats(double *v, size_t n, struct latency_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    out->n = n;
-    if (n == 0) {
-        out->mean_s = out->max_s = NAN;
-        for (int i = 0; i < SIM_NQ; i++)
-            out->q_s[i] = NAN;
-        return;
-    }
-    out->mean_s = gsl_stats_mean(v, 1, n);
-    out->max_s = gsl_stats_max(v, 1, n);
-    for (int i = 0; i < SIM_NQ; i++)
-        out->q_s[i] = select_quantile(v, n, sim_quantiles[i]);
-}
-
-/* ITL: the mean over OK requests' gaps (vLLM's definition), the quantiles and the
- * maximum over every streamed gap (gaphist.h). Seconds. */
-static void itl_stats(const struct sim *s, struct latency_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    out->n = s->itl_ok_n;
-    out->mean_s = s->itl_ok_n ? (double)s->itl_ok_sum_us / (double)s->itl_ok_n * 1e-6 : NAN;
-    for (int i = 0; i < SIM_NQ; i++)
-        out->q_s[i] = gaphist_quantile(&s->itl, sim_quantiles[i]) * 1e-6;
-    out->max_s = s->itl.n ? (double)s->itl.max_us * 1e-6 : NAN;
-}
-
-static void finish_results(struct sim *s)
-{
-    {
-        /* what the semantic cache's hits would have cost to serve (docs/cost.md) */
-        struct sim_result *r0 = &s->res;
-        double served = (double)(r0->prompt_tokens + r0->output_tokens);
-        double api = s->sc->cost.managed_api_usd_per_mtok;
-        r0->semantic_saved_usd = r0->cost.billed && served > 0
-                                     ? r0->cost.usd / served * (double)r0->semantic_saved_tokens
-                                     : NAN;
-        r0->semantic_saved_api_usd = api > 0 ? (double)r0->semantic_saved_tokens / 1e6 * api
-                                             : NAN;
-    }
-    struct sim_result *res = &s->res;
+    struct sim *s = d->s;
+    struct sim_result *res = &d->res;
     res->end_us = s->now_us;
     res->events = evq_pushes(s->q);
-    res->peak_replicas_ready = s->peak_ready;
-    slo_windows(s, res);
-    res->pods_created = (uint64_t)s->n_pods;
-    res->replica_s = s->ready_pod_s;
-    res->gpu_pod_s = s->node_pod_s;
-    res->skipped_rows = s->wl ? workload_skipped_rows(s->wl) : 0;
-    workload_trace_info(s->wl, &res->other_model_rows, &res->trace_time_unit_s, res->trace_note,
+    res->peak_replicas_ready = d->peak_ready;
+    res->pods_created = (uint64_t)d->n_pods;
+    res->replica_s = d->ready_pod_s;
+    res->gpu_pod_s = d->node_pod_s;
+    res->skipped_rows = d->wl ? workload_skipped_rows(d->wl) : 0;
+    workload_trace_info(d->wl, &res->other_model_rows, &res->trace_time_unit_s, res->trace_note,
                         sizeof res->trace_note);
-    latency_stats(s->ttft, s->n_ok, &res->ttft);
-    latency_stats(s->tpot, s->n_tpot, &res->tpot);
-    latency_stats(s->e2e, s->n_ok, &res->e2e);
-    latency_stats(s->queue, s->n_ok, &res->queue);
-    itl_stats(s, &res->itl);
+    run_stats_fill(&d->st, res);
 
     double makespan = res->n_requests ? (double)(res->end_us - res->first_arrival_us) * 1e-6
                                       : 0.0;
@@ -1262,60 +1179,88 @@ static void finish_results(struct sim *s)
     res->throughput_req_per_s = makespan > 0 ? (double)ok / makespan : 0.0;
     res->output_tokens_per_s = makespan > 0 ? (double)res->output_tokens / makespan : 0.0;
     res->input_tokens_per_s = makespan > 0 ? (double)res->prompt_tokens / makespan : 0.0;
-    res->goodput_req_per_s = makespan > 0 ? (double)s->n_good / makespan : 0.0;
-    res->goodput_output_tokens = s->good_output_tokens;
+    res->goodput_req_per_s = makespan > 0 ? (double)d->st.n_good / makespan : 0.0;
     res->bench_duration_s = makespan;
-    res->ok_output_tokens = s->ok_output_tokens;
-    res->ok_output_tokens_per_s = makespan > 0 ? (double)s->ok_output_tokens / makespan : 0.0;
+    res->ok_output_tokens_per_s = makespan > 0 ? (double)d->st.ok_output_tokens / makespan : 0.0;
     res->ok_total_tokens_per_s =
-        makespan > 0 ? (double)(s->ok_output_tokens + res->prompt_tokens) / makespan : 0.0;
+        makespan > 0 ? (double)(d->st.ok_output_tokens + res->prompt_tokens) / makespan : 0.0;
     res->error_rate = res->n_requests ? (double)(res->n_requests - ok) / (double)res->n_requests
                                       : 0.0;
 
     res->slo_pass = true;
-    res->n_slo = s->sc->n_slo;
-    for (size_t i = 0; i < s->sc->n_slo; i++) {
-        const struct slo_item *it = &s->sc->slo[i];
+    res->n_slo = d->sc->n_slo;
+    for (size_t i = 0; i < d->sc->n_slo; i++) {
+        const struct slo_item *it = &d->sc->slo[i];
         struct slo_result *sr = &res->slo[i];
         sr->slo = it;
-        switch (it->metric) {
-        case SLO_TTFT:
-            sr->actual = select_quantile(s->ttft, s->n_ok, it->quantile);
-            break;
-        case SLO_TPOT:
-            sr->actual = select_quantile(s->tpot, s->n_tpot, it->quantile);
-            break;
-        case SLO_E2E:
-            sr->actual = select_quantile(s->e2e, s->n_ok, it->quantile);
-            break;
-        case SLO_ERROR_RATE:
-            sr->actual = res->error_rate;
-            break;
-        }
+        sr->actual = it->metric == SLO_ERROR_RATE
+                         ? res->error_rate
+                         : run_stats_quantile(&d->st, it->metric, it->quantile);
         sr->pass = !isnan(sr->actual) && sr->actual <= it->target;
         res->slo_pass = res->slo_pass && sr->pass;
     }
 }
 
+/* What the semantic cache's hits would have cost to serve (docs/cost.md). */
+static void semantic_savings(const struct scenario *sc, struct sim_result *r0)
+{
+    double served = (double)(r0->prompt_tokens + r0->output_tokens);
+    double api = sc->cost.managed_api_usd_per_mtok;
+    r0->semantic_saved_usd = r0->cost.billed && served > 0
+                                 ? r0->cost.usd / served * (double)r0->semantic_saved_tokens
+                                 : NAN;
+    r0->semantic_saved_api_usd = api > 0 ? (double)r0->semantic_saved_tokens / 1e6 * api : NAN;
+}
+
+/* The run's results: every deployment's, then (bill: nodes were run) the cluster's
+ * bill. Returns the sink's first failure. */
+static int finish_results(struct sim *s, bool bill)
+{
+    for (int32_t i = 0; i < s->n_deps; i++)
+        deployment_finish(s->deps[i]);
+    s->res = s->deps[0]->res;
+    if (bill) {
+        cluster_finish(s);
+        if (s->sink_rc != SIM_OK)
+            return s->sink_rc;
+    }
+    s->res.events = evq_pushes(s->q);
+    semantic_savings(s->sc, &s->res);
+    return SIM_OK;
+}
+
 /* ---- the loop ------------------------------------------------------------------------------ */
+
+/* Requests sent by every deployment so far (progress and messages). */
+static uint64_t sim_arrived(const struct sim *s)
+{
+    uint64_t n = 0;
+    for (int32_t i = 0; i < s->n_deps; i++)
+        n += s->deps[i]->n_arrived;
+    return n;
+}
 
 int sim_run(struct sim *s, struct sim_err *err)
 {
-    int rc = pull_next(s, err);
-    if (rc != SIM_OK)
-        return rc;
-    if (s->src_done) {
-        finish_results(s);
-        return SIM_OK;
+    for (int32_t i = 0; i < s->n_deps; i++) {
+        int rc = pull_next(s->deps[i], err);
+        if (rc != SIM_OK)
+            return rc;
     }
-    if (s->sc->router.policy == ROUTER_ENDPOINT_PICKER) {
-        if (s->sc->router.epp.refresh_interval_us <= 0)
+    if (s->n_src_open == 0)
+        return finish_results(s, false);
+    for (int32_t i = 0; i < s->n_deps; i++) {
+        struct deployment *d = s->deps[i];
+        if (d->src_done || d->sc->router.policy != ROUTER_ENDPOINT_PICKER)
+            continue;
+        if (d->sc->router.epp.refresh_interval_us <= 0)
             return sim_err_set(err, SIM_EINVAL, "'router.endpoint_picker.refresh_interval' "
                                                 "must be > 0");
-        evq_push(s->q, 0, PRIO_SCRAPE, epp_refresh, NULL, 0);
+        evq_push(s->q, 0, PRIO_SCRAPE, epp_refresh, d, 0);
     }
     evq_push(s->q, 0, PRIO_SCRAPE, scrape, NULL, 0);
-    autoscaler_start(s);
+    for (int32_t i = 0; i < s->n_deps; i++)
+        autoscaler_start(s->deps[i]);
     struct evq_event ev;
     uint64_t n = 0;
     while (!s->stopping && evq_pop(s->q, &ev)) {
@@ -1326,24 +1271,24 @@ int sim_run(struct sim *s, struct sim_err *err)
                            "(" SIM_CLOCK_MAX_TEXT ") at simulated time %.3f s after %llu "
                            "requests%s%s",
                            (double)ev.t_us * 1e-6, (double)s->now_us * 1e-6,
-                           (unsigned long long)s->res.n_requests,
+                           (unsigned long long)sim_arrived(s),
                            s->clock_note[0] ? ": " : "", s->clock_note);
             break;
         }
         s->now_us = ev.t_us;
         ev.fn(s, ev.obj, ev.arg);
-        if (s->src_done && s->in_flight == 0)
+        if (s->n_src_open == 0 && s->in_flight == 0)
             break;
         if ((++n & 4095) == 0) {
             if (s->opt.stop && *s->opt.stop) {
                 return sim_err_set(err, SIM_EINTR,
                                    "interrupted at simulated time %.3f s after %llu requests",
                                    (double)s->now_us * 1e-6,
-                                   (unsigned long long)s->res.n_requests);
+                                   (unsigned long long)sim_arrived(s));
             }
             if (s->opt.progress && (n & 65535) == 0) {
-                struct sim_progress p = {s->now_us, s->n_arrived,
-                                         s->n_arrived - s->in_flight, n};
+                uint64_t arrived = sim_arrived(s);
+                struct sim_progress p = {s->now_us, arrived, arrived - s->in_flight, n};
                 s->opt.progress(s->opt.progress_ctx, &p);
             }
         }
@@ -1354,14 +1299,15 @@ int sim_run(struct sim *s, struct sim_err *err)
         return s->sink_rc;
     }
     SIM_ASSERT(s->in_flight == 0);
-    fleet_finish(s);
-    cluster_finish(s);
+    for (int32_t i = 0; i < s->n_deps; i++)
+        fleet_finish(s->deps[i]);
+    if (s->sink_rc == SIM_OK)
+        finish_results(s, true);
     if (s->sink_rc != SIM_OK) {
         if (err)
             *err = s->sink_err;
         return s->sink_rc;
     }
-    finish_results(s);
     return SIM_OK;
 }
 

@@ -19,6 +19,7 @@
 #include "sim/serving/kvcache.h"
 #include "sim/serving/router.h"
 #include "sim/sim.h"
+#include "sim/stats.h"
 
 /* Event priorities at equal times: arrivals and control actions are seen before an
  * engine step ends, so a request arriving exactly at an iteration boundary joins the
@@ -33,6 +34,7 @@ enum ev_prio {
 enum req_state { RS_FREE, RS_GATEWAY, RS_WAITING, RS_RUNNING };
 
 struct req {
+    struct deployment *dep; /* the deployment (model) it is sent to */
     uint64_t id;
     int64_t arrival_us;
     int64_t first_token_us; /* -1 until the first token */
@@ -147,7 +149,9 @@ enum pod_phase {
 
 /* One vLLM replica: a pod and its engine. */
 struct replica {
-    int32_t idx; /* pod id: index in sim.pods */
+    struct deployment *dep; /* the Deployment it belongs to */
+    int32_t idx; /* pod id: index in its deployment's pods */
+    int32_t seq; /* creation order among every deployment's pods (sim.n_pods_made) */
     enum pod_phase phase;
     int32_t node; /* -1 while pending */
     int32_t outstanding; /* requests handed to it and not yet ended */
@@ -197,14 +201,16 @@ struct node {
     evq_handle ev;
 };
 
-struct sim {
-    const struct scenario *sc;
-    struct sim_options opt;
-    struct evq *q;
-    struct rng_set *rng;
+/* One Deployment of one model behind its own gateway: what it serves (model, latency
+ * model, engine limits, memory plan), its pods and the router's endpoints, its gateway
+ * queue, the workload that feeds it, its autoscaler, and its statistics. The run loop
+ * (struct sim) holds a list of them over one cluster. */
+struct deployment {
+    struct sim *s;             /* the run it belongs to */
+    int32_t id;                /* index in sim.deps */
+    const struct scenario *sc; /* its model, engine, router, fleet, slo and workload */
     struct lat_model *lat;
     struct engine_params ep;
-    int64_t now_us;
 
     struct workload *wl;       /* owned when opened from the scenario */
     struct sim_source src;
@@ -221,8 +227,6 @@ struct sim {
     int64_t cl_last_send_us;
     uint64_t cl_same_instant; /* sends in a row at cl_last_send_us (livelock guard) */
 
-    struct req_pool pool;
-    struct slab *slab;         /* per-request arrays: hash_ids, KV block lists */
     uint64_t *route_hashes;    /* endpoint picker: the request's prompt block hashes */
     int32_t *route_match;      /* and each candidate's matched blocks (cap_pods) */
     struct epp_view *route_view;
@@ -231,6 +235,7 @@ struct sim {
     struct req_list gateway;
     struct req_list backoff; /* failed attempts waiting for the client's retry */
     uint64_t in_flight; /* arrived and not yet ended */
+    evq_handle drain_ev;
 
     /* The fleet: every pod ever created (pods[i]->idx == i), the routable ones in the
      * order they became ready, and the Deployment's spec.replicas. */
@@ -247,75 +252,100 @@ struct sim {
     int64_t acct_us;   /* time integrals below are up to here */
     double ready_pod_s, node_pod_s; /* integrals of n_ready_pods and n_on_node */
     int32_t peak_ready;
-
-    /* Nodes (implicit ones until a node provisioner is configured). */
-    struct node *nodes;
-    int32_t n_nodes, cap_nodes;
-    int32_t gpus_total;
-    struct cluster *cluster; /* provisioner state (cluster.c), NULL for the implicit pool */
-    struct replica **pending; /* pods waiting for GPUs, FIFO */
     struct rs_pod *rs_pods;   /* scale-in ranking scratch (cap_pods each) */
     struct replica **rs_of;
     int32_t *rs_idx;
-    int32_t n_pending, cap_pending;
+    int32_t gpus_per_pod;     /* engine.tensor_parallel_size */
     double weights_gib_total; /* bytes one replica loads (GiB), for the load phase */
     struct mem_plan plan;     /* vLLM memory sizing, when the catalog knows model and GPU */
     bool have_plan;
 
-    /* statistics over OK requests (seconds) */
-    double *ttft, *tpot, *e2e, *queue;
-    size_t n_ok, n_tpot, cap_ok;
-    uint64_t n_good;            /* OK requests within the TTFT and TPOT SLO targets */
-    uint64_t good_output_tokens; /* their output tokens (the cost of goodput) */
-    struct gaphist itl;         /* every inter-token gap streamed (us) */
-    int64_t itl_ok_sum_us;      /* gaps of OK requests: vLLM's mean ITL */
-    uint64_t itl_ok_n;
-    uint64_t ok_output_tokens;  /* output tokens of OK requests */
-    /* Per-minute windows (by arrival) of the strictest TTFT SLO: requests, and how many
-     * missed the target; a window breaches when more than (1 - q) of them missed. */
-    uint32_t *win_n, *win_over;
-    size_t n_win;
-    double ttft_lim_q;
-    double ttft_lim, tpot_lim;  /* strictest TTFT/TPOT SLO targets (s), or INFINITY */
-
+    struct run_stats st; /* latency, goodput and ITL statistics (stats.h) */
     struct sim_result res;
-    int sink_rc; /* first sink failure */
-    struct sim_err sink_err;
-    bool stopping;
-    evq_handle drain_ev;
-    char clock_note[200]; /* why an event may pass the clock's range (engine.c) */
 
-    /* The Prometheus view (scrape.c): which metrics are queried, the store, labels. */
-    struct tsdb *tsdb;
+    /* Its Prometheus series (scrape.c) and its autoscaler. */
     char model_label[256]; /* the vLLM series' model_name: served_model_name or hf_id */
-    bool want[M_N_METRICS];
     int32_t gw_sid[2]; /* gateway series: waiting, requests_total */
     struct autoscaler *autoscaler; /* KEDA/HPA (autoscaler.c), NULL for a fixed fleet */
     int32_t initial_replicas;
     uint64_t gateway_requests_total;
 };
 
+/* The run loop over one cluster: the clock and event queue, random streams, requests'
+ * memory, the nodes and their provisioner, the pods waiting for a node (of every
+ * deployment), the metric store, the result sink, and the deployments. */
+struct sim {
+    const struct scenario *sc;
+    struct sim_options opt;
+    struct evq *q;
+    struct rng_set *rng;
+    int64_t now_us;
+
+    struct deployment **deps;
+    int32_t n_deps;
+    int32_t n_src_open; /* deployments whose workload may still send */
+    int32_t n_pods_made; /* pods created, every deployment */
+
+    struct req_pool pool;
+    struct slab *slab;  /* per-request arrays: hash_ids, KV block lists */
+    uint64_t in_flight; /* arrived and not yet ended, every deployment */
+
+    /* Nodes (implicit ones until a node provisioner is configured). */
+    struct node *nodes;
+    int32_t n_nodes, cap_nodes;
+    int32_t gpus_total;
+    struct cluster *cluster; /* provisioner state (cluster.c), NULL for the implicit pool */
+    struct replica **pending; /* pods waiting for GPUs, FIFO, every deployment's */
+    int32_t n_pending, cap_pending;
+
+    struct sim_result res; /* the run: the cluster's bill, every deployment's requests */
+    int sink_rc; /* first sink failure */
+    struct sim_err sink_err;
+    bool stopping;
+    char clock_note[200]; /* why an event may pass the clock's range (engine.c) */
+
+    /* The Prometheus view (scrape.c): the store every deployment's series go to, and
+     * the metrics some query reads (only those are materialised). */
+    struct tsdb *tsdb;
+    bool want[M_N_METRICS];
+};
+
+/* Every pod of every deployment, in order: start with *k = *i = 0; NULL at the end.
+ *     int32_t k = 0, i = 0;
+ *     for (struct replica *rp; (rp = sim_pod_iter(s, &k, &i)) != NULL;) ... */
+static inline struct replica *sim_pod_iter(const struct sim *s, int32_t *k, int32_t *i)
+{
+    while (*k < s->n_deps) {
+        const struct deployment *d = s->deps[*k];
+        if (*i < d->n_pods)
+            return d->pods[(*i)++];
+        (*k)++;
+        *i = 0;
+    }
+    return NULL;
+}
+
 /* ---- engine.c ---- */
 int engine_init(struct engine *e, const struct engine_params *p, struct sim_err *err);
 void engine_release(struct engine *e);
 /* A request handed to replica `rp` by the router. */
-void engine_enqueue(struct sim *s, struct replica *rp, struct req *r);
+void engine_enqueue(struct replica *rp, struct req *r);
 /* End every request on the replica (running and waiting) with `outcome`, or with
  * OUTCOME_N fail each attempt as aborted (sim_attempt_failed), after applying the decode
  * iterations completed by now. The caller decides whether the pod is gone after. */
-void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcome);
+void engine_abort_all(struct replica *rp, enum req_outcome outcome);
 /* Gauges as vLLM would last have set them (materialising a decode run to now). */
-void engine_gauges(const struct sim *s, const struct replica *rp, double *running,
-                   double *waiting, double *kv_usage_frac);
+void engine_gauges(const struct replica *rp, double *running, double *waiting,
+                   double *kv_usage_frac);
 
 
 /* ---- fleet.c: pods, the Deployment and nodes ---- */
-int fleet_init(struct sim *s, struct sim_err *err);
-void fleet_release(struct sim *s);
+int fleet_init(struct deployment *d, struct sim_err *err);
+void fleet_release(struct deployment *d);
 /* The Deployment's spec.replicas changed: create or terminate pods to match. */
-void fleet_set_desired(struct sim *s, int32_t desired);
+void fleet_set_desired(struct deployment *d, int32_t desired);
 /* A request ended on a terminating replica: it may be gone now. */
-void fleet_request_ended(struct sim *s, struct replica *rp);
+void fleet_request_ended(struct replica *rp);
 /* Does the pod behind this endpoint accept a request now? false: vLLM got SIGTERM and
  * answers 503, or the process is gone and the connection is refused. */
 bool fleet_accepts(const struct replica *rp);
@@ -326,13 +356,13 @@ bool fleet_accepts(const struct replica *rp);
 void fleet_drain_node(struct sim *s, struct node *n, int64_t deadline_us, const char *reason);
 /* Evict one pod (a voluntary disruption the caller has checked against the PDB): as
  * fleet_drain_node() does for each pod of a node; the Deployment replaces it at once. */
-void fleet_evict_pod(struct sim *s, struct replica *rp, int64_t deadline_us, const char *reason);
+void fleet_evict_pod(struct replica *rp, int64_t deadline_us, const char *reason);
 /* Bind pending pods to nodes with free GPUs (a node became ready or GPUs were freed). */
 void fleet_place_pending(struct sim *s);
 /* Pods by phase, for metrics and autoscalers. */
-int32_t fleet_count(const struct sim *s, enum pod_phase phase);
+int32_t fleet_count(const struct deployment *d, enum pod_phase phase);
 /* Record every pod still alive at the end of the run. */
-void fleet_finish(struct sim *s);
+void fleet_finish(struct deployment *d);
 
 /* ---- cluster.c: nodes and their provisioner ---- */
 int cluster_init(struct sim *s, struct sim_err *err);
@@ -352,15 +382,15 @@ void cluster_finish(struct sim *s);
 void cluster_scrape(struct sim *s);
 
 /* ---- scrape.c: the Prometheus view ---- */
-/* Set up the metric store for the autoscalers' queries (sim.tsdb; NULL when nothing is
- * queried). */
+/* After the autoscalers registered their queries in the metric store (sim.tsdb, NULL
+ * when nothing is queried): which metrics to materialise, and the gateways' series. */
 int scrape_init(struct sim *s, struct sim_err *err);
 void scrape_release(struct sim *s);
 /* A pod's server came up / went away (series created / marked stale). */
-int scrape_pod_up(struct sim *s, struct replica *rp);
-void scrape_pod_gone(struct sim *s, struct replica *rp);
-/* One scrape of every target at s->now_us: the metric store and the samples table. */
-void scrape_all(struct sim *s);
+int scrape_pod_up(struct replica *rp);
+void scrape_pod_gone(struct replica *rp);
+/* One scrape of a deployment's targets at now: the metric store and the samples table. */
+void scrape_all(struct deployment *d);
 /* Free a pod's histograms and series ids. */
 void scrape_pod_release(struct replica *rp);
 /* The label names replica series carry (for checking queries at load time). */
@@ -370,9 +400,9 @@ const char *const *scrape_label_names(size_t *n);
  * out[0..SCRAPE_N_FIXED). */
 #define SCRAPE_N_FIXED 5
 struct promql_label_value;
-void scrape_fixed_labels(const struct sim *s, struct promql_label_value *out);
+void scrape_fixed_labels(const struct deployment *d, struct promql_label_value *out);
 /* The name of pod `idx` ("vllm-3": fleet.metrics.labels.pod, '-', the index). */
-void scrape_pod_name(const struct sim *s, int32_t idx, char *buf, size_t n);
+void scrape_pod_name(const struct deployment *d, int32_t idx, char *buf, size_t n);
 
 static inline void hist_observe(struct hist *h, double v, uint64_t count)
 {
@@ -398,11 +428,11 @@ static inline void metrics_observe(struct replica *rp, enum sim_metric m, double
 
 /* ---- sim.c (called by the engine and the fleet) ---- */
 /* A request goes (back) to the gateway: routed at once or queued with a timeout. */
-void sim_gateway_admit(struct sim *s, struct req *r);
+void sim_gateway_admit(struct deployment *d, struct req *r);
 /* Replicas became able to take requests: serve the gateway queue. */
-void sim_dispatch_gateway(struct sim *s);
+void sim_dispatch_gateway(struct deployment *d);
 /* A request ended on replica `rp` with `outcome` at s->now_us. */
-void sim_request_done(struct sim *s, struct replica *rp, struct req *r,
+void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
                       enum req_outcome outcome);
 /* Why an attempt failed, as the client sees it. */
 enum attempt_fail {
@@ -411,8 +441,9 @@ enum attempt_fail {
 };
 /* An attempt failed at s->now_us (on `rp`, or NULL before reaching one): the client retries
  * after a backoff as router.retry says, or the request ends as failed or timeout. */
-void sim_attempt_failed(struct sim *s, struct replica *rp, struct req *r, enum attempt_fail why);
-void sim_tokens_generated(struct sim *s, uint64_t n);
+void sim_attempt_failed(struct deployment *d, struct replica *rp, struct req *r,
+                        enum attempt_fail why);
+void sim_tokens_generated(struct deployment *d, uint64_t n);
 /* Stop the run with `rc` (out of memory): as a failed sink, the first failure wins. */
 void sim_fail(struct sim *s, int rc, const char *what);
 /* Stop the run with `code` and a message of its own (the clock's range): the first
@@ -427,10 +458,10 @@ static inline void sim_first_token(struct req *r, int64_t t_us)
 }
 /* Request r streamed a later token (or one chunk of tokens: multi-step) at t_us: one
  * inter-token gap, as vLLM's benchmark measures ITL between streamed chunks. */
-static inline void sim_next_token(struct sim *s, struct req *r, int64_t t_us)
+static inline void sim_next_token(struct deployment *d, struct req *r, int64_t t_us)
 {
     int64_t gap = t_us - r->last_token_us;
-    gaphist_add(&s->itl, gap, 1);
+    run_stats_gap(&d->st, gap);
     r->itl_sum_us += gap;
     r->itl_n++;
     r->last_token_us = t_us;

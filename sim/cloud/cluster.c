@@ -281,25 +281,37 @@ static void record_node(struct sim *s, const struct node *n, int64_t end_us)
 /* disruptionsAllowed = currentHealthy - desiredHealthy (policy/v1; expected pods are the
  * Deployment's spec.replicas, percentages round up as GetScaledValueFromIntOrPercent
  * does). INT32_MAX without a PDB. */
-static int32_t pdb_allowed(const struct sim *s)
+static int32_t pdb_allowed_of(const struct sim *s, const struct deployment *d)
 {
     const struct nodepool_cfg *c = &s->cluster->cfg;
     if (!c->pdb)
         return INT32_MAX;
-    int32_t expected = s->desired;
+    int32_t expected = d->desired;
     int32_t v = c->pdb_percent ? (int32_t)ceil(c->pdb_value * expected / 100.0)
                                : (int32_t)c->pdb_value;
     int32_t desired_healthy = c->pdb_min_available ? v : expected - v;
     if (desired_healthy < 0)
         desired_healthy = 0;
-    return s->n_ready_pods - desired_healthy;
+    return d->n_ready_pods - desired_healthy;
+}
+
+/* The disruptions every deployment's PDB allows: the smallest. */
+static int32_t pdb_allowed(const struct sim *s)
+{
+    int32_t a = INT32_MAX;
+    for (int32_t k = 0; k < s->n_deps; k++) {
+        int32_t v = pdb_allowed_of(s, s->deps[k]);
+        if (v < a)
+            a = v;
+    }
+    return a;
 }
 
 /* May this pod be evicted now? Ready pods need a disruption to spare; pods not yet ready
  * go when the budget is met (unhealthyPodEvictionPolicy IfHealthyBudget). */
 static bool pdb_allows(const struct sim *s, const struct replica *rp)
 {
-    int32_t a = pdb_allowed(s);
+    int32_t a = pdb_allowed_of(s, rp->dep);
     return rp->phase == POD_READY ? a >= 1 : a >= 0;
 }
 
@@ -361,15 +373,15 @@ static void drain_step(struct sim *s, int32_t id)
 {
     struct cluster *cl = s->cluster;
     bool blocked = false;
-    for (int32_t i = 0; i < s->n_pods && !s->stopping; i++) {
-        struct replica *rp = s->pods[i];
+    int32_t pk = 0, pi = 0;
+    for (struct replica *rp; !s->stopping && (rp = sim_pod_iter(s, &pk, &pi)) != NULL;) {
         if (rp->node != id || rp->phase == POD_GONE || rp->phase == POD_TERMINATING)
             continue;
         if (!pdb_allows(s, rp)) {
             blocked = true;
             break;
         }
-        fleet_evict_pod(s, rp, cl->x[id].kill_us, drain_reason_of(&cl->x[id]));
+        fleet_evict_pod(rp, cl->x[id].kill_us, drain_reason_of(&cl->x[id]));
         cl->x[id].evict_backoff_us = EVICT_BACKOFF_MIN_US;
     }
     struct node_x *x = &cl->x[id];
@@ -910,8 +922,8 @@ static bool kp_do_not_disrupt(const struct sim *s, int32_t id)
     int64_t d = s->sc->fleet.pod.do_not_disrupt_us;
     if (d == 0)
         return false;
-    for (int32_t i = 0; i < s->n_pods; i++) {
-        const struct replica *rp = s->pods[i];
+    int32_t pk = 0, pi = 0;
+    for (const struct replica *rp; (rp = sim_pod_iter(s, &pk, &pi)) != NULL;) {
         if (rp->node != id || rp->phase == POD_GONE || rp->phase == POD_TERMINATING)
             continue;
         if (d < 0 || s->now_us < rp->scheduled_us + d)
@@ -974,8 +986,8 @@ static enum kp_cmd_kind kp_decide(struct sim *s, int32_t id, int32_t room, uint6
         if (!cl->term_valid) {
             for (int32_t i = 0; i < cl->n_live; i++)
                 cl->term[cl->live[i]] = 0;
-            for (int32_t i = 0; i < s->n_pods; i++) {
-                const struct replica *rp = s->pods[i];
+            int32_t pk = 0, pi = 0;
+            for (const struct replica *rp; (rp = sim_pod_iter(s, &pk, &pi)) != NULL;) {
                 if (rp->phase == POD_TERMINATING && rp->node >= 0)
                     cl->term[rp->node]++;
             }
@@ -1752,8 +1764,8 @@ void cluster_pods_pending(struct sim *s)
     /* The pod controller triggers the batcher for each new pending pod. */
     bool fresh = false;
     for (int32_t i = 0; i < s->n_pending; i++)
-        if (s->pending[i]->idx > cl->max_pod_seen) {
-            cl->max_pod_seen = s->pending[i]->idx;
+        if (s->pending[i]->seq > cl->max_pod_seen) {
+            cl->max_pod_seen = s->pending[i]->seq;
             fresh = true;
         }
     if (fresh)
@@ -1788,7 +1800,9 @@ void cluster_scrape(struct sim *s)
             nodes++;
         }
     }
-    uint64_t tokens = s->res.output_tokens;
+    uint64_t tokens = 0;
+    for (int32_t k = 0; k < s->n_deps; k++)
+        tokens += s->deps[k]->res.output_tokens;
     double dt = (double)(s->now_us - cl->last_scrape_us) * 1e-6;
     if (sink && sink->sample && s->sc->record.samples && !s->stopping) {
         struct rec_sample rows[3] = {
@@ -1851,16 +1865,17 @@ void cluster_finish(struct sim *s)
         boot_usd += (double)(ready - n->requested_us) * 1e-6 * n->price_usd_per_hour / 3600.0;
     }
     double serving = 0, loading = 0;
-    for (int32_t i = 0; i < s->n_pods; i++) {
-        const struct replica *rp = s->pods[i];
+    int32_t pk = 0, pi = 0;
+    for (const struct replica *rp; (rp = sim_pod_iter(s, &pk, &pi)) != NULL;) {
         if (rp->node < 0)
             continue;
         const struct node *n = &s->nodes[rp->node];
+        int32_t tp = rp->dep->gpus_per_pod;
         double per_gpu_s = n->price_usd_per_hour / 3600.0 / n->gpus;
-        serving += (double)rp->eng.busy_us * 1e-6 * cl->tp * per_gpu_s;
+        serving += (double)rp->eng.busy_us * 1e-6 * tp * per_gpu_s;
         int64_t stop = rp->ready_us >= 0 ? rp->ready_us : rp->gone_us >= 0 ? rp->gone_us : end;
         if (rp->scheduled_us >= 0 && stop > rp->scheduled_us)
-            loading += (double)(stop - rp->scheduled_us) * 1e-6 * cl->tp * per_gpu_s;
+            loading += (double)(stop - rp->scheduled_us) * 1e-6 * tp * per_gpu_s;
     }
     c->serving_usd = serving;
     c->loading_usd = loading;
@@ -1874,7 +1889,7 @@ void cluster_finish(struct sim *s)
     double out = (double)r->output_tokens, all = (double)(r->output_tokens + r->prompt_tokens);
     c->usd_per_mtok_output = out > 0 ? c->usd / out * 1e6 : NAN;
     c->usd_per_mtok_total = all > 0 ? c->usd / all * 1e6 : NAN;
-    double good = (double)s->good_output_tokens; /* res->goodput_* are set after this */
+    double good = (double)r->goodput_output_tokens;
     c->usd_per_mtok_goodput = good > 0 ? c->usd / good * 1e6 : NAN;
     double api = s->sc->cost.managed_api_usd_per_mtok;
     c->managed_api_usd = api > 0 ? all / 1e6 * api : NAN;

@@ -38,12 +38,13 @@ struct autoscaler {
     char names[HPA_MAX_METRICS][64];
 };
 
-static int parse_queries(struct sim *s, struct autoscaler *a, struct sim_err *err)
+static int parse_queries(struct deployment *d, struct autoscaler *a, struct sim_err *err)
 {
+    struct sim *s = d->s;
     size_t n_labels;
     const char *const *labels = scrape_label_names(&n_labels);
     struct promql_label_value fixed[SCRAPE_N_FIXED];
-    scrape_fixed_labels(s, fixed);
+    scrape_fixed_labels(d, fixed);
     for (size_t i = 0; i < a->n; i++) {
         const struct pos_text *q = a->is_keda ? &a->kcfg.triggers[i].query
                                               : &a->hcfg.metrics[i].query;
@@ -62,20 +63,19 @@ static int parse_queries(struct sim *s, struct autoscaler *a, struct sim_err *er
         else
             snprintf(a->names[i], sizeof a->names[i], "s%zu-prometheus", i);
     }
-    for (int m = 0; m < M_N_METRICS; m++)
-        s->want[m] = tsdb_wants(s->tsdb, sim_metric_defs[m].name);
     return SIM_OK;
 }
 
-int autoscaler_init(struct sim *s, int32_t *initial_replicas, struct sim_err *err)
+int autoscaler_init(struct deployment *d, int32_t *initial_replicas, struct sim_err *err)
 {
-    const struct fleet_spec *f = &s->sc->fleet;
+    struct sim *s = d->s;
+    const struct fleet_spec *f = &d->sc->fleet;
     if (!f->scaled_object && !f->hpa)
         return SIM_OK;
     struct autoscaler *a = calloc(1, sizeof *a);
     if (!a)
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the autoscaler");
-    s->autoscaler = a;
+    d->autoscaler = a;
     keda_config_init(&a->kcfg);
     hpa_config_init(&a->hcfg);
     int rc;
@@ -94,10 +94,11 @@ int autoscaler_init(struct sim *s, int32_t *initial_replicas, struct sim_err *er
             return rc;
         a->n = a->hcfg.n_metrics;
     }
-    s->tsdb = tsdb_new(f->scrape_interval_us, TSDB_RETENTION_US, err);
+    if (!s->tsdb) /* one Prometheus for the cluster */
+        s->tsdb = tsdb_new(s->sc->fleet.scrape_interval_us, TSDB_RETENTION_US, err);
     if (!s->tsdb)
         return err ? err->code : SIM_ENOMEM;
-    if ((rc = parse_queries(s, a, err)) != SIM_OK)
+    if ((rc = parse_queries(d, a, err)) != SIM_OK)
         return rc;
     if (a->is_keda) {
         a->keda = keda_new(&a->kcfg, 0, err);
@@ -114,9 +115,9 @@ int autoscaler_init(struct sim *s, int32_t *initial_replicas, struct sim_err *er
     return SIM_OK;
 }
 
-void autoscaler_release(struct sim *s)
+void autoscaler_release(struct deployment *d)
 {
-    struct autoscaler *a = s->autoscaler;
+    struct autoscaler *a = d->autoscaler;
     if (!a)
         return;
     for (size_t i = 0; i < HPA_MAX_METRICS; i++)
@@ -128,15 +129,16 @@ void autoscaler_release(struct sim *s)
         hpa_config_release(&a->hcfg);
     free(a->pods);
     free(a);
-    s->autoscaler = NULL;
+    d->autoscaler = NULL;
 }
 
 /* ---- queries ------------------------------------------------------------------------- */
 
 /* What KEDA's Prometheus scaler gets for trigger i now: one value, nothing, or an error
  * (a failed query or more than one series). */
-static struct keda_sample keda_query(struct sim *s, struct autoscaler *a, size_t i)
+static struct keda_sample keda_query(struct deployment *d, struct autoscaler *a, size_t i)
 {
+    struct sim *s = d->s;
     struct promql_value v;
     struct keda_sample out = {KEDA_SAMPLE_ERROR, 0.0};
     if (promql_eval(a->expr[i], s->tsdb, s->now_us, &v, NULL) != SIM_OK)
@@ -169,9 +171,10 @@ static enum hpa_pod_state pod_state(const struct replica *rp)
 
 /* An HPA metric read through the custom/external metrics API (prometheus-adapter): the
  * selector's series, summed (External, Object) or per pod (Pods). */
-static struct hpa_metric_value hpa_query(struct sim *s, struct autoscaler *a, size_t i,
+static struct hpa_metric_value hpa_query(struct deployment *d, struct autoscaler *a, size_t i,
                                          bool *empty)
 {
+    struct sim *s = d->s;
     struct hpa_metric_value mv = {0};
     struct promql_value v;
     a->shown[i] = NAN;
@@ -191,19 +194,19 @@ static struct hpa_metric_value hpa_query(struct sim *s, struct autoscaler *a, si
         a->shown[i] = sum;
         return mv;
     }
-    if (s->n_pods > a->cap_pods) {
-        struct hpa_pod *p = sim_reallocarray(a->pods, (size_t)s->cap_pods, sizeof *p);
+    if (d->n_pods > a->cap_pods) {
+        struct hpa_pod *p = sim_reallocarray(a->pods, (size_t)d->cap_pods, sizeof *p);
         if (!p)
             return mv;
         a->pods = p;
-        a->cap_pods = s->cap_pods;
+        a->cap_pods = d->cap_pods;
     }
     size_t n = 0;
     int32_t pod_label = tsdb_str_find(s->tsdb, "pod");
     double sum = 0;
     size_t counted = 0;
-    for (int32_t k = 0; k < s->n_pods; k++) {
-        const struct replica *rp = s->pods[k];
+    for (int32_t k = 0; k < d->n_pods; k++) {
+        const struct replica *rp = d->pods[k];
         if (rp->phase == POD_GONE)
             continue;
         struct hpa_pod *hp = &a->pods[n++];
@@ -212,7 +215,7 @@ static struct hpa_metric_value hpa_query(struct sim *s, struct autoscaler *a, si
         if (hp->state != HPA_POD_MISSING || rp->phase != POD_READY || pod_label < 0)
             continue;
         char name[96];
-        scrape_pod_name(s, rp->idx, name, sizeof name);
+        scrape_pod_name(d, rp->idx, name, sizeof name);
         int32_t want = tsdb_str_find(s->tsdb, name);
         for (size_t j = 0; want >= 0 && j < v.n; j++) {
             if (tsdb_lset_get(&v.samples[j].labels, pod_label) == want) {
@@ -236,7 +239,7 @@ static struct hpa_metric_value hpa_query(struct sim *s, struct autoscaler *a, si
 /* Count an evaluation: `active` as sim_result says, and whether a query matched no
  * series (`empty[i]` per trigger or metric). Appends "; query 'NAME' matched no series"
  * for each such query to `reason` into `buf`. */
-static const char *count_eval(struct sim *s, struct autoscaler *a, bool active, const bool *empty,
+static const char *count_eval(struct deployment *d, struct autoscaler *a, bool active, const bool *empty,
                               const char *reason, char *buf, size_t n)
 {
     bool any = false;
@@ -249,15 +252,16 @@ static const char *count_eval(struct sim *s, struct autoscaler *a, bool active, 
             off += (size_t)snprintf(buf + off, n - off, "; query '%s' matched no series",
                                     a->names[i]);
     }
-    s->res.autoscaler_evals++;
-    s->res.autoscaler_active_evals += active;
-    s->res.autoscaler_empty_evals += any;
+    d->res.autoscaler_evals++;
+    d->res.autoscaler_active_evals += active;
+    d->res.autoscaler_empty_evals += any;
     return buf;
 }
 
-static void record(struct sim *s, struct autoscaler *a, const char *source, int32_t current,
+static void record(struct deployment *d, struct autoscaler *a, const char *source, int32_t current,
                    int32_t raw, int32_t desired, const char *reason)
 {
+    struct sim *s = d->s;
     const struct sim_sink *sink = s->opt.sink;
     if (!sink || !sink->scaling_event || s->stopping)
         return;
@@ -284,17 +288,17 @@ static void record(struct sim *s, struct autoscaler *a, const char *source, int3
     }
 }
 
-static int32_t ready_count(const struct sim *s)
+static int32_t ready_count(const struct deployment *d)
 {
-    return s->n_ready_pods;
+    return d->n_ready_pods;
 }
 
 /* Pods of the Deployment that are not being deleted: what status.replicas counts. */
-static int32_t status_replicas(const struct sim *s)
+static int32_t status_replicas(const struct deployment *d)
 {
     int32_t n = 0;
-    for (int32_t i = 0; i < s->n_pods; i++) {
-        enum pod_phase ph = s->pods[i]->phase;
+    for (int32_t i = 0; i < d->n_pods; i++) {
+        enum pod_phase ph = d->pods[i]->phase;
         n += ph != POD_TERMINATING && ph != POD_GONE;
     }
     return n;
@@ -304,31 +308,31 @@ static int32_t status_replicas(const struct sim *s)
 
 static void keda_tick(struct sim *s, void *obj, uint64_t arg)
 {
-    (void)obj;
     (void)arg;
-    struct autoscaler *a = s->autoscaler;
+    struct deployment *d = obj;
+    struct autoscaler *a = d->autoscaler;
     bool empty[HPA_MAX_METRICS];
     for (size_t i = 0; i < a->n; i++) {
-        a->live[i] = keda_query(s, a, i);
+        a->live[i] = keda_query(d, a, i);
         a->shown[i] = a->live[i].kind == KEDA_SAMPLE_VALUE ? a->live[i].value : NAN;
         empty[i] = a->live[i].kind == KEDA_SAMPLE_EMPTY;
     }
     struct keda_poll_out out;
-    keda_poll(a->keda, s->now_us, s->desired, ready_count(s), a->live, &out);
+    keda_poll(a->keda, s->now_us, d->desired, ready_count(d), a->live, &out);
     char reason[512];
-    record(s, a, "keda", out.current_replicas, out.target_replicas, out.desired,
-           count_eval(s, a, out.active, empty, out.reason, reason, sizeof reason));
+    record(d, a, "keda", out.current_replicas, out.target_replicas, out.desired,
+           count_eval(d, a, out.active, empty, out.reason, reason, sizeof reason));
     if (out.scaled)
-        fleet_set_desired(s, out.desired);
-    evq_push(s->q, s->now_us + a->kcfg.polling_interval_us, PRIO_CONTROL, keda_tick, NULL, 0);
+        fleet_set_desired(d, out.desired);
+    evq_push(s->q, s->now_us + a->kcfg.polling_interval_us, PRIO_CONTROL, keda_tick, d, 0);
 }
 
 static void hpa_tick(struct sim *s, void *obj, uint64_t arg)
 {
-    (void)obj;
     (void)arg;
-    struct autoscaler *a = s->autoscaler;
-    int32_t current = s->desired;
+    struct deployment *d = obj;
+    struct autoscaler *a = d->autoscaler;
+    int32_t current = d->desired;
     bool empty[HPA_MAX_METRICS] = {false}, all_ok = true;
     for (size_t i = 0; i < a->n; i++) {
         if (a->is_keda) {
@@ -336,39 +340,40 @@ static void hpa_tick(struct sim *s, void *obj, uint64_t arg)
              * useCachedMetrics (then the last poll's value). */
             struct keda_sample live = {KEDA_SAMPLE_ERROR, 0.0};
             if (!keda_uses_cache(a->keda, i))
-                live = keda_query(s, a, i);
-            a->mv[i] = keda_hpa_metric(a->keda, i, current, ready_count(s), &live);
+                live = keda_query(d, a, i);
+            a->mv[i] = keda_hpa_metric(a->keda, i, current, ready_count(d), &live);
             a->shown[i] = a->mv[i].ok ? (double)a->mv[i].milli / 1000.0 : NAN;
         } else {
-            a->mv[i] = hpa_query(s, a, i, &empty[i]);
+            a->mv[i] = hpa_query(d, a, i, &empty[i]);
             all_ok = all_ok && a->mv[i].ok && !empty[i];
         }
     }
-    struct hpa_sync_in in = {s->now_us, current, status_replicas(s), ready_count(s), a->mv};
+    struct hpa_sync_in in = {s->now_us, current, status_replicas(d), ready_count(d), a->mv};
     struct hpa_decision dec;
     hpa_sync(a->hpa, &in, &dec);
     /* With KEDA the polls are the evaluations counted (its queries' emptiness shows
      * there); the HPA's own syncs count when it reads Prometheus itself. */
     char reason[512];
     const char *why = a->is_keda ? dec.reason
-                                 : count_eval(s, a, all_ok, empty, dec.reason, reason,
+                                 : count_eval(d, a, all_ok, empty, dec.reason, reason,
                                               sizeof reason);
-    record(s, a, "hpa", dec.current_replicas, dec.raw_desired, dec.desired, why);
+    record(d, a, "hpa", dec.current_replicas, dec.raw_desired, dec.desired, why);
     if (dec.rescale)
-        fleet_set_desired(s, dec.desired);
-    evq_push(s->q, s->now_us + a->hcfg.sync_period_us, PRIO_CONTROL, hpa_tick, NULL, 0);
+        fleet_set_desired(d, dec.desired);
+    evq_push(s->q, s->now_us + a->hcfg.sync_period_us, PRIO_CONTROL, hpa_tick, d, 0);
 }
 
-void autoscaler_start(struct sim *s)
+void autoscaler_start(struct deployment *d)
 {
-    struct autoscaler *a = s->autoscaler;
+    struct sim *s = d->s;
+    struct autoscaler *a = d->autoscaler;
     if (!a)
         return;
     /* Controllers run on their own clocks, out of phase with the scrapes (at 0, S, 2S,
      * ...): polls and syncs come half a scrape interval after a scrape, so queries see
      * data S/2 old, the average lag of unsynchronised loops. */
-    int64_t phase = s->sc->fleet.scrape_interval_us / 2;
+    int64_t phase = d->sc->fleet.scrape_interval_us / 2;
     if (a->is_keda)
-        evq_push(s->q, phase, PRIO_CONTROL, keda_tick, NULL, 0);
-    evq_push(s->q, phase + a->hcfg.sync_period_us, PRIO_CONTROL, hpa_tick, NULL, 0);
+        evq_push(s->q, phase, PRIO_CONTROL, keda_tick, d, 0);
+    evq_push(s->q, phase + a->hcfg.sync_period_us, PRIO_CONTROL, hpa_tick, d, 0);
 }

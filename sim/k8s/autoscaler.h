@@ -8,16 +8,16 @@
 
 #include "sim/core/err.h"
 
-struct sim;
+struct deployment;
 
 /* Read the scenario's ScaledObject or HPA, parse its queries (errors point at the
  * scenario's file:line:col), create the metric store and set *initial_replicas to the
  * replicas the run starts with. Nothing happens without an autoscaler in the scenario. */
-int autoscaler_init(struct sim *s, int32_t *initial_replicas, struct sim_err *err);
+int autoscaler_init(struct deployment *d, int32_t *initial_replicas, struct sim_err *err);
 
 /* Schedule the first KEDA poll and HPA sync. */
-void autoscaler_start(struct sim *s);
+void autoscaler_start(struct deployment *d);
 
-void autoscaler_release(struct sim *s);
+void autoscaler_release(struct deployment *d);
 
 #endif

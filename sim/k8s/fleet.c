@@ -43,43 +43,44 @@ static void record_pod(struct sim *s, const struct replica *rp)
 }
 
 /* Advance the replica-time integrals to now (before any change of the counts). */
-static void account(struct sim *s)
+static void account(struct deployment *d)
 {
-    double dt = (double)(s->now_us - s->acct_us) * 1e-6;
-    s->ready_pod_s += dt * s->n_ready_pods;
-    s->node_pod_s += dt * s->n_on_node;
-    s->acct_us = s->now_us;
+    struct sim *s = d->s;
+    double dt = (double)(s->now_us - d->acct_us) * 1e-6;
+    d->ready_pod_s += dt * d->n_ready_pods;
+    d->node_pod_s += dt * d->n_on_node;
+    d->acct_us = s->now_us;
 }
 
 /* ---- ready pods and the router's endpoints ------------------------------------------- */
 
-static void set_ready(struct sim *s, bool ready)
+static void set_ready(struct deployment *d, bool ready)
 {
-    account(s);
-    s->n_ready_pods += ready ? 1 : -1;
-    if (s->n_ready_pods > s->peak_ready)
-        s->peak_ready = s->n_ready_pods;
+    account(d);
+    d->n_ready_pods += ready ? 1 : -1;
+    if (d->n_ready_pods > d->peak_ready)
+        d->peak_ready = d->n_ready_pods;
 }
 
-static void ready_add(struct sim *s, struct replica *rp)
+static void ready_add(struct deployment *d, struct replica *rp)
 {
-    rp->ready_pos = s->n_ready;
-    s->ready[s->n_ready++] = rp;
+    rp->ready_pos = d->n_ready;
+    d->ready[d->n_ready++] = rp;
 }
 
-static void ready_remove(struct sim *s, struct replica *rp)
+static void ready_remove(struct deployment *d, struct replica *rp)
 {
     int32_t i = rp->ready_pos;
-    SIM_ASSERT(i >= 0 && i < s->n_ready && s->ready[i] == rp);
+    SIM_ASSERT(i >= 0 && i < d->n_ready && d->ready[i] == rp);
     /* Keep the order (round-robin fairness); scale-in is rare. */
-    memmove(&s->ready[i], &s->ready[i + 1], (size_t)(s->n_ready - i - 1) * sizeof *s->ready);
-    s->n_ready--;
-    for (int32_t k = i; k < s->n_ready; k++)
-        s->ready[k]->ready_pos = k;
-    if (s->rr_next > i)
-        s->rr_next--;
-    if (s->n_ready == 0 || s->rr_next >= s->n_ready)
-        s->rr_next = 0;
+    memmove(&d->ready[i], &d->ready[i + 1], (size_t)(d->n_ready - i - 1) * sizeof *d->ready);
+    d->n_ready--;
+    for (int32_t k = i; k < d->n_ready; k++)
+        d->ready[k]->ready_pos = k;
+    if (d->rr_next > i)
+        d->rr_next--;
+    if (d->n_ready == 0 || d->rr_next >= d->n_ready)
+        d->rr_next = 0;
     rp->ready_pos = -1;
 }
 
@@ -101,17 +102,18 @@ static void next_phase_at(struct sim *s, struct replica *rp, int64_t t_us)
     rp->phase_ev = evq_push(s->q, t_us, PRIO_CONTROL, pod_phase_done, rp, 0);
 }
 
-static void become_ready(struct sim *s, struct replica *rp)
+static void become_ready(struct deployment *d, struct replica *rp)
 {
+    struct sim *s = d->s;
     rp->phase = POD_READY;
     rp->ready_us = s->now_us;
     rp->engine_up = true;
     rp->busy_us_scraped = rp->eng.busy_us;
-    if (scrape_pod_up(s, rp) != SIM_OK)
+    if (scrape_pod_up(rp) != SIM_OK)
         oom(s);
-    set_ready(s, true);
-    ready_add(s, rp);
-    sim_dispatch_gateway(s);
+    set_ready(d, true);
+    ready_add(d, rp);
+    sim_dispatch_gateway(d);
 }
 
 /*
@@ -120,9 +122,9 @@ static void become_ready(struct sim *s, struct replica *rp)
  * admitted on its node and probes at once, then every periodSeconds; a probe is skipped
  * while the container has run less than initialDelaySeconds; successThreshold is 1.
  */
-static int64_t first_ready_probe(const struct sim *s, const struct replica *rp, int64_t up_us)
+static int64_t first_ready_probe(const struct deployment *d, const struct replica *rp, int64_t up_us)
 {
-    const struct readiness_spec *p = &s->sc->engine.readiness;
+    const struct readiness_spec *p = &d->sc->engine.readiness;
     int64_t from = up_us, t0 = rp->scheduled_us;
     if (rp->pulled_us + p->initial_delay_us > from)
         from = rp->pulled_us + p->initial_delay_us;
@@ -131,13 +133,15 @@ static int64_t first_ready_probe(const struct sim *s, const struct replica *rp, 
     return t0 + ceil_div64(from - t0, p->period_us) * p->period_us;
 }
 
-static void start_on_node(struct sim *s, struct replica *rp, struct node *n)
+static void start_on_node(struct replica *rp, struct node *n)
 {
-    const struct startup_spec *st = &s->sc->engine.startup;
-    n->gpus_free -= s->sc->engine.tensor_parallel_size;
+    struct deployment *d = rp->dep;
+    struct sim *s = d->s;
+    const struct startup_spec *st = &d->sc->engine.startup;
+    n->gpus_free -= d->gpus_per_pod;
     n->n_pods++;
-    account(s);
-    s->n_on_node++;
+    account(d);
+    d->n_on_node++;
     rp->node = n->id;
     rp->scheduled_us = s->now_us;
     rp->phase = POD_PULLING;
@@ -155,12 +159,12 @@ static void start_on_node(struct sim *s, struct replica *rp, struct node *n)
 
 void fleet_place_pending(struct sim *s)
 {
-    int32_t tp = s->sc->engine.tensor_parallel_size, w = 0;
+    int32_t w = 0;
     for (int32_t i = 0; i < s->n_pending; i++) {
         struct replica *rp = s->pending[i];
-        struct node *n = cluster_find_node(s, tp);
+        struct node *n = cluster_find_node(s, rp->dep->gpus_per_pod);
         if (n)
-            start_on_node(s, rp, n);
+            start_on_node(rp, n);
         else
             s->pending[w++] = rp;
     }
@@ -169,31 +173,33 @@ void fleet_place_pending(struct sim *s)
         cluster_pods_pending(s);
 }
 
-static void pod_gone(struct sim *s, struct replica *rp, const char *reason)
+static void pod_gone(struct replica *rp, const char *reason)
 {
+    struct deployment *d = rp->dep;
+    struct sim *s = d->s;
     if (rp->phase_ev) {
         evq_cancel(s->q, rp->phase_ev);
         rp->phase_ev = 0;
     }
     if (rp->phase == POD_READY)
-        set_ready(s, false);
+        set_ready(d, false);
     /* A deleted pod stays in the router's endpoints until the removal has propagated:
      * requests sent there meanwhile find the connection refused. */
     if (rp->ready_pos >= 0 && !rp->ep_ev)
-        ready_remove(s, rp);
+        ready_remove(d, rp);
     rp->phase = POD_GONE;
     rp->gone_us = s->now_us;
     rp->end_reason = reason;
-    s->n_live--;
+    d->n_live--;
     record_pod(s, rp);
-    scrape_pod_gone(s, rp);
+    scrape_pod_gone(rp);
     engine_release(&rp->eng);
     epp_lru_release(&rp->epp_index);
     if (rp->node >= 0) {
         struct node *n = &s->nodes[rp->node];
-        account(s);
-        s->n_on_node--;
-        n->gpus_free += s->sc->engine.tensor_parallel_size;
+        account(d);
+        d->n_on_node--;
+        n->gpus_free += d->gpus_per_pod;
         n->n_pods--;
         cluster_gpus_freed(s, n);
         fleet_place_pending(s);
@@ -209,23 +215,25 @@ static const char *end_reason(const struct replica *rp)
 
 /* vLLM's process exits (or is killed): what it still has is aborted, then the pod is gone
  * (its endpoint may linger until router.endpoint_delay has passed). */
-static void process_exit(struct sim *s, struct replica *rp)
+static void process_exit(struct replica *rp)
 {
     rp->sigterm = true;
     if (rp->outstanding > 0)
-        engine_abort_all(s, rp, OUTCOME_N);
-    pod_gone(s, rp, end_reason(rp));
+        engine_abort_all(rp, OUTCOME_N);
+    pod_gone(rp, end_reason(rp));
 }
 
 /* The next step of a deleted pod at s->now_us: SIGTERM after the preStop sleep; with
  * --shutdown-timeout the drain's end; SIGKILL at the grace period's end. */
-static void termination_step(struct sim *s, struct replica *rp)
+static void termination_step(struct replica *rp)
 {
-    const struct termination_spec *t = &s->sc->engine.termination;
+    struct deployment *d = rp->dep;
+    struct sim *s = d->s;
+    const struct termination_spec *t = &d->sc->engine.termination;
     if (s->now_us >= rp->kill_us || (rp->sigterm && rp->engine_up)) {
         /* SIGKILL, the node's end, or the drain of --shutdown-timeout is over: vLLM
          * aborts what is left and exits. */
-        process_exit(s, rp);
+        process_exit(rp);
         return;
     }
     /* SIGTERM. vLLM (PR #34730, v0.18) rejects new requests from now on; with
@@ -233,7 +241,7 @@ static void termination_step(struct sim *s, struct replica *rp)
      * timeout; it exits when it has none left. A container still loading exits. */
     rp->sigterm = true;
     if (rp->outstanding == 0 || t->shutdown_timeout_us == 0 || !rp->engine_up) {
-        process_exit(s, rp);
+        process_exit(rp);
         return;
     }
     int64_t end = s->now_us + t->shutdown_timeout_us;
@@ -242,11 +250,13 @@ static void termination_step(struct sim *s, struct replica *rp)
 
 static void endpoint_removed(struct sim *s, void *obj, uint64_t arg)
 {
+    (void)s;
     (void)arg;
     struct replica *rp = obj;
+    struct deployment *d = rp->dep;
     rp->ep_ev = 0;
     if (rp->ready_pos >= 0)
-        ready_remove(s, rp);
+        ready_remove(d, rp);
 }
 
 bool fleet_accepts(const struct replica *rp)
@@ -258,7 +268,8 @@ static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
 {
     (void)arg;
     struct replica *rp = obj;
-    const struct startup_spec *st = &s->sc->engine.startup;
+    struct deployment *d = rp->dep;
+    const struct startup_spec *st = &d->sc->engine.startup;
     struct node *n = &s->nodes[rp->node];
     rp->phase_ev = 0;
     switch (rp->phase) {
@@ -266,7 +277,7 @@ static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
         n->image_cached = true;
         rp->pulled_us = s->now_us;
         rp->phase = POD_LOADING;
-        next_phase_at(s, rp, s->now_us + secs_to_us(s->weights_gib_total / st->weights_gib_per_s));
+        next_phase_at(s, rp, s->now_us + secs_to_us(d->weights_gib_total / st->weights_gib_per_s));
         break;
     case POD_LOADING: {
         rp->loaded_us = s->now_us;
@@ -281,60 +292,59 @@ static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
         if (!rp->engine_up) {
             n->compile_cached = true;
             rp->engine_up = true;
-            int64_t t = first_ready_probe(s, rp, s->now_us);
+            int64_t t = first_ready_probe(d, rp, s->now_us);
             if (t > s->now_us) {
                 next_phase_at(s, rp, t);
                 break;
             }
         }
-        become_ready(s, rp);
+        become_ready(d, rp);
         break;
     }
     case POD_TERMINATING:
-        termination_step(s, rp);
+        termination_step(rp);
         break;
     default:
         SIM_ASSERT(!"unexpected pod phase event");
     }
 }
 
-static struct replica *pod_new(struct sim *s)
+static struct replica *pod_new(struct deployment *d)
 {
-    if (s->n_pods == s->cap_pods) {
-        int32_t cap = s->cap_pods ? s->cap_pods * 2 : 16;
-        struct replica **p = sim_reallocarray(s->pods, (size_t)cap, sizeof *p);
+    struct sim *s = d->s;
+    if (d->n_pods == d->cap_pods) {
+        int32_t cap = d->cap_pods ? d->cap_pods * 2 : 16;
+        struct replica **p = sim_reallocarray(d->pods, (size_t)cap, sizeof *p);
         if (!p)
             return NULL;
-        s->pods = p;
-        struct replica **r = sim_reallocarray(s->ready, (size_t)cap, sizeof *r);
+        d->pods = p;
+        struct replica **r = sim_reallocarray(d->ready, (size_t)cap, sizeof *r);
         if (!r)
             return NULL;
-        s->ready = r;
-        struct replica **q = sim_reallocarray(s->pending, (size_t)cap, sizeof *q);
-        if (!q)
-            return NULL;
-        s->pending = q;
-        struct rs_pod *k = sim_reallocarray(s->rs_pods, (size_t)cap, sizeof *k);
+        d->ready = r;
+        struct rs_pod *k = sim_reallocarray(d->rs_pods, (size_t)cap, sizeof *k);
         if (!k)
             return NULL;
-        s->rs_pods = k;
-        struct replica **o = sim_reallocarray(s->rs_of, (size_t)cap, sizeof *o);
+        d->rs_pods = k;
+        struct replica **o = sim_reallocarray(d->rs_of, (size_t)cap, sizeof *o);
         if (!o)
             return NULL;
-        s->rs_of = o;
-        int32_t *x = sim_reallocarray(s->rs_idx, (size_t)cap, sizeof *x);
+        d->rs_of = o;
+        int32_t *x = sim_reallocarray(d->rs_idx, (size_t)cap, sizeof *x);
         if (!x)
             return NULL;
-        s->rs_idx = x;
-        s->cap_pods = cap;
+        d->rs_idx = x;
+        d->cap_pods = cap;
     }
     struct replica *rp = calloc(1, sizeof *rp);
-    if (!rp || engine_init(&rp->eng, &s->ep, NULL) != SIM_OK) {
+    if (!rp || engine_init(&rp->eng, &d->ep, NULL) != SIM_OK) {
         free(rp);
         return NULL;
     }
-    rp->idx = s->n_pods;
-    s->pods[s->n_pods++] = rp;
+    rp->dep = d;
+    rp->idx = d->n_pods;
+    rp->seq = s->n_pods_made++;
+    d->pods[d->n_pods++] = rp;
     rp->uid = (uint64_t)(rng_uniform(s->rng, RNG_REPLICASET) * 0x1.0p53);
     rp->node = -1;
     rp->ready_pos = -1;
@@ -342,14 +352,25 @@ static struct replica *pod_new(struct sim *s)
     rp->scheduled_us = rp->pulled_us = rp->loaded_us = rp->ready_us = -1;
     rp->terminating_us = rp->gone_us = -1;
     rp->phase = POD_PENDING;
-    s->n_live++;
+    d->n_live++;
     return rp;
 }
 
 /* A new pod of the Deployment: Pending until a node has its GPUs. */
-static void create_pod(struct sim *s)
+static void create_pod(struct deployment *d)
 {
-    struct replica *rp = pod_new(s);
+    struct sim *s = d->s;
+    if (s->n_pending == s->cap_pending) {
+        int32_t cap = s->cap_pending ? s->cap_pending * 2 : 16;
+        struct replica **q = sim_reallocarray(s->pending, (size_t)cap, sizeof *q);
+        if (!q) {
+            oom(s);
+            return;
+        }
+        s->pending = q;
+        s->cap_pending = cap;
+    }
+    struct replica *rp = pod_new(d);
     if (!rp) {
         oom(s);
         return;
@@ -366,10 +387,12 @@ static void create_pod(struct sim *s)
  * SIGKILL at its end. The pod leaves the router's endpoints router.endpoint_delay after
  * the deletion; until then the router may still send it requests.
  */
-static void terminate_pod(struct sim *s, struct replica *rp, int64_t grace_us,
+static void terminate_pod(struct replica *rp, int64_t grace_us,
                           const char *reason, bool node_ends)
 {
-    const struct termination_spec *t = &s->sc->engine.termination;
+    struct deployment *d = rp->dep;
+    struct sim *s = d->s;
+    const struct termination_spec *t = &d->sc->engine.termination;
     if (rp->phase == POD_PENDING) {
         for (int32_t i = 0; i < s->n_pending; i++)
             if (s->pending[i] == rp) {
@@ -378,7 +401,7 @@ static void terminate_pod(struct sim *s, struct replica *rp, int64_t grace_us,
                 s->n_pending--;
                 break;
             }
-        pod_gone(s, rp, reason);
+        pod_gone(rp, reason);
         return;
     }
     if (rp->phase == POD_TERMINATING) {
@@ -396,7 +419,7 @@ static void terminate_pod(struct sim *s, struct replica *rp, int64_t grace_us,
     }
     if (rp->phase == POD_PULLING) {
         /* No container running yet: nothing to stop. */
-        pod_gone(s, rp, reason);
+        pod_gone(rp, reason);
         return;
     }
     if (rp->phase_ev) {
@@ -404,12 +427,12 @@ static void terminate_pod(struct sim *s, struct replica *rp, int64_t grace_us,
         rp->phase_ev = 0;
     }
     if (rp->phase == POD_READY) {
-        set_ready(s, false);
-        if (s->sc->router.endpoint_delay_us > 0)
-            rp->ep_ev = evq_push(s->q, s->now_us + s->sc->router.endpoint_delay_us,
+        set_ready(d, false);
+        if (d->sc->router.endpoint_delay_us > 0)
+            rp->ep_ev = evq_push(s->q, s->now_us + d->sc->router.endpoint_delay_us,
                                  PRIO_CONTROL, endpoint_removed, rp, 0);
         else
-            ready_remove(s, rp);
+            ready_remove(d, rp);
     }
     rp->phase = POD_TERMINATING;
     rp->terminating_us = s->now_us;
@@ -422,14 +445,14 @@ static void terminate_pod(struct sim *s, struct replica *rp, int64_t grace_us,
     if (pre > 0)
         next_phase_at(s, rp, s->now_us + pre);
     else
-        termination_step(s, rp);
+        termination_step(rp);
 }
 
-void fleet_request_ended(struct sim *s, struct replica *rp)
+void fleet_request_ended(struct replica *rp)
 {
     /* After SIGTERM vLLM exits once it has nothing in flight; during preStop it serves. */
     if (rp->phase == POD_TERMINATING && rp->sigterm && rp->outstanding == 0 && !rp->aborting)
-        pod_gone(s, rp, end_reason(rp));
+        pod_gone(rp, end_reason(rp));
 }
 
 static bool pod_active(const struct replica *rp)
@@ -437,61 +460,64 @@ static bool pod_active(const struct replica *rp)
     return rp->phase != POD_TERMINATING && rp->phase != POD_GONE;
 }
 
-static int32_t active_count(const struct sim *s)
+static int32_t active_count(const struct deployment *d)
 {
     int32_t n = 0;
-    for (int32_t i = 0; i < s->n_pods; i++)
-        n += pod_active(s->pods[i]);
+    for (int32_t i = 0; i < d->n_pods; i++)
+        n += pod_active(d->pods[i]);
     return n;
 }
 
 /* The ReplicaSet deletes `diff` pods: it ranks the active ones once (colocated: active
  * pods on the same node, the unassigned ones together), sorts them by ActivePodsWithRanks
  * (replicaset.h) and deletes the first `diff`. */
-static void scale_in(struct sim *s, int32_t diff)
+static void scale_in(struct deployment *d, int32_t diff)
 {
+    struct sim *s = d->s;
     int32_t n = 0;
-    for (int32_t i = 0; i < s->n_pods; i++) {
-        struct replica *rp = s->pods[i];
+    for (int32_t i = 0; i < d->n_pods; i++) {
+        struct replica *rp = d->pods[i];
         if (!pod_active(rp))
             continue;
-        s->rs_of[n] = rp;
-        s->rs_pods[n] = (struct rs_pod){
+        d->rs_of[n] = rp;
+        d->rs_pods[n] = (struct rs_pod){
             .assigned = rp->node >= 0,
             .running = rp->phase >= POD_LOADING,
             .ready = rp->phase == POD_READY,
-            .deletion_cost = s->sc->fleet.pod.deletion_cost, /* the template's: equal */
+            .deletion_cost = d->sc->fleet.pod.deletion_cost, /* the template's: equal */
             .ready_us = rp->ready_us,
             .created_us = rp->created_us,
             .uid = rp->uid,
         };
-        s->rs_idx[n] = n;
+        d->rs_idx[n] = n;
         n++;
     }
     for (int32_t i = 0; i < n; i++)
         for (int32_t j = 0; j < n; j++)
-            s->rs_pods[i].colocated += s->rs_of[j]->node == s->rs_of[i]->node;
-    rs_order(s->rs_pods, s->rs_idx, n, s->now_us);
+            d->rs_pods[i].colocated += d->rs_of[j]->node == d->rs_of[i]->node;
+    rs_order(d->rs_pods, d->rs_idx, n, s->now_us);
     for (int32_t k = 0; k < diff && k < n; k++)
-        terminate_pod(s, s->rs_of[s->rs_idx[k]], s->sc->engine.termination.grace_period_us,
+        terminate_pod(d->rs_of[d->rs_idx[k]], d->sc->engine.termination.grace_period_us,
                       "scaled-in", false);
 }
 
-void fleet_set_desired(struct sim *s, int32_t desired)
+void fleet_set_desired(struct deployment *d, int32_t desired)
 {
+    struct sim *s = d->s;
     SIM_ASSERT(desired >= 0);
-    s->desired = desired;
-    int32_t current = active_count(s);
+    d->desired = desired;
+    int32_t current = active_count(d);
     for (; current < desired && !s->stopping; current++)
-        create_pod(s);
+        create_pod(d);
     if (current > desired)
-        scale_in(s, current - desired);
+        scale_in(d, current - desired);
 }
 
 /* The grace a pod gets when its node ends at deadline_us (< 0: it does not). */
-static int64_t grace_until(const struct sim *s, int64_t deadline_us, bool *node_ends)
+static int64_t grace_until(const struct deployment *d, int64_t deadline_us, bool *node_ends)
 {
-    int64_t grace = s->sc->engine.termination.grace_period_us;
+    struct sim *s = d->s;
+    int64_t grace = d->sc->engine.termination.grace_period_us;
     *node_ends = deadline_us >= 0 && deadline_us - s->now_us <= grace;
     if (*node_ends)
         grace = deadline_us > s->now_us ? deadline_us - s->now_us : 0;
@@ -500,45 +526,49 @@ static int64_t grace_until(const struct sim *s, int64_t deadline_us, bool *node_
 
 void fleet_drain_node(struct sim *s, struct node *n, int64_t deadline_us, const char *reason)
 {
-    bool node_ends;
-    int64_t grace = grace_until(s, deadline_us, &node_ends);
-    for (int32_t i = 0; i < s->n_pods; i++) {
-        struct replica *rp = s->pods[i];
-        if (rp->node == n->id && rp->phase != POD_GONE)
-            terminate_pod(s, rp, grace, reason, node_ends);
+    for (int32_t k = 0; k < s->n_deps; k++) {
+        struct deployment *d = s->deps[k];
+        bool node_ends;
+        int64_t grace = grace_until(d, deadline_us, &node_ends);
+        for (int32_t i = 0; i < d->n_pods; i++) {
+            struct replica *rp = d->pods[i];
+            if (rp->node == n->id && rp->phase != POD_GONE)
+                terminate_pod(rp, grace, reason, node_ends);
+        }
+        /* spec.replicas did not change: the ReplicaSet replaces the evicted pods at once. */
+        fleet_set_desired(d, d->desired);
     }
-    /* spec.replicas did not change: the ReplicaSet replaces the evicted pods at once. */
-    fleet_set_desired(s, s->desired);
 }
 
-void fleet_evict_pod(struct sim *s, struct replica *rp, int64_t deadline_us, const char *reason)
+void fleet_evict_pod(struct replica *rp, int64_t deadline_us, const char *reason)
 {
+    struct deployment *d = rp->dep;
     bool node_ends;
-    int64_t grace = grace_until(s, deadline_us, &node_ends);
+    int64_t grace = grace_until(d, deadline_us, &node_ends);
     if (rp->phase != POD_GONE)
-        terminate_pod(s, rp, grace, reason, node_ends);
-    fleet_set_desired(s, s->desired);
+        terminate_pod(rp, grace, reason, node_ends);
+    fleet_set_desired(d, d->desired);
 }
 
-int32_t fleet_count(const struct sim *s, enum pod_phase phase)
+int32_t fleet_count(const struct deployment *d, enum pod_phase phase)
 {
     int32_t n = 0;
-    for (int32_t i = 0; i < s->n_pods; i++)
-        n += s->pods[i]->phase == phase;
+    for (int32_t i = 0; i < d->n_pods; i++)
+        n += d->pods[i]->phase == phase;
     return n;
 }
 
 /* ---- setup and end ----------------------------------------------------------------------- */
 
-int fleet_init(struct sim *s, struct sim_err *err)
+int fleet_init(struct deployment *d, struct sim_err *err)
 {
-    const struct scenario *sc = s->sc;
-    int32_t tp = sc->engine.tensor_parallel_size;
+    struct sim *s = d->s;
+    int32_t tp = d->gpus_per_pod;
     /* The run starts in steady state: the initial replicas are already Ready on nodes
      * that have the image and a warm compile cache. */
-    int32_t initial = s->initial_replicas;
+    int32_t initial = d->initial_replicas;
     for (int32_t i = 0; i < initial; i++) {
-        struct replica *rp = pod_new(s);
+        struct replica *rp = pod_new(d);
         if (!rp)
             return sim_err_set(err, SIM_ENOMEM, "out of memory for pods");
         struct node *n = cluster_initial_node(s, tp, err);
@@ -546,41 +576,41 @@ int fleet_init(struct sim *s, struct sim_err *err)
             return err ? err->code : SIM_EINVAL;
         n->gpus_free -= tp;
         n->n_pods++;
-        s->n_on_node++;
+        d->n_on_node++;
         n->image_cached = true;
         n->compile_cached = true;
         rp->node = n->id;
         rp->scheduled_us = rp->pulled_us = rp->loaded_us = 0;
-        become_ready(s, rp);
+        become_ready(d, rp);
     }
-    s->desired = initial;
+    d->desired = initial;
     return SIM_OK;
 }
 
-void fleet_finish(struct sim *s)
+void fleet_finish(struct deployment *d)
 {
-    account(s);
-    for (int32_t i = 0; i < s->n_pods; i++)
-        if (s->pods[i]->phase != POD_GONE)
-            record_pod(s, s->pods[i]);
+    struct sim *s = d->s;
+    account(d);
+    for (int32_t i = 0; i < d->n_pods; i++)
+        if (d->pods[i]->phase != POD_GONE)
+            record_pod(s, d->pods[i]);
 }
 
-void fleet_release(struct sim *s)
+void fleet_release(struct deployment *d)
 {
-    for (int32_t i = 0; i < s->n_pods; i++) {
-        engine_release(&s->pods[i]->eng);
-        epp_lru_release(&s->pods[i]->epp_index);
-        scrape_pod_release(s->pods[i]);
-        free(s->pods[i]);
+    for (int32_t i = 0; i < d->n_pods; i++) {
+        engine_release(&d->pods[i]->eng);
+        epp_lru_release(&d->pods[i]->epp_index);
+        scrape_pod_release(d->pods[i]);
+        free(d->pods[i]);
     }
-    free(s->pods);
-    free(s->ready);
-    free(s->pending);
-    free(s->rs_pods);
-    free(s->rs_of);
-    free(s->rs_idx);
-    s->rs_pods = NULL;
-    s->rs_idx = NULL;
-    s->pods = s->ready = s->pending = s->rs_of = NULL;
-    s->n_pods = s->n_ready = s->n_pending = 0;
+    free(d->pods);
+    free(d->ready);
+    free(d->rs_pods);
+    free(d->rs_of);
+    free(d->rs_idx);
+    d->rs_pods = NULL;
+    d->rs_idx = NULL;
+    d->pods = d->ready = d->rs_of = NULL;
+    d->n_pods = d->n_ready = 0;
 }

@@ -40,32 +40,43 @@ static size_t n_series_slots(void)
 {
     size_t n = 0;
     for (int m = 0; m < M_N_METRICS; m++) {
-        const struct metric_def *d = &sim_metric_defs[m];
-        n += d->type == METRIC_HISTOGRAM ? d->n_buckets + 3 : 1;
+        const struct metric_def *md = &sim_metric_defs[m];
+        n += md->type == METRIC_HISTOGRAM ? md->n_buckets + 3 : 1;
     }
     return n;
 }
 
-int scrape_init(struct sim *s, struct sim_err *err)
+/* The series of a deployment's gateway (no pod labels). */
+static int gateway_series(struct deployment *d, struct sim_err *err)
 {
-    bool any = false;
-    for (int m = 0; m < M_N_METRICS; m++)
-        any = any || s->want[m];
-    s->gw_sid[0] = s->gw_sid[1] = -1;
-    if (!any || !s->tsdb)
-        return SIM_OK;
+    struct sim *s = d->s;
     char name[128];
     struct tsdb_labels none = {0};
+    d->gw_sid[0] = d->gw_sid[1] = -1;
+    if (!s->tsdb)
+        return SIM_OK;
     if (s->want[M_GATEWAY_WAITING]) {
-        s->gw_sid[0] = tsdb_series(s->tsdb, sim_metric_defs[M_GATEWAY_WAITING].name, &none);
-        if (s->gw_sid[0] < 0)
+        d->gw_sid[0] = tsdb_series(s->tsdb, sim_metric_defs[M_GATEWAY_WAITING].name, &none);
+        if (d->gw_sid[0] < 0)
             return sim_err_set(err, SIM_ENOMEM, "out of memory for metric series");
     }
     if (s->want[M_GATEWAY_REQUESTS]) {
         snprintf(name, sizeof name, "%s_total", sim_metric_defs[M_GATEWAY_REQUESTS].name);
-        s->gw_sid[1] = tsdb_series(s->tsdb, name, &none);
-        if (s->gw_sid[1] < 0)
+        d->gw_sid[1] = tsdb_series(s->tsdb, name, &none);
+        if (d->gw_sid[1] < 0)
             return sim_err_set(err, SIM_ENOMEM, "out of memory for metric series");
+    }
+    return SIM_OK;
+}
+
+int scrape_init(struct sim *s, struct sim_err *err)
+{
+    for (int m = 0; m < M_N_METRICS; m++)
+        s->want[m] = s->tsdb && tsdb_wants(s->tsdb, sim_metric_defs[m].name);
+    for (int32_t i = 0; i < s->n_deps; i++) {
+        int rc = gateway_series(s->deps[i], err);
+        if (rc != SIM_OK)
+            return rc;
     }
     return SIM_OK;
 }
@@ -91,20 +102,22 @@ void scrape_pod_release(struct replica *rp)
 
 /* Histograms are kept for a pod from its creation, so observations made while it
  * serves are all counted. Called when the pod's server comes up. */
-int scrape_pod_up(struct sim *s, struct replica *rp)
+int scrape_pod_up(struct replica *rp)
 {
+    struct deployment *d = rp->dep;
+    struct sim *s = d->s;
     if (!s->tsdb)
         return SIM_OK;
     for (int m = 0; m < M_N_METRICS; m++) {
-        const struct metric_def *d = &sim_metric_defs[m];
-        if (!s->want[m] || d->type != METRIC_HISTOGRAM || rp->hist[m])
+        const struct metric_def *md = &sim_metric_defs[m];
+        if (!s->want[m] || md->type != METRIC_HISTOGRAM || rp->hist[m])
             continue;
         struct hist *h = calloc(1, sizeof *h);
         if (!h)
             return SIM_ENOMEM;
-        h->bounds = d->buckets;
-        h->n_bounds = d->n_buckets;
-        h->counts = calloc(d->n_buckets + 1, sizeof *h->counts);
+        h->bounds = md->buckets;
+        h->n_bounds = md->n_buckets;
+        h->counts = calloc(md->n_buckets + 1, sizeof *h->counts);
         if (!h->counts) {
             free(h);
             return SIM_ENOMEM;
@@ -118,44 +131,44 @@ int scrape_pod_up(struct sim *s, struct replica *rp)
     for (size_t i = 0; i < slots; i++)
         rp->sid[i] = -1;
     char pod[96], instance[112], name[160], le[40];
-    scrape_pod_name(s, rp->idx, pod, sizeof pod);
+    scrape_pod_name(d, rp->idx, pod, sizeof pod);
     snprintf(instance, sizeof instance, "%s:8000", pod);
-    const struct fleet_spec *f = &s->sc->fleet;
+    const struct fleet_spec *f = &d->sc->fleet;
     struct tsdb_labels lb = {7,
                              {{"namespace", f->namespace_},
                               {"job", f->job},
                               {"pod", pod},
                               {"container", f->container},
                               {"instance", instance},
-                              {"model_name", s->model_label},
+                              {"model_name", d->model_label},
                               {"engine", "0"}}};
     size_t slot = 0;
     for (int m = 0; m < M_N_METRICS; m++) {
-        const struct metric_def *d = &sim_metric_defs[m];
-        size_t width = d->type == METRIC_HISTOGRAM ? d->n_buckets + 3 : 1;
+        const struct metric_def *md = &sim_metric_defs[m];
+        size_t width = md->type == METRIC_HISTOGRAM ? md->n_buckets + 3 : 1;
         if (!s->want[m] || m == M_GATEWAY_WAITING || m == M_GATEWAY_REQUESTS) {
             slot += width;
             continue;
         }
-        if (d->type == METRIC_GAUGE) {
-            rp->sid[slot] = tsdb_series(s->tsdb, d->name, &lb);
-        } else if (d->type == METRIC_COUNTER) {
-            snprintf(name, sizeof name, "%s_total", d->name);
+        if (md->type == METRIC_GAUGE) {
+            rp->sid[slot] = tsdb_series(s->tsdb, md->name, &lb);
+        } else if (md->type == METRIC_COUNTER) {
+            snprintf(name, sizeof name, "%s_total", md->name);
             rp->sid[slot] = tsdb_series(s->tsdb, name, &lb);
         } else {
-            snprintf(name, sizeof name, "%s_bucket", d->name);
+            snprintf(name, sizeof name, "%s_bucket", md->name);
             struct tsdb_labels bl = lb;
             bl.n = 8;
             bl.l[7].name = "le";
             bl.l[7].value = le;
-            for (size_t b = 0; b <= d->n_buckets; b++) {
-                format_le(b < d->n_buckets ? d->buckets[b] : INFINITY, le, sizeof le);
+            for (size_t b = 0; b <= md->n_buckets; b++) {
+                format_le(b < md->n_buckets ? md->buckets[b] : INFINITY, le, sizeof le);
                 rp->sid[slot + b] = tsdb_series(s->tsdb, name, &bl);
             }
-            snprintf(name, sizeof name, "%s_sum", d->name);
-            rp->sid[slot + d->n_buckets + 1] = tsdb_series(s->tsdb, name, &lb);
-            snprintf(name, sizeof name, "%s_count", d->name);
-            rp->sid[slot + d->n_buckets + 2] = tsdb_series(s->tsdb, name, &lb);
+            snprintf(name, sizeof name, "%s_sum", md->name);
+            rp->sid[slot + md->n_buckets + 1] = tsdb_series(s->tsdb, name, &lb);
+            snprintf(name, sizeof name, "%s_count", md->name);
+            rp->sid[slot + md->n_buckets + 2] = tsdb_series(s->tsdb, name, &lb);
         }
         for (size_t i = 0; i < width; i++)
             if (rp->sid[slot + i] < 0)
@@ -165,8 +178,9 @@ int scrape_pod_up(struct sim *s, struct replica *rp)
     return SIM_OK;
 }
 
-void scrape_pod_gone(struct sim *s, struct replica *rp)
+void scrape_pod_gone(struct replica *rp)
 {
+    const struct sim *s = rp->dep->s;
     if (s->tsdb && rp->sid) {
         size_t slots = n_series_slots();
         for (size_t i = 0; i < slots; i++)
@@ -195,13 +209,14 @@ static void emit_sample(struct sim *s, const char *metric, int32_t replica, doub
     }
 }
 
-static void scrape_pod(struct sim *s, struct replica *rp)
+static void scrape_pod(struct deployment *d, struct replica *rp)
 {
+    struct sim *s = d->s;
     const struct engine *e = &rp->eng;
     double running, waiting, kv;
-    engine_gauges(s, rp, &running, &waiting, &kv);
+    engine_gauges(rp, &running, &waiting, &kv);
     int64_t busy = engine_busy_now(s, e);
-    double interval = (double)s->sc->fleet.scrape_interval_us;
+    double interval = (double)d->sc->fleet.scrape_interval_us;
     double util = interval > 0 ? 100.0 * (double)(busy - rp->busy_us_scraped) / interval : 0.0;
     if (util > 100.0)
         util = 100.0; /* a pod up for less than a whole interval */
@@ -228,8 +243,8 @@ static void scrape_pod(struct sim *s, struct replica *rp)
     };
     size_t slot = 0;
     for (int m = 0; m < M_N_METRICS; m++) {
-        const struct metric_def *d = &sim_metric_defs[m];
-        if (d->type != METRIC_HISTOGRAM) {
+        const struct metric_def *md = &sim_metric_defs[m];
+        if (md->type != METRIC_HISTOGRAM) {
             if (rp->sid[slot] >= 0)
                 tsdb_append(s->tsdb, rp->sid[slot], s->now_us, value[m]);
             slot++;
@@ -238,37 +253,38 @@ static void scrape_pod(struct sim *s, struct replica *rp)
         const struct hist *h = rp->hist[m];
         if (h) {
             uint64_t cum = 0;
-            for (size_t b = 0; b <= d->n_buckets; b++) {
+            for (size_t b = 0; b <= md->n_buckets; b++) {
                 cum += h->counts[b];
                 tsdb_append(s->tsdb, rp->sid[slot + b], s->now_us, (double)cum);
             }
-            tsdb_append(s->tsdb, rp->sid[slot + d->n_buckets + 1], s->now_us, h->sum);
-            tsdb_append(s->tsdb, rp->sid[slot + d->n_buckets + 2], s->now_us, (double)h->n);
+            tsdb_append(s->tsdb, rp->sid[slot + md->n_buckets + 1], s->now_us, h->sum);
+            tsdb_append(s->tsdb, rp->sid[slot + md->n_buckets + 2], s->now_us, (double)h->n);
         }
-        slot += d->n_buckets + 3;
+        slot += md->n_buckets + 3;
     }
 }
 
-void scrape_all(struct sim *s)
+void scrape_all(struct deployment *d)
 {
-    for (int32_t i = 0; i < s->n_pods && !s->stopping; i++) {
-        struct replica *rp = s->pods[i];
+    struct sim *s = d->s;
+    for (int32_t i = 0; i < d->n_pods && !s->stopping; i++) {
+        struct replica *rp = d->pods[i];
         /* Prometheus scrapes a pod while its server is up. */
         if (rp->phase == POD_READY || rp->phase == POD_TERMINATING)
-            scrape_pod(s, rp);
+            scrape_pod(d, rp);
     }
     if (s->tsdb) {
-        if (s->gw_sid[0] >= 0)
-            tsdb_append(s->tsdb, s->gw_sid[0], s->now_us, (double)s->gateway.n);
-        if (s->gw_sid[1] >= 0)
-            tsdb_append(s->tsdb, s->gw_sid[1], s->now_us, (double)s->gateway_requests_total);
+        if (d->gw_sid[0] >= 0)
+            tsdb_append(s->tsdb, d->gw_sid[0], s->now_us, (double)d->gateway.n);
+        if (d->gw_sid[1] >= 0)
+            tsdb_append(s->tsdb, d->gw_sid[1], s->now_us, (double)d->gateway_requests_total);
     }
-    emit_sample(s, "llmcap:gateway_requests_waiting", -1, (double)s->gateway.n);
-    emit_sample(s, "llmcap:replicas_desired", -1, (double)s->desired);
-    emit_sample(s, "llmcap:replicas_ready", -1, (double)s->n_ready_pods);
+    emit_sample(s, "llmcap:gateway_requests_waiting", -1, (double)d->gateway.n);
+    emit_sample(s, "llmcap:replicas_desired", -1, (double)d->desired);
+    emit_sample(s, "llmcap:replicas_ready", -1, (double)d->n_ready_pods);
     int32_t starting = 0, pending = 0;
-    for (int32_t i = 0; i < s->n_pods; i++) {
-        enum pod_phase ph = s->pods[i]->phase;
+    for (int32_t i = 0; i < d->n_pods; i++) {
+        enum pod_phase ph = d->pods[i]->phase;
         starting += ph == POD_PULLING || ph == POD_LOADING || ph == POD_STARTING;
         pending += ph == POD_PENDING;
     }
@@ -282,22 +298,22 @@ const char *const *scrape_label_names(size_t *n)
     return replica_labels;
 }
 
-void scrape_pod_name(const struct sim *s, int32_t idx, char *buf, size_t n)
+void scrape_pod_name(const struct deployment *d, int32_t idx, char *buf, size_t n)
 {
-    snprintf(buf, n, "%s-%d", s->sc->fleet.pod_prefix, (int)idx);
+    snprintf(buf, n, "%s-%d", d->sc->fleet.pod_prefix, (int)idx);
 }
 
-void scrape_fixed_labels(const struct sim *s, struct promql_label_value *out)
+void scrape_fixed_labels(const struct deployment *d, struct promql_label_value *out)
 {
-    const struct fleet_spec *f = &s->sc->fleet;
+    const struct fleet_spec *f = &d->sc->fleet;
     out[0] = (struct promql_label_value){"namespace", f->namespace_,
                                          "(set 'fleet.metrics.labels.namespace')"};
     out[1] = (struct promql_label_value){"job", f->job, "(set 'fleet.metrics.labels.job')"};
     out[2] = (struct promql_label_value){"container", f->container,
                                          "(set 'fleet.metrics.labels.container')"};
     out[3] = (struct promql_label_value){
-        "model_name", s->model_label,
-        s->sc->model.served_model_name[0]
+        "model_name", d->model_label,
+        d->sc->model.served_model_name[0]
             ? "(from 'model.served_model_name')"
             : "(vLLM's default --served-model-name, the model's Hugging Face id: set "
               "'model.served_model_name' to the name the deployment serves)"};

@@ -90,9 +90,10 @@ void engine_release(struct engine *e)
  * clock's range: the run loop refuses that event with a runtime error (unless the drain
  * deadline ends the run first), so single steps and fast-forwarded runs agree. The step
  * is noted so that the error can say which batch it was. */
-static inline int64_t step_duration_us(struct sim *s, const struct lat_batch *b)
+static inline int64_t step_duration_us(struct deployment *d, const struct lat_batch *b)
 {
-    double us = lat_step_us(s->lat, b);
+    struct sim *s = d->s;
+    double us = lat_step_us(d->lat, b);
     if (us >= 0.0 && us <= (double)SIM_CLOCK_MAX_US)
         return llround(us);
     if (!s->clock_note[0])
@@ -131,21 +132,22 @@ static void batch_add(struct lat_batch *b, const struct req *r, int32_t n_new)
     }
 }
 
-static void vllm_schedule(struct sim *s, struct replica *rp);
-static void static_schedule(struct sim *s, struct replica *rp);
+static void vllm_schedule(struct deployment *d, struct replica *rp);
+static void static_schedule(struct deployment *d, struct replica *rp);
 
-static void schedule(struct sim *s, struct replica *rp)
+static void schedule(struct deployment *d, struct replica *rp)
 {
-    if (s->ep.kind == ENGINE_STATIC)
-        static_schedule(s, rp);
+    if (d->ep.kind == ENGINE_STATIC)
+        static_schedule(d, rp);
     else
-        vllm_schedule(s, rp);
+        vllm_schedule(d, rp);
 }
 
 /* Remove requests that sampled their last token from running (keeping the order of the
  * rest), free their KV blocks and report them. */
-static void finish_sampled(struct sim *s, struct replica *rp)
+static void finish_sampled(struct deployment *d, struct replica *rp)
 {
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
     int32_t w = 0;
     for (int32_t i = 0; i < e->n_running; i++) {
@@ -154,7 +156,7 @@ static void finish_sampled(struct sim *s, struct replica *rp)
             kv_free(&e->kv, &r->kv, r->num_computed, false);
             e->success_total++;
             metrics_observe(rp, M_E2E, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
-            sim_request_done(s, rp, r, OUTCOME_OK);
+            sim_request_done(d, rp, r, OUTCOME_OK);
         } else {
             e->running[w++] = r;
         }
@@ -180,13 +182,13 @@ static void preempt(struct engine *e, struct req *victim)
 
 static void vllm_step_end(struct sim *s, void *obj, uint64_t arg);
 static void vllm_run_end(struct sim *s, void *obj, uint64_t arg);
-static bool try_decode_run(struct sim *s, struct replica *rp);
-static bool try_multi_step(struct sim *s, struct replica *rp);
-static bool vllm_v0_prefill(struct sim *s, struct replica *rp);
+static bool try_decode_run(struct deployment *d, struct replica *rp);
+static bool try_multi_step(struct deployment *d, struct replica *rp);
+static bool vllm_v0_prefill(struct deployment *d, struct replica *rp);
 struct admit_plan;
-static void admit(struct sim *s, struct replica *rp, struct req *r, const struct admit_plan *a,
+static void admit(struct deployment *d, struct replica *rp, struct req *r, const struct admit_plan *a,
                   struct lat_batch *b);
-static void start_step(struct sim *s, struct replica *rp, const struct lat_batch *b,
+static void start_step(struct deployment *d, struct replica *rp, const struct lat_batch *b,
                        int32_t first, int32_t n);
 
 /* How a waiting request would be admitted now (vLLM's Scheduler.schedule for a request
@@ -203,17 +205,17 @@ struct admit_plan {
 
 /* 1: planned; 0: it cannot be admitted in this step whatever the KV cache holds (without
  * chunked prefill, its remaining prompt is over the budget); < 0: out of memory. */
-static int plan_admission(const struct sim *s, struct engine *e, struct req *r,
+static int plan_admission(const struct deployment *d, struct engine *e, struct req *r,
                           int64_t budget, struct admit_plan *a)
 {
-    const int32_t bs = s->ep.block_size;
+    const int32_t bs = d->ep.block_size;
     int32_t n_tok = r->prompt_tokens + r->num_output;
     int rc = kv_lookup(&e->kv, &r->kv, e->kv.caching ? (n_tok - 1) / bs : 0, &a->hit);
     if (rc != SIM_OK)
         return rc;
     a->cached_tokens = a->hit.blocks * bs;
     int32_t n_new = n_tok - a->cached_tokens;
-    if (!s->ep.chunked_prefill && n_new > budget)
+    if (!d->ep.chunked_prefill && n_new > budget)
         return 0;
     if (n_new > budget)
         n_new = (int32_t)budget;
@@ -226,20 +228,21 @@ static int plan_admission(const struct sim *s, struct engine *e, struct req *r,
 /* Admit waiting requests in order while the token budget, a sequence slot and the KV
  * cache allow (the head that does not fit stops the rest, as FCFS does); their tokens
  * join batch `b` and leave `*budget`. Returns how many were admitted. */
-static int32_t admit_waiting(struct sim *s, struct replica *rp, struct lat_batch *b,
+static int32_t admit_waiting(struct deployment *d, struct replica *rp, struct lat_batch *b,
                              int64_t *budget)
 {
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
     int32_t n = 0;
-    while (e->waiting.n > 0 && *budget > 0 && e->n_running < s->ep.max_num_seqs) {
+    while (e->waiting.n > 0 && *budget > 0 && e->n_running < d->ep.max_num_seqs) {
         struct req *r = e->waiting.head;
         struct admit_plan a;
-        int rc = plan_admission(s, e, r, *budget, &a);
+        int rc = plan_admission(d, e, r, *budget, &a);
         if (rc < 0)
             sim_fail(s, rc, "a request's KV block list (out of memory)");
         if (rc <= 0 || a.need > e->kv.n_free)
             break;
-        admit(s, rp, r, &a, b);
+        admit(d, rp, r, &a, b);
         *budget -= a.n_new;
         n++;
     }
@@ -271,21 +274,22 @@ static bool hit_may_grow(const struct engine *e, const struct req *h)
  * cached prefix (plan_admission). Blocks are hashed as they are allocated, so a request
  * admitted later in the same step already finds them, as in vLLM.
  */
-static void vllm_schedule(struct sim *s, struct replica *rp)
+static void vllm_schedule(struct deployment *d, struct replica *rp)
 {
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
-    const struct engine_params *p = &s->ep;
+    const struct engine_params *p = &d->ep;
     if (e->n_running == 0 && e->waiting.n == 0) {
         e->busy = false;
         return;
     }
     bool v0_prefill_first = p->v0 && !p->chunked_prefill;
     if (!v0_prefill_first && p->num_scheduler_steps <= 1 && !s->opt.no_fast_forward &&
-        try_decode_run(s, rp))
+        try_decode_run(d, rp))
         return;
-    if (v0_prefill_first && vllm_v0_prefill(s, rp))
+    if (v0_prefill_first && vllm_v0_prefill(d, rp))
         return;
-    if (try_multi_step(s, rp))
+    if (try_multi_step(d, rp))
         return;
 
     struct lat_batch b = {0};
@@ -319,7 +323,7 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
     }
     int32_t n_sched = i;
     if (!preempted && !v0_prefill_first) {
-        n_sched += admit_waiting(s, rp, &b, &budget);
+        n_sched += admit_waiting(d, rp, &b, &budget);
     }
     /* max_model_len <= KV capacity and (without chunked prefill) <= the token budget are
      * checked at setup, so some request can always be scheduled (unless memory ran out). */
@@ -328,14 +332,15 @@ static void vllm_schedule(struct sim *s, struct replica *rp)
         return;
     }
     SIM_ASSERT(n_sched > 0);
-    start_step(s, rp, &b, 0, n_sched);
+    start_step(d, rp, &b, 0, n_sched);
 }
 
 /* Admit the waiting head r into running as planned (KV room already checked): it takes
  * its cached prefix and computes a->n_new tokens in this step. */
-static void admit(struct sim *s, struct replica *rp, struct req *r, const struct admit_plan *a,
+static void admit(struct deployment *d, struct replica *rp, struct req *r, const struct admit_plan *a,
                   struct lat_batch *b)
 {
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
     list_pop_front(&e->waiting);
     r->state = RS_RUNNING;
@@ -351,13 +356,13 @@ static void admit(struct sim *s, struct replica *rp, struct req *r, const struct
          * requests not preempted; resumes are counted apart. */
         int32_t n_tok = r->prompt_tokens + r->num_output;
         if (r->resumed) {
-            s->res.prefix_resume_queries_tokens += (uint64_t)n_tok;
-            s->res.prefix_resume_hits_tokens += (uint64_t)a->cached_tokens;
+            d->res.prefix_resume_queries_tokens += (uint64_t)n_tok;
+            d->res.prefix_resume_hits_tokens += (uint64_t)a->cached_tokens;
         } else {
             e->prefix_queries_total += (uint64_t)n_tok;
             e->prefix_hits_total += (uint64_t)a->cached_tokens;
-            s->res.prefix_queries_tokens += (uint64_t)n_tok;
-            s->res.prefix_hits_tokens += (uint64_t)a->cached_tokens;
+            d->res.prefix_queries_tokens += (uint64_t)n_tok;
+            d->res.prefix_hits_tokens += (uint64_t)a->cached_tokens;
         }
     }
     r->sched_new = a->n_new;
@@ -365,21 +370,22 @@ static void admit(struct sim *s, struct replica *rp, struct req *r, const struct
 }
 
 /* Start a step of `b` over running[first..first+n). */
-static void start_step(struct sim *s, struct replica *rp, const struct lat_batch *b,
+static void start_step(struct deployment *d, struct replica *rp, const struct lat_batch *b,
                        int32_t first, int32_t n)
 {
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
     e->n_sched = n;
     e->sched_first = first;
     e->busy = true;
     e->in_run = false;
     e->step_start_us = s->now_us;
-    int64_t d = step_duration_us(s, b);
+    int64_t dur = step_duration_us(d, b);
     e->step_prefill_tokens = b->prefill_tokens;
     e->step_decode_seqs = b->n_decode;
     e->n_steps++;
     e->n_iterations++;
-    e->step_ev = evq_push(s->q, s->now_us + d, PRIO_STEP, vllm_step_end, rp, 0);
+    e->step_ev = evq_push(s->q, s->now_us + dur, PRIO_STEP, vllm_step_end, rp, 0);
 }
 
 /*
@@ -388,45 +394,47 @@ static void start_step(struct sim *s, struct replica *rp, const struct lat_batch
  * requests in order while the whole prompt fits the token budget, a sequence slot and
  * the KV cache; decodes wait for the next step. Returns true when it started one.
  */
-static bool vllm_v0_prefill(struct sim *s, struct replica *rp)
+static bool vllm_v0_prefill(struct deployment *d, struct replica *rp)
 {
     struct engine *e = &rp->eng;
-    const struct engine_params *p = &s->ep;
+    const struct engine_params *p = &d->ep;
     struct lat_batch b = {0};
     int64_t budget = p->max_num_batched_tokens;
     int32_t first = e->n_running;
     /* chunked prefill is off: a prompt over the budget waits */
-    int32_t n = admit_waiting(s, rp, &b, &budget);
+    int32_t n = admit_waiting(d, rp, &b, &budget);
     if (n == 0)
         return false;
-    start_step(s, rp, &b, first, n);
+    start_step(d, rp, &b, first, n);
     return true;
 }
 
 /* The step (or block) in flight ended now: its GPU time. */
-static int64_t step_ended(struct sim *s, struct engine *e)
+static int64_t step_ended(struct deployment *d, struct engine *e)
 {
+    struct sim *s = d->s;
     e->step_ev = 0;
-    int64_t d = s->now_us - e->step_start_us;
-    e->busy_us += d;
-    return d;
+    int64_t dur = s->now_us - e->step_start_us;
+    e->busy_us += dur;
+    return dur;
 }
 
 /* Tokens sampled by the step that ended reach the clients; then the next step. */
-static void after_step(struct sim *s, struct replica *rp, uint64_t sampled)
+static void after_step(struct deployment *d, struct replica *rp, uint64_t sampled)
 {
     rp->eng.generation_tokens_total += sampled;
-    sim_tokens_generated(s, sampled);
-    finish_sampled(s, rp);
-    schedule(s, rp);
+    sim_tokens_generated(d, sampled);
+    finish_sampled(d, rp);
+    schedule(d, rp);
 }
 
 static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
 {
     (void)arg;
     struct replica *rp = obj;
+    struct deployment *d = rp->dep;
     struct engine *e = &rp->eng;
-    int64_t d = step_ended(s, e);
+    int64_t dur = step_ended(d, e);
     e->prompt_tokens_total += (uint64_t)e->step_prefill_tokens;
     uint64_t sampled = 0;
     for (int32_t i = e->sched_first; i < e->sched_first + e->n_sched; i++) {
@@ -440,16 +448,16 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
                 sim_first_token(r, s->now_us);
                 metrics_observe(rp, M_TTFT, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
             } else {
-                sim_next_token(s, r, s->now_us);
+                sim_next_token(d, r, s->now_us);
             }
         }
     }
     /* Each decoding sequence waited one iteration for its token. */
     if (e->step_decode_seqs > 0)
-        metrics_observe(rp, M_ITL, (double)d * 1e-6, (uint64_t)e->step_decode_seqs);
+        metrics_observe(rp, M_ITL, (double)dur * 1e-6, (uint64_t)e->step_decode_seqs);
     e->n_sched = 0;
     e->sched_first = 0;
-    after_step(s, rp, sampled);
+    after_step(d, rp, sampled);
 }
 
 /* ---- vLLM 0.6 multi-step scheduling ---------------------------------------------- */
@@ -487,10 +495,11 @@ static int64_t block_new_blocks(const struct engine *e, int32_t block_size, int3
  * up front. Arrivals wait for the running block. Starts the block when every running
  * request is decoding and returns true.
  */
-static bool try_multi_step(struct sim *s, struct replica *rp)
+static bool try_multi_step(struct deployment *d, struct replica *rp)
 {
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
-    const struct engine_params *p = &s->ep;
+    const struct engine_params *p = &d->ep;
     int32_t n = e->n_running;
     if (p->num_scheduler_steps <= 1 || n == 0 || n > p->max_num_batched_tokens)
         return false;
@@ -525,7 +534,7 @@ static bool try_multi_step(struct sim *s, struct replica *rp)
         struct lat_batch b = {0};
         b.n_decode = n;
         b.decode_kv_tokens = ctx0 + (int64_t)n * i;
-        t += step_duration_us(s, &b);
+        t += step_duration_us(d, &b);
     }
     e->block_k = k;
     e->busy = true;
@@ -541,8 +550,9 @@ static void vllm_block_end(struct sim *s, void *obj, uint64_t arg)
 {
     (void)arg;
     struct replica *rp = obj;
+    struct deployment *d = rp->dep;
     struct engine *e = &rp->eng;
-    int64_t d = step_ended(s, e);
+    int64_t dur = step_ended(d, e);
     int32_t k = e->block_k;
     e->block_k = 0;
     uint64_t sampled = 0;
@@ -554,11 +564,11 @@ static void vllm_block_end(struct sim *s, void *obj, uint64_t arg)
         sampled += (uint64_t)j;
         /* the block's tokens stream as one chunk: one gap for the benchmark's ITL */
         if (j > 0)
-            sim_next_token(s, r, s->now_us);
+            sim_next_token(d, r, s->now_us);
     }
-    /* each token waited d / k on average (the client sees one chunk per block) */
-    metrics_observe(rp, M_ITL, (double)d * 1e-6 / k, sampled);
-    after_step(s, rp, sampled);
+    /* each token waited dur / k on average (the client sees one chunk per block) */
+    metrics_observe(rp, M_ITL, (double)dur * 1e-6 / k, sampled);
+    after_step(d, rp, sampled);
 }
 
 /* ---- vLLM: runs of pure decode iterations in one event ---------------------------- */
@@ -596,12 +606,12 @@ static int32_t run_boundaries_upto(const struct engine *e, int64_t t)
 }
 
 /* Iteration i (1-based) of the run: every running request decodes one token. */
-static inline int64_t run_iteration_us(struct sim *s, const struct engine *e, int64_t i)
+static inline int64_t run_iteration_us(struct deployment *d, const struct engine *e, int64_t i)
 {
     struct lat_batch b = {0};
     b.n_decode = e->n_running;
     b.decode_kv_tokens = e->run_ctx0 + (int64_t)e->n_running * i;
-    return step_duration_us(s, &b);
+    return step_duration_us(d, &b);
 }
 
 /*
@@ -610,10 +620,11 @@ static inline int64_t run_iteration_us(struct sim *s, const struct engine *e, in
  * iteration boundary. The boundaries are the sums of the per-iteration durations exactly
  * as single steps would produce them, so results are identical to stepping.
  */
-static bool try_decode_run(struct sim *s, struct replica *rp)
+static bool try_decode_run(struct deployment *d, struct replica *rp)
 {
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
-    const struct engine_params *p = &s->ep;
+    const struct engine_params *p = &d->ep;
     int32_t n = e->n_running;
     if (n == 0 || n > p->max_num_batched_tokens)
         return false;
@@ -644,7 +655,7 @@ static bool try_decode_run(struct sim *s, struct replica *rp)
         int64_t budget = p->max_num_batched_tokens - n;
         if (n < p->max_num_seqs && budget > 0) {
             struct admit_plan a;
-            int rc = plan_admission(s, e, h, budget, &a);
+            int rc = plan_admission(d, e, h, budget, &a);
             if (rc < 0)
                 return false;
             if (rc > 0) {
@@ -686,7 +697,7 @@ static bool try_decode_run(struct sim *s, struct replica *rp)
      * so an interruption wastes at most one chunk of boundary arithmetic. */
     int64_t t = s->now_us;
     for (int32_t i = 1; i <= e->run_k; i++) {
-        t += run_iteration_us(s, e, i);
+        t += run_iteration_us(d, e, i);
         e->run_bound[i - 1] = t;
     }
     e->busy = true;
@@ -696,10 +707,10 @@ static bool try_decode_run(struct sim *s, struct replica *rp)
 }
 
 /* Apply j iterations of the run in flight to every running request. */
-static void run_apply(struct sim *s, struct replica *rp, int32_t j)
+static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
 {
     struct engine *e = &rp->eng;
-    const int32_t bs = s->ep.block_size;
+    const int32_t bs = d->ep.block_size;
     /* The blocks each iteration allocated, hashed as they filled. Nobody looks blocks up
      * during the run (try_decode_run), so taking them request by request gives what single
      * steps give, unless the run hashes output blocks (sessions): then who hashes a block
@@ -729,14 +740,14 @@ static void run_apply(struct sim *s, struct replica *rp, int32_t j)
         r->num_computed += j;
         r->num_output += j;
         if (j > 0) {
-            sim_next_token(s, r, first_us);
+            sim_next_token(d, r, first_us);
             r->itl_sum_us += last_us - first_us;
             r->itl_n += j - 1;
             r->last_token_us = last_us;
         }
     }
     for (int32_t i = 1; i < j; i++)
-        gaphist_add(&s->itl, e->run_bound[i] - e->run_bound[i - 1], (uint64_t)e->n_running);
+        gaphist_add(&d->st.itl, e->run_bound[i] - e->run_bound[i - 1], (uint64_t)e->n_running);
     SIM_ASSERT(e->kv.n_free >= 0);
     e->n_iterations += (uint64_t)j;
     e->n_steps++;
@@ -747,20 +758,21 @@ static void run_apply(struct sim *s, struct replica *rp, int32_t j)
                                                           : e->run_start_us)) * 1e-6,
                             (uint64_t)e->n_running);
     e->generation_tokens_total += (uint64_t)j * (uint64_t)e->n_running;
-    sim_tokens_generated(s, (uint64_t)j * (uint64_t)e->n_running);
+    sim_tokens_generated(d, (uint64_t)j * (uint64_t)e->n_running);
 }
 
 static void vllm_run_end(struct sim *s, void *obj, uint64_t arg)
 {
     (void)arg;
     struct replica *rp = obj;
+    struct deployment *d = rp->dep;
     struct engine *e = &rp->eng;
     e->step_ev = 0;
     e->in_run = false;
     e->busy_us += s->now_us - e->run_start_us;
-    run_apply(s, rp, e->run_k);
-    finish_sampled(s, rp);
-    vllm_schedule(s, rp);
+    run_apply(d, rp, e->run_k);
+    finish_sampled(d, rp);
+    vllm_schedule(d, rp);
 }
 
 /*
@@ -768,10 +780,11 @@ static void vllm_run_end(struct sim *s, void *obj, uint64_t arg)
  * iteration boundary at or after now, where the scheduler will see it, exactly as single
  * steps would have.
  */
-static void run_interrupt(struct sim *s, struct replica *rp)
+static void run_interrupt(struct deployment *d, struct replica *rp)
 {
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
-    const struct engine_params *p = &s->ep;
+    const struct engine_params *p = &d->ep;
     /* A request behind a blocked head, or a head that cannot get a sequence slot or
      * budget, changes nothing until the run ends: let the run go on. */
     if (e->waiting.n > 1)
@@ -785,7 +798,7 @@ static void run_interrupt(struct sim *s, struct replica *rp)
         return; /* the run already ends at the first boundary >= now */
     int64_t t = e->run_bound[j - 1];
     struct admit_plan a;
-    int rc = plan_admission(s, e, h, budget, &a);
+    int rc = plan_admission(d, e, h, budget, &a);
     if (rc == 0)
         return;
     /* KV room for the head at iteration j + 1 (free blocks only shrink over the run), with
@@ -812,8 +825,9 @@ static void static_batch_end(struct sim *s, void *obj, uint64_t arg);
  * every request returns when the batch finishes. Finished sequences keep their slot
  * (padding), so every decode iteration costs a full batch.
  */
-static void static_schedule(struct sim *s, struct replica *rp)
+static void static_schedule(struct deployment *d, struct replica *rp)
 {
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
     if (e->waiting.n == 0) {
         e->busy = false;
@@ -822,7 +836,7 @@ static void static_schedule(struct sim *s, struct replica *rp)
     struct lat_batch pre = {0};
     int32_t longest = 0;
     e->n_running = 0;
-    while (e->waiting.n > 0 && e->n_running < s->ep.static_batch_size) {
+    while (e->waiting.n > 0 && e->n_running < d->ep.static_batch_size) {
         struct req *r = list_pop_front(&e->waiting);
         r->state = RS_RUNNING;
         r->first_sched_us = s->now_us;
@@ -832,7 +846,7 @@ static void static_schedule(struct sim *s, struct replica *rp)
         if (r->output_tokens > longest)
             longest = r->output_tokens;
     }
-    int64_t t = s->now_us + step_duration_us(s, &pre);
+    int64_t t = s->now_us + step_duration_us(d, &pre);
     int64_t first_token_us = t;
     /* Decode iterations 1..longest-1: all slots, context growing by one per iteration. */
     int64_t ctx0 = pre.prefill_kv_tokens;
@@ -840,7 +854,7 @@ static void static_schedule(struct sim *s, struct replica *rp)
         struct lat_batch b = {0};
         b.n_decode = e->n_running;
         b.decode_kv_tokens = ctx0 + (int64_t)e->n_running * i;
-        t += step_duration_us(s, &b);
+        t += step_duration_us(d, &b);
     }
     for (int32_t i = 0; i < e->n_running; i++)
         sim_first_token(e->running[i], first_token_us);
@@ -855,6 +869,7 @@ static void static_batch_end(struct sim *s, void *obj, uint64_t arg)
 {
     (void)arg;
     struct replica *rp = obj;
+    struct deployment *d = rp->dep;
     struct engine *e = &rp->eng;
     e->step_ev = 0;
     e->busy_us += s->now_us - e->step_start_us;
@@ -868,13 +883,13 @@ static void static_batch_end(struct sim *s, void *obj, uint64_t arg)
          * counted as equal shares of the time after the first token. */
         if (r->output_tokens > 1) {
             int64_t span = s->now_us - r->first_token_us, n = r->output_tokens - 1;
-            gaphist_add(&s->itl, llround((double)span / (double)n), (uint64_t)n);
+            gaphist_add(&d->st.itl, llround((double)span / (double)n), (uint64_t)n);
             r->itl_sum_us += span;
             r->itl_n += n;
             r->last_token_us = s->now_us;
         }
     }
-    after_step(s, rp, tokens);
+    after_step(d, rp, tokens);
 }
 
 /* ---- entry points ---------------------------------------------------------------- */
@@ -884,16 +899,19 @@ static void static_batch_end(struct sim *s, void *obj, uint64_t arg)
  * batched together as the engine loop would pick them up. */
 static void idle_kick(struct sim *s, void *obj, uint64_t arg)
 {
+    (void)s;
     (void)arg;
     struct replica *rp = obj;
+    struct deployment *d = rp->dep;
     rp->eng.step_ev = 0;
     rp->eng.busy = false;
-    schedule(s, rp);
+    schedule(d, rp);
 }
 
 /* A request reaches the engine's scheduler (waiting queue). */
-static void engine_accept(struct sim *s, struct replica *rp, struct req *r)
+static void engine_accept(struct deployment *d, struct replica *rp, struct req *r)
 {
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
     r->state = RS_WAITING;
     list_push_back(&e->waiting, r);
@@ -902,13 +920,13 @@ static void engine_accept(struct sim *s, struct replica *rp, struct req *r)
         e->step_start_us = s->now_us;
         e->step_ev = evq_push(s->q, s->now_us, PRIO_STEP, idle_kick, rp, 0);
     } else if (e->in_run) {
-        run_interrupt(s, rp);
+        run_interrupt(d, rp);
     }
 }
 
-static inline int64_t frontend_us(const struct sim *s)
+static inline int64_t frontend_us(const struct deployment *d)
 {
-    return llround(s->lat->frontend_us);
+    return llround(d->lat->frontend_us);
 }
 
 /* The front end (API server, tokeniser) hands over every request whose front-end time
@@ -917,23 +935,26 @@ static void frontend_done(struct sim *s, void *obj, uint64_t arg)
 {
     (void)arg;
     struct replica *rp = obj;
+    struct deployment *d = rp->dep;
     struct engine *e = &rp->eng;
     e->fe_ev = 0;
-    int64_t fe = frontend_us(s);
+    int64_t fe = frontend_us(d);
     while (e->incoming.head && e->incoming.head->dispatch_us + fe <= s->now_us)
-        engine_accept(s, rp, list_pop_front(&e->incoming));
+        engine_accept(d, rp, list_pop_front(&e->incoming));
     if (e->incoming.head)
         e->fe_ev = evq_push(s->q, e->incoming.head->dispatch_us + fe, PRIO_STEP, frontend_done,
                             rp, 0);
 }
 
-void engine_enqueue(struct sim *s, struct replica *rp, struct req *r)
+void engine_enqueue(struct replica *rp, struct req *r)
 {
+    struct deployment *d = rp->dep;
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
     r->replica = rp->idx;
-    int64_t fe = frontend_us(s);
+    int64_t fe = frontend_us(d);
     if (fe <= 0) {
-        engine_accept(s, rp, r);
+        engine_accept(d, rp, r);
         return;
     }
     r->state = RS_WAITING;
@@ -944,23 +965,25 @@ void engine_enqueue(struct sim *s, struct replica *rp, struct req *r)
 
 /* End a request that is off the engine with `outcome`, or (OUTCOME_N) fail its attempt as
  * aborted: the client sees the stream cut and retries or gives up (router.retry). */
-static void take_off(struct sim *s, struct replica *rp, struct req *r, enum req_outcome outcome)
+static void take_off(struct deployment *d, struct replica *rp, struct req *r, enum req_outcome outcome)
 {
     kv_seq_release(&rp->eng.kv, &r->kv);
     if (outcome != OUTCOME_N)
-        sim_request_done(s, rp, r, outcome);
+        sim_request_done(d, rp, r, outcome);
     else
-        sim_attempt_failed(s, rp, r, FAIL_ABORTED);
+        sim_attempt_failed(d, rp, r, FAIL_ABORTED);
 }
 
-void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcome)
+void engine_abort_all(struct replica *rp, enum req_outcome outcome)
 {
+    struct deployment *d = rp->dep;
+    struct sim *s = d->s;
     struct engine *e = &rp->eng;
     rp->aborting = true; /* the last request ending must not release the engine under us */
     if (e->step_ev) {
         if (e->in_run) {
             /* Count the iterations of the run that completed by now. */
-            run_apply(s, rp, run_boundaries_upto(e, s->now_us));
+            run_apply(d, rp, run_boundaries_upto(e, s->now_us));
             e->in_run = false;
         }
         e->busy_us += s->now_us - e->step_start_us;
@@ -970,7 +993,7 @@ void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcom
     for (int32_t i = 0; i < e->n_running; i++) {
         struct req *r = e->running[i];
         kv_free(&e->kv, &r->kv, r->num_computed, false);
-        take_off(s, rp, r, outcome);
+        take_off(d, rp, r, outcome);
     }
     e->n_running = 0;
     e->n_sched = 0;
@@ -978,30 +1001,32 @@ void engine_abort_all(struct sim *s, struct replica *rp, enum req_outcome outcom
     e->block_k = 0;
     struct req *r;
     while ((r = list_pop_front(&e->waiting)))
-        take_off(s, rp, r, outcome);
+        take_off(d, rp, r, outcome);
     if (e->fe_ev) {
         evq_cancel(s->q, e->fe_ev);
         e->fe_ev = 0;
     }
     while ((r = list_pop_front(&e->incoming)))
-        take_off(s, rp, r, outcome);
+        take_off(d, rp, r, outcome);
     e->busy = false;
     rp->aborting = false;
 }
 
-void engine_gauges(const struct sim *s, const struct replica *rp, double *running,
-                   double *waiting, double *kv_usage_frac)
+void engine_gauges(const struct replica *rp, double *running, double *waiting,
+                   double *kv_usage_frac)
 {
+    const struct deployment *d = rp->dep;
+    const struct sim *s = d->s;
     const struct engine *e = &rp->eng;
     /* vLLM's BlockPool.get_usage: 1 - free / total, cached blocks in the free queue free */
-    int64_t used = s->ep.num_blocks - e->kv.n_free;
+    int64_t used = d->ep.num_blocks - e->kv.n_free;
     if (e->in_run) {
         /* As single steps would show it: the iteration in flight (the one after the last
          * boundary at or before now) has allocated its blocks. */
         int32_t j = run_boundaries_upto(e, s->now_us);
-        used += run_new_blocks(e, s->ep.block_size, j < e->run_k ? j + 1 : j);
+        used += run_new_blocks(e, d->ep.block_size, j < e->run_k ? j + 1 : j);
     }
     *running = (double)e->n_running;
     *waiting = (double)e->waiting.n;
-    *kv_usage_frac = s->ep.num_blocks > 0 ? (double)used / (double)s->ep.num_blocks : 0.0;
+    *kv_usage_frac = d->ep.num_blocks > 0 ? (double)used / (double)d->ep.num_blocks : 0.0;
 }

@@ -112,7 +112,7 @@ static inline void ch_setup(struct ch *c, const char *gpu, int replicas, const c
 static inline void ch_set_desired(struct sim *s, void *obj, uint64_t arg)
 {
     (void)obj;
-    fleet_set_desired(s, (int32_t)arg);
+    fleet_set_desired(s->deps[0], (int32_t)arg);
 }
 
 /* Build the run (so a test can push its own events), then ch_go(). */

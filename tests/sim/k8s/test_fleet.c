@@ -10,7 +10,7 @@
 static void set_desired_ev(struct sim *s, void *obj, uint64_t arg)
 {
     (void)obj;
-    fleet_set_desired(s, (int32_t)arg);
+    fleet_set_desired(s->deps[0], (int32_t)arg);
 }
 
 struct change {
@@ -53,7 +53,7 @@ static struct sim *run_scale_in(struct scenario *sc, struct h_sink *out)
     static const struct change ch[] = {{1, 1}};
     sc->fleet.replicas = 2;
     struct sim *s = run_with_changes(sc, reqs, 2, ch, 1, out);
-    cr_assert_lt(s->pods[1]->uid, s->pods[0]->uid);
+    cr_assert_lt(s->deps[0]->pods[1]->uid, s->deps[0]->pods[0]->uid);
     return s;
 }
 
@@ -141,7 +141,7 @@ Test(fleet, scale_in_removes_a_starting_pod_before_a_ready_one)
     struct change ch[] = {{10, 3}, {20, 2}};
     struct h_sink out;
     struct sim *s = run_with_changes(&sc, reqs, 1, ch, 2, &out);
-    cr_assert_lt(s->pods[2]->uid, s->pods[1]->uid);
+    cr_assert_lt(s->deps[0]->pods[2]->uid, s->deps[0]->pods[1]->uid);
     cr_assert_float_eq(pod_row(&out, 2)->terminated_us * 1e-6, 20, EPS);
     cr_assert_null(pod_row(&out, 1)->end_reason);
     cr_assert_null(pod_row(&out, 0)->end_reason);
