@@ -237,12 +237,14 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
                kind, r->replicas == 1 ? "" : "s", model, sc->engine.gpu[0] ? " on " : "",
                sc->engine.gpu, (long long)r->num_gpu_blocks);
     printf("  latency    %s\n", r->latency_provenance);
-    printf("  outcomes   ok %llu, timeout %llu, rejected %llu, failed %llu, unfinished %llu "
-           "(error rate %.3f%%)\n",
+    printf("  outcomes   ok %llu, timeout %llu, rejected %llu, aborted %llu, 5xx %llu, "
+           "client timeout %llu, unfinished %llu (error rate %.3f%%)\n",
            (unsigned long long)r->n_outcome[OUTCOME_OK],
            (unsigned long long)r->n_outcome[OUTCOME_TIMEOUT],
            (unsigned long long)r->n_outcome[OUTCOME_REJECTED],
-           (unsigned long long)r->n_outcome[OUTCOME_FAILED],
+           (unsigned long long)r->n_outcome[OUTCOME_ABORTED],
+           (unsigned long long)r->n_outcome[OUTCOME_5XX],
+           (unsigned long long)r->n_outcome[OUTCOME_CLIENT_TIMEOUT],
            (unsigned long long)r->n_outcome[OUTCOME_UNFINISHED], r->error_rate * 100.0);
     printf("  %-10s %9s %9s %9s %9s %9s\n", "seconds", "p50", "p90", "p95", "p99", "max");
     print_latency_row("TTFT", &r->ttft, r, SLO_TTFT);

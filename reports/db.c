@@ -70,6 +70,7 @@ static int query_int(sqlite3 *h, const char *sql, int64_t *out)
 }
 
 static int add_run_keys(struct db *db, struct sim_err *err);
+static int migrate_to_v2(struct db *db, struct sim_err *err);
 
 /* What the file is: application_id, user_version and how many schema objects. */
 static int read_kind(struct db *db, int64_t *app, int64_t *version, int64_t *n_tables,
@@ -113,7 +114,9 @@ static int check_llmcap(struct db *db, int64_t version, struct sim_err *err)
                           first[0] ? first : sqlite3_errstr(rc));
     if (rc != SQLITE_OK)
         return db_fail(db, err, "cannot read the database");
-    return add_run_keys(db, err);
+    if ((rc = add_run_keys(db, err)) != SIM_OK)
+        return rc;
+    return version < 2 ? migrate_to_v2(db, err) : SIM_OK;
 }
 
 static int check_or_create(struct db *db, struct sim_err *err)
@@ -751,6 +754,57 @@ static int add_run_keys(struct db *db, struct sim_err *err)
     if (exec(db, "CREATE INDEX IF NOT EXISTS runs_by_key ON runs (run_key)", err) !=
             SIM_OK ||
         exec(db, "COMMIT", err) != SIM_OK)
+        goto fail;
+    return SIM_OK;
+fail:
+    sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    return err->code ? err->code : SIM_EIO;
+}
+
+/* The requests table's definition in schema.sql, as "CREATE TABLE <name> (...) WITHOUT
+ * ROWID;" (one source of truth for the migration). */
+static bool requests_ddl(const char *name, char *buf, size_t n)
+{
+    static const char head[] = "CREATE TABLE IF NOT EXISTS requests ";
+    static const char tail[] = ") WITHOUT ROWID;";
+    const char *a = strstr(llmcap_schema_sql, head);
+    const char *b = a ? strstr(a, tail) : NULL;
+    if (!b)
+        return false;
+    const char *body = a + sizeof head - 1;
+    int len = (int)(b + sizeof tail - 1 - body);
+    int w = snprintf(buf, n, "CREATE TABLE %s %.*s", name, len, body);
+    return w > 0 && (size_t)w < n;
+}
+
+/* Version 1 -> 2: requests.outcome allows aborted, 5xx, client_timeout and shed. SQLite
+ * cannot alter a CHECK constraint, so the table is rebuilt (SQLite's "making other kinds
+ * of table schema changes": create the new table, copy, drop, rename) in one write
+ * transaction; rows keep their values ('failed' stays allowed for them). */
+static int migrate_to_v2(struct db *db, struct sim_err *err)
+{
+    if (sqlite3_db_readonly(db->h, "main") == 1)
+        return sim_err_at(err, SIM_EIO, db->path, 0, 0,
+                          "cannot write: the file is read-only (it needs its schema "
+                          "upgraded to version %d)",
+                          DB_SCHEMA_VERSION);
+    char ddl[2048];
+    if (!requests_ddl("requests_v2", ddl, sizeof ddl))
+        return sim_err_set(err, SIM_EINVAL, "internal: no requests table in schema.sql");
+    if (exec(db, "BEGIN IMMEDIATE", err) != SIM_OK)
+        goto fail;
+    int64_t version = 0;
+    if (query_int(db->h, "PRAGMA user_version", &version) != SQLITE_OK) {
+        db_fail(db, err, "cannot read the database");
+        goto fail;
+    }
+    if (version >= 2) /* another process migrated it meanwhile */
+        return exec(db, "COMMIT", err);
+    if (exec(db, ddl, err) != SIM_OK ||
+        exec(db, "INSERT INTO requests_v2 SELECT * FROM requests", err) != SIM_OK ||
+        exec(db, "DROP TABLE requests", err) != SIM_OK ||
+        exec(db, "ALTER TABLE requests_v2 RENAME TO requests", err) != SIM_OK ||
+        exec(db, "PRAGMA user_version = 2", err) != SIM_OK || exec(db, "COMMIT", err) != SIM_OK)
         goto fail;
     return SIM_OK;
 fail:

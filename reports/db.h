@@ -19,7 +19,7 @@
 #include "sim/record.h"
 #include "sim/sim.h"
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 #define DB_APPLICATION_ID 0x4C4C4D43 /* 'LLMC' */
 
 struct db;

@@ -91,6 +91,12 @@ static const char *plural(double n)
 }
 
 /* Requests rows may be a sample: counts from them are scaled by this to estimate all. */
+/* A summary key older runs lack reads as 0. */
+static double zero_if_nan(double v)
+{
+    return isnan(v) ? 0.0 : v;
+}
+
 static double row_scale(const struct run_data *rd)
 {
     double total = run_data_get(rd, "requests_total");
@@ -380,11 +386,12 @@ static void detect_outcomes(const struct run_data *rd, struct out *o)
         if (f)
             append(f,
                    "%.0f request%s failed after the client's retries: aborted by vLLM "
-                   "at SIGTERM or SIGKILL (%.0f) or answered 5xx by a pod shutting down "
-                   "(%.0f); see engine.termination (pre_stop, shutdown_timeout) and "
-                   "router.retry",
+                   "at SIGTERM or SIGKILL (%.0f), answered 5xx by a pod shutting down "
+                   "(%.0f), or given up by the client after router.client_timeout (%.0f); "
+                   "see engine.termination (pre_stop, shutdown_timeout) and router.retry",
                    failed, plural(failed), run_data_get(rd, "requests_aborted"),
-                   run_data_get(rd, "requests_5xx"));
+                   run_data_get(rd, "requests_5xx"),
+                   zero_if_nan(run_data_get(rd, "requests_client_timeout")));
     }
     double unf = run_data_get(rd, "requests_unfinished");
     if (unf > 0) {

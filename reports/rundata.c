@@ -396,7 +396,8 @@ static int load_windows(struct db *db, struct run_data *rd, struct sim_err *err)
     int rc = db_query(db,
                       "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, count(*), "
                       "sum(outcome = 'ok'), sum(outcome = 'timeout'), sum(outcome = 'rejected'), "
-                      "sum(outcome = 'failed'), sum(outcome = 'unfinished'), sum(preemptions) "
+                      "sum(outcome IN ('aborted', '5xx', 'client_timeout', 'failed')), "
+                      "sum(outcome = 'unfinished'), sum(preemptions) "
                       "FROM requests WHERE run_id = ?1 GROUP BY w ORDER BY w",
                       p, 2, read_window_counts, rd, err);
     if (rc != SIM_OK)

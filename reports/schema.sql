@@ -1,7 +1,7 @@
 -- llmcap results database.
 --
 -- One file holds many runs. The schema version is PRAGMA user_version (this file is
--- version 1) and the file is marked as llmcap's with PRAGMA application_id = 0x4C4C4D43
+-- version 2; reports/db.c migrates a version-1 file when it opens it for writing) and the file is marked as llmcap's with PRAGMA application_id = 0x4C4C4D43
 -- ('LLMC'); llmcap refuses to write into a SQLite file that is not marked so (unless it
 -- is empty), and into one written by a newer schema.
 --
@@ -12,7 +12,7 @@
 -- leaves no rows, and earlier runs stay intact.
 
 PRAGMA application_id = 1280068931;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -66,8 +66,11 @@ CREATE TABLE IF NOT EXISTS requests (
     e2e_s            REAL NOT NULL,     -- finish_s - arrival_s
     preemptions      INTEGER NOT NULL,
     retries          INTEGER NOT NULL,
+    -- 'failed' only in runs written before version 2 (now aborted, 5xx, client_timeout);
+    -- 'shed': refused by the gateway's load shedding.
     outcome          TEXT NOT NULL CHECK (outcome IN
-                         ('ok', 'timeout', 'rejected', 'failed', 'unfinished')),
+                         ('ok', 'timeout', 'rejected', 'aborted', '5xx', 'client_timeout',
+                          'shed', 'unfinished', 'failed')),
     PRIMARY KEY (run_id, request_id)
 ) WITHOUT ROWID;
 

@@ -16,8 +16,12 @@ enum req_outcome {
     OUTCOME_OK = 0,       /* all output tokens generated */
     OUTCOME_TIMEOUT,      /* waited at the gateway longer than router.queue_timeout */
     OUTCOME_REJECTED,     /* prompt + output longer than max_model_len */
-    OUTCOME_FAILED,       /* the last attempt was aborted by vLLM (SIGTERM, SIGKILL) or
-                             answered 5xx by a shutting-down pod, retries spent */
+    OUTCOME_ABORTED,      /* the last attempt was aborted by vLLM (SIGTERM, shutdown
+                             timeout, SIGKILL), retries spent */
+    OUTCOME_5XX,          /* the last attempt was answered 5xx (a shutting-down pod's 503,
+                             a refused connection), retries spent */
+    OUTCOME_CLIENT_TIMEOUT, /* the client gave up on the last attempt after
+                               router.client_timeout, retries spent */
     OUTCOME_UNFINISHED,   /* still in flight when the run ended (drain timeout) */
     OUTCOME_N
 };

@@ -23,7 +23,8 @@ const double sim_quantiles[SIM_NQ] = {0.50, 0.90, 0.95, 0.99};
 
 const char *req_outcome_name(enum req_outcome o)
 {
-    static const char *const names[OUTCOME_N] = {"ok", "timeout", "rejected", "failed",
+    static const char *const names[OUTCOME_N] = {"ok",      "timeout", "rejected",
+                                                 "aborted", "5xx",     "client_timeout",
                                                  "unfinished"};
     return (unsigned)o < OUTCOME_N ? names[o] : "?";
 }
@@ -74,16 +75,7 @@ static void pool_release(struct req_pool *p)
 
 static void gw_remove(struct req_list *l, struct req *r)
 {
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        l->head = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    else
-        l->tail = r->prev;
-    r->next = r->prev = NULL;
-    l->n--;
+    req_list_remove(l, r);
 }
 
 static void gw_push_back(struct req_list *l, struct req *r)
@@ -237,6 +229,54 @@ static void client_free(struct deployment *d)
         sink_fail(s, SIM_ENOMEM, "a client's think time (out of memory for events)");
 }
 
+/* ---- the client's timeout (router.client_timeout) ----------------------------------- */
+
+static void client_timeout_fire(struct sim *s, void *obj, uint64_t arg);
+
+/* The client sends an attempt of r now: its timeout starts. */
+static void attempt_start(struct deployment *d, struct req *r)
+{
+    struct sim *s = d->s;
+    r->attempt_us = s->now_us;
+    r->gave_up = false;
+    int64_t to = d->sc->router.client_timeout_us;
+    if (to <= 0)
+        return;
+    r->client_ev = evq_push(s->q, s->now_us + to, PRIO_CONTROL, client_timeout_fire, r, 0);
+    if (!r->client_ev)
+        sink_fail(s, SIM_ENOMEM, "a client timeout (out of memory for events)");
+}
+
+/* The attempt in flight ended (its response, or a failure): no timeout any more. */
+static void attempt_end(struct sim *s, struct req *r)
+{
+    if (r->client_ev) {
+        evq_cancel(s->q, r->client_ev);
+        r->client_ev = 0;
+    }
+}
+
+/* The client gives up on the attempt (httpx raises ReadTimeout and closes the connection):
+ * the gateway drops it from its queue, or vLLM aborts it (engine_cancel). */
+static void client_timeout_fire(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct req *r = obj;
+    struct deployment *d = r->dep;
+    r->client_ev = 0;
+    r->gave_up = true;
+    r->gave_up_us = s->now_us;
+    if (r->state == RS_GATEWAY) {
+        gw_remove(&d->gateway, r);
+        evq_cancel(s->q, r->timeout);
+        r->timeout = 0;
+        sim_attempt_failed(d, NULL, r, FAIL_TIMEOUT);
+        return;
+    }
+    SIM_ASSERT(r->replica >= 0 && r->replica < d->n_pods);
+    engine_cancel(d->pods[r->replica], r);
+}
+
 void sim_tokens_generated(struct deployment *d, uint64_t n)
 {
     d->res.output_tokens += n;
@@ -247,6 +287,7 @@ void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
 {
     struct sim *s = d->s;
     struct sim_result *res = &d->res;
+    attempt_end(s, r);
     res->n_outcome[outcome]++;
     res->preemptions += (uint64_t)r->preemptions;
     if (outcome == OUTCOME_OK && r->semantic_hit) {
@@ -290,7 +331,7 @@ void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
             .generated_tokens = r->num_output,
             .replica = r->replica,
             .first_token_us = r->first_token_us,
-            .finish_us = s->now_us,
+            .finish_us = r->gave_up ? r->gave_up_us : s->now_us,
             .preemptions = r->preemptions,
             .retries = r->retries,
             .outcome = outcome,
@@ -516,6 +557,7 @@ static void retry_fire(struct sim *s, void *obj, uint64_t arg)
     struct req *r = obj;
     r->timeout = 0;
     gw_remove(&r->dep->backoff, r);
+    attempt_start(r->dep, r);
     sim_gateway_admit(r->dep, r);
 }
 
@@ -537,24 +579,31 @@ static int64_t retry_wait_us(struct deployment *d, int32_t n)
 
 void sim_attempt_failed(struct deployment *d, struct replica *rp, struct req *r, enum attempt_fail why)
 {
+    static const enum req_outcome final[] = {OUTCOME_ABORTED, OUTCOME_5XX,
+                                             OUTCOME_CLIENT_TIMEOUT};
     struct sim *s = d->s;
     const struct retry_spec *rt = &d->sc->router.retry;
     struct sim_result *res = &d->res;
-    bool retriable = why == FAIL_ABORTED ? rt->on_aborted : rt->on_5xx;
+    attempt_end(s, r);
+    bool retriable = why == FAIL_ABORTED ? rt->on_aborted
+                     : why == FAIL_5XX   ? rt->on_5xx
+                                         : rt->on_timeout;
     if (!retriable || r->retries >= rt->attempts || s->stopping) {
-        if (why == FAIL_ABORTED)
-            res->n_aborted++;
-        else
-            res->n_5xx++;
-        sim_request_done(d, rp, r, OUTCOME_FAILED);
+        sim_request_done(d, rp, r, final[why]);
         return;
     }
     if (why == FAIL_ABORTED)
         res->retries_aborted++;
-    else
+    else if (why == FAIL_5XX)
         res->retries_5xx++;
+    else
+        res->retries_timeout++;
     res->retries++;
     res->discarded_tokens += (uint64_t)r->num_output;
+    /* The client saw the failure when it gave up (a running request leaves the engine at
+     * the end of its step, a little later), else now. */
+    int64_t seen = r->gave_up ? r->gave_up_us : s->now_us;
+    r->gave_up = false;
     r->num_computed = r->num_output = r->sched_new = 0;
     r->resumed = false;
     r->first_token_us = -1;
@@ -562,10 +611,10 @@ void sim_attempt_failed(struct deployment *d, struct replica *rp, struct req *r,
     r->first_sched_us = -1;
     r->replica = -1;
     r->state = RS_GATEWAY;
-    int64_t t = s->now_us + retry_wait_us(d, r->retries);
+    int64_t t = seen + retry_wait_us(d, r->retries);
     r->retries++;
     gw_push_back(&d->backoff, r);
-    r->timeout = evq_push(s->q, t, PRIO_ARRIVAL, retry_fire, r, 0);
+    r->timeout = evq_push(s->q, t > s->now_us ? t : s->now_us, PRIO_ARRIVAL, retry_fire, r, 0);
     if (rp) {
         rp->outstanding--;
         fleet_request_ended(rp);
@@ -725,6 +774,7 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
         /* vLLM's OpenAI server refuses prompt + max_tokens > max_model_len (HTTP 400). */
         sim_request_done(d, NULL, r, OUTCOME_REJECTED);
     } else {
+        attempt_start(d, r);
         sim_gateway_admit(d, r);
     }
     struct sim_err err = {0};
@@ -1332,12 +1382,13 @@ int sim_result_foreach(const struct sim_result *r,
         snprintf(key, sizeof key, "requests_%s", req_outcome_name((enum req_outcome)o));
         EMIT(key, r->n_outcome[o]);
     }
+    EMIT("requests_failed", r->n_outcome[OUTCOME_ABORTED] + r->n_outcome[OUTCOME_5XX] +
+                                r->n_outcome[OUTCOME_CLIENT_TIMEOUT]);
     EMIT("error_rate_frac", r->error_rate);
-    EMIT("requests_aborted", r->n_aborted);
-    EMIT("requests_5xx", r->n_5xx);
     EMIT("retries_total", r->retries);
     EMIT("retries_aborted", r->retries_aborted);
     EMIT("retries_5xx", r->retries_5xx);
+    EMIT("retries_timeout", r->retries_timeout);
     const struct {
         const char *name;
         const struct latency_stats *st;

@@ -108,10 +108,9 @@ struct sim_result {
     uint64_t discarded_tokens; /* generated, then lost when a request was retried */
     uint64_t preemptions;
     uint64_t retries;
-    /* Failed attempts and final failures by cause (client view): requests_failed =
-     * aborted + 5xx. */
-    uint64_t retries_aborted, retries_5xx;
-    uint64_t n_aborted, n_5xx;
+    /* Failed attempts that the client retried, by cause (the final failures are
+     * n_outcome[OUTCOME_ABORTED], [OUTCOME_5XX], [OUTCOME_CLIENT_TIMEOUT]). */
+    uint64_t retries_aborted, retries_5xx, retries_timeout;
     /* Automatic prefix caching (vLLM's PrefixCacheStats, recorded at admission): tokens
      * looked up and found cached, for requests not preempted (what vllm:prefix_cache_queries
      * and vllm:prefix_cache_hits count) and for resumes after a preemption. */

@@ -60,6 +60,9 @@ struct req {
     evq_handle timeout;      /* gateway timeout, or the client's retry after a backoff */
     evq_handle client_ev;    /* the client's timeout of the attempt in flight */
     int64_t attempt_us;      /* when the client sent the attempt in flight */
+    bool gave_up;            /* the client gave up on the attempt (router.client_timeout) at
+                                gave_up_us; the engine lets it go at its next step boundary */
+    int64_t gave_up_us;
 };
 
 /* Doubly linked FIFO with push to the front (preempted requests go first). */
@@ -67,6 +70,21 @@ struct req_list {
     struct req *head, *tail;
     uint32_t n;
 };
+
+/* Unlink r from l (it is in l). */
+static inline void req_list_remove(struct req_list *l, struct req *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        l->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        l->tail = r->prev;
+    r->next = r->prev = NULL;
+    l->n--;
+}
 
 /* Requests live in fixed-size chunks that never move, recycled through a free list: no
  * allocation per request once the in-flight high-water mark is reached. */
@@ -334,6 +352,12 @@ void engine_enqueue(struct replica *rp, struct req *r);
  * OUTCOME_N fail each attempt as aborted (sim_attempt_failed), after applying the decode
  * iterations completed by now. The caller decides whether the pod is gone after. */
 void engine_abort_all(struct replica *rp, enum req_outcome outcome);
+/* The client of `r` (on replica `rp`, in its front end, waiting or running) gave up on
+ * the attempt (r->gave_up set): vLLM aborts it (the API server sees the disconnect and
+ * AsyncLLM.abort() reaches the engine core between two steps). A request not yet running
+ * leaves at once; a running one at the end of the step in flight. Either way the attempt
+ * then fails as FAIL_TIMEOUT (sim_attempt_failed). */
+void engine_cancel(struct replica *rp, struct req *r);
 /* Gauges as vLLM would last have set them (materialising a decode run to now). */
 void engine_gauges(const struct replica *rp, double *running, double *waiting,
                    double *kv_usage_frac);
@@ -438,6 +462,7 @@ void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
 enum attempt_fail {
     FAIL_ABORTED,     /* vLLM aborted it (SIGTERM, shutdown timeout) or the pod was killed */
     FAIL_5XX,         /* HTTP 503 from a shutting-down vLLM, or a refused connection */
+    FAIL_TIMEOUT,     /* the client gave up after router.client_timeout (r->gave_up) */
 };
 /* An attempt failed at s->now_us (on `rp`, or NULL before reaching one): the client retries
  * after a backoff as router.retry says, or the request ends as failed or timeout. */

@@ -360,8 +360,8 @@ static const double weight_preset_gib_per_s[] = {1.03, 3.51, 1.96};
 
 static const char *const router_keys[] = {"policy",         "queue_timeout",
                                           "max_outstanding_per_replica",
-                                          "endpoint_delay", "retry",
-                                          "endpoint_picker", "load_factor",
+                                          "endpoint_delay", "client_timeout",
+                                          "retry",          "endpoint_picker", "load_factor",
                                           "semantic_cache", NULL};
 static const char *const semantic_cache_keys[] = {"hit_frac", "latency", NULL};
 static const char *const epp_keys[] = {"queue_weight", "kv_cache_weight", "prefix_weight",
@@ -1097,7 +1097,7 @@ static int bind_engine(struct bind *b, const struct sect *top)
 
 /* ---- router, fleet, cluster, cost ------------------------------------------------------ */
 
-/* router.retry: {attempts, backoff, max_backoff, jitter, on: [aborted, 5xx]}. */
+/* router.retry: {attempts, backoff, max_backoff, jitter, on: [aborted, timeout, 5xx]}. */
 static int bind_retry(struct bind *b, const struct sect *router, struct retry_spec *rt)
 {
     struct sect s;
@@ -1115,20 +1115,17 @@ static int bind_retry(struct bind *b, const struct sect *router, struct retry_sp
     if (!on || ynode_is_null(on))
         return SIM_OK;
     if (on->kind != YNODE_SEQ)
-        return fail_at(b, on, "expected a list of aborted, 5xx for '%s', found %s", key,
+        return fail_at(b, on, "expected a list of aborted, timeout, 5xx for '%s', found %s", key,
                        ynode_kind_name(on));
-    rt->on_aborted = rt->on_5xx = false;
+    rt->on_aborted = rt->on_5xx = rt->on_timeout = false;
     for (size_t i = 0; i < on->n; i++) {
         int k = 0;
         if ((rc = ynode_as_enum(on->items[i], key, retry_on_names, &k, b->err)))
             return rc;
-        if (k == 1)
-            return fail_at(b, on->items[i],
-                           "'%s': retrying client timeouts is not modelled (llmcap has no "
-                           "client timeout yet); retry on aborted and 5xx",
-                           key);
         if (k == 0)
             rt->on_aborted = true;
+        else if (k == 1)
+            rt->on_timeout = true;
         else
             rt->on_5xx = true;
     }
@@ -1146,6 +1143,7 @@ static int bind_router(struct bind *b, const struct sect *top)
         (rc = rd_int(b, &s, "max_outstanding_per_replica", 0, INT_MAX, "requests",
                      &r->max_outstanding_per_replica)) ||
         (rc = rd_dur(b, &s, "endpoint_delay", 0, &r->endpoint_delay_us)) ||
+        (rc = rd_dur(b, &s, "client_timeout", 0, &r->client_timeout_us)) ||
         (rc = bind_retry(b, &s, &r->retry)) ||
         (rc = rd_num(b, &s, "load_factor", 1.0, false, 100.0, false, NULL, &r->load_factor)))
         return rc;
@@ -1557,6 +1555,8 @@ void scenario_defaults(struct scenario *sc)
     sc->router.retry.jitter = 0.25;
     sc->router.retry.on_aborted = true;
     sc->router.retry.on_5xx = true;
+    sc->router.retry.on_timeout = true;
+    sc->router.client_timeout_us = 600000000;
 
     sc->fleet.replicas = 1;
     sc->fleet.pod.safe_to_evict = -1;

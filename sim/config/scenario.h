@@ -237,6 +237,7 @@ struct retry_spec {
     double jitter;            /* each wait is scaled by 1 - jitter * U[0,1) (0.25) */
     bool on_aborted;          /* retry requests vLLM aborted (connection reset) */
     bool on_5xx;              /* retry HTTP 5xx / refused connections */
+    bool on_timeout;          /* retry attempts the client gave up on (client_timeout) */
 };
 
 struct router_spec {
@@ -244,6 +245,8 @@ struct router_spec {
     int64_t queue_timeout_us;       /* gateway wait before outcome `timeout` */
     int max_outstanding_per_replica; /* 0 = unlimited (vLLM queues internally) */
     int64_t endpoint_delay_us;      /* a deleted pod leaves the router's endpoints then */
+    int64_t client_timeout_us;      /* the client gives up on an attempt after this long
+                                       without its whole response (0: never) */
     struct retry_spec retry;
     struct epp_spec epp;
     /* A semantic cache at the gateway: this fraction of requests is answered from it after

@@ -143,8 +143,12 @@ static void schedule(struct deployment *d, struct replica *rp)
         vllm_schedule(d, rp);
 }
 
-/* Remove requests that sampled their last token from running (keeping the order of the
- * rest), free their KV blocks and report them. */
+static void take_off(struct deployment *d, struct replica *rp, struct req *r,
+                     enum req_outcome outcome);
+
+/* Remove requests that sampled their last token, and those whose client gave up during
+ * the step (vLLM's abort, handled before the next schedule), from running (keeping the
+ * order of the rest), free their KV blocks and report them. */
 static void finish_sampled(struct deployment *d, struct replica *rp)
 {
     struct sim *s = d->s;
@@ -152,7 +156,10 @@ static void finish_sampled(struct deployment *d, struct replica *rp)
     int32_t w = 0;
     for (int32_t i = 0; i < e->n_running; i++) {
         struct req *r = e->running[i];
-        if (r->num_output >= r->output_tokens) {
+        if (r->gave_up) {
+            kv_free(&e->kv, &r->kv, r->num_computed, false);
+            take_off(d, rp, r, OUTCOME_N);
+        } else if (r->num_output >= r->output_tokens) {
             kv_free(&e->kv, &r->kv, r->num_computed, false);
             e->success_total++;
             metrics_observe(rp, M_E2E, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
@@ -971,7 +978,35 @@ static void take_off(struct deployment *d, struct replica *rp, struct req *r, en
     if (outcome != OUTCOME_N)
         sim_request_done(d, rp, r, outcome);
     else
-        sim_attempt_failed(d, rp, r, FAIL_ABORTED);
+        sim_attempt_failed(d, rp, r, r->gave_up ? FAIL_TIMEOUT : FAIL_ABORTED);
+}
+
+/* End the decode run in flight at its first iteration boundary at or after now (where
+ * vLLM's engine core would see an abort), instead of later. */
+static void run_cut(struct sim *s, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    int32_t j = run_boundaries_before(e, s->now_us) + 1;
+    if (j >= e->run_k)
+        return;
+    evq_cancel(s->q, e->step_ev);
+    e->run_k = j;
+    e->step_ev = evq_push(s->q, e->run_bound[j - 1], PRIO_STEP, vllm_run_end, rp, 0);
+}
+
+void engine_cancel(struct replica *rp, struct req *r)
+{
+    struct deployment *d = rp->dep;
+    struct engine *e = &rp->eng;
+    if (e->in_run)
+        run_cut(d->s, rp); /* a waiting head let go may be admitted at the next boundary */
+    if (r->state == RS_RUNNING)
+        return; /* finish_sampled() takes it off when the step in flight ends */
+    bool in_frontend = false;
+    for (const struct req *q = e->incoming.head; q && !in_frontend; q = q->next)
+        in_frontend = q == r;
+    req_list_remove(in_frontend ? &e->incoming : &e->waiting, r);
+    take_off(d, rp, r, OUTCOME_N);
 }
 
 void engine_abort_all(struct replica *rp, enum req_outcome outcome)

@@ -198,3 +198,67 @@ Test(merge, a_database_from_before_run_keys_is_merged_and_upgraded)
     free(key);
     rm_tree(dir);
 }
+
+/* Schema version 1 allowed outcomes ok, timeout, rejected, failed and unfinished only;
+ * version 2 splits failed into aborted, 5xx and client_timeout and adds shed. Writing into
+ * a version-1 file rebuilds its requests table (SQLite cannot alter a CHECK) and keeps
+ * every row. */
+Test(merge, a_version_1_database_is_migrated_when_written)
+{
+    char dir[256], old[1100], m[1100];
+    make_tmp(dir, sizeof dir, "v1");
+    snprintf(old, sizeof old, "%s/old.db", dir);
+    snprintf(m, sizeof m, "%s/m.db", dir);
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", STEADY, old), 0);
+    double n1 = query_num(old, "SELECT count(*) FROM requests");
+    cr_assert_gt(n1, 1.0);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open(old, &h), SQLITE_OK);
+    /* the requests table of version 1, one row failed as version 1 stored it */
+    cr_assert_eq(sqlite3_exec(h,
+                              "CREATE TABLE r1 (run_id INTEGER NOT NULL REFERENCES runs(run_id), "
+                              "request_id INTEGER NOT NULL, arrival_s REAL NOT NULL, "
+                              "prompt_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, "
+                              "generated_tokens INTEGER NOT NULL, replica INTEGER, "
+                              "first_token_s REAL, finish_s REAL NOT NULL, ttft_s REAL, "
+                              "tpot_s REAL, e2e_s REAL NOT NULL, preemptions INTEGER NOT NULL, "
+                              "retries INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome "
+                              "IN ('ok', 'timeout', 'rejected', 'failed', 'unfinished')), "
+                              "PRIMARY KEY (run_id, request_id)) WITHOUT ROWID; "
+                              "INSERT INTO r1 SELECT * FROM requests; DROP TABLE requests; "
+                              "ALTER TABLE r1 RENAME TO requests; "
+                              "UPDATE requests SET outcome = 'failed' WHERE request_id = 0; "
+                              "PRAGMA user_version = 1",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(h));
+    cr_assert_neq(sqlite3_exec(h, "UPDATE requests SET outcome = 'aborted' WHERE request_id = 1",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+    sqlite3_close(h);
+    /* a version-1 file reads and merges as it is */
+    cr_assert_eq(llmcap(dir, "", "merge %s %s", m, old), 0);
+    cr_assert_float_eq(query_num(m, "SELECT count(*) FROM requests WHERE outcome = 'failed'"),
+                       1.0, 0.0);
+    /* writing into it migrates it, then appends the run */
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", STEADY, old), 0);
+    cr_assert_float_eq(query_num(old, "PRAGMA user_version"), 2.0, 0.0);
+    cr_assert_float_eq(query_num(old, "SELECT count(*) FROM requests"), 2 * n1, 0.0);
+    cr_assert_float_eq(query_num(old, "SELECT count(*) FROM requests WHERE outcome = 'failed'"),
+                       1.0, 0.0);
+    cr_assert_float_eq(query_num(old, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
+                                      "'requests%'"),
+                       1.0, 0.0);
+    cr_assert_eq(sqlite3_open(old, &h), SQLITE_OK);
+    const char *ok[] = {"aborted", "5xx", "client_timeout", "shed"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "UPDATE requests SET outcome = '%s' WHERE request_id = %zu",
+                 ok[i], i + 1);
+        cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", ok[i]);
+    }
+    cr_assert_neq(sqlite3_exec(h, "UPDATE requests SET outcome = 'lost' WHERE request_id = 1",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+    sqlite3_close(h);
+    rm_tree(dir);
+}

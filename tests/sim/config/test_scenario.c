@@ -76,7 +76,9 @@ Test(scenario, defaults_of_an_almost_empty_scenario)
     cr_assert_eq(sc.router.retry.backoff_us, 500000);
     cr_assert_eq(sc.router.retry.max_backoff_us, 8000000);
     cr_assert_eq(sc.router.retry.jitter, 0.25);
-    cr_assert(sc.router.retry.on_aborted && sc.router.retry.on_5xx);
+    cr_assert(sc.router.retry.on_aborted && sc.router.retry.on_5xx &&
+              sc.router.retry.on_timeout);
+    cr_assert_eq(sc.router.client_timeout_us, 600000000); /* the OpenAI SDK's 600 s */
     cr_assert_eq(sc.router.policy, ROUTER_LEAST_OUTSTANDING);
     cr_assert_eq(sc.router.queue_timeout_us, 60000000);
     cr_assert_eq(sc.router.max_outstanding_per_replica, 0);
@@ -168,7 +170,9 @@ Test(scenario, every_section_binds_its_values)
     cr_assert_eq(sc.router.retry.backoff_us, 1000000);
     cr_assert_eq(sc.router.retry.max_backoff_us, 4000000);
     cr_assert_eq(sc.router.retry.jitter, 0.0);
-    cr_assert(!sc.router.retry.on_aborted && sc.router.retry.on_5xx);
+    cr_assert(!sc.router.retry.on_aborted && sc.router.retry.on_5xx &&
+              sc.router.retry.on_timeout);
+    cr_assert_eq(sc.router.client_timeout_us, 30000000);
     cr_assert_eq(sc.router.policy, ROUTER_ROUND_ROBIN);
     cr_assert_eq(sc.router.queue_timeout_us, 250000);
     cr_assert_eq(sc.router.max_outstanding_per_replica, 64);

@@ -191,7 +191,7 @@ Test(fleet, work_left_at_the_end_of_the_grace_period_is_retried_elsewhere)
     free(out.rows);
 }
 
-Test(fleet, grace_expiry_without_client_retries_ends_requests_as_failed)
+Test(fleet, grace_expiry_without_client_retries_ends_requests_as_aborted)
 {
     struct scenario sc;
     startup_scenario(&sc);
@@ -200,7 +200,7 @@ Test(fleet, grace_expiry_without_client_retries_ends_requests_as_failed)
     sc.router.retry.attempts = 0;
     struct h_sink out;
     struct sim *s = run_scale_in(&sc, &out);
-    cr_assert_eq(out.rows[1].outcome, OUTCOME_FAILED);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_ABORTED);
     cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 3.0, EPS);
     cr_assert_eq(out.rows[1].generated_tokens, 300);
     sim_free(s);
@@ -325,10 +325,10 @@ Test(fleet, shutdown_timeout_shorter_than_the_work_aborts_at_its_end)
     sc.router.retry.attempts = 0;
     struct h_sink out;
     struct sim *s = run_scale_in(&sc, &out);
-    cr_assert_eq(out.rows[1].outcome, OUTCOME_FAILED);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_ABORTED);
     cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 4.0, EPS);
     cr_assert_eq(out.rows[1].generated_tokens, 400);
-    cr_assert_eq(sim_result(s)->n_aborted, 1);
+    cr_assert_eq(sim_result(s)->n_outcome[OUTCOME_ABORTED], 1);
     cr_assert_float_eq(pod_row(&out, 1)->terminated_us * 1e-6, 4.0, EPS);
     sim_free(s);
     free(out.rows);
@@ -348,7 +348,7 @@ Test(fleet, a_prestop_longer_than_the_grace_gets_sigterm_at_its_end_and_sigkill_
     sc.router.retry.attempts = 0;
     struct h_sink out;
     struct sim *s = run_scale_in(&sc, &out);
-    cr_assert_eq(out.rows[1].outcome, OUTCOME_FAILED);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_ABORTED);
     cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 8.0, EPS);
     cr_assert_eq(out.rows[1].generated_tokens, 800);
     cr_assert_float_eq(pod_row(&out, 1)->terminated_us * 1e-6, 8.0, EPS);
@@ -372,10 +372,10 @@ Test(fleet, a_request_routed_after_sigterm_gets_503)
     struct sim *s = run_with_changes(&sc, reqs, 2, ch, 1, &out);
     cr_assert_eq(out.rows[0].outcome, OUTCOME_OK);
     cr_assert_float_eq(out.rows[0].finish_us * 1e-6, 10.0, EPS);
-    cr_assert_eq(out.rows[1].outcome, OUTCOME_FAILED);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_5XX);
     cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 2.0, EPS);
     cr_assert_eq(out.rows[1].replica, 0);
-    cr_assert_eq(sim_result(s)->n_5xx, 1);
+    cr_assert_eq(sim_result(s)->n_outcome[OUTCOME_5XX], 1);
     sim_free(s);
     free(out.rows);
 }

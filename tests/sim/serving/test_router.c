@@ -146,3 +146,102 @@ Test(router, semantic_cache_hits_are_answered_at_the_gateway)
     sim_free(s);
     free(out.rows);
 }
+
+/* ---- the client's timeout (router.client_timeout) and its retries ---------------------- */
+
+/* One replica, constant latency (100 us per prefill token, 10 ms per decode iteration),
+ * client timeout 2 s, retries on timeouts with a 0.5 s backoff doubling, no jitter. */
+static void timeout_scenario(struct scenario *sc, int attempts)
+{
+    h_scenario(sc);
+    sc->router.client_timeout_us = 2000000;
+    sc->router.retry = (struct retry_spec){.attempts = attempts, .backoff_us = 500000,
+                                           .max_backoff_us = 8000000, .jitter = 0,
+                                           .on_aborted = true, .on_5xx = true,
+                                           .on_timeout = true};
+}
+
+Test(router, a_timed_out_attempt_is_retried_after_the_backoff_until_retries_are_spent)
+{
+    /* A (t = 0, prompt 1000, output 491) alone takes 0.1 s of prefill then 490 decode
+     * iterations: 5.0 s. Attempt 1 is sent at 0; the client gives up at 2.0 (vLLM aborts
+     * it at the step boundary at 2.0: 1 + 190 tokens generated). Retry 1 after 0.5 s:
+     * sent at 2.5, gives up at 4.5 (191 tokens again). Retry 2 after 1.0 s: sent at 5.5,
+     * gives up at 7.5; no retries left: outcome client_timeout at 7.5 s, 191 tokens,
+     * 2 retries, 382 tokens discarded. B (t = 10 s, prompt 100, output 100) takes
+     * 0.01 + 99 x 0.01 = 1.0 s < 2 s: ok at 11.0 s. */
+    struct wl_request reqs[] = {h_req(0, 1000, 491), h_req(10, 100, 100)};
+    for (int ff = 0; ff < 2; ff++) {
+        struct scenario sc;
+        timeout_scenario(&sc, 2);
+        struct h_sink out;
+        struct sim *s = h_run(&sc, reqs, 2, &out, ff == 1);
+        cr_assert_eq(out.rows[0].outcome, OUTCOME_CLIENT_TIMEOUT);
+        cr_assert_float_eq(out.rows[0].finish_us * 1e-6, 7.5, 1e-9);
+        cr_assert_eq(out.rows[0].retries, 2);
+        cr_assert_eq(out.rows[0].generated_tokens, 191);
+        cr_assert_float_eq(out.rows[0].first_token_us * 1e-6, 5.6, 1e-9);
+        cr_assert_eq(out.rows[1].outcome, OUTCOME_OK);
+        cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 11.0, 1e-9);
+        const struct sim_result *r = sim_result(s);
+        cr_assert_eq(r->n_outcome[OUTCOME_CLIENT_TIMEOUT], 1);
+        cr_assert_eq(r->n_outcome[OUTCOME_OK], 1);
+        cr_assert_eq(r->retries_timeout, 2);
+        cr_assert_eq(r->retries, 2);
+        cr_assert_eq(r->retries_aborted + r->retries_5xx, 0);
+        cr_assert_eq(r->discarded_tokens, 382);
+        /* generated: 3 x 191 for A, 100 for B */
+        cr_assert_eq(r->output_tokens, 673);
+        sim_free(s);
+        free(out.rows);
+    }
+}
+
+Test(router, a_timed_out_attempt_leaves_the_waiting_queue_at_once_and_the_batch_at_a_step_end)
+{
+    /* max_num_seqs 1, no retries. A (t = 0, 1000/491) runs; B (t = 0, 100/10) waits for
+     * the sequence slot. At 2.0 both clients give up: B leaves the waiting queue then, A
+     * the batch at the step boundary at 2.0 (191 tokens). C (t = 2.2, 100/10) finds the
+     * engine free: 0.01 s prefill + 9 decode iterations, ok at 2.3 s. Without
+     * `timeout` in router.retry.on the attempts are not retried even with retries left. */
+    struct wl_request reqs[] = {h_req(0, 1000, 491), h_req(0, 100, 10), h_req(2.2, 100, 10)};
+    struct scenario sc;
+    timeout_scenario(&sc, 2);
+    sc.router.retry.on_timeout = false;
+    sc.engine.max_num_seqs = 1;
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 3, &out, false);
+    cr_assert_eq(out.rows[0].outcome, OUTCOME_CLIENT_TIMEOUT);
+    cr_assert_float_eq(out.rows[0].finish_us * 1e-6, 2.0, 1e-9);
+    cr_assert_eq(out.rows[0].generated_tokens, 191);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_CLIENT_TIMEOUT);
+    cr_assert_float_eq(out.rows[1].finish_us * 1e-6, 2.0, 1e-9);
+    cr_assert_eq(out.rows[1].generated_tokens, 0);
+    cr_assert_eq(out.rows[1].first_token_us, -1);
+    cr_assert_eq(out.rows[2].outcome, OUTCOME_OK);
+    cr_assert_float_eq(out.rows[2].finish_us * 1e-6, 2.3, 1e-9);
+    cr_assert_eq(sim_result(s)->retries, 0);
+    cr_assert_eq(sim_result(s)->n_outcome[OUTCOME_CLIENT_TIMEOUT], 2);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(router, a_client_gives_up_on_an_attempt_queued_at_the_gateway)
+{
+    /* No replica: A (t = 0) waits at the gateway (queue timeout 60 s). Its client gives up
+     * at 2.0, 4.5 (sent 2.5) and 7.5 (sent 5.5): client_timeout at 7.5 s, nothing
+     * generated. The gateway's own queue timeout never fires. */
+    struct wl_request reqs[] = {h_req(0, 100, 10)};
+    struct scenario sc;
+    timeout_scenario(&sc, 2);
+    sc.fleet.replicas = 0;
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 1, &out, false);
+    cr_assert_eq(out.rows[0].outcome, OUTCOME_CLIENT_TIMEOUT);
+    cr_assert_float_eq(out.rows[0].finish_us * 1e-6, 7.5, 1e-9);
+    cr_assert_eq(out.rows[0].retries, 2);
+    cr_assert_eq(out.rows[0].replica, -1);
+    cr_assert_eq(sim_result(s)->n_outcome[OUTCOME_TIMEOUT], 0);
+    sim_free(s);
+    free(out.rows);
+}
