@@ -39,6 +39,7 @@ struct req {
     int64_t arrival_us;
     int64_t first_token_us; /* -1 until the first token */
     int64_t dispatch_us;    /* when the router last handed it to a replica */
+    int64_t ready_us;       /* when it passes that replica's front end (engine.c) */
     int64_t first_sched_us; /* when an engine first scheduled it (-1 before) */
     int32_t prompt_tokens;
     int32_t output_tokens;
@@ -114,7 +115,7 @@ struct engine_params {
 
 struct engine {
     struct req_list incoming; /* in the front end (API server, tokeniser), in dispatch order */
-    evq_handle fe_ev;         /* the front end hands the head over */
+    evq_handle fe_ev;         /* idle engine: wakes when the front end hands the head over */
     struct req_list waiting;
     struct req **running; /* in admission order; capacity max_num_seqs (static: batch) */
     int32_t n_running;
@@ -131,6 +132,8 @@ struct engine {
     int64_t run_start_us;
     int64_t run_ctx0; /* sum of num_computed over running at the run's start */
     int64_t *run_bound; /* run_bound[i]: end of iteration i + 1 (RUN_CHUNK of them) */
+    int64_t run_blk_base; /* run_new_blocks (engine.c): sum of computed / B - held */
+    int32_t *run_m_ge;    /* [m]: running requests with computed % B >= m (B + 1 of them) */
     int64_t step_prefill_tokens; /* of the step in flight */
     int32_t step_decode_seqs;
     /* counters */

@@ -61,7 +61,8 @@ int engine_init(struct engine *e, const struct engine_params *p, struct sim_err 
     int32_t cap = p->kind == ENGINE_STATIC ? p->static_batch_size : p->max_num_seqs;
     e->running = calloc((size_t)cap, sizeof *e->running);
     e->run_bound = calloc(RUN_CHUNK, sizeof *e->run_bound);
-    if (!e->running || !e->run_bound) {
+    e->run_m_ge = calloc((size_t)p->block_size + 1, sizeof *e->run_m_ge);
+    if (!e->running || !e->run_bound || !e->run_m_ge) {
         engine_release(e);
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the engine");
     }
@@ -79,7 +80,9 @@ void engine_release(struct engine *e)
     kv_pool_release(&e->kv);
     free(e->running);
     free(e->run_bound);
+    free(e->run_m_ge);
     e->running = NULL;
+    e->run_m_ge = NULL;
     e->run_bound = NULL;
 }
 
@@ -135,12 +138,52 @@ static void batch_add(struct lat_batch *b, const struct req *r, int32_t n_new)
 static void vllm_schedule(struct deployment *d, struct replica *rp);
 static void static_schedule(struct deployment *d, struct replica *rp);
 
+static void frontend_pull(struct deployment *d, struct engine *e);
+static void frontend_arm(struct deployment *d, struct replica *rp);
+static void frontend_cut_run(struct deployment *d, struct replica *rp);
+static void run_interrupt(struct deployment *d, struct replica *rp, struct req *h,
+                          int64_t t_in);
+
+/* A scheduler pass: the requests the front end has handed over by now join waiting. */
 static void schedule(struct deployment *d, struct replica *rp)
 {
+    frontend_pull(d, &rp->eng);
     if (d->ep.kind == ENGINE_STATIC)
         static_schedule(d, rp);
     else
         vllm_schedule(d, rp);
+    frontend_arm(d, rp);
+}
+
+/* Inter-token gaps go into the ITL distribution in runs of equal values, one add per
+ * run: the sequences of a batch mostly stream their tokens after the same gap. The
+ * distribution is the same as one add per gap (integer sums, exact). */
+struct gap_batch {
+    int64_t gap;
+    uint64_t n;
+};
+
+static inline void next_token_b(struct deployment *d, struct gap_batch *g, struct req *r,
+                                int64_t t_us)
+{
+    int64_t gap = t_us - r->last_token_us;
+    if (gap != g->gap || g->n == 0) {
+        if (g->n)
+            gaphist_add(&d->st.itl, g->gap, g->n);
+        g->gap = gap;
+        g->n = 0;
+    }
+    g->n++;
+    r->itl_sum_us += gap;
+    r->itl_n++;
+    r->last_token_us = t_us;
+}
+
+static inline void gap_batch_flush(struct deployment *d, struct gap_batch *g)
+{
+    if (g->n)
+        gaphist_add(&d->st.itl, g->gap, g->n);
+    g->n = 0;
 }
 
 static void take_off(struct deployment *d, struct replica *rp, struct req *r,
@@ -444,6 +487,7 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
     int64_t dur = step_ended(d, e);
     e->prompt_tokens_total += (uint64_t)e->step_prefill_tokens;
     uint64_t sampled = 0;
+    struct gap_batch g = {0, 0};
     for (int32_t i = e->sched_first; i < e->sched_first + e->n_sched; i++) {
         struct req *r = e->running[i];
         r->num_computed += r->sched_new;
@@ -455,10 +499,11 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
                 sim_first_token(r, s->now_us);
                 metrics_observe(rp, M_TTFT, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
             } else {
-                sim_next_token(d, r, s->now_us);
+                next_token_b(d, &g, r, s->now_us);
             }
         }
     }
+    gap_batch_flush(d, &g);
     /* Each decoding sequence waited one iteration for its token. */
     if (e->step_decode_seqs > 0)
         metrics_observe(rp, M_ITL, (double)dur * 1e-6, (uint64_t)e->step_decode_seqs);
@@ -563,6 +608,7 @@ static void vllm_block_end(struct sim *s, void *obj, uint64_t arg)
     int32_t k = e->block_k;
     e->block_k = 0;
     uint64_t sampled = 0;
+    struct gap_batch g = {0, 0};
     for (int32_t i = 0; i < e->n_running; i++) {
         struct req *r = e->running[i];
         int32_t j = block_tokens(r, k);
@@ -571,8 +617,9 @@ static void vllm_block_end(struct sim *s, void *obj, uint64_t arg)
         sampled += (uint64_t)j;
         /* the block's tokens stream as one chunk: one gap for the benchmark's ITL */
         if (j > 0)
-            sim_next_token(d, r, s->now_us);
+            next_token_b(d, &g, r, s->now_us);
     }
+    gap_batch_flush(d, &g);
     /* each token waited dur / k on average (the client sees one chunk per block) */
     metrics_observe(rp, M_ITL, (double)dur * 1e-6 / k, sampled);
     after_step(d, rp, sampled);
@@ -584,12 +631,30 @@ static void vllm_block_end(struct sim *s, void *obj, uint64_t arg)
  * s with c tokens computed needs ceil((c + j) / B) blocks at iteration j. */
 static int64_t run_new_blocks(const struct engine *e, int32_t block_size, int64_t i)
 {
-    int64_t total = 0;
+    /* With c = q B + m (0 <= m < B) and i + B - 1 = a B + b (0 <= b < B):
+     * ceil((c + i) / B) = q + a + [m >= B - b]. So the sum over the batch is the run's
+     * base (sum of q - held, run_prepare) + n a + the number of requests with m >= B - b
+     * (run_m_ge): O(1) per call, however large the batch. */
+    int64_t x = i + block_size - 1;
+    int64_t a = x / block_size, b = x % block_size;
+    return e->run_blk_base + (int64_t)e->n_running * a + e->run_m_ge[block_size - b];
+}
+
+/* The run's view of the batch for run_new_blocks: nothing it reads changes while the run
+ * is in flight (blocks are applied at its end). */
+static void run_prepare(struct engine *e, int32_t block_size)
+{
+    int32_t *ge = e->run_m_ge;
+    memset(ge, 0, (size_t)(block_size + 1) * sizeof *ge);
+    int64_t base = 0;
     for (int32_t k = 0; k < e->n_running; k++) {
         const struct req *r = e->running[k];
-        total += ceil_div64(r->num_computed + i, block_size) - kv_held(&r->kv);
+        base += r->num_computed / block_size - kv_held(&r->kv);
+        ge[r->num_computed % block_size]++;
     }
-    return total;
+    for (int32_t m = block_size - 1; m >= 0; m--) /* counts -> counts of m' >= m */
+        ge[m] += ge[m + 1];
+    e->run_blk_base = base;
 }
 
 /* Boundaries of the run in flight strictly before t (binary search). */
@@ -647,6 +712,7 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
     }
     if (k_done < 2)
         return false;
+    run_prepare(e, p->block_size);
     const int64_t free_now = e->kv.n_free;
     if (run_new_blocks(e, p->block_size, 1) > free_now)
         return false; /* iteration 1 preempts: a normal step handles it */
@@ -710,6 +776,7 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
     e->busy = true;
     e->step_start_us = s->now_us;
     e->step_ev = evq_push(s->q, t, PRIO_STEP, vllm_run_end, rp, 0);
+    frontend_cut_run(d, rp);
     return true;
 }
 
@@ -740,6 +807,7 @@ static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
      * later j - 1 gaps are the iterations' durations, the same for every request. */
     const int64_t first_us = j > 0 ? e->run_bound[0] : 0;
     const int64_t last_us = j > 0 ? e->run_bound[j - 1] : 0;
+    struct gap_batch g = {0, 0};
     for (int32_t i = 0; i < e->n_running; i++) {
         struct req *r = e->running[i];
         kv_grow(&e->kv, &r->kv, (int32_t)ceil_div64(r->num_computed + j, bs),
@@ -747,12 +815,13 @@ static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
         r->num_computed += j;
         r->num_output += j;
         if (j > 0) {
-            sim_next_token(d, r, first_us);
+            next_token_b(d, &g, r, first_us);
             r->itl_sum_us += last_us - first_us;
             r->itl_n += j - 1;
             r->last_token_us = last_us;
         }
     }
+    gap_batch_flush(d, &g);
     for (int32_t i = 1; i < j; i++)
         gaphist_add(&d->st.itl, e->run_bound[i] - e->run_bound[i - 1], (uint64_t)e->n_running);
     SIM_ASSERT(e->kv.n_free >= 0);
@@ -779,28 +848,28 @@ static void vllm_run_end(struct sim *s, void *obj, uint64_t arg)
     e->busy_us += s->now_us - e->run_start_us;
     run_apply(d, rp, e->run_k);
     finish_sampled(d, rp);
-    vllm_schedule(d, rp);
+    schedule(d, rp);
 }
 
 /*
- * Something new reached the replica during a run (a request): cut the run at the first
- * iteration boundary at or after now, where the scheduler will see it, exactly as single
- * steps would have.
+ * Request h, first in line (nothing waits before it), reaches the scheduler at time t_in
+ * during the run in flight (now, or later when it is still in the front end): cut the run
+ * at the first iteration boundary at or after t_in, where the scheduler will see it,
+ * exactly as single steps would have. Nothing else changes the KV cache during a run, so
+ * deciding before t_in is deciding at t_in.
  */
-static void run_interrupt(struct deployment *d, struct replica *rp)
+static void run_interrupt(struct deployment *d, struct replica *rp, struct req *h,
+                          int64_t t_in)
 {
     struct sim *s = d->s;
     struct engine *e = &rp->eng;
     const struct engine_params *p = &d->ep;
-    /* A request behind a blocked head, or a head that cannot get a sequence slot or
-     * budget, changes nothing until the run ends: let the run go on. */
-    if (e->waiting.n > 1)
-        return;
-    struct req *h = e->waiting.head;
+    /* A head that cannot get a sequence slot or budget changes nothing until the run
+     * ends: let the run go on. */
     int64_t budget = p->max_num_batched_tokens - e->n_running;
     if (e->n_running >= p->max_num_seqs || budget <= 0)
         return;
-    int32_t j = run_boundaries_before(e, s->now_us) + 1; /* first boundary >= now */
+    int32_t j = run_boundaries_before(e, t_in) + 1; /* first boundary >= t_in */
     if (j >= e->run_k)
         return; /* the run already ends at the first boundary >= now */
     int64_t t = e->run_bound[j - 1];
@@ -915,7 +984,7 @@ static void idle_kick(struct sim *s, void *obj, uint64_t arg)
     schedule(d, rp);
 }
 
-/* A request reaches the engine's scheduler (waiting queue). */
+/* A request reaches the engine's scheduler (waiting queue) now. */
 static void engine_accept(struct deployment *d, struct replica *rp, struct req *r)
 {
     struct sim *s = d->s;
@@ -926,31 +995,56 @@ static void engine_accept(struct deployment *d, struct replica *rp, struct req *
         e->busy = true;
         e->step_start_us = s->now_us;
         e->step_ev = evq_push(s->q, s->now_us, PRIO_STEP, idle_kick, rp, 0);
-    } else if (e->in_run) {
-        run_interrupt(d, rp);
+    } else if (e->in_run && e->waiting.n == 1) {
+        /* behind a blocked head it changes nothing until the run ends */
+        run_interrupt(d, rp, r, s->now_us);
     }
 }
 
-static inline int64_t frontend_us(const struct deployment *d)
+/*
+ * The front end (API server, tokeniser) holds requests in dispatch order until their
+ * front-end time has passed (r->ready_us, nondecreasing along the list). It costs no
+ * event of its own while the engine is busy: every scheduler pass first takes the
+ * requests whose time has passed (frontend_pull), a decode run is cut where the first of
+ * them arrives (run_interrupt), and only an idle engine sets a wake-up at the head's time.
+ */
+static void frontend_pull(struct deployment *d, struct engine *e)
 {
-    return llround(d->lat->frontend_us);
+    while (e->incoming.head && e->incoming.head->ready_us <= d->s->now_us)
+        list_push_back(&e->waiting, list_pop_front(&e->incoming));
 }
 
-/* The front end (API server, tokeniser) hands over every request whose front-end time
- * has passed; the delay is the same for all, so they leave in dispatch order. */
-static void frontend_done(struct sim *s, void *obj, uint64_t arg)
+static void frontend_wake(struct sim *s, void *obj, uint64_t arg)
 {
+    (void)s;
     (void)arg;
     struct replica *rp = obj;
-    struct deployment *d = rp->dep;
+    rp->eng.fe_ev = 0;
+    if (!rp->eng.busy)
+        schedule(rp->dep, rp);
+}
+
+/* The engine went idle: wake it when the front end hands over its next request. */
+static void frontend_arm(struct deployment *d, struct replica *rp)
+{
     struct engine *e = &rp->eng;
-    e->fe_ev = 0;
-    int64_t fe = frontend_us(d);
-    while (e->incoming.head && e->incoming.head->dispatch_us + fe <= s->now_us)
-        engine_accept(d, rp, list_pop_front(&e->incoming));
-    if (e->incoming.head)
-        e->fe_ev = evq_push(s->q, e->incoming.head->dispatch_us + fe, PRIO_STEP, frontend_done,
-                            rp, 0);
+    if (!e->busy && e->incoming.head && !e->fe_ev)
+        e->fe_ev = evq_push(d->s->q, e->incoming.head->ready_us, PRIO_STEP, frontend_wake, rp,
+                            0);
+}
+
+/* A decode run was started: the first request in the front end may end it early. */
+static void frontend_cut_run(struct deployment *d, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    if (e->in_run && e->waiting.n == 0 && e->incoming.head)
+        run_interrupt(d, rp, e->incoming.head, e->incoming.head->ready_us);
+}
+
+/* When request r, dispatched now, reaches the engine's scheduler. */
+static int64_t frontend_ready_us(const struct deployment *d, const struct req *r)
+{
+    return r->dispatch_us + llround(d->lat->frontend_us);
 }
 
 void engine_enqueue(struct replica *rp, struct req *r)
@@ -959,15 +1053,18 @@ void engine_enqueue(struct replica *rp, struct req *r)
     struct sim *s = d->s;
     struct engine *e = &rp->eng;
     r->replica = rp->idx;
-    int64_t fe = frontend_us(d);
-    if (fe <= 0) {
+    int64_t ready = frontend_ready_us(d, r);
+    if (ready <= s->now_us) {
         engine_accept(d, rp, r);
         return;
     }
     r->state = RS_WAITING;
+    r->ready_us = ready;
     list_push_back(&e->incoming, r);
-    if (!e->fe_ev)
-        e->fe_ev = evq_push(s->q, r->dispatch_us + fe, PRIO_STEP, frontend_done, rp, 0);
+    if (!e->busy)
+        frontend_arm(d, rp);
+    else if (e->incoming.head == r)
+        frontend_cut_run(d, rp);
 }
 
 /* End a request that is off the engine with `outcome`, or (OUTCOME_N) fail its attempt as
@@ -1062,6 +1159,10 @@ void engine_gauges(const struct replica *rp, double *running, double *waiting,
         used += run_new_blocks(e, d->ep.block_size, j < e->run_k ? j + 1 : j);
     }
     *running = (double)e->n_running;
-    *waiting = (double)e->waiting.n;
+    /* requests the front end has handed over by now wait for the next scheduler pass */
+    uint32_t handed = 0;
+    for (const struct req *r = e->incoming.head; r && r->ready_us <= s->now_us; r = r->next)
+        handed++;
+    *waiting = (double)(e->waiting.n + handed);
     *kv_usage_frac = d->ep.num_blocks > 0 ? (double)used / (double)d->ep.num_blocks : 0.0;
 }

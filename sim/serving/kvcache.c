@@ -388,7 +388,7 @@ void kv_admit(struct kv_pool *p, struct kv_seq *q, const struct kv_hit *h, int32
     kv_grow(p, q, blocks, tokens);
 }
 
-void kv_grow(struct kv_pool *p, struct kv_seq *q, int32_t blocks, int32_t tokens)
+void kv_grow_slow(struct kv_pool *p, struct kv_seq *q, int32_t blocks, int32_t tokens)
 {
     int32_t have = kv_held(q);
     if (blocks > have) {

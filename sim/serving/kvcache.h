@@ -143,7 +143,16 @@ void kv_admit(struct kv_pool *p, struct kv_seq *q, const struct kv_hit *h, int32
 
 /* Grow a held sequence to `blocks` blocks (blocks - kv_held() <= n_free), hashing the full
  * blocks among its first `tokens` tokens. */
-void kv_grow(struct kv_pool *p, struct kv_seq *q, int32_t blocks, int32_t tokens);
+void kv_grow_slow(struct kv_pool *p, struct kv_seq *q, int32_t blocks, int32_t tokens);
+static inline void kv_grow(struct kv_pool *p, struct kv_seq *q, int32_t blocks, int32_t tokens)
+{
+    /* nothing to do (the common case in decode): no new block, no full block to hash */
+    if (blocks <= kv_held(q) &&
+        (!p->caching || (q->n_share >= 0 && (q->n_sh >= q->n_share ||
+                                             q->n_sh >= tokens / p->block_size))))
+        return;
+    kv_grow_slow(p, q, blocks, tokens);
+}
 
 /* Free every block of `q`, tail first. With `keep`, its own full blocks among the first
  * `computed_tokens` stay findable by q's next lookup (a preempted request); the shared ones
