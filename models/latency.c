@@ -339,7 +339,7 @@ static int resolve(const struct lat_context *ctx, const struct cat_model **m,
     if (!ctx || !ctx->catalog)
         return mu_err_set(err, SIM_EINVAL, "the roofline needs the model and GPU catalogs");
     if (!(*m = catalog_model(ctx->catalog, ctx->model, err)) ||
-        !(*g = catalog_gpu(ctx->catalog, ctx->gpu, err)))
+        !(*g = ctx->gpu_entry ? ctx->gpu_entry : catalog_gpu(ctx->catalog, ctx->gpu, err)))
         return err ? err->code : SIM_EINVAL;
     if (mem_dtype_parse(ctx->dtype, d))
         return mu_err_set(err, SIM_EINVAL,
@@ -565,7 +565,7 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
     const struct cat_gpu *g = NULL;
     if (ctx && ctx->catalog && ctx->gpu) {
         struct sim_err e2 = {0};
-        g = catalog_gpu(ctx->catalog, ctx->gpu, &e2);
+        g = ctx->gpu_entry ? ctx->gpu_entry : catalog_gpu(ctx->catalog, ctx->gpu, &e2);
     }
     bool cal = ctx && ((ctx->calibration && ctx->calibration[0]) || ctx->params);
     if (cal) {

@@ -160,6 +160,8 @@ struct lat_context {
     const struct roof_params *params; /* NULL, or parameters being fitted (llmcap calibrate):
                                          they replace the calibration and the fitted ones */
     int block_size; /* the engine's KV block size (tokens) a table must match; 0: unchecked */
+    const struct cat_gpu *gpu_entry; /* when set, the GPU itself (a MIG slice's, models/mig.h)
+                                        instead of looking `gpu` up in the catalog */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "models/catalog.h"
 #include "sim/k8s/autoscaler.h"
 #include "models/memory.h"
+#include "sim/cloud/gpushare.h"
 #include "sim/core/slab.h"
 #include "sim/sim_int.h"
 
@@ -932,6 +933,10 @@ static int resolve_engine(struct deployment *d, struct sim_err *err)
                     lat_kind_name(es->latency.kind));
         return scenario_locate(sc, "engine", err);
     }
+    /* MIG slices and time-sliced GPUs (sim/cloud/gpushare.h): on a slice, g becomes the
+     * slice's GPU for vLLM's limits, KV sizing and the latency model */
+    if (gpushare_init(s, sc, &g, err) != SIM_OK)
+        return err->code;
     int def_seqs = 256, def_tokens = 2048; /* vLLM's API server defaults below 70 GiB */
     if (g)
         mem_default_limits(g, &def_seqs, &def_tokens);
@@ -1081,6 +1086,7 @@ static struct deployment *deployment_new(struct sim *s, const struct scenario *s
         .kv_dtype = sc->model.kv_cache_dtype,
         .tensor_parallel_size = sc->engine.tensor_parallel_size,
         .catalog = s->opt.catalog,
+        .gpu_entry = gpushare_engine_gpu(s),
         .exec = {.vllm_major = sc->engine.vllm_major,
                  .vllm_minor = sc->engine.vllm_minor,
                  .enforce_eager = sc->engine.enforce_eager,
@@ -1197,6 +1203,7 @@ void sim_free(struct sim *s)
     free(s->deps);
     free(s->pending);
     scrape_release(s);
+    gpushare_free(s); /* after the latency models, which may point at a slice's GPU */
     rng_set_free(s->rng);
     evq_free(s->q);
     pool_release(&s->pool);

@@ -192,6 +192,8 @@ struct replica {
     struct hist *hist[M_N_METRICS]; /* histograms queried by an autoscaler, else NULL */
     int32_t *sid;                   /* metric store series of this pod (scrape.c) */
     struct engine eng;
+    int32_t gs_gpu;      /* time-sliced: its physical GPU (sim/cloud/gpushare.c), else -1 */
+    bool gs_waiting;     /* queued for that GPU while another engine's step runs */
     /* the endpoint picker's view of it: metrics as last refreshed, prefixes routed to it */
     double epp_waiting, epp_kv;
     struct epp_lru epp_index;
@@ -208,7 +210,9 @@ enum node_state {
 struct node {
     int32_t id;
     enum node_state state;
-    int32_t gpus, gpus_free;
+    int32_t gpus;         /* physical GPUs (billing, GPU-time) */
+    int32_t units, gpus_free; /* allocatable GPU units (GPUs x MIG slices or time-slicing
+                                 replicas per GPU, sim/cloud/gpushare.h) and those free */
     int32_t n_pods;
     bool image_cached;
     bool compile_cached;
@@ -316,6 +320,7 @@ struct sim {
     int32_t n_nodes, cap_nodes;
     int32_t gpus_total;
     struct cluster *cluster; /* provisioner state (cluster.c), NULL for the implicit pool */
+    struct gpushare *gs;     /* MIG / time-slicing state (gpushare.c), NULL: whole GPUs */
     struct replica **pending; /* pods waiting for GPUs, FIFO, every deployment's */
     int32_t n_pending, cap_pending;
 
@@ -351,6 +356,8 @@ int engine_init(struct engine *e, const struct engine_params *p, struct sim_err 
 void engine_release(struct engine *e);
 /* A request handed to replica `rp` by the router. */
 void engine_enqueue(struct replica *rp, struct req *r);
+/* A time-sliced GPU was handed to rp's waiting engine: it starts its step now. */
+void engine_gpu_granted(struct sim *s, struct replica *rp);
 /* End every request on the replica (running and waiting) with `outcome`, or with
  * OUTCOME_N fail each attempt as aborted (sim_attempt_failed), after applying the decode
  * iterations completed by now. The caller decides whether the pod is gone after. */

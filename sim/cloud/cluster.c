@@ -21,6 +21,7 @@
 
 #include "models/catalog.h"
 #include "sim/config/nodepool.h"
+#include "sim/cloud/gpushare.h"
 #include "sim/sim_int.h"
 
 #define US 1000000LL
@@ -167,7 +168,8 @@ static struct node *node_new(struct sim *s, int32_t gpus)
     memset(n, 0, sizeof *n);
     n->id = s->n_nodes++;
     n->state = NODE_READY;
-    n->gpus = n->gpus_free = gpus;
+    n->gpus = gpus;
+    n->units = n->gpus_free = gpushare_node_units(s, gpus); /* MIG slices, time-slicing */
     n->image_cached = s->sc->engine.startup.image_prepulled;
     n->pull_done_us = -1;
     n->instance = -1;
@@ -1315,14 +1317,15 @@ static int ca_scale_up(struct sim *s)
         int32_t size = pool_size(s, (int32_t)p);
         if (size >= pool->max_count)
             continue;
-        int32_t per = cl->cfg.types[pool->type].gpus / cl->tp;
+        /* the template node's allocatable: GPU units (MIG slices, time-sliced replicas) */
+        int32_t per = gpushare_node_units(s, cl->cfg.types[pool->type].gpus) / cl->tp;
         int32_t nodes = (help + per - 1) / per;
         if (nodes > pool->max_count - size)
             nodes = pool->max_count - size;
         int32_t pods = nodes * per < help ? nodes * per : help;
         int32_t zone;
         double price = pool_price(cl, pool, &zone);
-        int32_t gpus = nodes * cl->cfg.types[pool->type].gpus;
+        int32_t gpus = nodes * gpushare_node_units(s, cl->cfg.types[pool->type].gpus);
         opt[n_opt++] = (struct ca_option){(int32_t)p, nodes, pods, price * nodes,
                                           (double)(gpus - pods * cl->tp) / gpus};
     }
@@ -1383,7 +1386,7 @@ static void ca_update_unneeded(struct sim *s)
         const struct node *n = &s->nodes[id];
         const struct np_aks_pool *pool = &a->pools[x->pool];
         bool unneeded = false;
-        double util = (double)(n->gpus - n->gpus_free) / n->gpus;
+        double util = (double)(n->units - n->gpus_free) / n->units;
         if (n->state == NODE_READY && !x->disrupting && pool->autoscale &&
             util < a->gpu_utilization_threshold && !(blocked && n->n_pods > 0)) {
             int32_t k = n->n_pods, room = 0;
@@ -1603,7 +1606,7 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
             if (node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND, (int32_t)p,
                             true, false) < 0)
                 return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
-            slots += cl->cfg.types[pool->type].gpus / cl->tp;
+            slots += gpushare_node_units(s, cl->cfg.types[pool->type].gpus) / cl->tp;
         }
     }
     /* More nodes where the initial replicas need them, pools in order. */
@@ -1617,7 +1620,7 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
             if (node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND, (int32_t)p,
                             true, false) < 0)
                 return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
-            slots += cl->cfg.types[pool->type].gpus / cl->tp;
+            slots += gpushare_node_units(s, cl->cfg.types[pool->type].gpus) / cl->tp;
         }
     }
     if (slots < replicas)

@@ -355,7 +355,7 @@ static int cmp_str(const void *a, const void *b)
 static const char *const cluster_keys[] = {"cloud",    "region", "zones",
                                            "karpenter", "aks",    "spot",
                                            "insufficient_capacity", "podDisruptionBudget",
-                                           "start_time", NULL};
+                                           "start_time", "gpu_sharing", NULL};
 
 /* cluster.start_time: the UTC date and time of the run's t = 0 (for budget schedules). */
 static int read_start(const struct rd *r, const struct ynode *cl)
@@ -1369,6 +1369,7 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
                                        "availabilityZones",
                                        "nodeLabels",
                                        "nodeTaints",
+                                       "gpuInstanceProfile",
                                        NULL};
     static const char *const modes[] = {"User", "System", NULL};
     static const char *const prios[] = {"Regular", "Spot", NULL};
@@ -1466,6 +1467,26 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
                               "maxCount)",
                         ctx);
         pool->min_count = pool->max_count = pool->count;
+    }
+    /* gpuInstanceProfile (MIG1g..MIG7g): the MIG layout (sim/config/gpushare.c). AKS does
+     * not let the cluster autoscaler manage MIG node pools: "You can't use Cluster
+     * Autoscaler with multi-instance GPU node pools" (learn.microsoft.com/azure/aks/
+     * gpu-multi-instance, MicrosoftDocs/azure-aks-docs b49aae43); AKS-managed MIG pools:
+     * "Cluster autoscaler isn't supported on managed GPU node pools" (aks-managed-gpu-nodes). */
+    n = field(p, ctx, "gpuInstanceProfile", k);
+    if (n) {
+        static const char *const gips[] = {"MIG1g", "MIG2g", "MIG3g", "MIG4g", "MIG7g", NULL};
+        int gi;
+        if ((rc = ynode_as_enum(n, k, gips, &gi, r->err)))
+            return rc;
+        if (pool->autoscale)
+            return fail(r, n,
+                        "'%s' (MIG) with the cluster autoscaler is refused: AKS does not "
+                        "support the cluster autoscaler on multi-instance GPU node pools "
+                        "(\"You can't use Cluster Autoscaler with multi-instance GPU node "
+                        "pools\", learn.microsoft.com/azure/aks/gpu-multi-instance): give the "
+                        "pool a fixed 'count' without enableAutoScaling",
+                        k);
     }
     n = field(p, ctx, "availabilityZones", k);
     if (n && n->kind != YNODE_SEQ)

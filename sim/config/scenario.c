@@ -376,7 +376,7 @@ static const char *const router_policies[] = {"round_robin",     "least_outstand
 
 static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler", "pod",
                                          NULL};
-static const char *const pod_keys[] = {"annotations", "volumes", NULL};
+static const char *const pod_keys[] = {"annotations", "volumes", "resources", NULL};
 static const char *const metrics_keys[] = {"scrape_interval", "namespace", "labels", NULL};
 static const char *const metric_label_keys[] = {"namespace", "job", "container", "pod", NULL};
 static const char *const autoscaler_keys[] = {"scaledObject", "horizontalPodAutoscaler", NULL};
@@ -1275,6 +1275,10 @@ static int bind_pod(struct bind *b, const struct sect *fleet, struct pod_spec *p
                            v->value);
         p->deletion_cost = (int32_t)cost;
     }
+    /* the vLLM container's resources: the GPU resource it requests (gpushare.h) */
+    const struct ynode *res = field(&s, "resources", key, sizeof key);
+    if ((rc = gpushare_pod_resources_read(res, key, &p->gpu, b->err)))
+        return rc;
     const struct ynode *vols = field(&s, "volumes", key, sizeof key);
     if (!vols || ynode_is_null(vols))
         return SIM_OK;
@@ -1394,7 +1398,7 @@ static int bind_cluster(struct bind *b, const struct ynode *root)
     if (n->kind != YNODE_MAP)
         return fail_at(b, n, "expected a map for 'cluster', found %s", ynode_kind_name(n));
     b->sc->cluster.node = n;
-    return SIM_OK;
+    return gpushare_spec_read(n, &b->sc->cluster.sharing, b->err);
 }
 
 static int bind_slo(struct bind *b, const struct sect *top)

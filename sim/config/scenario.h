@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "models/latency.h"
+#include "sim/config/gpushare.h"
 #include "sim/core/err.h"
 #include "sim/config/ynode.h"
 
@@ -268,6 +269,7 @@ struct pod_spec {
     bool local_storage;        /* a hostPath or non-Memory emptyDir volume not named in
                                   safe-to-evict-local-volumes */
     int32_t deletion_cost;     /* controller.kubernetes.io/pod-deletion-cost */
+    struct gs_pod_request gpu; /* the GPU resource of resources.limits (gpushare.h) */
 };
 
 struct fleet_spec {
@@ -287,6 +289,7 @@ struct fleet_spec {
 
 struct cluster_spec {
     const struct ynode *node; /* the whole `cluster:` section, or NULL */
+    struct gpushare_spec sharing; /* cluster.gpu_sharing (gpushare.h) */
 };
 
 struct cost_spec {

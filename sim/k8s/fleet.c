@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/cloud/gpushare.h"
 #include "sim/sim_int.h"
 
 static int64_t secs_to_us(double s)
@@ -143,6 +144,7 @@ static void start_on_node(struct replica *rp, struct node *n)
     account(d);
     d->n_on_node++;
     rp->node = n->id;
+    gpushare_bind(s, rp, n);
     rp->scheduled_us = s->now_us;
     rp->phase = POD_PULLING;
     int64_t done;
@@ -193,6 +195,7 @@ static void pod_gone(struct replica *rp, const char *reason)
     d->n_live--;
     record_pod(s, rp);
     scrape_pod_gone(rp);
+    gpushare_unbind(s, rp);
     engine_release(&rp->eng);
     epp_lru_release(&rp->epp_index);
     if (rp->node >= 0) {
@@ -348,6 +351,7 @@ static struct replica *pod_new(struct deployment *d)
     rp->uid = (uint64_t)(rng_uniform(s->rng, RNG_REPLICASET) * 0x1.0p53);
     rp->node = -1;
     rp->ready_pos = -1;
+    rp->gs_gpu = -1;
     rp->created_us = s->now_us;
     rp->scheduled_us = rp->pulled_us = rp->loaded_us = rp->ready_us = -1;
     rp->terminating_us = rp->gone_us = -1;
@@ -580,6 +584,7 @@ int fleet_init(struct deployment *d, struct sim_err *err)
         n->image_cached = true;
         n->compile_cached = true;
         rp->node = n->id;
+        gpushare_bind(s, rp, n);
         rp->scheduled_us = rp->pulled_us = rp->loaded_us = 0;
         become_ready(d, rp);
     }

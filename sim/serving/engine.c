@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/cloud/gpushare.h"
 #include "sim/sim_int.h"
 
 /* ---- request lists -------------------------------------------------------------- */
@@ -144,15 +145,30 @@ static void frontend_cut_run(struct deployment *d, struct replica *rp);
 static void run_interrupt(struct deployment *d, struct replica *rp, struct req *h,
                           int64_t t_in);
 
+/* The engine shares a time-sliced GPU with others (sim/cloud/gpushare.h). */
+static inline bool time_sliced(const struct sim *s, const struct replica *rp)
+{
+    return s->gs && rp->gs_gpu >= 0;
+}
+
 /* A scheduler pass: the requests the front end has handed over by now join waiting. */
 static void schedule(struct deployment *d, struct replica *rp)
 {
+    struct sim *s = d->s;
+    /* A time-sliced GPU runs one engine's step at a time (sim/cloud/gpushare.h): wait
+     * for it, marked busy so that arrivals do not kick the engine meanwhile. */
+    if (time_sliced(s, rp) && !gpushare_acquire(s, rp)) {
+        rp->eng.busy = true;
+        return;
+    }
     frontend_pull(d, &rp->eng);
     if (d->ep.kind == ENGINE_STATIC)
         static_schedule(d, rp);
     else
         vllm_schedule(d, rp);
     frontend_arm(d, rp);
+    if (time_sliced(s, rp) && !rp->eng.busy)
+        gpushare_release(s, rp); /* nothing to run: the next engine may go */
 }
 
 /* Inter-token gaps go into the ITL distribution in runs of equal values, one add per
@@ -334,8 +350,10 @@ static void vllm_schedule(struct deployment *d, struct replica *rp)
         return;
     }
     bool v0_prefill_first = p->v0 && !p->chunked_prefill;
+    /* a time-sliced engine steps one iteration at a time: its neighbours' steps come
+     * between its own */
     if (!v0_prefill_first && p->num_scheduler_steps <= 1 && !s->opt.no_fast_forward &&
-        try_decode_run(d, rp))
+        !time_sliced(s, rp) && try_decode_run(d, rp))
         return;
     if (v0_prefill_first && vllm_v0_prefill(d, rp))
         return;
@@ -475,6 +493,8 @@ static void after_step(struct deployment *d, struct replica *rp, uint64_t sample
     rp->eng.generation_tokens_total += sampled;
     sim_tokens_generated(d, sampled);
     finish_sampled(d, rp);
+    if (time_sliced(d->s, rp))
+        gpushare_release(d->s, rp); /* engines waiting for the GPU go first (round robin) */
     schedule(d, rp);
 }
 
@@ -984,6 +1004,12 @@ static void idle_kick(struct sim *s, void *obj, uint64_t arg)
     schedule(d, rp);
 }
 
+void engine_gpu_granted(struct sim *s, struct replica *rp)
+{
+    rp->eng.step_start_us = s->now_us;
+    rp->eng.step_ev = evq_push(s->q, s->now_us, PRIO_STEP, idle_kick, rp, 0);
+}
+
 /* A request reaches the engine's scheduler (waiting queue) now. */
 static void engine_accept(struct deployment *d, struct replica *rp, struct req *r)
 {
@@ -1141,6 +1167,8 @@ void engine_abort_all(struct replica *rp, enum req_outcome outcome)
     while ((r = list_pop_front(&e->incoming)))
         take_off(d, rp, r, outcome);
     e->busy = false;
+    if (time_sliced(s, rp))
+        gpushare_release(s, rp); /* its step, if one ran, was cut short */
     rp->aborting = false;
 }
 

@@ -35,7 +35,7 @@ TestSuite(perf_latency, .init = setup, .fini = teardown);
 static struct lat_model *roof(const char *model, const char *gpu, const char *dtype,
                               const char *kv, int tp)
 {
-    struct lat_context ctx = {model, gpu, dtype, kv, tp, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {model, gpu, dtype, kv, tp, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_roofline_new(&ctx, &err);
     cr_assert_not_null(m, "%s", err.msg);
@@ -165,7 +165,7 @@ Test(roofline, pcie_gpus_say_the_link_is_assumed)
 
 Test(roofline, refuses_a_gpu_without_tensor_throughput)
 {
-    struct lat_context ctx = {"llama-3-8b", "a10g", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"llama-3-8b", "a10g", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_roofline_new(&ctx, &err));
     cr_assert_str_eq(err.msg, "the roofline needs 'bf16_tflops' of gpu 'a10g' (no published "
@@ -176,7 +176,7 @@ Test(roofline, refuses_a_gpu_without_tensor_throughput)
 
 Test(roofline, refuses_bf16_on_a_t4)
 {
-    struct lat_context ctx = {"llama-2-7b", "t4", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"llama-2-7b", "t4", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_roofline_new(&ctx, &err));
     cr_assert_str_eq(err.msg, "gpu 't4' has no bf16 support: use dtype 'fp16'");
@@ -184,13 +184,13 @@ Test(roofline, refuses_bf16_on_a_t4)
 
 Test(roofline, unknown_names_carry_suggestions)
 {
-    struct lat_context ctx = {"llama3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"llama3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_roofline_new(&ctx, &err));
     cr_assert_eq(err.code, SIM_ENOENT);
     cr_assert_str_eq(err.msg, "unknown model 'llama3-8b'; did you mean 'llama-3-8b'? (see "
                               "'llmcap catalog models')");
-    struct lat_context c2 = {"llama-3-8b", "h100-sxm-80gb", "bf17", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context c2 = {"llama-3-8b", "h100-sxm-80gb", "bf17", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     cr_assert_null(lat_roofline_new(&c2, &err));
     cr_assert_str_eq(err.msg, "'model.dtype' must be 'bf16', 'fp16', 'fp8', 'int8', 'int4-awq' "
                               "or 'int4-gptq', got 'bf17'");
@@ -219,7 +219,7 @@ Test(roofline, step_time_grows_with_work)
 Test(latency, table_without_path_finds_the_shipped_roofline_table)
 {
     struct lat_spec spec = {.kind = LAT_TABLE};
-    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_model_from_spec(&spec, &ctx, &err);
     cr_assert_not_null(m, "%s: %s", err.where, err.msg);
@@ -234,7 +234,7 @@ Test(latency, missing_table_names_the_file_and_suggests_roofline)
 {
     setenv("LLMCAP_TABLES_DIR", FIXTURES "/tables", 1);
     struct lat_spec spec = {.kind = LAT_TABLE};
-    struct lat_context ctx = {"mistral-7b", "h100-sxm-80gb", "bf16", "auto", 2, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"mistral-7b", "h100-sxm-80gb", "bf16", "auto", 2, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_model_from_spec(&spec, &ctx, &err));
     cr_assert_eq(err.code, SIM_ENOENT);
@@ -249,7 +249,7 @@ Test(latency, explicit_table_path_is_used)
 {
     struct lat_spec spec = {.kind = LAT_TABLE};
     snprintf(spec.table_path, sizeof spec.table_path, "%s", FIXTURES "/tables/tiny.json");
-    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct lat_model *m = lat_model_from_spec(&spec, &ctx, NULL);
     cr_assert_not_null(m);
     struct lat_batch b = {0, 0, 0, 0, 4, 4096};
@@ -267,7 +267,7 @@ Test(latency, explicit_table_path_is_used)
 Test(latency, roofline_spec_builds_the_roofline)
 {
     struct lat_spec spec = {.kind = LAT_ROOFLINE};
-    struct lat_context ctx = {"qwen2.5-7b", "l40s", "fp8", "fp8", 1, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"qwen2.5-7b", "l40s", "fp8", "fp8", 1, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct lat_model *m = lat_model_from_spec(&spec, &ctx, NULL);
     cr_assert_not_null(m);
     cr_assert_eq(m->kind, LAT_ROOFLINE);
@@ -281,7 +281,7 @@ Test(latency, table_shape_must_match_the_catalog)
      * makes the shipped shape disagree */
     struct lat_spec spec = {.kind = LAT_TABLE};
     snprintf(spec.table_path, sizeof spec.table_path, "%s", FIXTURES "/tables/tiny.json");
-    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     struct lat_model *ok = lat_model_from_spec(&spec, &ctx, &err);
     cr_assert_not_null(ok, "%s", err.msg);
@@ -309,7 +309,7 @@ Test(latency, constant_and_linear_still_work)
  * (to rounding of %.17g and summation order). */
 static void expect_table_matches_roofline(const char *model, int tp)
 {
-    struct lat_context ctx = {model, "h100-sxm-80gb", "bf16", "auto", tp, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {model, "h100-sxm-80gb", "bf16", "auto", tp, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct lat_spec spec = {.kind = LAT_TABLE};
     struct sim_err err = {0};
     struct lat_model *t = lat_model_from_spec(&spec, &ctx, &err);
@@ -364,7 +364,7 @@ Test(perf_latency, step_us_costs_under_a_microsecond)
 {
     struct lat_model *r = roof("llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1);
     struct lat_spec spec = {.kind = LAT_TABLE};
-    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct lat_model *t = lat_model_from_spec(&spec, &ctx, NULL);
     cr_assert_not_null(t);
     double nr = per_call_ns(r), nt = per_call_ns(t);
@@ -422,7 +422,7 @@ Test(latency, capture_sizes_follow_vllm_config)
 static double roof_at(const char *version_minor_str, bool eager, const struct lat_batch *b)
 {
     struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat,
-                              {0, atoi(version_minor_str), eager, 256}, NULL, NULL, 0};
+                              {0, atoi(version_minor_str), eager, 256}, NULL, NULL, 0, NULL};
     struct lat_model *m = lat_roofline_new(&ctx, NULL);
     cr_assert_not_null(m);
     double us = lat_step_us(m, b);
@@ -461,7 +461,7 @@ Test(latency, table_is_found_for_a_model_of_the_same_shape)
     /* llama-3.1-70b has the llama-3-70b shape: the shipped llama-3-70b tp4 table serves */
     struct lat_spec spec = {.kind = LAT_TABLE};
     struct lat_context ctx = {"llama-3.1-70b", "h100-sxm-80gb", "bf16", "auto", 4, cat,
-                              {0, 0, false, 0}, NULL, NULL, 0};
+                              {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_model_from_spec(&spec, &ctx, &err);
     cr_assert_not_null(m, "%s: %s", err.where, err.msg);
@@ -473,7 +473,7 @@ Test(latency, table_is_found_for_a_model_of_the_same_shape)
 Test(latency, calibration_replaces_the_fitted_terms_and_names_its_gpus)
 {
     struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, cat,
-                              {0, 0, false, 0}, FIXTURES "/calibration/cal.json", NULL, 0};
+                              {0, 0, false, 0}, FIXTURES "/calibration/cal.json", NULL, 0, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_roofline_new(&ctx, &err);
     cr_assert_not_null(m, "%s: %s", err.where, err.msg);

@@ -119,7 +119,7 @@ Test(table, extrapolation_never_falls_below_the_last_value)
 
 static struct lat_model *tiny_model(void)
 {
-    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, NULL, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, NULL, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_table_new(TAB "tiny.json", &ctx, &err);
     cr_assert_not_null(m, "%s: %s", err.where, err.msg);
@@ -182,7 +182,7 @@ Test(table, mixed_batch_adds_prefill_and_decode_on_shared_gemms)
 
 Test(table, tp_table_uses_its_allreduce_twice_per_layer)
 {
-    struct lat_context ctx = {"llama-3-8b", NULL, "bf16", "auto", 2, NULL, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"llama-3-8b", NULL, "bf16", "auto", 2, NULL, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     struct lat_model *m = lat_table_new(TAB "measured_tp2.json", &ctx, &err);
     cr_assert_not_null(m, "%s: %s", err.where, err.msg);
@@ -199,15 +199,15 @@ Test(table, tp_table_uses_its_allreduce_twice_per_layer)
 
 Test(table, table_for_another_model_is_refused)
 {
-    struct lat_context ctx = {"mistral-7b", NULL, "bf16", "auto", 1, NULL, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context ctx = {"mistral-7b", NULL, "bf16", "auto", 1, NULL, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     struct sim_err err = {0};
     cr_assert_null(lat_table_new(TAB "tiny.json", &ctx, &err));
     cr_assert_str_eq(err.where, TAB "tiny.json");
     cr_assert_str_eq(err.msg, "table is for model 'llama-3-8b', the scenario runs 'mistral-7b'");
-    struct lat_context c2 = {"llama-3-8b", NULL, "bf16", "fp8", 1, NULL, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context c2 = {"llama-3-8b", NULL, "bf16", "fp8", 1, NULL, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     cr_assert_null(lat_table_new(TAB "tiny.json", &c2, &err));
     cr_assert_str_eq(err.msg, "table is for kv_cache_dtype 'bf16', the scenario uses 'fp8'");
-    struct lat_context c3 = {"llama-3-8b", NULL, "bf16", "auto", 2, NULL, {0, 0, false, 0}, NULL, NULL, 0};
+    struct lat_context c3 = {"llama-3-8b", NULL, "bf16", "auto", 2, NULL, {0, 0, false, 0}, NULL, NULL, 0, NULL};
     cr_assert_null(lat_table_new(TAB "tiny.json", &c3, &err));
     cr_assert_str_eq(err.msg, "table is for tensor_parallel_size 1, the scenario uses 2");
 }

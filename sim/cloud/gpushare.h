@@ -1,0 +1,68 @@
+/*
+ * gpushare.h: GPUs shared between engines during a run (docs/gpu-sharing.md).
+ *
+ * MIG: a node advertises units_per_gpu slices per GPU; an engine on a slice sizes its KV
+ * cache and runs its steps on the slice's GPU (mig_slice_gpu()); slices are isolated,
+ * so engines never wait for each other.
+ *
+ * Time-slicing: a node advertises units_per_gpu (the device plugin's replicas) per GPU;
+ * a pod bound to the node lands on the physical GPU with the fewest pods (the device
+ * plugin's distributedAlloc, NVIDIA/k8s-device-plugin internal/rm/allocate.go), and the
+ * engines on one GPU serialise their iterations: a step that would start while another
+ * engine's step on that GPU runs waits until it ends, waiting engines taking the GPU in
+ * the order they asked for it (round robin). Memory is not isolated: each engine sizes
+ * its KV cache from its own gpu_memory_utilization of the whole GPU (checked at load:
+ * the co-located shares must not add up to more than 1).
+ *
+ * Nothing here allocates per event: the per-GPU state grows with the nodes.
+ */
+#ifndef LLMCAP_SIM_CLOUD_GPUSHARE_H
+#define LLMCAP_SIM_CLOUD_GPUSHARE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/core/err.h"
+
+struct sim;
+struct replica;
+struct node;
+struct cat_gpu;
+struct scenario;
+
+/*
+ * Resolve a deployment's scenario `sc` (its pods' resources and the cluster's sharing)
+ * against its engine's GPU *g (may be NULL) and set up s->gs (NULL for whole GPUs). With MIG, *g becomes the slice's GPU (owned by s->gs) for
+ * memory sizing and the latency model. SIM_EINVAL + err (file:line:col) on a scenario
+ * that cannot run (sim/config/gpushare.h).
+ */
+int gpushare_init(struct sim *s, const struct scenario *sc, const struct cat_gpu **g,
+                  struct sim_err *err);
+
+void gpushare_free(struct sim *s);
+
+/* MIG: the GPU one engine sees (its slice); NULL otherwise. Lives until gpushare_free. */
+const struct cat_gpu *gpushare_engine_gpu(const struct sim *s);
+
+/* Allocatable units a node of `gpus` physical GPUs advertises. */
+int32_t gpushare_node_units(const struct sim *s, int32_t gpus);
+
+/* A pod was bound to node n / left it: picks (and frees) its physical GPU. */
+void gpushare_bind(struct sim *s, struct replica *rp, const struct node *n);
+void gpushare_unbind(struct sim *s, struct replica *rp);
+
+/*
+ * The engine of rp wants to start a step: true when it holds its GPU (or has one of its
+ * own), false when it was queued behind the engine whose step runs; it is then given the
+ * GPU by engine_gpu_granted() when its turn comes.
+ */
+bool gpushare_acquire(struct sim *s, struct replica *rp);
+
+/* The engine of rp ended its step, or found nothing to run: the GPU goes to the next
+ * waiting engine. No-op when rp does not hold it. */
+void gpushare_release(struct sim *s, struct replica *rp);
+
+/* Whether rp's engine shares its GPU with other engines (fast-forward is off for it). */
+bool gpushare_time_sliced(const struct replica *rp);
+
+#endif

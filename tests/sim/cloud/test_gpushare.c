@@ -1,0 +1,179 @@
+/* test_gpushare.c: MIG slices and time-sliced GPUs in a run, against hand-worked numbers
+ * and timelines (docs/gpu-sharing.md). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "tests/sim/engine_harness.h"
+#include "models/catalog.h"
+#include "sim/config/scenario.h"
+#include "sim/sim_int.h"
+
+#define GS_FIX SOURCE_DIR "/tests/fixtures/gpushare/"
+
+/* Load a fixture scenario and build its run with the built-in catalog. */
+static struct sim *build(const char *file, struct scenario *sc, struct catalog **cat)
+{
+    gsl_set_error_handler_off();
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(sc, file, NULL, 0, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    *cat = catalog_new(NULL, &err);
+    cr_assert_not_null(*cat, "%s", err.msg);
+    struct sim_options opt = {.catalog = *cat};
+    struct sim *s = sim_new(sc, &opt, &err);
+    cr_assert_not_null(s, "%s: %s", err.where, err.msg);
+    return s;
+}
+
+Test(gpushare, mig_slice_sizes_each_engine_and_the_node_advertises_two_slices)
+{
+    /* all-3g.40gb on an H100 SXM 80GB: two 3g.40gb per GPU. Each engine sees 39.38 GiB:
+     * 9,590 KV blocks and vLLM's below-70-GiB limits (tests/models/test_mig.c works the
+     * blocks out by hand). The implicit node of one GPU advertises 2 slices, so both
+     * replicas run on it. */
+    struct scenario sc;
+    struct catalog *cat;
+    struct sim *s = build(GS_FIX "mig_h100_3g.yaml", &sc, &cat);
+    cr_assert(s->deps[0]->have_plan);
+    cr_assert_eq(s->deps[0]->plan.num_gpu_blocks, 9590);
+    cr_assert_eq(s->deps[0]->ep.num_blocks, 9590);
+    cr_assert_eq(s->deps[0]->ep.max_num_seqs, 256);
+    cr_assert_eq(s->deps[0]->ep.max_num_batched_tokens, 2048);
+    cr_assert_eq(s->n_nodes, 1);
+    cr_assert_eq(s->nodes[0].gpus, 1);
+    cr_assert_eq(s->nodes[0].units, 2);
+    cr_assert_eq(s->nodes[0].gpus_free, 0);
+    cr_assert_eq(s->deps[0]->pods[0]->node, 0);
+    cr_assert_eq(s->deps[0]->pods[1]->node, 0);
+    cr_assert(strstr(s->deps[0]->lat->provenance, "h100-sxm-80gb/3g.40gb") != NULL, "%s",
+              s->deps[0]->lat->provenance);
+    sim_free(s);
+    catalog_free(cat);
+    scenario_release(&sc);
+}
+
+Test(gpushare, aks_gpu_instance_profile_gives_each_a100_two_3g_slices)
+{
+    /* MIG3g on Standard_NC24ads_A100_v4 (one A100 80GB): 2 x 3g.40gb per node; three
+     * replicas on the pool's two nodes: two on the first, one on the second. */
+    struct scenario sc;
+    struct catalog *cat;
+    struct sim *s = build(GS_FIX "aks_mig_fixed.yaml", &sc, &cat);
+    cr_assert_eq(s->n_nodes, 2);
+    cr_assert_eq(s->nodes[0].units, 2);
+    cr_assert_eq(s->nodes[1].units, 2);
+    cr_assert_eq(s->nodes[0].gpus_free, 0);
+    cr_assert_eq(s->nodes[1].gpus_free, 1);
+    /* 3g.40gb of an A100 80GB: 39.25 GiB (nvidia-smi), below 70 GiB: 256 sequences */
+    cr_assert_eq(s->deps[0]->ep.max_num_seqs, 256);
+    sim_free(s);
+    catalog_free(cat);
+    scenario_release(&sc);
+}
+
+/* Two replicas time-sliced on one GPU (device plugin replicas: 2), the constant model. */
+static void ts_scenario(struct scenario *sc)
+{
+    h_scenario(sc);
+    sc->fleet.replicas = 2;
+    sc->engine.gpu_memory_utilization = 0.45;
+    sc->engine.latency.prefill_per_token_us = 100; /* 100 tokens: 10 ms */
+    sc->engine.latency.decode_iteration_ms = 10;
+    sc->cluster.sharing.mode = GS_TIME_SLICING;
+    sc->cluster.sharing.replicas = 2;
+}
+
+Test(gpushare, time_sliced_engines_take_turns_step_by_step)
+{
+    /*
+     * Hand-worked timeline. Two requests at t = 0, 100 prompt tokens, 3 output tokens;
+     * least-outstanding routing sends one to each engine; both engines are on the one
+     * GPU. A prefill step of 100 tokens takes 10 ms, a decode step 10 ms.
+     *   [0, 10)   A prefills r0          (B waits: A holds the GPU)   r0 token 1 at 10
+     *   [10, 20)  B prefills r1          (A queues behind B)          r1 token 1 at 20
+     *   [20, 30)  A decodes r0                                        r0 token 2 at 30
+     *   [30, 40)  B decodes r1                                        r1 token 2 at 40
+     *   [40, 50)  A decodes r0                                        r0 token 3 at 50: done
+     *   [50, 60)  B decodes r1                                        r1 token 3 at 60: done
+     * Alone on its GPU each would finish at 30 ms with its first token at 10 ms.
+     */
+    struct scenario sc;
+    ts_scenario(&sc);
+    struct wl_request reqs[] = {h_req(0, 100, 3), h_req(0, 100, 3)};
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 2, &out, false);
+    cr_assert_eq(out.n_rows, 2);
+    const struct rec_request *r0 = &out.rows[0], *r1 = &out.rows[1];
+    cr_assert_neq(r0->replica, r1->replica);
+    cr_assert_eq(r0->first_token_us, 10000);
+    cr_assert_eq(r1->first_token_us, 20000);
+    cr_assert_eq(r0->finish_us, 50000);
+    cr_assert_eq(r1->finish_us, 60000);
+    cr_assert_eq(r0->outcome, OUTCOME_OK);
+    cr_assert_eq(r1->outcome, OUTCOME_OK);
+    /* each engine computed for 30 ms of the 60 */
+    cr_assert_eq(s->deps[0]->pods[0]->eng.busy_us, 30000);
+    cr_assert_eq(s->deps[0]->pods[1]->eng.busy_us, 30000);
+    sim_free(s);
+    free(out.rows);
+
+    /* The same without sharing: both in parallel. */
+    h_scenario(&sc);
+    sc.fleet.replicas = 2;
+    sc.engine.latency.prefill_per_token_us = 100;
+    sc.engine.latency.decode_iteration_ms = 10;
+    s = h_run(&sc, reqs, 2, &out, false);
+    cr_assert_eq(out.rows[0].first_token_us, 10000);
+    cr_assert_eq(out.rows[1].first_token_us, 10000);
+    cr_assert_eq(out.rows[0].finish_us, 30000);
+    cr_assert_eq(out.rows[1].finish_us, 30000);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(gpushare, an_engine_alone_on_its_time_sliced_gpu_does_not_wait)
+{
+    /* One request: the other engine on the GPU is idle, so nothing interleaves:
+     * prefill [0, 10), decodes to 30 ms. */
+    struct scenario sc;
+    ts_scenario(&sc);
+    struct wl_request reqs[] = {h_req(0, 100, 3)};
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 1, &out, false);
+    cr_assert_eq(out.rows[0].first_token_us, 10000);
+    cr_assert_eq(out.rows[0].finish_us, 30000);
+    sim_free(s);
+    free(out.rows);
+}
+
+Test(gpushare, fast_forward_stays_exact_on_a_time_sliced_gpu)
+{
+    /* A busy workload with preemptions (h_scenario_preempting's linear model and small
+     * KV cache) on two time-sliced engines: stepping and fast-forwarding must give the
+     * same rows, as they do on whole GPUs. */
+    struct scenario sc;
+    h_scenario_preempting(&sc);
+    sc.engine.gpu_memory_utilization = 0.5;
+    sc.cluster.sharing.mode = GS_TIME_SLICING;
+    sc.cluster.sharing.replicas = 2;
+    enum { N = 300 };
+    static struct wl_request reqs[N];
+    for (int i = 0; i < N; i++)
+        reqs[i] = h_req(i * 0.05, 200 + (i * 37) % 900, 20 + (i * 53) % 300);
+    struct h_sink a, b;
+    struct sim *sa = h_run(&sc, reqs, N, &a, false);
+    struct sim *sb = h_run(&sc, reqs, N, &b, true);
+    cr_assert_eq(a.n_rows, (size_t)N);
+    cr_assert_eq(b.n_rows, (size_t)N);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(a.rows[i].first_token_us, b.rows[i].first_token_us, "request %d", i);
+        cr_assert_eq(a.rows[i].finish_us, b.rows[i].finish_us, "request %d", i);
+        cr_assert_eq(a.rows[i].preemptions, b.rows[i].preemptions, "request %d", i);
+    }
+    /* and the GPU was shared: the engines' busy time never overlapped, so together they
+     * were busy no longer than the run */
+    cr_assert_leq(sa->deps[0]->pods[0]->eng.busy_us + sa->deps[0]->pods[1]->eng.busy_us, sa->now_us);
+    sim_free(sa);
+    sim_free(sb);
+    free(a.rows);
+    free(b.rows);
+}
