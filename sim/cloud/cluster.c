@@ -70,6 +70,7 @@ enum kp_cmd_kind { CMD_NONE, CMD_EMPTY, CMD_DELETE, CMD_REPLACE };
 struct kp_claim {
     int32_t pods;
     uint64_t opts; /* instance types that can hold the claim's pods */
+    int32_t pool;  /* its NodePool (index in cfg.kp) */
 };
 
 struct cluster {
@@ -88,6 +89,8 @@ struct cluster {
     bool memo_valid;  /* the replacement packing of this pass (no finite limits) */
     int32_t memo_need, memo_claims, memo_unplaced;
     uint64_t memo_opts;
+    int32_t memo_pool;
+    bool kp_unlimited; /* no NodePool has a finite limit (the packing memo holds) */
     /* Karpenter */
     bool window;
     int64_t window_start_us;
@@ -523,7 +526,7 @@ static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, i
         return id;
     }
     bool kp = cl->cfg.kind == NP_KARPENTER;
-    const struct np_startup *st = kp ? &cl->cfg.kp.startup : &cl->cfg.aks.startup;
+    const struct np_startup *st = kp ? &cl->cfg.kp_startup : &cl->cfg.aks.startup;
     n->launched_us = s->now_us + draw(s, &st->request_to_launch);
     if (st->has_total) {
         /* One measured launch-to-ready time; registration registered_to_ready before. */
@@ -556,36 +559,38 @@ static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, i
 
 /* ---- Karpenter: offerings, the ICE cache ------------------------------------------------- */
 
-static bool kp_offer_ok(const struct sim *s, int32_t t, int32_t z, int cap)
+/* Offering (type t, zone z, capacity type) of NodePool p available now. */
+static bool kp_offer_ok(const struct sim *s, int32_t p, int32_t t, int32_t z, int cap)
 {
     const struct cluster *cl = s->cluster;
-    const struct np_karpenter *kp = &cl->cfg.kp;
-    if (!kp->capacity[cap] || !kp->zone_ok[z])
+    const struct np_karpenter *kp = &cl->cfg.kp[p];
+    if (!(kp->types >> t & 1) || !kp->capacity[cap] || !kp->zone_ok[z])
         return false;
     if (cap == NP_SPOT && isnan(cl->cfg.spot_price[t][z]))
         return false;
     return cl->ice_until[t][z][cap] <= s->now_us;
 }
 
-static bool kp_type_has_offer(const struct sim *s, int32_t t, int cap)
+static bool kp_type_has_offer(const struct sim *s, int32_t p, int32_t t, int cap)
 {
     for (int32_t z = 0; z < s->cluster->cfg.n_zones; z++)
-        if (kp_offer_ok(s, t, z, cap))
+        if (kp_offer_ok(s, p, t, z, cap))
             return true;
     return false;
 }
 
-/* Cheapest available offering of type t over the allowed capacity types (NAN: none). */
-static double kp_cheapest(const struct sim *s, int32_t t)
+/* Cheapest available offering of type t in NodePool p over its capacity types (NAN:
+ * none). */
+static double kp_cheapest(const struct sim *s, int32_t p, int32_t t)
 {
     const struct cluster *cl = s->cluster;
     double best = NAN;
     for (int cap = 0; cap < 2; cap++)
         for (int32_t z = 0; z < cl->cfg.n_zones; z++)
-            if (kp_offer_ok(s, t, z, cap)) {
-                double p = offer_price(cl, t, z, cap);
-                if (isnan(best) || p < best)
-                    best = p;
+            if (kp_offer_ok(s, p, t, z, cap)) {
+                double v = offer_price(cl, t, z, cap);
+                if (isnan(best) || v < best)
+                    best = v;
             }
     return best;
 }
@@ -626,16 +631,16 @@ static int cmp_offer(const void *a, const void *b)
  * no spot offering is left, on-demand at once. `spot_only` (consolidation replacing an
  * on-demand node) never falls back. Returns the node id, or -1 when nothing launched.
  */
-static int32_t kp_launch(struct sim *s, uint64_t opts, bool spot_only, bool initial)
+static int32_t kp_launch(struct sim *s, int32_t p, uint64_t opts, bool spot_only, bool initial)
 {
     struct cluster *cl = s->cluster;
-    const struct np_karpenter *kp = &cl->cfg.kp;
+    const struct np_karpenter *kp = &cl->cfg.kp[p];
     for (int attempt = 0; attempt < 3; attempt++) {
         bool any[2] = {false, false};
         for (int32_t t = 0; t < cl->cfg.n_types; t++)
             if (opts >> t & 1)
                 for (int cap = 0; cap < 2; cap++)
-                    any[cap] = any[cap] || kp_type_has_offer(s, t, cap);
+                    any[cap] = any[cap] || kp_type_has_offer(s, p, t, cap);
         int cap = kp->capacity[NP_SPOT] && any[NP_SPOT] ? NP_SPOT
                   : !spot_only && any[NP_ON_DEMAND]     ? NP_ON_DEMAND
                                                         : -1;
@@ -645,18 +650,18 @@ static int32_t kp_launch(struct sim *s, uint64_t opts, bool spot_only, bool init
         if (cap == NP_SPOT && !spot_only && any[NP_ON_DEMAND]) {
             double od = INFINITY;
             for (int32_t t = 0; t < cl->cfg.n_types; t++)
-                if ((opts >> t & 1) && kp_type_has_offer(s, t, NP_ON_DEMAND) &&
+                if ((opts >> t & 1) && kp_type_has_offer(s, p, t, NP_ON_DEMAND) &&
                     cl->cfg.types[t].od_usd_per_hour < od)
                     od = cl->cfg.types[t].od_usd_per_hour;
             for (int32_t t = 0; t < cl->cfg.n_types; t++)
-                if ((use >> t & 1) && !(kp_cheapest(s, t) <= od))
+                if ((use >> t & 1) && !(kp_cheapest(s, p, t) <= od))
                     use &= ~(1ull << t);
         }
         size_t n = 0;
         for (int32_t t = 0; t < cl->cfg.n_types; t++)
             if (use >> t & 1)
                 for (int32_t z = 0; z < cl->cfg.n_zones; z++)
-                    if (kp_offer_ok(s, t, z, cap)) {
+                    if (kp_offer_ok(s, p, t, z, cap)) {
                         cl->offers[n].price = offer_price(cl, t, z, cap);
                         cl->offers[n].type = t;
                         cl->offers[n].zone = z;
@@ -670,7 +675,7 @@ static int32_t kp_launch(struct sim *s, uint64_t opts, bool spot_only, bool init
                 cl->n_ice++;
                 continue;
             }
-            return node_launch(s, t, z, cap, 0, initial, false);
+            return node_launch(s, t, z, cap, p, initial, false);
         }
     }
     return -1;
@@ -684,12 +689,12 @@ static bool kp_counts_for_limits(const struct sim *s, int32_t id)
     return n->state != NODE_GONE && !s->cluster->x[id].disrupting && !s->cluster->x[id].failed;
 }
 
-/* Types (a mask) that hold `pods` replicas. */
-static uint64_t kp_fits(const struct cluster *cl, int32_t pods)
+/* Types (a mask) of NodePool p that hold `pods` replicas. */
+static uint64_t kp_fits(const struct cluster *cl, int32_t p, int32_t pods)
 {
     uint64_t m = 0;
     for (int32_t t = 0; t < cl->cfg.n_types; t++)
-        if (cl->cfg.types[t].allowed && cl->cfg.types[t].gpus >= pods * cl->tp)
+        if ((cl->cfg.kp[p].types >> t & 1) && cl->cfg.types[t].gpus >= pods * cl->tp)
             m |= 1ull << t;
     return m;
 }
@@ -708,21 +713,30 @@ static uint64_t kp_fits(const struct cluster *cl, int32_t pods)
 static int32_t kp_pack(struct sim *s, int32_t n, int32_t exclude, int32_t *unplaced)
 {
     struct cluster *cl = s->cluster;
-    const struct np_karpenter *kp = &cl->cfg.kp;
-    double rem[3] = {kp->limit_gpus, kp->limit_cpu, kp->limit_memory_gib};
+    const int32_t np = cl->cfg.n_kp;
+    double rem[NP_MAX_KP][3];
+    uint64_t base[NP_MAX_KP];
+    for (int32_t p = 0; p < np; p++) {
+        const struct np_karpenter *kp = &cl->cfg.kp[p];
+        rem[p][0] = kp->limit_gpus;
+        rem[p][1] = kp->limit_cpu;
+        rem[p][2] = kp->limit_memory_gib;
+        base[p] = 0;
+        for (int32_t t = 0; t < cl->cfg.n_types; t++)
+            if (kp_type_has_offer(s, p, t, NP_SPOT) || kp_type_has_offer(s, p, t, NP_ON_DEMAND))
+                base[p] |= 1ull << t;
+    }
+    /* Each node counts against its own NodePool's limits (calculateExistingNodeClaims). */
     for (int32_t i = 0; i < cl->n_live; i++) {
         int32_t id = cl->live[i];
         if (id == exclude || !kp_counts_for_limits(s, id))
             continue;
         const struct np_type *ty = &cl->cfg.types[s->nodes[id].instance];
-        rem[0] -= ty->gpus;
-        rem[1] -= ty->vcpu;
-        rem[2] -= isnan(ty->memory_gib) ? 0 : ty->memory_gib;
+        double *r = rem[cl->x[id].pool];
+        r[0] -= ty->gpus;
+        r[1] -= ty->vcpu;
+        r[2] -= isnan(ty->memory_gib) ? 0 : ty->memory_gib;
     }
-    uint64_t base = 0;
-    for (int32_t t = 0; t < cl->cfg.n_types; t++)
-        if (kp_type_has_offer(s, t, NP_SPOT) || kp_type_has_offer(s, t, NP_ON_DEMAND))
-            base |= 1ull << t;
     if (n > cl->cap_claims) {
         struct kp_claim *c = sim_reallocarray(cl->claims, (size_t)n, sizeof *c);
         if (!c) {
@@ -735,31 +749,41 @@ static int32_t kp_pack(struct sim *s, int32_t n, int32_t exclude, int32_t *unpla
     }
     int32_t n_claims = 0;
     *unplaced = 0;
-    for (int32_t p = 0; p < n; p++) {
+    for (int32_t i = 0; i < n; i++) {
         int32_t best = -1;
         for (int32_t c = 0; c < n_claims; c++) {
-            if (!(cl->claims[c].opts & kp_fits(cl, cl->claims[c].pods + 1)))
+            const struct kp_claim *cc = &cl->claims[c];
+            if (!(cc->opts & kp_fits(cl, cc->pool, cc->pods + 1)))
                 continue;
-            if (best < 0 || cl->claims[c].pods < cl->claims[best].pods)
+            if (best < 0 || cc->pods < cl->claims[best].pods)
                 best = c;
         }
         if (best >= 0) {
-            cl->claims[best].pods++;
-            cl->claims[best].opts &= kp_fits(cl, cl->claims[best].pods);
+            struct kp_claim *cc = &cl->claims[best];
+            cc->pods++;
+            cc->opts &= kp_fits(cl, cc->pool, cc->pods);
             continue;
         }
-        uint64_t opts = base & kp_fits(cl, 1);
-        for (int32_t t = 0; t < cl->cfg.n_types; t++) {
-            const struct np_type *ty = &cl->cfg.types[t];
-            double mem = isnan(ty->memory_gib) ? 0 : ty->memory_gib;
-            if (ty->gpus > rem[0] || ty->vcpu > rem[1] || mem > rem[2])
-                opts &= ~(1ull << t);
+        /* A new NodeClaim from the first NodePool, in weight order, with a type that has
+         * an offering and stays within the pool's remaining limits
+         * (filterByRemainingResources). */
+        int32_t p = 0;
+        uint64_t opts = 0;
+        for (; p < np && !opts; p++) {
+            opts = base[p] & kp_fits(cl, p, 1);
+            for (int32_t t = 0; t < cl->cfg.n_types; t++) {
+                const struct np_type *ty = &cl->cfg.types[t];
+                double mem = isnan(ty->memory_gib) ? 0 : ty->memory_gib;
+                if (ty->gpus > rem[p][0] || ty->vcpu > rem[p][1] || mem > rem[p][2])
+                    opts &= ~(1ull << t);
+            }
         }
         if (!opts) {
             (*unplaced)++;
             continue;
         }
-        cl->claims[n_claims++] = (struct kp_claim){1, opts};
+        p--;
+        cl->claims[n_claims++] = (struct kp_claim){1, opts, p};
         double mx[3] = {0, 0, 0};
         for (int32_t t = 0; t < cl->cfg.n_types; t++)
             if (opts >> t & 1) {
@@ -770,7 +794,7 @@ static int32_t kp_pack(struct sim *s, int32_t n, int32_t exclude, int32_t *unpla
                         mx[k] = v[k];
             }
         for (int k = 0; k < 3; k++)
-            rem[k] -= mx[k];
+            rem[p][k] -= mx[k]; /* subtractMax */
     }
     return n_claims;
 }
@@ -798,18 +822,20 @@ static int32_t kp_inflight_slots(const struct sim *s)
 static void kp_requeue(struct sim *s, void *obj, uint64_t arg);
 
 /* NodePool.Spec.Limits.ExceededBy(Status.Resources) at NodeClaim creation
- * (Provisioner.Create): usage over every node of the pool. */
-static bool kp_limits_exceeded(const struct sim *s)
+ * (Provisioner.Create): usage over every node of NodePool p. */
+static bool kp_limits_exceeded(const struct sim *s, int32_t p)
 {
     const struct cluster *cl = s->cluster;
     double use[3] = {0, 0, 0};
     for (int32_t i = 0; i < cl->n_live; i++) {
+        if (cl->x[cl->live[i]].pool != p)
+            continue;
         const struct np_type *ty = &cl->cfg.types[s->nodes[cl->live[i]].instance];
         use[0] += ty->gpus;
         use[1] += ty->vcpu;
         use[2] += isnan(ty->memory_gib) ? 0 : ty->memory_gib;
     }
-    const struct np_karpenter *kp = &cl->cfg.kp;
+    const struct np_karpenter *kp = &cl->cfg.kp[p];
     return use[0] > kp->limit_gpus || use[1] > kp->limit_cpu || use[2] > kp->limit_memory_gib;
 }
 
@@ -826,14 +852,13 @@ static void kp_provision(struct sim *s, void *obj, uint64_t arg)
     int32_t need = s->n_pending - kp_inflight_slots(s);
     if (need <= 0)
         return;
-    int32_t uncovered = need;
-    if (!kp_limits_exceeded(s)) {
-        int32_t unplaced;
-        int32_t n_claims = kp_pack(s, need, -1, &unplaced);
-        uncovered = unplaced;
-        for (int32_t c = 0; c < n_claims && !s->stopping; c++)
-            if (kp_launch(s, cl->claims[c].opts, false, false) < 0)
-                uncovered += cl->claims[c].pods;
+    int32_t unplaced;
+    int32_t n_claims = kp_pack(s, need, -1, &unplaced);
+    int32_t uncovered = unplaced;
+    for (int32_t c = 0; c < n_claims && !s->stopping; c++) {
+        const struct kp_claim *cc = &cl->claims[c];
+        if (kp_limits_exceeded(s, cc->pool) || kp_launch(s, cc->pool, cc->opts, false, false) < 0)
+            uncovered += cc->pods;
     }
     if (uncovered > 0 && !cl->requeue_ev)
         cl->requeue_ev =
@@ -877,29 +902,31 @@ static void kp_requeue(struct sim *s, void *obj, uint64_t arg)
 static void kp_expire_schedule(struct sim *s, int32_t id)
 {
     struct cluster *cl = s->cluster;
-    if (cl->cfg.kind != NP_KARPENTER || cl->cfg.kp.expire_after_us < 0)
+    if (cl->cfg.kind != NP_KARPENTER || cl->cfg.kp[cl->x[id].pool].expire_after_us < 0)
         return;
-    node_at(s, id, NE_EXPIRE, s->nodes[id].requested_us + cl->cfg.kp.expire_after_us,
+    node_at(s, id, NE_EXPIRE, s->nodes[id].requested_us + cl->cfg.kp[cl->x[id].pool].expire_after_us,
             PRIO_CONTROL);
 }
 
 /* allowed = roundup(total x pct) (or the count) - disrupting, the most restrictive budget
- * for `reason` (BuildDisruptionBudgetMapping: total counts initialized nodes not
- * terminating; disrupting counts those NotReady or marked for deletion). */
-static int32_t kp_budget(const struct sim *s, unsigned reason)
+ * of NodePool p for `reason` (BuildDisruptionBudgetMapping, per NodePool: total counts
+ * the pool's initialized nodes not terminating; disrupting those NotReady or marked for
+ * deletion). */
+static int32_t kp_budget(const struct sim *s, int32_t p, unsigned reason)
 {
     const struct cluster *cl = s->cluster;
+    const struct np_karpenter *kp = &cl->cfg.kp[p];
     int32_t total = 0, disrupting = 0;
     for (int32_t i = 0; i < cl->n_live; i++) {
         int32_t id = cl->live[i];
-        if (!cl->x[id].initialized)
+        if (!cl->x[id].initialized || cl->x[id].pool != p)
             continue;
         total++;
         disrupting += cl->x[id].disrupting || s->nodes[id].state != NODE_READY;
     }
     int32_t allowed = INT32_MAX;
-    for (size_t b = 0; b < cl->cfg.kp.n_budgets; b++) {
-        const struct np_budget *bg = &cl->cfg.kp.budgets[b];
+    for (size_t b = 0; b < kp->n_budgets; b++) {
+        const struct np_budget *bg = &kp->budgets[b];
         if (bg->reasons && !(bg->reasons & reason))
             continue;
         /* A scheduled budget holds only within `duration` after a hit (Budget.IsActive). */
@@ -947,7 +974,8 @@ static bool kp_candidate(const struct sim *s, int32_t id)
         return false;
     if (x->replaces >= 0 && s->nodes[x->replaces].state != NODE_GONE)
         return false;
-    return s->now_us - x->last_pod_event_us >= cl->cfg.kp.consolidate_after_us;
+    int64_t after = cl->cfg.kp[x->pool].consolidate_after_us;
+    return after >= 0 && s->now_us - x->last_pod_event_us >= after;
 }
 
 /*
@@ -976,7 +1004,7 @@ static int32_t kp_room(const struct sim *s)
 }
 
 static enum kp_cmd_kind kp_decide(struct sim *s, int32_t id, int32_t room, uint64_t *opts,
-                                  bool *spot_only)
+                                  bool *spot_only, int32_t *pool)
 {
     struct cluster *cl = s->cluster;
     int32_t fs = room - free_slots(s, &s->nodes[id]) - s->n_pending;
@@ -1003,35 +1031,38 @@ static enum kp_cmd_kind kp_decide(struct sim *s, int32_t id, int32_t room, uint6
         return CMD_NONE;
     /* The packing of k - fs pods is the same for every candidate unless a limit makes the
      * candidate's own capacity matter. */
-    const struct np_karpenter *kp = &cl->cfg.kp;
-    bool memo = isinf(kp->limit_gpus) && isinf(kp->limit_cpu) && isinf(kp->limit_memory_gib);
-    int32_t unplaced, n_claims;
+    bool memo = cl->kp_unlimited;
+    int32_t unplaced, n_claims, p;
     uint64_t o;
     if (memo && cl->memo_valid && cl->memo_need == k - fs) {
         unplaced = cl->memo_unplaced;
         n_claims = cl->memo_claims;
         o = cl->memo_opts;
+        p = cl->memo_pool;
     } else {
         n_claims = kp_pack(s, k - fs, id, &unplaced);
         o = n_claims > 0 ? cl->claims[0].opts : 0;
+        p = n_claims > 0 ? cl->claims[0].pool : 0;
         if (memo) {
             cl->memo_valid = true;
             cl->memo_need = k - fs;
             cl->memo_claims = n_claims;
             cl->memo_unplaced = unplaced;
             cl->memo_opts = o;
+            cl->memo_pool = p;
         }
     }
     if (unplaced > 0 || n_claims != 1)
         return CMD_NONE;
     double price = s->nodes[id].price_usd_per_hour;
     for (int32_t t = 0; t < cl->cfg.n_types; t++)
-        if ((o >> t & 1) && !(kp_cheapest(s, t) < price))
+        if ((o >> t & 1) && !(kp_cheapest(s, p, t) < price))
             o &= ~(1ull << t);
     if (!o)
         return CMD_NONE;
     *opts = o;
-    *spot_only = cl->cfg.kp.capacity[NP_SPOT] && cl->cfg.kp.capacity[NP_ON_DEMAND];
+    *pool = p;
+    *spot_only = cl->cfg.kp[p].capacity[NP_SPOT] && cl->cfg.kp[p].capacity[NP_ON_DEMAND];
     return CMD_REPLACE;
 }
 
@@ -1067,29 +1098,41 @@ static int32_t kp_candidates(struct sim *s)
 /* One disruption pass: Emptiness, then (WhenEmptyOrUnderutilized) single-node
  * consolidation. Multi-node consolidation is not modelled separately: for identical GPU
  * pods it reduces to single-node deletions over successive passes. */
-static enum kp_cmd_kind kp_compute(struct sim *s, uint64_t *opts, bool *spot_only)
+static enum kp_cmd_kind kp_compute(struct sim *s, uint64_t *opts, bool *spot_only,
+                                   int32_t *pool)
 {
     struct cluster *cl = s->cluster;
     cl->n_cmd = 0;
     cl->term_valid = cl->memo_valid = false;
     int32_t n = kp_candidates(s);
-    int32_t allowed = kp_budget(s, NP_REASON_EMPTY);
-    for (int32_t i = 0; i < n && allowed > 0 && cl->n_cmd < 64; i++)
-        if (s->nodes[cl->scratch[i]].n_pods == 0) {
-            cl->cmd_nodes[cl->n_cmd++] = cl->scratch[i];
-            allowed--;
+    int32_t allowed[NP_MAX_KP];
+    for (int32_t p = 0; p < cl->cfg.n_kp; p++)
+        allowed[p] = kp_budget(s, p, NP_REASON_EMPTY);
+    for (int32_t i = 0; i < n && cl->n_cmd < 64; i++) {
+        int32_t id = cl->scratch[i], p = cl->x[id].pool;
+        if (s->nodes[id].n_pods == 0 && allowed[p] > 0) {
+            cl->cmd_nodes[cl->n_cmd++] = id;
+            allowed[p]--;
         }
+    }
     if (cl->n_cmd > 0)
         return CMD_EMPTY;
-    if (cl->cfg.kp.policy != NP_WHEN_EMPTY_OR_UNDERUTILIZED ||
-        kp_budget(s, NP_REASON_UNDERUTILIZED) == 0)
-        return CMD_NONE;
-    int32_t room = kp_room(s);
+    /* Single-node consolidation over the candidates of the NodePools whose policy is
+     * WhenEmptyOrUnderutilized and whose Underutilized budget allows one more. */
+    for (int32_t p = 0; p < cl->cfg.n_kp; p++)
+        allowed[p] = cl->cfg.kp[p].policy == NP_WHEN_EMPTY_OR_UNDERUTILIZED
+                         ? kp_budget(s, p, NP_REASON_UNDERUTILIZED)
+                         : 0;
+    int32_t room = -1;
     for (int32_t i = 0; i < n; i++) {
         int32_t id = cl->scratch[i];
+        if (allowed[cl->x[id].pool] == 0)
+            continue;
         if (s->nodes[id].n_pods > 0 && pdb_allowed(s) < 1)
             continue; /* "pdb prevents pod evictions" */
-        enum kp_cmd_kind k = kp_decide(s, id, room, opts, spot_only);
+        if (room < 0)
+            room = kp_room(s);
+        enum kp_cmd_kind k = kp_decide(s, id, room, opts, spot_only, pool);
         if (k != CMD_NONE) {
             cl->cmd_nodes[0] = id;
             cl->n_cmd = 1;
@@ -1104,8 +1147,11 @@ static void kp_disrupt(struct sim *s, void *obj, uint64_t arg);
 static void kp_next_pass(struct sim *s, int64_t t_us)
 {
     struct cluster *cl = s->cluster;
-    if (cl->cfg.kp.consolidate_after_us < 0)
-        return; /* consolidateAfter: Never */
+    bool any = false;
+    for (int32_t p = 0; p < cl->cfg.n_kp; p++)
+        any = any || cl->cfg.kp[p].consolidate_after_us >= 0;
+    if (!any)
+        return; /* consolidateAfter: Never in every NodePool */
     if (cl->disrupt_ev)
         evq_cancel(s->q, cl->disrupt_ev);
     cl->disrupt_ev = evq_push(s->q, t_us, PRIO_CONTROL, kp_disrupt, NULL, 0);
@@ -1127,8 +1173,11 @@ static void kp_validate(struct sim *s, void *obj, uint64_t arg)
     if (ok && kind == CMD_EMPTY) {
         for (int32_t i = 0; i < cl->n_cmd && ok; i++)
             ok = s->nodes[cl->cmd_nodes[i]].n_pods == 0;
-        if (ok && kp_budget(s, NP_REASON_EMPTY) < cl->n_cmd)
-            ok = false;
+        int32_t per_pool[NP_MAX_KP] = {0};
+        for (int32_t i = 0; i < cl->n_cmd; i++)
+            per_pool[cl->x[cl->cmd_nodes[i]].pool]++;
+        for (int32_t p = 0; p < cl->cfg.n_kp && ok; p++)
+            ok = per_pool[p] == 0 || kp_budget(s, p, NP_REASON_EMPTY) >= per_pool[p];
         if (ok)
             for (int32_t i = 0; i < cl->n_cmd; i++) {
                 int32_t id = cl->cmd_nodes[i];
@@ -1137,18 +1186,18 @@ static void kp_validate(struct sim *s, void *obj, uint64_t arg)
                 node_gone(s, id, "consolidation-empty");
             }
     } else if (ok) {
-        int32_t id = cl->cmd_nodes[0];
+        int32_t id = cl->cmd_nodes[0], pool = 0;
         uint64_t opts = 0;
         bool spot_only = false;
         cl->term_valid = cl->memo_valid = false;
-        enum kp_cmd_kind now_kind = kp_decide(s, id, kp_room(s), &opts, &spot_only);
-        if (now_kind == CMD_DELETE && kp_budget(s, NP_REASON_UNDERUTILIZED) > 0 &&
+        enum kp_cmd_kind now_kind = kp_decide(s, id, kp_room(s), &opts, &spot_only, &pool);
+        int32_t budget = kp_budget(s, cl->x[id].pool, NP_REASON_UNDERUTILIZED);
+        if (now_kind == CMD_DELETE && budget > 0 &&
             (s->nodes[id].n_pods == 0 || pdb_allowed(s) >= 1)) {
             drain_voluntary(s, id, "consolidation-underutilized");
-        } else if (now_kind == CMD_REPLACE && kind == CMD_REPLACE &&
-                   kp_budget(s, NP_REASON_UNDERUTILIZED) > 0) {
+        } else if (now_kind == CMD_REPLACE && kind == CMD_REPLACE && budget > 0) {
             /* Pre-spin the replacement; the candidate is drained once it is ready. */
-            int32_t r = kp_launch(s, opts, spot_only, false);
+            int32_t r = kp_launch(s, pool, opts, spot_only, false);
             if (r >= 0) {
                 cl->x[id].disrupting = true;
                 cl->x[id].replaced_by = r;
@@ -1167,7 +1216,8 @@ static void kp_disrupt(struct sim *s, void *obj, uint64_t arg)
     cl->disrupt_ev = 0;
     uint64_t opts = 0;
     bool spot_only = false;
-    enum kp_cmd_kind k = kp_compute(s, &opts, &spot_only);
+    int32_t pool = 0;
+    enum kp_cmd_kind k = kp_compute(s, &opts, &spot_only, &pool);
     if (k == CMD_NONE) {
         kp_next_pass(s, s->now_us + KP_POLL_US);
         return;
@@ -1584,11 +1634,11 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
         int32_t n_claims = kp_pack(s, replicas, -1, &unplaced);
         if (unplaced > 0)
             return sim_err_set(err, SIM_EINVAL,
-                               "the NodePool's limits cannot hold the %d initial replicas of %d "
+                               "the NodePools' limits cannot hold the %d initial replicas of %d "
                                "GPUs each ('fleet.replicas')",
                                replicas, cl->tp);
         for (int32_t c = 0; c < n_claims; c++)
-            if (kp_launch(s, cl->claims[c].opts, false, true) < 0)
+            if (kp_launch(s, cl->claims[c].pool, cl->claims[c].opts, false, true) < 0)
                 return s->sink_rc ? sim_err_set(err, SIM_ENOMEM, "out of memory for nodes")
                                   : sim_err_set(err, SIM_EINVAL,
                                                 "no offering can launch the initial nodes");
@@ -1656,6 +1706,11 @@ int cluster_init(struct sim *s, struct sim_err *err)
     cl->cfg = cfg;
     cl->cat = s->opt.catalog;
     cl->tp = tp;
+    cl->kp_unlimited = true;
+    for (int32_t p = 0; p < cl->cfg.n_kp; p++)
+        cl->kp_unlimited = cl->kp_unlimited && isinf(cl->cfg.kp[p].limit_gpus) &&
+                           isinf(cl->cfg.kp[p].limit_cpu) &&
+                           isinf(cl->cfg.kp[p].limit_memory_gib);
     cl->last_scale_up_us = cl->last_delete_us = cl->last_fail_us = INT64_MIN / 2;
     cl->offers = calloc((size_t)cfg.n_types * (size_t)cfg.n_zones + 1, sizeof *cl->offers);
     if (!cl->offers)
@@ -1728,7 +1783,7 @@ static bool initial_extra_node(struct sim *s)
     if (cl->cfg.kind == NP_KARPENTER) {
         int32_t unplaced;
         return kp_pack(s, 1, -1, &unplaced) == 1 &&
-               kp_launch(s, cl->claims[0].opts, false, true) >= 0;
+               kp_launch(s, cl->claims[0].pool, cl->claims[0].opts, false, true) >= 0;
     }
     const struct np_aks *a = &cl->cfg.aks;
     for (size_t p = 0; p < a->n_pools; p++) {

@@ -27,6 +27,7 @@ struct rd {
     const struct catalog *cat;
     struct nodepool_cfg *cfg;
     struct sim_err *err;
+    struct np_karpenter *kp; /* the NodePool being read */
 };
 
 static int fail(const struct rd *r, const struct ynode *at, const char *fmt, ...)
@@ -737,7 +738,7 @@ static int read_requirement(const struct rd *r, const struct ynode *req, const c
                            "and the instance labels in docs/nodes.md",
                     key, cloud_name(cfg->cloud), known[0], known[1], known[2]);
     }
-    struct np_karpenter *kp = &cfg->kp;
+    struct np_karpenter *kp = r->kp;
     if (!strcmp(key, "karpenter.sh/capacity-type")) {
         bool allow[2] = {false, false};
         static const char *const cts[] = {"on-demand", "spot", NULL};
@@ -842,7 +843,7 @@ static void type_names(const struct nodepool_cfg *cfg, bool only_allowed, char *
 
 static int read_budgets(const struct rd *r, const struct ynode *n, const char *key)
 {
-    struct np_karpenter *kp = &r->cfg->kp;
+    struct np_karpenter *kp = r->kp;
     if (n->kind != YNODE_SEQ)
         return fail(r, n, "expected a sequence for '%s', found %s", key, ynode_kind_name(n));
     if (n->n > NP_MAX_BUDGETS)
@@ -918,7 +919,7 @@ static int never_or_dur(const struct rd *r, const struct ynode *n, const char *k
 
 static int read_limits(const struct rd *r, const struct ynode *n, const char *key)
 {
-    struct np_karpenter *kp = &r->cfg->kp;
+    struct np_karpenter *kp = r->kp;
     static const char *const keys[] = {"nvidia.com/gpu", "cpu", "memory", NULL};
     int rc = ynode_check_keys(n, key, keys, r->err);
     if (rc)
@@ -948,7 +949,7 @@ static int read_limits(const struct rd *r, const struct ynode *n, const char *ke
 static int read_nodepool(const struct rd *r, const struct ynode *np, const char *ctx)
 {
     struct nodepool_cfg *cfg = r->cfg;
-    struct np_karpenter *kp = &cfg->kp;
+    struct np_karpenter *kp = r->kp;
     /* status (conditions, resources, nodeClassObservedGeneration: what the controller
      * saw last) cannot change a simulation that starts from nothing: accepted, ignored. */
     static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
@@ -1003,6 +1004,8 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
     /* Karpenter's defaults: on-demand only unless the requirements allow spot (the AWS
      * provider's getCapacityType picks spot only when it is allowed), every zone. */
     kp->capacity[NP_ON_DEMAND] = kp->capacity[NP_SPOT] = true;
+    for (int32_t t = 0; t < cfg->n_types; t++)
+        cfg->types[t].allowed = true; /* this NodePool's requirements narrow them */
     bool ct_given = false;
     for (int32_t z = 0; z < cfg->n_zones; z++)
         kp->zone_ok[z] = true;
@@ -1069,15 +1072,17 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
                             "does not know %s's",
                             k, cfg->types[t].inst->id);
     n = field(spec, sk, "weight", k);
-    if (n) {
-        int32_t w;
-        if ((rc = int_text(r, n, k, 1, 100, NULL, &w)))
-            return rc;
-    }
+    kp->weight = 0; /* OrderByWeight reads a missing weight as 0 */
+    if (n && (rc = int_text(r, n, k, 1, 100, NULL, &kp->weight)))
+        return rc;
     /* What is left must run the replicas. */
     bool any = false;
-    for (int32_t t = 0; t < cfg->n_types; t++)
+    kp->types = 0;
+    for (int32_t t = 0; t < cfg->n_types; t++) {
         any = any || cfg->types[t].allowed;
+        if (cfg->types[t].allowed)
+            kp->types |= 1ull << t;
+    }
     if (!any) {
         char all[1024];
         type_names(cfg, false, all, sizeof all);
@@ -1126,16 +1131,65 @@ static int read_startup(const struct rd *r, const struct ynode *map, const char 
     return SIM_OK;
 }
 
+/* Karpenter's order of NodePools (kubernetes-sigs/karpenter pkg/utils/nodepool
+ * OrderByWeight, v1.0+): the higher weight first; equal weights by name, the name later in
+ * the alphabet first. */
+static int cmp_kp(const void *a, const void *b)
+{
+    const struct np_karpenter *x = a, *y = b;
+    if (x->weight != y->weight)
+        return x->weight > y->weight ? -1 : 1;
+    return -strcmp(x->name, y->name);
+}
+
+/* karpenter.nodePools: a list of NodePools (each pasted or {file: ...}), put in the
+ * provisioner's order. Names must differ, as Kubernetes object names do. */
+static int read_nodepools(const struct rd *r, const struct ynode *list, const char *ctx)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    if (list->kind != YNODE_SEQ || list->n == 0)
+        return fail(r, list, "expected a non-empty list of NodePools for '%s', found %s", ctx,
+                    list->kind == YNODE_SEQ ? "an empty list" : ynode_kind_name(list));
+    if (list->n > NP_MAX_KP)
+        return fail(r, list->items[NP_MAX_KP], "'%s' has %zu NodePools; llmcap models at most %d",
+                    ctx, list->n, NP_MAX_KP);
+    for (size_t i = 0; i < list->n; i++) {
+        char ik[KEY_MAX];
+        join_index(ik, sizeof ik, ctx, i);
+        const struct ynode *np = NULL;
+        struct rd rp = *r;
+        rp.kp = &cfg->kp[i];
+        int rc = kube_obj(r, list->items[i], ik, &np);
+        if (rc || (rc = read_nodepool(&rp, np, ik)))
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(cfg->kp[j].name, cfg->kp[i].name))
+                return fail(r, list->items[i], "'%s': a second NodePool named '%s'", ik,
+                            cfg->kp[i].name);
+        cfg->n_kp = (int32_t)i + 1;
+    }
+    qsort(cfg->kp, (size_t)cfg->n_kp, sizeof cfg->kp[0], cmp_kp);
+    return SIM_OK;
+}
+
 static int read_karpenter(const struct rd *r, const struct ynode *kn)
 {
     struct nodepool_cfg *cfg = r->cfg;
-    static const char *const keys[] = {"nodePool",           "request_to_launch",
-                                       "launch_to_registered", "registered_to_ready",
-                                       "launch_to_ready",    NULL};
+    static const char *const keys[] = {"nodePool",           "nodePools",
+                                       "request_to_launch",  "launch_to_registered",
+                                       "registered_to_ready", "launch_to_ready",
+                                       NULL};
     const char *ctx = "cluster.karpenter";
     int rc = ynode_check_keys(kn, ctx, keys, r->err);
-    if (rc || (rc = need(r, kn, ctx, "nodePool")))
+    if (rc)
         return rc;
+    const struct ynode *k1 = ynode_get(kn, "nodePool"), *k2 = ynode_get(kn, "nodePools");
+    if (!k1 && !k2)
+        return fail(r, kn, "'%s' needs 'nodePool' (one NodePool) or 'nodePools' (a list)", ctx);
+    if (k1 && k2)
+        return fail(r, ynode_key(kn, "nodePools"),
+                    "'%s' has both 'nodePool' and 'nodePools': give one NodePool or the list",
+                    ctx);
     /* The type universe: the cloud's catalog types in the region that run a replica. */
     size_t n_inst = catalog_n_instances(r->cat);
     for (size_t i = 0; i < n_inst; i++) {
@@ -1146,10 +1200,22 @@ static int read_karpenter(const struct rd *r, const struct ynode *kn)
                         NP_MAX_TYPES);
     }
     char key[KEY_MAX];
-    const struct ynode *np = NULL;
-    if ((rc = kube_obj(r, field(kn, ctx, "nodePool", key), key, &np)) ||
-        (rc = read_nodepool(r, np, key)))
+    const struct ynode *one = field(kn, ctx, "nodePool", key);
+    if (one) {
+        const struct ynode *np = NULL;
+        struct rd rp = *r;
+        rp.kp = &cfg->kp[0];
+        if ((rc = kube_obj(r, one, key, &np)) || (rc = read_nodepool(&rp, np, key)))
+            return rc;
+        cfg->n_kp = 1;
+    } else if ((rc = read_nodepools(r, field(kn, ctx, "nodePools", key), key))) {
         return rc;
+    }
+    for (int32_t t = 0; t < cfg->n_types; t++) {
+        cfg->types[t].allowed = false;
+        for (int32_t p = 0; p < cfg->n_kp; p++)
+            cfg->types[t].allowed = cfg->types[t].allowed || (cfg->kp[p].types >> t & 1);
+    }
     /* EKS (docs/nodes.md#node-start-up): boot to a Ready kubelet "about 30-40s"
      * (Karpenter maintainer, aws/karpenter-provider-aws#6165), 80-100 s seen with v0.20
      * (#3102): median 40 s, p95 100 s. The device plugin advertised the GPUs of a g5 node
@@ -1158,7 +1224,7 @@ static int read_karpenter(const struct rd *r, const struct ynode *kn)
     static const struct np_startup eks = {
         .boot = {40000000, 100000000}, .gpu = {90000000, 180000000}};
     return read_startup(r, kn, ctx, "launch_to_registered", "launch_to_ready", &eks,
-                        &cfg->kp.startup);
+                        &cfg->kp_startup);
 }
 
 /* ---- AKS: node pools and the cluster-autoscaler profile -------------------------------- */
@@ -1822,7 +1888,7 @@ int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
     const struct ynode *cl = sc->cluster.node;
     if (!cl)
         return SIM_OK;
-    struct rd r = {sc, cat, cfg, err};
+    struct rd r = {sc, cat, cfg, err, NULL};
     int rc = ynode_check_keys(cl, "cluster", cluster_keys, err);
     if (rc)
         goto fail;

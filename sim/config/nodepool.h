@@ -32,6 +32,7 @@ enum np_capacity { NP_ON_DEMAND = 0, NP_SPOT = 1 };
 #define NP_MAX_ZONES 16
 #define NP_MAX_TYPES 64 /* instance types one cluster may use (a bit mask in cluster.c) */
 #define NP_MAX_POOLS 16
+#define NP_MAX_KP 8 /* Karpenter NodePools */
 #define NP_MAX_BUDGETS 8
 #define NP_MAX_EXPANDERS 4
 #define NP_NAME_MAX 64
@@ -65,7 +66,7 @@ struct np_type {
     double vcpu;
     double memory_gib;               /* NAN when the catalog does not know it */
     double od_usd_per_hour;
-    bool allowed;                    /* Karpenter: the NodePool's requirements allow it */
+    bool allowed;                    /* Karpenter: some NodePool's requirements allow it */
 };
 
 /* Disruption reasons a Karpenter budget applies to (bit mask; 0 = all). */
@@ -82,8 +83,11 @@ struct np_budget {
 
 enum np_consolidation { NP_WHEN_EMPTY, NP_WHEN_EMPTY_OR_UNDERUTILIZED };
 
+/* One karpenter.sh/v1 NodePool. */
 struct np_karpenter {
     char name[NP_NAME_MAX];         /* metadata.name */
+    int32_t weight;                 /* spec.weight (0 when not given) */
+    uint64_t types;                 /* the types its requirements allow (bit t: types[t]) */
     bool capacity[2];               /* allowed capacity types (NP_ON_DEMAND, NP_SPOT) */
     bool zone_ok[NP_MAX_ZONES];     /* per cluster zone */
     enum np_consolidation policy;
@@ -92,7 +96,6 @@ struct np_karpenter {
     size_t n_budgets;
     int64_t expire_after_us;        /* -1: Never */
     double limit_gpus, limit_cpu, limit_memory_gib; /* INFINITY when not limited */
-    struct np_startup startup; /* request_to_launch, launch_to_registered, ... */
 };
 
 enum np_expander {
@@ -157,7 +160,11 @@ struct nodepool_cfg {
     struct np_type types[NP_MAX_TYPES];
     int32_t n_types;
     double spot_price[NP_MAX_TYPES][NP_MAX_ZONES]; /* USD/h; NAN: no spot offering there */
-    struct np_karpenter kp;
+    /* Karpenter: the NodePools in the provisioner's order (OrderByWeight: higher weight
+     * first, equal weights by name, the later name first) and the node start-up */
+    struct np_karpenter kp[NP_MAX_KP];
+    int32_t n_kp;
+    struct np_startup kp_startup; /* request_to_launch, launch_to_registered, ... */
     struct np_aks aks;
     /* spot */
     double spot_rate_per_hour;        /* interruptions per spot node-hour */

@@ -534,3 +534,80 @@ Test(cluster_karpenter, a_scheduled_budget_blocks_disruption_within_its_window)
     cr_assert_str_eq(n->end_reason, "consolidation-empty");
     ch_free(&c);
 }
+
+/* Two NodePools: an on-demand floor (weight 100, at most 16 GPUs) and spot (weight 10),
+ * listed spot first: the provisioner orders them by weight. */
+#define P5 REQ "{key: node.kubernetes.io/instance-type, operator: In, values: [p5.48xlarge]}\n"
+#define FLOOR_AND_SPOT(spot_disruption)                                                    \
+    "cluster:\n"                                                                           \
+    "  cloud: aws\n"                                                                       \
+    "  karpenter:\n"                                                                       \
+    "    nodePools:\n"                                                                     \
+    "    - apiVersion: karpenter.sh/v1\n"                                                  \
+    "      kind: NodePool\n"                                                               \
+    "      metadata: {name: spot}\n"                                                       \
+    "      spec:\n"                                                                        \
+    "        weight: 10\n"                                                                 \
+    "        template:\n"                                                                  \
+    "          spec:\n"                                                                    \
+    "            requirements:\n" P5 SPOT_ONLY "        disruption: " spot_disruption "\n"  \
+    "    - apiVersion: karpenter.sh/v1\n"                                                  \
+    "      kind: NodePool\n"                                                               \
+    "      metadata: {name: on-demand}\n"                                                  \
+    "      spec:\n"                                                                        \
+    "        weight: 100\n"                                                                \
+    "        template:\n"                                                                  \
+    "          spec:\n"                                                                    \
+    "            requirements:\n" P5 "        disruption: {consolidateAfter: Never}\n"     \
+    "        limits: {nvidia.com/gpu: 16}\n" LAUNCH_90
+
+Test(cluster_karpenter, the_heavier_nodepool_is_used_up_to_its_limits_then_the_next)
+{
+    /* TP 8: one replica per p5.48xlarge (8 H100s). Three initial replicas: the first two
+     * NodeClaims come from the on-demand pool (weight 100): 8 + 8 = 16 GPUs, its limit;
+     * the third does not fit its remaining 0 GPUs (filterByRemainingResources) and comes
+     * from the spot pool, in its cheapest zone ($17.6289/h against $55.04/h on-demand).
+     * Scale 3 -> 5 at 10 s: the batch closes at 11 s, the on-demand pool is full, both new
+     * NodeClaims are spot, requested at 11 s and Ready at 101 s. */
+    ch_setup(&c, "h100-sxm-80gb", 3, FLOOR_AND_SPOT("{consolidateAfter: Never}"));
+    c.sc.engine.tensor_parallel_size = 8;
+    struct wl_request reqs[] = {h_req(400, 100, 2)};
+    struct change chg[] = {{10, 5}};
+    ch_run(&c, reqs, 1, chg, 1);
+    cr_assert_eq(c.n_nodes, 5);
+    for (int32_t id = 0; id < 5; id++) {
+        const struct rec_node *n = ch_node(&c, id);
+        cr_assert_str_eq(n->instance_type, "p5.48xlarge");
+        cr_assert_str_eq(n->capacity_type, id < 2 ? "on-demand" : "spot", "node %d", id);
+        cr_assert_float_eq(n->price_usd_per_hour, id < 2 ? 55.04 : 17.6289, 1e-9);
+        cr_assert_float_eq(S(n->requested_us), id < 3 ? 0 : 11, EPS);
+    }
+    cr_assert_float_eq(S(ch_node(&c, 4)->ready_us), 101, EPS);
+    cr_assert_eq(ch_pod(&c, 3)->node_id, 3);
+    cr_assert_eq(ch_pod(&c, 4)->node_id, 4);
+    ch_free(&c);
+}
+
+Test(cluster_karpenter, each_nodepool_consolidates_by_its_own_disruption_settings)
+{
+    /* As above, then 5 -> 3 at 300 s: the ReplicaSet deletes the two pods Ready most
+     * recently (pods 3 and 4, Ready at 101 + 165 = 266 s), idle, gone at once. Their spot
+     * nodes are empty from 300 s; the spot pool (WhenEmpty, consolidateAfter 60 s, budget
+     * 100%) deletes both at the pass at 360 s after the 15 s validation: 375 s. The
+     * on-demand pool's consolidateAfter: Never keeps its nodes whatever happens. */
+    ch_setup(&c, "h100-sxm-80gb", 3,
+             FLOOR_AND_SPOT("{consolidationPolicy: WhenEmpty, consolidateAfter: 60s, "
+                            "budgets: [{nodes: '100%'}]}"));
+    c.sc.engine.tensor_parallel_size = 8;
+    struct wl_request reqs[] = {h_req(500, 100, 2)};
+    struct change chg[] = {{10, 5}, {300, 3}};
+    ch_run(&c, reqs, 1, chg, 2);
+    cr_assert_eq(c.n_nodes, 5);
+    for (int32_t id = 3; id < 5; id++) {
+        cr_assert_float_eq(S(ch_node(&c, id)->terminated_us), 375, EPS, "node %d", id);
+        cr_assert_str_eq(ch_node(&c, id)->end_reason, "consolidation-empty");
+    }
+    for (int32_t id = 0; id < 3; id++)
+        cr_assert_eq(ch_node(&c, id)->terminated_us, -1, "node %d", id);
+    ch_free(&c);
+}

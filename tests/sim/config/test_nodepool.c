@@ -118,6 +118,13 @@ static const struct bad bad[] = {
      "g6e.2xlarge, g6e.48xlarge, g6e.4xlarge, g6e.8xlarge, g6e.xlarge)"},
     {"bad_nodepool_include_missing.yaml", "bad_nodepool_include_missing.yaml:15:22",
      "cannot open '" FIXTURES "/cluster/missing-nodepool.yaml': no such file or directory"},
+    {"bad_nodepools_both.yaml", "bad_nodepools_both.yaml:19:5",
+     "'cluster.karpenter' has both 'nodePool' and 'nodePools': give one NodePool or the list"},
+    {"bad_nodepools_same_name.yaml", "bad_nodepools_same_name.yaml:17:7",
+     "'cluster.karpenter.nodePools.1': a second NodePool named 'gpu'"},
+    {"bad_nodepools_empty.yaml", "bad_nodepools_empty.yaml:15:16",
+     "expected a non-empty list of NodePools for 'cluster.karpenter.nodePools', found an empty "
+     "list"},
     {"bad_nodepool_unknown_key.yaml", "bad_nodepool_unknown_key.yaml:19:9",
      "unknown key 'templat' in 'cluster.karpenter.nodePool.spec' (did you mean 'template'?)"},
     {"bad_pdb_api_version.yaml", "bad_pdb_api_version.yaml:25:17",
@@ -205,27 +212,62 @@ Test(nodepool, karpenter_v1_defaults)
     cr_assert_eq(cfg.kind, NP_KARPENTER);
     cr_assert_eq(cfg.cloud, NP_AWS);
     cr_assert_str_eq(cfg.region, "us-east-1");
-    cr_assert(cfg.kp.capacity[NP_ON_DEMAND]);
-    cr_assert_not(cfg.kp.capacity[NP_SPOT]);
-    cr_assert_eq(cfg.kp.policy, NP_WHEN_EMPTY_OR_UNDERUTILIZED);
-    cr_assert_eq(cfg.kp.consolidate_after_us, 0);
-    cr_assert_eq(cfg.kp.n_budgets, 1);
-    cr_assert(cfg.kp.budgets[0].percent);
-    cr_assert_float_eq(cfg.kp.budgets[0].nodes, 10.0, EPS);
-    cr_assert_eq(cfg.kp.expire_after_us, 720LL * 3600 * 1000000);
+    cr_assert(cfg.kp[0].capacity[NP_ON_DEMAND]);
+    cr_assert_not(cfg.kp[0].capacity[NP_SPOT]);
+    cr_assert_eq(cfg.kp[0].policy, NP_WHEN_EMPTY_OR_UNDERUTILIZED);
+    cr_assert_eq(cfg.kp[0].consolidate_after_us, 0);
+    cr_assert_eq(cfg.kp[0].n_budgets, 1);
+    cr_assert(cfg.kp[0].budgets[0].percent);
+    cr_assert_float_eq(cfg.kp[0].budgets[0].nodes, 10.0, EPS);
+    cr_assert_eq(cfg.kp[0].expire_after_us, 720LL * 3600 * 1000000);
     /* The split EKS defaults (docs/nodes.md): boot 40 s (p95 100 s), GPU 90 s (3 min). */
-    cr_assert_not(cfg.kp.startup.has_total);
-    cr_assert_eq(cfg.kp.startup.boot.median_us, 40000000);
-    cr_assert_eq(cfg.kp.startup.boot.p95_us, 100000000);
-    cr_assert_eq(cfg.kp.startup.gpu.median_us, 90000000);
-    cr_assert_eq(cfg.kp.startup.gpu.p95_us, 180000000);
-    cr_assert(isinf(cfg.kp.limit_gpus));
+    cr_assert_not(cfg.kp_startup.has_total);
+    cr_assert_eq(cfg.kp_startup.boot.median_us, 40000000);
+    cr_assert_eq(cfg.kp_startup.boot.p95_us, 100000000);
+    cr_assert_eq(cfg.kp_startup.gpu.median_us, 90000000);
+    cr_assert_eq(cfg.kp_startup.gpu.p95_us, 180000000);
+    cr_assert(isinf(cfg.kp[0].limit_gpus));
     int allowed = 0;
     for (int32_t t = 0; t < cfg.n_types; t++)
         allowed += cfg.types[t].allowed;
     cr_assert_eq(allowed, 8);
     cr_assert_eq(cfg.notice_us, 120000000);
     cr_assert_eq(cfg.billing_minimum_us, 60000000);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+Test(nodepool, several_nodepools_in_karpenters_weight_order)
+{
+    /* OrderByWeight: c (weight 50) first, then b and a (weight 10: the name later in the
+     * alphabet first), whatever the order of the list. Each keeps its own requirements,
+     * limits and disruption. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load("good_karpenter_nodepools.yaml", &sc, &cfg, &err), SIM_OK, "%s: %s",
+                 err.where, err.msg);
+    cr_assert_eq(cfg.n_kp, 3);
+    cr_assert_str_eq(cfg.kp[0].name, "c");
+    cr_assert_str_eq(cfg.kp[1].name, "b");
+    cr_assert_str_eq(cfg.kp[2].name, "a");
+    cr_assert_eq(cfg.kp[0].weight, 50);
+    cr_assert_eq(cfg.kp[2].weight, 10);
+    cr_assert(cfg.kp[0].capacity[NP_SPOT] && !cfg.kp[0].capacity[NP_ON_DEMAND]);
+    cr_assert(!cfg.kp[1].capacity[NP_SPOT] && cfg.kp[1].capacity[NP_ON_DEMAND]);
+    cr_assert_float_eq(cfg.kp[0].limit_gpus, 4.0, EPS);
+    cr_assert(isinf(cfg.kp[1].limit_gpus));
+    cr_assert_eq(cfg.kp[1].consolidate_after_us, -1);
+    cr_assert_eq(cfg.kp[2].consolidate_after_us, 0);
+    /* a allows g6e.xlarge only; b and c every L40S type */
+    int32_t xl = -1;
+    for (int32_t t = 0; t < cfg.n_types; t++)
+        if (!strcmp(cfg.types[t].inst->id, "g6e.xlarge"))
+            xl = t;
+    cr_assert_geq(xl, 0);
+    cr_assert_eq(cfg.kp[2].types, 1ull << xl);
+    cr_assert_eq(cfg.kp[1].types, (1ull << cfg.n_types) - 1);
+    cr_assert_eq(cfg.kp[0].types, cfg.kp[1].types);
     nodepool_cfg_release(&cfg);
     scenario_release(&sc);
 }
@@ -241,25 +283,25 @@ Test(nodepool, included_nodepool_and_pdb_with_spot_settings)
     struct sim_err err = {0};
     cr_assert_eq(load("good_karpenter_include.yaml", &sc, &cfg, &err), SIM_OK, "%s: %s",
                  err.where, err.msg);
-    cr_assert_str_eq(cfg.kp.name, "gpu");
-    cr_assert(cfg.kp.capacity[NP_SPOT] && cfg.kp.capacity[NP_ON_DEMAND]);
+    cr_assert_str_eq(cfg.kp[0].name, "gpu");
+    cr_assert(cfg.kp[0].capacity[NP_SPOT] && cfg.kp[0].capacity[NP_ON_DEMAND]);
     cr_assert_str_eq(cfg.zones[0], "use1-az1");
-    cr_assert_not(cfg.kp.zone_ok[0]);
-    cr_assert(cfg.kp.zone_ok[1]);
-    cr_assert_eq(cfg.kp.policy, NP_WHEN_EMPTY);
-    cr_assert_eq(cfg.kp.consolidate_after_us, 600000000);
-    cr_assert_eq(cfg.kp.n_budgets, 2);
-    cr_assert_float_eq(cfg.kp.budgets[0].nodes, 20.0, EPS);
-    cr_assert_eq(cfg.kp.budgets[1].reasons, (unsigned)NP_REASON_UNDERUTILIZED);
-    cr_assert_not(cfg.kp.budgets[1].percent);
-    cr_assert_eq(cfg.kp.expire_after_us, -1);
-    cr_assert_float_eq(cfg.kp.limit_cpu, 1000.0, EPS);
-    cr_assert_float_eq(cfg.kp.limit_memory_gib, 4000.0, EPS);
-    cr_assert_float_eq(cfg.kp.limit_gpus, 16.0, EPS);
-    cr_assert(cfg.kp.startup.has_total);
-    cr_assert_eq(cfg.kp.startup.total.median_us, 75000000);
-    cr_assert_eq(cfg.kp.startup.total.p95_us, 120000000);
-    cr_assert_eq(cfg.kp.startup.gpu.median_us, 0); /* registered at readiness */
+    cr_assert_not(cfg.kp[0].zone_ok[0]);
+    cr_assert(cfg.kp[0].zone_ok[1]);
+    cr_assert_eq(cfg.kp[0].policy, NP_WHEN_EMPTY);
+    cr_assert_eq(cfg.kp[0].consolidate_after_us, 600000000);
+    cr_assert_eq(cfg.kp[0].n_budgets, 2);
+    cr_assert_float_eq(cfg.kp[0].budgets[0].nodes, 20.0, EPS);
+    cr_assert_eq(cfg.kp[0].budgets[1].reasons, (unsigned)NP_REASON_UNDERUTILIZED);
+    cr_assert_not(cfg.kp[0].budgets[1].percent);
+    cr_assert_eq(cfg.kp[0].expire_after_us, -1);
+    cr_assert_float_eq(cfg.kp[0].limit_cpu, 1000.0, EPS);
+    cr_assert_float_eq(cfg.kp[0].limit_memory_gib, 4000.0, EPS);
+    cr_assert_float_eq(cfg.kp[0].limit_gpus, 16.0, EPS);
+    cr_assert(cfg.kp_startup.has_total);
+    cr_assert_eq(cfg.kp_startup.total.median_us, 75000000);
+    cr_assert_eq(cfg.kp_startup.total.p95_us, 120000000);
+    cr_assert_eq(cfg.kp_startup.gpu.median_us, 0); /* registered at readiness */
     cr_assert(cfg.pdb && cfg.pdb_min_available && cfg.pdb_percent);
     cr_assert_float_eq(cfg.pdb_value, 75.0, EPS);
     cr_assert_float_eq(cfg.spot_rate_per_hour, -log(1 - 0.125) / 730.0, EPS);
@@ -285,9 +327,9 @@ Test(nodepool, set_reaches_into_an_included_nodepool)
                                &err),
                  SIM_OK, "%s: %s", err.where, err.msg);
     cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_OK, "%s: %s", err.where, err.msg);
-    cr_assert_float_eq(cfg.kp.limit_gpus, 32.0, EPS);
-    cr_assert_eq(cfg.kp.consolidate_after_us, 120000000);
-    cr_assert_float_eq(cfg.kp.limit_cpu, 1000.0, EPS); /* the rest as included */
+    cr_assert_float_eq(cfg.kp[0].limit_gpus, 32.0, EPS);
+    cr_assert_eq(cfg.kp[0].consolidate_after_us, 120000000);
+    cr_assert_float_eq(cfg.kp[0].limit_cpu, 1000.0, EPS); /* the rest as included */
     nodepool_cfg_release(&cfg);
     scenario_release(&sc);
 }
@@ -305,11 +347,11 @@ Test(nodepool, a_nodepool_as_kubectl_prints_it_reads_like_the_pasted_spec)
                                &err),
                  SIM_OK, "%s: %s", err.where, err.msg);
     cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_OK, "%s: %s", err.where, err.msg);
-    cr_assert_str_eq(cfg.kp.name, "gpu");
-    cr_assert_eq(cfg.kp.policy, NP_WHEN_EMPTY_OR_UNDERUTILIZED);
-    cr_assert_eq(cfg.kp.consolidate_after_us, 300000000);
-    cr_assert_float_eq(cfg.kp.limit_gpus, 16.0, EPS);
-    cr_assert(cfg.kp.capacity[NP_ON_DEMAND] && !cfg.kp.capacity[NP_SPOT]);
+    cr_assert_str_eq(cfg.kp[0].name, "gpu");
+    cr_assert_eq(cfg.kp[0].policy, NP_WHEN_EMPTY_OR_UNDERUTILIZED);
+    cr_assert_eq(cfg.kp[0].consolidate_after_us, 300000000);
+    cr_assert_float_eq(cfg.kp[0].limit_gpus, 16.0, EPS);
+    cr_assert(cfg.kp[0].capacity[NP_ON_DEMAND] && !cfg.kp[0].capacity[NP_SPOT]);
     nodepool_cfg_release(&cfg);
     scenario_release(&sc);
 }
