@@ -611,3 +611,49 @@ Test(cluster_karpenter, each_nodepool_consolidates_by_its_own_disruption_setting
         cr_assert_eq(ch_node(&c, id)->terminated_us, -1, "node %d", id);
     ch_free(&c);
 }
+
+Test(cluster_karpenter, a_pool_out_of_capacity_leaves_its_pods_to_the_next_pool)
+{
+    /* Spot first this time: a spot pool (weight 100) and an on-demand pool (weight 10),
+     * p5.48xlarge has no spot capacity. Scale 1 -> 2 at 10 s: the batch closes at 11 s,
+     * the NodeClaim comes from the spot pool, every spot offering fails and is cached for
+     * 3 min, and the spot-only pool has no on-demand to fall back to. The pod is retried
+     * 10 s later (21 s), the window closes at 22 s and the on-demand pool, the first with
+     * an available offering now, launches it. */
+    ch_setup(&c, "h100-sxm-80gb", 1,
+             "cluster:\n"
+             "  cloud: aws\n"
+             "  karpenter:\n"
+             "    nodePools:\n"
+             "    - apiVersion: karpenter.sh/v1\n"
+             "      kind: NodePool\n"
+             "      metadata: {name: spot}\n"
+             "      spec:\n"
+             "        weight: 100\n"
+             "        template:\n"
+             "          spec:\n"
+             "            requirements:\n" P5 SPOT_ONLY
+             "        disruption: {consolidateAfter: Never}\n"
+             "    - apiVersion: karpenter.sh/v1\n"
+             "      kind: NodePool\n"
+             "      metadata: {name: on-demand}\n"
+             "      spec:\n"
+             "        weight: 10\n"
+             "        template:\n"
+             "          spec:\n"
+             "            requirements:\n" P5 "        disruption: {consolidateAfter: Never}\n"
+             LAUNCH_90
+             "  insufficient_capacity:\n"
+             "    offerings: [{instance_type: p5.48xlarge, capacity_type: spot, from: 5s}]\n");
+    c.sc.engine.tensor_parallel_size = 8;
+    struct wl_request reqs[] = {h_req(400, 100, 2)};
+    struct change chg[] = {{10, 2}};
+    ch_run(&c, reqs, 1, chg, 1);
+    cr_assert_eq(c.n_nodes, 2);
+    cr_assert_str_eq(ch_node(&c, 0)->capacity_type, "spot"); /* initial: no error at t = 0 */
+    const struct rec_node *n = ch_node(&c, 1);
+    cr_assert_str_eq(n->capacity_type, "on-demand");
+    cr_assert_float_eq(S(n->requested_us), 22, EPS);
+    cr_assert_gt(sim_result(c.s)->cost.n_ice_errors, 0);
+    ch_free(&c);
+}

@@ -302,3 +302,34 @@ Test(cluster_aks, local_storage_blocks_scale_down_unless_safe_to_evict)
     cr_assert_eq(scaled_down(), 1);
     ch_free(&c);
 }
+
+Test(cluster_aks, an_on_demand_floor_then_spot_with_the_priority_expander)
+{
+    /* The cluster autoscaler's counterpart of Karpenter's weighted NodePools: a Regular
+     * pool of at most 2 nodes preferred by the priority expander (100), a Spot pool (10)
+     * for the rest; 8-GPU A100 nodes, TP 8 (one replica per node). The initial replica's
+     * node goes to the first pool (od, node 0). Scale 1 -> 5 at 10 s: the scan at 40 s
+     * (the pods are 30 s old) grows od by the one node its maxCount leaves (node 1); the
+     * scan at 50 s finds 3 pods node 1 will not take, od at its maxCount, and grows the
+     * spot pool by 3 (nodes 2-4): 2 nodes on-demand at $32.77/h, 3 spot at $3.6047/h. */
+    ch_setup(&c, "a100-sxm-80gb", 1,
+             AKS("{expander: priority}",
+                 "    - {name: od, vmSize: Standard_ND96amsr_A100_v4, minCount: 0, maxCount: 2, "
+                 "count: 0}\n"
+                 "    - {name: spot, vmSize: Standard_ND96amsr_A100_v4, minCount: 0, "
+                 "maxCount: 8, count: 0, priority: Spot}\n",
+                 "    priorityExpander: {100: [od], 10: [spot]}\n"));
+    c.sc.engine.tensor_parallel_size = 8;
+    struct wl_request reqs[] = {h_req(900, 100, 2)};
+    struct change chg[] = {{10, 5}};
+    ch_run(&c, reqs, 1, chg, 1);
+    cr_assert_eq(c.n_nodes, 5);
+    static const double requested[] = {0, 40, 50, 50, 50};
+    for (int32_t id = 0; id < 5; id++) {
+        const struct rec_node *n = ch_node(&c, id);
+        cr_assert_str_eq(n->capacity_type, id < 2 ? "on-demand" : "spot", "node %d", id);
+        cr_assert_float_eq(n->price_usd_per_hour, id < 2 ? 32.77 : 3.6047, EPS);
+        cr_assert_float_eq(S(n->requested_us), requested[id], EPS, "node %d", id);
+    }
+    ch_free(&c);
+}
