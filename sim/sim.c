@@ -232,7 +232,7 @@ static void client_free(struct deployment *d)
 
 /* ---- the client's timeout (router.client_timeout) ----------------------------------- */
 
-static void client_timeout_fire(struct sim *s, void *obj, uint64_t arg);
+static void client_timeouts(struct sim *s, void *obj, uint64_t arg);
 
 /* The client sends an attempt of r now: its timeout starts. */
 static void attempt_start(struct deployment *d, struct req *r)
@@ -243,28 +243,44 @@ static void attempt_start(struct deployment *d, struct req *r)
     int64_t to = d->sc->router.client_timeout_us;
     if (to <= 0)
         return;
-    r->client_ev = evq_push(s->q, s->now_us + to, PRIO_CONTROL, client_timeout_fire, r, 0);
-    if (!r->client_ev)
-        sink_fail(s, SIM_ENOMEM, "a client timeout (out of memory for events)");
+    r->in_attempts = true;
+    r->anext = NULL;
+    r->aprev = d->att_tail;
+    if (d->att_tail)
+        d->att_tail->anext = r;
+    else
+        d->att_head = r;
+    d->att_tail = r;
+    if (!d->att_ev) {
+        d->att_ev = evq_push(s->q, s->now_us + to, PRIO_CONTROL, client_timeouts, d, 0);
+        if (!d->att_ev)
+            sink_fail(s, SIM_ENOMEM, "a client timeout (out of memory for events)");
+    }
 }
 
-/* The attempt in flight ended (its response, or a failure): no timeout any more. */
-static void attempt_end(struct sim *s, struct req *r)
+/* The attempt in flight ended (its response, or a failure): no timeout any more. The
+ * timer stays; it re-arms for the next head when it fires. */
+static void attempt_end(struct deployment *d, struct req *r)
 {
-    if (r->client_ev) {
-        evq_cancel(s->q, r->client_ev);
-        r->client_ev = 0;
-    }
+    if (!r->in_attempts)
+        return;
+    r->in_attempts = false;
+    if (r->aprev)
+        r->aprev->anext = r->anext;
+    else
+        d->att_head = r->anext;
+    if (r->anext)
+        r->anext->aprev = r->aprev;
+    else
+        d->att_tail = r->aprev;
+    r->anext = r->aprev = NULL;
 }
 
 /* The client gives up on the attempt (httpx raises ReadTimeout and closes the connection):
  * the gateway drops it from its queue, or vLLM aborts it (engine_cancel). */
-static void client_timeout_fire(struct sim *s, void *obj, uint64_t arg)
+static void client_gives_up(struct deployment *d, struct req *r)
 {
-    (void)arg;
-    struct req *r = obj;
-    struct deployment *d = r->dep;
-    r->client_ev = 0;
+    struct sim *s = d->s;
     r->gave_up = true;
     r->gave_up_us = s->now_us;
     if (r->state == RS_GATEWAY) {
@@ -278,6 +294,27 @@ static void client_timeout_fire(struct sim *s, void *obj, uint64_t arg)
     engine_cancel(d->pods[r->replica], r);
 }
 
+/* The timer: every attempt sent client_timeout ago or earlier is given up; then the timer
+ * is set for the next head. */
+static void client_timeouts(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct deployment *d = obj;
+    int64_t to = d->sc->router.client_timeout_us;
+    d->att_ev = 0;
+    struct req *r;
+    while ((r = d->att_head) && r->attempt_us + to <= s->now_us) {
+        attempt_end(d, r);
+        client_gives_up(d, r);
+    }
+    if (d->att_head && !d->att_ev) {
+        d->att_ev = evq_push(s->q, d->att_head->attempt_us + to, PRIO_CONTROL, client_timeouts,
+                             d, 0);
+        if (!d->att_ev)
+            sink_fail(s, SIM_ENOMEM, "a client timeout (out of memory for events)");
+    }
+}
+
 void sim_tokens_generated(struct deployment *d, uint64_t n)
 {
     d->res.output_tokens += n;
@@ -288,7 +325,7 @@ void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
 {
     struct sim *s = d->s;
     struct sim_result *res = &d->res;
-    attempt_end(s, r);
+    attempt_end(d, r);
     res->n_outcome[outcome]++;
     res->preemptions += (uint64_t)r->preemptions;
     if (outcome == OUTCOME_OK && r->semantic_hit) {
@@ -585,7 +622,7 @@ void sim_attempt_failed(struct deployment *d, struct replica *rp, struct req *r,
     struct sim *s = d->s;
     const struct retry_spec *rt = &d->sc->router.retry;
     struct sim_result *res = &d->res;
-    attempt_end(s, r);
+    attempt_end(d, r);
     bool retriable = why == FAIL_ABORTED ? rt->on_aborted
                      : why == FAIL_5XX   ? rt->on_5xx
                                          : rt->on_timeout;

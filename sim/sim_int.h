@@ -59,7 +59,10 @@ struct req {
     struct kv_seq kv;        /* its tokens' identities and KV blocks (kvcache.h) */
     struct req *next, *prev; /* gateway queue or engine waiting queue */
     evq_handle timeout;      /* gateway timeout, or the client's retry after a backoff */
-    evq_handle client_ev;    /* the client's timeout of the attempt in flight */
+    /* The attempt in flight while its client's timeout runs: in its deployment's list of
+     * attempts by send time (router.client_timeout; one timer for the list). */
+    struct req *anext, *aprev;
+    bool in_attempts;
     int64_t attempt_us;      /* when the client sent the attempt in flight */
     bool gave_up;            /* the client gave up on the attempt (router.client_timeout) at
                                 gave_up_us; the engine lets it go at its next step boundary */
@@ -259,6 +262,11 @@ struct deployment {
     int32_t route_cap;
     struct req_list gateway;
     struct req_list backoff; /* failed attempts waiting for the client's retry */
+    /* Attempts whose client timeout runs, oldest first (sent at nondecreasing times, so
+     * their deadlines are in list order): one timer at the head's deadline, not an event
+     * per request. */
+    struct req *att_head, *att_tail;
+    evq_handle att_ev;
     uint64_t in_flight; /* arrived and not yet ended */
     evq_handle drain_ev;
 
