@@ -1,4 +1,4 @@
-/* cmd_catalog.c: `llmcap catalog gpus|instances|models`: what llmcap knows, with sources. */
+/* cmd_catalog.c: `llmcap catalog gpus|instances|models|mig`: what llmcap knows, with sources. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,15 +15,16 @@ int cmd_catalog(int argc, char **argv)
 {
     struct cli_args a;
     int rc = cli_parse(argc, argv, catalog_opts, sizeof catalog_opts / sizeof catalog_opts[0],
-                       "gpus|instances|models [--catalog FILE]",
-                       "List the GPUs, cloud instance types or model architectures in the "
+                       "gpus|instances|models|mig [--catalog FILE]",
+                       "List the GPUs, cloud instance types, model architectures or MIG "
+                       "profiles in the "
                        "catalog (models/data, see docs/catalog.md), one per line with its "
                        "sources.",
                        &a);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
     if (a.n_pos != 1)
-        return cli_usage_error(argv[0], "expected one of gpus, instances, models");
+        return cli_usage_error(argv[0], "expected one of gpus, instances, models, mig");
     const char *what = a.pos[0];
     int (*write)(const struct catalog *, FILE *) = NULL;
     if (!strcmp(what, "gpus"))
@@ -32,9 +33,11 @@ int cmd_catalog(int argc, char **argv)
         write = catalog_write_instances;
     else if (!strcmp(what, "models"))
         write = catalog_write_models;
+    else if (!strcmp(what, "mig"))
+        write = catalog_write_mig;
     else
-        return cli_usage_error(argv[0], "expected one of gpus, instances, models, got '%s'",
-                               what);
+        return cli_usage_error(argv[0],
+                               "expected one of gpus, instances, models, mig, got '%s'", what);
     struct sim_err err = {0};
     struct catalog *cat = catalog_new(NULL, &err);
     if (!cat)

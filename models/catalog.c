@@ -1194,6 +1194,38 @@ int catalog_write_gpus(const struct catalog *c, FILE *out)
     return ferror(out) ? SIM_EIO : SIM_OK;
 }
 
+int catalog_write_mig(const struct catalog *c, FILE *out)
+{
+    int w = idw(c->n_gpus, gpu_id_at, c);
+    fprintf(out, "%-*s  %-8s  %7s  %6s  %10s  %4s  %9s  %-17s  %s\n", w, "gpu", "profile",
+            "compute", "memory", "memory_gib", "sms", "instances", "placements", "sources");
+    for (size_t i = 0; i < c->n_gpus; i++) {
+        const struct cat_gpu *g = &c->gpus[i];
+        char t[64];
+        tags_of(t, sizeof t, g->mig_sources);
+        for (size_t k = 0; k < g->mig.n_profiles; k++) {
+            const struct mig_profile *p = &g->mig.profiles[k];
+            char gib[24], sms[24], cs[16], ms[16], pl[64];
+            size_t used = 0;
+            pl[0] = '\0';
+            for (int b = 0; b < 32 && used < sizeof pl; b++)
+                if (p->placements & (1u << b)) {
+                    int x = snprintf(pl + used, sizeof pl - used, "%s%d", used ? "," : "{", b);
+                    used += x > 0 ? (size_t)x : 0;
+                }
+            if (used < sizeof pl)
+                snprintf(pl + used, sizeof pl - used, "}:%d", p->memory_slices);
+            snprintf(cs, sizeof cs, "%d/%d", p->compute_slices, g->mig.compute_slices);
+            snprintf(ms, sizeof ms, "%d/%d", p->memory_slices, g->mig.memory_slices);
+            fprintf(out, "%-*s  %-8s  %7s  %6s  %10s  %4s  %9d  %-17s  %s\n", w, g->id, p->name,
+                    cs, ms, num(gib, sizeof gib, p->memory_gib, true),
+                    num(sms, sizeof sms, p->sms > 0 ? p->sms : NAN, true), p->max_instances,
+                    pl, t);
+        }
+    }
+    return ferror(out) ? SIM_EIO : SIM_OK;
+}
+
 int catalog_write_instances(const struct catalog *c, FILE *out)
 {
     int w = idw(c->n_insts, inst_id_at, c);

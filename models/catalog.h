@@ -189,4 +189,9 @@ int catalog_write_gpus(const struct catalog *c, FILE *out);
 int catalog_write_instances(const struct catalog *c, FILE *out);
 int catalog_write_models(const struct catalog *c, FILE *out);
 
+/* `llmcap catalog mig`: one line per MIG profile of each GPU that has them: gpu profile
+ * compute (slices/7) memory (slices/8) memory_gib sms instances placements
+ * ({0,4}:4, as nvidia-smi mig -lgipp prints them) sources. */
+int catalog_write_mig(const struct catalog *c, FILE *out);
+
 #endif

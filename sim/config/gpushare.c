@@ -50,9 +50,12 @@ static int read_mig(const struct ynode *m, struct gpushare_spec *out, struct sim
         snprintf(out->mig_config, sizeof out->mig_config, "%s", v);
         return SIM_OK;
     }
-    if (dev->kind != YNODE_MAP || dev->n == 0)
+    if (dev->kind != YNODE_MAP)
         return at(err, dev, "expected a map of MIG profiles to counts for '%s.devices', found %s",
                   ctx, ynode_kind_name(dev));
+    if (dev->n == 0)
+        return at(err, dev, "'%s.devices' needs at least one MIG profile ({\"3g.40gb\": 2})",
+                  ctx);
     if (dev->n > MIG_MAX_PROFILES)
         return at(err, dev, "'%s.devices' names more than %d profiles", ctx, MIG_MAX_PROFILES);
     for (size_t i = 0; i < dev->n; i++) {

@@ -195,3 +195,62 @@ Test(mig, a_bad_mig_entry_in_a_user_catalog_points_at_it)
                               "memory slices must fit the gpu's 8), got '5'");
     cr_assert(strstr(err.where, ":4:") != NULL, "%s", err.where);
 }
+
+#include "models/latency.h"
+
+static double step_us(const struct cat_gpu *g, const struct lat_batch *b)
+{
+    struct lat_context ctx = {.model = "llama-3-8b",
+                              .gpu = g->id,
+                              .dtype = "bf16",
+                              .kv_dtype = "auto",
+                              .tensor_parallel_size = 1,
+                              .catalog = cat,
+                              .gpu_entry = g};
+    struct sim_err err = {0};
+    struct lat_model *m = lat_roofline_new(&ctx, &err);
+    cr_assert_not_null(m, "%s", err.msg);
+    double us = lat_step_us(m, b);
+    lat_model_free(m);
+    return us;
+}
+
+Test(mig, the_roofline_on_a_slice_runs_at_the_slices_shares)
+{
+    /* 3g.40gb on H100 SXM: half the bandwidth, 60/132 of the SMs. A memory-bound decode
+     * step (weights and KV read once) takes at most 2x the whole GPU's (only its
+     * bandwidth-bound part doubles; fixed costs do not), a compute-bound prefill at most
+     * 132/60 = 2.2x; both clearly more than 1.5x. */
+    const struct cat_gpu *h = gpu("h100-sxm-80gb");
+    struct cat_gpu s;
+    mig_slice_gpu(h, mig_profile_find(&h->mig, "3g.40gb"), &s);
+    struct lat_batch dec = {.n_decode = 1, .decode_kv_tokens = 1000};
+    double rd = step_us(&s, &dec) / step_us(h, &dec);
+    cr_log_info("decode ratio %.4f", rd);
+    cr_assert(rd > 1.5 && rd <= 2.0 + 1e-9, "decode ratio %g", rd);
+    struct lat_batch pre = {.n_prefill = 1, .prefill_tokens = 4096, .prefill_kv_tokens = 4096,
+                            .prefill_qk_pairs = 4096LL * 4097 / 2};
+    double rp = step_us(&s, &pre) / step_us(h, &pre);
+    cr_log_info("prefill ratio %.4f", rp);
+    cr_assert(rp > 1.5 && rp <= 132.0 / 60.0 + 1e-9, "prefill ratio %g", rp);
+}
+
+Test(mig, llmcap_catalog_mig_lists_each_profile_with_its_placements)
+{
+    FILE *f = tmpfile();
+    cr_assert_not_null(f);
+    cr_assert_eq(catalog_write_mig(cat, f), SIM_OK);
+    rewind(f);
+    char line[256];
+    bool seen = false;
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        rows++;
+        if (!strncmp(line, "h100-sxm-80gb ", 14) && strstr(line, " 3g.40gb "))
+            seen = strstr(line, "3/7") && strstr(line, "4/8") && strstr(line, "39.38") &&
+                   strstr(line, " 60 ") && strstr(line, "{0,4}:4");
+    }
+    fclose(f);
+    cr_assert(seen);
+    cr_assert_eq(rows, 1 + 6 * 6); /* header + six GPUs with six profiles each */
+}
