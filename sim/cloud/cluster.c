@@ -1929,11 +1929,15 @@ void cluster_finish(struct sim *s)
             continue;
         const struct node *n = &s->nodes[rp->node];
         int32_t tp = rp->dep->gpus_per_pod;
-        double per_gpu_s = n->price_usd_per_hour / 3600.0 / n->gpus;
-        serving += (double)rp->eng.busy_us * 1e-6 * tp * per_gpu_s;
+        /* a pod holds tp units: whole GPUs, MIG slices or time-sliced replicas; a
+         * time-sliced engine's busy time is the whole GPU's (steps never overlap) */
+        double per_unit_s = n->price_usd_per_hour / 3600.0 / n->units;
+        double per_busy_s = gpushare_steps_serialise(s) ? n->price_usd_per_hour / 3600.0 / n->gpus
+                                                        : per_unit_s;
+        serving += (double)rp->eng.busy_us * 1e-6 * tp * per_busy_s;
         int64_t stop = rp->ready_us >= 0 ? rp->ready_us : rp->gone_us >= 0 ? rp->gone_us : end;
         if (rp->scheduled_us >= 0 && stop > rp->scheduled_us)
-            loading += (double)(stop - rp->scheduled_us) * 1e-6 * tp * per_gpu_s;
+            loading += (double)(stop - rp->scheduled_us) * 1e-6 * tp * per_unit_s;
     }
     c->serving_usd = serving;
     c->loading_usd = loading;

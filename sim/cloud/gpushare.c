@@ -78,6 +78,11 @@ int32_t gpushare_node_units(const struct sim *s, int32_t gpus)
     return s->gs ? gpus * s->gs->plan.units_per_gpu : gpus;
 }
 
+bool gpushare_steps_serialise(const struct sim *s)
+{
+    return s->gs && s->gs->plan.mode == GS_TIME_SLICING;
+}
+
 bool gpushare_time_sliced(const struct replica *rp)
 {
     return rp->gs_gpu >= 0;

@@ -62,6 +62,9 @@ bool gpushare_acquire(struct sim *s, struct replica *rp);
  * waiting engine. No-op when rp does not hold it. */
 void gpushare_release(struct sim *s, struct replica *rp);
 
+/* Whether the engines of the run take turns on time-sliced GPUs. */
+bool gpushare_steps_serialise(const struct sim *s);
+
 /* Whether rp's engine shares its GPU with other engines (fast-forward is off for it). */
 bool gpushare_time_sliced(const struct replica *rp);
 

@@ -177,3 +177,34 @@ Test(gpushare, fast_forward_stays_exact_on_a_time_sliced_gpu)
     free(a.rows);
     free(b.rows);
 }
+
+Test(gpushare, a_time_sliced_gpu_bills_busy_time_once_and_leaves_idle_time_non_negative)
+{
+    /* Karpenter L40S nodes, two replicas per GPU, KEDA scaling up under load. A
+     * time-sliced engine's busy time is the whole GPU's (the steps never overlap), so the
+     * serving cost is sum(busy s x the node's $/GPU-s): worked out here from the pods, and
+     * never more than the bill. */
+    struct scenario sc;
+    struct catalog *cat;
+    struct sim *s = build(GS_FIX "karpenter_ts_l40s.yaml", &sc, &cat);
+    struct sim_err err = {0};
+    cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
+    const struct sim_cost *c = &s->res.cost;
+    double serving = 0;
+    struct deployment *d = s->deps[0];
+    for (int32_t i = 0; i < d->n_pods; i++) {
+        const struct replica *rp = d->pods[i];
+        if (rp->node < 0)
+            continue;
+        const struct node *n = &s->nodes[rp->node];
+        cr_assert_eq(n->units, 2 * n->gpus);
+        serving += (double)rp->eng.busy_us * 1e-6 * n->price_usd_per_hour / 3600.0 / n->gpus;
+    }
+    cr_assert_float_eq(c->serving_usd, serving, 1e-9);
+    cr_assert_gt(c->serving_usd, 0.0);
+    cr_assert_geq(c->idle_usd, 0.0);
+    cr_assert_leq(c->serving_usd + c->loading_usd, c->usd + 1e-9);
+    sim_free(s);
+    catalog_free(cat);
+    scenario_release(&sc);
+}
