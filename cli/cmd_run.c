@@ -130,6 +130,32 @@ static void fmt_s(char *buf, size_t n, double s)
         snprintf(buf, n, "%9.2f", s);
 }
 
+/* One line per request class (workload.classes): outcomes, latencies, its own SLOs. */
+static void print_classes(const struct sim_result *r)
+{
+    for (int c = 0; c < r->n_classes; c++) {
+        const struct class_result *cr = &r->cls[c];
+        printf("  class %-12s %llu requests: ok %llu", cr->spec->name,
+               (unsigned long long)cr->n_requests,
+               (unsigned long long)cr->n_outcome[OUTCOME_OK]);
+        for (int o = 1; o < OUTCOME_N; o++)
+            if (cr->n_outcome[o])
+                printf(", %s %llu", req_outcome_name((enum req_outcome)o),
+                       (unsigned long long)cr->n_outcome[o]);
+        printf("; TTFT p95 %.4f s, TPOT p95 %.4f s, e2e p95 %.4f s; preemptions %llu\n",
+               cr->ttft.q_s[2], cr->tpot.q_s[2], cr->e2e.q_s[2],
+               (unsigned long long)cr->preemptions);
+        for (size_t i = 0; i < cr->n_slo; i++) {
+            const struct slo_result *sr = &cr->slo[i];
+            bool rate = sr->slo->metric == SLO_ERROR_RATE;
+            printf("        %-12s %s <= %.4g%s: %s (%.4g%s)\n", "", sr->slo->key,
+                   rate ? sr->slo->target * 100 : sr->slo->target, rate ? "%" : " s",
+                   sr->pass ? "PASS" : "FAIL", rate ? sr->actual * 100 : sr->actual,
+                   rate ? "%" : " s");
+        }
+    }
+}
+
 static void print_latency_row(const char *label, const struct latency_stats *st,
                               const struct sim_result *r, enum slo_metric m)
 {
@@ -237,15 +263,18 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
                kind, r->replicas == 1 ? "" : "s", model, sc->engine.gpu[0] ? " on " : "",
                sc->engine.gpu, (long long)r->num_gpu_blocks);
     printf("  latency    %s\n", r->latency_provenance);
+    char shed[48] = "";
+    if (r->n_outcome[OUTCOME_SHED])
+        snprintf(shed, sizeof shed, ", shed %llu", (unsigned long long)r->n_outcome[OUTCOME_SHED]);
     printf("  outcomes   ok %llu, timeout %llu, rejected %llu, aborted %llu, 5xx %llu, "
-           "client timeout %llu, unfinished %llu (error rate %.3f%%)\n",
+           "client timeout %llu, unfinished %llu%s (error rate %.3f%%)\n",
            (unsigned long long)r->n_outcome[OUTCOME_OK],
            (unsigned long long)r->n_outcome[OUTCOME_TIMEOUT],
            (unsigned long long)r->n_outcome[OUTCOME_REJECTED],
            (unsigned long long)r->n_outcome[OUTCOME_ABORTED],
            (unsigned long long)r->n_outcome[OUTCOME_5XX],
            (unsigned long long)r->n_outcome[OUTCOME_CLIENT_TIMEOUT],
-           (unsigned long long)r->n_outcome[OUTCOME_UNFINISHED], r->error_rate * 100.0);
+           (unsigned long long)r->n_outcome[OUTCOME_UNFINISHED], shed, r->error_rate * 100.0);
     printf("  %-10s %9s %9s %9s %9s %9s\n", "seconds", "p50", "p90", "p95", "p99", "max");
     print_latency_row("TTFT", &r->ttft, r, SLO_TTFT);
     print_latency_row("TPOT", &r->tpot, r, SLO_TPOT);
@@ -315,13 +344,17 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     if (!isnan(r->slo_breach_s) && r->slo_breach_s > 0)
         printf("  TTFT SLO missed in %.0f one-minute windows; longest run %.0f min\n",
                r->slo_breach_s / 60.0, r->slo_breach_longest_s / 60.0);
-    if (r->n_slo) {
-        size_t pass = 0;
-        for (size_t i = 0; i < r->n_slo; i++)
-            pass += r->slo[i].pass;
-        printf("  SLOs       %s (%zu of %zu met)\n", r->slo_pass ? "PASS" : "FAIL", pass,
-               r->n_slo);
+    print_classes(r);
+    size_t n_slo = r->n_slo, pass = 0;
+    for (size_t i = 0; i < r->n_slo; i++)
+        pass += r->slo[i].pass;
+    for (int k = 0; k < r->n_classes; k++) {
+        n_slo += r->cls[k].n_slo;
+        for (size_t i = 0; i < r->cls[k].n_slo; i++)
+            pass += r->cls[k].slo[i].pass;
     }
+    if (n_slo)
+        printf("  SLOs       %s (%zu of %zu met)\n", r->slo_pass ? "PASS" : "FAIL", pass, n_slo);
     if (r->autoscaled && r->autoscaler_evals > 0 && r->autoscaler_active_evals == 0 &&
         !r->slo_pass)
         printf("  autoscaler never active in %llu evaluations while SLOs failed%s\n",

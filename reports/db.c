@@ -71,6 +71,7 @@ static int query_int(sqlite3 *h, const char *sql, int64_t *out)
 
 static int add_run_keys(struct db *db, struct sim_err *err);
 static int migrate_to_v2(struct db *db, struct sim_err *err);
+static int add_class_columns(struct db *db, struct sim_err *err);
 
 /* What the file is: application_id, user_version and how many schema objects. */
 static int read_kind(struct db *db, int64_t *app, int64_t *version, int64_t *n_tables,
@@ -116,7 +117,9 @@ static int check_llmcap(struct db *db, int64_t version, struct sim_err *err)
         return db_fail(db, err, "cannot read the database");
     if ((rc = add_run_keys(db, err)) != SIM_OK)
         return rc;
-    return version < 2 ? migrate_to_v2(db, err) : SIM_OK;
+    if (version < 2 && (rc = migrate_to_v2(db, err)) != SIM_OK)
+        return rc;
+    return add_class_columns(db, err);
 }
 
 static int check_or_create(struct db *db, struct sim_err *err)
@@ -262,6 +265,39 @@ void db_close(struct db *db)
     free(db);
 }
 
+/* One slo_results row: a run-wide SLO (cname NULL) or class cname's ('CLASS.key'). */
+static int put_slo_row(struct db *db, sqlite3_stmt *st, const struct slo_result *sr,
+                       const char *cname)
+{
+    bool is_rate = sr->slo->metric == SLO_ERROR_RATE;
+    char key[128];
+    if (cname)
+        snprintf(key, sizeof key, "%s.%s", cname, sr->slo->key);
+    else
+        snprintf(key, sizeof key, "%s", sr->slo->key);
+    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, slo_metric_name(sr->slo->metric), -1, SQLITE_STATIC);
+    if (is_rate)
+        sqlite3_bind_null(st, 4);
+    else
+        sqlite3_bind_double(st, 4, sr->slo->quantile);
+    sqlite3_bind_double(st, 5, sr->slo->target);
+    if (isnan(sr->actual))
+        sqlite3_bind_null(st, 6);
+    else
+        sqlite3_bind_double(st, 6, sr->actual);
+    sqlite3_bind_text(st, 7, is_rate ? "frac" : "s", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 8, sr->pass ? 1 : 0);
+    if (cname)
+        sqlite3_bind_text(st, 9, cname, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 9);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc;
+}
+
 int db_begin_run(struct db *db, int64_t *run_id, struct sim_err *err)
 {
     SIM_ASSERT(!db->in_run);
@@ -280,7 +316,7 @@ int db_begin_run(struct db *db, int64_t *run_id, struct sim_err *err)
     if (!db->ins_req &&
         sqlite3_prepare_v2(db->h,
                            "INSERT INTO requests VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                           "?10, ?11, ?12, ?13, ?14, ?15)",
+                           "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                            -1, &db->ins_req, NULL) != SQLITE_OK)
         goto fail;
     if (!db->ins_sample &&
@@ -386,6 +422,10 @@ static int sink_request(void *ctx, const struct rec_request *r)
     sqlite3_bind_int(st, 13, r->preemptions);
     sqlite3_bind_int(st, 14, r->retries);
     sqlite3_bind_text(st, 15, req_outcome_name(r->outcome), -1, SQLITE_STATIC);
+    if (r->class_name)
+        sqlite3_bind_text(st, 16, r->class_name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 16);
     return step_reset(db, st, "a request row");
 }
 
@@ -562,30 +602,17 @@ int db_finish_run(struct db *db, const struct db_run_info *info, const struct si
     st = NULL;
 
     if (sqlite3_prepare_v2(db->h,
-                           "INSERT INTO slo_results VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           "INSERT INTO slo_results VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                            -1, &st, NULL) != SQLITE_OK)
         goto fail;
-    for (size_t i = 0; i < r->n_slo; i++) {
-        const struct slo_result *sr = &r->slo[i];
-        bool is_rate = sr->slo->metric == SLO_ERROR_RATE;
-        sqlite3_bind_int64(st, 1, db->run_id);
-        sqlite3_bind_text(st, 2, sr->slo->key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, slo_metric_name(sr->slo->metric), -1, SQLITE_STATIC);
-        if (is_rate)
-            sqlite3_bind_null(st, 4);
-        else
-            sqlite3_bind_double(st, 4, sr->slo->quantile);
-        sqlite3_bind_double(st, 5, sr->slo->target);
-        if (isnan(sr->actual))
-            sqlite3_bind_null(st, 6);
-        else
-            sqlite3_bind_double(st, 6, sr->actual);
-        sqlite3_bind_text(st, 7, is_rate ? "frac" : "s", -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 8, sr->pass ? 1 : 0);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            goto fail;
+    for (int c = -1; c < r->n_classes; c++) {
+        const struct slo_result *srs = c < 0 ? r->slo : r->cls[c].slo;
+        size_t n = c < 0 ? r->n_slo : r->cls[c].n_slo;
+        const char *cname = c < 0 ? NULL : r->cls[c].spec->name;
+        for (size_t i = 0; i < n; i++) {
+            if (put_slo_row(db, st, &srs[i], cname) != SQLITE_DONE)
+                goto fail;
+        }
     }
     sqlite3_finalize(st);
     st = NULL;
@@ -708,6 +735,35 @@ static void key_from_columns(sqlite3_stmt *st, char key[80])
     db_run_key(&id, key);
 }
 
+/* Version 2's class columns (requests.class, slo_results.class: request classes), added
+ * in place to a version-2 file written before them (ALTER TABLE ADD COLUMN, NULL: no
+ * classes), in one write transaction. */
+static int add_class_columns(struct db *db, struct sim_err *err)
+{
+    bool rq = has_column(db->h, "main", "requests", "class");
+    bool sl = has_column(db->h, "main", "slo_results", "class");
+    if (rq && sl)
+        return SIM_OK;
+    if (sqlite3_db_readonly(db->h, "main") == 1)
+        return sim_err_at(err, SIM_EIO, db->path, 0, 0,
+                          "cannot write: the file is read-only (it needs its schema "
+                          "upgraded to version %d)",
+                          DB_SCHEMA_VERSION);
+    if (exec(db, "BEGIN IMMEDIATE", err) != SIM_OK)
+        goto fail;
+    /* another process may have added them meanwhile */
+    rq = has_column(db->h, "main", "requests", "class");
+    sl = has_column(db->h, "main", "slo_results", "class");
+    if ((!rq && exec(db, "ALTER TABLE requests ADD COLUMN class TEXT", err) != SIM_OK) ||
+        (!sl && exec(db, "ALTER TABLE slo_results ADD COLUMN class TEXT", err) != SIM_OK) ||
+        exec(db, "COMMIT", err) != SIM_OK)
+        goto fail;
+    return SIM_OK;
+fail:
+    sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    return err->code ? err->code : SIM_EIO;
+}
+
 #define IDENTITY_COLUMNS                                                                   \
     "run_id, scenario_sha256, overrides, labels_json, seed, llmcap_version, git_describe"
 
@@ -801,7 +857,7 @@ static int migrate_to_v2(struct db *db, struct sim_err *err)
     if (version >= 2) /* another process migrated it meanwhile */
         return exec(db, "COMMIT", err);
     if (exec(db, ddl, err) != SIM_OK ||
-        exec(db, "INSERT INTO requests_v2 SELECT * FROM requests", err) != SIM_OK ||
+        exec(db, "INSERT INTO requests_v2 SELECT *, NULL FROM requests", err) != SIM_OK ||
         exec(db, "DROP TABLE requests", err) != SIM_OK ||
         exec(db, "ALTER TABLE requests_v2 RENAME TO requests", err) != SIM_OK ||
         exec(db, "PRAGMA user_version = 2", err) != SIM_OK || exec(db, "COMMIT", err) != SIM_OK)
@@ -1002,29 +1058,37 @@ struct src_run {
 };
 
 /* "a, b, c" of `table`'s columns in main (run_id first), checking src has each of them. */
-static int column_list(struct db *db, const char *table, char *buf, size_t n, bool *src_missing,
-                       struct sim_err *err)
+static int column_list(struct db *db, const char *table, char *buf, char *sbuf, size_t n,
+                       bool *src_missing, struct sim_err *err)
 {
     char sql[160];
     snprintf(sql, sizeof sql, "PRAGMA main.table_info(%s)", table);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, err, "cannot read the database");
-    size_t len = 0;
-    buf[0] = '\0';
+    size_t len = 0, slen = 0;
+    buf[0] = sbuf[0] = '\0';
     *src_missing = false;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *col = (const char *)sqlite3_column_text(st, 1);
         if (!strcmp(col, "run_id") || !strcmp(col, "run_key"))
             continue;
+        const char *from = col;
         if (!has_column(db->h, "src", table, col)) {
-            *src_missing = true;
-            snprintf(buf, n, "%s.%s", table, col);
-            break;
+            /* schema 2's class columns: NULL (no classes) in a version-1 input */
+            if (strcmp(col, "class") != 0) {
+                *src_missing = true;
+                snprintf(buf, n, "%s.%s", table, col);
+                break;
+            }
+            from = "NULL";
         }
         int k = snprintf(buf + len, n - len, ", %s", col);
         SIM_ASSERT(k > 0 && (size_t)k < n - len);
         len += (size_t)k;
+        k = snprintf(sbuf + slen, n - slen, ", %s", from);
+        SIM_ASSERT(k > 0 && (size_t)k < n - slen);
+        slen += (size_t)k;
     }
     sqlite3_finalize(st);
     return SIM_OK;
@@ -1120,9 +1184,9 @@ int db_merge(struct db *out, const char *in_path, struct db_merge_stats *st,
     in_txn = true;
     for (size_t t = 0; t < N_STMT; t++) {
         const char *table = t == 0 ? "runs" : run_tables[t - 1];
-        char cols[2048], sql[4608];
+        char cols[2048], scols[2048], sql[4608];
         bool missing = false;
-        if ((rc = column_list(out, table, cols, sizeof cols, &missing, err)) != SIM_OK)
+        if ((rc = column_list(out, table, cols, scols, sizeof cols, &missing, err)) != SIM_OK)
             goto out;
         if (missing) {
             rc = sim_err_at(err, SIM_EINVAL, in_path, 0, 0,
@@ -1138,11 +1202,11 @@ int db_merge(struct db *out, const char *in_path, struct db_merge_stats *st,
             snprintf(sql, sizeof sql,
                      "INSERT INTO main.runs (run_id%s, run_key) SELECT ?1%s, ?3 FROM src.runs "
                      "WHERE run_id = ?2",
-                     cols, cols);
+                     cols, scols);
         else
             snprintf(sql, sizeof sql,
                      "INSERT INTO main.%s (run_id%s) SELECT ?1%s FROM src.%s WHERE run_id = ?2%s",
-                     table, cols, cols, table, rowid ? " ORDER BY rowid" : "");
+                     table, cols, scols, table, rowid ? " ORDER BY rowid" : "");
         if (sqlite3_prepare_v2(out->h, sql, -1, &ins[t], NULL) != SQLITE_OK) {
             rc = db_fail(out, err, "cannot merge");
             goto out;

@@ -379,8 +379,8 @@ static void latency_chart(FILE *gp, const struct run_data *rd, bool tpot, struct
     /* the quantiles of this metric's SLOs, or p95 */
     int ks[RD_MAX_Q], nk = 0;
     for (size_t i = 0; i < rd->n_slo; i++) {
-        if (strcmp(rd->slo[i].metric, metric))
-            continue;
+        if (strcmp(rd->slo[i].metric, metric) || strchr(rd->slo[i].slo, '.'))
+            continue; /* another metric, or a class's own SLO ('CLASS.key') */
         for (int k = 0; k < rd->nq; k++) {
             bool seen = false;
             for (int j = 0; j < nk; j++)
@@ -437,7 +437,7 @@ static void latency_chart(FILE *gp, const struct run_data *rd, bool tpot, struct
         chart_quote(gp, title);
     }
     for (size_t i = 0; i < rd->n_slo; i++) {
-        if (strcmp(rd->slo[i].metric, metric))
+        if (strcmp(rd->slo[i].metric, metric) || strchr(rd->slo[i].slo, '.'))
             continue;
         char title[128], t[32];
         fmt_latency(t, sizeof t, rd->slo[i].target);
@@ -744,6 +744,39 @@ static struct blk *kv_table(struct doc *d)
     return t;
 }
 
+/* What the gateway's semantic cache saved (router.semantic_cache), when it answered any. */
+static void semantic_rows(struct doc *d, struct blk *t, const struct run_data *rd)
+{
+    double hits = run_data_get(rd, "semantic_cache_hits_total");
+    if (!(hits > 0))
+        return;
+    char a[32] = "-", b[32] = "-";
+    double usd = run_data_get(rd, "semantic_cache_saved_usd");
+    double api = run_data_get(rd, "semantic_cache_saved_managed_api_usd");
+    if (!isnan(usd))
+        fmt_usd(a, sizeof a, usd);
+    if (!isnan(api))
+        fmt_usd(b, sizeof b, api);
+    kv_row(d, t, "saved by the semantic cache",
+           "%.0f requests answered at the gateway, %.0f tokens no engine served: %s at this "
+           "fleet's cost per token, %s at the managed API's price",
+           hits, run_data_get(rd, "semantic_cache_saved_tokens"), a, b);
+    for (size_t i = 0; i < rd->n_summary; i++) {
+        const char *k = rd->summary[i].key;
+        size_t n = strlen(k);
+        if (strncmp(k, "semantic_cache_group.", 21) || n < 27 || strcmp(k + n - 5, ".hits"))
+            continue;
+        char name[96], rk[160];
+        snprintf(name, sizeof name, "%.*s", (int)(n - 26), k + 21);
+        snprintf(rk, sizeof rk, "semantic_cache_group.%s.requests", name);
+        double req = run_data_get(rd, rk), h = rd->summary[i].value;
+        char label[128], pct[32];
+        snprintf(label, sizeof label, "semantic cache, group %s", name);
+        fmt_pct(pct, sizeof pct, req > 0 ? h / req : NAN);
+        kv_row(d, t, label, "%.0f of %.0f requests hit (%s)", h, req, pct);
+    }
+}
+
 static void cost_section(struct doc *d, const struct run_data *rd)
 {
     doc_add(d, B_H2, "Cost");
@@ -752,6 +785,8 @@ static void cost_section(struct doc *d, const struct run_data *rd)
         doc_para(d, B_P,
                  "No cost model in this run: the scenario has no node provisioner "
                  "(cluster.karpenter or cluster.aks), so no node was billed.");
+        if (run_data_get(rd, "semantic_cache_hits_total") > 0)
+            semantic_rows(d, kv_table(d), rd);
         return;
     }
     struct blk *t = kv_table(d);
@@ -797,6 +832,58 @@ static void cost_section(struct doc *d, const struct run_data *rd)
                "break-even at %.0f tokens/s)",
                ratio, a, run_data_get(rd, "break_even_tokens_per_s"));
     }
+    semantic_rows(d, t, rd);
+}
+
+/* One row per request class (workload.classes), from the summary's class.NAME.* keys. */
+static void classes_section(struct doc *d, const struct run_data *rd)
+{
+    struct blk *t = NULL;
+    for (size_t i = 0; i < rd->n_summary; i++) {
+        const char *k = rd->summary[i].key;
+        size_t n = strlen(k);
+        static const char suffix[] = ".requests_total";
+        size_t ns = sizeof suffix - 1;
+        if (strncmp(k, "class.", 6) || n <= 6 + ns || strcmp(k + n - ns, suffix))
+            continue;
+        char name[96];
+        snprintf(name, sizeof name, "%.*s", (int)(n - 6 - ns), k + 6);
+        if (!t) {
+            doc_add(d, B_H2, "Request classes");
+            t = doc_add(d, B_TABLE, NULL);
+            if (!t)
+                return;
+            t->n_cols = 8;
+            static const char *const cols[] = {"requests", "ok",       "shed",
+                                               "error rate", "TTFT p95", "TPOT p95",
+                                               "e2e p95"};
+            blk_cell(d, t, 0, "class");
+            for (int c = 0; c < 7; c++)
+                blk_cell(d, t, CF_NUM, "%s", cols[c]);
+        }
+        char key[192], v[32];
+        blk_cell(d, t, 0, "%s", name);
+        blk_cell(d, t, CF_NUM, "%.0f", rd->summary[i].value);
+        static const char *const counts[] = {"requests_ok", "requests_shed"};
+        for (int c = 0; c < 2; c++) {
+            snprintf(key, sizeof key, "class.%s.%s", name, counts[c]);
+            blk_cell(d, t, CF_NUM, "%.0f", run_data_get(rd, key));
+        }
+        snprintf(key, sizeof key, "class.%s.error_rate_frac", name);
+        fmt_pct(v, sizeof v, run_data_get(rd, key));
+        blk_cell(d, t, CF_NUM, "%s", v);
+        static const char *const lat[] = {"ttft_p95_s", "tpot_p95_s", "e2e_p95_s"};
+        for (int c = 0; c < 3; c++) {
+            snprintf(key, sizeof key, "class.%s.%s", name, lat[c]);
+            fmt_latency(v, sizeof v, run_data_get(rd, key));
+            blk_cell(d, t, CF_NUM, "%s", v);
+        }
+    }
+    if (t)
+        doc_para(d, B_P,
+                 "Each class over its own requests (workload.classes); its own SLOs are in the "
+                 "SLO table as CLASS.slo. Shed: sheddable requests the endpoint picker "
+                 "dropped while no pod had capacity.");
 }
 
 static void latency_section(struct doc *d, const struct run_data *rd)
@@ -1413,6 +1500,7 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     headline(&d, &rd, n_pass);
     findings_section(&d, &rd, fs, res->n_findings);
     slo_section(&d, &rd);
+    classes_section(&d, &rd);
     cost_section(&d, &rd);
     latency_section(&d, &rd);
     fleet_section(&d, &rd);

@@ -1,7 +1,8 @@
 -- llmcap results database.
 --
 -- One file holds many runs. The schema version is PRAGMA user_version (this file is
--- version 2; reports/db.c migrates a version-1 file when it opens it for writing) and the file is marked as llmcap's with PRAGMA application_id = 0x4C4C4D43
+-- version 2; reports/db.c migrates a version-1 file when it opens it for writing, and
+-- adds the class columns to a version-2 file written before them) and the file is marked as llmcap's with PRAGMA application_id = 0x4C4C4D43
 -- ('LLMC'); llmcap refuses to write into a SQLite file that is not marked so (unless it
 -- is empty), and into one written by a newer schema.
 --
@@ -71,6 +72,7 @@ CREATE TABLE IF NOT EXISTS requests (
     outcome          TEXT NOT NULL CHECK (outcome IN
                          ('ok', 'timeout', 'rejected', 'aborted', '5xx', 'client_timeout',
                           'shed', 'unfinished', 'failed')),
+    class            TEXT,              -- workload.classes name; NULL without classes
     PRIMARY KEY (run_id, request_id)
 ) WITHOUT ROWID;
 
@@ -106,6 +108,7 @@ CREATE TABLE IF NOT EXISTS slo_results (
     actual   REAL,            -- NULL when nothing could be measured
     unit     TEXT NOT NULL,   -- s | frac
     pass     INTEGER NOT NULL CHECK (pass IN (0, 1)),
+    class    TEXT,            -- a class's own SLO (slo is then 'CLASS.ttft_p95'); NULL: all
     PRIMARY KEY (run_id, slo)
 ) WITHOUT ROWID;
 

@@ -23,6 +23,8 @@ enum req_outcome {
     OUTCOME_CLIENT_TIMEOUT, /* the client gave up on the last attempt after
                                router.client_timeout, retries spent */
     OUTCOME_UNFINISHED,   /* still in flight when the run ended (drain timeout) */
+    OUTCOME_SHED,         /* a sheddable request the endpoint picker dropped (HTTP 429):
+                             no pod had capacity (saturation detector) */
     OUTCOME_N
 };
 
@@ -42,6 +44,7 @@ struct rec_request {
     int32_t preemptions;
     int32_t retries;
     enum req_outcome outcome;
+    const char *class_name; /* workload.classes name; NULL without classes */
 };
 
 /* One scraped gauge value of one replica. `metric` is a static string. */

@@ -26,7 +26,7 @@ const char *req_outcome_name(enum req_outcome o)
 {
     static const char *const names[OUTCOME_N] = {"ok",      "timeout", "rejected",
                                                  "aborted", "5xx",     "client_timeout",
-                                                 "unfinished"};
+                                                 "unfinished", "shed"};
     return (unsigned)o < OUTCOME_N ? names[o] : "?";
 }
 
@@ -152,19 +152,31 @@ static void semantic_reply(struct sim *s, void *obj, uint64_t arg)
     sim_request_done(r->dep, NULL, r, OUTCOME_OK);
 }
 
-/* Whether the semantic cache answers request `id`: a deterministic draw from the id and
- * the seed (no random stream moves). */
-static bool semantic_hit(const struct deployment *d, uint64_t id)
+/* Whether the semantic cache answers request `id` of prefix group `group`: a
+ * deterministic draw from the id and the seed (no random stream moves), with its group's
+ * hit fraction when semantic_cache.groups lists it, else hit_frac. */
+static bool semantic_hit(struct deployment *d, uint64_t id, uint64_t group)
 {
     const struct sim *s = d->s;
     double f = d->sc->router.semantic_cache.hit_frac;
+    int g = -1;
+    for (int i = 0; group && i < d->sc->router.semantic_cache.n_groups; i++)
+        if (d->semantic_group_key[i] == group)
+            g = i;
+    if (g >= 0) {
+        f = d->sc->router.semantic_cache.group_hit_frac[g];
+        d->res.semantic_group_requests[g]++;
+    }
     if (!(f > 0))
         return false;
     uint64_t z = id * 0xd1b54a32d192ed03u + s->sc->seed * 0x9e3779b97f4a7c15u + 0x5ec0cace5u;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
     z ^= z >> 31;
-    return (double)(z >> 11) * 0x1.0p-53 < f;
+    bool hit = (double)(z >> 11) * 0x1.0p-53 < f;
+    if (hit && g >= 0)
+        d->res.semantic_group_hits[g]++;
+    return hit;
 }
 
 static void drain_deadline(struct sim *s, void *obj, uint64_t arg);
@@ -328,6 +340,13 @@ void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
     attempt_end(d, r);
     res->n_outcome[outcome]++;
     res->preemptions += (uint64_t)r->preemptions;
+    if (res->n_classes > 0) {
+        struct class_result *cr = &res->cls[r->cls];
+        cr->n_requests++;
+        cr->n_outcome[outcome]++;
+        cr->preemptions += (uint64_t)r->preemptions;
+        cr->semantic_hits += outcome == OUTCOME_OK && r->semantic_hit;
+    }
     if (outcome == OUTCOME_OK && r->semantic_hit) {
         res->semantic_hits++;
         res->semantic_saved_tokens += (uint64_t)r->prompt_tokens + (uint64_t)r->output_tokens;
@@ -356,7 +375,8 @@ void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
             .itl_sum_us = r->itl_sum_us,
             .itl_n = r->itl_n,
         };
-        if (!run_stats_ok(&d->st, &ok))
+        if (!run_stats_ok(&d->st, &ok) ||
+            (res->n_classes > 0 && !run_stats_ok(&d->cls_st[r->cls], &ok)))
             sink_fail(s, SIM_ENOMEM, "statistics (out of memory)");
     }
     const struct sim_sink *sink = s->opt.sink;
@@ -373,6 +393,7 @@ void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
             .preemptions = r->preemptions,
             .retries = r->retries,
             .outcome = outcome,
+            .class_name = res->n_classes > 0 ? d->sc->workload.classes[r->cls].name : NULL,
         };
         int rc = sink->request(sink->ctx, &row);
         if (rc != SIM_OK)
@@ -447,7 +468,7 @@ static int32_t route_epp(struct deployment *d, const struct req *r, int32_t n)
     }
     for (int32_t k = 0; k < n; k++) {
         const struct replica *rp = d->route_cand[k];
-        d->route_view[k] = (struct epp_view){rp->epp_waiting, rp->epp_kv, d->route_match[k]};
+        d->route_view[k] = (struct epp_view){rp->epp_waiting, rp->epp_kv, d->route_match[k], 0};
     }
     struct epp_weights w = {es->queue_weight, es->kv_cache_weight, es->prefix_weight};
     int32_t pick = epp_pick(d->route_view, n, total, &w, 0); /* candidates start at rr_next */
@@ -555,6 +576,29 @@ static struct replica *route(struct deployment *d, const struct req *r)
     return best;
 }
 
+/* The saturation detector over the ready pods, as the EPP last scraped them
+ * (saturationdetector.go IsSaturated with every ready pod a candidate). */
+static bool epp_saturated_now(struct deployment *d)
+{
+    int32_t n = d->n_ready;
+    if (n == 0)
+        return true;
+    if (!route_scratch(d, n))
+        return false;
+    int64_t now = d->s->now_us;
+    for (int32_t i = 0; i < n; i++) {
+        const struct replica *rp = d->ready[i];
+        d->route_view[i] = (struct epp_view){.waiting = rp->epp_waiting,
+                                             .kv_usage = rp->epp_kv,
+                                             .age_us = rp->epp_seen ? now - rp->epp_seen_us
+                                                                    : INT64_MAX};
+    }
+    const struct epp_spec *es = &d->sc->router.epp;
+    struct epp_saturation th = {es->queue_depth_threshold, es->kv_cache_util_threshold,
+                                es->metrics_staleness_us};
+    return epp_saturated(d->route_view, n, &th);
+}
+
 /* The endpoint picker's metrics refresh: every pod's waiting queue and KV usage, as its
  * /metrics would give them now. */
 static void epp_refresh(struct sim *s, void *obj, uint64_t arg)
@@ -565,6 +609,8 @@ static void epp_refresh(struct sim *s, void *obj, uint64_t arg)
         struct replica *rp = d->ready[i];
         double running;
         engine_gauges(rp, &running, &rp->epp_waiting, &rp->epp_kv);
+        rp->epp_seen = true;
+        rp->epp_seen_us = s->now_us;
     }
     if (!(d->src_done && d->in_flight == 0))
         evq_push(s->q, s->now_us + d->sc->router.epp.refresh_interval_us, PRIO_SCRAPE,
@@ -689,6 +735,12 @@ void sim_gateway_admit(struct deployment *d, struct req *r)
 {
     struct sim *s = d->s;
     r->state = RS_GATEWAY;
+    if (r->sheddable && d->sc->router.policy == ROUTER_ENDPOINT_PICKER && epp_saturated_now(d)) {
+        /* The EPP's admission control: a sheddable request while no pod has capacity is
+         * answered 429 at once (requestcontrol/admission.go). */
+        sim_request_done(d, NULL, r, OUTCOME_SHED);
+        return;
+    }
     struct replica *rp = d->gateway.n == 0 ? route(d, r) : NULL;
     if (rp) {
         hand_to_replica(d, rp, r);
@@ -773,6 +825,14 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
     /* Its tokens' identities for the prefix cache: the trace's hash_ids (those that cover
      * the prompt), or the workload's shared segments; the rest are its own. */
     r->session = w->session_id;
+    r->group = w->group;
+    if (d->res.n_classes > 0) {
+        int32_t c = w->cls >= 0 && w->cls < d->res.n_classes ? w->cls : 0;
+        const struct class_spec *cs = &d->sc->workload.classes[c];
+        r->cls = (uint8_t)c;
+        r->priority = cs->priority;
+        r->sheddable = cs->sheddable;
+    }
     r->kv.owner = r->id + 1;
     r->kv.prompt_tokens = r->prompt_tokens;
     r->kv.total_tokens = r->prompt_tokens + r->output_tokens;
@@ -802,7 +862,7 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
         d->res.first_arrival_us = s->now_us;
     d->res.last_arrival_us = s->now_us;
 
-    if (semantic_hit(d, r->id)) {
+    if (semantic_hit(d, r->id, r->group)) {
         /* The gateway's semantic cache answers it (looked up before anything else). */
         r->semantic_hit = true;
         r->first_sched_us = s->now_us;
@@ -933,6 +993,7 @@ static int resolve_engine(struct deployment *d, struct sim_err *err)
     p->block_size = es->block_size > 0 ? es->block_size : 16;
     p->static_batch_size = es->static_batch_size > 0 ? es->static_batch_size : 8;
     p->enable_prefix_caching = es->enable_prefix_caching;
+    p->priority = es->priority_scheduling;
     p->slab = s->slab;
 
     bool lat_catalog = es->latency.kind == LAT_ROOFLINE || es->latency.kind == LAT_TABLE;
@@ -991,6 +1052,17 @@ static int resolve_engine(struct deployment *d, struct sim_err *err)
                  err));
         p->enable_prefix_caching = false; /* V0's default */
     }
+    if (p->v0 && p->priority)
+        /* V0's priority policy also preempts running requests for waiting ones of higher
+         * priority (_schedule_priority_preemption): not modelled. */
+        return scenario_locate(
+            sc, "engine.scheduling_policy",
+            (sim_err_set(err, SIM_EINVAL,
+                         "priority scheduling is modelled as vLLM V1 (0.8 and later) does it, "
+                         "not for engine.vllm_version '%s' (V0 also preempts running requests "
+                         "for waiting ones of higher priority)",
+                         es->vllm_version),
+             err));
     if (p->v0) {
         /* vLLM 0.6 EngineArgs/SchedulerConfig defaults: 256 sequences; a token budget of
          * max(max_model_len, 2048) without chunked prefill, 512 with it */
@@ -1090,6 +1162,8 @@ static void deployment_free(struct deployment *d)
     free(d->route_view);
     free(d->route_cand);
     run_stats_free(&d->st);
+    for (int c = 0; c < CLASS_MAX; c++)
+        run_stats_free(&d->cls_st[c]);
     free(d);
 }
 
@@ -1167,6 +1241,18 @@ static int deployment_start(struct deployment *d, struct sim_err *err)
     d->cl_idle = sc->workload.clients.concurrency;
     d->res.clients = sc->workload.clients.concurrency;
     run_stats_init(&d->st, sc->slo, sc->n_slo);
+    d->res.n_classes = sc->workload.n_classes;
+    for (int c = 0; c < sc->workload.n_classes; c++) {
+        d->res.cls[c].spec = &sc->workload.classes[c];
+        run_stats_init(&d->cls_st[c], sc->workload.classes[c].slo,
+                       sc->workload.classes[c].n_slo);
+    }
+    for (int g = 0; g < sc->router.semantic_cache.n_groups; g++) {
+        const char *name = sc->router.semantic_cache.group[g];
+        d->semantic_group_key[g] = workload_group_key(name, strlen(name));
+        d->res.semantic_group_name[g] = name;
+    }
+    d->res.n_semantic_groups = sc->router.semantic_cache.n_groups;
     d->res.replicas = d->initial_replicas;
     d->res.autoscaled = d->autoscaler != NULL;
     d->res.num_gpu_blocks = d->ep.num_blocks;
@@ -1266,6 +1352,7 @@ static void deployment_finish(struct deployment *d)
     workload_trace_info(d->wl, &res->other_model_rows, &res->trace_time_unit_s, res->trace_note,
                         sizeof res->trace_note);
     run_stats_fill(&d->st, res);
+    classes_finish(d);
 
     double makespan = res->n_requests ? (double)(res->end_us - res->first_arrival_us) * 1e-6
                                       : 0.0;
@@ -1293,6 +1380,8 @@ static void deployment_finish(struct deployment *d)
         sr->pass = !isnan(sr->actual) && sr->actual <= it->target;
         res->slo_pass = res->slo_pass && sr->pass;
     }
+    for (int c = 0; c < res->n_classes; c++) /* and every class's own */
+        res->slo_pass = res->slo_pass && res->cls[c].slo_pass;
 }
 
 /* What the semantic cache's hits would have cost to serve (docs/cost.md). */
@@ -1351,6 +1440,12 @@ int sim_run(struct sim *s, struct sim_err *err)
             return sim_err_set(err, SIM_EINVAL, "'router.endpoint_picker.refresh_interval' "
                                                 "must be > 0");
         evq_push(s->q, 0, PRIO_SCRAPE, epp_refresh, d, 0);
+        /* The pods ready at the start were idle before it: the EPP's last scrape, just
+         * before t = 0, read zeros (fresh for the saturation detector). */
+        for (int32_t k = 0; k < d->n_ready; k++) {
+            d->ready[k]->epp_seen = true;
+            d->ready[k]->epp_seen_us = 0;
+        }
     }
     evq_push(s->q, 0, PRIO_SCRAPE, scrape, NULL, 0);
     for (int32_t i = 0; i < s->n_deps; i++)
@@ -1472,6 +1567,13 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("semantic_cache_saved_tokens", r->semantic_saved_tokens);
     EMIT("semantic_cache_saved_usd", r->semantic_saved_usd);
     EMIT("semantic_cache_saved_managed_api_usd", r->semantic_saved_api_usd);
+    for (int g = 0; g < r->n_semantic_groups; g++) {
+        char gk[160];
+        snprintf(gk, sizeof gk, "semantic_cache_group.%s.requests", r->semantic_group_name[g]);
+        EMIT(gk, r->semantic_group_requests[g]);
+        snprintf(gk, sizeof gk, "semantic_cache_group.%s.hits", r->semantic_group_name[g]);
+        EMIT(gk, r->semantic_group_hits[g]);
+    }
     EMIT("skipped_rows", r->skipped_rows);
     EMIT("trace_other_model_rows", r->other_model_rows);
     EMIT("trace_time_unit_s", r->trace_time_unit_s);
@@ -1498,6 +1600,38 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("discarded_tokens_total", r->discarded_tokens);
     EMIT("events_total", r->events);
     EMIT("slo_pass", r->slo_pass ? 1 : 0);
+    for (int c = 0; c < r->n_classes; c++) {
+        const struct class_result *cr = &r->cls[c];
+        const char *cn = cr->spec->name;
+        char ck[192];
+#define CEMIT(suffix, v)                                                                   \
+    do {                                                                                   \
+        snprintf(ck, sizeof ck, "class.%s.%s", cn, (suffix));                              \
+        EMIT(ck, (v));                                                                     \
+    } while (0)
+        CEMIT("requests_total", cr->n_requests);
+        for (int o = 0; o < OUTCOME_N; o++) {
+            snprintf(key, sizeof key, "requests_%s", req_outcome_name((enum req_outcome)o));
+            CEMIT(key, cr->n_outcome[o]);
+        }
+        CEMIT("error_rate_frac", cr->error_rate);
+        CEMIT("preemptions_total", cr->preemptions);
+        CEMIT("semantic_cache_hits_total", cr->semantic_hits);
+        const struct {
+            const char *name;
+            const struct latency_stats *st;
+        } cl[] = {{"ttft", &cr->ttft}, {"tpot", &cr->tpot}, {"e2e", &cr->e2e}};
+        for (size_t i = 0; i < sizeof cl / sizeof cl[0]; i++) {
+            snprintf(key, sizeof key, "%s_mean_s", cl[i].name);
+            CEMIT(key, cl[i].st->mean_s);
+            for (int q = 0; q < SIM_NQ; q++) {
+                snprintf(key, sizeof key, "%s_%s_s", cl[i].name, qn[q]);
+                CEMIT(key, cl[i].st->q_s[q]);
+            }
+        }
+        CEMIT("slo_pass", cr->slo_pass ? 1 : 0);
+#undef CEMIT
+    }
     EMIT("ttft_slo_breach_s", r->slo_breach_s);
     EMIT("ttft_slo_breach_longest_s", r->slo_breach_longest_s);
     /* cost (docs/cost.md); NaN amounts for the implicit node pool */

@@ -100,6 +100,21 @@ struct sim_cost {
     uint64_t n_ice_errors;        /* insufficient-capacity errors (offerings skipped) */
 };
 
+/* One request class's results (workload.classes): its requests, outcomes, latencies over
+ * its OK requests and its own SLOs. */
+struct class_result {
+    const struct class_spec *spec; /* borrowed from the scenario */
+    uint64_t n_requests;
+    uint64_t n_outcome[OUTCOME_N];
+    uint64_t semantic_hits;
+    uint64_t preemptions;
+    struct latency_stats ttft, tpot, e2e;
+    double error_rate;             /* non-OK / arrived */
+    struct slo_result slo[SLO_MAX];
+    size_t n_slo;
+    bool slo_pass;
+};
+
 struct sim_result {
     uint64_t n_requests; /* arrived at the gateway */
     uint64_t n_outcome[OUTCOME_N];
@@ -172,6 +187,13 @@ struct sim_result {
     double slo_breach_s;
     double slo_breach_longest_s;
     struct sim_cost cost;
+    struct class_result cls[CLASS_MAX]; /* workload.classes, n_classes of them */
+    int n_classes;
+    /* semantic_cache.groups: hits per listed group, in the scenario's order */
+    uint64_t semantic_group_hits[SEMANTIC_GROUPS_MAX];
+    uint64_t semantic_group_requests[SEMANTIC_GROUPS_MAX];
+    const char *semantic_group_name[SEMANTIC_GROUPS_MAX]; /* borrowed from the scenario */
+    int n_semantic_groups;
 };
 
 struct sim;

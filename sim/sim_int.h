@@ -56,6 +56,10 @@ struct req {
     bool resumed;            /* preempted on its current engine (vLLM's num_preemptions > 0) */
     uint64_t session;        /* the workload's session id, 0 = none (session affinity) */
     bool semantic_hit;       /* answered by the gateway's semantic cache */
+    bool sheddable;          /* its class may be shed by the endpoint picker */
+    uint8_t cls;             /* its class (workload.classes), 0 without classes */
+    int32_t priority;        /* vLLM request priority: smaller is served first */
+    uint64_t group;          /* its prefix group (semantic cache), 0 = none */
     struct kv_seq kv;        /* its tokens' identities and KV blocks (kvcache.h) */
     struct req *next, *prev; /* gateway queue or engine waiting queue */
     evq_handle timeout;      /* gateway timeout, or the client's retry after a backoff */
@@ -109,6 +113,7 @@ struct engine_params {
     int32_t static_batch_size;
     bool v0;                     /* vLLM < 0.8: prefills first when chunked prefill is off */
     int32_t num_scheduler_steps; /* > 1: vLLM 0.6 multi-step decode blocks */
+    bool priority;               /* --scheduling-policy priority */
     bool enable_prefix_caching;
     struct slab *slab; /* block lists and hash_ids of requests (sim.slab) */
 };
@@ -199,6 +204,8 @@ struct replica {
     bool gs_waiting;     /* queued for that GPU while another engine's step runs */
     /* the endpoint picker's view of it: metrics as last refreshed, prefixes routed to it */
     double epp_waiting, epp_kv;
+    bool epp_seen;        /* the EPP has scraped it at least once */
+    int64_t epp_seen_us;  /* when it last did */
     struct epp_lru epp_index;
 };
 
@@ -294,6 +301,8 @@ struct deployment {
     bool have_plan;
 
     struct run_stats st; /* latency, goodput and ITL statistics (stats.h) */
+    struct run_stats cls_st[CLASS_MAX]; /* the same per request class (workload.classes) */
+    uint64_t semantic_group_key[SEMANTIC_GROUPS_MAX]; /* keys of semantic_cache.groups */
     struct sim_result res;
 
     /* Its Prometheus series (scrape.c) and its autoscaler. */
@@ -366,6 +375,9 @@ void engine_release(struct engine *e);
 void engine_enqueue(struct replica *rp, struct req *r);
 /* A time-sliced GPU was handed to rp's waiting engine: it starts its step now. */
 void engine_gpu_granted(struct sim *s, struct replica *rp);
+/* The index in e->running of the request preempted when KV blocks run out: the newest
+ * (FCFS) or, with the priority policy, the first with the largest (priority, arrival). */
+int32_t engine_victim(const struct engine *e, bool prio);
 /* End every request on the replica (running and waiting) with `outcome`, or with
  * OUTCOME_N fail each attempt as aborted (sim_attempt_failed), after applying the decode
  * iterations completed by now. The caller decides whether the pod is gone after. */
@@ -514,5 +526,8 @@ static inline int64_t ceil_div64(int64_t a, int64_t b)
 {
     return (a + b - 1) / b;
 }
+
+/* Per-class results (classes.c): fill d->res.cls[] from the per-class statistics. */
+void classes_finish(struct deployment *d);
 
 #endif

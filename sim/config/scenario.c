@@ -271,7 +271,11 @@ static const char *const top_keys[] = {
 
 static const char *const workload_keys[] = {"trace",         "arrivals",      "clients",
                                             "rate_profile",  "prompt_tokens", "output_tokens",
-                                            "count",         "prefix",        NULL};
+                                            "count",         "prefix",        "classes",
+                                            NULL};
+static const char *const class_keys[] = {"name",          "share",         "priority",
+                                         "sheddable",     "prompt_tokens", "output_tokens",
+                                         "slo",           NULL};
 static const char *const clients_keys[] = {"concurrency", "think_time", NULL};
 static const char *const think_keys[] = {"dist", "value", "mean", NULL};
 static const char *const think_dists[] = {"constant", "exponential", NULL};
@@ -282,7 +286,8 @@ static const char *const trace_keys[] = {"path",          "format",  "time_scale
                                          "window",        "columns", "time_format", "model",
                                          "skip_bad_rows", "hash_block_tokens", NULL};
 static const char *const trace_column_keys[] = {"arrival", "prompt_tokens", "output_tokens",
-                                                "model",   "session",       NULL};
+                                                "model",   "session",       "class",
+                                                "prefix_group", NULL};
 static const char *const time_formats[] = {"auto", "s", "ms", "us", "iso8601", NULL};
 static const char *const window_keys[] = {"start", "end", NULL};
 static const char *const trace_formats[] = {"auto", "azure", "mooncake", "csv", NULL};
@@ -330,7 +335,9 @@ static const char *const engine_keys[] = {"kind",
                                           "vllm_version",
                                           "enforce_eager",
                                           "num_scheduler_steps",
+                                          "scheduling_policy",
                                           NULL};
+static const char *const scheduling_policies[] = {"fcfs", "priority", NULL};
 static const char *const engine_kinds[] = {"vllm", "static", NULL};
 static const char *const latency_keys[] = {"model",  "table",       "constant",
                                            "linear", "calibration", NULL};
@@ -363,10 +370,13 @@ static const char *const router_keys[] = {"policy",         "queue_timeout",
                                           "endpoint_delay", "client_timeout",
                                           "retry",          "endpoint_picker", "load_factor",
                                           "semantic_cache", NULL};
-static const char *const semantic_cache_keys[] = {"hit_frac", "latency", NULL};
+static const char *const semantic_cache_keys[] = {"hit_frac", "latency", "groups", NULL};
+static const char *const semantic_group_keys[] = {"group", "hit_frac", NULL};
 static const char *const epp_keys[] = {"queue_weight", "kv_cache_weight", "prefix_weight",
                                        "refresh_interval", "lru_capacity_per_server",
-                                       "max_prefix_blocks", NULL};
+                                       "max_prefix_blocks", "queue_depth_threshold",
+                                       "kv_cache_util_threshold",
+                                       "metrics_staleness_threshold", NULL};
 static const char *const retry_keys[] = {"attempts", "backoff", "max_backoff", "jitter", "on",
                                          NULL};
 static const char *const retry_on_names[] = {"aborted", "timeout", "5xx", NULL};
@@ -508,13 +518,17 @@ static int bind_trace_columns(struct bind *b, const struct sect *t, struct workl
         (rc = rd_str(b, &c, "output_tokens", false, cols->output, sizeof cols->output)) ||
         (rc = rd_str(b, &c, "model", false, cols->model, sizeof cols->model)) ||
         (rc = rd_str(b, &c, "session", false, cols->session, sizeof cols->session)) ||
+        (rc = rd_str(b, &c, "class", false, cols->class_, sizeof cols->class_)) ||
+        (rc = rd_str(b, &c, "prefix_group", false, cols->prefix_group,
+                     sizeof cols->prefix_group)) ||
         (rc = rd_enum(b, t, "time_format", time_formats, &tf)) ||
         (rc = rd_str(b, t, "model", false, wl->trace_model, sizeof wl->trace_model)))
         return rc;
     wl->format = TRACE_CSV;
     wl->time_format = (enum trace_time_format)tf;
-    const char *names[5] = {cols->arrival, cols->prompt, cols->output, cols->model, cols->session};
-    for (int i = 0; i < 5; i++)
+    const char *names[7] = {cols->arrival, cols->prompt,  cols->output,      cols->model,
+                            cols->session, cols->class_, cols->prefix_group};
+    for (int i = 0; i < 7; i++)
         for (int j = 0; j < i; j++)
             if (names[i][0] && !strcmp(names[i], names[j]))
                 return fail_at(b, ynode_get(c.map, trace_column_keys[i]),
@@ -785,6 +799,67 @@ static int bind_client_requests(struct bind *b, const struct sect *w, struct wor
     return bind_requests(b, w, "with 'clients'", wl);
 }
 
+static int bind_slo_items(struct bind *b, const struct sect *s, struct slo_item *items,
+                          size_t *n);
+
+/* workload.classes: a sequence of request classes (class_spec). */
+static int bind_classes(struct bind *b, const struct sect *w, struct workload_spec *wl)
+{
+    char key[256];
+    const struct ynode *seq = field(w, "classes", key, sizeof key);
+    if (!seq || ynode_is_null(seq))
+        return SIM_OK;
+    if (seq->kind != YNODE_SEQ)
+        return fail_at(b, seq, "expected a sequence for '%s', found %s", key, ynode_kind_name(seq));
+    if (seq->n > CLASS_MAX)
+        return fail_at(b, seq->items[CLASS_MAX], "'%s' has at most %d classes, found %zu", key,
+                       CLASS_MAX, seq->n);
+    double sum = 0;
+    for (size_t i = 0; i < seq->n; i++) {
+        struct sect it, slo;
+        struct class_spec *c = &wl->classes[i];
+        int rc;
+        if ((rc = item_open(b, seq->items[i], key, i, class_keys, &it)) ||
+            (rc = need(b, &it, "name", NULL)) || (rc = need(b, &it, "share", NULL)) ||
+            (rc = rd_str(b, &it, "name", false, c->name, sizeof c->name)) ||
+            (rc = rd_num(b, &it, "share", 0.0, false, 1.0, false, "fraction of requests",
+                         &c->share)) ||
+            (rc = rd_int(b, &it, "priority", INT_MIN / 2, INT_MAX / 2, NULL, &c->priority)) ||
+            (rc = rd_bool(b, &it, "sheddable", &c->sheddable)))
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(wl->classes[j].name, c->name))
+                return fail_at(b, ynode_get(it.map, "name"),
+                               "'%s.name' '%s' is already the name of '%s.%zu'", it.ctx, c->name,
+                               key, j);
+        bool hp = has(&it, "prompt_tokens"), ho = has(&it, "output_tokens");
+        if (hp != ho)
+            return fail_at(b, ynode_key(it.map, hp ? "prompt_tokens" : "output_tokens"),
+                           "'%s' needs both 'prompt_tokens' and 'output_tokens' (or neither: "
+                           "the workload's)",
+                           it.ctx);
+        if (hp) {
+            if (wl->kind == WL_TRACE)
+                return only_for(b, &it, "prompt_tokens",
+                                "a synthetic workload ('arrivals' or 'clients'), not to a trace "
+                                "(its rows give the lengths)");
+            c->own_lengths = true;
+            if ((rc = bind_len(b, &it, "prompt_tokens", NULL, &c->prompt)) ||
+                (rc = bind_len(b, &it, "output_tokens", NULL, &c->output)))
+                return rc;
+        }
+        if ((rc = sect_open(b, &it, "slo", slo_keys, &slo)))
+            return rc;
+        if (slo.map && (rc = bind_slo_items(b, &slo, c->slo, &c->n_slo)))
+            return rc;
+        sum += c->share;
+        wl->n_classes = (int)i + 1;
+    }
+    if (fabs(sum - 1.0) > 1e-9)
+        return fail_at(b, seq, "the shares of '%s' must add up to 1, found %.9g", key, sum);
+    return SIM_OK;
+}
+
 static int bind_workload(struct bind *b, const struct sect *top)
 {
     struct sect w;
@@ -812,9 +887,20 @@ static int bind_workload(struct bind *b, const struct sect *top)
     if (clients && (rc = bind_clients(b, &w, &b->sc->workload)))
         return rc;
     if (trace)
-        return bind_trace(b, &w, &b->sc->workload);
-    return clients ? bind_client_requests(b, &w, &b->sc->workload)
-                   : bind_arrivals(b, &w, &b->sc->workload);
+        rc = bind_trace(b, &w, &b->sc->workload);
+    else
+        rc = clients ? bind_client_requests(b, &w, &b->sc->workload)
+                     : bind_arrivals(b, &w, &b->sc->workload);
+    if (rc)
+        return rc;
+    if ((rc = bind_classes(b, &w, &b->sc->workload)))
+        return rc;
+    const struct trace_columns *cols = &b->sc->workload.columns;
+    if (cols->class_[0] && b->sc->workload.n_classes == 0)
+        return fail_at(b, ynode_key(w.map, "trace"),
+                       "'workload.trace.columns.class' needs 'workload.classes' (the names the "
+                       "column holds)");
+    return SIM_OK;
 }
 
 /* ---- model and engine ---------------------------------------------------------------- */
@@ -1057,7 +1143,7 @@ static int bind_engine(struct bind *b, const struct sect *top)
 {
     struct engine_spec *en = &b->sc->engine;
     struct sect e;
-    int rc, kind = 0;
+    int rc, kind = 0, policy = en->priority_scheduling ? 1 : 0;
     if ((rc = sect_open(b, top, "engine", engine_keys, &e)) ||
         (rc = rd_enum(b, &e, "kind", engine_kinds, &kind)) ||
         (rc = rd_str(b, &e, "gpu", true, en->gpu, sizeof en->gpu)) ||
@@ -1067,6 +1153,7 @@ static int bind_engine(struct bind *b, const struct sect *top)
                      &en->max_num_batched_tokens)) ||
         (rc = rd_bool(b, &e, "enable_chunked_prefill", &en->enable_chunked_prefill)) ||
         (rc = rd_bool(b, &e, "enable_prefix_caching", &en->enable_prefix_caching)) ||
+        (rc = rd_enum(b, &e, "scheduling_policy", scheduling_policies, &policy)) ||
         (rc = bind_block_size(b, &e, en)) ||
         (rc = rd_num(b, &e, "gpu_memory_utilization", 0.0, true, 1.0, false,
                      "fraction of GPU memory", &en->gpu_memory_utilization)) ||
@@ -1074,6 +1161,10 @@ static int bind_engine(struct bind *b, const struct sect *top)
         (rc = bind_num_gpu_blocks(b, &e, en)))
         return rc;
     en->kind = (enum engine_kind)kind;
+    en->priority_scheduling = policy == 1;
+    if (en->priority_scheduling && en->kind == ENGINE_STATIC)
+        return fail_at(b, ynode_key(e.map, "scheduling_policy"),
+                       "'engine.scheduling_policy: priority' applies only to kind vllm");
     if ((rc = bind_vllm_version(b, &e, en)))
         return rc;
     if (en->kind == ENGINE_STATIC) {
@@ -1132,6 +1223,8 @@ static int bind_retry(struct bind *b, const struct sect *router, struct retry_sp
     return SIM_OK;
 }
 
+static int bind_semantic_groups(struct bind *b, const struct sect *sem, struct router_spec *r);
+
 static int bind_router(struct bind *b, const struct sect *top)
 {
     struct router_spec *r = &b->sc->router;
@@ -1152,7 +1245,8 @@ static int bind_router(struct bind *b, const struct sect *top)
     if ((rc = sect_open(b, &s, "semantic_cache", semantic_cache_keys, &sem)) ||
         (rc = rd_num(b, &sem, "hit_frac", 0.0, false, 1.0, false, NULL,
                      &r->semantic_cache.hit_frac)) ||
-        (rc = rd_dur(b, &sem, "latency", 0, &r->semantic_cache.latency_us)))
+        (rc = rd_dur(b, &sem, "latency", 0, &r->semantic_cache.latency_us)) ||
+        (rc = bind_semantic_groups(b, &sem, r)))
         return rc;
     if ((rc = sect_open(b, &s, "endpoint_picker", epp_keys, &e)) ||
         (rc = rd_num(b, &e, "queue_weight", 0.0, false, 1000.0, false, NULL,
@@ -1165,11 +1259,48 @@ static int bind_router(struct bind *b, const struct sect *top)
         (rc = rd_int(b, &e, "lru_capacity_per_server", 1, 100000000, "blocks",
                      &r->epp.lru_capacity_per_server)) ||
         (rc = rd_int(b, &e, "max_prefix_blocks", 1, 65536, "blocks",
-                     &r->epp.max_prefix_blocks)))
+                     &r->epp.max_prefix_blocks)) ||
+        (rc = rd_int(b, &e, "queue_depth_threshold", 1, INT_MAX, "requests",
+                     &r->epp.queue_depth_threshold)) ||
+        (rc = rd_num(b, &e, "kv_cache_util_threshold", 0.0, true, 1.0, true, NULL,
+                     &r->epp.kv_cache_util_threshold)) ||
+        (rc = rd_dur(b, &e, "metrics_staleness_threshold", 1, &r->epp.metrics_staleness_us)))
         return rc;
     if (e.map && r->policy != ROUTER_ENDPOINT_PICKER)
         return fail_at(b, e.at, "'router.endpoint_picker' applies only to 'policy: "
                                 "endpoint_picker'");
+    return SIM_OK;
+}
+
+/* router.semantic_cache.groups: [{group: NAME, hit_frac: F}, ...]. */
+static int bind_semantic_groups(struct bind *b, const struct sect *sem, struct router_spec *r)
+{
+    char key[256];
+    const struct ynode *seq = field(sem, "groups", key, sizeof key);
+    if (!seq || ynode_is_null(seq))
+        return SIM_OK;
+    if (seq->kind != YNODE_SEQ)
+        return fail_at(b, seq, "expected a sequence for '%s', found %s", key, ynode_kind_name(seq));
+    if (seq->n > SEMANTIC_GROUPS_MAX)
+        return fail_at(b, seq->items[SEMANTIC_GROUPS_MAX], "'%s' has at most %d groups, found %zu",
+                       key, SEMANTIC_GROUPS_MAX, seq->n);
+    for (size_t i = 0; i < seq->n; i++) {
+        struct sect it;
+        int rc;
+        if ((rc = item_open(b, seq->items[i], key, i, semantic_group_keys, &it)) ||
+            (rc = need(b, &it, "group", NULL)) || (rc = need(b, &it, "hit_frac", NULL)) ||
+            (rc = rd_str(b, &it, "group", false, r->semantic_cache.group[i],
+                         sizeof r->semantic_cache.group[i])) ||
+            (rc = rd_num(b, &it, "hit_frac", 0.0, false, 1.0, false, NULL,
+                         &r->semantic_cache.group_hit_frac[i])))
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(r->semantic_cache.group[j], r->semantic_cache.group[i]))
+                return fail_at(b, ynode_get(it.map, "group"),
+                               "'%s.group' '%s' is already listed at '%s.%zu'", it.ctx,
+                               r->semantic_cache.group[i], key, j);
+        r->semantic_cache.n_groups = (int)i + 1;
+    }
     return SIM_OK;
 }
 
@@ -1401,37 +1532,44 @@ static int bind_cluster(struct bind *b, const struct ynode *root)
     return gpushare_spec_read(n, &b->sc->cluster.sharing, b->err);
 }
 
-static int bind_slo(struct bind *b, const struct sect *top)
+/* The SLO lines of the map `s` into items[] (*n of them). */
+static int bind_slo_items(struct bind *b, const struct sect *s, struct slo_item *items, size_t *n)
 {
-    struct sect s;
-    int rc = sect_open(b, top, "slo", slo_keys, &s);
-    if (rc || !s.map)
-        return rc;
-    for (size_t i = 0; i < s.map->n; i++) {
-        const char *k = s.map->keys[i]->value;
+    int rc;
+    for (size_t i = 0; i < s->map->n; i++) {
+        const char *k = s->map->keys[i]->value;
         const struct slo_name *sn = NULL;
         for (size_t j = 0; j < N_SLO_NAMES && !sn; j++)
             if (!strcmp(slo_table[j].key, k))
                 sn = &slo_table[j];
-        SIM_ASSERT(sn && b->sc->n_slo < SLO_MAX); /* keys were checked; no duplicates */
-        struct slo_item *it = &b->sc->slo[b->sc->n_slo];
-        char key[64];
-        snprintf(key, sizeof key, "slo.%s", k);
+        SIM_ASSERT(sn && *n < SLO_MAX); /* keys were checked; no duplicates */
+        struct slo_item *it = &items[*n];
+        char key[320];
+        join_key(key, sizeof key, s->ctx, k);
         if (sn->metric == SLO_ERROR_RATE) {
-            if ((rc = ynode_as_frac(s.map->items[i], key, 0.0, 1.0, &it->target, b->err)))
+            if ((rc = ynode_as_frac(s->map->items[i], key, 0.0, 1.0, &it->target, b->err)))
                 return rc;
         } else {
             int64_t us = 0;
-            if ((rc = ynode_as_duration_us(s.map->items[i], key, 1, INT64_MAX, 0, &us, b->err)))
+            if ((rc = ynode_as_duration_us(s->map->items[i], key, 1, INT64_MAX, 0, &us, b->err)))
                 return rc;
             it->target = (double)us / 1e6;
         }
         snprintf(it->key, sizeof it->key, "%s", k);
         it->metric = sn->metric;
         it->quantile = sn->quantile;
-        b->sc->n_slo++;
+        (*n)++;
     }
     return SIM_OK;
+}
+
+static int bind_slo(struct bind *b, const struct sect *top)
+{
+    struct sect s;
+    int rc = sect_open(b, top, "slo", slo_keys, &s);
+    if (rc || !s.map)
+        return rc;
+    return bind_slo_items(b, &s, b->sc->slo, &b->sc->n_slo);
 }
 
 static int bind_record(struct bind *b, const struct sect *top)
@@ -1535,14 +1673,21 @@ void scenario_defaults(struct scenario *sc)
     e->readiness.failure_threshold = 3;
     e->num_scheduler_steps = 1;
 
-    /* gateway-api-inference-extension: the default scheduling profile's weights, the
-     * EPP's --refresh-metrics-interval and the prefix plugin's defaults */
+    /* kubernetes-sigs/gateway-api-inference-extension v1.2.0 (52ed3ab): the chart's
+     * default scheduling profile (config/charts/inferencepool/templates/epp-config.yaml:
+     * queue-scorer 2, kv-cache-utilization-scorer 2, prefix-cache-scorer 3), the EPP's
+     * --refresh-metrics-interval, the prefix plugin's defaults
+     * (scheduling/framework/plugins/multi/prefix/plugin.go) and the saturation detector's
+     * (saturationdetector/config.go: queue depth 5, KV cache 0.8, staleness 200 ms). */
     sc->router.epp = (struct epp_spec){.queue_weight = 2,
                                        .kv_cache_weight = 2,
                                        .prefix_weight = 3,
                                        .refresh_interval_us = 50000,
                                        .lru_capacity_per_server = 31250,
-                                       .max_prefix_blocks = 256};
+                                       .max_prefix_blocks = 256,
+                                       .queue_depth_threshold = 5,
+                                       .kv_cache_util_threshold = 0.8,
+                                       .metrics_staleness_us = 200000};
     sc->router.load_factor = 1.25;
     sc->router.semantic_cache.latency_us = 10000; /* an embedding plus a vector lookup */
     sc->router.policy = ROUTER_LEAST_OUTSTANDING;

@@ -66,6 +66,8 @@ struct trace_columns {
     char output[SC_NAME_MAX];
     char model[SC_NAME_MAX];   /* optional: "" = none */
     char session[SC_NAME_MAX]; /* optional: "" = none */
+    char class_[SC_NAME_MAX];  /* optional: a workload.classes name per row */
+    char prefix_group[SC_NAME_MAX]; /* optional: the row's prefix group (semantic cache) */
 };
 
 /* Closed-loop clients (workload.clients), as `vllm bench serve --max-concurrency N` and
@@ -106,6 +108,38 @@ struct prefix_spec {
     struct session_spec sessions;
 };
 
+/* ---- SLOs ---------------------------------------------------------------------- */
+
+enum slo_metric { SLO_TTFT, SLO_TPOT, SLO_E2E, SLO_ERROR_RATE };
+
+/* One line of `slo:`: a latency percentile (`ttft_p95: 500ms`) or the error rate
+ * (`error_rate: 0.1%`). */
+struct slo_item {
+    char key[32];           /* as written: "ttft_p95" */
+    enum slo_metric metric;
+    double quantile;        /* 0.95 for p95; unused for error_rate */
+    double target;          /* seconds for latencies, fraction for error_rate */
+};
+
+#define SLO_MAX 16
+
+/* One request class of workload.classes (interactive, batch, ...): its share of the
+ * requests, its own lengths (synthetic load), its priority in vLLM's priority scheduling
+ * (engine.scheduling_policy: priority; smaller is served first, vLLM's convention),
+ * whether the endpoint picker may shed it (the Inference Extension's InferenceObjective
+ * priority < 0, criticality Sheddable before v1.0) and its own SLOs. */
+#define CLASS_MAX 8
+struct class_spec {
+    char name[64];
+    double share;            /* of the requests without a class column; sums to 1 */
+    int priority;            /* vLLM request priority (default 0) */
+    bool sheddable;
+    bool own_lengths;        /* prompt and output below (synthetic load) */
+    struct len_spec prompt, output;
+    struct slo_item slo[SLO_MAX];
+    size_t n_slo;
+};
+
 struct workload_spec {
     enum wl_kind kind;
     /* With clients.concurrency > 0 the workload is closed-loop: the generator or the
@@ -140,6 +174,8 @@ struct workload_spec {
     struct len_spec output;
     int64_t count; /* synthetic request count; 0 = until `duration` */
     struct prefix_spec prefix; /* shared prompt structure (workload.prefix) */
+    struct class_spec classes[CLASS_MAX]; /* workload.classes; n_classes 0 = one class */
+    int n_classes;
 };
 
 /* ---- model and engine ---------------------------------------------------------- */
@@ -206,6 +242,7 @@ struct engine_spec {
     bool enforce_eager;     /* no CUDA graphs */
     int num_scheduler_steps; /* vLLM 0.6-0.7 multi-step scheduling; 1 = off */
     bool enable_prefix_caching; /* vLLM V1 automatic prefix caching (default on, as V1) */
+    bool priority_scheduling;   /* --scheduling-policy priority (default fcfs) */
     struct lat_spec latency;
     struct startup_spec startup;
     struct termination_spec termination;
@@ -228,6 +265,13 @@ struct epp_spec {
     int64_t refresh_interval_us;  /* how often the EPP scrapes the pods' metrics */
     int lru_capacity_per_server;  /* prefix index entries (blocks) per pod */
     int max_prefix_blocks;        /* prompt blocks hashed at most */
+    /* The saturation detector (pkg/epp/saturationdetector): a pod has capacity while its
+     * waiting queue is <= queue_depth_threshold and its KV usage <= kv_cache_util_threshold
+     * (metrics no older than metrics_staleness_threshold); with none, sheddable requests
+     * are dropped (HTTP 429). */
+    int queue_depth_threshold;
+    double kv_cache_util_threshold;
+    int64_t metrics_staleness_us;
 };
 
 /* What the client does when an attempt fails (defaults: the OpenAI Python SDK). */
@@ -240,6 +284,8 @@ struct retry_spec {
     bool on_5xx;              /* retry HTTP 5xx / refused connections */
     bool on_timeout;          /* retry attempts the client gave up on (client_timeout) */
 };
+
+#define SEMANTIC_GROUPS_MAX 16
 
 struct router_spec {
     enum router_policy policy;
@@ -255,6 +301,10 @@ struct router_spec {
     struct {
         double hit_frac;
         int64_t latency_us;
+        /* per prefix group: requests of group `name` hit with hit_frac[i] instead */
+        char group[SEMANTIC_GROUPS_MAX][64];
+        double group_hit_frac[SEMANTIC_GROUPS_MAX];
+        int n_groups;
     } semantic_cache;
     double load_factor; /* prefix/session affinity: a pod takes at most this x the mean load */
 };
@@ -296,20 +346,6 @@ struct cost_spec {
     double managed_api_usd_per_mtok; /* 0 = no break-even comparison */
 };
 
-/* ---- SLOs ---------------------------------------------------------------------- */
-
-enum slo_metric { SLO_TTFT, SLO_TPOT, SLO_E2E, SLO_ERROR_RATE };
-
-/* One line of `slo:`: a latency percentile (`ttft_p95: 500ms`) or the error rate
- * (`error_rate: 0.1%`). */
-struct slo_item {
-    char key[32];           /* as written: "ttft_p95" */
-    enum slo_metric metric;
-    double quantile;        /* 0.95 for p95; unused for error_rate */
-    double target;          /* seconds for latencies, fraction for error_rate */
-};
-
-#define SLO_MAX 16
 
 /* ---- recording ----------------------------------------------------------------- */
 

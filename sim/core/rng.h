@@ -31,6 +31,7 @@ enum rng_stream {
     RNG_PREFIX = 14,       /* synthetic prefixes: pool lengths, system prompt and document picks */
     RNG_SESSIONS = 15,     /* synthetic sessions: turns per session, think times */
     RNG_SCHEDULER = 16,    /* kube-scheduler selectHost: ties among the best nodes */
+    RNG_CLASS = 17,        /* request classes drawn by share (workload.classes) */
     RNG_N
 };
 

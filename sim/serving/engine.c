@@ -39,6 +39,36 @@ static void list_push_front(struct req_list *l, struct req *r)
     l->n++;
 }
 
+/* vLLM's Request ordering in PriorityRequestQueue (vllm/v1/request.py __lt__): smaller
+ * priority first, then earlier arrival at the engine, then request id. */
+static bool prio_before(const struct req *a, const struct req *b)
+{
+    if (a->priority != b->priority)
+        return a->priority < b->priority;
+    if (a->dispatch_us != b->dispatch_us)
+        return a->dispatch_us < b->dispatch_us;
+    return a->id < b->id;
+}
+
+/* Insert r in priority order (scanning from the tail: arrivals mostly go last). */
+static void list_insert_prio(struct req_list *l, struct req *r)
+{
+    struct req *x = l->tail;
+    while (x && prio_before(r, x))
+        x = x->prev;
+    r->prev = x;
+    r->next = x ? x->next : l->head;
+    if (r->next)
+        r->next->prev = r;
+    else
+        l->tail = r;
+    if (x)
+        x->next = r;
+    else
+        l->head = r;
+    l->n++;
+}
+
 static struct req *list_pop_front(struct req_list *l)
 {
     struct req *r = l->head;
@@ -133,6 +163,22 @@ static void batch_add(struct lat_batch *b, const struct req *r, int32_t n_new)
         b->prefill_tokens += len;
         b->prefill_kv_tokens += start + len;
         b->prefill_qk_pairs += len * start + len * (len + 1) / 2;
+    }
+}
+
+/* Take back what batch_add(b, r, n_new) added (r unchanged since). */
+static void batch_sub(struct lat_batch *b, const struct req *r, int32_t n_new)
+{
+    if (r->num_output >= 1 && r->num_computed + 1 == r->prompt_tokens + r->num_output &&
+        n_new == 1) {
+        b->n_decode--;
+        b->decode_kv_tokens -= r->num_computed + 1;
+    } else {
+        int64_t start = r->num_computed, len = n_new;
+        b->n_prefill--;
+        b->prefill_tokens -= len;
+        b->prefill_kv_tokens -= start + len;
+        b->prefill_qk_pairs -= len * start + len * (len + 1) / 2;
     }
 }
 
@@ -235,7 +281,7 @@ static void finish_sampled(struct deployment *d, struct replica *rp)
 /* vLLM's _preempt_request: the victim's blocks are freed (tail first; their hashes stay,
  * so its resume will find what was not evicted meanwhile) and it goes back to the front
  * of waiting with no computed tokens. */
-static void preempt(struct engine *e, struct req *victim)
+static void preempt(struct engine *e, struct req *victim, bool prio)
 {
     kv_free(&e->kv, &victim->kv, victim->num_computed, true);
     victim->num_computed = 0;
@@ -243,7 +289,27 @@ static void preempt(struct engine *e, struct req *victim)
     victim->resumed = true;
     victim->state = RS_WAITING;
     e->n_preemptions++;
-    list_push_front(&e->waiting, victim);
+    if (prio)
+        list_insert_prio(&e->waiting, victim); /* prepend_request = add_request there */
+    else
+        list_push_front(&e->waiting, victim);
+}
+
+/* The running request the scheduler preempts when KV blocks run out: the newest one
+ * (FCFS: self.running.pop()), or with the priority policy the first of those with the
+ * largest (priority, arrival_time) (max(self.running, key=...)). */
+int32_t engine_victim(const struct engine *e, bool prio)
+{
+    if (!prio)
+        return e->n_running - 1;
+    int32_t v = 0;
+    for (int32_t k = 1; k < e->n_running; k++) {
+        const struct req *a = e->running[k], *b = e->running[v];
+        if (a->priority > b->priority ||
+            (a->priority == b->priority && a->dispatch_us > b->dispatch_us))
+            v = k;
+    }
+    return v;
 }
 
 static void vllm_step_end(struct sim *s, void *obj, uint64_t arg);
@@ -373,8 +439,20 @@ static void vllm_schedule(struct deployment *d, struct replica *rp)
         int64_t extra = blocks - kv_held(&r->kv);
         bool scheduled = true;
         while (extra > e->kv.n_free) {
-            struct req *victim = e->running[--e->n_running];
-            preempt(e, victim);
+            int32_t v = engine_victim(e, p->priority);
+            struct req *victim = e->running[v];
+            if (v < i) {
+                /* already scheduled in this step (priority policy): its tokens go back to
+                 * the budget, as vLLM pops num_scheduled_tokens */
+                budget += victim->sched_new;
+                batch_sub(&b, victim, victim->sched_new);
+                victim->sched_new = 0;
+                i--;
+            }
+            memmove(&e->running[v], &e->running[v + 1],
+                    (size_t)(e->n_running - v - 1) * sizeof *e->running);
+            e->n_running--;
+            preempt(e, victim, p->priority);
             preempted = true;
             if (victim == r) {
                 scheduled = false;
@@ -397,6 +475,14 @@ static void vllm_schedule(struct deployment *d, struct replica *rp)
      * checked at setup, so some request can always be scheduled (unless memory ran out). */
     if (n_sched == 0 && s->stopping) {
         e->busy = false;
+        return;
+    }
+    if (n_sched == 0 && preempted && p->priority) {
+        /* The priority policy preempted the request it was scheduling (the lowest
+         * priority was its own), which ends vLLM's running loop with nothing scheduled:
+         * an empty step, and the next one schedules the rest (one fewer running each
+         * time, so this ends). */
+        vllm_schedule(d, rp);
         return;
     }
     SIM_ASSERT(n_sched > 0);
@@ -1016,13 +1102,17 @@ static void engine_accept(struct deployment *d, struct replica *rp, struct req *
     struct sim *s = d->s;
     struct engine *e = &rp->eng;
     r->state = RS_WAITING;
-    list_push_back(&e->waiting, r);
+    if (d->ep.priority)
+        list_insert_prio(&e->waiting, r);
+    else
+        list_push_back(&e->waiting, r);
     if (!e->busy) {
         e->busy = true;
         e->step_start_us = s->now_us;
         e->step_ev = evq_push(s->q, s->now_us, PRIO_STEP, idle_kick, rp, 0);
-    } else if (e->in_run && e->waiting.n == 1) {
-        /* behind a blocked head it changes nothing until the run ends */
+    } else if (e->in_run && (e->waiting.n == 1 || d->ep.priority)) {
+        /* behind a blocked head it changes nothing until the run ends (by priority it
+         * may go ahead of that head: cut the run, which is always exact) */
         run_interrupt(d, rp, r, s->now_us);
     }
 }
@@ -1036,8 +1126,12 @@ static void engine_accept(struct deployment *d, struct replica *rp, struct req *
  */
 static void frontend_pull(struct deployment *d, struct engine *e)
 {
-    while (e->incoming.head && e->incoming.head->ready_us <= d->s->now_us)
-        list_push_back(&e->waiting, list_pop_front(&e->incoming));
+    while (e->incoming.head && e->incoming.head->ready_us <= d->s->now_us) {
+        if (d->ep.priority)
+            list_insert_prio(&e->waiting, list_pop_front(&e->incoming));
+        else
+            list_push_back(&e->waiting, list_pop_front(&e->incoming));
+    }
 }
 
 static void frontend_wake(struct sim *s, void *obj, uint64_t arg)
@@ -1063,7 +1157,7 @@ static void frontend_arm(struct deployment *d, struct replica *rp)
 static void frontend_cut_run(struct deployment *d, struct replica *rp)
 {
     struct engine *e = &rp->eng;
-    if (e->in_run && e->waiting.n == 0 && e->incoming.head)
+    if (e->in_run && (e->waiting.n == 0 || d->ep.priority) && e->incoming.head)
         run_interrupt(d, rp, e->incoming.head, e->incoming.head->ready_us);
 }
 

@@ -34,6 +34,15 @@ int32_t epp_pick(const struct epp_view *v, int32_t n, int32_t total_blocks,
     return best;
 }
 
+bool epp_saturated(const struct epp_view *v, int32_t n, const struct epp_saturation *t)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (v[i].age_us <= t->staleness_us && v[i].waiting <= (double)t->queue_depth &&
+            v[i].kv_usage <= t->kv_cache_util)
+            return false;
+    return true;
+}
+
 static inline uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;

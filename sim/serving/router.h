@@ -2,7 +2,9 @@
  * router.h: the cache-aware routing policies of the gateway.
  *
  * endpoint_picker: the Gateway API Inference Extension's endpoint picker (EPP), as
- * kubernetes-sigs/gateway-api-inference-extension pkg/epp scores pods (read at a172f54):
+ * kubernetes-sigs/gateway-api-inference-extension pkg/epp scores pods (read at v1.2.0,
+ * 52ed3ab: scheduling/framework/plugins/scorer/queue.go, kvcache_utilization.go,
+ * multi/prefix/plugin.go):
  * queue-scorer (max - waiting) / (max - min) over the candidates (1 when all equal),
  * kv-cache-utilization-scorer 1 - usage, prefix-cache-scorer matched / total prompt
  * blocks from an approximate index of the prefixes the gateway itself routed to each pod
@@ -28,7 +30,21 @@ struct epp_view {
     double waiting;       /* vllm:num_requests_waiting, as last scraped */
     double kv_usage;      /* vllm:kv_cache_usage_perc, as last scraped */
     int32_t prefix_match; /* prompt blocks its prefix index holds for this request */
+    int64_t age_us;       /* how old those metrics are (INT64_MAX: never scraped) */
 };
+
+/* The saturation detector's thresholds (pkg/epp/saturationdetector/config.go). */
+struct epp_saturation {
+    int queue_depth;      /* QueueDepthThreshold (5) */
+    double kv_cache_util; /* KVCacheUtilThreshold (0.8) */
+    int64_t staleness_us; /* MetricsStalenessThreshold (200 ms) */
+};
+
+/* Detector.IsSaturated over the candidates v[0..n): true when none has "good capacity"
+ * (metrics no older than the staleness threshold, waiting <= queue_depth and KV usage <=
+ * kv_cache_util); true when there is no candidate. The EPP then sheds requests whose
+ * priority is < 0 (requestcontrol/admission.go rejectIfSheddableAndSaturated). */
+bool epp_saturated(const struct epp_view *v, int32_t n, const struct epp_saturation *t);
 
 struct epp_weights {
     double queue, kv_cache, prefix;

@@ -29,9 +29,11 @@ enum { QUOTE_MAX = 48, TS_TEXT_MAX = 48 };
 #define TRACE_LINE_MAX ((size_t)16 << 20)
 
 /* The roles of a mapped CSV's columns. */
-enum { COL_ARRIVAL, COL_PROMPT, COL_OUTPUT, COL_MODEL, COL_SESSION, N_COLS };
+enum { COL_ARRIVAL, COL_PROMPT, COL_OUTPUT, COL_MODEL, COL_SESSION, COL_CLASS, COL_GROUP,
+       N_COLS };
 static const char *const col_keys[N_COLS] = {"arrival", "prompt_tokens", "output_tokens",
-                                             "model", "session"};
+                                             "model",   "session",       "class",
+                                             "prefix_group"};
 /* A mapped CSV's header may have this many columns. */
 enum { MAP_COLS_MAX = 4096 };
 
@@ -63,6 +65,8 @@ struct trace_reader {
     bool mapped;
     char col_name[N_COLS][SC_NAME_MAX];
     int col_idx[N_COLS]; /* index in the header; -1: not mapped */
+    const char *const *class_names; /* borrowed from trace_opts */
+    int n_class_names;
     int n_header;        /* columns in the header */
     struct fld *flds;    /* n_header of them, reused per record */
     char *rec;           /* the current record (lines joined when a quoted field spans) */
@@ -738,6 +742,11 @@ static uint64_t fnv1a64(const char *s, size_t n)
     return h ? h : 1; /* 0 means "no session" */
 }
 
+uint64_t workload_group_key(const char *s, size_t n)
+{
+    return fnv1a64(s, n);
+}
+
 /* Epoch microseconds as "2024-05-10T00:00:00.009Z" (microseconds shown when not 0). */
 static void format_epoch_us(int64_t us, char *buf, size_t n)
 {
@@ -886,7 +895,7 @@ static int parse_count_export(const char *s, size_t n, int32_t *out)
 
 /* Parse a mapped CSV record. 1 = a row in `row`; 2 = a row of another model, skipped. */
 static int parse_mapped_row(struct trace_reader *r, struct raw_row *row, uint64_t *session,
-                            struct sim_err *err)
+                            int32_t *cls, uint64_t *group, struct sim_err *err)
 {
     uint64_t first = r->lineno;
     int rc = read_record(r, err);
@@ -971,6 +980,32 @@ static int parse_mapped_row(struct trace_reader *r, struct raw_row *row, uint64_
         trim(&r->flds[r->col_idx[COL_SESSION]], &s, &n);
         *session = n ? fnv1a64(s, n) : 0;
     }
+    *cls = -1;
+    if (r->col_idx[COL_CLASS] >= 0) {
+        trim(&r->flds[r->col_idx[COL_CLASS]], &s, &n);
+        for (int i = 0; n && i < r->n_class_names && *cls < 0; i++)
+            if (strlen(r->class_names[i]) == n && !memcmp(r->class_names[i], s, n))
+                *cls = i;
+        if (n && *cls < 0) {
+            char list[320];
+            size_t at = 0;
+            for (int i = 0; i < r->n_class_names && at + 8 < sizeof list; i++) {
+                int w = snprintf(list + at, sizeof list - at, "%s'%s'", i ? ", " : "",
+                                 r->class_names[i]);
+                if (w < 0 || (size_t)w >= sizeof list - at)
+                    break;
+                at += (size_t)w;
+            }
+            return sim_err_at(err, SIM_EINVAL, r->path, AT(COL_CLASS),
+                              "'%s' must name one of workload.classes (%s), got '%s'",
+                              r->col_name[COL_CLASS], list, shown(s, n, sb));
+        }
+    }
+    *group = 0;
+    if (r->col_idx[COL_GROUP] >= 0) {
+        trim(&r->flds[r->col_idx[COL_GROUP]], &s, &n);
+        *group = n ? fnv1a64(s, n) : 0;
+    }
 #undef AT
     const struct fld *tf = &r->flds[r->col_idx[COL_ARRIVAL]];
     row->n_hash = 0;
@@ -984,7 +1019,10 @@ static int parse_mapped_row(struct trace_reader *r, struct raw_row *row, uint64_
 static int map_header(struct trace_reader *r, const struct trace_opts *o, struct sim_err *err)
 {
     const struct trace_columns *c = o->columns;
-    const char *names[N_COLS] = {c->arrival, c->prompt, c->output, c->model, c->session};
+    const char *names[N_COLS] = {c->arrival, c->prompt,  c->output,      c->model,
+                                 c->session, c->class_, c->prefix_group};
+    r->class_names = o->class_names;
+    r->n_class_names = o->n_class_names;
     for (int i = 0; i < N_COLS; i++) {
         snprintf(r->col_name[i], sizeof r->col_name[i], "%s", names[i]);
         r->col_idx[i] = -1;
@@ -1194,11 +1232,12 @@ static void ts_quote(const struct trace_reader *r, const struct raw_row *row, ch
 /* Parse the current line; 1 = row, or a negative code with err set. */
 static int parse_line(struct trace_reader *r, struct trace_row *row, struct sim_err *err)
 {
-    uint64_t first = r->lineno, session = 0;
+    uint64_t first = r->lineno, session = 0, group = 0;
+    int32_t cls = -1;
     struct raw_row raw = {0};
     int rc;
     if (r->mapped) {
-        rc = parse_mapped_row(r, &raw, &session, err);
+        rc = parse_mapped_row(r, &raw, &session, &cls, &group, err);
         if (rc != 1)
             return rc; /* an error, or 2: a row of another model */
     } else {
@@ -1228,6 +1267,8 @@ static int parse_line(struct trace_reader *r, struct trace_row *row, struct sim_
     row->hash_ids = raw.n_hash ? r->hash : NULL;
     row->n_hash_ids = raw.n_hash;
     row->session_id = session;
+    row->cls = cls;
+    row->group = group;
     row->line = first;
     return 1;
 }

@@ -220,6 +220,7 @@ struct turn {
     int32_t history; /* tokens of the conversation so far (the next prompt repeats them) */
     int32_t turns_left;
     int32_t sys, doc; /* -1: none */
+    int32_t cls;      /* the session's class */
 };
 
 static void pool_free(struct pool_gen *g)
@@ -300,6 +301,8 @@ static double expected_time_s(const struct profile *pr, double n)
 struct placed {
     int64_t t_us;
     int32_t prompt, output;
+    int32_t cls;
+    uint64_t group;
     uint64_t session;
     uint64_t line;
 };
@@ -346,6 +349,12 @@ struct workload {
     int64_t count, n_made;
     bool closed; /* closed-loop clients: every request due at once (time 0) */
     struct len_gen prompt, output;
+    /* workload.classes: cumulative shares, and a class's own lengths */
+    int n_classes;
+    double cls_cum[CLASS_MAX];
+    bool cls_own[CLASS_MAX];
+    struct len_gen cls_prompt[CLASS_MAX], cls_output[CLASS_MAX];
+    const char *class_names[CLASS_MAX];
     gsl_root_fsolver *solver;
     /* workload.prefix */
     struct pool_gen sys, doc;
@@ -411,6 +420,11 @@ void workload_close(struct workload *w)
     if (!w->output.shared)
         emp_table_free(w->output.emp);
     emp_table_free(w->prompt.emp);
+    for (int c = 0; c < w->n_classes; c++) {
+        if (!w->cls_output[c].shared)
+            emp_table_free(w->cls_output[c].emp);
+        emp_table_free(w->cls_prompt[c].emp);
+    }
     if (w->solver)
         gsl_root_fsolver_free(w->solver);
     free(w);
@@ -486,37 +500,55 @@ static int check_synth_spec(const struct workload_spec *s, int64_t duration_us, 
     return SIM_OK;
 }
 
-static int open_lengths(struct workload *w, const struct workload_spec *s, struct sim_err *err)
+static int open_pair(struct len_gen *pg, struct len_gen *og, const struct len_spec *ps,
+                     const struct len_spec *os, const char *pk, const char *ok,
+                     struct sim_err *err)
 {
-    int rc = len_setup(&w->prompt, &s->prompt, "workload.prompt_tokens", err);
+    int rc = len_setup(pg, ps, pk, err);
     if (rc < 0)
         return rc;
-    rc = len_setup(&w->output, &s->output, "workload.output_tokens", err);
+    rc = len_setup(og, os, ok, err);
     if (rc < 0)
         return rc;
-    bool pe = s->prompt.dist == LEN_EMPIRICAL, oe = s->output.dist == LEN_EMPIRICAL;
-    if (pe && oe && strcmp(s->prompt.path, s->output.path) == 0) {
+    bool pe = ps->dist == LEN_EMPIRICAL, oe = os->dist == LEN_EMPIRICAL;
+    if (pe && oe && strcmp(ps->path, os->path) == 0) {
         /* One file for both: load both columns and draw one row for both. */
-        w->prompt.emp = emp_table_load(s->prompt.path, s->prompt.column, s->output.column, err);
-        if (!w->prompt.emp)
+        pg->emp = emp_table_load(ps->path, ps->column, os->column, err);
+        if (!pg->emp)
             return err ? err->code : SIM_EINVAL;
-        w->prompt.emp_col = 0;
-        w->output.emp = w->prompt.emp;
-        w->output.emp_col = 1;
-        w->output.shared = true;
+        pg->emp_col = 0;
+        og->emp = pg->emp;
+        og->emp_col = 1;
+        og->shared = true;
         return SIM_OK;
     }
     if (pe) {
-        w->prompt.emp = emp_table_load(s->prompt.path, s->prompt.column, NULL, err);
-        if (!w->prompt.emp)
+        pg->emp = emp_table_load(ps->path, ps->column, NULL, err);
+        if (!pg->emp)
             return err ? err->code : SIM_EINVAL;
     }
     if (oe) {
-        w->output.emp = emp_table_load(s->output.path, s->output.column, NULL, err);
-        if (!w->output.emp)
+        og->emp = emp_table_load(os->path, os->column, NULL, err);
+        if (!og->emp)
             return err ? err->code : SIM_EINVAL;
     }
     return SIM_OK;
+}
+
+static int open_lengths(struct workload *w, const struct workload_spec *s, struct sim_err *err)
+{
+    int rc = open_pair(&w->prompt, &w->output, &s->prompt, &s->output,
+                       "workload.prompt_tokens", "workload.output_tokens", err);
+    for (int c = 0; rc >= 0 && c < w->n_classes; c++) {
+        if (!w->cls_own[c])
+            continue;
+        char pk[96], ok[96];
+        snprintf(pk, sizeof pk, "workload.classes.%d.prompt_tokens", c);
+        snprintf(ok, sizeof ok, "workload.classes.%d.output_tokens", c);
+        rc = open_pair(&w->cls_prompt[c], &w->cls_output[c], &s->classes[c].prompt,
+                       &s->classes[c].output, pk, ok, err);
+    }
+    return rc;
 }
 
 struct workload *workload_open(const struct workload_spec *spec, int64_t duration_us,
@@ -529,6 +561,14 @@ struct workload *workload_open(const struct workload_spec *spec, int64_t duratio
     }
     w->kind = spec->kind;
     w->rng = rng;
+    w->n_classes = spec->n_classes;
+    double cum = 0;
+    for (int c = 0; c < spec->n_classes; c++) {
+        cum += spec->classes[c].share;
+        w->cls_cum[c] = cum;
+        w->cls_own[c] = spec->classes[c].own_lengths;
+        w->class_names[c] = spec->classes[c].name;
+    }
     w->duration_us = duration_us < 0 ? -1 : duration_us;
     w->closed = spec->clients.concurrency > 0;
     if (w->closed) {
@@ -576,6 +616,8 @@ struct workload *workload_open(const struct workload_spec *spec, int64_t duratio
         }
         struct trace_opts to = {.format = spec->format,
                                 .columns = &spec->columns,
+                                .class_names = w->class_names,
+                                .n_class_names = w->n_classes,
                                 .time_format = spec->time_format,
                                 .model = spec->trace_model};
         w->tr = trace_open_opts(spec->trace_path, &to, err);
@@ -683,6 +725,8 @@ static int pull(struct workload *w, struct placed *p, struct trace_row *row, str
         p->prompt = row->prompt_tokens;
         p->output = row->output_tokens;
         p->session = row->session_id;
+        p->cls = row->cls;
+        p->group = row->group;
         p->line = row->line;
         if (p->prompt == 0 || p->output == 0)
             w->n_zero++;
@@ -699,6 +743,8 @@ static void emit(struct wl_request *out, const struct placed *p, int64_t t_us, c
     out->hash_ids = n_hash ? hash : NULL;
     out->n_hash_ids = n_hash;
     out->session_id = p->session;
+    out->cls = p->cls;
+    out->group = p->group;
     /* A trace's session: its requests are one conversation, each prompt repeating the
      * previous prompt and answer (the prefix cache's open segment). */
     memset(&out->prefix, 0, sizeof out->prefix);
@@ -930,18 +976,46 @@ static int next_arrival_us(struct workload *w, int64_t *t_out)
     return 1;
 }
 
-static void draw_lengths(struct workload *w, int32_t *prompt, int32_t *output)
+/* A request's class by the shares (one draw from RNG_CLASS; none without classes). */
+static int32_t pick_class(struct workload *w)
 {
-    if (w->output.shared) {
-        /* one row for both, so the pair's correlation is kept */
-        size_t n = emp_table_rows(w->prompt.emp);
-        size_t i = (size_t)rng_uniform_int(w->rng, RNG_PROMPT_TOKENS, (unsigned long)n);
-        *prompt = len_round(emp_table_value(w->prompt.emp, i, 0));
-        *output = len_round(emp_table_value(w->prompt.emp, i, 1));
-    } else {
-        *prompt = len_round(len_draw(&w->prompt, w->rng, RNG_PROMPT_TOKENS));
-        *output = len_round(len_draw(&w->output, w->rng, RNG_OUTPUT_TOKENS));
+    if (w->n_classes <= 1)
+        return 0;
+    double u = rng_uniform(w->rng, RNG_CLASS);
+    for (int32_t c = 0; c < w->n_classes - 1; c++)
+        if (u < w->cls_cum[c])
+            return c;
+    return w->n_classes - 1;
+}
+
+/* Lengths for a request of class `cls` (its own distributions, or the workload's). */
+static void draw_lengths(struct workload *w, int32_t cls, int32_t *prompt, int32_t *output)
+{
+    const struct len_gen *pg = &w->prompt, *og = &w->output;
+    if (cls >= 0 && cls < w->n_classes && w->cls_own[cls]) {
+        pg = &w->cls_prompt[cls];
+        og = &w->cls_output[cls];
     }
+    if (og->shared) {
+        /* one row for both, so the pair's correlation is kept */
+        size_t n = emp_table_rows(pg->emp);
+        size_t i = (size_t)rng_uniform_int(w->rng, RNG_PROMPT_TOKENS, (unsigned long)n);
+        *prompt = len_round(emp_table_value(pg->emp, i, 0));
+        *output = len_round(emp_table_value(pg->emp, i, 1));
+    } else {
+        *prompt = len_round(len_draw(pg, w->rng, RNG_PROMPT_TOKENS));
+        *output = len_round(len_draw(og, w->rng, RNG_OUTPUT_TOKENS));
+    }
+}
+
+/* The prefix group of a synthetic request with system prompt `sys` (-1: none). */
+static uint64_t system_group(int32_t sys)
+{
+    if (sys < 0)
+        return 0;
+    char name[40];
+    int n = snprintf(name, sizeof name, "system_prompt:%d", sys + 1);
+    return workload_group_key(name, (size_t)n);
 }
 
 static int32_t add_tokens(int32_t a, int32_t b)
@@ -1024,7 +1098,7 @@ static struct turn heap_pop(struct workload *w)
 static int emit_turn(struct workload *w, struct wl_request *out, struct turn *t)
 {
     int32_t msg, output;
-    draw_lengths(w, &msg, &output);
+    draw_lengths(w, t->cls, &msg, &output);
     shape_request(w, out, t->sys, t->doc, t->session, add_tokens(t->history, msg));
     out->arrival_us = t->t_us;
     out->output_tokens = output;
@@ -1069,7 +1143,9 @@ static int next_synthetic(struct workload *w, struct wl_request *out, struct sim
         out->arrival_us = t_us;
         int32_t sys = pool_pick(&w->sys, w->rng), doc = pool_pick(&w->doc, w->rng);
         int32_t body;
-        draw_lengths(w, &body, &out->output_tokens);
+        out->cls = pick_class(w);
+        out->group = system_group(sys);
+        draw_lengths(w, out->cls, &body, &out->output_tokens);
         if (sys >= 0 || doc >= 0)
             shape_request(w, out, sys, doc, 0, body);
         else
@@ -1089,7 +1165,8 @@ static int next_synthetic(struct workload *w, struct wl_request *out, struct sim
                           .session = ++w->n_sessions,
                           .sys = pool_pick(&w->sys, w->rng),
                           .doc = pool_pick(&w->doc, w->rng),
-                          .turns_left = len_round(len_draw(&w->turns, w->rng, RNG_SESSIONS))};
+                          .turns_left = len_round(len_draw(&w->turns, w->rng, RNG_SESSIONS)),
+                          .cls = pick_class(w)};
     } else {
         return 0;
     }
@@ -1098,6 +1175,8 @@ static int next_synthetic(struct workload *w, struct wl_request *out, struct sim
     if (rc < 0)
         return sim_err_set(err, rc, "out of memory for the sessions' next turns");
     out->session_id = t.session;
+    out->cls = t.cls;
+    out->group = system_group(t.sys);
     return 1;
 }
 
@@ -1108,6 +1187,8 @@ int workload_next(struct workload *w, struct wl_request *out, struct sim_err *er
     if (w->done)
         return 0;
     int rc = w->kind == WL_TRACE ? next_trace(w, out, err) : next_synthetic(w, out, err);
+    if (rc == 1 && out->cls < 0)
+        out->cls = pick_class(w); /* a trace row without a class: by the shares */
     if (rc == 1 && w->closed)
         out->arrival_us = 0; /* a trace's timestamps are ignored: due at once */
     if (rc < 0)

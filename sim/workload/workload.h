@@ -31,7 +31,15 @@ struct wl_request {
     struct kv_prefix prefix;  /* shared segments of the prompt (synthetic structure), n = 0:
                                  none; used when there are no hash_ids */
     uint64_t source_line;     /* 1-based line in the trace file; 0 for synthetic */
+    int32_t cls;              /* index in workload.classes; 0 without classes */
+    uint64_t group;           /* prefix group (semantic cache): workload_group_key() of the
+                                 trace's prefix_group column, or of "system_prompt:K" for a
+                                 synthetic request with system prompt K (1 = most popular);
+                                 0 = none */
 };
+
+/* The key of a prefix group's name (FNV-1a 64; never 0). */
+uint64_t workload_group_key(const char *s, size_t n);
 
 struct workload;
 
@@ -76,6 +84,9 @@ struct trace_row {
     const uint32_t *hash_ids; /* borrowed until the next call; NULL when none */
     uint32_t n_hash_ids;
     uint64_t session_id; /* FNV-1a 64 of the session column's text; 0 = no session */
+    int32_t cls;         /* index of the class column's name in trace_opts.class_names;
+                            -1 = no class column or an empty field */
+    uint64_t group;      /* workload_group_key() of the prefix_group column; 0 = none */
     uint64_t line; /* 1-based (of the row's first line when a quoted field spans lines) */
 };
 
@@ -87,6 +98,8 @@ struct trace_opts {
     const struct trace_columns *columns; /* NULL or no arrival column: the format's own
                                             header; else a CSV with these column names */
     enum trace_time_format time_format;  /* of the mapped arrival column */
+    const char *const *class_names;      /* the class column's allowed values */
+    int n_class_names;
     const char *model;                   /* mapped model column: keep only this model's rows
                                             (NULL or "": all rows, which must name one
                                             model) */

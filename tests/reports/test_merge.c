@@ -225,7 +225,10 @@ Test(merge, a_version_1_database_is_migrated_when_written)
                               "retries INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome "
                               "IN ('ok', 'timeout', 'rejected', 'failed', 'unfinished')), "
                               "PRIMARY KEY (run_id, request_id)) WITHOUT ROWID; "
-                              "INSERT INTO r1 SELECT * FROM requests; DROP TABLE requests; "
+                              "INSERT INTO r1 SELECT run_id, request_id, arrival_s, "
+                              "prompt_tokens, output_tokens, generated_tokens, replica, "
+                              "first_token_s, finish_s, ttft_s, tpot_s, e2e_s, preemptions, "
+                              "retries, outcome FROM requests; DROP TABLE requests; "
                               "ALTER TABLE r1 RENAME TO requests; "
                               "UPDATE requests SET outcome = 'failed' WHERE request_id = 0; "
                               "PRAGMA user_version = 1",

@@ -12,7 +12,7 @@ Test(router, the_picker_sums_weighted_scores_as_the_epp_does)
     /* queue-scorer (max - q) / (max - min): 0, 1, 0.5; kv-cache 1 - usage: 0.1, 0.5, 0.9;
      * prefix matched / total (10): 0, 0, 0.8. Weights 2, 2, 3 (the default profile):
      * 0.2, 3.0, 5.2 -> pod 2. Without the prefix scorer: 0.2, 3.0, 2.8 -> pod 1. */
-    const struct epp_view v[3] = {{4, 0.9, 0}, {0, 0.5, 0}, {2, 0.1, 8}};
+    const struct epp_view v[3] = {{4, 0.9, 0, 0}, {0, 0.5, 0, 0}, {2, 0.1, 8, 0}};
     struct epp_weights w = {2, 2, 3};
     cr_assert_eq(epp_pick(v, 3, 10, &w, 0), 2);
     w.prefix = 0;
@@ -21,11 +21,11 @@ Test(router, the_picker_sums_weighted_scores_as_the_epp_does)
      * at or after tie_start. */
     struct epp_weights q = {1, 0, 0};
     cr_assert_eq(epp_pick(v, 3, 10, &q, 2), 1);
-    const struct epp_view same[3] = {{3, 0.2, 0}, {3, 0.2, 0}, {3, 0.2, 0}};
+    const struct epp_view same[3] = {{3, 0.2, 0, 0}, {3, 0.2, 0, 0}, {3, 0.2, 0, 0}};
     cr_assert_eq(epp_pick(same, 3, 10, &w, 2), 2);
     cr_assert_eq(epp_pick(same, 3, 10, &w, 1), 1);
     /* a prompt shorter than a block: no prefix score */
-    const struct epp_view one[2] = {{0, 0.5, 0}, {0, 0.4, 0}};
+    const struct epp_view one[2] = {{0, 0.5, 0, 0}, {0, 0.4, 0, 0}};
     cr_assert_eq(epp_pick(one, 2, 0, &w, 0), 1);
 }
 
