@@ -224,6 +224,7 @@ struct node {
     int32_t units, gpus_free; /* allocatable GPU units (GPUs x MIG slices or time-slicing
                                  replicas per GPU, sim/cloud/gpushare.h) and those free */
     int32_t n_pods;
+    int32_t n_terminating; /* of n_pods, those terminating (kube-scheduler topology spread) */
     bool image_cached;
     bool compile_cached;
     int64_t pull_done_us; /* an image pull in progress ends then (-1: none) */

@@ -11,9 +11,11 @@
  * semantics follow the upstream sources cited at each function; docs/nodes.md and
  * docs/cost.md describe the model and its simplifications.
  *
- * Scheduling: a pod requests nvidia.com/gpu = tensor_parallel_size; it binds to the
- * first Ready node (in creation order) with that many free GPUs. GPUs are what binds;
- * CPU and memory requests and DaemonSet overhead are not modelled.
+ * Scheduling: a pod requests nvidia.com/gpu = tensor_parallel_size. With a provisioner,
+ * the kube-scheduler model (sim/k8s/scheduler.h) picks among the registered nodes, each
+ * with its labels and taints from its NodePool or AKS pool; the implicit pool's
+ * interchangeable one-replica nodes take the first free one. CPU and memory requests and
+ * DaemonSet overhead are not modelled (pods count the scheduler's non-zero defaults).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -63,7 +65,18 @@ struct node_x {
     int64_t evict_backoff_us;
     int64_t kill_us; /* spot notice: the instance is reclaimed then (-1: no notice) */
     evq_handle ev[NE_N];
+    const struct node_class *cls; /* its labels (kube-scheduler) */
+    bool fits;       /* the fleet's pods tolerate its taints and match its labels */
 };
+
+/* The labels of the nodes of one offering (Karpenter: type, zone, capacity type) or one AKS
+ * pool, built once (np_node_labels). */
+struct node_class {
+    struct sched_label labels[NP_MAX_NODE_LABELS];
+    int n;
+    char buf[512];
+};
+#define N_CLASSES (NP_MAX_KP * NP_MAX_TYPES * NP_MAX_ZONES * 2)
 
 enum kp_cmd_kind { CMD_NONE, CMD_EMPTY, CMD_DELETE, CMD_REPLACE };
 
@@ -112,6 +125,12 @@ struct cluster {
     uint64_t last_tokens;
     int64_t last_scrape_us;
     double billed_usd[2]; /* by capacity type, nodes already recorded */
+    /* kube-scheduler */
+    struct node_class *cls[N_CLASSES];
+    struct sched_node *sn;
+    int32_t *sn_id;
+    int32_t cap_sn;
+    struct sched_work work;
 };
 
 static int64_t secs_to_us(double s)
@@ -490,6 +509,27 @@ static void scripted_interruption(struct sim *s, void *obj, uint64_t arg)
 
 /* ---- launching a node ------------------------------------------------------------------ */
 
+/* The labels of a node of this offering or pool, built on first use. */
+static const struct node_class *node_class(struct sim *s, int32_t type, int32_t zone, int cap,
+                                           int32_t pool)
+{
+    struct cluster *cl = s->cluster;
+    int32_t key = cl->cfg.kind == NP_AKS
+                      ? pool
+                      : ((pool * NP_MAX_TYPES + type) * NP_MAX_ZONES + zone) * 2 + cap;
+    if (!cl->cls[key]) {
+        struct node_class *c = calloc(1, sizeof *c);
+        if (!c) {
+            oom(s, "nodes");
+            return NULL;
+        }
+        c->n = np_node_labels(&cl->cfg, cl->cat, type, zone, cap, pool, c->labels, c->buf,
+                              sizeof c->buf);
+        cl->cls[key] = c;
+    }
+    return cl->cls[key];
+}
+
 static void kp_expire_schedule(struct sim *s, int32_t id);
 
 /* A node of `type` in `zone` and capacity type `cap`. `initial`: there at t = 0, Ready,
@@ -513,6 +553,13 @@ static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, i
     x->type = type;
     x->zone = zone;
     x->pool = pool;
+    x->cls = node_class(s, type, zone, cap, pool);
+    if (!x->cls)
+        return -1;
+    int n_taints;
+    const struct sched_taint *taints = np_node_taints(&cl->cfg, pool, &n_taints);
+    x->fits = sched_taints_ok(&cl->cfg.pod, taints, n_taints) &&
+              sched_affinity_ok(&cl->cfg.pod, x->cls->labels, x->cls->n);
     if (initial) {
         x->initialized = true;
         spot_schedule(s, id);
@@ -564,7 +611,7 @@ static bool kp_offer_ok(const struct sim *s, int32_t p, int32_t t, int32_t z, in
 {
     const struct cluster *cl = s->cluster;
     const struct np_karpenter *kp = &cl->cfg.kp[p];
-    if (!(kp->types >> t & 1) || !kp->capacity[cap] || !kp->zone_ok[z])
+    if (!(kp->types >> t & 1) || !kp->capacity[cap] || !kp->zone_ok[z] || !kp->pod_ok[t][z][cap])
         return false;
     if (cap == NP_SPOT && isnan(cl->cfg.spot_price[t][z]))
         return false;
@@ -802,7 +849,7 @@ static int32_t kp_pack(struct sim *s, int32_t n, int32_t exclude, int32_t *unpla
 /* Replica slots free on a node, or that a launching node will have. */
 static int32_t free_slots(const struct sim *s, const struct node *n)
 {
-    return n->gpus_free / s->cluster->tp;
+    return s->cluster->x[n->id].fits ? n->gpus_free / s->cluster->tp : 0;
 }
 
 /* Pending pods the in-flight NodeClaims will take (the scheduler places pending pods on
@@ -1240,18 +1287,8 @@ static int32_t pool_size(const struct sim *s, int32_t pool)
 
 static double pool_price(const struct cluster *cl, const struct np_aks_pool *p, int32_t *zone)
 {
-    *zone = 0;
-    if (!p->spot)
-        return cl->cfg.types[p->type].od_usd_per_hour;
-    double best = NAN;
-    for (int32_t z = 0; z < cl->cfg.n_zones; z++) {
-        double v = cl->cfg.spot_price[p->type][z];
-        if (!isnan(v) && (isnan(best) || v < best)) {
-            best = v;
-            *zone = z;
-        }
-    }
-    return best;
+    *zone = np_aks_pool_zone(&cl->cfg, p);
+    return p->spot ? cl->cfg.spot_price[p->type][*zone] : cl->cfg.types[p->type].od_usd_per_hour;
 }
 
 static void ca_backoff(struct sim *s, int32_t pool)
@@ -1362,7 +1399,8 @@ static int ca_scale_up(struct sim *s)
     int32_t n_opt = 0;
     for (size_t p = 0; p < a->n_pools; p++) {
         const struct np_aks_pool *pool = &a->pools[p];
-        if (pool->system || !pool->autoscale || cl->backoff_until_us[p] > s->now_us)
+        if (pool->system || !pool->autoscale || !pool->pod_ok ||
+            cl->backoff_until_us[p] > s->now_us)
             continue;
         int32_t size = pool_size(s, (int32_t)p);
         if (size >= pool->max_count)
@@ -1656,13 +1694,14 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
             if (node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND, (int32_t)p,
                             true, false) < 0)
                 return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
-            slots += gpushare_node_units(s, cl->cfg.types[pool->type].gpus) / cl->tp;
+            if (pool->pod_ok)
+                slots += gpushare_node_units(s, cl->cfg.types[pool->type].gpus) / cl->tp;
         }
     }
     /* More nodes where the initial replicas need them, pools in order. */
     for (size_t p = 0; p < a->n_pools && slots < replicas; p++) {
         const struct np_aks_pool *pool = &a->pools[p];
-        if (pool->system || !pool->autoscale)
+        if (pool->system || !pool->autoscale || !pool->pod_ok)
             continue;
         int32_t zone;
         pool_price(cl, pool, &zone);
@@ -1670,7 +1709,8 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
             if (node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND, (int32_t)p,
                             true, false) < 0)
                 return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
-            slots += gpushare_node_units(s, cl->cfg.types[pool->type].gpus) / cl->tp;
+            if (pool->pod_ok)
+                slots += gpushare_node_units(s, cl->cfg.types[pool->type].gpus) / cl->tp;
         }
     }
     if (slots < replicas)
@@ -1741,6 +1781,11 @@ void cluster_release(struct sim *s)
         free(cl->term);
         free(cl->claims);
         free(cl->offers);
+        for (int32_t i = 0; i < N_CLASSES; i++)
+            free(cl->cls[i]);
+        free(cl->sn);
+        free(cl->sn_id);
+        sched_work_release(&cl->work);
         free(cl);
         s->cluster = NULL;
     }
@@ -1762,16 +1807,59 @@ struct node *cluster_find_node(struct sim *s, int32_t gpus)
             return node_new(s, gpus);
         return NULL;
     }
-    for (int32_t i = 0; i < cl->n_live; i++) {
-        struct node *n = &s->nodes[cl->live[i]];
-        if (n->state == NODE_READY && n->gpus_free >= gpus) {
-            /* fleet.c binds a pod to the node it is given: a pod event for consolidateAfter */
-            cl->x[n->id].last_pod_event_us = s->now_us;
-            cl->x[n->id].unneeded_since_us = -1;
-            return n;
+    /* The kube-scheduler over the nodes the API server knows: registered and Ready, or
+     * cordoned (a launching node is not registered yet or has no allocatable GPUs). */
+    cl->cfg.pod.requests[SCHED_GPU] = gpus; /* units of the pods' GPU resource */
+    if (cl->n_live > cl->cap_sn) {
+        int32_t cap = cl->cap_live;
+        struct sched_node *sn = sim_reallocarray(cl->sn, (size_t)cap, sizeof *sn);
+        if (!sn) {
+            oom(s, "scheduling");
+            return NULL;
         }
+        cl->sn = sn;
+        int32_t *id = sim_reallocarray(cl->sn_id, (size_t)cap, sizeof *id);
+        if (!id) {
+            oom(s, "scheduling");
+            return NULL;
+        }
+        cl->sn_id = id;
+        cl->cap_sn = cap;
     }
-    return NULL;
+    int32_t m = 0;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        const struct node *n = &s->nodes[cl->live[i]];
+        if (n->state != NODE_READY && n->state != NODE_DRAINING)
+            continue;
+        const struct node_x *x = &cl->x[n->id];
+        const struct np_type *ty = &cl->cfg.types[n->instance];
+        struct sched_node *sn = &cl->sn[m];
+        sn->allocatable[SCHED_CPU] = (int64_t)llround(ty->vcpu * 1000);
+        sn->allocatable[SCHED_MEMORY] =
+            isnan(ty->memory_gib) ? 0 : (int64_t)llround(ty->memory_gib * 1073741824.0);
+        sn->allocatable[SCHED_GPU] = n->units; /* of the pods' GPU resource */
+        sn->requested[SCHED_CPU] = sn->requested[SCHED_MEMORY] = 0;
+        sn->requested[SCHED_GPU] = n->units - n->gpus_free;
+        sn->nonzero_requested[SCHED_CPU] = 100LL * n->n_pods;
+        sn->nonzero_requested[SCHED_MEMORY] = 200LL * 1024 * 1024 * n->n_pods;
+        sn->labels = x->cls->labels;
+        sn->n_labels = x->cls->n;
+        sn->taints = np_node_taints(&cl->cfg, x->pool, &sn->n_taints);
+        sn->matching = n->n_pods - n->n_terminating;
+        sn->has_image = n->image_cached;
+        sn->unschedulable = n->state == NODE_DRAINING;
+        cl->sn_id[m++] = n->id;
+    }
+    int32_t k = sched_select(&cl->cfg.sched, &cl->cfg.pod, cl->sn, m, s->rng, &cl->work, NULL);
+    if (k == -2)
+        oom(s, "scheduling");
+    if (k < 0)
+        return NULL;
+    struct node *n = &s->nodes[cl->sn_id[k]];
+    /* fleet.c binds a pod to the node it is given: a pod event for consolidateAfter */
+    cl->x[n->id].last_pod_event_us = s->now_us;
+    cl->x[n->id].unneeded_since_us = -1;
+    return n;
 }
 
 /* One more node at t = 0 for an initial replica the nodes made from fleet.replicas do not
@@ -1788,7 +1876,8 @@ static bool initial_extra_node(struct sim *s)
     const struct np_aks *a = &cl->cfg.aks;
     for (size_t p = 0; p < a->n_pools; p++) {
         const struct np_aks_pool *pool = &a->pools[p];
-        if (pool->system || !pool->autoscale || pool_size(s, (int32_t)p) >= pool->max_count)
+        if (pool->system || !pool->autoscale || !pool->pod_ok ||
+            pool_size(s, (int32_t)p) >= pool->max_count)
             continue;
         int32_t zone;
         pool_price(cl, pool, &zone);

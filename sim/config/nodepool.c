@@ -4,6 +4,7 @@
  * spot, insufficient capacity, PodDisruptionBudget), resolved against the catalog.
  */
 #include "sim/config/nodepool.h"
+#include "sim/config/schedcfg.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -356,7 +357,7 @@ static int cmp_str(const void *a, const void *b)
 static const char *const cluster_keys[] = {"cloud",    "region", "zones",
                                            "karpenter", "aks",    "spot",
                                            "insufficient_capacity", "podDisruptionBudget",
-                                           "start_time", "gpu_sharing", NULL};
+                                           "start_time", "gpu_sharing", "scheduler", NULL};
 
 /* cluster.start_time: the UTC date and time of the run's t = 0 (for budget schedules). */
 static int read_start(const struct rd *r, const struct ynode *cl)
@@ -645,6 +646,96 @@ static bool in_list(const char *s, const char *const *list)
         if (!strcmp(s, list[i]))
             return true;
     return false;
+}
+
+/* ---- node labels and taints (the kube-scheduler's view of a node) ------------------------ */
+
+static int add_label(struct sched_label *out, int k, const char *key, const char *value)
+{
+    if (k < NP_MAX_NODE_LABELS && value)
+        out[k++] = (struct sched_label){key, value};
+    return k;
+}
+
+int np_node_labels(const struct nodepool_cfg *cfg, const struct catalog *cat, int32_t type,
+                   int32_t zone, int cap, int32_t pool, struct sched_label *out, char *buf,
+                   size_t n)
+{
+    const struct cat_instance *ci = cfg->types[type].inst;
+    const char *zn = cfg->n_zones ? cfg->zones[zone] : NULL;
+    int k = 0;
+    k = add_label(out, k, "node.kubernetes.io/instance-type", ci->id);
+    k = add_label(out, k, "topology.kubernetes.io/zone", zn);
+    k = add_label(out, k, "topology.kubernetes.io/region", cfg->region);
+    k = add_label(out, k, "kubernetes.io/arch", "amd64");
+    k = add_label(out, k, "kubernetes.io/os", "linux");
+    const struct sched_label *user;
+    int n_user;
+    if (cfg->kind == NP_KARPENTER) {
+        /* Karpenter's well-known labels (karpenter.sh) and the provider's instance labels
+         * (karpenter.k8s.aws/..., karpenter.azure.com/...), as read_requirement knows them. */
+        const struct np_karpenter *kp = &cfg->kp[pool];
+        k = add_label(out, k, "karpenter.sh/nodepool", kp->name);
+        k = add_label(out, k, "karpenter.sh/capacity-type", np_capacity_name(cap));
+        if (cfg->cloud == NP_AWS)
+            k = add_label(out, k, "topology.k8s.aws/zone-id", zn);
+        const char *const *keys = cfg->cloud == NP_AWS ? aws_keys : azure_keys;
+        size_t used = 0;
+        for (size_t i = 0; keys[i]; i++) {
+            if (!strncmp(keys[i], "karpenter.sh/", 13) || !strncmp(keys[i], "topology.", 9) ||
+                !strncmp(keys[i], "kubernetes.io/", 14) || !strncmp(keys[i], "node.", 5))
+                continue;
+            char sv[128];
+            double v = 0;
+            enum lbl kind = type_label(cat, ci, keys[i], sv, sizeof sv, &v);
+            if (kind == L_NONE || used >= n)
+                continue;
+            int w = kind == L_NUM ? snprintf(buf + used, n - used, "%.15g", v)
+                                  : snprintf(buf + used, n - used, "%s", sv);
+            if (w < 0 || (size_t)w >= n - used)
+                continue;
+            k = add_label(out, k, keys[i], buf + used);
+            used += (size_t)w + 1;
+        }
+        user = kp->labels;
+        n_user = kp->n_labels;
+    } else {
+        /* AKS's node labels (learn.microsoft.com/azure/aks/use-labels): the agent pool, its
+         * mode, spot priority. */
+        const struct np_aks_pool *p = &cfg->aks.pools[pool];
+        k = add_label(out, k, "kubernetes.azure.com/agentpool", p->name);
+        k = add_label(out, k, "agentpool", p->name);
+        k = add_label(out, k, "kubernetes.azure.com/mode", "user");
+        if (p->spot)
+            k = add_label(out, k, "kubernetes.azure.com/scalesetpriority", "spot");
+        user = p->labels;
+        n_user = p->n_labels;
+    }
+    for (int i = 0; i < n_user; i++) {
+        /* A user label replaces a well-known one of the same key. */
+        int j = 0;
+        while (j < k && strcmp(out[j].key, user[i].key))
+            j++;
+        if (j < k)
+            out[j].value = user[i].value;
+        else
+            k = add_label(out, k, user[i].key, user[i].value);
+    }
+    return k;
+}
+
+const struct sched_taint *np_node_taints(const struct nodepool_cfg *cfg, int32_t pool, int *n)
+{
+    if (cfg->kind == NP_KARPENTER) {
+        *n = cfg->kp[pool].n_taints;
+        return cfg->kp[pool].taints;
+    }
+    if (cfg->kind == NP_AKS) {
+        *n = cfg->aks.pools[pool].n_taints;
+        return cfg->aks.pools[pool].taints;
+    }
+    *n = 0;
+    return NULL;
 }
 
 enum op { OP_IN, OP_NOT_IN, OP_EXISTS, OP_DOES_NOT_EXIST, OP_GT, OP_LT };
@@ -1000,6 +1091,18 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
         return rc;
     const struct ynode *ts = field(tmpl, tk, "spec", tsk);
     if ((rc = ynode_check_keys(ts, tsk, tspec_keys, r->err)))
+        return rc;
+    /* The nodes' labels and taints (the kube-scheduler's filters). startupTaints are gone
+     * by the time the GPUs are allocatable, so they never keep a pod off a Ready node. */
+    const struct ynode *tmd = field(tmpl, tk, "metadata", k);
+    if (tmd && tmd->kind == YNODE_MAP) {
+        char lk[KEY_MAX];
+        if ((rc = schedcfg_labels(field(tmd, k, "labels", lk), lk, kp->labels, NP_MAX_LABELS,
+                                  &kp->n_labels, r->err)))
+            return rc;
+    }
+    if ((rc = schedcfg_taints(field(ts, tsk, "taints", k), k, kp->taints, NP_MAX_TAINTS,
+                              &kp->n_taints, r->err)))
         return rc;
     /* Karpenter's defaults: on-demand only unless the requirements allow spot (the AWS
      * provider's getCapacityType picks spot only when it is allowed), every zone. */
@@ -1560,6 +1663,27 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
     pool->type = -1;
     if (pool->system)
         return SIM_OK; /* system pools run no replica; llmcap neither resolves nor bills them */
+    if ((rc = schedcfg_labels(field(p, ctx, "nodeLabels", k), k, pool->labels, NP_MAX_LABELS,
+                              &pool->n_labels, r->err)))
+        return rc;
+    n = field(p, ctx, "nodeTaints", k);
+    pool->n_taints = 0;
+    if (n && !ynode_is_null(n)) {
+        if (n->kind != YNODE_SEQ)
+            return fail(r, n, "expected a list of 'key=value:Effect' for '%s', found %s", k,
+                        ynode_kind_name(n));
+        if (n->n > NP_MAX_TAINTS - 1)
+            return fail(r, n->items[NP_MAX_TAINTS - 1], "'%s' has more than %d taints", k,
+                        NP_MAX_TAINTS - 1);
+        for (size_t i = 0; i < n->n; i++) {
+            char ik[KEY_MAX];
+            join_index(ik, sizeof ik, k, i);
+            if ((rc = schedcfg_aks_taint(n->items[i], ik, pool->taint_text[i], NP_TAINT_TEXT,
+                                         &pool->taints[pool->n_taints], r->err)))
+                return rc;
+            pool->n_taints++;
+        }
+    }
     n = field(p, ctx, "vmSize", k);
     if ((rc = as_string(r, n, k, &v)))
         return rc;
@@ -1582,6 +1706,10 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
     if ((pool->type = type_add(cfg, ci)) < 0)
         return fail(r, n, "more than %d instance types", NP_MAX_TYPES);
     if (pool->spot) {
+        /* AKS taints every spot node kubernetes.azure.com/scalesetpriority=spot:NoSchedule
+         * (learn.microsoft.com/azure/aks/spot-node-pool): pods need the toleration. */
+        pool->taints[pool->n_taints++] = (struct sched_taint){
+            "kubernetes.azure.com/scalesetpriority", "spot", SCHED_NO_SCHEDULE};
         bool priced = false;
         for (int32_t z = 0; z < cfg->n_zones; z++)
             priced = priced || !isnan(cfg->spot_price[pool->type][z]);
@@ -1878,6 +2006,203 @@ static int read_pdb(const struct rd *r, const struct ynode *pn)
     return int_or_percent(r, mina ? mina : maxu, k, &cfg->pdb_value, &cfg->pdb_percent);
 }
 
+/* ---- the pods' side of scheduling ----------------------------------------------------------- */
+
+int32_t np_aks_pool_zone(const struct nodepool_cfg *cfg, const struct np_aks_pool *p)
+{
+    int32_t zone = 0;
+    double best = NAN;
+    for (int32_t z = 0; p->spot && z < cfg->n_zones; z++) {
+        double v = cfg->spot_price[p->type][z];
+        if (!isnan(v) && (isnan(best) || v < best)) {
+            best = v;
+            zone = z;
+        }
+    }
+    return zone;
+}
+
+/* The distinct values of label `key` over the candidate nodes, for messages. */
+struct cand {
+    struct sched_label labels[NP_MAX_NODE_LABELS];
+    int n;
+    char buf[512];
+};
+
+static void values_of(const struct cand *c, int n_c, const char *key, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n_c && used < n; i++)
+        for (int j = 0; j < c[i].n; j++) {
+            if (strcmp(c[i].labels[j].key, key))
+                continue;
+            const char *v = c[i].labels[j].value;
+            if (used && strstr(out, v))
+                continue;
+            int w = snprintf(out + used, n - used, "%s%s", used ? ", " : "", v);
+            if (w > 0)
+                used += (size_t)w;
+        }
+    if (!used)
+        snprintf(out, n, "none has the label");
+}
+
+/* Where a pod-side error points: the constraint, else fleet.pod, else the provisioner. */
+static const struct ynode *pod_node(const struct rd *r, const char *path)
+{
+    const struct ynode *n = scenario_node(r->sc, path);
+    if (!n)
+        n = scenario_node(r->sc, "fleet.pod");
+    if (!n && r->sc->cluster.node)
+        n = ynode_key(r->sc->cluster.node, r->cfg->kind == NP_AKS ? "aks" : "karpenter");
+    return n;
+}
+
+/* Why no candidate takes the pod: the first constraint that no candidate meets. */
+static int no_node_error(const struct rd *r, const struct cand *c, int n_c, bool taints_ok,
+                         const struct sched_taint *taint, const char *who)
+{
+    const struct sched_pod *pod = &r->cfg->pod;
+    if (!taints_ok && taint)
+        return fail(r, pod_node(r, "fleet.pod.tolerations"),
+                    "no node of %s can take the pods: their taint %s%s%s:%s is not tolerated "
+                    "(add a toleration to 'fleet.pod.tolerations', as the Deployment's pod "
+                    "template would need)",
+                    who, taint->key, taint->value[0] ? "=" : "", taint->value,
+                    sched_effect_name(taint->effect));
+    char vals[256];
+    for (int i = 0; i < pod->n_node_selector; i++) {
+        const struct sched_label *l = &pod->node_selector[i];
+        bool any = false;
+        for (int j = 0; j < n_c && !any; j++)
+            for (int k = 0; k < c[j].n && !any; k++)
+                any = !strcmp(c[j].labels[k].key, l->key) && !strcmp(c[j].labels[k].value, l->value);
+        if (!any) {
+            values_of(c, n_c, l->key, vals, sizeof vals);
+            return fail(r, pod_node(r, "fleet.pod.nodeSelector"),
+                        "'fleet.pod.nodeSelector' '%s: %s' matches no node that %s can launch "
+                        "(their '%s': %s)",
+                        l->key, l->value, who, l->key, vals);
+        }
+    }
+    const struct sched_expr *e = pod->has_required && pod->n_required
+                                     ? pod->required[0].exprs
+                                     : NULL;
+    if (e && pod->required[0].n_exprs) {
+        values_of(c, n_c, e->key, vals, sizeof vals);
+        return fail(r,
+                    pod_node(r, "fleet.pod.affinity.nodeAffinity."
+                                "requiredDuringSchedulingIgnoredDuringExecution"),
+                    "the pods' required node affinity matches no node that %s can launch (their "
+                    "'%s': %s)",
+                    who, e->key, vals);
+    }
+    return fail(r, pod_node(r, "fleet.pod.affinity"),
+                "the pods' node selector and required node affinity match no node that %s "
+                "can launch",
+                who);
+}
+
+/*
+ * The fleet's pods as the scheduler sees them (fleet.pod's constraints, nvidia.com/gpu =
+ * tensor_parallel_size, owned by a ReplicaSet, the image's size, the ExtendedResource-
+ * Toleration), and which offerings (Karpenter) or pools (AKS) can take them: Karpenter
+ * launches a NodeClaim only for pods whose constraints the NodePool's requirements, labels
+ * and taints admit (scheduling.Requirements.Compatible, Taints.ToleratesPod); the cluster
+ * autoscaler only scales node groups whose template node passes the scheduler's
+ * predicates. None at all is an error at the constraint that excludes them.
+ */
+static int read_pod_side(const struct rd *r)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    const struct scenario *sc = r->sc;
+    struct sched_pod *pod = &cfg->pod;
+    *pod = sc->fleet.pod.sched;
+    pod->requests[SCHED_GPU] = sc->engine.tensor_parallel_size;
+    pod->owned = true;
+    pod->image_bytes = (int64_t)(sc->engine.startup.image_gib * 1073741824.0);
+    /* ExtendedResourceToleration: a toleration for the extended resource the pods
+     * request (nvidia.com/gpu, or a MIG or shared resource's name). */
+    const char *res = sc->fleet.pod.gpu.resource[0] ? sc->fleet.pod.gpu.resource
+                                                    : "nvidia.com/gpu";
+    if (cfg->ert && pod->n_tolerations < SCHED_MAX_TOLERATIONS)
+        pod->tolerations[pod->n_tolerations++] =
+            (struct sched_toleration){res, "", true, SCHED_NO_SCHEDULE};
+    if (cfg->kind == NP_IMPLICIT) {
+        if (pod->n_node_selector || pod->has_required)
+            return fail(r, pod_node(r, pod->n_node_selector ? "fleet.pod.nodeSelector"
+                                                            : "fleet.pod.affinity"),
+                        "the pods' node selector or required node affinity needs nodes with "
+                        "labels: a node provisioner ('cluster.karpenter' or 'cluster.aks')");
+        return SIM_OK;
+    }
+    struct cand c[NP_MAX_POOLS];
+    int n_c = 0;
+    bool any = false;
+    const struct sched_taint *bad = NULL;
+    if (cfg->kind == NP_KARPENTER) {
+        /* Each NodePool: its taints, and each offering it allows. */
+        bool some_taints_ok = false;
+        for (int32_t p = 0; p < cfg->n_kp; p++) {
+            struct np_karpenter *kp = &cfg->kp[p];
+            memset(kp->pod_ok, 0, sizeof kp->pod_ok);
+            bool tok = sched_taints_ok(pod, kp->taints, kp->n_taints);
+            for (int i = 0; i < kp->n_taints && !tok && !bad; i++)
+                if (!sched_taints_ok(pod, &kp->taints[i], 1))
+                    bad = &kp->taints[i];
+            some_taints_ok = some_taints_ok || tok;
+            struct cand one;
+            for (int32_t t = 0; t < cfg->n_types; t++)
+                for (int32_t z = 0; z < cfg->n_zones; z++)
+                    for (int cap = 0; cap < 2; cap++) {
+                        if (!(kp->types >> t & 1) || !kp->zone_ok[z] || !kp->capacity[cap])
+                            continue;
+                        one.n = np_node_labels(cfg, r->cat, t, z, cap, p, one.labels, one.buf,
+                                               sizeof one.buf);
+                        kp->pod_ok[t][z][cap] = tok && sched_affinity_ok(pod, one.labels, one.n);
+                        any = any || kp->pod_ok[t][z][cap];
+                        if (tok && n_c < NP_MAX_POOLS)
+                            c[n_c++] = one;
+                    }
+        }
+        if (!any) {
+            char who[NP_NAME_MAX + 16];
+            if (cfg->n_kp == 1)
+                snprintf(who, sizeof who, "NodePool '%s'", cfg->kp[0].name);
+            else
+                snprintf(who, sizeof who, "the NodePools");
+            return no_node_error(r, c, n_c, some_taints_ok, bad, who);
+        }
+        return SIM_OK;
+    }
+    struct np_aks *a = &cfg->aks;
+    bool some_taints_ok = false;
+    for (size_t p = 0; p < a->n_pools; p++) {
+        struct np_aks_pool *pool = &a->pools[p];
+        pool->pod_ok = false;
+        if (pool->system)
+            continue;
+        bool tok = sched_taints_ok(pod, pool->taints, pool->n_taints);
+        for (int i = 0; i < pool->n_taints && !tok && !bad; i++)
+            if (!sched_taints_ok(pod, &pool->taints[i], 1))
+                bad = &pool->taints[i];
+        struct cand *cc = &c[n_c < NP_MAX_POOLS ? n_c : NP_MAX_POOLS - 1];
+        cc->n = np_node_labels(cfg, r->cat, pool->type, np_aks_pool_zone(cfg, pool), pool->spot,
+                               (int32_t)p, cc->labels, cc->buf, sizeof cc->buf);
+        pool->pod_ok = tok && sched_affinity_ok(pod, cc->labels, cc->n);
+        any = any || pool->pod_ok;
+        if (tok) {
+            some_taints_ok = true;
+            if (n_c < NP_MAX_POOLS)
+                n_c++;
+        }
+    }
+    if (!any)
+        return no_node_error(r, c, n_c, some_taints_ok, bad, "the AKS node pools");
+    return SIM_OK;
+}
+
 /* ---- public --------------------------------------------------------------------------- */
 
 int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
@@ -1885,12 +2210,17 @@ int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->kind = NP_IMPLICIT;
+    sched_profile_default(&cfg->sched);
     const struct ynode *cl = sc->cluster.node;
-    if (!cl)
-        return SIM_OK;
     struct rd r = {sc, cat, cfg, err, NULL};
+    if (!cl)
+        return read_pod_side(&r);
     int rc = ynode_check_keys(cl, "cluster", cluster_keys, err);
     if (rc)
+        goto fail;
+    cfg->ert = true;
+    if ((rc = schedcfg_profile(sc, ynode_get(cl, "scheduler"), "cluster.scheduler", &cfg->sched,
+                               &cfg->ert, err)))
         goto fail;
     const struct ynode *kn = ynode_get(cl, "karpenter"), *an = ynode_get(cl, "aks");
     if (kn && an) {
@@ -1915,6 +2245,8 @@ int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
             if ((rc = ynode_as_enum(ynode_get(cl, "cloud"), "cluster.cloud", clouds, &c, err)))
                 goto fail;
         }
+        if ((rc = read_pod_side(&r)))
+            goto fail;
         return SIM_OK; /* the implicit pool */
     }
     if (!cat) {
@@ -1930,6 +2262,11 @@ int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
     cfg->kind = kn ? NP_KARPENTER : NP_AKS;
     if ((rc = read_cloud(&r, cl)) || (rc = read_zones(&r, cl)) || (rc = read_start(&r, cl)))
         goto fail;
+    /* ExtendedResourceToleration: enabled on EKS since 1.19 (aws/containers-roadmap#739);
+     * not among AKS's admission plugins (unverified), where pods carry their tolerations. */
+    const struct ynode *sn = ynode_get(cl, "scheduler");
+    if (!(sn && sn->kind == YNODE_MAP && ynode_get(sn, "extendedResourceToleration")))
+        cfg->ert = cfg->cloud == NP_AWS;
     cfg->notice_us = cfg->cloud == NP_AWS ? 120000000 : 30000000;
     cfg->billing_minimum_us = cfg->cloud == NP_AWS ? 60000000 : 0;
     if ((rc = kn ? read_karpenter(&r, kn) : read_aks(&r, an)))
@@ -1940,6 +2277,8 @@ int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
     if ((n = ynode_get(cl, "insufficient_capacity")) && (rc = read_ice(&r, n)))
         goto fail;
     if ((n = ynode_get(cl, "podDisruptionBudget")) && (rc = read_pdb(&r, n)))
+        goto fail;
+    if ((rc = read_pod_side(&r)))
         goto fail;
     return SIM_OK;
 fail:

@@ -20,6 +20,7 @@
 
 #include "sim/config/cron.h"
 #include "sim/core/err.h"
+#include "sim/k8s/scheduler.h"
 
 struct scenario;
 struct catalog;
@@ -36,6 +37,10 @@ enum np_capacity { NP_ON_DEMAND = 0, NP_SPOT = 1 };
 #define NP_MAX_BUDGETS 8
 #define NP_MAX_EXPANDERS 4
 #define NP_NAME_MAX 64
+#define NP_MAX_LABELS 16      /* user labels of a NodePool template or an AKS pool */
+#define NP_MAX_TAINTS 8
+#define NP_MAX_NODE_LABELS 48 /* well-known + instance + user labels of one node */
+#define NP_TAINT_TEXT 384     /* an AKS nodeTaints entry "key=value:Effect" */
 
 /* A latency: lognormal fitted to a median and a 95th percentile (median == p95 is a
  * constant, 0 = none). */
@@ -96,6 +101,15 @@ struct np_karpenter {
     size_t n_budgets;
     int64_t expire_after_us;        /* -1: Never */
     double limit_gpus, limit_cpu, limit_memory_gib; /* INFINITY when not limited */
+    /* spec.template.metadata.labels and spec.template.spec.taints (kube-scheduler) */
+    struct sched_label labels[NP_MAX_LABELS];
+    int n_labels;
+    struct sched_taint taints[NP_MAX_TAINTS];
+    int n_taints;
+    /* The offerings (type, zone, capacity type) whose nodes the fleet's pods can run on:
+     * their taints tolerated, their labels matching the pods' nodeSelector and required
+     * node affinity. Karpenter launches only these for the pods. */
+    bool pod_ok[NP_MAX_TYPES][NP_MAX_ZONES][2];
 };
 
 enum np_expander {
@@ -118,6 +132,12 @@ struct np_aks_pool {
     double spot_max_usd_per_hour; /* -1: up to the on-demand price */
     int32_t priority;             /* priority expander: highest matching priority */
     bool has_priority;
+    struct sched_label labels[NP_MAX_LABELS]; /* nodeLabels */
+    int n_labels;
+    struct sched_taint taints[NP_MAX_TAINTS]; /* nodeTaints, and AKS's spot taint */
+    int n_taints;
+    char taint_text[NP_MAX_TAINTS][NP_TAINT_TEXT];
+    bool pod_ok; /* the fleet's pods can run on its nodes (the autoscaler's predicates) */
 };
 
 /* The cluster-autoscaler profile (AKS's key spelling in the scenario). */
@@ -183,6 +203,10 @@ struct nodepool_cfg {
     int64_t start_s;                  /* cluster.start_time: UTC seconds of t = 0, -1 */
     /* billing */
     int64_t billing_minimum_us;       /* AWS: 60 s per instance; Azure: none */
+    /* kube-scheduler (cluster.scheduler) and the pods' side of scheduling */
+    struct sched_profile sched;
+    bool ert;                         /* the API server's ExtendedResourceToleration */
+    struct sched_pod pod;             /* the fleet's pods as the scheduler sees them */
 };
 
 /*
@@ -207,5 +231,18 @@ double np_advisor_band_rate(enum np_cloud cloud, const char *band);
 int np_parse_quantity(const char *text, double *out);
 
 const char *np_capacity_name(int capacity); /* "on-demand" | "spot" */
+
+/* The labels a node of instance type `type` in `zone` with capacity type `cap` from
+ * `pool` (an AKS pool index; Karpenter: the NodePool) carries: the well-known labels, the
+ * provider's instance labels (Karpenter) or AKS's agent pool labels, and the pool's own
+ * labels. Strings point into `cfg` and into `buf` (numbers formatted there). Returns the
+ * count (at most NP_MAX_NODE_LABELS). */
+int np_node_labels(const struct nodepool_cfg *cfg, const struct catalog *cat, int32_t type,
+                   int32_t zone, int cap, int32_t pool, struct sched_label *out, char *buf,
+                   size_t n);
+/* The zone an AKS pool's nodes get: a spot pool its cheapest priced zone, else the first. */
+int32_t np_aks_pool_zone(const struct nodepool_cfg *cfg, const struct np_aks_pool *p);
+/* The taints of a node of `pool` (Karpenter: the NodePool's). */
+const struct sched_taint *np_node_taints(const struct nodepool_cfg *cfg, int32_t pool, int *n);
 
 #endif

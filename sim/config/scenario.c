@@ -4,6 +4,7 @@
  * are errors at file:line:col). The schema is documented in docs/scenario.md.
  */
 #include "sim/config/scenario.h"
+#include "sim/config/schedcfg.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -386,7 +387,9 @@ static const char *const router_policies[] = {"round_robin",     "least_outstand
 
 static const char *const fleet_keys[] = {"replicas", "max_gpus", "metrics", "autoscaler", "pod",
                                          NULL};
-static const char *const pod_keys[] = {"annotations", "volumes", "resources", NULL};
+static const char *const pod_keys[] = {"annotations", "volumes", "resources", "nodeSelector",
+                                       "tolerations", "affinity", "topologySpreadConstraints",
+                                       NULL};
 static const char *const metrics_keys[] = {"scrape_interval", "namespace", "labels", NULL};
 static const char *const metric_label_keys[] = {"namespace", "job", "container", "pod", NULL};
 static const char *const autoscaler_keys[] = {"scaledObject", "horizontalPodAutoscaler", NULL};
@@ -1369,6 +1372,8 @@ static int bind_pod(struct bind *b, const struct sect *fleet, struct pod_spec *p
     struct sect s;
     int rc;
     if ((rc = sect_open(b, fleet, "pod", pod_keys, &s)))
+        return rc;
+    if (s.map && (rc = schedcfg_pod(s.map, s.ctx, &p->sched, b->err)))
         return rc;
     char key[256];
     const struct ynode *an = field(&s, "annotations", key, sizeof key);

@@ -20,6 +20,7 @@
 #include "sim/config/gpushare.h"
 #include "sim/core/err.h"
 #include "sim/config/ynode.h"
+#include "sim/k8s/scheduler.h"
 
 #define SC_PATH_MAX 1024
 #define SC_NAME_MAX 128
@@ -320,6 +321,7 @@ struct pod_spec {
                                   safe-to-evict-local-volumes */
     int32_t deletion_cost;     /* controller.kubernetes.io/pod-deletion-cost */
     struct gs_pod_request gpu; /* the GPU resource of resources.limits (gpushare.h) */
+    struct sched_pod sched;    /* nodeSelector, tolerations, affinity (sim/k8s/scheduler.h) */
 };
 
 struct fleet_spec {

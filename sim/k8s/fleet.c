@@ -189,6 +189,8 @@ static void pod_gone(struct replica *rp, const char *reason)
      * requests sent there meanwhile find the connection refused. */
     if (rp->ready_pos >= 0 && !rp->ep_ev)
         ready_remove(d, rp);
+    if (rp->phase == POD_TERMINATING && rp->node >= 0)
+        s->nodes[rp->node].n_terminating--;
     rp->phase = POD_GONE;
     rp->gone_us = s->now_us;
     rp->end_reason = reason;
@@ -439,6 +441,8 @@ static void terminate_pod(struct replica *rp, int64_t grace_us,
             ready_remove(d, rp);
     }
     rp->phase = POD_TERMINATING;
+    if (rp->node >= 0)
+        s->nodes[rp->node].n_terminating++;
     rp->terminating_us = s->now_us;
     rp->end_reason = reason;
     int64_t pre = t->pre_stop_us < grace_us ? t->pre_stop_us : grace_us;

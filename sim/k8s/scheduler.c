@@ -44,6 +44,7 @@ void sched_profile_bin_packing(struct sched_profile *p)
     sched_profile_default(p);
     p->strategy = SCHED_MOST_ALLOCATED;
     p->res_weight[SCHED_GPU] = 3;
+    p->w_spread = 0;
 }
 
 const char *sched_effect_name(enum sched_effect e)

@@ -152,9 +152,11 @@ struct sched_profile {
 /* The default-scheduler profile (pkg/scheduler/apis/config/v1 default_plugins.go,
  * defaults.go): LeastAllocated over cpu 1, memory 1. */
 void sched_profile_default(struct sched_profile *p);
-/* The bin-packing profile: the default with MostAllocated over cpu 1, memory 1,
- * nvidia.com/gpu 3 (the MostAllocated example of kubernetes.io/docs/concepts/
- * scheduling-eviction/resource-bin-packing, the extended resource the GPU). */
+/* The bin-packing profile: the default with NodeResourcesFit MostAllocated over cpu 1,
+ * memory 1, nvidia.com/gpu 3 (the MostAllocated example of kubernetes.io/docs/concepts/
+ * scheduling-eviction/resource-bin-packing, the extended resource the GPU) and the
+ * PodTopologySpread system defaults off (defaultingType: List, defaultConstraints: []),
+ * which would otherwise outweigh it (weight 2 against 1) and spread the pods. */
 void sched_profile_bin_packing(struct sched_profile *p);
 
 /* Why no node fits: nodes rejected by each filter (the first that failed), as the

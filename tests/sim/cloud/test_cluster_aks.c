@@ -134,6 +134,7 @@ Test(cluster_aks, price_expander_prefers_the_spot_pool)
                  "    - {name: spot, vmSize: Standard_NC24ads_A100_v4, minCount: 0, maxCount: 4, "
                  "count: 0, priority: Spot}\n",
                  ""));
+    ch_tolerate_spot(&c);
     struct wl_request reqs[] = {h_req(500, 100, 2)};
     struct change chg[] = {{10, 2}};
     ch_run(&c, reqs, 1, chg, 1);
@@ -157,6 +158,7 @@ Test(cluster_aks, failed_spot_allocation_backs_off_and_falls_back_to_regular)
                  "  insufficient_capacity:\n"
                  "    offerings: [{instance_type: Standard_NC24ads_A100_v4, "
                  "capacity_type: spot}]\n"));
+    ch_tolerate_spot(&c);
     struct wl_request reqs[] = {h_req(600, 100, 2)};
     struct change chg[] = {{10, 2}};
     ch_run(&c, reqs, 1, chg, 1);
@@ -206,6 +208,7 @@ Test(cluster_aks, spot_eviction_kills_the_node_after_30_s_and_the_scan_replaces_
                  "    - {name: spot, vmSize: Standard_NC24ads_A100_v4, minCount: 1, maxCount: 4, "
                  "count: 2, priority: Spot, evictionPolicy: Delete, spotMaxPrice: -1}\n",
                  "  spot:\n    interruptions: [{at: 300s}]\n"));
+    ch_tolerate_spot(&c);
     struct wl_request reqs[] = {h_req(900, 100, 2)};
     ch_run(&c, reqs, 1, NULL, 0);
     const struct rec_node *n0 = ch_node(&c, 0);
@@ -227,6 +230,7 @@ Test(cluster_aks, spot_max_price_below_the_price_fails_the_allocation)
                  "    - {name: spot, vmSize: Standard_NC24ads_A100_v4, minCount: 0, maxCount: 4, "
                  "count: 0, priority: Spot, spotMaxPrice: 0.1}\n",
                  ""));
+    ch_tolerate_spot(&c);
     struct wl_request reqs[] = {h_req(300, 100, 2)};
     struct change chg[] = {{10, 2}};
     ch_run(&c, reqs, 1, chg, 1);
@@ -247,6 +251,7 @@ Test(cluster_aks, a_pdb_keeps_the_pod_on_an_evicted_spot_vm_until_azure_deletes_
                  "count: 2, priority: Spot, evictionPolicy: Delete, spotMaxPrice: -1}\n",
                  "  spot:\n    interruptions: [{at: 300s}]\n"
                  "  podDisruptionBudget: {minAvailable: 2}\n"));
+    ch_tolerate_spot(&c);
     struct wl_request reqs[] = {h_req(900, 100, 2)};
     ch_run(&c, reqs, 1, NULL, 0);
     cr_assert_float_eq(S(ch_node(&c, 0)->terminated_us), 330, EPS);
@@ -319,6 +324,7 @@ Test(cluster_aks, an_on_demand_floor_then_spot_with_the_priority_expander)
                  "    - {name: spot, vmSize: Standard_ND96amsr_A100_v4, minCount: 0, "
                  "maxCount: 8, count: 0, priority: Spot}\n",
                  "    priorityExpander: {100: [od], 10: [spot]}\n"));
+    ch_tolerate_spot(&c);
     c.sc.engine.tensor_parallel_size = 8;
     struct wl_request reqs[] = {h_req(900, 100, 2)};
     struct change chg[] = {{10, 5}};

@@ -145,6 +145,15 @@ static inline void ch_go(struct ch *c)
     cr_assert_eq(sim_run(c->s, &err), SIM_OK, "%s", err.msg);
 }
 
+/* The pods tolerate AKS's spot taint (kubernetes.azure.com/scalesetpriority=spot:
+ * NoSchedule), as a Deployment meant for spot pools does. */
+static inline void ch_tolerate_spot(struct ch *c)
+{
+    struct sched_pod *p = &c->sc.fleet.pod.sched;
+    p->tolerations[p->n_tolerations++] = (struct sched_toleration){
+        "kubernetes.azure.com/scalesetpriority", "spot", false, SCHED_NO_SCHEDULE};
+}
+
 static inline void ch_run(struct ch *c, const struct wl_request *reqs, size_t n,
                           const struct change *chg, size_t n_chg)
 {

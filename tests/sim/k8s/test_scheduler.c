@@ -250,13 +250,16 @@ Test(scheduler, topology_spread_and_image_locality_pick_by_hand, .init = setup, 
     cr_assert_eq(hits[0], 0);
     cr_assert(hits[1] > 150 && hits[2] > 150, "%d %d", hits[1], hits[2]);
     /* Bin-packing (MostAllocated; cpu and memory allocatable unknown here, so only the
-     * GPU term counts): n0 3 of 8 -> 37, n1 1 of 8 -> 12, n2 2 of 8 -> 25; with spread
-     * 75/100/100 x 2: n0 150 + 37 = 187, n1 200 + 12 = 212, n2 200 + 25 = 225 -> n2. */
+     * GPU term counts): n0 3 of 8 -> 37, n1 1 of 8 -> 12, n2 2 of 8 -> 25. Without the
+     * spread defaults n0, the fullest, wins. Were the defaults on (spread 75/100/100 x 2),
+     * n2 would: 150 + 37 = 187, 200 + 12 = 212, 200 + 25 = 225. */
     struct sched_profile bp;
     sched_profile_bin_packing(&bp);
     cr_assert_eq(sched_score_fit(&bp, &pod, &n[0]), 37);
     cr_assert_eq(sched_score_fit(&bp, &pod, &n[1]), 12);
     cr_assert_eq(sched_score_fit(&bp, &pod, &n[2]), 25);
+    cr_assert_eq(sched_select(&bp, &pod, n, 3, rng, &w, NULL), 0);
+    bp.w_spread = 2;
     cr_assert_eq(sched_select(&bp, &pod, n, 3, rng, &w, NULL), 2);
     sched_work_release(&w);
 }
