@@ -223,6 +223,26 @@ static void print_bench(const struct sim_result *r)
     printf("  ==================================================\n");
 }
 
+/* The pasted fields accepted and ignored, one line when there are any: the list in full
+ * (validate), or their count (run: the list is in the database's run_notes and
+ * --json). */
+static void print_ignored(const struct sim_result *r, bool full)
+{
+    if (!r->ignored.n)
+        return;
+    size_t n = r->ignored.n + r->ignored.more;
+    if (!full) {
+        printf("  ignored    %zu field%s of pasted objects that cannot change the run (listed "
+               "by llmcap validate, --json and run_notes)\n",
+               n, n == 1 ? "" : "s");
+        return;
+    }
+    char text[IGNORED_MAX * (IGNORED_PATH_MAX + 2) + 64];
+    ignored_format(&r->ignored, text, sizeof text);
+    printf("  ignored    %zu field%s of pasted objects (cannot change the run): %s\n", n,
+           n == 1 ? "" : "s", text);
+}
+
 static void print_summary(const struct scenario *sc, const struct sim_result *r,
                           double wall_s, const char *db_path, int64_t run_id)
 {
@@ -263,6 +283,7 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
                kind, r->replicas == 1 ? "" : "s", model, sc->engine.gpu[0] ? " on " : "",
                sc->engine.gpu, (long long)r->num_gpu_blocks);
     printf("  latency    %s\n", r->latency_provenance);
+    print_ignored(r, false);
     char shed[48] = "";
     if (r->n_outcome[OUTCOME_SHED])
         snprintf(shed, sizeof shed, ", shed %llu", (unsigned long long)r->n_outcome[OUTCOME_SHED]);
@@ -396,7 +417,12 @@ static void print_json(const struct scenario *sc, const struct sim_result *r, in
     printf(",\n  \"seed\": %llu,\n  \"run_id\": %lld,\n  \"latency_provenance\": ",
            (unsigned long long)sc->seed, (long long)run_id);
     cli_json_string(stdout, r->latency_provenance);
-    printf(",\n  \"summary\": {");
+    printf(",\n  \"ignored_fields\": [");
+    for (size_t i = 0; i < r->ignored.n; i++) {
+        printf("%s", i ? ", " : "");
+        cli_json_string(stdout, r->ignored.path[i]);
+    }
+    printf("],\n  \"summary\": {");
     struct json_ctx j = {true};
     sim_result_foreach(r, print_json_kv, &j);
     printf("\n  },\n  \"slo\": [");
@@ -575,6 +601,7 @@ int cmd_validate(int argc, char **argv)
             printf("  fleet      autoscaled\n");
         else
             printf("  fleet      %d replica%s\n", r->replicas, r->replicas == 1 ? "" : "s");
+        print_ignored(r, true);
     }
     sim_free(s);
     catalog_free(cat);

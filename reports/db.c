@@ -12,6 +12,13 @@
 #include <unistd.h>
 
 #include "reports/schema_sql.h" /* generated from reports/schema.sql */
+#include "sim/config/ignored.h"
+
+/* run_notes came after schema 1 was released: created when a run or a merge needs it
+ * (the same statement as in reports/schema.sql). */
+#define RUN_NOTES_SQL                                                                      \
+    "CREATE TABLE IF NOT EXISTS run_notes (run_id INTEGER NOT NULL REFERENCES runs(run_id), " \
+    "key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_id, key)) WITHOUT ROWID"
 #include "sim/core/sha256.h"
 
 #ifndef LLMCAP_VERSION
@@ -616,6 +623,21 @@ int db_finish_run(struct db *db, const struct db_run_info *info, const struct si
     }
     sqlite3_finalize(st);
     st = NULL;
+    if (r->ignored.n) {
+        char text[IGNORED_MAX * (IGNORED_PATH_MAX + 2) + 64];
+        ignored_format(&r->ignored, text, sizeof text);
+        if (sqlite3_exec(db->h, RUN_NOTES_SQL, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(db->h, "INSERT INTO run_notes VALUES (?1, ?2, ?3)", -1, &st,
+                               NULL) != SQLITE_OK)
+            goto fail;
+        sqlite3_bind_int64(st, 1, db->run_id);
+        sqlite3_bind_text(st, 2, "ignored_fields", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            goto fail;
+        sqlite3_finalize(st);
+        st = NULL;
+    }
     if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     db->in_run = false;
@@ -1164,7 +1186,7 @@ int db_merge(struct db *out, const char *in_path, struct db_merge_stats *st,
     }
 
     enum { N_STMT = sizeof run_tables / sizeof run_tables[0] + 1 };
-    sqlite3_stmt *att = NULL, *ins[N_STMT] = {NULL}, *find = NULL;
+    sqlite3_stmt *att = NULL, *ins[N_STMT] = {NULL}, *find = NULL, *notes = NULL;
     bool attached = false, in_txn = false;
     rc = SIM_OK;
     if (sqlite3_prepare_v2(out->h, "ATTACH DATABASE ?1 AS src", -1, &att, NULL) != SQLITE_OK) {
@@ -1212,6 +1234,20 @@ int db_merge(struct db *out, const char *in_path, struct db_merge_stats *st,
             goto out;
         }
     }
+    int64_t src_notes = 0;
+    if (query_int(out->h,
+                  "SELECT count(*) FROM src.sqlite_master WHERE type = 'table' AND name = "
+                  "'run_notes'",
+                  &src_notes) != SQLITE_OK ||
+        (src_notes && (exec(out, RUN_NOTES_SQL, err) != SIM_OK ||
+                       sqlite3_prepare_v2(out->h,
+                                          "INSERT INTO main.run_notes (run_id, key, value) "
+                                          "SELECT ?1, key, value FROM src.run_notes WHERE "
+                                          "run_id = ?2 ORDER BY key",
+                                          -1, &notes, NULL) != SQLITE_OK))) {
+        rc = db_fail(out, err, "cannot merge");
+        goto out;
+    }
     if (sqlite3_prepare_v2(out->h, "SELECT run_id FROM main.runs WHERE run_key = ?1", -1, &find,
                            NULL) != SQLITE_OK) {
         rc = db_fail(out, err, "cannot merge");
@@ -1247,6 +1283,16 @@ int db_merge(struct db *out, const char *in_path, struct db_merge_stats *st,
                 goto out;
             }
         }
+        if (notes) {
+            sqlite3_bind_int64(notes, 1, max_id + 1);
+            sqlite3_bind_int64(notes, 2, runs[i].id);
+            int nrc = sqlite3_step(notes);
+            sqlite3_reset(notes);
+            if (nrc != SQLITE_DONE) {
+                rc = db_fail(out, err, "cannot merge");
+                goto out;
+            }
+        }
         if (st->n_added == 0)
             st->first_id = max_id + 1;
         st->last_id = max_id + 1;
@@ -1263,6 +1309,7 @@ out:
     for (size_t t = 0; t < N_STMT; t++)
         sqlite3_finalize(ins[t]);
     sqlite3_finalize(find);
+    sqlite3_finalize(notes);
     sqlite3_finalize(att);
     if (attached)
         sqlite3_exec(out->h, "DETACH DATABASE src", NULL, NULL, NULL);

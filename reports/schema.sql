@@ -98,6 +98,17 @@ CREATE TABLE IF NOT EXISTS summary (
     PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
 
+-- Notes on a run as text (reports/db.c RUN_NOTES_SQL holds the same statement, for
+-- files written before the table existed): 'ignored_fields', the fields of pasted
+-- objects (kubectl get -o yaml, az ... show) accepted and ignored because they cannot
+-- change the run, '; '-separated dotted paths with sequence indices as '*'.
+CREATE TABLE IF NOT EXISTS run_notes (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    key    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+
 -- Each SLO of the scenario: target, what the run achieved, verdict.
 CREATE TABLE IF NOT EXISTS slo_results (
     run_id   INTEGER NOT NULL REFERENCES runs(run_id),

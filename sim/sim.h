@@ -18,6 +18,7 @@
 
 #include "sim/core/err.h"
 #include "sim/record.h"
+#include "sim/config/ignored.h"
 #include "sim/config/scenario.h"
 #include "sim/workload/workload.h"
 
@@ -179,6 +180,9 @@ struct sim_result {
     double weight_gib_per_gpu;    /* from memory sizing; NaN without the catalog */
     double kv_cache_gib_per_gpu;  /* likewise */
     char latency_provenance[768];
+    /* Fields of the pasted objects (ScaledObject, HPA, NodePool, AKS pools and profile,
+     * PDB) accepted and ignored because they cannot change the run. */
+    struct ignored_fields ignored;
     struct slo_result slo[SLO_MAX];
     size_t n_slo;
     bool slo_pass;                /* every SLO passed (true when there are none) */

@@ -6,6 +6,8 @@
  */
 #include "sim/config/manifest.h"
 
+#include "sim/config/ignored.h"
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -409,8 +411,16 @@ static const char *const metadata_keys[] = {"name",
                                             "selfLink",
                                             NULL};
 
+/* Annotations that change what the controller does: read by the object's reader. */
+static const char *const modelled_annotations[] = {"autoscaling.keda.sh/paused-scale-in",
+                                                   "autoscaling.keda.sh/paused-scale-out",
+                                                   "autoscaling.keda.sh/paused",
+                                                   "autoscaling.keda.sh/paused-replicas",
+                                                   "autoscaling.keda.sh/force-activation",
+                                                   NULL};
+
 static int read_metadata(const struct ynode *root, const char *ctx, const struct ynode **annots,
-                         struct sim_err *err)
+                         struct ignored_fields *ig, struct sim_err *err)
 {
     *annots = NULL;
     const struct ynode *md = child(root, "metadata");
@@ -430,6 +440,28 @@ static int read_metadata(const struct ynode *root, const char *ctx, const struct
         (rc = read_str(md, key, "namespace", false, &name, err)))
         return rc;
     *annots = child(md, "annotations");
+    /* uid, resourceVersion, generation, creationTimestamp, managedFields, labels,
+     * finalizers, ownerReferences and annotations such as kubectl's
+     * last-applied-configuration: the object's bookkeeping, not its behaviour. */
+    for (size_t i = 0; i < md->n; i++) {
+        const char *mk = md->keys[i]->value;
+        if (!strcmp(mk, "name") || !strcmp(mk, "namespace"))
+            continue;
+        if (strcmp(mk, "annotations") || !*annots) {
+            ignored_add(ig, key, mk);
+            continue;
+        }
+        char ak[KEY_MAX];
+        join(ak, key, mk);
+        for (size_t j = 0; j < (*annots)->n; j++) {
+            const char *an = (*annots)->keys[j]->value;
+            bool modelled = false;
+            for (size_t m = 0; modelled_annotations[m] && !modelled; m++)
+                modelled = !strcmp(an, modelled_annotations[m]);
+            if (!modelled)
+                ignored_add(ig, ak, an);
+        }
+    }
     return SIM_OK;
 }
 
@@ -610,8 +642,14 @@ static const char *const prom_meta_keys[] = {
     "unsafeSsl",        "awsRegion", "timeout",       "identityOwner",
     "authModes",        NULL};
 
+/* The prometheus scaler's connection settings: where and how KEDA reaches Prometheus,
+ * not what it decides. */
+static const char *const prom_meta_ignored[] = {
+    "serverAddress", "namespace", "customHeaders", "queryParameters", "unsafeSsl",
+    "awsRegion",     "timeout",   "identityOwner", "authModes",       NULL};
+
 static int read_trigger(const struct ynode *t, const char *tk, struct keda_trigger *out,
-                        struct sim_err *err)
+                        struct ignored_fields *ig, struct sim_err *err)
 {
     static const char *const keys[] = {
         "type", "name", "metadata", "metricType", "useCachedMetrics", "authenticationRef", NULL};
@@ -657,6 +695,8 @@ static int read_trigger(const struct ynode *t, const char *tk, struct keda_trigg
     }
     if ((rc = ignored_map(t, tk, "authenticationRef", err)))
         return rc;
+    if (child(t, "authenticationRef"))
+        ignored_add(ig, tk, "authenticationRef");
     const struct ynode *md;
     if ((rc = need(t, tk, "metadata", &md, err)))
         return rc;
@@ -664,6 +704,9 @@ static int read_trigger(const struct ynode *t, const char *tk, struct keda_trigg
     join(mk, tk, "metadata");
     if ((rc = read_map(md, mk, prom_meta_keys, err)))
         return rc;
+    for (size_t i = 0; prom_meta_ignored[i]; i++)
+        if (child(md, prom_meta_ignored[i]))
+            ignored_add(ig, mk, prom_meta_ignored[i]);
     /* every value is a string in the CRD: check the ones llmcap ignores are scalars */
     for (size_t i = 0; i < md->n; i++) {
         const struct ynode *v = md->items[i];
@@ -762,7 +805,7 @@ static int read_annotations(const struct ynode *annots, const char *ctx, struct 
 }
 
 static int read_so(const struct ynode *root, const char *ctx, struct keda_config *c,
-                   struct sim_err *err)
+                   struct ignored_fields *ig, struct sim_err *err)
 {
     static const char *const top_keys[] = {"apiVersion", "kind",   "metadata",
                                            "spec",       "status", NULL};
@@ -772,10 +815,12 @@ static int read_so(const struct ynode *root, const char *ctx, struct keda_config
     if ((rc = check_api(root, ctx, "keda.sh/v1alpha1", "ScaledObject", "a KEDA ScaledObject", err)))
         return rc;
     const struct ynode *annots;
-    if ((rc = read_metadata(root, ctx, &annots, err)) ||
+    if ((rc = read_metadata(root, ctx, &annots, ig, err)) ||
         (rc = read_annotations(annots, ctx, c, err)) ||
         (rc = ignored_map(root, ctx, "status", err)))
         return rc;
+    if (child(root, "status"))
+        ignored_add(ig, ctx, "status");
     const struct ynode *spec;
     if ((rc = need(root, ctx, "spec", &spec, err)))
         return rc;
@@ -808,6 +853,7 @@ static int read_so(const struct ynode *root, const char *ctx, struct keda_config
         (rc = read_str(ref, k, "kind", false, &s, err)) ||
         (rc = read_str(ref, k, "envSourceContainerName", false, &s, err)))
         return rc;
+    ignored_add(ig, k, ""); /* the target is the scenario's fleet */
 
     int32_t v;
     bool has;
@@ -879,6 +925,7 @@ static int read_so(const struct ynode *root, const char *ctx, struct keda_config
             join(k, ak, "restoreToOriginalReplicaCount");
             if ((rc = ynode_as_bool(rt, k, &ignored, err)))
                 return rc;
+            ignored_add(ig, k, "");
         }
         const struct ynode *hc = child(adv, "horizontalPodAutoscalerConfig");
         if (hc) {
@@ -950,7 +997,7 @@ static int read_so(const struct ynode *root, const char *ctx, struct keda_config
         memset(t, 0, sizeof *t);
         t->ignore_null_values = true; /* keda:"... default=true" */
         c->n_triggers = i + 1;        /* so that a failure releases what this one holds */
-        if ((rc = read_trigger(tr->items[i], tk, t, err)))
+        if ((rc = read_trigger(tr->items[i], tk, t, ig, err)))
             return rc;
         const struct ynode *nm = child(tr->items[i], "name");
         if (nm) {
@@ -976,8 +1023,15 @@ static int read_so(const struct ynode *root, const char *ctx, struct keda_config
 int manifest_read_scaledobject(const struct ynode *root, const char *ctx, struct keda_config *out,
                                struct sim_err *err)
 {
+    return manifest_read_scaledobject_ig(root, ctx, out, NULL, err);
+}
+
+int manifest_read_scaledobject_ig(const struct ynode *root, const char *ctx,
+                                  struct keda_config *out, struct ignored_fields *ig,
+                                  struct sim_err *err)
+{
     keda_config_init(out);
-    int rc = read_so(root, ctx, out, err);
+    int rc = read_so(root, ctx, out, ig, err);
     if (rc) {
         keda_config_release(out);
         keda_config_init(out);
@@ -1180,7 +1234,7 @@ static int read_hpa_metric(const struct ynode *n, const char *key, struct hpa_me
 }
 
 static int read_hpa(const struct ynode *root, const char *ctx, struct hpa_config *c,
-                    struct sim_err *err)
+                    struct ignored_fields *ig, struct sim_err *err)
 {
     static const char *const top_keys[] = {"apiVersion", "kind",   "metadata",
                                            "spec",       "status", NULL};
@@ -1191,9 +1245,11 @@ static int read_hpa(const struct ynode *root, const char *ctx, struct hpa_config
                         "a HorizontalPodAutoscaler", err)))
         return rc;
     const struct ynode *annots;
-    if ((rc = read_metadata(root, ctx, &annots, err)) ||
+    if ((rc = read_metadata(root, ctx, &annots, ig, err)) ||
         (rc = ignored_map(root, ctx, "status", err)))
         return rc;
+    if (child(root, "status"))
+        ignored_add(ig, ctx, "status");
     const struct ynode *spec;
     if ((rc = need(root, ctx, "spec", &spec, err)))
         return rc;
@@ -1213,6 +1269,7 @@ static int read_hpa(const struct ynode *root, const char *ctx, struct hpa_config
         (rc = read_str(ref, k, "name", true, &s, err)) ||
         (rc = read_str(ref, k, "apiVersion", false, &s, err)))
         return rc;
+    ignored_add(ig, k, ""); /* the target is the scenario's fleet */
 
     const struct ynode *mn = child(spec, "minReplicas");
     if (mn) {
@@ -1263,8 +1320,14 @@ static int read_hpa(const struct ynode *root, const char *ctx, struct hpa_config
 int manifest_read_hpa(const struct ynode *root, const char *ctx, struct hpa_config *out,
                       struct sim_err *err)
 {
+    return manifest_read_hpa_ig(root, ctx, out, NULL, err);
+}
+
+int manifest_read_hpa_ig(const struct ynode *root, const char *ctx, struct hpa_config *out,
+                         struct ignored_fields *ig, struct sim_err *err)
+{
     hpa_config_init(out);
-    int rc = read_hpa(root, ctx, out, err);
+    int rc = read_hpa(root, ctx, out, ig, err);
     if (rc) {
         hpa_config_release(out);
         hpa_config_init(out);

@@ -47,6 +47,18 @@ int manifest_read_scaledobject(const struct ynode *root, const char *ctx, struct
 int manifest_read_hpa(const struct ynode *root, const char *ctx, struct hpa_config *out,
                       struct sim_err *err);
 
+/*
+ * As above, adding the fields accepted and ignored (status, metadata.managedFields, uid,
+ * annotations, the trigger's serverAddress, ...) to `ig` (sim/config/ignored.h; NULL:
+ * not collected).
+ */
+struct ignored_fields;
+int manifest_read_scaledobject_ig(const struct ynode *root, const char *ctx,
+                                  struct keda_config *out, struct ignored_fields *ig,
+                                  struct sim_err *err);
+int manifest_read_hpa_ig(const struct ynode *root, const char *ctx, struct hpa_config *out,
+                         struct ignored_fields *ig, struct sim_err *err);
+
 /* Load a YAML file holding one object and read it as above (ctx ""). */
 int manifest_load_scaledobject(const char *path, struct keda_config *out, struct sim_err *err);
 int manifest_load_hpa(const char *path, struct hpa_config *out, struct sim_err *err);

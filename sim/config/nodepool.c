@@ -170,6 +170,59 @@ static int dur(const struct rd *r, const struct ynode *n, const char *key, int64
     return ynode_as_duration_us(n, key, min_us, INT64_MAX, 0, out, r->err);
 }
 
+/* The keys of a pasted object (kubectl get -o yaml, az ... show -o yaml|json): `modelled`
+ * are read by the caller; `ignored` are what the API server or the cloud prints that
+ * cannot change the simulation, accepted and recorded in cfg->ignored. A key in neither
+ * list is accepted and recorded when its value is null (az prints every field of its
+ * schema, most of them null, and newer az versions add fields), else it is an unknown
+ * key (did-you-mean). Duplicate keys are errors. */
+static int pasted_keys(const struct rd *r, const struct ynode *map, const char *ctx,
+                       const char *const *modelled, const char *const *ignored)
+{
+    enum { CAP = 512 };
+    const char *allowed[CAP];
+    size_t n = 0;
+    for (size_t i = 0; modelled[i] && n + 1 < CAP; i++)
+        allowed[n++] = modelled[i];
+    for (size_t i = 0; ignored && ignored[i] && n + 1 < CAP; i++)
+        allowed[n++] = ignored[i];
+    size_t n_known = n;
+    for (size_t i = 0; map && map->kind == YNODE_MAP && i < map->n && n + 1 < CAP; i++)
+        if (map->items[i]->kind == YNODE_SCALAR && ynode_is_null(map->items[i]))
+            allowed[n++] = map->keys[i]->value;
+    allowed[n] = NULL;
+    int rc = ynode_check_keys(map, ctx, allowed, r->err);
+    if (rc || !map)
+        return rc;
+    for (size_t i = 0; i < map->n; i++) {
+        const char *k = map->keys[i]->value;
+        bool is_modelled = false;
+        for (size_t j = 0; modelled[j] && !is_modelled; j++)
+            is_modelled = !strcmp(modelled[j], k);
+        if (is_modelled)
+            continue;
+        bool known = false;
+        for (size_t j = 0; j < n_known && !known; j++)
+            known = !strcmp(allowed[j], k);
+        /* a null the caller knows is a default: nothing to record */
+        if (!known || !(map->items[i]->kind == YNODE_SCALAR && ynode_is_null(map->items[i])))
+            ignored_add(&r->cfg->ignored, ctx, k);
+    }
+    return SIM_OK;
+}
+
+/* Every key of `map` (metadata, a status block) as ignored fields. */
+static void ignore_all(const struct rd *r, const struct ynode *map, const char *ctx)
+{
+    if (!map || map->kind != YNODE_MAP) {
+        if (map && !ynode_is_null(map))
+            ignored_add(&r->cfg->ignored, ctx, "");
+        return;
+    }
+    for (size_t i = 0; i < map->n; i++)
+        ignored_add(&r->cfg->ignored, ctx, map->keys[i]->value);
+}
+
 /* A pasted object or {file: path} loaded next to the scenario (--set paths are relative
  * to the current directory; an include a --set reached into is already expanded). */
 static int kube_obj(const struct rd *r, const struct ynode *n, const char *key,
@@ -1058,10 +1111,12 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
         (rc = need(r, np, ctx, "spec")))
         return rc;
     const char *v;
-    const struct ynode *n = field(np, ctx, "status", k);
-    if (n && n->kind != YNODE_MAP && !ynode_is_null(n))
-        return fail(r, n, "expected a map for '%s', found %s", k, ynode_kind_name(n));
-    n = field(np, ctx, "apiVersion", k);
+    const struct ynode *status = field(np, ctx, "status", k);
+    if (status && status->kind != YNODE_MAP && !ynode_is_null(status))
+        return fail(r, status, "expected a map for '%s', found %s", k, ynode_kind_name(status));
+    if (status && !ynode_is_null(status))
+        ignored_add(&cfg->ignored, k, "");
+    const struct ynode *n = field(np, ctx, "apiVersion", k);
     if ((rc = as_string(r, n, k, &v)))
         return rc;
     if (strcmp(v, "karpenter.sh/v1"))
@@ -1075,6 +1130,20 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
         return fail(r, n, "'%s' must be 'NodePool', got '%s'", k, v);
     snprintf(kp->name, sizeof kp->name, "default");
     const struct ynode *md = field(np, ctx, "metadata", k);
+    /* uid, resourceVersion, generation, managedFields, labels, annotations
+     * (karpenter.sh/nodepool-hash, kubectl's last-applied-configuration): the object's
+     * bookkeeping, none of it read by the controllers for scheduling or disruption. */
+    if (md && md->kind == YNODE_MAP)
+        for (size_t i = 0; i < md->n; i++) {
+            const char *mk = md->keys[i]->value;
+            if (!strcmp(mk, "annotations")) {
+                char ak[KEY_MAX];
+                join(ak, sizeof ak, k, mk);
+                ignore_all(r, md->items[i], ak);
+            } else if (strcmp(mk, "name")) {
+                ignored_add(&cfg->ignored, k, mk);
+            }
+        }
     if (md && md->kind == YNODE_MAP && ynode_get(md, "name")) {
         char nk[KEY_MAX];
         const struct ynode *nn = field(md, k, "name", nk);
@@ -1162,6 +1231,42 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
         n = field(disr, dk, "budgets", k);
         if (n && (rc = read_budgets(r, n, k)))
             return rc;
+    }
+    /* spec.template.metadata: labels and annotations every node gets. The annotation
+     * karpenter.sh/do-not-disrupt: "true" keeps every node of the pool out of voluntary
+     * disruption (Karpenter docs, concepts/disruption.md "Disabling disruption on a
+     * NodePool"): no consolidation, which is what consolidateAfter: Never does here
+     * (drift is not modelled, expiration is forceful and still applies). */
+    const struct ynode *tmd = field(tmpl, tk, "metadata", k);
+    if (tmd && tmd->kind == YNODE_MAP) {
+        for (size_t i = 0; i < tmd->n; i++) {
+            const char *mk = tmd->keys[i]->value;
+            const struct ynode *mv = tmd->items[i];
+            char ak[KEY_MAX];
+            join(ak, sizeof ak, k, mk);
+            if (strcmp(mk, "annotations") || mv->kind != YNODE_MAP) {
+                ignored_add(&cfg->ignored, k, mk);
+                continue;
+            }
+            for (size_t j = 0; j < mv->n; j++) {
+                const char *an = mv->keys[j]->value;
+                if (strcmp(an, "karpenter.sh/do-not-disrupt")) {
+                    ignored_add(&cfg->ignored, ak, an);
+                    continue;
+                }
+                char dk2[KEY_MAX];
+                join(dk2, sizeof dk2, ak, an);
+                const char *dv = NULL;
+                if ((rc = scalar_text(r, mv->items[j], dk2, &dv)))
+                    return rc;
+                if (!strcmp(dv, "true"))
+                    kp->consolidate_after_us = -1;
+                else
+                    ignored_add(&cfg->ignored, ak, an);
+            }
+        }
+    } else if (tmd && !ynode_is_null(tmd)) {
+        return fail(r, tmd, "expected a map for '%s', found %s", k, ynode_kind_name(tmd));
     }
     kp->limit_gpus = kp->limit_cpu = kp->limit_memory_gib = INFINITY;
     n = field(spec, sk, "limits", k);
@@ -1395,18 +1500,73 @@ static int read_expander(const struct rd *r, const struct ynode *n, const char *
     return SIM_OK;
 }
 
+/* An autoscaler-profile key in AKS's kebab spelling (the REST API's and `az aks update
+ * --cluster-autoscaler-profile`'s: scan-interval) from az's camelCase one (az aks show
+ * prints autoScalerProfile with the Python SDK's names camelCased: scanInterval,
+ * scaleDownDelayAfterAdd, maxGracefulTerminationSec). */
+static void kebab(const char *in, char *out, size_t n)
+{
+    size_t used = 0;
+    for (const char *p = in; *p && used + 2 < n; p++) {
+        if (isupper((unsigned char)*p)) {
+            if (used)
+                out[used++] = '-';
+            out[used++] = (char)tolower((unsigned char)*p);
+        } else {
+            out[used++] = *p;
+        }
+    }
+    out[used] = '\0';
+}
+
+/* Profile keys the model does not use: they cannot change a run of GPU pods on
+ * autoscaled pools (DaemonSets and system pods are not modelled; the unready-node
+ * health gate only stops scale-ups when many nodes are unready for long). */
+static const char *const profile_ignored[] = {"daemonset-eviction-for-empty-nodes",
+                                              "daemonset-eviction-for-occupied-nodes",
+                                              "ignore-daemonsets-utilization",
+                                              "max-total-unready-percentage",
+                                              "ok-total-unready-count",
+                                              "skip-nodes-with-system-pods",
+                                              NULL};
+
 static int read_profile(const struct rd *r, const struct ynode *pf, const char *ctx)
 {
     struct np_aks *a = &r->cfg->aks;
-    int rc = ynode_check_keys(pf, ctx, profile_keys, r->err);
-    if (rc)
-        return rc;
+    if (!pf || pf->kind != YNODE_MAP)
+        return ynode_check_keys(pf, ctx, profile_keys, r->err);
+    /* Keys in either spelling, each at most once; nulls (az prints unset keys as null)
+     * keep AKS's default. */
+    char names[64][48];
+    size_t nn = pf->n < 64 ? pf->n : 64;
+    for (size_t i = 0; i < nn; i++) {
+        kebab(pf->keys[i]->value, names[i], sizeof names[i]);
+        const struct ynode *kn = pf->keys[i];
+        if (!in_list(names[i], profile_keys)) {
+            const char *dym = did_you_mean(names[i], profile_keys);
+            if (dym)
+                return fail(r, kn, "unknown key '%s' in '%s' (did you mean '%s'?)", kn->value,
+                            ctx, dym);
+            return fail(r, kn, "unknown key '%s' in '%s' (AKS autoscaler profile keys: "
+                               "scan-interval or scanInterval, scale-down-unneeded-time, ... "
+                               "in docs/nodes.md)",
+                        kn->value, ctx);
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(names[i], names[j]))
+                return fail(r, kn, "'%s' in '%s' is the same setting as '%s' (line %ld)",
+                            kn->value, ctx, pf->keys[j]->value, pf->keys[j]->line);
+    }
+    if (pf->n > nn)
+        return fail(r, pf->keys[nn], "'%s' has more keys than the autoscaler profile has", ctx);
     bool delete_given = false;
     for (size_t i = 0; i < pf->n; i++) {
-        const char *name = pf->keys[i]->value;
+        const char *name = names[i];
         const struct ynode *n = pf->items[i];
         char k[KEY_MAX];
-        join(k, sizeof k, ctx, name);
+        join(k, sizeof k, ctx, pf->keys[i]->value);
+        if (n->kind == YNODE_SCALAR && ynode_is_null(n))
+            continue;
         int64_t *d = NULL;
         int64_t dmin = 0;
         if (!strcmp(name, "scan-interval")) {
@@ -1429,13 +1589,17 @@ static int read_profile(const struct rd *r, const struct ynode *pf, const char *
         } else if (!strcmp(name, "new-pod-scale-up-delay"))
             d = &a->new_pod_scale_up_delay_us;
         if (d) {
-            if ((rc = dur(r, n, k, dmin, d)))
+            int rc = dur(r, n, k, dmin, d);
+            if (rc)
                 return rc;
             continue;
         }
+        int rc;
         int32_t iv;
         bool bv;
         double fv;
+        if (in_list(name, profile_ignored))
+            ignored_add(&r->cfg->ignored, ctx, pf->keys[i]->value);
         if (!strcmp(name, "scale-down-utilization-threshold")) {
             if ((rc = num_text(r, n, k, 0.0, 1.0, NULL, &fv)))
                 return rc;
@@ -1462,9 +1626,24 @@ static int read_profile(const struct rd *r, const struct ynode *pf, const char *
             if ((rc = read_expander(r, n, k)))
                 return rc;
         } else if ((rc = bool_text(r, n, k, &bv))) {
-            return rc; /* the remaining keys are booleans, accepted and not modelled */
+            return rc; /* the remaining keys are booleans */
         } else if (!strcmp(name, "skip-nodes-with-local-storage")) {
             a->skip_local_storage = bv;
+        } else if (!strcmp(name, "balance-similar-node-groups")) {
+            /* Balancing spreads a scale-up over similar pools (the same VM size); with
+             * no two such autoscaled pools it changes nothing. */
+            for (size_t x = 0; bv && x < a->n_pools; x++)
+                for (size_t y = x + 1; y < a->n_pools; y++) {
+                    const struct np_aks_pool *px = &a->pools[x], *py = &a->pools[y];
+                    if (px->autoscale && py->autoscale && !px->system && !py->system &&
+                        px->type == py->type && px->spot == py->spot)
+                        return fail(r, n, "'%s' true is not modelled: pools '%s' and '%s' are "
+                                          "similar (same VM size and priority) and the "
+                                          "autoscaler would spread scale-ups over them; llmcap "
+                                          "grows one pool per scan",
+                                    k, px->name, py->name);
+                }
+            ignored_add(&r->cfg->ignored, ctx, pf->keys[i]->value);
         }
     }
     /* AKS: scale-down-delay-after-delete "the default is the scan-interval" */
@@ -1519,6 +1698,148 @@ static int read_priorities(const struct rd *r, const struct ynode *pe, const cha
     return SIM_OK;
 }
 
+/* A map entry that is present and not null (az prints absent settings as null). */
+static const struct ynode *present(const struct ynode *map, const char *ctx, const char *name,
+                                   char *key)
+{
+    const struct ynode *n = field(map, ctx, name, key);
+    return n && !(n->kind == YNODE_SCALAR && ynode_is_null(n)) ? n : NULL;
+}
+
+/* What `az aks nodepool show -o json|yaml` prints besides the modelled keys (az CLI 2.6x,
+ * AgentPool of the Microsoft.ContainerService REST API 2024-2025, flattened and
+ * camelCased as az prints it: learn.microsoft.com/rest/api/aks/agent-pools/get): none of
+ * these changes where the replicas run, how fast a node starts or what it costs. */
+static const char *const pool_ignored[] = {"id",
+                                           "etag",
+                                           "eTag",
+                                           "resourceGroup",
+                                           "type",
+                                           "typePropertiesType",
+                                           "provisioningState",
+                                           "orchestratorVersion",
+                                           "currentOrchestratorVersion",
+                                           "nodeImageVersion",
+                                           "osDiskSizeGb",
+                                           "osDiskType",
+                                           "osSku",
+                                           "kubeletDiskType",
+                                           "maxPods",
+                                           "tags",
+                                           "upgradeSettings",
+                                           "enableNodePublicIp",
+                                           "nodePublicIpPrefixId",
+                                           "enableEncryptionAtHost",
+                                           "enableUltraSsd",
+                                           "enableFips",
+                                           "enableCustomCaTrust",
+                                           "vnetSubnetId",
+                                           "podSubnetId",
+                                           "proximityPlacementGroupId",
+                                           "hostGroupId",
+                                           "capacityReservationGroupId",
+                                           "creationData",
+                                           "kubeletConfig",
+                                           "linuxOsConfig",
+                                           "windowsProfile",
+                                           "networkProfile",
+                                           "securityProfile",
+                                           "workloadRuntime",
+                                           "messageOfTheDay",
+                                           "podIpAllocationMode",
+                                           "systemData",
+                                           "virtualMachineNodesStatus",
+                                           "virtualMachinesProfile",
+                                           "nodeLabels",
+                                           "nodeTaints",
+                                           "nodeInitializationTaints",
+                                           NULL};
+
+/* A field modelled for one value only (the default): another is not modelled. */
+static int only_value(const struct rd *r, const struct ynode *p, const char *ctx,
+                      const char *name, const char *want, const char *why)
+{
+    char k[KEY_MAX];
+    const char *v = NULL;
+    const struct ynode *n = present(p, ctx, name, k);
+    if (!n)
+        return SIM_OK;
+    int rc = as_string(r, n, k, &v);
+    if (rc)
+        return rc;
+    if (strcmp(v, want))
+        return fail(r, n, "'%s' '%s' is not modelled: %s", k, v, why);
+    ignored_add(&r->cfg->ignored, ctx, name);
+    return SIM_OK;
+}
+
+/* The fields az prints that would change the outcome in some values: those values are
+ * refused as not modelled, the others recorded as ignored. */
+static int pool_checks(const struct rd *r, const struct ynode *p, const char *ctx)
+{
+    char k[KEY_MAX];
+    const char *v = NULL;
+    int rc;
+    if ((rc = only_value(r, p, ctx, "osType", "Linux",
+                         "llmcap models Linux GPU nodes running vLLM only")))
+        return rc;
+    const struct ynode *n = present(p, ctx, "powerState", k);
+    if (n) {
+        static const char *const keys[] = {"code", NULL};
+        if ((rc = ynode_check_keys(n, k, keys, r->err)))
+            return rc;
+        char ck[KEY_MAX];
+        const struct ynode *c = present(n, k, "code", ck);
+        if (c) {
+            if ((rc = as_string(r, c, ck, &v)))
+                return rc;
+            if (strcmp(v, "Running"))
+                return fail(r, c, "'%s' is '%s': a stopped pool has no nodes, and starting it "
+                                  "(az aks nodepool start) is not modelled; simulate the "
+                                  "pool running, or leave it out",
+                            ck, v);
+        }
+        ignored_add(&r->cfg->ignored, ctx, "powerState");
+    }
+    if ((rc = only_value(r, p, ctx, "scaleDownMode", "Delete",
+                         "scale-down deletes the VMs (Delete, the default); deallocated VMs "
+                         "restart faster than new ones, which llmcap does not simulate")))
+        return rc;
+    n = present(p, ctx, "artifactStreamingProfile", k);
+    if (n) {
+        char ek[KEY_MAX];
+        const struct ynode *e = present(n, k, "enabled", ek);
+        bool on = false;
+        if (e && (rc = bool_text(r, e, ek, &on)))
+            return rc;
+        if (on)
+            return fail(r, e, "'%s' true is not modelled: the image pull is a whole pull "
+                              "(engine.startup.image_gib at image_pull_gib_per_s); set the "
+                              "pull rate from your nodes instead",
+                        ek);
+        ignored_add(&r->cfg->ignored, ctx, "artifactStreamingProfile");
+    }
+    n = present(p, ctx, "gpuProfile", k);
+    if (n) {
+        char dk[KEY_MAX];
+        const struct ynode *d = present(n, k, "driver", dk);
+        if (d) {
+            if ((rc = as_string(r, d, dk, &v)))
+                return rc;
+            const struct ynode *aks = ynode_get(r->sc->cluster.node, "aks");
+            if (strcmp(v, "Install") && !ynode_get(aks, "registered_to_ready") &&
+                !ynode_get(aks, "provision_to_ready"))
+                return fail(r, d, "'%s' '%s': the GPU driver is not installed by AKS, so the "
+                                  "default driver and device-plugin time does not apply; give "
+                                  "'cluster.aks.registered_to_ready' as measured with your GPU "
+                                  "Operator",
+                            dk, v);
+        }
+        ignored_add(&r->cfg->ignored, ctx, "gpuProfile");
+    }
+    return SIM_OK;
+}
+
 static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
                      struct np_aks_pool *pool)
 {
@@ -1536,17 +1857,25 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
                                        "scaleSetEvictionPolicy",
                                        "spotMaxPrice",
                                        "availabilityZones",
-                                       "nodeLabels",
-                                       "nodeTaints",
                                        "gpuInstanceProfile",
                                        NULL};
     static const char *const modes[] = {"User", "System", NULL};
     static const char *const prios[] = {"Regular", "Spot", NULL};
     static const char *const evictions[] = {"Delete", "Deallocate", NULL};
-    int rc = ynode_check_keys(p, ctx, keys, r->err);
-    if (rc || (rc = need(r, p, ctx, "name")) || (rc = need(r, p, ctx, "vmSize")))
-        return rc;
+    static const char *const checked[] = {"osType", "powerState", "scaleDownMode",
+                                          "artifactStreamingProfile", "gpuProfile", NULL};
+    const char *all[sizeof keys / sizeof keys[0] + sizeof checked / sizeof checked[0]];
+    size_t na = 0;
+    for (size_t i = 0; keys[i]; i++)
+        all[na++] = keys[i];
+    for (size_t i = 0; checked[i]; i++)
+        all[na++] = checked[i];
+    all[na] = NULL;
     char k[KEY_MAX];
+    int rc = pasted_keys(r, p, ctx, all, pool_ignored);
+    if (rc || (rc = need(r, p, ctx, "name")) || (rc = need(r, p, ctx, "vmSize")) ||
+        (rc = pool_checks(r, p, ctx)))
+        return rc;
     const char *v;
     const struct ynode *n = field(p, ctx, "name", k);
     if ((rc = as_string(r, n, k, &v)))
@@ -1555,25 +1884,26 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
         return fail(r, n, "'%s' must be 1 to %zu characters long", k, sizeof pool->name - 1);
     snprintf(pool->name, sizeof pool->name, "%s", v);
     int mode = 0;
-    n = field(p, ctx, "mode", k);
+    n = present(p, ctx, "mode", k);
     if (n && (rc = ynode_as_enum(n, k, modes, &mode, r->err)))
         return rc;
     pool->system = mode == 1;
     /* priority / scaleSetPriority (the CLI's and the ARM API's spelling) */
-    const char *pk = ynode_get(p, "priority") ? "priority" : "scaleSetPriority";
-    if (ynode_get(p, "priority") && ynode_get(p, "scaleSetPriority"))
+    const char *pk = present(p, ctx, "priority", k) ? "priority" : "scaleSetPriority";
+    if (present(p, ctx, "priority", k) && present(p, ctx, "scaleSetPriority", k))
         return fail(r, ynode_key(p, "scaleSetPriority"),
                     "'%s' takes 'priority' or 'scaleSetPriority', not both", ctx);
     int prio = 0;
-    n = field(p, ctx, pk, k);
+    n = present(p, ctx, pk, k);
     if (n && (rc = ynode_as_enum(n, k, prios, &prio, r->err)))
         return rc;
     pool->spot = prio == 1;
-    const char *ek = ynode_get(p, "evictionPolicy") ? "evictionPolicy" : "scaleSetEvictionPolicy";
-    if (ynode_get(p, "evictionPolicy") && ynode_get(p, "scaleSetEvictionPolicy"))
+    const char *ek =
+        present(p, ctx, "evictionPolicy", k) ? "evictionPolicy" : "scaleSetEvictionPolicy";
+    if (present(p, ctx, "evictionPolicy", k) && present(p, ctx, "scaleSetEvictionPolicy", k))
         return fail(r, ynode_key(p, "scaleSetEvictionPolicy"),
                     "'%s' takes 'evictionPolicy' or 'scaleSetEvictionPolicy', not both", ctx);
-    n = field(p, ctx, ek, k);
+    n = present(p, ctx, ek, k);
     if (n) {
         if (!pool->spot)
             return fail(r, ynode_key(p, ek), "'%s' applies only to a Spot pool (priority: Spot)",
@@ -1584,7 +1914,7 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
         pool->deallocate = ev == 1;
     }
     pool->spot_max_usd_per_hour = -1.0;
-    n = field(p, ctx, "spotMaxPrice", k);
+    n = present(p, ctx, "spotMaxPrice", k);
     if (n) {
         if (!pool->spot)
             return fail(r, ynode_key(p, "spotMaxPrice"),
@@ -1599,11 +1929,12 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
         pool->spot_max_usd_per_hour = mp;
     }
     /* counts */
-    const struct ynode *cn = field(p, ctx, "count", k), *mn = ynode_get(p, "minCount"),
-                       *xn = ynode_get(p, "maxCount");
+    char mk0[KEY_MAX];
+    const struct ynode *cn = present(p, ctx, "count", k), *mn = present(p, ctx, "minCount", mk0),
+                       *xn = present(p, ctx, "maxCount", mk0);
     bool given_min = mn != NULL, given_max = xn != NULL;
     pool->autoscale = given_min || given_max;
-    n = field(p, ctx, "enableAutoScaling", k);
+    n = present(p, ctx, "enableAutoScaling", k);
     if (n && (rc = bool_text(r, n, k, &pool->autoscale)))
         return rc;
     if (pool->autoscale && (!given_min || !given_max))
@@ -1642,7 +1973,7 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
      * Autoscaler with multi-instance GPU node pools" (learn.microsoft.com/azure/aks/
      * gpu-multi-instance, MicrosoftDocs/azure-aks-docs b49aae43); AKS-managed MIG pools:
      * "Cluster autoscaler isn't supported on managed GPU node pools" (aks-managed-gpu-nodes). */
-    n = field(p, ctx, "gpuInstanceProfile", k);
+    n = present(p, ctx, "gpuInstanceProfile", k);
     if (n) {
         static const char *const gips[] = {"MIG1g", "MIG2g", "MIG3g", "MIG4g", "MIG7g", NULL};
         int gi;
@@ -1657,9 +1988,26 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
                         "pool a fixed 'count' without enableAutoScaling",
                         k);
     }
-    n = field(p, ctx, "availabilityZones", k);
+    /* availabilityZones: "1", "2", "3" as az prints them (or "eastus-1", the
+     * topology.kubernetes.io/zone label's form). The catalog prices Azure spot per region,
+     * so the zones a pool spreads over change neither prices nor capacity here. */
+    n = present(p, ctx, "availabilityZones", k);
     if (n && n->kind != YNODE_SEQ)
         return fail(r, n, "expected a sequence for '%s', found %s", k, ynode_kind_name(n));
+    for (size_t i = 0; n && i < n->n; i++) {
+        char zk[KEY_MAX];
+        join_index(zk, sizeof zk, k, i);
+        if ((rc = as_string(r, n->items[i], zk, &v)))
+            return rc;
+        size_t rl = strlen(cfg->region);
+        const char *num = !strncmp(v, cfg->region, rl) && v[rl] == '-' ? v + rl + 1 : v;
+        if (strlen(num) != 1 || num[0] < '1' || num[0] > '9')
+            return fail(r, n->items[i], "'%s' must be an Azure zone number ('1', '2', '3') or "
+                                        "'%s-N', got '%s'",
+                        zk, cfg->region, v);
+    }
+    if (n)
+        ignored_add(&cfg->ignored, ctx, "availabilityZones");
     pool->type = -1;
     if (pool->system)
         return SIM_OK; /* system pools run no replica; llmcap neither resolves nor bills them */
@@ -1765,11 +2113,13 @@ static int read_aks(const struct rd *r, const struct ynode *an)
         join_index(ik, sizeof ik, key, i);
         struct np_aks_pool *pool = &a->pools[a->n_pools];
         memset(pool, 0, sizeof *pool);
-        if ((rc = read_pool(r, pools->items[i], ik, pool)))
+        /* a pool as written, or {file: gpu.json} saved by az aks nodepool show */
+        const struct ynode *po = NULL;
+        if ((rc = kube_obj(r, pools->items[i], ik, &po)) || (rc = read_pool(r, po, ik, pool)))
             return rc;
         for (size_t j = 0; j < a->n_pools; j++)
             if (!strcmp(a->pools[j].name, pool->name))
-                return fail(r, ynode_get(pools->items[i], "name"),
+                return fail(r, ynode_get(po, "name"),
                             "node pool name '%s' is used twice in '%s'", pool->name, key);
         any_user = any_user || !pool->system;
         a->n_pools++;
@@ -1953,7 +2303,7 @@ static int read_ice(const struct rd *r, const struct ynode *ic)
 static int read_pdb(const struct rd *r, const struct ynode *pn)
 {
     struct nodepool_cfg *cfg = r->cfg;
-    static const char *const full[] = {"apiVersion", "kind", "metadata", "spec", NULL};
+    static const char *const full[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
     static const char *const spec_keys[] = {"minAvailable", "maxUnavailable", "selector",
                                             "unhealthyPodEvictionPolicy", NULL};
     static const char *const short_keys[] = {"minAvailable", "maxUnavailable", NULL};
@@ -1979,6 +2329,16 @@ static int read_pdb(const struct rd *r, const struct ynode *pn)
             return rc;
         if (strcmp(v, "PodDisruptionBudget"))
             return fail(r, n, "'%s' must be 'PodDisruptionBudget', got '%s'", k, v);
+        /* kubectl get pdb -o yaml: status (currentHealthy, disruptionsAllowed, ...) is
+         * what the controller last computed; the run computes its own. */
+        const struct ynode *st = field(obj, ctx, "status", k);
+        if (st && !ynode_is_null(st))
+            ignored_add(&cfg->ignored, k, "");
+        const struct ynode *md = field(obj, ctx, "metadata", k);
+        if (md && md->kind == YNODE_MAP)
+            for (size_t i = 0; i < md->n; i++)
+                if (strcmp(md->keys[i]->value, "name") && strcmp(md->keys[i]->value, "namespace"))
+                    ignored_add(&cfg->ignored, k, md->keys[i]->value);
         spec = field(obj, ctx, "spec", k);
         snprintf(ctx, sizeof ctx, "%s", k);
         if ((rc = ynode_check_keys(spec, ctx, spec_keys, r->err)))

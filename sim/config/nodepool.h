@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "sim/config/cron.h"
+#include "sim/config/ignored.h"
 #include "sim/core/err.h"
 #include "sim/k8s/scheduler.h"
 
@@ -207,6 +208,9 @@ struct nodepool_cfg {
     struct sched_profile sched;
     bool ert;                         /* the API server's ExtendedResourceToleration */
     struct sched_pod pod;             /* the fleet's pods as the scheduler sees them */
+    /* Fields of the pasted objects accepted and ignored (status, managedFields,
+     * provisioningState, ...): the run records them. */
+    struct ignored_fields ignored;
 };
 
 /*

@@ -1839,6 +1839,11 @@ static int set_include(void *ctx, const char *at, const struct ynode *file, stru
     for (size_t i = 0; include_sites[i]; i++)
         if (!strcmp(include_sites[i], at))
             return scenario_include(ctx, file, at, root, err);
+    /* each AKS node pool: cluster.aks.nodePools.N (az aks nodepool show output) */
+    static const char pools[] = "cluster.aks.nodePools.";
+    if (!strncmp(at, pools, sizeof pools - 1) && at[sizeof pools - 1] &&
+        strspn(at + sizeof pools - 1, "0123456789") == strlen(at + sizeof pools - 1))
+        return scenario_include(ctx, file, at, root, err);
     return SIM_OK;
 }
 

@@ -356,3 +356,64 @@ Test(manifest, a_missing_file_is_reported_with_its_path)
     cr_assert_eq(manifest_load_scaledobject(M "no_such.yaml", &c, &e), SIM_ENOENT);
     cr_assert_str_eq(e.where, M "no_such.yaml");
 }
+
+#include "sim/config/ignored.h"
+
+static bool listed(const struct ignored_fields *ig, const char *path)
+{
+    for (size_t i = 0; i < ig->n; i++)
+        if (!strcmp(ig->path[i], path))
+            return true;
+    return false;
+}
+
+Test(manifest, objects_as_kubectl_prints_them_read_as_applied_and_list_what_is_ignored)
+{
+    struct sim_err e = {0};
+    struct ydoc *d = ydoc_load_file(M "so_kubectl.yaml", &e);
+    cr_assert_not_null(d, "%s", e.msg);
+    struct keda_config c;
+    struct ignored_fields ig = {0};
+    cr_assert_eq(manifest_read_scaledobject_ig(ydoc_root(d), "fleet.autoscaler.scaledObject", &c,
+                                               &ig, &e),
+                 SIM_OK, "%s: %s", e.where, e.msg);
+    cr_assert_eq(c.max_replica_count, 8);
+    cr_assert_eq(c.min_replica_count, 1);
+    cr_assert_float_eq(c.triggers[0].threshold, 4.0, 0.0);
+    cr_assert(c.pause_scale_in);      /* a modelled annotation: read, not listed */
+    cr_assert_not(c.pause_scale_out);
+    static const char *const so_expect[] = {
+        "fleet.autoscaler.scaledObject.status",
+        "fleet.autoscaler.scaledObject.metadata.managedFields",
+        "fleet.autoscaler.scaledObject.metadata.uid",
+        "fleet.autoscaler.scaledObject.metadata.resourceVersion",
+        "fleet.autoscaler.scaledObject.metadata.generation",
+        "fleet.autoscaler.scaledObject.metadata.creationTimestamp",
+        "fleet.autoscaler.scaledObject.metadata.finalizers",
+        "fleet.autoscaler.scaledObject.metadata.labels",
+        "fleet.autoscaler.scaledObject.metadata.annotations.kubectl.kubernetes.io/"
+        "last-applied-configuration",
+        "fleet.autoscaler.scaledObject.spec.triggers.*.metadata.serverAddress",
+        "fleet.autoscaler.scaledObject.spec.scaleTargetRef"};
+    for (size_t i = 0; i < sizeof so_expect / sizeof so_expect[0]; i++)
+        cr_assert(listed(&ig, so_expect[i]), "%s not listed", so_expect[i]);
+    cr_assert_not(listed(&ig, "fleet.autoscaler.scaledObject.metadata.annotations."
+                              "autoscaling.keda.sh/paused-scale-in"));
+    cr_assert_eq(ig.n, sizeof so_expect / sizeof so_expect[0], "%zu listed", ig.n);
+    keda_config_release(&c);
+    ydoc_free(d);
+
+    d = ydoc_load_file(M "hpa_kubectl.yaml", &e);
+    cr_assert_not_null(d, "%s", e.msg);
+    struct hpa_config h;
+    struct ignored_fields ih = {0};
+    cr_assert_eq(manifest_read_hpa_ig(ydoc_root(d), "", &h, &ih, &e), SIM_OK, "%s: %s", e.where,
+                 e.msg);
+    cr_assert_eq(h.max_replicas, 8);
+    cr_assert_eq(h.behavior.scale_up.n_policies, 2);
+    cr_assert(listed(&ih, "status"));
+    cr_assert(listed(&ih, "metadata.managedFields"));
+    cr_assert(listed(&ih, "metadata.annotations.kubectl.kubernetes.io/last-applied-configuration"));
+    hpa_config_release(&h);
+    ydoc_free(d);
+}

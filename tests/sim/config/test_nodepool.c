@@ -460,3 +460,172 @@ Test(nodepool, kubernetes_quantities)
     cr_assert_eq(np_parse_quantity("", &v), SIM_EINVAL);
     cr_assert_eq(np_parse_quantity("12Gb", &v), SIM_EINVAL);
 }
+
+/* Whether `path` is in the ignored-field list. */
+static bool has_ignored(const struct nodepool_cfg *cfg, const char *path)
+{
+    for (size_t i = 0; i < cfg->ignored.n; i++)
+        if (!strcmp(cfg->ignored.path[i], path))
+            return true;
+    return false;
+}
+
+Test(nodepool, aks_pools_and_profile_as_az_prints_them)
+{
+    /* good_aks_az.yaml includes `az aks nodepool show -o json` (a spot pool), `-o yaml` (an
+     * on-demand pool) and `az aks show --query autoScalerProfile -o json` (camelCase keys,
+     * values as strings). The modelled fields read as the hand-written pools do; the rest
+     * is listed once as ignored, with pool indices folded. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load("good_aks_az.yaml", &sc, &cfg, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    const struct np_aks *a = &cfg.aks;
+    cr_assert_eq(a->n_pools, 3);
+    cr_assert_str_eq(a->pools[1].name, "a100spot");
+    cr_assert(a->pools[1].spot && !a->pools[1].deallocate && a->pools[1].autoscale);
+    cr_assert_eq(a->pools[1].count, 0);
+    cr_assert_eq(a->pools[1].max_count, 8);
+    cr_assert_float_eq(a->pools[1].spot_max_usd_per_hour, -1.0, EPS);
+    cr_assert_str_eq(a->pools[2].name, "a100od");
+    cr_assert(!a->pools[2].spot && a->pools[2].autoscale); /* scaleSetPriority: null */
+    cr_assert_eq(a->pools[2].count, 2);
+    cr_assert_eq(a->pools[2].min_count, 1);
+    cr_assert_eq(a->pools[2].max_count, 4);
+    /* the profile: scanInterval 15s, delays 5m / 10s / 3m, unneeded 7m, least-waste,
+     * skipNodesWithLocalStorage "false" */
+    cr_assert_eq(a->scan_interval_us, 15000000);
+    cr_assert_eq(a->delay_after_add_us, 300000000);
+    cr_assert_eq(a->delay_after_delete_us, 10000000);
+    cr_assert_eq(a->unneeded_us, 420000000);
+    cr_assert_eq(a->max_node_provision_us, 900000000);
+    cr_assert_eq(a->n_expanders, 1);
+    cr_assert_eq(a->expanders[0], NP_EXP_LEAST_WASTE);
+    cr_assert_not(a->skip_local_storage);
+    static const char *const expect[] = {
+        "cluster.aks.nodePools.*.osDiskSizeGb",
+        "cluster.aks.nodePools.*.orchestratorVersion",
+        "cluster.aks.nodePools.*.provisioningState",
+        "cluster.aks.nodePools.*.powerState",
+        "cluster.aks.nodePools.*.availabilityZones",
+        "cluster.aks.nodePools.*.nodeTaints",
+        "cluster.aks.nodePools.*.gatewayProfile" /* unknown to llmcap, null: recorded */,
+        "cluster.aks.autoscalerProfile.skipNodesWithSystemPods",
+        "cluster.aks.autoscalerProfile.okTotalUnreadyCount",
+        "cluster.aks.autoscalerProfile.balanceSimilarNodeGroups"};
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
+        cr_assert(has_ignored(&cfg, expect[i]), "%s not listed", expect[i]);
+    /* listed once, modelled and null known fields not at all */
+    size_t n_disk = 0;
+    for (size_t i = 0; i < cfg.ignored.n; i++)
+        n_disk += strstr(cfg.ignored.path[i], "osDiskSizeGb") != NULL;
+    cr_assert_eq(n_disk, 1);
+    cr_assert_not(has_ignored(&cfg, "cluster.aks.nodePools.*.vmSize"));
+    cr_assert_not(has_ignored(&cfg, "cluster.aks.nodePools.*.spotMaxPrice"));
+    cr_assert_not(has_ignored(&cfg, "cluster.aks.nodePools.*.tags"));
+    cr_assert_not(has_ignored(&cfg, "cluster.aks.autoscalerProfile.scanInterval"));
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+/* A good_aks_az.yaml variant with one --set; returns the code. */
+static int load_az_with(const char *set, struct scenario *sc, struct nodepool_cfg *cfg,
+                        struct sim_err *err)
+{
+    const char *sets[] = {set};
+    int rc = scenario_load(sc, FIXTURES "/cluster/good_aks_az.yaml", sets, 1, err);
+    cr_assert_eq(rc, SIM_OK, "%s: %s", err->where, err->msg);
+    return nodepool_cfg_load(cfg, sc, cat, err);
+}
+
+Test(nodepool, az_fields_that_would_change_the_run_are_refused)
+{
+    static const struct {
+        const char *set, *msg;
+    } cases[] = {
+        {"cluster.aks.nodePools.2.scaleDownMode=Deallocate",
+         "'cluster.aks.nodePools.2.scaleDownMode' 'Deallocate' is not modelled"},
+        {"cluster.aks.nodePools.2.gpuInstanceProfile=MIG3g",
+         "'cluster.aks.nodePools.2.gpuInstanceProfile' (MIG) with the cluster autoscaler is "
+         "refused"},
+        {"cluster.aks.nodePools.2.powerState.code=Stopped",
+         "'cluster.aks.nodePools.2.powerState.code' is 'Stopped'"},
+        {"cluster.aks.nodePools.2.osType=Windows", "'cluster.aks.nodePools.2.osType' 'Windows' is not modelled: llmcap models Linux"},
+        {"cluster.aks.nodePools.2.gpuProfile={driver: None}",
+         "'cluster.aks.nodePools.2.gpuProfile.driver' 'None'"},
+        {"cluster.aks.nodePools.2.artifactStreamingProfile={enabled: true}",
+         "'cluster.aks.nodePools.2.artifactStreamingProfile.enabled' true is not modelled"},
+        {"cluster.aks.nodePools.2.availabilityZones=[westus-1]",
+         "'cluster.aks.nodePools.2.availabilityZones.0' must be an Azure zone number"},
+        {"cluster.aks.nodePools.2.gatewayProfile=7", "unknown key 'gatewayProfile'"},
+        {"cluster.aks.nodePools.1.vmSize=Standard_NC24ads_A100_v4",
+         NULL /* control: the same pool as given */},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct scenario sc;
+        struct nodepool_cfg cfg;
+        struct sim_err err = {0};
+        int rc = load_az_with(cases[i].set, &sc, &cfg, &err);
+        if (!cases[i].msg) {
+            cr_assert_eq(rc, SIM_OK, "%s: %s", cases[i].set, err.msg);
+            nodepool_cfg_release(&cfg);
+        } else {
+            cr_assert_eq(rc, SIM_EINVAL, "%s was accepted", cases[i].set);
+            cr_assert(strstr(err.msg, cases[i].msg), "%s: %s", cases[i].set, err.msg);
+            cr_assert(strstr(err.where, "aks_nodepool_od.yaml:") || strstr(err.where, "--set"),
+                      "%s: at %s", cases[i].set, err.where);
+        }
+        scenario_release(&sc);
+    }
+}
+
+Test(nodepool, balance_similar_node_groups_is_refused_with_two_similar_pools)
+{
+    /* Two autoscaled on-demand pools of one VM size: balancing would split scale-ups. */
+    static const char *const sets[] = {
+        "cluster.aks.autoscalerProfile={balanceSimilarNodeGroups: 'true'}",
+        "cluster.aks.nodePools.1.scaleSetPriority=Regular",
+        "cluster.aks.nodePools.1.scaleSetEvictionPolicy=null",
+        "cluster.aks.nodePools.1.spotMaxPrice=null"};
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/good_aks_az.yaml", sets, 4, &err), SIM_OK,
+                 "%s: %s", err.where, err.msg);
+    cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_EINVAL);
+    cr_assert(strstr(err.msg, "pools 'a100spot' and 'a100od' are similar"), "%s", err.msg);
+    scenario_release(&sc);
+    /* one spot and one on-demand pool are not similar: accepted, recorded */
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/good_aks_az.yaml", sets, 1, &err), SIM_OK,
+                 "%s", err.msg);
+    cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_OK, "%s", err.msg);
+    cr_assert(has_ignored(&cfg, "cluster.aks.autoscalerProfile.balanceSimilarNodeGroups"));
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+Test(nodepool, a_nodepool_from_kubectl_lists_its_bookkeeping_as_ignored)
+{
+    static const char *const sets[] = {
+        "cluster.karpenter.nodePool.file=" FIXTURES "/cluster/include/nodepool_kubectl.yaml"};
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/good_karpenter_include.yaml", sets, 1,
+                               &err),
+                 SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    static const char *const expect[] = {
+        "cluster.karpenter.nodePool.status",
+        "cluster.karpenter.nodePool.metadata.managedFields",
+        "cluster.karpenter.nodePool.metadata.uid",
+        "cluster.karpenter.nodePool.metadata.resourceVersion",
+        "cluster.karpenter.nodePool.metadata.annotations.kubectl.kubernetes.io/"
+        "last-applied-configuration",
+        "cluster.karpenter.nodePool.metadata.annotations.karpenter.sh/nodepool-hash"};
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
+        cr_assert(has_ignored(&cfg, expect[i]), "%s not listed", expect[i]);
+    cr_assert_not(has_ignored(&cfg, "cluster.karpenter.nodePool.metadata.name"));
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
