@@ -1308,6 +1308,7 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         if (deployment_start(s->deps[i], err) != SIM_OK)
             goto fail;
     s->res = s->deps[0]->res;
+    s->res.ignored = s->ignored;
     return s;
 fail:
     sim_free(s);
@@ -1402,6 +1403,7 @@ static int finish_results(struct sim *s, bool bill)
     for (int32_t i = 0; i < s->n_deps; i++)
         deployment_finish(s->deps[i]);
     s->res = s->deps[0]->res;
+    s->res.ignored = s->ignored;
     if (bill) {
         cluster_finish(s);
         if (s->sink_rc != SIM_OK)

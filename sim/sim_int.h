@@ -343,6 +343,7 @@ struct sim {
     int32_t n_pending, cap_pending;
 
     struct sim_result res; /* the run: the cluster's bill, every deployment's requests */
+    struct ignored_fields ignored; /* pasted fields ignored (copied into res.ignored) */
     int sink_rc; /* first sink failure */
     struct sim_err sink_err;
     bool stopping;

@@ -1729,7 +1729,7 @@ int cluster_init(struct sim *s, struct sim_err *err)
     int rc = nodepool_cfg_load(&cfg, sc, s->opt.catalog, err);
     if (rc)
         return rc;
-    ignored_merge(&s->res.ignored, &cfg.ignored);
+    ignored_merge(&s->ignored, &cfg.ignored);
     if (cfg.kind == NP_IMPLICIT) {
         nodepool_cfg_release(&cfg);
         if (sc->fleet.max_gpus > 0)

@@ -82,14 +82,14 @@ int autoscaler_init(struct deployment *d, int32_t *initial_replicas, struct sim_
     if (f->scaled_object) {
         a->is_keda = true;
         rc = manifest_read_scaledobject_ig(f->scaled_object, "fleet.autoscaler.scaledObject",
-                                           &a->kcfg, &s->res.ignored, err);
+                                           &a->kcfg, &s->ignored, err);
         if (rc != SIM_OK)
             return rc;
         keda_hpa_config(&a->kcfg, &a->hcfg);
         a->n = a->kcfg.n_triggers;
     } else {
         rc = manifest_read_hpa_ig(f->hpa, "fleet.autoscaler.horizontalPodAutoscaler", &a->hcfg,
-                                  &s->res.ignored, err);
+                                  &s->ignored, err);
         if (rc != SIM_OK)
             return rc;
         a->n = a->hcfg.n_metrics;
