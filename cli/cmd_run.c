@@ -271,17 +271,26 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
                span, loop);
     const char *kind = sc->engine.kind == ENGINE_STATIC ? "static-batching" : "vLLM";
     const char *model = sc->model.name[0] ? sc->model.name : "(unnamed model)";
+    /* a share of a GPU (docs/gpu-sharing.md): "h100-sxm-80gb (MIG 3g.40gb)" */
+    char gpu[160];
+    if (!strncmp(sc->fleet.pod.gpu.resource, "nvidia.com/mig-", 15))
+        snprintf(gpu, sizeof gpu, "%.64s (MIG %.40s)", sc->engine.gpu, sc->fleet.pod.gpu.resource + 15);
+    else if (sc->cluster.sharing.mode == GS_TIME_SLICING)
+        snprintf(gpu, sizeof gpu, "%.64s (time-sliced, %d replicas per GPU)", sc->engine.gpu,
+                 (int)sc->cluster.sharing.replicas);
+    else
+        snprintf(gpu, sizeof gpu, "%.64s", sc->engine.gpu);
     if (r->autoscaled)
         printf("  fleet      %s replicas of %s%s%s (autoscaled by %s: %d at the start, %d at "
                "peak, %llu pods created, %.1f replica-minutes), %lld KV blocks each\n",
-               kind, model, sc->engine.gpu[0] ? " on " : "", sc->engine.gpu,
+               kind, model, sc->engine.gpu[0] ? " on " : "", gpu,
                sc->fleet.scaled_object ? "KEDA + HPA" : "the HPA", r->replicas,
                r->peak_replicas_ready, (unsigned long long)r->pods_created,
                r->replica_s / 60.0, (long long)r->num_gpu_blocks);
     else
         printf("  fleet      %d x %s replica%s of %s%s%s, %lld KV blocks each\n", r->replicas,
                kind, r->replicas == 1 ? "" : "s", model, sc->engine.gpu[0] ? " on " : "",
-               sc->engine.gpu, (long long)r->num_gpu_blocks);
+               gpu, (long long)r->num_gpu_blocks);
     printf("  latency    %s\n", r->latency_provenance);
     print_ignored(r, false);
     char shed[48] = "";

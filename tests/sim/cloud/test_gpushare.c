@@ -208,3 +208,27 @@ Test(gpushare, a_time_sliced_gpu_bills_busy_time_once_and_leaves_idle_time_non_n
     catalog_free(cat);
     scenario_release(&sc);
 }
+
+Test(gpushare, time_sliced_engines_size_kv_from_their_own_share_and_land_on_one_gpu)
+{
+    /* replicas: 2 on an H100 (one implicit node of one GPU): both pods on that GPU. Each
+     * vLLM sizes its cache from its own 0.45 of the whole 80 GiB (memory is not isolated):
+     * 81920 MiB x 0.45 = 38,654,705,664 B - weights 16,060,522,496 - activations
+     * 2,693,791,744 (H100 defaults: 8192 tokens, 1024 sequences) - 1 GiB - 128 MiB
+     * = 18,692,431,872 B = 8,913 blocks of 2 MiB (8,913.2). */
+    struct scenario sc;
+    struct catalog *cat;
+    struct sim *s = build(GS_FIX "ts_h100.yaml", &sc, &cat);
+    struct deployment *d = s->deps[0];
+    cr_assert_eq(d->plan.num_gpu_blocks, 8913);
+    cr_assert_eq(d->ep.max_num_seqs, 1024);
+    cr_assert_eq(s->n_nodes, 1);
+    cr_assert_eq(s->nodes[0].gpus, 1);
+    cr_assert_eq(s->nodes[0].units, 2);
+    cr_assert_eq(d->n_pods, 2);
+    cr_assert_geq(d->pods[0]->gs_gpu, 0);
+    cr_assert_eq(d->pods[0]->gs_gpu, d->pods[1]->gs_gpu);
+    sim_free(s);
+    catalog_free(cat);
+    scenario_release(&sc);
+}
