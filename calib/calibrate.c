@@ -36,16 +36,25 @@ static const struct roof_params prior = {
     .frontend_us = 10000.0,
     .allreduce_latency_us = 20.0,
     .link_eff = 0.70,
+    .gemm_mfu_q = 0.55,
+    .gemm_half_gflop = 1.0,
+    .gemm_half_gflop_q = 1.0,
+    .frontend_req_us = 1000.0,
 };
-static const double lo_b[ROOF_N_PARAMS] = {0.15, 0.30, 0.30, 0.10, 0.0, 0.0,
-                                           0.0,  0.0,  0.0,  0.0,  0.20};
-static const double hi_b[ROOF_N_PARAMS] = {0.95, 0.98, 0.98, 0.95, 300.0, 300.0,
-                                           30000.0, 500.0, 300000.0, 300.0, 1.0};
+/* F_half up to 100 GFLOP: a GEMM of 100 GFLOP (a 4096-token prefill of an 8B model's
+ * gate_up at TP 1) would then reach only half its large-size rate; the API server's time
+ * per request up to 20 ms. */
+static const double lo_b[ROOF_N_PARAMS] = {0.15, 0.30, 0.30, 0.10, 0.0, 0.0,  0.0, 0.0,
+                                           0.0,  0.0,  0.20, 0.10, 0.0, 0.0,  0.0};
+static const double hi_b[ROOF_N_PARAMS] = {0.95,    0.98,  0.98,     0.95,  300.0,
+                                           300.0,   30000.0, 500.0,  300000.0, 300.0,
+                                           1.0,     0.95,  100.0,    100.0, 20000.0};
 /* gemm_mfu, mem_eff, layer_us, host_us, host_seq_us, frontend_us, allreduce_latency_us;
  * attn_mem_eff, attn_mfu, launch_us (eager steps of these runs are long prefills, never
  * launch-bound) and link_eff keep the prior */
-static const bool default_free[ROOF_N_PARAMS] = {true, true, false, false, true, false,
-                                                 true, true, true,  true,  false};
+static const bool default_free[ROOF_N_PARAMS] = {true, true, false, false, true,
+                                                 false, true, true, true, true,
+                                                 false, true, true, true, true};
 
 #define REG_LAMBDA 1e-3 /* pull toward the prior in logit space: breaks flat directions */
 #define HUBER_DELTA 0.10
@@ -573,13 +582,19 @@ static bool run_has_tp(const struct calib_run *r)
     return r->sc.engine.tensor_parallel_size > 1;
 }
 
+static bool run_is_quantized(const struct calib_run *r)
+{
+    const char *d = r->sc.model.dtype;
+    return d[0] && strcmp(d, "bf16") != 0 && strcmp(d, "fp16") != 0;
+}
+
 /* The fit is joint over all runs it is given: the fractions of a GPU's peak (gemm_mfu,
  * mem_eff, attn_mem_eff, attn_mfu, link_eff) are per GPU type; the times (layer_us,
  * launch_us, host_us, host_seq_us, frontend_us, allreduce_latency_us) are shared: the
  * same vLLM software on each, and one configuration alone cannot separate them. */
 static bool per_gpu_param(int i)
 {
-    return i < 4 || i == ROOF_N_PARAMS - 1;
+    return roof_param_is_frac(i) && strcmp(roof_param_names[i], "gemm_mfu_q") != 0;
 }
 
 #define MAX_FREE (ROOF_N_PARAMS * 16)
@@ -590,6 +605,7 @@ struct fitctx {
     int n_runs;
     int free_idx[MAX_FREE]; /* parameter */
     int free_gpu[MAX_FREE]; /* its GPU type (index into c->gpus), -1: shared */
+    bool q_free[16];        /* gemm_mfu_q is fitted for GPU type g (it has quantized runs) */
     double x0[MAX_FREE];    /* logit of the prior */
     int n_free;
     bool failed;
@@ -620,6 +636,10 @@ static void params_of(const struct fitctx *f, const gsl_vector *x, int g, struct
         *roof_param_ref(p, i) =
             lo_b[i] + (hi_b[i] - lo_b[i]) * logistic(gsl_vector_get(x, (size_t)j) + f->x0[j]);
     }
+    /* no quantized run on this GPU type: its quantized GEMMs are taken to reach the 16-bit
+     * fraction of their peak (nothing to fit them on) */
+    if (g >= 0 && g < 16 && !f->q_free[g])
+        p->gemm_mfu_q = p->gemm_mfu;
 }
 
 static double soft_l1(double r)
@@ -680,16 +700,32 @@ static int fit_runs(const struct calib *c, const int *runs, int n, struct roof_p
                     double *loss, int *iters, struct sim_err *err)
 {
     struct fitctx f = {.c = c, .runs = runs, .n_runs = n};
-    bool any_tp = false, has_gpu[16] = {false};
+    bool any_tp = false, any_q = false, has_gpu[16] = {false};
     for (int k = 0; k < n; k++) {
-        any_tp = any_tp || run_has_tp(&c->runs[runs[k]]);
-        has_gpu[gpu_index(c, c->runs[runs[k]].gpu)] = true;
+        const struct calib_run *r = &c->runs[runs[k]];
+        bool q = run_is_quantized(r);
+        any_tp = any_tp || run_has_tp(r);
+        any_q = any_q || q;
+        has_gpu[gpu_index(c, r->gpu)] = true;
     }
     for (int i = 0; i < ROOF_N_PARAMS; i++) {
         if (!c->free_param[i])
             continue;
         if (!strcmp(roof_param_names[i], "allreduce_latency_us") && !any_tp)
             continue; /* no run has an all-reduce: nothing to fit it on */
+        if (!strcmp(roof_param_names[i], "gemm_half_gflop_q") && !any_q)
+            continue; /* no run has quantized weights */
+        if (!strcmp(roof_param_names[i], "gemm_mfu_q")) {
+            /* one curve per dtype class, shared by the GPU types: the fraction of the
+             * quantized path's peak (W8A8 at the FP8 peak, weight-only at the 16-bit
+             * peak) */
+            if (any_q) {
+                add_free(&f, i, -1);
+                for (int g = 0; g < c->n_gpus && g < 16; g++)
+                    f.q_free[g] = true;
+            }
+            continue;
+        }
         if (!per_gpu_param(i)) {
             add_free(&f, i, -1);
             continue;
@@ -1012,7 +1048,8 @@ int calib_write_defaults(const struct calib *c, const char *path, struct sim_err
     fprintf(f, "/* roof_fitted.inc: written by `llmcap calibrate --emit-defaults` (models/"
                "calibrations/); do\n * not edit by hand. {arch, {gemm_mfu, mem_eff, "
                "attn_mem_eff, attn_mfu, layer_us,\n * launch_us, host_us, host_seq_us, "
-               "frontend_us, allreduce_latency_us, link_eff}} */\n");
+               "frontend_us, allreduce_latency_us, link_eff,\n * gemm_mfu_q, gemm_half_gflop, "
+               "gemm_half_gflop_q, frontend_req_us}} */\n");
     fprintf(f, "#define ROOF_FIT_NOTE \"fitted by llmcap calibrate on %d published vLLM 0.6 "
                "runs (models/calibration-data)\"\n",
             c->n_runs);

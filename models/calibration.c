@@ -13,18 +13,24 @@ static int read_params(const struct mu_json *doc, const cJSON *obj, const char *
     if (!cJSON_IsObject(obj))
         return mu_json_err(doc, obj, err, SIM_EINVAL,
                            "'gpus.%s.params' must be an object of parameter values", gpu);
-    /* start from the shipped defaults' shape: every parameter is required */
+    /* every parameter is required but those added later (roof_param_optional): a file
+     * written before them reads as the step model it was fitted with */
+    bool present[ROOF_N_PARAMS] = {false};
     for (int i = 0; i < ROOF_N_PARAMS; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, roof_param_names[i]);
+        if (!v && roof_param_optional(i))
+            continue;
         if (!v)
             return mu_json_err(doc, obj, err, SIM_EINVAL, "'gpus.%s.params' lacks '%s'", gpu,
                                roof_param_names[i]);
+        present[i] = true;
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
             return mu_json_err(doc, v, err, SIM_EINVAL,
                                "'gpus.%s.params.%s' must be a number", gpu,
                                roof_param_names[i]);
         *roof_param_ref(p, i) = v->valuedouble;
     }
+    roof_params_fill_optional(p, present);
     const cJSON *it;
     cJSON_ArrayForEach(it, obj)
     {

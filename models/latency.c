@@ -379,6 +379,7 @@ struct lat_model *lat_roofline_new(const struct lat_context *ctx, struct sim_err
     l->base.ops = &roof_ops;
     l->base.kind = LAT_ROOFLINE;
     l->base.frontend_us = p.frontend_us;
+    l->base.frontend_req_us = p.frontend_req_us;
     snprintf(l->base.provenance, sizeof l->base.provenance,
              "%s: roofline v%d (%s %s kv %dB tp%d on %s; %s; %.400s)%s",
              ctx->calibration && ctx->calibration[0] ? "calibrated" : "modelled", ROOF_VERSION,
@@ -574,7 +575,8 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
     } else {
         roof_params_fitted(g, &p);
         if (!g) /* no catalog: only what the table says */
-            p.layer_us = p.launch_us = p.host_us = p.host_seq_us = p.frontend_us = 0.0;
+            p.layer_us = p.launch_us = p.host_us = p.host_seq_us = p.frontend_us =
+                p.frontend_req_us = 0.0;
         if (t->has_layer_us)
             p.layer_us = t->layer_us;
         if (t->has_launch_us)
@@ -589,6 +591,7 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
     l->layer_us = p.layer_us;
     step_terms_init(&l->st, ctx, &p, t->layers);
     l->base.frontend_us = p.frontend_us;
+    l->base.frontend_req_us = p.frontend_req_us;
     l->base.ops = &table_ops;
     l->base.kind = LAT_TABLE;
     char xnote[96];
@@ -698,13 +701,17 @@ struct lat_model *lat_model_from_spec(const struct lat_spec *spec,
         struct lat_model *m = lat_linear_new(spec->fixed_ms, spec->per_prefill_token_us,
                                              spec->per_decode_seq_us, spec->per_context_token_ns,
                                              err);
-        if (m && check_coef("engine.latency.linear.frontend_ms", spec->frontend_ms,
-                                 LAT_STEP_MS_MAX, err)) {
+        if (m && (check_coef("engine.latency.linear.frontend_ms", spec->frontend_ms,
+                                  LAT_STEP_MS_MAX, err) ||
+                  check_coef("engine.latency.linear.frontend_request_ms",
+                             spec->frontend_request_ms, LAT_STEP_MS_MAX, err))) {
             lat_model_free(m);
             return NULL;
         }
-        if (m)
+        if (m) {
             m->frontend_us = spec->frontend_ms * 1000.0;
+            m->frontend_req_us = spec->frontend_request_ms * 1000.0;
+        }
         return m;
     }
     case LAT_ROOFLINE:

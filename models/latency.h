@@ -47,6 +47,7 @@ struct lat_spec {
     double per_decode_seq_us;
     double per_context_token_ns;
     double frontend_ms; /* linear: per request, added to TTFT and e2e (API server) */
+    double frontend_request_ms; /* linear: API-server time per request, one at a time */
 };
 
 /*
@@ -86,6 +87,9 @@ struct lat_model {
     /* Per request, outside the iteration: API server, tokeniser and detokeniser time the
      * engine adds to each request's TTFT and end-to-end time (0 for constant/linear). */
     double frontend_us;
+    /* Per request, the API server's own time (HTTP, tokenising, queueing the request): it
+     * serves one request at a time, so a burst queues there (0 for constant/linear). */
+    double frontend_req_us;
 };
 
 static inline double lat_step_us(const struct lat_model *m, const struct lat_batch *b)

@@ -25,14 +25,40 @@ static const struct {
 
 const char *const roof_param_names[ROOF_N_PARAMS] = {
     "gemm_mfu",   "mem_eff",  "attn_mem_eff", "attn_mfu",  "layer_us",          "launch_us",
-    "host_us",    "host_seq_us", "frontend_us", "allreduce_latency_us", "link_eff"};
+    "host_us",    "host_seq_us", "frontend_us", "allreduce_latency_us", "link_eff",
+    "gemm_mfu_q", "gemm_half_gflop", "gemm_half_gflop_q", "frontend_req_us"};
+
+bool roof_param_is_frac(int i)
+{
+    return i < 4 || i == 10 || i == 11;
+}
+
+bool roof_param_optional(int i)
+{
+    return i >= 11 && i < ROOF_N_PARAMS;
+}
+
+void roof_params_fill_optional(struct roof_params *p, const bool *present)
+{
+    /* without a size curve and a serial front end: what the first step model did */
+    if (!present[11])
+        p->gemm_mfu_q = p->gemm_mfu;
+    if (!present[12])
+        p->gemm_half_gflop = 0.0;
+    if (!present[13])
+        p->gemm_half_gflop_q = 0.0;
+    if (!present[14])
+        p->frontend_req_us = 0.0;
+}
 
 double *roof_param_ref(struct roof_params *p, int i)
 {
     double *f[ROOF_N_PARAMS] = {&p->gemm_mfu,    &p->mem_eff,     &p->attn_mem_eff,
                                 &p->attn_mfu,    &p->layer_us,    &p->launch_us,
                                 &p->host_us,     &p->host_seq_us, &p->frontend_us,
-                                &p->allreduce_latency_us, &p->link_eff};
+                                &p->allreduce_latency_us, &p->link_eff,
+                                &p->gemm_mfu_q,  &p->gemm_half_gflop, &p->gemm_half_gflop_q,
+                                &p->frontend_req_us};
     return (i >= 0 && i < ROOF_N_PARAMS) ? f[i] : NULL;
 }
 
@@ -77,7 +103,7 @@ int roof_params_check(const struct roof_params *p, struct sim_err *err)
     struct roof_params q = *p;
     for (int i = 0; i < ROOF_N_PARAMS; i++) {
         double v = *roof_param_ref(&q, i);
-        bool frac = i < 4 || i == ROOF_N_PARAMS - 1;
+        bool frac = roof_param_is_frac(i);
         if (frac && !(v > 0.0 && v <= 1.0))
             return mu_err_set(err, SIM_EINVAL,
                               "roofline '%s' must be in (0, 1] (fraction), got '%g'",
@@ -159,7 +185,12 @@ int roofline_init(struct roofline *r, const struct cat_model *m, const struct ca
         r->g_flops_per_token[op] = mult * 2.0 * K[op] * N[op];
         r->g_act_bytes_per_token[op] = mult * (K[op] + N[op]) * 2.0;
         r->g_weight_bytes[op] = K[op] * N[op] * (op == ROOF_LM_HEAD ? 2.0 : wb);
-        r->g_rate[op] = (op == ROOF_LM_HEAD ? peak16 : peak_lin) * 1e6 * p->gemm_mfu;
+        /* quantized weights: W8A8 kernels at the FP8/INT8 peak, or weight-only kernels
+         * (Marlin, AWQ/GPTQ) at the 16-bit peak; either is its own kernel class */
+        bool quant = op != ROOF_LM_HEAD && dtype != MEM_BF16 && dtype != MEM_FP16;
+        r->g_rate[op] = (op == ROOF_LM_HEAD ? peak16 : peak_lin) * 1e6 *
+                        (quant ? p->gemm_mfu_q : p->gemm_mfu);
+        r->g_half_flops[op] = (quant ? p->gemm_half_gflop_q : p->gemm_half_gflop) * 1e9;
     }
     if (m->qkv_bias)
         r->g_weight_bytes[ROOF_QKV] += N[ROOF_QKV] * 2.0;
@@ -204,7 +235,8 @@ double roofline_gemm_us(const struct roofline *r, enum roof_gemm op, double T)
     double w = r->g_weight_bytes[op];
     if (r->g_is_expert[op])
         w *= touched_experts(r, T);
-    double t_c = T * r->g_flops_per_token[op] / r->g_rate[op];
+    /* Hockney: the rate saturates with the GEMM's size, r(F) = r_inf F / (F + F_half) */
+    double t_c = (T * r->g_flops_per_token[op] + r->g_half_flops[op]) / r->g_rate[op];
     double t_m = (w + T * r->g_act_bytes_per_token[op]) / r->mem_rate;
     return t_c > t_m ? t_c : t_m;
 }

@@ -55,10 +55,23 @@ struct roof_params {
     double frontend_us;          /* >= 0: per request: API server, tokeniser, detokeniser */
     double allreduce_latency_us; /* >= 0: fixed cost of one all-reduce */
     double link_eff;             /* (0,1]: fraction of the interconnect bandwidth a ring gets */
+    /* GEMM efficiency by size and dtype (Hockney's r_inf, n_1/2): a GEMM of F FLOPs runs
+     * at peak x mfu x F / (F + F_half), so its compute time is (F + F_half) / (peak x mfu) */
+    double gemm_mfu_q;           /* (0,1]: gemm_mfu of quantized linear layers (fp8/int8/int4
+                                    weights), of the peak they run at */
+    double gemm_half_gflop;      /* >= 0: F_half of 16-bit GEMMs, GFLOP */
+    double gemm_half_gflop_q;    /* >= 0: F_half of quantized GEMMs, GFLOP */
+    double frontend_req_us;      /* >= 0: API-server time per request, served one at a time */
 };
 
 /* Number of fields of struct roof_params, and their names in its order (CAL.json keys). */
-#define ROOF_N_PARAMS 11
+#define ROOF_N_PARAMS 15
+/* Whether parameter i is a fraction in (0, 1] (else a time or size >= 0). */
+bool roof_param_is_frac(int i);
+/* Parameters added after the first calibration files: a CAL.json may lack them (then
+ * roof_param_default_from gives their value from the others). */
+bool roof_param_optional(int i);
+void roof_params_fill_optional(struct roof_params *p, const bool *present);
 extern const char *const roof_param_names[ROOF_N_PARAMS];
 double *roof_param_ref(struct roof_params *p, int i);
 
@@ -86,7 +99,8 @@ struct roofline {
     double g_weight_bytes[ROOF_N_GEMM];
     double g_act_bytes_per_token[ROOF_N_GEMM];
     bool g_is_expert[ROOF_N_GEMM]; /* MoE expert GEMM: bytes scale with touched experts */
-    double g_rate[ROOF_N_GEMM];    /* FLOP/us the op reaches */
+    double g_rate[ROOF_N_GEMM];    /* FLOP/us the op reaches at large sizes */
+    double g_half_flops[ROOF_N_GEMM]; /* Hockney's F_half of the op's kernel class */
     int n_experts;                 /* 0 = dense */
     int top_k;
     double mem_rate;               /* B/us for weights and activations */

@@ -124,6 +124,7 @@ struct engine_params {
 struct engine {
     struct req_list incoming; /* in the front end (API server, tokeniser), in dispatch order */
     evq_handle fe_ev;         /* idle engine: wakes when the front end hands the head over */
+    int64_t fe_free_us;       /* the API server is busy with requests until then */
     struct req_list waiting;
     struct req **running; /* in admission order; capacity max_num_seqs (static: batch) */
     int32_t n_running;

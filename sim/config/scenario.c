@@ -345,8 +345,10 @@ static const char *const latency_keys[] = {"model",  "table",       "constant",
 static const char *const latency_models[] = {"constant", "linear", "roofline", "table", NULL};
 static const char *const lat_constant_keys[] = {"prefill_per_token_us", "decode_iteration_ms",
                                                 NULL};
-static const char *const lat_linear_keys[] = {"fixed_ms", "frontend_ms", "per_prefill_token_us",
-                                              "per_decode_seq_us", "per_context_token_ns", NULL};
+static const char *const lat_linear_keys[] = {"fixed_ms",          "frontend_ms",
+                                              "frontend_request_ms", "per_prefill_token_us",
+                                              "per_decode_seq_us", "per_context_token_ns",
+                                              NULL};
 static const char *const startup_keys[] = {"image_gib",        "image_pull_gib_per_s",
                                            "image_prepulled",  "weights_from",
                                            "weights_gib",      "engine_init",
@@ -1031,7 +1033,9 @@ static int bind_latency(struct bind *b, const struct sect *e, struct lat_spec *l
             (rc = rd_num(b, &l, "per_context_token_ns", 0, false, LAT_PER_CONTEXT_NS_MAX, false,
                          "ns", &lat->per_context_token_ns)) ||
             (rc = rd_num(b, &l, "frontend_ms", 0, false, LAT_STEP_MS_MAX, false, "ms",
-                         &lat->frontend_ms)))
+                         &lat->frontend_ms)) ||
+            (rc = rd_num(b, &l, "frontend_request_ms", 0, false, LAT_STEP_MS_MAX, false, "ms",
+                         &lat->frontend_request_ms)))
             return rc;
     } else if ((rc = only_for(b, &s, "linear", "model linear"))) {
         return rc;

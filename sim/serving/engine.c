@@ -186,6 +186,7 @@ static void vllm_schedule(struct deployment *d, struct replica *rp);
 static void static_schedule(struct deployment *d, struct replica *rp);
 
 static void frontend_pull(struct deployment *d, struct engine *e);
+static inline int64_t frontend_out_us(const struct engine *e, const struct req *r, int64_t t);
 static void frontend_arm(struct deployment *d, struct replica *rp);
 static void frontend_cut_run(struct deployment *d, struct replica *rp);
 static void run_interrupt(struct deployment *d, struct replica *rp, struct req *h,
@@ -602,8 +603,11 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
             r->num_output++;
             sampled++;
             if (r->num_output == 1) {
+                /* the engine's token; the client sees it when the API server streams it */
                 sim_first_token(r, s->now_us);
-                metrics_observe(rp, M_TTFT, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
+                r->first_token_us = frontend_out_us(e, r, s->now_us);
+                metrics_observe(rp, M_TTFT,
+                                (double)(r->first_token_us - r->arrival_us) * 1e-6, 1);
             } else {
                 next_token_b(d, &g, r, s->now_us);
             }
@@ -1038,8 +1042,10 @@ static void static_schedule(struct deployment *d, struct replica *rp)
         b.decode_kv_tokens = ctx0 + (int64_t)e->n_running * i;
         t += step_duration_us(d, &b);
     }
-    for (int32_t i = 0; i < e->n_running; i++)
+    for (int32_t i = 0; i < e->n_running; i++) {
         sim_first_token(e->running[i], first_token_us);
+        e->running[i]->first_token_us = frontend_out_us(e, e->running[i], first_token_us);
+    }
     e->busy = true;
     e->step_start_us = s->now_us;
     e->n_steps++;
@@ -1161,10 +1167,26 @@ static void frontend_cut_run(struct deployment *d, struct replica *rp)
         run_interrupt(d, rp, e->incoming.head, e->incoming.head->ready_us);
 }
 
-/* When request r, dispatched now, reaches the engine's scheduler. */
-static int64_t frontend_ready_us(const struct deployment *d, const struct req *r)
+/*
+ * When request r, dispatched now, reaches the engine's scheduler. The API server (one
+ * process: vLLM 0.6's api_server in front of MQLLMEngine, V1's AsyncLLM in front of the
+ * engine core) takes each request in turn for frontend_req_us (HTTP, OpenAI request
+ * handling, tokenising), then the request needs frontend_us more to reach the scheduler.
+ */
+static int64_t frontend_ready_us(const struct deployment *d, struct engine *e,
+                                 const struct req *r)
 {
-    return r->dispatch_us + llround(d->lat->frontend_us);
+    int64_t start = e->fe_free_us > r->dispatch_us ? e->fe_free_us : r->dispatch_us;
+    e->fe_free_us = start + llround(d->lat->frontend_req_us);
+    return e->fe_free_us + llround(d->lat->frontend_us);
+}
+
+/* When a first token sampled at t reaches the client: the same event loop streams the
+ * outputs, after the requests it has queued by then (a burst's first tokens wait until
+ * the whole burst was taken in). Requests of one token end at t: left as is. */
+static inline int64_t frontend_out_us(const struct engine *e, const struct req *r, int64_t t)
+{
+    return r->output_tokens > 1 && e->fe_free_us > t ? e->fe_free_us : t;
 }
 
 void engine_enqueue(struct replica *rp, struct req *r)
@@ -1173,7 +1195,7 @@ void engine_enqueue(struct replica *rp, struct req *r)
     struct sim *s = d->s;
     struct engine *e = &rp->eng;
     r->replica = rp->idx;
-    int64_t ready = frontend_ready_us(d, r);
+    int64_t ready = frontend_ready_us(d, e, r);
     if (ready <= s->now_us) {
         engine_accept(d, rp, r);
         return;

@@ -94,29 +94,78 @@ Test(roofline, long_prefill_is_compute_bound)
     lat_model_free(m);
 }
 
-Test(roofline, fp8_doubles_compute_bound_gemm_speed_where_supported)
+/* Round efficiencies for the GEMM tests: 50% of the 16-bit peak, 25% of the quantized
+ * path's peak, no size curve. */
+static void test_gemm_params(const struct cat_gpu *g, struct roof_params *p)
+{
+    roof_params_fitted(g, p);
+    p->gemm_mfu = 0.50;
+    p->gemm_mfu_q = 0.25;
+    p->gemm_half_gflop = p->gemm_half_gflop_q = 0.0;
+}
+
+Test(roofline, quantized_gemms_run_at_their_own_fraction_of_their_own_peak)
 {
     struct sim_err err = {0};
     const struct cat_model *m = catalog_model(cat, "llama-3-8b", NULL);
+    const struct cat_gpu *h100 = catalog_gpu(cat, "h100-sxm-80gb", NULL);
+    struct roof_params p;
+    test_gemm_params(h100, &p);
     struct roofline bf, f8, a100_bf, a100_f8;
-    cr_assert_eq(roofline_init(&bf, m, catalog_gpu(cat, "h100-sxm-80gb", NULL), MEM_BF16, 2, 1,
-                               NULL, &err), SIM_OK);
-    cr_assert_eq(roofline_init(&f8, m, catalog_gpu(cat, "h100-sxm-80gb", NULL), MEM_FP8, 2, 1,
-                               NULL, &err), SIM_OK);
-    /* 4096 tokens: compute-bound; FP8 peak 1979 vs BF16 989 TFLOPS */
+    cr_assert_eq(roofline_init(&bf, m, h100, MEM_BF16, 2, 1, &p, &err), SIM_OK);
+    cr_assert_eq(roofline_init(&f8, m, h100, MEM_FP8, 2, 1, &p, &err), SIM_OK);
+    /* 4096 tokens: compute-bound; FP8 peak 1979 x 0.25 vs BF16 989 x 0.50 TFLOPS */
     double r = roofline_gemm_us(&bf, ROOF_GATE_UP, 4096) /
                roofline_gemm_us(&f8, ROOF_GATE_UP, 4096);
-    cr_assert_float_eq(r, 1979.0 / 989.0, 1e-9);
-    /* A100 has no FP8 tensor cores: W8A16 at the 16-bit rate, same compute time */
+    cr_assert_float_eq(r, 1979.0 * 0.25 / (989.0 * 0.50), 1e-9);
+    /* by hand: 2 x 4096 x 4096 x 28672 FLOPs at 989e12 x 0.5 FLOP/s */
+    cr_assert_float_eq(roofline_gemm_us(&bf, ROOF_GATE_UP, 4096),
+                       2.0 * 4096 * 4096 * 28672 / (989e12 * 0.5) * 1e6, 1e-6);
+    /* A100 has no FP8 tensor cores: W8A16 (Marlin) at the 16-bit peak, at the quantized
+     * kernels' fraction of it */
     const struct cat_gpu *a100 = catalog_gpu(cat, "a100-sxm-80gb", NULL);
-    cr_assert_eq(roofline_init(&a100_bf, m, a100, MEM_BF16, 2, 1, NULL, &err), SIM_OK);
-    cr_assert_eq(roofline_init(&a100_f8, m, a100, MEM_FP8, 2, 1, NULL, &err), SIM_OK);
-    cr_assert_float_eq(roofline_gemm_us(&a100_bf, ROOF_GATE_UP, 4096),
-                       roofline_gemm_us(&a100_f8, ROOF_GATE_UP, 4096), 1e-9);
+    cr_assert_eq(roofline_init(&a100_bf, m, a100, MEM_BF16, 2, 1, &p, &err), SIM_OK);
+    cr_assert_eq(roofline_init(&a100_f8, m, a100, MEM_FP8, 2, 1, &p, &err), SIM_OK);
+    cr_assert_float_eq(roofline_gemm_us(&a100_f8, ROOF_GATE_UP, 4096) /
+                           roofline_gemm_us(&a100_bf, ROOF_GATE_UP, 4096),
+                       0.50 / 0.25, 1e-9);
     /* ... but half the bytes at one token (memory-bound) */
     double w16 = roofline_gemm_us(&a100_bf, ROOF_GATE_UP, 1);
     double w8 = roofline_gemm_us(&a100_f8, ROOF_GATE_UP, 1);
     cr_assert_float_eq(w8 / w16, 0.5, 1e-3); /* activation bytes are 0.01% of the weights */
+}
+
+/* Hockney's saturating rate r(F) = r_inf F / (F + F_half): a GEMM of F = F_half FLOPs runs
+ * at half the large-size rate, one of 9 F_half at 90% of it. */
+Test(roofline, gemm_rate_saturates_with_size_hockney)
+{
+    struct sim_err err = {0};
+    const struct cat_model *m = catalog_model(cat, "llama-3-8b", NULL);
+    const struct cat_gpu *h100 = catalog_gpu(cat, "h100-sxm-80gb", NULL);
+    struct roof_params p;
+    test_gemm_params(h100, &p);
+    struct roofline flat, curve;
+    cr_assert_eq(roofline_init(&flat, m, h100, MEM_BF16, 2, 1, &p, &err), SIM_OK);
+    /* F_half = the gate_up GEMM's FLOPs at 2048 tokens: 2 x 2048 x 4096 x 28672 */
+    double f_half = 2.0 * 2048 * 4096 * 28672;
+    p.gemm_half_gflop = f_half * 1e-9;
+    cr_assert_eq(roofline_init(&curve, m, h100, MEM_BF16, 2, 1, &p, &err), SIM_OK);
+    /* at F = F_half: twice the time of the flat rate */
+    cr_assert_float_eq(roofline_gemm_us(&curve, ROOF_GATE_UP, 2048) /
+                           roofline_gemm_us(&flat, ROOF_GATE_UP, 2048),
+                       2.0, 1e-9);
+    /* at F = 9 F_half: rate 0.9 r_inf, time / flat time = 1 / 0.9 */
+    cr_assert_float_eq(roofline_gemm_us(&curve, ROOF_GATE_UP, 9 * 2048) /
+                           roofline_gemm_us(&flat, ROOF_GATE_UP, 9 * 2048),
+                       1.0 / 0.9, 1e-9);
+    /* the quantized curve is its own: F_half of 16-bit GEMMs does not touch fp8 ones */
+    struct roofline f8_flat, f8_curve;
+    p.gemm_half_gflop = 0.0;
+    cr_assert_eq(roofline_init(&f8_flat, m, h100, MEM_FP8, 2, 1, &p, &err), SIM_OK);
+    p.gemm_half_gflop = f_half * 1e-9;
+    cr_assert_eq(roofline_init(&f8_curve, m, h100, MEM_FP8, 2, 1, &p, &err), SIM_OK);
+    cr_assert_float_eq(roofline_gemm_us(&f8_curve, ROOF_GATE_UP, 2048),
+                       roofline_gemm_us(&f8_flat, ROOF_GATE_UP, 2048), 1e-9);
 }
 
 Test(roofline, moe_reads_only_the_experts_a_batch_touches)

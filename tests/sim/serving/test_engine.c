@@ -443,6 +443,18 @@ Test(engine, multi_step_blocks_make_arrivals_wait_and_stream_in_chunks)
     free(out.rows);
 }
 
+/* The front-end tests' engine: linear model, 1 ms per iteration + 10 us per prefill
+ * token, `fe_ms` after the API server, `req_ms` in it per request. */
+static void fe_scenario(struct scenario *sc, double fe_ms, double req_ms)
+{
+    h_scenario(sc);
+    sc->engine.latency.kind = LAT_LINEAR;
+    sc->engine.latency.fixed_ms = 1;
+    sc->engine.latency.per_prefill_token_us = 10;
+    sc->engine.latency.frontend_ms = fe_ms;
+    sc->engine.latency.frontend_request_ms = req_ms;
+}
+
 Test(engine, front_end_time_adds_to_ttft_and_e2e_not_to_the_iteration)
 {
     /* linear model: 1 ms per iteration + 10 us per prefill token, front end 5 ms.
@@ -451,11 +463,7 @@ Test(engine, front_end_time_adds_to_ttft_and_e2e_not_to_the_iteration)
      * prefill joins A's decode step: 7-9 ms (1 ms + 100 x 10 us): A done and B's first
      * token at 9 ms; 9-10 B's decode: done at 10 ms. */
     struct scenario sc;
-    h_scenario(&sc);
-    sc.engine.latency.kind = LAT_LINEAR;
-    sc.engine.latency.fixed_ms = 1;
-    sc.engine.latency.per_prefill_token_us = 10;
-    sc.engine.latency.frontend_ms = 5;
+    fe_scenario(&sc, 5, 0);
     struct wl_request reqs[] = {h_req(0, 100, 2), h_req(0.001, 100, 2)};
     struct h_sink out;
     struct sim *s = h_run(&sc, reqs, 2, &out, false);
@@ -463,6 +471,51 @@ Test(engine, front_end_time_adds_to_ttft_and_e2e_not_to_the_iteration)
     cr_assert_float_eq(s_of(out.rows[0].finish_us), 0.009, EPS);
     cr_assert_float_eq(s_of(out.rows[1].first_token_us), 0.009, EPS);
     cr_assert_float_eq(s_of(out.rows[1].finish_us), 0.010, EPS);
+    sim_free(s);
+    free(out.rows);
+}
+
+/* The API server takes one request at a time (frontend_request_ms each), then the request
+ * needs frontend_ms more to reach the scheduler; first tokens stream after the requests
+ * the server had queued by then. Three requests at 0, 1 ms per request in the server,
+ * 5 ms after it, fixed step 1 ms + 10 us per prefill token, 2 output tokens each:
+ *   reach the scheduler at 1+5 = 6, 2+5 = 7, 3+5 = 8 ms;
+ *   request 0 prefills alone 6 -> 8 ms (1 + 1 ms), its token is streamed at 8 ms (the
+ *   server finished taking requests at 3 ms); requests 1 and 2 wait for that step and
+ *   join at 8 ms: the V1 step at 8 ms holds request 0's decode and both prefills
+ *   (1 + 2 ms) -> 11 ms; request 0 ends at 11 ms; 1 and 2 get their first token at 11 ms
+ *   and decode 11 -> 12 ms. */
+Test(engine, the_api_server_serves_a_burst_one_request_at_a_time)
+{
+    struct scenario sc;
+    fe_scenario(&sc, 5, 1);
+    struct wl_request reqs[] = {h_req(0, 100, 2), h_req(0, 100, 2), h_req(0, 100, 2)};
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 3, &out, false);
+    cr_assert_float_eq(s_of(out.rows[0].first_token_us), 0.008, EPS);
+    cr_assert_float_eq(s_of(out.rows[0].finish_us), 0.011, EPS);
+    cr_assert_float_eq(s_of(out.rows[1].first_token_us), 0.011, EPS);
+    cr_assert_float_eq(s_of(out.rows[2].first_token_us), 0.011, EPS);
+    cr_assert_float_eq(s_of(out.rows[2].finish_us), 0.012, EPS);
+    sim_free(s);
+    free(out.rows);
+}
+
+/* A burst's first tokens wait until the API server has taken in the whole burst: 10
+ * requests at 0 with 10 ms each in the server; the first reaches the engine at 10 ms and
+ * is computed by 12 ms, but the server is busy until 100 ms: TTFT 100 ms. */
+Test(engine, a_bursts_first_tokens_wait_for_the_api_server)
+{
+    struct scenario sc;
+    fe_scenario(&sc, 0, 10);
+    struct wl_request reqs[10];
+    for (int i = 0; i < 10; i++)
+        reqs[i] = h_req(0, 100, 3);
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 10, &out, false);
+    cr_assert_float_eq(s_of(out.rows[0].first_token_us), 0.100, EPS);
+    /* the last one reaches the engine at 100 ms, prefills 100 -> 102 ms */
+    cr_assert_float_eq(s_of(out.rows[9].first_token_us), 0.102, EPS);
     sim_free(s);
     free(out.rows);
 }
