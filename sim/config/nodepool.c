@@ -1237,13 +1237,15 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
      * disruption (Karpenter docs, concepts/disruption.md "Disabling disruption on a
      * NodePool"): no consolidation, which is what consolidateAfter: Never does here
      * (drift is not modelled, expiration is forceful and still applies). */
-    const struct ynode *tmd = field(tmpl, tk, "metadata", k);
+    field(tmpl, tk, "metadata", k);
     if (tmd && tmd->kind == YNODE_MAP) {
         for (size_t i = 0; i < tmd->n; i++) {
             const char *mk = tmd->keys[i]->value;
             const struct ynode *mv = tmd->items[i];
             char ak[KEY_MAX];
             join(ak, sizeof ak, k, mk);
+            if (!strcmp(mk, "labels"))
+                continue; /* the nodes' labels: read above for the scheduler */
             if (strcmp(mk, "annotations") || mv->kind != YNODE_MAP) {
                 ignored_add(&cfg->ignored, k, mk);
                 continue;
@@ -1750,8 +1752,6 @@ static const char *const pool_ignored[] = {"id",
                                            "systemData",
                                            "virtualMachineNodesStatus",
                                            "virtualMachinesProfile",
-                                           "nodeLabels",
-                                           "nodeTaints",
                                            "nodeInitializationTaints",
                                            NULL};
 
@@ -1858,6 +1858,8 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
                                        "spotMaxPrice",
                                        "availabilityZones",
                                        "gpuInstanceProfile",
+                                       "nodeLabels",
+                                       "nodeTaints",
                                        NULL};
     static const char *const modes[] = {"User", "System", NULL};
     static const char *const prios[] = {"Regular", "Spot", NULL};
@@ -2011,7 +2013,7 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
     pool->type = -1;
     if (pool->system)
         return SIM_OK; /* system pools run no replica; llmcap neither resolves nor bills them */
-    if ((rc = schedcfg_labels(field(p, ctx, "nodeLabels", k), k, pool->labels, NP_MAX_LABELS,
+    if ((rc = schedcfg_labels(present(p, ctx, "nodeLabels", k), k, pool->labels, NP_MAX_LABELS,
                               &pool->n_labels, r->err)))
         return rc;
     n = field(p, ctx, "nodeTaints", k);

@@ -508,7 +508,7 @@ Test(nodepool, aks_pools_and_profile_as_az_prints_them)
         "cluster.aks.nodePools.*.provisioningState",
         "cluster.aks.nodePools.*.powerState",
         "cluster.aks.nodePools.*.availabilityZones",
-        "cluster.aks.nodePools.*.nodeTaints",
+        "cluster.aks.nodePools.*.maxPods",
         "cluster.aks.nodePools.*.gatewayProfile" /* unknown to llmcap, null: recorded */,
         "cluster.aks.autoscalerProfile.skipNodesWithSystemPods",
         "cluster.aks.autoscalerProfile.okTotalUnreadyCount",
