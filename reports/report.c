@@ -927,6 +927,17 @@ static void fleet_section(struct doc *d, const struct run_data *rd)
     fmt_num(g, sizeof g, run_data_get(rd, "requests_unfinished"));
     kv_row(d, t, "requests", "%s: ok %s, timeout %s, rejected %s, failed %s, unfinished %s", a, b,
            c, e, f, g);
+    /* The failures by cause (runs written before schema version 2 lack the client
+     * timeouts: they had none). */
+    if (run_data_get(rd, "requests_failed") > 0) {
+        char x[32], y[32], z[32];
+        fmt_num(x, sizeof x, run_data_get(rd, "requests_aborted"));
+        fmt_num(y, sizeof y, run_data_get(rd, "requests_5xx"));
+        double ct = run_data_get(rd, "requests_client_timeout");
+        fmt_num(z, sizeof z, isnan(ct) ? 0.0 : ct);
+        kv_row(d, t, "failed requests", "aborted by vLLM %s, 5xx %s, client timeout %s", x, y,
+               z);
+    }
     kv_row(d, t, "error rate", "%.4g%% (requests not ok)",
            run_data_get(rd, "error_rate_frac") * 100);
     kv_row(d, t, "throughput",

@@ -364,3 +364,30 @@ Test(report, says_what_it_cannot_examine_without_request_rows)
     free(md);
     rm_tree(dir);
 }
+
+Test(report, splits_the_failed_requests_by_cause)
+{
+    /* A client that gives up after 1 ms, never retrying: every request that is not
+     * answered within 1 ms fails as client_timeout; the report counts them beside the
+     * aborted and 5xx ones, as the requests table stores them. */
+    char dir[256], db[600], want[200];
+    make_tmp(dir, sizeof dir, "fails");
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    cr_assert_eq(llmcap(dir, "",
+                        "run %s -o %s --quiet --set router.client_timeout=1ms "
+                        "--set router.retry.attempts=0",
+                        STEADY, db),
+                 1); /* the SLOs fail */
+    double n = query_num(db, "SELECT count(*) FROM requests WHERE outcome = 'client_timeout'");
+    cr_assert_gt(n, 0);
+    cr_assert_float_eq(query_num(db, "SELECT value FROM summary WHERE key = "
+                                     "'requests_client_timeout'"),
+                       n, 0.0);
+    cr_assert_eq(llmcap(dir, "", "report %s -o %s/out", db, dir), 0);
+    char *md = read_in(dir, "report.md");
+    snprintf(want, sizeof want, "| failed requests | aborted by vLLM 0, 5xx 0, client timeout %.0f |",
+             n);
+    cr_assert(strstr(md, want), "%s", md);
+    free(md);
+    rm_tree(dir);
+}
