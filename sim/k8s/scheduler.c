@@ -311,20 +311,42 @@ static bool requests_cpu_or_memory(const struct sched_pod *pod)
 
 /* PodTopologySpread with the system default constraints (podtopologyspread/scoring.go
  * initPreScoreState, Score, NormalizeScore; plugin.go systemDefaultConstraints). Raw
- * scores of the feasible nodes into raw[]. */
+ * scores of the feasible nodes into raw[]. Zones are indexed once per call, so the cost
+ * is linear in the nodes. */
 static void spread_scores(const struct sched_pod *pod, const struct sched_node *nodes,
-                          int32_t n, const int32_t *feasible, int32_t nf, int64_t *raw)
+                          int32_t n, const int32_t *feasible, int32_t nf,
+                          struct sched_work *w, int64_t *raw)
 {
+    int32_t nz = 0;
+    for (int32_t j = 0; j < n; j++) {
+        const char *z = label(nodes[j].labels, nodes[j].n_labels, zone_key);
+        int32_t k = 0;
+        while (z && k < nz && strcmp(w->zname[k], z))
+            k++;
+        if (z && k == nz) {
+            w->zname[nz] = z;
+            w->zcount[nz++] = 0;
+        }
+        w->zone[j] = z ? k : -1;
+        /* Pods counted on every node that passes the pod's node affinity
+         * (nodeAffinityPolicy Honor), feasible or not. */
+        if (z && nodes[j].matching &&
+            sched_affinity_ok(pod, nodes[j].labels, nodes[j].n_labels))
+            w->zcount[k] += nodes[j].matching;
+    }
     /* hostname: one domain per feasible node; zone: the distinct zones of the feasible
      * nodes (a node without the label is the domain ""). */
     int32_t zones = 0;
+    bool none_seen = false;
     for (int32_t i = 0; i < nf; i++) {
-        const struct sched_node *a = &nodes[feasible[i]];
-        const char *za = str(label(a->labels, a->n_labels, zone_key));
+        int32_t zi = w->zone[feasible[i]];
         bool seen = false;
-        for (int32_t j = 0; j < i && !seen; j++) {
-            const struct sched_node *b = &nodes[feasible[j]];
-            seen = !strcmp(za, str(label(b->labels, b->n_labels, zone_key)));
+        if (zi < 0) {
+            seen = none_seen;
+            none_seen = true;
+        } else {
+            for (int32_t j = 0; j < i && !seen; j++)
+                seen = w->zone[feasible[j]] == zi;
         }
         zones += !seen;
     }
@@ -332,20 +354,9 @@ static void spread_scores(const struct sched_pod *pod, const struct sched_node *
     for (int32_t i = 0; i < nf; i++) {
         const struct sched_node *a = &nodes[feasible[i]];
         double score = (double)a->matching * w_host + (3 - 1);
-        const char *za = label(a->labels, a->n_labels, zone_key);
-        if (za) {
-            /* Pods of the zone on every node that passes the pod's node affinity
-             * (nodeAffinityPolicy Honor), feasible or not. */
-            int64_t cnt = 0;
-            for (int32_t j = 0; j < n; j++) {
-                const struct sched_node *b = &nodes[j];
-                const char *zb = label(b->labels, b->n_labels, zone_key);
-                if (b->matching && zb && !strcmp(za, zb) &&
-                    sched_affinity_ok(pod, b->labels, b->n_labels))
-                    cnt += b->matching;
-            }
-            score += (double)cnt * w_zone + (5 - 1);
-        }
+        int32_t zi = w->zone[feasible[i]];
+        if (zi >= 0)
+            score += (double)w->zcount[zi] * w_zone + (5 - 1);
         raw[i] = (int64_t)llround(score);
     }
     int64_t min = INT64_MAX, max = 0;
@@ -374,6 +385,18 @@ static int work_reserve(struct sched_work *w, int32_t n)
     if (!r)
         return -1;
     w->raw = r;
+    int32_t *z = realloc(w->zone, (size_t)cap * sizeof *z);
+    if (!z)
+        return -1;
+    w->zone = z;
+    const char **zn = realloc(w->zname, (size_t)cap * sizeof *zn);
+    if (!zn)
+        return -1;
+    w->zname = zn;
+    int64_t *zc = realloc(w->zcount, (size_t)cap * sizeof *zc);
+    if (!zc)
+        return -1;
+    w->zcount = zc;
     w->cap = cap;
     return 0;
 }
@@ -382,6 +405,9 @@ void sched_work_release(struct sched_work *w)
 {
     free(w->feasible);
     free(w->raw);
+    free(w->zone);
+    free(w->zname);
+    free(w->zcount);
     memset(w, 0, sizeof *w);
 }
 
@@ -429,7 +455,7 @@ int32_t sched_select(const struct sched_profile *prof, const struct sched_pod *p
     sched_normalize(raw[P_TAINT], nf, true);
     sched_normalize(raw[P_AFFINITY], nf, false);
     if (pod->owned && prof->w_spread)
-        spread_scores(pod, nodes, n, fe, nf, raw[P_SPREAD]);
+        spread_scores(pod, nodes, n, fe, nf, work, raw[P_SPREAD]);
     else
         memset(raw[P_SPREAD], 0, (size_t)nf * sizeof *raw[P_SPREAD]);
     const int64_t w[P_N] = {prof->w_fit,      prof->w_balanced, prof->w_taint,

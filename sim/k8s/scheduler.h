@@ -171,7 +171,10 @@ struct sched_why {
 struct sched_work {
     int32_t cap;
     int32_t *feasible;
-    int64_t *raw; /* 6 plugin scores per node */
+    int64_t *raw;       /* 6 plugin scores per node */
+    int32_t *zone;      /* per node: its zone's index in zname, -1 without the label */
+    const char **zname; /* the distinct zones */
+    int64_t *zcount;    /* the workload's pods per zone (topology spread) */
 };
 
 void sched_work_release(struct sched_work *w);

@@ -264,6 +264,44 @@ Test(scheduler, topology_spread_and_image_locality_pick_by_hand, .init = setup, 
     sched_work_release(&w);
 }
 
+Test(scheduler, zone_spread_counts_pods_on_nodes_that_cannot_take_the_pod, .init = setup,
+     .fini = teardown)
+{
+    /* n0 zone a empty, n1 zone b empty, n2 zone b full with 4 pods of the Deployment
+     * (infeasible). Feasible n0, n1: w_host = w_zone = ln 4 = 1.386. n0: 0 + 2 + 0 + 4 = 6;
+     * n1: 0 + 2 + 4 * 1.386 + 4 = 11.55 -> 12 (zone b's pods on n2 count). Normalised
+     * 100 * (18 - s) / 12: 100 and 50: n0 every time, where ignoring n2 would tie. */
+    struct sched_label za[1] = {{"topology.kubernetes.io/zone", "a"}};
+    struct sched_label zb[1] = {{"topology.kubernetes.io/zone", "b"}};
+    struct sched_node n[3] = {
+        {.allocatable = {0, 0, 8}, .labels = za, .n_labels = 1},
+        {.allocatable = {0, 0, 8}, .labels = zb, .n_labels = 1},
+        {.allocatable = {0, 0, 8}, .requested = {0, 0, 8}, .labels = zb, .n_labels = 1,
+         .matching = 4},
+    };
+    struct sched_profile p;
+    sched_profile_default(&p);
+    struct sched_pod pod = {.requests = {0, 0, 2}, .owned = true};
+    struct sched_work w = {0};
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(sched_select(&p, &pod, n, 3, rng, &w, NULL), 0);
+    /* A pod whose affinity excludes n2 does not count n2's pods (nodeAffinityPolicy
+     * Honor): the two tie again. */
+    struct sched_label zc[2] = {{"topology.kubernetes.io/zone", "b"}, {"pool", "x"}};
+    n[2].labels = zc;
+    n[2].n_labels = 2;
+    pod.has_required = true;
+    pod.n_required = 1;
+    pod.required[0] = (struct sched_term){.n_exprs = 1,
+                                          .exprs = {{"pool", SCHED_DOES_NOT_EXIST, {NULL}, 0}}};
+    int hits[3] = {0, 0, 0};
+    for (int i = 0; i < 200; i++)
+        hits[sched_select(&p, &pod, n, 3, rng, &w, NULL)]++;
+    cr_assert(hits[0] > 50 && hits[1] > 50 && hits[2] == 0, "%d %d %d", hits[0], hits[1],
+              hits[2]);
+    sched_work_release(&w);
+}
+
 Test(scheduler, infeasible_nodes_and_the_failed_scheduling_line, .init = setup,
      .fini = teardown)
 {
