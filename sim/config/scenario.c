@@ -285,7 +285,8 @@ static const char *const prefix_pool_keys[] = {"count", "tokens", "zipf_s", "sha
 static const char *const session_keys[] = {"turns", "think_time", "max_context_tokens", NULL};
 static const char *const trace_keys[] = {"path",          "format",  "time_scale",  "rate_scale",
                                          "window",        "columns", "time_format", "model",
-                                         "skip_bad_rows", "hash_block_tokens", NULL};
+                                         "skip_bad_rows", "hash_block_tokens",
+                                         "prefix_group_tokens", NULL};
 static const char *const trace_column_keys[] = {"arrival", "prompt_tokens", "output_tokens",
                                                 "model",   "session",       "class",
                                                 "prefix_group", NULL};
@@ -567,8 +568,15 @@ static int bind_trace(struct bind *b, const struct sect *w, struct workload_spec
         return rc;
     wl->format = (enum trace_format)fmt;
     wl->hash_block_tokens = hbt;
-    if ((rc = bind_trace_columns(b, &t, wl)))
+    if ((rc = bind_trace_columns(b, &t, wl)) ||
+        (rc = rd_int(b, &t, "prefix_group_tokens", 1, INT_MAX, "tokens",
+                     &wl->prefix_group_tokens)))
         return rc;
+    if (wl->prefix_group_tokens > 0 && !wl->columns.prefix_group[0])
+        return fail_at(b, ynode_key(t.map, "prefix_group_tokens"),
+                       "'%s.prefix_group_tokens' needs the group's column: set "
+                       "'%s.columns.prefix_group'",
+                       t.ctx, t.ctx);
     if (has(&win, "end") && wl->window_end_us <= wl->window_start_us) {
         char start[48];
         const struct ynode *n = ynode_get(win.map, "end");

@@ -159,6 +159,7 @@ struct workload_spec {
     enum trace_time_format time_format; /* of columns.arrival */
     char trace_model[SC_NAME_MAX];    /* keep this model's rows only ("" = all: one model) */
     int32_t hash_block_tokens; /* tokens per Mooncake hash id (512 in the published traces) */
+    int32_t prefix_group_tokens; /* a prefix group's shared leading tokens (0: none) */
     /* synthetic */
     enum arrival_process process;
     double rate_per_s;

@@ -204,6 +204,7 @@ static int prof_build(struct profile *pr, const struct workload_spec *s, struct 
 #define KEY_SYSTEM 0x5359530000000000u
 #define KEY_DOCUMENT 0x444f430000000000u
 #define KEY_SESSION 0x5345530000000000u
+#define KEY_GROUP 0x4752500000000000u
 
 struct pool_gen {
     int32_t n;
@@ -350,6 +351,7 @@ struct workload {
     bool closed; /* closed-loop clients: every request due at once (time 0) */
     struct len_gen prompt, output;
     /* workload.classes: cumulative shares, and a class's own lengths */
+    int32_t group_tokens; /* workload.trace.prefix_group_tokens */
     int n_classes;
     double cls_cum[CLASS_MAX];
     bool cls_own[CLASS_MAX];
@@ -594,6 +596,7 @@ struct workload *workload_open(const struct workload_spec *spec, int64_t duratio
         if (check_trace_spec(spec, err) < 0)
             goto fail;
         w->skip_bad = spec->skip_bad_rows;
+        w->group_tokens = spec->prefix_group_tokens;
         w->win_start_us = spec->window_start_us;
         w->win_end_us = spec->window_end_us;
         w->time_scale = spec->time_scale;
@@ -734,8 +737,8 @@ static int pull(struct workload *w, struct placed *p, struct trace_row *row, str
     }
 }
 
-static void emit(struct wl_request *out, const struct placed *p, int64_t t_us, const uint32_t *hash,
-                 uint32_t n_hash)
+static void emit(const struct workload *w, struct wl_request *out, const struct placed *p,
+                 int64_t t_us, const uint32_t *hash, uint32_t n_hash)
 {
     out->arrival_us = t_us;
     out->prompt_tokens = p->prompt > 0 ? p->prompt : 1;
@@ -748,10 +751,18 @@ static void emit(struct wl_request *out, const struct placed *p, int64_t t_us, c
     /* A trace's session: its requests are one conversation, each prompt repeating the
      * previous prompt and answer (the prefix cache's open segment). */
     memset(&out->prefix, 0, sizeof out->prefix);
+    struct kv_prefix *px = &out->prefix;
+    if (p->group && w->group_tokens > 0 && !n_hash) {
+        /* a prefix group's requests share its first prefix_group_tokens tokens (a system
+         * prompt or an application's template) */
+        px->key[px->n] = KEY_GROUP ^ p->group;
+        px->len_tokens[px->n++] = w->group_tokens < out->prompt_tokens ? w->group_tokens
+                                                                       : out->prompt_tokens;
+    }
     if (p->session && !n_hash) {
-        out->prefix.n = 1;
-        out->prefix.key[0] = KEY_SESSION ^ p->session;
-        out->prefix.open = true;
+        px->key[px->n] = KEY_SESSION ^ p->session;
+        px->len_tokens[px->n++] = 0;
+        px->open = true;
     }
     out->source_line = p->line;
 }
@@ -831,7 +842,7 @@ static int next_trace(struct workload *w, struct wl_request *out, struct sim_err
 {
     if (w->rate_scale > 1.0) {
         if (w->i_copy < w->n_copies) {
-            emit(out, &w->cur, w->copies[w->i_copy++], w->hash_cur, w->n_hash_cur);
+            emit(w, out, &w->cur, w->copies[w->i_copy++], w->hash_cur, w->n_hash_cur);
             return 1;
         }
         if (!w->primed) {
@@ -853,7 +864,7 @@ static int next_trace(struct workload *w, struct wl_request *out, struct sim_err
         int rc = advance_replicating(w, err);
         if (rc < 0)
             return rc;
-        emit(out, &w->cur, w->cur.t_us, w->hash_cur, w->n_hash_cur);
+        emit(w, out, &w->cur, w->cur.t_us, w->hash_cur, w->n_hash_cur);
         return 1;
     }
     for (;;) {
@@ -864,7 +875,7 @@ static int next_trace(struct workload *w, struct wl_request *out, struct sim_err
             return rc;
         if (w->rate_scale < 1.0 && !(rng_uniform(w->rng, RNG_TRACE_SCALE) < w->rate_scale))
             continue; /* thinned */
-        emit(out, &p, p.t_us, row.hash_ids, row.n_hash_ids);
+        emit(w, out, &p, p.t_us, row.hash_ids, row.n_hash_ids);
         return 1;
     }
 }

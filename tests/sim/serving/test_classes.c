@@ -262,3 +262,40 @@ Test(classes, semantic_cache_hits_per_group_within_a_binomial_bound)
     sim_free(s);
     free(out.rows);
 }
+
+Test(classes, a_trace_prefix_group_shares_its_leading_tokens)
+{
+    /* classes_gateway.csv with prefix_group_tokens 64 (four 16-token blocks): support-bot
+     * rows of 120, 200 and 90 tokens, summariser rows of 4000, 3500, 5000, search 150, one
+     * row without a group. Each group's later requests find its 64 tokens: 2 + 2 = 4
+     * requests x 64 = 256 cached tokens of 13,360 looked up (one replica, a cache that
+     * never evicts here). */
+    struct scenario sc;
+    h_scenario(&sc);
+    struct workload_spec *w = &sc.workload;
+    w->kind = WL_TRACE;
+    snprintf(w->trace_path, sizeof w->trace_path, "%s", FIXTURES "/traces/classes_gateway.csv");
+    w->format = TRACE_CSV;
+    w->time_scale = w->rate_scale = 1.0;
+    w->window_end_us = -1;
+    w->time_format = TIME_MS;
+    snprintf(w->columns.arrival, SC_NAME_MAX, "ts_ms");
+    snprintf(w->columns.prompt, SC_NAME_MAX, "prompt");
+    snprintf(w->columns.output, SC_NAME_MAX, "completion");
+    snprintf(w->columns.prefix_group, SC_NAME_MAX, "app");
+    w->prefix_group_tokens = 64;
+    sc.engine.enable_prefix_caching = true;
+    struct h_sink out = {0};
+    struct sim_sink sink = {.ctx = &out, .request = h_request, .sample = h_sample, .pod = h_pod};
+    struct sim_options opt = {.sink = &sink};
+    struct sim_err err = {0};
+    struct sim *s = sim_new(&sc, &opt, &err);
+    cr_assert_not_null(s, "%s", err.msg);
+    cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
+    const struct sim_result *res = sim_result(s);
+    cr_assert_eq(res->n_outcome[OUTCOME_OK], 8);
+    cr_assert_eq(res->prefix_queries_tokens, 13360);
+    cr_assert_eq(res->prefix_hits_tokens, 256);
+    sim_free(s);
+    free(out.rows);
+}
