@@ -211,6 +211,14 @@ static int pasted_keys(const struct rd *r, const struct ynode *map, const char *
     return SIM_OK;
 }
 
+/* A map entry that is present and not null (az prints absent settings as null). */
+static const struct ynode *present(const struct ynode *map, const char *ctx, const char *name,
+                                   char *key)
+{
+    const struct ynode *n = field(map, ctx, name, key);
+    return n && !(n->kind == YNODE_SCALAR && ynode_is_null(n)) ? n : NULL;
+}
+
 /* Every key of `map` (metadata, a status block) as ignored fields. */
 static void ignore_all(const struct rd *r, const struct ynode *map, const char *ctx)
 {
@@ -1382,17 +1390,111 @@ static int read_nodepools(const struct rd *r, const struct ynode *list, const ch
     return SIM_OK;
 }
 
+/* An EC2NodeClass (karpenter.k8s.aws/v1) as kubectl get ec2nodeclass -o yaml prints it.
+ * What would change the run: the AMI family sets the boot (the defaults are for the
+ * EKS-optimized accelerated AL2023/AL2 AMI, which ships the NVIDIA driver), and Windows
+ * does not run vLLM. The rest (subnets, security groups, role, tags, block devices,
+ * instance-store policy, user data, kubelet settings, metadata, status) changes neither
+ * the types, the prices nor a modelled time: accepted and listed as ignored. */
+static int read_nodeclass(const struct rd *r, const struct ynode *kn, const struct ynode *nc,
+                          const char *ctx)
+{
+    static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
+    static const char *const spec_modelled[] = {"amiFamily", "amiSelectorTerms", NULL};
+    static const char *const spec_ignored[] = {
+        "role", "instanceProfile", "subnetSelectorTerms", "securityGroupSelectorTerms",
+        "capacityReservationSelectorTerms", "tags", "metadataOptions", "blockDeviceMappings",
+        "instanceStorePolicy", "userData", "detailedMonitoring", "associatePublicIPAddress",
+        "kubelet", "context", NULL};
+    char k[KEY_MAX], sk[KEY_MAX];
+    const char *v = NULL;
+    int rc = ynode_check_keys(nc, ctx, top, r->err);
+    if (rc || (rc = need(r, nc, ctx, "apiVersion")) || (rc = need(r, nc, ctx, "kind")) ||
+        (rc = need(r, nc, ctx, "spec")))
+        return rc;
+    if (r->cfg->cloud != NP_AWS)
+        return fail(r, nc, "'%s' (an EC2NodeClass) needs 'cluster.cloud: aws'", ctx);
+    const struct ynode *n = field(nc, ctx, "apiVersion", k);
+    if ((rc = as_string(r, n, k, &v)))
+        return rc;
+    if (strcmp(v, "karpenter.k8s.aws/v1"))
+        return fail(r, n, "'%s' must be 'karpenter.k8s.aws/v1', got '%s'", k, v);
+    n = field(nc, ctx, "kind", k);
+    if ((rc = as_string(r, n, k, &v)))
+        return rc;
+    if (strcmp(v, "EC2NodeClass"))
+        return fail(r, n, "'%s' must be 'EC2NodeClass', got '%s'", k, v);
+    ignore_all(r, field(nc, ctx, "metadata", k), k);
+    n = present(nc, ctx, "status", k);
+    if (n)
+        ignored_add(&r->cfg->ignored, k, "");
+    const struct ynode *spec = field(nc, ctx, "spec", sk);
+    if ((rc = pasted_keys(r, spec, sk, spec_modelled, spec_ignored)))
+        return rc;
+    /* The family: amiFamily, else the alias of an amiSelectorTerm ("al2023@latest"). */
+    char family[32] = "";
+    const struct ynode *at = present(spec, sk, "amiFamily", k);
+    if (at) {
+        if ((rc = as_string(r, at, k, &v)))
+            return rc;
+        snprintf(family, sizeof family, "%s", v);
+    }
+    const struct ynode *terms = present(spec, sk, "amiSelectorTerms", k);
+    if (terms && terms->kind != YNODE_SEQ)
+        return fail(r, terms, "expected a sequence for '%s', found %s", k, ynode_kind_name(terms));
+    for (size_t i = 0; terms && i < terms->n && !family[0]; i++) {
+        char ak[KEY_MAX], ik[KEY_MAX];
+        join_index(ik, sizeof ik, k, i);
+        const struct ynode *al = present(terms->items[i], ik, "alias", ak);
+        if (!al)
+            continue;
+        if ((rc = as_string(r, al, ak, &v)))
+            return rc;
+        static const char *const fams[] = {"al2023", "AL2023", "al2", "AL2", "bottlerocket",
+                                           "Bottlerocket", "windows2019", "Windows2019",
+                                           "windows2022", "Windows2022", NULL};
+        size_t len = strcspn(v, "@");
+        for (size_t f = 0; fams[f]; f += 2)
+            if (strlen(fams[f]) == len && !strncmp(v, fams[f], len))
+                snprintf(family, sizeof family, "%s", fams[f + 1]);
+        at = al;
+    }
+    if (terms)
+        ignored_add(&r->cfg->ignored, sk, "amiSelectorTerms");
+    if (!strncmp(family, "Windows", 7))
+        return fail(r, at, "'%s' is a Windows AMI: llmcap models Linux GPU nodes running vLLM",
+                    family);
+    if (family[0] && strcmp(family, "AL2023") && strcmp(family, "AL2") &&
+        !ynode_get(kn, "launch_to_registered") && !ynode_get(kn, "launch_to_ready"))
+        return fail(r, at, "AMI family '%s': the default boot time is the EKS-optimized "
+                           "accelerated AL2023/AL2 AMI's; give "
+                           "'cluster.karpenter.launch_to_registered' (and registered_to_ready) "
+                           "as measured on your nodes",
+                    family);
+    if (family[0])
+        ignored_add(&r->cfg->ignored, sk, at == ynode_get(spec, "amiFamily") ? "amiFamily"
+                                                                              : "");
+    return SIM_OK;
+}
+
 static int read_karpenter(const struct rd *r, const struct ynode *kn)
 {
     struct nodepool_cfg *cfg = r->cfg;
     static const char *const keys[] = {"nodePool",           "nodePools",
                                        "request_to_launch",  "launch_to_registered",
                                        "registered_to_ready", "launch_to_ready",
-                                       NULL};
+                                       "nodeClass",          NULL};
     const char *ctx = "cluster.karpenter";
     int rc = ynode_check_keys(kn, ctx, keys, r->err);
     if (rc)
         return rc;
+    char nck[KEY_MAX];
+    const struct ynode *ncn = field(kn, ctx, "nodeClass", nck);
+    if (ncn) {
+        const struct ynode *nc = NULL;
+        if ((rc = kube_obj(r, ncn, nck, &nc)) || (rc = read_nodeclass(r, kn, nc, nck)))
+            return rc;
+    }
     const struct ynode *k1 = ynode_get(kn, "nodePool"), *k2 = ynode_get(kn, "nodePools");
     if (!k1 && !k2)
         return fail(r, kn, "'%s' needs 'nodePool' (one NodePool) or 'nodePools' (a list)", ctx);
@@ -1698,14 +1800,6 @@ static int read_priorities(const struct rd *r, const struct ynode *pe, const cha
         }
     }
     return SIM_OK;
-}
-
-/* A map entry that is present and not null (az prints absent settings as null). */
-static const struct ynode *present(const struct ynode *map, const char *ctx, const char *name,
-                                   char *key)
-{
-    const struct ynode *n = field(map, ctx, name, key);
-    return n && !(n->kind == YNODE_SCALAR && ynode_is_null(n)) ? n : NULL;
 }
 
 /* What `az aks nodepool show -o json|yaml` prints besides the modelled keys (az CLI 2.6x,

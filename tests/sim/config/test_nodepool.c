@@ -629,3 +629,53 @@ Test(nodepool, a_nodepool_from_kubectl_lists_its_bookkeeping_as_ignored)
     nodepool_cfg_release(&cfg);
     scenario_release(&sc);
 }
+
+Test(nodepool, an_ec2nodeclass_as_kubectl_prints_it_is_read_and_its_fields_listed)
+{
+    static const char *const sets[] = {"seed=1"};
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/good_karpenter_nodeclass.yaml", sets, 1,
+                               &err),
+                 SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    static const char *const expect[] = {"cluster.karpenter.nodeClass.status",
+                                         "cluster.karpenter.nodeClass.metadata.uid",
+                                         "cluster.karpenter.nodeClass.spec.blockDeviceMappings",
+                                         "cluster.karpenter.nodeClass.spec.role",
+                                         "cluster.karpenter.nodeClass.spec.amiSelectorTerms"};
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
+        cr_assert(has_ignored(&cfg, expect[i]), "%s not listed", expect[i]);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+
+    /* Bottlerocket or a Windows AMI would change the run: refused */
+    static const struct {
+        const char *set, *msg;
+    } cases[] = {
+        {"cluster.karpenter.nodeClass.spec.amiSelectorTerms=[{alias: bottlerocket@latest}]",
+         "AMI family 'Bottlerocket': the default boot time is the EKS-optimized accelerated "
+         "AL2023/AL2 AMI's"},
+        {"cluster.karpenter.nodeClass.spec.amiFamily=Windows2022", "'Windows2022' is a Windows AMI"},
+        {"cluster.karpenter.nodeClass.spec.userdata=x", "unknown key 'userdata'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *two[] = {sets[0], cases[i].set};
+        cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/good_karpenter_nodeclass.yaml", two, 2,
+                                   &err),
+                     SIM_OK, "%s: %s", err.where, err.msg);
+        cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_EINVAL, "%s accepted",
+                     cases[i].set);
+        cr_assert(strstr(err.msg, cases[i].msg), "%s: %s", cases[i].set, err.msg);
+        scenario_release(&sc);
+    }
+    /* with a measured boot time, Bottlerocket is accepted */
+    const char *three[] = {sets[0], cases[0].set, "cluster.karpenter.launch_to_registered=50s"};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/good_karpenter_nodeclass.yaml", three, 3,
+                               &err),
+                 SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_OK, "%s", err.msg);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
