@@ -242,12 +242,51 @@ static void print_ignored(const struct sim_result *r, bool full)
     printf("  ignored    %zu field%s of pasted objects (cannot change the run): %s\n", n,
            n == 1 ? "" : "s", text);
 }
+/* How much of the summary to print: a deployment of several (`part`: no run tail), or
+ * the whole cluster of several (`cluster`: no single workload, fleet or latency model). */
+struct summary_part {
+    const char *deployment;
+    bool part, cluster;
+};
+
+static void print_body(const struct scenario *sc, const struct sim_result *r, double wall_s,
+                       const char *db_path, int64_t run_id, const struct summary_part *sp);
 
 static void print_summary(const struct scenario *sc, const struct sim_result *r,
                           double wall_s, const char *db_path, int64_t run_id)
 {
     printf("llmcap run: %s (%s, seed %llu)\n", sc->name, sc->path,
            (unsigned long long)sc->seed);
+    struct summary_part whole = {NULL, false, false};
+    print_body(sc, r, wall_s, db_path, run_id, &whole);
+}
+
+/* A run of several deployments: each one's summary, then the cluster's. */
+static void print_deployments(const struct scenario *sc, const struct sim *s, double wall_s,
+                              const char *db_path, int64_t run_id)
+{
+    printf("llmcap run: %s (%s, seed %llu), %d deployments on one cluster\n", sc->name,
+           sc->path, (unsigned long long)sc->seed, (int)sim_n_deployments(s));
+    for (int32_t i = 0; i < sim_n_deployments(s); i++) {
+        const struct scenario *d = sim_deployment_scenario(s, i);
+        const struct sim_result *r = sim_deployment_result(s, i);
+        printf("deployment %s (model %s)\n", d->deployment, sim_deployment_model(s, i));
+        struct summary_part part = {d->deployment, true, false};
+        print_body(d, r, wall_s, db_path, run_id, &part);
+    }
+    const struct sim_result *r = sim_result(s);
+    printf("cluster (every deployment)\n");
+    if (r->unknown_model_requests)
+        printf("  gateway    %llu requests for a model no deployment serves (404, not "
+               "counted below)\n",
+               (unsigned long long)r->unknown_model_requests);
+    struct summary_part all = {NULL, false, true};
+    print_body(sc, r, wall_s, db_path, run_id, &all);
+}
+
+static void print_body(const struct scenario *sc, const struct sim_result *r, double wall_s,
+                       const char *db_path, int64_t run_id, const struct summary_part *sp)
+{
     double span = r->first_arrival_us >= 0
                       ? (double)(r->last_arrival_us - r->first_arrival_us) * 1e-6
                       : 0.0;
@@ -260,7 +299,10 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
                  (int)cl->concurrency, cl->concurrency == 1 ? "" : "s",
                  cl->think == THINK_EXPONENTIAL ? "exponential, mean " : "", think);
     }
-    if (sc->workload.kind == WL_TRACE)
+    if (sp->cluster)
+        printf("  workload   %llu requests over %.1f s\n", (unsigned long long)r->n_requests,
+               span);
+    else if (sc->workload.kind == WL_TRACE)
         printf("  workload   %llu requests %s %.1f s from %s%s%s%s%s\n",
                (unsigned long long)r->n_requests, cl->concurrency > 0 ? "sent over" : "over",
                span, sc->workload.trace_path, r->trace_note[0] ? " (" : "", r->trace_note,
@@ -280,7 +322,10 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
                  (int)sc->cluster.sharing.replicas);
     else
         snprintf(gpu, sizeof gpu, "%.64s", sc->engine.gpu);
-    if (r->autoscaled)
+    if (sp->cluster)
+        printf("  fleet      %d replicas at the start, %llu pods created, %.1f replica-minutes\n",
+               r->replicas, (unsigned long long)r->pods_created, r->replica_s / 60.0);
+    else if (r->autoscaled)
         printf("  fleet      %s replicas of %s%s%s (autoscaled by %s: %d at the start, %d at "
                "peak, %llu pods created, %.1f replica-minutes), %lld KV blocks each\n",
                kind, model, sc->engine.gpu[0] ? " on " : "", gpu,
@@ -291,7 +336,8 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
         printf("  fleet      %d x %s replica%s of %s%s%s, %lld KV blocks each\n", r->replicas,
                kind, r->replicas == 1 ? "" : "s", model, sc->engine.gpu[0] ? " on " : "",
                gpu, (long long)r->num_gpu_blocks);
-    printf("  latency    %s\n", r->latency_provenance);
+    if (!sp->cluster)
+        printf("  latency    %s\n", r->latency_provenance);
     print_ignored(r, false);
     char shed[48] = "";
     if (r->n_outcome[OUTCOME_SHED])
@@ -318,12 +364,26 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     if (c->billed) {
         double total = c->usd > 0 ? c->usd : 1.0;
         /* A bill for a fleet that missed its SLOs is not the price of meeting them. */
-        printf("  cost       $%.2f%s on %llu node%s (spot $%.2f, on-demand $%.2f); GPUs "
-               "serving %.0f%%, loading %.0f%%, idle %.0f%%\n",
-               c->usd, r->n_slo && !r->slo_pass ? " for a run that FAILED its SLOs," : "",
-               (unsigned long long)c->n_nodes, c->n_nodes == 1 ? "" : "s", c->spot_usd,
-               c->on_demand_usd, 100.0 * c->serving_usd / total, 100.0 * c->loading_usd / total,
-               100.0 * c->idle_usd / total);
+        if (sp->part)
+            printf("  cost       $%.2f%s: %.1f%% of the cluster's bill by GPU-time on its "
+                   "%llu node%s (spot $%.2f, on-demand $%.2f); its GPUs serving %.0f%%, "
+                   "loading %.0f%%, idle %.0f%%\n",
+                   c->usd, r->n_slo && !r->slo_pass ? " for a deployment that FAILED its SLOs"
+                                                    : "",
+                   100.0 * c->share_frac, (unsigned long long)c->n_nodes,
+                   c->n_nodes == 1 ? "" : "s", c->spot_usd, c->on_demand_usd,
+                   100.0 * c->serving_usd / total, 100.0 * c->loading_usd / total,
+                   100.0 * c->idle_usd / total);
+        else
+            printf("  cost       $%.2f%s on %llu node%s (spot $%.2f, on-demand $%.2f); GPUs "
+                   "serving %.0f%%, loading %.0f%%, idle %.0f%%\n",
+                   c->usd,
+                   (r->n_slo || sp->cluster) && !r->slo_pass
+                       ? " for a run that FAILED its SLOs,"
+                       : "",
+                   (unsigned long long)c->n_nodes, c->n_nodes == 1 ? "" : "s", c->spot_usd,
+                   c->on_demand_usd, 100.0 * c->serving_usd / total,
+                   100.0 * c->loading_usd / total, 100.0 * c->idle_usd / total);
         /* What the bill bought: every token, and the tokens of requests within the SLOs. */
         printf("             $%.4f per 1M output tokens, $%.4f per 1M goodput tokens, $%.0f a "
                "month at this rate",
@@ -385,6 +445,8 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
     }
     if (n_slo)
         printf("  SLOs       %s (%zu of %zu met)\n", r->slo_pass ? "PASS" : "FAIL", pass, n_slo);
+    else if (sp->cluster)
+        printf("  SLOs       %s (every deployment's own)\n", r->slo_pass ? "PASS" : "FAIL");
     if (r->autoscaled && r->autoscaler_evals > 0 && r->autoscaler_active_evals == 0 &&
         !r->slo_pass)
         printf("  autoscaler never active in %llu evaluations while SLOs failed%s\n",
@@ -392,6 +454,8 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
                r->autoscaler_empty_evals
                    ? ": a trigger query matched no series (see scaling_events.reason)"
                    : "");
+    if (sp->part)
+        return;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("  simulated  %.1f s in %.3f s wall (%llu events, %.0f events/s, peak RSS %.1f "
@@ -540,6 +604,8 @@ int cmd_run(int argc, char **argv)
     }
     if (cfg.json)
         print_json(&sc, r, run_id);
+    else if (!cfg.quiet && sim_n_deployments(s) > 1)
+        print_deployments(&sc, s, wall, cfg.output, run_id);
     else if (!cfg.quiet)
         print_summary(&sc, r, wall, cfg.output, run_id);
     code = r->slo_pass ? EXIT_OK : EXIT_CHECK_FAILED;

@@ -232,7 +232,7 @@ static void client_free(struct deployment *d)
     const struct clients_spec *c = &d->sc->workload.clients;
     int64_t think = c->think_time_us;
     if (c->think == THINK_EXPONENTIAL && think > 0)
-        think = llround(rng_exponential(s->rng, RNG_THINK, (double)c->think_time_us));
+        think = llround(rng_exponential(d->rng, RNG_THINK, (double)c->think_time_us));
     if (think <= 0) {
         d->cl_idle++;
         cl_try_send(d);
@@ -375,6 +375,8 @@ void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
             .itl_sum_us = r->itl_sum_us,
             .itl_n = r->itl_n,
         };
+        if (s->all && !run_stats_ok(s->all, &ok))
+            sink_fail(s, SIM_ENOMEM, "statistics (out of memory)");
         if (!run_stats_ok(&d->st, &ok) ||
             (res->n_classes > 0 && !run_stats_ok(&d->cls_st[r->cls], &ok)))
             sink_fail(s, SIM_ENOMEM, "statistics (out of memory)");
@@ -624,7 +626,7 @@ static void hand_to_replica(struct deployment *d, struct replica *rp, struct req
     if (!fleet_accepts(rp)) {
         /* An endpoint not yet removed whose vLLM is shutting down (503) or gone (refused
          * connection, which the proxy answers 502/503). */
-        r->replica = rp->idx;
+        r->replica = rp->seq;
         sim_attempt_failed(d, NULL, r, FAIL_5XX);
         return;
     }
@@ -649,7 +651,6 @@ static void retry_fire(struct sim *s, void *obj, uint64_t arg)
  * max_backoff) * (1 - jitter * U[0,1)), as the OpenAI SDK's _calculate_retry_timeout. */
 static int64_t retry_wait_us(struct deployment *d, int32_t n)
 {
-    struct sim *s = d->s;
     const struct retry_spec *rt = &d->sc->router.retry;
     double w = (double)rt->backoff_us;
     for (int32_t i = 0; i < n && w < (double)rt->max_backoff_us; i++)
@@ -657,7 +658,7 @@ static int64_t retry_wait_us(struct deployment *d, int32_t n)
     if (w > (double)rt->max_backoff_us)
         w = (double)rt->max_backoff_us;
     if (rt->jitter > 0)
-        w *= 1.0 - rt->jitter * rng_uniform(s->rng, RNG_CLIENT);
+        w *= 1.0 - rt->jitter * rng_uniform(d->rng, RNG_CLIENT);
     return (int64_t)llround(w);
 }
 
@@ -757,9 +758,13 @@ void sim_gateway_admit(struct deployment *d, struct req *r)
 
 /* Pull the next request from the workload and schedule its arrival (closed loop: when a
  * client is free). */
+static int pull_shared(struct sim *s, struct sim_err *err);
+
 static int pull_next(struct deployment *d, struct sim_err *err)
 {
     struct sim *s = d->s;
+    if (d->shared_src)
+        return pull_shared(s, err);
     int rc = d->src.next(d->src.ctx, &d->next_arrival, err);
     if (rc < 0)
         return rc;
@@ -776,6 +781,34 @@ static int pull_next(struct deployment *d, struct sim_err *err)
     if (!evq_push(s->q, d->next_arrival.arrival_us, PRIO_ARRIVAL, arrival, d, 0))
         return sim_err_set(err, SIM_ENOMEM, "out of memory for events");
     return SIM_OK;
+}
+
+/* The routed trace's next request goes to the deployment serving its model (as an
+ * OpenAI-compatible gateway routes by the request's `model`); a model none serves is
+ * counted, as the 404 the gateway would answer. The end of the trace ends every
+ * deployment's workload. */
+static int pull_shared(struct sim *s, struct sim_err *err)
+{
+    for (;;) {
+        int rc = s->shared.next(s->shared.ctx, &s->shared_next, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {
+            for (int32_t i = 0; i < s->n_deps; i++)
+                end_of_source(s->deps[i]);
+            return SIM_OK;
+        }
+        if (s->shared_next.model < 0 || (size_t)s->shared_next.model >= s->n_route) {
+            s->unknown_model_requests++;
+            continue;
+        }
+        struct deployment *d = s->route_dep[s->shared_next.model];
+        d->next_arrival = s->shared_next;
+        SIM_ASSERT(d->next_arrival.arrival_us >= s->now_us);
+        if (!evq_push(s->q, d->next_arrival.arrival_us, PRIO_ARRIVAL, arrival, d, 0))
+            return sim_err_set(err, SIM_ENOMEM, "out of memory for events");
+        return SIM_OK;
+    }
 }
 
 /* Closed-loop requests that end the instant they are sent (rejected, no think time)
@@ -813,7 +846,8 @@ static void arrival(struct sim *s, void *obj, uint64_t arg)
         return;
     }
     r->dep = d;
-    r->id = d->n_arrived++;
+    r->id = s->n_requests_made++; /* unique over every deployment (request rows) */
+    d->n_arrived++;
     r->arrival_us = s->now_us;
     r->prompt_tokens = w->prompt_tokens;
     r->output_tokens = w->output_tokens;
@@ -1156,6 +1190,8 @@ static void deployment_free(struct deployment *d)
         return;
     autoscaler_release(d);
     workload_close(d->wl);
+    if (d->rng != d->s->rng)
+        rng_set_free(d->rng);
     lat_model_free(d->lat);
     free(d->route_hashes);
     free(d->route_match);
@@ -1225,10 +1261,12 @@ static int deployment_start(struct deployment *d, struct sim_err *err)
     const struct scenario *sc = d->sc;
     if (fleet_init(d, err) != SIM_OK)
         return err ? err->code : SIM_EINVAL;
-    if (s->opt.source) {
+    if (s->sc->shared_trace) {
+        d->shared_src = true;
+    } else if (s->opt.source) {
         d->src = *s->opt.source;
     } else {
-        d->wl = workload_open(&sc->workload, s->sc->duration_us, s->rng, err);
+        d->wl = workload_open(&sc->workload, s->sc->duration_us, d->rng, err);
         if (!d->wl) {
             locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
             sim_locate_key_error(sc, err);
@@ -1272,6 +1310,71 @@ static int deployment_start(struct deployment *d, struct sim_err *err)
     return SIM_OK;
 }
 
+/* Add `name` as a model deployment d serves to the gateway's routing table; two
+ * deployments serving one name is an error. */
+static int route_add(struct sim *s, struct deployment *d, const char *name, struct sim_err *err)
+{
+    if (!name[0])
+        return SIM_OK;
+    for (size_t i = 0; i < s->n_route; i++) {
+        if (strcmp(s->route_names[i], name) != 0)
+            continue;
+        if (s->route_dep[i] == d)
+            return SIM_OK;
+        sim_err_set(err, SIM_EINVAL,
+                    "deployments '%s' and '%s' both serve model '%s': the gateway could not "
+                    "route the trace's requests for it (give one a distinct "
+                    "'model.served_model_name')",
+                    s->route_dep[i]->sc->deployment, d->sc->deployment, name);
+        return scenario_locate(d->sc, "model", err);
+    }
+    s->route_names[s->n_route] = name;
+    s->route_dep[s->n_route++] = d;
+    return SIM_OK;
+}
+
+/* The routed trace of a scenario with deployments: a request goes to the deployment whose
+ * served model name (model.served_model_name, else the catalog's Hugging Face id) or
+ * model.name is the row's model. */
+static int open_shared_trace(struct sim *s, struct sim_err *err)
+{
+    s->route_names = calloc((size_t)s->n_deps * 3, sizeof *s->route_names);
+    s->route_dep = calloc((size_t)s->n_deps * 3, sizeof *s->route_dep);
+    if (!s->route_names || !s->route_dep)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory");
+    for (int32_t i = 0; i < s->n_deps; i++) {
+        struct deployment *d = s->deps[i];
+        int rc;
+        if ((rc = route_add(s, d, d->sc->model.served_model_name, err)) ||
+            (rc = route_add(s, d, d->model_label, err)) ||
+            (rc = route_add(s, d, d->sc->model.name, err)))
+            return rc;
+    }
+    const struct scenario *sc = s->sc;
+    s->shared_wl = workload_open_routed(&sc->workload, sc->duration_us, s->rng, s->route_names,
+                                        s->n_route, err);
+    if (!s->shared_wl) {
+        locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
+        sim_locate_key_error(sc, err);
+        return err ? err->code : SIM_EINVAL;
+    }
+    s->shared.ctx = s->shared_wl;
+    s->shared.next = workload_source_next;
+    return SIM_OK;
+}
+
+/* Deployment k's random streams: the run's for the first (a single deployment draws as
+ * it always did), their own seed for the others. */
+static struct rng_set *deployment_rng(struct sim *s, int32_t k)
+{
+    if (k == 0)
+        return s->rng;
+    uint64_t z = s->sc->seed + 0x9e3779b97f4a7c15u * (uint64_t)k;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return rng_set_new(z ^ (z >> 31));
+}
+
 struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
                     struct sim_err *err)
 {
@@ -1283,15 +1386,20 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
     s->sc = sc;
     if (opt)
         s->opt = *opt;
+    size_t nd = sc->n_deployments ? sc->n_deployments : 1;
     s->slab = slab_new();
-    s->deps = calloc(1, sizeof *s->deps);
+    s->deps = calloc(nd, sizeof *s->deps);
     if (!s->slab || !s->deps) {
         sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto fail;
     }
-    struct deployment *d = deployment_new(s, sc, err);
-    if (!d)
+    if (sc->n_deployments && s->opt.source) {
+        sim_err_set(err, SIM_EINVAL, "a request source given in code feeds one deployment");
         goto fail;
+    }
+    for (size_t i = 0; i < nd; i++)
+        if (!deployment_new(s, sc->n_deployments ? &sc->deployments[i] : sc, err))
+            goto fail;
     s->q = evq_new(1024, err);
     if (!s->q)
         goto fail;
@@ -1300,13 +1408,32 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
         sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto fail;
     }
-    d->initial_replicas = sc->fleet.replicas;
-    if (autoscaler_init(d, &d->initial_replicas, err) != SIM_OK ||
-        scrape_init(s, err) != SIM_OK || cluster_init(s, err) != SIM_OK)
+    for (int32_t i = 0; i < s->n_deps; i++) {
+        struct deployment *d = s->deps[i];
+        d->rng = deployment_rng(s, i);
+        if (!d->rng) {
+            sim_err_set(err, SIM_ENOMEM, "out of memory");
+            goto fail;
+        }
+        d->initial_replicas = d->sc->fleet.replicas;
+        if (autoscaler_init(d, &d->initial_replicas, err) != SIM_OK)
+            goto fail;
+    }
+    if (scrape_init(s, err) != SIM_OK || cluster_init(s, err) != SIM_OK)
         goto fail;
     for (int32_t i = 0; i < s->n_deps; i++)
         if (deployment_start(s->deps[i], err) != SIM_OK)
             goto fail;
+    if (sc->shared_trace && open_shared_trace(s, err) != SIM_OK)
+        goto fail;
+    if (s->n_deps > 1) {
+        s->all = malloc(sizeof *s->all);
+        if (!s->all) {
+            sim_err_set(err, SIM_ENOMEM, "out of memory");
+            goto fail;
+        }
+        run_stats_init(s->all, NULL, 0);
+    }
     s->res = s->deps[0]->res;
     s->res.ignored = s->ignored;
     return s;
@@ -1326,6 +1453,12 @@ void sim_free(struct sim *s)
         deployment_free(s->deps[i]);
     free(s->deps);
     free(s->pending);
+    workload_close(s->shared_wl);
+    if (s->all)
+        run_stats_free(s->all);
+    free(s->all);
+    free(s->route_names);
+    free(s->route_dep);
     scrape_release(s);
     gpushare_free(s); /* after the latency models, which may point at a slice's GPU */
     rng_set_free(s->rng);
@@ -1396,13 +1529,103 @@ static void semantic_savings(const struct scenario *sc, struct sim_result *r0)
     r0->semantic_saved_api_usd = api > 0 ? (double)r0->semantic_saved_tokens / 1e6 * api : NAN;
 }
 
+/* The run over several deployments: counts summed, latencies over every request, rates
+ * over the whole run, goodput as each deployment judged its own requests, the SLOs met
+ * when every deployment met its own. */
+static void overall_results(struct sim *s)
+{
+    struct sim_result *r = &s->res;
+    memset(r, 0, sizeof *r);
+    r->first_arrival_us = r->last_arrival_us = -1;
+    r->slo_pass = true;
+    uint64_t good = 0;
+    for (int32_t i = 0; i < s->n_deps; i++) {
+        const struct deployment *d = s->deps[i];
+        const struct sim_result *x = &d->res;
+        r->n_requests += x->n_requests;
+        for (int o = 0; o < OUTCOME_N; o++)
+            r->n_outcome[o] += x->n_outcome[o];
+#define SUM(f) r->f += x->f
+        SUM(prompt_tokens);
+        SUM(output_tokens);
+        SUM(discarded_tokens);
+        SUM(preemptions);
+        SUM(retries);
+        SUM(retries_aborted);
+        SUM(retries_5xx);
+        SUM(n_aborted);
+        SUM(n_5xx);
+        SUM(prefix_queries_tokens);
+        SUM(prefix_hits_tokens);
+        SUM(prefix_resume_queries_tokens);
+        SUM(prefix_resume_hits_tokens);
+        SUM(semantic_hits);
+        SUM(semantic_saved_tokens);
+        SUM(skipped_rows);
+        SUM(other_model_rows);
+        SUM(ok_output_tokens);
+        SUM(goodput_output_tokens);
+        SUM(clients);
+        SUM(replicas);
+        SUM(autoscaler_evals);
+        SUM(autoscaler_active_evals);
+        SUM(autoscaler_empty_evals);
+        SUM(peak_replicas_ready);
+        SUM(pods_created);
+        SUM(replica_s);
+        SUM(gpu_pod_s);
+#undef SUM
+        good += d->st.n_good;
+        r->autoscaled = r->autoscaled || x->autoscaled;
+        r->slo_pass = r->slo_pass && x->slo_pass;
+        if (x->first_arrival_us >= 0 &&
+            (r->first_arrival_us < 0 || x->first_arrival_us < r->first_arrival_us))
+            r->first_arrival_us = x->first_arrival_us;
+        if (x->last_arrival_us > r->last_arrival_us)
+            r->last_arrival_us = x->last_arrival_us;
+    }
+    if (s->shared_wl) {
+        r->skipped_rows = workload_skipped_rows(s->shared_wl);
+        workload_trace_info(s->shared_wl, &r->other_model_rows, &r->trace_time_unit_s,
+                            r->trace_note, sizeof r->trace_note);
+    } else {
+        r->trace_time_unit_s = NAN;
+    }
+    r->end_us = s->now_us;
+    uint64_t good_tokens = r->goodput_output_tokens, ok_tokens = r->ok_output_tokens;
+    run_stats_fill(s->all, r);
+    r->goodput_output_tokens = good_tokens;
+    r->ok_output_tokens = ok_tokens;
+    r->slo_breach_s = r->slo_breach_longest_s = NAN; /* per deployment */
+    double makespan = r->n_requests ? (double)(r->end_us - r->first_arrival_us) * 1e-6 : 0.0;
+    uint64_t ok = r->n_outcome[OUTCOME_OK];
+    r->throughput_req_per_s = makespan > 0 ? (double)ok / makespan : 0.0;
+    r->output_tokens_per_s = makespan > 0 ? (double)r->output_tokens / makespan : 0.0;
+    r->input_tokens_per_s = makespan > 0 ? (double)r->prompt_tokens / makespan : 0.0;
+    r->goodput_req_per_s = makespan > 0 ? (double)good / makespan : 0.0;
+    r->bench_duration_s = makespan;
+    r->ok_output_tokens_per_s = makespan > 0 ? (double)ok_tokens / makespan : 0.0;
+    r->ok_total_tokens_per_s =
+        makespan > 0 ? (double)(ok_tokens + r->prompt_tokens) / makespan : 0.0;
+    r->error_rate = r->n_requests ? (double)(r->n_requests - ok) / (double)r->n_requests : 0.0;
+    r->num_gpu_blocks = 0;
+    r->weight_gib_per_gpu = r->kv_cache_gib_per_gpu = NAN;
+    snprintf(r->latency_provenance, sizeof r->latency_provenance,
+             "per deployment (see each one's)");
+    r->deployments = s->n_deps;
+    r->unknown_model_requests = s->unknown_model_requests;
+}
+
 /* The run's results: every deployment's, then (bill: nodes were run) the cluster's
  * bill. Returns the sink's first failure. */
 static int finish_results(struct sim *s, bool bill)
 {
     for (int32_t i = 0; i < s->n_deps; i++)
         deployment_finish(s->deps[i]);
-    s->res = s->deps[0]->res;
+    if (s->n_deps == 1)
+        s->res = s->deps[0]->res;
+    else
+        overall_results(s);
     s->res.ignored = s->ignored;
     if (bill) {
         cluster_finish(s);
@@ -1411,6 +1634,9 @@ static int finish_results(struct sim *s, bool bill)
     }
     s->res.events = evq_pushes(s->q);
     semantic_savings(s->sc, &s->res);
+    if (s->n_deps > 1)
+        for (int32_t i = 0; i < s->n_deps; i++)
+            semantic_savings(s->sc, &s->deps[i]->res);
     return SIM_OK;
 }
 
@@ -1427,10 +1653,16 @@ static uint64_t sim_arrived(const struct sim *s)
 
 int sim_run(struct sim *s, struct sim_err *err)
 {
-    for (int32_t i = 0; i < s->n_deps; i++) {
-        int rc = pull_next(s->deps[i], err);
+    if (s->sc->shared_trace) {
+        int rc = pull_shared(s, err);
         if (rc != SIM_OK)
             return rc;
+    } else {
+        for (int32_t i = 0; i < s->n_deps; i++) {
+            int rc = pull_next(s->deps[i], err);
+            if (rc != SIM_OK)
+                return rc;
+        }
     }
     if (s->n_src_open == 0)
         return finish_results(s, false);
@@ -1505,6 +1737,26 @@ int sim_run(struct sim *s, struct sim_err *err)
 const struct sim_result *sim_result(const struct sim *s)
 {
     return &s->res;
+}
+
+int32_t sim_n_deployments(const struct sim *s)
+{
+    return s->n_deps;
+}
+
+const struct scenario *sim_deployment_scenario(const struct sim *s, int32_t i)
+{
+    return s->deps[i]->sc;
+}
+
+const struct sim_result *sim_deployment_result(const struct sim *s, int32_t i)
+{
+    return &s->deps[i]->res;
+}
+
+const char *sim_deployment_model(const struct sim *s, int32_t i)
+{
+    return s->deps[i]->model_label;
 }
 
 int sim_result_foreach(const struct sim_result *r,
@@ -1658,6 +1910,10 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("nodes_total", c->n_nodes);
     EMIT("spot_interruptions_total", c->n_spot_interruptions);
     EMIT("insufficient_capacity_errors_total", c->n_ice_errors);
+    if (r->deployments > 1) {
+        EMIT("deployments", r->deployments);
+        EMIT("requests_unknown_model", r->unknown_model_requests);
+    }
 #undef EMIT
     return 0;
 }

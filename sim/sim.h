@@ -99,6 +99,7 @@ struct sim_cost {
     uint64_t n_nodes;             /* nodes launched, the initial ones included */
     uint64_t n_spot_interruptions;
     uint64_t n_ice_errors;        /* insufficient-capacity errors (offerings skipped) */
+    double share_frac; /* a deployment's share of the cluster's bill (GPU-time); 1 for it */
 };
 
 /* One request class's results (workload.classes): its requests, outcomes, latencies over
@@ -198,6 +199,11 @@ struct sim_result {
     uint64_t semantic_group_requests[SEMANTIC_GROUPS_MAX];
     const char *semantic_group_name[SEMANTIC_GROUPS_MAX]; /* borrowed from the scenario */
     int n_semantic_groups;
+    /* A scenario with `deployments:`: how many (0 for a single deployment), and the
+     * routed trace's requests for a model no deployment serves (the gateway's 404s). In
+     * a deployment's own result, cost is its share of the cluster's bill (docs/cost.md). */
+    int32_t deployments;
+    uint64_t unknown_model_requests;
 };
 
 struct sim;
@@ -217,6 +223,13 @@ int sim_run(struct sim *s, struct sim_err *err);
 
 /* The run's results (valid after sim_run returned SIM_OK; borrowed from s). */
 const struct sim_result *sim_result(const struct sim *s);
+/* The deployments of the run (1 for a scenario without `deployments:`), each one's
+ * scenario (its name in scenario.deployment) and results (after sim_run). */
+int32_t sim_n_deployments(const struct sim *s);
+const struct scenario *sim_deployment_scenario(const struct sim *s, int32_t i);
+const struct sim_result *sim_deployment_result(const struct sim *s, int32_t i);
+/* The `model_name` label its pods carry (served_model_name, or the Hugging Face id). */
+const char *sim_deployment_model(const struct sim *s, int32_t i);
 
 void sim_free(struct sim *s); /* NULL is a no-op */
 

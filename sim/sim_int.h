@@ -248,8 +248,10 @@ struct deployment {
     const struct scenario *sc; /* its model, engine, router, fleet, slo and workload */
     struct lat_model *lat;
     struct engine_params ep;
+    struct rng_set *rng; /* its workload's random streams (the run's for the first) */
 
     struct workload *wl;       /* owned when opened from the scenario */
+    bool shared_src;           /* fed by the run's routed trace (sim.shared) */
     struct sim_source src;
     bool src_done;
     struct wl_request next_arrival; /* pulled ahead: the one the pending ARRIVAL is for */
@@ -329,6 +331,17 @@ struct sim {
     int32_t n_deps;
     int32_t n_src_open; /* deployments whose workload may still send */
     int32_t n_pods_made; /* pods created, every deployment */
+    uint64_t n_requests_made; /* requests arrived, every deployment (their ids) */
+    /* One trace routed by its model column (scenario.shared_trace): the request read
+     * ahead goes to the deployment serving its model (route_dep[wl_request.model]). */
+    struct workload *shared_wl;
+    struct sim_source shared;
+    struct wl_request shared_next;
+    const char **route_names;
+    struct deployment **route_dep;
+    size_t n_route;
+    uint64_t unknown_model_requests; /* rows naming a model no deployment serves (404) */
+    struct run_stats *all; /* several deployments: every request's latencies together */
 
     struct req_pool pool;
     struct slab *slab;  /* per-request arrays: hash_ids, KV block lists */
@@ -432,7 +445,8 @@ struct node *cluster_find_node(struct sim *s, int32_t gpus);
 void cluster_pods_pending(struct sim *s);
 /* A pod left node `n`. */
 void cluster_gpus_freed(struct sim *s, struct node *n);
-/* Record the nodes at the end of the run and fill the run's cost (res.cost). */
+/* Record the nodes at the end of the run and fill the run's cost (res.cost); with
+ * several deployments, each one's share of it too (deployment res.cost). */
 void cluster_finish(struct sim *s);
 /* At each metrics scrape: the fleet's cost rate and $/output token as Prometheus
  * recording rules would give them (fleet-wide `samples` rows). */
@@ -514,12 +528,21 @@ static inline void sim_first_token(struct req *r, int64_t t_us)
     r->first_token_us = t_us;
     r->last_token_us = t_us;
 }
+/* n inter-token gaps of gap_us each were streamed (a decode run's iterations). */
+static inline void sim_gaps(struct deployment *d, int64_t gap_us, uint64_t n)
+{
+    gaphist_add(&d->st.itl, gap_us, n);
+    if (d->s->all)
+        gaphist_add(&d->s->all->itl, gap_us, n);
+}
 /* Request r streamed a later token (or one chunk of tokens: multi-step) at t_us: one
  * inter-token gap, as vLLM's benchmark measures ITL between streamed chunks. */
 static inline void sim_next_token(struct deployment *d, struct req *r, int64_t t_us)
 {
     int64_t gap = t_us - r->last_token_us;
     run_stats_gap(&d->st, gap);
+    if (d->s->all)
+        run_stats_gap(d->s->all, gap);
     r->itl_sum_us += gap;
     r->itl_n++;
     r->last_token_us = t_us;

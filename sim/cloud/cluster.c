@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "models/catalog.h"
 #include "sim/config/nodepool.h"
@@ -192,7 +193,9 @@ static struct node *node_new(struct sim *s, int32_t gpus)
     n->state = NODE_READY;
     n->gpus = gpus;
     n->units = n->gpus_free = gpushare_node_units(s, gpus); /* MIG slices, time-slicing */
-    n->image_cached = s->sc->engine.startup.image_prepulled;
+    n->image_cached = true; /* the image is on the node's disk when every deployment's is */
+    for (int32_t k = 0; k < s->n_deps; k++)
+        n->image_cached = n->image_cached && s->deps[k]->sc->engine.startup.image_prepulled;
     n->pull_done_us = -1;
     n->instance = -1;
     n->requested_us = n->launched_us = n->registered_us = n->ready_us = s->now_us;
@@ -995,12 +998,15 @@ static int32_t kp_budget(const struct sim *s, int32_t p, unsigned reason)
  * kubelet admitted it). Terminating pods do not count. */
 static bool kp_do_not_disrupt(const struct sim *s, int32_t id)
 {
-    int64_t d = s->sc->fleet.pod.do_not_disrupt_us;
-    if (d == 0)
+    bool any = false;
+    for (int32_t k = 0; k < s->n_deps; k++)
+        any = any || s->deps[k]->sc->fleet.pod.do_not_disrupt_us != 0;
+    if (!any)
         return false;
     int32_t pk = 0, pi = 0;
     for (const struct replica *rp; (rp = sim_pod_iter(s, &pk, &pi)) != NULL;) {
-        if (rp->node != id || rp->phase == POD_GONE || rp->phase == POD_TERMINATING)
+        int64_t d = rp->dep->sc->fleet.pod.do_not_disrupt_us;
+        if (d == 0 || rp->node != id || rp->phase == POD_GONE || rp->phase == POD_TERMINATING)
             continue;
         if (d < 0 || s->now_us < rp->scheduled_us + d)
             return true;
@@ -1447,9 +1453,9 @@ static int ca_scale_up(struct sim *s)
  * drainability rules in order (cluster-autoscaler simulator/drainability/rules):
  * safe-to-evict "true" drains, "false" blocks, then local storage (a hostPath or disk
  * emptyDir) blocks with --skip-nodes-with-local-storage. */
-static bool ca_pods_block(const struct sim *s)
+static bool ca_pods_block(const struct sim *s, const struct deployment *d)
 {
-    const struct pod_spec *p = &s->sc->fleet.pod;
+    const struct pod_spec *p = &d->sc->fleet.pod;
     if (p->safe_to_evict == 1)
         return false;
     if (p->safe_to_evict == 0)
@@ -1457,11 +1463,28 @@ static bool ca_pods_block(const struct sim *s)
     return p->local_storage && s->cluster->cfg.aks.skip_local_storage;
 }
 
+/* Does a pod on node `id` keep it from being drained? (`any`: some deployment's pods
+ * block at all.) */
+static bool ca_node_blocked(const struct sim *s, int32_t id, bool any)
+{
+    if (!any || s->nodes[id].n_pods == 0)
+        return false;
+    if (s->n_deps == 1)
+        return true;
+    int32_t pk = 0, pi = 0;
+    for (const struct replica *rp; (rp = sim_pod_iter(s, &pk, &pi)) != NULL;)
+        if (rp->node == id && rp->phase != POD_GONE && ca_pods_block(s, rp->dep))
+            return true;
+    return false;
+}
+
 static void ca_update_unneeded(struct sim *s)
 {
     struct cluster *cl = s->cluster;
     const struct np_aks *a = &cl->cfg.aks;
-    bool blocked = ca_pods_block(s);
+    bool blocked = false;
+    for (int32_t k = 0; k < s->n_deps; k++)
+        blocked = blocked || ca_pods_block(s, s->deps[k]);
     for (int32_t i = 0; i < cl->n_live; i++) {
         int32_t id = cl->live[i];
         const struct node *n = &s->nodes[id];
@@ -1476,7 +1499,7 @@ static void ca_update_unneeded(struct sim *s)
         bool unneeded = false;
         double util = (double)(n->units - n->gpus_free) / n->units;
         if (n->state == NODE_READY && !x->disrupting && pool->autoscale &&
-            util < a->gpu_utilization_threshold && !(blocked && n->n_pods > 0)) {
+            util < a->gpu_utilization_threshold && !ca_node_blocked(s, id, blocked)) {
             int32_t k = n->n_pods, room = 0;
             for (int32_t j = 0; j < cl->n_live; j++) {
                 int32_t o = cl->live[j];
@@ -1666,7 +1689,9 @@ static void node_event(struct sim *s, void *obj, uint64_t arg)
 static int initial_nodes(struct sim *s, struct sim_err *err)
 {
     struct cluster *cl = s->cluster;
-    int32_t replicas = s->sc->fleet.replicas;
+    int32_t replicas = 0;
+    for (int32_t k = 0; k < s->n_deps; k++)
+        replicas += s->deps[k]->sc->fleet.replicas;
     if (cl->cfg.kind == NP_KARPENTER) {
         int32_t unplaced;
         int32_t n_claims = kp_pack(s, replicas, -1, &unplaced);
@@ -1721,10 +1746,37 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
     return SIM_OK;
 }
 
+/* Deployments on provisioned nodes: the provisioners here pick instance types for one
+ * GPU model and pack pods of one size, so every deployment must have the same. */
+static int check_uniform_pods(const struct sim *s, struct sim_err *err)
+{
+    const struct scenario *d0 = s->deps[0]->sc;
+    for (int32_t k = 1; k < s->n_deps; k++) {
+        const struct scenario *d = s->deps[k]->sc;
+        if (d->engine.tensor_parallel_size != d0->engine.tensor_parallel_size ||
+            strcasecmp(d->engine.gpu, d0->engine.gpu) != 0) {
+            sim_err_set(err, SIM_EINVAL,
+                        "deployment '%s' runs %d x %s per pod and '%s' %d x %s: node "
+                        "provisioning for pods of different GPU models or sizes on one cluster "
+                        "is not modelled yet (give every deployment the same 'engine.gpu' and "
+                        "'engine.tensor_parallel_size', or no 'cluster')",
+                        d->deployment, d->engine.tensor_parallel_size,
+                        d->engine.gpu[0] ? d->engine.gpu : "GPU", d0->deployment,
+                        d0->engine.tensor_parallel_size,
+                        d0->engine.gpu[0] ? d0->engine.gpu : "GPU");
+            return scenario_locate(d, "engine", err);
+        }
+    }
+    return SIM_OK;
+}
+
 int cluster_init(struct sim *s, struct sim_err *err)
 {
-    const struct scenario *sc = s->sc;
+    /* the node pools' instance types are checked against the (first) deployment's GPU */
+    const struct scenario *sc = s->deps[0]->sc;
     int32_t tp = sc->engine.tensor_parallel_size;
+    if (s->sc->cluster.node && check_uniform_pods(s, err) != SIM_OK)
+        return err ? err->code : SIM_EINVAL;
     struct nodepool_cfg cfg;
     int rc = nodepool_cfg_load(&cfg, sc, s->opt.catalog, err);
     if (rc)
@@ -1756,7 +1808,9 @@ int cluster_init(struct sim *s, struct sim_err *err)
     cl->offers = calloc((size_t)cfg.n_types * (size_t)cfg.n_zones + 1, sizeof *cl->offers);
     if (!cl->offers)
         return sim_err_set(err, SIM_ENOMEM, "out of memory");
-    cl->max_pod_seen = sc->fleet.replicas - 1;
+    cl->max_pod_seen = -1;
+    for (int32_t k = 0; k < s->n_deps; k++)
+        cl->max_pod_seen += s->deps[k]->sc->fleet.replicas;
     if ((rc = initial_nodes(s, err)))
         return rc;
     for (size_t i = 0; i < cfg.n_spot_events; i++)
@@ -1982,6 +2036,74 @@ void cluster_scrape(struct sim *s)
     cl->last_scrape_us = s->now_us;
 }
 
+/* What deployment d's pods cost while their engines were busy (serving) and while they
+ * started (loading), at the price per GPU of the node each ran on. */
+static void pod_costs(const struct sim *s, const struct deployment *d, int64_t end,
+                      struct sim_cost *out)
+{
+    out->serving_usd = out->loading_usd = 0;
+    for (int32_t i = 0; i < d->n_pods; i++) {
+        const struct replica *rp = d->pods[i];
+        if (rp->node < 0)
+            continue;
+        const struct node *n = &s->nodes[rp->node];
+        int32_t tp = d->gpus_per_pod;
+        /* a pod holds tp units: whole GPUs, MIG slices or time-sliced replicas; a
+         * time-sliced engine's busy time is the whole GPU's (steps never overlap) */
+        double per_unit_s = n->price_usd_per_hour / 3600.0 / n->units;
+        double per_busy_s = gpushare_steps_serialise(s) ? n->price_usd_per_hour / 3600.0 / n->gpus
+                                                        : per_unit_s;
+        out->serving_usd += (double)rp->eng.busy_us * 1e-6 * tp * per_busy_s;
+        int64_t stop = rp->ready_us >= 0 ? rp->ready_us : rp->gone_us >= 0 ? rp->gone_us : end;
+        if (rp->scheduled_us >= 0 && stop > rp->scheduled_us)
+            out->loading_usd += (double)(stop - rp->scheduled_us) * 1e-6 * tp * per_unit_s;
+    }
+}
+
+/* $/token and the managed API's break-even for `c` over `r`'s tokens. */
+static void per_token(const struct sim *s, const struct sim_result *r, struct sim_cost *c)
+{
+    double hours = (double)s->now_us * 1e-6 / 3600.0;
+    c->usd_per_hour_mean = hours > 0 ? c->usd / hours : NAN;
+    c->usd_per_month = c->usd_per_hour_mean * HOURS_PER_MONTH;
+    double out = (double)r->output_tokens, all = (double)(r->output_tokens + r->prompt_tokens);
+    c->usd_per_mtok_output = out > 0 ? c->usd / out * 1e6 : NAN;
+    c->usd_per_mtok_total = all > 0 ? c->usd / all * 1e6 : NAN;
+    double good = (double)r->goodput_output_tokens;
+    c->usd_per_mtok_goodput = good > 0 ? c->usd / good * 1e6 : NAN;
+    double api = s->sc->cost.managed_api_usd_per_mtok;
+    c->managed_api_usd = api > 0 ? all / 1e6 * api : NAN;
+    c->break_even_ratio = api > 0 && all > 0 ? c->usd / c->managed_api_usd : NAN;
+    c->break_even_tokens_per_s = api > 0 ? c->usd_per_hour_mean / 3600.0 / (api / 1e6) : NAN;
+}
+
+/* Each deployment's share of the cluster's bill `c`: the nodes' cost split by the
+ * GPU-time its pods held on them (GPU-seconds from scheduling to termination), idle
+ * capacity included; its serving and loading cost are its own pods'. */
+static void share_bill(struct sim *s, const struct sim_cost *c)
+{
+    double total = 0;
+    for (int32_t k = 0; k < s->n_deps; k++)
+        total += s->deps[k]->node_pod_s * s->deps[k]->gpus_per_pod;
+    for (int32_t k = 0; k < s->n_deps; k++) {
+        struct deployment *d = s->deps[k];
+        struct sim_cost *x = &d->res.cost;
+        double f = total > 0 ? d->node_pod_s * d->gpus_per_pod / total : 1.0 / s->n_deps;
+        double serving = x->serving_usd, loading = x->loading_usd;
+        *x = *c;
+        x->usd = c->usd * f;
+        x->spot_usd = c->spot_usd * f;
+        x->on_demand_usd = c->on_demand_usd * f;
+        x->node_boot_usd = c->node_boot_usd * f;
+        x->gpu_hours = c->gpu_hours * f;
+        x->serving_usd = serving;
+        x->loading_usd = loading;
+        x->idle_usd = x->usd - serving - loading;
+        x->share_frac = f;
+        per_token(s, &d->res, x);
+    }
+}
+
 void cluster_finish(struct sim *s)
 {
     struct cluster *cl = s->cluster;
@@ -2013,41 +2135,21 @@ void cluster_finish(struct sim *s)
         boot_usd += (double)(ready - n->requested_us) * 1e-6 * n->price_usd_per_hour / 3600.0;
     }
     double serving = 0, loading = 0;
-    int32_t pk = 0, pi = 0;
-    for (const struct replica *rp; (rp = sim_pod_iter(s, &pk, &pi)) != NULL;) {
-        if (rp->node < 0)
-            continue;
-        const struct node *n = &s->nodes[rp->node];
-        int32_t tp = rp->dep->gpus_per_pod;
-        /* a pod holds tp units: whole GPUs, MIG slices or time-sliced replicas; a
-         * time-sliced engine's busy time is the whole GPU's (steps never overlap) */
-        double per_unit_s = n->price_usd_per_hour / 3600.0 / n->units;
-        double per_busy_s = gpushare_steps_serialise(s) ? n->price_usd_per_hour / 3600.0 / n->gpus
-                                                        : per_unit_s;
-        serving += (double)rp->eng.busy_us * 1e-6 * tp * per_busy_s;
-        int64_t stop = rp->ready_us >= 0 ? rp->ready_us : rp->gone_us >= 0 ? rp->gone_us : end;
-        if (rp->scheduled_us >= 0 && stop > rp->scheduled_us)
-            loading += (double)(stop - rp->scheduled_us) * 1e-6 * tp * per_unit_s;
+    for (int32_t k = 0; k < s->n_deps; k++) {
+        pod_costs(s, s->deps[k], end, &s->deps[k]->res.cost);
+        serving += s->deps[k]->res.cost.serving_usd;
+        loading += s->deps[k]->res.cost.loading_usd;
     }
     c->serving_usd = serving;
     c->loading_usd = loading;
     c->idle_usd = c->usd - serving - loading;
     c->node_boot_usd = boot_usd;
     c->gpu_hours = gpu_s / 3600.0;
-    double hours = (double)end * 1e-6 / 3600.0;
-    c->usd_per_hour_mean = hours > 0 ? c->usd / hours : NAN;
-    c->usd_per_month = c->usd_per_hour_mean * HOURS_PER_MONTH;
-    const struct sim_result *r = &s->res;
-    double out = (double)r->output_tokens, all = (double)(r->output_tokens + r->prompt_tokens);
-    c->usd_per_mtok_output = out > 0 ? c->usd / out * 1e6 : NAN;
-    c->usd_per_mtok_total = all > 0 ? c->usd / all * 1e6 : NAN;
-    double good = (double)r->goodput_output_tokens;
-    c->usd_per_mtok_goodput = good > 0 ? c->usd / good * 1e6 : NAN;
-    double api = s->sc->cost.managed_api_usd_per_mtok;
-    c->managed_api_usd = api > 0 ? all / 1e6 * api : NAN;
-    c->break_even_ratio = api > 0 && all > 0 ? c->usd / c->managed_api_usd : NAN;
-    c->break_even_tokens_per_s = api > 0 ? c->usd_per_hour_mean / 3600.0 / (api / 1e6) : NAN;
+    per_token(s, &s->res, c);
     c->n_nodes = cl->n_nodes;
     c->n_spot_interruptions = cl->n_interruptions;
     c->n_ice_errors = cl->n_ice;
+    c->share_frac = 1.0;
+    if (s->n_deps > 1)
+        share_bill(s, c);
 }

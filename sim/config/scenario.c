@@ -268,7 +268,10 @@ static int rd_path(struct bind *b, const struct sect *s, const char *name, char 
 
 static const char *const top_keys[] = {
     "name",   "seed",  "duration", "drain_timeout", "workload", "model",  "engine",
-    "router", "fleet", "cluster",  "cost",          "slo",      "record", "plan", NULL};
+    "router", "fleet", "cluster",  "cost",          "slo",      "record", "plan",
+    "deployments", NULL};
+static const char *const deployment_keys[] = {"name",  "model", "engine",   "router",
+                                              "fleet", "slo",   "workload", NULL};
 
 static const char *const workload_keys[] = {"trace",         "arrivals",      "clients",
                                             "rate_profile",  "prompt_tokens", "output_tokens",
@@ -1603,6 +1606,144 @@ static int bind_record(struct bind *b, const struct sect *top)
     return SIM_OK;
 }
 
+/* A deployment's name: a DNS-1123 label (a Deployment's metadata.name and its pods'
+ * prefix), at most 63 characters. */
+static bool dns_label(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+/*
+ * `deployments:` (a list). Each item is bound into its own scenario, which starts as the
+ * file's run settings (seed, duration, cluster, cost, record) and takes the item's model,
+ * engine, router, fleet, slo and workload with the single-deployment rules. A top-level
+ * `workload` is then one trace routed by its model column, and no deployment has its own.
+ */
+static int bind_deployments(struct bind *b, const struct sect *top, const struct ynode *deps)
+{
+    struct scenario *sc = b->sc;
+    static const char *const per_dep[] = {"model", "engine", "router", "fleet", "slo", NULL};
+    for (size_t i = 0; per_dep[i]; i++)
+        if (ynode_key(top->map, per_dep[i]))
+            return fail_at(b, ynode_key(top->map, per_dep[i]),
+                           "'%s' belongs in each deployment when the file has 'deployments'",
+                           per_dep[i]);
+    if (deps->kind != YNODE_SEQ || deps->n == 0)
+        return fail_at(b, deps, "expected a non-empty list for 'deployments', found %s",
+                       deps->kind == YNODE_SEQ ? "an empty list" : ynode_kind_name(deps));
+    if (deps->n > 64)
+        return fail_at(b, deps->items[64], "'deployments' holds at most 64 deployments, got %zu",
+                       deps->n);
+    int rc;
+    const struct ynode *wk = ynode_key(top->map, "workload");
+    if (wk) {
+        if ((rc = bind_workload(b, top)))
+            return rc;
+        const struct workload_spec *w = &sc->workload;
+        if (w->kind != WL_TRACE || !w->columns.model[0] || w->trace_model[0] ||
+            w->clients.concurrency > 0)
+            return fail_at(b, wk,
+                           "a top-level 'workload' beside 'deployments' is one timed trace "
+                           "routed by its model column: give 'workload.trace.columns.model' "
+                           "(and no 'workload.trace.model' or 'clients'), or give each "
+                           "deployment its own 'workload'");
+        sc->shared_trace = true;
+    }
+    sc->deployments = calloc(deps->n, sizeof *sc->deployments);
+    if (!sc->deployments)
+        return sim_err_set(b->err, SIM_ENOMEM, "out of memory");
+    int64_t scrape_us = -1;
+    for (size_t i = 0; i < deps->n; i++) {
+        const struct ynode *item = deps->items[i];
+        struct scenario *d = &sc->deployments[i];
+        scenario_defaults(d);
+        sc->n_deployments = i + 1;
+        memcpy(d->path, sc->path, sizeof d->path);
+        memcpy(d->dir, sc->dir, sizeof d->dir);
+        memcpy(d->sha256, sc->sha256, sizeof d->sha256);
+        memcpy(d->name, sc->name, sizeof d->name);
+        memcpy(d->overrides, sc->overrides, sizeof d->overrides);
+        d->seed = sc->seed;
+        d->duration_us = sc->duration_us;
+        d->drain_timeout_us = sc->drain_timeout_us;
+        d->cluster = sc->cluster;
+        d->cost = sc->cost;
+        d->record = sc->record;
+        d->doc = sc->doc; /* borrowed */
+        d->root = item;
+        struct bind db = {d, b->err};
+        struct sect ds;
+        if (item->kind != YNODE_MAP)
+            return fail_at(b, item, "expected a map for 'deployments.%zu', found %s", i,
+                           ynode_kind_name(item));
+        if ((rc = item_open(&db, item, "deployments", i, deployment_keys, &ds)) ||
+            (rc = need(&db, &ds, "name", NULL)) ||
+            (rc = rd_str(&db, &ds, "name", false, d->deployment, sizeof d->deployment)))
+            return rc;
+        const struct ynode *nk = ynode_get(item, "name");
+        if (!dns_label(d->deployment))
+            return fail_at(b, nk,
+                           "'%s.name' must be a DNS-1123 label (lowercase letters, digits and "
+                           "'-', at most 63, starting and ending with a letter or digit), got "
+                           "'%s'",
+                           ds.ctx, nk->value);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(sc->deployments[j].deployment, d->deployment))
+                return fail_at(b, nk, "two deployments are named '%s' (deployments.%zu and %zu)",
+                               d->deployment, j, i);
+        snprintf(d->fleet.pod_prefix, sizeof d->fleet.pod_prefix, "%s", d->deployment);
+        if (sc->shared_trace) { /* what feeds it, for its summary (the run reads it once) */
+            d->workload = sc->workload;
+            d->workload.steps = NULL;
+            d->workload.spikes = NULL;
+            d->workload.n_steps = d->workload.n_spikes = 0;
+        }
+        const struct ynode *dwk = ynode_key(item, "workload");
+        if (sc->shared_trace && dwk)
+            return fail_at(b, dwk,
+                           "'%s.workload': the top-level 'workload' trace feeds every "
+                           "deployment (routed by its model column); give one or the other",
+                           ds.ctx);
+        if (!sc->shared_trace && !dwk)
+            return fail_at(b, item,
+                           "'%s.workload' is required (or a top-level 'workload' trace with a "
+                           "model column for every deployment)",
+                           ds.ctx);
+        if ((!sc->shared_trace && (rc = bind_workload(&db, &ds))) ||
+            (rc = bind_model(&db, &ds)) || (rc = bind_engine(&db, &ds)) ||
+            (rc = bind_router(&db, &ds)) || (rc = bind_fleet(&db, &ds)) ||
+            (rc = bind_slo(&db, &ds)))
+            return rc;
+        const struct ynode *fl = ynode_get(item, "fleet");
+        const struct ynode *mg = fl ? ynode_get(fl, "max_gpus") : NULL;
+        if (mg)
+            return fail_at(b, mg,
+                           "'%s.fleet.max_gpus' caps one fleet's implicit nodes; deployments "
+                           "share the scenario's 'cluster': give it node pools instead",
+                           ds.ctx);
+        /* One Prometheus scrapes every deployment's pods on one clock. */
+        const struct ynode *met = fl ? ynode_get(fl, "metrics") : NULL;
+        const struct ynode *si = met ? ynode_get(met, "scrape_interval") : NULL;
+        if (scrape_us >= 0 && d->fleet.scrape_interval_us != scrape_us)
+            return fail_at(b, si ? si : item,
+                           "'%s.fleet.metrics.scrape_interval' differs from deployments.0's: "
+                           "one Prometheus scrapes every deployment on one interval "
+                           "(different intervals are not modelled)",
+                           ds.ctx);
+        if (scrape_us < 0)
+            scrape_us = d->fleet.scrape_interval_us;
+    }
+    /* The run's own clock for scrapes and the metric store (sim.c, autoscaler.c). */
+    sc->fleet.scrape_interval_us = scrape_us;
+    return SIM_OK;
+}
+
 static int bind_all(struct bind *b, const struct ynode *root)
 {
     struct scenario *sc = b->sc;
@@ -1625,6 +1766,15 @@ static int bind_all(struct bind *b, const struct ynode *root)
                        " (the simulated clock's range), got '%s' + '%s'",
                        ynode_get(root, "duration")->value,
                        at ? at->value : "1h (the default drain_timeout)");
+    }
+    const struct ynode *deps = ynode_get(root, "deployments");
+    if (deps && !ynode_is_null(deps)) {
+        if ((rc = bind_cluster(b, root)) || (rc = sect_open(b, &top, "cost", cost_keys, &cost)) ||
+            (rc = rd_num(b, &cost, "managed_api_usd_per_mtok", 0.0, false, INFINITY, false,
+                         "USD per 1M tokens", &sc->cost.managed_api_usd_per_mtok)) ||
+            (rc = bind_record(b, &top)))
+            return rc;
+        return bind_deployments(b, &top, deps);
     }
     if ((rc = bind_workload(b, &top)) || (rc = bind_model(b, &top)) ||
         (rc = bind_engine(b, &top)) || (rc = bind_router(b, &top)) || (rc = bind_fleet(b, &top)) ||
@@ -1739,6 +1889,13 @@ void scenario_defaults(struct scenario *sc)
 
 void scenario_release(struct scenario *sc)
 {
+    for (size_t i = 0; i < sc->n_deployments; i++) {
+        sc->deployments[i].doc = NULL; /* borrowed */
+        scenario_release(&sc->deployments[i]);
+    }
+    free(sc->deployments);
+    sc->deployments = NULL;
+    sc->n_deployments = 0;
     free(sc->workload.steps);
     sc->workload.steps = NULL;
     sc->workload.n_steps = 0;
@@ -1934,7 +2091,7 @@ const struct ynode *scenario_node(const struct scenario *sc, const char *path)
 {
     if (!sc->doc)
         return NULL;
-    const struct ynode *n = ydoc_root(sc->doc);
+    const struct ynode *n = sc->root ? sc->root : ydoc_root(sc->doc);
     char seg[128];
     const char *p = path;
     while (n && *p) {

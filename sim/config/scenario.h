@@ -385,7 +385,19 @@ struct scenario {
     /* The --set overrides applied, as given, for the run record ("k=v;k=v"). */
     char overrides[2048];
 
-    struct ydoc *doc; /* owned: the parsed file(s); kube subtrees point into it */
+    struct ydoc *doc; /* owned: the parsed file(s); kube subtrees point into it (a
+                         deployment borrows its scenario's) */
+
+    /* `deployments:` (docs/scenario.md): one scenario each, sharing this one's run
+     * settings (seed, duration, cluster, cost, record) and holding its own model, engine,
+     * router, fleet, slo and workload. 0: the file is one deployment, its own keys. */
+    struct scenario *deployments; /* owned */
+    size_t n_deployments;
+    /* The top-level workload is one trace whose model column routes each request to the
+     * deployment serving that model (as an OpenAI-compatible gateway routes by `model`). */
+    bool shared_trace;
+    char deployment[64];      /* a deployment's name ("" for a single-deployment file) */
+    const struct ynode *root; /* a deployment's map in the document (NULL: the file's) */
 };
 
 /*

@@ -23,7 +23,7 @@ static void record_pod(struct sim *s, const struct replica *rp)
     if (!sink || !sink->pod)
         return;
     struct rec_pod row = {
-        .pod_id = rp->idx,
+        .pod_id = rp->seq,
         .node_id = rp->node,
         .created_us = rp->created_us,
         .scheduled_us = rp->scheduled_us,

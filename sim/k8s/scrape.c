@@ -51,7 +51,11 @@ static int gateway_series(struct deployment *d, struct sim_err *err)
 {
     struct sim *s = d->s;
     char name[128];
+    /* one gateway per deployment: its series carry the model it serves when there are
+     * several */
     struct tsdb_labels none = {0};
+    if (s->n_deps > 1)
+        none = (struct tsdb_labels){1, {{"model_name", d->model_label}}};
     d->gw_sid[0] = d->gw_sid[1] = -1;
     if (!s->tsdb)
         return SIM_OK;
@@ -222,10 +226,10 @@ static void scrape_pod(struct deployment *d, struct replica *rp)
         util = 100.0; /* a pod up for less than a whole interval */
     rp->busy_us_scraped = busy;
 
-    emit_sample(s, "vllm:num_requests_running", rp->idx, running);
-    emit_sample(s, "vllm:num_requests_waiting", rp->idx, waiting);
-    emit_sample(s, "vllm:kv_cache_usage_perc", rp->idx, kv);
-    emit_sample(s, "DCGM_FI_DEV_GPU_UTIL", rp->idx, util);
+    emit_sample(s, "vllm:num_requests_running", rp->seq, running);
+    emit_sample(s, "vllm:num_requests_waiting", rp->seq, waiting);
+    emit_sample(s, "vllm:kv_cache_usage_perc", rp->seq, kv);
+    emit_sample(s, "DCGM_FI_DEV_GPU_UTIL", rp->seq, util);
 
     if (!s->tsdb || !rp->sid)
         return;
@@ -279,17 +283,24 @@ void scrape_all(struct deployment *d)
         if (d->gw_sid[1] >= 0)
             tsdb_append(s->tsdb, d->gw_sid[1], s->now_us, (double)d->gateway_requests_total);
     }
-    emit_sample(s, "llmcap:gateway_requests_waiting", -1, (double)d->gateway.n);
-    emit_sample(s, "llmcap:replicas_desired", -1, (double)d->desired);
-    emit_sample(s, "llmcap:replicas_ready", -1, (double)d->n_ready_pods);
     int32_t starting = 0, pending = 0;
     for (int32_t i = 0; i < d->n_pods; i++) {
         enum pod_phase ph = d->pods[i]->phase;
         starting += ph == POD_PULLING || ph == POD_LOADING || ph == POD_STARTING;
         pending += ph == POD_PENDING;
     }
-    emit_sample(s, "llmcap:replicas_starting", -1, (double)starting);
-    emit_sample(s, "llmcap:replicas_pending", -1, (double)pending);
+    static const char *const names[5] = {"llmcap:gateway_requests_waiting",
+                                         "llmcap:replicas_desired", "llmcap:replicas_ready",
+                                         "llmcap:replicas_starting", "llmcap:replicas_pending"};
+    const double v[5] = {(double)d->gateway.n, (double)d->desired, (double)d->n_ready_pods,
+                         (double)starting, (double)pending};
+    for (int k = 0; k < 5; k++) {
+        char name[160];
+        /* several deployments: whose, as a label ("llmcap:replicas_ready{deployment=\"chat\"}") */
+        if (s->n_deps > 1)
+            snprintf(name, sizeof name, "%s{deployment=\"%s\"}", names[k], d->sc->deployment);
+        emit_sample(s, s->n_deps > 1 ? name : names[k], -1, v[k]);
+    }
 }
 
 const char *const *scrape_label_names(size_t *n)

@@ -232,7 +232,7 @@ static inline void next_token_b(struct deployment *d, struct gap_batch *g, struc
     int64_t gap = t_us - r->last_token_us;
     if (gap != g->gap || g->n == 0) {
         if (g->n)
-            gaphist_add(&d->st.itl, g->gap, g->n);
+            sim_gaps(d, g->gap, g->n);
         g->gap = gap;
         g->n = 0;
     }
@@ -245,7 +245,7 @@ static inline void next_token_b(struct deployment *d, struct gap_batch *g, struc
 static inline void gap_batch_flush(struct deployment *d, struct gap_batch *g)
 {
     if (g->n)
-        gaphist_add(&d->st.itl, g->gap, g->n);
+        sim_gaps(d, g->gap, g->n);
     g->n = 0;
 }
 
@@ -933,7 +933,7 @@ static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
     }
     gap_batch_flush(d, &g);
     for (int32_t i = 1; i < j; i++)
-        gaphist_add(&d->st.itl, e->run_bound[i] - e->run_bound[i - 1], (uint64_t)e->n_running);
+        sim_gaps(d, e->run_bound[i] - e->run_bound[i - 1], (uint64_t)e->n_running);
     SIM_ASSERT(e->kv.n_free >= 0);
     e->n_iterations += (uint64_t)j;
     e->n_steps++;
@@ -1071,7 +1071,7 @@ static void static_batch_end(struct sim *s, void *obj, uint64_t arg)
          * counted as equal shares of the time after the first token. */
         if (r->output_tokens > 1) {
             int64_t span = s->now_us - r->first_token_us, n = r->output_tokens - 1;
-            gaphist_add(&d->st.itl, llround((double)span / (double)n), (uint64_t)n);
+            sim_gaps(d, llround((double)span / (double)n), (uint64_t)n);
             r->itl_sum_us += span;
             r->itl_n += n;
             r->last_token_us = s->now_us;
@@ -1194,7 +1194,7 @@ void engine_enqueue(struct replica *rp, struct req *r)
     struct deployment *d = rp->dep;
     struct sim *s = d->s;
     struct engine *e = &rp->eng;
-    r->replica = rp->idx;
+    r->replica = rp->seq;
     int64_t ready = frontend_ready_us(d, e, r);
     if (ready <= s->now_us) {
         engine_accept(d, rp, r);

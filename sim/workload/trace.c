@@ -74,6 +74,8 @@ struct trace_reader {
     enum trace_time_format tfmt; /* TIME_AUTO until the first row decides */
     char tnote[320];
     char *model_want;            /* keep only this model (NULL: all, which must be one) */
+    const char *const *route;    /* routed: every row kept, its model's index told */
+    size_t n_route;
     char model_first[SC_NAME_MAX];
     uint64_t model_first_line;
     bool have_model;
@@ -82,6 +84,7 @@ struct trace_reader {
 
 /* A parsed row before the order check: the timestamp's text and column for messages. */
 struct raw_row {
+    int32_t model; /* index in route (-1: none of them); 0 when not routed */
     int64_t abs_us;
     int32_t prompt, output;
     uint32_t n_hash;
@@ -918,7 +921,14 @@ static int parse_mapped_row(struct trace_reader *r, struct raw_row *row, uint64_
 #define AT(role) (long)first + r->flds[r->col_idx[role]].line, r->flds[r->col_idx[role]].col
     if (r->col_idx[COL_MODEL] >= 0) {
         trim(&r->flds[r->col_idx[COL_MODEL]], &s, &n);
-        if (r->model_want) {
+        if (r->n_route) {
+            row->model = -1;
+            for (size_t i = 0; i < r->n_route; i++)
+                if (strlen(r->route[i]) == n && memcmp(r->route[i], s, n) == 0) {
+                    row->model = (int32_t)i;
+                    break;
+                }
+        } else if (r->model_want) {
             if (strlen(r->model_want) != n || memcmp(r->model_want, s, n) != 0) {
                 r->n_other_model++;
                 return 2;
@@ -1042,6 +1052,12 @@ static int map_header(struct trace_reader *r, const struct trace_opts *o, struct
         return sim_err_at(err, SIM_EINVAL, r->path, 0, 0,
                           "workload.trace.model needs the model's column: set "
                           "workload.trace.columns.model");
+    if (o->n_route_models && !names[COL_MODEL][0])
+        return sim_err_at(err, SIM_EINVAL, r->path, 0, 0,
+                          "a trace routed to several deployments needs the model's column: "
+                          "set workload.trace.columns.model");
+    r->route = o->route_models;
+    r->n_route = o->n_route_models;
     if (o->model && o->model[0] && !(r->model_want = strdup(o->model)))
         return sim_err_at(err, SIM_ENOMEM, r->path, 0, 0, "out of memory");
     int rc = read_record(r, err);
@@ -1270,6 +1286,7 @@ static int parse_line(struct trace_reader *r, struct trace_row *row, struct sim_
     row->cls = cls;
     row->group = group;
     row->line = first;
+    row->model = raw.model;
     return 1;
 }
 

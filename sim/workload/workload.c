@@ -300,6 +300,7 @@ static double expected_time_s(const struct profile *pr, double n)
 
 /* A trace row placed on the simulated clock. */
 struct placed {
+    int32_t model;
     int64_t t_us;
     int32_t prompt, output;
     int32_t cls;
@@ -556,6 +557,13 @@ static int open_lengths(struct workload *w, const struct workload_spec *s, struc
 struct workload *workload_open(const struct workload_spec *spec, int64_t duration_us,
                                struct rng_set *rng, struct sim_err *err)
 {
+    return workload_open_routed(spec, duration_us, rng, NULL, 0, err);
+}
+
+struct workload *workload_open_routed(const struct workload_spec *spec, int64_t duration_us,
+                                      struct rng_set *rng, const char *const *models,
+                                      size_t n_models, struct sim_err *err)
+{
     struct workload *w = calloc(1, sizeof *w);
     if (!w) {
         sim_err_set(err, SIM_ENOMEM, "out of memory opening the workload");
@@ -622,7 +630,9 @@ struct workload *workload_open(const struct workload_spec *spec, int64_t duratio
                                 .class_names = w->class_names,
                                 .n_class_names = w->n_classes,
                                 .time_format = spec->time_format,
-                                .model = spec->trace_model};
+                                .model = spec->trace_model,
+                                .route_models = models,
+                                .n_route_models = n_models};
         w->tr = trace_open_opts(spec->trace_path, &to, err);
         if (!w->tr)
             goto fail;
@@ -731,6 +741,7 @@ static int pull(struct workload *w, struct placed *p, struct trace_row *row, str
         p->cls = row->cls;
         p->group = row->group;
         p->line = row->line;
+        p->model = row->model;
         if (p->prompt == 0 || p->output == 0)
             w->n_zero++;
         return 1;
@@ -765,6 +776,7 @@ static void emit(const struct workload *w, struct wl_request *out, const struct 
         px->open = true;
     }
     out->source_line = p->line;
+    out->model = p->model;
 }
 
 static int keep_hash(uint32_t **buf, size_t *cap, const struct trace_row *row)
@@ -1197,6 +1209,7 @@ int workload_next(struct workload *w, struct wl_request *out, struct sim_err *er
         return sim_err_set(err, w->failed, "the workload already failed");
     if (w->done)
         return 0;
+    out->model = 0;
     int rc = w->kind == WL_TRACE ? next_trace(w, out, err) : next_synthetic(w, out, err);
     if (rc == 1 && out->cls < 0)
         out->cls = pick_class(w); /* a trace row without a class: by the shares */

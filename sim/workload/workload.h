@@ -36,6 +36,8 @@ struct wl_request {
                                  trace's prefix_group column, or of "system_prompt:K" for a
                                  synthetic request with system prompt K (1 = most popular);
                                  0 = none */
+    int32_t model; /* workload_open_routed(): index of the row's model among the names
+                      given, -1 for a model none of them is; 0 otherwise */
 };
 
 /* The key of a prefix group's name (FNV-1a 64; never 0). */
@@ -52,6 +54,12 @@ struct workload;
  */
 struct workload *workload_open(const struct workload_spec *spec, int64_t duration_us,
                                struct rng_set *rng, struct sim_err *err);
+/* As workload_open(), for a trace whose model column routes each request: every row is
+ * kept (whatever its model) and wl_request.model is the index of its model among
+ * models[0..n_models), or -1 (the spec's trace needs columns.model). */
+struct workload *workload_open_routed(const struct workload_spec *spec, int64_t duration_us,
+                                      struct rng_set *rng, const char *const *models,
+                                      size_t n_models, struct sim_err *err);
 
 /* Next request into `*out`: returns 1, or 0 at the end, or a negative SIM_E* code with
  * err naming file:line for a malformed row (unless skip_bad_rows). */
@@ -88,6 +96,8 @@ struct trace_row {
                             -1 = no class column or an empty field */
     uint64_t group;      /* workload_group_key() of the prefix_group column; 0 = none */
     uint64_t line; /* 1-based (of the row's first line when a quoted field spans lines) */
+    int32_t model; /* with trace_opts.route_models: the index of the row's model there, -1
+                      for another model; else 0 */
 };
 
 struct trace_reader;
@@ -102,7 +112,10 @@ struct trace_opts {
     int n_class_names;
     const char *model;                   /* mapped model column: keep only this model's rows
                                             (NULL or "": all rows, which must name one
-                                            model) */
+                                            model, unless routed) */
+    const char *const *route_models;     /* keep every row and tell its model's index here
+                                            (trace_row.model); NULL: not routed */
+    size_t n_route_models;
 };
 
 /* Open `path` (plain, gzip or zstd: told by its first bytes) as `o` says. Caller owns:
