@@ -1317,7 +1317,8 @@ static int route_add(struct sim *s, struct deployment *d, const char *name, stru
     if (!name[0])
         return SIM_OK;
     for (size_t i = 0; i < s->n_route; i++) {
-        if (strcmp(s->route_names[i], name) != 0)
+        const char *have = s->route_names[i];
+        if (!have || strcmp(have, name) != 0)
             continue;
         if (s->route_dep[i] == d)
             return SIM_OK;
@@ -1553,8 +1554,7 @@ static void overall_results(struct sim *s)
         SUM(retries);
         SUM(retries_aborted);
         SUM(retries_5xx);
-        SUM(n_aborted);
-        SUM(n_5xx);
+        SUM(retries_timeout);
         SUM(prefix_queries_tokens);
         SUM(prefix_hits_tokens);
         SUM(prefix_resume_queries_tokens);

@@ -227,7 +227,9 @@ struct turn {
 static void pool_free(struct pool_gen *g)
 {
     free(g->cdf);
+    g->cdf = NULL; /* as the memset below, spelled out for clang's analyzer */
     free(g->len);
+    g->len = NULL;
     memset(g, 0, sizeof *g);
 }
 
