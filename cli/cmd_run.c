@@ -593,7 +593,7 @@ int cmd_run(int argc, char **argv)
                 format_duration_us(sc.duration_us, d, sizeof d));
     }
     if (db) {
-        struct db_run_info info = {&sc, cfg.labels, lat_kind_name(sc.engine.latency.kind)};
+        struct db_run_info info = {&sc, cfg.labels, lat_kind_name(sc.engine.latency.kind), s};
         if (db_finish_run(db, &info, r, wall, &err) != SIM_OK) {
             snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg),
                      "; the run was rolled back and earlier runs in '%s' are intact",

@@ -21,6 +21,22 @@
     "key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_id, key)) WITHOUT ROWID"
 #include "sim/core/sha256.h"
 
+/* The tables of runs with several deployments (reports/schema.sql), created when such a
+ * run is written or merged, so files written before them open unchanged. */
+#define DEPLOYMENTS_SQL                                                                    \
+    "CREATE TABLE IF NOT EXISTS deployments (run_id INTEGER NOT NULL REFERENCES "          \
+    "runs(run_id), deployment TEXT NOT NULL, position INTEGER NOT NULL, model_name TEXT "   \
+    "NOT NULL, gpu TEXT, tensor_parallel_size INTEGER NOT NULL, slo_pass INTEGER NOT NULL " \
+    "CHECK (slo_pass IN (0, 1)), PRIMARY KEY (run_id, deployment)) WITHOUT ROWID;"         \
+    "CREATE TABLE IF NOT EXISTS deployment_summary (run_id INTEGER NOT NULL REFERENCES "   \
+    "runs(run_id), deployment TEXT NOT NULL, key TEXT NOT NULL, value REAL, PRIMARY KEY "  \
+    "(run_id, deployment, key)) WITHOUT ROWID;"                                            \
+    "CREATE TABLE IF NOT EXISTS deployment_slo_results (run_id INTEGER NOT NULL "          \
+    "REFERENCES runs(run_id), deployment TEXT NOT NULL, slo TEXT NOT NULL, metric TEXT "   \
+    "NOT NULL, quantile REAL, target REAL NOT NULL, actual REAL, unit TEXT NOT NULL, pass " \
+    "INTEGER NOT NULL CHECK (pass IN (0, 1)), PRIMARY KEY (run_id, deployment, slo)) "     \
+    "WITHOUT ROWID"
+
 #ifndef LLMCAP_VERSION
 #define LLMCAP_VERSION "0.0.0"
 #endif
@@ -549,6 +565,89 @@ static void utc_now(char *buf, size_t n)
 }
 
 
+struct dep_summary_ctx {
+    struct db *db;
+    sqlite3_stmt *st;
+    const char *name;
+};
+
+static int put_dep_summary(void *ctx, const char *key, double value)
+{
+    struct dep_summary_ctx *c = ctx;
+    sqlite3_bind_int64(c->st, 1, c->db->run_id);
+    sqlite3_bind_text(c->st, 2, c->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(c->st, 3, key, -1, SQLITE_TRANSIENT);
+    if (isnan(value))
+        sqlite3_bind_null(c->st, 4);
+    else
+        sqlite3_bind_double(c->st, 4, value);
+    int rc = sqlite3_step(c->st);
+    sqlite3_reset(c->st);
+    return rc == SQLITE_DONE ? 0 : 1;
+}
+
+/* Every deployment's row, summary and SLO verdicts (SQLITE_OK, or the failing code). */
+static int put_deployments(struct db *db, const struct sim *s)
+{
+    sqlite3_stmt *st[3] = {NULL, NULL, NULL};
+    int rc = sqlite3_exec(db->h, DEPLOYMENTS_SQL, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h,
+                                "INSERT INTO deployments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                -1, &st[0], NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, "INSERT INTO deployment_summary VALUES (?1, ?2, ?3, ?4)",
+                                -1, &st[1], NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h,
+                                "INSERT INTO deployment_slo_results VALUES (?1, ?2, ?3, ?4, ?5, "
+                                "?6, ?7, ?8, ?9)",
+                                -1, &st[2], NULL);
+    for (int32_t k = 0; rc == SQLITE_OK && k < sim_n_deployments(s); k++) {
+        const struct scenario *sc = sim_deployment_scenario(s, k);
+        const struct sim_result *r = sim_deployment_result(s, k);
+        sqlite3_bind_int64(st[0], 1, db->run_id);
+        sqlite3_bind_text(st[0], 2, sc->deployment, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st[0], 3, k);
+        sqlite3_bind_text(st[0], 4, sim_deployment_model(s, k), -1, SQLITE_STATIC);
+        if (sc->engine.gpu[0])
+            sqlite3_bind_text(st[0], 5, sc->engine.gpu, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st[0], 5);
+        sqlite3_bind_int(st[0], 6, sc->engine.tensor_parallel_size);
+        sqlite3_bind_int(st[0], 7, r->slo_pass ? 1 : 0);
+        rc = sqlite3_step(st[0]) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_reset(st[0]);
+        struct dep_summary_ctx c = {db, st[1], sc->deployment};
+        if (rc == SQLITE_OK && sim_result_foreach(r, put_dep_summary, &c) != 0)
+            rc = SQLITE_ERROR;
+        for (size_t i = 0; rc == SQLITE_OK && i < r->n_slo; i++) {
+            const struct slo_result *sr = &r->slo[i];
+            bool is_rate = sr->slo->metric == SLO_ERROR_RATE;
+            sqlite3_bind_int64(st[2], 1, db->run_id);
+            sqlite3_bind_text(st[2], 2, sc->deployment, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st[2], 3, sr->slo->key, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st[2], 4, slo_metric_name(sr->slo->metric), -1, SQLITE_STATIC);
+            if (is_rate)
+                sqlite3_bind_null(st[2], 5);
+            else
+                sqlite3_bind_double(st[2], 5, sr->slo->quantile);
+            sqlite3_bind_double(st[2], 6, sr->slo->target);
+            if (isnan(sr->actual))
+                sqlite3_bind_null(st[2], 7);
+            else
+                sqlite3_bind_double(st[2], 7, sr->actual);
+            sqlite3_bind_text(st[2], 8, is_rate ? "frac" : "s", -1, SQLITE_STATIC);
+            sqlite3_bind_int(st[2], 9, sr->pass ? 1 : 0);
+            rc = sqlite3_step(st[2]) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+            sqlite3_reset(st[2]);
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        sqlite3_finalize(st[i]);
+    return rc;
+}
+
 int db_finish_run(struct db *db, const struct db_run_info *info, const struct sim_result *r,
                   double wall_s, struct sim_err *err)
 {
@@ -638,6 +737,9 @@ int db_finish_run(struct db *db, const struct db_run_info *info, const struct si
         sqlite3_finalize(st);
         st = NULL;
     }
+    if (info->sim && sim_n_deployments(info->sim) > 1 &&
+        put_deployments(db, info->sim) != SQLITE_OK)
+        goto fail;
     if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     db->in_run = false;
@@ -1187,6 +1289,7 @@ int db_merge(struct db *out, const char *in_path, struct db_merge_stats *st,
 
     enum { N_STMT = sizeof run_tables / sizeof run_tables[0] + 1 };
     sqlite3_stmt *att = NULL, *ins[N_STMT] = {NULL}, *find = NULL, *notes = NULL;
+    sqlite3_stmt *deps[3] = {NULL, NULL, NULL}; /* the deployment tables, when src has them */
     bool attached = false, in_txn = false;
     rc = SIM_OK;
     if (sqlite3_prepare_v2(out->h, "ATTACH DATABASE ?1 AS src", -1, &att, NULL) != SQLITE_OK) {
@@ -1248,6 +1351,29 @@ int db_merge(struct db *out, const char *in_path, struct db_merge_stats *st,
         rc = db_fail(out, err, "cannot merge");
         goto out;
     }
+    int64_t src_deps = 0;
+    static const char *const dep_copy[3] = {
+        "INSERT INTO main.deployments SELECT ?1, deployment, position, model_name, gpu, "
+        "tensor_parallel_size, slo_pass FROM src.deployments WHERE run_id = ?2 ORDER BY "
+        "deployment",
+        "INSERT INTO main.deployment_summary SELECT ?1, deployment, key, value FROM "
+        "src.deployment_summary WHERE run_id = ?2 ORDER BY deployment, key",
+        "INSERT INTO main.deployment_slo_results SELECT ?1, deployment, slo, metric, "
+        "quantile, target, actual, unit, pass FROM src.deployment_slo_results WHERE run_id = "
+        "?2 ORDER BY deployment, slo"};
+    if (query_int(out->h,
+                  "SELECT count(*) FROM src.sqlite_master WHERE type = 'table' AND name = "
+                  "'deployments'",
+                  &src_deps) != SQLITE_OK ||
+        (src_deps && exec(out, DEPLOYMENTS_SQL, err) != SIM_OK)) {
+        rc = db_fail(out, err, "cannot merge");
+        goto out;
+    }
+    for (int k = 0; src_deps && k < 3; k++)
+        if (sqlite3_prepare_v2(out->h, dep_copy[k], -1, &deps[k], NULL) != SQLITE_OK) {
+            rc = db_fail(out, err, "cannot merge");
+            goto out;
+        }
     if (sqlite3_prepare_v2(out->h, "SELECT run_id FROM main.runs WHERE run_key = ?1", -1, &find,
                            NULL) != SQLITE_OK) {
         rc = db_fail(out, err, "cannot merge");
@@ -1283,6 +1409,16 @@ int db_merge(struct db *out, const char *in_path, struct db_merge_stats *st,
                 goto out;
             }
         }
+        for (int k = 0; k < 3 && deps[k]; k++) {
+            sqlite3_bind_int64(deps[k], 1, max_id + 1);
+            sqlite3_bind_int64(deps[k], 2, runs[i].id);
+            int drc = sqlite3_step(deps[k]);
+            sqlite3_reset(deps[k]);
+            if (drc != SQLITE_DONE) {
+                rc = db_fail(out, err, "cannot merge");
+                goto out;
+            }
+        }
         if (notes) {
             sqlite3_bind_int64(notes, 1, max_id + 1);
             sqlite3_bind_int64(notes, 2, runs[i].id);
@@ -1310,6 +1446,8 @@ out:
         sqlite3_finalize(ins[t]);
     sqlite3_finalize(find);
     sqlite3_finalize(notes);
+    for (int k = 0; k < 3; k++)
+        sqlite3_finalize(deps[k]);
     sqlite3_finalize(att);
     if (attached)
         sqlite3_exec(out->h, "DETACH DATABASE src", NULL, NULL, NULL);

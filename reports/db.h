@@ -36,6 +36,10 @@ struct db_run_info {
     const struct scenario *sc;
     const char *labels_json; /* NULL: "{}" */
     const char *latency_model;
+    /* A run of several deployments (sim_n_deployments() > 1): each one's row, summary and
+     * SLO verdicts go to `deployments`, `deployment_summary`, `deployment_slo_results`;
+     * NULL or one deployment: nothing there. */
+    const struct sim *sim;
 };
 
 /* Start a run: BEGIN IMMEDIATE (waiting up to 5 s for another writer), pick the run id.

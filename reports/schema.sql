@@ -109,6 +109,42 @@ CREATE TABLE IF NOT EXISTS run_notes (
     PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
 
+-- A scenario with `deployments:` (docs/scenario.md): each deployment of the run, its
+-- summary (the keys of `summary`, its own requests; cost_* its share of the cluster's
+-- bill by GPU-time) and its SLO verdicts. The run's own summary is the cluster's. Created
+-- when such a run is written (reports/db.c DEPLOYMENTS_SQL, the same statements).
+CREATE TABLE IF NOT EXISTS deployments (
+    run_id               INTEGER NOT NULL REFERENCES runs(run_id),
+    deployment           TEXT NOT NULL,    -- deployments[].name
+    position             INTEGER NOT NULL, -- index in the scenario's list
+    model_name           TEXT NOT NULL,    -- the model_name label of its series
+    gpu                  TEXT,             -- engine.gpu, NULL when not given
+    tensor_parallel_size INTEGER NOT NULL,
+    slo_pass             INTEGER NOT NULL CHECK (slo_pass IN (0, 1)),
+    PRIMARY KEY (run_id, deployment)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS deployment_summary (
+    run_id     INTEGER NOT NULL REFERENCES runs(run_id),
+    deployment TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      REAL,
+    PRIMARY KEY (run_id, deployment, key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS deployment_slo_results (
+    run_id     INTEGER NOT NULL REFERENCES runs(run_id),
+    deployment TEXT NOT NULL,
+    slo        TEXT NOT NULL,
+    metric     TEXT NOT NULL,
+    quantile   REAL,
+    target     REAL NOT NULL,
+    actual     REAL,
+    unit       TEXT NOT NULL,
+    pass       INTEGER NOT NULL CHECK (pass IN (0, 1)),
+    PRIMARY KEY (run_id, deployment, slo)
+) WITHOUT ROWID;
+
 -- Each SLO of the scenario: target, what the run achieved, verdict.
 CREATE TABLE IF NOT EXISTS slo_results (
     run_id   INTEGER NOT NULL REFERENCES runs(run_id),

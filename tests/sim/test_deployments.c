@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "models/catalog.h"
+#include "reports/db.h"
 #include "sim/config/scenario.h"
 #include "sim/sim.h"
 
@@ -171,4 +172,65 @@ Test(deployments, scenario_errors)
     expect_error("deployments: []\n", 1, "non-empty list");
     expect_error("deployments:\n- name: a\n  model: {name: m}\n", 2,
                  "'deployments.0.workload' is required");
+}
+
+static int count_row(void *ctx, const struct db_value *cols, int n)
+{
+    cr_assert_eq(n, 1);
+    *(int64_t *)ctx = cols[0].i;
+    return 0;
+}
+
+static int64_t count(struct db *db, const char *sql)
+{
+    int64_t n = -1;
+    struct sim_err err = {0};
+    cr_assert_eq(db_query(db, sql, NULL, 0, count_row, &n, &err), SIM_OK, "%s", err.msg);
+    return n;
+}
+
+Test(deployments, results_database_per_deployment)
+{
+    /* One row per deployment in `deployments`, each one's summary keys and SLO verdict;
+     * the run's summary is the cluster's; merge copies them. */
+    gsl_set_error_handler_off();
+    char path[128], merged[128];
+    snprintf(path, sizeof path, "/tmp/llmcap-test-deployments-%d.db", (int)getpid());
+    snprintf(merged, sizeof merged, "/tmp/llmcap-test-deployments-%d-m.db", (int)getpid());
+    remove(path);
+    remove(merged);
+    struct run r;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&r.sc, FIX "routed.yaml", NULL, 0, &err), SIM_OK, "%s", err.msg);
+    struct db *db = db_open(path, &err);
+    cr_assert_not_null(db, "%s", err.msg);
+    int64_t id;
+    cr_assert_eq(db_begin_run(db, &id, &err), SIM_OK, "%s", err.msg);
+    r.cat = sim_load_catalog(&r.sc, &err);
+    struct sim_options opt = {.catalog = r.cat, .sink = db_sink(db)};
+    r.s = sim_new(&r.sc, &opt, &err);
+    cr_assert_not_null(r.s, "%s", err.msg);
+    cr_assert_eq(sim_run(r.s, &err), SIM_OK, "%s", err.msg);
+    struct db_run_info info = {&r.sc, NULL, "constant", r.s};
+    cr_assert_eq(db_finish_run(db, &info, sim_result(r.s), 0.0, &err), SIM_OK, "%s", err.msg);
+    cr_assert_eq(count(db, "SELECT count(*) FROM deployments"), 2);
+    cr_assert_eq(count(db, "SELECT value FROM deployment_summary WHERE deployment = 'chat' "
+                           "AND key = 'requests_total'"),
+                 3);
+    cr_assert_eq(count(db, "SELECT value FROM summary WHERE key = 'requests_unknown_model'"),
+                 3);
+    cr_assert_eq(count(db, "SELECT value FROM summary WHERE key = 'requests_total'"), 6);
+    cr_assert_eq(count(db, "SELECT count(DISTINCT request_id) FROM requests"), 6);
+    db_close(db);
+    struct db *out = db_open(merged, &err);
+    cr_assert_not_null(out, "%s", err.msg);
+    struct db_merge_stats ms = {0};
+    cr_assert_eq(db_merge(out, path, &ms, &err), SIM_OK, "%s", err.msg);
+    cr_assert_eq(count(out, "SELECT count(*) FROM deployment_summary WHERE deployment = 'code' "
+                            "AND key = 'requests_total' AND value = 3"),
+                 1);
+    db_close(out);
+    remove(path);
+    remove(merged);
+    run_done(&r);
 }
