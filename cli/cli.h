@@ -72,6 +72,7 @@ int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_trace_prom(int argc, char **argv); /* trace from-prometheus */
 int cmd_autoscale(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_report(int argc, char **argv);

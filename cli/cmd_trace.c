@@ -1,5 +1,6 @@
 /* cmd_trace.c: `llmcap trace stats FILE`: what a request trace holds (plain, gzip or
- * zstd; any CSV through --columns, as workload.trace.columns reads it). */
+ * zstd; any CSV through --columns, as workload.trace.columns reads it).
+ * `llmcap trace from-prometheus` is in cmd_trace_prom.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -80,10 +81,15 @@ static void print_len(const char *name, const struct trace_len_stats *l, bool js
 
 int cmd_trace(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "from-prometheus")) {
+        static char name[] = "trace from-prometheus"; /* for usage and error lines */
+        argv[1] = name;
+        return cmd_trace_prom(argc - 1, argv + 1);
+    }
     struct cli_args a;
     int rc = cli_parse(argc, argv, trace_opts, sizeof trace_opts / sizeof trace_opts[0],
                        "stats FILE [--format F] [--columns ROLE=NAME,...] [--time-format T] "
-                       "[--json]",
+                       "[--json] | from-prometheus --help",
                        "Describe a request trace: rows, time span, mean rate and the token "
                        "lengths (sum, mean, percentiles).",
                        &a);

@@ -15,6 +15,7 @@
 #include "models/mutil.h"
 #include "sim/config/manifest.h"
 #include "sim/core/lineio.h"
+#include "sim/k8s/promrange.h"
 
 #define CELL_MAX 64
 #define SERIES_LINE_MAX (1 << 20) /* bytes: a series line longer than this is refused */
@@ -30,18 +31,12 @@ struct row {
     int32_t ready;
 };
 
-/* A point of a Prometheus query_range matrix. */
-struct prom_point {
-    int64_t t_us;
-    struct keda_sample s;
-    char text[CELL_MAX];
-};
-
 struct series {
     const char *path;
-    /* A Prometheus query_range response: its points, read whole (Prometheus returns at
-     * most 11,000 points per series), and the step they are on. */
-    struct prom_point *pts;
+    /* A Prometheus query_range response, read whole, its one series' points and the step
+     * they are on. */
+    struct prom_matrix pm;
+    const struct prom_point *pts;
     size_t n_pts, next_pt;
     int64_t step_us, next_t_us;
     FILE *f;
@@ -97,33 +92,6 @@ static bool blank(const char *s)
     return true;
 }
 
-/* [-+]?digits[.digits][e[-+]digits] */
-static bool number_text(const char *s)
-{
-    if (*s == '-' || *s == '+')
-        s++;
-    size_t d = 0;
-    while (isdigit((unsigned char)*s))
-        s++, d++;
-    if (*s == '.') {
-        s++;
-        while (isdigit((unsigned char)*s))
-            s++, d++;
-    }
-    if (!d)
-        return false;
-    if (*s == 'e' || *s == 'E') {
-        s++;
-        if (*s == '-' || *s == '+')
-            s++;
-        if (!isdigit((unsigned char)*s))
-            return false;
-        while (isdigit((unsigned char)*s))
-            s++;
-    }
-    return !*s;
-}
-
 static int bad(struct sim_err *err, const struct series *sr, long col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -172,31 +140,6 @@ static int next_line(struct series *sr, struct sim_err *err)
     }
 }
 
-/* A sample value as Prometheus' JSON writes it: a string, "NaN", "+Inf", "-Inf" or a
- * number (Go's strconv.FormatFloat 'f', -1). */
-static int prom_value(const struct mu_json *doc, const cJSON *v, struct prom_point *p,
-                      struct sim_err *err)
-{
-    if (!cJSON_IsString(v) || strlen(v->valuestring) >= CELL_MAX)
-        return mu_json_err(doc, v, err, SIM_EINVAL,
-                           "expected a sample value as a string (\"12.5\", \"NaN\", \"+Inf\")");
-    const char *t = v->valuestring;
-    memcpy(p->text, t, strlen(t) + 1);
-    if (!strcmp(t, "NaN"))
-        p->s = (struct keda_sample){KEDA_SAMPLE_VALUE, NAN};
-    else if (!strcmp(t, "+Inf"))
-        p->s = (struct keda_sample){KEDA_SAMPLE_VALUE, INFINITY};
-    else if (!strcmp(t, "-Inf"))
-        p->s = (struct keda_sample){KEDA_SAMPLE_VALUE, -INFINITY};
-    else if (number_text(t) && isfinite(strtod(t, NULL)))
-        p->s = (struct keda_sample){KEDA_SAMPLE_VALUE, strtod(t, NULL)};
-    else
-        return mu_json_err(doc, v, err, SIM_EINVAL,
-                           "expected a number, NaN, +Inf or -Inf as the sample value, got '%.60s'",
-                           t);
-    return SIM_OK;
-}
-
 /*
  * A Prometheus HTTP API query_range response, as `curl .../api/v1/query_range` or
  * `promtool query range -o json` save it: {"status":"success","data":{"resultType":
@@ -206,81 +149,14 @@ static int prom_value(const struct mu_json *doc, const cJSON *v, struct prom_poi
  */
 static int open_prom(struct series *sr, const char *path, struct sim_err *err)
 {
-    struct mu_json doc;
-    int rc = mu_json_load(&doc, path, err);
+    int rc = prom_matrix_load(path, "a KEDA or HPA query must return one (aggregate it, e.g. sum(...))",
+                              &sr->pm, err);
     if (rc)
         return rc;
-    const cJSON *root = doc.root, *st = cJSON_GetObjectItemCaseSensitive(root, "status");
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(data, "resultType");
-    const cJSON *res = cJSON_GetObjectItemCaseSensitive(data, "result");
-    if (!cJSON_IsObject(root) || !cJSON_IsString(st)) {
-        rc = mu_json_err(&doc, root, err, SIM_EINVAL,
-                         "expected a Prometheus API response ({\"status\": \"success\", "
-                         "\"data\": ...})");
-    } else if (strcmp(st->valuestring, "success")) {
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
-        rc = mu_json_err(&doc, st, err, SIM_EINVAL, "the query failed: status '%.40s'%s%.200s",
-                         st->valuestring, cJSON_IsString(e) ? ": " : "",
-                         cJSON_IsString(e) ? e->valuestring : "");
-    } else if (!cJSON_IsString(rt) || strcmp(rt->valuestring, "matrix") || !cJSON_IsArray(res)) {
-        rc = mu_json_err(&doc, rt ? rt : data, err, SIM_EINVAL,
-                         "expected a range query's result (\"resultType\": \"matrix\"); an "
-                         "instant query (/api/v1/query) gives one point: use /api/v1/query_range");
-    } else if (cJSON_GetArraySize(res) != 1) {
-        rc = mu_json_err(&doc, res, err, SIM_EINVAL,
-                         "the result holds %d series, but a KEDA or HPA query must return one "
-                         "(aggregate it, e.g. sum(...))",
-                         cJSON_GetArraySize(res));
-    }
-    const cJSON *vals = rc ? NULL : cJSON_GetObjectItemCaseSensitive(res->child, "values");
-    if (!rc && (!cJSON_IsArray(vals) || cJSON_GetArraySize(vals) == 0))
-        rc = mu_json_err(&doc, vals ? vals : res->child, err, SIM_EINVAL,
-                         "expected the series' \"values\": [[unix_time, \"value\"], ...]");
-    size_t n = rc ? 0 : (size_t)cJSON_GetArraySize(vals);
-    if (!rc && !(sr->pts = sim_calloc(n, sizeof *sr->pts)))
-        rc = sim_err_set(err, SIM_ENOMEM, "out of memory reading '%s'", path);
-    const cJSON *v = vals ? vals->child : NULL;
-    for (size_t i = 0; !rc && i < n; i++, v = v->next) {
-        const cJSON *t = cJSON_GetArrayItem(v, 0);
-        if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(t) ||
-            !(t->valuedouble >= 0 && t->valuedouble <= 9.2e12)) {
-            rc = mu_json_err(&doc, v, err, SIM_EINVAL,
-                             "expected a point [unix_time_s, \"value\"] with a time >= 0");
-            break;
-        }
-        struct prom_point *p = &sr->pts[i];
-        p->t_us = (int64_t)llround(t->valuedouble * 1e6);
-        if ((rc = prom_value(&doc, cJSON_GetArrayItem(v, 1), p, err)))
-            break;
-        if (i && p->t_us <= sr->pts[i - 1].t_us) {
-            rc = mu_json_err(&doc, t, err, SIM_EINVAL,
-                             "times must increase from point to point, got %.17g after %.17g",
-                             t->valuedouble, (double)sr->pts[i - 1].t_us / 1e6);
-            break;
-        }
-        int64_t gap = i ? p->t_us - sr->pts[i - 1].t_us : 0;
-        if (gap && (!sr->step_us || gap < sr->step_us))
-            sr->step_us = gap;
-    }
-    /* Points off the step grid (a missed scrape interval shows as a gap, never as an
-     * offset) would mean the step guessed is wrong. */
-    v = vals ? vals->child : NULL;
-    for (size_t i = 1; !rc && i < n; i++) {
-        v = v->next;
-        if ((sr->pts[i].t_us - sr->pts[0].t_us) % sr->step_us)
-            rc = mu_json_err(&doc, v, err, SIM_EINVAL,
-                             "this point is off the step of %.17g s that the closest points "
-                             "give: save the response of one query_range call",
-                             (double)sr->step_us / 1e6);
-    }
-    mu_json_release(&doc);
-    if (rc)
-        return rc;
-    sr->n_pts = n;
+    sr->pts = sr->pm.series[0].pts;
+    sr->n_pts = sr->pm.series[0].n_pts;
+    sr->step_us = sr->pm.step_us;
     sr->next_t_us = sr->pts[0].t_us;
-    if (!sr->step_us)
-        sr->step_us = 1; /* one point: one row */
     sr->n_values = 1;
     snprintf(sr->names[0], sizeof sr->names[0], "t_s");
     snprintf(sr->names[1], sizeof sr->names[1], "value");
@@ -380,7 +256,7 @@ static int read_row(struct series *sr, const struct row *prev, struct row *r, st
                    "expected %zu columns as in the header, got %zu", want, n);
     r->line = sr->line;
     const char *t = cells[0];
-    double ts = number_text(t) ? strtod(t, NULL) : NAN;
+    double ts = prom_number_text(t) ? strtod(t, NULL) : NAN;
     if (!isfinite(ts) || ts < 0 || ts > 9.2e12)
         return bad(err, sr, cols[0], "'t_s' must be a number of seconds >= 0, got '%.60s'", t);
     r->t_us = (int64_t)llround(ts * 1e6);
@@ -406,7 +282,7 @@ static int read_row(struct series *sr, const struct row *prev, struct row *r, st
             *s = (struct keda_sample){KEDA_SAMPLE_VALUE, INFINITY};
         } else if (!strcmp(v, "-Inf")) {
             *s = (struct keda_sample){KEDA_SAMPLE_VALUE, -INFINITY};
-        } else if (number_text(v) && isfinite(strtod(v, NULL))) {
+        } else if (prom_number_text(v) && isfinite(strtod(v, NULL))) {
             *s = (struct keda_sample){KEDA_SAMPLE_VALUE, strtod(v, NULL)};
         } else {
             return bad(err, sr, col,
@@ -647,7 +523,7 @@ done:
     if (sr.f)
         fclose(sr.f);
     free(sr.buf);
-    free(sr.pts);
+    prom_matrix_free(&sr.pm);
     free(rn.pods);
     hpa_free(rn.hpa);
     keda_free(rn.keda);

@@ -1,0 +1,179 @@
+/*
+ * cmd_trace_prom.c: `llmcap trace from-prometheus`: a replayable plain CSV trace from a
+ * team's Prometheus (vLLM's success and token counters) when no request log exists.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "sim/k8s/promtrace.h"
+
+enum {
+    OPT_SUCCESS,
+    OPT_PROMPT,
+    OPT_GEN,
+    OPT_RATED,
+    OPT_PROMPT_LEN,
+    OPT_OUTPUT_LEN,
+    OPT_LENGTHS,
+    OPT_SEED,
+    OPT_OUT
+};
+
+static const struct cli_opt prom_opts[] = {
+    [OPT_SUCCESS] = {"success", 's', "FILE",
+                     "query_range JSON of vllm:request_success_total (required)"},
+    [OPT_PROMPT] = {"prompt", 0, "FILE", "query_range JSON of vllm:prompt_tokens_total"},
+    [OPT_GEN] = {"generation", 0, "FILE",
+                 "query_range JSON of vllm:generation_tokens_total"},
+    [OPT_RATED] = {"rated", 0, NULL,
+                   "the series are per-second rates (e.g. sum(rate(...[1m]))), not counters"},
+    [OPT_PROMPT_LEN] = {"prompt-tokens", 0, "N", "mean prompt length without --prompt"},
+    [OPT_OUTPUT_LEN] = {"output-tokens", 0, "N", "mean output length without --generation"},
+    [OPT_LENGTHS] = {"lengths", 0, "exp|const",
+                     "lengths around each step's mean: exp (geometric, default) or const"},
+    [OPT_SEED] = {"seed", 0, "N", "random seed of the arrivals and lengths (default 1)"},
+    [OPT_OUT] = {"output", 'o', "FILE.csv", "the trace to write (required)"},
+};
+
+static int positive(const char *cmd, const char *opt, const char *v, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (!*v || *end || errno || !(d > 0) || d > PROMTRACE_MAX_TOKENS)
+        return cli_usage_error(cmd, "'--%s' must be a number of tokens > 0, got '%s'", opt, v);
+    *out = d;
+    return EXIT_OK;
+}
+
+/* Write the trace to a temporary file beside `path`, renamed over it once complete. */
+static int write_atomic(const char *path, const struct prom_step *st, size_t n, uint64_t seed,
+                        enum promtrace_lengths len, uint64_t *n_req, struct sim_err *err)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp)
+        return sim_err_set(err, SIM_EINVAL, "'-o': the path is too long");
+    int fd = mkstemp(tmp);
+    if (fd >= 0) { /* mkstemp makes 0600: give the file the mode a plain open would */
+        mode_t um = umask(0);
+        umask(um);
+        (void)fchmod(fd, 0666 & ~um);
+    }
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!out) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return sim_err_at(err, e == ENOENT || e == ENOTDIR ? SIM_EINVAL : SIM_EIO, path, 0, 0,
+                          "cannot write '%s': %s", path, strerror(e));
+    }
+    int rc = promtrace_write(st, n, seed, len, out, n_req, err);
+    if (fclose(out) != 0 && rc == SIM_OK)
+        rc = sim_err_at(err, SIM_EIO, path, 0, 0, "cannot write '%s': %s", path, strerror(errno));
+    if (rc == SIM_OK && rename(tmp, path) != 0)
+        rc = sim_err_at(err, SIM_EIO, path, 0, 0, "cannot write '%s': %s", path, strerror(errno));
+    if (rc != SIM_OK)
+        unlink(tmp);
+    return rc;
+}
+
+int cmd_trace_prom(int argc, char **argv)
+{
+    struct cli_args a;
+    int rc = cli_parse(argc, argv, prom_opts, sizeof prom_opts / sizeof prom_opts[0],
+                       "--success FILE [--prompt FILE] [--generation FILE] [--rated] "
+                       "[--prompt-tokens N] [--output-tokens N] [--lengths exp|const] "
+                       "[--seed N] -o FILE.csv",
+                       "Build a plain CSV trace from Prometheus query_range responses of vLLM's "
+                       "request and token counters: Poisson arrivals at each step's success "
+                       "rate, lengths around each step's mean (docs/workloads.md).",
+                       &a);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    const char *paths[3] = {NULL, NULL, NULL}, *outp = NULL;
+    struct promtrace_opts o = {0};
+    enum promtrace_lengths len = PROMTRACE_LEN_EXP;
+    uint64_t seed = 1;
+    for (size_t i = 0; i < a.n_opts; i++) {
+        const char *v = a.opts[i].value;
+        char *end = NULL;
+        switch (a.opts[i].which) {
+        case OPT_SUCCESS:
+        case OPT_PROMPT:
+        case OPT_GEN:
+            paths[a.opts[i].which - OPT_SUCCESS] = v;
+            break;
+        case OPT_RATED:
+            o.rated = true;
+            break;
+        case OPT_PROMPT_LEN:
+            if ((rc = positive(argv[0], "prompt-tokens", v, &o.prompt_tokens)))
+                return rc;
+            break;
+        case OPT_OUTPUT_LEN:
+            if ((rc = positive(argv[0], "output-tokens", v, &o.output_tokens)))
+                return rc;
+            break;
+        case OPT_LENGTHS:
+            if (!strcmp(v, "exp"))
+                len = PROMTRACE_LEN_EXP;
+            else if (!strcmp(v, "const"))
+                len = PROMTRACE_LEN_CONST;
+            else
+                return cli_usage_error(argv[0], "'--lengths' must be exp or const, got '%s'", v);
+            break;
+        case OPT_SEED:
+            errno = 0;
+            seed = strtoull(v, &end, 10);
+            if (!*v || *end || errno || *v == '-')
+                return cli_usage_error(argv[0], "'--seed' must be an integer >= 0, got '%s'", v);
+            break;
+        case OPT_OUT:
+            outp = v;
+            break;
+        }
+    }
+    if (a.n_pos != 0)
+        return cli_usage_error(argv[0], "unexpected argument '%s'", a.pos[0]);
+    if (!paths[0] || !outp)
+        return cli_usage_error(argv[0], "'--success FILE' and '-o FILE.csv' are required");
+    if ((!paths[1] && !(o.prompt_tokens > 0)) || (!paths[2] && !(o.output_tokens > 0)))
+        return cli_usage_error(argv[0], "without '--prompt' ('--generation') give "
+                                        "'--prompt-tokens N' ('--output-tokens N')");
+    struct prom_matrix m[3];
+    memset(m, 0, sizeof m);
+    struct sim_err err = {0};
+    for (int i = 0; !rc && i < 3; i++)
+        if (paths[i])
+            rc = prom_matrix_load(paths[i], NULL, &m[i], &err);
+    struct prom_step *st = NULL;
+    size_t n = 0;
+    uint64_t n_req = 0;
+    if (!rc)
+        rc = promtrace_steps((struct promtrace_input){paths[0], &m[0]},
+                             (struct promtrace_input){paths[1], paths[1] ? &m[1] : NULL},
+                             (struct promtrace_input){paths[2], paths[2] ? &m[2] : NULL}, &o,
+                             &st, &n, &err);
+    for (int i = 0; i < 3; i++)
+        prom_matrix_free(&m[i]);
+    if (!rc)
+        rc = write_atomic(outp, st, n, seed, len, &n_req, &err);
+    double succ = 0.0;
+    for (size_t j = 0; j < n; j++)
+        succ += st[j].successes;
+    free(st);
+    if (rc)
+        return cli_error(&err);
+    fprintf(stderr,
+            "llmcap trace from-prometheus: %zu steps, %.1f successes in the series, %llu "
+            "requests to %s (seed %llu, lengths %s)\n",
+            n, succ, (unsigned long long)n_req, outp, (unsigned long long)seed,
+            len == PROMTRACE_LEN_EXP ? "exp" : "const");
+    return EXIT_OK;
+}
