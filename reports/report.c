@@ -1454,6 +1454,188 @@ static void remove_created(const char *dir)
     }
 }
 
+/* ---- several deployments over one cluster (tables deployments, deployment_*) ------------- */
+
+struct dep_row {
+    char name[96];
+    bool slo_pass;
+    int64_t n_slo, n_slo_pass;
+    double requests, ok, peak, replica_min, cost;
+    double lat[2], target[2]; /* TTFT, TPOT p95 and their p95 SLO targets (NaN: none) */
+    int verdict[2];           /* -1 no p95 SLO, 0 FAIL, 1 PASS */
+};
+
+struct dep_rows {
+    struct dep_row *r;
+    size_t n, cap;
+    bool oom;
+};
+
+static int count_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    (void)n_cols;
+    *(int64_t *)ctx = c[0].i;
+    return 0;
+}
+
+static int dep_row_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    struct dep_rows *p = ctx;
+    (void)n_cols;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 8;
+        struct dep_row *q = sim_reallocarray(p->r, cap, sizeof *q);
+        if (!q) {
+            p->oom = true;
+            return 1;
+        }
+        p->r = q;
+        p->cap = cap;
+    }
+    struct dep_row *r = &p->r[p->n++];
+    snprintf(r->name, sizeof r->name, "%s", c[0].s ? c[0].s : "");
+    r->slo_pass = c[1].i != 0;
+    r->n_slo = c[2].i;
+    r->n_slo_pass = c[3].i;
+    r->requests = c[4].d;
+    r->ok = c[5].d;
+    r->peak = c[6].d;
+    r->replica_min = c[7].d;
+    r->cost = c[8].d;
+    for (int k = 0; k < 2; k++) {
+        r->lat[k] = c[9 + k].d;
+        r->target[k] = c[11 + k].d;
+        r->verdict[k] = c[13 + k].type == DB_NULL ? -1 : (int)c[13 + k].i;
+    }
+    return 0;
+}
+
+#define DEP_KEY(k)                                                                           \
+    "(SELECT value FROM deployment_summary s WHERE s.run_id = d.run_id AND s.deployment = " \
+    "d.deployment AND s.key = '" k "')"
+#define DEP_SLO(col, m)                                                                       \
+    "(SELECT " col " FROM deployment_slo_results o WHERE o.run_id = d.run_id AND "          \
+    "o.deployment = d.deployment AND o.metric = '" m "' AND o.quantile = 0.95)"
+
+/* One row per deployment of a run with several (none otherwise: a single deployment's
+ * report is unchanged), beside the cluster's totals. SIM_OK, or the query's error. */
+static int deployments_section(struct doc *d, struct db *db, const struct run_data *rd,
+                               struct sim_err *err)
+{
+    int64_t has = 0;
+    int rc = db_query(db,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                      "('deployments', 'deployment_summary', 'deployment_slo_results')",
+                      NULL, 0, count_cb, &has, err);
+    if (rc != SIM_OK || has != 3)
+        return rc;
+    struct dep_rows p = {NULL, 0, 0, false};
+    struct db_value id = db_int(rd->run_id);
+    rc = db_query(db,
+                  "SELECT d.deployment, d.slo_pass, (SELECT count(*) FROM "
+                  "deployment_slo_results o WHERE o.run_id = d.run_id AND o.deployment = "
+                  "d.deployment), (SELECT coalesce(sum(pass), 0) FROM deployment_slo_results o "
+                  "WHERE o.run_id = d.run_id AND o.deployment = d.deployment), "
+                  DEP_KEY("requests_total") ", " DEP_KEY("requests_ok") ", "
+                  DEP_KEY("replicas_peak_ready") ", " DEP_KEY("replica_minutes") ", "
+                  DEP_KEY("cost_usd") ", " DEP_KEY("ttft_p95_s") ", " DEP_KEY("tpot_p95_s") ", "
+                  DEP_SLO("target", "ttft") ", " DEP_SLO("target", "tpot") ", "
+                  DEP_SLO("pass", "ttft") ", " DEP_SLO("pass", "tpot")
+                  " FROM deployments d WHERE d.run_id = ?1 ORDER BY d.position, d.deployment",
+                  &id, 1, dep_row_cb, &p, err);
+    if (p.oom)
+        rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
+    if (rc != SIM_OK || p.n < 2) {
+        free(p.r);
+        return rc;
+    }
+    double minutes = rd->sim_end_s / 60, total = run_data_get(rd, "cost_usd"), sum = 0;
+    doc_add(d, B_H2, "Deployments");
+    struct blk *t = doc_add(d, B_TABLE, NULL);
+    if (t) {
+        t->n_cols = 9;
+        static const char *const cols[] = {"requests", "ok",      "TTFT p95", "TPOT p95",
+                                           "SLOs",     "replicas peak / mean", "cost",
+                                           "share of the bill"};
+        blk_cell(d, t, 0, "deployment");
+        for (int c = 0; c < 8; c++)
+            blk_cell(d, t, c == 4 ? 0 : CF_NUM, "%s", cols[c]);
+    }
+    for (size_t i = 0; t && i < p.n; i++) {
+        const struct dep_row *r = &p.r[i];
+        char a[32], b[32];
+        blk_cell(d, t, CF_CODE, "%s", r->name);
+        blk_cell(d, t, CF_NUM, "%.0f", r->requests);
+        blk_cell(d, t, CF_NUM, "%.0f", r->ok);
+        for (int k = 0; k < 2; k++) {
+            fmt_latency(a, sizeof a, r->lat[k]);
+            if (r->verdict[k] < 0) {
+                blk_cell(d, t, CF_NUM, "%s", a);
+                continue;
+            }
+            fmt_latency(b, sizeof b, r->target[k]);
+            blk_cell(d, t, CF_NUM | (r->verdict[k] ? CF_PASS : CF_FAIL), "%s (target %s) %s", a,
+                     b, r->verdict[k] ? "PASS" : "FAIL");
+        }
+        if (r->n_slo == 0)
+            blk_cell(d, t, 0, "none set");
+        else
+            blk_cell(d, t, CF_STRONG | (r->slo_pass ? CF_PASS : CF_FAIL), "%s (%lld of %lld)",
+                     r->slo_pass ? "PASS" : "FAIL", (long long)r->n_slo_pass, (long long)r->n_slo);
+        fmt_num(a, sizeof a, r->replica_min / minutes);
+        blk_cell(d, t, CF_NUM, "%.0f / %s", r->peak, minutes > 0 ? a : "-");
+        if (isnan(r->cost)) {
+            blk_cell(d, t, CF_NUM, "-");
+            blk_cell(d, t, CF_NUM, "-");
+            continue;
+        }
+        sum += r->cost;
+        fmt_usd(a, sizeof a, r->cost);
+        fmt_pct(b, sizeof b, total > 0 ? r->cost / total : NAN);
+        blk_cell(d, t, CF_NUM, "%s", a);
+        blk_cell(d, t, CF_NUM, "%s", b);
+    }
+    if (t) {
+        char a[32], b[32];
+        blk_cell(d, t, CF_STRONG, "cluster");
+        blk_cell(d, t, CF_NUM | CF_STRONG, "%.0f", run_data_get(rd, "requests_total"));
+        blk_cell(d, t, CF_NUM | CF_STRONG, "%.0f", run_data_get(rd, "requests_ok"));
+        fmt_latency(a, sizeof a, run_data_get(rd, "ttft_p95_s"));
+        blk_cell(d, t, CF_NUM | CF_STRONG, "%s", a);
+        fmt_latency(a, sizeof a, run_data_get(rd, "tpot_p95_s"));
+        blk_cell(d, t, CF_NUM | CF_STRONG, "%s", a);
+        double pass = run_data_get(rd, "slo_pass");
+        blk_cell(d, t, CF_STRONG, "%s", isnan(pass) ? "-" : pass != 0 ? "PASS" : "FAIL");
+        fmt_num(a, sizeof a, run_data_get(rd, "replica_minutes") / minutes);
+        blk_cell(d, t, CF_NUM | CF_STRONG, "%.0f / %s", run_data_get(rd, "replicas_peak_ready"),
+                 minutes > 0 ? a : "-");
+        fmt_usd(a, sizeof a, total);
+        fmt_pct(b, sizeof b, total > 0 ? 1.0 : NAN);
+        blk_cell(d, t, CF_NUM | CF_STRONG, "%s", isnan(total) ? "-" : a);
+        blk_cell(d, t, CF_NUM | CF_STRONG, "%s", isnan(total) ? "-" : b);
+    }
+    char a[32], bill[400];
+    fmt_usd(a, sizeof a, sum);
+    if (isnan(total))
+        snprintf(bill, sizeof bill, "No cost model in this run (no node provisioner), so no "
+                                    "bill to share.");
+    else
+        snprintf(bill, sizeof bill,
+                 "The cluster's bill is shared by GPU-time: each deployment pays in proportion "
+                 "to the GPU-seconds its pods held on the nodes (scheduling to termination), "
+                 "idle capacity included (the shares add up to %s of the cluster's bill).",
+                 a);
+    doc_para(d, B_P,
+             "Each deployment over its own requests, with its own SLOs (deployment_slo_results; "
+             "the p95 targets beside the latencies, every SLO in the verdict). Replicas: the "
+             "peak number Ready and the mean over the run (replica-minutes / run minutes). %s "
+             "The cluster row is the whole run; its peak replicas is the cluster's own peak, "
+             "not the sum of the deployments' peaks.",
+             bill);
+    free(p.r);
+    return SIM_OK;
+}
+
 int report_write(struct db *db, const struct report_options *opt, struct report_result *res,
                  struct sim_err *err)
 {
@@ -1511,6 +1693,8 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     headline(&d, &rd, n_pass);
     findings_section(&d, &rd, fs, res->n_findings);
     slo_section(&d, &rd);
+    if ((rc = deployments_section(&d, db, &rd, err)) != SIM_OK)
+        goto out;
     classes_section(&d, &rd);
     cost_section(&d, &rd);
     latency_section(&d, &rd);
