@@ -740,6 +740,18 @@ int db_finish_run(struct db *db, const struct db_run_info *info, const struct si
     if (info->sim && sim_n_deployments(info->sim) > 1 &&
         put_deployments(db, info->sim) != SQLITE_OK)
         goto fail;
+    if (r->zone_names[0]) {
+        if (sqlite3_exec(db->h, RUN_NOTES_SQL, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(db->h, "INSERT INTO run_notes VALUES (?1, 'zone_names', ?2)", -1,
+                               &st, NULL) != SQLITE_OK)
+            goto fail;
+        sqlite3_bind_int64(st, 1, db->run_id);
+        sqlite3_bind_text(st, 2, r->zone_names, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            goto fail;
+        sqlite3_finalize(st);
+        st = NULL;
+    }
     if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     db->in_run = false;

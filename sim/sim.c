@@ -1437,6 +1437,7 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
     }
     s->res = s->deps[0]->res;
     s->res.ignored = s->ignored;
+    memcpy(s->res.zone_names, s->zone_names, sizeof s->res.zone_names);
     return s;
 fail:
     sim_free(s);
@@ -1627,6 +1628,7 @@ static int finish_results(struct sim *s, bool bill)
     else
         overall_results(s);
     s->res.ignored = s->ignored;
+    memcpy(s->res.zone_names, s->zone_names, sizeof s->res.zone_names);
     if (bill) {
         cluster_finish(s);
         if (s->sink_rc != SIM_OK)

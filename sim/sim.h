@@ -184,6 +184,9 @@ struct sim_result {
     /* Fields of the pasted objects (ScaledObject, HPA, NodePool, AKS pools and profile,
      * PDB) accepted and ignored because they cannot change the run. */
     struct ignored_fields ignored;
+    /* AWS zone IDs with the account's zone names from cluster.zone_ids, "use1-az1=us-east-1c;
+     * use1-az4=us-east-1a" ("" without a mapping); the nodes table's zone is the ID. */
+    char zone_names[1024];
     struct slo_result slo[SLO_MAX];
     size_t n_slo;
     bool slo_pass;                /* every SLO passed (true when there are none) */

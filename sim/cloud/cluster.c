@@ -1782,6 +1782,15 @@ int cluster_init(struct sim *s, struct sim_err *err)
     if (rc)
         return rc;
     ignored_merge(&s->ignored, &cfg.ignored);
+    size_t zn_used = 0;
+    for (int32_t z = 0; z < cfg.n_zones; z++) {
+        if (!cfg.zone_names[z][0] || zn_used >= sizeof s->zone_names)
+            continue;
+        int w = snprintf(s->zone_names + zn_used, sizeof s->zone_names - zn_used, "%s%s=%s",
+                         zn_used ? "; " : "", cfg.zones[z], cfg.zone_names[z]);
+        if (w > 0)
+            zn_used += (size_t)w;
+    }
     if (cfg.kind == NP_IMPLICIT) {
         nodepool_cfg_release(&cfg);
         if (sc->fleet.max_gpus > 0)

@@ -418,7 +418,7 @@ static int cmp_str(const void *a, const void *b)
 static const char *const cluster_keys[] = {"cloud",    "region", "zones",
                                            "karpenter", "aks",    "spot",
                                            "insufficient_capacity", "podDisruptionBudget",
-                                           "start_time", "gpu_sharing", "scheduler", NULL};
+                                           "start_time", "gpu_sharing", "scheduler", "zone_ids", NULL};
 
 /* cluster.start_time: the UTC date and time of the run's t = 0 (for budget schedules). */
 static int read_start(const struct rd *r, const struct ynode *cl)
@@ -480,6 +480,155 @@ static int read_cloud(const struct rd *r, const struct ynode *cl)
                 cloud_name(cfg->cloud), seen, cfg->region, cfg->region);
 }
 
+/* ---- AWS zone names and zone IDs ---------------------------------------------------------
+ * The catalog, and llmcap inside, name AWS zones by zone ID (use1-az4): IDs are the same in
+ * every account, names (us-east-1a) map to IDs differently per account (AWS, "Availability
+ * Zone IDs for your AWS resources"). cluster.zone_ids gives the account's mapping, as a map
+ * {us-east-1a: use1-az4, ...} or as `aws ec2 describe-availability-zones` prints it. */
+
+#define ZONE_IDS_HOWTO                                                                      \
+    "give the account's mapping as 'cluster.zone_ids: {file: azs.json}' saved from "       \
+    "'aws ec2 describe-availability-zones --region %s --output json', or as a map "        \
+    "{us-east-1a: use1-az4, ...}"
+
+/* A zone name of `region`: the region followed by a letter (us-east-1a), or a Local Zone
+ * name (us-east-1-bos-1a). */
+static bool aws_zone_name(const char *v, const char *region)
+{
+    size_t n = strlen(region);
+    if (!n || strncmp(v, region, n))
+        return false;
+    size_t l = strlen(v);
+    return l > n && islower((unsigned char)v[l - 1]) && (l == n + 1 || v[n] == '-');
+}
+
+static int zone_map_add(const struct rd *r, const struct ynode *at, const char *key,
+                        const char *name, const char *id)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    if (!name[0] || strlen(name) >= sizeof cfg->zone_map[0].name || !id[0] ||
+        strlen(id) >= sizeof cfg->zone_map[0].id)
+        return fail(r, at, "'%s' must map a zone name to a zone ID of 1 to %zu characters", key,
+                    sizeof cfg->zone_map[0].id - 1);
+    if (aws_zone_name(id, cfg->region))
+        return fail(r, at, "'%s' maps '%s' to '%s', a zone name; expected a zone ID like "
+                           "'use1-az4' (the ZoneId of describe-availability-zones)",
+                    key, name, id);
+    for (int32_t i = 0; i < cfg->n_zone_map; i++)
+        if (!strcmp(cfg->zone_map[i].name, name))
+            return fail(r, at, "zone name '%s' is mapped twice in '%s'", name, key);
+    if (cfg->n_zone_map == NP_MAX_ZONE_MAP)
+        return fail(r, at, "'%s' maps more than %d zones", key, NP_MAX_ZONE_MAP);
+    struct np_zone_id *e = &cfg->zone_map[cfg->n_zone_map++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->id, sizeof e->id, "%s", id);
+    return SIM_OK;
+}
+
+/* The AvailabilityZones list of describe-availability-zones (AWS CLI reference,
+ * ec2/describe-availability-zones: ZoneName, ZoneId, RegionName, State, ...). */
+static int read_describe_azs(const struct rd *r, const struct ynode *azs, const char *key)
+{
+    if (azs->kind != YNODE_SEQ)
+        return fail(r, azs, "expected the sequence describe-availability-zones prints for '%s', "
+                            "found %s",
+                    key, ynode_kind_name(azs));
+    for (size_t i = 0; i < azs->n; i++) {
+        char ik[KEY_MAX], k1[KEY_MAX], k2[KEY_MAX], k3[KEY_MAX];
+        join_index(ik, sizeof ik, key, i);
+        const struct ynode *z = azs->items[i];
+        if (z->kind != YNODE_MAP)
+            return fail(r, z, "expected a zone map (ZoneName, ZoneId, ...) for '%s', found %s",
+                        ik, ynode_kind_name(z));
+        int rc;
+        if ((rc = need(r, z, ik, "ZoneName")) || (rc = need(r, z, ik, "ZoneId")))
+            return rc;
+        const char *name, *id, *rg = NULL;
+        const struct ynode *nn = field(z, ik, "ZoneName", k1), *in = field(z, ik, "ZoneId", k2);
+        const struct ynode *rn = field(z, ik, "RegionName", k3);
+        if ((rc = as_string(r, nn, k1, &name)) || (rc = as_string(r, in, k2, &id)) ||
+            (rn && (rc = as_string(r, rn, k3, &rg))))
+            return rc;
+        if (rg && strcmp(rg, r->cfg->region))
+            return fail(r, rn, "'%s' is '%s', but the cluster's region is '%s'", k3, rg,
+                        r->cfg->region);
+        if ((rc = zone_map_add(r, nn, ik, name, id)))
+            return rc;
+    }
+    return SIM_OK;
+}
+
+static int read_zone_ids(const struct rd *r, const struct ynode *cl)
+{
+    char key[KEY_MAX];
+    const struct ynode *n = field(cl, "cluster", "zone_ids", key), *obj = NULL;
+    if (!n)
+        return SIM_OK;
+    if (r->cfg->cloud != NP_AWS)
+        return fail(r, n, "'%s' is for AWS (zone names -> zone IDs); Azure zones are given as "
+                          "'1', '2', '3' or 'eastus-1'",
+                    key);
+    int rc = kube_obj(r, n, key, &obj);
+    if (rc)
+        return rc;
+    if (obj->kind != YNODE_MAP || obj->n == 0)
+        return fail(r, obj, "expected for '%s' a map of zone names to zone IDs or the output of "
+                            "'aws ec2 describe-availability-zones', found %s",
+                    key, ynode_kind_name(obj));
+    const struct ynode *azs = ynode_get(obj, "AvailabilityZones");
+    if (azs) {
+        char ak[KEY_MAX];
+        join(ak, sizeof ak, key, "AvailabilityZones");
+        return read_describe_azs(r, azs, ak);
+    }
+    for (size_t i = 0; i < obj->n; i++) {
+        char ik[KEY_MAX];
+        join(ik, sizeof ik, key, obj->keys[i]->value);
+        if (obj->items[i]->kind != YNODE_SCALAR)
+            return fail(r, obj->items[i], "expected a zone ID for '%s' (a map of zone names to "
+                                          "zone IDs, or describe-availability-zones output with "
+                                          "'AvailabilityZones'), found %s",
+                        ik, ynode_kind_name(obj->items[i]));
+        if ((rc = zone_map_add(r, obj->keys[i], ik, obj->keys[i]->value,
+                               obj->items[i]->value)))
+            return rc;
+    }
+    return SIM_OK;
+}
+
+static const char *zone_map_id(const struct nodepool_cfg *cfg, const char *name)
+{
+    for (int32_t i = 0; i < cfg->n_zone_map; i++)
+        if (!strcmp(cfg->zone_map[i].name, name))
+            return cfg->zone_map[i].id;
+    return NULL;
+}
+
+/* v as a zone ID: itself, or its ID in cluster.zone_ids when `names` allows zone names;
+ * an AWS zone name without a mapping is an error saying how to get one. */
+static int zone_id_of(const struct rd *r, const struct ynode *at, const char *key, const char *v,
+                      bool names, const char **out)
+{
+    const struct nodepool_cfg *cfg = r->cfg;
+    *out = v;
+    if (cfg->cloud != NP_AWS || !aws_zone_name(v, cfg->region))
+        return SIM_OK;
+    if (!names)
+        return fail(r, at, "'%s' in '%s' is a zone name; this key takes zone IDs (use1-az4); "
+                           "put zone names under 'topology.kubernetes.io/zone'",
+                    v, key);
+    const char *id = zone_map_id(cfg, v);
+    if (id) {
+        *out = id;
+        return SIM_OK;
+    }
+    if (cfg->n_zone_map)
+        return fail(r, at, "zone name '%s' in '%s' is not in 'cluster.zone_ids'", v, key);
+    return fail(r, at, "'%s' in '%s' is an AWS zone name; llmcap names zones by zone ID, and "
+                       "names map to IDs differently in each account: " ZONE_IDS_HOWTO,
+                v, key, cfg->region);
+}
+
 static int read_zones(const struct rd *r, const struct ynode *cl)
 {
     struct nodepool_cfg *cfg = r->cfg;
@@ -501,6 +650,8 @@ static int read_zones(const struct rd *r, const struct ynode *cl)
             if (!v[0] || strlen(v) >= sizeof cfg->zones[0])
                 return fail(r, n->items[i], "'%s' must be a zone name of 1 to %zu characters",
                             ik, sizeof cfg->zones[0] - 1);
+            if ((rc = zone_id_of(r, n->items[i], ik, v, true, &v)))
+                return rc;
             for (int32_t z = 0; z < cfg->n_zones; z++)
                 if (!strcmp(cfg->zones[z], v))
                     return fail(r, n->items[i], "zone '%s' is listed twice in '%s'", v, key);
@@ -528,6 +679,20 @@ static int read_zones(const struct rd *r, const struct ynode *cl)
         snprintf(cfg->zones[cfg->n_zones++], sizeof cfg->zones[0], "%s", cfg->region);
     qsort(cfg->zones, (size_t)cfg->n_zones, sizeof cfg->zones[0], cmp_str);
     return SIM_OK;
+}
+
+/* The zone name of each cluster zone ID, where cluster.zone_ids gives one. */
+static void name_zones(struct nodepool_cfg *cfg)
+{
+    for (int32_t z = 0; z < cfg->n_zones; z++) {
+        cfg->zone_names[z][0] = '\0';
+        for (int32_t i = 0; i < cfg->n_zone_map; i++)
+            if (!strcmp(cfg->zone_map[i].id, cfg->zones[z])) {
+                snprintf(cfg->zone_names[z], sizeof cfg->zone_names[z], "%s",
+                         cfg->zone_map[i].name);
+                break;
+            }
+    }
 }
 
 static int32_t zone_index(const struct nodepool_cfg *cfg, const char *name)
@@ -724,9 +889,12 @@ int np_node_labels(const struct nodepool_cfg *cfg, const struct catalog *cat, in
 {
     const struct cat_instance *ci = cfg->types[type].inst;
     const char *zn = cfg->n_zones ? cfg->zones[zone] : NULL;
+    /* topology.kubernetes.io/zone carries the zone name, topology.k8s.aws/zone-id the ID
+     * (as the AWS cloud provider labels nodes); without cluster.zone_ids both the ID. */
+    const char *zname = zn && cfg->zone_names[zone][0] ? cfg->zone_names[zone] : zn;
     int k = 0;
     k = add_label(out, k, "node.kubernetes.io/instance-type", ci->id);
-    k = add_label(out, k, "topology.kubernetes.io/zone", zn);
+    k = add_label(out, k, "topology.kubernetes.io/zone", zname);
     k = add_label(out, k, "topology.kubernetes.io/region", cfg->region);
     k = add_label(out, k, "kubernetes.io/arch", "amd64");
     k = add_label(out, k, "kubernetes.io/os", "linux");
@@ -920,13 +1088,20 @@ static int read_requirement(const struct rd *r, const struct ynode *req, const c
     if (!strcmp(key, "topology.kubernetes.io/zone") || !strcmp(key, "topology.k8s.aws/zone-id")) {
         bool listed[NP_MAX_ZONES] = {false};
         for (size_t i = 0; i < nv && (op == OP_IN || op == OP_NOT_IN); i++) {
-            int32_t z = zone_index(cfg, vn->items[i]->value);
+            const char *v = vn->items[i]->value, *id;
+            int zrc = zone_id_of(r, vn->items[i], vk, v,
+                                 !strcmp(key, "topology.kubernetes.io/zone"), &id);
+            if (zrc)
+                return zrc;
+            int32_t z = zone_index(cfg, id);
             if (z < 0) {
-                char zl[512];
+                char zl[512], via[80] = "";
                 zone_list(cfg, zl, sizeof zl);
+                if (id != v)
+                    snprintf(via, sizeof via, " ('%s' in 'cluster.zone_ids')", id);
                 return fail(r, vn->items[i],
-                            "unknown zone '%s' in '%s': the cluster's zones are %s%s",
-                            vn->items[i]->value, vk, zl,
+                            "unknown zone '%s'%s in '%s': the cluster's zones are %s%s", v, via,
+                            vk, zl,
                             cfg->cloud == NP_AWS ? " (AWS zone IDs, as the catalog's spot prices "
                                                    "are; zone names differ per account)"
                                                  : "");
@@ -2374,7 +2549,7 @@ static int read_ice(const struct rd *r, const struct ynode *ic)
             return rc;
         const struct ynode *zn = field(o, oc, "zone", fk);
         if (zn) {
-            if ((rc = as_string(r, zn, fk, &v)))
+            if ((rc = as_string(r, zn, fk, &v)) || (rc = zone_id_of(r, zn, fk, v, true, &v)))
                 return rc;
             if ((w->zone = zone_index(cfg, v)) < 0) {
                 char zl[512];
@@ -2716,8 +2891,10 @@ int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
         goto fail;
     }
     cfg->kind = kn ? NP_KARPENTER : NP_AKS;
-    if ((rc = read_cloud(&r, cl)) || (rc = read_zones(&r, cl)) || (rc = read_start(&r, cl)))
+    if ((rc = read_cloud(&r, cl)) || (rc = read_zone_ids(&r, cl)) ||
+        (rc = read_zones(&r, cl)) || (rc = read_start(&r, cl)))
         goto fail;
+    name_zones(r.cfg);
     /* ExtendedResourceToleration: enabled on EKS since 1.19 (aws/containers-roadmap#739);
      * not among AKS's admission plugins (unverified), where pods carry their tolerations. */
     const struct ynode *sn = ynode_get(cl, "scheduler");

@@ -32,6 +32,8 @@ enum np_cloud { NP_AWS, NP_AZURE };
 enum np_capacity { NP_ON_DEMAND = 0, NP_SPOT = 1 };
 
 #define NP_MAX_ZONES 16
+/* cluster.zone_ids entries: a region's AZs, Local Zones and Wavelength Zones */
+#define NP_MAX_ZONE_MAP 128
 #define NP_MAX_TYPES 64 /* instance types one cluster may use (a bit mask in cluster.c) */
 #define NP_MAX_POOLS 16
 #define NP_MAX_KP 8 /* Karpenter NodePools */
@@ -178,6 +180,13 @@ struct nodepool_cfg {
     char region[32];
     char zones[NP_MAX_ZONES][32];
     int32_t n_zones;
+    /* AWS: the account's zone name of each zone ID in zones ("" where cluster.zone_ids
+     * does not name it), and that mapping (name -> ID) as given. */
+    char zone_names[NP_MAX_ZONES][32];
+    struct np_zone_id {
+        char name[32], id[32];
+    } zone_map[NP_MAX_ZONE_MAP];
+    int32_t n_zone_map;
     struct np_type types[NP_MAX_TYPES];
     int32_t n_types;
     double spot_price[NP_MAX_TYPES][NP_MAX_ZONES]; /* USD/h; NAN: no spot offering there */

@@ -69,3 +69,42 @@ Test(cli_byoc, pasted_objects_run_and_the_ignored_fields_are_recorded_once)
               "%s", r.out);
     cli_result_free(&r);
 }
+
+Test(cli_byoc, zone_names_map_to_ids_and_the_run_records_both)
+{
+    /* good_zone_names.yaml: spot g6e.xlarge in us-east-1a or us-east-1c, i.e. use1-az4 or
+     * use1-az1 through the describe-availability-zones fixture; its one node lands in one
+     * of those two IDs, and run_notes names every cluster zone. */
+    char dir[] = "/tmp/llmcap-zones-XXXXXX", db[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/run.db", dir);
+    char *argv[] = {"llmcap", "run", FIXTURES "/cluster/good_zone_names.yaml", "-o", db,
+                    "--no-progress", NULL};
+    struct cli_result r;
+    cli_run(NULL, argv, 60, &r);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_result_free(&r);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT value FROM run_notes WHERE key = 'zone_names'",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_expect_str_eq((const char *)sqlite3_column_text(st, 0),
+                     "use1-az1=us-east-1c; use1-az2=us-east-1d; use1-az3=us-east-1e; "
+                     "use1-az4=us-east-1a; use1-az5=us-east-1f; use1-az6=us-east-1b");
+    sqlite3_finalize(st);
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT zone FROM nodes", -1, &st, NULL), SQLITE_OK);
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *z = (const char *)sqlite3_column_text(st, 0);
+        cr_expect(!strcmp(z, "use1-az1") || !strcmp(z, "use1-az4"), "node in %s", z);
+        n++;
+    }
+    cr_expect_gt(n, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    unlink(db);
+    rmdir(dir);
+}

@@ -153,10 +153,22 @@ static const struct bad bad[] = {
     {"bad_unknown_key.yaml", "bad_unknown_key.yaml:14:3",
      "unknown key 'karpentr' in 'cluster' (did you mean 'karpenter'?)"},
     {"bad_zone.yaml", "bad_zone.yaml:23:73",
-     "unknown zone 'us-east-1a' in "
-     "'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values': the cluster's "
-     "zones are use1-az1, use1-az2, use1-az3, use1-az4, use1-az5, use1-az6 (AWS zone IDs, as "
-     "the catalog's spot prices are; zone names differ per account)"},
+     "'us-east-1a' in 'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values' is "
+     "an AWS zone name; llmcap names zones by zone ID, and names map to IDs differently in each "
+     "account: give the account's mapping as 'cluster.zone_ids: {file: azs.json}' saved from "
+     "'aws ec2 describe-availability-zones --region us-east-1 --output json', or as a map "
+     "{us-east-1a: use1-az4, ...}"},
+    {"bad_zone_ids_shape.yaml", "include/describe_azs_bad_shape.json:2:26",
+     "expected the sequence describe-availability-zones prints for "
+     "'cluster.zone_ids.AvailabilityZones', found a map"},
+    {"bad_zone_name_unmapped.yaml", "bad_zone_name_unmapped.yaml:25:85",
+     "zone name 'us-east-1c' in "
+     "'cluster.karpenter.nodePool.spec.template.spec.requirements.2.values' is not in "
+     "'cluster.zone_ids'"},
+    {"bad_zone_id_key_name.yaml", "bad_zone_id_key_name.yaml:25:70",
+     "'us-east-1a' in 'cluster.karpenter.nodePool.spec.template.spec.requirements.2.values' is "
+     "a zone name; this key takes zone IDs (use1-az4); put zone names under "
+     "'topology.kubernetes.io/zone'"},
 };
 
 Test(nodepool, every_bad_fixture_fails_with_its_message_at_its_position)
@@ -676,6 +688,84 @@ Test(nodepool, an_ec2nodeclass_as_kubectl_prints_it_is_read_and_its_fields_liste
                                &err),
                  SIM_OK, "%s: %s", err.where, err.msg);
     cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_OK, "%s", err.msg);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+/* The cluster zone index of zone ID `id` (the catalog's us-east-1 zones, sorted). */
+static int32_t zone_at(const struct nodepool_cfg *cfg, const char *id)
+{
+    for (int32_t z = 0; z < cfg->n_zones; z++)
+        if (!strcmp(cfg->zones[z], id))
+            return z;
+    cr_assert_fail("zone %s is not a cluster zone", id);
+    return -1;
+}
+
+Test(nodepool, zone_names_through_describe_availability_zones)
+{
+    /* include/describe_azs_us_east_1.json maps us-east-1a -> use1-az4, 1b -> az6, 1c -> az1,
+     * 1d -> az2, 1e -> az3, 1f -> az5. The NodePool allows us-east-1a and us-east-1c, spot
+     * g6e.xlarge only: of the six use1-az* zones only use1-az4 and use1-az1 are eligible. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load("good_zone_names.yaml", &sc, &cfg, &err), SIM_OK, "%s: %s", err.where,
+                 err.msg);
+    cr_assert_eq(cfg.n_zone_map, 6);
+    cr_assert_eq(cfg.n_zones, 6);
+    static const char *const ids[] = {"use1-az1", "use1-az2", "use1-az3",
+                                      "use1-az4", "use1-az5", "use1-az6"};
+    static const char *const names[] = {"us-east-1c", "us-east-1d", "us-east-1e",
+                                        "us-east-1a", "us-east-1f", "us-east-1b"};
+    for (int32_t z = 0; z < 6; z++) {
+        cr_expect_str_eq(cfg.zones[z], ids[z]);
+        cr_expect_str_eq(cfg.zone_names[z], names[z]);
+        bool want = !strcmp(ids[z], "use1-az1") || !strcmp(ids[z], "use1-az4");
+        cr_expect_eq(cfg.kp[0].zone_ok[z], want, "%s", ids[z]);
+    }
+    cr_expect(cfg.kp[0].capacity[NP_SPOT] && !cfg.kp[0].capacity[NP_ON_DEMAND]);
+    /* A node's labels: the zone name on topology.kubernetes.io/zone, the ID on zone-id. */
+    int32_t t = -1;
+    for (int32_t i = 0; i < cfg.n_types; i++)
+        if (!strcmp(cfg.types[i].inst->id, "g6e.xlarge"))
+            t = i;
+    cr_assert_geq(t, 0);
+    struct sched_label lb[NP_MAX_NODE_LABELS];
+    char buf[1024];
+    int n = np_node_labels(&cfg, cat, t, zone_at(&cfg, "use1-az4"), NP_SPOT, 0, lb, buf,
+                           sizeof buf);
+    int seen = 0;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(lb[i].key, "topology.kubernetes.io/zone")) {
+            seen += 1;
+            cr_expect_str_eq(lb[i].value, "us-east-1a");
+        }
+        if (!strcmp(lb[i].key, "topology.k8s.aws/zone-id")) {
+            seen += 2;
+            cr_expect_str_eq(lb[i].value, "use1-az4");
+        }
+    }
+    cr_expect_eq(seen, 3);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+Test(nodepool, zone_names_through_an_inline_map_and_in_cluster_zones)
+{
+    /* {us-east-1a: use1-az4, us-east-1c: use1-az1}; cluster.zones [us-east-1a, us-east-1c]
+     * are the IDs use1-az4 and use1-az1 (in the order given); the NodePool allows 1c. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load("good_zone_map.yaml", &sc, &cfg, &err), SIM_OK, "%s: %s", err.where,
+                 err.msg);
+    cr_assert_eq(cfg.n_zones, 2);
+    cr_expect_str_eq(cfg.zones[0], "use1-az4");
+    cr_expect_str_eq(cfg.zones[1], "use1-az1");
+    cr_expect_str_eq(cfg.zone_names[0], "us-east-1a");
+    cr_expect_str_eq(cfg.zone_names[1], "us-east-1c");
+    cr_expect(!cfg.kp[0].zone_ok[0] && cfg.kp[0].zone_ok[1]);
     nodepool_cfg_release(&cfg);
     scenario_release(&sc);
 }
