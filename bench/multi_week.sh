@@ -10,16 +10,10 @@
 # Usage: bench/multi_week.sh [extra llmcap run args, e.g. --set duration=2h]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DLLMCAP_TESTS=OFF >/dev/null
-cmake --build build-bench -j2 --target llmcap >/dev/null
+source bench/week_lib.sh
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-# taskset: one core, as the target says; the run exits 1 when an SLO fails, which is a
-# result, not an error.
-/usr/bin/time -f 'maxrss_kib %M wall_s %e user_s %U sys_s %S' taskset -c 0 \
-  build-bench/llmcap run bench/scenarios/week-two-deployments.yaml --no-progress "$@" \
-  >"$out" 2>&1 || true
-cat "$out"
+week_run "$out" bench/scenarios/week-two-deployments.yaml "$@"
 # the summary prints each deployment's block ("deployment NAME (model ...)") and then the
 # cluster's ("cluster (every deployment)"), each with a "workload N requests" line
 deps=$(awk '/^deployment /{d=$2} /^cluster /{d=""} d != "" && /^  workload +[0-9]+ requests/ {

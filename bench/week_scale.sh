@@ -7,16 +7,10 @@
 # Usage: bench/week_scale.sh [extra llmcap run args, e.g. --set duration=1d]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DLLMCAP_TESTS=OFF >/dev/null
-cmake --build build-bench -j2 --target llmcap >/dev/null
+source bench/week_lib.sh
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-# taskset: one core, as the target says; the run exits 1 when the bench's SLOs fail,
-# which is a result, not an error.
-/usr/bin/time -f 'maxrss_kib %M wall_s %e' taskset -c 0 \
-  build-bench/llmcap run bench/scenarios/week-azure2024-scale.yaml --no-progress "$@" \
-  >"$out" 2>&1 || true
-cat "$out"
+week_run "$out" bench/scenarios/week-azure2024-scale.yaml "$@"
 reqs=$(sed -nE 's/^  workload +([0-9]+) requests.*/\1/p' "$out")
 events=$(sed -nE 's/.*\(([0-9]+) events,.*/\1/p' "$out")
 wall=$(sed -nE 's/.*wall_s ([0-9.]+).*/\1/p' "$out")
