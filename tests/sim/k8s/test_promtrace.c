@@ -218,3 +218,21 @@ Test(promtrace, long_steps_poisson_bound_and_geometric_means)
     free(a);
     free(b);
 }
+
+Test(promtrace, a_missed_evaluation_and_a_new_pod)
+{
+    struct prom_matrix s;
+    load(PD "gap_success.json", &s);
+    struct promtrace_opts o = {.prompt_tokens = 100, .output_tokens = 10};
+    struct prom_step *st = NULL;
+    size_t n = 0;
+    struct sim_err err = {0};
+    cr_assert_eq(promtrace_steps(in("s", &s), in(NULL, NULL), in(NULL, NULL), &o, &st, &n, &err),
+                 SIM_OK, "%s", err.msg);
+    cr_assert_eq(n, 3);
+    cr_expect_float_eq(st[0].successes, 60, 1e-9);
+    cr_expect_float_eq(st[1].successes, 60, 1e-9);
+    cr_expect_float_eq(st[2].successes, 90, 1e-9);
+    free(st);
+    prom_matrix_free(&s);
+}
