@@ -64,6 +64,13 @@ void cli_install_signals(void);
 /* Wall-clock seconds from a monotonic clock (for wall times and progress only). */
 double cli_wall_s(void);
 
+/* An output written whole or not at all: cli_atomic_open() creates a temporary file
+ * beside `path` (in `tmp`, `tmp_size` bytes; the mode a plain open would give) and
+ * returns it, or NULL with `err` set; cli_atomic_close() closes it and, when `rc` is
+ * SIM_OK, renames it over `path`, else (or on a failure) removes it. Returns the final rc. */
+FILE *cli_atomic_open(const char *path, char *tmp, size_t tmp_size, struct sim_err *err);
+int cli_atomic_close(FILE *out, const char *tmp, const char *path, int rc, struct sim_err *err);
+
 /* Write `s` as a JSON string literal (quotes and escapes included). */
 void cli_json_string(FILE *f, const char *s);
 

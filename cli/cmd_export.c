@@ -103,19 +103,7 @@ int cmd_export(int argc, char **argv)
             db_close(db);
             return cli_usage_error(argv[0], "'-o': the path is too long");
         }
-        int fd = mkstemp(tmp);
-        if (fd >= 0) { /* mkstemp makes 0600: give the file the mode a plain open would */
-            mode_t um = umask(0);
-            umask(um);
-            (void)fchmod(fd, 0666 & ~um);
-        }
-        if (fd < 0 || !(out = fdopen(fd, "w"))) {
-            sim_err_at(&err, errno == ENOENT || errno == ENOTDIR ? SIM_EINVAL : SIM_EIO, outp, 0,
-                       0, "cannot write '%s': %s", outp, strerror(errno));
-            if (fd >= 0) {
-                close(fd);
-                unlink(tmp);
-            }
+        if (!(out = cli_atomic_open(outp, tmp, sizeof tmp, &err))) {
             db_close(db);
             return cli_error(&err);
         }
@@ -123,16 +111,8 @@ int cmd_export(int argc, char **argv)
     uint64_t n = 0;
     rc = export_table(db, table, run, fmt, out, &n, &err);
     db_close(db);
-    if (outp) {
-        if (fclose(out) != 0 && rc == SIM_OK)
-            rc = sim_err_at(&err, SIM_EIO, outp, 0, 0, "cannot write '%s': %s", outp,
-                            strerror(errno));
-        if (rc == SIM_OK && rename(tmp, outp) != 0)
-            rc = sim_err_at(&err, SIM_EIO, outp, 0, 0, "cannot write '%s': %s", outp,
-                            strerror(errno));
-        if (rc != SIM_OK)
-            unlink(tmp);
-    }
+    if (outp)
+        rc = cli_atomic_close(out, tmp, outp, rc, &err);
     if (rc != SIM_OK)
         return cli_error(&err);
     if (outp)

@@ -55,32 +55,11 @@ static int write_atomic(const char *path, const struct prom_step *st, size_t n, 
                         enum promtrace_lengths len, uint64_t *n_req, struct sim_err *err)
 {
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp)
-        return sim_err_set(err, SIM_EINVAL, "'-o': the path is too long");
-    int fd = mkstemp(tmp);
-    if (fd >= 0) { /* mkstemp makes 0600: give the file the mode a plain open would */
-        mode_t um = umask(0);
-        umask(um);
-        (void)fchmod(fd, 0666 & ~um);
-    }
-    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!out) {
-        int e = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        return sim_err_at(err, e == ENOENT || e == ENOTDIR ? SIM_EINVAL : SIM_EIO, path, 0, 0,
-                          "cannot write '%s': %s", path, strerror(e));
-    }
+    FILE *out = cli_atomic_open(path, tmp, sizeof tmp, err);
+    if (!out)
+        return err->code;
     int rc = promtrace_write(st, n, seed, len, out, n_req, err);
-    if (fclose(out) != 0 && rc == SIM_OK)
-        rc = sim_err_at(err, SIM_EIO, path, 0, 0, "cannot write '%s': %s", path, strerror(errno));
-    if (rc == SIM_OK && rename(tmp, path) != 0)
-        rc = sim_err_at(err, SIM_EIO, path, 0, 0, "cannot write '%s': %s", path, strerror(errno));
-    if (rc != SIM_OK)
-        unlink(tmp);
-    return rc;
+    return cli_atomic_close(out, tmp, path, rc, err);
 }
 
 int cmd_trace_prom(int argc, char **argv)

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "plan/plan.h"
@@ -254,4 +256,40 @@ int main(int argc, char **argv)
     fprintf(stderr, "llmcap: error: unknown subcommand '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
+}
+
+FILE *cli_atomic_open(const char *path, char *tmp, size_t tmp_size, struct sim_err *err)
+{
+    if (snprintf(tmp, tmp_size, "%s.XXXXXX", path) >= (int)tmp_size) {
+        sim_err_set(err, SIM_EINVAL, "'-o': the path is too long");
+        return NULL;
+    }
+    int fd = mkstemp(tmp);
+    if (fd >= 0) { /* mkstemp makes 0600: give the file the mode a plain open would */
+        mode_t um = umask(0);
+        umask(um);
+        (void)fchmod(fd, 0666 & ~um);
+    }
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!out) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        sim_err_at(err, e == ENOENT || e == ENOTDIR ? SIM_EINVAL : SIM_EIO, path, 0, 0,
+                   "cannot write '%s': %s", path, strerror(e));
+    }
+    return out;
+}
+
+int cli_atomic_close(FILE *out, const char *tmp, const char *path, int rc, struct sim_err *err)
+{
+    if (fclose(out) != 0 && rc == SIM_OK)
+        rc = sim_err_at(err, SIM_EIO, path, 0, 0, "cannot write '%s': %s", path, strerror(errno));
+    if (rc == SIM_OK && rename(tmp, path) != 0)
+        rc = sim_err_at(err, SIM_EIO, path, 0, 0, "cannot write '%s': %s", path, strerror(errno));
+    if (rc != SIM_OK)
+        unlink(tmp);
+    return rc;
 }
