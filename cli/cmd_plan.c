@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "plan/plan.h"
 #include "plan/plan_db.h"
+#include "plan/shared.h"
 #include "sim/config/scenario.h"
 
 enum { OPT_JOBS, OPT_OUTPUT, OPT_SET, OPT_QUIET, OPT_SHOW, OPT_SHARD };
@@ -124,6 +125,145 @@ static int cmp_est(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+
+/* ---- a shared cluster (plan/shared.h) ---- */
+
+static void print_groups(const struct plan_layout *l)
+{
+    for (size_t g = 0; g < l->n_groups; g++) {
+        const struct plan_group *x = &l->group[g];
+        printf("%s%d x %s%s%s (%d of %d %s%s)", g ? ", " : "", x->nodes, x->node_type,
+               x->mig[0] ? " MIG all-" : "", x->mig, x->used_units, x->nodes * x->units_per_node,
+               x->mig[0] ? "slices" : "GPUs", x->exact ? "" : ", packing not proven minimal");
+    }
+}
+
+static void print_layout(const struct plan_shared *s, const struct plan_layout *l, bool detail)
+{
+    printf("    $%9.2f/h  %2d node%s: ", l->usd_per_hour, l->nodes, l->nodes == 1 ? " " : "s");
+    print_groups(l);
+    printf("\n");
+    for (size_t d = 0; d < s->n_deps; d++) {
+        const struct plan_result *r = &s->res[l->choice[d]];
+        char label[256];
+        plan_label(r, label, sizeof label);
+        printf("      %-12s %-52s %s%s %3d x  TTFT p95 %7.3f s  TPOT p95 %6.3f s", s->deployment[d],
+               label, r->mig[0] ? "mig " : "", r->mig, r->replicas, r->ttft_p95_s, r->tpot_p95_s);
+        if (detail && l->verify != PLAN_VERIFY_NONE)
+            printf("  | cluster: %s, TTFT p95 %.3f s, $%.2f", l->dep[d].pass ? "pass" : "FAIL",
+                   l->dep[d].ttft_p95_s, l->dep[d].usd);
+        printf("\n");
+    }
+    if (l->verify_note[0])
+        printf("      %s%s\n", l->verify == PLAN_VERIFY_PASS ? "verified: " : "", l->verify_note);
+}
+
+static int plan_shared_cli(struct scenario *sc, struct catalog *cat, struct db *db,
+                           const char *output, int jobs, int show, bool quiet)
+{
+    struct sim_err err = {0};
+    struct plan_options opt = {.jobs = jobs, .catalog = cat, .stop = &cli_stop};
+    if (!quiet && isatty(STDERR_FILENO))
+        opt.progress = show_progress;
+    struct plan_shared s;
+    double t0 = cli_wall_s();
+    int rc = plan_shared_run(sc, &opt, &s, &err);
+    double wall = cli_wall_s() - t0;
+    if (rc != SIM_OK)
+        return cli_error(&err);
+    int64_t plan_id = 0;
+    if (db && plan_db_write_shared(db, sc, &s, &plan_id, &err) != SIM_OK) {
+        plan_shared_free(&s);
+        return cli_error(&err);
+    }
+    int runs = 0;
+    for (size_t i = 0; i < s.n_res; i++)
+        runs += s.res[i].search_runs;
+    printf("llmcap plan: %s (%s): one cluster, %zu deployments\n", sc->name, sc->path, s.n_deps);
+    printf("  searched   ");
+    for (size_t d = 0; d < s.n_deps; d++) {
+        size_t n = 0, ok = 0;
+        for (size_t i = 0; i < s.n_res; i++)
+            if (s.res[i].deployment == (int32_t)d) {
+                n++;
+                ok += s.res[i].feasible;
+            }
+        printf("%s%s %zu configurations (%zu meet its SLOs)", d ? ", " : "", s.deployment[d], n,
+               ok);
+    }
+    printf("; %d simulations in %.1f s on %d process%s\n", runs, wall, jobs,
+           jobs == 1 ? "" : "es");
+    printf("  layouts    %llu priced by branch-and-bound, %llu subtrees cut by the bound%s\n",
+           (unsigned long long)s.searched, (unsigned long long)s.pruned,
+           s.complete ? "" : " (stopped at its step budget: the cheapest found is not proven)");
+    int code = EXIT_OK;
+    if (s.best < 0) {
+        printf("  no layout meets every deployment's SLOs%s\n",
+               s.n_layouts ? " under the cluster model" : "");
+        for (size_t d = 0; d < s.n_deps; d++) {
+            bool any = false;
+            for (size_t i = 0; i < s.n_res && !any; i++)
+                any = s.res[i].deployment == (int32_t)d && s.res[i].feasible;
+            if (any)
+                continue;
+            printf("    %s: no configuration meets its SLOs alone:\n", s.deployment[d]);
+            int shown = 0;
+            for (size_t i = 0; i < s.n_res && shown < show + 5; i++) {
+                if (s.res[i].deployment != (int32_t)d || !s.res[i].valid)
+                    continue;
+                char label[256];
+                plan_label(&s.res[i], label, sizeof label);
+                printf("      %-56s %s\n", label, s.res[i].reason);
+                shown++;
+            }
+        }
+        for (size_t k = 0; k < s.n_layouts; k++)
+            if (s.layout[k].verify != PLAN_VERIFY_NONE || s.layout[k].verify_note[0])
+                print_layout(&s, &s.layout[k], true);
+        fprintf(stderr, "llmcap: plan: no layout of the shared cluster meets every "
+                        "deployment's SLOs\n");
+        code = EXIT_CHECK_FAILED;
+        goto out;
+    }
+    const struct plan_layout *b = &s.layout[s.best];
+    printf("  cheapest layout that meets every deployment's SLOs%s:\n",
+           b->verify == PLAN_VERIFY_PASS ? " (verified under the cluster model)"
+           : s.provisioner               ? " (not verified)"
+                                         : " (not verified: no node provisioner in 'cluster:')");
+    print_layout(&s, b, true);
+    if (!isnan(s.separate_usd_per_hour)) {
+        printf("  separate clusters (each deployment on its own nodes): $%.2f/h (", s.separate_usd_per_hour);
+        for (size_t d = 0; d < s.n_deps; d++) {
+            const struct plan_result *r = &s.res[s.separate[d]];
+            printf("%s%s %d x %s $%.2f/h", d ? ", " : "", s.deployment[d], r->nodes, r->node_type,
+                   r->usd_per_hour);
+        }
+        double save = s.separate_usd_per_hour - b->usd_per_hour;
+        printf("): sharing saves $%.2f/h (%.1f%%)\n", save,
+               s.separate_usd_per_hour > 0 ? 100.0 * save / s.separate_usd_per_hour : 0.0);
+    }
+    bool header = false;
+    for (size_t k = 0; k < s.n_layouts; k++)
+        if ((long)k < s.best && s.layout[k].verify != PLAN_VERIFY_PASS) {
+            if (!header)
+                printf("  cheaper layouts rejected or not verifiable under the cluster model:\n");
+            header = true;
+            print_layout(&s, &s.layout[k], true);
+        }
+    if (show > 0 && s.n_layouts > (size_t)s.best + 1) {
+        printf("  runners-up:\n");
+        int shown = 0;
+        for (size_t k = (size_t)s.best + 1; k < s.n_layouts && shown < show; k++, shown++)
+            print_layout(&s, &s.layout[k], false);
+    }
+    if (db)
+        printf("  results    %s, plan %lld (tables plan_results, plan_shared_layouts)\n", output,
+               (long long)plan_id);
+out:
+    plan_shared_free(&s);
+    return code;
+}
+
 int cmd_plan(int argc, char **argv)
 {
     struct cli_args a;
@@ -189,18 +329,31 @@ int cmd_plan(int argc, char **argv)
     struct scenario sc;
     if (cli_load_scenario(&sc, a.pos[0], sets, n_sets, &err) != SIM_OK)
         return cli_error(&err);
-    struct catalog *cat = sim_load_catalog(&sc, &err);
+    struct catalog *cat = plan_is_shared(&sc) ? plan_shared_catalog(&sc, &err)
+                                               : sim_load_catalog(&sc, &err);
     if (!cat) {
         scenario_release(&sc);
         return cli_error(&err);
     }
     struct db *db = NULL;
+    int code_shared;
     if (output && !(db = db_open(output, &err))) {
         catalog_free(cat);
         scenario_release(&sc);
         return cli_error(&err);
     }
     cli_install_signals();
+    if (plan_is_shared(&sc)) {
+        if (shard_n > 1) {
+            code_shared = cli_usage_error(argv[0], "'--shard' splits a single-deployment plan; "
+                                                   "a shared cluster's plan runs in one process");
+        } else
+            code_shared = plan_shared_cli(&sc, cat, db, output, jobs, show, quiet);
+        db_close(db);
+        catalog_free(cat);
+        scenario_release(&sc);
+        return code_shared;
+    }
     struct plan_run_info info = {0};
     struct plan_options opt = {.jobs = jobs,
                                .catalog = cat,

@@ -20,6 +20,7 @@
 
 #include "models/catalog.h"
 #include "models/memory.h"
+#include "plan/eval.h"
 #include "plan/support.h"
 #include "reports/sweep.h"
 #include "sim/config/scenario.h"
@@ -33,7 +34,12 @@ static const char *const plan_keys[] = {"instances",     "gpus",
                                         "spot_share",    "max_replicas",
                                         "search",        "autoscaler",
                                         "billing",       "verify",
+                                        "mig",           "deployments",
                                         NULL};
+/* What a deployment's own space (plan.deployments.NAME) may not set: the search and its
+ * verification are the cluster's, and a shared plan bills fixed fleets on whole nodes. */
+static const char *const shared_only_keys[] = {"deployments", "search", "verify", "billing",
+                                               "autoscaler", "spot_share", "gpus", NULL};
 static const char *const verify_keys[] = {"candidates", NULL};
 static const char *const search_keys[] = {"tolerance", "max_runs", "window", NULL};
 static const char *const autoscaler_keys[] = {"minReplicaCount", "threshold",
@@ -148,7 +154,54 @@ static int read_billing(const struct ynode *plan, struct plan_spec *out, struct 
     return SIM_OK;
 }
 
+static int spec_read(const struct ynode *plan, struct plan_spec *out, const char *nested,
+                     struct sim_err *err);
+
+/* plan.mig and plan.deployments. */
+static int read_shared(const struct ynode *plan, struct plan_spec *out, struct sim_err *err)
+{
+    int rc;
+    char dt[PLAN_MAX_CHOICES][64] = {{0}};
+    if ((rc = read_strings(plan, "mig", dt, &out->n_mig, err)))
+        return rc;
+    for (size_t i = 0; i < out->n_mig; i++) {
+        const struct ynode *at = list_item(ynode_get(plan, "mig"), i);
+        if (strlen(dt[i]) >= sizeof out->mig[i])
+            return sim_err_at(err, SIM_EINVAL, at->file, at->line, at->col,
+                              "'plan.mig' values are MIG profiles (3g.40gb) or none, got '%s'",
+                              dt[i]);
+        snprintf(out->mig[i], sizeof out->mig[i], "%s", strcmp(dt[i], "none") ? dt[i] : "");
+    }
+    const struct ynode *d = ynode_get(plan, "deployments");
+    if (!d)
+        return SIM_OK;
+    if (d->kind != YNODE_MAP)
+        return sim_err_at(err, SIM_EINVAL, d->file, d->line, d->col,
+                          "expected a map from deployment names to their plan keys for "
+                          "'plan.deployments', found a %s",
+                          d->kind == YNODE_SEQ ? "sequence" : "scalar");
+    for (size_t i = 0; i < d->n; i++) {
+        struct plan_spec sub;
+        char ctx[96];
+        snprintf(ctx, sizeof ctx, "plan.deployments.%.60s", d->keys[i]->value);
+        if (d->items[i]->kind != YNODE_MAP && !ynode_is_null(d->items[i]))
+            return sim_err_at(err, SIM_EINVAL, d->items[i]->file, d->items[i]->line,
+                              d->items[i]->col, "expected a map of plan keys for '%s'", ctx);
+        if ((rc = spec_read(d->items[i], &sub, ctx, err)))
+            return rc;
+    }
+    out->deployments = d;
+    return SIM_OK;
+}
+
 int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_err *err)
+{
+    return spec_read(plan, out, NULL, err);
+}
+
+/* `nested`: the key of a deployment's own space (plan.deployments.NAME), else NULL. */
+static int spec_read(const struct ynode *plan, struct plan_spec *out, const char *nested,
+                     struct sim_err *err)
 {
     memset(out, 0, sizeof *out);
     out->max_replicas = 64;
@@ -159,9 +212,21 @@ int plan_spec_read(const struct ynode *plan, struct plan_spec *out, struct sim_e
     if (!plan || ynode_is_null(plan))
         return SIM_OK;
     int rc;
-    if ((rc = ynode_check_keys(plan, "plan", plan_keys, err)))
+    if ((rc = ynode_check_keys(plan, nested ? nested : "plan", plan_keys, err)))
         return rc;
+    for (size_t i = 0; nested && shared_only_keys[i]; i++) {
+        const struct ynode *k = ynode_key(plan, shared_only_keys[i]);
+        if (k)
+            return sim_err_at(err, SIM_EINVAL, k->file, k->line, k->col,
+                              "'%s.%s': a deployment's own space gives instances, "
+                              "tensor_parallel_size, dtype, mig, max_num_seqs, "
+                              "max_num_batched_tokens and max_replicas; '%s' is the whole plan's "
+                              "(or not modelled in a shared plan)",
+                              nested, shared_only_keys[i], shared_only_keys[i]);
+    }
     out->present = true;
+    if ((rc = read_shared(plan, out, err)))
+        return rc;
     if ((rc = read_strings(plan, "instances", out->instances, &out->n_instances, err)) ||
         (rc = read_strings(plan, "gpus", out->gpus, &out->n_gpus, err)) ||
         (rc = read_ints(plan, "plan", "tensor_parallel_size", 1, 64, "GPUs", out->tp,
@@ -256,16 +321,10 @@ int plan_check(const struct scenario *sc, struct sim_err *err)
 
 /* ---- the configurations ------------------------------------------------------------------ */
 
-struct hw {
-    char instance[64];
-    char gpu[64];
-    int gpus_per_instance; /* 0: priced per GPU (plan.gpus) */
-    double od_usd_per_gpu_hour, spot_usd_per_gpu_hour; /* NaN: no price */
-};
 
 /* The cheapest on-demand price per GPU among the catalog's instances of `gpu`, and the
  * cheapest spot (median over zones) per GPU. */
-static void price_gpu(const struct catalog *cat, const char *gpu, struct hw *h)
+static void price_gpu(const struct catalog *cat, const char *gpu, struct plan_hw *h)
 {
     h->od_usd_per_gpu_hour = h->spot_usd_per_gpu_hour = NAN;
     for (size_t i = 0; i < catalog_n_instances(cat); i++) {
@@ -281,21 +340,10 @@ static void price_gpu(const struct catalog *cat, const char *gpu, struct hw *h)
     }
 }
 
-struct config {
-    struct plan_result r; /* the configuration part filled */
-    size_t hw;
-};
 
-struct space {
-    struct hw hw[PLAN_MAX_CHOICES];
-    size_t n_hw;
-    struct config *cfg;
-    size_t n_cfg;
-    bool autoscaled, keda;
-};
 
-static int build_space(const struct scenario *sc, const struct plan_spec *p,
-                       const struct catalog *cat, struct space *sp, struct sim_err *err)
+int plan_build_space(const struct scenario *sc, const struct plan_spec *p,
+                       const struct catalog *cat, struct plan_space *sp, struct sim_err *err)
 {
     memset(sp, 0, sizeof *sp);
     sp->autoscaled = sc->fleet.scaled_object || sc->fleet.hpa;
@@ -324,7 +372,7 @@ static int build_space(const struct scenario *sc, const struct plan_spec *p,
             *err = e2;
             return scenario_locate(sc, "plan.instances", err);
         }
-        struct hw *h = &sp->hw[sp->n_hw++];
+        struct plan_hw *h = &sp->hw[sp->n_hw++];
         snprintf(h->instance, sizeof h->instance, "%s", in->id);
         snprintf(h->gpu, sizeof h->gpu, "%s", in->gpu);
         h->gpus_per_instance = in->n_gpus;
@@ -338,7 +386,7 @@ static int build_space(const struct scenario *sc, const struct plan_spec *p,
             *err = e2;
             return scenario_locate(sc, "plan.gpus", err);
         }
-        struct hw *h = &sp->hw[sp->n_hw++];
+        struct plan_hw *h = &sp->hw[sp->n_hw++];
         snprintf(h->gpu, sizeof h->gpu, "%s", g->id);
         price_gpu(cat, g->id, h);
         if (isnan(h->od_usd_per_gpu_hour))
@@ -357,7 +405,7 @@ static int build_space(const struct scenario *sc, const struct plan_spec *p,
                                                 "a plan needs 'plan.instances', 'plan.gpus' or "
                                                 "'engine.gpu'"),
                                     err));
-        struct hw *h = &sp->hw[sp->n_hw++];
+        struct plan_hw *h = &sp->hw[sp->n_hw++];
         snprintf(h->gpu, sizeof h->gpu, "%.63s", sc->engine.gpu);
         price_gpu(cat, sc->engine.gpu, h);
         if (isnan(h->od_usd_per_gpu_hour))
@@ -389,11 +437,13 @@ static int build_space(const struct scenario *sc, const struct plan_spec *p,
     size_t n_min = p->n_min_replicas ? p->n_min_replicas : 1;
     size_t n_th = p->n_thresholds ? p->n_thresholds : 1;
     size_t n_win = p->n_windows ? p->n_windows : 1;
-    size_t total = sp->n_hw * n_tp * n_dt * n_seqs * n_bat * n_min * n_th * n_win;
+    size_t n_mig = p->n_mig ? p->n_mig : 1;
+    size_t total = sp->n_hw * n_mig * n_tp * n_dt * n_seqs * n_bat * n_min * n_th * n_win;
     sp->cfg = calloc(total ? total : 1, sizeof *sp->cfg);
     if (!sp->cfg)
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the plan");
     for (size_t h = 0; h < sp->n_hw; h++)
+      for (size_t g = 0; g < n_mig; g++)
         for (size_t t = 0; t < n_tp; t++)
             for (size_t d = 0; d < n_dt; d++)
                 for (size_t q = 0; q < n_seqs; q++)
@@ -401,13 +451,16 @@ static int build_space(const struct scenario *sc, const struct plan_spec *p,
                         for (size_t m = 0; m < n_min; m++)
                             for (size_t th = 0; th < n_th; th++)
                                 for (size_t w = 0; w < n_win; w++) {
-                                    struct config *c = &sp->cfg[sp->n_cfg++];
+                                    struct plan_config *c = &sp->cfg[sp->n_cfg++];
                                     c->hw = h;
                                     struct plan_result *r = &c->r;
                                     snprintf(r->instance, sizeof r->instance, "%s",
                                              sp->hw[h].instance);
                                     snprintf(r->gpu, sizeof r->gpu, "%s", sp->hw[h].gpu);
                                     r->tp = tps[t];
+                                    r->deployment = -1;
+                                    snprintf(r->mig, sizeof r->mig, "%s",
+                                             p->n_mig ? p->mig[g] : "");
                                     r->autoscaled = sp->autoscaled;
                                     snprintf(r->dtype, sizeof r->dtype, "%.15s", dts[d]);
                                     r->max_num_seqs = seqs[q];
@@ -423,16 +476,8 @@ static int build_space(const struct scenario *sc, const struct plan_spec *p,
 
 /* ---- evaluating one configuration ------------------------------------------------------- */
 
-#define MAX_SETS 160
 
-struct sets {
-    char buf[MAX_SETS][256];
-    const char *ptr[MAX_SETS];
-    size_t n;
-};
-
-static void add_set(struct sets *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add_set(struct sets *s, const char *fmt, ...)
+void plan_add_set(struct plan_sets *s, const char *fmt, ...)
 {
     if (s->n == MAX_SETS)
         return;
@@ -445,7 +490,7 @@ static void add_set(struct sets *s, const char *fmt, ...)
 }
 
 /* The scenario's own --set overrides first ("k=v;k=v"), then the configuration's. */
-static void base_sets(const struct scenario *sc, struct sets *s)
+void plan_base_sets(const struct scenario *sc, struct plan_sets *s)
 {
     const char *p = sc->overrides;
     while (*p) {
@@ -461,18 +506,24 @@ static void base_sets(const struct scenario *sc, struct sets *s)
     }
 }
 
-static void config_sets(const struct scenario *sc, const struct space *sp,
-                        const struct plan_result *r, struct sets *s)
+void plan_config_sets(const struct scenario *sc, const char *pre, const struct plan_space *sp,
+                      const struct plan_result *r, struct plan_sets *s)
 {
-    add_set(s, "engine.gpu=%s", r->gpu);
-    add_set(s, "engine.tensor_parallel_size=%d", r->tp);
-    add_set(s, "model.dtype=%s", r->dtype);
+    plan_add_set(s, "%sengine.gpu=%s", pre, r->gpu);
+    plan_add_set(s, "%sengine.tensor_parallel_size=%d", pre, r->tp);
+    plan_add_set(s, "%smodel.dtype=%s", pre, r->dtype);
     if (r->max_num_seqs > 0)
-        add_set(s, "engine.max_num_seqs=%d", r->max_num_seqs);
+        plan_add_set(s, "%sengine.max_num_seqs=%d", pre, r->max_num_seqs);
     if (r->max_batched > 0)
-        add_set(s, "engine.max_num_batched_tokens=%d", r->max_batched);
-    add_set(s, "engine.num_gpu_blocks=auto");
-    if (sc->engine.latency.kind == LAT_TABLE) {
+        plan_add_set(s, "%sengine.max_num_batched_tokens=%d", pre, r->max_batched);
+    plan_add_set(s, "%sengine.num_gpu_blocks=auto", pre);
+    if (r->mig[0]) {
+        /* An engine on one MIG slice of GPUs cut all alike (docs/gpu-sharing.md). */
+        plan_add_set(s, "%sfleet.pod.resources={limits: {nvidia.com/mig-%s: 1}}", pre, r->mig);
+        plan_add_set(s, "cluster.gpu_sharing={mig: {config: all-%s}}", r->mig);
+        if (sc->engine.latency.kind == LAT_TABLE) /* tables are measured on whole GPUs */
+            plan_add_set(s, "%sengine.latency.model=roofline", pre);
+    } else if (sc->engine.latency.kind == LAT_TABLE) {
         /* Only the scenario's own table describes its GPU; other GPUs and shapes use
          * the shipped table when one exists, the roofline otherwise. */
         char path[1024];
@@ -483,33 +534,34 @@ static void config_sets(const struct scenario *sc, const struct space *sp,
                                  .tensor_parallel_size = r->tp};
         if (lat_table_default_path(path, sizeof path, lat_tables_dir(), &lc) != SIM_OK ||
             access(path, R_OK) != 0)
-            add_set(s, "engine.latency.model=roofline");
+            plan_add_set(s, "%sengine.latency.model=roofline", pre);
         else
-            add_set(s, "engine.latency.table=%s", path);
+            plan_add_set(s, "%sengine.latency.table=%s", pre, path);
     }
     if (!sp->autoscaled)
         return;
-    const char *so = "fleet.autoscaler.scaledObject.spec";
-    const char *hpa = "fleet.autoscaler.horizontalPodAutoscaler.spec";
+    char so[96], hpa[96];
+    snprintf(so, sizeof so, "%sfleet.autoscaler.scaledObject.spec", pre);
+    snprintf(hpa, sizeof hpa, "%sfleet.autoscaler.horizontalPodAutoscaler.spec", pre);
     if (r->min_replicas >= 0)
-        add_set(s, "%s.%s=%d", sp->keda ? so : hpa, sp->keda ? "minReplicaCount" : "minReplicas",
+        plan_add_set(s, "%s.%s=%d", sp->keda ? so : hpa, sp->keda ? "minReplicaCount" : "minReplicas",
                 r->min_replicas);
     if (!isnan(r->threshold))
-        add_set(s, "%s.triggers.0.metadata.threshold=\"%.17g\"", so, r->threshold);
+        plan_add_set(s, "%s.triggers.0.metadata.threshold=\"%.17g\"", so, r->threshold);
     if (r->window_s >= 0) {
         if (sp->keda)
-            add_set(s,
+            plan_add_set(s,
                     "%s.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown."
                     "stabilizationWindowSeconds=%d",
                     so, r->window_s);
         else
-            add_set(s, "%s.behavior.scaleDown.stabilizationWindowSeconds=%d", hpa, r->window_s);
+            plan_add_set(s, "%s.behavior.scaleDown.stabilizationWindowSeconds=%d", hpa, r->window_s);
     }
 }
 
 /* How far a run is inside its SLOs: the smallest (target - actual) / target over the SLOs
  * (>= 0: all met). A run whose latencies could not be measured counts as -1. */
-static double slo_margin(const struct sim_result *res)
+double plan_slo_margin(const struct sim_result *res)
 {
     double m = INFINITY;
     for (size_t i = 0; i < res->n_slo; i++) {
@@ -525,7 +577,7 @@ static double slo_margin(const struct sim_result *res)
 }
 
 /* The SLO that set the margin, for messages. */
-static const char *worst_slo(const struct sim_result *res)
+const char *plan_worst_slo(const struct sim_result *res)
 {
     double m = INFINITY;
     const char *k = "?";
@@ -634,7 +686,7 @@ static int run_once(struct evalctx *ec, int32_t replicas, double rate, bool wind
     sim_free(s);
     ec->runs++;
     if (rc == SIM_OK)
-        snprintf(ec->worst, sizeof ec->worst, "%s", worst_slo(&ec->last));
+        snprintf(ec->worst, sizeof ec->worst, "%s", plan_worst_slo(&ec->last));
     return rc;
 }
 
@@ -654,7 +706,7 @@ static double margin_at(double log_rate, void *vctx)
     b->rc = run_once(b->ec, 1, x, true, b->err);
     if (b->rc != SIM_OK)
         return -1.0;
-    double m = slo_margin(&b->ec->last);
+    double m = plan_slo_margin(&b->ec->last);
     if (m >= 0 && x > b->best_pass)
         b->best_pass = x;
     if (m < 0 && x < b->lowest_fail)
@@ -770,7 +822,7 @@ static void pack_nodes(struct plan_result *r, const struct podlog *l, int64_t en
 
 /* The node sizes a configuration may be billed on: its instance's, or with plan.gpus
  * every catalog instance size of its GPU that tensor_parallel_size divides. */
-static void node_sizes(struct plan_result *r, const struct hw *h, const struct catalog *cat)
+static void node_sizes(struct plan_result *r, const struct plan_hw *h, const struct catalog *cat)
 {
     r->n_sizes = 0;
     if (h->gpus_per_instance > 0) {
@@ -797,18 +849,18 @@ static void fill_outcome(struct plan_result *r, const struct evalctx *ec)
     r->ttft_p95_s = res->ttft.q_s[2];
     r->tpot_p95_s = res->tpot.q_s[2];
     r->error_rate = res->error_rate;
-    r->margin = slo_margin(res);
+    r->margin = plan_slo_margin(res);
     r->replica_hours = res->gpu_pod_s / 3600.0;
     r->output_tokens = (double)res->output_tokens;
     r->run_hours = (double)(res->end_us - res->first_arrival_us) * 1e-6 / 3600.0;
 }
 
 /* Evaluate one configuration (in a worker). */
-static void evaluate(const struct scenario *base, const struct space *sp, struct config *c,
-                     const struct plan_spec *p, const struct catalog *cat)
+void plan_evaluate(const struct scenario *base, int dep, const struct plan_space *sp,
+                   struct plan_config *c, const struct plan_spec *p, const struct catalog *cat)
 {
     struct plan_result *r = &c->r;
-    const struct hw *h = &sp->hw[c->hw];
+    const struct plan_hw *h = &sp->hw[c->hw];
     if (h->gpus_per_instance > 0 && (r->tp > h->gpus_per_instance ||
                                      h->gpus_per_instance % r->tp != 0)) {
         snprintf(r->reason, sizeof r->reason,
@@ -816,20 +868,44 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
                  h->gpus_per_instance, h->instance);
         return;
     }
+    const struct cat_gpu *mg = r->mig[0] ? catalog_gpu(cat, r->gpu, NULL) : NULL;
+    if (mg && !mig_profile_find(&mg->mig, r->mig)) {
+        snprintf(r->reason, sizeof r->reason, "%s has no MIG profile '%s'%s", r->gpu, r->mig,
+                 mg->mig.n_profiles ? " (llmcap catalog mig)" : ": it has no MIG");
+        return;
+    }
+    if (r->mig[0] && r->tp > 1) {
+        snprintf(r->reason, sizeof r->reason,
+                 "tensor_parallel_size %d across MIG slices: MIG instances have no P2P or "
+                 "NVLink path for NCCL's all-reduce",
+                 r->tp);
+        return;
+    }
     r->valid = true;
     /* vLLM's hardware rules (plan/support.c): pruned with the rule, no simulation */
     const struct cat_gpu *g = catalog_gpu(cat, r->gpu, NULL);
     if (g && !plan_vllm_supports(g, r->dtype, r->reason, sizeof r->reason))
         return;
-    struct sets sets = {0};
-    base_sets(base, &sets);
-    config_sets(base, sp, r, &sets);
+    struct plan_sets sets = {0};
+    plan_base_sets(base, &sets);
+    char pre[32] = "";
+    if (dep >= 0)
+        snprintf(pre, sizeof pre, "deployments.%d.", dep);
+    plan_config_sets(dep >= 0 ? &base->deployments[dep] : base, pre, sp, r, &sets);
     node_sizes(r, h, cat);
     struct evalctx ec = {.cat = cat, .p = p};
     struct sim_err err = {0};
-    if (scenario_load(&ec.sc, base->path, sets.ptr, sets.n, &err) != SIM_OK) {
+    /* A deployment of a shared cluster is measured alone: its own scenario, run as a
+     * single-deployment one (the loaded file stays the owner of what it points into). */
+    struct scenario owner;
+    if (scenario_load(&owner, base->path, sets.ptr, sets.n, &err) != SIM_OK) {
         snprintf(r->reason, sizeof r->reason, "%.255s", err.msg);
         return;
+    }
+    ec.sc = dep >= 0 ? owner.deployments[dep] : owner;
+    if (dep >= 0) {
+        ec.sc.deployments = NULL;
+        ec.sc.n_deployments = 0;
     }
     /* Does it fit? sim_new sizes the KV cache the way vLLM does (nodes come later). */
     struct sim_options opt = {.catalog = cat};
@@ -842,7 +918,7 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
         bool memory = strstr(err.msg, "of weights") || strstr(err.msg, "KV");
         snprintf(r->reason, sizeof r->reason, "%s: %.230s",
                  memory ? "does not fit" : "cannot be simulated", err.msg);
-        scenario_release(&ec.sc);
+        scenario_release(&owner);
         return;
     }
     sim_free(probe);
@@ -852,7 +928,7 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
         rc = run_once(&ec, 0, 1.0, false, &err);
         if (rc == SIM_OK) {
             r->replicas = ec.last.peak_replicas_ready;
-            r->feasible = slo_margin(&ec.last) >= 0;
+            r->feasible = plan_slo_margin(&ec.last) >= 0;
             fill_outcome(r, &ec);
             if (r->feasible)
                 snprintf(r->reason, sizeof r->reason, "autoscaled: %d replicas at peak",
@@ -880,7 +956,7 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
                 rc = run_once(&ec, n, 1.0, false, &err);
                 if (rc != SIM_OK)
                     break;
-                pass = slo_margin(&ec.last) >= 0;
+                pass = plan_slo_margin(&ec.last) >= 0;
                 if (pass) {
                     good = n;
                     fill_outcome(r, &ec);
@@ -891,7 +967,7 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
             /* ... then shrinking while it still holds (pooling beats the estimate). */
             for (int k = 0; k < 3 && rc == SIM_OK && good > 1; k++) {
                 rc = run_once(&ec, good - 1, 1.0, false, &err);
-                if (rc != SIM_OK || slo_margin(&ec.last) < 0)
+                if (rc != SIM_OK || plan_slo_margin(&ec.last) < 0)
                     break;
                 good--;
                 fill_outcome(r, &ec);
@@ -919,7 +995,7 @@ static void evaluate(const struct scenario *base, const struct space *sp, struct
     if (ec.pods.rc != SIM_OK && (r->feasible = false, true))
         snprintf(r->reason, sizeof r->reason, "run failed: out of memory for the pods' spans");
     free(ec.pods.span);
-    scenario_release(&ec.sc);
+    scenario_release(&owner);
 }
 
 /* ---- running the plan -------------------------------------------------------------------- */
@@ -970,41 +1046,20 @@ struct msg {
     struct plan_result r;
 };
 
-int plan_run(const struct scenario *sc, const struct plan_options *opt,
-             struct plan_result **out, size_t *n_out, struct sim_err *err)
+int plan_workers(size_t n, bool (*mine)(size_t i, void *ctx),
+                 void (*eval)(size_t i, struct plan_result *out, void *ctx), void *ctx,
+                 struct plan_result *out, const struct plan_options *opt,
+                 struct sim_err *err)
 {
-    struct plan_spec p;
-    *out = NULL;
-    *n_out = 0;
-    int rc = plan_spec_read(scenario_node(sc, "plan"), &p, err);
-    if (rc != SIM_OK)
-        return rc;
-    if (!p.present)
-        return scenario_locate(sc, "", (sim_err_set(err, SIM_EINVAL,
-                                                    "the scenario has no 'plan:' section to "
-                                                    "search"),
-                                        err));
-    struct space sp;
-    if ((rc = build_space(sc, &p, opt->catalog, &sp, err)) != SIM_OK) {
-        free(sp.cfg);
-        return rc;
-    }
     size_t n_mine = 0;
-    for (size_t i = 0; i < sp.n_cfg; i++)
-        n_mine += in_shard(i, opt);
-    if (opt->info) {
-        opt->info->n_configs = sp.n_cfg * (p.n_spot ? p.n_spot : 1);
-        opt->info->verify_candidates = p.verify_candidates;
-        opt->info->provisioner = has_provisioner(sc);
-    }
+    for (size_t i = 0; i < n; i++)
+        n_mine += mine(i, ctx);
     int jobs = opt->jobs > 0 ? opt->jobs : 1;
     if ((size_t)jobs > n_mine)
         jobs = n_mine ? (int)n_mine : 1;
     int fds[2];
-    if (pipe(fds) != 0) {
-        free(sp.cfg);
+    if (pipe(fds) != 0)
         return sim_err_set(err, SIM_EIO, "cannot create a pipe: %s", strerror(errno));
-    }
     pid_t pids[256];
     int n_pids = 0;
     fflush(NULL);
@@ -1014,12 +1069,15 @@ int plan_run(const struct scenario *sc, const struct plan_options *opt,
             break;
         if (pid == 0) {
             close(fds[0]);
-            size_t mine = 0;
-            for (size_t i = 0; i < sp.n_cfg; i++) {
-                if (!in_shard(i, opt) || mine++ % (size_t)jobs != (size_t)w)
+            size_t k = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (!mine(i, ctx) || k++ % (size_t)jobs != (size_t)w)
                     continue;
-                evaluate(sc, &sp, &sp.cfg[i], &p, opt->catalog);
-                struct msg m = {i, sp.cfg[i].r};
+                struct msg m;
+                memset(&m, 0, sizeof m);
+                m.index = i;
+                m.r = out[i];
+                eval(i, &m.r, ctx);
                 if (write_full(fds[1], &m, sizeof m) != 0)
                     _exit(3);
             }
@@ -1030,14 +1088,13 @@ int plan_run(const struct scenario *sc, const struct plan_options *opt,
     close(fds[1]);
     if (n_pids == 0) {
         close(fds[0]);
-        free(sp.cfg);
         return sim_err_set(err, SIM_EIO, "cannot start worker processes: %s", strerror(errno));
     }
     size_t done = 0;
     struct msg m;
     while (done < n_mine && read_full(fds[0], &m, sizeof m) == 0) {
-        if (m.index < sp.n_cfg)
-            sp.cfg[m.index].r = m.r;
+        if (m.index < n)
+            out[m.index] = m.r;
         done++;
         if (opt->progress)
             opt->progress(opt->progress_ctx, done, n_mine);
@@ -1054,16 +1111,82 @@ int plan_run(const struct scenario *sc, const struct plan_options *opt,
         waitpid(pids[i], &status, 0);
         failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    if (opt->stop && *opt->stop) {
-        free(sp.cfg);
+    if (opt->stop && *opt->stop)
         return sim_err_set(err, SIM_EINTR, "interrupted after %zu of %zu configurations",
                            done, n_mine);
-    }
-    if (done < n_mine || failed) {
-        free(sp.cfg);
+    if (done < n_mine || failed)
         return sim_err_set(err, SIM_EIO, "%d worker process(es) failed; %zu of %zu "
                                          "configurations evaluated",
                            failed, done, n_mine);
+    return SIM_OK;
+}
+
+struct run_ctx {
+    const struct scenario *sc;
+    struct plan_space *sp;
+    const struct plan_spec *p;
+    const struct plan_options *opt;
+};
+
+static bool run_mine(size_t i, void *ctx)
+{
+    return in_shard(i, ((const struct run_ctx *)ctx)->opt);
+}
+
+static void run_eval(size_t i, struct plan_result *out, void *ctx)
+{
+    struct run_ctx *c = ctx;
+    plan_evaluate(c->sc, -1, c->sp, &c->sp->cfg[i], c->p, c->opt->catalog);
+    *out = c->sp->cfg[i].r;
+}
+
+int plan_run(const struct scenario *sc, const struct plan_options *opt,
+             struct plan_result **out, size_t *n_out, struct sim_err *err)
+{
+    struct plan_spec p;
+    *out = NULL;
+    *n_out = 0;
+    int rc = plan_spec_read(scenario_node(sc, "plan"), &p, err);
+    if (rc != SIM_OK)
+        return rc;
+    if (!p.present)
+        return scenario_locate(sc, "", (sim_err_set(err, SIM_EINVAL,
+                                                    "the scenario has no 'plan:' section to "
+                                                    "search"),
+                                        err));
+    if (sc->n_deployments)
+        return scenario_locate(sc, "plan",
+                               (sim_err_set(err, SIM_EINVAL,
+                                            "a scenario with 'deployments:' is planned as a "
+                                            "shared cluster (plan_shared_run)"),
+                                err));
+    struct plan_space sp;
+    if ((rc = plan_build_space(sc, &p, opt->catalog, &sp, err)) != SIM_OK) {
+        free(sp.cfg);
+        return rc;
+    }
+    size_t n_mine = 0;
+    for (size_t i = 0; i < sp.n_cfg; i++)
+        n_mine += in_shard(i, opt);
+    if (opt->info) {
+        opt->info->n_configs = sp.n_cfg * (p.n_spot ? p.n_spot : 1);
+        opt->info->verify_candidates = p.verify_candidates;
+        opt->info->provisioner = has_provisioner(sc);
+    }
+    struct plan_result *done = calloc(sp.n_cfg ? sp.n_cfg : 1, sizeof *done);
+    if (!done) {
+        free(sp.cfg);
+        return sim_err_set(err, SIM_ENOMEM, "out of memory for the plan");
+    }
+    struct run_ctx rcx = {sc, &sp, &p, opt};
+    rc = plan_workers(sp.n_cfg, run_mine, run_eval, &rcx, done, opt, err);
+    for (size_t i = 0; i < sp.n_cfg; i++)
+        if (in_shard(i, opt))
+            sp.cfg[i].r = done[i];
+    free(done);
+    if (rc != SIM_OK) {
+        free(sp.cfg);
+        return rc;
     }
     /* Expand by spot share (a price, not a different run), then bill everything. */
     size_t n_spot = p.n_spot ? p.n_spot : 1;
@@ -1144,7 +1267,7 @@ static size_t n_requirements(const struct scenario *sc)
 /* Pin the cluster's nodes to the result's instance type and capacity: a NodePool
  * requirement (Karpenter requirements intersect) or every User pool's vmSize (AKS).
  * false + why when the result's spot share has no form in that provisioner. */
-static bool pin_nodes(const struct scenario *sc, const struct plan_result *r, struct sets *s,
+static bool pin_nodes(const struct scenario *sc, const struct plan_result *r, struct plan_sets *s,
                       char *why, size_t n)
 {
     const struct ynode *kp = ynode_get(sc->cluster.node, "karpenter");
@@ -1158,9 +1281,9 @@ static bool pin_nodes(const struct scenario *sc, const struct plan_result *r, st
         }
         const char *req = "cluster.karpenter.nodePool.spec.template.spec.requirements";
         size_t k = n_requirements(sc);
-        add_set(s, "%s.%zu={key: node.kubernetes.io/instance-type, operator: In, values: [%s]}",
+        plan_add_set(s, "%s.%zu={key: node.kubernetes.io/instance-type, operator: In, values: [%s]}",
                 req, k, r->node_type);
-        add_set(s, "%s.%zu={key: karpenter.sh/capacity-type, operator: In, values: [%s]}", req,
+        plan_add_set(s, "%s.%zu={key: karpenter.sh/capacity-type, operator: In, values: [%s]}", req,
                 k + 1, r->spot_share > 0 ? "spot" : "on-demand");
         return true;
     }
@@ -1174,7 +1297,7 @@ static bool pin_nodes(const struct scenario *sc, const struct plan_result *r, st
         const struct ynode *mode = ynode_get(pools->items[i], "mode");
         if (mode && mode->value && !strcmp(mode->value, "System"))
             continue;
-        add_set(s, "cluster.aks.nodePools.%zu.vmSize=%s", i, r->node_type);
+        plan_add_set(s, "cluster.aks.nodePools.%zu.vmSize=%s", i, r->node_type);
     }
     return true;
 }
@@ -1184,13 +1307,13 @@ static bool pin_nodes(const struct scenario *sc, const struct plan_result *r, st
 static void verify_one(const struct scenario *base, const struct plan_spec *p,
                        const struct catalog *cat, struct plan_result *r)
 {
-    struct space sp = {.autoscaled = base->fleet.scaled_object || base->fleet.hpa,
+    struct plan_space sp = {.autoscaled = base->fleet.scaled_object || base->fleet.hpa,
                        .keda = base->fleet.scaled_object != NULL};
-    struct sets sets = {0};
-    base_sets(base, &sets);
-    config_sets(base, &sp, r, &sets);
+    struct plan_sets sets = {0};
+    plan_base_sets(base, &sets);
+    plan_config_sets(base, "", &sp, r, &sets);
     if (!sp.autoscaled)
-        add_set(&sets, "fleet.replicas=%d", r->replicas);
+        plan_add_set(&sets, "fleet.replicas=%d", r->replicas);
     char why[200];
     r->verify = PLAN_VERIFY_FAIL;
     if (!pin_nodes(base, r, &sets, why, sizeof why)) {
@@ -1221,10 +1344,10 @@ static void verify_one(const struct scenario *base, const struct plan_spec *p,
     r->verified_usd_per_mtok =
         res->output_tokens ? cost / ((double)res->output_tokens * 1e-6) : NAN;
     r->verified_ttft_p95_s = res->ttft.q_s[2];
-    bool pass = slo_margin(res) >= 0;
+    bool pass = plan_slo_margin(res) >= 0;
     r->verify = pass ? PLAN_VERIFY_PASS : PLAN_VERIFY_FAIL;
     int n = snprintf(r->verify_note, sizeof r->verify_note, "%s%s under the cluster model: ",
-                     pass ? "meets every SLO" : "misses ", pass ? "" : worst_slo(res));
+                     pass ? "meets every SLO" : "misses ", pass ? "" : plan_worst_slo(res));
     snprintf(r->verify_note + n, sizeof r->verify_note - (size_t)n,
              "%llu node%s (%llu spot interruption%s), $%.2f billed", (unsigned long long)res->cost.n_nodes,
              res->cost.n_nodes == 1 ? "" : "s", (unsigned long long)res->cost.n_spot_interruptions,

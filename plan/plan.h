@@ -75,6 +75,11 @@ struct plan_spec {
     int32_t scale_down_window_s[PLAN_MAX_CHOICES];
     enum plan_billing billing;  /* plan.billing, default whole_nodes */
     int32_t verify_candidates;  /* plan.verify.candidates: cheapest ones verified (default 5) */
+    size_t n_mig;               /* plan.mig: MIG profiles to try ("" = whole GPUs) */
+    char mig[PLAN_MAX_CHOICES][16];
+    /* plan.deployments (a scenario with `deployments:`): each deployment's own space,
+     * a map from its name to plan keys (plan/shared.h); NULL when absent */
+    const struct ynode *deployments;
 };
 
 /* Read and check a `plan:` map (NULL: no plan). Errors point at file:line:col. */
@@ -93,6 +98,7 @@ struct plan_result {
     char gpu[64];
     int tp;
     char dtype[16];
+    char mig[16];     /* the MIG profile each engine runs on ("": whole GPUs) */
     int max_num_seqs; /* 0: vLLM's default */
     int max_batched;
     double spot_share;
@@ -133,6 +139,7 @@ struct plan_result {
     int32_t nodes;           /* fixed fleet: nodes; autoscaled: the most at once */
     double node_hours;
     double usd_per_node_hour; /* at the spot share */
+    int32_t deployment;      /* a shared plan's deployment index (plan/shared.h); -1 else */
     /* verification under the scenario's cluster: model (plan/verify.c) */
     enum plan_verify verify;
     double verified_cost_usd, verified_usd_per_hour, verified_usd_per_mtok;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "plan/plan.h"
+#include "plan/shared.h"
 #include "reports/db.h"
 #include "sim/config/scenario.h"
 
@@ -157,19 +158,17 @@ void plan_db_key(const struct scenario *sc, char hex[65])
     db_run_key(&id, hex);
 }
 
-int plan_db_write(struct db *db, const struct scenario *sc, const struct plan_result *r,
-                  size_t n, long best, const struct plan_db_info *info, int64_t *plan_id,
-                  struct sim_err *err)
+static int write_body(struct db *db, const struct scenario *sc, const struct plan_result *r,
+                      size_t n, long best, const struct plan_db_info *info, int64_t *plan_id,
+                      struct sim_err *err)
 {
-    int rc = db_begin_write(db, err);
-    if (rc != SIM_OK)
-        return rc;
     char created[32], key[65], shard[32], buf[32];
     db_utc_now(created, sizeof created);
     plan_db_key(sc, key);
     snprintf(shard, sizeof shard, "%u/%u", info->shard_n > 1 ? info->shard_i : 0,
              info->shard_n > 1 ? info->shard_n : 1);
-    if ((rc = create_tables(db, err)) == SIM_OK)
+    int rc = create_tables(db, err);
+    if (rc == SIM_OK)
         rc = next_plan_id(db, plan_id, err);
     for (size_t i = 0; rc == SIM_OK && i < n; i++)
         if ((rc = write_row(db, sc, *plan_id, i, &r[i], info->shard_n > 1 ? -1 : best, created,
@@ -187,6 +186,122 @@ int plan_db_write(struct db *db, const struct scenario *sc, const struct plan_re
         rc = write_meta(db, *plan_id, "verify_candidates", buf, err);
     if (rc == SIM_OK)
         rc = write_meta(db, *plan_id, "scenario_path", sc->path, err);
+    return rc;
+}
+
+int plan_db_write(struct db *db, const struct scenario *sc, const struct plan_result *r,
+                  size_t n, long best, const struct plan_db_info *info, int64_t *plan_id,
+                  struct sim_err *err)
+{
+    int rc = db_begin_write(db, err);
+    if (rc != SIM_OK)
+        return rc;
+    if ((rc = write_body(db, sc, r, n, best, info, plan_id, err)) != SIM_OK) {
+        db_rollback_write(db);
+        return rc;
+    }
+    return db_commit_write(db, err);
+}
+
+/* ---- a shared cluster's plan (plan/shared.h) ---- */
+
+static const char shared_tables_sql[][560] = {
+    "CREATE TABLE IF NOT EXISTS plan_shared_configs ("
+    " plan_id INTEGER NOT NULL, config_index INTEGER NOT NULL, deployment TEXT NOT NULL,"
+    " mig TEXT, PRIMARY KEY (plan_id, config_index)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS plan_shared_layouts ("
+    " plan_id INTEGER NOT NULL, rank INTEGER NOT NULL, usd_per_hour REAL NOT NULL,"
+    " nodes INTEGER NOT NULL, is_best INTEGER NOT NULL,"
+    " verify TEXT NOT NULL CHECK (verify IN ('none', 'pass', 'fail')), verify_note TEXT,"
+    " verified_cost_usd REAL, verified_usd_per_hour REAL,"
+    " PRIMARY KEY (plan_id, rank)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS plan_shared_choices ("
+    " plan_id INTEGER NOT NULL, rank INTEGER NOT NULL, deployment TEXT NOT NULL,"
+    " config_index INTEGER NOT NULL, replicas INTEGER NOT NULL, node_type TEXT NOT NULL,"
+    " mig TEXT, verified_pass INTEGER, verified_ttft_p95_s REAL, verified_tpot_p95_s REAL,"
+    " verified_usd REAL, PRIMARY KEY (plan_id, rank, deployment)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS plan_shared_groups ("
+    " plan_id INTEGER NOT NULL, rank INTEGER NOT NULL, node_type TEXT NOT NULL, mig TEXT,"
+    " gpus_per_node INTEGER NOT NULL, units_per_node INTEGER NOT NULL,"
+    " used_units INTEGER NOT NULL, nodes INTEGER NOT NULL, usd_per_node_hour REAL NOT NULL,"
+    " exact INTEGER NOT NULL, PRIMARY KEY (plan_id, rank, node_type, mig)) WITHOUT ROWID",
+};
+
+static int write_layout(struct db *db, int64_t id, const struct plan_shared *s, size_t k,
+                        struct sim_err *err)
+{
+    const struct plan_layout *l = &s->layout[k];
+    bool v = l->verify != PLAN_VERIFY_NONE;
+    struct db_value lv[9] = {
+        db_int(id), db_int((int64_t)k), db_real(l->usd_per_hour), db_int(l->nodes),
+        db_int((long)k == s->best), db_text(verify_names[l->verify]),
+        db_text(l->verify_note[0] ? l->verify_note : NULL),
+        db_real(v ? l->verified_cost_usd : NAN), db_real(v ? l->verified_usd_per_hour : NAN),
+    };
+    int rc = db_exec(db,
+                     "INSERT INTO plan_shared_layouts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     lv, 9, err);
+    for (size_t d = 0; rc == SIM_OK && d < s->n_deps; d++) {
+        const struct plan_result *r = &s->res[l->choice[d]];
+        const struct plan_dep_verdict *dv = &l->dep[d];
+        struct db_value cv[11] = {
+            db_int(id), db_int((int64_t)k), db_text(s->deployment[d]), db_int(r->index),
+            db_int(r->replicas), db_text(r->node_type), db_text(r->mig[0] ? r->mig : NULL),
+            opt_int(v, dv->pass), db_real(v ? dv->ttft_p95_s : NAN),
+            db_real(v ? dv->tpot_p95_s : NAN), db_real(v ? dv->usd : NAN),
+        };
+        rc = db_exec(db,
+                     "INSERT INTO plan_shared_choices VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                     "?9, ?10, ?11)",
+                     cv, 11, err);
+    }
+    for (size_t g = 0; rc == SIM_OK && g < l->n_groups; g++) {
+        const struct plan_group *x = &l->group[g];
+        struct db_value gv[10] = {
+            db_int(id), db_int((int64_t)k), db_text(x->node_type), db_text(x->mig),
+            db_int(x->gpus_per_node), db_int(x->units_per_node), db_int(x->used_units),
+            db_int(x->nodes), db_real(x->usd_per_node_hour), db_int(x->exact),
+        };
+        rc = db_exec(db,
+                     "INSERT INTO plan_shared_groups VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                     "?10)",
+                     gv, 10, err);
+    }
+    return rc;
+}
+
+int plan_db_write_shared(struct db *db, const struct scenario *sc, const struct plan_shared *s,
+                         int64_t *plan_id, struct sim_err *err)
+{
+    int rc = db_begin_write(db, err);
+    if (rc != SIM_OK)
+        return rc;
+    struct plan_db_info info = {0, 1, s->n_res, s->verify_candidates};
+    rc = write_body(db, sc, s->res, s->n_res, -1, &info, plan_id, err);
+    for (size_t i = 0; rc == SIM_OK && i < sizeof shared_tables_sql / sizeof shared_tables_sql[0];
+         i++)
+        rc = db_exec(db, shared_tables_sql[i], NULL, 0, err);
+    for (size_t i = 0; rc == SIM_OK && i < s->n_res; i++) {
+        const struct plan_result *r = &s->res[i];
+        struct db_value v[4] = {db_int(*plan_id), db_int(r->index),
+                                db_text(s->deployment[r->deployment]),
+                                db_text(r->mig[0] ? r->mig : NULL)};
+        rc = db_exec(db, "INSERT INTO plan_shared_configs VALUES (?1, ?2, ?3, ?4)", v, 4, err);
+    }
+    for (size_t k = 0; rc == SIM_OK && k < s->n_layouts; k++)
+        rc = write_layout(db, *plan_id, s, k, err);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%zu", s->n_deps);
+    if (rc == SIM_OK)
+        rc = write_meta(db, *plan_id, "shared_deployments", buf, err);
+    snprintf(buf, sizeof buf, "%.17g", s->separate_usd_per_hour);
+    if (rc == SIM_OK && !isnan(s->separate_usd_per_hour))
+        rc = write_meta(db, *plan_id, "separate_usd_per_hour", buf, err);
+    snprintf(buf, sizeof buf, "%llu searched, %llu pruned, %s",
+             (unsigned long long)s->searched, (unsigned long long)s->pruned,
+             s->complete ? "complete" : "stopped at the step budget");
+    if (rc == SIM_OK)
+        rc = write_meta(db, *plan_id, "layout_search", buf, err);
     if (rc != SIM_OK) {
         db_rollback_write(db);
         return rc;

@@ -29,6 +29,16 @@ int plan_db_write(struct db *db, const struct scenario *sc, const struct plan_re
                   size_t n, long best, const struct plan_db_info *info, int64_t *plan_id,
                   struct sim_err *err);
 
+struct plan_shared;
+
+/* Write a shared cluster's plan (plan/shared.h) as one plan: every (deployment,
+ * configuration) as plan_results/plan_billing rows (plan_shared_configs names the
+ * deployment), the cheapest layouts (plan_shared_layouts, plan_shared_choices,
+ * plan_shared_groups) and plan_meta (shared_deployments, separate_usd_per_hour,
+ * layout_search). SIM_EIO + err. */
+int plan_db_write_shared(struct db *db, const struct scenario *sc, const struct plan_shared *s,
+                         int64_t *plan_id, struct sim_err *err);
+
 /* The plan key (64 hex digits): SHA-256 of the scenario's bytes, overrides, seed and this
  * build (reports/db.h db_run_key): the shards of one plan share it. */
 void plan_db_key(const struct scenario *sc, char hex[65]);
