@@ -148,7 +148,14 @@ static int check_llmcap(struct db *db, int64_t version, struct sim_err *err)
 static int check_or_create(struct db *db, struct sim_err *err)
 {
     int64_t app = 0, version = 0, n_tables = 0;
-    int rc = read_kind(db, &app, &version, &n_tables, err);
+    /* The three reads in one read transaction: as separate statements, another process
+     * creating the file could commit between them, and an application_id of 0 read before
+     * its commit beside its tables read after it looked like another program's database. */
+    int rc = sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(db, err, "cannot start a transaction");
+    rc = read_kind(db, &app, &version, &n_tables, err);
+    sqlite3_exec(db->h, rc == SIM_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
     if (rc != SIM_OK)
         return rc;
     if (app == DB_APPLICATION_ID)
