@@ -2005,8 +2005,13 @@ static int set_include(void *ctx, const char *at, const struct ynode *file, stru
                        struct sim_err *err)
 {
     *root = NULL;
+    /* A deployment's own sites: "deployments.N.fleet..." or "deployments.NAME.fleet..." */
+    static const char deps[] = "deployments.";
+    const char *site = at;
+    if (!strncmp(at, deps, sizeof deps - 1) && strchr(at + sizeof deps - 1, '.'))
+        site = strchr(at + sizeof deps - 1, '.') + 1;
     for (size_t i = 0; include_sites[i]; i++)
-        if (!strcmp(include_sites[i], at))
+        if (!strcmp(include_sites[i], site) && (site == at || !strncmp(site, "fleet.", 6)))
             return scenario_include(ctx, file, at, root, err);
     /* each AKS node pool: cluster.aks.nodePools.N (az aks nodepool show output) */
     static const char pools[] = "cluster.aks.nodePools.";

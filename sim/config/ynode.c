@@ -856,6 +856,56 @@ static bool seg_is_file(const char *seg, const char *eq)
     return (size_t)(eq - seg) >= 4 && !strncmp(seg, "file", 4) && (seg + 4 == eq || seg[4] == '.');
 }
 
+/* The item of sequence `seq` that is a map whose `name` is the scalar `key` (len bytes),
+ * as Kubernetes lists of named objects are addressed ("deployments.chat"); -1 when none.
+ * Two items with the same name (which the scenario refuses anyway) give the first. */
+static long named_item(const struct ynode *seq, const char *key, size_t len)
+{
+    for (size_t i = 0; i < seq->n; i++) {
+        const struct ynode *nm = NULL, *it = seq->items[i];
+        for (size_t k = 0; it->kind == YNODE_MAP && k < it->n && !nm; k++)
+            if (!strcmp(it->keys[k]->value, "name"))
+                nm = it->items[k];
+        if (nm && nm->kind == YNODE_SCALAR && strlen(nm->value) == len &&
+            !memcmp(nm->value, key, len))
+            return (long)i;
+    }
+    return -1;
+}
+
+/* "'deployments' is a sequence: 'chta' is neither an index nor the name of an item (names:
+ * chat, code; did you mean 'chat'?)" */
+static int seq_miss(struct sim_err *err, const char *assignment, const char *done,
+                    const struct ynode *seq, const char *key, size_t len)
+{
+    const char *names[65];
+    char list[512] = "", word[128];
+    size_t n = 0;
+    for (size_t i = 0; i < seq->n && n < 64; i++) {
+        const struct ynode *it = seq->items[i];
+        for (size_t k = 0; it->kind == YNODE_MAP && k < it->n; k++)
+            if (!strcmp(it->keys[k]->value, "name") && it->items[k]->kind == YNODE_SCALAR) {
+                names[n++] = it->items[k]->value;
+                break;
+            }
+    }
+    names[n] = NULL;
+    if (n == 0)
+        return set_err(err, SIM_EINVAL, assignment, "'%s' is a sequence: '%.*s' is not an index",
+                       done, (int)len, key);
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+    }
+    snprintf(word, sizeof word, "%.*s", (int)len, key);
+    const char *dym = did_you_mean(word, names);
+    return set_err(err, SIM_EINVAL, assignment,
+                   "'%s' is a sequence: '%.*s' is neither an index nor the name of an item "
+                   "(names: %s)%s%s%s",
+                   done, (int)len, key, list, dym ? "; did you mean '" : "", dym ? dym : "",
+                   dym ? "'?" : "");
+}
+
 /* A `{file: scalar}` include map. */
 static bool is_include(const struct ynode *n)
 {
@@ -928,9 +978,12 @@ int ydoc_set_with(struct ydoc *doc, const char *assignment, ydoc_include_fn *inc
             }
         } else {
             size_t idx;
-            if (key != seg || !parse_index(seg, len, &idx))
-                return set_err(err, SIM_EINVAL, assignment,
-                               "'%s' is a sequence: '%.*s' is not an index", done, (int)len, key);
+            if (key != seg || !parse_index(seg, len, &idx)) {
+                long named = named_item(cur, key, len);
+                if (named < 0)
+                    return seq_miss(err, assignment, done, cur, key, len);
+                idx = (size_t)named;
+            }
             if (idx > cur->n)
                 return set_err(err, SIM_EINVAL, assignment,
                                "index %zu is past the end of '%s' (%zu items)", idx, done, cur->n);

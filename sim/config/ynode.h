@@ -65,7 +65,10 @@ const struct ynode *ynode_key(const struct ynode *map, const char *key);
  * needed) to the parent, then replace or add the scalar. Sequence items are addressed by
  * index ("workload.rate_profile.steps.1.rate_per_s"); index n appends to a sequence of n
  * items, and a missing node followed by index 0 is created as a sequence. A null node on
- * the way ("rate_profile:" with nothing under it) becomes a map. A value that parses as
+ * the way ("rate_profile:" with nothing under it) becomes a map. An item of a sequence of
+ * named maps may also be addressed by its `name` ("deployments.chat.fleet.replicas", as
+ * Kubernetes addresses lists of named objects); a segment that is neither an index nor
+ * an item's name is an error listing the names. A value that parses as
  * a YAML flow collection ("[1,2]", "{a: 1}") replaces the node with that collection; a
  * value in quotes is a quoted scalar; any other value is taken verbatim (no comments).
  * Positions of new nodes are "--set:1:COL" where COL is the value's column in the

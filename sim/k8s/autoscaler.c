@@ -79,17 +79,22 @@ int autoscaler_init(struct deployment *d, int32_t *initial_replicas, struct sim_
     keda_config_init(&a->kcfg);
     hpa_config_init(&a->hcfg);
     int rc;
+    /* its name in messages: the scenario's path to it (deployments.N. for a list item) */
+    const char *kind = f->scaled_object ? "scaledObject" : "horizontalPodAutoscaler";
+    char key[96];
+    if (d->sc->deployment[0])
+        snprintf(key, sizeof key, "deployments.%d.fleet.autoscaler.%s", (int)d->id, kind);
+    else
+        snprintf(key, sizeof key, "fleet.autoscaler.%s", kind);
     if (f->scaled_object) {
         a->is_keda = true;
-        rc = manifest_read_scaledobject_ig(f->scaled_object, "fleet.autoscaler.scaledObject",
-                                           &a->kcfg, &s->ignored, err);
+        rc = manifest_read_scaledobject_ig(f->scaled_object, key, &a->kcfg, &s->ignored, err);
         if (rc != SIM_OK)
             return rc;
         keda_hpa_config(&a->kcfg, &a->hcfg);
         a->n = a->kcfg.n_triggers;
     } else {
-        rc = manifest_read_hpa_ig(f->hpa, "fleet.autoscaler.horizontalPodAutoscaler", &a->hcfg,
-                                  &s->ignored, err);
+        rc = manifest_read_hpa_ig(f->hpa, key, &a->hcfg, &s->ignored, err);
         if (rc != SIM_OK)
             return rc;
         a->n = a->hcfg.n_metrics;

@@ -192,3 +192,37 @@ Test(sweep, a_bad_point_stops_the_sweep_before_anything_runs)
     free(err);
     rm_tree(dir);
 }
+
+/* A deployment of several is varied by name (or index) like any other field: chat's
+ * replicas in split_three_one.yaml (3 in the file) are 1 and then 2, code's stay 1. */
+Test(sweep, varies_one_deployment_of_several_by_name)
+{
+    char dir[256];
+    make_tmp(dir, sizeof dir, "sweepdep");
+    cr_assert_eq(llmcap(dir, "", "sweep %s/multi/split_three_one.yaml --vary "
+                                 "deployments.chat.fleet.replicas=1,2 -o %s/s.db -q",
+                        FIXTURES, dir),
+                 0);
+    char db[1100];
+    snprintf(db, sizeof db, "%s/s.db", dir);
+    char *rows = dump(db, "SELECT r.labels_json, d.deployment, s.value FROM runs r JOIN deployments "
+                          "d USING (run_id) JOIN deployment_summary s ON s.run_id = r.run_id AND "
+                          "s.deployment = d.deployment AND s.key = 'replicas_peak_ready' ORDER "
+                          "BY r.run_id, d.position");
+    cr_assert_str_eq(rows, "{\"deployments.chat.fleet.replicas\": 1}|chat|1|\n"
+                           "{\"deployments.chat.fleet.replicas\": 1}|code|1|\n"
+                           "{\"deployments.chat.fleet.replicas\": 2}|chat|2|\n"
+                           "{\"deployments.chat.fleet.replicas\": 2}|code|1|\n");
+    free(rows);
+    /* a name that is not there stops the sweep before anything runs */
+    cr_assert_eq(llmcap(dir, "", "sweep %s/multi/split_three_one.yaml --vary "
+                                 "deployments.chta.fleet.replicas=1 -o %s/t.db",
+                        FIXTURES, dir),
+                 2);
+    char *err = out_of(dir, "err");
+    cr_assert(strstr(err, "'chta' is neither an index nor the name of an item (names: chat, "
+                          "code); did you mean 'chat'?"),
+              "%s", err);
+    free(err);
+    rm_tree(dir);
+}

@@ -18,6 +18,19 @@ static void load_ok(struct scenario *sc, const char *file, const char *const *se
     cr_assert_eq(rc, SIM_OK, "%s: %s: error: %s", file, e.where, e.msg);
 }
 
+/* scenario_load() refuses the file with these overrides: `code`, err at `where` saying `msg`,
+ * nothing left to release. */
+static void load_fails(const char *file, const char *const *sets, size_t n_sets, int code,
+                       const char *where, const char *msg)
+{
+    struct scenario sc;
+    struct sim_err e = {0};
+    cr_assert_eq(scenario_load(&sc, file, sets, n_sets, &e), code, "%s: %s", e.where, e.msg);
+    cr_assert_str_eq(e.where, where);
+    cr_assert_str_eq(e.msg, msg);
+    cr_assert_null(sc.doc);
+}
+
 /* ---- good scenarios ---------------------------------------------------------------- */
 
 Test(scenario, defaults_of_an_almost_empty_scenario)
@@ -425,16 +438,32 @@ Test(scenario_set, overrides_existing_new_and_sequence_paths)
     scenario_release(&sc);
 }
 
-/* Read the scenario's ScaledObject as the run does; returns the code. */
-static int read_so(const struct scenario *sc, struct sim_err *e)
+/* Read a ScaledObject as the run does; returns the code. */
+static int read_so_at(const struct ynode *so, const char *key, struct sim_err *e)
 {
     struct keda_config kc;
     keda_config_init(&kc);
-    int rc = manifest_read_scaledobject(sc->fleet.scaled_object, "fleet.autoscaler.scaledObject",
-                                        &kc, e);
+    int rc = manifest_read_scaledobject(so, key, &kc, e);
     if (rc == SIM_OK)
         keda_config_release(&kc);
     return rc;
+}
+
+static int read_so(const struct scenario *sc, struct sim_err *e)
+{
+    return read_so_at(sc->fleet.scaled_object, "fleet.autoscaler.scaledObject", e);
+}
+
+/* The included ScaledObject `so` (from `file`) got maxReplicaCount 9 from --set and kept
+ * the file's minReplicaCount, at its line 6. */
+static void assert_max_set_in(const struct ynode *so, const char *file)
+{
+    const struct ynode *spec = ynode_get(so, "spec");
+    cr_assert_str_eq(so->file, file);
+    cr_assert_str_eq(ynode_get(spec, "maxReplicaCount")->value, "9");
+    cr_assert_str_eq(ynode_get(spec, "maxReplicaCount")->file, "--set");
+    cr_assert_str_eq(ynode_get(spec, "minReplicaCount")->file, file);
+    cr_assert_eq(ynode_get(spec, "minReplicaCount")->line, 6);
 }
 
 /* good_full.yaml includes include/so.yaml (maxReplicaCount 6, threshold "5"): the
@@ -448,12 +477,7 @@ Test(scenario_set, reaches_into_an_included_object)
     struct scenario sc;
     load_ok(&sc, SCEN "good_full.yaml", sets, 2);
     const struct ynode *so = sc.fleet.scaled_object;
-    const struct ynode *spec = ynode_get(so, "spec");
-    cr_assert_str_eq(so->file, SCEN "include/so.yaml");
-    cr_assert_str_eq(ynode_get(spec, "maxReplicaCount")->value, "9");
-    cr_assert_str_eq(ynode_get(spec, "maxReplicaCount")->file, "--set");
-    cr_assert_str_eq(ynode_get(spec, "minReplicaCount")->file, SCEN "include/so.yaml");
-    cr_assert_eq(ynode_get(spec, "minReplicaCount")->line, 6);
+    assert_max_set_in(so, SCEN "include/so.yaml");
     struct keda_config kc;
     struct sim_err e = {0};
     keda_config_init(&kc);
@@ -521,6 +545,100 @@ Test(scenario_set, a_missing_include_reached_by_set_points_at_its_file_value)
     cr_assert_null(sc.doc);
 }
 
+/* ---- --set into `deployments:` (tests/fixtures/multi/set_include.yaml: chat 2 replicas,
+ * code autoscaled by include/code_so_ok.yaml, min 1, max 4) ---- */
+
+#define MULTI FIXTURES "/multi/"
+
+Test(scenario_set, a_deployment_is_addressed_by_index_or_by_name)
+{
+    static const char *const by_index[] = {"deployments.0.fleet.replicas=3",
+                                           "deployments.1.slo.ttft_p95=250ms"};
+    static const char *const by_name[] = {"deployments.chat.fleet.replicas=3",
+                                          "deployments.code.slo.ttft_p95=250ms"};
+    const char *const *sets[] = {by_index, by_name};
+    for (size_t k = 0; k < 2; k++) {
+        struct scenario sc;
+        load_ok(&sc, MULTI "set_include.yaml", sets[k], 2);
+        cr_assert_eq(sc.n_deployments, 2);
+        cr_assert_eq(sc.deployments[0].fleet.replicas, 3);
+        cr_assert_eq(sc.deployments[1].n_slo, 1);
+        cr_assert_eq(sc.deployments[1].slo[0].target, 0.25);
+        cr_assert_eq(sc.deployments[0].slo[0].target, 2.0); /* the other one's kept */
+        /* recorded as given (the runs table's overrides) */
+        cr_assert_str_eq(sc.overrides, k ? "deployments.chat.fleet.replicas=3;"
+                                           "deployments.code.slo.ttft_p95=250ms"
+                                         : "deployments.0.fleet.replicas=3;"
+                                           "deployments.1.slo.ttft_p95=250ms");
+        scenario_release(&sc);
+    }
+}
+
+Test(scenario_set, a_set_by_name_reaches_into_a_deployments_included_object)
+{
+    static const char *const sets[] = {
+        "deployments.code.fleet.autoscaler.scaledObject.spec.maxReplicaCount=9"};
+    struct scenario sc;
+    load_ok(&sc, MULTI "set_include.yaml", sets, 1);
+    assert_max_set_in(sc.deployments[1].fleet.scaled_object, MULTI "include/code_so_ok.yaml");
+    /* the file itself is untouched for a later load */
+    scenario_release(&sc);
+    load_ok(&sc, MULTI "set_include.yaml", NULL, 0);
+    const struct ynode *spec = ynode_get(sc.deployments[1].fleet.scaled_object, "spec");
+    cr_assert_str_eq(ynode_get(spec, "maxReplicaCount")->value, "4");
+    scenario_release(&sc);
+}
+
+static int read_dep_so(const struct scenario *sc, struct sim_err *e)
+{
+    return read_so_at(sc->deployments[1].fleet.scaled_object,
+                      "deployments.1.fleet.autoscaler.scaledObject", e);
+}
+
+Test(scenario_set, errors_in_a_deployments_include_point_at_the_assignment_or_the_file)
+{
+    /* a bad value set by index: the assignment's value column (1-based: the '0' after
+     * "deployments.1.fleet.autoscaler.scaledObject.spec.maxReplicaCount=", 65 chars) */
+    static const char *const bad[] = {
+        "deployments.1.fleet.autoscaler.scaledObject.spec.maxReplicaCount=0"};
+    struct scenario sc;
+    struct sim_err e = {0};
+    load_ok(&sc, MULTI "set_include.yaml", bad, 1);
+    cr_assert_eq(read_dep_so(&sc, &e), SIM_EINVAL);
+    cr_assert_str_eq(e.where, "--set:1:66");
+    scenario_release(&sc);
+    /* another file named by name, then reached into: its typo is at its own line:col */
+    static const char *const typo[] = {
+        "deployments.code.fleet.autoscaler.scaledObject.file=" MULTI "include/code_so_typo.yaml",
+        "deployments.code.fleet.autoscaler.scaledObject.spec.minReplicaCount=2"};
+    load_ok(&sc, MULTI "set_include.yaml", typo, 2);
+    memset(&e, 0, sizeof e);
+    cr_assert_eq(read_dep_so(&sc, &e), SIM_EINVAL);
+    cr_assert_str_eq(e.where, MULTI "include/code_so_typo.yaml:8:3");
+    cr_assert_str_eq(e.msg, "unknown key 'cooldwnPeriod' in "
+                            "'deployments.1.fleet.autoscaler.scaledObject.spec' (did you mean "
+                            "'cooldownPeriod'?)");
+    scenario_release(&sc);
+    /* a bad scalar set straight into a deployment: its column, the deployment's path */
+    static const char *const notint[] = {"deployments.chat.fleet.replicas=x"};
+    load_fails(MULTI "set_include.yaml", notint, 1, SIM_EINVAL, "--set:1:33",
+               "'deployments.0.fleet.replicas' must be an integer (replicas), got 'x'");
+}
+
+Test(scenario_set, an_unknown_deployment_name_lists_the_names)
+{
+    static const char *const sets[] = {"deployments.cdoe.fleet.replicas=3"};
+    load_fails(MULTI "set_include.yaml", sets, 1, SIM_EINVAL, "--set",
+               "invalid --set 'deployments.cdoe.fleet.replicas=3': 'deployments' is a "
+               "sequence: 'cdoe' is neither an index nor the name of an item (names: chat, "
+               "code); did you mean 'code'?");
+    /* a sequence whose items have no names keeps the index-only message */
+    static const char *const steps[] = {"workload.rate_profile.steps.x.rate_per_s=3"};
+    load_fails(SCEN "good_full.yaml", steps, 1, SIM_EINVAL, "--set",
+               "invalid --set 'workload.rate_profile.steps.x.rate_per_s=3': "
+               "'workload.rate_profile.steps' is a sequence: 'x' is not an index");
+}
+
 Test(scenario_set, paths_set_on_the_command_line_are_relative_to_the_current_folder)
 {
     static const char *const sets[] = {"model.catalog=mine.json"};
@@ -546,13 +664,8 @@ Test(scenario_set, a_bad_value_is_reported_at_its_column_in_the_assignment)
 Test(scenario_set, a_bad_path_is_reported_with_the_assignment)
 {
     static const char *const sets[] = {"workload.count.x=3"};
-    struct scenario sc;
-    struct sim_err e = {0};
-    cr_assert_eq(scenario_load(&sc, SCEN "good_minimal.yaml", sets, 1, &e), SIM_EINVAL);
-    cr_assert_str_eq(e.where, "--set");
-    cr_assert_str_eq(e.msg, "invalid --set 'workload.count.x=3': 'workload.count' is a scalar, "
-                            "not a map");
-    cr_assert_null(sc.doc);
+    load_fails(SCEN "good_minimal.yaml", sets, 1, SIM_EINVAL, "--set",
+               "invalid --set 'workload.count.x=3': 'workload.count' is a scalar, not a map");
 }
 
 Test(scenario_set, an_unknown_key_from_set_gets_a_suggestion)
