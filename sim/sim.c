@@ -1067,7 +1067,7 @@ static int resolve_engine(struct deployment *d, struct sim_err *err)
     }
     /* MIG slices and time-sliced GPUs (sim/cloud/gpushare.h): on a slice, g becomes the
      * slice's GPU for vLLM's limits, KV sizing and the latency model */
-    if (gpushare_init(s, sc, &g, err) != SIM_OK)
+    if (gpushare_init(s, d, &g, err) != SIM_OK)
         return err->code;
     int def_seqs = 256, def_tokens = 2048; /* vLLM's API server defaults below 70 GiB */
     if (g)
@@ -1233,7 +1233,7 @@ static struct deployment *deployment_new(struct sim *s, const struct scenario *s
         .kv_dtype = sc->model.kv_cache_dtype,
         .tensor_parallel_size = sc->engine.tensor_parallel_size,
         .catalog = s->opt.catalog,
-        .gpu_entry = gpushare_engine_gpu(s),
+        .gpu_entry = gpushare_engine_gpu(s, d),
         .exec = {.vllm_major = sc->engine.vllm_major,
                  .vllm_minor = sc->engine.vllm_minor,
                  .enforce_eager = sc->engine.enforce_eager,

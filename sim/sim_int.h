@@ -439,9 +439,10 @@ void fleet_finish(struct deployment *d);
 int cluster_init(struct sim *s, struct sim_err *err);
 void cluster_release(struct sim *s);
 /* A node for one of the run's initial replicas (steady state at t = 0). */
-struct node *cluster_initial_node(struct sim *s, int32_t gpus, struct sim_err *err);
-/* A Ready node with `gpus` free GPUs for a pending pod, or NULL. */
-struct node *cluster_find_node(struct sim *s, int32_t gpus);
+struct node *cluster_initial_node(struct sim *s, const struct deployment *d,
+                                  struct sim_err *err);
+/* A Ready node with room for a pending pod of d (its GPUs, or its MIG slice), or NULL. */
+struct node *cluster_find_node(struct sim *s, const struct deployment *d);
 /* Pods are pending that no node can take: a provisioner may launch nodes. */
 void cluster_pods_pending(struct sim *s);
 /* A pod left node `n`. */

@@ -1858,13 +1858,14 @@ void cluster_release(struct sim *s)
     s->n_nodes = s->cap_nodes = 0;
 }
 
-struct node *cluster_find_node(struct sim *s, int32_t gpus)
+struct node *cluster_find_node(struct sim *s, const struct deployment *d)
 {
     struct cluster *cl = s->cluster;
+    int32_t gpus = d->gpus_per_pod;
     if (!cl) {
         for (int32_t i = 0; i < s->n_nodes; i++) {
             struct node *n = &s->nodes[i];
-            if (n->state == NODE_READY && n->gpus_free >= gpus)
+            if (n->state == NODE_READY && gpushare_fits(s, d, n))
                 return n;
         }
         if (s->sc->fleet.max_gpus == 0)
@@ -1904,6 +1905,7 @@ struct node *cluster_find_node(struct sim *s, int32_t gpus)
         sn->allocatable[SCHED_GPU] = n->units; /* of the pods' GPU resource */
         sn->requested[SCHED_CPU] = sn->requested[SCHED_MEMORY] = 0;
         sn->requested[SCHED_GPU] = n->units - n->gpus_free;
+        gpushare_sched_units(s, d, n, &sn->allocatable[SCHED_GPU], &sn->requested[SCHED_GPU]);
         sn->nonzero_requested[SCHED_CPU] = 100LL * n->n_pods;
         sn->nonzero_requested[SCHED_MEMORY] = 200LL * 1024 * 1024 * n->n_pods;
         sn->labels = x->cls->labels;
@@ -1951,11 +1953,13 @@ static bool initial_extra_node(struct sim *s)
     return false;
 }
 
-struct node *cluster_initial_node(struct sim *s, int32_t gpus, struct sim_err *err)
+struct node *cluster_initial_node(struct sim *s, const struct deployment *d,
+                                  struct sim_err *err)
 {
-    struct node *n = cluster_find_node(s, gpus);
+    int32_t gpus = d->gpus_per_pod;
+    struct node *n = cluster_find_node(s, d);
     if (!n && s->cluster && initial_extra_node(s))
-        n = cluster_find_node(s, gpus);
+        n = cluster_find_node(s, d);
     if (!n && !s->cluster)
         sim_err_set(err, SIM_EINVAL,
                     "'fleet.max_gpus' (%d) cannot hold the initial replicas of %d GPUs each",
@@ -2059,7 +2063,7 @@ static void pod_costs(const struct sim *s, const struct deployment *d, int64_t e
         int32_t tp = d->gpus_per_pod;
         /* a pod holds tp units: whole GPUs, MIG slices or time-sliced replicas; a
          * time-sliced engine's busy time is the whole GPU's (steps never overlap) */
-        double per_unit_s = n->price_usd_per_hour / 3600.0 / n->units;
+        double per_unit_s = n->price_usd_per_hour / 3600.0 / gpushare_unit_divisor(s, d, n);
         double per_busy_s = gpushare_steps_serialise(s) ? n->price_usd_per_hour / 3600.0 / n->gpus
                                                         : per_unit_s;
         out->serving_usd += (double)rp->eng.busy_us * 1e-6 * tp * per_busy_s;
@@ -2093,11 +2097,11 @@ static void share_bill(struct sim *s, const struct sim_cost *c)
 {
     double total = 0;
     for (int32_t k = 0; k < s->n_deps; k++)
-        total += s->deps[k]->node_pod_s * s->deps[k]->gpus_per_pod;
+        total += s->deps[k]->node_pod_s * gpushare_pod_weight(s, s->deps[k]);
     for (int32_t k = 0; k < s->n_deps; k++) {
         struct deployment *d = s->deps[k];
         struct sim_cost *x = &d->res.cost;
-        double f = total > 0 ? d->node_pod_s * d->gpus_per_pod / total : 1.0 / s->n_deps;
+        double f = total > 0 ? d->node_pod_s * gpushare_pod_weight(s, d) / total : 1.0 / s->n_deps;
         double serving = x->serving_usd, loading = x->loading_usd;
         *x = *c;
         x->usd = c->usd * f;

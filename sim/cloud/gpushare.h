@@ -29,23 +29,52 @@ struct replica;
 struct node;
 struct cat_gpu;
 struct scenario;
+struct deployment;
 
 /*
- * Resolve a deployment's scenario `sc` (its pods' resources and the cluster's sharing)
- * against its engine's GPU *g (may be NULL) and set up s->gs (NULL for whole GPUs). With MIG, *g becomes the slice's GPU (owned by s->gs) for
- * memory sizing and the latency model. SIM_EINVAL + err (file:line:col) on a scenario
- * that cannot run (sim/config/gpushare.h).
+ * Resolve deployment d's scenario (its pods' resources and the cluster's sharing)
+ * against its engine's GPU *g (may be NULL) and set up s->gs (NULL for whole GPUs); called
+ * once per deployment, in order. With MIG, *g becomes the slice's GPU (owned by s->gs) for
+ * memory sizing and the latency model; deployments may request different profiles of the
+ * layout. With time-slicing, the engines one GPU may hold, of every deployment so far, must
+ * fit in its memory together. Deployments sharing GPUs run on one GPU model. SIM_EINVAL +
+ * err (file:line:col) on a scenario that cannot run (sim/config/gpushare.h).
  */
-int gpushare_init(struct sim *s, const struct scenario *sc, const struct cat_gpu **g,
+int gpushare_init(struct sim *s, struct deployment *d, const struct cat_gpu **g,
                   struct sim_err *err);
 
 void gpushare_free(struct sim *s);
 
-/* MIG: the GPU one engine sees (its slice); NULL otherwise. Lives until gpushare_free. */
-const struct cat_gpu *gpushare_engine_gpu(const struct sim *s);
+/* MIG: the GPU deployment d's engines see (their slice); NULL otherwise. Lives until
+ * gpushare_free. */
+const struct cat_gpu *gpushare_engine_gpu(const struct sim *s, const struct deployment *d);
 
 /* Allocatable units a node of `gpus` physical GPUs advertises. */
 int32_t gpushare_node_units(const struct sim *s, int32_t gpus);
+
+/*
+ * MIG with deployments requesting different profiles: each profile is its own extended
+ * resource (nvidia.com/mig-<profile>), so the kube-scheduler's view of node n for a pod
+ * of d is that profile's allocatable and requested slices; *allocatable and *requested
+ * are left as they are otherwise (the node's units).
+ */
+void gpushare_sched_units(const struct sim *s, const struct deployment *d, const struct node *n,
+                          int64_t *allocatable, int64_t *requested);
+
+/* Whether node n has room for one pod of d (its GPU units, or its profile's slices). */
+bool gpushare_fits(const struct sim *s, const struct deployment *d, const struct node *n);
+
+/* What one of d's units costs as a share of node n's price: the price is divided by this.
+ * n->units, except with MIG slices of different profiles, where a slice is charged its
+ * memory slices' share of the GPU's layout (3g.40gb of 2 x 1g.10gb + 2g.20gb + 3g.40gb on
+ * an H100: 4 / 8). */
+double gpushare_unit_divisor(const struct sim *s, const struct deployment *d,
+                             const struct node *n);
+
+/* The weight of one of d's pods in the split of the bill by GPU-time: its GPUs
+ * (tensor_parallel_size), or with MIG slices of different profiles its slice's memory
+ * slices over the GPU's. */
+double gpushare_pod_weight(const struct sim *s, const struct deployment *d);
 
 /* A pod was bound to node n / left it: picks (and frees) its physical GPU. */
 void gpushare_bind(struct sim *s, struct replica *rp, const struct node *n);

@@ -497,17 +497,8 @@ int gpushare_resolve(const struct scenario *sc, const struct cat_gpu *g,
                    scenario_locate(sc, en->kind != ENGINE_VLLM ? "engine.kind"
                                                                : "engine.num_scheduler_steps",
                                    err);
-        double sum = en->gpu_memory_utilization * sp->replicas;
-        if (sum > 1.0 + 1e-9)
-            return sim_err_set(err, SIM_EINVAL,
-                               "time-slicing puts up to %d engines on one GPU and memory is not "
-                               "isolated: their gpu_memory_utilization adds up to %.2f > 1, so "
-                               "a later engine finds less free memory than it asks for and "
-                               "vLLM refuses to start ('Free memory on device ... is less than "
-                               "desired GPU memory utilization'); set "
-                               "engine.gpu_memory_utilization <= %.4g or fewer replicas",
-                               sp->replicas, sum, 1.0 / sp->replicas),
-                   scenario_locate(sc, "engine.gpu_memory_utilization", err);
+        /* the memory the engines of one GPU share is checked across deployments when
+         * the run is built (sim/cloud/gpushare.c) */
         return SIM_OK;
     }
     if (rq->resource[0]) {

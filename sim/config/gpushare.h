@@ -75,8 +75,9 @@ struct gpushare_plan {
  * Resolve the scenario's sharing against the engine's GPU `g` (NULL when the scenario
  * names none): checks every rule of docs/gpu-sharing.md (layout valid on g, the pods'
  * request advertised by the nodes, no tensor parallelism across slices or time-sliced
- * replicas, co-located gpu_memory_utilization at most 1, latency models a slice can
- * use, provisioners that can serve it) and fills `out`. SIM_EINVAL + err located at the
+ * replicas, latency models a slice can use, provisioners that can serve it; the
+ * co-located engines' gpu_memory_utilization is checked across deployments by
+ * sim/cloud/gpushare.h) and fills `out`. SIM_EINVAL + err located at the
  * offending key (file:line:col).
  */
 int gpushare_resolve(const struct scenario *sc, const struct cat_gpu *g,

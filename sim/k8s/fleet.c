@@ -164,7 +164,7 @@ void fleet_place_pending(struct sim *s)
     int32_t w = 0;
     for (int32_t i = 0; i < s->n_pending; i++) {
         struct replica *rp = s->pending[i];
-        struct node *n = cluster_find_node(s, rp->dep->gpus_per_pod);
+        struct node *n = cluster_find_node(s, rp->dep);
         if (n)
             start_on_node(rp, n);
         else
@@ -579,7 +579,7 @@ int fleet_init(struct deployment *d, struct sim_err *err)
         struct replica *rp = pod_new(d);
         if (!rp)
             return sim_err_set(err, SIM_ENOMEM, "out of memory for pods");
-        struct node *n = cluster_initial_node(s, tp, err);
+        struct node *n = cluster_initial_node(s, d, err);
         if (!n)
             return err ? err->code : SIM_EINVAL;
         n->gpus_free -= tp;

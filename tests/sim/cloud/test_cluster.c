@@ -361,7 +361,7 @@ Test(cluster_karpenter, an_extra_initial_replica_gets_an_initial_node)
     struct wl_request reqs[] = {h_req(10, 100, 2)};
     struct sim *s = ch_build(&c, reqs, 1, NULL, 0);
     struct sim_err err = {0};
-    struct node *n = cluster_initial_node(s, 1, &err);
+    struct node *n = cluster_initial_node(s, s->deps[0], &err);
     cr_assert_not_null(n, "%s", err.msg);
     cr_assert_eq(n->id, 1);
     cr_assert_eq(n->state, NODE_READY);

@@ -6,22 +6,37 @@
 #include "tests/sim/engine_harness.h"
 #include "models/catalog.h"
 #include "sim/config/scenario.h"
+#include "sim/cloud/gpushare.h"
 #include "sim/sim_int.h"
 
 #define GS_FIX SOURCE_DIR "/tests/fixtures/gpushare/"
 
+/* The run of a loaded scenario with the built-in catalog (and `sink`, may be NULL):
+ * NULL and err on an error. */
+static struct sim *sim_of(const struct scenario *sc, struct catalog **cat,
+                          const struct sim_sink *sink, struct sim_err *err)
+{
+    *cat = catalog_new(NULL, err);
+    cr_assert_not_null(*cat, "%s", err->msg);
+    struct sim_options opt = {.catalog = *cat, .sink = sink};
+    return sim_new(sc, &opt, err);
+}
+
 /* Load a fixture scenario and build its run with the built-in catalog. */
-static struct sim *build(const char *file, struct scenario *sc, struct catalog **cat)
+static struct sim *build_with(const char *file, struct scenario *sc, struct catalog **cat,
+                              const struct sim_sink *sink)
 {
     gsl_set_error_handler_off();
     struct sim_err err = {0};
     cr_assert_eq(scenario_load(sc, file, NULL, 0, &err), SIM_OK, "%s: %s", err.where, err.msg);
-    *cat = catalog_new(NULL, &err);
-    cr_assert_not_null(*cat, "%s", err.msg);
-    struct sim_options opt = {.catalog = *cat};
-    struct sim *s = sim_new(sc, &opt, &err);
+    struct sim *s = sim_of(sc, cat, sink, &err);
     cr_assert_not_null(s, "%s: %s", err.where, err.msg);
     return s;
+}
+
+static struct sim *build(const char *file, struct scenario *sc, struct catalog **cat)
+{
+    return build_with(file, sc, cat, NULL);
 }
 
 Test(gpushare, mig_slice_sizes_each_engine_and_the_node_advertises_two_slices)
@@ -231,4 +246,141 @@ Test(gpushare, time_sliced_engines_size_kv_from_their_own_share_and_land_on_one_
     sim_free(s);
     catalog_free(cat);
     scenario_release(&sc);
+}
+
+/* Load a fixture and run it with the built-in catalog and an in-memory sink. */
+static struct sim *run_file(const char *file, struct scenario *sc, struct catalog **cat,
+                            struct h_sink *out)
+{
+    memset(out, 0, sizeof *out);
+    static struct sim_sink sink;
+    sink = (struct sim_sink){.ctx = out, .request = h_request, .sample = h_sample, .pod = h_pod};
+    struct sim *s = build_with(file, sc, cat, &sink);
+    struct sim_err err = {0};
+    cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
+    return s;
+}
+
+static void run_done(struct sim *s, struct h_sink *out, struct catalog *cat, struct scenario *sc)
+{
+    sim_free(s);
+    free(out->rows);
+    catalog_free(cat);
+    scenario_release(sc);
+}
+
+Test(gpushare, two_models_time_sliced_on_one_gpu_take_turns)
+{
+    /*
+     * ts_two_models.yaml, by hand. chat (prefill 100 us/token, decode 10 ms) and code
+     * (25 us/token, 4 ms) each have one pod; the device plugin advertises 2 replicas of the
+     * one H100 of one node, so both engines share its GPU. At t = 0 chat gets a request
+     * of 100 prompt / 3 output tokens (trace row 1) and code one of 200 / 3 (row 2):
+     *   [0, 10)   chat prefills (10 ms)   code waits               chat token 1 at 10
+     *   [10, 15)  code prefills (5 ms)    chat queues behind code   code token 1 at 15
+     *   [15, 25)  chat decodes                                      chat token 2 at 25
+     *   [25, 29)  code decodes                                      code token 2 at 29
+     *   [29, 39)  chat decodes                                      chat token 3 at 39: done
+     *   [39, 43)  code decodes                                      code token 3 at 43: done
+     * Each alone would finish at 30 ms (chat) and 13 ms (code): mig_two_models below.
+     */
+    struct scenario sc;
+    struct catalog *cat;
+    struct h_sink out;
+    struct sim *s = run_file(GS_FIX "ts_two_models.yaml", &sc, &cat, &out);
+    cr_assert_eq(s->n_deps, 2);
+    cr_assert_eq(s->n_nodes, 1);
+    cr_assert_eq(s->nodes[0].units, 2);
+    const struct replica *a = s->deps[0]->pods[0], *b = s->deps[1]->pods[0];
+    cr_assert_eq(a->node, 0);
+    cr_assert_eq(b->node, 0);
+    cr_assert_geq(a->gs_gpu, 0);
+    cr_assert_eq(a->gs_gpu, b->gs_gpu);
+    cr_assert_eq(out.n_rows, 2);
+    const struct rec_request *chat = &out.rows[0], *code = &out.rows[1];
+    cr_assert_eq(chat->first_token_us, 10000);
+    cr_assert_eq(code->first_token_us, 15000);
+    cr_assert_eq(chat->finish_us, 39000);
+    cr_assert_eq(code->finish_us, 43000);
+    cr_assert_eq(chat->outcome, OUTCOME_OK);
+    cr_assert_eq(code->outcome, OUTCOME_OK);
+    cr_assert_eq(a->eng.busy_us, 30000);
+    cr_assert_eq(b->eng.busy_us, 13000);
+    run_done(s, &out, cat, &sc);
+}
+
+Test(gpushare, two_models_on_mig_slices_of_one_gpu_do_not_wait)
+{
+    /*
+     * mig_two_models.yaml: all-balanced H100s (2 x 1g.10gb + 2g.20gb + 3g.40gb per GPU);
+     * chat's 2 pods request 3g.40gb, code's 2 request 1g.10gb, each its own extended
+     * resource. Pods in creation order on implicit one-GPU nodes: chat-0 takes node 0's
+     * 3g.40gb, chat-1 finds none left there and gets node 1, code-0 and code-1 take node
+     * 0's two 1g.10gb. Same requests as the time-sliced run: the slices are isolated, so
+     * each finishes as if alone (chat 10 / 30 ms, code 5 / 13 ms).
+     */
+    struct scenario sc;
+    struct catalog *cat;
+    struct h_sink out;
+    struct sim *s = run_file(GS_FIX "mig_two_models.yaml", &sc, &cat, &out);
+    cr_assert_eq(s->n_nodes, 2);
+    cr_assert_eq(s->nodes[0].units, 3); /* the requested profiles: 1 x 3g + 2 x 1g */
+    cr_assert_eq(s->deps[0]->pods[0]->node, 0);
+    cr_assert_eq(s->deps[0]->pods[1]->node, 1);
+    cr_assert_eq(s->deps[1]->pods[0]->node, 0);
+    cr_assert_eq(s->deps[1]->pods[1]->node, 0);
+    cr_assert_eq(s->nodes[0].gpus_free, 0);
+    cr_assert_eq(s->nodes[1].gpus_free, 2); /* its 1g.10gb slices stay free */
+    cr_assert_eq(out.rows[0].first_token_us, 10000);
+    cr_assert_eq(out.rows[0].finish_us, 30000);
+    cr_assert_eq(out.rows[1].first_token_us, 5000);
+    cr_assert_eq(out.rows[1].finish_us, 13000);
+    /* each engine sees its own slice */
+    cr_assert_str_eq(gpushare_engine_gpu(s, s->deps[0])->id, "h100-sxm-80gb/3g.40gb");
+    cr_assert_str_eq(gpushare_engine_gpu(s, s->deps[1])->id, "h100-sxm-80gb/1g.10gb");
+    /* a slice is charged its memory slices' share of the layout's 8: 4/8 and 1/8 */
+    cr_assert_float_eq(gpushare_unit_divisor(s, s->deps[0], &s->nodes[0]), 2.0, 1e-12);
+    cr_assert_float_eq(gpushare_unit_divisor(s, s->deps[1], &s->nodes[0]), 8.0, 1e-12);
+    cr_assert_float_eq(gpushare_pod_weight(s, s->deps[0]), 0.5, 1e-12);
+    cr_assert_float_eq(gpushare_pod_weight(s, s->deps[1]), 0.125, 1e-12);
+    run_done(s, &out, cat, &sc);
+}
+
+/* Build ts_two_models.yaml with its deployments' gpu_memory_utilization and replicas
+ * changed: SIM_OK or the error. */
+static int ts_mem(double u0, double u1, int r0, int r1, struct sim_err *err)
+{
+    gsl_set_error_handler_off();
+    struct scenario sc;
+    cr_assert_eq(scenario_load(&sc, GS_FIX "ts_two_models.yaml", NULL, 0, err), SIM_OK);
+    sc.deployments[0].engine.gpu_memory_utilization = u0;
+    sc.deployments[1].engine.gpu_memory_utilization = u1;
+    sc.deployments[0].fleet.replicas = r0;
+    sc.deployments[1].fleet.replicas = r1;
+    struct catalog *cat;
+    struct sim *s = sim_of(&sc, &cat, NULL, err);
+    int rc = s ? SIM_OK : err->code;
+    sim_free(s);
+    catalog_free(cat);
+    scenario_release(&sc);
+    return rc;
+}
+
+Test(gpushare, time_sliced_memory_is_checked_across_deployments)
+{
+    /* replicas: 2 per GPU. One engine each: the worst GPU holds both, 0.55 + 0.45 = 1.00
+     * fits; 0.60 + 0.45 = 1.05 does not. Two chat engines at 0.55 could share a GPU:
+     * 1.10. */
+    struct sim_err err = {0};
+    cr_assert_eq(ts_mem(0.55, 0.45, 1, 1, &err), SIM_OK, "%s", err.msg);
+    err = (struct sim_err){0};
+    cr_assert_eq(ts_mem(0.60, 0.45, 1, 1, &err), SIM_EINVAL);
+    cr_assert(strstr(err.msg, "1 x 0.60 ('chat') + 1 x 0.45 ('code'), add up to 1.05 > 1"),
+              "%s", err.msg);
+    cr_assert(strstr(err.where, "ts_two_models.yaml:34:"), "%s", err.where);
+    err = (struct sim_err){0};
+    cr_assert_eq(ts_mem(0.55, 0.45, 2, 1, &err), SIM_EINVAL);
+    cr_assert(strstr(err.msg, "2 x 0.55 ('chat'), add up to 1.10 > 1"), "%s", err.msg);
+    err = (struct sim_err){0};
+    cr_assert_eq(ts_mem(0.45, 0.50, 2, 1, &err), SIM_OK, "%s", err.msg);
 }
