@@ -147,8 +147,8 @@ static void print_layout(const struct plan_shared *s, const struct plan_layout *
         const struct plan_result *r = &s->res[l->choice[d]];
         char label[256];
         plan_label(r, label, sizeof label);
-        printf("      %-12s %-52s %s%s %3d x  TTFT p95 %7.3f s  TPOT p95 %6.3f s", s->deployment[d],
-               label, r->mig[0] ? "mig " : "", r->mig, r->replicas, r->ttft_p95_s, r->tpot_p95_s);
+        printf("      %-12s %-56s %3d x  TTFT p95 %7.3f s  TPOT p95 %6.3f s", s->deployment[d],
+               label, r->replicas, r->ttft_p95_s, r->tpot_p95_s);
         if (detail && l->verify != PLAN_VERIFY_NONE)
             printf("  | cluster: %s, TTFT p95 %.3f s, $%.2f", l->dep[d].pass ? "pass" : "FAIL",
                    l->dep[d].ttft_p95_s, l->dep[d].usd);

@@ -1430,6 +1430,8 @@ void plan_label(const struct plan_result *r, char *buf, size_t n)
 {
     int k = snprintf(buf, n, "%s tp%d %s", r->instance[0] ? r->instance : r->gpu, r->tp,
                      r->dtype);
+    if (k > 0 && (size_t)k < n && r->mig[0])
+        k += snprintf(buf + k, n - (size_t)k, " mig=%s", r->mig);
     if (k > 0 && (size_t)k < n && r->max_num_seqs > 0)
         k += snprintf(buf + k, n - (size_t)k, " seqs=%d", r->max_num_seqs);
     if (k > 0 && (size_t)k < n && r->max_batched > 0)

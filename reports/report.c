@@ -1910,6 +1910,190 @@ static void plan_bill_paras(struct doc *d, struct db *db, int64_t plan_id, int64
     db_query(db, sql, v, 1, plan_bill_cb, &x, &e);
 }
 
+/* ---- a shared cluster's plan (plan/shared.h: plan_shared_* tables) ---- */
+
+/* Whether plan `plan_id` is a shared cluster's (its layouts are in the database). */
+static bool plan_is_shared_db(struct db *db, int64_t plan_id)
+{
+    int64_t n = 0;
+    struct sim_err e = {0};
+    if (db_query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'plan_shared_layouts'",
+                 NULL, 0, max_plan_cb, &n, &e) != SIM_OK || n == 0)
+        return false;
+    struct db_value id = db_int(plan_id);
+    n = 0;
+    return db_query(db, "SELECT count(*) FROM plan_shared_configs WHERE plan_id = ?1", &id, 1,
+                    max_plan_cb, &n, &e) == SIM_OK &&
+           n > 0;
+}
+
+/* Prefix each row's instance and label with its deployment (and its MIG profile). */
+static int dep_label_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    struct plan_rows *p = ctx;
+    (void)n_cols;
+    for (size_t i = 0; i < p->n; i++) {
+        struct plan_row *r = &p->r[i];
+        if (r->index != c[0].i)
+            continue;
+        char buf[512];
+        snprintf(buf, sizeof buf, "%.63s: %s%s%.15s", c[1].s ? c[1].s : "", r->instance,
+                 c[2].s ? " mig " : "", c[2].s ? c[2].s : "");
+        snprintf(r->instance, sizeof r->instance, "%.95s", buf);
+        snprintf(buf, sizeof buf, "%.63s: %s", c[1].s ? c[1].s : "", r->label);
+        snprintf(r->label, sizeof r->label, "%.255s", buf);
+        break;
+    }
+    return 0;
+}
+
+struct layout_ctx {
+    struct doc *d;
+    struct db *db;
+    int64_t plan_id;
+    struct blk *t;
+    int64_t best_rank;
+    double best_usd;
+};
+
+static int groups_text_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    char *buf = ctx;
+    (void)n_cols;
+    size_t used = strlen(buf);
+    snprintf(buf + used, 512 - used, "%s%lld x %s%s%s (%lld of %lld %s)", used ? ", " : "",
+             (long long)c[0].i, c[1].s ? c[1].s : "", c[2].s && c[2].s[0] ? " MIG all-" : "",
+             c[2].s ? c[2].s : "", (long long)c[3].i, (long long)(c[0].i * c[4].i),
+             c[2].s && c[2].s[0] ? "slices" : "GPUs");
+    return 0;
+}
+
+static void groups_text(struct db *db, int64_t plan_id, int64_t rank, char *buf)
+{
+    struct sim_err e = {0};
+    struct db_value v[2] = {db_int(plan_id), db_int(rank)};
+    buf[0] = 0;
+    db_query(db,
+             "SELECT nodes, node_type, mig, used_units, units_per_node FROM plan_shared_groups "
+             "WHERE plan_id = ?1 AND rank = ?2 ORDER BY node_type, mig",
+             v, 2, groups_text_cb, buf, &e);
+}
+
+static int layout_row_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    struct layout_ctx *x = ctx;
+    (void)n_cols;
+    char groups[512];
+    groups_text(x->db, x->plan_id, c[0].i, groups);
+    unsigned strong = c[3].i ? CF_STRONG : 0;
+    blk_cell(x->d, x->t, CF_NUM | strong, "%lld", (long long)c[0].i + 1);
+    blk_cell(x->d, x->t, CF_NUM | strong, "%.2f", c[1].d);
+    blk_cell(x->d, x->t, CF_NUM, "%lld", (long long)c[2].i);
+    blk_cell(x->d, x->t, 0, "%s", groups);
+    const char *v = c[4].s ? c[4].s : "none";
+    blk_cell(x->d, x->t, !strcmp(v, "pass") ? CF_PASS : !strcmp(v, "fail") ? CF_FAIL : 0, "%s",
+             c[5].s ? c[5].s : "not verified");
+    return 0;
+}
+
+static int choice_row_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    struct layout_ctx *x = ctx;
+    (void)n_cols;
+    blk_cell(x->d, x->t, 0, "%s", c[0].s ? c[0].s : "");
+    blk_cell(x->d, x->t, 0, "%s", c[1].s ? c[1].s : "");
+    blk_cell(x->d, x->t, CF_NUM, "%lld", (long long)c[2].i);
+    blk_cell(x->d, x->t, CF_NUM, "%.3f", c[3].d);
+    blk_cell(x->d, x->t, CF_NUM, "%.3f", c[4].d);
+    if (c[5].type == DB_NULL)
+        blk_cell(x->d, x->t, 0, "not verified");
+    else
+        blk_cell(x->d, x->t, c[5].i ? CF_PASS : CF_FAIL, "%s, TTFT p95 %.3f s, $%.2f",
+                 c[5].i ? "PASS" : "FAIL", c[6].d, c[7].d);
+    return 0;
+}
+
+static int meta_real_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    (void)n_cols;
+    if (c[0].s)
+        *(double *)ctx = strtod(c[0].s, NULL);
+    return 0;
+}
+
+/* The Answer of a shared cluster's plan: the cheapest layout that meets every
+ * deployment's SLOs, each deployment's configuration and verdict, separate clusters'
+ * cost, and the layouts kept, cheapest first. */
+static int best_layout_cb(void *ctx, const struct db_value *c, int n_cols)
+{
+    struct layout_ctx *x = ctx;
+    (void)n_cols;
+    x->best_rank = c[0].i;
+    x->best_usd = c[1].d;
+    return 0;
+}
+
+static void shared_answer(struct doc *d, struct db *db, int64_t plan_id)
+{
+    struct sim_err e = {0};
+    struct db_value id = db_int(plan_id);
+    struct layout_ctx x = {d, db, plan_id, NULL, -1, NAN};
+    db_query(db,
+             "SELECT rank, usd_per_hour FROM plan_shared_layouts WHERE plan_id = ?1 AND is_best",
+             &id, 1, best_layout_cb, &x, &e);
+    if (x.best_rank < 0) {
+        doc_para(d, B_P, "No layout of the shared cluster meets every deployment's SLOs.");
+    } else {
+        char groups[512];
+        groups_text(db, plan_id, x.best_rank, groups);
+        doc_para(d, B_P,
+                 "The cheapest layout of the shared cluster that meets every deployment's SLOs "
+                 "(layout %lld below): $%.2f an hour on %s.",
+                 (long long)x.best_rank + 1, x.best_usd, groups);
+        double sep = NAN;
+        db_query(db,
+                 "SELECT value FROM plan_meta WHERE plan_id = ?1 AND key = "
+                 "'separate_usd_per_hour'",
+                 &id, 1, meta_real_cb, &sep, &e);
+        if (!isnan(sep))
+            doc_para(d, B_P,
+                     "Each deployment on its own nodes (its cheapest configuration alone) would "
+                     "cost $%.2f an hour: sharing the cluster saves $%.2f an hour (%.1f%%).",
+                     sep, sep - x.best_usd, sep > 0 ? 100.0 * (sep - x.best_usd) / sep : 0.0);
+        struct blk *ct = doc_add(d, B_TABLE, NULL);
+        if (!ct)
+            return;
+        ct->n_cols = 6;
+        const char *hc[6] = {"deployment", "configuration", "replicas", "TTFT p95 s",
+                             "TPOT p95 s", "on the cluster (verdict, TTFT p95, share of the bill)"};
+        for (int i = 0; i < 6; i++)
+            blk_cell(d, ct, i >= 2 && i <= 4 ? CF_NUM : 0, "%s", hc[i]);
+        x.t = ct;
+        struct db_value v[2] = {db_int(plan_id), db_int(x.best_rank)};
+        db_query(db,
+                 "SELECT c.deployment, r.label, c.replicas, r.ttft_p95_s, r.tpot_p95_s, "
+                 "c.verified_pass, c.verified_ttft_p95_s, c.verified_usd FROM "
+                 "plan_shared_choices c JOIN plan_results r ON r.plan_id = c.plan_id AND "
+                 "r.config_index = c.config_index WHERE c.plan_id = ?1 AND c.rank = ?2 ORDER BY "
+                 "c.deployment",
+                 v, 2, choice_row_cb, &x, &e);
+    }
+    doc_para(d, B_P, "The layouts kept, cheapest first (the answer in bold), and what "
+                     "simulating the whole cluster found:");
+    struct blk *lt = doc_add(d, B_TABLE, NULL);
+    if (!lt)
+        return;
+    lt->n_cols = 5;
+    const char *h[5] = {"layout", "$/h", "nodes", "node groups", "under the cluster model"};
+    for (int i = 0; i < 5; i++)
+        blk_cell(d, lt, i == 3 || i == 4 ? 0 : CF_NUM, "%s", h[i]);
+    x.t = lt;
+    db_query(db,
+             "SELECT rank, usd_per_hour, nodes, is_best, verify, verify_note FROM "
+             "plan_shared_layouts WHERE plan_id = ?1 ORDER BY rank",
+             &id, 1, layout_row_cb, &x, &e);
+}
+
 int report_write_plan(struct db *db, const struct report_options *opt, int64_t plan_id,
                       struct report_result *res, struct sim_err *err)
 {
@@ -1942,6 +2126,13 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
     if (rc != SIM_OK) {
         free(p.r);
         return rc;
+    }
+    bool shared = plan_is_shared_db(db, plan_id);
+    if (shared) {
+        struct sim_err e2 = {0};
+        db_query(db, "SELECT config_index, deployment, mig FROM plan_shared_configs WHERE "
+                     "plan_id = ?1",
+                 &id, 1, dep_label_cb, &p, &e2);
     }
     qsort(p.r, p.n, sizeof *p.r, cmp_plan_cost);
     size_t n_feasible = 0, n_fit = 0, n_front = 0;
@@ -1996,7 +2187,7 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
         goto out;
     }
     f = NULL;
-    bool drawn = n_feasible > 0;
+    bool drawn = n_feasible > 0 && !shared; /* a frontier mixing deployments means nothing */
     if ((rc = open_out(opt->out_dir, "plan.gp", &gp, err)) != SIM_OK)
         goto out;
     fprintf(gp, "# The chart of the llmcap plan report in this folder.\n");
@@ -2036,7 +2227,9 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
     res->n_charts = charted ? 1 : 0;
 
     doc_add(&d, B_H2, "Answer");
-    if (best) {
+    if (shared) {
+        shared_answer(&d, db, plan_id);
+    } else if (best) {
         doc_para(&d, B_P,
                  "The cheapest configuration that meets every SLO: %s, %lld replica%s at $%.2f "
                  "an hour ($%.4f per 1M output tokens), p95 TTFT %.3f s, p95 TPOT %.3f s.",
@@ -2046,30 +2239,41 @@ int report_write_plan(struct db *db, const struct report_options *opt, int64_t p
     } else {
         doc_para(&d, B_P, "No configuration of the plan meets every SLO.");
     }
-    doc_para(&d, B_P,
-             "%zu configurations searched: %zu do not fit or cannot be placed, %zu miss an "
-             "SLO, %zu meet every SLO; %zu on the Pareto frontier.",
-             p.n, p.n - n_fit, n_fit - n_feasible, n_feasible, n_front);
-    doc_add(&d, B_H2, "Pareto frontier (cost against p95 TTFT)");
-    if (charted) {
-        struct blk *b = doc_add(&d, B_FIG, "Cost against p95 TTFT");
-        if (b && (!(b->name = strdup("pareto")) ||
-                  !(b->caption = strdup("Every configuration that meets every SLO (grey) and "
-                                        "the frontier, labelled instance, tensor parallel "
-                                        "size and dtype: no other is both cheaper and "
-                                        "faster."))))
-            d.oom = true;
-    } else if (drawn && res->gnuplot_failed[0]) {
-        doc_para(&d, B_NOTE,
-                 "The chart was not drawn: %s. Run gnuplot plan.gp in this folder to see "
-                 "the whole error.",
-                 res->gnuplot_failed);
-    } else if (drawn) {
-        doc_para(&d, B_NOTE, "The chart was not drawn: gnuplot is not installed (Debian "
-                             "package gnuplot-nox).");
+    if (shared)
+        doc_para(&d, B_P,
+                 "%zu (deployment, configuration) pairs searched, each deployment alone: %zu do "
+                 "not fit or cannot be placed, %zu miss the deployment's SLOs, %zu meet them. "
+                 "The tables below name each configuration's deployment; its cost is the "
+                 "deployment alone on its own nodes.",
+                 p.n, p.n - n_fit, n_fit - n_feasible, n_feasible);
+    else
+        doc_para(&d, B_P,
+                 "%zu configurations searched: %zu do not fit or cannot be placed, %zu miss an "
+                 "SLO, %zu meet every SLO; %zu on the Pareto frontier.",
+                 p.n, p.n - n_fit, n_fit - n_feasible, n_feasible, n_front);
+    if (!shared) {
+        doc_add(&d, B_H2, "Pareto frontier (cost against p95 TTFT)");
+        if (charted) {
+            struct blk *b = doc_add(&d, B_FIG, "Cost against p95 TTFT");
+            if (b && (!(b->name = strdup("pareto")) ||
+                      !(b->caption = strdup("Every configuration that meets every SLO (grey) and "
+                                            "the frontier, labelled instance, tensor parallel "
+                                            "size and dtype: no other is both cheaper and "
+                                            "faster."))))
+                d.oom = true;
+        } else if (drawn && res->gnuplot_failed[0]) {
+            doc_para(&d, B_NOTE,
+                     "The chart was not drawn: %s. Run gnuplot plan.gp in this folder to see "
+                     "the whole error.",
+                     res->gnuplot_failed);
+        } else if (drawn) {
+            doc_para(&d, B_NOTE, "The chart was not drawn: gnuplot is not installed (Debian "
+                                 "package gnuplot-nox).");
+        }
+        plan_table(&d, p.r, p.n, true, p.n);
     }
-    plan_table(&d, p.r, p.n, true, p.n);
-    doc_add(&d, B_H2, "Cheapest configurations that meet every SLO");
+    doc_add(&d, B_H2, shared ? "Cheapest configurations of each deployment that meet its SLOs"
+                             : "Cheapest configurations that meet every SLO");
     doc_para(&d, B_P, "In bold: the answer. seqs and batched are vLLM's max_num_seqs and "
                       "max_num_batched_tokens; the last column is the highest multiple of "
                       "the workload's rate one replica sustained.");

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "models/catalog.h"
 #include "plan/plan.h"
@@ -127,4 +129,74 @@ Test(plan_shared, a_pool_outside_the_clusters_is_refused)
     struct sim_err err = {0};
     cr_assert_eq(run_shared(FIXTURES "/plan/shared_pack.yaml", sets, 1, &s, &err), SIM_EINVAL);
     cr_assert(strstr(err.msg, "'test-b.l40s' is not among the cluster's pools"), "%s", err.msg);
+}
+
+Test(plan_shared, mig_slices_beat_whole_gpus_for_a_small_model)
+{
+    /* tests/fixtures/plan/shared_mig.yaml: 6 one-GPU pods on test-a.h100 ($3/h, one H100).
+     * Whole GPUs: 6 nodes, $18/h. all-3g.40gb: 2 slices a GPU, 3 nodes, $9/h.
+     * all-2g.20gb: 3 slices a GPU, 2 nodes, $6/h: the answer, both deployments on it. */
+    struct plan_shared s;
+    struct sim_err err = {0};
+    cr_assert_eq(run_shared(FIXTURES "/plan/shared_mig.yaml", NULL, 0, &s, &err), SIM_OK, "%s",
+                 err.msg);
+    cr_assert_eq(s.n_res, 6);
+    for (size_t i = 0; i < s.n_res; i++)
+        cr_assert(s.res[i].feasible, "%s: %s", s.res[i].mig, s.res[i].reason);
+    cr_assert_eq(s.best, 0);
+    const struct plan_layout *b = &s.layout[0];
+    cr_assert_float_eq(b->usd_per_hour, 6.0, 1e-9);
+    cr_assert_eq(b->n_groups, 1);
+    cr_assert_str_eq(b->group[0].mig, "2g.20gb");
+    cr_assert_eq(b->group[0].units_per_node, 3);
+    cr_assert_eq(b->group[0].nodes, 2);
+    cr_assert_eq(b->verify, PLAN_VERIFY_NONE, "no provisioner: not verified");
+    /* each alone: 3 pods on one all-2g.20gb node, $3/h */
+    cr_assert_float_eq(s.separate_usd_per_hour, 6.0, 1e-9);
+    /* the whole-GPU layout is the most expensive: 6 nodes, $18/h */
+    bool whole = false;
+    for (size_t k = 0; k < s.n_layouts; k++)
+        if (s.layout[k].n_groups == 1 && !s.layout[k].group[0].mig[0]) {
+            whole = true;
+            cr_assert_float_eq(s.layout[k].usd_per_hour, 18.0, 1e-9);
+            cr_assert_eq(k, s.n_layouts - 1);
+        }
+    cr_assert(whole);
+    cr_assert_float_eq(s.layout[1].usd_per_hour, 9.0, 1e-9);
+    plan_shared_free(&s);
+}
+
+Test(plan_shared, the_cli_writes_the_layouts_and_the_report_shows_the_saving)
+{
+    char dir[] = "/tmp/llmcap-test-shared-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "%s plan %s -j 2 -o %s/p.db > %s/out.txt 2>&1 && %s report %s/p.db --plan last "
+             "-o %s/rep > /dev/null 2>&1",
+             LLMCAP_BIN, FIXTURES "/plan/shared_pack.yaml", dir, dir, LLMCAP_BIN, dir, dir);
+    int status = system(cmd);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", cmd);
+    char path[512], buf[16384];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    cr_assert(strstr(buf, "$    16.00/h   1 node : 1 x test-8.h100 (6 of 8 GPUs)"), "%s", buf);
+    cr_assert(strstr(buf, "sharing saves $2.00/h (11.1%)"), "%s", buf);
+    snprintf(path, sizeof path, "%s/rep/plan.md", dir);
+    f = fopen(path, "r");
+    cr_assert_not_null(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    cr_assert(strstr(buf, "$16.00 an hour on 1 x test-8.h100 (6 of 8 GPUs)"), "%s", buf);
+    cr_assert(strstr(buf, "would cost $18.00 an hour: sharing the cluster saves $2.00 an hour "
+                          "(11.1%)"),
+              "%s", buf);
+    cr_assert(strstr(buf, "| chat | test-8.h100 tp1 bf16 seqs=1 | 3 |"), "%s", buf);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
 }
