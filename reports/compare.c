@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "reports/findings.h"
+#include "reports/zones.h"
 
 /* ---- values ------------------------------------------------------------------------------- */
 
@@ -264,6 +265,27 @@ static void build_table(struct table *t, const struct cmp_run *runs, size_t n)
     }
 }
 
+/* The run's nodes by zone, "3 in use1-az4 (us-east-1a), 1 in use1-az1 (us-east-1c)"
+ * (groups are in zone order); false when the run has no nodes. */
+static bool zones_line(const struct run_data *rd, char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < rd->n_node_groups && at < n; i++) {
+        const struct rd_node_group *g = &rd->node_groups[i];
+        size_t nodes = g->nodes;
+        while (i + 1 < rd->n_node_groups && !strcmp(rd->node_groups[i + 1].zone, g->zone))
+            nodes += rd->node_groups[++i].nodes;
+        char z[160];
+        zone_display(&rd->zones, g->zone, z, sizeof z);
+        int w = snprintf(buf + at, n - at, "%s%zu in %s", at ? ", " : "", nodes, z);
+        if (w < 0)
+            break;
+        at += (size_t)w;
+    }
+    return at > 0;
+}
+
 static void print_legend(FILE *out, const struct cmp_run *runs, size_t n, bool md)
 {
     char lab[32];
@@ -280,6 +302,9 @@ static void print_legend(FILE *out, const struct cmp_run *runs, size_t n, bool m
             fprintf(out, md ? ", `--set %s`" : ", --set %s", rd->overrides);
         if (rd->labels_json && strcmp(rd->labels_json, "{}"))
             fprintf(out, md ? ", labels `%s`" : ", labels %s", rd->labels_json);
+        char zones[1024];
+        if (zones_line(rd, zones, sizeof zones))
+            fprintf(out, "; nodes %s", zones);
         fprintf(out, "\n");
     }
 }
@@ -404,7 +429,24 @@ void compare_print_json(FILE *out, const struct cmp_run *runs, size_t n)
         json_str(out, rd->overrides);
         fprintf(out, ", \"labels_json\": ");
         json_str(out, rd->labels_json);
-        fprintf(out, ", \"slo_passed\": %zu, \"slo_total\": %zu}", slo_passed(rd), rd->n_slo);
+        fprintf(out, ", \"slo_passed\": %zu, \"slo_total\": %zu, \"nodes_by_zone\": [",
+                slo_passed(rd), rd->n_slo);
+        for (size_t g = 0; g < rd->n_node_groups; g++) {
+            const struct rd_node_group *ng = &rd->node_groups[g];
+            size_t nodes = ng->nodes;
+            while (g + 1 < rd->n_node_groups && !strcmp(rd->node_groups[g + 1].zone, ng->zone))
+                nodes += rd->node_groups[++g].nodes;
+            char name[64];
+            fprintf(out, "%s{\"zone\": ", ng == rd->node_groups ? "" : ", ");
+            json_str(out, ng->zone);
+            fprintf(out, ", \"zone_name\": ");
+            if (zone_name_of(rd->zones.names, ng->zone, name, sizeof name))
+                json_str(out, name);
+            else
+                fputs("null", out);
+            fprintf(out, ", \"nodes\": %zu}", nodes);
+        }
+        fprintf(out, "]}");
     }
     fprintf(out, "\n  ],\n  \"slo\": [");
     size_t n_names = 0;

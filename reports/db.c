@@ -747,13 +747,19 @@ int db_finish_run(struct db *db, const struct db_run_info *info, const struct si
     if (info->sim && sim_n_deployments(info->sim) > 1 &&
         put_deployments(db, info->sim) != SQLITE_OK)
         goto fail;
-    if (r->zone_names[0]) {
+    const struct {
+        const char *key, *value;
+    } notes[] = {{"zone_names", r->zone_names}, {"cloud_region", r->cloud_region}};
+    for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++) {
+        if (!notes[i].value[0])
+            continue;
         if (sqlite3_exec(db->h, RUN_NOTES_SQL, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_prepare_v2(db->h, "INSERT INTO run_notes VALUES (?1, 'zone_names', ?2)", -1,
-                               &st, NULL) != SQLITE_OK)
+            sqlite3_prepare_v2(db->h, "INSERT INTO run_notes VALUES (?1, ?2, ?3)", -1, &st,
+                               NULL) != SQLITE_OK)
             goto fail;
         sqlite3_bind_int64(st, 1, db->run_id);
-        sqlite3_bind_text(st, 2, r->zone_names, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, notes[i].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, notes[i].value, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE)
             goto fail;
         sqlite3_finalize(st);

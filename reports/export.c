@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/zones.h"
+
 const char *const export_tables[] = {"runs",        "requests",       "samples", "summary",
                                      "slo_results", "scaling_events", "pods",    "nodes",
                                      NULL};
@@ -68,6 +70,9 @@ struct writer {
     enum export_format fmt;
     const struct names *nm;
     uint64_t rows;
+    /* nodes: the column index of `zone`, after which `zone_name` is written from the
+     * query's last column (the run's 'zone_names' note, not itself written); -1 else */
+    int zone_col;
 };
 
 static void csv_field(FILE *out, const char *s)
@@ -162,6 +167,23 @@ static int put_jsonl(struct writer *w, const struct db_value *cols, int n_cols)
 static int put_row(void *ctx, const struct db_value *cols, int n_cols)
 {
     struct writer *w = ctx;
+    struct db_value ext[DB_MAX_COLUMNS + 1];
+    char name[64];
+    if (w->zone_col >= 0 && n_cols >= 2 && w->zone_col < n_cols - 1 &&
+        n_cols <= DB_MAX_COLUMNS) {
+        /* zone_name beside zone, from the run's note (the query's last column) */
+        const struct db_value *notes = &cols[n_cols - 1], *zone = &cols[w->zone_col];
+        bool named = zone->type == DB_TEXT && notes->type == DB_TEXT &&
+                     zone_name_of(notes->s, zone->s, name, sizeof name);
+        int k = 0;
+        for (int c = 0; c < n_cols - 1; c++) {
+            ext[k++] = cols[c];
+            if (c == w->zone_col)
+                ext[k++] = db_text(named ? name : NULL);
+        }
+        cols = ext;
+        n_cols = k;
+    }
     int rc = w->fmt == EXPORT_CSV ? put_csv(w, cols, n_cols) : put_jsonl(w, cols, n_cols);
     if (rc == SIM_OK)
         w->rows++;
@@ -191,21 +213,51 @@ int export_table(struct db *db, const char *table, int64_t run_id, enum export_f
                    ? rc
                    : sim_err_at(err, SIM_EINVAL, db_path(db), 0, 0,
                                 "the database has no table '%s' it can export", table);
-    char sql[1024];
+    /* nodes: zone_name after zone, where the run's zone_names note names the zone ID */
+    int zone_col = -1;
+    bool notes = false;
+    for (int c = 0; !strcmp(table, "nodes") && c < nm.n; c++)
+        if (!strcmp(nm.name[c], "zone"))
+            zone_col = c;
+    if (zone_col >= 0 && nm.n < DB_MAX_COLUMNS) {
+        struct db_value nt = db_text("run_notes");
+        struct names has = {.n = 0};
+        rc = db_query(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                      &nt, 1, add_name, &has, err);
+        if (rc != SIM_OK)
+            return rc;
+        notes = has.n > 0;
+    } else {
+        zone_col = -1;
+    }
+    char sql[1400];
     size_t at = (size_t)snprintf(sql, sizeof sql, "SELECT ");
     for (int c = 0; c < nm.n; c++)
         at += (size_t)snprintf(sql + at, sizeof sql - at, "%s\"%s\"", c ? ", " : "", nm.name[c]);
+    if (zone_col >= 0)
+        at += (size_t)snprintf(sql + at, sizeof sql - at, ", %s",
+                               notes ? "(SELECT value FROM run_notes n WHERE n.run_id = "
+                                       "nodes.run_id AND n.key = 'zone_names')"
+                                     : "NULL");
     snprintf(sql + at, sizeof sql - at, " FROM \"%s\"%s ORDER BY %s", table,
              run_id > 0 ? " WHERE run_id = ?1" : "", order);
+    /* the names as written: zone_name inserted after zone */
+    struct names out_nm = nm;
+    if (zone_col >= 0) {
+        for (int c = nm.n; c > zone_col + 1; c--)
+            memcpy(out_nm.name[c], nm.name[c - 1], sizeof out_nm.name[0]);
+        snprintf(out_nm.name[zone_col + 1], sizeof out_nm.name[0], "zone_name");
+        out_nm.n = nm.n + 1;
+    }
     if (fmt == EXPORT_CSV) {
-        for (int c = 0; c < nm.n; c++) {
+        for (int c = 0; c < out_nm.n; c++) {
             if (c)
                 fputc(',', out);
-            csv_field(out, nm.name[c]);
+            csv_field(out, out_nm.name[c]);
         }
         fputs("\r\n", out);
     }
-    struct writer w = {out, fmt, &nm, 0};
+    struct writer w = {out, fmt, &out_nm, 0, zone_col};
     struct db_value rv = db_int(run_id);
     rc = db_query(db, sql, &rv, run_id > 0 ? 1 : 0, put_row, &w, err);
     *n_rows = w.rows;

@@ -24,7 +24,8 @@ extern const char *const export_tables[];
 
 /*
  * Write `table` (one of export_tables) of every run, or of run `run_id` only (> 0), to
- * `out`.
+ * `out`. `nodes` gets a `zone_name` column after `zone`: the zone ID's name in the run's
+ * run_notes 'zone_names' (reports/zones.h), NULL where the run does not name it.
  * - CSV: a header line of the column names, then one record per row; fields holding a
  *   comma, a quote, CR, LF or leading/trailing blanks are quoted ("" for a quote);
  *   records end with CRLF (RFC 4180 section 2); NULL is an empty field; numbers are

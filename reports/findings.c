@@ -510,6 +510,21 @@ static void detect_spot(const struct run_data *rd, struct out *o)
     }
     if (n > k)
         append(f, " and %zu more", n - k);
+    /* where: the zones of the reclaimed nodes (groups are in zone order), named where the
+     * run names them */
+    const char *sep = "; by zone: ";
+    for (size_t i = 0; i < rd->n_node_groups; i++) {
+        const struct rd_node_group *g = &rd->node_groups[i];
+        size_t in_zone = g->spot_interruptions;
+        while (i + 1 < rd->n_node_groups && !strcmp(rd->node_groups[i + 1].zone, g->zone))
+            in_zone += rd->node_groups[++i].spot_interruptions;
+        if (in_zone == 0)
+            continue;
+        char z[160];
+        zone_display(&rd->zones, g->zone, z, sizeof z);
+        append(f, "%s%zu in %s", sep, in_zone, z);
+        sep = ", ";
+    }
 }
 
 static void detect_startup(const struct run_data *rd, struct out *o)

@@ -17,6 +17,7 @@
 #include "reports/chart.h"
 #include "reports/findings.h"
 #include "reports/rundata.h"
+#include "reports/zones.h"
 
 /* ---- formatting ---------------------------------------------------------------------------- */
 
@@ -914,6 +915,52 @@ static void latency_section(struct doc *d, const struct run_data *rd)
     }
 }
 
+/* The nodes by offering (instance type, capacity type, zone), the zone with its name
+ * where the run has one (cluster.zone_ids) and the region marked on Azure. */
+static void nodes_table(struct doc *d, const struct run_data *rd)
+{
+    if (rd->n_node_groups == 0)
+        return;
+    struct blk *t = doc_add(d, B_TABLE, NULL);
+    if (!t)
+        return;
+    t->n_cols = 6;
+    static const char *const cols[] = {"zone",  "instance type",      "capacity type",
+                                        "nodes", "spot interruptions", "cost"};
+    for (int c = 0; c < 6; c++)
+        blk_cell(d, t, c >= 3 ? CF_NUM : 0, "%s", cols[c]);
+    bool named = false;
+    for (size_t i = 0; i < rd->n_node_groups; i++) {
+        const struct rd_node_group *g = &rd->node_groups[i];
+        char z[160], usd[32], name[64];
+        zone_display(&rd->zones, g->zone, z, sizeof z);
+        named |= zone_name_of(rd->zones.names, g->zone, name, sizeof name);
+        fmt_usd(usd, sizeof usd, g->cost_usd);
+        blk_cell(d, t, CF_CODE, "%s", z);
+        blk_cell(d, t, CF_CODE, "%s", g->instance_type);
+        blk_cell(d, t, 0, "%s", g->capacity_type);
+        blk_cell(d, t, CF_NUM, "%zu", g->nodes);
+        blk_cell(d, t, CF_NUM, "%zu", g->spot_interruptions);
+        blk_cell(d, t, CF_NUM, "%s", usd);
+    }
+    if (named)
+        doc_para(d, B_P,
+                 "Zones are AWS zone IDs with this account's zone names (cluster.zone_ids): "
+                 "the ID is the same physical zone in every account, the name is what node "
+                 "labels (topology.kubernetes.io/zone) and the console show.");
+    else if (!strcmp(rd->zones.cloud, "azure"))
+        doc_para(d, B_P,
+                 "On Azure the zone column is the region (%s): the catalog prices Azure spot "
+                 "and on-demand per region, so the availability zones an AKS pool spreads "
+                 "over (\"1\", \"2\", \"3\"; labelled %s-1, ... on its nodes) change "
+                 "nothing here and are not modelled.",
+                 rd->zones.region, rd->zones.region);
+    else if (!strcmp(rd->zones.cloud, "aws"))
+        doc_para(d, B_P,
+                 "Zones are AWS zone IDs; give cluster.zone_ids (the output of aws ec2 "
+                 "describe-availability-zones) to see this account's zone names beside them.");
+}
+
 static void fleet_section(struct doc *d, const struct run_data *rd)
 {
     doc_add(d, B_H2, "Requests and fleet");
@@ -969,6 +1016,7 @@ static void fleet_section(struct doc *d, const struct run_data *rd)
         kv_row(d, t, "nodes", "%s; %s spot interruptions; %s insufficient-capacity errors", a, b,
                c);
     }
+    nodes_table(d, rd);
 }
 
 static void findings_section(struct doc *d, const struct run_data *rd, const struct finding *f,

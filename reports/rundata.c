@@ -247,6 +247,26 @@ static int read_slo(void *ctx, const struct db_value *c, int n)
     return 0;
 }
 
+static int read_node_group(void *ctx, const struct db_value *c, int n_cols)
+{
+    struct run_data *rd = ctx;
+    (void)n_cols;
+    struct rd_node_group *p =
+        sim_reallocarray(rd->node_groups, rd->n_node_groups + 1, sizeof *p);
+    if (!p)
+        return SIM_ENOMEM;
+    rd->node_groups = p;
+    struct rd_node_group *g = &p[rd->n_node_groups++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->instance_type, sizeof g->instance_type, "%s", c[0].s ? c[0].s : "");
+    snprintf(g->capacity_type, sizeof g->capacity_type, "%s", c[1].s ? c[1].s : "");
+    snprintf(g->zone, sizeof g->zone, "%s", c[2].s ? c[2].s : "");
+    g->nodes = c[3].type == DB_INT ? (size_t)c[3].i : 0;
+    g->spot_interruptions = c[4].type == DB_INT ? (size_t)c[4].i : 0;
+    g->cost_usd = c[5].type == DB_NULL ? NAN : c[5].type == DB_INT ? (double)c[5].i : c[5].d;
+    return 0;
+}
+
 static int load_headline(struct db *db, struct run_data *rd, struct sim_err *err)
 {
     struct db_value id = db_int(rd->run_id);
@@ -273,7 +293,15 @@ static int load_headline(struct db *db, struct run_data *rd, struct sim_err *err
                   &id, 1, read_slo, &l, err);
     if (rc != SIM_OK)
         return rc == SIM_ENOMEM ? oom(err) : rc;
-    return SIM_OK;
+    rc = db_query(db,
+                  "SELECT instance_type, capacity_type, zone, count(*), "
+                  "sum(end_reason = 'spot-interruption'), sum(cost_usd) FROM nodes "
+                  "WHERE run_id = ?1 GROUP BY zone, instance_type, capacity_type "
+                  "ORDER BY zone, instance_type, capacity_type",
+                  &id, 1, read_node_group, rd, err);
+    if (rc != SIM_OK)
+        return rc == SIM_ENOMEM ? oom(err) : rc;
+    return zone_notes_load(db, rd->run_id, &rd->zones, err);
 }
 
 /* ---- windows ------------------------------------------------------------------------------ */
@@ -810,6 +838,7 @@ void run_data_release(struct run_data *rd)
         free(rd->slo[i].unit);
     }
     free(rd->slo);
+    free(rd->node_groups);
     free(rd->win);
     struct rd_series *series[] = {
         &rd->ready,     &rd->starting,          &rd->nodes,    &rd->queue,

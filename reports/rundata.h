@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "reports/db.h"
+#include "reports/zones.h"
 #include "sim/core/err.h"
 
 enum { RD_HEADLINE = 1, RD_SERIES = 2 };
@@ -61,6 +62,14 @@ struct rd_slo {
     bool pass;
 };
 
+/* The nodes of one offering: instance type, capacity type and zone (as the nodes table
+ * keeps it: the zone ID on AWS, the region on Azure; run_data.zones names it). */
+struct rd_node_group {
+    char instance_type[64], capacity_type[16], zone[48];
+    size_t nodes, spot_interruptions;
+    double cost_usd; /* NaN when no node of the group has a bill */
+};
+
 struct run_data {
     int64_t run_id;
     /* the runs row (owned strings; trace_path NULL for synthetic workloads) */
@@ -75,6 +84,11 @@ struct run_data {
     size_t n_summary;
     struct rd_slo *slo;
     size_t n_slo;
+    /* the nodes by offering, ordered by zone, instance type, capacity type; and the run's
+     * zone names and cloud (run_notes), for showing a zone beside its name */
+    struct rd_node_group *node_groups;
+    size_t n_node_groups;
+    struct zone_notes zones;
 
     /* RD_SERIES */
     bool has_series;

@@ -1438,6 +1438,7 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
     s->res = s->deps[0]->res;
     s->res.ignored = s->ignored;
     memcpy(s->res.zone_names, s->zone_names, sizeof s->res.zone_names);
+    memcpy(s->res.cloud_region, s->cloud_region, sizeof s->res.cloud_region);
     return s;
 fail:
     sim_free(s);
@@ -1629,6 +1630,7 @@ static int finish_results(struct sim *s, bool bill)
         overall_results(s);
     s->res.ignored = s->ignored;
     memcpy(s->res.zone_names, s->zone_names, sizeof s->res.zone_names);
+    memcpy(s->res.cloud_region, s->cloud_region, sizeof s->res.cloud_region);
     if (bill) {
         cluster_finish(s);
         if (s->sink_rc != SIM_OK)

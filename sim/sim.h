@@ -187,6 +187,9 @@ struct sim_result {
     /* AWS zone IDs with the account's zone names from cluster.zone_ids, "use1-az1=us-east-1c;
      * use1-az4=us-east-1a" ("" without a mapping); the nodes table's zone is the ID. */
     char zone_names[1024];
+    /* The cluster's cloud and region, "aws us-east-1" or "azure eastus" ("" without a node
+     * provisioner): on Azure the nodes table's zone is the region (spot priced per region). */
+    char cloud_region[64];
     struct slo_result slo[SLO_MAX];
     size_t n_slo;
     bool slo_pass;                /* every SLO passed (true when there are none) */

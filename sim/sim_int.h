@@ -359,6 +359,7 @@ struct sim {
     struct sim_result res; /* the run: the cluster's bill, every deployment's requests */
     struct ignored_fields ignored; /* pasted fields ignored (copied into res.ignored) */
     char zone_names[1024];         /* res.zone_names */
+    char cloud_region[64];         /* res.cloud_region */
     int sink_rc; /* first sink failure */
     struct sim_err sink_err;
     bool stopping;

@@ -1782,6 +1782,9 @@ int cluster_init(struct sim *s, struct sim_err *err)
     if (rc)
         return rc;
     ignored_merge(&s->ignored, &cfg.ignored);
+    if (cfg.kind != NP_IMPLICIT)
+        snprintf(s->cloud_region, sizeof s->cloud_region, "%s %s",
+                 cfg.cloud == NP_AZURE ? "azure" : "aws", cfg.region);
     size_t zn_used = 0;
     for (int32_t z = 0; z < cfg.n_zones; z++) {
         if (!cfg.zone_names[z][0] || zn_used >= sizeof s->zone_names)
