@@ -472,6 +472,57 @@ static void table_free(struct lat_model *m)
 
 static const struct lat_model_ops table_ops = {table_step_us, table_free};
 
+/* table_step_us over a decode run: the batch's token terms, padding and attention cell
+ * for its size found once, the attention row walked as the context grows. */
+static void table_decode_steps(const struct lat_table *l, int32_t n, int64_t kv0, int32_t k,
+                               double *out)
+{
+    struct lat_batch b = {0};
+    b.n_decode = n;
+    b.decode_kv_tokens = kv0 + n;
+    double T = (double)(b.prefill_tokens + b.n_decode);
+    double S = (double)b.n_prefill + (double)b.n_decode;
+    if (T <= 0.0) {
+        for (int32_t i = 0; i < k; i++)
+            out[i] = 0.0;
+        return;
+    }
+    bool eager;
+    T += step_pad(&l->st, &b, &eager);
+    double tok;
+    if (b.n_decode <= TABLE_MEMO_MAX && l->memo) {
+        double *memo = &l->memo[b.n_decode];
+        if (isnan(*memo))
+            *memo = table_token_terms(l, T, S);
+        tok = *memo;
+    } else {
+        tok = table_token_terms(l, T, S);
+    }
+    double nb = (double)n;
+    struct lat_grid2_row row;
+    lat_grid2_row_init(&row, &l->t.decode, nb);
+    for (int32_t i = 1; i <= k; i++) {
+        /* b's other fields, all step_assemble reads, are the same at every iteration */
+        double attn = lat_grid2_row_eval(&row, (double)(kv0 + (int64_t)n * i) / nb);
+        out[i - 1] = step_assemble(&l->st, &b, tok + l->layers * attn, eager);
+    }
+}
+
+void lat_decode_steps_us(const struct lat_model *m, int32_t n, int64_t kv0, int32_t k,
+                         double *out)
+{
+    if (m->ops == &table_ops) {
+        table_decode_steps((const struct lat_table *)m, n, kv0, k, out);
+        return;
+    }
+    for (int32_t i = 1; i <= k; i++) {
+        struct lat_batch b = {0};
+        b.n_decode = n;
+        b.decode_kv_tokens = kv0 + (int64_t)n * i;
+        out[i - 1] = lat_step_us(m, &b);
+    }
+}
+
 /* The table must describe what the scenario runs. */
 static int table_matches(const struct lat_tab *t, const char *path,
                          const struct lat_context *ctx, struct sim_err *err)

@@ -97,6 +97,12 @@ static inline double lat_step_us(const struct lat_model *m, const struct lat_bat
     return m->ops->step_us(m, b);
 }
 
+/* The step times of k decode-only iterations of n sequences whose KV caches hold
+ * kv0 + n * i tokens at iteration i = 1..k: out[i - 1] is lat_step_us() of that batch,
+ * bit for bit, at a fraction of the cost for the table model (a decode run's steps). */
+void lat_decode_steps_us(const struct lat_model *m, int32_t n, int64_t kv0, int32_t k,
+                         double *out);
+
 /* Free a model from any constructor below (NULL is a no-op). */
 void lat_model_free(struct lat_model *m);
 

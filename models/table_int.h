@@ -71,4 +71,17 @@ void lat_tab_release(struct lat_tab *t);
 double lat_grid1_eval(const struct lat_grid1 *g, double x);
 double lat_grid2_eval(const struct lat_grid2 *g, double x, double y);
 
+/* lat_grid2_eval(g, x, y) along one x for a run of y values, the same numbers bit for bit
+ * (the same bilinear arithmetic as GSL's), without searching for x and, while y grows,
+ * without searching for y: a decode run evaluates the attention at one batch size and a
+ * mean context one token longer each iteration. */
+struct lat_grid2_row {
+    const struct lat_grid2 *g;
+    double x, t; /* t: x's fraction of its cell (inside the grid) */
+    size_t xi, yi; /* x's cell; the cell of the last y */
+    bool x_in;
+};
+void lat_grid2_row_init(struct lat_grid2_row *r, const struct lat_grid2 *g, double x);
+double lat_grid2_row_eval(struct lat_grid2_row *r, double y);
+
 #endif

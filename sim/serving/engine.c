@@ -124,12 +124,14 @@ void engine_release(struct engine *e)
  * clock's range: the run loop refuses that event with a runtime error (unless the drain
  * deadline ends the run first), so single steps and fast-forwarded runs agree. The step
  * is noted so that the error can say which batch it was. */
-static inline int64_t step_duration_us(struct deployment *d, const struct lat_batch *b)
+static int64_t step_clock_us(struct deployment *d, double us, const struct lat_batch *b)
 {
     struct sim *s = d->s;
-    double us = lat_step_us(d->lat, b);
-    if (us >= 0.0 && us <= (double)SIM_CLOCK_MAX_US)
-        return llround(us);
+    if (us >= 0.0 && us <= (double)SIM_CLOCK_MAX_US) {
+        /* llround(us), exactly: us - trunc(us) is exact below 2^52 */
+        int64_t whole = (int64_t)us;
+        return whole + (us - (double)whole >= 0.5);
+    }
     if (!s->clock_note[0])
         snprintf(s->clock_note, sizeof s->clock_note,
                  "an engine step of %.6g s (%" PRId64 " prefill tokens, %d decoding sequences, "
@@ -138,6 +140,11 @@ static inline int64_t step_duration_us(struct deployment *d, const struct lat_ba
                  us * 1e-6, b->prefill_tokens, (int)b->n_decode,
                  b->prefill_kv_tokens + b->decode_kv_tokens);
     return SIM_CLOCK_MAX_US + 1;
+}
+
+static inline int64_t step_duration_us(struct deployment *d, const struct lat_batch *b)
+{
+    return step_clock_us(d, lat_step_us(d->lat, b), b);
 }
 
 /* Tokens a request still has to compute before it samples its next token. */
@@ -787,15 +794,6 @@ static int32_t run_boundaries_upto(const struct engine *e, int64_t t)
     return t == INT64_MAX ? e->run_k : run_boundaries_before(e, t + 1);
 }
 
-/* Iteration i (1-based) of the run: every running request decodes one token. */
-static inline int64_t run_iteration_us(struct deployment *d, const struct engine *e, int64_t i)
-{
-    struct lat_batch b = {0};
-    b.n_decode = e->n_running;
-    b.decode_kv_tokens = e->run_ctx0 + (int64_t)e->n_running * i;
-    return step_duration_us(d, &b);
-}
-
 /*
  * When the next iterations are all pure decode with the same batch (no request finishes,
  * none is preempted, none can be admitted), schedule them as one run ending at the k-th
@@ -879,8 +877,14 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
      * chunked (RUN_CHUNK iterations at most): a longer run continues in the next chunk,
      * so an interruption wastes at most one chunk of boundary arithmetic. */
     int64_t t = s->now_us;
+    double us[RUN_CHUNK];
+    lat_decode_steps_us(d->lat, n, ctx0, e->run_k, us);
     for (int32_t i = 1; i <= e->run_k; i++) {
-        t += run_iteration_us(d, e, i);
+        /* iteration i: every running request decodes one token */
+        struct lat_batch b = {0};
+        b.n_decode = n;
+        b.decode_kv_tokens = ctx0 + (int64_t)n * i;
+        t += step_clock_us(d, us[i - 1], &b);
         e->run_bound[i - 1] = t;
     }
     e->busy = true;

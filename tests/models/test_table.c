@@ -10,6 +10,9 @@
  */
 #include <criterion/criterion.h>
 #include <gsl/gsl_errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -316,4 +319,89 @@ Test(table, missing_file_is_enoent)
     cr_assert_eq(lat_tab_load(&t, TAB "no_such_table.json", &err), SIM_ENOENT);
     cr_assert_str_eq(err.msg,
                      "cannot open '" TAB "no_such_table.json': no such file or directory");
+}
+
+/* ---- decode runs: the same numbers as single lookups, bit for bit ------------------- */
+
+static bool same_bits(double a, double b)
+{
+    uint64_t ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    return ua == ub;
+}
+
+/* The row cursor walks y up a decode run (and jumps back and out of the grid) on the
+ * fixture and on a shipped table: every value is lat_grid2_eval's (GSL's bilinear inside
+ * the grid, the extrapolation rules outside). */
+Test(table, row_cursor_gives_the_grid_lookups_bit_for_bit)
+{
+    char shipped[1024];
+    snprintf(shipped, sizeof shipped, "%s/h100-sxm-80gb.llama-3-8b.bf16.json", lat_tables_dir());
+    const char *files[] = {TAB "tiny.json", shipped};
+    const double ys[] = {0.5, 1.0, 127.0, 128.0, 300.25, 1023.0, 4000.0, 131000.0};
+    for (int f = 0; f < 2; f++) {
+        struct lat_tab t = load(files[f]);
+        const struct lat_grid2 *grids[] = {&t.decode, &t.prefill};
+        for (int gi = 0; gi < 2; gi++) {
+            const struct lat_grid2 *g = grids[gi];
+            /* x: every half up to 64, then 7% steps to twice the grid's end */
+            double x = 0.5;
+            for (int xs = 0; x < 2.0 * g->x[g->nx - 1] + 3.0; xs++) {
+                x = xs < 128 ? 0.5 * (xs + 1) : 64.0 * pow(1.07, xs - 127);
+                struct lat_grid2_row r;
+                lat_grid2_row_init(&r, g, x);
+                for (size_t k = 0; k < sizeof ys / sizeof ys[0]; k++) {
+                    /* a run: y grows by one (and by a fraction) per step */
+                    for (int i = 0; i < 300; i++) {
+                        double y = ys[k] + i + (k % 2 ? 0.0 : i / 7.0);
+                        double want = lat_grid2_eval(g, x, y), got = lat_grid2_row_eval(&r, y);
+                        cr_assert(same_bits(want, got), "%s x %.17g y %.17g: %.17g, not %.17g",
+                                  files[f], x, y, got, want);
+                    }
+                    /* every grid point exactly, then back down */
+                    for (size_t j = 0; j < g->ny; j++) {
+                        double y = g->y[j];
+                        cr_assert(same_bits(lat_grid2_eval(g, x, y), lat_grid2_row_eval(&r, y)));
+                    }
+                    double y = ys[k] * 0.5;
+                    cr_assert(same_bits(lat_grid2_eval(g, x, y), lat_grid2_row_eval(&r, y)));
+                }
+            }
+        }
+        lat_tab_release(&t);
+    }
+}
+
+/* lat_decode_steps_us gives lat_step_us of each iteration's batch, bit for bit: the
+ * table's fast path (memoised batch sizes and beyond them) and the generic loop. */
+Test(table, decode_steps_are_the_single_steps_bit_for_bit)
+{
+    struct lat_context ctx = {"llama-3-8b", "h100-sxm-80gb", "bf16", "auto", 1, NULL, {0, 0, false, 0}, NULL, NULL, 0, NULL};
+    struct sim_err err = {0};
+    char shipped[1024];
+    snprintf(shipped, sizeof shipped, "%s/h100-sxm-80gb.llama-3-8b.bf16.json", lat_tables_dir());
+    struct lat_model *models[] = {tiny_model(), lat_table_new(shipped, &ctx, &err),
+                                  lat_linear_new(5, 100, 30, 15, &err)};
+    for (int mi = 0; mi < 3; mi++) {
+        struct lat_model *m = models[mi];
+        cr_assert_not_null(m, "%s: %s", err.where, err.msg);
+        const int32_t ns[] = {1, 2, 3, 4, 7, 8, 9, 31, 64, 255, 256, 257, 511, 512, 600, 5000};
+        const int64_t ctx0[] = {1, 100, 1000, 7777, 40000};
+        for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+            for (size_t c = 0; c < sizeof ctx0 / sizeof ctx0[0]; c++) {
+                int32_t n = ns[a];
+                int64_t kv0 = ctx0[c] * n + (int64_t)c;
+                double got[64];
+                lat_decode_steps_us(m, n, kv0, 64, got);
+                for (int32_t i = 1; i <= 64; i++) {
+                    struct lat_batch b = {0, 0, 0, 0, n, kv0 + (int64_t)n * i};
+                    double want = lat_step_us(m, &b);
+                    cr_assert(same_bits(want, got[i - 1]),
+                              "model %d n %d kv0 %lld i %d: %.17g, not %.17g", mi, n,
+                              (long long)kv0, i, got[i - 1], want);
+                }
+            }
+        lat_model_free(m);
+    }
 }
