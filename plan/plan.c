@@ -21,6 +21,7 @@
 #include "models/catalog.h"
 #include "models/memory.h"
 #include "plan/eval.h"
+#include "plan/shared.h"
 #include "plan/support.h"
 #include "reports/sweep.h"
 #include "sim/config/scenario.h"
@@ -170,7 +171,7 @@ static int read_shared(const struct ynode *plan, struct plan_spec *out, struct s
             return sim_err_at(err, SIM_EINVAL, at->file, at->line, at->col,
                               "'plan.mig' values are MIG profiles (3g.40gb) or none, got '%s'",
                               dt[i]);
-        snprintf(out->mig[i], sizeof out->mig[i], "%s", strcmp(dt[i], "none") ? dt[i] : "");
+        snprintf(out->mig[i], sizeof out->mig[i], "%.15s", strcmp(dt[i], "none") ? dt[i] : "");
     }
     const struct ynode *d = ynode_get(plan, "deployments");
     if (!d)
@@ -316,7 +317,24 @@ static int spec_read(const struct ynode *plan, struct plan_spec *out, const char
 int plan_check(const struct scenario *sc, struct sim_err *err)
 {
     struct plan_spec p;
-    return plan_spec_read(scenario_node(sc, "plan"), &p, err);
+    int rc = plan_spec_read(scenario_node(sc, "plan"), &p, err);
+    if (rc != SIM_OK || !p.present)
+        return rc;
+    if (sc->n_deployments)
+        return plan_shared_check(sc, &p, err);
+    const struct ynode *k = ynode_key(scenario_node(sc, "plan"), "mig");
+    if (k)
+        return sim_err_at(err, SIM_EINVAL, k->file, k->line, k->col,
+                          "'plan.mig' is searched by the plan of a cluster's deployments: write "
+                          "the fleet as the one deployment of a 'deployments:' list (MIG nodes "
+                          "are billed by slices there)");
+    k = ynode_key(scenario_node(sc, "plan"), "deployments");
+    if (k)
+        return sim_err_at(err, SIM_EINVAL, k->file, k->line, k->col,
+                          "'plan.deployments' gives the spaces of a scenario's deployments, "
+                          "but the scenario has no 'deployments:' (its plan keys are the whole "
+                          "space)");
+    return SIM_OK;
 }
 
 /* ---- the configurations ------------------------------------------------------------------ */

@@ -243,8 +243,8 @@ static int dep_spec(const struct scenario *sc, const struct plan_spec *top, size
     return SIM_OK;
 }
 
-static int check_top(const struct scenario *sc, const struct plan_spec *top,
-                     const struct plan_options *opt, struct sim_err *err)
+int plan_shared_check(const struct scenario *sc, const struct plan_spec *top,
+                      struct sim_err *err)
 {
     const struct ynode *plan = scenario_node(sc, "plan");
     static const char *const refused[] = {"gpus", "spot_share", "autoscaler", NULL};
@@ -271,10 +271,6 @@ static int check_top(const struct scenario *sc, const struct plan_spec *top,
     if (sc->n_deployments > PLAN_MAX_DEPLOYMENTS)
         return fail(scenario_node(sc, "deployments"), err,
                     "a shared plan searches at most 8 deployments%s", "");
-    if (opt->shard_n > 1)
-        return sim_err_set(err, SIM_EINVAL,
-                           "'--shard' splits a single-deployment plan; a shared plan runs in "
-                           "one process");
     const struct ynode *d = top->deployments;
     for (size_t i = 0; d && i < d->n; i++) {
         bool found = false;
@@ -286,6 +282,16 @@ static int check_top(const struct scenario *sc, const struct plan_spec *top,
                         d->keys[i]->value);
     }
     return SIM_OK;
+}
+
+static int check_top(const struct scenario *sc, const struct plan_spec *top,
+                     const struct plan_options *opt, struct sim_err *err)
+{
+    if (opt->shard_n > 1)
+        return sim_err_set(err, SIM_EINVAL,
+                           "'--shard' splits a single-deployment plan; a shared plan runs in "
+                           "one process");
+    return plan_shared_check(sc, top, err);
 }
 
 /* ---- evaluating every (deployment, configuration) ----------------------------------------- */
@@ -642,7 +648,7 @@ static void verify_layout(const struct shared_ctx *c, struct plan_shared *o,
     bool karpenter = ynode_get(sc->cluster.node, "karpenter") != NULL;
     for (size_t d = 0; d < o->n_deps; d++) {
         const struct plan_result *r = &o->res[l->choice[d]];
-        char pre[32];
+        char pre[48];
         snprintf(pre, sizeof pre, "deployments.%zu.", d);
         plan_config_sets(&sc->deployments[d], pre, &c->ds[d].sp, r, sets);
         plan_add_set(sets, "%sfleet.replicas=%d", pre, r->replicas);

@@ -84,6 +84,12 @@ struct plan_shared {
 /* Whether `sc` is a shared plan (a scenario with deployments and a plan). */
 bool plan_is_shared(const struct scenario *sc);
 
+/* Check a shared plan's section against its scenario (plan_check calls it): what a
+ * shared plan refuses, and plan.deployments naming the scenario's deployments. SIM_OK or
+ * SIM_EINVAL + err at file:line:col. */
+int plan_shared_check(const struct scenario *sc, const struct plan_spec *top,
+                      struct sim_err *err);
+
 /* The catalog with every deployment's `model.catalog` file added (once each). NULL +
  * err. */
 struct catalog *plan_shared_catalog(const struct scenario *sc, struct sim_err *err);

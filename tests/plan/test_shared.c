@@ -200,3 +200,38 @@ Test(plan_shared, the_cli_writes_the_layouts_and_the_report_shows_the_saving)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+Test(plan_shared, plan_check_refuses_at_load_what_a_shared_plan_does_not_model)
+{
+    /* plan_check runs at load (validate, run): the refusals point at the key. */
+    struct {
+        const char *set, *msg;
+    } cases[] = {
+        {"plan.spot_share=[0, 1]", "'plan.spot_share' is not modelled in a shared plan"},
+        {"plan.billing=gpu_share", "'plan.billing: gpu_share' bills a share of nodes"},
+        {"plan.deployments={chta: {}}", "'plan.deployments.chta': the scenario has no deployment"},
+        {"plan.deployments={chat: {search: {max_runs: 5}}}",
+         "'plan.deployments.chat.search': a deployment's own space gives instances"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct scenario sc;
+        struct sim_err err = {0};
+        const char *sets[] = {cases[i].set};
+        cr_assert_eq(scenario_load(&sc, FIXTURES "/plan/shared_pack.yaml", sets, 1, &err), SIM_OK,
+                     "%s", err.msg);
+        cr_assert_eq(plan_check(&sc, &err), SIM_EINVAL, "%s", cases[i].set);
+        scenario_release(&sc);
+        cr_assert(strstr(err.msg, cases[i].msg), "%s: %s", cases[i].set, err.msg);
+        cr_assert(strstr(err.where, "--set:1:"), "%s: %s", cases[i].set, err.where);
+    }
+    /* plan.mig in a single-deployment plan: its billing is per GPU, not per slice */
+    struct scenario sc;
+    struct sim_err err = {0};
+    const char *sets[] = {"plan.mig=[3g.40gb]"};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/plan/two_gpus.yaml", sets, 1, &err), SIM_OK, "%s",
+                 err.msg);
+    cr_assert_eq(plan_check(&sc, &err), SIM_EINVAL);
+    scenario_release(&sc);
+    cr_assert(strstr(err.msg, "'plan.mig' is searched by the plan of a cluster's deployments"),
+              "%s", err.msg);
+}
