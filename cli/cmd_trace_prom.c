@@ -15,6 +15,9 @@ enum {
     OPT_SUCCESS,
     OPT_PROMPT,
     OPT_GEN,
+    OPT_PROMPT_HIST,
+    OPT_GEN_HIST,
+    OPT_MAX_LEN,
     OPT_RATED,
     OPT_PROMPT_LEN,
     OPT_OUTPUT_LEN,
@@ -29,6 +32,14 @@ static const struct cli_opt prom_opts[] = {
     [OPT_PROMPT] = {"prompt", 0, "FILE", "query_range JSON of vllm:prompt_tokens_total"},
     [OPT_GEN] = {"generation", 0, "FILE",
                  "query_range JSON of vllm:generation_tokens_total"},
+    [OPT_PROMPT_HIST] = {"prompt-hist", 0, "FILE",
+                         "query_range JSON of vllm:request_prompt_tokens_bucket (lengths per "
+                         "step from the histogram)"},
+    [OPT_GEN_HIST] = {"generation-hist", 0, "FILE",
+                      "query_range JSON of vllm:request_generation_tokens_bucket"},
+    [OPT_MAX_LEN] = {"max-model-len", 0, "N",
+                     "the model's max_model_len: the largest length in a histogram's +Inf "
+                     "bucket (default: the largest finite bound)"},
     [OPT_RATED] = {"rated", 0, NULL,
                    "the series are per-second rates (e.g. sum(rate(...[1m]))), not counters"},
     [OPT_PROMPT_LEN] = {"prompt-tokens", 0, "N", "mean prompt length without --prompt"},
@@ -52,13 +63,15 @@ static int positive(const char *cmd, const char *opt, const char *v, double *out
 
 /* Write the trace to a temporary file beside `path`, renamed over it once complete. */
 static int write_atomic(const char *path, const struct prom_step *st, size_t n, uint64_t seed,
-                        enum promtrace_lengths len, uint64_t *n_req, struct sim_err *err)
+                        enum promtrace_lengths len, const struct promtrace_hist *h,
+                        uint64_t *n_req, struct sim_err *err)
 {
     char tmp[4096];
     FILE *out = cli_atomic_open(path, tmp, sizeof tmp, err);
     if (!out)
         return err->code;
-    int rc = promtrace_write(st, n, seed, len, out, n_req, err);
+    int rc = promtrace_write(st, n, seed, len, h[0].n_b ? &h[0] : NULL,
+                             h[1].n_b ? &h[1] : NULL, out, n_req, err);
     return cli_atomic_close(out, tmp, path, rc, err);
 }
 
@@ -66,16 +79,19 @@ int cmd_trace_prom(int argc, char **argv)
 {
     struct cli_args a;
     int rc = cli_parse(argc, argv, prom_opts, sizeof prom_opts / sizeof prom_opts[0],
-                       "--success FILE [--prompt FILE] [--generation FILE] [--rated] "
-                       "[--prompt-tokens N] [--output-tokens N] [--lengths exp|const] "
-                       "[--seed N] -o FILE.csv",
+                       "--success FILE [--prompt FILE] [--generation FILE] "
+                       "[--prompt-hist FILE] [--generation-hist FILE] [--max-model-len N] "
+                       "[--rated] [--prompt-tokens N] [--output-tokens N] "
+                       "[--lengths exp|const] [--seed N] -o FILE.csv",
                        "Build a plain CSV trace from Prometheus query_range responses of vLLM's "
                        "request and token counters: Poisson arrivals at each step's success "
-                       "rate, lengths around each step's mean (docs/workloads.md).",
+                       "rate, lengths from each step's length histogram or around each step's "
+                       "mean (docs/workloads.md).",
                        &a);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    const char *paths[3] = {NULL, NULL, NULL}, *outp = NULL;
+    const char *paths[5] = {NULL, NULL, NULL, NULL, NULL}, *outp = NULL;
+    double max_len = 0;
     struct promtrace_opts o = {0};
     enum promtrace_lengths len = PROMTRACE_LEN_EXP;
     uint64_t seed = 1;
@@ -86,7 +102,13 @@ int cmd_trace_prom(int argc, char **argv)
         case OPT_SUCCESS:
         case OPT_PROMPT:
         case OPT_GEN:
+        case OPT_PROMPT_HIST:
+        case OPT_GEN_HIST:
             paths[a.opts[i].which - OPT_SUCCESS] = v;
+            break;
+        case OPT_MAX_LEN:
+            if ((rc = positive(argv[0], "max-model-len", v, &max_len)))
+                return rc;
             break;
         case OPT_RATED:
             o.rated = true;
@@ -122,15 +144,25 @@ int cmd_trace_prom(int argc, char **argv)
         return cli_usage_error(argv[0], "unexpected argument '%s'", a.pos[0]);
     if (!paths[0] || !outp)
         return cli_usage_error(argv[0], "'--success FILE' and '-o FILE.csv' are required");
-    if ((!paths[1] && !(o.prompt_tokens > 0)) || (!paths[2] && !(o.output_tokens > 0)))
-        return cli_usage_error(argv[0], "without '--prompt' ('--generation') give "
-                                        "'--prompt-tokens N' ('--output-tokens N')");
-    struct prom_matrix m[3];
+    o.prompt_hist = paths[3] != NULL;
+    o.output_hist = paths[4] != NULL;
+    if ((!paths[1] && !paths[3] && !(o.prompt_tokens > 0)) ||
+        (!paths[2] && !paths[4] && !(o.output_tokens > 0)))
+        return cli_usage_error(argv[0], "without '--prompt' or '--prompt-hist' ('--generation' "
+                                        "or '--generation-hist') give '--prompt-tokens N' "
+                                        "('--output-tokens N')");
+    struct prom_matrix m[5];
     memset(m, 0, sizeof m);
+    struct promtrace_hist h[2];
+    memset(h, 0, sizeof h);
     struct sim_err err = {0};
-    for (int i = 0; !rc && i < 3; i++)
+    for (int i = 0; !rc && i < 5; i++)
         if (paths[i])
             rc = prom_matrix_load(paths[i], NULL, &m[i], &err);
+    for (int i = 0; !rc && i < 2; i++)
+        if (paths[3 + i])
+            rc = promtrace_hist_load((struct promtrace_input){paths[3 + i], &m[3 + i]}, &m[0],
+                                     o.rated, max_len, &h[i], &err);
     struct prom_step *st = NULL;
     size_t n = 0;
     uint64_t n_req = 0;
@@ -139,10 +171,12 @@ int cmd_trace_prom(int argc, char **argv)
                              (struct promtrace_input){paths[1], paths[1] ? &m[1] : NULL},
                              (struct promtrace_input){paths[2], paths[2] ? &m[2] : NULL}, &o,
                              &st, &n, &err);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         prom_matrix_free(&m[i]);
     if (!rc)
-        rc = write_atomic(outp, st, n, seed, len, &n_req, &err);
+        rc = write_atomic(outp, st, n, seed, len, h, &n_req, &err);
+    for (int i = 0; i < 2; i++)
+        promtrace_hist_free(&h[i]);
     double succ = 0.0;
     for (size_t j = 0; j < n; j++)
         succ += st[j].successes;
@@ -151,8 +185,10 @@ int cmd_trace_prom(int argc, char **argv)
         return cli_error(&err);
     fprintf(stderr,
             "llmcap trace from-prometheus: %zu steps, %.1f successes in the series, %llu "
-            "requests to %s (seed %llu, lengths %s)\n",
+            "requests to %s (seed %llu, lengths %s%s%s)\n",
             n, succ, (unsigned long long)n_req, outp, (unsigned long long)seed,
-            len == PROMTRACE_LEN_EXP ? "exp" : "const");
+            len == PROMTRACE_LEN_EXP ? "exp" : "const",
+            paths[3] ? "; prompt lengths from the histogram" : "",
+            paths[4] ? "; output lengths from the histogram" : "");
     return EXIT_OK;
 }

@@ -90,6 +90,22 @@ static int read_series(const struct mu_json *doc, const cJSON *item, const char 
         if (gap && (!m->step_us || gap < m->step_us))
             m->step_us = gap;
     }
+    /* a histogram bucket's bound: "le": "200" or "+Inf" (prometheus_client's floatToGoString) */
+    const cJSON *le =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(item, "metric"), "le");
+    if (le) {
+        const char *t = cJSON_IsString(le) ? le->valuestring : "";
+        if (!strcmp(t, "+Inf"))
+            s->le = INFINITY;
+        else if (prom_number_text(t) && isfinite(strtod(t, NULL)))
+            s->le = strtod(t, NULL);
+        else
+            return mu_json_err(doc, le, err, SIM_EINVAL,
+                               "expected a bucket bound as the 'le' label (\"200\", "
+                               "\"+Inf\"), got '%.40s'",
+                               t);
+        s->has_le = true;
+    }
     if (!m->n_series || s->pts[0].t_us < m->t0_us)
         m->t0_us = s->pts[0].t_us;
     if (!m->n_series || s->pts[n - 1].t_us > m->t_end_us)

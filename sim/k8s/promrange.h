@@ -28,6 +28,9 @@ struct prom_point {
 struct prom_series {
     struct prom_point *pts; /* times strictly increasing */
     size_t n_pts;
+    /* the series' `le` label (a histogram bucket's upper bound, +Inf as INFINITY) */
+    bool has_le;
+    double le;
 };
 
 struct prom_matrix {

@@ -29,11 +29,13 @@ static int same_grid(struct promtrace_input in, const struct prom_matrix *s, str
  * into acc[0..n): counter increases, or rates times the step.
  */
 static int add_counts(struct promtrace_input in, int64_t t0_us, int64_t step_us, size_t n,
-                      bool rated, double *acc, struct sim_err *err)
+                      bool rated, const double *le, double *acc, struct sim_err *err)
 {
     double dt = (double)step_us / 1e6;
     for (size_t i = 0; i < in.m->n_series; i++) {
         const struct prom_series *s = &in.m->series[i];
+        if (le && !(s->has_le && s->le == *le))
+            continue; /* a histogram: only the series of bucket bound *le */
         bool have = false;
         double prev = 0.0;
         int64_t prev_k = 0;
@@ -83,14 +85,15 @@ int promtrace_steps(struct promtrace_input succ, struct promtrace_input prompt,
         return sim_err_at(err, SIM_EINVAL, succ.path, 0, 0,
                           "the range holds %" PRId64 " steps, more than %d: use a longer step",
                           span / s->step_us, PROMTRACE_MAX_STEPS);
-    if (!prompt.m && !(o->prompt_tokens > 0))
+    if (!prompt.m && !(o->prompt_tokens > 0) && !o->prompt_hist)
         return sim_err_set(err, SIM_EINVAL,
                            "no prompt token series and no fixed prompt length: give "
-                           "vllm:prompt_tokens_total or a prompt length");
-    if (!gen.m && !(o->output_tokens > 0))
+                           "vllm:prompt_tokens_total, its length histogram or a prompt length");
+    if (!gen.m && !(o->output_tokens > 0) && !o->output_hist)
         return sim_err_set(err, SIM_EINVAL,
                            "no generation token series and no fixed output length: give "
-                           "vllm:generation_tokens_total or an output length");
+                           "vllm:generation_tokens_total, its length histogram or an output "
+                           "length");
     int rc = SIM_OK;
     if ((prompt.m && (rc = same_grid(prompt, s, err))) || (gen.m && (rc = same_grid(gen, s, err))))
         return rc;
@@ -102,11 +105,11 @@ int promtrace_steps(struct promtrace_input succ, struct promtrace_input prompt,
         free(st);
         return sim_err_set(err, SIM_ENOMEM, "out of memory for %zu steps", n);
     }
-    rc = add_counts(succ, s->t0_us, s->step_us, n, o->rated, c, err);
+    rc = add_counts(succ, s->t0_us, s->step_us, n, o->rated, NULL, c, err);
     if (!rc && prompt.m)
-        rc = add_counts(prompt, s->t0_us, s->step_us, n, o->rated, c + n, err);
+        rc = add_counts(prompt, s->t0_us, s->step_us, n, o->rated, NULL, c + n, err);
     if (!rc && gen.m)
-        rc = add_counts(gen, s->t0_us, s->step_us, n, o->rated, c + 2 * n, err);
+        rc = add_counts(gen, s->t0_us, s->step_us, n, o->rated, NULL, c + 2 * n, err);
     double dt = (double)s->step_us / 1e6;
     for (size_t j = 0; !rc && j < n; j++) {
         struct prom_step *p = &st[j];
@@ -131,6 +134,108 @@ int promtrace_steps(struct promtrace_input succ, struct promtrace_input prompt,
     return SIM_OK;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int promtrace_hist_load(struct promtrace_input h, const struct prom_matrix *grid, bool rated,
+                        double max_len, struct promtrace_hist *out, struct sim_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const struct prom_matrix *m = h.m;
+    for (size_t i = 0; i < m->n_series; i++) {
+        const struct prom_series *s = &m->series[i];
+        if (!s->has_le)
+            return sim_err_at(err, SIM_EINVAL, h.path, 0, 0,
+                              "series %zu has no 'le' label: expected a histogram's _bucket "
+                              "series (vllm:request_prompt_tokens_bucket, one per pod and "
+                              "bucket bound)",
+                              i + 1);
+        bool seen = false;
+        for (size_t b = 0; b < out->n_b && !seen; b++)
+            seen = out->le[b] == s->le;
+        if (seen)
+            continue;
+        if (out->n_b == PROMTRACE_MAX_BUCKETS)
+            return sim_err_at(err, SIM_EINVAL, h.path, 0, 0,
+                              "the histogram has more than %d bucket bounds",
+                              PROMTRACE_MAX_BUCKETS);
+        out->le[out->n_b++] = s->le;
+    }
+    qsort(out->le, out->n_b, sizeof out->le[0], cmp_double);
+    if (!out->n_b || !isinf(out->le[out->n_b - 1]))
+        return sim_err_at(err, SIM_EINVAL, h.path, 0, 0,
+                          "expected the +Inf bucket (le=\"+Inf\") among the series, found "
+                          "none: query every bucket, not a range of 'le'");
+    int rc = same_grid(h, grid, err);
+    if (rc)
+        return rc;
+    size_t n = (size_t)((grid->t_end_us - grid->t0_us) / grid->step_us), nb = out->n_b;
+    double *cum = sim_calloc(n * nb, sizeof *cum);
+    out->w = sim_calloc(n * nb, sizeof *out->w);
+    if (!cum || !out->w) {
+        free(cum);
+        promtrace_hist_free(out);
+        return sim_err_set(err, SIM_ENOMEM, "out of memory for %zu steps x %zu buckets", n, nb);
+    }
+    out->n_steps = n;
+    for (size_t b = 0; !rc && b < nb; b++)
+        rc = add_counts(h, grid->t0_us, grid->step_us, n, rated, &out->le[b], cum + b * n, err);
+    for (size_t j = 0; !rc && j < n; j++)
+        for (size_t b = 0; b < nb; b++) {
+            double v = cum[b * n + j] - (b ? cum[(b - 1) * n + j] : 0.0);
+            v = v > 0 ? v : 0.0; /* cumulative counts: a lower one above is noise */
+            out->w[j * nb + b] = v;
+            out->all[b] += v;
+            out->total += v;
+        }
+    free(cum);
+    if (!rc && !(out->total > 0))
+        rc = sim_err_at(err, SIM_EINVAL, h.path, 0, 0,
+                        "the histogram counts no request in the range");
+    if (rc) {
+        promtrace_hist_free(out);
+        return rc;
+    }
+    double top = nb > 1 ? out->le[nb - 2] : 0.0;
+    out->inf_hi = max_len > top ? max_len : top;
+    return SIM_OK;
+}
+
+void promtrace_hist_free(struct promtrace_hist *h)
+{
+    free(h->w);
+    memset(h, 0, sizeof *h);
+}
+
+/* A length from bucket weights w[0..n_b) of `h` (total > 0): the bucket by its share,
+ * then a whole number uniform in (lo, hi]. */
+static int32_t draw_hist(struct rng_set *r, enum rng_stream s, const struct promtrace_hist *h,
+                         const double *w, double total)
+{
+    double u = rng_uniform_pos(r, s) * total, acc = 0.0;
+    size_t b = 0;
+    for (; b + 1 < h->n_b; b++) {
+        acc += w[b];
+        if (u <= acc && w[b] > 0)
+            break;
+    }
+    while (b > 0 && !(w[b] > 0)) /* rounding ran past the last bucket with requests */
+        b--;
+    double lo = b ? floor(h->le[b - 1]) : 0.0;
+    double hi = floor(isinf(h->le[b]) ? h->inf_hi : h->le[b]);
+    if (lo < 0)
+        lo = 0;
+    double k = hi > lo ? lo + 1.0 + floor(rng_uniform_pos(r, s) * (hi - lo)) : lo;
+    if (k > hi && hi > lo)
+        k = hi; /* u == 1 */
+    if (!(k >= 1.0))
+        k = 1.0;
+    return k > PROMTRACE_MAX_TOKENS ? PROMTRACE_MAX_TOKENS : (int32_t)k;
+}
+
 /* A length around `mean`: geometric on 1, 2, ... with that mean, or the mean rounded. */
 static int32_t draw_len(struct rng_set *r, enum rng_stream s, double mean,
                         enum promtrace_lengths how)
@@ -145,8 +250,26 @@ static int32_t draw_len(struct rng_set *r, enum rng_stream s, double mean,
     return k > PROMTRACE_MAX_TOKENS ? PROMTRACE_MAX_TOKENS : (int32_t)k;
 }
 
+/* Step j's length: from its histogram, else its mean, else the range's histogram. */
+static int32_t step_len(struct rng_set *r, enum rng_stream s, const struct promtrace_hist *h,
+                        size_t j, double mean, enum promtrace_lengths how)
+{
+    if (h && j < h->n_steps) {
+        const double *w = h->w + j * h->n_b;
+        double t = 0.0;
+        for (size_t b = 0; b < h->n_b; b++)
+            t += w[b];
+        if (t > 0)
+            return draw_hist(r, s, h, w, t);
+    }
+    if (h && !(mean > 0))
+        return draw_hist(r, s, h, h->all, h->total);
+    return draw_len(r, s, mean, how);
+}
+
 int promtrace_write(const struct prom_step *st, size_t n, uint64_t seed,
-                    enum promtrace_lengths lengths, FILE *out, uint64_t *n_req,
+                    enum promtrace_lengths lengths, const struct promtrace_hist *ph,
+                    const struct promtrace_hist *gh, FILE *out, uint64_t *n_req,
                     struct sim_err *err)
 {
     *n_req = 0;
@@ -171,8 +294,8 @@ int promtrace_write(const struct prom_step *st, size_t n, uint64_t seed,
         double t = rng_exponential(r, RNG_ARRIVALS, gap);
         while (t < dt) {
             int64_t us = off + (int64_t)floor(t * 1e6);
-            int32_t in = draw_len(r, RNG_PROMPT_TOKENS, p->mean_prompt, lengths);
-            int32_t o = draw_len(r, RNG_OUTPUT_TOKENS, p->mean_output, lengths);
+            int32_t in = step_len(r, RNG_PROMPT_TOKENS, ph, j, p->mean_prompt, lengths);
+            int32_t o = step_len(r, RNG_OUTPUT_TOKENS, gh, j, p->mean_output, lengths);
             fprintf(out, "%" PRId64 ".%06" PRId64 ",%" PRId32 ",%" PRId32 "\n", us / 1000000,
                     us % 1000000, in, o);
             ++*n_req;

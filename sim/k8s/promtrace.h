@@ -18,6 +18,13 @@
  *
  * Per step: rate = successes / step seconds; mean prompt (output) length = prompt
  * (generation) token increase / success increase, or the fixed lengths given.
+ *
+ * Length histograms: vLLM's `vllm:request_prompt_tokens` and
+ * `vllm:request_generation_tokens` (vllm/v1/metrics/loggers.py, PrometheusStatLogger:
+ * observed once per finished request, beside vllm:request_success_total; buckets
+ * build_1_2_5_buckets(max_model_len) plus +Inf). Their `_bucket` series (one per pod and
+ * `le`, cumulative) are read as counters (or rated) like the others, summed per `le`, and
+ * differenced over `le` into each step's count per bucket.
  */
 #ifndef LLMCAP_SIM_PROMTRACE_H
 #define LLMCAP_SIM_PROMTRACE_H
@@ -53,7 +60,36 @@ struct promtrace_opts {
     bool rated;           /* the series are per-second rates, not counters */
     double prompt_tokens; /* mean lengths used when the token series is absent (> 0) */
     double output_tokens;
+    bool prompt_hist;     /* a length histogram is given: no mean length needed */
+    bool output_hist;
 };
+
+#define PROMTRACE_MAX_BUCKETS 64
+
+/* A length histogram per step, on the success series' grid. */
+struct promtrace_hist {
+    size_t n_b;                        /* buckets, the +Inf one last */
+    double le[PROMTRACE_MAX_BUCKETS];  /* upper bounds, ascending; le[n_b - 1] = +Inf */
+    double inf_hi;                     /* the +Inf bucket's largest length (see below) */
+    size_t n_steps;
+    double *w;                         /* [step * n_b + b]: requests in bucket b (>= 0) */
+    double all[PROMTRACE_MAX_BUCKETS]; /* over the whole range */
+    double total;                      /* sum of all[] */
+};
+
+/*
+ * Read the `_bucket` series `h` (every series with an `le` label, +Inf among them) on the
+ * grid of `grid` (the success series) into `out` (promtrace_hist_free). A bucket's count
+ * in a step is the increase of its cumulative count less the next lower bound's, at
+ * least 0. The +Inf bucket holds lengths above the largest finite bound; `max_len` (> 0:
+ * the model's max_model_len) bounds it, else its lengths are that bound (as
+ * histogram_quantile() answers for the +Inf bucket). Bad input (a series without `le`,
+ * no +Inf bucket, more than PROMTRACE_MAX_BUCKETS bounds, another grid, no observation in
+ * the range): SIM_EINVAL naming the file.
+ */
+int promtrace_hist_load(struct promtrace_input h, const struct prom_matrix *grid, bool rated,
+                        double max_len, struct promtrace_hist *out, struct sim_err *err);
+void promtrace_hist_free(struct promtrace_hist *h);
 
 /*
  * The steps of the success series' grid into a new array (*out, *n; free()). The token
@@ -73,12 +109,17 @@ enum promtrace_lengths {
 /*
  * Write llmcap's plain CSV trace (arrival_s,prompt_tokens,output_tokens; time 0 = T_0):
  * Poisson arrivals within each step at its rate (stream RNG_ARRIVALS of `seed`), lengths
- * drawn around the step's means (RNG_PROMPT_TOKENS, RNG_OUTPUT_TOKENS). *n_req: the rows
- * written. SIM_EIO when writing fails, SIM_EINVAL when the trace would exceed
- * PROMTRACE_MAX_REQUESTS.
+ * drawn around the step's means (RNG_PROMPT_TOKENS, RNG_OUTPUT_TOKENS). With a histogram
+ * (`ph`, `gh`; NULL: none) a length is drawn from the step's histogram instead: a bucket
+ * with probability its share of the step's requests, then a whole number uniform in the
+ * bucket (lo, hi] (Prometheus' histogram_quantile() interpolates linearly within a
+ * bucket, the same assumption); a step whose histogram is empty uses the step's mean when
+ * there is one, else the whole range's histogram. *n_req: the rows written. SIM_EIO when
+ * writing fails, SIM_EINVAL when the trace would exceed PROMTRACE_MAX_REQUESTS.
  */
 int promtrace_write(const struct prom_step *st, size_t n, uint64_t seed,
-                    enum promtrace_lengths lengths, FILE *out, uint64_t *n_req,
+                    enum promtrace_lengths lengths, const struct promtrace_hist *ph,
+                    const struct promtrace_hist *gh, FILE *out, uint64_t *n_req,
                     struct sim_err *err);
 
 #endif

@@ -83,3 +83,43 @@ Test(cli_trace_prom, bad_input_exits_2_and_writes_nothing)
     cli_result_free(&r);
     cr_expect_eq(rmdir(dir), 0, "something was written in %s", dir); /* still empty */
 }
+
+Test(cli_trace_prom, prompt_lengths_from_the_histogram)
+{
+    char dir[] = "/tmp/llmcap-trace-prom-XXXXXX", o[96];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(o, sizeof o, "%s/h.csv", dir);
+    char *argv[] = {"llmcap", "trace", "from-prometheus", "--success", PD "success.json",
+                    "--prompt-hist", PD "prompt_hist.json", "--max-model-len", "2048",
+                    "--generation", PD "generation.json", "-o", o, NULL};
+    struct cli_result r;
+    cli_run(NULL, argv, 60, &r);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.err, "; prompt lengths from the histogram)") != NULL, "%s", r.err);
+    cli_result_free(&r);
+    /* every prompt within the buckets that hold requests: 101..1000, or 1001..2048 (+Inf) */
+    size_t n;
+    char *t = slurp(o, &n);
+    size_t rows = 0;
+    for (char *p = strchr(t, '\n') + 1; *p; rows++) {
+        double at;
+        int a, b, used = 0;
+        cr_assert_eq(sscanf(p, "%lf,%d,%d\n%n", &at, &a, &b, &used), 3);
+        cr_expect(a >= 101 && a <= 2048, "%d", a);
+        p += used;
+    }
+    cr_expect_gt(rows, 200);
+    free(t);
+    unlink(o);
+    /* a bucket bound that is not a number: file:line:col, exit 2, nothing written */
+    char *bad[] = {"llmcap", "trace", "from-prometheus", "--success", PD "success.json",
+                   "--prompt-hist", PD "bad_le.json", "--output-tokens", "10", "-o", o, NULL};
+    cli_run(NULL, bad, 60, &r);
+    cr_expect_eq(r.status, 2);
+    cr_expect(strstr(r.err, "bad_le.json:2:") != NULL &&
+                  strstr(r.err, "expected a bucket bound as the 'le' label") != NULL,
+              "%s", r.err);
+    cli_result_free(&r);
+    cr_expect(access(o, F_OK) != 0);
+    rmdir(dir);
+}

@@ -122,7 +122,7 @@ static void generate(const struct prom_step *st, size_t n, uint64_t seed,
     cr_assert_not_null(f);
     uint64_t rows = 0;
     struct sim_err err = {0};
-    cr_assert_eq(promtrace_write(st, n, seed, len, f, &rows, &err), SIM_OK, "%s", err.msg);
+    cr_assert_eq(promtrace_write(st, n, seed, len, NULL, NULL, f, &rows, &err), SIM_OK, "%s", err.msg);
     fclose(f);
     memset(c, 0, sizeof *c);
     c->const_ok = true;
@@ -235,4 +235,135 @@ Test(promtrace, a_missed_evaluation_and_a_new_pod)
     cr_expect_float_eq(st[2].successes, 90, 1e-9);
     free(st);
     prom_matrix_free(&s);
+}
+
+/* prompt_hist.json (tests/fixtures/prometheus/README.md): vllm:request_prompt_tokens_bucket
+ * of the same two pods, buckets 1, 2, 5, ..., 1000, +Inf; hand-computed per step:
+ * step 1: (100,200] 20+40 = 60, (200,500] 30+50 = 80, (500,1000] 10; step 2: (100,200] 30,
+ * (1000,+Inf] 20 (pod b restarted: its +Inf count 20 from 0); step 3: (200,500] 60,
+ * (500,1000] 30 (pod b's le=1000 count 0 -> 30). */
+Test(promtrace, length_histogram_per_step_by_hand)
+{
+    struct prom_matrix s, h;
+    load(PD "success.json", &s);
+    load(PD "prompt_hist.json", &h);
+    struct promtrace_hist ph;
+    struct sim_err err = {0};
+    cr_assert_eq(promtrace_hist_load(in("h", &h), &s, false, 2048, &ph, &err), SIM_OK, "%s",
+                 err.msg);
+    static const double le[11] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, INFINITY};
+    static const double want[3][11] = {{0, 0, 0, 0, 0, 0, 0, 60, 80, 10, 0},
+                                       {0, 0, 0, 0, 0, 0, 0, 30, 0, 0, 20},
+                                       {0, 0, 0, 0, 0, 0, 0, 0, 60, 30, 0}};
+    cr_assert_eq(ph.n_b, 11);
+    cr_assert_eq(ph.n_steps, 3);
+    for (size_t b = 0; b < 11; b++) {
+        cr_expect(ph.le[b] == le[b], "bound %zu: %g", b, ph.le[b]);
+        for (size_t j = 0; j < 3; j++)
+            cr_expect_float_eq(ph.w[j * 11 + b], want[j][b], 1e-9, "step %zu bucket %g", j + 1,
+                               le[b]);
+    }
+    cr_expect_float_eq(ph.total, 290, 1e-9);
+    cr_expect_float_eq(ph.inf_hi, 2048, 0);
+
+    /* the trace: no prompt counter, lengths from the histogram; every prompt lies in a
+     * bucket its step has requests in (whole numbers, (lo, hi]) */
+    struct promtrace_opts o = {.output_tokens = 10, .prompt_hist = true};
+    struct prom_step *st = NULL;
+    size_t n = 0;
+    cr_assert_eq(promtrace_steps(in("s", &s), in(NULL, NULL), in(NULL, NULL), &o, &st, &n, &err),
+                 SIM_OK, "%s", err.msg);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    uint64_t rows = 0;
+    cr_assert_eq(promtrace_write(st, n, 5, PROMTRACE_LEN_CONST, &ph, NULL, f, &rows, &err), SIM_OK);
+    fclose(f);
+    size_t in_step[3] = {0, 0, 0}, above_1000 = 0;
+    for (char *p = strchr(text, '\n') + 1; *p;) {
+        double t;
+        int a, b, used = 0;
+        cr_assert_eq(sscanf(p, "%lf,%d,%d\n%n", &t, &a, &b, &used), 3);
+        size_t j = (size_t)(t / 60);
+        cr_assert(j < 3);
+        in_step[j]++;
+        if (j == 0)
+            cr_expect(a >= 101 && a <= 1000, "step 1 prompt %d", a);
+        else if (j == 1)
+            cr_expect((a >= 101 && a <= 200) || (a >= 1001 && a <= 2048), "step 2 prompt %d", a);
+        else
+            cr_expect(a >= 201 && a <= 1000, "step 3 prompt %d", a);
+        above_1000 += a > 1000;
+        cr_expect_eq(b, 10);
+        p += used;
+    }
+    cr_expect_gt(in_step[1], 0);
+    cr_expect_gt(above_1000, 0, "no step-2 prompt from the +Inf bucket (20 of 50)");
+    free(text);
+    free(st);
+    /* without max_model_len the +Inf bucket's lengths are its lower bound, 1000 */
+    promtrace_hist_free(&ph);
+    cr_assert_eq(promtrace_hist_load(in("h", &h), &s, false, 0, &ph, &err), SIM_OK);
+    cr_expect_float_eq(ph.inf_hi, 1000, 0);
+    promtrace_hist_free(&ph);
+
+    /* bad input: a series without 'le' (the success counter given as a histogram) */
+    cr_expect_eq(promtrace_hist_load(in("succ.json", &s), &s, false, 0, &ph, &err), SIM_EINVAL);
+    cr_expect(strstr(err.msg, "series 1 has no 'le' label") != NULL, "%s", err.msg);
+    /* no +Inf bucket */
+    for (size_t i = 0; i < h.n_series; i++)
+        if (isinf(h.series[i].le))
+            h.series[i].le = 5000;
+    cr_expect_eq(promtrace_hist_load(in("h.json", &h), &s, false, 0, &ph, &err), SIM_EINVAL);
+    cr_expect(strstr(err.msg, "expected the +Inf bucket") != NULL, "%s", err.msg);
+    prom_matrix_free(&s);
+    prom_matrix_free(&h);
+}
+
+/* Shares and within-bucket spread over many requests: one 600 s step at 10 req/s with
+ * buckets (0,100] 1, (100,200] 2, (200,+Inf] 1 and max_model_len 400: a length falls in
+ * them with probability 1/4, 1/2, 1/4 and is uniform on 1..100, 101..200, 201..400, so
+ * its mean is 50.5/4 + 150.5/2 + 300.5/4 = 163 and its variance is the mixture's. */
+Test(promtrace, histogram_lengths_follow_the_bucket_shares)
+{
+    double w[3] = {1, 2, 1};
+    struct promtrace_hist ph = {.n_b = 3, .le = {100, 200, INFINITY}, .inf_hi = 400,
+                                .n_steps = 1, .w = w, .all = {1, 2, 1}, .total = 4};
+    struct prom_step st = {.t0_us = 0, .t1_us = 600000000, .successes = 6000,
+                           .rate_per_s = 10, .mean_prompt = 0, .mean_output = 5};
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    uint64_t rows = 0;
+    struct sim_err err = {0};
+    cr_assert_eq(promtrace_write(&st, 1, 9, PROMTRACE_LEN_CONST, &ph, NULL, f, &rows, &err),
+                 SIM_OK);
+    fclose(f);
+    double k[3] = {0, 0, 0}, sum = 0, mean_b[3] = {0, 0, 0};
+    for (char *p = strchr(text, '\n') + 1; *p;) {
+        double t;
+        int a, b, used = 0;
+        cr_assert_eq(sscanf(p, "%lf,%d,%d\n%n", &t, &a, &b, &used), 3);
+        cr_assert(a >= 1 && a <= 400, "%d", a);
+        int bi = a <= 100 ? 0 : a <= 200 ? 1 : 2;
+        k[bi]++;
+        mean_b[bi] += a;
+        sum += a;
+        p += used;
+    }
+    double n = (double)rows;
+    static const double share[3] = {0.25, 0.5, 0.25}, mid[3] = {50.5, 150.5, 300.5};
+    /* uniform on m whole numbers: variance (m^2 - 1) / 12 */
+    static const double var_in[3] = {(100.0 * 100 - 1) / 12, (100.0 * 100 - 1) / 12,
+                                      (200.0 * 200 - 1) / 12};
+    double var = 0;
+    for (int b = 0; b < 3; b++) {
+        cr_expect(fabs(k[b] / n - share[b]) <= 5 * sqrt(share[b] * (1 - share[b]) / n),
+                  "bucket %d share %g", b, k[b] / n);
+        cr_expect(fabs(mean_b[b] / k[b] - mid[b]) <= 5 * sqrt(var_in[b] / k[b]),
+                  "bucket %d mean %g", b, mean_b[b] / k[b]);
+        var += share[b] * (var_in[b] + (mid[b] - 163) * (mid[b] - 163));
+    }
+    cr_expect(fabs(sum / n - 163) <= 5 * sqrt(var / n), "mean %g", sum / n);
+    free(text);
 }
