@@ -11,11 +11,15 @@
  * semantics follow the upstream sources cited at each function; docs/nodes.md and
  * docs/cost.md describe the model and its simplifications.
  *
- * Scheduling: a pod requests nvidia.com/gpu = tensor_parallel_size. With a provisioner,
- * the kube-scheduler model (sim/k8s/scheduler.h) picks among the registered nodes, each
- * with its labels and taints from its NodePool or AKS pool; the implicit pool's
- * interchangeable one-replica nodes take the first free one. CPU and memory requests and
- * DaemonSet overhead are not modelled (pods count the scheduler's non-zero defaults).
+ * Scheduling: a pod requests nvidia.com/gpu = its deployment's tensor_parallel_size and
+ * runs only on nodes with its deployment's GPU model; deployments of different sizes and
+ * GPU models share the nodes and pools. With a provisioner, the kube-scheduler model
+ * (sim/k8s/scheduler.h) picks among the registered nodes, each with its labels and taints
+ * from its NodePool or AKS pool; the implicit pool's interchangeable one-replica nodes take
+ * the first free one. Karpenter and the cluster autoscaler pack the combined pending pods
+ * of every deployment (kp_pack, ca_estimate), and consolidation and scale-down move every
+ * deployment's pods in their simulations. CPU and memory requests and DaemonSet overhead
+ * are not modelled (pods count the scheduler's non-zero defaults).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -67,7 +71,7 @@ struct node_x {
     int64_t kill_us; /* spot notice: the instance is reclaimed then (-1: no notice) */
     evq_handle ev[NE_N];
     const struct node_class *cls; /* its labels (kube-scheduler) */
-    bool fits;       /* the fleet's pods tolerate its taints and match its labels */
+    uint64_t fits;   /* bit k: deployment k's pods can run on it (its GPU, taints, labels) */
 };
 
 /* The labels of the nodes of one offering (Karpenter: type, zone, capacity type) or one AKS
@@ -82,27 +86,47 @@ struct node_class {
 enum kp_cmd_kind { CMD_NONE, CMD_EMPTY, CMD_DELETE, CMD_REPLACE };
 
 struct kp_claim {
-    int32_t pods;
+    int32_t pods, units;
     uint64_t opts; /* instance types that can hold the claim's pods */
+    uint64_t deps; /* the deployments whose pods it holds (their offerings must agree) */
     int32_t pool;  /* its NodePool (index in cfg.kp) */
+};
+
+/* A pod in a scheduling simulation: its deployment and GPU units, and the order keys
+ * Karpenter's queue sorts by (creation second, UID) after CPU and memory, which these
+ * pods do not request. */
+struct pod_item {
+    int32_t dep, units;
+    int64_t sec;
+    uint64_t uid;
+    int32_t seq;
 };
 
 struct cluster {
     struct nodepool_cfg cfg;
     const struct catalog *cat;
-    int32_t tp;
+    bool uniform;     /* every deployment's pods alike (one deployment): the packing memo */
     struct node_x *x;
     int32_t cap_x;
     int32_t *live; /* ids of nodes not gone, in creation order */
     int32_t n_live, cap_live;
     int32_t *scratch; /* node ids, sized like live */
-    int32_t *slots;   /* per node id: free replica slots in simulations */
-    int32_t *term;    /* per node id: terminating pods (kp_decide, counted once per pass) */
+    int32_t *order;   /* node ids in a simulation's order, sized like live */
+    int32_t *slots;   /* per node id: free GPU units in simulations */
+    int32_t *term;    /* per node id: the topology-spread count of one deployment */
     int32_t cap_slots;
-    bool term_valid;  /* term[] is current for this disruption pass */
+    /* Live pods by node (bn_pods[bn_start[id] .. bn_start[id + 1])), built once per
+     * disruption pass or autoscaler scan (bn_valid). */
+    int32_t *bn_start;
+    struct replica **bn_pods;
+    int32_t cap_bn_start, cap_bn_pods;
+    bool bn_valid;
+    struct pod_item *items, *left; /* pods of a simulation, and those it left over */
+    int32_t *est;                  /* the cluster autoscaler's estimate: new nodes' free units */
+    int32_t cap_items;
     bool memo_valid;  /* the replacement packing of this pass (no finite limits) */
     int32_t memo_need, memo_claims, memo_unplaced;
-    uint64_t memo_opts;
+    uint64_t memo_opts, memo_deps;
     int32_t memo_pool;
     bool kp_unlimited; /* no NodePool has a finite limit (the packing memo holds) */
     /* Karpenter */
@@ -178,6 +202,10 @@ static int grow_nodes(struct sim *s)
         if (!sc)
             return SIM_ENOMEM;
         cl->scratch = sc;
+        int32_t *od = sim_reallocarray(cl->order, (size_t)cap, sizeof *od);
+        if (!od)
+            return SIM_ENOMEM;
+        cl->order = od;
         cl->cap_live = cap;
     }
     return SIM_OK;
@@ -561,8 +589,13 @@ static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, i
         return -1;
     int n_taints;
     const struct sched_taint *taints = np_node_taints(&cl->cfg, pool, &n_taints);
-    x->fits = sched_taints_ok(&cl->cfg.pod, taints, n_taints) &&
-              sched_affinity_ok(&cl->cfg.pod, x->cls->labels, x->cls->n);
+    x->fits = 0;
+    for (int32_t k = 0; k < cl->cfg.n_pods; k++) {
+        const struct np_pod *pk = &cl->cfg.pods[k];
+        if ((pk->types >> type & 1) && sched_taints_ok(&pk->pod, taints, n_taints) &&
+            sched_affinity_ok(&pk->pod, x->cls->labels, x->cls->n))
+            x->fits |= 1ull << k;
+    }
     if (initial) {
         x->initialized = true;
         spot_schedule(s, id);
@@ -609,35 +642,67 @@ static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, i
 
 /* ---- Karpenter: offerings, the ICE cache ------------------------------------------------- */
 
-/* Offering (type t, zone z, capacity type) of NodePool p available now. */
-static bool kp_offer_ok(const struct sim *s, int32_t p, int32_t t, int32_t z, int cap)
+/* The types of NodePool p whose offering (zone z, capacity type cap) every deployment in
+ * `deps` can run on (each pod's node requirements, its GPU included). */
+static uint64_t kp_ok_types(const struct cluster *cl, int32_t p, int32_t z, int cap, uint64_t deps)
+{
+    uint64_t m = cl->cfg.kp[p].types;
+    for (int32_t k = 0; k < cl->cfg.n_pods && m; k++)
+        if (deps >> k & 1)
+            m &= cl->cfg.pods[k].kp_ok[p][z][cap];
+    return m;
+}
+
+/* Offering (type t, zone z, capacity type) of NodePool p available now for the pods of
+ * `deps`. */
+static bool kp_offer_ok(const struct sim *s, int32_t p, int32_t t, int32_t z, int cap,
+                        uint64_t deps)
 {
     const struct cluster *cl = s->cluster;
     const struct np_karpenter *kp = &cl->cfg.kp[p];
-    if (!(kp->types >> t & 1) || !kp->capacity[cap] || !kp->zone_ok[z] || !kp->pod_ok[t][z][cap])
+    if (!kp->capacity[cap] || !kp->zone_ok[z] || !(kp_ok_types(cl, p, z, cap, deps) >> t & 1))
         return false;
     if (cap == NP_SPOT && isnan(cl->cfg.spot_price[t][z]))
         return false;
     return cl->ice_until[t][z][cap] <= s->now_us;
 }
 
-static bool kp_type_has_offer(const struct sim *s, int32_t p, int32_t t, int cap)
+static bool kp_type_has_offer(const struct sim *s, int32_t p, int32_t t, int cap, uint64_t deps)
 {
     for (int32_t z = 0; z < s->cluster->cfg.n_zones; z++)
-        if (kp_offer_ok(s, p, t, z, cap))
+        if (kp_offer_ok(s, p, t, z, cap, deps))
             return true;
     return false;
 }
 
-/* Cheapest available offering of type t in NodePool p over its capacity types (NAN:
- * none). */
-static double kp_cheapest(const struct sim *s, int32_t p, int32_t t)
+/* The types of NodePool p with an available offering for the pods of `deps`. */
+static uint64_t kp_offered(const struct sim *s, int32_t p, uint64_t deps)
+{
+    const struct cluster *cl = s->cluster;
+    const struct np_karpenter *kp = &cl->cfg.kp[p];
+    uint64_t m = 0;
+    for (int32_t z = 0; z < cl->cfg.n_zones; z++)
+        for (int cap = 0; cap < 2; cap++) {
+            if (!kp->capacity[cap] || !kp->zone_ok[z])
+                continue;
+            uint64_t ok = kp_ok_types(cl, p, z, cap, deps) & ~m;
+            for (int32_t t = 0; ok >> t; t++)
+                if ((ok >> t & 1) && !(cap == NP_SPOT && isnan(cl->cfg.spot_price[t][z])) &&
+                    cl->ice_until[t][z][cap] <= s->now_us)
+                    m |= 1ull << t;
+        }
+    return m;
+}
+
+/* Cheapest available offering of type t in NodePool p over its capacity types for the
+ * pods of `deps` (NAN: none). */
+static double kp_cheapest(const struct sim *s, int32_t p, int32_t t, uint64_t deps)
 {
     const struct cluster *cl = s->cluster;
     double best = NAN;
     for (int cap = 0; cap < 2; cap++)
         for (int32_t z = 0; z < cl->cfg.n_zones; z++)
-            if (kp_offer_ok(s, p, t, z, cap)) {
+            if (kp_offer_ok(s, p, t, z, cap, deps)) {
                 double v = offer_price(cl, t, z, cap);
                 if (isnan(best) || v < best)
                     best = v;
@@ -679,9 +744,11 @@ static int cmp_offer(const void *a, const void *b)
  * is modelled as lowest price). An offering with insufficient capacity is cached as
  * unavailable for 3 minutes (updateUnavailableOfferingsCache) and the next is tried; when
  * no spot offering is left, on-demand at once. `spot_only` (consolidation replacing an
- * on-demand node) never falls back. Returns the node id, or -1 when nothing launched.
+ * on-demand node) never falls back. Only offerings every deployment in `deps` (the claim's
+ * pods) can run on are tried. Returns the node id, or -1 when nothing launched.
  */
-static int32_t kp_launch(struct sim *s, int32_t p, uint64_t opts, bool spot_only, bool initial)
+static int32_t kp_launch(struct sim *s, int32_t p, uint64_t opts, uint64_t deps, bool spot_only,
+                         bool initial)
 {
     struct cluster *cl = s->cluster;
     const struct np_karpenter *kp = &cl->cfg.kp[p];
@@ -690,7 +757,7 @@ static int32_t kp_launch(struct sim *s, int32_t p, uint64_t opts, bool spot_only
         for (int32_t t = 0; t < cl->cfg.n_types; t++)
             if (opts >> t & 1)
                 for (int cap = 0; cap < 2; cap++)
-                    any[cap] = any[cap] || kp_type_has_offer(s, p, t, cap);
+                    any[cap] = any[cap] || kp_type_has_offer(s, p, t, cap, deps);
         int cap = kp->capacity[NP_SPOT] && any[NP_SPOT] ? NP_SPOT
                   : !spot_only && any[NP_ON_DEMAND]     ? NP_ON_DEMAND
                                                         : -1;
@@ -700,18 +767,18 @@ static int32_t kp_launch(struct sim *s, int32_t p, uint64_t opts, bool spot_only
         if (cap == NP_SPOT && !spot_only && any[NP_ON_DEMAND]) {
             double od = INFINITY;
             for (int32_t t = 0; t < cl->cfg.n_types; t++)
-                if ((opts >> t & 1) && kp_type_has_offer(s, p, t, NP_ON_DEMAND) &&
+                if ((opts >> t & 1) && kp_type_has_offer(s, p, t, NP_ON_DEMAND, deps) &&
                     cl->cfg.types[t].od_usd_per_hour < od)
                     od = cl->cfg.types[t].od_usd_per_hour;
             for (int32_t t = 0; t < cl->cfg.n_types; t++)
-                if ((use >> t & 1) && !(kp_cheapest(s, p, t) <= od))
+                if ((use >> t & 1) && !(kp_cheapest(s, p, t, deps) <= od))
                     use &= ~(1ull << t);
         }
         size_t n = 0;
         for (int32_t t = 0; t < cl->cfg.n_types; t++)
             if (use >> t & 1)
                 for (int32_t z = 0; z < cl->cfg.n_zones; z++)
-                    if (kp_offer_ok(s, p, t, z, cap)) {
+                    if (kp_offer_ok(s, p, t, z, cap, deps)) {
                         cl->offers[n].price = offer_price(cl, t, z, cap);
                         cl->offers[n].type = t;
                         cl->offers[n].zone = z;
@@ -739,42 +806,94 @@ static bool kp_counts_for_limits(const struct sim *s, int32_t id)
     return n->state != NODE_GONE && !s->cluster->x[id].disrupting && !s->cluster->x[id].failed;
 }
 
-/* Types (a mask) of NodePool p that hold `pods` replicas. */
-static uint64_t kp_fits(const struct cluster *cl, int32_t p, int32_t pods)
+/* Types (a mask) of NodePool p whose GPUs hold `units` (the sum of a claim's pods' GPUs). */
+static uint64_t kp_fits(const struct cluster *cl, int32_t p, int32_t units)
 {
     uint64_t m = 0;
     for (int32_t t = 0; t < cl->cfg.n_types; t++)
-        if ((cl->cfg.kp[p].types >> t & 1) && cl->cfg.types[t].gpus >= pods * cl->tp)
+        if ((cl->cfg.kp[p].types >> t & 1) && cl->cfg.types[t].gpus >= units)
             m |= 1ull << t;
     return m;
 }
 
+/* Room for the pods of a simulation (cl->items, cl->left: n each). */
+static bool items_reserve(struct sim *s, int32_t n)
+{
+    struct cluster *cl = s->cluster;
+    if (n <= cl->cap_items)
+        return true;
+    int32_t cap = cl->cap_items ? cl->cap_items : 16;
+    while (cap < n)
+        cap *= 2;
+    struct pod_item *a = sim_reallocarray(cl->items, (size_t)cap, sizeof *a);
+    if (!a) {
+        oom(s, "scheduling");
+        return false;
+    }
+    cl->items = a;
+    struct pod_item *b = sim_reallocarray(cl->left, (size_t)cap, sizeof *b);
+    if (!b) {
+        oom(s, "scheduling");
+        return false;
+    }
+    cl->left = b;
+    int32_t *e = sim_reallocarray(cl->est, (size_t)cap, sizeof *e);
+    if (!e) {
+        oom(s, "scheduling");
+        return false;
+    }
+    cl->est = e;
+    cl->cap_items = cap;
+    return true;
+}
+
+static struct pod_item item_of(const struct replica *rp)
+{
+    return (struct pod_item){rp->dep->id, rp->dep->gpus_per_pod, rp->created_us / 1000000,
+                             rp->uid, rp->seq};
+}
+
+/* Karpenter's queue order (provisioning/scheduling/queue.go byCPUAndMemoryDescending,
+ * kubernetes-sigs/karpenter v1.0-v1.6): CPU, then memory, descending (equal here: the pods
+ * request neither, and GPUs are not a sort key), then creation time at the API server's
+ * one-second resolution, then UID. */
+static int cmp_item(const void *a, const void *b)
+{
+    const struct pod_item *x = a, *y = b;
+    if (x->sec != y->sec)
+        return x->sec < y->sec ? -1 : 1;
+    if (x->uid != y->uid)
+        return x->uid < y->uid ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 /*
- * Karpenter's scheduler for `n` identical pending pods (Scheduler.add then newNode, then
- * NodeClaim.Add): a pod goes to the in-progress NodeClaim with the fewest pods whose
- * instance-type options can still hold one more (the options narrow to the types that
- * fit them all, filterInstanceTypesByRequirements); otherwise a new NodeClaim is opened
- * from the types that have an available offering and stay within the NodePool's
- * remaining limits (filterByRemainingResources), and the largest option's capacity is
- * taken off the remaining limits (subtractMax). `exclude` is a node being consolidated
- * (its capacity does not count against the limits), or -1. Returns the number of claims
- * in cl->claims; *unplaced counts pods no claim could take.
+ * Karpenter's scheduler for the pending pods `it[0..n)` in queue order, past the existing
+ * nodes (Scheduler.add then addToInflightNode, addToNewNodeClaim, NodeClaim.Add,
+ * kubernetes-sigs/karpenter v1.6 scheduling/scheduler.go and nodeclaim.go): a pod goes to
+ * the first in-progress NodeClaim, fewest pods first, whose instance-type options can
+ * still hold it (the options narrow to the types that hold the sum of its pods' GPUs and
+ * have an offering every one of its pods can run on: filterInstanceTypesByRequirements,
+ * Requirements.Compatible); otherwise a new NodeClaim is opened from the first NodePool,
+ * in weight order, with types that hold the pod, have an available offering for it and
+ * stay within the NodePool's remaining limits (filterByRemainingResources), and the
+ * largest option's capacity is taken off the remaining limits (subtractMax). `exclude` is
+ * a node being consolidated (its capacity does not count against the limits), or -1.
+ * Returns the number of claims in cl->claims; *unplaced counts pods no claim could take.
  */
-static int32_t kp_pack(struct sim *s, int32_t n, int32_t exclude, int32_t *unplaced)
+static int32_t kp_pack(struct sim *s, const struct pod_item *it, int32_t n, int32_t exclude,
+                       int32_t *unplaced)
 {
     struct cluster *cl = s->cluster;
     const int32_t np = cl->cfg.n_kp;
     double rem[NP_MAX_KP][3];
-    uint64_t base[NP_MAX_KP];
+    uint64_t base[NP_MAX_KP][64], have[NP_MAX_KP]; /* offered types per deployment, lazily */
     for (int32_t p = 0; p < np; p++) {
         const struct np_karpenter *kp = &cl->cfg.kp[p];
         rem[p][0] = kp->limit_gpus;
         rem[p][1] = kp->limit_cpu;
         rem[p][2] = kp->limit_memory_gib;
-        base[p] = 0;
-        for (int32_t t = 0; t < cl->cfg.n_types; t++)
-            if (kp_type_has_offer(s, p, t, NP_SPOT) || kp_type_has_offer(s, p, t, NP_ON_DEMAND))
-                base[p] |= 1ull << t;
+        have[p] = 0;
     }
     /* Each node counts against its own NodePool's limits (calculateExistingNodeClaims). */
     for (int32_t i = 0; i < cl->n_live; i++) {
@@ -800,27 +919,41 @@ static int32_t kp_pack(struct sim *s, int32_t n, int32_t exclude, int32_t *unpla
     int32_t n_claims = 0;
     *unplaced = 0;
     for (int32_t i = 0; i < n; i++) {
+        int32_t d = it[i].dep, u = it[i].units;
+        uint64_t bit = 1ull << d;
         int32_t best = -1;
+        uint64_t best_o = 0;
         for (int32_t c = 0; c < n_claims; c++) {
             const struct kp_claim *cc = &cl->claims[c];
-            if (!(cc->opts & kp_fits(cl, cc->pool, cc->pods + 1)))
+            if (best >= 0 && cc->pods >= cl->claims[best].pods)
                 continue;
-            if (best < 0 || cc->pods < cl->claims[best].pods)
+            uint64_t o = cc->opts & kp_fits(cl, cc->pool, cc->units + u);
+            if (o && !(cc->deps & bit))
+                o &= kp_offered(s, cc->pool, cc->deps | bit);
+            if (o) {
                 best = c;
+                best_o = o;
+            }
         }
         if (best >= 0) {
             struct kp_claim *cc = &cl->claims[best];
             cc->pods++;
-            cc->opts &= kp_fits(cl, cc->pool, cc->pods);
+            cc->units += u;
+            cc->deps |= bit;
+            cc->opts = best_o;
             continue;
         }
         /* A new NodeClaim from the first NodePool, in weight order, with a type that has
-         * an offering and stays within the pool's remaining limits
+         * an offering for the pod and stays within the pool's remaining limits
          * (filterByRemainingResources). */
         int32_t p = 0;
         uint64_t opts = 0;
         for (; p < np && !opts; p++) {
-            opts = base[p] & kp_fits(cl, p, 1);
+            if (!(have[p] & bit)) {
+                base[p][d] = kp_offered(s, p, bit);
+                have[p] |= bit;
+            }
+            opts = base[p][d] & kp_fits(cl, p, u);
             for (int32_t t = 0; t < cl->cfg.n_types; t++) {
                 const struct np_type *ty = &cl->cfg.types[t];
                 double mem = isnan(ty->memory_gib) ? 0 : ty->memory_gib;
@@ -833,7 +966,7 @@ static int32_t kp_pack(struct sim *s, int32_t n, int32_t exclude, int32_t *unpla
             continue;
         }
         p--;
-        cl->claims[n_claims++] = (struct kp_claim){1, opts, p};
+        cl->claims[n_claims++] = (struct kp_claim){1, u, opts, bit, p};
         double mx[3] = {0, 0, 0};
         for (int32_t t = 0; t < cl->cfg.n_types; t++)
             if (opts >> t & 1) {
@@ -849,24 +982,55 @@ static int32_t kp_pack(struct sim *s, int32_t n, int32_t exclude, int32_t *unpla
     return n_claims;
 }
 
-/* Replica slots free on a node, or that a launching node will have. */
-static int32_t free_slots(const struct sim *s, const struct node *n)
+/* The nodes Karpenter's scheduler tries pods on before opening NodeClaims: Ready and
+ * in-flight nodes not being disrupted, initialized ones first, then by name (here: by id;
+ * Scheduler.existingNodes, scheduler.go NewScheduler), each with its free GPU units in
+ * cl->slots; `exclude` (a consolidation candidate) left out. Returns their count; the ids
+ * are in cl->order. */
+static int32_t kp_existing(struct sim *s, int32_t exclude)
 {
-    return s->cluster->x[n->id].fits ? n->gpus_free / s->cluster->tp : 0;
+    struct cluster *cl = s->cluster;
+    int32_t m = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int32_t i = 0; i < cl->n_live; i++) {
+            int32_t id = cl->live[i];
+            const struct node *n = &s->nodes[id];
+            if (id == exclude || cl->x[id].disrupting || cl->x[id].failed ||
+                n->state != (pass == 0 ? NODE_READY : NODE_LAUNCHING))
+                continue;
+            cl->slots[id] = n->gpus_free;
+            cl->order[m++] = id;
+        }
+    return m;
 }
 
-/* Pending pods the in-flight NodeClaims will take (the scheduler places pending pods on
- * in-flight nodes before opening new claims). */
-static int32_t kp_inflight_slots(const struct sim *s)
+/* First fit of one pod onto the nodes cl->order[0..m) with their free units in cl->slots
+ * (taken when it fits). */
+static bool fit_first(struct sim *s, int32_t m, const struct pod_item *it)
 {
-    const struct cluster *cl = s->cluster;
-    int32_t k = 0;
-    for (int32_t i = 0; i < cl->n_live; i++) {
-        const struct node *n = &s->nodes[cl->live[i]];
-        if (n->state == NODE_LAUNCHING && !cl->x[n->id].disrupting)
-            k += free_slots(s, n);
+    struct cluster *cl = s->cluster;
+    for (int32_t j = 0; j < m; j++) {
+        int32_t id = cl->order[j];
+        if ((cl->x[id].fits >> it->dep & 1) && cl->slots[id] >= it->units) {
+            cl->slots[id] -= it->units;
+            return true;
+        }
     }
-    return k;
+    return false;
+}
+
+/* The pending pods (every deployment's) in Karpenter's queue order into cl->items, the
+ * count; -1 when out of memory. */
+static int32_t pending_items(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    if (!items_reserve(s, s->n_pending))
+        return -1;
+    for (int32_t i = 0; i < s->n_pending; i++)
+        cl->items[i] = item_of(s->pending[i]);
+    if (s->n_deps > 1)
+        qsort(cl->items, (size_t)s->n_pending, sizeof *cl->items, cmp_item);
+    return s->n_pending;
 }
 
 static void kp_requeue(struct sim *s, void *obj, uint64_t arg);
@@ -889,9 +1053,10 @@ static bool kp_limits_exceeded(const struct sim *s, int32_t p)
     return use[0] > kp->limit_gpus || use[1] > kp->limit_cpu || use[2] > kp->limit_memory_gib;
 }
 
-/* The batch window closed: schedule the pending pods (Provisioner.Reconcile, Schedule,
- * CreateNodeClaims). Pods no NodeClaim took are retried when the pod controller requeues
- * them (10 s). */
+/* The batch window closed: schedule the pending pods of every deployment
+ * (Provisioner.Reconcile, Schedule, CreateNodeClaims): in queue order, each onto an
+ * existing or in-flight node with room, else packed into new NodeClaims. Pods no NodeClaim
+ * took are retried when the pod controller requeues them (10 s). */
 static void kp_provision(struct sim *s, void *obj, uint64_t arg)
 {
     (void)obj;
@@ -899,15 +1064,22 @@ static void kp_provision(struct sim *s, void *obj, uint64_t arg)
     struct cluster *cl = s->cluster;
     cl->close_ev = 0;
     cl->window = false;
-    int32_t need = s->n_pending - kp_inflight_slots(s);
-    if (need <= 0)
+    int32_t n = pending_items(s);
+    if (n <= 0)
+        return;
+    int32_t m = kp_existing(s, -1), need = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (!fit_first(s, m, &cl->items[i]))
+            cl->left[need++] = cl->items[i];
+    if (need == 0)
         return;
     int32_t unplaced;
-    int32_t n_claims = kp_pack(s, need, -1, &unplaced);
+    int32_t n_claims = kp_pack(s, cl->left, need, -1, &unplaced);
     int32_t uncovered = unplaced;
     for (int32_t c = 0; c < n_claims && !s->stopping; c++) {
         const struct kp_claim *cc = &cl->claims[c];
-        if (kp_limits_exceeded(s, cc->pool) || kp_launch(s, cc->pool, cc->opts, false, false) < 0)
+        if (kp_limits_exceeded(s, cc->pool) ||
+            kp_launch(s, cc->pool, cc->opts, cc->deps, false, false) < 0)
             uncovered += cc->pods;
     }
     if (uncovered > 0 && !cl->requeue_ev)
@@ -1031,77 +1203,120 @@ static bool kp_candidate(const struct sim *s, int32_t id)
     return after >= 0 && s->now_us - x->last_pod_event_us >= after;
 }
 
-/*
- * What single-node consolidation does with candidate `id` (consolidation
- * computeConsolidation): delete it when its pods fit the free GPUs of the other nodes
- * (Ready or in flight, after the pending pods take theirs); else replace it when the pods
- * need exactly one new NodeClaim whose cheapest offering is cheaper than the candidate's
- * price (spot candidates are not replaced: spot-to-spot consolidation is a feature gate,
- * off by default; an on-demand candidate in a NodePool that allows spot is replaced by
- * spot only). *opts and *spot_only describe the replacement.
- */
-/* Free replica slots on the nodes pods could move to: Ready or in flight, not being
- * disrupted. */
-static int32_t kp_room(const struct sim *s)
-{
-    const struct cluster *cl = s->cluster;
-    int32_t fs = 0;
-    for (int32_t i = 0; i < cl->n_live; i++) {
-        int32_t o = cl->live[i];
-        const struct node *n = &s->nodes[o];
-        if (!cl->x[o].disrupting && !cl->x[o].failed &&
-            (n->state == NODE_READY || n->state == NODE_LAUNCHING))
-            fs += free_slots(s, n);
-    }
-    return fs;
-}
-
-static enum kp_cmd_kind kp_decide(struct sim *s, int32_t id, int32_t room, uint64_t *opts,
-                                  bool *spot_only, int32_t *pool)
+/* Live pods (not gone) by node, for the simulations of one disruption pass or autoscaler
+ * scan: bn_pods[bn_start[id] .. bn_start[id + 1]), in every deployment's pod order. */
+static bool pods_by_node(struct sim *s)
 {
     struct cluster *cl = s->cluster;
-    int32_t fs = room - free_slots(s, &s->nodes[id]) - s->n_pending;
-    if (fs < 0)
-        fs = 0;
-    int32_t k = s->nodes[id].n_pods;
-    if (k > fs) {
-        /* Terminating pods need no room: count them once per pass. */
-        if (!cl->term_valid) {
-            for (int32_t i = 0; i < cl->n_live; i++)
-                cl->term[cl->live[i]] = 0;
-            int32_t pk = 0, pi = 0;
-            for (const struct replica *rp; (rp = sim_pod_iter(s, &pk, &pi)) != NULL;) {
-                if (rp->phase == POD_TERMINATING && rp->node >= 0)
-                    cl->term[rp->node]++;
-            }
-            cl->term_valid = true;
+    if (cl->bn_valid)
+        return true;
+    if (s->n_nodes + 1 > cl->cap_bn_start) {
+        int32_t cap = s->cap_nodes + 1;
+        int32_t *a = sim_reallocarray(cl->bn_start, (size_t)cap, sizeof *a);
+        if (!a) {
+            oom(s, "scheduling");
+            return false;
         }
-        k -= cl->term[id];
+        cl->bn_start = a;
+        cl->cap_bn_start = cap;
     }
-    if (k <= fs)
+    memset(cl->bn_start, 0, (size_t)(s->n_nodes + 1) * sizeof *cl->bn_start);
+    int32_t total = 0, pk = 0, pi = 0;
+    for (const struct replica *rp; (rp = sim_pod_iter(s, &pk, &pi)) != NULL;)
+        if (rp->node >= 0 && rp->phase != POD_GONE) {
+            cl->bn_start[rp->node + 1]++;
+            total++;
+        }
+    if (total > cl->cap_bn_pods) {
+        struct replica **b = sim_reallocarray(cl->bn_pods, (size_t)total, sizeof *b);
+        if (!b) {
+            oom(s, "scheduling");
+            return false;
+        }
+        cl->bn_pods = b;
+        cl->cap_bn_pods = total;
+    }
+    for (int32_t i = 0; i < s->n_nodes; i++)
+        cl->bn_start[i + 1] += cl->bn_start[i];
+    /* fill, using cl->slots as the cursor per node */
+    for (int32_t i = 0; i < s->n_nodes; i++)
+        cl->slots[i] = cl->bn_start[i];
+    pk = pi = 0;
+    for (struct replica *rp; (rp = sim_pod_iter(s, &pk, &pi)) != NULL;)
+        if (rp->node >= 0 && rp->phase != POD_GONE)
+            cl->bn_pods[cl->slots[rp->node]++] = rp;
+    cl->bn_valid = true;
+    return true;
+}
+
+/* The replacement NodeClaim of a consolidation command. */
+struct kp_repl {
+    uint64_t opts, deps; /* its instance types; the deployments of its pods */
+    bool spot_only;
+    int32_t pool;
+};
+
+/*
+ * What single-node consolidation does with candidate `id` (consolidation
+ * computeConsolidation, SimulateScheduling): the pending pods and the candidate's pods
+ * (those not already terminating) are scheduled as the provisioner would, without the
+ * candidate: onto the other nodes (Ready or in flight, not being disrupted) in Karpenter's
+ * order, the pending pods first. Delete it when all of its pods found room; otherwise
+ * replace it when the pods left need exactly one new NodeClaim that has a type whose
+ * cheapest offering is cheaper than the candidate's price (spot candidates are not
+ * replaced: spot-to-spot consolidation is a feature gate, off by default; an on-demand
+ * candidate in a NodePool that allows spot is replaced by spot only). *r describes the
+ * replacement.
+ */
+static enum kp_cmd_kind kp_decide(struct sim *s, int32_t id, struct kp_repl *r)
+{
+    struct cluster *cl = s->cluster;
+    if (!pods_by_node(s))
+        return CMD_NONE;
+    int32_t n_pend = pending_items(s);
+    int32_t from = cl->bn_start[id], to = cl->bn_start[id + 1];
+    if (n_pend < 0 || !items_reserve(s, n_pend + to - from))
+        return CMD_NONE;
+    int32_t m = kp_existing(s, id);
+    for (int32_t i = 0; i < n_pend; i++)
+        fit_first(s, m, &cl->items[i]); /* pending pods that find no room do not block */
+    int32_t k = 0;
+    for (int32_t i = from; i < to; i++)
+        if (cl->bn_pods[i]->phase != POD_TERMINATING) /* terminating pods need no room */
+            cl->items[k++] = item_of(cl->bn_pods[i]);
+    if (s->n_deps > 1)
+        qsort(cl->items, (size_t)k, sizeof *cl->items, cmp_item);
+    int32_t need = 0;
+    for (int32_t i = 0; i < k; i++)
+        if (!fit_first(s, m, &cl->items[i]))
+            cl->left[need++] = cl->items[i];
+    if (need == 0)
         return CMD_DELETE;
     if (s->nodes[id].spot || s->n_pending > 0)
         return CMD_NONE;
-    /* The packing of k - fs pods is the same for every candidate unless a limit makes the
-     * candidate's own capacity matter. */
-    bool memo = cl->kp_unlimited;
+    /* Alike pods (one deployment): the packing of `need` pods is the same for every
+     * candidate unless a limit makes the candidate's own capacity matter. */
+    bool memo = cl->kp_unlimited && cl->uniform;
     int32_t unplaced, n_claims, p;
-    uint64_t o;
-    if (memo && cl->memo_valid && cl->memo_need == k - fs) {
+    uint64_t o, deps;
+    if (memo && cl->memo_valid && cl->memo_need == need) {
         unplaced = cl->memo_unplaced;
         n_claims = cl->memo_claims;
         o = cl->memo_opts;
+        deps = cl->memo_deps;
         p = cl->memo_pool;
     } else {
-        n_claims = kp_pack(s, k - fs, id, &unplaced);
+        n_claims = kp_pack(s, cl->left, need, id, &unplaced);
         o = n_claims > 0 ? cl->claims[0].opts : 0;
+        deps = n_claims > 0 ? cl->claims[0].deps : 0;
         p = n_claims > 0 ? cl->claims[0].pool : 0;
         if (memo) {
             cl->memo_valid = true;
-            cl->memo_need = k - fs;
+            cl->memo_need = need;
             cl->memo_claims = n_claims;
             cl->memo_unplaced = unplaced;
             cl->memo_opts = o;
+            cl->memo_deps = deps;
             cl->memo_pool = p;
         }
     }
@@ -1109,13 +1324,14 @@ static enum kp_cmd_kind kp_decide(struct sim *s, int32_t id, int32_t room, uint6
         return CMD_NONE;
     double price = s->nodes[id].price_usd_per_hour;
     for (int32_t t = 0; t < cl->cfg.n_types; t++)
-        if ((o >> t & 1) && !(kp_cheapest(s, p, t) < price))
+        if ((o >> t & 1) && !(kp_cheapest(s, p, t, deps) < price))
             o &= ~(1ull << t);
     if (!o)
         return CMD_NONE;
-    *opts = o;
-    *pool = p;
-    *spot_only = cl->cfg.kp[p].capacity[NP_SPOT] && cl->cfg.kp[p].capacity[NP_ON_DEMAND];
+    r->opts = o;
+    r->deps = deps;
+    r->pool = p;
+    r->spot_only = cl->cfg.kp[p].capacity[NP_SPOT] && cl->cfg.kp[p].capacity[NP_ON_DEMAND];
     return CMD_REPLACE;
 }
 
@@ -1151,12 +1367,11 @@ static int32_t kp_candidates(struct sim *s)
 /* One disruption pass: Emptiness, then (WhenEmptyOrUnderutilized) single-node
  * consolidation. Multi-node consolidation is not modelled separately: for identical GPU
  * pods it reduces to single-node deletions over successive passes. */
-static enum kp_cmd_kind kp_compute(struct sim *s, uint64_t *opts, bool *spot_only,
-                                   int32_t *pool)
+static enum kp_cmd_kind kp_compute(struct sim *s, struct kp_repl *r)
 {
     struct cluster *cl = s->cluster;
     cl->n_cmd = 0;
-    cl->term_valid = cl->memo_valid = false;
+    cl->bn_valid = cl->memo_valid = false;
     int32_t n = kp_candidates(s);
     int32_t allowed[NP_MAX_KP];
     for (int32_t p = 0; p < cl->cfg.n_kp; p++)
@@ -1176,16 +1391,13 @@ static enum kp_cmd_kind kp_compute(struct sim *s, uint64_t *opts, bool *spot_onl
         allowed[p] = cl->cfg.kp[p].policy == NP_WHEN_EMPTY_OR_UNDERUTILIZED
                          ? kp_budget(s, p, NP_REASON_UNDERUTILIZED)
                          : 0;
-    int32_t room = -1;
     for (int32_t i = 0; i < n; i++) {
         int32_t id = cl->scratch[i];
         if (allowed[cl->x[id].pool] == 0)
             continue;
         if (s->nodes[id].n_pods > 0 && pdb_allowed(s) < 1)
             continue; /* "pdb prevents pod evictions" */
-        if (room < 0)
-            room = kp_room(s);
-        enum kp_cmd_kind k = kp_decide(s, id, room, opts, spot_only, pool);
+        enum kp_cmd_kind k = kp_decide(s, id, r);
         if (k != CMD_NONE) {
             cl->cmd_nodes[0] = id;
             cl->n_cmd = 1;
@@ -1239,22 +1451,21 @@ static void kp_validate(struct sim *s, void *obj, uint64_t arg)
                 node_gone(s, id, "consolidation-empty");
             }
     } else if (ok) {
-        int32_t id = cl->cmd_nodes[0], pool = 0;
-        uint64_t opts = 0;
-        bool spot_only = false;
-        cl->term_valid = cl->memo_valid = false;
-        enum kp_cmd_kind now_kind = kp_decide(s, id, kp_room(s), &opts, &spot_only, &pool);
+        int32_t id = cl->cmd_nodes[0];
+        struct kp_repl r = {0};
+        cl->bn_valid = cl->memo_valid = false;
+        enum kp_cmd_kind now_kind = kp_decide(s, id, &r);
         int32_t budget = kp_budget(s, cl->x[id].pool, NP_REASON_UNDERUTILIZED);
         if (now_kind == CMD_DELETE && budget > 0 &&
             (s->nodes[id].n_pods == 0 || pdb_allowed(s) >= 1)) {
             drain_voluntary(s, id, "consolidation-underutilized");
         } else if (now_kind == CMD_REPLACE && kind == CMD_REPLACE && budget > 0) {
             /* Pre-spin the replacement; the candidate is drained once it is ready. */
-            int32_t r = kp_launch(s, pool, opts, spot_only, false);
-            if (r >= 0) {
+            int32_t nr = kp_launch(s, r.pool, r.opts, r.deps, r.spot_only, false);
+            if (nr >= 0) {
                 cl->x[id].disrupting = true;
-                cl->x[id].replaced_by = r;
-                cl->x[r].replaces = id;
+                cl->x[id].replaced_by = nr;
+                cl->x[nr].replaces = id;
             }
         }
     }
@@ -1267,10 +1478,8 @@ static void kp_disrupt(struct sim *s, void *obj, uint64_t arg)
     (void)arg;
     struct cluster *cl = s->cluster;
     cl->disrupt_ev = 0;
-    uint64_t opts = 0;
-    bool spot_only = false;
-    int32_t pool = 0;
-    enum kp_cmd_kind k = kp_compute(s, &opts, &spot_only, &pool);
+    struct kp_repl r = {0};
+    enum kp_cmd_kind k = kp_compute(s, &r);
     if (k == CMD_NONE) {
         kp_next_pass(s, s->now_us + KP_POLL_US);
         return;
@@ -1370,30 +1579,97 @@ static int32_t ca_expand(struct sim *s, struct ca_option *o, int32_t n)
     return (int32_t)rng_uniform_int(s->rng, RNG_EXPANDER, (unsigned long)n);
 }
 
-/* Scale-up (ScaleUpOrchestrator.ScaleUp): the pods to help are the pending pods the
- * upcoming nodes will not take; scale-up waits until the oldest of them is 2 s old (30 s
- * for GPU pods: allPodsAreNew), then one node group grows by the nodes its pods need
- * (binpacking estimator), capped by maxCount; the expander picks the group. Returns 1 on
- * a scale-up, -1 when it waited (no scale-down this loop either), 0 otherwise. */
+/*
+ * The binpacking estimator for AKS pool p (cluster-autoscaler estimator/
+ * binpacking_estimator.go Estimate, kubernetes/autoscaler cluster-autoscaler-1.33): the
+ * pods `it[0..n)` its template node can take, in equivalence groups (one per deployment,
+ * in the order of their oldest pod: DecreasingPodOrderer scores CPU and memory only, equal
+ * here, and Go's sort.Slice keeps fewer than 13 equal groups in order), each group first
+ * onto the nodes already added in this estimate (tryToScheduleOnExistingNodes: first fit,
+ * stopping at the first pod that does not fit), then onto new nodes
+ * (tryToScheduleOnNewNodes: the last node added, else one more node), at most `limit`
+ * new nodes (SngCapacityThreshold: maxCount - size). Returns the nodes; *pods and *units
+ * what they hold.
+ */
+static int32_t ca_estimate(struct sim *s, int32_t p, const struct pod_item *it, int32_t n,
+                           int32_t limit, int32_t *pods, int32_t *units)
+{
+    struct cluster *cl = s->cluster;
+    const struct np_aks_pool *pool = &cl->cfg.aks.pools[p];
+    int32_t cap = gpushare_node_units(s, cl->cfg.types[pool->type].gpus);
+    int32_t *est = cl->est, nn = 0, last = -1;
+    uint64_t done = 0;
+    bool more = true;
+    *pods = *units = 0;
+    for (int32_t g = 0; g < n; g++) {
+        int32_t d = it[g].dep;
+        if (done >> d & 1 || !cl->cfg.pods[d].aks_ok[p] || it[g].units > cap)
+            continue;
+        done |= 1ull << d;
+        int32_t i = g;
+        /* onto the nodes added so far, first fit, until a pod does not fit */
+        for (; i < n; i++) {
+            if (it[i].dep != d)
+                continue;
+            int32_t e = 0;
+            while (e < nn && est[e] < it[i].units)
+                e++;
+            if (e == nn)
+                break;
+            est[e] -= it[i].units;
+            (*pods)++;
+            *units += it[i].units;
+        }
+        for (; more && i < n; i++) {
+            if (it[i].dep != d)
+                continue;
+            if (last < 0 || est[last] < it[i].units) {
+                if (nn >= limit) {
+                    more = false; /* no permission to add a node */
+                    break;
+                }
+                est[nn] = cap;
+                last = nn++;
+            }
+            est[last] -= it[i].units;
+            (*pods)++;
+            *units += it[i].units;
+        }
+    }
+    return nn;
+}
+
+/* Scale-up (ScaleUpOrchestrator.ScaleUp): the pods to help are the pending pods (every
+ * deployment's) that the upcoming nodes will not take (first fit in pending order); scale-
+ * up waits until the oldest of them is 2 s old (30 s for GPU pods: allPodsAreNew), then
+ * each pool whose template node takes some of them is an option with the nodes the
+ * binpacking estimator gives (capped by maxCount); the expander picks one, which grows at
+ * once. Returns 1 on a scale-up, -1 when it waited (no scale-down this loop either), 0
+ * otherwise. */
 static int ca_scale_up(struct sim *s)
 {
     struct cluster *cl = s->cluster;
     const struct np_aks *a = &cl->cfg.aks;
-    int32_t upcoming = 0;
+    int32_t m = 0;
     for (int32_t i = 0; i < cl->n_live; i++) {
-        const struct node *n = &s->nodes[cl->live[i]];
-        const struct node_x *x = &cl->x[n->id];
-        if (n->state == NODE_LAUNCHING && !x->failed && !x->disrupting)
-            upcoming += free_slots(s, n);
+        int32_t id = cl->live[i];
+        const struct node *n = &s->nodes[id];
+        const struct node_x *x = &cl->x[id];
+        if (n->state == NODE_LAUNCHING && !x->failed && !x->disrupting) {
+            cl->slots[id] = n->gpus_free;
+            cl->order[m++] = id;
+        }
     }
-    /* The first (oldest) pending pods fill the upcoming nodes. */
+    if (!items_reserve(s, s->n_pending))
+        return 0;
     int32_t help = 0;
     int64_t oldest = INT64_MAX;
-    for (int32_t i = upcoming; i < s->n_pending; i++) {
+    for (int32_t i = 0; i < s->n_pending; i++) {
         const struct replica *rp = s->pending[i];
-        if (rp->created_us + a->new_pod_scale_up_delay_us > s->now_us)
+        struct pod_item pi = item_of(rp);
+        if (fit_first(s, m, &pi) || rp->created_us + a->new_pod_scale_up_delay_us > s->now_us)
             continue;
-        help++;
+        cl->items[help++] = pi;
         if (rp->created_us < oldest)
             oldest = rp->created_us;
     }
@@ -1405,23 +1681,22 @@ static int ca_scale_up(struct sim *s)
     int32_t n_opt = 0;
     for (size_t p = 0; p < a->n_pools; p++) {
         const struct np_aks_pool *pool = &a->pools[p];
-        if (pool->system || !pool->autoscale || !pool->pod_ok ||
-            cl->backoff_until_us[p] > s->now_us)
+        if (pool->system || !pool->autoscale || cl->backoff_until_us[p] > s->now_us)
             continue;
         int32_t size = pool_size(s, (int32_t)p);
         if (size >= pool->max_count)
             continue;
-        /* the template node's allocatable: GPU units (MIG slices, time-sliced replicas) */
-        int32_t per = gpushare_node_units(s, cl->cfg.types[pool->type].gpus) / cl->tp;
-        int32_t nodes = (help + per - 1) / per;
-        if (nodes > pool->max_count - size)
-            nodes = pool->max_count - size;
-        int32_t pods = nodes * per < help ? nodes * per : help;
+        int32_t pods, units;
+        int32_t nodes = ca_estimate(s, (int32_t)p, cl->items, help, pool->max_count - size,
+                                    &pods, &units);
+        if (nodes == 0)
+            continue;
         int32_t zone;
         double price = pool_price(cl, pool, &zone);
+        /* the template node's allocatable: GPU units (MIG slices, time-sliced replicas) */
         int32_t gpus = nodes * gpushare_node_units(s, cl->cfg.types[pool->type].gpus);
         opt[n_opt++] = (struct ca_option){(int32_t)p, nodes, pods, price * nodes,
-                                          (double)(gpus - pods * cl->tp) / gpus};
+                                          (double)(gpus - units) / gpus};
     }
     if (n_opt == 0)
         return 0;
@@ -1485,10 +1760,13 @@ static void ca_update_unneeded(struct sim *s)
     bool blocked = false;
     for (int32_t k = 0; k < s->n_deps; k++)
         blocked = blocked || ca_pods_block(s, s->deps[k]);
+    cl->bn_valid = false;
+    if (!pods_by_node(s))
+        return;
     for (int32_t i = 0; i < cl->n_live; i++) {
         int32_t id = cl->live[i];
         const struct node *n = &s->nodes[id];
-        cl->slots[id] = n->state == NODE_READY && !cl->x[id].disrupting ? free_slots(s, n) : 0;
+        cl->slots[id] = n->state == NODE_READY && !cl->x[id].disrupting ? n->gpus_free : 0;
     }
     int32_t moved = 0, budget = pdb_allowed(s);
     for (int32_t i = 0; i < cl->n_live; i++) {
@@ -1500,24 +1778,30 @@ static void ca_update_unneeded(struct sim *s)
         double util = (double)(n->units - n->gpus_free) / n->units;
         if (n->state == NODE_READY && !x->disrupting && pool->autoscale &&
             util < a->gpu_utilization_threshold && !ca_node_blocked(s, id, blocked)) {
-            int32_t k = n->n_pods, room = 0;
-            for (int32_t j = 0; j < cl->n_live; j++) {
-                int32_t o = cl->live[j];
-                if (o != id)
-                    room += cl->slots[o];
+            /* Its pods, each onto the first other node with room for it (the removal
+             * simulation's FindPlaceFor over the snapshot's nodes in order); undone
+             * unless all fit. */
+            int32_t from = cl->bn_start[id], k = cl->bn_start[id + 1] - from, placed = 0;
+            if (k == 0 || (moved + k <= budget && items_reserve(s, k))) {
+                for (; placed < k; placed++) {
+                    const struct replica *rp = cl->bn_pods[from + placed];
+                    int32_t u = rp->dep->gpus_per_pod, j = 0;
+                    while (j < cl->n_live &&
+                           (cl->live[j] == id || !(cl->x[cl->live[j]].fits >> rp->dep->id & 1) ||
+                            cl->slots[cl->live[j]] < u))
+                        j++;
+                    if (j == cl->n_live)
+                        break;
+                    cl->slots[cl->live[j]] -= u;
+                    cl->est[placed] = cl->live[j];
+                }
+                unneeded = placed == k;
+                for (int32_t q = 0; q < placed && !unneeded; q++)
+                    cl->slots[cl->est[q]] += cl->bn_pods[from + q]->dep->gpus_per_pod;
             }
-            if (k <= room && (k == 0 || moved + k <= budget)) {
-                unneeded = true;
+            if (unneeded) {
                 moved += k;
                 cl->slots[id] = 0;
-                for (int32_t j = 0; j < cl->n_live && k > 0; j++) {
-                    int32_t o = cl->live[j];
-                    int32_t take = cl->slots[o] < k ? cl->slots[o] : k;
-                    if (o == id)
-                        continue;
-                    cl->slots[o] -= take;
-                    k -= take;
-                }
             }
         }
         if (!unneeded)
@@ -1686,59 +1970,103 @@ static void node_event(struct sim *s, void *obj, uint64_t arg)
 
 /* ---- the interface to the fleet --------------------------------------------------------- */
 
+/* The initial replicas of every deployment, in the scenario's order, into cl->items. */
+static int32_t initial_items(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    int32_t n = 0;
+    for (int32_t k = 0; k < s->n_deps; k++)
+        n += s->deps[k]->sc->fleet.replicas;
+    if (!items_reserve(s, n))
+        return -1;
+    n = 0;
+    for (int32_t k = 0; k < s->n_deps; k++)
+        for (int32_t i = 0; i < s->deps[k]->sc->fleet.replicas; i++, n++)
+            cl->items[n] = (struct pod_item){k, s->deps[k]->gpus_per_pod, 0, 0, n};
+    return n;
+}
+
 static int initial_nodes(struct sim *s, struct sim_err *err)
 {
     struct cluster *cl = s->cluster;
-    int32_t replicas = 0;
-    for (int32_t k = 0; k < s->n_deps; k++)
-        replicas += s->deps[k]->sc->fleet.replicas;
+    int32_t replicas = initial_items(s);
+    if (replicas < 0)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
     if (cl->cfg.kind == NP_KARPENTER) {
         int32_t unplaced;
-        int32_t n_claims = kp_pack(s, replicas, -1, &unplaced);
-        if (unplaced > 0)
+        int32_t n_claims = kp_pack(s, cl->items, replicas, -1, &unplaced);
+        if (unplaced > 0 && s->n_deps == 1)
             return sim_err_set(err, SIM_EINVAL,
                                "the NodePools' limits cannot hold the %d initial replicas of %d "
                                "GPUs each ('fleet.replicas')",
-                               replicas, cl->tp);
+                               replicas, s->deps[0]->gpus_per_pod);
+        if (unplaced > 0)
+            return sim_err_set(err, SIM_EINVAL,
+                               "the NodePools' limits cannot hold %d of the deployments' %d "
+                               "initial replicas ('fleet.replicas')",
+                               unplaced, replicas);
         for (int32_t c = 0; c < n_claims; c++)
-            if (kp_launch(s, cl->claims[c].pool, cl->claims[c].opts, false, true) < 0)
+            if (kp_launch(s, cl->claims[c].pool, cl->claims[c].opts, cl->claims[c].deps, false,
+                          true) < 0)
                 return s->sink_rc ? sim_err_set(err, SIM_ENOMEM, "out of memory for nodes")
                                   : sim_err_set(err, SIM_EINVAL,
                                                 "no offering can launch the initial nodes");
         return SIM_OK;
     }
+    /* AKS: each pool's `count` nodes, then more where the initial replicas need them
+     * (first fit in order), autoscaled pools in order. */
     const struct np_aks *a = &cl->cfg.aks;
-    int32_t slots = 0;
     for (size_t p = 0; p < a->n_pools; p++) {
         const struct np_aks_pool *pool = &a->pools[p];
         if (pool->system)
             continue;
         int32_t zone;
         pool_price(cl, pool, &zone);
-        for (int32_t i = 0; i < pool->count; i++) {
+        for (int32_t i = 0; i < pool->count; i++)
             if (node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND, (int32_t)p,
                             true, false) < 0)
                 return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
-            if (pool->pod_ok)
-                slots += gpushare_node_units(s, cl->cfg.types[pool->type].gpus) / cl->tp;
-        }
     }
-    /* More nodes where the initial replicas need them, pools in order. */
-    for (size_t p = 0; p < a->n_pools && slots < replicas; p++) {
+    int32_t m = 0;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        int32_t id = cl->live[i];
+        cl->slots[id] = s->nodes[id].gpus_free;
+        cl->order[m++] = id;
+    }
+    int32_t left = 0;
+    for (int32_t i = 0; i < replicas; i++)
+        if (!fit_first(s, m, &cl->items[i]))
+            cl->left[left++] = cl->items[i];
+    for (size_t p = 0; p < a->n_pools && left > 0; p++) {
         const struct np_aks_pool *pool = &a->pools[p];
-        if (pool->system || !pool->autoscale || !pool->pod_ok)
+        if (pool->system || !pool->autoscale)
             continue;
         int32_t zone;
         pool_price(cl, pool, &zone);
-        while (slots < replicas && pool_size(s, (int32_t)p) < pool->max_count) {
-            if (node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND, (int32_t)p,
-                            true, false) < 0)
+        for (int32_t i = 0; i < left;) {
+            const struct pod_item *it = &cl->left[i];
+            if (!cl->cfg.pods[it->dep].aks_ok[p] ||
+                it->units > gpushare_node_units(s, cl->cfg.types[pool->type].gpus)) {
+                i++;
+                continue;
+            }
+            if (pool_size(s, (int32_t)p) >= pool->max_count)
+                break;
+            int32_t id = node_launch(s, pool->type, zone, pool->spot ? NP_SPOT : NP_ON_DEMAND,
+                                     (int32_t)p, true, false);
+            if (id < 0)
                 return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
-            if (pool->pod_ok)
-                slots += gpushare_node_units(s, cl->cfg.types[pool->type].gpus) / cl->tp;
+            cl->slots[id] = s->nodes[id].gpus_free;
+            cl->order[m++] = id;
+            int32_t w = 0; /* the pods left, first fit onto the nodes so far */
+            for (int32_t j = 0; j < left; j++)
+                if (!fit_first(s, m, &cl->left[j]))
+                    cl->left[w++] = cl->left[j];
+            left = w;
+            i = 0;
         }
     }
-    if (slots < replicas)
+    if (left > 0)
         return sim_err_set(err, SIM_EINVAL,
                            "the node pools' maxCount cannot hold the %d initial replicas "
                            "('fleet.replicas')",
@@ -1746,39 +2074,16 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
     return SIM_OK;
 }
 
-/* Deployments on provisioned nodes: the provisioners here pick instance types for one
- * GPU model and pack pods of one size, so every deployment must have the same. */
-static int check_uniform_pods(const struct sim *s, struct sim_err *err)
-{
-    const struct scenario *d0 = s->deps[0]->sc;
-    for (int32_t k = 1; k < s->n_deps; k++) {
-        const struct scenario *d = s->deps[k]->sc;
-        if (d->engine.tensor_parallel_size != d0->engine.tensor_parallel_size ||
-            strcasecmp(d->engine.gpu, d0->engine.gpu) != 0) {
-            sim_err_set(err, SIM_EINVAL,
-                        "deployment '%s' runs %d x %s per pod and '%s' %d x %s: node "
-                        "provisioning for pods of different GPU models or sizes on one cluster "
-                        "is not modelled yet (give every deployment the same 'engine.gpu' and "
-                        "'engine.tensor_parallel_size', or no 'cluster')",
-                        d->deployment, d->engine.tensor_parallel_size,
-                        d->engine.gpu[0] ? d->engine.gpu : "GPU", d0->deployment,
-                        d0->engine.tensor_parallel_size,
-                        d0->engine.gpu[0] ? d0->engine.gpu : "GPU");
-            return scenario_locate(d, "engine", err);
-        }
-    }
-    return SIM_OK;
-}
-
 int cluster_init(struct sim *s, struct sim_err *err)
 {
-    /* the node pools' instance types are checked against the (first) deployment's GPU */
+    /* the node pools' instance types are those that run some deployment's pods */
     const struct scenario *sc = s->deps[0]->sc;
     int32_t tp = sc->engine.tensor_parallel_size;
-    if (s->sc->cluster.node && check_uniform_pods(s, err) != SIM_OK)
-        return err ? err->code : SIM_EINVAL;
+    const struct scenario *scs[64];
+    for (int32_t k = 0; k < s->n_deps && k < 64; k++)
+        scs[k] = s->deps[k]->sc;
     struct nodepool_cfg cfg;
-    int rc = nodepool_cfg_load(&cfg, sc, s->opt.catalog, err);
+    int rc = nodepool_cfg_load_deps(&cfg, scs, s->n_deps, s->opt.catalog, err);
     if (rc)
         return rc;
     ignored_merge(&s->ignored, &cfg.ignored);
@@ -1810,7 +2115,7 @@ int cluster_init(struct sim *s, struct sim_err *err)
     s->cluster = cl;
     cl->cfg = cfg;
     cl->cat = s->opt.catalog;
-    cl->tp = tp;
+    cl->uniform = s->n_deps == 1;
     cl->kp_unlimited = true;
     for (int32_t p = 0; p < cl->cfg.n_kp; p++)
         cl->kp_unlimited = cl->kp_unlimited && isinf(cl->cfg.kp[p].limit_gpus) &&
@@ -1844,6 +2149,12 @@ void cluster_release(struct sim *s)
         free(cl->x);
         free(cl->live);
         free(cl->scratch);
+        free(cl->order);
+        free(cl->bn_start);
+        free(cl->bn_pods);
+        free(cl->items);
+        free(cl->left);
+        free(cl->est);
         free(cl->slots);
         free(cl->term);
         free(cl->claims);
@@ -1859,6 +2170,21 @@ void cluster_release(struct sim *s)
     free(s->nodes);
     s->nodes = NULL;
     s->n_nodes = s->cap_nodes = 0;
+}
+
+/* The pods of deployment d on each live node, not terminating, into cl->term (the
+ * topology spread's count: the pods its labelSelector, the Deployment's own labels,
+ * matches). */
+static void count_matching(struct sim *s, const struct deployment *d)
+{
+    struct cluster *cl = s->cluster;
+    for (int32_t i = 0; i < cl->n_live; i++)
+        cl->term[cl->live[i]] = 0;
+    for (int32_t i = 0; i < d->n_pods; i++) {
+        const struct replica *rp = d->pods[i];
+        if (rp->node >= 0 && rp->phase != POD_GONE && rp->phase != POD_TERMINATING)
+            cl->term[rp->node]++;
+    }
 }
 
 struct node *cluster_find_node(struct sim *s, const struct deployment *d)
@@ -1877,7 +2203,9 @@ struct node *cluster_find_node(struct sim *s, const struct deployment *d)
     }
     /* The kube-scheduler over the nodes the API server knows: registered and Ready, or
      * cordoned (a launching node is not registered yet or has no allocatable GPUs). */
-    cl->cfg.pod.requests[SCHED_GPU] = gpus; /* units of the pods' GPU resource */
+    const struct np_pod *pk = &cl->cfg.pods[d->id];
+    if (s->n_deps > 1)
+        count_matching(s, d);
     if (cl->n_live > cl->cap_sn) {
         int32_t cap = cl->cap_live;
         struct sched_node *sn = sim_reallocarray(cl->sn, (size_t)cap, sizeof *sn);
@@ -1914,12 +2242,15 @@ struct node *cluster_find_node(struct sim *s, const struct deployment *d)
         sn->labels = x->cls->labels;
         sn->n_labels = x->cls->n;
         sn->taints = np_node_taints(&cl->cfg, x->pool, &sn->n_taints);
-        sn->matching = n->n_pods - n->n_terminating;
+        /* PodTopologySpread counts the pods its selector matches: this Deployment's */
+        sn->matching = s->n_deps > 1 ? cl->term[n->id] : n->n_pods - n->n_terminating;
+        /* the pod's node requirement on its GPU model (struct np_pod) */
+        sn->affinity_mismatch = !(pk->types >> n->instance & 1);
         sn->has_image = n->image_cached;
         sn->unschedulable = n->state == NODE_DRAINING;
         cl->sn_id[m++] = n->id;
     }
-    int32_t k = sched_select(&cl->cfg.sched, &cl->cfg.pod, cl->sn, m, s->rng, &cl->work, NULL);
+    int32_t k = sched_select(&cl->cfg.sched, &pk->pod, cl->sn, m, s->rng, &cl->work, NULL);
     if (k == -2)
         oom(s, "scheduling");
     if (k < 0)
@@ -1934,18 +2265,21 @@ struct node *cluster_find_node(struct sim *s, const struct deployment *d)
 /* One more node at t = 0 for an initial replica the nodes made from fleet.replicas do not
  * hold (an autoscaler may start the fleet elsewhere): the type Karpenter would pick for
  * one pod, or the first autoscaled AKS pool with room. */
-static bool initial_extra_node(struct sim *s)
+static bool initial_extra_node(struct sim *s, const struct deployment *d)
 {
     struct cluster *cl = s->cluster;
+    struct pod_item it = {d->id, d->gpus_per_pod, 0, 0, 0};
     if (cl->cfg.kind == NP_KARPENTER) {
         int32_t unplaced;
-        return kp_pack(s, 1, -1, &unplaced) == 1 &&
-               kp_launch(s, cl->claims[0].pool, cl->claims[0].opts, false, true) >= 0;
+        return kp_pack(s, &it, 1, -1, &unplaced) == 1 &&
+               kp_launch(s, cl->claims[0].pool, cl->claims[0].opts, cl->claims[0].deps, false,
+                         true) >= 0;
     }
     const struct np_aks *a = &cl->cfg.aks;
     for (size_t p = 0; p < a->n_pools; p++) {
         const struct np_aks_pool *pool = &a->pools[p];
-        if (pool->system || !pool->autoscale || !pool->pod_ok ||
+        if (pool->system || !pool->autoscale || !cl->cfg.pods[it.dep].aks_ok[p] ||
+            it.units > gpushare_node_units(s, cl->cfg.types[pool->type].gpus) ||
             pool_size(s, (int32_t)p) >= pool->max_count)
             continue;
         int32_t zone;
@@ -1961,7 +2295,7 @@ struct node *cluster_initial_node(struct sim *s, const struct deployment *d,
 {
     int32_t gpus = d->gpus_per_pod;
     struct node *n = cluster_find_node(s, d);
-    if (!n && s->cluster && initial_extra_node(s))
+    if (!n && s->cluster && initial_extra_node(s, d))
         n = cluster_find_node(s, d);
     if (!n && !s->cluster)
         sim_err_set(err, SIM_EINVAL,

@@ -29,6 +29,9 @@ struct rd {
     struct nodepool_cfg *cfg;
     struct sim_err *err;
     struct np_karpenter *kp; /* the NodePool being read */
+    const struct scenario *const *deps; /* every deployment on the cluster (sc is deps[0], or
+                                           the one whose pods are being read) */
+    int32_t n_deps;
 };
 
 static int fail(const struct rd *r, const struct ynode *at, const char *fmt, ...)
@@ -401,6 +404,15 @@ static bool fits_engine(const struct scenario *sc, const struct cat_instance *ci
     if (ci->n_gpus < sc->engine.tensor_parallel_size)
         return false;
     return !sc->engine.gpu[0] || !strcasecmp(ci->gpu, sc->engine.gpu);
+}
+
+/* Does the instance run some deployment's replicas? */
+static bool fits_any(const struct rd *r, const struct cat_instance *ci)
+{
+    for (int32_t k = 0; k < r->n_deps; k++)
+        if (fits_engine(r->deps[k], ci))
+            return true;
+    return false;
 }
 
 static bool in_region(const struct nodepool_cfg *cfg, const struct cat_instance *ci)
@@ -1479,6 +1491,11 @@ static int read_nodepool(const struct rd *r, const struct ynode *np, const char 
     if (!any) {
         char all[1024];
         type_names(cfg, false, all, sizeof all);
+        if (r->n_deps > 1)
+            return fail(r, reqs ? reqs : ts,
+                        "the NodePool's requirements allow no %s %s instance type that runs "
+                        "any deployment's pods (candidates from the catalog: %s)",
+                        cloud_name(cfg->cloud), cfg->region, all);
         if (r->sc->engine.gpu[0])
             return fail(r, reqs ? reqs : ts,
                         "the NodePool's requirements allow no %s %s instance type with GPU "
@@ -1681,7 +1698,7 @@ static int read_karpenter(const struct rd *r, const struct ynode *kn)
     size_t n_inst = catalog_n_instances(r->cat);
     for (size_t i = 0; i < n_inst; i++) {
         const struct cat_instance *ci = catalog_instance_at(r->cat, i);
-        if (in_region(cfg, ci) && fits_engine(r->sc, ci) && type_add(cfg, ci) < 0)
+        if (in_region(cfg, ci) && fits_any(r, ci) && type_add(cfg, ci) < 0)
             return fail(r, kn, "more than %d catalog instance types run the replicas: limit "
                                "them with the NodePool's requirements",
                         NP_MAX_TYPES);
@@ -2315,11 +2332,16 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
     if (!in_region(cfg, ci))
         return fail(r, n, "the catalog prices '%s' in '%s', not in '%s'", ci->id,
                     ci->on_demand_region, cfg->region);
-    if (r->sc->engine.gpu[0] && strcasecmp(ci->gpu, r->sc->engine.gpu))
+    if (r->n_deps > 1 && !fits_any(r, ci))
+        return fail(r, n, "'%s' (%d x %s) runs no deployment's pods: none has 'engine.gpu' '%s' "
+                          "with at most %d GPUs per pod (a pool no deployment uses can be left "
+                          "out, or given mode: System)",
+                    ci->id, ci->n_gpus, ci->gpu, ci->gpu, ci->n_gpus);
+    if (r->n_deps == 1 && r->sc->engine.gpu[0] && strcasecmp(ci->gpu, r->sc->engine.gpu))
         return fail(r, n, "'%s' has GPU '%s', but the replicas run on 'engine.gpu' '%s' (a pool "
                           "the replicas do not use can be left out, or given mode: System)",
                     ci->id, ci->gpu, r->sc->engine.gpu);
-    if (ci->n_gpus < r->sc->engine.tensor_parallel_size)
+    if (r->n_deps == 1 && ci->n_gpus < r->sc->engine.tensor_parallel_size)
         return fail(r, n, "'%s' has %d GPUs, fewer than 'engine.tensor_parallel_size' (%d)",
                     ci->id, ci->n_gpus, r->sc->engine.tensor_parallel_size);
     if ((pool->type = type_add(cfg, ci)) < 0)
@@ -2691,10 +2713,10 @@ static const struct ynode *pod_node(const struct rd *r, const char *path)
 }
 
 /* Why no candidate takes the pod: the first constraint that no candidate meets. */
-static int no_node_error(const struct rd *r, const struct cand *c, int n_c, bool taints_ok,
-                         const struct sched_taint *taint, const char *who)
+static int no_node_error(const struct rd *r, const struct sched_pod *pod, const struct cand *c,
+                         int n_c, bool taints_ok, const struct sched_taint *taint,
+                         const char *who)
 {
-    const struct sched_pod *pod = &r->cfg->pod;
     if (!taints_ok && taint)
         return fail(r, pod_node(r, "fleet.pod.tolerations"),
                     "no node of %s can take the pods: their taint %s%s%s:%s is not tolerated "
@@ -2736,23 +2758,30 @@ static int no_node_error(const struct rd *r, const struct cand *c, int n_c, bool
 }
 
 /*
- * The fleet's pods as the scheduler sees them (fleet.pod's constraints, nvidia.com/gpu =
- * tensor_parallel_size, owned by a ReplicaSet, the image's size, the ExtendedResource-
- * Toleration), and which offerings (Karpenter) or pools (AKS) can take them: Karpenter
- * launches a NodeClaim only for pods whose constraints the NodePool's requirements, labels
- * and taints admit (scheduling.Requirements.Compatible, Taints.ToleratesPod); the cluster
- * autoscaler only scales node groups whose template node passes the scheduler's
- * predicates. None at all is an error at the constraint that excludes them.
+ * One deployment's pods (r->sc) as the scheduler sees them (fleet.pod's constraints,
+ * nvidia.com/gpu = tensor_parallel_size, owned by a ReplicaSet, the image's size, the
+ * ExtendedResourceToleration), and which offerings (Karpenter) or pools (AKS) can take
+ * them: those of an instance type with its GPU and at least tensor_parallel_size GPUs
+ * (the pods' node requirement on the GPU), and whose constraints the NodePool's
+ * requirements, labels and taints admit (scheduling.Requirements.Compatible,
+ * Taints.ToleratesPod); the cluster autoscaler only scales node groups whose template
+ * node passes the scheduler's predicates. None at all is an error at the constraint that
+ * excludes them.
  */
-static int read_pod_side(const struct rd *r)
+static int read_pod_side(const struct rd *r, struct np_pod *out)
 {
     struct nodepool_cfg *cfg = r->cfg;
     const struct scenario *sc = r->sc;
-    struct sched_pod *pod = &cfg->pod;
+    memset(out, 0, sizeof *out);
+    struct sched_pod *pod = &out->pod;
     *pod = sc->fleet.pod.sched;
     pod->requests[SCHED_GPU] = sc->engine.tensor_parallel_size;
     pod->owned = true;
     pod->image_bytes = (int64_t)(sc->engine.startup.image_gib * 1073741824.0);
+    out->units = sc->engine.tensor_parallel_size;
+    for (int32_t t = 0; t < cfg->n_types; t++)
+        if (fits_engine(sc, cfg->types[t].inst))
+            out->types |= 1ull << t;
     /* ExtendedResourceToleration: a toleration for the extended resource the pods
      * request (nvidia.com/gpu, or a MIG or shared resource's name). */
     const char *res = sc->fleet.pod.gpu.resource[0] ? sc->fleet.pod.gpu.resource
@@ -2768,6 +2797,29 @@ static int read_pod_side(const struct rd *r)
                         "labels: a node provisioner ('cluster.karpenter' or 'cluster.aks')");
         return SIM_OK;
     }
+    uint64_t usable = 0; /* types some NodePool or pool offers */
+    if (cfg->kind == NP_KARPENTER)
+        for (int32_t p = 0; p < cfg->n_kp; p++)
+            usable |= cfg->kp[p].types;
+    else
+        for (size_t p = 0; p < cfg->aks.n_pools; p++)
+            if (!cfg->aks.pools[p].system)
+                usable |= 1ull << cfg->aks.pools[p].type;
+    if (r->n_deps > 1 && !(usable & out->types)) {
+        const struct ynode *at = scenario_node(sc, "engine.gpu");
+        char who[NP_NAME_MAX + 32];
+        if (cfg->kind == NP_KARPENTER && cfg->n_kp == 1)
+            snprintf(who, sizeof who, "NodePool '%s' allows", cfg->kp[0].name);
+        else
+            snprintf(who, sizeof who, "the %s allow",
+                     cfg->kind == NP_KARPENTER ? "NodePools" : "AKS node pools");
+        return fail(r, at ? at : pod_node(r, "engine"),
+                    "deployment '%s': no instance type %s has GPU '%s' with at least %d per "
+                    "node ('engine.gpu', 'engine.tensor_parallel_size'): its pods could never "
+                    "be scheduled",
+                    sc->deployment, who, sc->engine.gpu[0] ? sc->engine.gpu : "any",
+                    sc->engine.tensor_parallel_size);
+    }
     struct cand c[NP_MAX_POOLS];
     int n_c = 0;
     bool any = false;
@@ -2776,8 +2828,7 @@ static int read_pod_side(const struct rd *r)
         /* Each NodePool: its taints, and each offering it allows. */
         bool some_taints_ok = false;
         for (int32_t p = 0; p < cfg->n_kp; p++) {
-            struct np_karpenter *kp = &cfg->kp[p];
-            memset(kp->pod_ok, 0, sizeof kp->pod_ok);
+            const struct np_karpenter *kp = &cfg->kp[p];
             bool tok = sched_taints_ok(pod, kp->taints, kp->n_taints);
             for (int i = 0; i < kp->n_taints && !tok && !bad; i++)
                 if (!sched_taints_ok(pod, &kp->taints[i], 1))
@@ -2787,12 +2838,15 @@ static int read_pod_side(const struct rd *r)
             for (int32_t t = 0; t < cfg->n_types; t++)
                 for (int32_t z = 0; z < cfg->n_zones; z++)
                     for (int cap = 0; cap < 2; cap++) {
-                        if (!(kp->types >> t & 1) || !kp->zone_ok[z] || !kp->capacity[cap])
+                        if (!(kp->types >> t & 1) || !(out->types >> t & 1) || !kp->zone_ok[z] ||
+                            !kp->capacity[cap])
                             continue;
                         one.n = np_node_labels(cfg, r->cat, t, z, cap, p, one.labels, one.buf,
                                                sizeof one.buf);
-                        kp->pod_ok[t][z][cap] = tok && sched_affinity_ok(pod, one.labels, one.n);
-                        any = any || kp->pod_ok[t][z][cap];
+                        if (tok && sched_affinity_ok(pod, one.labels, one.n)) {
+                            out->kp_ok[p][z][cap] |= 1ull << t;
+                            any = true;
+                        }
                         if (tok && n_c < NP_MAX_POOLS)
                             c[n_c++] = one;
                     }
@@ -2803,16 +2857,15 @@ static int read_pod_side(const struct rd *r)
                 snprintf(who, sizeof who, "NodePool '%s'", cfg->kp[0].name);
             else
                 snprintf(who, sizeof who, "the NodePools");
-            return no_node_error(r, c, n_c, some_taints_ok, bad, who);
+            return no_node_error(r, pod, c, n_c, some_taints_ok, bad, who);
         }
         return SIM_OK;
     }
-    struct np_aks *a = &cfg->aks;
+    const struct np_aks *a = &cfg->aks;
     bool some_taints_ok = false;
     for (size_t p = 0; p < a->n_pools; p++) {
-        struct np_aks_pool *pool = &a->pools[p];
-        pool->pod_ok = false;
-        if (pool->system)
+        const struct np_aks_pool *pool = &a->pools[p];
+        if (pool->system || !(out->types >> pool->type & 1))
             continue;
         bool tok = sched_taints_ok(pod, pool->taints, pool->n_taints);
         for (int i = 0; i < pool->n_taints && !tok && !bad; i++)
@@ -2821,8 +2874,8 @@ static int read_pod_side(const struct rd *r)
         struct cand *cc = &c[n_c < NP_MAX_POOLS ? n_c : NP_MAX_POOLS - 1];
         cc->n = np_node_labels(cfg, r->cat, pool->type, np_aks_pool_zone(cfg, pool), pool->spot,
                                (int32_t)p, cc->labels, cc->buf, sizeof cc->buf);
-        pool->pod_ok = tok && sched_affinity_ok(pod, cc->labels, cc->n);
-        any = any || pool->pod_ok;
+        out->aks_ok[p] = tok && sched_affinity_ok(pod, cc->labels, cc->n);
+        any = any || out->aks_ok[p];
         if (tok) {
             some_taints_ok = true;
             if (n_c < NP_MAX_POOLS)
@@ -2830,7 +2883,25 @@ static int read_pod_side(const struct rd *r)
         }
     }
     if (!any)
-        return no_node_error(r, c, n_c, some_taints_ok, bad, "the AKS node pools");
+        return no_node_error(r, pod, c, n_c, some_taints_ok, bad, "the AKS node pools");
+    return SIM_OK;
+}
+
+/* Every deployment's pods (cfg->pods), each read against its own scenario. */
+static int read_pods(const struct rd *r)
+{
+    struct nodepool_cfg *cfg = r->cfg;
+    cfg->pods = calloc((size_t)r->n_deps, sizeof *cfg->pods);
+    if (!cfg->pods)
+        return sim_err_set(r->err, SIM_ENOMEM, "out of memory");
+    cfg->n_pods = r->n_deps;
+    for (int32_t k = 0; k < r->n_deps; k++) {
+        struct rd rk = *r;
+        rk.sc = r->deps[k];
+        int rc = read_pod_side(&rk, &cfg->pods[k]);
+        if (rc)
+            return rc;
+    }
     return SIM_OK;
 }
 
@@ -2839,13 +2910,26 @@ static int read_pod_side(const struct rd *r)
 int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
                       const struct catalog *cat, struct sim_err *err)
 {
+    return nodepool_cfg_load_deps(cfg, &sc, 1, cat, err);
+}
+
+int nodepool_cfg_load_deps(struct nodepool_cfg *cfg, const struct scenario *const *deps,
+                           int32_t n_deps, const struct catalog *cat, struct sim_err *err)
+{
     memset(cfg, 0, sizeof *cfg);
     cfg->kind = NP_IMPLICIT;
     sched_profile_default(&cfg->sched);
+    if (n_deps < 1 || n_deps > 64)
+        return sim_err_set(err, SIM_EINVAL, "between 1 and 64 deployments share a cluster");
+    const struct scenario *sc = deps[0];
     const struct ynode *cl = sc->cluster.node;
-    struct rd r = {sc, cat, cfg, err, NULL};
-    if (!cl)
-        return read_pod_side(&r);
+    struct rd r = {sc, cat, cfg, err, NULL, deps, n_deps};
+    if (!cl) {
+        int rc = read_pods(&r);
+        if (rc)
+            nodepool_cfg_release(cfg);
+        return rc;
+    }
     int rc = ynode_check_keys(cl, "cluster", cluster_keys, err);
     if (rc)
         goto fail;
@@ -2876,7 +2960,7 @@ int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
             if ((rc = ynode_as_enum(ynode_get(cl, "cloud"), "cluster.cloud", clouds, &c, err)))
                 goto fail;
         }
-        if ((rc = read_pod_side(&r)))
+        if ((rc = read_pods(&r)))
             goto fail;
         return SIM_OK; /* the implicit pool */
     }
@@ -2911,7 +2995,7 @@ int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
         goto fail;
     if ((n = ynode_get(cl, "podDisruptionBudget")) && (rc = read_pdb(&r, n)))
         goto fail;
-    if ((rc = read_pod_side(&r)))
+    if ((rc = read_pods(&r)))
         goto fail;
     return SIM_OK;
 fail:
@@ -2921,6 +3005,9 @@ fail:
 
 void nodepool_cfg_release(struct nodepool_cfg *cfg)
 {
+    free(cfg->pods);
+    cfg->pods = NULL;
+    cfg->n_pods = 0;
     free(cfg->spot_events);
     free(cfg->ice);
     cfg->spot_events = NULL;

@@ -109,10 +109,6 @@ struct np_karpenter {
     int n_labels;
     struct sched_taint taints[NP_MAX_TAINTS];
     int n_taints;
-    /* The offerings (type, zone, capacity type) whose nodes the fleet's pods can run on:
-     * their taints tolerated, their labels matching the pods' nodeSelector and required
-     * node affinity. Karpenter launches only these for the pods. */
-    bool pod_ok[NP_MAX_TYPES][NP_MAX_ZONES][2];
 };
 
 enum np_expander {
@@ -140,7 +136,24 @@ struct np_aks_pool {
     struct sched_taint taints[NP_MAX_TAINTS]; /* nodeTaints, and AKS's spot taint */
     int n_taints;
     char taint_text[NP_MAX_TAINTS][NP_TAINT_TEXT];
-    bool pod_ok; /* the fleet's pods can run on its nodes (the autoscaler's predicates) */
+};
+
+/* One deployment's pods as the provisioners and the kube-scheduler see them. A pod runs
+ * only on nodes with its GPU model (`engine.gpu`) and at least `units` GPUs: the node
+ * requirement its Deployment carries as `karpenter.k8s.aws/instance-gpu-name` (AWS
+ * Karpenter; `karpenter.azure.com/sku-gpu-name` on Azure), narrowed to the catalog's GPU
+ * (the provider's short name `h100` covers SXM and NVL parts), and on AKS the pools whose
+ * vmSize has that GPU (the template node's `node.kubernetes.io/instance-type`). */
+struct np_pod {
+    struct sched_pod pod; /* fleet.pod's constraints, nvidia.com/gpu = units, the image */
+    int32_t units;        /* GPUs (or GPU units) per pod: tensor_parallel_size */
+    uint64_t types;       /* the instance types (bit t: types[t]) with its GPU and >= units */
+    /* Karpenter: per NodePool, zone and capacity type, the types whose nodes the pods can
+     * run on (taints tolerated, labels matching nodeSelector and required node affinity,
+     * its GPU); Karpenter launches only these for the pods. */
+    uint64_t kp_ok[NP_MAX_KP][NP_MAX_ZONES][2];
+    bool aks_ok[NP_MAX_POOLS]; /* AKS: its pods can run on the pool's nodes (the
+                                  autoscaler's predicates on the template node) */
 };
 
 /* The cluster-autoscaler profile (AKS's key spelling in the scenario). */
@@ -216,7 +229,8 @@ struct nodepool_cfg {
     /* kube-scheduler (cluster.scheduler) and the pods' side of scheduling */
     struct sched_profile sched;
     bool ert;                         /* the API server's ExtendedResourceToleration */
-    struct sched_pod pod;             /* the fleet's pods as the scheduler sees them */
+    struct np_pod *pods;              /* per deployment, in the scenario's order (owned) */
+    int32_t n_pods;
     /* Fields of the pasted objects accepted and ignored (status, managedFields,
      * provisioningState, ...): the run records them. */
     struct ignored_fields ignored;
@@ -230,6 +244,12 @@ struct nodepool_cfg {
  */
 int nodepool_cfg_load(struct nodepool_cfg *cfg, const struct scenario *sc,
                       const struct catalog *cat, struct sim_err *err);
+/* The same for `n` deployments sharing one cluster (deps[0]'s `cluster:` is read): the
+ * instance types are those that run any deployment's pods, an AKS pool's VM size must run
+ * some deployment's, and cfg->pods[k] says where deployment k's pods can run (an error at
+ * deployment k's constraint when nowhere). At most 64 deployments. */
+int nodepool_cfg_load_deps(struct nodepool_cfg *cfg, const struct scenario *const *deps,
+                           int32_t n, const struct catalog *cat, struct sim_err *err);
 
 void nodepool_cfg_release(struct nodepool_cfg *cfg);
 

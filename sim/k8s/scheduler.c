@@ -194,7 +194,7 @@ bool sched_feasible(const struct sched_pod *pod, const struct sched_node *node,
         }
         return false;
     }
-    if (!sched_affinity_ok(pod, node->labels, node->n_labels)) {
+    if (node->affinity_mismatch || !sched_affinity_ok(pod, node->labels, node->n_labels)) {
         if (why)
             why->affinity++;
         return false;
@@ -330,7 +330,7 @@ static void spread_scores(const struct sched_pod *pod, const struct sched_node *
         w->zone[j] = z ? k : -1;
         /* Pods counted on every node that passes the pod's node affinity
          * (nodeAffinityPolicy Honor), feasible or not. */
-        if (z && nodes[j].matching &&
+        if (z && nodes[j].matching && !nodes[j].affinity_mismatch &&
             sched_affinity_ok(pod, nodes[j].labels, nodes[j].n_labels))
             w->zcount[k] += nodes[j].matching;
     }

@@ -134,7 +134,11 @@ struct sched_node {
     int n_labels;
     const struct sched_taint *taints;
     int n_taints;
-    int32_t matching;   /* pods of the same workload on it, not terminating (topology spread) */
+    int32_t matching;   /* pods its topology spread selector matches (the pod's own
+                           Deployment's) on it, not terminating */
+    bool affinity_mismatch; /* fails a node requirement of the pod the caller evaluated (its
+                               GPU model): NodeAffinity filters it, and the topology spread
+                               does not count it (nodeAffinityPolicy Honor) */
     bool has_image;     /* the pod's image is in node.status.images */
     bool unschedulable; /* cordoned (spec.unschedulable): NodeUnschedulable filters it */
 };

@@ -1,0 +1,308 @@
+/* Deployments of different sizes (GPUs per pod) and GPU models sharing one cluster's
+ * pools: Karpenter packs their combined pending pods, each pod lands only on its GPU's
+ * instance types, consolidation and the cluster autoscaler's binpacking estimator move
+ * and count every deployment's pods. Expected numbers are worked out by hand in each
+ * test from the catalog's prices (models/data/instances.json: Karpenter's generated AWS
+ * pricing for us-east-1; Azure retail prices for eastus). */
+#include <criterion/criterion.h>
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "models/catalog.h"
+#include "sim/config/scenario.h"
+#include "sim/sim_int.h"
+
+#define FIX FIXTURES "/multi/"
+
+struct mrun {
+    struct scenario sc;
+    struct catalog *cat;
+    struct sim *s;
+    struct rec_node nodes[64];
+    char types[64][64];
+    char reasons[64][48];
+    size_t n_nodes;
+};
+
+static int node_cb(void *ctx, const struct rec_node *n)
+{
+    struct mrun *r = ctx;
+    if (r->n_nodes < 64) {
+        size_t i = r->n_nodes++;
+        r->nodes[i] = *n;
+        snprintf(r->types[i], sizeof r->types[i], "%s", n->instance_type);
+        snprintf(r->reasons[i], sizeof r->reasons[i], "%s", n->end_reason ? n->end_reason : "");
+        r->nodes[i].instance_type = r->types[i];
+        r->nodes[i].end_reason = r->reasons[i];
+    }
+    return 0;
+}
+
+static struct sim_sink sink = {.node = node_cb};
+
+static void load(struct mrun *r, const char *file)
+{
+    gsl_set_error_handler_off();
+    memset(r, 0, sizeof *r);
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&r->sc, file, NULL, 0, &err), SIM_OK, "%s: %s", err.where,
+                 err.msg);
+    r->cat = sim_load_catalog(&r->sc, &err);
+    cr_assert_not_null(r->cat, "%s", err.msg);
+}
+
+static void build(struct mrun *r)
+{
+    struct sim_err err = {0};
+    sink.ctx = r;
+    struct sim_options opt = {.catalog = r->cat, .sink = &sink};
+    r->s = sim_new(&r->sc, &opt, &err);
+    cr_assert_not_null(r->s, "%s: %s", err.where, err.msg);
+}
+
+static void go(struct mrun *r)
+{
+    struct sim_err err = {0};
+    cr_assert_eq(sim_run(r->s, &err), SIM_OK, "%s", err.msg);
+}
+
+static void done(struct mrun *r)
+{
+    sim_free(r->s);
+    catalog_free(r->cat);
+    scenario_release(&r->sc);
+}
+
+/* What an autoscaler would write: deployment (arg >> 32) to (arg & 0xffffffff) replicas. */
+static void set_desired(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    fleet_set_desired(s->deps[arg >> 32], (int32_t)(arg & 0xffffffffu));
+}
+
+static void at(struct mrun *r, double t_s, int dep, int desired)
+{
+    evq_push(r->s->q, (int64_t)llround(t_s * 1e6), PRIO_CONTROL, set_desired, NULL,
+             (uint64_t)dep << 32 | (uint64_t)desired);
+}
+
+static const struct rec_node *node_row(const struct mrun *r, int32_t id)
+{
+    for (size_t i = 0; i < r->n_nodes; i++)
+        if (r->nodes[i].node_id == id)
+            return &r->nodes[i];
+    cr_assert_fail("no row for node %d", id);
+    return NULL;
+}
+
+/* g6.48xlarge (8 x L4) and g6.12xlarge (4 x L4) on demand in us-east-1, $/h. */
+#define G6_48XL 13.3504
+#define G6_12XL 4.6016
+#define G6_XL 0.8048
+#define P5_48XL 55.04
+
+Test(cluster_mixed, tp4_and_two_tp2_pack_onto_one_8_gpu_node)
+{
+    /* Karpenter's queue (equal CPU and memory requests: creation order here) packs big
+     * (TP4) into a new NodeClaim with the g6 types of >= 4 GPUs {g6.12xlarge, g6.24xlarge,
+     * g6.48xlarge}; chat (TP2) joins it, narrowing the options to >= 6 GPUs {g6.48xlarge};
+     * code (TP2) joins at 8 GPUs. One claim: the cheapest of its options, g6.48xlarge at
+     * $13.3504/h, holds all three pods. */
+    struct mrun r;
+    load(&r, FIX "mixed_tp.yaml");
+    build(&r);
+    go(&r);
+    const struct sim_result *all = sim_result(r.s);
+    cr_assert_eq(all->cost.n_nodes, 1);
+    cr_assert_str_eq(node_row(&r, 0)->instance_type, "g6.48xlarge");
+    double end_s = ceil((double)all->end_us * 1e-6);
+    cr_assert_float_eq(all->cost.usd, G6_48XL * end_s / 3600.0, 1e-9);
+    for (int k = 0; k < 3; k++)
+        cr_assert_eq(r.s->deps[k]->pods[0]->node, 0, "deployment %d", k);
+    cr_assert_eq(r.s->nodes[0].gpus_free, 0);
+    done(&r);
+}
+
+Test(cluster_mixed, separate_runs_need_a_node_each)
+{
+    /* Alone, each deployment's one pod gets the cheapest g6 type that holds it: TP4 and
+     * TP2 both g6.12xlarge ($4.6016/h; no L4 type has 2 GPUs). Three runs bill three
+     * nodes, $13.8048/h together against the shared node's $13.3504/h. */
+    double usd_per_h = 0;
+    for (int k = 0; k < 3; k++) {
+        struct mrun r;
+        load(&r, FIX "mixed_tp.yaml");
+        struct scenario keep = r.sc.deployments[0];
+        r.sc.deployments[0] = r.sc.deployments[k];
+        r.sc.deployments[k] = keep;
+        r.sc.n_deployments = 1;
+        build(&r);
+        go(&r);
+        cr_assert_eq(sim_result(r.s)->cost.n_nodes, 1);
+        cr_assert_str_eq(node_row(&r, 0)->instance_type, "g6.12xlarge", "deployment %d", k);
+        usd_per_h += node_row(&r, 0)->price_usd_per_hour;
+        r.sc.n_deployments = 3;
+        done(&r);
+    }
+    cr_assert_float_eq(usd_per_h, 3 * G6_12XL, 1e-9);
+    cr_assert_gt(usd_per_h, G6_48XL);
+}
+
+Test(cluster_mixed, each_deployment_lands_on_its_gpus_instance_types)
+{
+    /* t = 0: large (H100, TP4) opens a claim of {p5.48xlarge} (the only p5 type with >= 4
+     * H100s); small's first pod (L4) cannot join it (no offering both pods run on) and
+     * opens a claim of every g6 type; its second pod joins that one (>= 2 GPUs:
+     * g6.12xlarge, g6.24xlarge, g6.48xlarge). Launched: p5.48xlarge ($55.04) and the
+     * cheapest of the second claim, g6.12xlarge ($4.6016).
+     * At 10 s large goes 1 -> 3 and small 2 -> 5: one large pod binds to node 0's 4 free
+     * H100s, two small pods to node 1's 2 free L4s; one large and one small pod stay
+     * Pending (node 0 is full, node 1 is full, and neither node has the other's GPU). The
+     * batch window closes at 11 s: two claims, {p5.48xlarge} and every g6 type, launched
+     * as p5.48xlarge and g6.xlarge ($0.8048, the cheapest L4 type); Ready at 101 s
+     * (launch_to_ready 90 s). */
+    struct mrun r;
+    load(&r, FIX "mixed_gpus.yaml");
+    build(&r);
+    at(&r, 10, 0, 3);
+    at(&r, 10, 1, 5);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 4);
+    cr_assert_str_eq(node_row(&r, 0)->instance_type, "p5.48xlarge");
+    cr_assert_str_eq(node_row(&r, 1)->instance_type, "g6.12xlarge");
+    cr_assert_float_eq(node_row(&r, 0)->price_usd_per_hour, P5_48XL, 1e-9);
+    cr_assert_float_eq(node_row(&r, 1)->price_usd_per_hour, G6_12XL, 1e-9);
+    int p5 = 0, g6xl = 0;
+    for (int32_t id = 2; id < 4; id++) {
+        const struct rec_node *n = node_row(&r, id);
+        cr_assert_eq(n->requested_us, 11000000);
+        cr_assert_eq(n->ready_us, 101000000);
+        p5 += !strcmp(n->instance_type, "p5.48xlarge");
+        g6xl += !strcmp(n->instance_type, "g6.xlarge");
+    }
+    cr_assert_eq(p5, 1);
+    cr_assert_eq(g6xl, 1);
+    /* every pod on a node of its GPU */
+    for (int k = 0; k < 2; k++) {
+        const struct deployment *d = r.s->deps[k];
+        cr_assert_eq(d->n_pods, k == 0 ? 3 : 5);
+        for (int32_t i = 0; i < d->n_pods; i++) {
+            int32_t id = d->pods[i]->node;
+            cr_assert_geq(id, 0);
+            const char *ty = node_row(&r, id)->instance_type;
+            cr_assert(k == 0 ? !strncmp(ty, "p5.", 3) : !strncmp(ty, "g6.", 3),
+                      "%s pod %d on %s", d->sc->deployment, i, ty);
+        }
+    }
+    done(&r);
+}
+
+Test(cluster_mixed, consolidation_moves_the_tp2_pod_into_free_gpus)
+{
+    /* g6.12xlarge only (4 x L4). t = 0: a (TP1 x 4) fills node 0, b (TP2) has node 1.
+     * Passes every 10 s find nothing to do while node 0 is full (b's pod needs 2 GPUs; a
+     * replacement g6.12xlarge is not cheaper). At 60 s a goes 4 -> 2: two of its pods are
+     * deleted and exit at SIGTERM (no preStop, shutdown timeout 0), leaving node 0 two
+     * free GPUs and a last pod event at 60 s, so node 0 is no candidate (consolidateAfter
+     * 30 s) but node 1 is (last pod event at 0). The pass at 60 s: b's pod fits node 0's
+     * free GPUs: delete node 1. Re-validated 15 s later (75 s), node 1 is drained: b's pod
+     * is evicted and exits at once, its replacement binds to node 0, and node 1 ends at
+     * 75 s (consolidation-underutilized). */
+    struct mrun r;
+    load(&r, FIX "consolidate_mixed.yaml");
+    build(&r);
+    at(&r, 60, 0, 2);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 2);
+    const struct rec_node *n1 = node_row(&r, 1);
+    cr_assert_str_eq(n1->end_reason, "consolidation-underutilized");
+    cr_assert_eq(n1->terminated_us, 75000000);
+    cr_assert_eq(node_row(&r, 0)->terminated_us, -1);
+    const struct deployment *b = r.s->deps[1];
+    cr_assert_eq(b->n_pods, 2);
+    cr_assert_eq(b->pods[0]->gone_us, 75000000);
+    cr_assert_eq(b->pods[1]->node, 0);
+    cr_assert_eq(b->pods[1]->scheduled_us, 75000000);
+    cr_assert_eq(r.s->nodes[0].gpus_free, 0); /* 2 x TP1 + 1 x TP2 */
+    done(&r);
+}
+
+Test(cluster_mixed, autoscaler_binpacking_estimate_for_mixed_pending_pods)
+{
+    /* One AKS pool of Standard_NC96ads_A100_v4 (4 x A100), count 1: b (TP1) and a (TP2)
+     * share node 0 (3 GPUs used). At 10 s b goes 1 -> 4 and a 1 -> 3: one b pod binds to
+     * node 0's last GPU; b2, b3 (TP1) and a1, a2 (TP2) stay Pending. The scan at 40 s
+     * (GPU pods are helped once 30 s old) runs the estimator over the pool: group b first
+     * (its oldest pod), onto new node e0: b2, b3 (2 GPUs left); group a: a1 onto e0 (full),
+     * a2 does not fit e0, so a new node e1 takes it. Two nodes, 4 pods, 6 of 8 GPUs. The
+     * pool grows by 2 at 40 s, and the next scans see the upcoming nodes take every
+     * pending pod (no further scale-up). */
+    struct mrun r;
+    load(&r, FIX "aks_mixed.yaml");
+    build(&r);
+    at(&r, 10, 0, 4);
+    at(&r, 10, 1, 3);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 3);
+    for (int32_t id = 1; id < 3; id++) {
+        cr_assert_str_eq(node_row(&r, id)->instance_type, "Standard_NC96ads_A100_v4");
+        cr_assert_eq(node_row(&r, id)->requested_us, 40000000);
+        cr_assert_eq(node_row(&r, id)->ready_us, 400000000);
+    }
+    int32_t units = 0;
+    for (int k = 0; k < 2; k++)
+        for (int32_t i = 0; i < r.s->deps[k]->n_pods; i++) {
+            cr_assert_geq(r.s->deps[k]->pods[i]->node, 0);
+            units += r.s->deps[k]->gpus_per_pod;
+        }
+    cr_assert_eq(units, 4 * 1 + 3 * 2);
+    done(&r);
+}
+
+Test(cluster_mixed, topology_spread_counts_each_deployments_own_pods)
+{
+    /* g6.48xlarge only, default profile. t = 0: x (TP1 x 7) and z (TP1 x 1) fill node 0.
+     * 10 s: z 1 -> 3: both new pods Pending; node 1 requested at 11 s, Ready at 101 s,
+     * both bind there (their image pulled by 221 s). 400 s: x 7 -> 6 frees one GPU on
+     * node 0 (x6 + z1). 410 s: z 3 -> 4: node 0 (1 free) and node 1 (6 free) are feasible,
+     * both have the image, both in the same zone, Fit truncates to 99 on both. The spread
+     * score decides: the selector matches z's pods only, 1 on node 0 against 2 on node 1,
+     * so raw = 1 ln 4 + 2 + zone against 2 ln 4 + 2 + zone: node 0 scores higher and takes
+     * the pod. Counting every deployment's pods (7 against 2) would have sent it to
+     * node 1. */
+    struct mrun r;
+    load(&r, FIX "spread_per_deployment.yaml");
+    build(&r);
+    at(&r, 10, 1, 3);
+    at(&r, 400, 0, 6);
+    at(&r, 410, 1, 4);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 2);
+    cr_assert_eq(node_row(&r, 1)->ready_us, 101000000);
+    const struct deployment *z = r.s->deps[1];
+    cr_assert_eq(z->n_pods, 4);
+    cr_assert_eq(z->pods[1]->node, 1);
+    cr_assert_eq(z->pods[2]->node, 1);
+    cr_assert_eq(z->pods[3]->node, 0);
+    cr_assert_eq(z->pods[3]->scheduled_us, 410000000);
+    done(&r);
+}
+
+Test(cluster_mixed, a_deployment_whose_gpu_no_pool_offers_is_a_load_error)
+{
+    /* small on A10G: the NodePool allows the p5 and g6 families only (H100, L4). */
+    struct mrun r;
+    load(&r, FIX "mixed_gpus.yaml");
+    snprintf(r.sc.deployments[1].engine.gpu, sizeof r.sc.deployments[1].engine.gpu, "a10g");
+    struct sim_err err = {0};
+    struct sim_options opt = {.catalog = r.cat};
+    r.s = sim_new(&r.sc, &opt, &err);
+    cr_assert_null(r.s);
+    cr_assert_eq(err.code, SIM_EINVAL);
+    cr_assert(strstr(err.msg, "deployment 'small': no instance type NodePool 'gpu' allows has GPU "
+                              "'a10g' with at least 1 per node"),
+              "%s", err.msg);
+    cr_assert(strstr(err.where, "mixed_gpus.yaml:46:"), "%s", err.where); /* its engine.gpu */
+    done(&r);
+}
