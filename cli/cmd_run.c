@@ -247,6 +247,7 @@ static void print_ignored(const struct sim_result *r, bool full)
 struct summary_part {
     const char *deployment;
     bool part, cluster;
+    const char *slo_note; /* cluster: every deployment's verdicts */
 };
 
 static void print_body(const struct scenario *sc, const struct sim_result *r, double wall_s,
@@ -257,7 +258,7 @@ static void print_summary(const struct scenario *sc, const struct sim_result *r,
 {
     printf("llmcap run: %s (%s, seed %llu)\n", sc->name, sc->path,
            (unsigned long long)sc->seed);
-    struct summary_part whole = {NULL, false, false};
+    struct summary_part whole = {NULL, false, false, NULL};
     print_body(sc, r, wall_s, db_path, run_id, &whole);
 }
 
@@ -271,8 +272,32 @@ static void print_deployments(const struct scenario *sc, const struct sim *s, do
         const struct scenario *d = sim_deployment_scenario(s, i);
         const struct sim_result *r = sim_deployment_result(s, i);
         printf("deployment %s (model %s)\n", d->deployment, sim_deployment_model(s, i));
-        struct summary_part part = {d->deployment, true, false};
+        struct summary_part part = {d->deployment, true, false, NULL};
         print_body(d, r, wall_s, db_path, run_id, &part);
+    }
+    /* "2 of 3 met over 2 deployments: chat PASS 1/1, code FAIL 1/2" */
+    char note[1024];
+    size_t n_slo = 0, n_pass = 0, len = 0;
+    for (int32_t i = 0; i < sim_n_deployments(s); i++) {
+        const struct sim_result *r = sim_deployment_result(s, i);
+        n_slo += r->n_slo;
+        for (size_t k = 0; k < r->n_slo; k++)
+            n_pass += r->slo[k].pass;
+    }
+    int k = snprintf(note, sizeof note, "%zu of %zu met over %d deployments:", n_pass, n_slo,
+                     (int)sim_n_deployments(s));
+    len = k > 0 ? (size_t)k : 0;
+    for (int32_t i = 0; i < sim_n_deployments(s) && len < sizeof note; i++) {
+        const struct sim_result *r = sim_deployment_result(s, i);
+        size_t p = 0;
+        for (size_t q = 0; q < r->n_slo; q++)
+            p += r->slo[q].pass;
+        k = r->n_slo ? snprintf(note + len, sizeof note - len, "%s %s %s %zu/%zu", i ? "," : "",
+                                sim_deployment_scenario(s, i)->deployment,
+                                r->slo_pass ? "PASS" : "FAIL", p, r->n_slo)
+                     : snprintf(note + len, sizeof note - len, "%s %s none set", i ? "," : "",
+                                sim_deployment_scenario(s, i)->deployment);
+        len = k > 0 ? len + (size_t)k : sizeof note;
     }
     const struct sim_result *r = sim_result(s);
     printf("cluster (every deployment)\n");
@@ -280,7 +305,7 @@ static void print_deployments(const struct scenario *sc, const struct sim *s, do
         printf("  gateway    %llu requests for a model no deployment serves (404, not "
                "counted below)\n",
                (unsigned long long)r->unknown_model_requests);
-    struct summary_part all = {NULL, false, true};
+    struct summary_part all = {NULL, false, true, n_slo ? note : NULL};
     print_body(sc, r, wall_s, db_path, run_id, &all);
 }
 
@@ -445,8 +470,10 @@ static void print_body(const struct scenario *sc, const struct sim_result *r, do
     }
     if (n_slo)
         printf("  SLOs       %s (%zu of %zu met)\n", r->slo_pass ? "PASS" : "FAIL", pass, n_slo);
+    else if (sp->cluster && sp->slo_note)
+        printf("  SLOs       %s (%s)\n", r->slo_pass ? "PASS" : "FAIL", sp->slo_note);
     else if (sp->cluster)
-        printf("  SLOs       %s (every deployment's own)\n", r->slo_pass ? "PASS" : "FAIL");
+        printf("  SLOs       none (no deployment sets an SLO)\n");
     if (r->autoscaled && r->autoscaler_evals > 0 && r->autoscaler_active_evals == 0 &&
         !r->slo_pass)
         printf("  autoscaler never active in %llu evaluations while SLOs failed%s\n",
@@ -483,8 +510,33 @@ static int print_json_kv(void *ctx, const char *key, double value)
     return 0;
 }
 
-static void print_json(const struct scenario *sc, const struct sim_result *r, int64_t run_id)
+static void print_json_slos(const struct sim_result *r, const char *deployment, bool *first)
 {
+    for (size_t i = 0; i < r->n_slo; i++) {
+        const struct slo_result *sr = &r->slo[i];
+        printf("%s\n    {", *first ? "" : ",");
+        *first = false;
+        if (deployment) {
+            printf("\"deployment\": ");
+            cli_json_string(stdout, deployment);
+            printf(", ");
+        }
+        printf("\"slo\": ");
+        cli_json_string(stdout, sr->slo->key);
+        printf(", \"target\": %.17g, \"actual\": ", sr->slo->target);
+        if (isnan(sr->actual))
+            printf("null");
+        else
+            printf("%.17g", sr->actual);
+        printf(", \"pass\": %s}", sr->pass ? "true" : "false");
+    }
+}
+
+/* A run of several deployments: the run's summary is the cluster's; "slo" lists every
+ * deployment's verdicts (with "deployment"), and "deployments" each one's summary. */
+static void print_json(const struct scenario *sc, const struct sim *s, int64_t run_id)
+{
+    const struct sim_result *r = sim_result(s);
     printf("{\n  \"scenario\": ");
     cli_json_string(stdout, sc->name);
     printf(",\n  \"seed\": %llu,\n  \"run_id\": %lld,\n  \"latency_provenance\": ",
@@ -499,18 +551,27 @@ static void print_json(const struct scenario *sc, const struct sim_result *r, in
     struct json_ctx j = {true};
     sim_result_foreach(r, print_json_kv, &j);
     printf("\n  },\n  \"slo\": [");
-    for (size_t i = 0; i < r->n_slo; i++) {
-        const struct slo_result *sr = &r->slo[i];
-        printf("%s\n    {\"slo\": ", i ? "," : "");
-        cli_json_string(stdout, sr->slo->key);
-        printf(", \"target\": %.17g, \"actual\": ", sr->slo->target);
-        if (isnan(sr->actual))
-            printf("null");
-        else
-            printf("%.17g", sr->actual);
-        printf(", \"pass\": %s}", sr->pass ? "true" : "false");
+    bool first = true;
+    int32_t n_deps = sim_n_deployments(s);
+    if (n_deps > 1)
+        for (int32_t i = 0; i < n_deps; i++)
+            print_json_slos(sim_deployment_result(s, i), sim_deployment_scenario(s, i)->deployment,
+                            &first);
+    else
+        print_json_slos(r, NULL, &first);
+    printf("\n  ]");
+    for (int32_t i = 0; n_deps > 1 && i < n_deps; i++) {
+        const struct sim_result *dr = sim_deployment_result(s, i);
+        printf("%s\n    {\"deployment\": ", i ? "," : ",\n  \"deployments\": [");
+        cli_json_string(stdout, sim_deployment_scenario(s, i)->deployment);
+        printf(", \"model\": ");
+        cli_json_string(stdout, sim_deployment_model(s, i));
+        printf(", \"slo_pass\": %s, \"summary\": {", dr->slo_pass ? "true" : "false");
+        struct json_ctx dj = {true};
+        sim_result_foreach(dr, print_json_kv, &dj);
+        printf("\n    }}%s", i + 1 == n_deps ? "\n  ]" : "");
     }
-    printf("\n  ]\n}\n");
+    printf("\n}\n");
 }
 
 /* ---- run ---------------------------------------------------------------------------------- */
@@ -603,7 +664,7 @@ int cmd_run(int argc, char **argv)
         }
     }
     if (cfg.json)
-        print_json(&sc, r, run_id);
+        print_json(&sc, s, run_id);
     else if (!cfg.quiet && sim_n_deployments(s) > 1)
         print_deployments(&sc, s, wall, cfg.output, run_id);
     else if (!cfg.quiet)

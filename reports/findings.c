@@ -607,13 +607,44 @@ static void detect_autoscaler(const struct run_data *rd, struct out *o)
                empty);
 }
 
+/* A deployment of several that missed an SLO: its verdict in numbers (the run's windows
+ * mix every deployment's requests, so they cannot place its breach in time). */
+static void detect_deployment_slos(const struct run_data *rd, struct out *o)
+{
+    for (size_t i = 0; i < rd->n_slo; i++) {
+        const struct rd_slo *x = &rd->slo[i];
+        if (!x->deployment || x->pass)
+            continue;
+        struct finding *f = add(o, FIND_SLO_BREACH, true, NAN, NAN);
+        if (!f)
+            return;
+        char ac[32], tg[32];
+        fmt_slo_value(ac, sizeof ac, x->unit, x->actual, "not measured");
+        fmt_slo_value(tg, sizeof tg, x->unit, x->target, "-");
+        const char *own = x->slo + strlen(x->deployment) + 1; /* "DEP.slo" */
+        append(f, "deployment %s missed its SLO %s: %s against a target of %s", x->deployment,
+               own, ac, tg);
+        const struct rd_dep *d = NULL;
+        for (size_t k = 0; k < rd->n_deps; k++)
+            if (rd->deps[k].name == x->deployment)
+                d = &rd->deps[k];
+        if (d && !strcmp(x->metric, "ttft") && d->ttft_slo_breach_s > 0)
+            append(f, "; its TTFT was above the target in %.0f one-minute window%s, the longest "
+                      "run %.0f min",
+                   d->ttft_slo_breach_s / 60, plural(d->ttft_slo_breach_s / 60),
+                   d->ttft_slo_breach_longest_s / 60);
+    }
+}
+
 size_t findings_detect(const struct run_data *rd, struct finding *out, size_t max)
 {
     struct out o = {out, 0, max};
     detect_autoscaler(rd, &o);
+    detect_deployment_slos(rd, &o);
     if (rd->has_series)
         for (size_t i = 0; i < rd->n_slo; i++)
-            detect_breaches(rd, &rd->slo[i], &o);
+            if (!rd->slo[i].deployment)
+                detect_breaches(rd, &rd->slo[i], &o);
     detect_timeouts(rd, &o);
     detect_outcomes(rd, &o);
     detect_preemptions(rd, &o);

@@ -11,7 +11,10 @@
  *   - spot interruptions; how long new replicas took to become Ready;
  *   - a large idle or loading share of the bill;
  *   - an autoscaler that was never active while an SLO failed (often a trigger query
- *     whose labels match no series, so the fleet never scaled).
+ *     whose labels match no series, so the fleet never scaled);
+ *   - in a run of several deployments, each SLO a deployment missed, with its value and
+ *     target and the minutes its TTFT was above target (the windows above mix every
+ *     deployment's requests, so a deployment's SLO is not placed in time).
  *
  * Times are run time (seconds from the run's start), written h:mm:ss. Pure functions of
  * the data: the same run gives the same findings, in the same order.

@@ -643,12 +643,29 @@ static void headline(struct doc *d, const struct run_data *rd, size_t n_pass)
     if (rd->n_slo == 0) {
         blk_cell(d, b, 0, "SLOs");
         blk_cell(d, b, 0, "none");
-        blk_cell(d, b, 0, "the scenario sets no SLO");
+        blk_cell(d, b, 0, "%s", rd->n_deps ? "no deployment sets an SLO" : "the scenario sets no SLO");
     } else {
         bool pass = n_pass == rd->n_slo;
         blk_cell(d, b, pass ? CF_PASS : CF_FAIL, "SLOs");
         blk_cell(d, b, pass ? CF_PASS : CF_FAIL, "%s", pass ? "PASS" : "FAIL");
-        blk_cell(d, b, 0, "%zu of %zu met", n_pass, rd->n_slo);
+        if (!rd->n_deps) {
+            blk_cell(d, b, 0, "%zu of %zu met", n_pass, rd->n_slo);
+        } else { /* "3 of 4 met over 2 deployments: chat PASS 2/2, code FAIL 1/2" */
+            char note[512];
+            int len = snprintf(note, sizeof note, "%zu of %zu met over %zu deployments:", n_pass,
+                               rd->n_slo, rd->n_deps);
+            for (size_t i = 0; i < rd->n_deps && len > 0 && (size_t)len < sizeof note; i++) {
+                const struct rd_dep *dp = &rd->deps[i];
+                if (dp->n_slo)
+                    len += snprintf(note + len, sizeof note - (size_t)len, "%s %s %s %zu/%zu",
+                                    i ? "," : "", dp->name, dp->slo_pass ? "PASS" : "FAIL",
+                                    dp->n_pass, dp->n_slo);
+                else
+                    len += snprintf(note + len, sizeof note - (size_t)len, "%s %s none set",
+                                    i ? "," : "", dp->name);
+            }
+            blk_cell(d, b, 0, "%s", note);
+        }
     }
     double cost = run_data_get(rd, "cost_usd");
     if (isnan(cost)) {
@@ -670,8 +687,16 @@ static void headline(struct doc *d, const struct run_data *rd, size_t n_pass)
     else
         blk_cell(d, b, 0, "$%.4f", mtok);
     fmt_usd(x, sizeof x, cost);
-    blk_cell(d, b, 0, "%s for this run%s", x,
-             run_data_get(rd, "slo_pass") == 0 ? ", which FAILED its SLOs" : "");
+    char split[400] = ""; /* several deployments: "; chat 75.0%, code 25.0% of it by GPU-time" */
+    for (size_t i = 0, len = 0; i < rd->n_deps && cost > 0 && len < sizeof split; i++) {
+        char pct[32];
+        fmt_pct(pct, sizeof pct, rd->deps[i].cost_usd / cost);
+        int k = snprintf(split + len, sizeof split - len, "%s %s %s%s", i ? "," : ";",
+                         rd->deps[i].name, pct, i + 1 == rd->n_deps ? " of it by GPU-time" : "");
+        len = k > 0 ? len + (size_t)k : sizeof split;
+    }
+    blk_cell(d, b, 0, "%s for this run%s%s", x,
+             run_data_get(rd, "slo_pass") == 0 ? ", which FAILED its SLOs" : "", split);
     fmt_usd(v, sizeof v, run_data_get(rd, "cost_usd_per_month"));
     blk_cell(d, b, 0, "Projected month");
     blk_cell(d, b, 0, "%s", v);
@@ -1519,13 +1544,6 @@ struct dep_rows {
     bool oom;
 };
 
-static int count_cb(void *ctx, const struct db_value *c, int n_cols)
-{
-    (void)n_cols;
-    *(int64_t *)ctx = c[0].i;
-    return 0;
-}
-
 static int dep_row_cb(void *ctx, const struct db_value *c, int n_cols)
 {
     struct dep_rows *p = ctx;
@@ -1570,16 +1588,11 @@ static int dep_row_cb(void *ctx, const struct db_value *c, int n_cols)
 static int deployments_section(struct doc *d, struct db *db, const struct run_data *rd,
                                struct sim_err *err)
 {
-    int64_t has = 0;
-    int rc = db_query(db,
-                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-                      "('deployments', 'deployment_summary', 'deployment_slo_results')",
-                      NULL, 0, count_cb, &has, err);
-    if (rc != SIM_OK || has != 3)
-        return rc;
+    if (rd->n_deps < 2) /* run_data_load() found the deployment tables and its rows */
+        return SIM_OK;
     struct dep_rows p = {NULL, 0, 0, false};
     struct db_value id = db_int(rd->run_id);
-    rc = db_query(db,
+    int rc = db_query(db,
                   "SELECT d.deployment, d.slo_pass, (SELECT count(*) FROM "
                   "deployment_slo_results o WHERE o.run_id = d.run_id AND o.deployment = "
                   "d.deployment), (SELECT coalesce(sum(pass), 0) FROM deployment_slo_results o "

@@ -197,19 +197,27 @@ struct kv_list {
     size_t cap;
 };
 
+/* Room for item `n` of the array *arr (l->cap items of `size`): SIM_OK or SIM_ENOMEM. */
+static int make_room(struct kv_list *l, void *arr, size_t n, size_t size, size_t first)
+{
+    if (n < l->cap)
+        return SIM_OK;
+    size_t cap = l->cap ? l->cap * 2 : first;
+    void *p = sim_reallocarray(*(void **)arr, cap, size);
+    if (!p)
+        return SIM_ENOMEM;
+    *(void **)arr = p;
+    l->cap = cap;
+    return SIM_OK;
+}
+
 static int read_summary(void *ctx, const struct db_value *c, int n)
 {
     (void)n;
     struct kv_list *l = ctx;
     struct run_data *rd = l->rd;
-    if (rd->n_summary == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct rd_kv *p = sim_reallocarray(rd->summary, cap, sizeof *p);
-        if (!p)
-            return SIM_ENOMEM;
-        rd->summary = p;
-        l->cap = cap;
-    }
+    if (make_room(l, &rd->summary, rd->n_summary, sizeof *rd->summary, 64))
+        return SIM_ENOMEM;
     struct rd_kv *kv = &rd->summary[rd->n_summary];
     kv->key = strdup(c[0].s ? c[0].s : "");
     if (!kv->key)
@@ -224,14 +232,8 @@ static int read_slo(void *ctx, const struct db_value *c, int n)
     (void)n;
     struct kv_list *l = ctx;
     struct run_data *rd = l->rd;
-    if (rd->n_slo == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct rd_slo *p = sim_reallocarray(rd->slo, cap, sizeof *p);
-        if (!p)
-            return SIM_ENOMEM;
-        rd->slo = p;
-        l->cap = cap;
-    }
+    if (make_room(l, &rd->slo, rd->n_slo, sizeof *rd->slo, 8))
+        return SIM_ENOMEM;
     struct rd_slo *s = &rd->slo[rd->n_slo];
     memset(s, 0, sizeof *s);
     rd->n_slo++;
@@ -244,6 +246,14 @@ static int read_slo(void *ctx, const struct db_value *c, int n)
     s->target = c[3].d;
     s->actual = c[4].type == DB_NULL ? NAN : c[4].d;
     s->pass = c[6].i != 0;
+    if (n > 7) { /* a deployment's: c[7] is its position in rd->deps */
+        size_t k = (size_t)c[7].i;
+        if (k < rd->n_deps) {
+            s->deployment = rd->deps[k].name;
+            rd->deps[k].n_slo++;
+            rd->deps[k].n_pass += s->pass;
+        }
+    }
     return 0;
 }
 
@@ -265,6 +275,68 @@ static int read_node_group(void *ctx, const struct db_value *c, int n_cols)
     g->spot_interruptions = c[4].type == DB_INT ? (size_t)c[4].i : 0;
     g->cost_usd = c[5].type == DB_NULL ? NAN : c[5].type == DB_INT ? (double)c[5].i : c[5].d;
     return 0;
+}
+
+static int read_dep(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct kv_list *l = ctx;
+    struct run_data *rd = l->rd;
+    if (make_room(l, &rd->deps, rd->n_deps, sizeof *rd->deps, 8))
+        return SIM_ENOMEM;
+    struct rd_dep *d = &rd->deps[rd->n_deps];
+    memset(d, 0, sizeof *d);
+    rd->n_deps++;
+    if (!(d->name = dup_or_null(&c[0])))
+        return SIM_ENOMEM;
+    d->slo_pass = c[1].i != 0;
+    d->cost_usd = c[2].type == DB_NULL ? NAN : c[2].d;
+    d->ttft_slo_breach_s = c[3].type == DB_NULL ? NAN : c[3].d;
+    d->ttft_slo_breach_longest_s = c[4].type == DB_NULL ? NAN : c[4].d;
+    return 0;
+}
+
+static int count_one(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    *(int64_t *)ctx = c[0].i;
+    return 0;
+}
+
+#define DEP_KEY(k)                                                                           \
+    "(SELECT value FROM deployment_summary s WHERE s.run_id = d.run_id AND s.deployment = " \
+    "d.deployment AND s.key = '" k "')"
+
+/* A run of several deployments: each one, and its SLO verdicts as the run's (databases
+ * written before the deployment tables existed have none). */
+static int load_deployments(struct db *db, struct run_data *rd, struct sim_err *err)
+{
+    int64_t has = 0;
+    int rc = db_query(db,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                      "('deployments', 'deployment_summary', 'deployment_slo_results')",
+                      NULL, 0, count_one, &has, err);
+    if (rc != SIM_OK || has != 3)
+        return rc;
+    struct db_value id = db_int(rd->run_id);
+    struct kv_list l = {rd, 0};
+    rc = db_query(db,
+                  "SELECT d.deployment, d.slo_pass, " DEP_KEY("cost_usd") ", "
+                  DEP_KEY("ttft_slo_breach_s") ", " DEP_KEY("ttft_slo_breach_longest_s")
+                  " FROM deployments d WHERE d.run_id = ?1 ORDER BY d.position, d.deployment",
+                  &id, 1, read_dep, &l, err);
+    if (rc != SIM_OK || rd->n_deps == 0)
+        return rc == SIM_ENOMEM ? oom(err) : rc;
+    l.cap = 0;
+    rc = db_query(db,
+                  "SELECT o.deployment || '.' || o.slo, o.metric, o.quantile, o.target, "
+                  "o.actual, o.unit, o.pass, (SELECT count(*) FROM deployments e WHERE "
+                  "e.run_id = d.run_id AND (e.position < d.position OR (e.position = "
+                  "d.position AND e.deployment < d.deployment))) FROM deployment_slo_results o "
+                  "JOIN deployments d ON d.run_id = o.run_id AND d.deployment = o.deployment "
+                  "WHERE o.run_id = ?1 ORDER BY d.position, d.deployment, o.slo",
+                  &id, 1, read_slo, &l, err);
+    return rc == SIM_ENOMEM ? oom(err) : rc;
 }
 
 static int load_headline(struct db *db, struct run_data *rd, struct sim_err *err)
@@ -301,7 +373,9 @@ static int load_headline(struct db *db, struct run_data *rd, struct sim_err *err
                   &id, 1, read_node_group, rd, err);
     if (rc != SIM_OK)
         return rc == SIM_ENOMEM ? oom(err) : rc;
-    return zone_notes_load(db, rd->run_id, &rd->zones, err);
+    if ((rc = zone_notes_load(db, rd->run_id, &rd->zones, err)) != SIM_OK)
+        return rc;
+    return rd->n_slo ? SIM_OK : load_deployments(db, rd, err);
 }
 
 /* ---- windows ------------------------------------------------------------------------------ */
@@ -839,6 +913,9 @@ void run_data_release(struct run_data *rd)
     }
     free(rd->slo);
     free(rd->node_groups);
+    for (size_t i = 0; i < rd->n_deps; i++)
+        free(rd->deps[i].name);
+    free(rd->deps);
     free(rd->win);
     struct rd_series *series[] = {
         &rd->ready,     &rd->starting,          &rd->nodes,    &rd->queue,

@@ -56,10 +56,20 @@ struct rd_kv {
 };
 
 struct rd_slo {
-    char *slo, *metric, *unit;
+    char *slo, *metric, *unit; /* a deployment's SLO of several is named "DEPLOYMENT.slo" */
     double quantile;       /* NaN for error_rate */
     double target, actual; /* actual NaN when nothing was measured */
     bool pass;
+    const char *deployment; /* that deployment (borrowed from run_data.deps), else NULL */
+};
+
+/* One deployment of a run with several (tables deployments, deployment_summary). */
+struct rd_dep {
+    char *name;
+    bool slo_pass;
+    size_t n_slo, n_pass; /* its SLOs in run_data.slo and how many it met */
+    double cost_usd;      /* its share of the cluster's bill by GPU-time (NaN: no cost model) */
+    double ttft_slo_breach_s, ttft_slo_breach_longest_s; /* NaN without a TTFT SLO */
 };
 
 /* The nodes of one offering: instance type, capacity type and zone (as the nodes table
@@ -79,7 +89,9 @@ struct run_data {
     int64_t seed;
     double wall_s, sim_end_s;
     int64_t n_events, n_requests;
-    /* summary in key order, SLO verdicts in slo order */
+    /* summary in key order, SLO verdicts in slo order; a run of several deployments has
+     * no SLO of its own: slo holds every deployment's, in the deployments' order (each
+     * one's in slo order), and deps the deployments (n_deps 0 for a single one) */
     struct rd_kv *summary;
     size_t n_summary;
     struct rd_slo *slo;
@@ -89,6 +101,8 @@ struct run_data {
     struct rd_node_group *node_groups;
     size_t n_node_groups;
     struct zone_notes zones;
+    struct rd_dep *deps;
+    size_t n_deps;
 
     /* RD_SERIES */
     bool has_series;

@@ -203,3 +203,36 @@ Test(check, a_scenario_missing_from_the_baseline_is_checked_on_its_slos_alone)
     free(x);
     rm_tree(dir);
 }
+
+/* A run of several deployments is gated on every deployment's SLOs (split_three_one: code's
+ * TPOT SLO of 10 ms is below its 20 ms decode iteration; chat's and code's TTFT SLOs of
+ * 2 s pass), one test case each, named DEPLOYMENT.slo. Loosening code's target by name to
+ * 50 ms passes the gate. */
+Test(check, gates_on_every_deployments_slos)
+{
+    char dir[256];
+    make_tmp(dir, sizeof dir, "checkdeps");
+    cr_assert_eq(llmcap(dir, "", "check %s/multi/split_three_one.yaml --junit %s/j.xml", FIXTURES,
+                        dir),
+                 1);
+    char *out = out_of(dir, "out"), *x = junit(dir);
+    cr_assert_str_eq(out, "split-three-one: FAIL: code.tpot_p95 21.3 ms > 10 ms\n");
+    static const char *const want[] = {
+        "tests=\"4\" failures=\"1\" errors=\"0\"",
+        "<testcase classname=\"llmcap.split-three-one.slo\" name=\"chat.ttft_p95 &lt;= 2 s\"/>",
+        "<testcase classname=\"llmcap.split-three-one.slo\" name=\"code.ttft_p95 &lt;= 2 s\"/>",
+        "<failure type=\"slo\" message=\"code.tpot_p95 is 21.3 ms, above the target 10 ms\"/>"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_assert(strstr(x, want[i]), "'%s' not in\n%s", want[i], x);
+    validates(dir);
+    free(out);
+    free(x);
+    cr_assert_eq(llmcap(dir, "", "check %s/multi/split_three_one.yaml --set "
+                                 "deployments.code.slo.tpot_p95=50ms",
+                        FIXTURES),
+                 0);
+    out = out_of(dir, "out");
+    cr_assert_str_eq(out, "split-three-one: PASS (3 of 3 SLOs met)\n");
+    free(out);
+    rm_tree(dir);
+}

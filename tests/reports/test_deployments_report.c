@@ -117,3 +117,45 @@ Test(deployments_report, a_single_deployment_report_is_unchanged)
     free(mb);
     rm_tree(dir);
 }
+
+/* The headline, findings and SLO table carry every deployment's verdicts. split_three_one:
+ * chat's TTFT p95 SLO (2 s) passes (a 200-token prefill at 50 us a token is 10 ms, and
+ * 3 replicas at 2 req/s barely queue); code's TTFT SLO (2 s) passes, its TPOT SLO (10 ms)
+ * fails (TPOT is at least the 20 ms decode iteration): 2 of 3 met; the bill splits 6:2
+ * GPUs, 75% / 25%. */
+Test(deployments_report, the_headline_and_findings_carry_each_deployments_verdicts)
+{
+    char dir[256], db[512];
+    make_tmp(dir, sizeof dir, "dephead");
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", SPLIT, db), 1);
+    char *md = report_md(dir, db, 1, "out");
+    cr_assert_not_null(strstr(md, "| **FAIL** (2 of 3 met over 2 deployments: chat PASS 1/1, code "
+                                  "FAIL 1/2) | "),
+                       "%s", md);
+    cr_assert_not_null(strstr(md, "($5.03 for this run, which FAILED its SLOs; chat 75.0%, code "
+                                  "25.0% of it by GPU-time)"),
+                       "%s", md);
+    cr_assert_null(strstr(md, "sets no SLO"), "%s", md);
+    cr_assert_not_null(strstr(md, "- **deployment code missed its SLO tpot\\_p95**: "), "%s", md);
+    cr_assert_not_null(strstr(md, "| `code.tpot_p95` | 10 ms | "), "%s", md);
+    cr_assert_not_null(strstr(md, "| `chat.ttft_p95` | 2 s | "), "%s", md);
+    free(md);
+    /* a run whose deployments set no SLO says so */
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet --set 'deployments.chat.slo={}' --set "
+                                 "'deployments.code.slo={}'",
+                        SPLIT, db),
+                 0);
+    md = report_md(dir, db, 2, "none");
+    cr_assert_not_null(strstr(md, "| **none** (no deployment sets an SLO) |"), "%s", md);
+    free(md);
+    /* the summary's cluster block */
+    cr_assert_eq(llmcap(dir, "", "run %s", SPLIT), 1);
+    char *out = out_of(dir, "out");
+    cr_assert_not_null(strstr(out, "cluster (every deployment)\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "  SLOs       FAIL (2 of 3 met over 2 deployments: chat PASS "
+                                   "1/1, code FAIL 1/2)\n"),
+                       "%s", out);
+    free(out);
+    rm_tree(dir);
+}

@@ -85,7 +85,7 @@ static void by_hand(struct run_data *rd, struct rd_window *win)
     rd->n_request_rows = 500;
     rd->n_pods = 3;
     slo_ttft =
-        (struct rd_slo){(char *)"ttft_p95", (char *)"ttft", (char *)"s", 0.95, 2.0, 4.5, false};
+        (struct rd_slo){(char *)"ttft_p95", (char *)"ttft", (char *)"s", 0.95, 2.0, 4.5, false, NULL};
     rd->slo = &slo_ttft;
     rd->n_slo = 1;
     summary_kv[0] = (struct rd_kv){(char *)"requests_total", 500};
@@ -170,7 +170,7 @@ Test(findings, an_autoscaler_never_active_while_an_slo_failed_is_a_warning)
                          {"autoscaler_empty_query_evaluations", 31},
                          {"autoscaler_evaluations", 34},
                          {"replicas_peak_ready", 1}};
-    struct rd_slo slo = {"error_rate", "error_rate", "frac", NAN, 0.01, 0.6667, false};
+    struct rd_slo slo = {"error_rate", "error_rate", "frac", NAN, 0.01, 0.6667, false, NULL};
     struct run_data rd = {0};
     rd.summary = kv;
     rd.n_summary = sizeof kv / sizeof kv[0];

@@ -193,6 +193,14 @@ Test(sweep, a_bad_point_stops_the_sweep_before_anything_runs)
     rm_tree(dir);
 }
 
+/* The last command printed `needle` on DIR's "out" or "err". */
+static void printed(const char *dir, const char *which, const char *needle)
+{
+    char *text = out_of(dir, which);
+    cr_assert(strstr(text, needle), "'%s' not in\n%s", needle, text);
+    free(text);
+}
+
 /* A deployment of several is varied by name (or index) like any other field: chat's
  * replicas in split_three_one.yaml (3 in the file) are 1 and then 2, code's stay 1. */
 Test(sweep, varies_one_deployment_of_several_by_name)
@@ -219,10 +227,15 @@ Test(sweep, varies_one_deployment_of_several_by_name)
                                  "deployments.chta.fleet.replicas=1 -o %s/t.db",
                         FIXTURES, dir),
                  2);
-    char *err = out_of(dir, "err");
-    cr_assert(strstr(err, "'chta' is neither an index nor the name of an item (names: chat, "
-                          "code); did you mean 'chat'?"),
-              "%s", err);
-    free(err);
+    printed(dir, "err", "'chta' is neither an index nor the name of an item (names: chat, code); "
+                        "did you mean 'chat'?");
+    /* the SLO column counts every deployment's verdicts: code's TPOT (at least its 20 ms
+     * decode iteration) fails a 10 ms target and passes a 50 ms one */
+    cr_assert_eq(llmcap(dir, "", "sweep %s/multi/split_three_one.yaml --vary "
+                                 "deployments.code.slo.tpot_p95=10ms,50ms -j 1 -o %s/u.db",
+                        FIXTURES, dir),
+                 0);
+    printed(dir, "out", "      0       1  FAIL 2/3    {\"deployments.code.slo.tpot_p95\": "
+                        "\"10ms\"}\n      1       2  PASS 3/3    ");
     rm_tree(dir);
 }
