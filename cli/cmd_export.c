@@ -15,8 +15,9 @@ enum { OPT_TABLE, OPT_FORMAT, OPT_RUN, OPT_OUT };
 
 static const struct cli_opt export_opts[] = {
     [OPT_TABLE] = {"table", 't', "TABLE",
-                   "runs, requests, samples, summary, slo_results, scaling_events, pods or "
-                   "nodes (required)"},
+                   "runs, requests, samples, summary, slo_results, scaling_events, pods, "
+                   "nodes, deployments, deployment_summary or deployment_slo_results "
+                   "(required)"},
     [OPT_FORMAT] = {"format", 'f', "FORMAT", "csv (RFC 4180, the default) or jsonl"},
     [OPT_RUN] = {"run", 'r', "N", "only run N (default: every run in the database)"},
     [OPT_OUT] = {"output", 'o', "FILE", "write FILE (whole or not at all) instead of stdout"},
@@ -46,8 +47,9 @@ int cmd_export(int argc, char **argv)
             if (!known)
                 return cli_usage_error(argv[0],
                                        "'--table' must be one of runs, requests, samples, "
-                                       "summary, slo_results, scaling_events, pods, nodes, got "
-                                       "'%s'",
+                                       "summary, slo_results, scaling_events, pods, nodes, "
+                                       "deployments, deployment_summary, "
+                                       "deployment_slo_results, got '%s'",
                                        v);
             table = v;
             break;

@@ -10,8 +10,17 @@
 
 #include "reports/zones.h"
 
-const char *const export_tables[] = {"runs",        "requests",       "samples", "summary",
-                                     "slo_results", "scaling_events", "pods",    "nodes",
+const char *const export_tables[] = {"runs",
+                                     "requests",
+                                     "samples",
+                                     "summary",
+                                     "slo_results",
+                                     "scaling_events",
+                                     "pods",
+                                     "nodes",
+                                     "deployments",
+                                     "deployment_summary",
+                                     "deployment_slo_results",
                                      NULL};
 
 /* The order rows were written in: key order for WITHOUT ROWID tables, rowid for the
@@ -27,7 +36,10 @@ static const char *order_of(const char *table)
              {"slo_results", "run_id, slo"},
              {"scaling_events", "run_id, rowid"},
              {"pods", "run_id, pod_id"},
-             {"nodes", "run_id, node_id"}};
+             {"nodes", "run_id, node_id"},
+             {"deployments", "run_id, position, deployment"},
+             {"deployment_summary", "run_id, deployment, key"},
+             {"deployment_slo_results", "run_id, deployment, slo"}};
     for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
         if (!strcmp(o[i].table, table))
             return o[i].order;

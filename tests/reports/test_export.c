@@ -194,3 +194,44 @@ Test(export, errors_write_nothing)
     cr_assert_eq(system(cmd), 0);
     rm_tree(dir);
 }
+
+/* `llmcap export DIR/ARGS` succeeds and prints `want` (exactly, or within it when
+ * `within`). */
+static void exports(const char *dir, const char *args, const char *want, bool within)
+{
+    cr_assert_eq(llmcap(dir, "", "export %s/%s", dir, args), 0, "export %s", args);
+    char *out = out_of(dir, "out");
+    if (within)
+        cr_assert(strstr(out, want), "'%s' not in\n%s", want, out);
+    else
+        cr_assert_str_eq(out, want);
+    free(out);
+}
+
+/* The tables of a run of several deployments export like the others (split_three_one:
+ * chat passes its one SLO, code misses its 10 ms TPOT target, its decode iteration being
+ * 20 ms); a run of one deployment has no rows in them. */
+Test(export, deployment_tables_of_a_run_of_several)
+{
+    char dir[256];
+    make_tmp(dir, sizeof dir, "exportdep");
+    cr_assert_eq(llmcap(dir, "", "run %s/multi/split_three_one.yaml -o %s/m.db --quiet", FIXTURES,
+                        dir),
+                 1);
+    static const char head[] = "run_id,deployment,position,model_name,gpu,tensor_parallel_size,"
+                               "slo_pass\r\n";
+    exports(dir, "m.db --table deployments",
+            "run_id,deployment,position,model_name,gpu,tensor_parallel_size,slo_pass\r\n"
+            "1,chat,0,meta-llama/Meta-Llama-3-8B-Instruct,l40s,2,1\r\n"
+            "1,code,1,code-llama,l40s,2,0\r\n",
+            false);
+    exports(dir, "m.db --table deployment_slo_results --format jsonl",
+            "{\"run_id\":1,\"deployment\":\"code\",\"slo\":\"tpot_p95\",\"metric\":\"tpot\","
+            "\"quantile\":0.95,\"target\":0.01,\"actual\":",
+            true);
+    exports(dir, "m.db --table deployment_summary --run 1", "\r\n1,code,replicas_peak_ready,1\r\n",
+            true);
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s/s.db --quiet", STEADY, dir), 0);
+    exports(dir, "s.db --table deployments", head, false);
+    rm_tree(dir);
+}
