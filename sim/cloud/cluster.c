@@ -1970,7 +1970,9 @@ static void node_event(struct sim *s, void *obj, uint64_t arg)
 
 /* ---- the interface to the fleet --------------------------------------------------------- */
 
-/* The initial replicas of every deployment, in the scenario's order, into cl->items. */
+/* The initial replicas of every deployment (fleet.replicas; an autoscaler's larger
+ * starting point gets its extra nodes one pod at a time, initial_extra_node, as before
+ * several deployments shared a cluster), in the scenario's order, into cl->items. */
 static int32_t initial_items(struct sim *s)
 {
     struct cluster *cl = s->cluster;
@@ -2427,18 +2429,39 @@ static void per_token(const struct sim *s, const struct sim_result *r, struct si
     c->break_even_tokens_per_s = api > 0 ? c->usd_per_hour_mean / 3600.0 / (api / 1e6) : NAN;
 }
 
+/* What deployment d's pods held on the nodes: each pod's GPU units from its scheduling to
+ * its end (or `end`), at the price of a unit of the node it ran on. */
+static double held_usd(const struct sim *s, const struct deployment *d, int64_t end)
+{
+    double usd = 0;
+    for (int32_t i = 0; i < d->n_pods; i++) {
+        const struct replica *rp = d->pods[i];
+        if (rp->node < 0 || rp->scheduled_us < 0)
+            continue;
+        const struct node *n = &s->nodes[rp->node];
+        int64_t stop = rp->gone_us >= 0 ? rp->gone_us : end;
+        usd += (double)(stop - rp->scheduled_us) * 1e-6 * d->gpus_per_pod *
+               n->price_usd_per_hour / 3600.0 / gpushare_unit_divisor(s, d, n);
+    }
+    return usd;
+}
+
 /* Each deployment's share of the cluster's bill `c`: the nodes' cost split by the
- * GPU-time its pods held on them (GPU-seconds from scheduling to termination), idle
- * capacity included; its serving and loading cost are its own pods'. */
+ * GPU-time its pods held on them (GPU-seconds from scheduling to termination) priced at
+ * the GPUs they held, idle capacity included (with one GPU price on every node, plain
+ * GPU-time; with H100 and L4 nodes, an H100 GPU-second weighs its price); its serving and
+ * loading cost are its own pods'. */
 static void share_bill(struct sim *s, const struct sim_cost *c)
 {
-    double total = 0;
-    for (int32_t k = 0; k < s->n_deps; k++)
-        total += s->deps[k]->node_pod_s * gpushare_pod_weight(s, s->deps[k]);
+    double total = 0, held[64];
+    for (int32_t k = 0; k < s->n_deps && k < 64; k++) {
+        held[k] = held_usd(s, s->deps[k], s->now_us);
+        total += held[k];
+    }
     for (int32_t k = 0; k < s->n_deps; k++) {
         struct deployment *d = s->deps[k];
         struct sim_cost *x = &d->res.cost;
-        double f = total > 0 ? d->node_pod_s * gpushare_pod_weight(s, d) / total : 1.0 / s->n_deps;
+        double f = total > 0 ? held[k] / total : 1.0 / s->n_deps;
         double serving = x->serving_usd, loading = x->loading_usd;
         *x = *c;
         x->usd = c->usd * f;

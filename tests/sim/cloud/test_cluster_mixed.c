@@ -306,3 +306,25 @@ Test(cluster_mixed, a_deployment_whose_gpu_no_pool_offers_is_a_load_error)
     cr_assert(strstr(err.where, "mixed_gpus.yaml:46:"), "%s", err.where); /* its engine.gpu */
     done(&r);
 }
+
+Test(cluster_mixed, the_bill_splits_by_the_price_of_the_gpus_held)
+{
+    /* mixed_gpus.yaml as loaded: large holds 4 of p5.48xlarge's 8 H100s ($55.04/h), small
+     * holds 2 of g6.12xlarge's 4 L4s ($4.6016/h), both for the whole run. Priced GPU-time:
+     * large 4 x 55.04 / 8 = $27.52/h, small 2 x 4.6016 / 4 = $2.3008/h: large pays
+     * 27.52 / 29.8208 of the bill, exactly the p5's cost, small the g6's (plain GPU-time,
+     * 4 : 2, would have charged small a third of the H100 node). */
+    struct mrun r;
+    load(&r, FIX "mixed_gpus.yaml");
+    build(&r);
+    go(&r);
+    const struct sim_result *all = sim_result(r.s);
+    double hours = ceil((double)all->end_us * 1e-6) / 3600.0;
+    cr_assert_float_eq(all->cost.usd, (P5_48XL + G6_12XL) * hours, 1e-9);
+    const struct sim_result *large = sim_deployment_result(r.s, 0);
+    const struct sim_result *small = sim_deployment_result(r.s, 1);
+    cr_assert_float_eq(large->cost.share_frac, 27.52 / 29.8208, 1e-12);
+    cr_assert_float_eq(large->cost.usd, P5_48XL * hours, 1e-9);
+    cr_assert_float_eq(small->cost.usd, G6_12XL * hours, 1e-9);
+    done(&r);
+}
