@@ -328,3 +328,32 @@ Test(cluster_mixed, the_bill_splits_by_the_price_of_the_gpus_held)
     cr_assert_float_eq(small->cost.usd, G6_12XL * hours, 1e-9);
     done(&r);
 }
+
+Test(cluster_mixed, autoscaler_scale_down_moves_a_tp1_pod_into_a_tp2_pods_gpus)
+{
+    /* aks_mixed.yaml with b (TP1) x 2 and a (TP2) x 1: node 0 full (4 of 4). 10 s: b 2 -> 3:
+     * b3 Pending, the scan at 40 s grows the pool by one (node 1, Ready at 400 s), b3
+     * binds there (GPU utilization 1/4). 500 s: a 1 -> 0, its pod exits at once: node 0
+     * has 2 free GPUs (utilization 2/4, not below the 0.5 threshold), node 1 is below it
+     * and its pod fits node 0: unneeded from the scan at 500 s, deleted at the scan 10 min
+     * later (1100 s; the last scale-up was at 40 s), b3's replacement binds to node 0. */
+    struct mrun r;
+    load(&r, FIX "aks_mixed.yaml");
+    r.sc.deployments[0].fleet.replicas = 2;
+    build(&r);
+    at(&r, 10, 0, 3);
+    at(&r, 500, 1, 0);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 2);
+    const struct rec_node *n1 = node_row(&r, 1);
+    cr_assert_eq(n1->requested_us, 40000000);
+    cr_assert_eq(n1->ready_us, 400000000);
+    cr_assert_str_eq(n1->end_reason, "scale-down");
+    cr_assert_eq(n1->terminated_us, 1100000000);
+    const struct deployment *b = r.s->deps[0];
+    cr_assert_eq(b->n_pods, 4);
+    cr_assert_eq(b->pods[2]->gone_us, 1100000000);
+    cr_assert_eq(b->pods[3]->node, 0);
+    cr_assert_eq(b->pods[3]->scheduled_us, 1100000000);
+    done(&r);
+}
