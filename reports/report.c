@@ -2024,7 +2024,7 @@ static int groups_text_cb(void *ctx, const struct db_value *c, int n_cols)
     size_t used = strlen(buf);
     snprintf(buf + used, 512 - used, "%s%lld x %s%s%s (%lld of %lld %s)", used ? ", " : "",
              (long long)c[0].i, c[1].s ? c[1].s : "", c[2].s && c[2].s[0] ? " MIG all-" : "",
-             c[2].s ? c[2].s : "", (long long)c[3].i, (long long)(c[0].i * c[4].i),
+             c[2].s ? c[2].s : "", (long long)c[3].i, (long long)c[0].i * c[4].i,
              c[2].s && c[2].s[0] ? "slices" : "GPUs");
     return 0;
 }
