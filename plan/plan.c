@@ -184,7 +184,8 @@ static int read_shared(const struct ynode *plan, struct plan_spec *out, struct s
     for (size_t i = 0; i < d->n; i++) {
         struct plan_spec sub;
         char ctx[96];
-        snprintf(ctx, sizeof ctx, "plan.deployments.%.60s", d->keys[i]->value);
+        snprintf(ctx, sizeof ctx, "plan.deployments.%.60s",
+                 d->keys[i]->value ? d->keys[i]->value : "");
         if (d->items[i]->kind != YNODE_MAP && !ynode_is_null(d->items[i]))
             return sim_err_at(err, SIM_EINVAL, d->items[i]->file, d->items[i]->line,
                               d->items[i]->col, "expected a map of plan keys for '%s'", ctx);

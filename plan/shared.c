@@ -274,12 +274,13 @@ int plan_shared_check(const struct scenario *sc, const struct plan_spec *top,
     const struct ynode *d = top->deployments;
     for (size_t i = 0; d && i < d->n; i++) {
         bool found = false;
+        const char *name = d->keys[i]->value ? d->keys[i]->value : "";
         for (size_t k = 0; k < sc->n_deployments && !found; k++)
-            found = !strcmp(d->keys[i]->value, sc->deployments[k].deployment);
+            found = !strcmp(name, sc->deployments[k].deployment);
         if (!found)
             return fail(d->keys[i], err,
                         "'plan.deployments.%s': the scenario has no deployment of that name",
-                        d->keys[i]->value);
+                        name);
     }
     return SIM_OK;
 }
