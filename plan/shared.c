@@ -576,7 +576,7 @@ static int candidates(struct plan_shared *o, size_t d, const struct catalog *cat
     return SIM_OK;
 }
 
-static int search_layouts(struct plan_shared *o, const struct catalog *cat, struct sim_err *err)
+int plan_shared_layouts(struct plan_shared *o, const struct catalog *cat, struct sim_err *err)
 {
     struct bb b;
     memset(&b, 0, sizeof b);
@@ -782,7 +782,7 @@ int plan_shared_run(const struct scenario *sc, const struct plan_options *opt,
     }
     if (rc == SIM_OK) {
         separate(out);
-        rc = search_layouts(out, opt->catalog, err);
+        rc = plan_shared_layouts(out, opt->catalog, err);
     }
     for (size_t k = 0; rc == SIM_OK && out->provisioner && k < out->n_layouts &&
                        k < (size_t)top.verify_candidates;

@@ -102,6 +102,11 @@ int plan_shared_run(const struct scenario *sc, const struct plan_options *opt,
 
 void plan_shared_free(struct plan_shared *s);
 
+/* The layout search alone, on o->res (each result's deployment, instance, mig, tp,
+ * replicas and feasible set; n_deps set): fills layout[], n_layouts, searched, pruned,
+ * complete. plan_shared_run calls it; tests call it on results built by hand. */
+int plan_shared_layouts(struct plan_shared *o, const struct catalog *cat, struct sim_err *err);
+
 /*
  * Nodes of capacity `cap` that items of `sizes[0..n)` (each <= cap) need: first-fit
  * decreasing, then, for at most 24 items, an exact branch-and-bound that proves the

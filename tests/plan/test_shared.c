@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <gsl/gsl_errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,4 +235,120 @@ Test(plan_shared, plan_check_refuses_at_load_what_a_shared_plan_does_not_model)
     scenario_release(&sc);
     cr_assert(strstr(err.msg, "'plan.mig' is searched by the plan of a cluster's deployments"),
               "%s", err.msg);
+}
+
+/* ---- the branch-and-bound against exhaustive search ---- */
+
+struct lcg {
+    uint64_t s;
+};
+
+static unsigned next_u(struct lcg *g, unsigned n)
+{
+    g->s = g->s * 6364136223846793005u + 1442695040888963407u;
+    return (unsigned)((g->s >> 33) % n);
+}
+
+/* The bill of one pick by brute force: group pods by (instance, MIG), pack each group
+ * exactly, price the nodes. */
+static double brute_bill(const struct plan_result *res, const size_t *pick, size_t nd,
+                         const struct catalog *cat)
+{
+    double usd = 0;
+    bool done[8] = {false};
+    for (size_t d = 0; d < nd; d++) {
+        if (done[d])
+            continue;
+        const struct plan_result *a = &res[pick[d]];
+        const struct cat_instance *in = catalog_instance(cat, a->instance, NULL);
+        int units = a->mig[0] ? in->n_gpus * 2 : in->n_gpus; /* 3g.40gb: 2 a GPU */
+        int sizes[64];
+        size_t n = 0;
+        for (size_t e = d; e < nd; e++) {
+            const struct plan_result *b = &res[pick[e]];
+            if (strcmp(b->instance, a->instance) || strcmp(b->mig, a->mig))
+                continue;
+            done[e] = true;
+            for (int k = 0; k < b->replicas; k++)
+                sizes[n++] = b->mig[0] ? 1 : b->tp;
+        }
+        bool exact;
+        usd += plan_pack(sizes, n, units, &exact) * in->on_demand_usd_per_hour;
+    }
+    return usd;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+Test(plan_shared, branch_and_bound_keeps_the_same_cheapest_layouts_as_exhaustive_search)
+{
+    struct sim_err err = {0};
+    struct catalog *cat = catalog_new(NULL, &err);
+    cr_assert_not_null(cat);
+    cr_assert_eq(catalog_add_file(cat, FIXTURES "/plan/catalog.json", &err), SIM_OK, "%s",
+                 err.msg);
+    const char *inst[3] = {"test-a.h100", "test-b.l40s", "test-8.h100"};
+    const int gpus[3] = {1, 1, 8};
+    struct lcg g = {42};
+    enum { ND = 4, NC = 6 };
+    uint64_t pruned = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        struct plan_result res[ND * NC];
+        memset(res, 0, sizeof res);
+        for (size_t d = 0; d < ND; d++)
+            for (size_t c = 0; c < NC; c++) {
+                struct plan_result *r = &res[d * NC + c];
+                bool dup;
+                do {
+                    unsigned k = next_u(&g, 3);
+                    snprintf(r->instance, sizeof r->instance, "%s", inst[k]);
+                    bool mig = k != 1 && next_u(&g, 3) == 0;
+                    snprintf(r->mig, sizeof r->mig, "%s", mig ? "3g.40gb" : "");
+                    r->tp = mig ? 1 : 1 << next_u(&g, gpus[k] == 8 ? 4 : 1);
+                    r->replicas = 1 + (int)next_u(&g, 6);
+                    dup = false;
+                    for (size_t e = d * NC; e < d * NC + c && !dup; e++)
+                        dup = !strcmp(res[e].instance, r->instance) &&
+                              !strcmp(res[e].mig, r->mig) && res[e].tp == r->tp &&
+                              res[e].replicas == r->replicas;
+                } while (dup);
+                r->deployment = (int32_t)d;
+                r->index = (uint32_t)(d * NC + c);
+                r->feasible = true;
+                r->valid = true;
+            }
+        struct plan_shared o;
+        memset(&o, 0, sizeof o);
+        o.n_deps = ND;
+        o.res = res;
+        o.n_res = ND * NC;
+        cr_assert_eq(plan_shared_layouts(&o, cat, &err), SIM_OK, "%s", err.msg);
+        cr_assert(o.complete);
+        pruned += o.pruned;
+        /* every pick, priced by brute force */
+        double all[NC * NC * NC * NC];
+        size_t n = 0, pick[ND];
+        for (size_t a = 0; a < NC; a++)
+            for (size_t b = 0; b < NC; b++)
+                for (size_t c = 0; c < NC; c++)
+                    for (size_t e = 0; e < NC; e++) {
+                        pick[0] = a;
+                        pick[1] = NC + b;
+                        pick[2] = 2 * NC + c;
+                        pick[3] = 3 * NC + e;
+                        all[n++] = brute_bill(res, pick, ND, cat);
+                    }
+        qsort(all, n, sizeof all[0], cmp_double);
+        cr_assert_eq(o.n_layouts, PLAN_MAX_LAYOUTS);
+        for (size_t k = 0; k < o.n_layouts; k++)
+            cr_assert_float_eq(o.layout[k].usd_per_hour, all[k], 1e-9,
+                               "trial %d, layout %zu: %g against %g", trial, k,
+                               o.layout[k].usd_per_hour, all[k]);
+    }
+    cr_assert_gt(pruned, 0, "the bound cut something over 40 trials");
+    catalog_free(cat);
 }
