@@ -352,3 +352,22 @@ Test(plan_shared, branch_and_bound_keeps_the_same_cheapest_layouts_as_exhaustive
     cr_assert_gt(pruned, 0, "the bound cut something over 40 trials");
     catalog_free(cat);
 }
+Test(plan_shared, a_layout_over_two_instance_types_verifies_with_pods_pinned_to_them)
+{
+    /* chat only on test-8.h100, code only on test-a.h100: one layout, 1 x test-8 ($16/h,
+     * 3 of 8 GPUs) + 3 x test-a ($9/h) = $25/h. Under Karpenter each deployment's pods land
+     * on their own type (nodeSelector): 4 nodes. */
+    const char *sets[] = {"plan.deployments={chat: {instances: [test-8.h100]}, "
+                          "code: {instances: [test-a.h100]}}"};
+    struct plan_shared s;
+    struct sim_err err = {0};
+    cr_assert_eq(run_shared(FIXTURES "/plan/shared_pack.yaml", sets, 1, &s, &err), SIM_OK,
+                 "%s", err.msg);
+    cr_assert_eq(s.n_layouts, 1);
+    const struct plan_layout *l = &s.layout[0];
+    cr_assert_float_eq(l->usd_per_hour, 25.0, 1e-9);
+    cr_assert_eq(l->nodes, 4);
+    cr_assert_eq(l->verify, PLAN_VERIFY_PASS, "%s", l->verify_note);
+    cr_assert(strstr(l->verify_note, "4 nodes"), "%s", l->verify_note);
+    plan_shared_free(&s);
+}
