@@ -213,6 +213,7 @@ static void build_table(struct table *t, const struct cmp_run *runs, size_t n)
         if (i > 0) {
             snprintf(cell(t, col_of(i, 1)), CELL, "%s-A", lab);
             snprintf(cell(t, col_of(i, 2)), CELL, "%s-A %%", lab);
+            snprintf(cell(t, col_of(i, 3)), CELL, "%s vs A", lab);
         }
     }
     /* SLOs */

@@ -206,7 +206,7 @@ Test(compare, one_database_with_several_runs_and_markdown)
     free(one);
     cr_assert_eq(llmcap(dir, "", "compare %s/all.db --format md", dir), 0);
     char *md = out_of(dir, "out");
-    cr_assert(strstr(md, "\n| metric | unit | A | B | B-A | B-A % |  | C | C-A | C-A % |  |\n"
+    cr_assert(strstr(md, "\n| metric | unit | A | B | B-A | B-A % | B vs A | C | C-A | C-A % | C vs A |\n"
                          "| :--- | :--- | ---: | ---: | ---: | ---: | :--- | ---: | ---: | ---: "
                          "| :--- |\n"),
               "%s", md);
