@@ -396,6 +396,9 @@ struct lat_model *lat_roofline_new(const struct lat_context *ctx, struct sim_err
  * lm_head, all-reduce, overhead) memoised: a simulation evaluates millions of decode
  * iterations whose batch size repeats. */
 #define TABLE_MEMO_MAX 4096
+/* Any batch of up to this many tokens (and sequences) has its per-layer GEMMs and
+ * lm_head memoised: prefill and mixed steps repeat token counts too. */
+#define TABLE_TOK_MEMO_MAX 16384
 
 struct lat_table {
     struct lat_model base;
@@ -404,23 +407,57 @@ struct lat_table {
     bool roof_ar; /* TP > 1 and no allreduce grid: the roofline's */
     struct roofline ar;
     double *memo; /* memo[n]: the terms of a decode-only batch of n, NaN until computed */
+    double *layer_memo; /* layer_memo[T]: table_layer_gemms at T tokens, NaN until computed */
+    double *head_memo;  /* head_memo[S]: lm_head at S sequences, NaN until computed */
     struct step_terms st;
     double layer_us; /* GPU time per layer outside the tabled operators */
 };
 
-/* Everything of a step that depends only on the token count T and the sampling count S
- * (not on the attention): per layer GEMMs and all-reduce, lm_head and overhead. */
-static double table_token_terms(const struct lat_table *l, double T, double S)
+/* The memo slot for an integral x in [0, TABLE_TOK_MEMO_MAX] (every batch's token and
+ * sequence counts are), or NULL. */
+static double *tok_slot(double *memo, double x)
+{
+    if (!memo || !(x >= 0.0 && x <= TABLE_TOK_MEMO_MAX) || x != floor(x))
+        return NULL;
+    return &memo[(size_t)x];
+}
+
+/* Per layer GEMMs and all-reduce at T tokens. */
+static double table_layer_gemms(const struct lat_table *l, double T)
 {
     const struct lat_tab *t = &l->t;
+    double *slot = tok_slot(l->layer_memo, T);
+    if (slot && !isnan(*slot))
+        return *slot;
     double layer = lat_grid1_eval(&t->gemm[TAB_QKV], T) + lat_grid1_eval(&t->gemm[TAB_O], T) +
                    lat_grid1_eval(&t->gemm[TAB_GATE_UP], T) +
                    lat_grid1_eval(&t->gemm[TAB_DOWN], T);
     if (t->tp > 1)
         layer += 2.0 * (l->roof_ar ? roofline_allreduce_us(&l->ar, T)
                                    : lat_grid1_eval(&t->allreduce, T));
-    return l->layers * (layer + l->layer_us) + lat_grid1_eval(&t->gemm[TAB_LM_HEAD], S) +
-           t->overhead_us;
+    if (slot)
+        *slot = layer;
+    return layer;
+}
+
+/* lm_head at S sampled sequences. */
+static double table_lm_head(const struct lat_table *l, double S)
+{
+    double *slot = tok_slot(l->head_memo, S);
+    if (slot && !isnan(*slot))
+        return *slot;
+    double v = lat_grid1_eval(&l->t.gemm[TAB_LM_HEAD], S);
+    if (slot)
+        *slot = v;
+    return v;
+}
+
+/* Everything of a step that depends only on the token count T and the sampling count S
+ * (not on the attention): per layer GEMMs and all-reduce, lm_head and overhead. */
+static double table_token_terms(const struct lat_table *l, double T, double S)
+{
+    return l->layers * (table_layer_gemms(l, T) + l->layer_us) + table_lm_head(l, S) +
+           l->t.overhead_us;
 }
 
 static double table_step_us(const struct lat_model *m, const struct lat_batch *b)
@@ -467,6 +504,8 @@ static void table_free(struct lat_model *m)
     struct lat_table *l = (struct lat_table *)m;
     lat_tab_release(&l->t);
     free(l->memo);
+    free(l->layer_memo);
+    free(l->head_memo);
     free(l);
 }
 
@@ -596,6 +635,14 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
     if (l->memo)
         for (size_t i = 0; i <= TABLE_MEMO_MAX; i++)
             l->memo[i] = NAN; /* filled on first use; without it, no memo */
+    l->layer_memo = malloc((TABLE_TOK_MEMO_MAX + 1) * sizeof *l->layer_memo);
+    l->head_memo = malloc((TABLE_TOK_MEMO_MAX + 1) * sizeof *l->head_memo);
+    for (size_t i = 0; i <= TABLE_TOK_MEMO_MAX; i++) {
+        if (l->layer_memo)
+            l->layer_memo[i] = NAN;
+        if (l->head_memo)
+            l->head_memo[i] = NAN;
+    }
     struct lat_tab *t = &l->t;
     if (ctx && table_matches(t, path, ctx, err))
         goto fail;
@@ -674,6 +721,8 @@ struct lat_model *lat_table_new(const char *path, const struct lat_context *ctx,
 fail:
     lat_tab_release(&l->t);
     free(l->memo);
+    free(l->layer_memo);
+    free(l->head_memo);
     free(l);
     return NULL;
 }

@@ -4,54 +4,24 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define SUB_BITS 10 /* 1024 buckets per octave above 2048 us */
-#define EXACT_N 2048
-
 static size_t octave_len(int o)
 {
-    return o == 0 ? EXACT_N : (size_t)1 << SUB_BITS;
+    return o == 0 ? GAPHIST_EXACT_N : (size_t)1 << GAPHIST_SUB_BITS;
 }
 
-/* Octave and bucket of v >= 0. */
-static void locate(int64_t v, int *o, size_t *b)
+bool gaphist_octave_new(struct gaphist *h, int o)
 {
-    if (v < EXACT_N) {
-        *o = 0;
-        *b = (size_t)v;
-        return;
+    h->count[o] = calloc(octave_len(o), sizeof *h->count[o]);
+    h->sum[o] = calloc(octave_len(o), sizeof *h->sum[o]);
+    if (!h->count[o] || !h->sum[o]) {
+        free(h->count[o]);
+        free(h->sum[o]);
+        h->count[o] = NULL;
+        h->sum[o] = NULL;
+        h->oom = true;
+        return false;
     }
-    int e = 63 - __builtin_clzll((unsigned long long)v); /* 2^e <= v < 2^(e+1), e >= 11 */
-    *o = e - 10;
-    *b = (size_t)(((unsigned long long)v >> (e - SUB_BITS)) & ((1u << SUB_BITS) - 1));
-}
-
-void gaphist_add(struct gaphist *h, int64_t v_us, uint64_t weight)
-{
-    if (weight == 0)
-        return;
-    if (v_us < 0)
-        v_us = 0;
-    int o;
-    size_t b;
-    locate(v_us, &o, &b);
-    if (!h->count[o]) {
-        h->count[o] = calloc(octave_len(o), sizeof *h->count[o]);
-        h->sum[o] = calloc(octave_len(o), sizeof *h->sum[o]);
-        if (!h->count[o] || !h->sum[o]) {
-            free(h->count[o]);
-            free(h->sum[o]);
-            h->count[o] = NULL;
-            h->sum[o] = NULL;
-            h->oom = true;
-            return;
-        }
-    }
-    h->count[o][b] += weight;
-    h->sum[o][b] += (double)v_us * (double)weight;
-    h->n += weight;
-    h->total_us += (double)v_us * (double)weight;
-    if (v_us > h->max_us)
-        h->max_us = v_us;
+    return true;
 }
 
 /* The value of the k-th smallest observation (0-based, k < n). */

@@ -13,9 +13,12 @@
 #define LLMCAP_SIM_GAPHIST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define GAPHIST_OCTAVES 53 /* octave 0: [0, 2048) exactly; then 2^11 .. 2^63 */
+#define GAPHIST_SUB_BITS 10 /* 1024 buckets per octave above 2048 us */
+#define GAPHIST_EXACT_N 2048
 
 struct gaphist {
     uint64_t *count[GAPHIST_OCTAVES]; /* NULL until used */
@@ -26,8 +29,37 @@ struct gaphist {
     bool oom; /* an octave could not be allocated: its values were dropped */
 };
 
-/* Add `weight` observations of `v_us` (< 0 is taken as 0). */
-void gaphist_add(struct gaphist *h, int64_t v_us, uint64_t weight);
+/* Allocate octave o on its first use; false (and h->oom) when out of memory. */
+bool gaphist_octave_new(struct gaphist *h, int o);
+
+/* Add `weight` observations of `v_us` (< 0 is taken as 0). Inline: a run adds one value
+ * per decode iteration. */
+static inline void gaphist_add(struct gaphist *h, int64_t v_us, uint64_t weight)
+{
+    if (weight == 0)
+        return;
+    if (v_us < 0)
+        v_us = 0;
+    int o;
+    size_t b;
+    if (v_us < GAPHIST_EXACT_N) {
+        o = 0;
+        b = (size_t)v_us;
+    } else {
+        int e = 63 - __builtin_clzll((unsigned long long)v_us); /* 2^e <= v < 2^(e+1) */
+        o = e - 10;
+        b = (size_t)(((unsigned long long)v_us >> (e - GAPHIST_SUB_BITS)) &
+                     ((1u << GAPHIST_SUB_BITS) - 1));
+    }
+    if (!h->count[o] && !gaphist_octave_new(h, o))
+        return;
+    h->count[o][b] += weight;
+    h->sum[o][b] += (double)v_us * (double)weight;
+    h->n += weight;
+    h->total_us += (double)v_us * (double)weight;
+    if (v_us > h->max_us)
+        h->max_us = v_us;
+}
 
 /* The q-quantile (0 <= q <= 1) in microseconds; NaN when empty. */
 double gaphist_quantile(const struct gaphist *h, double q);

@@ -134,13 +134,23 @@ static double prof_g(const struct profile *pr, double t)
     return pr->diurnal ? 1.0 + pr->amp * cos(pr->w * (t - pr->peak_s)) : 1.0;
 }
 
-/* G(t) - G(a) without the cancellation of two large G values. */
-static double prof_dG(const struct profile *pr, double a, double t)
+/* sin(w (a - p)): G(a)'s periodic part, the same for every t a root search tries. */
+static double prof_sin(const struct profile *pr, double a)
+{
+    return pr->diurnal ? sin(pr->w * (a - pr->peak_s)) : 0.0;
+}
+
+/* G(t) - G(a) without the cancellation of two large G values; sin_a = prof_sin(pr, a). */
+static double prof_dG_s(const struct profile *pr, double a, double sin_a, double t)
 {
     if (!pr->diurnal)
         return t - a;
-    return (t - a) +
-           pr->amp / pr->w * (sin(pr->w * (t - pr->peak_s)) - sin(pr->w * (a - pr->peak_s)));
+    return (t - a) + pr->amp / pr->w * (sin(pr->w * (t - pr->peak_s)) - sin_a);
+}
+
+static double prof_dG(const struct profile *pr, double a, double t)
+{
+    return prof_dG_s(pr, a, prof_sin(pr, a), t);
 }
 
 static int cmp_double(const void *x, const void *y)
@@ -314,6 +324,7 @@ struct placed {
 struct root_params {
     const struct profile *pr;
     double a, c, target; /* solve c (G(t) - G(a)) = target */
+    double sin_a;        /* prof_sin(pr, a) */
 };
 
 struct workload {
@@ -899,7 +910,7 @@ static int next_trace(struct workload *w, struct wl_request *out, struct sim_err
 static double root_fn(double t, void *params)
 {
     const struct root_params *rp = params;
-    return rp->c * prof_dG(rp->pr, rp->a, t) - rp->target;
+    return rp->c * prof_dG_s(rp->pr, rp->a, rp->sin_a, t) - rp->target;
 }
 
 /*
@@ -924,7 +935,8 @@ static double invert_lambda(struct workload *w, double S, double t_from)
      * local rate's estimate and double until Lambda passes S. Over any whole period G
      * grows by exactly one period, so lo + (floor(rest / (c P)) + 1) P always brackets. */
     double lo = t_from > q->a_s ? t_from : q->a_s;
-    struct root_params rp = {.pr = pr, .a = q->a_s, .c = q->c, .target = need};
+    struct root_params rp = {.pr = pr, .a = q->a_s, .c = q->c, .target = need,
+                             .sin_a = prof_sin(pr, q->a_s)};
     double f_lo = root_fn(lo, &rp);
     if (f_lo >= 0.0)
         return lo;
