@@ -329,8 +329,7 @@ int cmd_plan(int argc, char **argv)
     struct scenario sc;
     if (cli_load_scenario(&sc, a.pos[0], sets, n_sets, &err) != SIM_OK)
         return cli_error(&err);
-    struct catalog *cat = plan_is_shared(&sc) ? plan_shared_catalog(&sc, &err)
-                                               : sim_load_catalog(&sc, &err);
+    struct catalog *cat = sim_load_catalog(&sc, &err);
     if (!cat) {
         scenario_release(&sc);
         return cli_error(&err);

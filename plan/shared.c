@@ -23,22 +23,6 @@ bool plan_is_shared(const struct scenario *sc)
     return sc->n_deployments > 0 && p && !ynode_is_null(p);
 }
 
-struct catalog *plan_shared_catalog(const struct scenario *sc, struct sim_err *err)
-{
-    struct catalog *cat = sim_load_catalog(sc, err);
-    for (size_t d = 0; cat && d < sc->n_deployments; d++) {
-        const char *path = sc->deployments[d].model.catalog_path;
-        bool seen = !path[0] || !strcmp(path, sc->model.catalog_path);
-        for (size_t e = 0; e < d && !seen; e++)
-            seen = !strcmp(path, sc->deployments[e].model.catalog_path);
-        if (!seen && catalog_add_file(cat, path, err) != SIM_OK) {
-            catalog_free(cat);
-            return NULL;
-        }
-    }
-    return cat;
-}
-
 /* ---- packing ------------------------------------------------------------------------------ */
 
 static int cmp_int_desc(const void *a, const void *b)

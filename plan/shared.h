@@ -90,9 +90,6 @@ bool plan_is_shared(const struct scenario *sc);
 int plan_shared_check(const struct scenario *sc, const struct plan_spec *top,
                       struct sim_err *err);
 
-/* The catalog with every deployment's `model.catalog` file added (once each). NULL +
- * err. */
-struct catalog *plan_shared_catalog(const struct scenario *sc, struct sim_err *err);
 
 /* Run the shared plan. *out is filled (plan_shared_free()). SIM_EINVAL + err for a
  * space that cannot be searched (unknown deployment or instance, an autoscaled

@@ -1002,6 +1002,20 @@ struct catalog *sim_load_catalog(const struct scenario *sc, struct sim_err *err)
         catalog_free(cat);
         return NULL;
     }
+    /* A scenario of several deployments: each deployment's own catalog, once per file. */
+    for (size_t d = 0; d < sc->n_deployments; d++) {
+        const char *path = sc->deployments[d].model.catalog_path;
+        bool seen = !path[0] || !strcmp(path, sc->model.catalog_path);
+        for (size_t e = 0; e < d && !seen; e++)
+            seen = !strcmp(path, sc->deployments[e].model.catalog_path);
+        if (!seen && catalog_add_file(cat, path, err) != SIM_OK) {
+            char key[64];
+            snprintf(key, sizeof key, "deployments.%zu.model.catalog", d);
+            locate_file_error(sc, key, path, err);
+            catalog_free(cat);
+            return NULL;
+        }
+    }
     return cat;
 }
 

@@ -214,7 +214,8 @@ struct sim_result {
 
 struct sim;
 
-/* The built-in catalog plus the scenario's own entries (model.catalog). Caller owns:
+/* The built-in catalog plus the scenario's own entries (model.catalog, and each deployment's
+ * own model.catalog in a scenario of several, once per file). Caller owns:
  * catalog_free(). NULL + err. */
 struct catalog *sim_load_catalog(const struct scenario *sc, struct sim_err *err);
 

@@ -13,6 +13,7 @@
 #include "plan/plan.h"
 #include "plan/shared.h"
 #include "sim/config/scenario.h"
+#include "sim/sim.h"
 
 static void init(void)
 {
@@ -28,7 +29,7 @@ static int run_shared(const char *path, const char *const *sets, size_t n_sets,
     cr_assert_eq(scenario_load(&sc, path, sets, n_sets, err), SIM_OK, "%s: %s", err->where,
                  err->msg);
     cr_assert(plan_is_shared(&sc));
-    struct catalog *cat = plan_shared_catalog(&sc, err);
+    struct catalog *cat = sim_load_catalog(&sc, err);
     cr_assert_not_null(cat, "%s", err->msg);
     struct plan_options opt = {.jobs = 2, .catalog = cat};
     int rc = plan_shared_run(&sc, &opt, s, err);

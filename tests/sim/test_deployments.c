@@ -234,3 +234,21 @@ Test(deployments, results_database_per_deployment)
     remove(merged);
     run_done(&r);
 }
+
+/* Each deployment names its own catalog file (the plan fixture: both name catalog.json,
+ * which prices the 'test' region). The run loads every deployment's catalog, not only
+ * the top-level model.catalog, which this scenario does not have: before, its cluster
+ * was refused for a region the built-in catalog does not price. */
+Test(deployments, each_deployments_own_catalog_is_loaded)
+{
+    struct run r;
+    gsl_set_error_handler_off();
+    struct sim_err err = {0};
+    const char *set[] = {"duration=60s"};
+    cr_assert_eq(scenario_load(&r.sc, FIXTURES "/plan/shared_pack.yaml", set, 1, &err), SIM_OK,
+                 "%s: %s", err.where, err.msg);
+    cr_assert_str_empty(r.sc.model.catalog_path);
+    cr_assert_str_neq(r.sc.deployments[0].model.catalog_path, "");
+    run_loaded(&r);
+    run_done(&r);
+}
