@@ -445,6 +445,9 @@ static void print_body(const struct scenario *sc, const struct sim_result *r, do
                    (double)r->prefix_resume_queries_tokens,
                (unsigned long long)r->prefix_resume_queries_tokens);
     printf("  preemptions %llu", (unsigned long long)r->preemptions);
+    if (r->engine_failed_starts)
+        printf(", engine start-ups failed for GPU memory %llu (CrashLoopBackOff)",
+               (unsigned long long)r->engine_failed_starts);
     if (r->skipped_rows)
         printf(", skipped trace rows %llu", (unsigned long long)r->skipped_rows);
     if (r->other_model_rows)

@@ -1588,6 +1588,7 @@ static void overall_results(struct sim *s)
         SUM(autoscaler_empty_evals);
         SUM(peak_replicas_ready);
         SUM(pods_created);
+        SUM(engine_failed_starts);
         SUM(replica_s);
         SUM(gpu_pod_s);
 #undef SUM
@@ -1860,6 +1861,8 @@ int sim_result_foreach(const struct sim_result *r,
         EMIT("autoscaler_empty_query_evaluations", r->autoscaler_empty_evals);
     }
     EMIT("pods_created", r->pods_created);
+    if (r->engine_failed_starts)
+        EMIT("engine_failed_starts", r->engine_failed_starts);
     EMIT("replica_minutes", r->replica_s / 60.0);
     EMIT("gpu_pod_minutes", r->gpu_pod_s / 60.0);
     EMIT("num_gpu_blocks", r->num_gpu_blocks);

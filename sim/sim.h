@@ -174,6 +174,10 @@ struct sim_result {
     uint64_t autoscaler_evals, autoscaler_active_evals, autoscaler_empty_evals;
     int peak_replicas_ready;
     uint64_t pods_created;
+    /* Engine start-ups that failed vLLM's free-memory check on a time-sliced GPU
+     * (`cluster.gpu_sharing.oom: restart`); each is a container restart after the
+     * kubelet's back-off (docs/gpu-sharing.md). */
+    uint64_t engine_failed_starts;
     double replica_s;             /* time integral of ready replicas (replica-seconds) */
     double gpu_pod_s;             /* of pods holding GPUs (starting, ready, draining) */
     int64_t num_gpu_blocks;       /* KV blocks per replica */

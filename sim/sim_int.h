@@ -203,6 +203,8 @@ struct replica {
     struct engine eng;
     int32_t gs_gpu;      /* time-sliced: its physical GPU (sim/cloud/gpushare.c), else -1 */
     bool gs_waiting;     /* queued for that GPU while another engine's step runs */
+    bool gs_mem;         /* time-sliced: its engine holds its share of the GPU's memory */
+    int32_t restarts;    /* container restarts after vLLM's start-up check failed */
     /* the endpoint picker's view of it: metrics as last refreshed, prefixes routed to it */
     double epp_waiting, epp_kv;
     bool epp_seen;        /* the EPP has scraped it at least once */

@@ -1,6 +1,7 @@
 /* gpushare.c: MIG slices and time-sliced GPUs during a run (gpushare.h). */
 #include "sim/cloud/gpushare.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ struct gs_gpu {
     int32_t n_engines;
     struct replica *owner;  /* the engine whose step runs, NULL when idle */
     int32_t head, n_wait;   /* ring of waiting engines in wait[gpu * replicas ...] */
+    int64_t mem_ppm;        /* memory its started engines hold, millionths of the GPU's */
 };
 
 /* What one deployment gets from the sharing. */
@@ -36,6 +38,7 @@ struct gpushare {
     const struct mig_profile *prof[MIG_MAX_PROFILES];
     int32_t prof_per_gpu[MIG_MAX_PROFILES];
     int32_t units_per_gpu;  /* a GPU's allocatable units (the requested profiles' sum) */
+    bool oom_restart;       /* time-slicing: over-committed memory is a crash loop */
     int32_t stride;         /* GPUs per node slot (the largest node's) */
     struct gs_gpu *gpus;    /* time-slicing: [node id * stride + gpu] */
     struct replica **wait;  /* [(node id * stride + gpu) * replicas + k] */
@@ -143,6 +146,7 @@ int gpushare_init(struct sim *s, struct deployment *d, const struct cat_gpu **g,
                 gs->stride = catalog_instance_at(s->opt.catalog, i)->n_gpus;
         if (plan.mode == GS_TIME_SLICING)
             gs->units_per_gpu = plan.units_per_gpu;
+        gs->oom_restart = sc->cluster.sharing.oom_restart;
     } else if (d->id >= gs->n_dep_cap || (gs->gpu && *g && strcmp(gs->gpu->id, (*g)->id)) ||
                !!gs->gpu != !!*g) {
         /* every deployment shares the nodes' GPUs: one GPU model */
@@ -175,7 +179,7 @@ int gpushare_init(struct sim *s, struct deployment *d, const struct cat_gpu **g,
         return SIM_OK;
     }
     gd->max_per_gpu = max_engines(sc, plan.units_per_gpu);
-    return ts_memory_check(gs, d->id + 1, err);
+    return gs->oom_restart ? SIM_OK : ts_memory_check(gs, d->id + 1, err);
 }
 
 void gpushare_free(struct sim *s)
@@ -296,6 +300,13 @@ static bool grow(struct gpushare *gs, int32_t id)
     return true;
 }
 
+/* rp's engine's gpu_memory_utilization in millionths (integers: no drift as engines come
+ * and go). */
+static int64_t util_ppm(const struct gpushare *gs, const struct replica *rp)
+{
+    return llround(gs->dep[rp->dep->id].util * 1e6);
+}
+
 /* Out of memory for the per-GPU state: the run stops with SIM_ENOMEM (exit 3). */
 static void gs_oom(struct sim *s)
 {
@@ -311,6 +322,7 @@ void gpushare_bind(struct sim *s, struct replica *rp, const struct node *n)
     struct gpushare *gs = s->gs;
     rp->gs_gpu = -1;
     rp->gs_waiting = false;
+    rp->gs_mem = false;
     if (!gs)
         return;
     if (gs->plan.mode == GS_MIG) {
@@ -367,6 +379,9 @@ void gpushare_unbind(struct sim *s, struct replica *rp)
         return;
     int32_t gi = rp->gs_gpu, r = gs->plan.units_per_gpu;
     struct gs_gpu *g = &gs->gpus[gi];
+    if (rp->gs_mem)
+        g->mem_ppm -= util_ppm(gs, rp);
+    rp->gs_mem = false;
     if (rp->gs_waiting) {
         /* take it out of the ring, keeping the others' order */
         struct replica **ring = &gs->wait[(size_t)gi * (size_t)r];
@@ -385,6 +400,22 @@ void gpushare_unbind(struct sim *s, struct replica *rp)
     }
     g->n_engines--;
     rp->gs_gpu = -1;
+}
+
+bool gpushare_engine_start(struct sim *s, struct replica *rp)
+{
+    struct gpushare *gs = s->gs;
+    if (!gs || rp->gs_gpu < 0 || rp->gs_mem)
+        return true;
+    struct gs_gpu *g = &gs->gpus[rp->gs_gpu];
+    int64_t want = util_ppm(gs, rp);
+    /* Worker.init_device: free memory (the GPU's less what the engines already there
+     * hold) below gpu_memory_utilization x total: ValueError, the engine exits */
+    if (gs->oom_restart && g->mem_ppm + want > 1000000)
+        return false;
+    g->mem_ppm += want;
+    rp->gs_mem = true;
+    return true;
 }
 
 bool gpushare_acquire(struct sim *s, struct replica *rp)

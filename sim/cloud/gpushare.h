@@ -81,6 +81,15 @@ void gpushare_bind(struct sim *s, struct replica *rp, const struct node *n);
 void gpushare_unbind(struct sim *s, struct replica *rp);
 
 /*
+ * The container of rp starts its engine (vLLM's Worker.init_device): true when the GPU's
+ * free memory covers its gpu_memory_utilization share, which it then holds until the pod
+ * leaves the GPU; false (only with `cluster.gpu_sharing.oom: restart`) when the engines
+ * already on its time-sliced GPU leave less than that: vLLM raises "Free memory on device
+ * ... is less than desired GPU memory utilization" and the container exits.
+ */
+bool gpushare_engine_start(struct sim *s, struct replica *rp);
+
+/*
  * The engine of rp wants to start a step: true when it holds its GPU (or has one of its
  * own), false when it was queued behind the engine whose step runs; it is then given the
  * GPU by engine_gpu_granted() when its turn comes.

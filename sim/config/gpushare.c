@@ -12,7 +12,7 @@
 
 #define at(err, n, ...) sim_err_at((err), SIM_EINVAL, (n)->file, (n)->line, (n)->col, __VA_ARGS__)
 
-static const char *const sharing_keys[] = {"mig", "time_slicing", NULL};
+static const char *const sharing_keys[] = {"mig", "time_slicing", "oom", NULL};
 static const char *const mig_keys[] = {"strategy", "config", "devices", NULL};
 static const char *const ts_keys[] = {"version", "flags", "sharing", NULL};
 
@@ -178,6 +178,19 @@ int gpushare_spec_read(const struct ynode *cluster, struct gpushare_spec *out,
         return at(err, ynode_key(g, "time_slicing"),
                   "'cluster.gpu_sharing' takes 'mig' or 'time_slicing', not both "
                   "(time-sliced MIG devices are not modelled)");
+    const struct ynode *oom = ynode_get(g, "oom");
+    if (oom) {
+        static const char *const modes[] = {"refuse", "restart", NULL};
+        int m = 0;
+        if ((rc = ynode_as_enum(oom, "cluster.gpu_sharing.oom", modes, &m, err)))
+            return rc;
+        out->oom_restart = m == 1;
+        if (out->oom_restart && !out->ts_node)
+            return at(err, oom,
+                      "'cluster.gpu_sharing.oom: restart' is for time-sliced GPUs, whose memory "
+                      "is not isolated (MIG slices each have their own): add "
+                      "'cluster.gpu_sharing.time_slicing'");
+    }
     if (out->mig_node) {
         out->mode = GS_MIG;
         return read_mig(out->mig_node, out, err);

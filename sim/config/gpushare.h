@@ -36,6 +36,9 @@ struct gpushare_spec {
     int32_t replicas;             /* time-slicing replicas per GPU (1: no sharing) */
     bool rename_by_default;       /* the resource is nvidia.com/gpu.shared */
     bool fail_requests_gt_one;    /* failRequestsGreaterThanOne */
+    bool oom_restart;             /* `oom: restart`: engines that find too little free GPU
+                                     memory fail vLLM's start-up check and crash-loop, instead
+                                     of the scenario being refused at load time */
     const struct ynode *node;     /* cluster.gpu_sharing, or NULL */
     const struct ynode *mig_node; /* cluster.gpu_sharing.mig, or NULL */
     const struct ynode *ts_node;  /* cluster.gpu_sharing.time_slicing, or NULL */

@@ -15,6 +15,12 @@ static int64_t secs_to_us(double s)
     return (int64_t)llround(s * 1e6);
 }
 
+/* The kubelet's container restart back-off (CrashLoopBackOff): backOffPeriod and
+ * MaxContainerBackOff, pkg/kubelet/kubelet.go, Kubernetes v1.33 (KEP-4603's faster
+ * decay is an alpha feature gate, off by default). */
+#define KUBELET_BACKOFF_US (10LL * 1000000)
+#define KUBELET_MAX_BACKOFF_US (300LL * 1000000)
+
 /* ---- recording -------------------------------------------------------------------- */
 
 static void record_pod(struct sim *s, const struct replica *rp)
@@ -269,6 +275,24 @@ bool fleet_accepts(const struct replica *rp)
     return !rp->sigterm && (rp->phase == POD_READY || rp->phase == POD_TERMINATING);
 }
 
+/*
+ * vLLM's start-up check found too little free memory on the pod's time-sliced GPU
+ * (gpushare_engine_start): the engine exits at once and the kubelet restarts the
+ * container after its back-off, 10 s doubling to 5 min (CrashLoopBackOff: backOffPeriod
+ * and MaxContainerBackOff, pkg/kubelet/kubelet.go, Kubernetes v1.33). The pod keeps its
+ * node and GPU unit and is never Ready meanwhile; its next start is another try.
+ */
+static void crash_loop(struct sim *s, struct replica *rp)
+{
+    int64_t delay = KUBELET_BACKOFF_US << (rp->restarts < 5 ? rp->restarts : 5);
+    if (delay > KUBELET_MAX_BACKOFF_US)
+        delay = KUBELET_MAX_BACKOFF_US;
+    rp->restarts++;
+    rp->dep->res.engine_failed_starts++;
+    rp->phase = POD_PULLING;
+    next_phase_at(s, rp, s->now_us + delay);
+}
+
 static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
 {
     (void)arg;
@@ -280,6 +304,10 @@ static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
     switch (rp->phase) {
     case POD_PULLING:
         n->image_cached = true;
+        if (!gpushare_engine_start(s, rp)) {
+            crash_loop(s, rp);
+            break;
+        }
         rp->pulled_us = s->now_us;
         rp->phase = POD_LOADING;
         next_phase_at(s, rp, s->now_us + secs_to_us(d->weights_gib_total / st->weights_gib_per_s));
@@ -590,6 +618,10 @@ int fleet_init(struct deployment *d, struct sim_err *err)
         rp->node = n->id;
         gpushare_bind(s, rp, n);
         rp->scheduled_us = rp->pulled_us = rp->loaded_us = 0;
+        if (!gpushare_engine_start(s, rp)) {
+            crash_loop(s, rp); /* an initial pod whose GPU is already full */
+            continue;
+        }
         become_ready(d, rp);
     }
     d->desired = initial;

@@ -384,3 +384,76 @@ Test(gpushare, time_sliced_memory_is_checked_across_deployments)
     err = (struct sim_err){0};
     cr_assert_eq(ts_mem(0.45, 0.50, 2, 1, &err), SIM_OK, "%s", err.msg);
 }
+
+/* Scale deployment `arg` of the run to zero replicas (a scale-in at the event's time). */
+static void scale_to_zero(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    fleet_set_desired(s->deps[arg], 0);
+}
+
+Test(gpushare, an_engine_that_finds_its_gpu_full_crash_loops_until_memory_frees)
+{
+    /*
+     * ts_oom_restart.yaml (oom: restart), by hand. One H100, replicas 2: chat's pod
+     * (gpu_memory_utilization 0.60) and code's (0.50) on it. Initial pods in order: chat's
+     * engine starts and holds 0.60; code's finds 0.40 free < 0.50 and vLLM's start-up check
+     * fails ("Free memory on device ... is less than desired GPU memory utilization"): the
+     * container exits and the kubelet restarts it after 10, 20, 40, 80 s (CrashLoopBackOff),
+     * i.e. tries at 0, 10, 30, 70, 150 s. chat keeps running and serving (its request at
+     * 0 s: first token at 10 ms). code's request at 1 s finds no Ready pod and times out in
+     * the gateway queue at 61 s (router.queue_timeout 60 s): lost, not retried.
+     * At 100 s chat is scaled to zero: its idle pod leaves (SIGTERM, nothing to drain)
+     * before 150 s, so code's try at 150 s succeeds after 4 failures: weights 20 GiB at
+     * 2 GiB/s to 160 s, engine_init 20 s to 180 s, the readiness probe (every 10 s from
+     * the pod's admission at 0) passes at 180 s. code's request at 400 s is served.
+     */
+    gsl_set_error_handler_off();
+    struct scenario sc;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&sc, GS_FIX "ts_oom_restart.yaml", NULL, 0, &err), SIM_OK,
+                 "%s: %s", err.where, err.msg);
+    struct catalog *cat;
+    struct h_sink out;
+    memset(&out, 0, sizeof out);
+    static struct sim_sink sink;
+    sink = (struct sim_sink){.ctx = &out, .request = h_request, .sample = h_sample, .pod = h_pod};
+    struct sim *s = sim_of(&sc, &cat, &sink, &err);
+    cr_assert_not_null(s, "%s: %s", err.where, err.msg);
+    cr_assert(evq_push(s->q, 100000000, PRIO_CONTROL, scale_to_zero, NULL, 0));
+    cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
+    const struct replica *chat = s->deps[0]->pods[0], *code = s->deps[1]->pods[0];
+    cr_assert_eq(chat->gs_gpu, -1); /* gone */
+    cr_assert_lt(chat->gone_us, 150000000);
+    cr_assert_eq(code->restarts, 4);
+    cr_assert_eq(s->deps[1]->res.engine_failed_starts, 4);
+    cr_assert_eq(s->deps[0]->res.engine_failed_starts, 0);
+    cr_assert_eq(code->pulled_us, 150000000);
+    cr_assert_eq(code->loaded_us, 160000000);
+    cr_assert_eq(code->ready_us, 180000000);
+    cr_assert_eq(out.n_rows, 3);
+    cr_assert_eq(out.rows[0].outcome, OUTCOME_OK);
+    cr_assert_eq(out.rows[0].first_token_us, 10000);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_TIMEOUT);
+    cr_assert_eq(out.rows[1].finish_us, 61000000);
+    cr_assert_eq(out.rows[2].outcome, OUTCOME_OK);
+    cr_assert_eq(out.rows[2].first_token_us, 400005000);
+    run_done(s, &out, cat, &sc);
+}
+
+Test(gpushare, without_oom_restart_the_over_committed_gpu_is_refused)
+{
+    /* The same scenario with oom: refuse (the default): 0.60 + 0.50 > 1 at load time. */
+    gsl_set_error_handler_off();
+    struct scenario sc;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&sc, GS_FIX "ts_oom_restart.yaml", NULL, 0, &err), SIM_OK);
+    for (size_t i = 0; i < sc.n_deployments; i++)
+        sc.deployments[i].cluster.sharing.oom_restart = false;
+    struct catalog *cat;
+    struct sim *s = sim_of(&sc, &cat, NULL, &err);
+    cr_assert_null(s);
+    cr_assert(strstr(err.msg, "add up to 1.10 > 1"), "%s", err.msg);
+    catalog_free(cat);
+    scenario_release(&sc);
+}
