@@ -49,12 +49,13 @@ static const double lo_b[ROOF_N_PARAMS] = {0.15, 0.30, 0.30, 0.10, 0.0, 0.0,  0.
 static const double hi_b[ROOF_N_PARAMS] = {0.95,    0.98,  0.98,     0.95,  300.0,
                                            300.0,   30000.0, 500.0,  300000.0, 300.0,
                                            1.0,     0.95,  100.0,    100.0, 20000.0};
-/* gemm_mfu, mem_eff, layer_us, host_us, host_seq_us, frontend_us, allreduce_latency_us;
- * attn_mem_eff, attn_mfu, launch_us (eager steps of these runs are long prefills, never
- * launch-bound) and link_eff keep the prior */
+/* gemm_mfu, mem_eff, layer_us, host_us, host_seq_us, frontend_us, allreduce_latency_us,
+ * link_eff (per GPU type with a TP > 1 run: the all-reduce's share of the link); attn_mem_eff,
+ * attn_mfu and launch_us (eager steps of these runs are long prefills, never launch-bound)
+ * keep the prior */
 static const bool default_free[ROOF_N_PARAMS] = {true, true, false, false, true,
                                                  false, true, true, true, true,
-                                                 false, true, true, true, true};
+                                                 true, true, true, true, true};
 
 #define REG_LAMBDA 1e-3 /* pull toward the prior in logit space: breaks flat directions */
 #define HUBER_DELTA 0.10
@@ -306,7 +307,7 @@ int calib_load(struct calib *c, const char *spec_path, struct sim_err *err)
     gsl_set_error_handler_off();
     snprintf(c->spec_path, sizeof c->spec_path, "%s", spec_path);
     memcpy(c->free_param, default_free, sizeof c->free_param);
-    c->max_iterations = 1500;
+    c->max_iterations = 3000;
     size_t len = 0;
     char *text = read_all(spec_path, &len, err);
     if (!text)
@@ -700,13 +701,14 @@ static int fit_runs(const struct calib *c, const int *runs, int n, struct roof_p
                     double *loss, int *iters, struct sim_err *err)
 {
     struct fitctx f = {.c = c, .runs = runs, .n_runs = n};
-    bool any_tp = false, any_q = false, has_gpu[16] = {false};
+    bool any_tp = false, any_q = false, has_gpu[16] = {false}, has_tp[16] = {false};
     for (int k = 0; k < n; k++) {
         const struct calib_run *r = &c->runs[runs[k]];
         bool q = run_is_quantized(r);
         any_tp = any_tp || run_has_tp(r);
         any_q = any_q || q;
         has_gpu[gpu_index(c, r->gpu)] = true;
+        has_tp[gpu_index(c, r->gpu)] = has_tp[gpu_index(c, r->gpu)] || run_has_tp(r);
     }
     for (int i = 0; i < ROOF_N_PARAMS; i++) {
         if (!c->free_param[i])
@@ -730,8 +732,10 @@ static int fit_runs(const struct calib *c, const int *runs, int n, struct roof_p
             add_free(&f, i, -1);
             continue;
         }
+        /* the link's efficiency only where an all-reduce ran (TP > 1 on that GPU type) */
+        bool link = !strcmp(roof_param_names[i], "link_eff");
         for (int g = 0; g < c->n_gpus; g++)
-            if (has_gpu[g])
+            if (has_gpu[g] && (!link || has_tp[g]))
                 add_free(&f, i, g);
     }
     for (int g = 0; g < c->n_gpus; g++)

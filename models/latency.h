@@ -47,7 +47,7 @@ struct lat_spec {
     double per_decode_seq_us;
     double per_context_token_ns;
     double frontend_ms; /* linear: per request, added to TTFT and e2e (API server) */
-    double frontend_request_ms; /* linear: API-server time per request, one at a time */
+    double frontend_request_ms; /* linear: API-server work per request (shared by those it holds) */
 };
 
 /*

@@ -61,7 +61,7 @@ struct roof_params {
                                     weights), of the peak they run at */
     double gemm_half_gflop;      /* >= 0: F_half of 16-bit GEMMs, GFLOP */
     double gemm_half_gflop_q;    /* >= 0: F_half of quantized GEMMs, GFLOP */
-    double frontend_req_us;      /* >= 0: API-server time per request, served one at a time */
+    double frontend_req_us;      /* >= 0: API-server work per request, processor-shared */
 };
 
 /* Number of fields of struct roof_params, and their names in its order (CAL.json keys). */

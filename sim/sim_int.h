@@ -40,6 +40,7 @@ struct req {
     int64_t first_token_us; /* -1 until the first token */
     int64_t dispatch_us;    /* when the router last handed it to a replica */
     int64_t ready_us;       /* when it passes that replica's front end (engine.c) */
+    double fe_tag;          /* in the API server: its finish in the server's virtual time */
     int64_t first_sched_us; /* when an engine first scheduled it (-1 before) */
     int32_t prompt_tokens;
     int32_t output_tokens;
@@ -125,6 +126,9 @@ struct engine {
     struct req_list incoming; /* in the front end (API server, tokeniser), in dispatch order */
     evq_handle fe_ev;         /* idle engine: wakes when the front end hands the head over */
     int64_t fe_free_us;       /* the API server is busy with requests until then */
+    struct req *fe_in;        /* first of `incoming` still being taken in (NULL: none) */
+    int32_t fe_n;             /* requests being taken in, sharing the API server */
+    double fe_v, fe_t;        /* the server's virtual time (us of work per request) at fe_t */
     struct req_list waiting;
     struct req **running; /* in admission order; capacity max_num_seqs (static: batch) */
     int32_t n_running;

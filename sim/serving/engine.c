@@ -1129,13 +1129,17 @@ static void engine_accept(struct deployment *d, struct replica *rp, struct req *
 
 /*
  * The front end (API server, tokeniser) holds requests in dispatch order until their
- * front-end time has passed (r->ready_us, nondecreasing along the list). It costs no
- * event of its own while the engine is busy: every scheduler pass first takes the
+ * front-end time has passed (r->ready_us, nondecreasing along the list; for the first
+ * request still being taken in, its time if no other request arrives; INT64_MAX after
+ * it). It costs no event of its own while the engine is busy: every scheduler pass first takes the
  * requests whose time has passed (frontend_pull), a decode run is cut where the first of
  * them arrives (run_interrupt), and only an idle engine sets a wake-up at the head's time.
  */
+static void frontend_advance(const struct deployment *d, struct engine *e, int64_t t);
+
 static void frontend_pull(struct deployment *d, struct engine *e)
 {
+    frontend_advance(d, e, d->s->now_us);
     while (e->incoming.head && e->incoming.head->ready_us <= d->s->now_us) {
         if (d->ep.priority)
             list_insert_prio(&e->waiting, list_pop_front(&e->incoming));
@@ -1158,6 +1162,7 @@ static void frontend_wake(struct sim *s, void *obj, uint64_t arg)
 static void frontend_arm(struct deployment *d, struct replica *rp)
 {
     struct engine *e = &rp->eng;
+    frontend_advance(d, e, d->s->now_us);
     if (!e->busy && e->incoming.head && !e->fe_ev)
         e->fe_ev = evq_push(d->s->q, e->incoming.head->ready_us, PRIO_STEP, frontend_wake, rp,
                             0);
@@ -1172,17 +1177,83 @@ static void frontend_cut_run(struct deployment *d, struct replica *rp)
 }
 
 /*
- * When request r, dispatched now, reaches the engine's scheduler. The API server (one
- * process: vLLM 0.6's api_server in front of MQLLMEngine, V1's AsyncLLM in front of the
- * engine core) takes each request in turn for frontend_req_us (HTTP, OpenAI request
- * handling, tokenising), then the request needs frontend_us more to reach the scheduler.
+ * The API server (one process, one asyncio event loop: vLLM 0.6's api_server in front of
+ * the engine process, V1's AsyncLLM in front of the engine core) needs frontend_req_us of
+ * work per request (HTTP, OpenAI request handling, tokenising). The loop interleaves the
+ * handlers of the requests it holds at their await points: it is shared equally by them
+ * (processor sharing), so a burst of N requests that arrive together is taken in
+ * together, N x frontend_req_us after it arrived, and one that arrives alone takes
+ * frontend_req_us. A request taken in reaches the scheduler frontend_us later.
+ *
+ * Equal work per request: requests finish in dispatch order. r->fe_tag is when r is done
+ * in the server's virtual time V (work received by each request so far), which grows at
+ * 1/fe_n per us. frontend_advance() moves V to t, giving each request done by then its
+ * ready_us, and predicts the next one's (exact until the next arrival).
  */
-static int64_t frontend_ready_us(const struct deployment *d, struct engine *e,
-                                 const struct req *r)
+static void frontend_advance(const struct deployment *d, struct engine *e, int64_t t)
 {
-    int64_t start = e->fe_free_us > r->dispatch_us ? e->fe_free_us : r->dispatch_us;
-    e->fe_free_us = start + llround(d->lat->frontend_req_us);
-    return e->fe_free_us + llround(d->lat->frontend_us);
+    int64_t transit = llround(d->lat->frontend_us);
+    while (e->fe_n > 0) {
+        struct req *h = e->fe_in;
+        double done = e->fe_t + (h->fe_tag - e->fe_v) * (double)e->fe_n;
+        int64_t at = llround(done);
+        if (at > t) {
+            h->ready_us = at + transit; /* if no other request arrives */
+            break;
+        }
+        e->fe_v = h->fe_tag;
+        e->fe_t = done;
+        e->fe_n--;
+        h->ready_us = at + transit;
+        e->fe_in = h->next;
+    }
+    if (e->fe_n == 0) {
+        e->fe_in = NULL;
+        e->fe_v = 0.0;
+    } else if ((double)t > e->fe_t) {
+        e->fe_v += ((double)t - e->fe_t) / (double)e->fe_n;
+    }
+    if ((double)t > e->fe_t)
+        e->fe_t = (double)t;
+}
+
+/* How many requests of `incoming` have passed the front end by t (>= the last event). */
+static uint32_t frontend_handed(const struct deployment *d, const struct engine *e, int64_t t)
+{
+    uint32_t n = 0;
+    const struct req *r = e->incoming.head;
+    for (; r && r != e->fe_in; r = r->next) /* taken in: fixed times */
+        if (r->ready_us <= t)
+            n++;
+    double v = e->fe_v, at = e->fe_t;
+    int64_t transit = llround(d->lat->frontend_us);
+    for (int32_t k = e->fe_n; r && k > 0; r = r->next, k--) {
+        at += (r->fe_tag - v) * (double)k;
+        v = r->fe_tag;
+        if (llround(at) + transit > t)
+            break;
+        n++;
+    }
+    return n;
+}
+
+/* Request r, dispatched now, joins the API server (appended to `incoming` after this). */
+static void frontend_join(const struct deployment *d, struct engine *e, struct req *r)
+{
+    int64_t now = r->dispatch_us;
+    frontend_advance(d, e, now);
+    if (e->fe_n == 0)
+        e->fe_t = (double)now;
+    double c = d->lat->frontend_req_us;
+    /* the server is busy until all the work it holds is done: that is the same in any
+     * order of service (frontend_out_us) */
+    int64_t start = e->fe_free_us > now ? e->fe_free_us : now;
+    e->fe_free_us = start + llround(c);
+    r->fe_tag = e->fe_v + c;
+    r->ready_us = INT64_MAX;
+    if (!e->fe_in)
+        e->fe_in = r;
+    e->fe_n++;
 }
 
 /* When a first token sampled at t reaches the client: the same event loop streams the
@@ -1199,18 +1270,26 @@ void engine_enqueue(struct replica *rp, struct req *r)
     struct sim *s = d->s;
     struct engine *e = &rp->eng;
     r->replica = rp->seq;
-    int64_t ready = frontend_ready_us(d, e, r);
-    if (ready <= s->now_us) {
+    r->state = RS_WAITING;
+    frontend_join(d, e, r);
+    list_push_back(&e->incoming, r);
+    frontend_advance(d, e, s->now_us); /* the prediction for the first being taken in */
+    if (e->incoming.head == r && r->ready_us <= s->now_us) {
+        /* no front-end time: straight to the scheduler */
+        list_pop_front(&e->incoming);
         engine_accept(d, rp, r);
         return;
     }
-    r->state = RS_WAITING;
-    r->ready_us = ready;
-    list_push_back(&e->incoming, r);
-    if (!e->busy)
+    if (!e->busy) {
+        /* the first request's time may have moved with this one: re-arm */
+        if (e->fe_ev) {
+            evq_cancel(s->q, e->fe_ev);
+            e->fe_ev = 0;
+        }
         frontend_arm(d, rp);
-    else if (e->incoming.head == r)
+    } else if (e->incoming.head == r) {
         frontend_cut_run(d, rp);
+    }
 }
 
 /* End a request that is off the engine with `outcome`, or (OUTCOME_N) fail its attempt as
@@ -1246,9 +1325,23 @@ void engine_cancel(struct replica *rp, struct req *r)
     if (r->state == RS_RUNNING)
         return; /* finish_sampled() takes it off when the step in flight ends */
     bool in_frontend = false;
-    for (const struct req *q = e->incoming.head; q && !in_frontend; q = q->next)
+    frontend_advance(d, e, d->s->now_us);
+    bool taking_in = false; /* still being taken in: it leaves the API server's share */
+    for (const struct req *q = e->incoming.head; q && !in_frontend; q = q->next) {
+        taking_in = taking_in || q == e->fe_in;
         in_frontend = q == r;
+    }
+    if (in_frontend && taking_in) {
+        if (e->fe_in == r)
+            e->fe_in = r->next;
+        if (--e->fe_n == 0) {
+            e->fe_in = NULL;
+            e->fe_v = 0.0;
+        }
+    }
     req_list_remove(in_frontend ? &e->incoming : &e->waiting, r);
+    if (in_frontend && taking_in)
+        frontend_advance(d, e, d->s->now_us); /* the next one's prediction */
     take_off(d, rp, r, OUTCOME_N);
 }
 
@@ -1286,6 +1379,9 @@ void engine_abort_all(struct replica *rp, enum req_outcome outcome)
     }
     while ((r = list_pop_front(&e->incoming)))
         take_off(d, rp, r, outcome);
+    e->fe_in = NULL;
+    e->fe_n = 0;
+    e->fe_v = 0.0;
     e->busy = false;
     if (time_sliced(s, rp))
         gpushare_release(s, rp); /* its step, if one ran, was cut short */
@@ -1308,9 +1404,7 @@ void engine_gauges(const struct replica *rp, double *running, double *waiting,
     }
     *running = (double)e->n_running;
     /* requests the front end has handed over by now wait for the next scheduler pass */
-    uint32_t handed = 0;
-    for (const struct req *r = e->incoming.head; r && r->ready_us <= s->now_us; r = r->next)
-        handed++;
+    uint32_t handed = frontend_handed(d, e, s->now_us);
     *waiting = (double)(e->waiting.n + handed);
     *kv_usage_frac = d->ep.num_blocks > 0 ? (double)used / (double)d->ep.num_blocks : 0.0;
 }

@@ -475,36 +475,57 @@ Test(engine, front_end_time_adds_to_ttft_and_e2e_not_to_the_iteration)
     free(out.rows);
 }
 
-/* The API server takes one request at a time (frontend_request_ms each), then the request
- * needs frontend_ms more to reach the scheduler; first tokens stream after the requests
- * the server had queued by then. Three requests at 0, 1 ms per request in the server,
- * 5 ms after it, fixed step 1 ms + 10 us per prefill token, 2 output tokens each:
- *   reach the scheduler at 1+5 = 6, 2+5 = 7, 3+5 = 8 ms;
- *   request 0 prefills alone 6 -> 8 ms (1 + 1 ms), its token is streamed at 8 ms (the
- *   server finished taking requests at 3 ms); requests 1 and 2 wait for that step and
- *   join at 8 ms: the V1 step at 8 ms holds request 0's decode and both prefills
- *   (1 + 2 ms) -> 11 ms; request 0 ends at 11 ms; 1 and 2 get their first token at 11 ms
- *   and decode 11 -> 12 ms. */
-Test(engine, the_api_server_serves_a_burst_one_request_at_a_time)
+/* The API server shares its time among the requests it is taking in (processor sharing,
+ * frontend_request_ms of work each), then a request needs frontend_ms more to reach the
+ * scheduler; first tokens stream after the work the server held by then. Three requests
+ * at 0, 1 ms of work each, 5 ms after the server, fixed step 1 ms + 10 us per prefill
+ * token, 2 output tokens each (V1, budget 8192 tokens):
+ *   the three share the server: each has had 1 ms of work at 3 ms, all reach the
+ *   scheduler at 3 + 5 = 8 ms (one at a time would have been 6, 7, 8 ms);
+ *   one step prefills all three: 1 + 300 x 10 us = 4 ms -> first tokens at 12 ms (the
+ *   server is free from 3 ms); one decode step 12 -> 13 ms: all done at 13 ms. */
+Test(engine, the_api_server_takes_a_burst_in_together)
 {
     struct scenario sc;
     fe_scenario(&sc, 5, 1);
     struct wl_request reqs[] = {h_req(0, 100, 2), h_req(0, 100, 2), h_req(0, 100, 2)};
     struct h_sink out;
     struct sim *s = h_run(&sc, reqs, 3, &out, false);
-    cr_assert_float_eq(s_of(out.rows[0].first_token_us), 0.008, EPS);
-    cr_assert_float_eq(s_of(out.rows[0].finish_us), 0.011, EPS);
-    cr_assert_float_eq(s_of(out.rows[1].first_token_us), 0.011, EPS);
-    cr_assert_float_eq(s_of(out.rows[2].first_token_us), 0.011, EPS);
-    cr_assert_float_eq(s_of(out.rows[2].finish_us), 0.012, EPS);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_float_eq(s_of(out.rows[i].first_token_us), 0.012, EPS, "request %d", i);
+        cr_assert_float_eq(s_of(out.rows[i].finish_us), 0.013, EPS, "request %d", i);
+    }
     sim_free(s);
     free(out.rows);
 }
 
-/* A burst's first tokens wait until the API server has taken in the whole burst: 10
- * requests at 0 with 10 ms each in the server; the first reaches the engine at 10 ms and
- * is computed by 12 ms, but the server is busy until 100 ms: TTFT 100 ms. */
-Test(engine, a_bursts_first_tokens_wait_for_the_api_server)
+/* Processor sharing with requests that arrive apart: A at 0 and B at 0.5 ms, 1 ms of
+ * work each, nothing after the server. A has 0.5 ms of work done when B arrives; then
+ * both get half the server: A's last 0.5 ms take 1 ms, A reaches the scheduler at 1.5 ms
+ * (B has had 0.5 ms by then); B alone finishes its last 0.5 ms at 2.0 ms.
+ * A prefills 1.5 -> 3.5 ms (1 + 100 x 10 us): first token at 3.5 ms. B waits for that
+ * step; 3.5 -> 5.5 ms A's decode and B's prefill (1 + 1 ms): A done and B's first token
+ * at 5.5 ms; B's decode 5.5 -> 6.5 ms. */
+Test(engine, the_api_server_shares_its_time_between_requests)
+{
+    struct scenario sc;
+    fe_scenario(&sc, 0, 1);
+    struct wl_request reqs[] = {h_req(0, 100, 2), h_req(0.0005, 100, 2)};
+    struct h_sink out;
+    struct sim *s = h_run(&sc, reqs, 2, &out, false);
+    cr_assert_float_eq(s_of(out.rows[0].first_token_us), 0.0035, EPS);
+    cr_assert_float_eq(s_of(out.rows[0].finish_us), 0.0055, EPS);
+    cr_assert_float_eq(s_of(out.rows[1].first_token_us), 0.0055, EPS);
+    cr_assert_float_eq(s_of(out.rows[1].finish_us), 0.0065, EPS);
+    sim_free(s);
+    free(out.rows);
+}
+
+/* A burst of 10 requests at 0 with 10 ms each in the server is taken in at 100 ms, all
+ * together: one step prefills the 10 prompts, 1 + 1000 x 10 us = 11 ms: every first
+ * token at 111 ms (what the 10-request bursts of the shipped vLLM 0.6 runs show: equal
+ * TTFTs within 2 ms). */
+Test(engine, a_bursts_first_tokens_come_out_together)
 {
     struct scenario sc;
     fe_scenario(&sc, 0, 10);
@@ -513,9 +534,8 @@ Test(engine, a_bursts_first_tokens_wait_for_the_api_server)
         reqs[i] = h_req(0, 100, 3);
     struct h_sink out;
     struct sim *s = h_run(&sc, reqs, 10, &out, false);
-    cr_assert_float_eq(s_of(out.rows[0].first_token_us), 0.100, EPS);
-    /* the last one reaches the engine at 100 ms, prefills 100 -> 102 ms */
-    cr_assert_float_eq(s_of(out.rows[9].first_token_us), 0.102, EPS);
+    for (int i = 0; i < 10; i++)
+        cr_assert_float_eq(s_of(out.rows[i].first_token_us), 0.111, EPS, "request %d", i);
     sim_free(s);
     free(out.rows);
 }
