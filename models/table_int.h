@@ -82,6 +82,26 @@ struct lat_grid2_row {
     bool x_in;
 };
 void lat_grid2_row_init(struct lat_grid2_row *r, const struct lat_grid2 *g, double x);
-double lat_grid2_row_eval(struct lat_grid2_row *r, double y);
+/* The cases off the walk: x or y outside the grid, y back below the last cell. */
+double lat_grid2_row_seek(struct lat_grid2_row *r, double y);
+
+static inline double lat_grid2_row_eval(struct lat_grid2_row *r, double y)
+{
+    const struct lat_grid2 *g = r->g;
+    const double *ya = g->y;
+    size_t ny = g->ny, j = r->yi;
+    if (!r->x_in || !(y >= ya[j] && y <= ya[ny - 1]))
+        return lat_grid2_row_seek(r, y);
+    /* y's cell as gsl_interp_bsearch finds it: the last j <= ny - 2 with ya[j] <= y */
+    while (j + 2 < ny && ya[j + 1] <= y)
+        j++;
+    r->yi = j;
+    /* gsl_interp2d_bilinear's interpolation, term for term (interpolation/bilinear.c) */
+    size_t nx = g->nx, i = r->xi;
+    double z00 = g->z[j * nx + i], z01 = g->z[(j + 1) * nx + i];
+    double z10 = g->z[j * nx + i + 1], z11 = g->z[(j + 1) * nx + i + 1];
+    double t = r->t, u = (y - ya[j]) / (ya[j + 1] - ya[j]);
+    return (1. - t) * (1. - u) * z00 + t * (1. - u) * z10 + (1. - t) * u * z01 + t * u * z11;
+}
 
 #endif

@@ -750,25 +750,20 @@ static int64_t run_new_blocks(const struct engine *e, int32_t block_size, int64_
 {
     /* With c = q B + m (0 <= m < B) and i + B - 1 = a B + b (0 <= b < B):
      * ceil((c + i) / B) = q + a + [m >= B - b]. So the sum over the batch is the run's
-     * base (sum of q - held, run_prepare) + n a + the number of requests with m >= B - b
-     * (run_m_ge): O(1) per call, however large the batch. */
+     * base (sum of q - held, run_prepare_finish) + n a + the number of requests with
+     * m >= B - b (run_m_ge): O(1) per call, however large the batch. */
     int64_t x = i + block_size - 1;
     int64_t a = x / block_size, b = x % block_size;
     return e->run_blk_base + (int64_t)e->n_running * a + e->run_m_ge[block_size - b];
 }
 
-/* The run's view of the batch for run_new_blocks: nothing it reads changes while the run
- * is in flight (blocks are applied at its end). */
-static void run_prepare(struct engine *e, int32_t block_size)
+/* The run's view of the batch for run_new_blocks (nothing it reads changes while the run
+ * is in flight: blocks are applied at its end): from the counts of requests by
+ * num_computed % block_size in run_m_ge and the sum of num_computed / block_size - held
+ * blocks (`base`), both taken by try_decode_run's pass over the batch. */
+static void run_prepare_finish(struct engine *e, int32_t block_size, int64_t base)
 {
     int32_t *ge = e->run_m_ge;
-    memset(ge, 0, (size_t)(block_size + 1) * sizeof *ge);
-    int64_t base = 0;
-    for (int32_t k = 0; k < e->n_running; k++) {
-        const struct req *r = e->running[k];
-        base += r->num_computed / block_size - kv_held(&r->kv);
-        ge[r->num_computed % block_size]++;
-    }
     for (int32_t m = block_size - 1; m >= 0; m--) /* counts -> counts of m' >= m */
         ge[m] += ge[m + 1];
     e->run_blk_base = base;
@@ -808,7 +803,12 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
     int32_t n = e->n_running;
     if (n == 0 || n > p->max_num_batched_tokens)
         return false;
-    int64_t k_done = INT64_MAX, ctx0 = 0;
+    /* One pass over the batch: whether it all decodes, the run's length bound and
+     * context, and run_prepare_finish's inputs (unused unless the run starts). */
+    const int32_t bs = p->block_size;
+    int32_t *ge = e->run_m_ge;
+    memset(ge, 0, (size_t)(bs + 1) * sizeof *ge);
+    int64_t k_done = INT64_MAX, ctx0 = 0, base = 0;
     for (int32_t i = 0; i < n; i++) {
         const struct req *r = e->running[i];
         if (!is_decoding(r))
@@ -817,10 +817,12 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
         if (left < k_done)
             k_done = left;
         ctx0 += r->num_computed;
+        base += r->num_computed / bs - kv_held(&r->kv);
+        ge[r->num_computed % bs]++;
     }
     if (k_done < 2)
         return false;
-    run_prepare(e, p->block_size);
+    run_prepare_finish(e, bs, base);
     const int64_t free_now = e->kv.n_free;
     if (run_new_blocks(e, p->block_size, 1) > free_now)
         return false; /* iteration 1 preempts: a normal step handles it */
