@@ -656,8 +656,11 @@ int cmd_run(int argc, char **argv)
                 sc.path, (unsigned long long)r->n_requests, (long long)sc.workload.count,
                 format_duration_us(sc.duration_us, d, sizeof d));
     }
+    /* A `deployments:` list of one is that deployment's run (its model, engine, workload);
+     * without the list, that is the scenario itself. */
+    const struct scenario *one = sim_n_deployments(s) == 1 ? sim_deployment_scenario(s, 0) : &sc;
     if (db) {
-        struct db_run_info info = {&sc, cfg.labels, lat_kind_name(sc.engine.latency.kind), s};
+        struct db_run_info info = {one, cfg.labels, lat_kind_name(one->engine.latency.kind), s};
         if (db_finish_run(db, &info, r, wall, &err) != SIM_OK) {
             snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg),
                      "; the run was rolled back and earlier runs in '%s' are intact",
@@ -667,11 +670,11 @@ int cmd_run(int argc, char **argv)
         }
     }
     if (cfg.json)
-        print_json(&sc, s, run_id);
+        print_json(one, s, run_id);
     else if (!cfg.quiet && sim_n_deployments(s) > 1)
         print_deployments(&sc, s, wall, cfg.output, run_id);
     else if (!cfg.quiet)
-        print_summary(&sc, r, wall, cfg.output, run_id);
+        print_summary(one, r, wall, cfg.output, run_id);
     code = r->slo_pass ? EXIT_OK : EXIT_CHECK_FAILED;
 out:
     sim_free(s);

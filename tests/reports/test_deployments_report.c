@@ -159,3 +159,50 @@ Test(deployments_report, the_headline_and_findings_carry_each_deployments_verdic
     free(out);
     rm_tree(dir);
 }
+
+/* Lines of `text` other than those starting with `skip1` or containing `skip2`. */
+static void drop_lines(char *text, const char *skip1, const char *skip2)
+{
+    char *w = text;
+    for (char *r = text; *r;) {
+        char *eol = strchr(r, '\n');
+        size_t len = eol ? (size_t)(eol - r) + 1 : strlen(r);
+        const char *hit = strstr(r, skip2);
+        bool drop = !strncmp(r, skip1, strlen(skip1)) || (hit && hit < r + len);
+        if (!drop) {
+            memmove(w, r, len);
+            w += len;
+        }
+        r += len;
+    }
+    *w = '\0';
+}
+
+/* A `deployments:` list of one is the same run as that deployment written without the
+ * list: the same summary (its model and GPU, not an unnamed default) and the same latency
+ * model recorded in `runs`. */
+Test(deployments_report, a_list_of_one_deployment_is_that_deployments_run)
+{
+    char dir[256], db[512];
+    make_tmp(dir, sizeof dir, "depone");
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    cr_assert_eq(llmcap(dir, "", "run %s/multi/one_item.yaml -o %s", FIXTURES, db), 0);
+    char *a = out_of(dir, "out");
+    cr_assert_eq(llmcap(dir, "", "run %s/multi/one_item_flat.yaml", FIXTURES), 0);
+    char *b = out_of(dir, "out");
+    cr_assert_not_null(strstr(a, "  fleet      2 x vLLM replicas of llama-3-8b on l40s, 4000 KV "
+                                 "blocks each\n"),
+                       "%s", a);
+    drop_lines(a, "llmcap run: ", "  simulated ");
+    drop_lines(b, "llmcap run: ", "  simulated ");
+    char *res = strstr(a, "  results ");
+    cr_assert_not_null(res, "%s", a);
+    *res = '\0';
+    cr_assert_str_eq(a, b);
+    free(a);
+    free(b);
+    char *row = dump(db, "SELECT scenario_name, latency_model FROM runs");
+    cr_assert_str_eq(row, "one-item|constant|\n");
+    free(row);
+    rm_tree(dir);
+}
