@@ -85,20 +85,26 @@ static void check_slos(struct junit *j, struct junit_suite *s, const struct run_
     }
 }
 
+/* The gated metrics of `rd` against `base`: the run's (dep "") or, in a run of several
+ * deployments, one deployment's (dep "chat": cases and messages name "chat.KEY"; a metric
+ * neither run defines for it is left out rather than skipped). */
 static void check_regressions(struct junit *j, struct junit_suite *s, const struct run_data *rd,
                               const struct run_data *base, double tol, const char *cls,
-                              char *summary, size_t n_summary, size_t *n_fail)
+                              const char *dep, char *summary, size_t n_summary, size_t *n_fail)
 {
-    char name[256], msg[640], detail[640], a[64], b[64], lim[64], pct[32];
+    char name[256], msg[640], detail[640], a[64], b[64], lim[64], pct[32], key[160];
     for (size_t k = 0; k < hl_n_metrics; k++) {
         const struct hl_metric *m = &hl_metrics[k];
         if (!m->gate)
             continue;
         double now = hl_value(rd, m), was = hl_value(base, m), limit;
-        snprintf(name, sizeof name, "%s within %g%% of baseline run %lld", m->key, tol,
+        if (*dep && isnan(now) && isnan(was))
+            continue;
+        snprintf(key, sizeof key, "%s%s%s", dep, *dep ? "." : "", m->key);
+        snprintf(name, sizeof name, "%s within %g%% of baseline run %lld", key, tol,
                  (long long)base->run_id);
         if (isnan(now) || isnan(was)) {
-            snprintf(msg, sizeof msg, "%s is undefined in %s (%s)", m->key,
+            snprintf(msg, sizeof msg, "%s is undefined in %s (%s)", key,
                      isnan(now) && isnan(was) ? "both runs"
                      : isnan(now)             ? "this run"
                                               : "the baseline",
@@ -128,11 +134,11 @@ static void check_regressions(struct junit *j, struct junit_suite *s, const stru
         snprintf(msg, sizeof msg,
                  "%s regressed: %s against %s in the baseline (%s, more than "
                  "the %g%% tolerance)",
-                 m->key, a, b, pct, tol);
+                 key, a, b, pct, tol);
         junit_case(j, s, cls, name, JUNIT_FAILURE, "regression", msg, detail);
         size_t len = strlen(summary);
-        snprintf(summary + len, n_summary - len, "%s%s %s (%s, limit %s)", len ? "; " : "", m->key,
-                 a, pct, lim);
+        snprintf(summary + len, n_summary - len, "%s%s %s (%s, limit %s)", len ? "; " : "", key, a,
+                 pct, lim);
     }
 }
 
@@ -357,8 +363,18 @@ int cmd_check(int argc, char **argv)
                 snprintf(bid_s, sizeof bid_s, "%lld", (long long)bid);
                 junit_property(&j, s, "baseline_run_id", bid_s);
                 size_t before = n_fail;
-                check_regressions(&j, s, &rd, &base, tol, reg_cls, summary, sizeof summary,
+                check_regressions(&j, s, &rd, &base, tol, reg_cls, "", summary, sizeof summary,
                                   &n_fail);
+                /* each deployment against the baseline's deployment of that name */
+                for (size_t q = 0; q < rd.n_deps; q++)
+                    for (size_t r = 0; r < base.n_deps; r++) {
+                        if (strcmp(rd.deps[q].name, base.deps[r].name))
+                            continue;
+                        struct run_data dn = run_data_deployment_view(&rd, &rd.deps[q]);
+                        struct run_data db_ = run_data_deployment_view(&base, &base.deps[r]);
+                        check_regressions(&j, s, &dn, &db_, tol, reg_cls, rd.deps[q].name,
+                                          summary, sizeof summary, &n_fail);
+                    }
                 snprintf(base_note, sizeof base_note, "; %s against baseline run %lld",
                          n_fail == before ? "no regression" : "regressed", (long long)bid);
                 run_data_release(&base);

@@ -296,6 +296,36 @@ static int read_dep(void *ctx, const struct db_value *c, int n)
     return 0;
 }
 
+struct dep_kv {
+    struct rd_dep *d;
+    size_t cap;
+};
+
+static int read_dep_summary(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct dep_kv *l = ctx;
+    struct rd_dep *d = l->d;
+    struct kv_list room = {NULL, l->cap};
+    if (make_room(&room, &d->summary, d->n_summary, sizeof *d->summary, 64))
+        return SIM_ENOMEM;
+    l->cap = room.cap;
+    struct rd_kv *kv = &d->summary[d->n_summary];
+    if (!(kv->key = strdup(c[0].s ? c[0].s : "")))
+        return SIM_ENOMEM;
+    kv->value = c[1].type == DB_NULL ? NAN : c[1].d;
+    d->n_summary++;
+    return 0;
+}
+
+struct run_data run_data_deployment_view(const struct run_data *rd, const struct rd_dep *d)
+{
+    struct run_data v = *rd;
+    v.summary = d->summary;
+    v.n_summary = d->n_summary;
+    return v;
+}
+
 static int count_one(void *ctx, const struct db_value *c, int n)
 {
     (void)n;
@@ -327,6 +357,16 @@ static int load_deployments(struct db *db, struct run_data *rd, struct sim_err *
                   &id, 1, read_dep, &l, err);
     if (rc != SIM_OK || rd->n_deps == 0)
         return rc == SIM_ENOMEM ? oom(err) : rc;
+    for (size_t i = 0; i < rd->n_deps; i++) {
+        struct dep_kv dl = {&rd->deps[i], 0};
+        struct db_value p[2] = {id, db_text(rd->deps[i].name)};
+        rc = db_query(db,
+                      "SELECT key, value FROM deployment_summary WHERE run_id = ?1 AND "
+                      "deployment = ?2 ORDER BY key",
+                      p, 2, read_dep_summary, &dl, err);
+        if (rc != SIM_OK)
+            return rc == SIM_ENOMEM ? oom(err) : rc;
+    }
     l.cap = 0;
     rc = db_query(db,
                   "SELECT o.deployment || '.' || o.slo, o.metric, o.quantile, o.target, "
@@ -913,8 +953,12 @@ void run_data_release(struct run_data *rd)
     }
     free(rd->slo);
     free(rd->node_groups);
-    for (size_t i = 0; i < rd->n_deps; i++)
+    for (size_t i = 0; i < rd->n_deps; i++) {
         free(rd->deps[i].name);
+        for (size_t k = 0; k < rd->deps[i].n_summary; k++)
+            free(rd->deps[i].summary[k].key);
+        free(rd->deps[i].summary);
+    }
     free(rd->deps);
     free(rd->win);
     struct rd_series *series[] = {

@@ -70,7 +70,13 @@ struct rd_dep {
     size_t n_slo, n_pass; /* its SLOs in run_data.slo and how many it met */
     double cost_usd;      /* its share of the cluster's bill by GPU-time (NaN: no cost model) */
     double ttft_slo_breach_s, ttft_slo_breach_longest_s; /* NaN without a TTFT SLO */
+    struct rd_kv *summary; /* its deployment_summary rows, in key order */
+    size_t n_summary;
 };
+
+/* A view of `rd` whose summary is deployment `d`'s (for hl_value() and run_data_get() on
+ * one deployment); borrows from both. */
+struct run_data run_data_deployment_view(const struct run_data *rd, const struct rd_dep *d);
 
 /* The nodes of one offering: instance type, capacity type and zone (as the nodes table
  * keeps it: the zone ID on AWS, the region on Azure; run_data.zones names it). */

@@ -14,6 +14,15 @@
 
 #define STEADY FIXTURES "/reports/steady.yaml"
 #define BURST FIXTURES "/reports/burst.yaml"
+/* two deployments on one node; code misses its 10 ms TPOT SLO (exit 1) */
+#define SPLIT3 FIXTURES "/multi/split_three_one.yaml"
+
+/* Every one of want[0..n) is in `text`. */
+static inline void has_all(const char *text, const char *const *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cr_assert(strstr(text, want[i]), "'%s' not in\n%s", want[i], text);
+}
 
 /* A fresh folder for one test (removed by rm_tree). */
 static inline void make_tmp(char *dir, size_t n, const char *tag)

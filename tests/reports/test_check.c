@@ -212,9 +212,7 @@ Test(check, gates_on_every_deployments_slos)
 {
     char dir[256];
     make_tmp(dir, sizeof dir, "checkdeps");
-    cr_assert_eq(llmcap(dir, "", "check %s/multi/split_three_one.yaml --junit %s/j.xml", FIXTURES,
-                        dir),
-                 1);
+    cr_assert_eq(llmcap(dir, "", "check " SPLIT3 " --junit %s/j.xml", dir), 1);
     char *out = out_of(dir, "out"), *x = junit(dir);
     cr_assert_str_eq(out, "split-three-one: FAIL: code.tpot_p95 21.3 ms > 10 ms\n");
     static const char *const want[] = {
@@ -222,17 +220,43 @@ Test(check, gates_on_every_deployments_slos)
         "<testcase classname=\"llmcap.split-three-one.slo\" name=\"chat.ttft_p95 &lt;= 2 s\"/>",
         "<testcase classname=\"llmcap.split-three-one.slo\" name=\"code.ttft_p95 &lt;= 2 s\"/>",
         "<failure type=\"slo\" message=\"code.tpot_p95 is 21.3 ms, above the target 10 ms\"/>"};
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        cr_assert(strstr(x, want[i]), "'%s' not in\n%s", want[i], x);
+    has_all(x, want, sizeof want / sizeof want[0]);
     validates(dir);
     free(out);
     free(x);
-    cr_assert_eq(llmcap(dir, "", "check %s/multi/split_three_one.yaml --set "
-                                 "deployments.code.slo.tpot_p95=50ms",
-                        FIXTURES),
-                 0);
+    cr_assert_eq(llmcap(dir, "", "check " SPLIT3 " --set deployments.code.slo.tpot_p95=50ms"), 0);
     out = out_of(dir, "out");
     cr_assert_str_eq(out, "split-three-one: PASS (3 of 3 SLOs met)\n");
+    free(out);
+    rm_tree(dir);
+}
+
+/* Against a baseline, each deployment's gated metrics are checked too (DEPLOYMENT.KEY):
+ * chat's decode iteration from 20 to 30 ms makes its TPOT p95 about 1.5 times the
+ * baseline's (30.3 against 20.2 ms), far past 5%; code's engine is unchanged and its
+ * TPOT p95 passes. */
+Test(check, gates_each_deployment_against_the_baseline)
+{
+    char dir[256];
+    make_tmp(dir, sizeof dir, "checkdepbase");
+    cr_assert_eq(llmcap(dir, "", "run " SPLIT3 " -q -o %s/base.db", dir), 1);
+    cr_assert_eq(llmcap(dir, "",
+                        "check " SPLIT3 " --set deployments.code.slo.tpot_p95=50ms --set "
+                        "deployments.chat.engine.latency.constant.decode_iteration_ms=30 "
+                        "--baseline %s/base.db --junit %s/j.xml",
+                        dir, dir),
+                 1);
+    char *x = junit(dir), *out = out_of(dir, "out");
+    static const char *const want[] = {
+        "name=\"chat.tpot_p95_s within 5% of baseline run 1\">\n      <failure "
+        "type=\"regression\" message=\"chat.tpot_p95_s regressed: 0.03041 s against 0.0202 s "
+        "in the baseline (+50.5%",
+        "<testcase classname=\"llmcap.split-three-one.regression\" name=\"code.tpot_p95_s "
+        "within 5% of baseline run 1\"/>"};
+    has_all(x, want, sizeof want / sizeof want[0]);
+    cr_assert(strstr(out, "; chat.tpot_p95_s 0.03041 s (+50.5%, limit 0.02121 s);"), "%s", out);
+    validates(dir);
+    free(x);
     free(out);
     rm_tree(dir);
 }

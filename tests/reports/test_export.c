@@ -215,9 +215,7 @@ Test(export, deployment_tables_of_a_run_of_several)
 {
     char dir[256];
     make_tmp(dir, sizeof dir, "exportdep");
-    cr_assert_eq(llmcap(dir, "", "run %s/multi/split_three_one.yaml -o %s/m.db --quiet", FIXTURES,
-                        dir),
-                 1);
+    cr_assert_eq(llmcap(dir, "", "run " SPLIT3 " -o %s/m.db --quiet", dir), 1);
     static const char head[] = "run_id,deployment,position,model_name,gpu,tensor_parallel_size,"
                                "slo_pass\r\n";
     exports(dir, "m.db --table deployments",
