@@ -687,23 +687,6 @@ out:
 /* Read a trace workload to its end as the run would (window, duration, skip_bad_rows),
  * so that a malformed row fails validate as it would fail the run. Synthetic workloads
  * need no reading. */
-static int check_trace_rows(const struct scenario *sc, struct sim_err *err)
-{
-    if (sc->workload.kind != WL_TRACE)
-        return SIM_OK;
-    struct rng_set *rng = rng_set_new(sc->seed);
-    if (!rng)
-        return sim_err_set(err, SIM_ENOMEM, "out of memory");
-    struct workload *w = workload_open(&sc->workload, sc->duration_us, rng, err);
-    int rc = w ? 1 : err->code;
-    struct wl_request rq;
-    while (rc == 1)
-        rc = workload_next(w, &rq, err);
-    workload_close(w);
-    rng_set_free(rng);
-    return rc;
-}
-
 int cmd_validate(int argc, char **argv)
 {
     struct run_cfg cfg;
@@ -725,7 +708,7 @@ int cmd_validate(int argc, char **argv)
     struct sim_options opt = {.catalog = cat};
     struct sim *s = sim_new(&sc, &opt, &err);
     int code = EXIT_OK;
-    if (!s || check_trace_rows(&sc, &err) != SIM_OK) {
+    if (!s || sim_check_traces(s, &err) != SIM_OK) {
         code = cli_error(&err);
     } else if (!cfg.quiet) {
         const struct sim_result *r = sim_result(s);

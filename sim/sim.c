@@ -1378,6 +1378,44 @@ static int open_shared_trace(struct sim *s, struct sim_err *err)
     return SIM_OK;
 }
 
+/* Read a trace workload to its end (rows are checked as the run reads them). */
+static int read_through(struct workload *w, struct sim_err *err)
+{
+    struct wl_request rq;
+    int rc = 1;
+    while (rc == 1)
+        rc = workload_next(w, &rq, err);
+    workload_close(w);
+    return rc;
+}
+
+int sim_check_traces(const struct sim *s, struct sim_err *err)
+{
+    struct rng_set *rng = rng_set_new(s->sc->seed);
+    if (!rng)
+        return sim_err_set(err, SIM_ENOMEM, "out of memory");
+    int rc = SIM_OK;
+    if (s->sc->shared_trace) {
+        const struct scenario *sc = s->sc;
+        struct workload *w = workload_open_routed(&sc->workload, sc->duration_us, rng,
+                                                  s->route_names, s->n_route, err);
+        rc = w ? read_through(w, err) : (err ? err->code : SIM_EINVAL);
+        if (rc != SIM_OK)
+            locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
+    }
+    for (int32_t i = 0; rc == SIM_OK && !s->sc->shared_trace && i < s->n_deps; i++) {
+        const struct scenario *sc = s->deps[i]->sc;
+        if (sc->workload.kind != WL_TRACE || s->opt.source)
+            continue;
+        struct workload *w = workload_open(&sc->workload, s->sc->duration_us, rng, err);
+        rc = w ? read_through(w, err) : (err ? err->code : SIM_EINVAL);
+        if (rc != SIM_OK)
+            locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
+    }
+    rng_set_free(rng);
+    return rc;
+}
+
 /* Deployment k's random streams: the run's for the first (a single deployment draws as
  * it always did), their own seed for the others. */
 static struct rng_set *deployment_rng(struct sim *s, int32_t k)

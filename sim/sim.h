@@ -223,6 +223,11 @@ struct sim;
  * catalog_free(). NULL + err. */
 struct catalog *sim_load_catalog(const struct scenario *sc, struct sim_err *err);
 
+/* validate: read every trace row the run `s` would read (the routed trace of several
+ * deployments, or each deployment's own trace) without running it. SIM_OK, or the first
+ * bad row's error (file:line). */
+int sim_check_traces(const struct sim *s, struct sim_err *err);
+
 /* Build a run of `sc` (borrowed for the run's life). Caller owns: sim_free(). NULL + err
  * on bad input (e.g. an engine that cannot hold max_model_len) or OOM. */
 struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,

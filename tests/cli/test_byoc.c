@@ -112,3 +112,30 @@ Test(cli_byoc, zone_names_map_to_ids_and_the_run_records_both)
     unlink(db);
     rmdir(dir);
 }
+
+Test(cli_byoc, validate_reads_the_routed_trace_of_several_deployments)
+{
+    /* validate reads every row the run would read: the routed trace of two deployments
+     * (refused before as "requests for more than one model"), and a bad row in it is
+     * reported at its line, as run reports it. */
+    struct cli_result r;
+    char *argv[] = {"llmcap", "validate", FIXTURES "/multi/routed.yaml", NULL};
+    cli_run(NULL, argv, 60, &r);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_result_free(&r);
+
+    char dir[] = "/tmp/llmcap-routed-XXXXXX", path[128], cmd[512];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd, "cp %s/multi/routed.yaml %s/ && printf 'ts,model,prompt,output\\n"
+                              "0.0,chat-8b,100,10\\n0.5,code-llama,many,20\\n' > %s/routed.csv",
+             FIXTURES, dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/routed.yaml", dir);
+    char *bargv[] = {"llmcap", "validate", path, NULL};
+    cli_run(NULL, bargv, 60, &r);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_expect(strstr(r.err, "routed.csv:3:") != NULL, "%s", r.err);
+    cli_result_free(&r);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
