@@ -1486,6 +1486,7 @@ struct sim *sim_new(const struct scenario *sc, const struct sim_options *opt,
             goto fail;
         }
         run_stats_init(s->all, NULL, 0);
+        s->all->counts_only = true; /* the values are the deployments' (overall_results) */
     }
     s->res = s->deps[0]->res;
     s->res.ignored = s->ignored;
@@ -1648,7 +1649,12 @@ static void overall_results(struct sim *s)
     }
     r->end_us = s->now_us;
     uint64_t good_tokens = r->goodput_output_tokens, ok_tokens = r->ok_output_tokens;
-    run_stats_fill(s->all, r);
+    struct run_stats **parts = calloc((size_t)s->n_deps, sizeof *parts);
+    for (int32_t i = 0; parts && i < s->n_deps; i++)
+        parts[i] = &s->deps[i]->st;
+    if (!parts || !run_stats_fill_merged(s->all, parts, (size_t)s->n_deps, r))
+        sink_fail(s, SIM_ENOMEM, "statistics (out of memory)");
+    free(parts);
     r->goodput_output_tokens = good_tokens;
     r->ok_output_tokens = ok_tokens;
     r->slo_breach_s = r->slo_breach_longest_s = NAN; /* per deployment */

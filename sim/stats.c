@@ -44,6 +44,11 @@ void run_stats_free(struct run_stats *st)
 static bool push_stat(struct run_stats *s, double ttft, double tpot, double e2e, double queue,
                       bool has_tpot)
 {
+    if (s->counts_only) {
+        s->n_ok++;
+        s->n_tpot += has_tpot;
+        return true;
+    }
     if (s->n_ok == s->cap_ok) {
         size_t cap = s->cap_ok ? s->cap_ok * 2 : 4096;
         double *a = sim_reallocarray(s->ttft, cap, sizeof *a);
@@ -194,6 +199,57 @@ void run_stats_fill(struct run_stats *st, struct sim_result *res)
     itl_stats(st, &res->itl);
     res->goodput_output_tokens = st->good_output_tokens;
     res->ok_output_tokens = st->ok_output_tokens;
+}
+
+enum { V_TTFT, V_TPOT, V_E2E, V_QUEUE };
+
+/* One metric's values of every part, one after another (malloc'd; *n their count). */
+static double *concat_values(struct run_stats *const *parts, size_t n_parts, int which,
+                             size_t *n, bool *oom)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n_parts; i++)
+        total += which == V_TPOT ? parts[i]->n_tpot : parts[i]->n_ok;
+    *n = total;
+    if (total == 0)
+        return NULL;
+    double *v = sim_reallocarray(NULL, total, sizeof *v);
+    if (!v) {
+        *oom = true;
+        *n = 0;
+        return NULL;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < n_parts; i++) {
+        const struct run_stats *p = parts[i];
+        const double *src = which == V_TTFT   ? p->ttft
+                            : which == V_TPOT ? p->tpot
+                            : which == V_E2E  ? p->e2e
+                                              : p->queue;
+        size_t k = which == V_TPOT ? p->n_tpot : p->n_ok;
+        if (k)
+            memcpy(v + at, src, k * sizeof *v);
+        at += k;
+    }
+    return v;
+}
+
+bool run_stats_fill_merged(struct run_stats *st, struct run_stats *const *parts, size_t n,
+                           struct sim_result *res)
+{
+    struct latency_stats *out[] = {&res->ttft, &res->tpot, &res->e2e, &res->queue};
+    bool oom = false;
+    slo_windows(st, res);
+    for (int m = V_TTFT; m <= V_QUEUE; m++) {
+        size_t k = 0;
+        double *v = concat_values(parts, n, m, &k, &oom);
+        latency_stats(v, k, out[m]);
+        free(v);
+    }
+    itl_stats(st, &res->itl);
+    res->goodput_output_tokens = st->good_output_tokens;
+    res->ok_output_tokens = st->ok_output_tokens;
+    return !oom;
 }
 
 double run_stats_quantile(struct run_stats *st, enum slo_metric m, double q)

@@ -30,6 +30,10 @@ struct run_stats {
     size_t n_win;
     double ttft_lim_q;
     double ttft_lim, tpot_lim; /* strictest TTFT/TPOT SLO targets (s), or INFINITY */
+    /* Counts only, no per-request arrays: the run's statistics over several deployments,
+     * whose values are the deployments' own arrays (run_stats_fill_merged), so a week of
+     * two deployments keeps each request's times once, not twice. */
+    bool counts_only;
 };
 
 /* An OK request's times (seconds) and what counts for goodput and ITL. */
@@ -54,6 +58,10 @@ static inline void run_stats_gap(struct run_stats *st, int64_t gap_us)
 /* Fill res's ttft, tpot, e2e, queue, itl, goodput count and SLO windows (reorders the
  * arrays). */
 void run_stats_fill(struct run_stats *st, struct sim_result *res);
+/* run_stats_fill for counts-only statistics (counts_only) whose values are those of
+ * parts[0..n) together (reorders their arrays). false: out of memory. */
+bool run_stats_fill_merged(struct run_stats *st, struct run_stats *const *parts, size_t n,
+                           struct sim_result *res);
 /* The q-quantile of one SLO metric's values (TTFT, TPOT or e2e), NaN without values. */
 double run_stats_quantile(struct run_stats *st, enum slo_metric m, double q);
 /* As gsl_stats_quantile_from_sorted_data on v sorted, by selection (reorders v). */
