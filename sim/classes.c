@@ -38,7 +38,7 @@ void classes_finish(struct deployment *d)
             sr->slo = it;
             sr->actual = it->metric == SLO_ERROR_RATE
                              ? cr->error_rate
-                             : run_stats_quantile(st, it->metric, it->quantile);
+                             : run_stats_slo_quantile(st, tmp, it->metric, it->quantile);
             sr->pass = !isnan(sr->actual) && sr->actual <= it->target;
             cr->slo_pass = cr->slo_pass && sr->pass;
         }

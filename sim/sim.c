@@ -1566,7 +1566,7 @@ static void deployment_finish(struct deployment *d)
         sr->slo = it;
         sr->actual = it->metric == SLO_ERROR_RATE
                          ? res->error_rate
-                         : run_stats_quantile(&d->st, it->metric, it->quantile);
+                         : run_stats_slo_quantile(&d->st, res, it->metric, it->quantile);
         sr->pass = !isnan(sr->actual) && sr->actual <= it->target;
         res->slo_pass = res->slo_pass && sr->pass;
     }

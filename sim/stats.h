@@ -64,6 +64,10 @@ bool run_stats_fill_merged(struct run_stats *st, struct run_stats *const *parts,
                            struct sim_result *res);
 /* The q-quantile of one SLO metric's values (TTFT, TPOT or e2e), NaN without values. */
 double run_stats_quantile(struct run_stats *st, enum slo_metric m, double q);
+/* run_stats_quantile after run_stats_fill(st, res): a quantile run_stats_fill already
+ * took (one of sim_quantiles) is read from res (the same value), any other selected. */
+double run_stats_slo_quantile(struct run_stats *st, const struct sim_result *res,
+                              enum slo_metric m, double q);
 /* As gsl_stats_quantile_from_sorted_data on v sorted, by selection (reorders v). */
 double stats_select_quantile(double *v, size_t n, double q);
 
