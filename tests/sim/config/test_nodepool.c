@@ -209,6 +209,7 @@ Test(nodepool, no_cluster_section_is_the_implicit_pool)
     struct sim_err err = {0};
     cr_assert_eq(nodepool_cfg_load(&cfg, &sc, NULL, &err), SIM_OK);
     cr_assert_eq(cfg.kind, NP_IMPLICIT);
+    nodepool_cfg_release(&cfg); /* the deployment's pod side is allocated even here */
 }
 
 Test(nodepool, karpenter_v1_defaults)
