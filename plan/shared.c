@@ -153,19 +153,8 @@ struct shared_ctx {
     size_t n_deps;
 };
 
-static int fail(const struct ynode *at, struct sim_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(const struct ynode *at, struct sim_err *err, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (at)
-        return sim_err_at(err, SIM_EINVAL, at->file, at->line, at->col, "%s", msg);
-    return sim_err_set(err, SIM_EINVAL, "%s", msg);
-}
+/* An error at a plan key (sim/config/ynode.h). */
+#define fail(at, err, ...) ynode_fail_at((err), SIM_EINVAL, (at), __VA_ARGS__)
 
 /* A list of the top-level plan (the default of every deployment) copied where the
  * deployment's own space leaves it out. */

@@ -153,10 +153,7 @@ static const char *show(const char *s, char *buf, size_t n)
     return buf;
 }
 
-static int err_node(struct sim_err *err, int code, const struct ynode *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int err_node(struct sim_err *err, int code, const struct ynode *n, const char *fmt, ...)
+int(ynode_fail_at)(struct sim_err *err, int code, const struct ynode *n, const char *fmt, ...)
 {
     char msg[sizeof err->msg];
     va_list ap;
@@ -1068,9 +1065,9 @@ const char *did_you_mean(const char *word, const char *const *candidates)
 static int kind_err(const struct ynode *n, const char *what, const char *key, struct sim_err *err)
 {
     if (key[0])
-        return err_node(err, SIM_EINVAL, n, "expected %s for '%s', found %s", what, key,
+        return ynode_fail_at(err, SIM_EINVAL, n, "expected %s for '%s', found %s", what, key,
                         ynode_kind_name(n));
-    return err_node(err, SIM_EINVAL, n, "expected %s at the top level, found %s", what,
+    return ynode_fail_at(err, SIM_EINVAL, n, "expected %s at the top level, found %s", what,
                     ynode_kind_name(n));
 }
 
@@ -1109,9 +1106,9 @@ int ynode_check_keys(const struct ynode *map, const char *ctx, const char *const
     if (dup >= 0) {
         const struct ynode *k = map->keys[dup];
         if (ctx[0])
-            return err_node(err, SIM_EINVAL, k, "duplicate key '%s' in '%s' (first at line %ld)",
+            return ynode_fail_at(err, SIM_EINVAL, k, "duplicate key '%s' in '%s' (first at line %ld)",
                             show(k->value, sb, sizeof sb), ctx, map->keys[first]->line);
-        return err_node(err, SIM_EINVAL, k,
+        return ynode_fail_at(err, SIM_EINVAL, k,
                         "duplicate key '%s' at the top level (first at line %ld)",
                         show(k->value, sb, sizeof sb), map->keys[first]->line);
     }
@@ -1135,7 +1132,7 @@ int ynode_check_keys(const struct ynode *map, const char *ctx, const char *const
             join_names(allowed, list, sizeof list);
             snprintf(hint, sizeof hint, "known keys: %s", list);
         }
-        return err_node(err, SIM_EINVAL, k, "unknown key '%s' %s (%s)",
+        return ynode_fail_at(err, SIM_EINVAL, k, "unknown key '%s' %s (%s)",
                         show(k->value, sb, sizeof sb), where, hint);
     }
     return SIM_OK;
@@ -1163,7 +1160,7 @@ int ynode_as_bool(const struct ynode *n, const char *key, bool *out, struct sim_
         return SIM_OK;
     }
     char gb[YNODE_SHOW_MAX + 32];
-    return err_node(err, SIM_EINVAL, n, "'%s' must be true or false, got %s", key,
+    return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be true or false, got %s", key,
                     got_text(n, gb, sizeof gb));
 }
 
@@ -1223,10 +1220,10 @@ int ynode_as_int64_unit(const struct ynode *n, const char *key, int64_t min, int
     char gb[YNODE_SHOW_MAX + 32], ub[64];
     unit_text(unit, ub, sizeof ub);
     if (n->float_tag) /* YAML says it is a float, whatever its digits */
-        return err_node(err, SIM_EINVAL, n, "'%s' must be an integer%s, got '!!float %s'", key,
+        return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be an integer%s, got '!!float %s'", key,
                         ub, show(n->value, gb, sizeof gb));
     if (n->quoted || !is_int_text(n->value))
-        return err_node(err, SIM_EINVAL, n, "'%s' must be an integer%s, got %s", key, ub,
+        return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be an integer%s, got %s", key, ub,
                         got_text(n, gb, sizeof gb));
     errno = 0;
     long long v = strtoll(n->value, NULL, 10);
@@ -1239,12 +1236,12 @@ int ynode_as_int64_unit(const struct ynode *n, const char *key, int64_t min, int
     }
     bool open_top = max >= INT32_MAX;
     if (low && open_top)
-        return err_node(err, SIM_EINVAL, n, "'%s' must be >= %" PRId64 "%s, got '%s'", key, min, ub,
+        return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be >= %" PRId64 "%s, got '%s'", key, min, ub,
                         n->value);
     if (high && open_top)
-        return err_node(err, SIM_EINVAL, n, "'%s' must be <= %" PRId64 "%s, got '%s'", key, max, ub,
+        return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be <= %" PRId64 "%s, got '%s'", key, max, ub,
                         n->value);
-    return err_node(err, SIM_EINVAL, n, "'%s' must be in [%" PRId64 ", %" PRId64 "]%s, got '%s'",
+    return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be in [%" PRId64 ", %" PRId64 "]%s, got '%s'",
                     key, min, max, ub, n->value);
 }
 
@@ -1289,11 +1286,11 @@ int ynode_as_number(const struct ynode *n, const char *key, const struct ynode_r
     if (!n->quoted && is_number_text(n->value))
         v = strtod(n->value, NULL);
     if (n->quoted || !is_number_text(n->value) || !isfinite(v))
-        return err_node(err, SIM_EINVAL, n, "'%s' must be a number%s, got %s", key, ub,
+        return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be a number%s, got %s", key, ub,
                         got_text(n, gb, sizeof gb));
     if (!in_range(v, r)) {
         range_text(r, rb, sizeof rb);
-        return err_node(err, SIM_EINVAL, n, "'%s' must be %s%s, got '%s'", key, rb, ub, n->value);
+        return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be %s%s, got '%s'", key, rb, ub, n->value);
     }
     *out = v;
     return SIM_OK;
@@ -1327,13 +1324,13 @@ int ynode_as_frac(const struct ynode *n, const char *key, double min, double max
         }
     }
     if (!ok)
-        return err_node(err, SIM_EINVAL, n,
+        return ynode_fail_at(err, SIM_EINVAL, n,
                         "'%s' must be a fraction (0.001) or a percentage (0.1%%), got %s", key,
                         got_text(n, gb, sizeof gb));
     struct ynode_range r = {min, max, false, false, NULL};
     if (!in_range(x, &r)) {
         range_text(&r, rb, sizeof rb);
-        return err_node(err, SIM_EINVAL, n, "'%s' must be %s, got '%s'", key, rb, v);
+        return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be %s, got '%s'", key, rb, v);
     }
     *out = x;
     return SIM_OK;
@@ -1357,9 +1354,9 @@ int ynode_as_enum(const struct ynode *n, const char *key, const char *const *nam
     char sb[YNODE_SHOW_MAX + 8];
     const char *guess = did_you_mean(n->value, names);
     if (guess)
-        return err_node(err, SIM_EINVAL, n, "'%s' must be one of %s, got '%s' (did you mean '%s'?)",
+        return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be one of %s, got '%s' (did you mean '%s'?)",
                         key, list, show(n->value, sb, sizeof sb), guess);
-    return err_node(err, SIM_EINVAL, n, "'%s' must be one of %s, got '%s'", key, list,
+    return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be one of %s, got '%s'", key, list,
                     show(n->value, sb, sizeof sb));
 }
 
@@ -1493,22 +1490,22 @@ int ynode_as_duration_us(const struct ynode *n, const char *key, int64_t min_us,
     if (max_us >= SIM_CLOCK_MAX_US)
         max_us = SIM_CLOCK_MAX_US; /* every duration fits the simulated clock */
     if (too_long || (rc == SIM_OK && v > max_us && max_us == SIM_CLOCK_MAX_US))
-        return err_node(err, SIM_EINVAL, n,
+        return ynode_fail_at(err, SIM_EINVAL, n,
                         "'%s' must be at most " SIM_CLOCK_MAX_TEXT
                         " (the simulated clock's range), got %s",
                         key, got_text(n, gb, sizeof gb));
     if (rc) {
         if (bare_unit_us == 1000000)
-            return err_node(err, SIM_EINVAL, n,
+            return ynode_fail_at(err, SIM_EINVAL, n,
                             "'%s' must be a number of seconds or a duration with a unit "
                             "(250ms, 30s, 5m, 2h), got %s",
                             key, got_text(n, gb, sizeof gb));
         if (bare_unit_us > 0)
-            return err_node(err, SIM_EINVAL, n,
+            return ynode_fail_at(err, SIM_EINVAL, n,
                             "'%s' must be a number (x %" PRId64 "us) or a duration with a unit "
                             "(250ms, 30s, 5m, 2h), got %s",
                             key, bare_unit_us, got_text(n, gb, sizeof gb));
-        return err_node(err, SIM_EINVAL, n,
+        return ynode_fail_at(err, SIM_EINVAL, n,
                         "'%s' must be a duration with a unit (250ms, 30s, 5m, 2h), got %s", key,
                         got_text(n, gb, sizeof gb));
     }
@@ -1521,9 +1518,9 @@ int ynode_as_duration_us(const struct ynode *n, const char *key, int64_t min_us,
     format_duration_us(max_us, hi, sizeof hi);
     if (max_us == SIM_CLOCK_MAX_US) {
         if (min_us == 1)
-            return err_node(err, SIM_EINVAL, n, "'%s' must be > 0, got '%s'", key, n->value);
-        return err_node(err, SIM_EINVAL, n, "'%s' must be >= %s, got '%s'", key, lo, n->value);
+            return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be > 0, got '%s'", key, n->value);
+        return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be >= %s, got '%s'", key, lo, n->value);
     }
-    return err_node(err, SIM_EINVAL, n, "'%s' must be in [%s, %s], got '%s'", key, lo, hi,
+    return ynode_fail_at(err, SIM_EINVAL, n, "'%s' must be in [%s, %s], got '%s'", key, lo, hi,
                     n->value);
 }

@@ -172,4 +172,12 @@ int parse_duration_us(const char *text, int64_t *out);
  * suggests "cv"), or NULL. */
 const char *did_you_mean(const char *word, const char *const *candidates);
 
+/* err as `file:line:col: error: MESSAGE` at node n (no position when n is NULL); returns
+ * code. */
+int ynode_fail_at(struct sim_err *err, int code, const struct ynode *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#ifdef __clang_analyzer__ /* what it returns, for the analyzer (see sim/core/err.h) */
+#define ynode_fail_at(err, code, ...) (ynode_fail_at((err), (code), __VA_ARGS__), (code))
+#endif
+
 #endif
