@@ -976,9 +976,9 @@ static void nodes_table(struct doc *d, const struct run_data *rd)
     else if (!strcmp(rd->zones.cloud, "azure"))
         doc_para(d, B_P,
                  "On Azure the zone column is the region (%s): the catalog prices Azure spot "
-                 "and on-demand per region, so the availability zones an AKS pool spreads "
-                 "over (\"1\", \"2\", \"3\"; labelled %s-1, ... on its nodes) change "
-                 "nothing here and are not modelled.",
+                 "and on-demand per region. The availability zones an AKS pool spreads over "
+                 "(\"1\", \"2\", \"3\") only label its nodes (%s-1, ...; 0 for a pool "
+                 "without zones), which the kube-scheduler's topology spread counts pods by.",
                  rd->zones.region, rd->zones.region);
     else if (!strcmp(rd->zones.cloud, "aws"))
         doc_para(d, B_P,

@@ -70,6 +70,7 @@ struct node_x {
     int64_t evict_backoff_us;
     int64_t kill_us; /* spot notice: the instance is reclaimed then (-1: no notice) */
     evq_handle ev[NE_N];
+    int32_t az;                   /* AKS: index in its pool's availabilityZones */
     const struct node_class *cls; /* its labels (kube-scheduler) */
     uint64_t fits;   /* bit k: deployment k's pods can run on it (its GPU, taints, labels) */
 };
@@ -540,13 +541,14 @@ static void scripted_interruption(struct sim *s, void *obj, uint64_t arg)
 
 /* ---- launching a node ------------------------------------------------------------------ */
 
-/* The labels of a node of this offering or pool, built on first use. */
+/* The labels of a node of this offering or pool (AKS: and availability zone), built on
+ * first use. */
 static const struct node_class *node_class(struct sim *s, int32_t type, int32_t zone, int cap,
-                                           int32_t pool)
+                                           int32_t pool, int32_t az)
 {
     struct cluster *cl = s->cluster;
     int32_t key = cl->cfg.kind == NP_AKS
-                      ? pool
+                      ? pool * NP_MAX_AZ + az
                       : ((pool * NP_MAX_TYPES + type) * NP_MAX_ZONES + zone) * 2 + cap;
     if (!cl->cls[key]) {
         struct node_class *c = calloc(1, sizeof *c);
@@ -554,7 +556,7 @@ static const struct node_class *node_class(struct sim *s, int32_t type, int32_t 
             oom(s, "nodes");
             return NULL;
         }
-        c->n = np_node_labels(&cl->cfg, cl->cat, type, zone, cap, pool, c->labels, c->buf,
+        c->n = np_node_labels(&cl->cfg, cl->cat, type, zone, cap, pool, az, c->labels, c->buf,
                               sizeof c->buf);
         cl->cls[key] = c;
     }
@@ -562,6 +564,29 @@ static const struct node_class *node_class(struct sim *s, int32_t type, int32_t 
 }
 
 static void kp_expire_schedule(struct sim *s, int32_t id);
+
+/* The availability zone of a new node of AKS pool `pool`: a zone of the pool with the
+ * fewest of its nodes, the first listed on a tie (the scale set's best-effort zone
+ * balance keeps the zones within one VM of each other: learn.microsoft.com/azure/
+ * virtual-machine-scale-sets/virtual-machine-scale-sets-use-availability-zones, "Zone
+ * balancing"; which zone takes the odd VM is Azure's choice, here the first). 0 for a
+ * regional pool or outside AKS. Call before the node is added. */
+static int32_t aks_new_node_az(const struct cluster *cl, int32_t pool)
+{
+    if (cl->cfg.kind != NP_AKS || cl->cfg.aks.pools[pool].n_az < 2)
+        return 0;
+    int32_t count[NP_MAX_AZ] = {0};
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        const struct node_x *x = &cl->x[cl->live[i]];
+        if (x->pool == pool && !x->failed)
+            count[x->az]++;
+    }
+    int32_t best = 0;
+    for (int32_t z = 1; z < cl->cfg.aks.pools[pool].n_az; z++)
+        if (count[z] < count[best])
+            best = z;
+    return best;
+}
 
 /* A node of `type` in `zone` and capacity type `cap`. `initial`: there at t = 0, Ready,
  * warm. Times: requested now; launched after request_to_launch; registered after the
@@ -571,6 +596,7 @@ static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, i
 {
     struct cluster *cl = s->cluster;
     const struct np_type *ty = &cl->cfg.types[type];
+    int32_t az = aks_new_node_az(cl, pool);
     struct node *n = node_new(s, ty->gpus);
     if (!n) {
         oom(s, "nodes");
@@ -584,7 +610,8 @@ static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, i
     x->type = type;
     x->zone = zone;
     x->pool = pool;
-    x->cls = node_class(s, type, zone, cap, pool);
+    x->az = az;
+    x->cls = node_class(s, type, zone, cap, pool, az);
     if (!x->cls)
         return -1;
     int n_taints;

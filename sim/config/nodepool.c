@@ -896,14 +896,23 @@ static int add_label(struct sched_label *out, int k, const char *key, const char
 }
 
 int np_node_labels(const struct nodepool_cfg *cfg, const struct catalog *cat, int32_t type,
-                   int32_t zone, int cap, int32_t pool, struct sched_label *out, char *buf,
-                   size_t n)
+                   int32_t zone, int cap, int32_t pool, int32_t az, struct sched_label *out,
+                   char *buf, size_t n)
 {
     const struct cat_instance *ci = cfg->types[type].inst;
     const char *zn = cfg->n_zones ? cfg->zones[zone] : NULL;
     /* topology.kubernetes.io/zone carries the zone name, topology.k8s.aws/zone-id the ID
      * (as the AWS cloud provider labels nodes); without cluster.zone_ids both the ID. */
     const char *zname = zn && cfg->zone_names[zone][0] ? cfg->zone_names[zone] : zn;
+    if (cfg->kind == NP_AKS) {
+        /* AKS labels a zonal pool's node with "<region>-<zone>" and a regional pool's with
+         * "0" (learn.microsoft.com/azure/aks/availability-zones, "Verify node distribution
+         * across zones": eastus2-1 ...; the cluster autoscaler's template node,
+         * cloudprovider/azure/azure_template.go buildGenericLabels: region-zone, else "0").
+         * The catalog prices Azure per region (zn), which stays the nodes table's zone. */
+        const struct np_aks_pool *p = &cfg->aks.pools[pool];
+        zname = p->n_az ? p->az[az >= 0 && az < p->n_az ? az : 0] : "0";
+    }
     int k = 0;
     k = add_label(out, k, "node.kubernetes.io/instance-type", ci->id);
     k = add_label(out, k, "topology.kubernetes.io/zone", zname);
@@ -2277,8 +2286,11 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
                         k);
     }
     /* availabilityZones: "1", "2", "3" as az prints them (or "eastus-1", the
-     * topology.kubernetes.io/zone label's form). The catalog prices Azure spot per region,
-     * so the zones a pool spreads over change neither prices nor capacity here. */
+     * topology.kubernetes.io/zone label's form; null or absent: a regional pool). They
+     * label the pool's nodes (np_node_labels), so topology spread counts pods per zone;
+     * the catalog prices Azure spot per region, so they change neither prices nor
+     * capacity here. */
+    pool->n_az = 0;
     n = present(p, ctx, "availabilityZones", k);
     if (n && n->kind != YNODE_SEQ)
         return fail(r, n, "expected a sequence for '%s', found %s", k, ynode_kind_name(n));
@@ -2293,9 +2305,13 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
             return fail(r, n->items[i], "'%s' must be an Azure zone number ('1', '2', '3') or "
                                         "'%s-N', got '%s'",
                         zk, cfg->region, v);
+        char label[sizeof pool->az[0]];
+        snprintf(label, sizeof label, "%s-%c", cfg->region, num[0]);
+        for (int32_t z = 0; z < pool->n_az; z++)
+            if (!strcmp(pool->az[z], label))
+                return fail(r, n->items[i], "zone '%s' is listed twice in '%s'", num, k);
+        snprintf(pool->az[pool->n_az++], sizeof pool->az[0], "%s", label);
     }
-    if (n)
-        ignored_add(&cfg->ignored, ctx, "availabilityZones");
     pool->type = -1;
     if (pool->system)
         return SIM_OK; /* system pools run no replica; llmcap neither resolves nor bills them */
@@ -2841,8 +2857,8 @@ static int read_pod_side(const struct rd *r, struct np_pod *out)
                         if (!(kp->types >> t & 1) || !(out->types >> t & 1) || !kp->zone_ok[z] ||
                             !kp->capacity[cap])
                             continue;
-                        one.n = np_node_labels(cfg, r->cat, t, z, cap, p, one.labels, one.buf,
-                                               sizeof one.buf);
+                        one.n = np_node_labels(cfg, r->cat, t, z, cap, p, 0, one.labels,
+                                               one.buf, sizeof one.buf);
                         if (tok && sched_affinity_ok(pod, one.labels, one.n)) {
                             out->kp_ok[p][z][cap] |= 1ull << t;
                             any = true;
@@ -2871,10 +2887,29 @@ static int read_pod_side(const struct rd *r, struct np_pod *out)
         for (int i = 0; i < pool->n_taints && !tok && !bad; i++)
             if (!sched_taints_ok(pod, &pool->taints[i], 1))
                 bad = &pool->taints[i];
+        /* The template node of a pool over several zones takes one of them at random
+         * (cluster-autoscaler azure_template.go buildGenericLabels: "if the customer is to
+         * have some pod affinity picking exact zone, this logic won't work"), and the scale
+         * set picks the new node's zone: pods that fit some of the zones only are refused. */
         struct cand *cc = &c[n_c < NP_MAX_POOLS ? n_c : NP_MAX_POOLS - 1];
-        cc->n = np_node_labels(cfg, r->cat, pool->type, np_aks_pool_zone(cfg, pool), pool->spot,
-                               (int32_t)p, cc->labels, cc->buf, sizeof cc->buf);
+        int32_t zone = np_aks_pool_zone(cfg, pool);
+        cc->n = np_node_labels(cfg, r->cat, pool->type, zone, pool->spot, (int32_t)p, 0,
+                               cc->labels, cc->buf, sizeof cc->buf);
         out->aks_ok[p] = tok && sched_affinity_ok(pod, cc->labels, cc->n);
+        for (int32_t z = 1; tok && z < pool->n_az; z++) {
+            struct cand other;
+            other.n = np_node_labels(cfg, r->cat, pool->type, zone, pool->spot, (int32_t)p, z,
+                                     other.labels, other.buf, sizeof other.buf);
+            if (sched_affinity_ok(pod, other.labels, other.n) != out->aks_ok[p])
+                return fail(r, pod_node(r, "fleet.pod"),
+                            "the pods' node selector or node affinity takes the nodes of AKS "
+                            "pool '%s' in zone '%s' but not in '%s': the pool spans several "
+                            "zones, the scale set picks a new node's zone and the cluster "
+                            "autoscaler's template node a random one of them, which is not "
+                            "modelled; select the zone with a pool of that one zone",
+                            pool->name, pool->az[out->aks_ok[p] ? 0 : z],
+                            pool->az[out->aks_ok[p] ? z : 0]);
+        }
         any = any || out->aks_ok[p];
         if (tok) {
             some_taints_ok = true;

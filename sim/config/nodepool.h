@@ -44,6 +44,7 @@ enum np_capacity { NP_ON_DEMAND = 0, NP_SPOT = 1 };
 #define NP_MAX_TAINTS 8
 #define NP_MAX_NODE_LABELS 48 /* well-known + instance + user labels of one node */
 #define NP_TAINT_TEXT 384     /* an AKS nodeTaints entry "key=value:Effect" */
+#define NP_MAX_AZ 9           /* an AKS pool's availabilityZones: "1" .. "9", each once */
 
 /* A latency: lognormal fitted to a median and a 95th percentile (median == p95 is a
  * constant, 0 = none). */
@@ -136,6 +137,10 @@ struct np_aks_pool {
     struct sched_taint taints[NP_MAX_TAINTS]; /* nodeTaints, and AKS's spot taint */
     int n_taints;
     char taint_text[NP_MAX_TAINTS][NP_TAINT_TEXT];
+    /* availabilityZones ("1", "2", "3" as az prints them) as its nodes' topology.kubernetes.io/zone
+     * label: "<region>-<n>" (eastus-1); n_az 0: a regional pool, whose nodes carry "0". */
+    char az[NP_MAX_AZ][40];
+    int32_t n_az;
 };
 
 /* One deployment's pods as the provisioners and the kube-scheduler see them. A pod runs
@@ -268,11 +273,13 @@ const char *np_capacity_name(int capacity); /* "on-demand" | "spot" */
 /* The labels a node of instance type `type` in `zone` with capacity type `cap` from
  * `pool` (an AKS pool index; Karpenter: the NodePool) carries: the well-known labels, the
  * provider's instance labels (Karpenter) or AKS's agent pool labels, and the pool's own
- * labels. Strings point into `cfg` and into `buf` (numbers formatted there). Returns the
+ * labels. On AKS topology.kubernetes.io/zone is the pool's availability zone `az` (an index
+ * in its availabilityZones: "eastus-1"), or "0" for a regional pool; `az` is ignored
+ * elsewhere. Strings point into `cfg` and into `buf` (numbers formatted there). Returns the
  * count (at most NP_MAX_NODE_LABELS). */
 int np_node_labels(const struct nodepool_cfg *cfg, const struct catalog *cat, int32_t type,
-                   int32_t zone, int cap, int32_t pool, struct sched_label *out, char *buf,
-                   size_t n);
+                   int32_t zone, int cap, int32_t pool, int32_t az, struct sched_label *out,
+                   char *buf, size_t n);
 /* The zone an AKS pool's nodes get: a spot pool its cheapest priced zone, else the first. */
 int32_t np_aks_pool_zone(const struct nodepool_cfg *cfg, const struct np_aks_pool *p);
 /* The taints of a node of `pool` (Karpenter: the NodePool's). */

@@ -202,3 +202,79 @@ Test(cluster_scheduler, a_pod_no_pool_can_take_is_a_load_error)
               "%s", err.msg);
     ch_free(&c);
 }
+
+/* AKS availability zones: three fixed nodes of 4 A100 (Standard_NC96ads_A100_v4) in a pool
+ * over zones 1 and 2. The scale set balances them: node 0 eastus-1, node 1 eastus-2, node 2
+ * eastus-1 (the fewest nodes first, the first zone on a tie). Four 1-GPU pods, default
+ * profile (PodTopologySpread's system defaults: hostname maxSkew 3, zone maxSkew 5; raw
+ * score per node m * ln(nf + 2) + 2 + z * ln(zones + 2) + 4, m the pods on it, z in its
+ * zone, nf = 3, zones = 2; lowest wins), the other plugins tied (images pre-pulled, CPU and
+ * memory far from full). Wherever pod 0 lands, pod 1 goes to the other zone (6 against
+ * 7 or 9); pod 2 to the empty node (7 against 9, 9); pod 3 to node 1 (9 against 10.4,
+ * 10.4). So node 1, alone in eastus-2, ends with 2 pods whatever the draws; regional
+ * nodes (one zone "0") would leave it to the draw which node gets the second pod. */
+Test(cluster_scheduler, aks_zonal_pool_spreads_pods_by_zone)
+{
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        ch_setup(&c, "a100-pcie-80gb", 4,
+                 "cluster:\n"
+                 "  cloud: azure\n"
+                 "  aks:\n"
+                 "    nodePools:\n"
+                 "    - {name: a, vmSize: Standard_NC96ads_A100_v4, count: 3, "
+                 "availabilityZones: ['1', '2']}\n");
+        c.sc.seed = seed;
+        c.sc.engine.startup.image_prepulled = true;
+        struct wl_request reqs[] = {h_req(60, 100, 2)};
+        ch_run(&c, reqs, 1, NULL, 0);
+        int32_t k[3];
+        per_node(k, 3);
+        cr_assert_eq(c.n_nodes, 3);
+        cr_assert(k[0] == 1 && k[1] == 2 && k[2] == 1, "seed %d: pods per node: %d %d %d",
+                  (int)seed, k[0], k[1], k[2]);
+        ch_free(&c);
+    }
+}
+
+Test(cluster_scheduler, aks_zone_selector_against_the_pools_zones)
+{
+    static const char *const pools[] = {
+        "    - {name: a, vmSize: Standard_NC24ads_A100_v4, count: 1, availabilityZones: ['1', "
+        "'2']}\n",
+        "    - {name: a, vmSize: Standard_NC24ads_A100_v4, count: 1, availabilityZones: ['2']}\n",
+        "    - {name: a, vmSize: Standard_NC24ads_A100_v4, count: 1}\n"};
+    static const struct {
+        const char *zone, *msg; /* NULL: loads */
+    } want[3][2] = {
+        /* over two zones: the scale set picks the node's zone, the cluster autoscaler's
+         * template node a random one; selecting one zone is refused */
+        {{"eastus-1", "pool 'a' in zone 'eastus-1' but not in 'eastus-2'"},
+         {"eastus-2", "pool 'a' in zone 'eastus-2' but not in 'eastus-1'"}},
+        /* one zone: its nodes carry eastus-2; the region is not a zone label */
+        {{"eastus-2", NULL}, {"eastus", "matches no node that the AKS node pools can launch "
+                                        "(their 'topology.kubernetes.io/zone': eastus-2)"}},
+        /* regional: "0" */
+        {{"0", NULL}, {"eastus-1", "(their 'topology.kubernetes.io/zone': 0)"}},
+    };
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 2; j++) {
+            char yaml[512];
+            snprintf(yaml, sizeof yaml, "cluster:\n  cloud: azure\n  aks:\n    nodePools:\n%s",
+                     pools[i]);
+            ch_setup(&c, "a100-pcie-80gb", 1, yaml);
+            struct sched_pod *p = &c.sc.fleet.pod.sched;
+            p->node_selector[p->n_node_selector++] =
+                (struct sched_label){"topology.kubernetes.io/zone", want[i][j].zone};
+            struct nodepool_cfg cfg;
+            struct sim_err err = {0};
+            int rc = nodepool_cfg_load(&cfg, &c.sc, c.cat, &err);
+            if (!want[i][j].msg) {
+                cr_assert_eq(rc, SIM_OK, "pool %d, %s: %s", i, want[i][j].zone, err.msg);
+                nodepool_cfg_release(&cfg);
+            } else {
+                cr_assert_eq(rc, SIM_EINVAL, "pool %d, %s loaded", i, want[i][j].zone);
+                cr_assert(strstr(err.msg, want[i][j].msg), "pool %d: %s", i, err.msg);
+            }
+            ch_free(&c);
+        }
+}

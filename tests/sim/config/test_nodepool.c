@@ -520,7 +520,6 @@ Test(nodepool, aks_pools_and_profile_as_az_prints_them)
         "cluster.aks.nodePools.*.orchestratorVersion",
         "cluster.aks.nodePools.*.provisioningState",
         "cluster.aks.nodePools.*.powerState",
-        "cluster.aks.nodePools.*.availabilityZones",
         "cluster.aks.nodePools.*.maxPods",
         "cluster.aks.nodePools.*.gatewayProfile" /* unknown to llmcap, null: recorded */,
         "cluster.aks.autoscalerProfile.skipNodesWithSystemPods",
@@ -537,6 +536,53 @@ Test(nodepool, aks_pools_and_profile_as_az_prints_them)
     cr_assert_not(has_ignored(&cfg, "cluster.aks.nodePools.*.spotMaxPrice"));
     cr_assert_not(has_ignored(&cfg, "cluster.aks.nodePools.*.tags"));
     cr_assert_not(has_ignored(&cfg, "cluster.aks.autoscalerProfile.scanInterval"));
+    /* availabilityZones label the nodes (eastus-1 ..., as AKS labels a zonal pool's nodes,
+     * learn.microsoft.com/azure/aks/availability-zones); the system pool has none. */
+    cr_assert_not(has_ignored(&cfg, "cluster.aks.nodePools.*.availabilityZones"));
+    cr_assert_eq(a->pools[0].n_az, 0);
+    cr_assert_eq(a->pools[1].n_az, 3);
+    cr_assert_str_eq(a->pools[1].az[2], "eastus-3");
+    cr_assert_eq(a->pools[2].n_az, 2);
+    cr_assert_str_eq(a->pools[2].az[0], "eastus-1");
+    cr_assert_str_eq(a->pools[2].az[1], "eastus-2");
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+/* The value of `key` among a node's labels, or NULL. */
+static const char *label_of(const struct sched_label *lb, int n, const char *key)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(lb[i].key, key))
+            return lb[i].value;
+    return NULL;
+}
+
+Test(nodepool, aks_zone_label_is_region_dash_zone_or_0_for_a_regional_pool)
+{
+    /* A zonal pool's node in its second zone: "eastus-2"; a pool without availabilityZones
+     * (null, as az prints it for a regional pool): "0", as AKS labels regional nodes
+     * (kubectl get nodes on such clusters; Azure/karpenter-provider-azure instancetypes.go:
+     * "Regional (non-zonal) SKUs use zone \"0\" to match the label AKS places on regional
+     * nodes"). The region stays on topology.kubernetes.io/region. */
+    static const char *const sets[] = {"cluster.aks.nodePools.1.availabilityZones=null"};
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/good_aks_az.yaml", sets, 1, &err), SIM_OK,
+                 "%s: %s", err.where, err.msg);
+    cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    struct sched_label lb[NP_MAX_NODE_LABELS];
+    char buf[1024];
+    const struct np_aks_pool *od = &cfg.aks.pools[2], *spot = &cfg.aks.pools[1];
+    int n = np_node_labels(&cfg, cat, od->type, np_aks_pool_zone(&cfg, od), NP_ON_DEMAND, 2, 1,
+                           lb, buf, sizeof buf);
+    cr_expect_str_eq(label_of(lb, n, "topology.kubernetes.io/zone"), "eastus-2");
+    cr_expect_str_eq(label_of(lb, n, "topology.kubernetes.io/region"), "eastus");
+    cr_assert_eq(spot->n_az, 0);
+    n = np_node_labels(&cfg, cat, spot->type, np_aks_pool_zone(&cfg, spot), NP_SPOT, 1, 0, lb,
+                       buf, sizeof buf);
+    cr_expect_str_eq(label_of(lb, n, "topology.kubernetes.io/zone"), "0");
     nodepool_cfg_release(&cfg);
     scenario_release(&sc);
 }
@@ -570,6 +616,8 @@ Test(nodepool, az_fields_that_would_change_the_run_are_refused)
          "'cluster.aks.nodePools.2.artifactStreamingProfile.enabled' true is not modelled"},
         {"cluster.aks.nodePools.2.availabilityZones=[westus-1]",
          "'cluster.aks.nodePools.2.availabilityZones.0' must be an Azure zone number"},
+        {"cluster.aks.nodePools.2.availabilityZones=['1', eastus-1]",
+         "zone '1' is listed twice in 'cluster.aks.nodePools.2.availabilityZones'"},
         {"cluster.aks.nodePools.2.gatewayProfile=7", "unknown key 'gatewayProfile'"},
         {"cluster.aks.nodePools.1.vmSize=Standard_NC24ads_A100_v4",
          NULL /* control: the same pool as given */},
@@ -734,7 +782,7 @@ Test(nodepool, zone_names_through_describe_availability_zones)
     cr_assert_geq(t, 0);
     struct sched_label lb[NP_MAX_NODE_LABELS];
     char buf[1024];
-    int n = np_node_labels(&cfg, cat, t, zone_at(&cfg, "use1-az4"), NP_SPOT, 0, lb, buf,
+    int n = np_node_labels(&cfg, cat, t, zone_at(&cfg, "use1-az4"), NP_SPOT, 0, 0, lb, buf,
                            sizeof buf);
     int seen = 0;
     for (int i = 0; i < n; i++) {
