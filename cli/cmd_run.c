@@ -343,20 +343,23 @@ static void print_body(const struct scenario *sc, const struct sim_result *r, do
     if (!strncmp(sc->fleet.pod.gpu.resource, "nvidia.com/mig-", 15))
         snprintf(gpu, sizeof gpu, "%.64s (MIG %.40s)", sc->engine.gpu, sc->fleet.pod.gpu.resource + 15);
     else if (sc->cluster.sharing.mode == GS_TIME_SLICING)
-        snprintf(gpu, sizeof gpu, "%.64s (time-sliced, %d replicas per GPU)", sc->engine.gpu,
-                 (int)sc->cluster.sharing.replicas);
+        snprintf(gpu, sizeof gpu, "%.64s (time-sliced, %d replica%s per GPU)", sc->engine.gpu,
+                 (int)sc->cluster.sharing.replicas, sc->cluster.sharing.replicas == 1 ? "" : "s");
     else
         snprintf(gpu, sizeof gpu, "%.64s", sc->engine.gpu);
     if (sp->cluster)
-        printf("  fleet      %d replicas at the start, %llu pods created, %.1f replica-minutes\n",
-               r->replicas, (unsigned long long)r->pods_created, r->replica_s / 60.0);
+        printf("  fleet      %d replica%s at the start, %llu pod%s created, %.1f "
+               "replica-minutes\n",
+               r->replicas, r->replicas == 1 ? "" : "s", (unsigned long long)r->pods_created,
+               r->pods_created == 1 ? "" : "s", r->replica_s / 60.0);
     else if (r->autoscaled)
         printf("  fleet      %s replicas of %s%s%s (autoscaled by %s: %d at the start, %d at "
-               "peak, %llu pods created, %.1f replica-minutes), %lld KV blocks each\n",
+               "peak, %llu pod%s created, %.1f replica-minutes), %lld KV blocks each\n",
                kind, model, sc->engine.gpu[0] ? " on " : "", gpu,
                sc->fleet.scaled_object ? "KEDA + HPA" : "the HPA", r->replicas,
                r->peak_replicas_ready, (unsigned long long)r->pods_created,
-               r->replica_s / 60.0, (long long)r->num_gpu_blocks);
+               r->pods_created == 1 ? "" : "s", r->replica_s / 60.0,
+               (long long)r->num_gpu_blocks);
     else
         printf("  fleet      %d x %s replica%s of %s%s%s, %lld KV blocks each\n", r->replicas,
                kind, r->replicas == 1 ? "" : "s", model, sc->engine.gpu[0] ? " on " : "",

@@ -48,6 +48,12 @@ static const char *const autoscaler_keys[] = {"minReplicaCount", "threshold",
 
 /* A list: a sequence of scalars, or one scalar meaning a list of one. Checks it and sets
  * *count; list_item() gives its items. */
+/* "s" unless n is 1: "1 replica", "2 replicas". */
+static const char *plural_s(long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 static int list_check(const struct ynode *n, const char *key, size_t *count,
                       struct sim_err *err)
 {
@@ -950,11 +956,12 @@ void plan_evaluate(const struct scenario *base, int dep, const struct plan_space
             r->feasible = plan_slo_margin(&ec.last) >= 0;
             fill_outcome(r, &ec);
             if (r->feasible)
-                snprintf(r->reason, sizeof r->reason, "autoscaled: %d replicas at peak",
-                         ec.last.peak_replicas_ready);
+                snprintf(r->reason, sizeof r->reason, "autoscaled: %d replica%s at peak",
+                         ec.last.peak_replicas_ready, plural_s(ec.last.peak_replicas_ready));
             else
-                snprintf(r->reason, sizeof r->reason, "autoscaled: misses %s (peak %d replicas)",
-                         ec.worst, ec.last.peak_replicas_ready);
+                snprintf(r->reason, sizeof r->reason, "autoscaled: misses %s (peak %d replica%s)",
+                         ec.worst, ec.last.peak_replicas_ready,
+                         plural_s(ec.last.peak_replicas_ready));
         }
     } else {
         double x = 0;
@@ -995,16 +1002,17 @@ void plan_evaluate(const struct scenario *base, int dep, const struct plan_space
                 r->feasible = true;
                 r->replicas = good;
                 snprintf(r->reason, sizeof r->reason,
-                         "one replica sustains %.3gx the traffic: %d replicas", x, good);
+                         "one replica sustains %.3gx the traffic: %d replica%s", x, good,
+                         plural_s(good));
             } else if (rc == SIM_OK && n > p->max_replicas) {
                 snprintf(r->reason, sizeof r->reason,
-                         "needs more than max_replicas (%d) replicas (one sustains %.3gx the "
+                         "needs more than max_replicas (%d replica%s; one sustains %.3gx the "
                          "traffic)",
-                         p->max_replicas, x);
+                         p->max_replicas, plural_s(p->max_replicas), x);
             } else if (rc == SIM_OK) {
                 snprintf(r->reason, sizeof r->reason,
-                         "misses %s with %d replicas although one sustains %.3gx", ec.worst, n,
-                         x);
+                         "misses %s with %d replica%s although one sustains %.3gx", ec.worst, n,
+                         plural_s(n), x);
             }
         }
     }

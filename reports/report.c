@@ -1021,9 +1021,10 @@ static void fleet_section(struct doc *d, const struct run_data *rd)
     fmt_num(b, sizeof b, run_data_get(rd, "replicas_peak_ready"));
     fmt_num(c, sizeof c, run_data_get(rd, "pods_created"));
     kv_row(d, t, "replicas",
-           "%s at the start, %s ready at peak; %s pods created; %.1f "
+           "%s at the start, %s ready at peak; %s pod%s created; %.1f "
            "replica-minutes",
-           a, b, c, run_data_get(rd, "replica_minutes"));
+           a, b, c, run_data_get(rd, "pods_created") == 1 ? "" : "s",
+           run_data_get(rd, "replica_minutes"));
     fmt_num(a, sizeof a, run_data_get(rd, "num_gpu_blocks"));
     fmt_num(b, sizeof b, run_data_get(rd, "block_size_tokens"));
     fmt_num(c, sizeof c, run_data_get(rd, "max_num_seqs"));

@@ -210,6 +210,8 @@ Test(plan, three_tp4_replicas_on_eight_gpu_nodes_take_two_nodes)
     cr_assert_eq(n, 1);
     cr_assert(r[0].feasible, "%s", r[0].reason);
     cr_assert_eq(r[0].replicas, 3);
+    const char *tail = strstr(r[0].reason, "the traffic: ");
+    cr_assert(tail && !strcmp(tail, "the traffic: 3 replicas"), "%s", r[0].reason);
     cr_assert_eq(r[0].nodes, 2);
     cr_assert_float_eq(r[0].node_hours / r[0].run_hours, 2.0, 1e-9);
     cr_assert_float_eq(r[0].usd_per_hour, 32.0, 1e-9);
@@ -227,6 +229,9 @@ Test(plan, one_tp1_replica_on_a_p5_48xlarge_pays_the_whole_instance)
     cr_assert_eq(n, 1);
     cr_assert(r[0].feasible, "%s", r[0].reason);
     cr_assert_eq(r[0].replicas, 1);
+    /* singular: "1 replica", not "1 replicas" */
+    const char *tail = strstr(r[0].reason, "the traffic: ");
+    cr_assert(tail && !strcmp(tail, "the traffic: 1 replica"), "%s", r[0].reason);
     cr_assert_eq(r[0].nodes, 1);
     struct sim_err err = {0};
     struct scenario sc;
