@@ -390,7 +390,22 @@ static int copy_rows(struct db *db, const char *table, const char *cols, const c
     return db_exec(db, sql, v, 2, err);
 }
 
-/* Copy plan `from` of the input (schema psrc) into plan `to` of the output. */
+/* A shared cluster's plan tables (shared_tables_sql, in that order) and their columns
+ * besides plan_id. */
+static const char *const shared_tables[][2] = {
+    {"plan_shared_configs", "config_index, deployment, mig"},
+    {"plan_shared_layouts", "rank, usd_per_hour, nodes, is_best, verify, verify_note, "
+                            "verified_cost_usd, verified_usd_per_hour"},
+    {"plan_shared_choices", "rank, deployment, config_index, replicas, node_type, mig, "
+                            "verified_pass, verified_ttft_p95_s, verified_tpot_p95_s, "
+                            "verified_usd"},
+    {"plan_shared_groups", "rank, node_type, mig, gpus_per_node, units_per_node, used_units, "
+                           "nodes, usd_per_node_hour, exact"},
+};
+
+/* Copy plan `from` of the input (schema psrc) into plan `to` of the output: its results,
+ * bills and facts, and a shared cluster's plan its layouts (plan_shared_*, created in the
+ * output when the input has them). */
 static int copy_plan(struct db *db, int64_t from, int64_t to, struct sim_err *err)
 {
     int rc = copy_rows(db, "plan_results", PLAN_RESULT_COLS, "psrc.", from, to, err);
@@ -398,6 +413,13 @@ static int copy_plan(struct db *db, int64_t from, int64_t to, struct sim_err *er
         rc = copy_rows(db, "plan_billing", PLAN_BILLING_COLS, "psrc.", from, to, err);
     if (rc == SIM_OK)
         rc = copy_rows(db, "plan_meta", "key, value", "psrc.", from, to, err);
+    for (size_t i = 0; rc == SIM_OK && i < sizeof shared_tables / sizeof shared_tables[0]; i++) {
+        bool has = false;
+        if ((rc = has_table(db, "psrc.", shared_tables[i][0], &has, err)) != SIM_OK || !has)
+            continue;
+        if ((rc = db_exec(db, shared_tables_sql[i], NULL, 0, err)) == SIM_OK)
+            rc = copy_rows(db, shared_tables[i][0], shared_tables[i][1], "psrc.", from, to, err);
+    }
     return rc;
 }
 

@@ -95,6 +95,7 @@ static int query_int(sqlite3 *h, const char *sql, int64_t *out)
 static int add_run_keys(struct db *db, struct sim_err *err);
 static int migrate_to_v2(struct db *db, struct sim_err *err);
 static int add_class_columns(struct db *db, struct sim_err *err);
+static int migrate_to_v3(struct db *db, struct sim_err *err);
 
 /* What the file is: application_id, user_version and how many schema objects. */
 static int read_kind(struct db *db, int64_t *app, int64_t *version, int64_t *n_tables,
@@ -142,7 +143,9 @@ static int check_llmcap(struct db *db, int64_t version, struct sim_err *err)
         return rc;
     if (version < 2 && (rc = migrate_to_v2(db, err)) != SIM_OK)
         return rc;
-    return add_class_columns(db, err);
+    if ((rc = add_class_columns(db, err)) != SIM_OK)
+        return rc;
+    return version < 3 ? migrate_to_v3(db, err) : SIM_OK;
 }
 
 static int check_or_create(struct db *db, struct sim_err *err)
@@ -345,23 +348,32 @@ int db_begin_run(struct db *db, int64_t *run_id, struct sim_err *err)
     db->run_id = max_id + 1;
     if (!db->ins_req &&
         sqlite3_prepare_v2(db->h,
-                           "INSERT INTO requests VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                           "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                           "INSERT INTO requests (run_id, request_id, arrival_s, prompt_tokens, "
+                           "output_tokens, generated_tokens, replica, first_token_s, finish_s, "
+                           "ttft_s, tpot_s, e2e_s, preemptions, retries, outcome, class, "
+                           "deployment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                           "?12, ?13, ?14, ?15, ?16, ?17)",
                            -1, &db->ins_req, NULL) != SQLITE_OK)
         goto fail;
     if (!db->ins_sample &&
-        sqlite3_prepare_v2(db->h, "INSERT INTO samples VALUES (?1, ?2, ?3, ?4, '{}', ?5)", -1,
-                           &db->ins_sample, NULL) != SQLITE_OK)
+        sqlite3_prepare_v2(db->h,
+                           "INSERT INTO samples (run_id, t_s, metric, replica, labels, value, "
+                           "deployment) VALUES (?1, ?2, ?3, ?4, '{}', ?5, ?6)",
+                           -1, &db->ins_sample, NULL) != SQLITE_OK)
         goto fail;
     if (!db->ins_pod &&
         sqlite3_prepare_v2(db->h,
-                           "INSERT INTO pods VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                           "?11, ?12)",
+                           "INSERT INTO pods (run_id, pod_id, node_id, created_s, scheduled_s, "
+                           "image_pulled_s, weights_loaded_s, ready_s, terminating_s, "
+                           "terminated_s, cold_start, end_reason, deployment) VALUES (?1, ?2, "
+                           "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                            -1, &db->ins_pod, NULL) != SQLITE_OK)
         goto fail;
     if (!db->ins_scale &&
         sqlite3_prepare_v2(db->h,
-                           "INSERT INTO scaling_events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           "INSERT INTO scaling_events (run_id, t_s, source, metric_values, "
+                           "current_replicas, raw_desired, desired, reason, deployment) VALUES "
+                           "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                            -1, &db->ins_scale, NULL) != SQLITE_OK)
         goto fail;
     if (!db->ins_node &&
@@ -398,6 +410,15 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t us)
         sqlite3_bind_null(st, i);
     else
         sqlite3_bind_double(st, i, (double)us * 1e-6);
+}
+
+/* A deployment's name (static for the run: no copy), or NULL. */
+static void bind_name(sqlite3_stmt *st, int i, const char *name)
+{
+    if (name)
+        sqlite3_bind_text(st, i, name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
 }
 
 static int step_reset(struct db *db, sqlite3_stmt *st, const char *what)
@@ -456,6 +477,7 @@ static int sink_request(void *ctx, const struct rec_request *r)
         sqlite3_bind_text(st, 16, r->class_name, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 16);
+    bind_name(st, 17, r->deployment);
     return step_reset(db, st, "a request row");
 }
 
@@ -471,6 +493,7 @@ static int sink_sample(void *ctx, const struct rec_sample *s)
     else
         sqlite3_bind_int(st, 4, s->replica);
     sqlite3_bind_double(st, 5, s->value);
+    bind_name(st, 6, s->deployment);
     return step_reset(db, st, "a sample");
 }
 
@@ -496,6 +519,7 @@ static int sink_pod(void *ctx, const struct rec_pod *p)
         sqlite3_bind_text(st, 12, p->end_reason, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 12);
+    bind_name(st, 13, p->deployment);
     return step_reset(db, st, "a pod row");
 }
 
@@ -514,6 +538,7 @@ static int sink_scaling_event(void *ctx, const struct rec_scaling_event *e)
         sqlite3_bind_int(st, 6, e->raw_desired);
     sqlite3_bind_int(st, 7, e->desired);
     sqlite3_bind_text(st, 8, e->reason, -1, SQLITE_TRANSIENT);
+    bind_name(st, 9, e->deployment);
     return step_reset(db, st, "a scaling event");
 }
 
@@ -982,31 +1007,48 @@ static bool requests_ddl(const char *name, char *buf, size_t n)
     return w > 0 && (size_t)w < n;
 }
 
+/* Start migrating to schema `to`: the write lock, then the version read again, since
+ * another process may have migrated the file meanwhile (*done: it did, and the lock is
+ * given back). SIM_OK, or an error with nothing held. */
+static int begin_migration(struct db *db, int to, bool *done, struct sim_err *err)
+{
+    *done = false;
+    if (sqlite3_db_readonly(db->h, "main") == 1)
+        return sim_err_at(err, SIM_EIO, db->path, 0, 0,
+                          "cannot write: the file is read-only (it needs its schema "
+                          "upgraded to version %d)",
+                          DB_SCHEMA_VERSION);
+    if (exec(db, "BEGIN IMMEDIATE", err) != SIM_OK)
+        return err->code ? err->code : SIM_EIO;
+    int64_t version = 0;
+    if (query_int(db->h, "PRAGMA user_version", &version) != SQLITE_OK) {
+        db_fail(db, err, "cannot read the database");
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+        return SIM_EIO;
+    }
+    if (version >= to) {
+        *done = true;
+        return exec(db, "COMMIT", err);
+    }
+    return SIM_OK;
+}
+
 /* Version 1 -> 2: requests.outcome allows aborted, 5xx, client_timeout and shed. SQLite
  * cannot alter a CHECK constraint, so the table is rebuilt (SQLite's "making other kinds
  * of table schema changes": create the new table, copy, drop, rename) in one write
  * transaction; rows keep their values ('failed' stays allowed for them). */
 static int migrate_to_v2(struct db *db, struct sim_err *err)
 {
-    if (sqlite3_db_readonly(db->h, "main") == 1)
-        return sim_err_at(err, SIM_EIO, db->path, 0, 0,
-                          "cannot write: the file is read-only (it needs its schema "
-                          "upgraded to version %d)",
-                          DB_SCHEMA_VERSION);
     char ddl[2048];
     if (!requests_ddl("requests_v2", ddl, sizeof ddl))
         return sim_err_set(err, SIM_EINVAL, "internal: no requests table in schema.sql");
-    if (exec(db, "BEGIN IMMEDIATE", err) != SIM_OK)
-        goto fail;
-    int64_t version = 0;
-    if (query_int(db->h, "PRAGMA user_version", &version) != SQLITE_OK) {
-        db_fail(db, err, "cannot read the database");
-        goto fail;
-    }
-    if (version >= 2) /* another process migrated it meanwhile */
-        return exec(db, "COMMIT", err);
+    bool done;
+    int rc = begin_migration(db, 2, &done, err);
+    if (rc != SIM_OK || done)
+        return rc;
     if (exec(db, ddl, err) != SIM_OK ||
-        exec(db, "INSERT INTO requests_v2 SELECT *, NULL FROM requests", err) != SIM_OK ||
+        /* class (version 2) and deployment (version 3): NULL */
+        exec(db, "INSERT INTO requests_v2 SELECT *, NULL, NULL FROM requests", err) != SIM_OK ||
         exec(db, "DROP TABLE requests", err) != SIM_OK ||
         exec(db, "ALTER TABLE requests_v2 RENAME TO requests", err) != SIM_OK ||
         exec(db, "PRAGMA user_version = 2", err) != SIM_OK || exec(db, "COMMIT", err) != SIM_OK)
@@ -1015,6 +1057,68 @@ static int migrate_to_v2(struct db *db, struct sim_err *err)
 fail:
     sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     return err->code ? err->code : SIM_EIO;
+}
+
+/* The tables whose rows belong to one deployment of a run with several, which have a
+ * deployment column from version 3 on. */
+static const char *const deployment_tables[] = {"requests", "pods", "samples",
+                                                "scaling_events"};
+
+/* Where version 2 kept a row's deployment in a run of several: scaling_events.source
+ * "chat/keda", samples.metric 'llmcap:replicas_ready{deployment="chat"}' (the
+ * deployment's own series). Version 3 keeps it in the deployment column, the source and
+ * metric plain: these expressions split a version-2 row (rows without it unchanged, their
+ * deployment NULL); the migration and the merge of a version-2 input use them. */
+#define V2_EVENT_DEPLOYMENT                                                                \
+    "CASE WHEN instr(source, '/') > 0 THEN substr(source, 1, instr(source, '/') - 1) END"
+#define V2_EVENT_SOURCE                                                                    \
+    "CASE WHEN instr(source, '/') > 0 THEN substr(source, instr(source, '/') + 1) ELSE "   \
+    "source END"
+#define V2_SAMPLE_DEPLOYMENT                                                               \
+    "CASE WHEN instr(metric, '{deployment=\"') > 0 THEN substr(metric, instr(metric, "     \
+    "'{deployment=\"') + 13, length(metric) - instr(metric, '{deployment=\"') - 14) END"
+#define V2_SAMPLE_METRIC                                                                   \
+    "CASE WHEN instr(metric, '{deployment=\"') > 0 THEN substr(metric, 1, instr(metric, " \
+    "'{deployment=\"') - 1) ELSE metric END"
+
+/* Version 2 -> 3: requests, pods, samples and scaling_events get their deployment
+ * (ALTER TABLE ADD COLUMN, in one write transaction). Rows of single-deployment runs keep
+ * NULL, as version 3 writes them; rows of runs of several deployments get theirs where
+ * version 2 kept it (samples, scaling_events: V2_*); version 2 did not record a request's
+ * or a pod's deployment, which stay NULL (the deployment_summary counts are there). */
+static int migrate_to_v3(struct db *db, struct sim_err *err)
+{
+    bool done;
+    int rc = begin_migration(db, 3, &done, err);
+    if (rc != SIM_OK || done)
+        return rc;
+    for (size_t i = 0; i < sizeof deployment_tables / sizeof deployment_tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN deployment TEXT",
+                 deployment_tables[i]);
+        if (!has_column(db->h, "main", deployment_tables[i], "deployment") &&
+            exec(db, sql, err) != SIM_OK)
+            goto fail;
+    }
+    if (exec(db,
+             "UPDATE scaling_events SET deployment = " V2_EVENT_DEPLOYMENT
+             ", source = " V2_EVENT_SOURCE " WHERE instr(source, '/') > 0",
+             err) != SIM_OK ||
+        exec(db,
+             "UPDATE samples SET deployment = " V2_SAMPLE_DEPLOYMENT ", metric = " V2_SAMPLE_METRIC
+             " WHERE instr(metric, '{deployment=\"') > 0",
+             err) != SIM_OK ||
+        exec(db, "PRAGMA user_version = 3", err) != SIM_OK || exec(db, "COMMIT", err) != SIM_OK)
+        goto fail;
+    return SIM_OK;
+fail:
+    sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    return err->code ? err->code : SIM_EIO;
+}
+
+bool db_has_column(struct db *db, const char *table, const char *col)
+{
+    return has_column(db->h, "main", table, col);
 }
 
 int db_find_run_key(struct db *db, const char *key, int64_t *run_id, struct sim_err *err)
@@ -1218,14 +1322,24 @@ static int column_list(struct db *db, const char *table, char *buf, char *sbuf, 
     size_t len = 0, slen = 0;
     buf[0] = sbuf[0] = '\0';
     *src_missing = false;
+    /* a version-2 input: its runs of several deployments kept the deployment of samples
+     * and scaling events in their metric and source (V2_*) */
+    bool v2 = !has_column(db->h, "src", table, "deployment");
+    bool events = !strcmp(table, "scaling_events"), samples = !strcmp(table, "samples");
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *col = (const char *)sqlite3_column_text(st, 1);
         if (!strcmp(col, "run_id") || !strcmp(col, "run_key"))
             continue;
         const char *from = col;
-        if (!has_column(db->h, "src", table, col)) {
-            /* schema 2's class columns: NULL (no classes) in a version-1 input */
-            if (strcmp(col, "class") != 0) {
+        bool dep = !strcmp(col, "deployment");
+        if (v2 && events && (dep || !strcmp(col, "source")))
+            from = dep ? V2_EVENT_DEPLOYMENT : V2_EVENT_SOURCE;
+        else if (v2 && samples && (dep || !strcmp(col, "metric")))
+            from = dep ? V2_SAMPLE_DEPLOYMENT : V2_SAMPLE_METRIC;
+        else if (!has_column(db->h, "src", table, col)) {
+            /* schema 2's class columns: NULL (no classes) in a version-1 input; schema
+             * 3's deployment: NULL (a single deployment, or not recorded) */
+            if (strcmp(col, "class") != 0 && !dep) {
                 *src_missing = true;
                 snprintf(buf, n, "%s.%s", table, col);
                 break;

@@ -19,7 +19,7 @@
 #include "sim/record.h"
 #include "sim/sim.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 #define DB_APPLICATION_ID 0x4C4C4D43 /* 'LLMC' */
 
 struct db;
@@ -135,6 +135,10 @@ typedef int (*db_row_fn)(void *ctx, const struct db_value *cols, int n_cols);
  * SIM_OK, fn's non-zero value, or SIM_EIO + err ("cannot read the database: ..."). */
 int db_query(struct db *db, const char *sql, const struct db_value *params, int n_params,
              db_row_fn fn, void *ctx, struct sim_err *err);
+
+/* Whether `table` has a column `col` (a file of an older schema opened read-only lacks
+ * the newer ones: requests.deployment before version 3). */
+bool db_has_column(struct db *db, const char *table, const char *col);
 
 /* Run one statement that returns no rows (INSERT, UPDATE) with parameters ?1..?n.
  * SIM_OK or SIM_EIO + err ("cannot write the database: ..."). */

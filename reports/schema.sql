@@ -1,8 +1,8 @@
 -- llmcap results database.
 --
 -- One file holds many runs. The schema version is PRAGMA user_version (this file is
--- version 2; reports/db.c migrates a version-1 file when it opens it for writing, and
--- adds the class columns to a version-2 file written before them) and the file is marked as llmcap's with PRAGMA application_id = 0x4C4C4D43
+-- version 3; reports/db.c migrates a version-1 file to 2 and a version-2 file to 3 when it
+-- opens it for writing, and adds the class columns to a version-2 file written before them) and the file is marked as llmcap's with PRAGMA application_id = 0x4C4C4D43
 -- ('LLMC'); llmcap refuses to write into a SQLite file that is not marked so (unless it
 -- is empty), and into one written by a newer schema.
 --
@@ -13,7 +13,7 @@
 -- leaves no rows, and earlier runs stay intact.
 
 PRAGMA application_id = 1280068931;
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -73,19 +73,26 @@ CREATE TABLE IF NOT EXISTS requests (
                          ('ok', 'timeout', 'rejected', 'aborted', '5xx', 'client_timeout',
                           'shed', 'unfinished', 'failed')),
     class            TEXT,              -- workload.classes name; NULL without classes
+    -- deployments[].name of the deployment that served it (a run with `deployments:`;
+    -- the key of `deployments` and `deployment_summary`); NULL in a single-deployment
+    -- run and in rows written before version 3
+    deployment       TEXT,
     PRIMARY KEY (run_id, request_id)
 ) WITHOUT ROWID;
 
 -- Metric samples as Prometheus would have scraped them: per replica at the scrape
 -- interval (vllm:num_requests_running, vllm:num_requests_waiting,
--- vllm:kv_cache_usage_perc as a fraction 0..1).
+-- vllm:kv_cache_usage_perc as a fraction 0..1). In a run of several deployments a
+-- replica's and a deployment's series name their deployment; cluster-wide series (nodes,
+-- cost) have deployment NULL.
 CREATE TABLE IF NOT EXISTS samples (
     run_id  INTEGER NOT NULL REFERENCES runs(run_id),
     t_s     REAL NOT NULL,
     metric  TEXT NOT NULL,
     replica INTEGER,          -- NULL for fleet-wide series
     labels  TEXT NOT NULL,    -- extra labels as JSON, '{}' when none
-    value   REAL NOT NULL
+    value   REAL NOT NULL,
+    deployment TEXT           -- as requests.deployment; NULL: single deployment, cluster-wide
 );
 CREATE INDEX IF NOT EXISTS samples_by_metric ON samples (run_id, metric, t_s);
 
@@ -168,7 +175,8 @@ CREATE TABLE IF NOT EXISTS scaling_events (
     current_replicas INTEGER NOT NULL,
     raw_desired      INTEGER,         -- recommendation before windows and policies
     desired          INTEGER NOT NULL,-- after stabilisation windows and policies
-    reason           TEXT NOT NULL
+    reason           TEXT NOT NULL,
+    deployment       TEXT             -- whose autoscaler (as requests.deployment)
 );
 
 -- Every pod (replica) and its lifecycle.
@@ -185,6 +193,7 @@ CREATE TABLE IF NOT EXISTS pods (
     terminated_s      REAL,
     cold_start        INTEGER NOT NULL CHECK (cold_start IN (0, 1)), -- compile cache missed
     end_reason        TEXT,            -- scaled-in, ...; NULL while alive at the end
+    deployment        TEXT,            -- whose pod (as requests.deployment)
     PRIMARY KEY (run_id, pod_id)
 ) WITHOUT ROWID;
 

@@ -30,6 +30,11 @@ enum req_outcome {
 
 const char *req_outcome_name(enum req_outcome o);
 
+/* REC_DEPLOYMENT: in a run of several deployments (`deployments:`), the name of the
+ * deployment a request, pod, sample or autoscaler evaluation belongs to (its
+ * deployments[].name, static for the run); NULL in a single-deployment run and for
+ * cluster-wide samples (nodes, cost). */
+
 /* A request that ended. Times are microseconds from the run's start; -1 when the event
  * never happened (no first token, ...). */
 struct rec_request {
@@ -45,6 +50,7 @@ struct rec_request {
     int32_t retries;
     enum req_outcome outcome;
     const char *class_name; /* workload.classes name; NULL without classes */
+    const char *deployment; /* see REC_DEPLOYMENT below */
 };
 
 /* One scraped gauge value of one replica. `metric` is a static string. */
@@ -53,6 +59,7 @@ struct rec_sample {
     const char *metric;
     int32_t replica;
     double value;
+    const char *deployment; /* REC_DEPLOYMENT */
 };
 
 /* A pod's life (times in us from the run start, -1 when it did not happen). */
@@ -63,6 +70,7 @@ struct rec_pod {
         terminated_us;
     bool cold_start;
     const char *end_reason; /* static string; NULL while alive at the end */
+    const char *deployment; /* REC_DEPLOYMENT */
 };
 
 /* One autoscaler evaluation: a KEDA poll or an HPA sync. Strings are borrowed for the
@@ -75,6 +83,7 @@ struct rec_scaling_event {
     int32_t raw_desired; /* -1 when not computed */
     int32_t desired;
     const char *reason;
+    const char *deployment; /* REC_DEPLOYMENT */
 };
 
 /* A node's life and bill (times in us from the run start, -1 when it did not happen).

@@ -396,6 +396,7 @@ void sim_request_done(struct deployment *d, struct replica *rp, struct req *r,
             .retries = r->retries,
             .outcome = outcome,
             .class_name = res->n_classes > 0 ? d->sc->workload.classes[r->cls].name : NULL,
+            .deployment = sim_rec_deployment(d),
         };
         int rc = sink->request(sink->ctx, &row);
         if (rc != SIM_OK)

@@ -377,6 +377,13 @@ struct sim {
     bool want[M_N_METRICS];
 };
 
+/* The deployment's name as records carry it (sim/record.h REC_DEPLOYMENT): its name in a
+ * run of several deployments, NULL in a single-deployment run. */
+static inline const char *sim_rec_deployment(const struct deployment *d)
+{
+    return d->s->n_deps > 1 ? d->sc->deployment : NULL;
+}
+
 /* Every pod of every deployment, in order: start with *k = *i = 0; NULL at the end.
  *     int32_t k = 0, i = 0;
  *     for (struct replica *rp; (rp = sim_pod_iter(s, &k, &i)) != NULL;) ... */

@@ -2387,9 +2387,9 @@ void cluster_scrape(struct sim *s)
     double dt = (double)(s->now_us - cl->last_scrape_us) * 1e-6;
     if (sink && sink->sample && s->sc->record.samples && !s->stopping) {
         struct rec_sample rows[3] = {
-            {s->now_us, "llmcap:fleet_cost_usd_per_hour", -1, usd_per_hour},
-            {s->now_us, "llmcap:nodes", -1, nodes},
-            {s->now_us, "llmcap:cost_per_output_token_usd", -1, 0},
+            {s->now_us, "llmcap:fleet_cost_usd_per_hour", -1, usd_per_hour, NULL},
+            {s->now_us, "llmcap:nodes", -1, nodes, NULL},
+            {s->now_us, "llmcap:cost_per_output_token_usd", -1, 0, NULL},
         };
         int n_rows = 2;
         /* $/s over output tokens/s in the last scrape interval, as the recording rule

@@ -284,11 +284,8 @@ static void record(struct deployment *d, struct autoscaler *a, const char *sourc
     }
     if (off < sizeof values)
         snprintf(values + off, sizeof values - off, "}");
-    char src[96];
-    if (s->n_deps > 1) /* whose autoscaler: "chat/keda" */
-        snprintf(src, sizeof src, "%s/%s", d->sc->deployment, source);
-    struct rec_scaling_event ev = {s->now_us, s->n_deps > 1 ? src : source, values, current,
-                                   raw, desired, reason};
+    struct rec_scaling_event ev = {s->now_us, source,  values, current,
+                                   raw,       desired, reason, sim_rec_deployment(d)};
     int rc = sink->scaling_event(sink->ctx, &ev);
     if (rc != SIM_OK && s->sink_rc == SIM_OK) {
         s->sink_rc = rc;

@@ -40,6 +40,7 @@ static void record_pod(struct sim *s, const struct replica *rp)
         .terminated_us = rp->gone_us,
         .cold_start = rp->cold_start,
         .end_reason = rp->end_reason,
+        .deployment = sim_rec_deployment(rp->dep),
     };
     int rc = sink->pod(sink->ctx, &row);
     if (rc != SIM_OK && s->sink_rc == SIM_OK) {

@@ -199,12 +199,13 @@ static int64_t engine_busy_now(const struct sim *s, const struct engine *e)
     return e->busy_us + (e->busy && e->step_ev ? s->now_us - e->step_start_us : 0);
 }
 
-static void emit_sample(struct sim *s, const char *metric, int32_t replica, double v)
+static void emit_sample(const struct deployment *d, const char *metric, int32_t replica, double v)
 {
+    struct sim *s = d->s;
     const struct sim_sink *sink = s->opt.sink;
     if (!sink || !sink->sample || !s->sc->record.samples || s->stopping)
         return;
-    struct rec_sample row = {s->now_us, metric, replica, v};
+    struct rec_sample row = {s->now_us, metric, replica, v, sim_rec_deployment(d)};
     int rc = sink->sample(sink->ctx, &row);
     if (rc != SIM_OK && s->sink_rc == SIM_OK) {
         s->sink_rc = rc;
@@ -226,10 +227,10 @@ static void scrape_pod(struct deployment *d, struct replica *rp)
         util = 100.0; /* a pod up for less than a whole interval */
     rp->busy_us_scraped = busy;
 
-    emit_sample(s, "vllm:num_requests_running", rp->seq, running);
-    emit_sample(s, "vllm:num_requests_waiting", rp->seq, waiting);
-    emit_sample(s, "vllm:kv_cache_usage_perc", rp->seq, kv);
-    emit_sample(s, "DCGM_FI_DEV_GPU_UTIL", rp->seq, util);
+    emit_sample(d, "vllm:num_requests_running", rp->seq, running);
+    emit_sample(d, "vllm:num_requests_waiting", rp->seq, waiting);
+    emit_sample(d, "vllm:kv_cache_usage_perc", rp->seq, kv);
+    emit_sample(d, "DCGM_FI_DEV_GPU_UTIL", rp->seq, util);
 
     if (!s->tsdb || !rp->sid)
         return;
@@ -294,13 +295,8 @@ void scrape_all(struct deployment *d)
                                          "llmcap:replicas_starting", "llmcap:replicas_pending"};
     const double v[5] = {(double)d->gateway.n, (double)d->desired, (double)d->n_ready_pods,
                          (double)starting, (double)pending};
-    for (int k = 0; k < 5; k++) {
-        char name[160];
-        /* several deployments: whose, as a label ("llmcap:replicas_ready{deployment=\"chat\"}") */
-        if (s->n_deps > 1)
-            snprintf(name, sizeof name, "%s{deployment=\"%s\"}", names[k], d->sc->deployment);
-        emit_sample(s, s->n_deps > 1 ? name : names[k], -1, v[k]);
-    }
+    for (int k = 0; k < 5; k++) /* several deployments: whose, in the row's deployment */
+        emit_sample(d, names[k], -1, v[k]);
 }
 
 const char *const *scrape_label_names(size_t *n)

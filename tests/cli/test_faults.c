@@ -582,7 +582,7 @@ Test(faults, database_of_a_newer_llmcap_is_refused_unchanged)
     cr_assert_eq(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
     check_refused(dir, "llmcap: r.db: error: written by a newer llmcap (schema version 99, this "
-                       "llmcap knows 2): refusing to write into it\n");
+                       "llmcap knows 3): refusing to write into it\n");
     remove_dir(dir);
 }
 

@@ -69,8 +69,8 @@ Test(export, requests_csv_is_rfc4180_and_matches_the_database)
     cr_assert(!strncmp(csv,
                        "run_id,request_id,arrival_s,prompt_tokens,output_tokens,"
                        "generated_tokens,replica,first_token_s,finish_s,ttft_s,tpot_s,e2e_s,"
-                       "preemptions,retries,outcome,class\r\n",
-                       156),
+                       "preemptions,retries,outcome,class,deployment\r\n",
+                       167),
               "%.200s", csv);
     size_t lines = 0, crlf = 0;
     for (size_t i = 0; i < len; i++)
@@ -83,9 +83,10 @@ Test(export, requests_csv_is_rfc4180_and_matches_the_database)
     /* Every request of run 2: 10 ms prefill, 9 decode iterations of 30 ms: TPOT 0.03,
      * e2e 0.28 (steady.yaml); each value as the database holds it, to the last bit. */
     char *rec = strstr(csv, "\r\n") + 2;
-    char f[17][256];
-    int n = csv_fields(rec, f, 17);
-    cr_assert_eq(n, 16);
+    char f[18][256];
+    int n = csv_fields(rec, f, 18);
+    cr_assert_eq(n, 17);
+    cr_assert_str_empty(f[16]); /* deployment: NULL, a single-deployment run */
     cr_assert_str_eq(f[0], "2");
     cr_assert_str_eq(f[1], "0");
     cr_assert_str_eq(f[14], "ok");

@@ -58,7 +58,7 @@ Test(migrate, a_version_1_database_takes_shed_requests_and_classes)
                  1);
     sqlite3 *h = NULL;
     cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-    cr_assert_eq(q_int(h, "PRAGMA user_version"), 2);
+    cr_assert_eq(q_int(h, "PRAGMA user_version"), 3); /* 1 -> 2 -> 3 */
     /* run 1 as it was: 200 requests, no class */
     cr_assert_eq(q_int(h, "SELECT count(*) FROM requests WHERE run_id = 1 AND class IS NULL"),
                  200);
