@@ -1269,6 +1269,22 @@ static struct deployment *deployment_new(struct sim *s, const struct scenario *s
     return d;
 }
 
+/* Scenario sc's workload (routed to `names` when given: a shared trace), an open error
+ * located at workload.trace.path or the key it names. */
+static struct workload *workload_open_located(const struct scenario *sc, int64_t duration_us,
+                                              struct rng_set *rng, const char *const *names,
+                                              size_t n_names, struct sim_err *err)
+{
+    struct workload *w =
+        names ? workload_open_routed(&sc->workload, duration_us, rng, names, n_names, err)
+              : workload_open(&sc->workload, duration_us, rng, err);
+    if (!w) {
+        locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
+        sim_locate_key_error(sc, err);
+    }
+    return w;
+}
+
 /* The deployment's initial pods, its workload and statistics (after the cluster is up). */
 static int deployment_start(struct deployment *d, struct sim_err *err)
 {
@@ -1281,12 +1297,9 @@ static int deployment_start(struct deployment *d, struct sim_err *err)
     } else if (s->opt.source) {
         d->src = *s->opt.source;
     } else {
-        d->wl = workload_open(&sc->workload, s->sc->duration_us, d->rng, err);
-        if (!d->wl) {
-            locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
-            sim_locate_key_error(sc, err);
+        d->wl = workload_open_located(sc, s->sc->duration_us, d->rng, NULL, 0, err);
+        if (!d->wl)
             return err ? err->code : SIM_EINVAL;
-        }
         d->src.ctx = d->wl;
         d->src.next = workload_source_next;
     }
@@ -1367,13 +1380,10 @@ static int open_shared_trace(struct sim *s, struct sim_err *err)
             return rc;
     }
     const struct scenario *sc = s->sc;
-    s->shared_wl = workload_open_routed(&sc->workload, sc->duration_us, s->rng, s->route_names,
-                                        s->n_route, err);
-    if (!s->shared_wl) {
-        locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
-        sim_locate_key_error(sc, err);
+    s->shared_wl =
+        workload_open_located(sc, sc->duration_us, s->rng, s->route_names, s->n_route, err);
+    if (!s->shared_wl)
         return err ? err->code : SIM_EINVAL;
-    }
     s->shared.ctx = s->shared_wl;
     s->shared.next = workload_source_next;
     return SIM_OK;
@@ -1396,21 +1406,17 @@ int sim_check_traces(const struct sim *s, struct sim_err *err)
     if (!rng)
         return sim_err_set(err, SIM_ENOMEM, "out of memory");
     int rc = SIM_OK;
-    if (s->sc->shared_trace) {
-        const struct scenario *sc = s->sc;
-        struct workload *w = workload_open_routed(&sc->workload, sc->duration_us, rng,
-                                                  s->route_names, s->n_route, err);
-        rc = w ? read_through(w, err) : (err ? err->code : SIM_EINVAL);
-        if (rc != SIM_OK)
-            locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
-    }
-    for (int32_t i = 0; rc == SIM_OK && !s->sc->shared_trace && i < s->n_deps; i++) {
-        const struct scenario *sc = s->deps[i]->sc;
-        if (sc->workload.kind != WL_TRACE || s->opt.source)
+    /* the shared trace, else each deployment's own (as deployment_start opens them) */
+    for (int32_t i = 0; rc == SIM_OK && i < (s->sc->shared_trace ? 1 : s->n_deps); i++) {
+        const struct scenario *sc = s->sc->shared_trace ? s->sc : s->deps[i]->sc;
+        if (!s->sc->shared_trace && (sc->workload.kind != WL_TRACE || s->opt.source))
             continue;
-        struct workload *w = workload_open(&sc->workload, s->sc->duration_us, rng, err);
-        rc = w ? read_through(w, err) : (err ? err->code : SIM_EINVAL);
-        if (rc != SIM_OK)
+        const char *const *names = s->sc->shared_trace ? s->route_names : NULL;
+        struct workload *w =
+            workload_open_located(sc, s->sc->duration_us, rng, names, s->n_route, err);
+        if (!w)
+            rc = err ? err->code : SIM_EINVAL;
+        else if ((rc = read_through(w, err)) != SIM_OK)
             locate_file_error(sc, "workload.trace.path", sc->workload.trace_path, err);
     }
     rng_set_free(rng);

@@ -20,22 +20,9 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static int fail(struct sim_err *err, const struct ynode *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct sim_err *err, const struct ynode *n, const char *fmt, ...)
-{
-    char msg[sizeof err->msg];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return sim_err_at(err, SIM_EINVAL, n ? n->file : NULL, n ? n->line : 0, n ? n->col : 0, "%s",
-                      msg);
-}
-#ifdef __clang_analyzer__ /* see sim/core/err.h: the analyzer does not inline variadic functions */
-#define fail(err, n, ...) (fail((err), (n), __VA_ARGS__), SIM_EINVAL)
-#endif
+/* An error at node n, no position when n is NULL (sim/config/ynode.h, with the analyzer's
+ * return model). */
+#define fail(err, n, ...) ynode_fail_at((err), SIM_EINVAL, (n), __VA_ARGS__)
 
 /* "base.name", or "name" at the top (truncated to KEY_MAX - 1 bytes) */
 static void join(char *out, const char *base, const char *name)

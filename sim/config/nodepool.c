@@ -34,24 +34,20 @@ struct rd {
     int32_t n_deps;
 };
 
-static int fail(const struct rd *r, const struct ynode *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(const struct rd *r, const struct ynode *at, const char *fmt, ...)
+/* `at`, or without it a node standing for the scenario file (no line): errors name at
+ * least the file. */
+static const struct ynode *fail_node(const struct rd *r, const struct ynode *at,
+                                     struct ynode *file_only)
 {
-    char msg[sizeof r->err->msg];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     if (at)
-        return sim_err_at(r->err, SIM_EINVAL, at->file, at->line, at->col, "%s", msg);
-    return sim_err_at(r->err, SIM_EINVAL, r->sc->path, 0, 0, "%s", msg);
+        return at;
+    *file_only = (struct ynode){.kind = YNODE_SCALAR, .file = r->sc->path};
+    return file_only;
 }
 
-#ifdef __clang_analyzer__
-#define fail(r, at, ...) (fail(r, at, __VA_ARGS__), SIM_EINVAL)
-#endif
+/* An error at `at` (sim/config/ynode.h, with the analyzer's return model). */
+#define fail(r, at, ...)                                                                   \
+    ynode_fail_at((r)->err, SIM_EINVAL, fail_node((r), (at), &(struct ynode){0}), __VA_ARGS__)
 
 /* "a" + "." + "b" into out[n], cut to fit (keys are far shorter than the buffers). */
 static void join(char *out, size_t n, const char *a, const char *b)

@@ -14,22 +14,8 @@
 
 #define KEY_MAX 256
 
-static int fail(struct sim_err *err, const struct ynode *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct sim_err *err, const struct ynode *at, const char *fmt, ...)
-{
-    char msg[sizeof err->msg];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return sim_err_at(err, SIM_EINVAL, at->file, at->line, at->col, "%s", msg);
-}
-
-#ifdef __clang_analyzer__
-#define fail(err, at, ...) (fail(err, at, __VA_ARGS__), SIM_EINVAL)
-#endif
+/* An error at node `at` (sim/config/ynode.h, with the analyzer's return model). */
+#define fail(err, at, ...) ynode_fail_at((err), SIM_EINVAL, (at), __VA_ARGS__)
 
 /* "ctx.name", cut to KEY_MAX - 1 characters (messages only). */
 static void join(char *out, const char *ctx, const char *name)
@@ -81,6 +67,30 @@ static int bounded_seq(const struct ynode *n, const char *key, size_t max, const
     if (n->n > max)
         return fail(err, n->items[max], "'%s' has more than %zu %s", key, max, what);
     return SIM_OK;
+}
+
+/* One list item read into `out`, a reader's typed output behind a void pointer. */
+typedef int (*item_fn)(const struct ynode *n, const char *key, void *out, struct sim_err *err);
+
+/* The items of list `n` (at most `max` `what`), item i read by `fn` as 'KEY.i' into the
+ * i-th element (of `size` bytes) of `out`; *count is set once every item is read. */
+static int read_items(const struct ynode *n, const char *key, size_t max, const char *what,
+                      item_fn fn, void *out, size_t size, int *count, struct sim_err *err)
+{
+    int rc = bounded_seq(n, key, max, what, err);
+    for (size_t i = 0; rc == SIM_OK && i < n->n; i++) {
+        char ik[KEY_MAX];
+        join_index(ik, key, i);
+        rc = fn(n->items[i], ik, (char *)out + i * size, err);
+    }
+    if (rc == SIM_OK)
+        *count = (int)n->n;
+    return rc;
+}
+
+static int text_item(const struct ynode *n, const char *key, void *out, struct sim_err *err)
+{
+    return text(n, key, out, err);
 }
 
 static const char *const effects[] = {"NoSchedule", "PreferNoSchedule", "NoExecute", NULL};
@@ -230,17 +240,9 @@ static int read_expr(const struct ynode *e, const char *ctx, struct sched_expr *
     out->op = (enum sched_op)op;
     out->n_values = 0;
     join(k, ctx, "values");
-    if (!absent(vn)) {
-        if ((rc = bounded_seq(vn, k, SCHED_MAX_VALUES, "values", err)))
-            return rc;
-        for (size_t i = 0; i < vn->n; i++) {
-            char ik[KEY_MAX];
-            join_index(ik, k, i);
-            if ((rc = text(vn->items[i], ik, &out->values[i], err)))
-                return rc;
-        }
-        out->n_values = (int)vn->n;
-    }
+    if (!absent(vn) && (rc = read_items(vn, k, SCHED_MAX_VALUES, "values", text_item, out->values,
+                                        sizeof out->values[0], &out->n_values, err)))
+        return rc;
     const struct ynode *at = absent(vn) ? e : vn;
     switch (out->op) {
     case SCHED_IN:
@@ -269,6 +271,11 @@ static int read_expr(const struct ynode *e, const char *ctx, struct sched_expr *
     return SIM_OK;
 }
 
+static int expr_item(const struct ynode *n, const char *key, void *out, struct sim_err *err)
+{
+    return read_expr(n, key, out, err);
+}
+
 /* A nodeSelectorTerm: matchExpressions (matchFields selects by node name: refused). */
 static int read_term(const struct ynode *t, const char *ctx, struct sched_term *out,
                      struct sim_err *err)
@@ -289,16 +296,33 @@ static int read_term(const struct ynode *t, const char *ctx, struct sched_term *
         return SIM_OK;
     char k[KEY_MAX];
     join(k, ctx, "matchExpressions");
-    if ((rc = bounded_seq(me, k, SCHED_MAX_EXPRS, "expressions", err)))
+    return read_items(me, k, SCHED_MAX_EXPRS, "expressions", expr_item, out->exprs,
+                      sizeof out->exprs[0], &out->n_exprs, err);
+}
+
+static int term_item(const struct ynode *n, const char *key, void *out, struct sim_err *err)
+{
+    return read_term(n, key, out, err);
+}
+
+/* A preferredDuringSchedulingIgnoredDuringExecution item: weight and preference. */
+static int pref_item(const struct ynode *p, const char *ik, void *out, struct sim_err *err)
+{
+    static const char *const pkeys[] = {"weight", "preference", NULL};
+    struct sched_pref *o = out;
+    char wk[KEY_MAX];
+    int rc = ynode_check_keys(p, ik, pkeys, err);
+    if (rc)
         return rc;
-    for (size_t i = 0; i < me->n; i++) {
-        char ik[KEY_MAX];
-        join_index(ik, k, i);
-        if ((rc = read_expr(me->items[i], ik, &out->exprs[i], err)))
-            return rc;
-    }
-    out->n_exprs = (int)me->n;
-    return SIM_OK;
+    if (absent(ynode_get(p, "weight")) || absent(ynode_get(p, "preference")))
+        return fail(err, p, "'%s' needs a 'weight' (1-100) and a 'preference'", ik);
+    int64_t w;
+    join(wk, ik, "weight");
+    if ((rc = ynode_as_int64(ynode_get(p, "weight"), wk, 1, 100, &w, err)))
+        return rc;
+    o->weight = (int32_t)w;
+    join(wk, ik, "preference");
+    return read_term(ynode_get(p, "preference"), wk, &o->term, err);
 }
 
 static int read_node_affinity(const struct ynode *na, const char *ctx, struct sched_pod *out,
@@ -322,95 +346,72 @@ static int read_node_affinity(const struct ynode *na, const char *ctx, struct sc
         if (absent(terms) || terms->kind != YNODE_SEQ || terms->n == 0)
             return fail(err, absent(terms) ? req : terms,
                         "'%s' needs a non-empty list 'nodeSelectorTerms'", k);
-        if ((rc = bounded_seq(terms, tk, SCHED_MAX_TERMS, "terms", err)))
+        if ((rc = read_items(terms, tk, SCHED_MAX_TERMS, "terms", term_item, out->required,
+                             sizeof out->required[0], &out->n_required, err)))
             return rc;
-        for (size_t i = 0; i < terms->n; i++) {
-            char ik[KEY_MAX];
-            join_index(ik, tk, i);
-            if ((rc = read_term(terms->items[i], ik, &out->required[i], err)))
-                return rc;
-        }
-        out->n_required = (int)terms->n;
         out->has_required = true;
     }
     const struct ynode *pref = ynode_get(na, keys[1]);
     if (!absent(pref)) {
         join(k, ctx, keys[1]);
-        if ((rc = bounded_seq(pref, k, SCHED_MAX_TERMS, "terms", err)))
+        if ((rc = read_items(pref, k, SCHED_MAX_TERMS, "terms", pref_item, out->preferred,
+                             sizeof out->preferred[0], &out->n_preferred, err)))
             return rc;
-        static const char *const pkeys[] = {"weight", "preference", NULL};
-        for (size_t i = 0; i < pref->n; i++) {
-            char ik[KEY_MAX], wk[KEY_MAX];
-            join_index(ik, k, i);
-            const struct ynode *p = pref->items[i];
-            if ((rc = ynode_check_keys(p, ik, pkeys, err)))
-                return rc;
-            if (absent(ynode_get(p, "weight")) || absent(ynode_get(p, "preference")))
-                return fail(err, p, "'%s' needs a 'weight' (1-100) and a 'preference'", ik);
-            int64_t w;
-            join(wk, ik, "weight");
-            if ((rc = ynode_as_int64(ynode_get(p, "weight"), wk, 1, 100, &w, err)))
-                return rc;
-            out->preferred[i].weight = (int32_t)w;
-            join(wk, ik, "preference");
-            if ((rc = read_term(ynode_get(p, "preference"), wk, &out->preferred[i].term, err)))
-                return rc;
-        }
-        out->n_preferred = (int)pref->n;
     }
+    return SIM_OK;
+}
+
+/* A toleration (key, operator, value, effect; tolerationSeconds accepted). */
+static int toleration_item(const struct ynode *t, const char *c, void *out,
+                           struct sim_err *err)
+{
+    static const char *const keys[] = {"key", "operator", "value", "effect",
+                                       "tolerationSeconds", NULL};
+    static const char *const opnames[] = {"Equal", "Exists", NULL};
+    struct sched_toleration *o = out;
+    char k[KEY_MAX];
+    int rc = ynode_check_keys(t, c, keys, err);
+    if (rc)
+        return rc;
+    memset(o, 0, sizeof *o);
+    o->key = o->value = "";
+    const struct ynode *n;
+    if (!absent(n = ynode_get(t, "key"))) {
+        join(k, c, "key");
+        if ((rc = text(n, k, &o->key, err)))
+            return rc;
+    }
+    int op = 0;
+    if (!absent(n = ynode_get(t, "operator"))) {
+        join(k, c, "operator");
+        if ((rc = ynode_as_enum(n, k, opnames, &op, err)))
+            return rc;
+    }
+    o->exists = op == 1;
+    if (!absent(n = ynode_get(t, "value"))) {
+        join(k, c, "value");
+        if ((rc = text(n, k, &o->value, err)))
+            return rc;
+        if (o->exists && o->value[0])
+            return fail(err, n, "'%s' must be empty when 'operator' is 'Exists'", k);
+    }
+    if (!o->key[0] && !o->exists)
+        return fail(err, t, "'%s': an empty 'key' needs 'operator: Exists' (it then "
+                            "tolerates every taint)",
+                    c);
+    join(k, c, "effect");
+    if ((rc = effect(ynode_get(t, "effect"), k, true, &o->effect, err)))
+        return rc;
+    /* tolerationSeconds bounds how long a NoExecute taint added later leaves the pod
+     * running; llmcap's nodes never gain NoExecute taints while pods run on them. */
     return SIM_OK;
 }
 
 static int read_tolerations(const struct ynode *s, const char *ctx, struct sched_pod *out,
                             struct sim_err *err)
 {
-    int rc = bounded_seq(s, ctx, SCHED_MAX_TOLERATIONS, "tolerations", err);
-    if (rc)
-        return rc;
-    static const char *const keys[] = {"key", "operator", "value", "effect",
-                                       "tolerationSeconds", NULL};
-    static const char *const opnames[] = {"Equal", "Exists", NULL};
-    for (size_t i = 0; i < s->n; i++) {
-        char c[KEY_MAX], k[KEY_MAX];
-        join_index(c, ctx, i);
-        const struct ynode *t = s->items[i];
-        if ((rc = ynode_check_keys(t, c, keys, err)))
-            return rc;
-        struct sched_toleration *o = &out->tolerations[i];
-        memset(o, 0, sizeof *o);
-        o->key = o->value = "";
-        const struct ynode *n;
-        if (!absent(n = ynode_get(t, "key"))) {
-            join(k, c, "key");
-            if ((rc = text(n, k, &o->key, err)))
-                return rc;
-        }
-        int op = 0;
-        if (!absent(n = ynode_get(t, "operator"))) {
-            join(k, c, "operator");
-            if ((rc = ynode_as_enum(n, k, opnames, &op, err)))
-                return rc;
-        }
-        o->exists = op == 1;
-        if (!absent(n = ynode_get(t, "value"))) {
-            join(k, c, "value");
-            if ((rc = text(n, k, &o->value, err)))
-                return rc;
-            if (o->exists && o->value[0])
-                return fail(err, n, "'%s' must be empty when 'operator' is 'Exists'", k);
-        }
-        if (!o->key[0] && !o->exists)
-            return fail(err, t, "'%s': an empty 'key' needs 'operator: Exists' (it then "
-                                "tolerates every taint)",
-                        c);
-        join(k, c, "effect");
-        if ((rc = effect(ynode_get(t, "effect"), k, true, &o->effect, err)))
-            return rc;
-        /* tolerationSeconds bounds how long a NoExecute taint added later leaves the pod
-         * running; llmcap's nodes never gain NoExecute taints while pods run on them. */
-    }
-    out->n_tolerations = (int)s->n;
-    return SIM_OK;
+    return read_items(s, ctx, SCHED_MAX_TOLERATIONS, "tolerations", toleration_item,
+                      out->tolerations, sizeof out->tolerations[0], &out->n_tolerations, err);
 }
 
 int schedcfg_pod(const struct ynode *pod, const char *ctx, struct sched_pod *out,
