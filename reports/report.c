@@ -170,7 +170,9 @@ static void doc_free(struct doc *d)
 /* ---- charts ---------------------------------------------------------------------------------- */
 
 struct chart {
-    const char *name, *title, *caption;
+    char name[96];   /* file name without extension: a deployment's are prefixed */
+    char title[160]; /* a deployment's begins with its name */
+    const char *caption;
     bool drawn;    /* in the script (data present) */
     char why[256]; /* when not drawn */
 };
@@ -207,7 +209,7 @@ static const struct {
 
 static int open_out(const char *dir, const char *name, FILE **f, struct sim_err *err)
 {
-    char path[1200];
+    char path[1400];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     *f = fopen(path, "w");
     if (!*f)
@@ -219,7 +221,7 @@ static int close_out(const char *dir, const char *name, FILE *f, struct sim_err 
 {
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
-        char path[1200];
+        char path[1400];
         snprintf(path, sizeof path, "%s/%s", dir, name);
         return sim_err_at(err, SIM_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
     }
@@ -255,12 +257,16 @@ static int window_col(const struct run_data *rd, bool tpot, int k)
     return tpot ? 13 + rd->nq + k : 12 + k;
 }
 
-static int write_data(const struct run_data *rd, const char *dir, struct sim_err *err)
+/* The data files of rd's charts in DIR/data, their names prefixed with `pre` (a
+ * deployment's: "dep-chat-"; the cluster's "", with the nodes and the cost). */
+static int write_data(const struct run_data *rd, const char *dir, const char *pre,
+                      struct sim_err *err)
 {
-    char data[1100];
+    char data[1100], name[160];
     snprintf(data, sizeof data, "%s/data", dir);
     FILE *f;
-    int rc = open_out(data, "windows.tsv", &f, err);
+    snprintf(name, sizeof name, "%swindows.tsv", pre);
+    int rc = open_out(data, name, &f, err);
     if (rc != SIM_OK)
         return rc;
     fprintf(f,
@@ -295,7 +301,7 @@ static int write_data(const struct run_data *rd, const char *dir, struct sim_err
         }
         fputc('\n', f);
     }
-    if ((rc = close_out(data, "windows.tsv", f, err)) != SIM_OK)
+    if ((rc = close_out(data, name, f, err)) != SIM_OK)
         return rc;
     const struct {
         const char *file, *header;
@@ -318,10 +324,18 @@ static int write_data(const struct run_data *rd, const char *dir, struct sim_err
         {"cdf_tpot.tsv", "tpot_s\tfraction of ok requests at or below", &rd->cdf_tpot, 1},
         {"cdf_e2e.tsv", "e2e_s\tfraction of ok requests at or below", &rd->cdf_e2e, 1},
     };
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if ((rc = write_series(data, files[i].file, files[i].header, files[i].s, files[i].scale,
-                               err)) != SIM_OK)
+    bool cluster = !rd->series_deployment;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (!cluster && (files[i].s == &rd->nodes || files[i].s == &rd->cost_on_demand ||
+                         files[i].s == &rd->cost_spot))
+            continue; /* the cluster's */
+        snprintf(name, sizeof name, "%s%s", pre, files[i].file);
+        if ((rc = write_series(data, name, files[i].header, files[i].s, files[i].scale, err)) !=
+            SIM_OK)
             return rc;
+    }
+    if (!cluster)
+        return SIM_OK;
     /* total cost on the same times as the capacity curves */
     if ((rc = open_out(data, "cost_total.tsv", &f, err)) != SIM_OK)
         return rc;
@@ -374,7 +388,8 @@ static bool any_window_value(const struct run_data *rd, bool tpot)
     return false;
 }
 
-static void latency_chart(FILE *gp, const struct run_data *rd, bool tpot, struct chart *c)
+static void latency_chart(FILE *gp, const struct run_data *rd, const char *pre, bool tpot,
+                          struct chart *c)
 {
     const char *metric = tpot ? "tpot" : "ttft";
     /* the quantiles of this metric's SLOs, or p95 */
@@ -431,9 +446,9 @@ static void latency_chart(FILE *gp, const struct run_data *rd, bool tpot, struct
         snprintf(title, sizeof title, "p%g %s per %g s window", rd->q[ks[j]] * 100,
                  tpot ? "TPOT" : "TTFT", rd->window_s);
         fprintf(gp,
-                "%s'data/windows.tsv' using ($2/%g):($%d*%g) with linespoints pt 7 ps 0.45 "
+                "%s'data/%swindows.tsv' using ($2/%g):($%d*%g) with linespoints pt 7 ps 0.45 "
                 "lw 1.5 lc rgb '%s' title ",
-                j ? ", \\\n     " : "", time_axis(rd).div, window_col(rd, tpot, ks[j]), scale,
+                j ? ", \\\n     " : "", pre, time_axis(rd).div, window_col(rd, tpot, ks[j]), scale,
                 colors[j % 4]);
         chart_quote(gp, title);
     }
@@ -452,34 +467,34 @@ static void latency_chart(FILE *gp, const struct run_data *rd, bool tpot, struct
     c->drawn = true;
 }
 
-static void plot_line(FILE *gp, bool *first, const char *file, const char *using, const char *style,
-                      const char *title)
+static void plot_line(FILE *gp, bool *first, const char *pre, const char *file, const char *using,
+                      const char *style, const char *title)
 {
-    fprintf(gp, "%s'data/%s' using %s %s title ", *first ? "plot " : ", \\\n     ", file, using,
-            style);
+    fprintf(gp, "%s'data/%s%s' using %s %s title ", *first ? "plot " : ", \\\n     ", pre, file,
+            using, style);
     chart_quote(gp, title);
     *first = false;
 }
 
-static int write_charts(const struct run_data *rd, const char *dir, struct chart *ch,
-                        struct sim_err *err)
+/* The charts a deployment of several has of its own (the nodes, the bill and the KV
+ * cache are drawn for the cluster). */
+#define DEP_CHARTS ((1u << CH_FLEET) | (1u << CH_QUEUE) | (1u << CH_TTFT) | (1u << CH_TPOT))
+
+/* Write rd's charts (those in `mask`, 1 << CH_*) into the script gp, their data files
+ * and names prefixed with `pre` and their titles with `who` ("chat: ", or "" for the
+ * run's). */
+static void write_charts(const struct run_data *rd, FILE *gp, const char *pre, const char *who,
+                         unsigned mask, struct chart *ch)
 {
-    FILE *gp;
-    int rc = open_out(dir, "charts.gp", &gp, err);
-    if (rc != SIM_OK)
-        return rc;
     struct axis ax = time_axis(rd);
     char t[64];
     snprintf(t, sizeof t, "($1/%g):2", ax.div);
-    fprintf(gp, "# The charts of the llmcap report in this folder (generated from the results "
-                "database).\n# Redraw them with: gnuplot charts.gp (in this folder). Data: "
-                "data/*.tsv, times in seconds of run time.\n");
     for (int i = 0; i < CH_N; i++) {
-        ch[i].name = chart_names[i].name;
-        ch[i].title = chart_names[i].title;
+        snprintf(ch[i].name, sizeof ch[i].name, "%s%s", pre, chart_names[i].name);
+        snprintf(ch[i].title, sizeof ch[i].title, "%s%s", who, chart_names[i].title);
         ch[i].caption = chart_names[i].caption;
         ch[i].drawn = false;
-        ch[i].why[0] = '\0';
+        snprintf(ch[i].why, sizeof ch[i].why, "%s", (mask >> i) & 1 ? "" : "drawn for the cluster");
     }
     /* fleet */
     struct chart *c = &ch[CH_FLEET];
@@ -508,16 +523,16 @@ static int write_charts(const struct run_data *rd, const char *dir, struct chart
         char u[64];
         snprintf(u, sizeof u, "($2/%g):3", ax.div);
         if (rd->n_request_rows > 0)
-            plot_line(gp, &first, "windows.tsv", u, "with histeps lw 1.2 lc rgb '#8c96a0'",
+            plot_line(gp, &first, pre, "windows.tsv", u, "with histeps lw 1.2 lc rgb '#8c96a0'",
                       "arrivals (req/s)");
         if (rd->n_pods > 0) {
-            plot_line(gp, &first, "ready.tsv", t, "axes x1y2 with steps lw 2.5 lc rgb '#1f77b4'",
+            plot_line(gp, &first, pre, "ready.tsv", t, "axes x1y2 with steps lw 2.5 lc rgb '#1f77b4'",
                       "ready replicas");
-            plot_line(gp, &first, "starting.tsv", t, "axes x1y2 with steps lw 2 lc rgb '#ff7f0e'",
+            plot_line(gp, &first, pre, "starting.tsv", t, "axes x1y2 with steps lw 2 lc rgb '#ff7f0e'",
                       "replicas starting (created, not Ready)");
         }
         if (rd->n_nodes > 0)
-            plot_line(gp, &first, "nodes.tsv", t, "axes x1y2 with steps dt 2 lw 2 lc rgb '#2ca02c'",
+            plot_line(gp, &first, pre, "nodes.tsv", t, "axes x1y2 with steps dt 2 lw 2 lc rgb '#2ca02c'",
                       "nodes (billed)");
         fprintf(gp, "\n");
         chart_end(gp, c->name);
@@ -525,7 +540,8 @@ static int write_charts(const struct run_data *rd, const char *dir, struct chart
     }
     /* queue */
     c = &ch[CH_QUEUE];
-    if (rd->queue.n == 0 && rd->gateway.n == 0) {
+    if (!((mask >> CH_QUEUE) & 1)) {
+    } else if (rd->queue.n == 0 && rd->gateway.n == 0) {
         snprintf(c->why, sizeof c->why, "no metric samples recorded (record.samples)");
     } else {
         chart_begin(gp, c->name, c->title);
@@ -533,13 +549,13 @@ static int write_charts(const struct run_data *rd, const char *dir, struct chart
         fprintf(gp, "set ylabel 'requests'\nset yrange [0:*]\n");
         bool first = true;
         if (rd->queue.n)
-            plot_line(gp, &first, "queue.tsv", t, "with lines lw 2 lc rgb '#d62728'",
+            plot_line(gp, &first, pre, "queue.tsv", t, "with lines lw 2 lc rgb '#d62728'",
                       "waiting in vLLM (sum over replicas)");
         if (rd->gateway.n)
-            plot_line(gp, &first, "gateway.tsv", t, "with lines lw 2 lc rgb '#9467bd'",
+            plot_line(gp, &first, pre, "gateway.tsv", t, "with lines lw 2 lc rgb '#9467bd'",
                       "waiting at the gateway");
         if (rd->running.n)
-            plot_line(gp, &first, "running.tsv", t, "with lines dt 3 lw 1.5 lc rgb '#1f77b4'",
+            plot_line(gp, &first, pre, "running.tsv", t, "with lines dt 3 lw 1.5 lc rgb '#1f77b4'",
                       "running (sum over replicas)");
         fprintf(gp, "\n");
         chart_end(gp, c->name);
@@ -548,26 +564,29 @@ static int write_charts(const struct run_data *rd, const char *dir, struct chart
     /* TTFT and TPOT per window */
     for (int m = 0; m < 2; m++) {
         c = &ch[m ? CH_TPOT : CH_TTFT];
+        if (!((mask >> (m ? CH_TPOT : CH_TTFT)) & 1))
+            continue;
         if (rd->n_request_rows == 0)
             snprintf(c->why, sizeof c->why, "no request rows recorded (record.requests)");
         else if (!any_window_value(rd, m == 1))
             snprintf(c->why, sizeof c->why, "no window with %d ok requests or more",
                      RD_MIN_WINDOW_N);
         else
-            latency_chart(gp, rd, m == 1, c);
+            latency_chart(gp, rd, pre, m == 1, c);
     }
     /* KV cache */
     c = &ch[CH_KV];
-    if (rd->kv_mean.n == 0) {
+    if (!((mask >> CH_KV) & 1)) {
+    } else if (rd->kv_mean.n == 0) {
         snprintf(c->why, sizeof c->why, "no metric samples recorded (record.samples)");
     } else {
         chart_begin(gp, c->name, c->title);
         x_axis(gp, rd);
         fprintf(gp, "set ylabel 'vllm:kv_cache_usage_perc (%%)'\nset yrange [0:105]\n");
         bool first = true;
-        plot_line(gp, &first, "kv_max.tsv", t, "with lines lw 1.5 lc rgb '#d62728'",
+        plot_line(gp, &first, pre, "kv_max.tsv", t, "with lines lw 1.5 lc rgb '#d62728'",
                   "max over replicas");
-        plot_line(gp, &first, "kv_mean.tsv", t, "with lines lw 2 lc rgb '#1f77b4'",
+        plot_line(gp, &first, pre, "kv_mean.tsv", t, "with lines lw 2 lc rgb '#1f77b4'",
                   "mean over replicas");
         fprintf(gp, "\n");
         chart_end(gp, c->name);
@@ -575,7 +594,8 @@ static int write_charts(const struct run_data *rd, const char *dir, struct chart
     }
     /* cost */
     c = &ch[CH_COST];
-    if (rd->n_nodes == 0) {
+    if (!((mask >> CH_COST) & 1)) {
+    } else if (rd->n_nodes == 0) {
         snprintf(c->why, sizeof c->why,
                  "no cost model in this run (no node provisioner: "
                  "cluster.karpenter or cluster.aks)");
@@ -586,14 +606,14 @@ static int write_charts(const struct run_data *rd, const char *dir, struct chart
         bool first = true;
         bool od = rd->cost_on_demand.n && rd->cost_on_demand.p[rd->cost_on_demand.n - 1].v > 0;
         bool spot = rd->cost_spot.n && rd->cost_spot.p[rd->cost_spot.n - 1].v > 0;
-        plot_line(gp, &first, "cost_total.tsv", t, "with lines lw 2.5 lc rgb '#333333'",
+        plot_line(gp, &first, pre, "cost_total.tsv", t, "with lines lw 2.5 lc rgb '#333333'",
                   od && spot ? "total"
                   : spot     ? "total (all spot)"
                              : "total (all on-demand)");
         if (od && spot) {
-            plot_line(gp, &first, "cost_on_demand.tsv", t, "with lines lw 2 lc rgb '#1f77b4'",
+            plot_line(gp, &first, pre, "cost_on_demand.tsv", t, "with lines lw 2 lc rgb '#1f77b4'",
                       "on-demand");
-            plot_line(gp, &first, "cost_spot.tsv", t, "with lines lw 2 lc rgb '#ff7f0e'", "spot");
+            plot_line(gp, &first, pre, "cost_spot.tsv", t, "with lines lw 2 lc rgb '#ff7f0e'", "spot");
         }
         fprintf(gp, "\n");
         chart_end(gp, c->name);
@@ -601,7 +621,8 @@ static int write_charts(const struct run_data *rd, const char *dir, struct chart
     }
     /* CDFs */
     c = &ch[CH_CDF];
-    if (rd->cdf_ttft.n == 0 && rd->cdf_e2e.n == 0) {
+    if (!((mask >> CH_CDF) & 1)) {
+    } else if (rd->cdf_ttft.n == 0 && rd->cdf_e2e.n == 0) {
         snprintf(c->why, sizeof c->why, "%s",
                  rd->n_request_rows ? "no ok request recorded"
                                     : "no request rows recorded (record.requests)");
@@ -612,19 +633,18 @@ static int write_charts(const struct run_data *rd, const char *dir, struct chart
                     "set key bottom right opaque box lc rgb '#cccccc'\n");
         bool first = true;
         if (rd->cdf_tpot.n)
-            plot_line(gp, &first, "cdf_tpot.tsv", "1:2", "with lines lw 2 lc rgb '#2ca02c'",
+            plot_line(gp, &first, pre, "cdf_tpot.tsv", "1:2", "with lines lw 2 lc rgb '#2ca02c'",
                       "TPOT");
         if (rd->cdf_ttft.n)
-            plot_line(gp, &first, "cdf_ttft.tsv", "1:2", "with lines lw 2 lc rgb '#1f77b4'",
+            plot_line(gp, &first, pre, "cdf_ttft.tsv", "1:2", "with lines lw 2 lc rgb '#1f77b4'",
                       "TTFT");
         if (rd->cdf_e2e.n)
-            plot_line(gp, &first, "cdf_e2e.tsv", "1:2", "with lines lw 2 lc rgb '#d62728'",
+            plot_line(gp, &first, pre, "cdf_e2e.tsv", "1:2", "with lines lw 2 lc rgb '#d62728'",
                       "end to end");
         fprintf(gp, ", \\\n     0.95 with lines dt 3 lc rgb '#888888' title 'p95'\n");
         chart_end(gp, c->name);
         c->drawn = true;
     }
-    return close_out(dir, "charts.gp", gp, err);
 }
 
 /* ---- the document ------------------------------------------------------------------------------
@@ -912,9 +932,8 @@ static void classes_section(struct doc *d, const struct run_data *rd)
                  "dropped while no pod had capacity.");
 }
 
-static void latency_section(struct doc *d, const struct run_data *rd)
+static void latency_table(struct doc *d, const struct run_data *rd)
 {
-    doc_add(d, B_H2, "Latency (ok requests)");
     struct blk *t = doc_add(d, B_TABLE, NULL);
     if (!t)
         return;
@@ -938,6 +957,12 @@ static void latency_section(struct doc *d, const struct run_data *rd)
             blk_cell(d, t, CF_NUM, "%s", v);
         }
     }
+}
+
+static void latency_section(struct doc *d, const struct run_data *rd)
+{
+    doc_add(d, B_H2, "Latency (ok requests)");
+    latency_table(d, rd);
 }
 
 /* The nodes by offering (instance type, capacity type, zone), the zone with its name
@@ -1071,6 +1096,22 @@ static void findings_section(struct doc *d, const struct run_data *rd, const str
         blk_cell(d, l, f[i].warn ? CF_FAIL : 0, "%s.", f[i].text);
 }
 
+/* The charts in `mask` (1 << CH_*): a figure each, or why there is none. */
+static void figures(struct doc *d, const struct chart *ch, unsigned mask)
+{
+    for (int i = 0; i < CH_N; i++) {
+        if (!((mask >> i) & 1))
+            continue;
+        if (ch[i].drawn) {
+            struct blk *b = doc_add(d, B_FIG, ch[i].title);
+            if (b && (!(b->name = strdup(ch[i].name)) || !(b->caption = strdup(ch[i].caption))))
+                d->oom = true;
+        } else {
+            doc_para(d, B_P, "%s: no chart, %s.", ch[i].title, ch[i].why);
+        }
+    }
+}
+
 static void charts_section(struct doc *d, const struct chart *ch, bool missing,
                            const char *failed)
 {
@@ -1090,15 +1131,7 @@ static void charts_section(struct doc *d, const struct chart *ch, bool missing,
                  failed);
         return;
     }
-    for (int i = 0; i < CH_N; i++) {
-        if (ch[i].drawn) {
-            struct blk *b = doc_add(d, B_FIG, ch[i].title);
-            if (b && (!(b->name = strdup(ch[i].name)) || !(b->caption = strdup(ch[i].caption))))
-                d->oom = true;
-        } else {
-            doc_para(d, B_P, "%s: no chart, %s.", ch[i].title, ch[i].why);
-        }
-    }
+    figures(d, ch, ~0u);
 }
 
 static void run_section(struct doc *d, const struct run_data *rd, const char *db_file,
@@ -1698,6 +1731,169 @@ static int deployments_section(struct doc *d, struct db *db, const struct run_da
     return SIM_OK;
 }
 
+/* ---- each deployment of several on its own (rows with its deployment, schema 3) ------- */
+
+struct dep_view {
+    struct run_data v; /* run_data_load_deployment() */
+    bool recorded;     /* the file says whose its rows are */
+    char pre[96];      /* its charts' and data files' prefix: "dep-chat-" */
+    char who[112];     /* its charts' title prefix: "chat: " */
+    struct chart ch[CH_N];
+};
+
+/* A deployment's file prefix: its name where it is a DNS-1123 label (as the scenario
+ * reader requires), else its position. */
+static void dep_prefix(const char *name, size_t k, char *buf, size_t n)
+{
+    bool plain = name[0] && strlen(name) <= 63;
+    for (const char *c = name; plain && *c; c++)
+        plain = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-';
+    if (plain)
+        snprintf(buf, n, "dep-%s-", name);
+    else
+        snprintf(buf, n, "dep%zu-", k + 1);
+}
+
+static int ints_cb(void *ctx, const struct db_value *c, int n)
+{
+    int64_t *out = ctx;
+    for (int i = 0; i < n && i < 5; i++)
+        out[i] = c[i].type == DB_NULL ? 0 : c[i].i;
+    return 0;
+}
+
+struct reasons {
+    char text[400];
+    size_t len;
+};
+
+static int reason_cb(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct reasons *r = ctx;
+    if (r->len < sizeof r->text) {
+        int w = snprintf(r->text + r->len, sizeof r->text - r->len, "%s%s %lld",
+                         r->len ? ", " : "", c[0].s ? c[0].s : "?", (long long)c[1].i);
+        r->len += w > 0 ? (size_t)w : 0;
+    }
+    return 0;
+}
+
+/* Deployment k's pods and autoscaler: created, Ready, ended by reason, alive at the end;
+ * ready replicas; start-up; scaling decisions. */
+static int dep_pods(struct doc *d, struct db *db, const struct run_data *v, const char *name,
+                    struct sim_err *err)
+{
+    struct db_value p[2] = {db_int(v->run_id), db_text(name)};
+    int64_t n[5] = {0};
+    struct reasons why = {"", 0};
+    int rc = db_query(db,
+                      "SELECT count(*), coalesce(sum(created_s <= 0), 0), count(ready_s), "
+                      "count(end_reason) FROM pods WHERE run_id = ?1 AND deployment = ?2",
+                      p, 2, ints_cb, n, err);
+    if (rc == SIM_OK)
+        rc = db_query(db,
+                      "SELECT end_reason, count(*) FROM pods WHERE run_id = ?1 AND deployment = "
+                      "?2 AND end_reason IS NOT NULL GROUP BY end_reason ORDER BY end_reason",
+                      p, 2, reason_cb, &why, err);
+    if (rc != SIM_OK)
+        return rc;
+    struct blk *t = kv_table(d);
+    kv_row(d, t, "pods",
+           "%lld created (%lld at the start, %lld during the run); %lld became Ready; %lld "
+           "ended%s%s%s; %lld alive at the end",
+           (long long)n[0], (long long)n[1], (long long)(n[0] - n[1]), (long long)n[2],
+           (long long)n[3], why.len ? " (" : "", why.text, why.len ? ")" : "",
+           (long long)(n[0] - n[3]));
+    char a[32], b[32];
+    double minutes = v->sim_end_s / 60;
+    fmt_num(a, sizeof a, run_data_get(v, "replicas_peak_ready"));
+    fmt_num(b, sizeof b, minutes > 0 ? run_data_get(v, "replica_minutes") / minutes : NAN);
+    kv_row(d, t, "ready replicas", "%s at peak, %s on average over the run", a, b);
+    if (v->n_started) {
+        char m[5][32], mx[32];
+        for (int k = 0; k < 5; k++)
+            fmt_latency(m[k], sizeof m[k], v->startup_median_s[k]);
+        fmt_latency(mx, sizeof mx, v->startup_max_s);
+        kv_row(d, t, "start-up",
+               "median %s from created to Ready over the %zu pod%s started during the run "
+               "(waiting for a node %s, image pull %s, weight load %s, engine init %s); "
+               "longest %s",
+               m[0], v->n_started, v->n_started == 1 ? "" : "s", m[1], m[2], m[3], m[4], mx);
+    } else {
+        kv_row(d, t, "start-up", "no pod started during the run");
+    }
+    if (!db_has_column(db, "scaling_events", "deployment"))
+        return SIM_OK;
+    memset(n, 0, sizeof n);
+    rc = db_query(db,
+                  "SELECT count(*), coalesce(sum(desired > current_replicas), 0), "
+                  "coalesce(sum(desired < current_replicas), 0) FROM scaling_events WHERE "
+                  "run_id = ?1 AND deployment = ?2 AND source = 'hpa'",
+                  p, 2, ints_cb, n, err);
+    if (rc == SIM_OK && n[0] > 0)
+        kv_row(d, t, "autoscaler",
+               "%lld HPA syncs: %lld scaled it up, %lld down (scaling_events)", (long long)n[0],
+               (long long)n[1], (long long)n[2]);
+    return rc;
+}
+
+/* Deployment k on its own: latency, pods, latency over time (its windows' findings) and
+ * its charts. */
+static int deployment_detail(struct doc *d, struct db *db, const struct run_data *rd, size_t k,
+                             const struct dep_view *dv, bool no_charts, struct sim_err *err)
+{
+    const char *name = rd->deps[k].name;
+    char h[160];
+    snprintf(h, sizeof h, "Deployment %s", name);
+    doc_add(d, B_H2, h);
+    if (!dv->recorded) {
+        doc_para(d, B_NOTE,
+                 "This database does not say which requests, pods and samples are %s's (the "
+                 "run was written before schema version 3 gave them a deployment column), so "
+                 "its latency over time, pods and charts cannot be told apart from the other "
+                 "deployments'; its totals are in the Deployments table.",
+                 name);
+        return SIM_OK;
+    }
+    const struct run_data *v = &dv->v;
+    doc_para(d, B_P,
+             "%s's own requests, pods and metric samples (the rows whose deployment is %s). "
+             "Nodes and the bill are the cluster's; its share of the bill is in the "
+             "Deployments table.",
+             name, name);
+    latency_table(d, v);
+    int rc = dep_pods(d, db, v, name, err);
+    if (rc != SIM_OK)
+        return rc;
+    char w[48];
+    fmt_duration(w, sizeof w, v->window_s);
+    if (v->n_request_rows == 0) {
+        doc_para(d, B_NOTE,
+                 "The run recorded no request rows (record.requests: none), so %s's latency "
+                 "over time could not be examined.",
+                 name);
+    } else {
+        struct finding *fs = calloc(32, sizeof *fs);
+        if (!fs)
+            return sim_err_set(err, SIM_ENOMEM, "out of memory");
+        size_t n = findings_detect(v, fs, 32);
+        doc_para(d, B_P,
+                 "Latency over time: %s's requests by windows of %s of arrival time (a "
+                 "window's quantile needs %d ok requests)%s",
+                 name, w, RD_MIN_WINDOW_N,
+                 n ? ":" : ": nothing to flag (no SLO breach window, timeout, rejection, "
+                          "failure or preemption burst).");
+        struct blk *l = n ? doc_add(d, B_LIST, NULL) : NULL;
+        for (size_t i = 0; l && i < n; i++)
+            blk_cell(d, l, fs[i].warn ? CF_FAIL : 0, "%s.", fs[i].text);
+        free(fs);
+    }
+    if (!no_charts)
+        figures(d, dv->ch, DEP_CHARTS);
+    return SIM_OK;
+}
+
 int report_write(struct db *db, const struct report_options *opt, struct report_result *res,
                  struct sim_err *err)
 {
@@ -1716,17 +1912,45 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     struct doc d = {NULL, 0, 0, false};
     struct finding *fs = calloc(64, sizeof *fs);
     struct chart ch[CH_N];
+    /* a run of several deployments: each one's own series and charts */
+    size_t n_dv = rd.n_deps >= 2 ? rd.n_deps : 0;
+    struct dep_view *dv = n_dv ? calloc(n_dv, sizeof *dv) : NULL;
     char data[1100];
     snprintf(data, sizeof data, "%s/data", opt->out_dir);
     struct stat before;
     bool created = stat(opt->out_dir, &before) != 0;
-    if (!fs) {
+    FILE *gp = NULL;
+    if (!fs || (n_dv && !dv)) {
         rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto out;
     }
+    for (size_t k = 0; k < n_dv; k++) {
+        if ((rc = run_data_load_deployment(db, &rd, &rd.deps[k], &dv[k].v, &dv[k].recorded,
+                                           err)) != SIM_OK) {
+            n_dv = k; /* the ones before it are released below */
+            goto out;
+        }
+        dep_prefix(rd.deps[k].name, k, dv[k].pre, sizeof dv[k].pre);
+        snprintf(dv[k].who, sizeof dv[k].who, "%s: ", rd.deps[k].name);
+    }
     if ((rc = make_dir(opt->out_dir, err)) != SIM_OK || (rc = make_dir(data, err)) != SIM_OK ||
-        (rc = write_data(&rd, opt->out_dir, err)) != SIM_OK ||
-        (rc = write_charts(&rd, opt->out_dir, ch, err)) != SIM_OK)
+        (rc = write_data(&rd, opt->out_dir, "", err)) != SIM_OK)
+        goto out;
+    for (size_t k = 0; k < n_dv; k++)
+        if (dv[k].recorded && (rc = write_data(&dv[k].v, opt->out_dir, dv[k].pre, err)) != SIM_OK)
+            goto out;
+    if ((rc = open_out(opt->out_dir, "charts.gp", &gp, err)) != SIM_OK)
+        goto out;
+    fprintf(gp, "# The charts of the llmcap report in this folder (generated from the results "
+                "database).\n# Redraw them with: gnuplot charts.gp (in this folder). Data: "
+                "data/*.tsv, times in seconds of run time.\n");
+    write_charts(&rd, gp, "", "", ~0u, ch);
+    for (size_t k = 0; k < n_dv; k++)
+        if (dv[k].recorded)
+            write_charts(&dv[k].v, gp, dv[k].pre, dv[k].who, DEP_CHARTS, dv[k].ch);
+    rc = close_out(opt->out_dir, "charts.gp", gp, err);
+    gp = NULL;
+    if (rc != SIM_OK)
         goto out;
     if ((rc = chart_run(opt->out_dir, "charts.gp", opt->gnuplot, &res->gnuplot_missing,
                         res->gnuplot_failed, sizeof res->gnuplot_failed, err)) != SIM_OK)
@@ -1734,16 +1958,21 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     bool no_charts = res->gnuplot_missing || res->gnuplot_failed[0];
     /* charts that are not part of this report must not linger from an earlier one, nor
      * half-drawn ones from a gnuplot that failed */
-    for (int i = 0; i < CH_N; i++) {
-        if (ch[i].drawn && !no_charts) {
-            res->n_charts++;
+    for (size_t k = 0; k <= n_dv; k++) {
+        const struct chart *c = k == 0 ? ch : dv[k - 1].ch;
+        if (k > 0 && !dv[k - 1].recorded)
             continue;
+        for (int i = 0; i < CH_N; i++) {
+            if (c[i].drawn && !no_charts) {
+                res->n_charts++;
+                continue;
+            }
+            char p[4200];
+            snprintf(p, sizeof p, "%s/%s.png", opt->out_dir, c[i].name);
+            unlink(p);
+            snprintf(p, sizeof p, "%s/%s.svg", opt->out_dir, c[i].name);
+            unlink(p);
         }
-        char p[1200];
-        snprintf(p, sizeof p, "%s/%s.png", opt->out_dir, ch[i].name);
-        unlink(p);
-        snprintf(p, sizeof p, "%s/%s.svg", opt->out_dir, ch[i].name);
-        unlink(p);
     }
     size_t n_pass = 0;
     for (size_t i = 0; i < rd.n_slo; i++)
@@ -1762,6 +1991,9 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     latency_section(&d, &rd);
     fleet_section(&d, &rd);
     charts_section(&d, ch, res->gnuplot_missing, res->gnuplot_failed);
+    for (size_t k = 0; k < n_dv; k++)
+        if ((rc = deployment_detail(&d, db, &rd, k, &dv[k], no_charts, err)) != SIM_OK)
+            goto out;
     run_section(&d, &rd, base_name(db_path(db)), n_ids);
     char title[512], sub[1024], dur[48];
     snprintf(title, sizeof title, "llmcap report: %s (run %lld)", rd.scenario_name,
@@ -1771,10 +2003,15 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
              (long long)rd.n_requests, (long long)rd.seed, rd.llmcap_version, rd.git_describe);
     rc = write_doc(opt->out_dir, "report", &d, title, sub, err);
 out:
+    if (gp)
+        fclose(gp);
     if (rc != SIM_OK && created)
         remove_created(opt->out_dir); /* a failed report leaves no folder behind */
     doc_free(&d);
     free(fs);
+    for (size_t k = 0; k < n_dv; k++)
+        run_data_release_deployment(&dv[k].v);
+    free(dv);
     run_data_release(&rd);
     return rc;
 }

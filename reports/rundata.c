@@ -534,24 +534,29 @@ static int load_windows(struct db *db, struct run_data *rd, struct sim_err *err)
         for (int k = 0; k < RD_MAX_Q; k++)
             rd->win[i].ttft_q[k] = rd->win[i].tpot_q[k] = NAN;
     }
-    struct db_value p[2] = {db_int(rd->run_id), db_real(rd->window_s)};
-    int rc = db_query(db,
-                      "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, count(*), "
-                      "sum(outcome = 'ok'), sum(outcome = 'timeout'), sum(outcome = 'rejected'), "
-                      "sum(outcome IN ('aborted', '5xx', 'client_timeout', 'failed')), "
-                      "sum(outcome = 'unfinished'), sum(preemptions) "
-                      "FROM requests WHERE run_id = ?1 GROUP BY w ORDER BY w",
-                      p, 2, read_window_counts, rd, err);
+    struct db_value p[3] = {db_int(rd->run_id), db_real(rd->window_s),
+                            db_text(rd->series_deployment)};
+    const char *only = rd->series_deployment ? " AND deployment = ?3" : "";
+    int np = rd->series_deployment ? 3 : 2;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, count(*), "
+             "sum(outcome = 'ok'), sum(outcome = 'timeout'), sum(outcome = 'rejected'), "
+             "sum(outcome IN ('aborted', '5xx', 'client_timeout', 'failed')), "
+             "sum(outcome = 'unfinished'), sum(preemptions) "
+             "FROM requests WHERE run_id = ?1%s GROUP BY w ORDER BY w",
+             only);
+    int rc = db_query(db, sql, p, np, read_window_counts, rd, err);
     if (rc != SIM_OK)
         return rc;
-    static const char *const sql[2] = {
-        "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, ttft_s FROM requests WHERE run_id = ?1 "
-        "AND outcome = 'ok' AND ttft_s IS NOT NULL ORDER BY w, ttft_s",
-        "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, tpot_s FROM requests WHERE run_id = ?1 "
-        "AND outcome = 'ok' AND tpot_s IS NOT NULL ORDER BY w, tpot_s"};
+    static const char *const col[2] = {"ttft_s", "tpot_s"};
     for (int m = 0; m < 2; m++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, %s FROM requests WHERE run_id = "
+                 "?1%s AND outcome = 'ok' AND %s IS NOT NULL ORDER BY w, %s",
+                 col[m], only, col[m], col[m]);
         struct qctx q = {rd, m == 1, -1, NULL, 0, 0};
-        rc = db_query(db, sql[m], p, 2, read_window_value, &q, err);
+        rc = db_query(db, sql, p, np, read_window_value, &q, err);
         if (rc == SIM_OK)
             flush_window(&q);
         free(q.buf);
@@ -596,26 +601,28 @@ static int load_cdfs(struct db *db, struct run_data *rd, struct sim_err *err)
 {
     static const char *const col[3] = {"ttft_s", "tpot_s", "e2e_s"};
     struct rd_series *dst[3] = {&rd->cdf_ttft, &rd->cdf_tpot, &rd->cdf_e2e};
-    struct db_value id = db_int(rd->run_id);
+    struct db_value id[2] = {db_int(rd->run_id), db_text(rd->series_deployment)};
+    const char *only = rd->series_deployment ? " AND deployment = ?2" : "";
+    int np = rd->series_deployment ? 2 : 1;
     for (int m = 0; m < 3; m++) {
         char sql[256];
         int64_t n = 0;
         snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM requests WHERE run_id = ?1 AND outcome = 'ok' AND %s IS "
-                 "NOT NULL",
-                 col[m]);
-        int rc = db_query(db, sql, &id, 1, read_cdf_count, &n, err);
+                 "SELECT count(*) FROM requests WHERE run_id = ?1%s AND outcome = 'ok' AND %s "
+                 "IS NOT NULL",
+                 only, col[m]);
+        int rc = db_query(db, sql, id, np, read_cdf_count, &n, err);
         if (rc != SIM_OK || n == 0) {
             if (rc != SIM_OK)
                 return rc;
             continue;
         }
         snprintf(sql, sizeof sql,
-                 "SELECT %s FROM requests WHERE run_id = ?1 AND outcome = 'ok' AND %s IS NOT "
+                 "SELECT %s FROM requests WHERE run_id = ?1%s AND outcome = 'ok' AND %s IS NOT "
                  "NULL ORDER BY %s",
-                 col[m], col[m], col[m]);
+                 col[m], only, col[m], col[m]);
         struct cdf_ctx k = {dst[m], n, 0, -1};
-        rc = db_query(db, sql, &id, 1, read_cdf_value, &k, err);
+        rc = db_query(db, sql, id, np, read_cdf_value, &k, err);
         if (rc != SIM_OK)
             return rc == SIM_ENOMEM ? oom(err) : rc;
     }
@@ -836,15 +843,16 @@ static int cost_curves(struct node_ctx *k)
 
 static int load_fleet(struct db *db, struct run_data *rd, struct sim_err *err)
 {
-    struct db_value id = db_int(rd->run_id);
+    struct db_value id = db_int(rd->run_id), pid[2] = {id, db_text(rd->series_deployment)};
     struct pod_ctx p;
     memset(&p, 0, sizeof p);
     p.rd = rd;
-    int rc = db_query(db,
-                      "SELECT created_s, ready_s, terminating_s, terminated_s, scheduled_s, "
-                      "image_pulled_s, weights_loaded_s FROM pods WHERE run_id = ?1 ORDER BY "
-                      "pod_id",
-                      &id, 1, read_pod, &p, err);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT created_s, ready_s, terminating_s, terminated_s, scheduled_s, "
+             "image_pulled_s, weights_loaded_s FROM pods WHERE run_id = ?1%s ORDER BY pod_id",
+             rd->series_deployment ? " AND deployment = ?2" : "");
+    int rc = db_query(db, sql, pid, rd->series_deployment ? 2 : 1, read_pod, &p, err);
     startup_medians(&p);
     if (rc == SIM_OK && (steps(&p.ready, rd->sim_end_s, &rd->ready) ||
                          steps(&p.starting, rd->sim_end_s, &rd->starting)))
@@ -853,6 +861,8 @@ static int load_fleet(struct db *db, struct run_data *rd, struct sim_err *err)
     free(p.starting.e);
     if (rc != SIM_OK)
         return rc == SIM_ENOMEM ? oom(err) : rc;
+    if (rd->series_deployment) /* nodes and their bill are the cluster's */
+        return SIM_OK;
     struct node_ctx k = {rd, {NULL, 0, 0}, NULL, 0, 0};
     rc = db_query(db,
                   "SELECT node_id, capacity_type, requested_s, terminated_s, cost_usd, end_reason "
@@ -886,7 +896,7 @@ static int read_sample(void *ctx, const struct db_value *c, int n)
 
 static int load_samples(struct db *db, struct run_data *rd, struct sim_err *err)
 {
-    struct db_value p[2] = {db_int(rd->run_id), db_text(NULL)};
+    struct db_value p[3] = {db_int(rd->run_id), db_text(NULL), db_text(rd->series_deployment)};
     static const struct {
         const char *metric;
         const char *agg;
@@ -901,13 +911,13 @@ static int load_samples(struct db *db, struct run_data *rd, struct sim_err *err)
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
         char sql[256];
         snprintf(sql, sizeof sql,
-                 "SELECT t_s, %s FROM samples WHERE run_id = ?1 AND metric = ?2 GROUP BY t_s "
+                 "SELECT t_s, %s FROM samples WHERE run_id = ?1 AND metric = ?2%s GROUP BY t_s "
                  "ORDER BY t_s",
-                 q[i].agg);
+                 q[i].agg, rd->series_deployment ? " AND deployment = ?3" : "");
         p[1] = db_text(q[i].metric);
         struct sample_ctx s = {(struct rd_series *)((char *)rd + q[i].off_a),
                                q[i].off_b ? (struct rd_series *)((char *)rd + q[i].off_b) : NULL};
-        int rc = db_query(db, sql, p, 2, read_sample, &s, err);
+        int rc = db_query(db, sql, p, rd->series_deployment ? 3 : 2, read_sample, &s, err);
         if (rc != SIM_OK)
             return rc == SIM_ENOMEM ? oom(err) : rc;
     }
@@ -918,21 +928,94 @@ static int load_samples(struct db *db, struct run_data *rd, struct sim_err *err)
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
+static int load_series(struct db *db, struct run_data *rd, struct sim_err *err)
+{
+    rd->has_series = true;
+    int rc = load_windows(db, rd, err);
+    if (rc == SIM_OK && (rc = load_cdfs(db, rd, err)) == SIM_OK &&
+        (rc = load_fleet(db, rd, err)) == SIM_OK)
+        rc = load_samples(db, rd, err);
+    return rc;
+}
+
 int run_data_load(struct db *db, int64_t run_id, unsigned what, struct run_data *rd,
                   struct sim_err *err)
 {
     memset(rd, 0, sizeof *rd);
     rd->run_id = run_id;
     int rc = load_headline(db, rd, err);
-    if (rc == SIM_OK && (what & RD_SERIES)) {
-        rd->has_series = true;
-        if ((rc = load_windows(db, rd, err)) == SIM_OK && (rc = load_cdfs(db, rd, err)) == SIM_OK &&
-            (rc = load_fleet(db, rd, err)) == SIM_OK)
-            rc = load_samples(db, rd, err);
-    }
+    if (rc == SIM_OK && (what & RD_SERIES))
+        rc = load_series(db, rd, err);
     if (rc != SIM_OK)
         run_data_release(rd);
     return rc;
+}
+
+static int exists_cb(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    *(bool *)ctx = c[0].i != 0;
+    return 0;
+}
+
+int run_data_load_deployment(struct db *db, const struct run_data *rd, const struct rd_dep *d,
+                             struct run_data *out, bool *recorded, struct sim_err *err)
+{
+    *out = run_data_deployment_view(rd, d);
+    out->deps = NULL;
+    out->n_deps = 0;
+    out->node_groups = NULL;
+    out->n_node_groups = 0;
+    out->series_deployment = d->name;
+    out->slo = NULL;
+    out->n_slo = 0;
+    out->has_series = false;
+    out->win = NULL;
+    out->n_windows = 0;
+    out->n_request_rows = 0;
+    out->n_pods = out->n_nodes = out->n_started = 0;
+    struct rd_series *series[] = {RD_SERIES_LIST(out)};
+    for (size_t i = 0; i < sizeof series / sizeof series[0]; i++)
+        *series[i] = (struct rd_series){NULL, 0, 0};
+    *recorded = false;
+    /* a file of schema 2 has no deployment column; a run written by it (migrated) has
+     * NULL there: neither says whose a row is */
+    if (!db_has_column(db, "requests", "deployment") || !db_has_column(db, "pods", "deployment"))
+        return SIM_OK;
+    struct db_value p[2] = {db_int(rd->run_id), db_text(d->name)};
+    int rc = db_query(db,
+                      "SELECT EXISTS (SELECT 1 FROM pods WHERE run_id = ?1 AND deployment = ?2) "
+                      "OR EXISTS (SELECT 1 FROM requests WHERE run_id = ?1 AND deployment = ?2)",
+                      p, 2, exists_cb, recorded, err);
+    if (rc != SIM_OK || !*recorded)
+        return rc;
+    /* its own SLOs, under their own names ("ttft_p95", not "chat.ttft_p95") */
+    size_t n = 0;
+    for (size_t i = 0; i < rd->n_slo; i++)
+        n += rd->slo[i].deployment == d->name;
+    if (n && !(out->slo = calloc(n, sizeof *out->slo)))
+        return oom(err);
+    for (size_t i = 0; i < rd->n_slo; i++)
+        if (rd->slo[i].deployment == d->name) {
+            struct rd_slo *s = &out->slo[out->n_slo++];
+            *s = rd->slo[i];
+            s->slo += strlen(d->name) + 1; /* "DEP.slo" */
+            s->deployment = NULL;
+        }
+    rc = load_series(db, out, err);
+    if (rc != SIM_OK)
+        run_data_release_deployment(out);
+    return rc;
+}
+
+void run_data_release_deployment(struct run_data *v)
+{
+    free(v->slo);
+    free(v->win);
+    struct rd_series *series[] = {RD_SERIES_LIST(v)};
+    for (size_t i = 0; i < sizeof series / sizeof series[0]; i++)
+        series_free(series[i]);
+    memset(v, 0, sizeof *v);
 }
 
 void run_data_release(struct run_data *rd)
@@ -961,11 +1044,7 @@ void run_data_release(struct run_data *rd)
     }
     free(rd->deps);
     free(rd->win);
-    struct rd_series *series[] = {
-        &rd->ready,     &rd->starting,          &rd->nodes,    &rd->queue,
-        &rd->gateway,   &rd->running,           &rd->kv_mean,  &rd->kv_max,
-        &rd->cost_spot, &rd->cost_on_demand,    &rd->cdf_ttft, &rd->cdf_tpot,
-        &rd->cdf_e2e,   &rd->spot_interruptions};
+    struct rd_series *series[] = {RD_SERIES_LIST(rd)};
     for (size_t i = 0; i < sizeof series / sizeof series[0]; i++)
         series_free(series[i]);
     memset(rd, 0, sizeof *rd);

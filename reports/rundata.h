@@ -132,7 +132,17 @@ struct run_data {
     size_t n_started;
     double startup_median_s[5], startup_max_s;
     size_t n_samples_waiting, n_samples_kv;
+    /* run_data_load_deployment(): the deployment whose rows the series are (borrowed);
+     * NULL: the run's */
+    const char *series_deployment;
 };
+
+/* Every rd_series of a run_data, for initialising and freeing them all. */
+#define RD_SERIES_LIST(rd)                                                                 \
+    &(rd)->ready, &(rd)->starting, &(rd)->nodes, &(rd)->queue, &(rd)->gateway,            \
+        &(rd)->running, &(rd)->kv_mean, &(rd)->kv_max, &(rd)->cost_spot,                  \
+        &(rd)->cost_on_demand, &(rd)->cdf_ttft, &(rd)->cdf_tpot, &(rd)->cdf_e2e,          \
+        &(rd)->spot_interruptions
 
 /* Run ids in the database, ascending. Caller frees *ids. SIM_EIO/SIM_ENOMEM + err. */
 int run_ids(struct db *db, int64_t **ids, size_t *n, struct sim_err *err);
@@ -148,6 +158,19 @@ int run_data_load(struct db *db, int64_t run_id, unsigned what, struct run_data 
                   struct sim_err *err);
 
 void run_data_release(struct run_data *rd);
+
+/* Deployment `d` of `rd` (a run of several, loaded by run_data_load) on its own: a view
+ * of rd whose summary is d's (run_data_deployment_view), whose SLOs are d's own under
+ * their own names ("ttft_p95"), and whose RD_SERIES are read from d's rows alone (the
+ * deployment column of schema 3: its requests' windows and CDFs, its pods' ready and
+ * starting replicas and start-up, its samples); nodes, their bill and node groups are
+ * the cluster's and left empty, as are deps. *recorded is false, and nothing read, when
+ * the file does not say whose its rows are (written before schema 3). Strings are
+ * borrowed from rd: release `out` with run_data_release_deployment() before rd.
+ * SIM_OK, or SIM_EIO/SIM_ENOMEM + err. */
+int run_data_load_deployment(struct db *db, const struct run_data *rd, const struct rd_dep *d,
+                             struct run_data *out, bool *recorded, struct sim_err *err);
+void run_data_release_deployment(struct run_data *view);
 
 /* A summary value by key; NaN when the key is missing or NULL. */
 double run_data_get(const struct run_data *rd, const char *key);

@@ -206,3 +206,141 @@ Test(deployments_report, a_list_of_one_deployment_is_that_deployments_run)
     free(row);
     rm_tree(dir);
 }
+
+/* The lines of `md` from its "## Deployment NAME" heading to the next heading (caller
+ * frees). */
+static char *dep_part(const char *md, const char *name)
+{
+    char h[128];
+    snprintf(h, sizeof h, "\n## Deployment %s\n", name);
+    const char *a = strstr(md, h);
+    cr_assert_not_null(a, "no section '%s'", h);
+    const char *b = strstr(a + strlen(h), "\n## ");
+    size_t n = b ? (size_t)(b - a) : strlen(a);
+    char *s = malloc(n + 1);
+    memcpy(s, a, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* The largest value of column `col` (1-based) of a tab-separated data file, and the sum
+ * of column `sum_col`. */
+static void tsv_stats(const char *path, int col, double *max, int sum_col, double *sum)
+{
+    char *s = slurp(path, NULL);
+    cr_assert_not_null(s, "%s is missing", path);
+    *max = -INFINITY;
+    *sum = 0;
+    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#')
+            continue;
+        char *p = line;
+        for (int c = 1; p; c++) {
+            double v = strtod(p, NULL);
+            if (c == col && v > *max)
+                *max = v;
+            if (c == sum_col)
+                *sum += v;
+            p = strchr(p, '\t');
+            if (p)
+                p++;
+        }
+    }
+    free(s);
+}
+
+/* two_autoscaled: chat's rate steps from 2 to 12 req/s at 5 min; one replica serves at
+ * most max_num_seqs / (100 tokens x 20 ms) = 4 req/s, so its queue grows from the first
+ * 15 s window at 5 min and its p95 TTFT is far above 2 s there until new pods are Ready;
+ * code (1 req/s, 500-token prefill 25 ms + 50 x 20 ms = ~1 s a request, 8 at a time)
+ * never breaches its 1 s TTFT SLO. Each deployment's section has its own latency, pods
+ * (as many as its deployment_summary's pods_created, replicas_initial at the start), its
+ * windows and its charts, drawn from its own rows. */
+Test(deployments_report, each_deployment_has_its_latency_over_time_pods_and_charts)
+{
+    char dir[256], db[512];
+    make_tmp(dir, sizeof dir, "depown");
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", FIXTURES "/multi/two_autoscaled.yaml", db),
+                 1);
+    char *md = report_md(dir, db, 1, "out");
+    static const char *const deps[] = {"chat", "code"};
+    for (int k = 0; k < 2; k++) {
+        char *part = dep_part(md, deps[k]);
+        double created = dep_value(db, deps[k], "pods_created");
+        double initial = dep_value(db, deps[k], "replicas_initial");
+        char want[256];
+        snprintf(want, sizeof want, "| pods | %.0f created (%.0f at the start, %.0f during the run); ",
+                 created, initial, created - initial);
+        cr_assert_not_null(strstr(part, want), "'%s' not in\n%s", want, part);
+        char p95[32];
+        double v = dep_value(db, deps[k], "ttft_p95_s");
+        if (v >= 1)
+            snprintf(p95, sizeof p95, "%.3g s", v);
+        else
+            snprintf(p95, sizeof p95, "%.3g ms", v * 1e3);
+        snprintf(want, sizeof want, "| TTFT | ");
+        const char *row = strstr(part, want);
+        cr_assert_not_null(row, "%s", part);
+        cr_assert_not_null(strstr(row, p95), "TTFT p95 %s not in %s", p95, row);
+        if (k == 0) {
+            cr_assert_not_null(strstr(part, "**p95 TTFT above its 2 s SLO for "), "%s", part);
+            cr_assert_not_null(strstr(part, "from 0:05:00 to "), "%s", part);
+            cr_assert_not_null(strstr(part, "ended (scaled-in "), "%s", part);
+        } else {
+            cr_assert_null(strstr(part, "SLO for"), "%s", part);
+            cr_assert_not_null(strstr(part, "1 created (1 at the start, 0 during the run); 1 "
+                                            "became Ready; 0 ended; 1 alive at the end"),
+                               "%s", part);
+        }
+        /* its data: every one of its requests by window, its own ready replicas */
+        char path[1200];
+        double peak, arrived, unused;
+        snprintf(path, sizeof path, "%s/out/data/dep-%s-windows.tsv", dir, deps[k]);
+        tsv_stats(path, 1, &unused, 4, &arrived);
+        cr_assert_float_eq(arrived, dep_value(db, deps[k], "requests_total"), 0.0);
+        snprintf(path, sizeof path, "%s/out/data/dep-%s-ready.tsv", dir, deps[k]);
+        tsv_stats(path, 2, &peak, 0, &unused);
+        cr_assert_float_eq(peak, dep_value(db, deps[k], "replicas_peak_ready"), 0.0);
+        static const char *const charts[] = {"fleet", "queue", "ttft", "tpot"};
+        for (int c = 0; c < 4; c++) {
+            snprintf(path, sizeof path, "%s/out/dep-%s-%s.svg", dir, deps[k], charts[c]);
+            char *svg = slurp(path, NULL);
+            cr_assert_not_null(svg, "%s is missing", path);
+            cr_assert_not_null(strstr(svg, "<svg"));
+            free(svg);
+            snprintf(want, sizeof want, "](dep-%s-%s.png)", deps[k], charts[c]);
+            cr_assert_not_null(strstr(part, want), "%s", part);
+        }
+        free(part);
+    }
+    /* the cluster's windows hold every request */
+    char path[1200];
+    double arrived, unused;
+    snprintf(path, sizeof path, "%s/out/data/windows.tsv", dir);
+    tsv_stats(path, 1, &unused, 4, &arrived);
+    cr_assert_float_eq(arrived, query_num(db, "SELECT value FROM summary WHERE key = "
+                                              "'requests_total'"),
+                       0.0);
+    free(md);
+
+    /* a run written before schema 3 does not say whose its rows are: a note, no charts */
+    sqlite3 *h = NULL;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(h,
+                              "ALTER TABLE requests DROP COLUMN deployment; ALTER TABLE pods "
+                              "DROP COLUMN deployment; PRAGMA user_version = 2",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(h);
+    md = report_md(dir, db, 1, "old");
+    char *part = dep_part(md, "chat");
+    cr_assert_not_null(strstr(part, "does not say which requests, pods and samples are chat's"),
+                       "%s", part);
+    snprintf(path, sizeof path, "%s/old/dep-chat-fleet.svg", dir);
+    cr_assert_not(file_exists(path));
+    cr_assert_not_null(strstr(md, "\n## Deployments\n"));
+    free(part);
+    free(md);
+    rm_tree(dir);
+}
