@@ -28,6 +28,15 @@ static void run_label(char *buf, size_t n, size_t i)
         snprintf(buf, n, "R%zu", i + 1);
 }
 
+/* Append s to names[0..*k) unless it is there. */
+static void add_name(const char **names, size_t *k, const char *s)
+{
+    for (size_t q = 0; q < *k; q++)
+        if (!strcmp(names[q], s))
+            return;
+    names[(*k)++] = s;
+}
+
 /* SLO names of all runs, sorted, without repeats. Caller frees the array (not the names,
  * which are borrowed from the runs). */
 static const char **slo_names(const struct cmp_run *runs, size_t n, size_t *n_names)
@@ -42,14 +51,8 @@ static const char **slo_names(const struct cmp_run *runs, size_t n, size_t *n_na
         return NULL;
     }
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < runs[i].rd->n_slo; j++) {
-            const char *s = runs[i].rd->slo[j].slo;
-            bool seen = false;
-            for (size_t q = 0; q < k; q++)
-                seen |= !strcmp(names[q], s);
-            if (!seen)
-                names[k++] = s;
-        }
+        for (size_t j = 0; j < runs[i].rd->n_slo; j++)
+            add_name(names, &k, runs[i].rd->slo[j].slo);
     for (size_t a = 1; a < k; a++) /* insertion sort: a handful of names */
         for (size_t b = a; b > 0 && strcmp(names[b - 1], names[b]) > 0; b--) {
             const char *t = names[b];
@@ -78,10 +81,83 @@ static void slo_target(char *buf, size_t n, const struct rd_slo *s)
     snprintf(buf, n, "SLO %s <= %s", s->slo, t);
 }
 
-static bool any_value(const struct cmp_run *runs, size_t n, const struct hl_metric *m)
+/* ---- deployments -------------------------------------------------------------------------- */
+
+/* Runs of several deployments are also compared deployment by deployment (matched by
+ * name): these headline metrics over each one's own requests (deployment_summary), its
+ * share of its cluster's bill and its SLOs. */
+static const char *const dep_keys[] = {"error_rate_frac",      "ttft_p95_s",
+                                       "tpot_p95_s",           "e2e_p95_s",
+                                       "throughput_req_per_s", "goodput_req_per_s",
+                                       "replicas_peak_ready",  "replica_minutes",
+                                       "cost_usd"};
+static const struct hl_metric share_metric = {"cost_share_frac", "share of the bill", HL_FRAC,
+                                              HL_NEUTRAL, false, 0.0};
+
+static const struct rd_dep *find_dep(const struct run_data *rd, const char *name)
+{
+    for (size_t i = 0; i < rd->n_deps; i++)
+        if (!strcmp(rd->deps[i].name, name))
+            return &rd->deps[i];
+    return NULL;
+}
+
+/* The deployments of all runs, each once, in the order they first appear (the baseline's
+ * order first). Caller frees the array (the names are borrowed). */
+static const char **dep_names(const struct cmp_run *runs, size_t n, size_t *n_names)
+{
+    size_t cap = 0, k = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += runs[i].rd->n_deps;
+    *n_names = 0;
+    if (cap == 0)
+        return NULL;
+    const char **names = malloc(cap * sizeof *names);
+    if (!names)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < runs[i].rd->n_deps; j++)
+            add_name(names, &k, runs[i].rd->deps[j].name);
+    *n_names = k;
+    return names;
+}
+
+/* Metric m of the run (dep NULL) or of its deployment `dep` (NaN when it has none). */
+static double value_of(const struct run_data *rd, const struct hl_metric *m, const char *dep)
+{
+    if (!dep)
+        return hl_value(rd, m);
+    const struct rd_dep *d = find_dep(rd, dep);
+    if (!d)
+        return NAN;
+    if (m == &share_metric) {
+        double total = run_data_get(rd, "cost_usd");
+        return total > 0 ? d->cost_usd / total : NAN;
+    }
+    struct run_data v = run_data_deployment_view(rd, d);
+    return hl_value(&v, m);
+}
+
+static const struct hl_metric *metric_by_key(const char *key)
+{
+    for (size_t k = 0; k < hl_n_metrics; k++)
+        if (!strcmp(hl_metrics[k].key, key))
+            return &hl_metrics[k];
+    return NULL;
+}
+
+/* The metrics compared for a deployment: dep_keys, then its share of the bill. */
+static const struct hl_metric *dep_metric(size_t i)
+{
+    return i < sizeof dep_keys / sizeof dep_keys[0] ? metric_by_key(dep_keys[i]) : &share_metric;
+}
+enum { N_DEP_METRICS = sizeof dep_keys / sizeof dep_keys[0] + 1 };
+
+static bool any_value(const struct cmp_run *runs, size_t n, const struct hl_metric *m,
+                      const char *dep)
 {
     for (size_t i = 0; i < n; i++)
-        if (!isnan(hl_value(runs[i].rd, m)))
+        if (!isnan(value_of(runs[i].rd, m, dep)))
             return true;
     return false;
 }
@@ -154,7 +230,8 @@ static size_t col_of(size_t run, size_t what)
  * smallest non-zero value (0.0319 s, 2.55 s, 548 tok/s) and two of the smallest non-zero
  * change (2.0090 -> 2.0045 req/s: -0.0045), at most 6 decimals.
  */
-static int row_decimals(const struct hl_metric *m, const struct cmp_run *runs, size_t n)
+static int row_decimals(const struct hl_metric *m, const struct cmp_run *runs, size_t n,
+                        const char *dep)
 {
     switch (m->unit) {
     case HL_USD:
@@ -164,7 +241,7 @@ static int row_decimals(const struct hl_metric *m, const struct cmp_run *runs, s
     case HL_COUNT:
     case HL_MIN:
         for (size_t i = 0; i < n; i++) {
-            double v = hl_value(runs[i].rd, m) * hl_display_scale(m);
+            double v = value_of(runs[i].rd, m, dep) * hl_display_scale(m);
             if (!isnan(v) && v != floor(v))
                 return 1;
         }
@@ -174,9 +251,9 @@ static int row_decimals(const struct hl_metric *m, const struct cmp_run *runs, s
     }
     /* three significant digits of the smallest value, two of the smallest change */
     double small = INFINITY, small_delta = INFINITY;
-    double base = hl_value(runs[0].rd, m) * hl_display_scale(m);
+    double base = value_of(runs[0].rd, m, dep) * hl_display_scale(m);
     for (size_t i = 0; i < n; i++) {
-        double x = hl_value(runs[i].rd, m) * hl_display_scale(m), v = fabs(x);
+        double x = value_of(runs[i].rd, m, dep) * hl_display_scale(m), v = fabs(x);
         double dv = fabs(x - base);
         if (!isnan(v) && v > 0 && v < small)
             small = v;
@@ -199,7 +276,35 @@ static void fmt_fixed(char *buf, size_t n, double v, int decimals, bool sign)
         snprintf(buf, n, "%.*f", decimals, v);
 }
 
-/* The comparison as a table of cells: a header row, the SLO rows, the metric rows. */
+/* One metric's row (of deployment `dep`'s, its label prefixed "dep: ", when not NULL); none
+ * when no run has a value. */
+static void metric_row(struct table *t, const struct cmp_run *runs, size_t n,
+                       const struct hl_metric *m, const char *dep)
+{
+    if (!any_value(runs, n, m, dep))
+        return;
+    new_row(t);
+    if (dep)
+        snprintf(cell(t, 0), CELL, "%.*s: %s", CELL / 2, dep, m->label);
+    else
+        snprintf(cell(t, 0), CELL, "%s", m->label);
+    snprintf(cell(t, 1), CELL, "%s", hl_unit_name(m->unit));
+    int dec = row_decimals(m, runs, n, dep);
+    double scale = hl_display_scale(m);
+    double base = value_of(runs[0].rd, m, dep);
+    for (size_t i = 0; i < n; i++) {
+        double v = value_of(runs[i].rd, m, dep);
+        fmt_fixed(cell(t, col_of(i, 0)), CELL, v * scale, dec, false);
+        if (i == 0)
+            continue;
+        fmt_fixed(cell(t, col_of(i, 1)), CELL, (v - base) * scale, dec, true);
+        compare_fmt_delta_pct(cell(t, col_of(i, 2)), CELL, base, v);
+        snprintf(cell(t, col_of(i, 3)), CELL, "%s", hl_verdict(m, base, v));
+    }
+}
+
+/* The comparison as a table of cells: a header row, the SLO rows, the metric rows, and for
+ * runs of several deployments each deployment's rows. */
 static void build_table(struct table *t, const struct cmp_run *runs, size_t n)
 {
     char lab[32];
@@ -244,26 +349,30 @@ static void build_table(struct table *t, const struct cmp_run *runs, size_t n)
     }
     free(names);
     /* metrics */
-    for (size_t k = 0; k < hl_n_metrics; k++) {
-        const struct hl_metric *m = &hl_metrics[k];
-        if (!any_value(runs, n, m))
-            continue;
+    for (size_t k = 0; k < hl_n_metrics; k++)
+        metric_row(t, runs, n, &hl_metrics[k], NULL);
+    /* each deployment: its SLOs met, its metrics */
+    size_t n_deps = 0;
+    const char **deps = dep_names(runs, n, &n_deps);
+    for (size_t k = 0; k < n_deps; k++) {
         new_row(t);
-        snprintf(cell(t, 0), CELL, "%s", m->label);
-        snprintf(cell(t, 1), CELL, "%s", hl_unit_name(m->unit));
-        int dec = row_decimals(m, runs, n);
-        double scale = hl_display_scale(m);
-        double base = hl_value(runs[0].rd, m);
+        snprintf(cell(t, 0), CELL, "%.*s: SLOs met", CELL - 12, deps[k]);
+        const struct rd_dep *base = find_dep(runs[0].rd, deps[k]);
         for (size_t i = 0; i < n; i++) {
-            double v = hl_value(runs[i].rd, m);
-            fmt_fixed(cell(t, col_of(i, 0)), CELL, v * scale, dec, false);
-            if (i == 0)
+            const struct rd_dep *d = find_dep(runs[i].rd, deps[k]);
+            if (!d) {
+                snprintf(cell(t, col_of(i, 0)), CELL, "-");
                 continue;
-            fmt_fixed(cell(t, col_of(i, 1)), CELL, (v - base) * scale, dec, true);
-            compare_fmt_delta_pct(cell(t, col_of(i, 2)), CELL, base, v);
-            snprintf(cell(t, col_of(i, 3)), CELL, "%s", hl_verdict(m, base, v));
+            }
+            snprintf(cell(t, col_of(i, 0)), CELL, "%zu/%zu", d->n_pass, d->n_slo);
+            if (i > 0 && base && d->slo_pass != base->slo_pass)
+                snprintf(cell(t, col_of(i, 3)), CELL, "%s", d->slo_pass ? "better" : "worse");
         }
+        for (size_t j = 0; j < N_DEP_METRICS; j++)
+            if (dep_metric(j))
+                metric_row(t, runs, n, dep_metric(j), deps[k]);
     }
+    free(deps);
 }
 
 /* The run's nodes by zone, "3 in use1-az4 (us-east-1a), 1 in use1-az1 (us-east-1c)"
@@ -415,6 +524,44 @@ static void json_num(FILE *f, double v)
         fprintf(f, "%.17g", v);
 }
 
+/* One metric as a JSON object (of deployment `dep` when not NULL), after `indent`; none
+ * when no run has a value. */
+static void json_metric(FILE *out, const struct cmp_run *runs, size_t n,
+                        const struct hl_metric *m, const char *dep, const char *indent,
+                        bool *first)
+{
+    if (!any_value(runs, n, m, dep))
+        return;
+    static const char *const dir[] = {"neither", "higher", "lower"};
+    fprintf(out, "%s%s{\"key\": \"%s\", \"label\": ", *first ? "" : ",", indent, m->key);
+    *first = false;
+    json_str(out, m->label);
+    fprintf(out, ", \"unit\": ");
+    json_str(out, m->unit == HL_FRAC  ? "frac"
+                  : m->unit == HL_MIN ? "s"
+                                      : hl_unit_name(m->unit));
+    fprintf(out, ", \"worse\": \"%s\", \"values\": [", dir[m->dir]);
+    double base = value_of(runs[0].rd, m, dep);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%s", i ? ", " : "");
+        json_num(out, value_of(runs[i].rd, m, dep));
+    }
+    fprintf(out, "], \"delta\": [");
+    for (size_t i = 0; i < n; i++) {
+        double v = value_of(runs[i].rd, m, dep);
+        fprintf(out, "%s", i ? ", " : "");
+        json_num(out, i == 0 ? NAN : v - base);
+    }
+    fprintf(out, "], \"delta_pct\": [");
+    for (size_t i = 0; i < n; i++) {
+        double v = value_of(runs[i].rd, m, dep);
+        fprintf(out, "%s", i ? ", " : "");
+        json_num(out, i == 0 || base == 0 ? (i && v == 0 && base == 0 ? 0.0 : NAN)
+                                          : (v - base) / fabs(base) * 100.0);
+    }
+    fprintf(out, "]}");
+}
+
 void compare_print_json(FILE *out, const struct cmp_run *runs, size_t n)
 {
     char lab[32];
@@ -477,38 +624,40 @@ void compare_print_json(FILE *out, const struct cmp_run *runs, size_t n)
     free(names);
     fprintf(out, "\n  ],\n  \"metrics\": [");
     bool first = true;
-    for (size_t k = 0; k < hl_n_metrics; k++) {
-        const struct hl_metric *m = &hl_metrics[k];
-        if (!any_value(runs, n, m))
-            continue;
-        static const char *const dir[] = {"neither", "higher", "lower"};
-        fprintf(out, "%s\n    {\"key\": \"%s\", \"label\": ", first ? "" : ",", m->key);
-        first = false;
-        json_str(out, m->label);
-        fprintf(out, ", \"unit\": ");
-        json_str(out, m->unit == HL_FRAC  ? "frac"
-                      : m->unit == HL_MIN ? "s"
-                                          : hl_unit_name(m->unit));
-        fprintf(out, ", \"worse\": \"%s\", \"values\": [", dir[m->dir]);
-        double base = hl_value(runs[0].rd, m);
-        for (size_t i = 0; i < n; i++) {
-            fprintf(out, "%s", i ? ", " : "");
-            json_num(out, hl_value(runs[i].rd, m));
+    for (size_t k = 0; k < hl_n_metrics; k++)
+        json_metric(out, runs, n, &hl_metrics[k], NULL, "\n    ", &first);
+    fprintf(out, "\n  ]");
+    size_t n_deps = 0;
+    const char **deps = dep_names(runs, n, &n_deps);
+    if (n_deps) {
+        fprintf(out, ",\n  \"deployments\": [");
+        for (size_t k = 0; k < n_deps; k++) {
+            fprintf(out, "%s\n    {\"deployment\": ", k ? "," : "");
+            json_str(out, deps[k]);
+            static const char *const what[3] = {"slo_pass", "slo_passed", "slo_total"};
+            for (int w = 0; w < 3; w++) {
+                fprintf(out, ", \"%s\": [", what[w]);
+                for (size_t i = 0; i < n; i++) {
+                    const struct rd_dep *d = find_dep(runs[i].rd, deps[k]);
+                    fprintf(out, "%s", i ? ", " : "");
+                    if (!d)
+                        fputs("null", out);
+                    else if (w == 0)
+                        fputs(d->slo_pass ? "true" : "false", out);
+                    else
+                        fprintf(out, "%zu", w == 1 ? d->n_pass : d->n_slo);
+                }
+                fputc(']', out);
+            }
+            fprintf(out, ", \"metrics\": [");
+            bool f = true;
+            for (size_t j = 0; j < N_DEP_METRICS; j++)
+                if (dep_metric(j))
+                    json_metric(out, runs, n, dep_metric(j), deps[k], "\n      ", &f);
+            fprintf(out, "\n    ]}");
         }
-        fprintf(out, "], \"delta\": [");
-        for (size_t i = 0; i < n; i++) {
-            double v = hl_value(runs[i].rd, m);
-            fprintf(out, "%s", i ? ", " : "");
-            json_num(out, i == 0 ? NAN : v - base);
-        }
-        fprintf(out, "], \"delta_pct\": [");
-        for (size_t i = 0; i < n; i++) {
-            double v = hl_value(runs[i].rd, m);
-            fprintf(out, "%s", i ? ", " : "");
-            json_num(out, i == 0 || base == 0 ? (i && v == 0 && base == 0 ? 0.0 : NAN)
-                                              : (v - base) / fabs(base) * 100.0);
-        }
-        fprintf(out, "]}");
+        fprintf(out, "\n  ]");
     }
-    fprintf(out, "\n  ]\n}\n");
+    free(deps);
+    fprintf(out, "\n}\n");
 }

@@ -1,7 +1,9 @@
 /*
  * compare.h: runs side by side: the SLO verdicts and the headline metrics
  * (reports/headline.h) of each run, with each run's change against the first (absolute
- * and in percent), as an aligned text table, a Markdown table or JSON. In the tables a
+ * and in percent), as an aligned text table, a Markdown table or JSON. Runs of several
+ * deployments are also compared deployment by deployment (matched by name): each one's
+ * SLOs met, its headline metrics over its own requests and its share of the bill. In the tables a
  * metric's values and changes share one number of decimals. The output depends only on the
  * runs' data: the same databases give the same bytes.
  */

@@ -226,3 +226,138 @@ Test(compare, one_database_with_several_runs_and_markdown)
     free(md);
     rm_tree(dir);
 }
+
+/* Give run 1 of `db` (a real run, for its runs row) the summary and deployments of a run
+ * of several deployments, by hand: `sql` inserts them (?1-free literal SQL). */
+static void hand_made(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    char *msg = NULL;
+    cr_assert_eq(sqlite3_exec(h,
+                              "BEGIN; DELETE FROM summary; DELETE FROM slo_results; "
+                              "DELETE FROM nodes",
+                              NULL, NULL, &msg),
+                 SQLITE_OK, "%s", msg ? msg : "");
+    cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, &msg), SQLITE_OK, "%s", msg ? msg : "");
+    cr_assert_eq(sqlite3_exec(h, "COMMIT", NULL, NULL, &msg), SQLITE_OK, "%s", msg ? msg : "");
+    sqlite3_close(h);
+}
+
+/* The row of the text table that starts with `label` (caller frees). */
+static char *text_row(const char *out, const char *label)
+{
+    char want[128];
+    snprintf(want, sizeof want, "\n%s ", label);
+    const char *a = strstr(out, want);
+    cr_assert_not_null(a, "no row '%s' in\n%s", label, out);
+    a++;
+    const char *b = strchr(a, '\n');
+    size_t n = b ? (size_t)(b - a) : strlen(a);
+    char *s = malloc(n + 1);
+    memcpy(s, a, n);
+    s[n] = '\0';
+    /* squeeze the alignment blanks to one */
+    char *w = s;
+    for (const char *r = s; *r; r++)
+        if (!(*r == ' ' && w > s && w[-1] == ' '))
+            *w++ = *r;
+    *w = '\0';
+    return s;
+}
+
+static const cJSON *dep_entry(const cJSON *root, const char *name)
+{
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(root, "deployments"))
+    {
+        if (!strcmp(cJSON_GetObjectItemCaseSensitive(d, "deployment")->valuestring, name))
+            return d;
+    }
+    cr_assert_fail("no deployment %s", name);
+    return NULL;
+}
+
+/*
+ * Two runs of several deployments built by hand. A: a $10 bill, chat $7.50 (75%) with a
+ * TTFT p95 of 0.5 s meeting its 1 s SLO, code $2.50 (25%) whose 20 ms TPOT p95 misses its
+ * 10 ms SLO. B: a $12 bill, chat $6 (50%) at TTFT p95 1.5 s now missing its SLO, code
+ * $6 (50%) meeting a 50 ms TPOT SLO at 20 ms, and embed ($0), which A does not have.
+ * compare lines each deployment up by name: chat's TTFT p95 0.500 -> 1.500 (+1.000,
+ * +200.0%, worse), its share 75.0% -> 50.0% (-25.0, -33.3%), its SLOs 1/1 -> 0/1
+ * (worse); code's SLOs 0/1 -> 1/1 (better); embed only in B.
+ */
+Test(compare, each_deployment_of_two_hand_made_runs_is_compared)
+{
+    char dir[256], a[512], b[512];
+    make_tmp(dir, sizeof dir, "cmpdep");
+    snprintf(a, sizeof a, "%s/a.db", dir);
+    snprintf(b, sizeof b, "%s/b.db", dir);
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", STEADY, a), 0);
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", STEADY, b), 0);
+    hand_made(a, "INSERT INTO summary VALUES (1, 'cost_usd', 10), (1, 'ttft_p95_s', 0.45);"
+                 "INSERT INTO deployments VALUES (1, 'chat', 0, 'chat', 'l40s', 1, 1),"
+                 " (1, 'code', 1, 'code', 'l40s', 1, 0);"
+                 "INSERT INTO deployment_summary VALUES (1, 'chat', 'cost_usd', 7.5),"
+                 " (1, 'chat', 'ttft_p95_s', 0.5), (1, 'code', 'cost_usd', 2.5),"
+                 " (1, 'code', 'tpot_p95_s', 0.02);"
+                 "INSERT INTO deployment_slo_results VALUES"
+                 " (1, 'chat', 'ttft_p95', 'ttft', 0.95, 1.0, 0.5, 's', 1),"
+                 " (1, 'code', 'tpot_p95', 'tpot', 0.95, 0.01, 0.02, 's', 0)");
+    hand_made(b, "INSERT INTO summary VALUES (1, 'cost_usd', 12), (1, 'ttft_p95_s', 1.2);"
+                 "INSERT INTO deployments VALUES (1, 'chat', 0, 'chat', 'l40s', 1, 0),"
+                 " (1, 'code', 1, 'code', 'l40s', 1, 1), (1, 'embed', 2, 'e5', 'l4', 1, 1);"
+                 "INSERT INTO deployment_summary VALUES (1, 'chat', 'cost_usd', 6),"
+                 " (1, 'chat', 'ttft_p95_s', 1.5), (1, 'code', 'cost_usd', 6),"
+                 " (1, 'code', 'tpot_p95_s', 0.02), (1, 'embed', 'cost_usd', 0);"
+                 "INSERT INTO deployment_slo_results VALUES"
+                 " (1, 'chat', 'ttft_p95', 'ttft', 0.95, 1.0, 1.5, 's', 0),"
+                 " (1, 'code', 'tpot_p95', 'tpot', 0.95, 0.05, 0.02, 's', 1)");
+    cr_assert_eq(llmcap(dir, "", "compare %s %s", a, b), 0, "%s", out_of(dir, "err"));
+    char *out = out_of(dir, "out");
+    static const char *const rows[][2] = {
+        {"chat: SLOs met", "chat: SLOs met 1/1 0/1 worse"},
+        {"chat: TTFT p95", "chat: TTFT p95 s 0.500 1.500 +1.000 +200.0% worse"},
+        {"chat: cost", "chat: cost USD 7.50 6.00 -1.50 -20.0% better"},
+        {"chat: share of the bill", "chat: share of the bill % 75.0 50.0 -25.0 -33.3%"},
+        {"code: SLOs met", "code: SLOs met 0/1 1/1 better"},
+        {"code: TPOT p95", "code: TPOT p95 s 0.0200 0.0200 +0.0000 +0.0%"},
+        {"code: share of the bill", "code: share of the bill % 25.0 50.0 +25.0 +100.0%"},
+        {"embed: SLOs met", "embed: SLOs met - 0/0"},
+        {"embed: cost", "embed: cost USD - 0.00"},
+        {"SLO chat.ttft_p95", "SLO chat.ttft_p95 <= 1 s PASS FAIL worse"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *r = text_row(out, rows[i][0]);
+        cr_assert_str_eq(r, rows[i][1]);
+        free(r);
+    }
+    free(out);
+    /* the same in JSON, unrounded */
+    cr_assert_eq(llmcap(dir, "", "compare %s %s --format json", a, b), 0);
+    out = out_of(dir, "out");
+    cJSON *root = cJSON_Parse(out);
+    cr_assert_not_null(root, "%s", out);
+    const cJSON *chat = dep_entry(root, "chat");
+    cr_assert(cJSON_IsTrue(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(chat, "slo_pass"), 0)));
+    cr_assert(cJSON_IsFalse(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(chat, "slo_pass"), 1)));
+    const cJSON *share = metric(chat, "cost_share_frac");
+    cr_assert_float_eq(at(share, "values", 0), 0.75, 1e-15);
+    cr_assert_float_eq(at(share, "values", 1), 0.5, 1e-15);
+    cr_assert_float_eq(at(share, "delta", 1), -0.25, 1e-15);
+    const cJSON *ttft = metric(chat, "ttft_p95_s");
+    cr_assert_float_eq(at(ttft, "delta_pct", 1), 200.0, 1e-12);
+    const cJSON *embed = dep_entry(root, "embed");
+    cr_assert(cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(embed, "slo_total"), 0)));
+    cr_assert(isnan(at(metric(embed, "cost_usd"), "values", 0)));
+    cr_assert_float_eq(at(metric(embed, "cost_share_frac"), "values", 1), 0.0, 0.0);
+    cJSON_Delete(root);
+    free(out);
+    /* single-deployment runs have no deployment rows */
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s/c.db --quiet", STEADY, dir), 0);
+    cr_assert_eq(llmcap(dir, "", "compare %s/c.db %s/c.db --format json", dir, dir), 0);
+    out = out_of(dir, "out");
+    cr_assert_null(strstr(out, "\"deployments\""), "%s", out);
+    free(out);
+    rm_tree(dir);
+}
