@@ -451,6 +451,10 @@ static void print_body(const struct scenario *sc, const struct sim_result *r, do
     if (r->engine_failed_starts)
         printf(", engine start-ups failed for GPU memory %llu (CrashLoopBackOff)",
                (unsigned long long)r->engine_failed_starts);
+    if (r->mig_relayout_nodes || r->mig_relayout_evictions)
+        printf(", MIG re-layout: %llu nodes re-partitioned, %llu pods evicted",
+               (unsigned long long)r->mig_relayout_nodes,
+               (unsigned long long)r->mig_relayout_evictions);
     if (r->skipped_rows)
         printf(", skipped trace rows %llu", (unsigned long long)r->skipped_rows);
     if (r->other_model_rows)

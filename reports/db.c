@@ -774,7 +774,9 @@ int db_finish_run(struct db *db, const struct db_run_info *info, const struct si
         goto fail;
     const struct {
         const char *key, *value;
-    } notes[] = {{"zone_names", r->zone_names}, {"cloud_region", r->cloud_region}};
+    } notes[] = {{"zone_names", r->zone_names},
+                 {"cloud_region", r->cloud_region},
+                 {"mig_relayout", r->mig_relayout}};
     for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++) {
         if (!notes[i].value[0])
             continue;

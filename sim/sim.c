@@ -1914,6 +1914,10 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("pods_created", r->pods_created);
     if (r->engine_failed_starts)
         EMIT("engine_failed_starts", r->engine_failed_starts);
+    if (r->mig_relayout_nodes || r->mig_relayout_evictions) {
+        EMIT("mig_relayout_nodes", r->mig_relayout_nodes);
+        EMIT("mig_relayout_evictions", r->mig_relayout_evictions);
+    }
     EMIT("replica_minutes", r->replica_s / 60.0);
     EMIT("gpu_pod_minutes", r->gpu_pod_s / 60.0);
     EMIT("num_gpu_blocks", r->num_gpu_blocks);

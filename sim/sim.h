@@ -194,6 +194,11 @@ struct sim_result {
     /* The cluster's cloud and region, "aws us-east-1" or "azure eastus" ("" without a node
      * provisioner): on Azure the nodes table's zone is the region (spot priced per region). */
     char cloud_region[64];
+    /* MIG re-layouts (cluster.gpu_sharing.mig.relayout): nodes re-partitioned, pods
+     * evicted for them, and the timeline ("" without): when each re-layout began and each
+     * node was cordoned, drained, re-partitioned and uncordoned (run_notes 'mig_relayout') */
+    uint64_t mig_relayout_nodes, mig_relayout_evictions;
+    char mig_relayout[2048];
     struct slo_result slo[SLO_MAX];
     size_t n_slo;
     bool slo_pass;                /* every SLO passed (true when there are none) */

@@ -208,6 +208,8 @@ struct replica {
     int32_t gs_gpu;      /* time-sliced: its physical GPU (sim/cloud/gpushare.c), else -1 */
     bool gs_waiting;     /* queued for that GPU while another engine's step runs */
     bool gs_mem;         /* time-sliced: its engine holds its share of the GPU's memory */
+    double gs_unit_div;  /* its node's price over this, per unit it holds, as when it was
+                            bound (gpushare_unit_divisor; MIG re-layouts change it later) */
     int32_t restarts;    /* container restarts after vLLM's start-up check failed */
     /* the endpoint picker's view of it: metrics as last refreshed, prefixes routed to it */
     double epp_waiting, epp_kv;

@@ -22,12 +22,15 @@
  * are not modelled (pods count the scheduler's non-zero defaults).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "models/catalog.h"
+#include "sim/config/gpushare.h"
 #include "sim/config/nodepool.h"
+#include "sim/config/scenario.h"
 #include "sim/cloud/gpushare.h"
 #include "sim/sim_int.h"
 
@@ -52,7 +55,10 @@
 #define HOURS_PER_MONTH 730.0
 
 enum node_ev { NE_READY, NE_NOTICE, NE_KILL, NE_EVICT, NE_EXPIRE, NE_REG_TIMEOUT, NE_TERMINATE,
-               NE_N };
+               NE_DRAINED, NE_REPARTITIONED, NE_N };
+
+/* A node's part in a MIG re-layout (cluster.gpu_sharing.mig.relayout). */
+enum rl_state { RL_NONE, RL_QUEUED, RL_DRAIN, RL_REPARTITION };
 
 /* A provisioned node's state beside struct node (parallel to s->nodes). */
 struct node_x {
@@ -72,6 +78,11 @@ struct node_x {
     evq_handle ev[NE_N];
     int32_t az;                   /* AKS: index in its pool's availabilityZones */
     const struct node_class *cls; /* its labels (kube-scheduler) */
+    enum rl_state rl;  /* MIG re-layout: waiting its turn, draining, re-partitioning */
+    int32_t rl_to;     /* the layout mig-manager applies (gpushare_node_layout's index) */
+    int64_t rl_cordon_us;
+    int32_t rl_evicted; /* pods evicted for the re-layout */
+    bool rl_drain;      /* cordoned by rl_pump, to be drained */
     uint64_t fits;   /* bit k: deployment k's pods can run on it (its GPU, taints, labels) */
 };
 
@@ -146,6 +157,17 @@ struct cluster {
     evq_handle scan_ev;
     int64_t last_scale_up_us, last_delete_us, last_fail_us;
     int64_t backoff_until_us[NP_MAX_POOLS], backoff_us[NP_MAX_POOLS];
+    /* MIG re-layout: the layout each pool's nodes take when created or re-partitioned,
+     * the nodes waiting their turn (FIFO), those cordoned or re-partitioning now, and the
+     * timeline for the run notes */
+    int32_t rl_target[NP_MAX_POOLS];
+    int32_t *rl_queue;
+    int32_t rl_head, rl_n, rl_cap;
+    int32_t rl_active, rl_max_unavailable;
+    uint64_t rl_nodes, rl_evictions;
+    char rl_log[sizeof ((struct sim_result *)0)->mig_relayout];
+    size_t rl_len;
+    int32_t rl_dropped; /* entries that did not fit in rl_log */
     /* counters and the cost series */
     uint64_t n_nodes, n_interruptions, n_ice;
     uint64_t last_tokens;
@@ -385,6 +407,8 @@ static void live_remove(struct cluster *cl, int32_t id)
 }
 
 static void kp_trigger(struct sim *s);
+static void rl_release(struct sim *s, int32_t id);
+static void rl_pump(struct sim *s);
 
 /* The node is gone now: its bill stops. It has no pods left. */
 static void node_gone(struct sim *s, int32_t id, const char *reason)
@@ -400,6 +424,7 @@ static void node_gone(struct sim *s, int32_t id, const char *reason)
             evq_cancel(s->q, x->ev[k]);
             x->ev[k] = 0;
         }
+    rl_release(s, id);
     n->state = NODE_GONE;
     n->gone_us = s->now_us;
     n->end_reason = reason;
@@ -416,8 +441,17 @@ static void node_gone(struct sim *s, int32_t id, const char *reason)
                 c->disrupting = false;
         }
     }
+    if (cl->rl_n > 0)
+        rl_pump(s);
     if (cl->cfg.kind == NP_KARPENTER && s->n_pending > 0)
         kp_trigger(s);
+}
+
+/* Draining for a MIG re-layout (and for nothing else since: a spot notice or another
+ * disruption takes over). */
+static bool rl_draining(const struct node_x *x)
+{
+    return x->rl == RL_DRAIN && !x->drain_reason && !x->interrupted;
 }
 
 /* A drain, pod by pod as the PDB allows (Karpenter's terminator, AKS node auto-drain: the
@@ -437,8 +471,14 @@ static void drain_step(struct sim *s, int32_t id)
             blocked = true;
             break;
         }
-        fleet_evict_pod(rp, cl->x[id].kill_us, drain_reason_of(&cl->x[id]));
+        bool relayout = rl_draining(&cl->x[id]);
+        fleet_evict_pod(rp, cl->x[id].kill_us,
+                        relayout ? "mig-relayout" : drain_reason_of(&cl->x[id]));
         cl->x[id].evict_backoff_us = EVICT_BACKOFF_MIN_US;
+        if (relayout) {
+            cl->x[id].rl_evicted++;
+            cl->rl_evictions++;
+        }
     }
     struct node_x *x = &cl->x[id];
     if (s->nodes[id].state == NODE_GONE)
@@ -448,6 +488,12 @@ static void drain_step(struct sim *s, int32_t id)
         x->evict_backoff_us *= 2;
         if (x->evict_backoff_us > EVICT_BACKOFF_MAX_US)
             x->evict_backoff_us = EVICT_BACKOFF_MAX_US;
+    }
+    /* A re-layout's drain ends in mig-manager's re-partitioning, not the node's end. */
+    if (rl_draining(x)) {
+        if (s->nodes[id].n_pods == 0)
+            node_at(s, id, NE_DRAINED, s->now_us, PRIO_CONTROL);
+        return;
     }
     /* Karpenter terminates a drained instance at once; an AKS spot VM stays until Azure
      * evicts it at the end of the notice. */
@@ -464,6 +510,208 @@ static void drain_voluntary(struct sim *s, int32_t id, const char *reason)
     cl->x[id].drain_reason = reason;
     s->nodes[id].state = NODE_DRAINING;
     drain_step(s, id);
+}
+
+/* ---- MIG re-layout ------------------------------------------------------------------------ */
+
+/*
+ * A re-layout as a platform team runs it with the GPU operator's mig-manager
+ * (docs/gpu-sharing.md; NVIDIA/mig-parted deployments/gpu-operator/reconfigure-mig.sh at
+ * 36e60b4b): at `at` the new `nvidia.com/mig.config` label is set on the pools' nodes, and
+ * they are re-partitioned `max_unavailable` at a time. Each is cordoned and drained
+ * through the eviction API (the PDB holds; the pods terminate with their grace period, the
+ * ReplicaSets replace them at once); mig-manager can re-partition only GPUs no workload
+ * pod holds, so it starts once the node is empty, keeps the node's GPUs offline for
+ * `repartition` (the device plugin paused: no nvidia.com/mig-* advertised) and the node
+ * is uncordoned advertising the new layout. The node is billed throughout. Nodes not yet
+ * Ready at `at` boot with the new label, and nodes created later get it too.
+ */
+
+/* Append entry e to the re-layout timeline (run_notes 'mig_relayout'), "; "-separated. */
+static void rl_append(struct cluster *cl, const char *e)
+{
+    size_t len = strlen(e);
+    /* room for this entry and a final "; ... (N more)" */
+    if (cl->rl_dropped || cl->rl_len + len + 2 + 32 >= sizeof cl->rl_log) {
+        cl->rl_dropped++;
+        return;
+    }
+    if (cl->rl_len) {
+        memcpy(cl->rl_log + cl->rl_len, "; ", 2);
+        cl->rl_len += 2;
+    }
+    memcpy(cl->rl_log + cl->rl_len, e, len + 1);
+    cl->rl_len += len;
+}
+
+#define rl_note(cl, ...)                                                                   \
+    do {                                                                                   \
+        char rl_e_[640];                                                                   \
+        snprintf(rl_e_, sizeof rl_e_, __VA_ARGS__);                                        \
+        rl_append((cl), rl_e_);                                                            \
+    } while (0)
+
+static double rl_secs(int64_t us)
+{
+    return (double)us * 1e-6;
+}
+
+static const char *pool_name(const struct cluster *cl, const struct node_x *x)
+{
+    return cl->cfg.kind == NP_AKS ? cl->cfg.aks.pools[x->pool].name : "";
+}
+
+/* The node leaves the re-layout (done, or a spot notice or its end took it). */
+static void rl_release(struct sim *s, int32_t id)
+{
+    struct cluster *cl = s->cluster;
+    struct node_x *x = &cl->x[id];
+    if (x->rl == RL_DRAIN || x->rl == RL_REPARTITION)
+        cl->rl_active--;
+    x->rl = RL_NONE;
+}
+
+/* Cordon node id and evict its pods (kubectl drain: the eviction API, so the PDB holds). */
+static void rl_cordon(struct sim *s, int32_t id)
+{
+    struct cluster *cl = s->cluster;
+    struct node_x *x = &cl->x[id];
+    x->rl = RL_DRAIN;
+    x->rl_cordon_us = s->now_us;
+    x->rl_evicted = 0;
+    x->evict_backoff_us = EVICT_BACKOFF_MIN_US;
+    cl->rl_active++;
+    s->nodes[id].state = NODE_DRAINING;
+    rl_note(cl, "%.3f s node %d%s%s cordoned", rl_secs(s->now_us), id,
+            cl->cfg.kind == NP_AKS ? " of pool " : "", pool_name(cl, x));
+}
+
+/* Start the next queued nodes while fewer than max_unavailable are out. */
+static void rl_pump(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    while (cl->rl_active < cl->rl_max_unavailable && cl->rl_n > 0 && !s->stopping) {
+        int32_t id = cl->rl_queue[cl->rl_head];
+        cl->rl_head = (cl->rl_head + 1) % cl->rl_cap;
+        cl->rl_n--;
+        struct node_x *x = &cl->x[id];
+        const struct node *n = &s->nodes[id];
+        if (x->rl != RL_QUEUED)
+            continue;
+        x->rl = RL_NONE;
+        /* gone or going for another reason, or already in the layout wanted */
+        if (n->state != NODE_READY || x->disrupting ||
+            gpushare_node_layout(s, n) == cl->rl_target[x->pool])
+            continue;
+        rl_cordon(s, id);
+        x->rl_drain = true;
+    }
+    /* Every node of the batch is cordoned before any is drained (kubectl drain of several
+     * nodes cordons them all first), so no evicted pod lands on the next one. */
+    for (int32_t i = 0; i < cl->n_live && !s->stopping; i++) {
+        int32_t id = cl->live[i];
+        if (cl->x[id].rl_drain) {
+            cl->x[id].rl_drain = false;
+            drain_step(s, id);
+        }
+    }
+}
+
+static void rl_enqueue(struct sim *s, int32_t id)
+{
+    struct cluster *cl = s->cluster;
+    if (cl->rl_n == cl->rl_cap) {
+        int32_t cap = cl->rl_cap ? cl->rl_cap * 2 : 16;
+        int32_t *q = sim_reallocarray(NULL, (size_t)cap, sizeof *q);
+        if (!q) {
+            oom(s, "a MIG re-layout");
+            return;
+        }
+        for (int32_t i = 0; i < cl->rl_n; i++)
+            q[i] = cl->rl_queue[(cl->rl_head + i) % cl->rl_cap];
+        free(cl->rl_queue);
+        cl->rl_queue = q;
+        cl->rl_head = 0;
+        cl->rl_cap = cap;
+    }
+    cl->rl_queue[(cl->rl_head + cl->rl_n) % cl->rl_cap] = id;
+    cl->rl_n++;
+    cl->x[id].rl = RL_QUEUED;
+}
+
+/* relayout[arg] begins: the label changes on its pools' nodes. */
+static void rl_begin(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    struct cluster *cl = s->cluster;
+    const struct gs_relayout *r = &s->sc->cluster.sharing.relayout[arg];
+    int32_t layout = (int32_t)arg + 1;
+    char text[160];
+    gpushare_layout_text(s, layout, 0, text, sizeof text);
+    rl_note(cl, "%.3f s re-layout %d to %s per GPU", rl_secs(s->now_us), (int)arg, text);
+    bool in[NP_MAX_POOLS] = {false};
+    for (int32_t p = 0; p < NP_MAX_POOLS; p++) {
+        in[p] = !r->pools;
+        for (size_t k = 0; r->pools && k < r->pools->n && cl->cfg.kind == NP_AKS; k++)
+            in[p] = in[p] || ((size_t)p < cl->cfg.aks.n_pools &&
+                              !strcmp(cl->cfg.aks.pools[p].name, r->pools->items[k]->value));
+        if (in[p])
+            cl->rl_target[p] = layout;
+    }
+    cl->rl_max_unavailable = r->max_unavailable;
+    for (int32_t i = 0; i < cl->n_live; i++) {
+        int32_t id = cl->live[i];
+        struct node *n = &s->nodes[id];
+        struct node_x *x = &cl->x[id];
+        if (!in[x->pool] || x->rl != RL_NONE || x->disrupting)
+            continue;
+        if (n->state == NODE_LAUNCHING)
+            gpushare_node_set_layout(s, n, layout); /* boots with the new label */
+        else if (n->state == NODE_READY && gpushare_node_layout(s, n) != layout)
+            rl_enqueue(s, id);
+    }
+    rl_pump(s);
+}
+
+/* The node is empty: mig-manager pauses the device plugin and re-partitions its GPUs. */
+static void rl_drained(struct sim *s, int32_t id)
+{
+    struct cluster *cl = s->cluster;
+    struct node_x *x = &cl->x[id];
+    struct node *n = &s->nodes[id];
+    if (!rl_draining(x) || n->n_pods > 0)
+        return;
+    x->rl = RL_REPARTITION;
+    x->rl_to = cl->rl_target[x->pool];
+    int64_t dur = s->sc->cluster.sharing.relayout[x->rl_to - 1].repartition_us;
+    rl_note(cl, "%.3f s node %d drained (%d pod%s evicted), re-partitioning for %.3f s",
+            rl_secs(s->now_us), id, (int)x->rl_evicted, x->rl_evicted == 1 ? "" : "s",
+            rl_secs(dur));
+    gpushare_node_set_layout(s, n, -1);
+    node_at(s, id, NE_REPARTITIONED, s->now_us + dur, PRIO_CONTROL);
+}
+
+/* mig-manager is done: the device plugin advertises the new slices, the node is
+ * uncordoned, and the Pending pods may bind to it. */
+static void rl_repartitioned(struct sim *s, int32_t id)
+{
+    struct cluster *cl = s->cluster;
+    struct node_x *x = &cl->x[id];
+    struct node *n = &s->nodes[id];
+    if (x->rl != RL_REPARTITION)
+        return;
+    gpushare_node_set_layout(s, n, x->rl_to);
+    n->state = NODE_READY;
+    x->last_pod_event_us = s->now_us;
+    cl->rl_nodes++;
+    char text[160];
+    gpushare_layout_text(s, x->rl_to, n->gpus, text, sizeof text);
+    rl_note(cl, "%.3f s node %d uncordoned, advertising %s", rl_secs(s->now_us), id, text);
+    rl_release(s, id);
+    if (x->rl_to != cl->rl_target[x->pool])
+        rl_enqueue(s, id); /* a later re-layout came meanwhile */
+    rl_pump(s);
+    fleet_place_pending(s);
 }
 
 /* ---- spot interruptions --------------------------------------------------------------------- */
@@ -495,6 +743,7 @@ static void spot_notice(struct sim *s, int32_t id)
     struct node *n = &s->nodes[id];
     if (n->state == NODE_GONE || x->interrupted || x->failed)
         return;
+    rl_release(s, id);
     x->interrupted = true;
     x->disrupting = true;
     x->drain_reason = "spot-interruption";
@@ -611,6 +860,8 @@ static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, i
     x->zone = zone;
     x->pool = pool;
     x->az = az;
+    if (cl->rl_target[pool] > 0)
+        gpushare_node_set_layout(s, n, cl->rl_target[pool]); /* labelled after a re-layout */
     x->cls = node_class(s, type, zone, cap, pool, az);
     if (!x->cls)
         return -1;
@@ -1986,6 +2237,12 @@ static void node_event(struct sim *s, void *obj, uint64_t arg)
         n->state = NODE_DRAINING;
         node_gone(s, id, "registration-timeout");
         break;
+    case NE_DRAINED:
+        rl_drained(s, id);
+        break;
+    case NE_REPARTITIONED:
+        rl_repartitioned(s, id);
+        break;
     case NE_TERMINATE:
         if (n->n_pods == 0)
             node_gone(s, id, x->interrupted ? "spot-interruption" : drain_reason_of(x));
@@ -2159,6 +2416,11 @@ int cluster_init(struct sim *s, struct sim_err *err)
         cl->max_pod_seen += s->deps[k]->sc->fleet.replicas;
     if ((rc = initial_nodes(s, err)))
         return rc;
+    cl->rl_max_unavailable = 1;
+    const struct gpushare_spec *gsp = &s->sc->cluster.sharing;
+    for (int32_t j = 0; gsp->mode == GS_MIG && j < gsp->n_relayout; j++)
+        if (!evq_push(s->q, gsp->relayout[j].at_us, PRIO_CONTROL, rl_begin, NULL, (uint64_t)j))
+            return sim_err_set(err, SIM_ENOMEM, "out of memory for events");
     for (size_t i = 0; i < cfg.n_spot_events; i++)
         if (!evq_push(s->q, cfg.spot_events[i].at_us, PRIO_CONTROL, scripted_interruption, NULL,
                       (uint64_t)cfg.spot_events[i].count))
@@ -2188,6 +2450,7 @@ void cluster_release(struct sim *s)
         free(cl->term);
         free(cl->claims);
         free(cl->offers);
+        free(cl->rl_queue);
         for (int32_t i = 0; i < N_CLASSES; i++)
             free(cl->cls[i]);
         free(cl->sn);
@@ -2216,7 +2479,16 @@ static void count_matching(struct sim *s, const struct deployment *d)
     }
 }
 
+static struct node *find_node(struct sim *s, const struct deployment *d, struct sched_why *why);
+
 struct node *cluster_find_node(struct sim *s, const struct deployment *d)
+{
+    return find_node(s, d, NULL);
+}
+
+/* The kube-scheduler's choice for a pod of d (NULL: none fits, and *why, when not NULL,
+ * says why as the FailedScheduling event would). */
+static struct node *find_node(struct sim *s, const struct deployment *d, struct sched_why *why)
 {
     struct cluster *cl = s->cluster;
     int32_t gpus = d->gpus_per_pod;
@@ -2279,7 +2551,7 @@ struct node *cluster_find_node(struct sim *s, const struct deployment *d)
         sn->unschedulable = n->state == NODE_DRAINING;
         cl->sn_id[m++] = n->id;
     }
-    int32_t k = sched_select(&cl->cfg.sched, &pk->pod, cl->sn, m, s->rng, &cl->work, NULL);
+    int32_t k = sched_select(&cl->cfg.sched, &pk->pod, cl->sn, m, s->rng, &cl->work, why);
     if (k == -2)
         oom(s, "scheduling");
     if (k < 0)
@@ -2360,6 +2632,8 @@ void cluster_gpus_freed(struct sim *s, struct node *n)
         return;
     struct node_x *x = &cl->x[n->id];
     x->last_pod_event_us = s->now_us;
+    if (rl_draining(x) && n->n_pods == 0)
+        node_at(s, n->id, NE_DRAINED, s->now_us, PRIO_CONTROL);
     /* A drained node ends now, except an AKS spot VM (evicted at the notice's end). */
     if (n->state == NODE_DRAINING && n->n_pods == 0 && x->drain_reason &&
         !(x->interrupted && cl->cfg.kind == NP_AKS))
@@ -2429,7 +2703,7 @@ static void pod_costs(const struct sim *s, const struct deployment *d, int64_t e
         int32_t tp = d->gpus_per_pod;
         /* a pod holds tp units: whole GPUs, MIG slices or time-sliced replicas; a
          * time-sliced engine's busy time is the whole GPU's (steps never overlap) */
-        double per_unit_s = n->price_usd_per_hour / 3600.0 / gpushare_unit_divisor(s, d, n);
+        double per_unit_s = n->price_usd_per_hour / 3600.0 / gpushare_pod_divisor(s, rp, n);
         double per_busy_s = gpushare_steps_serialise(s) ? n->price_usd_per_hour / 3600.0 / n->gpus
                                                         : per_unit_s;
         out->serving_usd += (double)rp->eng.busy_us * 1e-6 * tp * per_busy_s;
@@ -2468,7 +2742,7 @@ static double held_usd(const struct sim *s, const struct deployment *d, int64_t 
         const struct node *n = &s->nodes[rp->node];
         int64_t stop = rp->gone_us >= 0 ? rp->gone_us : end;
         usd += (double)(stop - rp->scheduled_us) * 1e-6 * d->gpus_per_pod *
-               n->price_usd_per_hour / 3600.0 / gpushare_unit_divisor(s, d, n);
+               n->price_usd_per_hour / 3600.0 / gpushare_pod_divisor(s, rp, n);
     }
     return usd;
 }
@@ -2501,6 +2775,33 @@ static void share_bill(struct sim *s, const struct sim_cost *c)
         x->idle_usd = x->usd - serving - loading;
         x->share_frac = f;
         per_token(s, &d->res, x);
+    }
+}
+
+/* A re-layout's run ends: each deployment's Pending pods and why the kube-scheduler
+ * leaves them there (a profile the re-partitioned nodes no longer have). */
+static void rl_pending_at_end(struct sim *s)
+{
+    struct cluster *cl = s->cluster;
+    for (int32_t k = 0; k < s->n_deps; k++) {
+        const struct deployment *d = s->deps[k];
+        int32_t pending = 0;
+        for (int32_t i = 0; i < s->n_pending; i++)
+            pending += s->pending[i]->dep == d;
+        if (pending == 0)
+            continue;
+        struct sched_why why = {0};
+        char res[80], text[240];
+        snprintf(res, sizeof res, "%s",
+                 d->sc->fleet.pod.gpu.resource[0] ? d->sc->fleet.pod.gpu.resource
+                                                   : "nvidia.com/gpu");
+        if (find_node(s, d, &why))
+            continue; /* it would fit now (the run ended first) */
+        why.gpu_resource = res;
+        sched_why_text(&why, text, sizeof text);
+        rl_note(cl, "%.3f s end: %d pod%s%s%s Pending: %s", rl_secs(s->now_us), (int)pending,
+                pending == 1 ? "" : "s",
+                d->sc->deployment[0] ? " of " : "", d->sc->deployment, text);
     }
 }
 
@@ -2552,4 +2853,12 @@ void cluster_finish(struct sim *s)
     c->share_frac = 1.0;
     if (s->n_deps > 1)
         share_bill(s, c);
+    if (s->sc->cluster.sharing.n_relayout > 0)
+        rl_pending_at_end(s);
+    s->res.mig_relayout_nodes = cl->rl_nodes;
+    s->res.mig_relayout_evictions = cl->rl_evictions;
+    if (cl->rl_dropped)
+        snprintf(cl->rl_log + cl->rl_len, sizeof cl->rl_log - cl->rl_len, "; ... (%d more)",
+                 (int)cl->rl_dropped);
+    memcpy(s->res.mig_relayout, cl->rl_log, sizeof s->res.mig_relayout);
 }

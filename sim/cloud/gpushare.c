@@ -2,6 +2,7 @@
 #include "sim/cloud/gpushare.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,12 @@ struct gpushare {
     const struct mig_profile *prof[MIG_MAX_PROFILES];
     int32_t prof_per_gpu[MIG_MAX_PROFILES];
     int32_t units_per_gpu;  /* a GPU's allocatable units (the requested profiles' sum) */
+    /* MIG re-layout: layout 0 is the start's, L > 0 the (L-1)-th relayout's; per layout
+     * the requested profiles' instances per GPU and their sum */
+    int32_t n_layouts;
+    int32_t lay_per_gpu[1 + GS_MAX_RELAYOUTS][MIG_MAX_PROFILES];
+    int32_t lay_units[1 + GS_MAX_RELAYOUTS];
+    int8_t *node_lay;       /* MIG: [node id] its layout, -1 while re-partitioning */
     bool oom_restart;       /* time-slicing: over-committed memory is a crash loop */
     int32_t stride;         /* GPUs per node slot (the largest node's) */
     struct gs_gpu *gpus;    /* time-slicing: [node id * stride + gpu] */
@@ -146,6 +153,7 @@ int gpushare_init(struct sim *s, struct deployment *d, const struct cat_gpu **g,
                 gs->stride = catalog_instance_at(s->opt.catalog, i)->n_gpus;
         if (plan.mode == GS_TIME_SLICING)
             gs->units_per_gpu = plan.units_per_gpu;
+        gs->n_layouts = 1 + plan.n_relayout;
         gs->oom_restart = sc->cluster.sharing.oom_restart;
     } else if (d->id >= gs->n_dep_cap || (gs->gpu && *g && strcmp(gs->gpu->id, (*g)->id)) ||
                !!gs->gpu != !!*g) {
@@ -172,6 +180,11 @@ int gpushare_init(struct sim *s, struct deployment *d, const struct cat_gpu **g,
             gs->prof_per_gpu[k] = plan.units_per_gpu;
             gs->units_per_gpu += plan.units_per_gpu;
             gs->n_prof++;
+            for (int32_t L = 0; L < gs->n_layouts; L++) {
+                const struct mig_layout *l = L ? &gs->plan.relayout[L - 1] : &gs->plan.layout;
+                gs->lay_per_gpu[L][k] = mig_layout_count(l, plan.profile->name);
+                gs->lay_units[L] += gs->lay_per_gpu[L][k];
+            }
         }
         gd->prof = k;
         mig_slice_gpu(*g, plan.profile, &gd->slice);
@@ -189,6 +202,7 @@ void gpushare_free(struct sim *s)
     free(s->gs->gpus);
     free(s->gs->wait);
     free(s->gs->mig_used);
+    free(s->gs->node_lay);
     free(s->gs->dep);
     free(s->gs);
     s->gs = NULL;
@@ -218,8 +232,8 @@ void gpushare_sched_units(const struct sim *s, const struct deployment *d, const
     const struct gpushare *gs = s->gs;
     if (!mig_mixed(gs))
         return;
-    int32_t p = gs->dep[d->id].prof;
-    *allocatable = (int64_t)n->gpus * gs->prof_per_gpu[p];
+    int32_t p = gs->dep[d->id].prof, L = gpushare_node_layout(s, n);
+    *allocatable = L < 0 ? 0 : (int64_t)n->gpus * gs->lay_per_gpu[L][p];
     *requested = n->id < gs->cap_nodes ? gs->mig_used[(size_t)n->id * MIG_MAX_PROFILES + (size_t)p]
                                        : 0;
 }
@@ -237,14 +251,21 @@ double gpushare_unit_divisor(const struct sim *s, const struct deployment *d,
     const struct gpushare *gs = s->gs;
     if (!mig_mixed(gs))
         return (double)n->units;
-    /* a slice's share of its GPU: its memory slices over the layout's */
+    /* a slice's share of its GPU: its memory slices over the node's layout's */
+    int32_t L = gpushare_node_layout(s, n);
+    const struct mig_layout *l = L > 0 ? &gs->plan.relayout[L - 1] : &gs->plan.layout;
     int32_t used = 0;
-    for (size_t i = 0; i < gs->plan.layout.n; i++) {
-        const struct mig_profile *p = mig_profile_find(&gs->gpu->mig, gs->plan.layout.e[i].profile);
-        used += p ? p->memory_slices * gs->plan.layout.e[i].count : 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct mig_profile *p = mig_profile_find(&gs->gpu->mig, l->e[i].profile);
+        used += p ? p->memory_slices * l->e[i].count : 0;
     }
     int32_t mine = gs->prof[gs->dep[d->id].prof]->memory_slices;
     return (double)n->gpus * used / mine;
+}
+
+double gpushare_pod_divisor(const struct sim *s, const struct replica *rp, const struct node *n)
+{
+    return rp->gs_unit_div > 0 ? rp->gs_unit_div : gpushare_unit_divisor(s, rp->dep, n);
 }
 
 double gpushare_pod_weight(const struct sim *s, const struct deployment *d)
@@ -281,6 +302,11 @@ static bool grow(struct gpushare *gs, int32_t id)
         memset(u + old_nodes * MIG_MAX_PROFILES, 0,
                ((size_t)cap - old_nodes) * MIG_MAX_PROFILES * sizeof *u);
         gs->mig_used = u;
+        int8_t *nl = realloc(gs->node_lay, (size_t)cap * sizeof *nl);
+        if (!nl)
+            return false;
+        memset(nl + old_nodes, 0, ((size_t)cap - old_nodes) * sizeof *nl);
+        gs->node_lay = nl;
         gs->cap_nodes = cap;
         return true;
     }
@@ -323,6 +349,7 @@ void gpushare_bind(struct sim *s, struct replica *rp, const struct node *n)
     rp->gs_gpu = -1;
     rp->gs_waiting = false;
     rp->gs_mem = false;
+    rp->gs_unit_div = gpushare_unit_divisor(s, rp->dep, n);
     if (!gs)
         return;
     if (gs->plan.mode == GS_MIG) {
@@ -447,4 +474,52 @@ void gpushare_release(struct sim *s, struct replica *rp)
         return;
     g->owner = NULL;
     grant_next(s, g, rp->gs_gpu);
+}
+
+/* ---- MIG re-layout ------------------------------------------------------------------ */
+
+int32_t gpushare_n_layouts(const struct sim *s)
+{
+    return s->gs && s->gs->plan.mode == GS_MIG ? s->gs->n_layouts : 1;
+}
+
+int32_t gpushare_node_layout(const struct sim *s, const struct node *n)
+{
+    const struct gpushare *gs = s->gs;
+    return gs && gs->node_lay && n->id < gs->cap_nodes ? gs->node_lay[n->id] : 0;
+}
+
+void gpushare_node_set_layout(struct sim *s, struct node *n, int32_t layout)
+{
+    struct gpushare *gs = s->gs;
+    if (!gs || gs->plan.mode != GS_MIG || layout >= gs->n_layouts)
+        return;
+    SIM_ASSERT(n->n_pods == 0);
+    if (!grow(gs, n->id)) {
+        gs_oom(s);
+        return;
+    }
+    gs->node_lay[n->id] = (int8_t)layout;
+    n->units = n->gpus_free = layout < 0 ? 0 : n->gpus * gs->lay_units[layout];
+}
+
+void gpushare_layout_text(const struct sim *s, int32_t layout, int32_t gpus, char *buf, size_t n)
+{
+    const struct gpushare *gs = s->gs;
+    if (n == 0)
+        return;
+    buf[0] = '\0';
+    if (!gs || gs->plan.mode != GS_MIG || layout < 0 || layout >= gs->n_layouts)
+        return;
+    const struct mig_layout *l = layout ? &gs->plan.relayout[layout - 1] : &gs->plan.layout;
+    size_t used = 0;
+    for (size_t i = 0; i < l->n && used < n; i++) {
+        if (l->e[i].count == 0)
+            continue;
+        int w = gpus > 0 ? snprintf(buf + used, n - used, "%snvidia.com/mig-%s: %d",
+                                    used ? ", " : "", l->e[i].profile, l->e[i].count * gpus)
+                         : snprintf(buf + used, n - used, "%s%d x %s", used ? " + " : "",
+                                    l->e[i].count, l->e[i].profile);
+        used += w > 0 ? (size_t)w : 0;
+    }
 }

@@ -20,6 +20,7 @@
 #define LLMCAP_SIM_CLOUD_GPUSHARE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sim/core/err.h"
@@ -71,6 +72,10 @@ bool gpushare_fits(const struct sim *s, const struct deployment *d, const struct
 double gpushare_unit_divisor(const struct sim *s, const struct deployment *d,
                              const struct node *n);
 
+/* gpushare_unit_divisor for pod rp on node n as it was when rp was bound (a MIG re-layout
+ * may have changed the node's layout since). */
+double gpushare_pod_divisor(const struct sim *s, const struct replica *rp, const struct node *n);
+
 /* The weight of one of d's pods in the split of the bill by GPU-time: its GPUs
  * (tensor_parallel_size), or with MIG slices of different profiles its slice's memory
  * slices over the GPU's. */
@@ -105,5 +110,22 @@ bool gpushare_steps_serialise(const struct sim *s);
 
 /* Whether rp's engine shares its GPU with other engines (fast-forward is off for it). */
 bool gpushare_time_sliced(const struct replica *rp);
+
+/*
+ * MIG re-layout (`cluster.gpu_sharing.mig.relayout`, docs/gpu-sharing.md): the run's
+ * layouts are 0 (the start's) and L = j + 1 for relayout[j]; 1 without MIG or relayout.
+ */
+int32_t gpushare_n_layouts(const struct sim *s);
+
+/* Node n's layout (-1 while mig-manager re-partitions it). */
+int32_t gpushare_node_layout(const struct sim *s, const struct node *n);
+
+/* Node n, with no pod on it, takes layout L (-1: re-partitioning, no slice advertised):
+ * its allocatable units (and free ones) become L's requested slices x its GPUs. */
+void gpushare_node_set_layout(struct sim *s, struct node *n, int32_t layout);
+
+/* Layout L as its instances per GPU, "7 x 1g.10gb", or with gpus > 0 what a node of that
+ * many GPUs advertises, "nvidia.com/mig-1g.10gb: 56" ("" without MIG). */
+void gpushare_layout_text(const struct sim *s, int32_t layout, int32_t gpus, char *buf, size_t n);
 
 #endif

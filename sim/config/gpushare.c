@@ -13,8 +13,127 @@
 #define at(err, n, ...) sim_err_at((err), SIM_EINVAL, (n)->file, (n)->line, (n)->col, __VA_ARGS__)
 
 static const char *const sharing_keys[] = {"mig", "time_slicing", "oom", NULL};
-static const char *const mig_keys[] = {"strategy", "config", "devices", NULL};
+static const char *const mig_keys[] = {"strategy", "config", "devices", "relayout", NULL};
 static const char *const ts_keys[] = {"version", "flags", "sharing", NULL};
+
+/* A layout, as mig-parted names it (`config: all-3g.40gb`) or lists it (`devices`),
+ * in map m (`ctx` names it in messages). *where: the key's value, for later errors. */
+static int read_layout(const struct ynode *m, const char *ctx, char *cfg_out, size_t cfg_n,
+                       struct mig_layout *l, const struct ynode **where, struct sim_err *err)
+{
+    int rc;
+    const struct ynode *cfg = ynode_get(m, "config"), *dev = ynode_get(m, "devices");
+    if (!!cfg == !!dev)
+        return at(err, cfg ? cfg : m,
+                  "'%s' needs exactly one of 'config' (a mig-parted config name such as "
+                  "all-3g.40gb or all-balanced) and 'devices' (mig-devices: {\"3g.40gb\": 2})",
+                  ctx);
+    *where = cfg ? cfg : dev;
+    char key[160];
+    if (cfg) {
+        const char *v;
+        snprintf(key, sizeof key, "%s.config", ctx);
+        if ((rc = ynode_as_string(cfg, key, &v, err)))
+            return rc;
+        if (strlen(v) >= cfg_n || !v[0])
+            return at(err, cfg, "'%s.config' must be 1 to %zu characters, got '%s'", ctx,
+                      cfg_n - 1, v);
+        snprintf(cfg_out, cfg_n, "%s", v);
+        return SIM_OK;
+    }
+    if (dev->kind != YNODE_MAP)
+        return at(err, dev, "expected a map of MIG profiles to counts for '%s.devices', found %s",
+                  ctx, ynode_kind_name(dev));
+    if (dev->n == 0)
+        return at(err, dev, "'%s.devices' needs at least one MIG profile ({\"3g.40gb\": 2})",
+                  ctx);
+    if (dev->n > MIG_MAX_PROFILES)
+        return at(err, dev, "'%s.devices' names more than %d profiles", ctx, MIG_MAX_PROFILES);
+    for (size_t i = 0; i < dev->n; i++) {
+        const struct ynode *k = dev->keys[i];
+        if (strlen(k->value) >= MIG_NAME_MAX)
+            return at(err, k, "'%s' is not a MIG profile name (like 3g.40gb)", k->value);
+        snprintf(key, sizeof key, "%s.devices.%s", ctx, k->value);
+        int64_t c;
+        if ((rc = ynode_as_int64_unit(dev->items[i], key, 0, MIG_MAX_INSTANCES, "instances", &c,
+                                      err)))
+            return rc;
+        struct mig_layout_entry *e = &l->e[l->n++];
+        snprintf(e->profile, sizeof e->profile, "%s", k->value);
+        e->count = (int)c;
+    }
+    return SIM_OK;
+}
+
+/* `mig.relayout`: the re-partitions a platform team schedules, in time order. */
+static int read_relayout(const struct ynode *rl, struct gpushare_spec *out, struct sim_err *err)
+{
+    const char *ctx = "cluster.gpu_sharing.mig.relayout";
+    if (rl->kind != YNODE_SEQ)
+        return at(err, rl, "expected a sequence of {at, config | devices} for '%s', found %s",
+                  ctx, ynode_kind_name(rl));
+    if (rl->n > GS_MAX_RELAYOUTS)
+        return at(err, rl, "'%s' lists %zu re-layouts; at most %d are modelled", ctx, rl->n,
+                  GS_MAX_RELAYOUTS);
+    static const char *const keys[] = {"at",   "config",          "devices", "max_unavailable",
+                                       "repartition", "pools", NULL};
+    for (size_t i = 0; i < rl->n; i++) {
+        const struct ynode *it = rl->items[i];
+        char ic[96], key[160];
+        snprintf(ic, sizeof ic, "%s.%zu", ctx, i);
+        int rc = ynode_check_keys(it, ic, keys, err);
+        if (rc)
+            return rc;
+        struct gs_relayout *r = &out->relayout[out->n_relayout];
+        memset(r, 0, sizeof *r);
+        r->node = it;
+        r->max_unavailable = 1;
+        r->repartition_us = GS_REPARTITION_DEFAULT_US;
+        const struct ynode *n = ynode_get(it, "at");
+        if (!n)
+            return at(err, it, "'%s.at' is required (a duration from the run's start, like 30m)",
+                      ic);
+        snprintf(key, sizeof key, "%s.at", ic);
+        if ((rc = ynode_as_duration_us(n, key, 0, INT64_MAX / 4, 0, &r->at_us, err)))
+            return rc;
+        if (i > 0 && r->at_us <= out->relayout[i - 1].at_us) {
+            char a[32], b[32];
+            return at(err, n,
+                      "'%s' must come after the previous re-layout's 'at' (%s.%zu.at, %s), "
+                      "found %s: list them in time order",
+                      key, ctx, i - 1, format_duration_us(out->relayout[i - 1].at_us, b, sizeof b),
+                      format_duration_us(r->at_us, a, sizeof a));
+        }
+        if ((rc = read_layout(it, ic, r->mig_config, sizeof r->mig_config, &r->layout,
+                              &r->cfg_node, err)))
+            return rc;
+        if ((n = ynode_get(it, "max_unavailable"))) {
+            snprintf(key, sizeof key, "%s.max_unavailable", ic);
+            int64_t v;
+            if ((rc = ynode_as_int64_unit(n, key, 1, 100000, "nodes", &v, err)))
+                return rc;
+            r->max_unavailable = (int32_t)v;
+        }
+        if ((n = ynode_get(it, "repartition"))) {
+            snprintf(key, sizeof key, "%s.repartition", ic);
+            if ((rc = ynode_as_duration_us(n, key, 0, 86400LL * 1000000, 0, &r->repartition_us,
+                                           err)))
+                return rc;
+        }
+        if ((n = ynode_get(it, "pools"))) {
+            if (n->kind != YNODE_SEQ || n->n == 0)
+                return at(err, n, "expected a list of AKS node pool names for '%s.pools', found %s",
+                          ic, n->kind == YNODE_SEQ ? "an empty list" : ynode_kind_name(n));
+            for (size_t k = 0; k < n->n; k++)
+                if (n->items[k]->kind != YNODE_SCALAR)
+                    return at(err, n->items[k], "expected a node pool name in '%s.pools', found %s",
+                              ic, ynode_kind_name(n->items[k]));
+            r->pools = n;
+        }
+        out->n_relayout++;
+    }
+    return SIM_OK;
+}
 
 static int read_mig(const struct ynode *m, struct gpushare_spec *out, struct sim_err *err)
 {
@@ -34,45 +153,12 @@ static int read_mig(const struct ynode *m, struct gpushare_spec *out, struct sim
                       "nvidia.com/gpu) is not modelled: use mixed, where the pods request "
                       "nvidia.com/mig-<profile>");
     }
-    const struct ynode *cfg = ynode_get(m, "config"), *dev = ynode_get(m, "devices");
-    if (!!cfg == !!dev)
-        return at(err, cfg ? cfg : m,
-                  "'%s' needs exactly one of 'config' (a mig-parted config name such as "
-                  "all-3g.40gb or all-balanced) and 'devices' (mig-devices: {\"3g.40gb\": 2})",
-                  ctx);
-    if (cfg) {
-        const char *v;
-        if ((rc = ynode_as_string(cfg, "cluster.gpu_sharing.mig.config", &v, err)))
-            return rc;
-        if (strlen(v) >= sizeof out->mig_config || !v[0])
-            return at(err, cfg, "'%s.config' must be 1 to %zu characters, got '%s'", ctx,
-                      sizeof out->mig_config - 1, v);
-        snprintf(out->mig_config, sizeof out->mig_config, "%s", v);
-        return SIM_OK;
-    }
-    if (dev->kind != YNODE_MAP)
-        return at(err, dev, "expected a map of MIG profiles to counts for '%s.devices', found %s",
-                  ctx, ynode_kind_name(dev));
-    if (dev->n == 0)
-        return at(err, dev, "'%s.devices' needs at least one MIG profile ({\"3g.40gb\": 2})",
-                  ctx);
-    if (dev->n > MIG_MAX_PROFILES)
-        return at(err, dev, "'%s.devices' names more than %d profiles", ctx, MIG_MAX_PROFILES);
-    for (size_t i = 0; i < dev->n; i++) {
-        const struct ynode *k = dev->keys[i];
-        if (strlen(k->value) >= MIG_NAME_MAX)
-            return at(err, k, "'%s' is not a MIG profile name (like 3g.40gb)", k->value);
-        char key[128];
-        snprintf(key, sizeof key, "%s.devices.%s", ctx, k->value);
-        int64_t c;
-        if ((rc = ynode_as_int64_unit(dev->items[i], key, 0, MIG_MAX_INSTANCES, "instances", &c,
-                                      err)))
-            return rc;
-        struct mig_layout_entry *e = &out->layout.e[out->layout.n++];
-        snprintf(e->profile, sizeof e->profile, "%s", k->value);
-        e->count = (int)c;
-    }
-    return SIM_OK;
+    const struct ynode *where;
+    if ((rc = read_layout(m, ctx, out->mig_config, sizeof out->mig_config, &out->layout, &where,
+                          err)))
+        return rc;
+    const struct ynode *rl = ynode_get(m, "relayout");
+    return rl && !ynode_is_null(rl) ? read_relayout(rl, out, err) : SIM_OK;
 }
 
 /* The device plugin's config file (its ConfigMap's config.yaml): `version: v1`,
@@ -169,6 +255,14 @@ int gpushare_spec_read(const struct ynode *cluster, struct gpushare_spec *out,
     if (!g || ynode_is_null(g))
         return SIM_OK;
     out->node = g;
+    if (g->kind == YNODE_MAP && ynode_get(g, "relayout"))
+        return at(err, ynode_key(g, "relayout"),
+                  "'relayout' re-partitions MIG GPUs and goes under 'cluster.gpu_sharing.mig' "
+                  "(mig.relayout); %s",
+                  ynode_get(g, "mig") ? "move it there"
+                                      : "without MIG there is no layout to change (a "
+                                        "time-sliced GPU's replicas are the device plugin's "
+                                        "config, read at the start)");
     int rc = ynode_check_keys(g, "cluster.gpu_sharing", sharing_keys, err);
     if (rc)
         return rc;
@@ -366,6 +460,73 @@ static int pod_error(const struct scenario *sc, const struct gs_pod_request *rq,
     return scenario_locate(sc, "fleet.pod.resources", err);
 }
 
+/* `cluster.gpu_sharing.mig` on AKS: the NVIDIA GPU operator's mig-manager, on GPU pools
+ * created without AKS's own MIG setting (gpuInstanceProfile) and with the operator's
+ * driver (`--gpu-driver none`). AKS's gpuInstanceProfile is fixed when the pool is
+ * created; the operator's layout follows the node label. */
+static int aks_operator_check(const struct gpushare_spec *sp, const struct ynode *aks,
+                              struct sim_err *err)
+{
+    const struct ynode *pools = aks->kind == YNODE_MAP ? ynode_get(aks, "nodePools") : NULL;
+    for (size_t i = 0; pools && pools->kind == YNODE_SEQ && i < pools->n; i++) {
+        const struct ynode *p = pools->items[i];
+        if (p->kind != YNODE_MAP)
+            continue;
+        const struct ynode *gip = ynode_get(p, "gpuInstanceProfile");
+        const struct ynode *mode = ynode_get(p, "mode");
+        if (mode && mode->value && !strcmp(mode->value, "System"))
+            continue;
+        if (gip && sp->n_relayout > 0)
+            return at(err, gip,
+                      "a MIG re-layout cannot change an AKS pool's gpuInstanceProfile: AKS sets "
+                      "it when the pool is created and it cannot be changed afterwards "
+                      "(\"MIG profiles must be set when you create the node pool and you "
+                      "cannot change the profile at run time\", NVIDIA GPU Operator, "
+                      "docs.nvidia.com/datacenter/cloud-native/gpu-operator/latest/"
+                      "microsoft-aks.html); create the pool without gpuInstanceProfile and "
+                      "let the GPU operator's mig-manager partition it "
+                      "(cluster.gpu_sharing.mig)");
+        if (gip)
+            return at(err, gip,
+                      "this pool's MIG layout is AKS's gpuInstanceProfile, and "
+                      "'cluster.gpu_sharing.mig' is the GPU operator's mig-manager: use one "
+                      "(pools created without gpuInstanceProfile for the operator)");
+        const struct ynode *as = ynode_get(p, "enableAutoScaling");
+        if (as && as->value && !strcasecmp(as->value, "true"))
+            return at(err, as,
+                      "the cluster autoscaler with MIG nodes is not modelled: AKS does not "
+                      "support it on multi-instance GPU node pools "
+                      "(learn.microsoft.com/azure/aks/gpu-multi-instance), and a template "
+                      "node of an empty pool advertises no nvidia.com/mig-* resource; give "
+                      "the pool a fixed 'count'");
+    }
+    return SIM_OK;
+}
+
+/* A re-layout's `pools`: names of the cluster's User node pools. */
+static int relayout_pools_check(const struct gs_relayout *r, const struct ynode *aks,
+                                struct sim_err *err)
+{
+    const struct ynode *pools = aks->kind == YNODE_MAP ? ynode_get(aks, "nodePools") : NULL;
+    for (size_t k = 0; k < r->pools->n; k++) {
+        const char *want = r->pools->items[k]->value;
+        bool found = false;
+        for (size_t i = 0; pools && pools->kind == YNODE_SEQ && i < pools->n && !found; i++) {
+            const struct ynode *p = pools->items[i];
+            const struct ynode *nm = p->kind == YNODE_MAP ? ynode_get(p, "name") : NULL;
+            const struct ynode *mode = p->kind == YNODE_MAP ? ynode_get(p, "mode") : NULL;
+            found = nm && nm->value && !strcmp(nm->value, want) &&
+                    !(mode && mode->value && !strcmp(mode->value, "System"));
+        }
+        if (!found)
+            return at(err, r->pools->items[k],
+                      "'%s' is not a User node pool of cluster.aks.nodePools: a re-layout's "
+                      "'pools' names the GPU pools whose nodes it re-partitions",
+                      want);
+    }
+    return SIM_OK;
+}
+
 static int resolve_mig(const struct scenario *sc, const struct cat_gpu *g,
                        struct gpushare_plan *out, const struct ynode *where,
                        struct sim_err *err)
@@ -429,6 +590,7 @@ int gpushare_resolve(const struct scenario *sc, const struct cat_gpu *g,
     const struct gpushare_spec *sp = &sc->cluster.sharing;
     const struct gs_pod_request *rq = &sc->fleet.pod.gpu;
     const struct engine_spec *en = &sc->engine;
+    int rc;
     memset(out, 0, sizeof *out);
     out->mode = sp->mode;
     out->units_per_gpu = 1;
@@ -458,10 +620,38 @@ int gpushare_resolve(const struct scenario *sc, const struct cat_gpu *g,
                       "from the instance types' nvidia.com/gpu capacity and knows no "
                       "nvidia.com/mig-* resource; use AKS node pools with a fixed count, or "
                       "no provisioner");
-        if (cl && ynode_get(cl, "aks"))
-            return at(err, sp->mig_node,
-                      "on AKS the MIG layout is the node pools' gpuInstanceProfile, not "
-                      "'cluster.gpu_sharing.mig'");
+        const struct ynode *aks = cl ? ynode_get(cl, "aks") : NULL;
+        if (aks && (rc = aks_operator_check(sp, aks, err)))
+            return rc;
+        if (sp->n_relayout > 0 && !aks)
+            return at(err, sp->relayout[0].node,
+                      "a MIG re-layout drains nodes and needs them billed and cordoned: "
+                      "declare the GPU nodes as AKS node pools with a fixed 'count' "
+                      "(cluster.aks, the GPU operator's mig-manager); the implicit pool "
+                      "without a provisioner is not modelled with 'relayout'");
+        for (int32_t j = 0; j < sp->n_relayout; j++) {
+            const struct gs_relayout *r = &sp->relayout[j];
+            struct mig_layout *l = &out->relayout[j];
+            if (r->mig_config[0] && !strcmp(r->mig_config, "all-disabled"))
+                return at(err, r->cfg_node,
+                          "'all-disabled' (MIG off: the nodes advertise nvidia.com/gpu) is not "
+                          "modelled during a run: re-partition into another MIG layout");
+            if (r->mig_config[0]) {
+                if (named_layout(g, r->mig_config, l))
+                    return at(err, r->cfg_node,
+                              "'%s' is not a mig-parted config for %s: use all-<profile> (%s), "
+                              "all-balanced, or 'devices'",
+                              r->mig_config, g->id,
+                              g->mig.n_profiles ? "e.g. all-1g.10gb" : "it has no MIG");
+            } else {
+                *l = r->layout;
+            }
+            if (mig_layout_check(g, l, err) != SIM_OK)
+                return locate_at(err, r->cfg_node);
+            if (r->pools && (rc = relayout_pools_check(r, aks, err)))
+                return rc;
+        }
+        out->n_relayout = sp->n_relayout;
         return resolve_mig(sc, g, out, sp->mig_node, err);
     }
     if (g) {

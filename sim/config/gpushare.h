@@ -28,6 +28,26 @@ struct cat_gpu;
 
 enum gs_mode { GS_WHOLE = 0, GS_MIG, GS_TIME_SLICING };
 
+#define GS_MAX_RELAYOUTS 8
+/* The default time mig-manager keeps a drained node's GPUs offline to re-partition them
+ * (`cluster.gpu_sharing.mig.relayout[].repartition`): modelled, no published measurement
+ * (docs/gpu-sharing.md). */
+#define GS_REPARTITION_DEFAULT_US (120 * 1000000LL)
+
+/* One entry of `cluster.gpu_sharing.mig.relayout`: at `at_us` the platform team relabels
+ * the nodes (`nvidia.com/mig.config`) and drains them `max_unavailable` at a time so that
+ * mig-manager can re-partition their GPUs (sim/cloud/cluster.c). */
+struct gs_relayout {
+    int64_t at_us;                /* from the run's start */
+    char mig_config[64];          /* a mig-parted config name, "" with `devices` */
+    struct mig_layout layout;     /* `devices` as written (checked when resolved) */
+    int32_t max_unavailable;      /* nodes cordoned and re-partitioned at once (>= 1) */
+    int64_t repartition_us;       /* the GPUs offline once the node is drained */
+    const struct ynode *node;     /* the entry */
+    const struct ynode *cfg_node; /* its `config` or `devices` */
+    const struct ynode *pools;    /* `pools: [names]` (AKS node pools), NULL: every pool */
+};
+
 /* What the scenario's `cluster.gpu_sharing` says (positions kept for errors). */
 struct gpushare_spec {
     enum gs_mode mode;
@@ -39,6 +59,8 @@ struct gpushare_spec {
     bool oom_restart;             /* `oom: restart`: engines that find too little free GPU
                                      memory fail vLLM's start-up check and crash-loop, instead
                                      of the scenario being refused at load time */
+    struct gs_relayout relayout[GS_MAX_RELAYOUTS]; /* mig.relayout, in time order */
+    int32_t n_relayout;
     const struct ynode *node;     /* cluster.gpu_sharing, or NULL */
     const struct ynode *mig_node; /* cluster.gpu_sharing.mig, or NULL */
     const struct ynode *ts_node;  /* cluster.gpu_sharing.time_slicing, or NULL */
@@ -70,7 +92,9 @@ struct gpushare_plan {
     enum gs_mode mode;
     int32_t units_per_gpu;        /* allocatable units a GPU gives (1 for whole GPUs) */
     const struct mig_profile *profile; /* MIG: the slice the pods request (borrowed) */
-    struct mig_layout layout;     /* MIG: the layout of every GPU */
+    struct mig_layout layout;     /* MIG: the layout of every GPU (at the start) */
+    struct mig_layout relayout[GS_MAX_RELAYOUTS]; /* MIG: the spec's relayout[] layouts */
+    int32_t n_relayout;
     char resource[64];            /* the extended resource the pods request */
 };
 

@@ -498,7 +498,8 @@ void sched_why_text(const struct sched_why *why, char *buf, size_t n)
     } while (0)
     for (int r = 0; r < SCHED_N_RES; r++)
         if (why->res[r])
-            ADD("%s%d Insufficient %s", sep, why->res[r], res[r]);
+            ADD("%s%d Insufficient %s", sep, why->res[r],
+                r == SCHED_GPU && why->gpu_resource ? why->gpu_resource : res[r]);
     if (why->affinity)
         ADD("%s%d node(s) didn't match Pod's node affinity/selector", sep, why->affinity);
     if (why->taint && why->untolerated)

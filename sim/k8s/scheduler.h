@@ -169,6 +169,8 @@ struct sched_why {
     int32_t n_nodes;
     int32_t unschedulable, taint, affinity, res[SCHED_N_RES];
     const struct sched_taint *untolerated; /* one taint that was not tolerated */
+    const char *gpu_resource; /* the pods' GPU resource as the text names it (NULL:
+                                 nvidia.com/gpu; nvidia.com/mig-3g.40gb) */
 };
 
 /* Scratch space for scoring (grown on demand, reused across calls). */
