@@ -200,7 +200,9 @@ bool sched_feasible(const struct sched_pod *pod, const struct sched_node *node,
         return false;
     }
     /* fitsRequest: a resource is checked when the pod requests it; cpu and memory only
-     * where the caller knows the node's allocatable. */
+     * where the caller knows the node's allocatable. Every insufficient resource is a
+     * reason of its own (a node short of cpu and memory counts in both). */
+    bool fits = true;
     for (int r = 0; r < SCHED_N_RES; r++) {
         int64_t req = pod->requests[r];
         if (req == 0 || (r != SCHED_GPU && node->allocatable[r] == 0))
@@ -208,10 +210,10 @@ bool sched_feasible(const struct sched_pod *pod, const struct sched_node *node,
         if (req > node->allocatable[r] - node->requested[r]) {
             if (why)
                 why->res[r]++;
-            return false;
+            fits = false;
         }
     }
-    return true;
+    return fits;
 }
 
 /* ---- scores ------------------------------------------------------------------------ */
@@ -481,33 +483,41 @@ int32_t sched_select(const struct sched_profile *prof, const struct sched_pod *p
     return fe[0]; /* not reached */
 }
 
+static int cmp_reason(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* FitError.Error (pkg/scheduler/framework/types.go): each reason with its count,
+ * "%v %v", sorted as strings (sort.Strings), joined by ", ". */
 void sched_why_text(const struct sched_why *why, char *buf, size_t n)
 {
     static const char *const res[SCHED_N_RES] = {"cpu", "memory", "nvidia.com/gpu"};
+    char items[SCHED_N_RES + 3][160];
+    const char *sorted[SCHED_N_RES + 3] = {NULL};
+    int k = 0;
+    for (int r = 0; r < SCHED_N_RES; r++)
+        if (why->res[r])
+            snprintf(items[k++], sizeof items[0], "%d Insufficient %s", why->res[r],
+                     r == SCHED_GPU && why->gpu_resource ? why->gpu_resource : res[r]);
+    if (why->affinity)
+        snprintf(items[k++], sizeof items[0], "%d node(s) didn't match Pod's node affinity/selector",
+                 why->affinity);
+    if (why->taint && why->untolerated)
+        snprintf(items[k++], sizeof items[0], "%d node(s) had untolerated taint {%s: %s}",
+                 why->taint, str(why->untolerated->key), str(why->untolerated->value));
+    if (why->unschedulable)
+        snprintf(items[k++], sizeof items[0], "%d node(s) were unschedulable", why->unschedulable);
+    for (int i = 0; i < k; i++)
+        sorted[i] = items[i];
+    qsort(sorted, (size_t)k, sizeof sorted[0], cmp_reason);
     size_t used = 0;
     int w = snprintf(buf, n, "0/%d nodes are available", why->n_nodes);
     used = w > 0 ? (size_t)w : 0;
-    const char *sep = ": ";
-#define ADD(...)                                                                           \
-    do {                                                                                   \
-        if (used < n) {                                                                    \
-            int k = snprintf(buf + used, n - used, __VA_ARGS__);                           \
-            used += k > 0 ? (size_t)k : 0;                                                 \
-        }                                                                                  \
-        sep = ", ";                                                                        \
-    } while (0)
-    for (int r = 0; r < SCHED_N_RES; r++)
-        if (why->res[r])
-            ADD("%s%d Insufficient %s", sep, why->res[r],
-                r == SCHED_GPU && why->gpu_resource ? why->gpu_resource : res[r]);
-    if (why->affinity)
-        ADD("%s%d node(s) didn't match Pod's node affinity/selector", sep, why->affinity);
-    if (why->taint && why->untolerated)
-        ADD("%s%d node(s) had untolerated taint {%s: %s}", sep, why->taint,
-            str(why->untolerated->key), str(why->untolerated->value));
-    if (why->unschedulable)
-        ADD("%s%d node(s) were unschedulable", sep, why->unschedulable);
-#undef ADD
+    for (int i = 0; i < k && used < n; i++) {
+        w = snprintf(buf + used, n - used, "%s%s", i ? ", " : ": ", sorted[i]);
+        used += w > 0 ? (size_t)w : 0;
+    }
     if (used < n)
         snprintf(buf + used, n - used, ".");
 }

@@ -18,8 +18,10 @@
  *                    nodeSelectorTerms (ORed; the expressions of a term ANDed; an empty
  *                    term matches nothing);
  *   NodeResourcesFit (noderesources/fit.go): request <= allocatable - requested for each
- *                    resource the pod requests. A resource whose allocatable the caller
- *                    does not know (0) is not checked; nvidia.com/gpu is always known.
+ *                    resource the pod requests (cpu, memory, nvidia.com/gpu), every
+ *                    insufficient one a reason ("Insufficient memory"). A resource whose
+ *                    allocatable the caller does not know (0) is not checked;
+ *                    nvidia.com/gpu is always known.
  * Score, each plugin's node scores in [0, 100], normalised as upstream, summed with the
  * profile's weights (default: TaintToleration 3, NodeAffinity 2, PodTopologySpread 2,
  * NodeResourcesFit 1, NodeResourcesBalancedAllocation 1, ImageLocality 1; InterPodAffinity
@@ -217,8 +219,9 @@ int32_t sched_select(const struct sched_profile *profile, const struct sched_pod
                      const struct sched_node *nodes, int32_t n, struct rng_set *rng,
                      struct sched_work *work, struct sched_why *why);
 
-/* The FailedScheduling line: "0/3 nodes are available: 2 Insufficient nvidia.com/gpu,
- * 1 node(s) had untolerated taint {nvidia.com/gpu: }." */
+/* The FailedScheduling line as FitError.Error writes it, the reasons with their counts
+ * sorted as strings: "0/3 nodes are available: 1 node(s) had untolerated taint
+ * {nvidia.com/gpu: }, 2 Insufficient memory." */
 void sched_why_text(const struct sched_why *why, char *buf, size_t n);
 
 const char *sched_effect_name(enum sched_effect e);

@@ -323,18 +323,71 @@ Test(scheduler, infeasible_nodes_and_the_failed_scheduling_line, .init = setup,
     char buf[512];
     sched_why_text(&why, buf, sizeof buf);
     /* Filters in the profile's order, the first failure counted: the full node and the
-     * zone-a node fail the selector before their resources are looked at. */
-    cr_assert_str_eq(buf, "0/4 nodes are available: 2 node(s) didn't match Pod's node "
-                          "affinity/selector, 1 node(s) had untolerated taint "
-                          "{nvidia.com/gpu: }, 1 node(s) were unschedulable.");
+     * zone-a node fail the selector before their resources are looked at. The reasons
+     * with their counts are sorted as strings (FitError.Error: sort.Strings). */
+    cr_assert_str_eq(buf, "0/4 nodes are available: 1 node(s) had untolerated taint "
+                          "{nvidia.com/gpu: }, 1 node(s) were unschedulable, 2 node(s) didn't "
+                          "match Pod's node affinity/selector.");
     /* Without the selector, the zone-a node is the only one left: chosen without a draw. */
     pod.n_node_selector = 0;
     cr_assert_eq(sched_select(&p, &pod, n, 4, rng, &w, &why), 3);
     n[3].requested[SCHED_GPU] = 7;
     cr_assert_eq(sched_select(&p, &pod, n, 4, rng, &w, &why), -1);
     sched_why_text(&why, buf, sizeof buf);
-    cr_assert_str_eq(buf, "0/4 nodes are available: 2 Insufficient nvidia.com/gpu, 1 node(s) "
-                          "had untolerated taint {nvidia.com/gpu: }, 1 node(s) were "
-                          "unschedulable.");
+    cr_assert_str_eq(buf, "0/4 nodes are available: 1 node(s) had untolerated taint "
+                          "{nvidia.com/gpu: }, 1 node(s) were unschedulable, 2 Insufficient "
+                          "nvidia.com/gpu.");
     sched_work_release(&w);
+}
+
+Test(scheduler, cpu_and_memory_requests_bind_and_name_the_reason, .init = setup,
+     .fini = teardown)
+{
+    /* Three g6e.48xlarge nodes as Karpenter computes their allocatable: 191450m cpu and
+     * 1449132 MiB (1536 GiB less 7.5% VM overhead rounded up, 117965 MiB; kube-reserved
+     * 11 MiB x 492 pods + 255 MiB = 5667 MiB; eviction 100 MiB). A pod of 2 GPUs, 48 cpu
+     * and 400 GiB. Node 0 holds 3 pods of 2 GPUs, 40 cpu and 400 GiB (6 GPUs, 120 cpu,
+     * 1200 GiB): 1449132 MiB - 1228800 MiB = 220332 MiB < 409600 MiB, so "Insufficient
+     * memory" although 2 GPUs and 71450m are free. Node 1 holds 4 pods of 40 cpu and 100 GiB (160 cpu, 400 GiB, 4 GPUs):
+     * 31450m < 48000m, "Insufficient cpu". Node 2 is short of both and of GPUs: one
+     * reason each, as fitsRequest returns every insufficient resource. */
+    struct sched_node n[3] = {
+        {.allocatable = {191450, 1449132 * MIB, 8}, .requested = {120000, 1200 * GIB, 6}},
+        {.allocatable = {191450, 1449132 * MIB, 8}, .requested = {160000, 400 * GIB, 4}},
+        {.allocatable = {191450, 1449132 * MIB, 8}, .requested = {180000, 1400 * GIB, 8}},
+    };
+    struct sched_pod pod = {.requests = {48000, 400 * GIB, 2}};
+    struct sched_profile p;
+    sched_profile_default(&p);
+    struct sched_work w = {0};
+    struct sched_why why;
+    cr_assert_eq(sched_select(&p, &pod, n, 3, rng, &w, &why), -1);
+    char buf[512];
+    sched_why_text(&why, buf, sizeof buf);
+    cr_assert_str_eq(buf, "0/3 nodes are available: 1 Insufficient nvidia.com/gpu, "
+                          "2 Insufficient cpu, 2 Insufficient memory.");
+    /* 200 GiB fits node 0 (204800 MiB <= 220332 MiB); node 1 is still short of cpu and
+     * node 2 of everything: node 0, the only feasible one, without a draw. */
+    pod.requests[SCHED_MEMORY] = 200 * GIB;
+    cr_assert_eq(sched_select(&p, &pod, n, 3, rng, &w, &why), 0);
+    sched_work_release(&w);
+}
+
+Test(scheduler, fit_scores_the_real_requests_and_the_defaults_only_without_them)
+{
+    /* GetNonzeroRequests: a pod that requests cpu and memory counts them, the defaults
+     * only stand in for a request of 0. Node 16000m / 64 GiB with 4000m / 16 GiB requested
+     * (nonzero the same), a pod of 4000m / 16 GiB: LeastAllocated cpu (16000 - 8000) *
+     * 100 / 16000 = 50, memory (64 - 32) * 100 / 64 = 50 -> 50. The same pod without
+     * requests: cpu (16000 - 4100) * 100 / 16000 = 74.375 -> 74, memory (64 GiB - 16 GiB -
+     * 200 MiB) * 100 / 64 GiB = 74.69 -> 74 -> 74. */
+    struct sched_profile p;
+    sched_profile_default(&p);
+    struct sched_node nd = {.allocatable = {16000, 64 * GIB, 8},
+                            .requested = {4000, 16 * GIB, 0},
+                            .nonzero_requested = {4000, 16 * GIB}};
+    struct sched_pod req = {.requests = {4000, 16 * GIB, 1}};
+    struct sched_pod none = {.requests = {0, 0, 1}};
+    cr_assert_eq(sched_score_fit(&p, &req, &nd), 50);
+    cr_assert_eq(sched_score_fit(&p, &none, &nd), 74);
 }
