@@ -1239,6 +1239,8 @@ static struct deployment *deployment_new(struct sim *s, const struct scenario *s
         return NULL;
     }
     d->gpus_per_pod = sc->engine.tensor_parallel_size;
+    d->cpu_m = sc->fleet.pod.res.cpu_m;
+    d->mem_bytes = sc->fleet.pod.res.memory;
     if (resolve_engine(d, err) != SIM_OK)
         return NULL;
     struct lat_context lctx = {

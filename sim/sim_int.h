@@ -234,6 +234,9 @@ struct node {
                                  replicas per GPU, sim/cloud/gpushare.h) and those free */
     int32_t n_pods;
     int32_t n_terminating; /* of n_pods, those terminating (kube-scheduler topology spread) */
+    /* The cpu (millicores) and memory (bytes) its pods request, and the same with the
+     * kube-scheduler's non-zero defaults for pods that request none (scores). */
+    int64_t cpu_req, mem_req, nz_cpu_req, nz_mem_req;
     bool image_cached;
     bool compile_cached;
     int64_t pull_done_us; /* an image pull in progress ends then (-1: none) */
@@ -308,6 +311,7 @@ struct deployment {
     struct replica **rs_of;
     int32_t *rs_idx;
     int32_t gpus_per_pod;     /* engine.tensor_parallel_size */
+    int64_t cpu_m, mem_bytes; /* each pod's cpu and memory requests (fleet.pod.resources) */
     double weights_gib_total; /* bytes one replica loads (GiB), for the load phase */
     struct mem_plan plan;     /* vLLM memory sizing, when the catalog knows model and GPU */
     bool have_plan;
@@ -427,6 +431,19 @@ void engine_gauges(const struct replica *rp, double *running, double *waiting,
 
 
 /* ---- fleet.c: pods, the Deployment and nodes ---- */
+/* A pod of d bound to node n (sign 1) or gone from it (-1): its GPUs, its cpu and memory
+ * requests, and the scheduler's non-zero defaults (schedutil.GetNonzeroRequests: 100m,
+ * 200 MiB for a pod that requests none). */
+static inline void node_pod_account(struct node *n, const struct deployment *d, int sign)
+{
+    n->gpus_free -= sign * d->gpus_per_pod;
+    n->n_pods += sign;
+    n->cpu_req += sign * d->cpu_m;
+    n->mem_req += sign * d->mem_bytes;
+    n->nz_cpu_req += sign * (d->cpu_m ? d->cpu_m : 100);
+    n->nz_mem_req += sign * (d->mem_bytes ? d->mem_bytes : 200LL * 1024 * 1024);
+}
+
 int fleet_init(struct deployment *d, struct sim_err *err);
 void fleet_release(struct deployment *d);
 /* The Deployment's spec.replicas changed: create or terminate pods to match. */

@@ -18,8 +18,11 @@
  * from its NodePool or AKS pool; the implicit pool's interchangeable one-replica nodes take
  * the first free one. Karpenter and the cluster autoscaler pack the combined pending pods
  * of every deployment (kp_pack, ca_estimate), and consolidation and scale-down move every
- * deployment's pods in their simulations. CPU and memory requests and DaemonSet overhead
- * are not modelled (pods count the scheduler's non-zero defaults).
+ * deployment's pods in their simulations. The pods' cpu and memory requests bind against
+ * each node's allocatable (np_allocatable: capacity less the provider's reservations)
+ * wherever they bind upstream: the kube-scheduler's fit, Karpenter's queue order and
+ * instance-type fit, the autoscaler's pod order, estimate and scale-down simulation.
+ * DaemonSets are not modelled (no per-node overhead beyond the reservations).
  */
 #include <math.h>
 #include <stdio.h>
@@ -84,6 +87,7 @@ struct node_x {
     int32_t rl_evicted; /* pods evicted for the re-layout */
     bool rl_drain;      /* cordoned by rl_pump, to be drained */
     uint64_t fits;   /* bit k: deployment k's pods can run on it (its GPU, taints, labels) */
+    int64_t alloc_cpu, alloc_mem; /* allocatable millicores and bytes (0: unknown) */
 };
 
 /* The labels of the nodes of one offering (Karpenter: type, zone, capacity type) or one AKS
@@ -99,16 +103,17 @@ enum kp_cmd_kind { CMD_NONE, CMD_EMPTY, CMD_DELETE, CMD_REPLACE };
 
 struct kp_claim {
     int32_t pods, units;
+    int64_t cpu, mem; /* the sum of its pods' cpu and memory requests */
     uint64_t opts; /* instance types that can hold the claim's pods */
     uint64_t deps; /* the deployments whose pods it holds (their offerings must agree) */
     int32_t pool;  /* its NodePool (index in cfg.kp) */
 };
 
-/* A pod in a scheduling simulation: its deployment and GPU units, and the order keys
- * Karpenter's queue sorts by (creation second, UID) after CPU and memory, which these
- * pods do not request. */
+/* A pod in a scheduling simulation: its deployment, GPU units, cpu and memory requests,
+ * and the keys Karpenter's queue sorts by after cpu and memory (creation second, UID). */
 struct pod_item {
     int32_t dep, units;
+    int64_t cpu, mem;
     int64_t sec;
     uint64_t uid;
     int32_t seq;
@@ -125,6 +130,7 @@ struct cluster {
     int32_t *scratch; /* node ids, sized like live */
     int32_t *order;   /* node ids in a simulation's order, sized like live */
     int32_t *slots;   /* per node id: free GPU units in simulations */
+    int64_t *slot_cpu, *slot_mem; /* per node id: free allocatable cpu and memory in them */
     int32_t *term;    /* per node id: the topology-spread count of one deployment */
     int32_t cap_slots;
     /* Live pods by node (bn_pods[bn_start[id] .. bn_start[id + 1])), built once per
@@ -135,6 +141,7 @@ struct cluster {
     bool bn_valid;
     struct pod_item *items, *left; /* pods of a simulation, and those it left over */
     int32_t *est;                  /* the cluster autoscaler's estimate: new nodes' free units */
+    int64_t *est_cpu, *est_mem;    /* and their free cpu and memory */
     int32_t cap_items;
     bool memo_valid;  /* the replacement packing of this pass (no finite limits) */
     int32_t memo_need, memo_claims, memo_unplaced;
@@ -209,6 +216,14 @@ static int grow_nodes(struct sim *s)
         if (!sl)
             return SIM_ENOMEM;
         cl->slots = sl;
+        int64_t *sc = sim_reallocarray(cl->slot_cpu, (size_t)cap, sizeof *sc);
+        if (!sc)
+            return SIM_ENOMEM;
+        cl->slot_cpu = sc;
+        int64_t *sm = sim_reallocarray(cl->slot_mem, (size_t)cap, sizeof *sm);
+        if (!sm)
+            return SIM_ENOMEM;
+        cl->slot_mem = sm;
         int32_t *tm = sim_reallocarray(cl->term, (size_t)cap, sizeof *tm);
         if (!tm)
             return SIM_ENOMEM;
@@ -865,6 +880,8 @@ static int32_t node_launch(struct sim *s, int32_t type, int32_t zone, int cap, i
     x->cls = node_class(s, type, zone, cap, pool, az);
     if (!x->cls)
         return -1;
+    np_allocatable(&cl->cfg, type, cl->cfg.kind == NP_AKS ? pool : -1, &x->alloc_cpu,
+                   &x->alloc_mem);
     int n_taints;
     const struct sched_taint *taints = np_node_taints(&cl->cfg, pool, &n_taints);
     x->fits = 0;
@@ -1084,13 +1101,19 @@ static bool kp_counts_for_limits(const struct sim *s, int32_t id)
     return n->state != NODE_GONE && !s->cluster->x[id].disrupting && !s->cluster->x[id].failed;
 }
 
-/* Types (a mask) of NodePool p whose GPUs hold `units` (the sum of a claim's pods' GPUs). */
-static uint64_t kp_fits(const struct cluster *cl, int32_t p, int32_t units)
+/* Types (a mask) of NodePool p whose allocatable holds a claim's pods: the sum of their
+ * GPUs, cpu and memory requests (nodeclaim.go filterInstanceTypesByRequirements, fits:
+ * resources.Fits(requests, it.Allocatable()); no DaemonSet overhead is modelled). */
+static uint64_t kp_fits(const struct cluster *cl, int32_t p, int32_t units, int64_t cpu,
+                        int64_t mem)
 {
     uint64_t m = 0;
-    for (int32_t t = 0; t < cl->cfg.n_types; t++)
-        if ((cl->cfg.kp[p].types >> t & 1) && cl->cfg.types[t].gpus >= units)
+    for (int32_t t = 0; t < cl->cfg.n_types; t++) {
+        const struct np_type *ty = &cl->cfg.types[t];
+        if ((cl->cfg.kp[p].types >> t & 1) && ty->gpus >= units &&
+            (cpu == 0 || cpu <= ty->alloc_cpu_m) && (mem == 0 || mem <= ty->alloc_memory))
             m |= 1ull << t;
+    }
     return m;
 }
 
@@ -1121,23 +1144,40 @@ static bool items_reserve(struct sim *s, int32_t n)
         return false;
     }
     cl->est = e;
+    int64_t *ec = sim_reallocarray(cl->est_cpu, (size_t)cap, sizeof *ec);
+    if (!ec) {
+        oom(s, "scheduling");
+        return false;
+    }
+    cl->est_cpu = ec;
+    int64_t *em = sim_reallocarray(cl->est_mem, (size_t)cap, sizeof *em);
+    if (!em) {
+        oom(s, "scheduling");
+        return false;
+    }
+    cl->est_mem = em;
     cl->cap_items = cap;
     return true;
 }
 
 static struct pod_item item_of(const struct replica *rp)
 {
-    return (struct pod_item){rp->dep->id, rp->dep->gpus_per_pod, rp->created_us / 1000000,
-                             rp->uid, rp->seq};
+    const struct deployment *d = rp->dep;
+    return (struct pod_item){d->id,        d->gpus_per_pod, d->cpu_m, d->mem_bytes,
+                             rp->created_us / 1000000, rp->uid, rp->seq};
 }
 
 /* Karpenter's queue order (provisioning/scheduling/queue.go byCPUAndMemoryDescending,
- * kubernetes-sigs/karpenter v1.0-v1.6): CPU, then memory, descending (equal here: the pods
- * request neither, and GPUs are not a sort key), then creation time at the API server's
- * one-second resolution, then UID. */
+ * kubernetes-sigs/karpenter v1.6.4): cpu requests, then memory requests, descending (GPUs
+ * are not a sort key), then creation time at the API server's one-second resolution,
+ * then UID. */
 static int cmp_item(const void *a, const void *b)
 {
     const struct pod_item *x = a, *y = b;
+    if (x->cpu != y->cpu)
+        return x->cpu > y->cpu ? -1 : 1;
+    if (x->mem != y->mem)
+        return x->mem > y->mem ? -1 : 1;
     if (x->sec != y->sec)
         return x->sec < y->sec ? -1 : 1;
     if (x->uid != y->uid)
@@ -1150,8 +1190,8 @@ static int cmp_item(const void *a, const void *b)
  * nodes (Scheduler.add then addToInflightNode, addToNewNodeClaim, NodeClaim.Add,
  * kubernetes-sigs/karpenter v1.6 scheduling/scheduler.go and nodeclaim.go): a pod goes to
  * the first in-progress NodeClaim, fewest pods first, whose instance-type options can
- * still hold it (the options narrow to the types that hold the sum of its pods' GPUs and
- * have an offering every one of its pods can run on: filterInstanceTypesByRequirements,
+ * still hold it (the options narrow to the types whose allocatable holds the sum of its
+ * pods' GPUs, cpu and memory requests and that have an offering every one of its pods can run on: filterInstanceTypesByRequirements,
  * Requirements.Compatible); otherwise a new NodeClaim is opened from the first NodePool,
  * in weight order, with types that hold the pod, have an available offering for it and
  * stay within the NodePool's remaining limits (filterByRemainingResources), and the
@@ -1198,6 +1238,7 @@ static int32_t kp_pack(struct sim *s, const struct pod_item *it, int32_t n, int3
     *unplaced = 0;
     for (int32_t i = 0; i < n; i++) {
         int32_t d = it[i].dep, u = it[i].units;
+        int64_t cpu = it[i].cpu, mem = it[i].mem;
         uint64_t bit = 1ull << d;
         int32_t best = -1;
         uint64_t best_o = 0;
@@ -1205,7 +1246,7 @@ static int32_t kp_pack(struct sim *s, const struct pod_item *it, int32_t n, int3
             const struct kp_claim *cc = &cl->claims[c];
             if (best >= 0 && cc->pods >= cl->claims[best].pods)
                 continue;
-            uint64_t o = cc->opts & kp_fits(cl, cc->pool, cc->units + u);
+            uint64_t o = cc->opts & kp_fits(cl, cc->pool, cc->units + u, cc->cpu + cpu, cc->mem + mem);
             if (o && !(cc->deps & bit))
                 o &= kp_offered(s, cc->pool, cc->deps | bit);
             if (o) {
@@ -1217,6 +1258,8 @@ static int32_t kp_pack(struct sim *s, const struct pod_item *it, int32_t n, int3
             struct kp_claim *cc = &cl->claims[best];
             cc->pods++;
             cc->units += u;
+            cc->cpu += cpu;
+            cc->mem += mem;
             cc->deps |= bit;
             cc->opts = best_o;
             continue;
@@ -1231,11 +1274,11 @@ static int32_t kp_pack(struct sim *s, const struct pod_item *it, int32_t n, int3
                 base[p][d] = kp_offered(s, p, bit);
                 have[p] |= bit;
             }
-            opts = base[p][d] & kp_fits(cl, p, u);
+            opts = base[p][d] & kp_fits(cl, p, u, cpu, mem);
             for (int32_t t = 0; t < cl->cfg.n_types; t++) {
                 const struct np_type *ty = &cl->cfg.types[t];
-                double mem = isnan(ty->memory_gib) ? 0 : ty->memory_gib;
-                if (ty->gpus > rem[p][0] || ty->vcpu > rem[p][1] || mem > rem[p][2])
+                double gib = isnan(ty->memory_gib) ? 0 : ty->memory_gib;
+                if (ty->gpus > rem[p][0] || ty->vcpu > rem[p][1] || gib > rem[p][2])
                     opts &= ~(1ull << t);
             }
         }
@@ -1244,7 +1287,7 @@ static int32_t kp_pack(struct sim *s, const struct pod_item *it, int32_t n, int3
             continue;
         }
         p--;
-        cl->claims[n_claims++] = (struct kp_claim){1, u, opts, bit, p};
+        cl->claims[n_claims++] = (struct kp_claim){1, u, cpu, mem, opts, bit, p};
         double mx[3] = {0, 0, 0};
         for (int32_t t = 0; t < cl->cfg.n_types; t++)
             if (opts >> t & 1) {
@@ -1258,6 +1301,16 @@ static int32_t kp_pack(struct sim *s, const struct pod_item *it, int32_t n, int3
             rem[p][k] -= mx[k]; /* subtractMax */
     }
     return n_claims;
+}
+
+/* A node's free GPU units, allocatable cpu and memory into the simulation's slots. */
+static void slots_of(struct sim *s, int32_t id)
+{
+    struct cluster *cl = s->cluster;
+    const struct node *n = &s->nodes[id];
+    cl->slots[id] = n->gpus_free;
+    cl->slot_cpu[id] = cl->x[id].alloc_cpu - n->cpu_req;
+    cl->slot_mem[id] = cl->x[id].alloc_mem - n->mem_req;
 }
 
 /* The nodes Karpenter's scheduler tries pods on before opening NodeClaims: Ready and
@@ -1276,21 +1329,38 @@ static int32_t kp_existing(struct sim *s, int32_t exclude)
             if (id == exclude || cl->x[id].disrupting || cl->x[id].failed ||
                 n->state != (pass == 0 ? NODE_READY : NODE_LAUNCHING))
                 continue;
-            cl->slots[id] = n->gpus_free;
+            slots_of(s, id);
             cl->order[m++] = id;
         }
     return m;
 }
 
-/* First fit of one pod onto the nodes cl->order[0..m) with their free units in cl->slots
- * (taken when it fits). */
+/* Does pod `it` fit node id's free units, cpu and memory in the simulation's slots?
+ * (ExistingNode.CanAdd: resources.Fits(requests, remainingResources); the kube-scheduler's
+ * NodeResourcesFit on a snapshot.) A resource the pod does not request is not checked. */
+static bool slot_fits(const struct cluster *cl, int32_t id, const struct pod_item *it)
+{
+    return (cl->x[id].fits >> it->dep & 1) && cl->slots[id] >= it->units &&
+           (it->cpu == 0 || cl->slot_cpu[id] >= it->cpu) &&
+           (it->mem == 0 || cl->slot_mem[id] >= it->mem);
+}
+
+static void slot_take(struct cluster *cl, int32_t id, const struct pod_item *it, int sign)
+{
+    cl->slots[id] -= sign * it->units;
+    cl->slot_cpu[id] -= sign * it->cpu;
+    cl->slot_mem[id] -= sign * it->mem;
+}
+
+/* First fit of one pod onto the nodes cl->order[0..m) with their free resources in the
+ * slots (taken when it fits). */
 static bool fit_first(struct sim *s, int32_t m, const struct pod_item *it)
 {
     struct cluster *cl = s->cluster;
     for (int32_t j = 0; j < m; j++) {
         int32_t id = cl->order[j];
-        if ((cl->x[id].fits >> it->dep & 1) && cl->slots[id] >= it->units) {
-            cl->slots[id] -= it->units;
+        if (slot_fits(cl, id, it)) {
+            slot_take(cl, id, it, 1);
             return true;
         }
     }
@@ -1784,6 +1854,20 @@ static double pool_price(const struct cluster *cl, const struct np_aks_pool *p, 
     return p->spot ? cl->cfg.spot_price[p->type][*zone] : cl->cfg.types[p->type].od_usd_per_hour;
 }
 
+/* Does AKS pool p's template node take pod `it` (the scheduler's predicates on it: the
+ * pod's constraints, and its GPUs, cpu and memory within an empty node's allocatable)? */
+static bool pool_takes(const struct sim *s, int32_t p, const struct pod_item *it)
+{
+    const struct cluster *cl = s->cluster;
+    const struct np_aks_pool *pool = &cl->cfg.aks.pools[p];
+    if (!cl->cfg.pods[it->dep].aks_ok[p] ||
+        it->units > gpushare_node_units(s, cl->cfg.types[pool->type].gpus))
+        return false;
+    int64_t cpu, mem;
+    np_allocatable(&cl->cfg, pool->type, p, &cpu, &mem);
+    return (it->cpu == 0 || it->cpu <= cpu) && (it->mem == 0 || it->mem <= mem);
+}
+
 static void ca_backoff(struct sim *s, int32_t pool)
 {
     struct cluster *cl = s->cluster;
@@ -1860,14 +1944,16 @@ static int32_t ca_expand(struct sim *s, struct ca_option *o, int32_t n)
 /*
  * The binpacking estimator for AKS pool p (cluster-autoscaler estimator/
  * binpacking_estimator.go Estimate, kubernetes/autoscaler cluster-autoscaler-1.33): the
- * pods `it[0..n)` its template node can take, in equivalence groups (one per deployment,
- * in the order of their oldest pod: DecreasingPodOrderer scores CPU and memory only, equal
- * here, and Go's sort.Slice keeps fewer than 13 equal groups in order), each group first
- * onto the nodes already added in this estimate (tryToScheduleOnExistingNodes: first fit,
- * stopping at the first pod that does not fit), then onto new nodes
- * (tryToScheduleOnNewNodes: the last node added, else one more node), at most `limit`
- * new nodes (SngCapacityThreshold: maxCount - size). Returns the nodes; *pods and *units
- * what they hold.
+ * pods `it[0..n)` its template node can take, in equivalence groups (one per deployment),
+ * ordered by DecreasingPodOrderer (decreasing_pod_orderer.go: score = the exemplar pod's
+ * cpu request / the template's allocatable cpu + memory request / allocatable memory,
+ * higher first; Go's sort.Slice, an insertion sort and so stable for fewer than 13
+ * groups, which keeps equal groups in the order of their oldest pod; stable here for any
+ * count), each group first onto the nodes already added in this estimate
+ * (tryToScheduleOnExistingNodes: first fit on GPUs, cpu and memory, stopping at the first
+ * pod that does not fit), then onto new nodes (tryToScheduleOnNewNodes: the last node
+ * added, else one more node), at most `limit` new nodes (SngCapacityThreshold: maxCount -
+ * size). Returns the nodes; *pods and *units what they hold.
  */
 static int32_t ca_estimate(struct sim *s, int32_t p, const struct pod_item *it, int32_t n,
                            int32_t limit, int32_t *pods, int32_t *units)
@@ -1875,50 +1961,83 @@ static int32_t ca_estimate(struct sim *s, int32_t p, const struct pod_item *it, 
     struct cluster *cl = s->cluster;
     const struct np_aks_pool *pool = &cl->cfg.aks.pools[p];
     int32_t cap = gpushare_node_units(s, cl->cfg.types[pool->type].gpus);
+    int64_t cap_cpu, cap_mem;
+    np_allocatable(&cl->cfg, pool->type, p, &cap_cpu, &cap_mem);
     int32_t *est = cl->est, nn = 0, last = -1;
-    uint64_t done = 0;
+    int64_t *ecpu = cl->est_cpu, *emem = cl->est_mem;
+    /* the groups the template node takes, in the order of their oldest pod */
+    int32_t gdep[64], ng = 0;
+    double gscore[64];
+    uint64_t seen = 0;
+    for (int32_t g = 0; g < n && ng < 64; g++) {
+        int32_t d = it[g].dep;
+        if (seen >> d & 1)
+            continue;
+        seen |= 1ull << d;
+        if (!pool_takes(s, p, &it[g]))
+            continue;
+        double sc = 0;
+        if (cap_cpu > 0)
+            sc += (double)it[g].cpu / (double)cap_cpu;
+        if (cap_mem > 0)
+            sc += (double)it[g].mem / (double)cap_mem;
+        int32_t j = ng++;
+        for (; j > 0 && gscore[j - 1] < sc; j--) {
+            gdep[j] = gdep[j - 1];
+            gscore[j] = gscore[j - 1];
+        }
+        gdep[j] = d;
+        gscore[j] = sc;
+    }
     bool more = true;
     *pods = *units = 0;
-    for (int32_t g = 0; g < n; g++) {
-        int32_t d = it[g].dep;
-        if (done >> d & 1 || !cl->cfg.pods[d].aks_ok[p] || it[g].units > cap)
-            continue;
-        done |= 1ull << d;
-        int32_t i = g;
+    for (int32_t k = 0; k < ng; k++) {
+        int32_t d = gdep[k], i = 0;
         /* onto the nodes added so far, first fit, until a pod does not fit */
         for (; i < n; i++) {
-            if (it[i].dep != d)
+            const struct pod_item *q = &it[i];
+            if (q->dep != d)
                 continue;
             int32_t e = 0;
-            while (e < nn && est[e] < it[i].units)
+            while (e < nn && (est[e] < q->units || ecpu[e] < q->cpu || emem[e] < q->mem))
                 e++;
             if (e == nn)
                 break;
-            est[e] -= it[i].units;
+            est[e] -= q->units;
+            ecpu[e] -= q->cpu;
+            emem[e] -= q->mem;
             (*pods)++;
-            *units += it[i].units;
+            *units += q->units;
         }
         for (; more && i < n; i++) {
-            if (it[i].dep != d)
+            const struct pod_item *q = &it[i];
+            if (q->dep != d)
                 continue;
-            if (last < 0 || est[last] < it[i].units) {
+            if (last < 0 || est[last] < q->units || ecpu[last] < q->cpu || emem[last] < q->mem) {
                 if (nn >= limit) {
                     more = false; /* no permission to add a node */
                     break;
                 }
                 est[nn] = cap;
+                ecpu[nn] = cap_cpu;
+                emem[nn] = cap_mem;
                 last = nn++;
             }
-            est[last] -= it[i].units;
+            est[last] -= q->units;
+            ecpu[last] -= q->cpu;
+            emem[last] -= q->mem;
             (*pods)++;
-            *units += it[i].units;
+            *units += q->units;
         }
     }
     return nn;
 }
 
 /* Scale-up (ScaleUpOrchestrator.ScaleUp): the pods to help are the pending pods (every
- * deployment's) that the upcoming nodes will not take (first fit in pending order); scale-
+ * deployment's) that the upcoming nodes will not take (filterOutSchedulable: in pending
+ * order, each onto the first upcoming node with room counting from the one after the
+ * last node that took a pod, as SchedulerPluginRunner.RunFiltersUntilPassingNode's
+ * lastIndex does; from the first node at each scan); scale-
  * up waits until the oldest of them is 2 s old (30 s for GPU pods: allPodsAreNew), then
  * each pool whose template node takes some of them is an option with the nodes the
  * binpacking estimator gives (capped by maxCount); the expander picks one, which grows at
@@ -1934,18 +2053,27 @@ static int ca_scale_up(struct sim *s)
         const struct node *n = &s->nodes[id];
         const struct node_x *x = &cl->x[id];
         if (n->state == NODE_LAUNCHING && !x->failed && !x->disrupting) {
-            cl->slots[id] = n->gpus_free;
+            slots_of(s, id);
             cl->order[m++] = id;
         }
     }
     if (!items_reserve(s, s->n_pending))
         return 0;
-    int32_t help = 0;
+    int32_t help = 0, last = 0;
     int64_t oldest = INT64_MAX;
     for (int32_t i = 0; i < s->n_pending; i++) {
         const struct replica *rp = s->pending[i];
         struct pod_item pi = item_of(rp);
-        if (fit_first(s, m, &pi) || rp->created_us + a->new_pod_scale_up_delay_us > s->now_us)
+        bool taken = false;
+        for (int32_t j = 0; j < m && !taken; j++) {
+            int32_t id = cl->order[(last + j) % m];
+            if (slot_fits(cl, id, &pi)) {
+                slot_take(cl, id, &pi, 1);
+                last = (last + j + 1) % m;
+                taken = true;
+            }
+        }
+        if (taken || rp->created_us + a->new_pod_scale_up_delay_us > s->now_us)
             continue;
         cl->items[help++] = pi;
         if (rp->created_us < oldest)
@@ -2000,7 +2128,7 @@ static int ca_scale_up(struct sim *s)
 /* Unneeded nodes (planner UpdateClusterState, every loop): Ready nodes of autoscaled
  * pools whose GPU utilization (requested / allocatable GPUs; isNodeBelowUtilizationThreshold
  * uses the GPU threshold for GPU nodes) is below the threshold and whose pods fit the free
- * GPUs of the other nodes, simulated in node order with removed nodes leaving the
+ * GPUs, cpu and memory of the other nodes, simulated in node order with removed nodes leaving the
  * snapshot; with a PDB, the pods moved so far must stay within its budget. */
 /* Do the Deployment's pods keep the cluster autoscaler from draining their node? Its
  * drainability rules in order (cluster-autoscaler simulator/drainability/rules):
@@ -2043,8 +2171,9 @@ static void ca_update_unneeded(struct sim *s)
         return;
     for (int32_t i = 0; i < cl->n_live; i++) {
         int32_t id = cl->live[i];
-        const struct node *n = &s->nodes[id];
-        cl->slots[id] = n->state == NODE_READY && !cl->x[id].disrupting ? n->gpus_free : 0;
+        slots_of(s, id);
+        if (s->nodes[id].state != NODE_READY || cl->x[id].disrupting)
+            cl->slots[id] = 0; /* not in the snapshot's room: takes no GPU pod */
     }
     int32_t moved = 0, budget = pdb_allowed(s);
     for (int32_t i = 0; i < cl->n_live; i++) {
@@ -2062,20 +2191,20 @@ static void ca_update_unneeded(struct sim *s)
             int32_t from = cl->bn_start[id], k = cl->bn_start[id + 1] - from, placed = 0;
             if (k == 0 || (moved + k <= budget && items_reserve(s, k))) {
                 for (; placed < k; placed++) {
-                    const struct replica *rp = cl->bn_pods[from + placed];
-                    int32_t u = rp->dep->gpus_per_pod, j = 0;
-                    while (j < cl->n_live &&
-                           (cl->live[j] == id || !(cl->x[cl->live[j]].fits >> rp->dep->id & 1) ||
-                            cl->slots[cl->live[j]] < u))
+                    struct pod_item it = item_of(cl->bn_pods[from + placed]);
+                    int32_t j = 0;
+                    while (j < cl->n_live && (cl->live[j] == id || !slot_fits(cl, cl->live[j], &it)))
                         j++;
                     if (j == cl->n_live)
                         break;
-                    cl->slots[cl->live[j]] -= u;
+                    slot_take(cl, cl->live[j], &it, 1);
                     cl->est[placed] = cl->live[j];
                 }
                 unneeded = placed == k;
-                for (int32_t q = 0; q < placed && !unneeded; q++)
-                    cl->slots[cl->est[q]] += cl->bn_pods[from + q]->dep->gpus_per_pod;
+                for (int32_t q = 0; q < placed && !unneeded; q++) {
+                    struct pod_item it = item_of(cl->bn_pods[from + q]);
+                    slot_take(cl, cl->est[q], &it, -1);
+                }
             }
             if (unneeded) {
                 moved += k;
@@ -2268,7 +2397,8 @@ static int32_t initial_items(struct sim *s)
     n = 0;
     for (int32_t k = 0; k < s->n_deps; k++)
         for (int32_t i = 0; i < s->deps[k]->sc->fleet.replicas; i++, n++)
-            cl->items[n] = (struct pod_item){k, s->deps[k]->gpus_per_pod, 0, 0, n};
+            cl->items[n] = (struct pod_item){k, s->deps[k]->gpus_per_pod, s->deps[k]->cpu_m,
+                                             s->deps[k]->mem_bytes, 0, 0, n};
     return n;
 }
 
@@ -2316,7 +2446,7 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
     int32_t m = 0;
     for (int32_t i = 0; i < cl->n_live; i++) {
         int32_t id = cl->live[i];
-        cl->slots[id] = s->nodes[id].gpus_free;
+        slots_of(s, id);
         cl->order[m++] = id;
     }
     int32_t left = 0;
@@ -2331,8 +2461,7 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
         pool_price(cl, pool, &zone);
         for (int32_t i = 0; i < left;) {
             const struct pod_item *it = &cl->left[i];
-            if (!cl->cfg.pods[it->dep].aks_ok[p] ||
-                it->units > gpushare_node_units(s, cl->cfg.types[pool->type].gpus)) {
+            if (!pool_takes(s, (int32_t)p, it)) {
                 i++;
                 continue;
             }
@@ -2342,7 +2471,7 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
                                      (int32_t)p, true, false);
             if (id < 0)
                 return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
-            cl->slots[id] = s->nodes[id].gpus_free;
+            slots_of(s, id);
             cl->order[m++] = id;
             int32_t w = 0; /* the pods left, first fit onto the nodes so far */
             for (int32_t j = 0; j < left; j++)
@@ -2447,6 +2576,10 @@ void cluster_release(struct sim *s)
         free(cl->left);
         free(cl->est);
         free(cl->slots);
+        free(cl->slot_cpu);
+        free(cl->slot_mem);
+        free(cl->est_cpu);
+        free(cl->est_mem);
         free(cl->term);
         free(cl->claims);
         free(cl->offers);
@@ -2529,17 +2662,17 @@ static struct node *find_node(struct sim *s, const struct deployment *d, struct 
         if (n->state != NODE_READY && n->state != NODE_DRAINING)
             continue;
         const struct node_x *x = &cl->x[n->id];
-        const struct np_type *ty = &cl->cfg.types[n->instance];
         struct sched_node *sn = &cl->sn[m];
-        sn->allocatable[SCHED_CPU] = (int64_t)llround(ty->vcpu * 1000);
-        sn->allocatable[SCHED_MEMORY] =
-            isnan(ty->memory_gib) ? 0 : (int64_t)llround(ty->memory_gib * 1073741824.0);
+        /* node.status.allocatable (np_allocatable) and the requests of its pods */
+        sn->allocatable[SCHED_CPU] = x->alloc_cpu;
+        sn->allocatable[SCHED_MEMORY] = x->alloc_mem;
         sn->allocatable[SCHED_GPU] = n->units; /* of the pods' GPU resource */
-        sn->requested[SCHED_CPU] = sn->requested[SCHED_MEMORY] = 0;
+        sn->requested[SCHED_CPU] = n->cpu_req;
+        sn->requested[SCHED_MEMORY] = n->mem_req;
         sn->requested[SCHED_GPU] = n->units - n->gpus_free;
         gpushare_sched_units(s, d, n, &sn->allocatable[SCHED_GPU], &sn->requested[SCHED_GPU]);
-        sn->nonzero_requested[SCHED_CPU] = 100LL * n->n_pods;
-        sn->nonzero_requested[SCHED_MEMORY] = 200LL * 1024 * 1024 * n->n_pods;
+        sn->nonzero_requested[SCHED_CPU] = n->nz_cpu_req;
+        sn->nonzero_requested[SCHED_MEMORY] = n->nz_mem_req;
         sn->labels = x->cls->labels;
         sn->n_labels = x->cls->n;
         sn->taints = np_node_taints(&cl->cfg, x->pool, &sn->n_taints);
@@ -2569,7 +2702,7 @@ static struct node *find_node(struct sim *s, const struct deployment *d, struct 
 static bool initial_extra_node(struct sim *s, const struct deployment *d)
 {
     struct cluster *cl = s->cluster;
-    struct pod_item it = {d->id, d->gpus_per_pod, 0, 0, 0};
+    struct pod_item it = {d->id, d->gpus_per_pod, d->cpu_m, d->mem_bytes, 0, 0, 0};
     if (cl->cfg.kind == NP_KARPENTER) {
         int32_t unplaced;
         return kp_pack(s, &it, 1, -1, &unplaced) == 1 &&
@@ -2579,8 +2712,7 @@ static bool initial_extra_node(struct sim *s, const struct deployment *d)
     const struct np_aks *a = &cl->cfg.aks;
     for (size_t p = 0; p < a->n_pools; p++) {
         const struct np_aks_pool *pool = &a->pools[p];
-        if (pool->system || !pool->autoscale || !cl->cfg.pods[it.dep].aks_ok[p] ||
-            it.units > gpushare_node_units(s, cl->cfg.types[pool->type].gpus) ||
+        if (pool->system || !pool->autoscale || !pool_takes(s, (int32_t)p, &it) ||
             pool_size(s, (int32_t)p) >= pool->max_count)
             continue;
         int32_t zone;

@@ -321,14 +321,14 @@ int gpushare_pod_resources_read(const struct ynode *res, const char *key,
             const char *name = m->keys[i]->value;
             if (!strcmp(name, "cpu") || !strcmp(name, "memory") ||
                 !strcmp(name, "ephemeral-storage") || !strncmp(name, "hugepages-", 10))
-                continue; /* do not bind on GPU nodes (docs/nodes.md) */
+                continue; /* cpu and memory: podres.h; the others do not bind here */
             bool gpu = !strcmp(name, "nvidia.com/gpu") || !strcmp(name, "nvidia.com/gpu.shared") ||
                        !strncmp(name, "nvidia.com/mig-", 15);
             if (!gpu)
                 return at(err, m->keys[i],
                           "resource '%s' in '%s.%s' is not modelled (GPU resources: "
                           "nvidia.com/gpu, nvidia.com/gpu.shared, nvidia.com/mig-<profile>; "
-                          "cpu and memory are accepted and do not bind)",
+                          "cpu and memory: see docs/nodes.md)",
                           name, key, pass ? "requests" : "limits");
             char k[160];
             snprintf(k, sizeof k, "%s.%s.\"%s\"", key, pass ? "requests" : "limits", name);

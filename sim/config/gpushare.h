@@ -80,8 +80,8 @@ int gpushare_spec_read(const struct ynode *cluster, struct gpushare_spec *out,
                        struct sim_err *err);
 
 /* Read a container's `resources: {limits: {...}, requests: {...}}` (`key` names it in
- * messages). cpu, memory and ephemeral-storage are accepted and ignored (they do not
- * bind on GPU nodes, docs/nodes.md); one GPU resource at most; a request of an extended
+ * messages): its GPU resource. cpu and memory are read by podres_read (podres.h);
+ * ephemeral-storage and hugepages are accepted and ignored; one GPU resource at most; a request of an extended
  * resource must equal its limit, as the API server requires. */
 int gpushare_pod_resources_read(const struct ynode *res, const char *key,
                                 struct gs_pod_request *out, struct sim_err *err);

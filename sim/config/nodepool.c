@@ -369,6 +369,78 @@ static const char *cloud_name(enum np_cloud c)
     return c == NP_AWS ? "aws" : "azure";
 }
 
+/* ---- allocatable (np_allocatable in nodepool.h) -------------------------------------- */
+
+#define MIB 1048576LL
+
+/* kubeReservedResources' cpu (karpenter-provider-aws types.go): per range, truncated. */
+static int64_t aws_reserved_cpu_m(int64_t cpu_m)
+{
+    static const struct {
+        int64_t start, end;
+        double pct;
+    } rg[] = {{0, 1000, 0.06}, {1000, 2000, 0.01}, {2000, 4000, 0.005}, {4000, 1LL << 31, 0.0025}};
+    int64_t sum = 0;
+    for (size_t i = 0; i < sizeof rg / sizeof rg[0]; i++)
+        if (cpu_m >= rg[i].start) {
+            int64_t span = cpu_m < rg[i].end ? cpu_m - rg[i].start : rg[i].end - rg[i].start;
+            sum += (int64_t)((double)span * rg[i].pct);
+        }
+    return sum;
+}
+
+/* AKS kube-reserved cpu: 60m, 100m, 140m at 1, 2, 4 cores, 180m at 8 ... 740m at 64 (the
+ * published table; linear between its points and beyond 64 with its slope). */
+static int64_t aks_reserved_cpu_m(double cores)
+{
+    if (cores <= 1)
+        return 60;
+    if (cores <= 2)
+        return 60 + (int64_t)llround(40 * (cores - 1));
+    if (cores <= 4)
+        return 100 + (int64_t)llround(20 * (cores - 2));
+    return 140 + (int64_t)llround(10 * (cores - 4));
+}
+
+static void type_allocatable(const struct nodepool_cfg *cfg, const struct cat_instance *ci,
+                             int32_t max_pods, int64_t *cpu_m, int64_t *memory)
+{
+    int64_t cap_cpu = (int64_t)llround(ci->vcpu * 1000);
+    bool mem_known = !isnan(ci->memory_gib) && ci->memory_gib > 0;
+    int64_t cap_mib = mem_known ? (int64_t)llround(ci->memory_gib * 1024) : 0;
+    if (cfg->cloud == NP_AWS) {
+        *cpu_m = !isnan(ci->allocatable_cpu_m) ? (int64_t)llround(ci->allocatable_cpu_m)
+                                              : cap_cpu - aws_reserved_cpu_m(cap_cpu);
+        if (!isnan(ci->allocatable_memory_mib))
+            *memory = (int64_t)llround(ci->allocatable_memory_mib) * MIB;
+        else if (mem_known)
+            *memory = (cap_mib - (int64_t)ceil((double)cap_mib * 0.075) - (11 * 110 + 255) - 100) *
+                      MIB;
+        else
+            *memory = 0;
+    } else {
+        *cpu_m = cap_cpu - aks_reserved_cpu_m(ci->vcpu);
+        int64_t kube = 20LL * max_pods + 50, quarter = cap_mib / 4;
+        *memory = mem_known ? (cap_mib - (kube < quarter ? kube : quarter) - 100) * MIB : 0;
+    }
+    if (*cpu_m < 0)
+        *cpu_m = 0;
+    if (*memory < 0)
+        *memory = 0;
+}
+
+void np_allocatable(const struct nodepool_cfg *cfg, int32_t type, int32_t pool, int64_t *cpu_m,
+                    int64_t *memory)
+{
+    const struct np_type *ty = &cfg->types[type];
+    if (cfg->kind == NP_AKS && pool >= 0 && cfg->aks.pools[pool].max_pods != NP_AKS_DEFAULT_MAX_PODS) {
+        type_allocatable(cfg, ty->inst, cfg->aks.pools[pool].max_pods, cpu_m, memory);
+        return;
+    }
+    *cpu_m = ty->alloc_cpu_m;
+    *memory = ty->alloc_memory;
+}
+
 /* The index of `inst` in cfg->types, adding it; -1 when full. */
 static int32_t type_add(struct nodepool_cfg *cfg, const struct cat_instance *inst)
 {
@@ -383,6 +455,7 @@ static int32_t type_add(struct nodepool_cfg *cfg, const struct cat_instance *ins
     ty->gpus = inst->n_gpus;
     ty->vcpu = inst->vcpu;
     ty->memory_gib = inst->memory_gib;
+    type_allocatable(cfg, inst, NP_AKS_DEFAULT_MAX_PODS, &ty->alloc_cpu_m, &ty->alloc_memory);
     ty->od_usd_per_hour = inst->on_demand_usd_per_hour;
     ty->allowed = true;
     for (int32_t z = 0; z < NP_MAX_ZONES; z++)
@@ -2017,7 +2090,6 @@ static const char *const pool_ignored[] = {"id",
                                            "osDiskType",
                                            "osSku",
                                            "kubeletDiskType",
-                                           "maxPods",
                                            "tags",
                                            "upgradeSettings",
                                            "enableNodePublicIp",
@@ -2151,6 +2223,7 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
                                        "gpuInstanceProfile",
                                        "nodeLabels",
                                        "nodeTaints",
+                                       "maxPods",
                                        NULL};
     static const char *const modes[] = {"User", "System", NULL};
     static const char *const prios[] = {"Regular", "Spot", NULL};
@@ -2238,6 +2311,12 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
                     given_min ? "minCount" : "maxCount");
     pool->count = -1;
     if (cn && (rc = int_text(r, cn, k, 0, 5000, "nodes", &pool->count)))
+        return rc;
+    /* maxPods sets the kube-reserved memory of the pool's nodes (np_allocatable); AKS
+     * accepts 10 to 250 per node. */
+    pool->max_pods = NP_AKS_DEFAULT_MAX_PODS;
+    n = present(p, ctx, "maxPods", k);
+    if (n && (rc = int_text(r, n, k, 10, 250, "pods", &pool->max_pods)))
         return rc;
     if (pool->autoscale) {
         char mk[KEY_MAX], xk[KEY_MAX];
@@ -2770,6 +2849,78 @@ static int no_node_error(const struct rd *r, const struct sched_pod *pod, const 
 }
 
 /*
+ * The pods' cpu and memory requests against the allocatable of every instance type (or
+ * AKS pool) whose nodes could take them (`types`: with their GPU; `usable`: offered by
+ * some NodePool or pool). A pod no node could ever hold is an error at its request, as
+ * is a memory request against a type whose memory the catalog lacks (it could not be
+ * checked). Upstream such a pod stays Pending for good ("Insufficient memory"; Karpenter:
+ * "no instance type satisfied resources").
+ */
+static int check_cpu_mem(const struct rd *r, const struct np_pod *out, uint64_t usable)
+{
+    const struct nodepool_cfg *cfg = r->cfg;
+    const struct pod_cpu_mem *res = &r->sc->fleet.pod.res;
+    if (res->cpu_m == 0 && res->memory == 0)
+        return SIM_OK;
+    int64_t best_cpu = -1, best_mem = -1;
+    int32_t best_cpu_t = -1, best_mem_t = -1;
+    bool fits = false;
+    int32_t n_cand = cfg->kind == NP_AKS ? (int32_t)cfg->aks.n_pools : cfg->n_types;
+    for (int32_t i = 0; i < n_cand; i++) {
+        int32_t t = i, pool = -1;
+        if (cfg->kind == NP_AKS) {
+            if (cfg->aks.pools[i].system)
+                continue;
+            t = cfg->aks.pools[i].type;
+            pool = i;
+        }
+        if (!(out->types & usable) || !((out->types & usable) >> t & 1))
+            continue;
+        int64_t cpu, mem;
+        np_allocatable(cfg, t, pool, &cpu, &mem);
+        if (res->memory > 0 && mem == 0)
+            return fail(r, res->mem_node,
+                        "the catalog has no memory for instance type '%s': the pods' memory "
+                        "request cannot be checked against its nodes (give its memory_gib in "
+                        "a catalog file, 'model.catalog')",
+                        cfg->types[t].inst->id);
+        fits = fits || (res->cpu_m <= cpu && res->memory <= mem);
+        if (cpu > best_cpu) {
+            best_cpu = cpu;
+            best_cpu_t = t;
+        }
+        if (mem > best_mem) {
+            best_mem = mem;
+            best_mem_t = t;
+        }
+    }
+    if (fits || best_cpu_t < 0)
+        return SIM_OK;
+    char who[NP_NAME_MAX + 32] = "";
+    if (r->n_deps > 1)
+        snprintf(who, sizeof who, "deployment '%s': ", r->sc->deployment);
+    if (res->cpu_m > best_cpu)
+        return fail(r, res->cpu_node,
+                    "%sthe pods request cpu %s, more than the allocatable cpu of any node they "
+                    "can run on (at most %lldm, %s: its vCPUs less kube-reserved, "
+                    "docs/nodes.md#allocatable): they could never be scheduled",
+                    who, res->cpu_node->value, (long long)best_cpu,
+                    cfg->types[best_cpu_t].inst->id);
+    if (res->memory > best_mem)
+        return fail(r, res->mem_node,
+                    "%sthe pods request memory %s, more than the allocatable memory of any node "
+                    "they can run on (at most %lldMi, %s: its memory less kube-reserved and the "
+                    "eviction threshold, docs/nodes.md#allocatable): they could never be "
+                    "scheduled",
+                    who, res->mem_node->value, (long long)(best_mem / 1048576),
+                    cfg->types[best_mem_t].inst->id);
+    return fail(r, res->cpu_node,
+                "%sno node the pods can run on has both cpu %s and memory %s allocatable "
+                "(docs/nodes.md#allocatable): they could never be scheduled",
+                who, res->cpu_node->value, res->mem_node->value);
+}
+
+/*
  * One deployment's pods (r->sc) as the scheduler sees them (fleet.pod's constraints,
  * nvidia.com/gpu = tensor_parallel_size, owned by a ReplicaSet, the image's size, the
  * ExtendedResourceToleration), and which offerings (Karpenter) or pools (AKS) can take
@@ -2788,6 +2939,8 @@ static int read_pod_side(const struct rd *r, struct np_pod *out)
     struct sched_pod *pod = &out->pod;
     *pod = sc->fleet.pod.sched;
     pod->requests[SCHED_GPU] = sc->engine.tensor_parallel_size;
+    pod->requests[SCHED_CPU] = sc->fleet.pod.res.cpu_m;
+    pod->requests[SCHED_MEMORY] = sc->fleet.pod.res.memory;
     pod->owned = true;
     pod->image_bytes = (int64_t)(sc->engine.startup.image_gib * 1073741824.0);
     out->units = sc->engine.tensor_parallel_size;
@@ -2802,6 +2955,12 @@ static int read_pod_side(const struct rd *r, struct np_pod *out)
         pod->tolerations[pod->n_tolerations++] =
             (struct sched_toleration){res, "", true, SCHED_NO_SCHEDULE};
     if (cfg->kind == NP_IMPLICIT) {
+        /* The implicit pool's nodes are one-replica slots of no instance type: cpu and
+         * memory requests cannot bind there. */
+        if (sc->fleet.pod.res.cpu_node)
+            ignored_add(&cfg->ignored, "fleet.pod.resources", "cpu");
+        if (sc->fleet.pod.res.mem_node)
+            ignored_add(&cfg->ignored, "fleet.pod.resources", "memory");
         if (pod->n_node_selector || pod->has_required)
             return fail(r, pod_node(r, pod->n_node_selector ? "fleet.pod.nodeSelector"
                                                             : "fleet.pod.affinity"),
@@ -2832,6 +2991,9 @@ static int read_pod_side(const struct rd *r, struct np_pod *out)
                     sc->deployment, who, sc->engine.gpu[0] ? sc->engine.gpu : "any",
                     sc->engine.tensor_parallel_size);
     }
+    int rc = check_cpu_mem(r, out, usable);
+    if (rc)
+        return rc;
     struct cand c[NP_MAX_POOLS];
     int n_c = 0;
     bool any = false;

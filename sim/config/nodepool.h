@@ -74,6 +74,9 @@ struct np_type {
     int32_t gpus;
     double vcpu;
     double memory_gib;               /* NAN when the catalog does not know it */
+    /* Node allocatable (capacity less the provider's reservations, np_allocatable): what
+     * pods' cpu and memory requests fit in; 0 when the catalog lacks the capacity. */
+    int64_t alloc_cpu_m, alloc_memory; /* millicores, bytes */
     double od_usd_per_hour;
     bool allowed;                    /* Karpenter: some NodePool's requirements allow it */
 };
@@ -121,8 +124,14 @@ enum np_expander {
     NP_EXP_PRIORITY,
 };
 
+/* AKS's default maxPods with Azure CNI Overlay (learn.microsoft.com/azure/aks/
+ * azure-cni-overlay); kubenet's is 110, Azure CNI node subnet's 30: set the pool's
+ * maxPods (az aks nodepool show prints it). */
+#define NP_AKS_DEFAULT_MAX_PODS 250
+
 struct np_aks_pool {
     char name[NP_NAME_MAX];
+    int32_t max_pods;             /* maxPods: the kube-reserved memory of its nodes */
     int32_t type;                 /* index in nodepool_cfg.types; -1 for a System pool */
     int32_t count, min_count, max_count;
     bool autoscale;               /* enableAutoScaling */
@@ -269,6 +278,24 @@ double np_advisor_band_rate(enum np_cloud cloud, const char *band);
 int np_parse_quantity(const char *text, double *out);
 
 const char *np_capacity_name(int capacity); /* "on-demand" | "spot" */
+
+/*
+ * The allocatable cpu (millicores) and memory (bytes) of a node of instance type `type`
+ * (of AKS pool `pool` on AKS with the cluster autoscaler, else -1): capacity less
+ * kube-reserved, system-reserved and the hard eviction threshold, as the provider
+ * computes it (docs/nodes.md "Allocatable"). AWS: the catalog's figure, Karpenter's
+ * generated instance-types reference, where it has one, else aws/karpenter-provider-aws
+ * pkg/providers/instancetype/types.go (v1.6): memory less VM_MEMORY_OVERHEAD_PERCENT
+ * 7.5% (rounded up to MiB), kube-reserved 11 MiB x maxPods + 255 MiB (110 pods: the
+ * catalog has no ENI limits) and cpu 6% of the first core, 1% of the second, 0.5% of
+ * the next two and 0.25% above four, eviction memory.available 100Mi. Azure: AKS's node
+ * resource reservations (learn.microsoft.com/azure/aks/node-resource-reservations, AKS
+ * 1.29+): kube-reserved cpu 60m, 100m, 140m for 1, 2, 4 cores, then 10m per core (the
+ * table's 8 to 64 cores, extended linearly), memory min(20 MiB x maxPods + 50 MiB, 25%)
+ * and eviction 100Mi. 0 where the catalog lacks the capacity.
+ */
+void np_allocatable(const struct nodepool_cfg *cfg, int32_t type, int32_t pool,
+                    int64_t *cpu_m, int64_t *memory);
 
 /* The labels a node of instance type `type` in `zone` with capacity type `cap` from
  * `pool` (an AKS pool index; Karpenter: the NodePool) carries: the well-known labels, the

@@ -4,6 +4,7 @@
  * are errors at file:line:col). The schema is documented in docs/scenario.md.
  */
 #include "sim/config/scenario.h"
+#include "sim/config/podres.h"
 #include "sim/config/schedcfg.h"
 
 #include <errno.h>
@@ -1428,7 +1429,8 @@ static int bind_pod(struct bind *b, const struct sect *fleet, struct pod_spec *p
     }
     /* the vLLM container's resources: the GPU resource it requests (gpushare.h) */
     const struct ynode *res = field(&s, "resources", key, sizeof key);
-    if ((rc = gpushare_pod_resources_read(res, key, &p->gpu, b->err)))
+    if ((rc = gpushare_pod_resources_read(res, key, &p->gpu, b->err)) ||
+        (rc = podres_read(res, key, &p->res, b->err)))
         return rc;
     const struct ynode *vols = field(&s, "volumes", key, sizeof key);
     if (!vols || ynode_is_null(vols))

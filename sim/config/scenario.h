@@ -18,6 +18,7 @@
 
 #include "models/latency.h"
 #include "sim/config/gpushare.h"
+#include "sim/config/podres.h"
 #include "sim/core/err.h"
 #include "sim/config/ynode.h"
 #include "sim/k8s/scheduler.h"
@@ -322,6 +323,7 @@ struct pod_spec {
                                   safe-to-evict-local-volumes */
     int32_t deletion_cost;     /* controller.kubernetes.io/pod-deletion-cost */
     struct gs_pod_request gpu; /* the GPU resource of resources.limits (gpushare.h) */
+    struct pod_cpu_mem res;    /* resources' cpu and memory requests (podres.h) */
     struct sched_pod sched;    /* nodeSelector, tolerations, affinity (sim/k8s/scheduler.h) */
 };
 

@@ -146,8 +146,7 @@ static void start_on_node(struct replica *rp, struct node *n)
     struct deployment *d = rp->dep;
     struct sim *s = d->s;
     const struct startup_spec *st = &d->sc->engine.startup;
-    n->gpus_free -= d->gpus_per_pod;
-    n->n_pods++;
+    node_pod_account(n, d, 1);
     account(d);
     d->n_on_node++;
     rp->node = n->id;
@@ -211,8 +210,7 @@ static void pod_gone(struct replica *rp, const char *reason)
         struct node *n = &s->nodes[rp->node];
         account(d);
         d->n_on_node--;
-        n->gpus_free += d->gpus_per_pod;
-        n->n_pods--;
+        node_pod_account(n, d, -1);
         cluster_gpus_freed(s, n);
         fleet_place_pending(s);
     }
@@ -600,7 +598,6 @@ int32_t fleet_count(const struct deployment *d, enum pod_phase phase)
 int fleet_init(struct deployment *d, struct sim_err *err)
 {
     struct sim *s = d->s;
-    int32_t tp = d->gpus_per_pod;
     /* The run starts in steady state: the initial replicas are already Ready on nodes
      * that have the image and a warm compile cache. */
     int32_t initial = d->initial_replicas;
@@ -611,8 +608,7 @@ int fleet_init(struct deployment *d, struct sim_err *err)
         struct node *n = cluster_initial_node(s, d, err);
         if (!n)
             return err ? err->code : SIM_EINVAL;
-        n->gpus_free -= tp;
-        n->n_pods++;
+        node_pod_account(n, d, 1);
         d->n_on_node++;
         n->image_cached = true;
         n->compile_cached = true;

@@ -41,15 +41,20 @@ static int node_cb(void *ctx, const struct rec_node *n)
 
 static struct sim_sink sink = {.node = node_cb};
 
-static void load(struct mrun *r, const char *file)
+static void load_with(struct mrun *r, const char *file, const char *const *sets, size_t n_sets)
 {
     gsl_set_error_handler_off();
     memset(r, 0, sizeof *r);
     struct sim_err err = {0};
-    cr_assert_eq(scenario_load(&r->sc, file, NULL, 0, &err), SIM_OK, "%s: %s", err.where,
+    cr_assert_eq(scenario_load(&r->sc, file, sets, n_sets, &err), SIM_OK, "%s: %s", err.where,
                  err.msg);
     r->cat = sim_load_catalog(&r->sc, &err);
     cr_assert_not_null(r->cat, "%s", err.msg);
+}
+
+static void load(struct mrun *r, const char *file)
+{
+    load_with(r, file, NULL, 0);
 }
 
 static void build(struct mrun *r)
@@ -357,3 +362,198 @@ Test(cluster_mixed, autoscaler_scale_down_moves_a_tp1_pod_into_a_tp2_pods_gpus)
     cr_assert_eq(b->pods[3]->scheduled_us, 1100000000);
     done(&r);
 }
+
+/* ---- cpu and memory requests (fleet.pod.resources) ---------------------------------- */
+
+#define MIB 1048576LL
+#define GIB 1073741824LL
+
+/* Pods of every deployment bound to node id: their count and memory requests. */
+static int32_t pods_on(const struct mrun *r, int32_t id, int64_t *mem)
+{
+    int32_t n = 0;
+    *mem = 0;
+    for (int32_t k = 0; k < r->s->n_deps; k++)
+        for (int32_t i = 0; i < r->s->deps[k]->n_pods; i++)
+            if (r->s->deps[k]->pods[i]->node == id && r->s->deps[k]->pods[i]->phase != POD_GONE) {
+                n++;
+                *mem += r->s->deps[k]->mem_bytes;
+            }
+    return n;
+}
+
+Test(cluster_mixed, memory_requests_need_a_second_node_where_gpus_fit_one)
+{
+    /* pack_one_node.yaml's two deployments (2 x TP2 each, 8 GPUs: one g6e.48xlarge) with
+     * each pod requesting 400Gi. The node's allocatable memory (Karpenter's figure in the
+     * catalog, by hand: 1536 GiB = 1572864 MiB less ceil(7.5%) = 117965 MiB VM overhead,
+     * kube-reserved 11 x 492 pods + 255 = 5667 MiB, eviction 100 MiB) is 1449132 MiB
+     * = 1415.2 GiB. Karpenter's claim takes three pods (1200 GiB, 6 GPUs); the fourth
+     * would make 1600 GiB > 1415.2 GiB, so it opens a second claim: two g6e.48xlarge at
+     * t = 0 (one without the requests: pack_one_node_for_two_deployments). No node holds
+     * more than 3 pods' memory. */
+    struct mrun r;
+    load(&r, FIX "cpumem_pack.yaml");
+    build(&r);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 2);
+    int32_t total = 0;
+    for (int32_t id = 0; id < 2; id++) {
+        cr_assert_str_eq(node_row(&r, id)->instance_type, "g6e.48xlarge");
+        cr_assert_eq(node_row(&r, id)->requested_us, 0);
+        int64_t mem;
+        int32_t k = pods_on(&r, id, &mem);
+        cr_assert_leq(mem, 1449132 * MIB, "node %d holds %d pods", id, k);
+        cr_assert_eq(r.s->nodes[id].mem_req, mem);
+        total += k;
+    }
+    cr_assert_eq(total, 4);
+    done(&r);
+}
+
+Test(cluster_mixed, karpenter_picks_the_type_whose_allocatable_cpu_holds_the_pod)
+{
+    /* One TP1 pod of 16 cpu; types g6e.xlarge (4 vCPU, allocatable 3920m), 2xlarge
+     * (7910m), 4xlarge (16 vCPU: 16000m less 60 + 10 + 10 + 0.25% x 12000 = 110m ->
+     * 15890m), 8xlarge (31850m), 12xlarge (47810m, 4 GPUs). The 4xlarge's 16 vCPUs do not
+     * hold a 16-cpu request: the cheapest type that does is g6e.8xlarge ($4.52856/h against
+     * the 12xlarge's $10.49264/h). 15 cpu fits the 4xlarge ($3.00424/h). */
+    struct mrun r;
+    load(&r, FIX "cpumem_cpu.yaml");
+    build(&r);
+    cr_assert_eq(r.n_nodes, 0);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 1);
+    cr_assert_str_eq(node_row(&r, 0)->instance_type, "g6e.8xlarge");
+    done(&r);
+    const char *fifteen[] = {"fleet.pod.resources.requests.cpu=15"};
+    load_with(&r, FIX "cpumem_cpu.yaml", fifteen, 1);
+    build(&r);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 1);
+    cr_assert_str_eq(node_row(&r, 0)->instance_type, "g6e.4xlarge");
+    done(&r);
+}
+
+Test(cluster_mixed, insufficient_cpu_keeps_a_pod_off_a_node_with_free_gpus)
+{
+    /* Two TP1 pods of 16 cpu: one claim of 2 GPUs and 32 cpu, held only by g6e.12xlarge
+     * (4 GPUs, 47810m). At 10 s a third pod: node 0 has 2 free GPUs but 47810 - 32000 =
+     * 15810m < 16000m (the kube-scheduler: "Insufficient cpu"; Karpenter's existing-node
+     * fit the same), so it stays Pending; the batch closes at 11 s and Karpenter launches
+     * the cheapest type for one 16-cpu pod, g6e.8xlarge, where the pod binds once Ready.
+     * With 15 cpu (45000m <= 47810m) the third pod binds to node 0 at 10 s and no node is
+     * launched. */
+    struct mrun r;
+    const char *two[] = {"fleet.replicas=2"};
+    load_with(&r, FIX "cpumem_cpu.yaml", two, 1);
+    build(&r);
+    at(&r, 10, 0, 3);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 2);
+    cr_assert_str_eq(node_row(&r, 0)->instance_type, "g6e.12xlarge");
+    cr_assert_str_eq(node_row(&r, 1)->instance_type, "g6e.8xlarge");
+    cr_assert_eq(node_row(&r, 1)->requested_us, 11000000);
+    const struct replica *third = r.s->deps[0]->pods[2];
+    cr_assert_eq(third->node, 1);
+    cr_assert_eq(third->scheduled_us, node_row(&r, 1)->ready_us);
+    done(&r);
+    const char *fifteen[] = {"fleet.replicas=2", "fleet.pod.resources.requests.cpu=15"};
+    load_with(&r, FIX "cpumem_cpu.yaml", fifteen, 2);
+    build(&r);
+    at(&r, 10, 0, 3);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 1);
+    cr_assert_eq(r.s->deps[0]->pods[2]->node, 0);
+    cr_assert_eq(r.s->deps[0]->pods[2]->scheduled_us, 10000000);
+    done(&r);
+}
+
+Test(cluster_mixed, autoscaler_orders_pod_groups_by_cpu_and_memory)
+{
+    /* One AKS pool of Standard_NC96ads_A100_v4 (4 x A100, allocatable 96000m less AKS's
+     * 140m + 10m x 92 cores = 1060m: 94940m), count 1 holding small-0 (38 cpu) and big-0
+     * (56 cpu): 94000m. At 10 s small 1 -> 3 and big 1 -> 3; the four new pods are
+     * Pending (node 0 is out of cpu though it has 2 free GPUs). The scan at 40 s runs the
+     * estimator: DecreasingPodOrderer scores big 56000 / 94940 = 0.59 over small 0.40, so
+     * big goes first: big-1 onto new node e0, big-2 does not fit e0 (112 > 94.94 cpu):
+     * e1; then small onto the nodes so far, first fit: small-1 onto e0 (94 cpu), small-2
+     * onto e1. Two nodes, requested at 40 s. In the order of their oldest pod (small
+     * first, as with no cpu requests) the estimate would be three: small-1 and small-2 on
+     * e0 (76 cpu), big-1 not on e0 (132), new e1, big-2 not on e1 (112), new e2.
+     * Both are Ready at 40 s + 6 min = 400 s, node 1 first: the kube-scheduler binds the
+     * pending pods in queue order, small-1 and small-2 onto node 1 (76 cpu), big-1 and
+     * big-2 do not fit there; node 2 takes big-1, big-2 fits nowhere (112 cpu), and the
+     * scan at 400 s (the pod is older than 30 s) adds one node for it, Ready at 760 s. */
+    struct mrun r;
+    load(&r, FIX "cpumem_aks.yaml");
+    build(&r);
+    at(&r, 10, 0, 3);
+    at(&r, 10, 1, 3);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 4);
+    for (int32_t id = 1; id < 3; id++) {
+        cr_assert_eq(node_row(&r, id)->requested_us, 40000000);
+        cr_assert_eq(node_row(&r, id)->ready_us, 400000000);
+    }
+    cr_assert_eq(node_row(&r, 3)->requested_us, 400000000);
+    cr_assert_eq(node_row(&r, 3)->ready_us, 760000000);
+    const struct deployment *small = r.s->deps[0], *big = r.s->deps[1];
+    cr_assert_eq(small->pods[1]->node, 1);
+    cr_assert_eq(small->pods[2]->node, 1);
+    cr_assert_eq(big->pods[1]->node, 2);
+    cr_assert_eq(big->pods[2]->node, 3);
+    for (int32_t id = 0; id < 4; id++)
+        cr_assert_leq(r.s->nodes[id].cpu_req, 94940, "node %d", id);
+    done(&r);
+}
+
+Test(cluster_mixed, autoscaler_scale_down_checks_cpu_where_the_gpus_would_fit)
+{
+    /* The pool at count 2, small at 1 replica (38 cpu) and big at 2 (56 cpu each): the
+     * bigs go to different nodes (two do not fit 94940m), the small beside one of them
+     * (94 cpu). The node with one big uses 1 of 4 GPUs, under the 0.5 GPU threshold, and
+     * the other node has 2 free GPUs, but 94 + 56 cpu do not fit there: it is not
+     * unneeded (the other, at 2 of 4 GPUs, is not under the threshold), and both nodes
+     * live through the run's 20 minutes. Without cpu requests the lone big would move and
+     * its node be scaled down after scale-down-unneeded-time (10 min). */
+    struct mrun r;
+    const char *sets[] = {"cluster.aks.nodePools.1.count=2", "deployments.1.fleet.replicas=2"};
+    load_with(&r, FIX "cpumem_aks.yaml", sets, 2);
+    build(&r);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 2);
+    int32_t pods = 0;
+    for (int32_t id = 0; id < 2; id++) {
+        cr_assert_str_eq(node_row(&r, id)->end_reason, "", "node %d: %s", id,
+                         node_row(&r, id)->end_reason);
+        int64_t mem;
+        pods += pods_on(&r, id, &mem);
+        cr_assert_leq(r.s->nodes[id].cpu_req, 94940, "node %d", id);
+    }
+    cr_assert_eq(pods, 3);
+    done(&r);
+}
+
+Test(cluster_mixed, consolidation_does_not_move_a_pod_where_its_cpu_does_not_fit)
+{
+    /* Two TP1 pods of 30 cpu on g6e.12xlarge only (47810m): 60 cpu need two nodes, one pod
+     * each (3 GPUs free on each). Consolidation (WhenEmptyOrUnderutilized, 1 min) would
+     * delete one node by GPUs, but the other node's 17810m do not hold 30 cpu, and a
+     * replacement of the same type is not cheaper: both nodes stay for the 10 minutes. */
+    struct mrun r;
+    const char *sets[] = {"fleet.replicas=2", "fleet.pod.resources.requests.cpu=30",
+                          "cluster.karpenter.nodePool.spec.template.spec.requirements.0.values="
+                          "[g6e.12xlarge]"};
+    load_with(&r, FIX "cpumem_cpu.yaml", sets, 3);
+    build(&r);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 2);
+    for (int32_t id = 0; id < 2; id++) {
+        cr_assert_str_eq(node_row(&r, id)->instance_type, "g6e.12xlarge");
+        cr_assert_str_eq(node_row(&r, id)->end_reason, "", "node %d", id);
+    }
+    done(&r);
+}
+
+

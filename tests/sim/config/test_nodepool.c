@@ -46,6 +46,18 @@ struct bad {
 };
 
 static const struct bad bad[] = {
+    {"bad_request_cpu.yaml", "bad_request_cpu.yaml:15:23",
+     "the pods request cpu 192, more than the allocatable cpu of any node they can run on (at "
+     "most 191450m, g6e.48xlarge: its vCPUs less kube-reserved, docs/nodes.md#allocatable): "
+     "they could never be scheduled"},
+    {"bad_request_memory.yaml", "bad_request_memory.yaml:16:24",
+     "the pods request memory 1500Gi, more than the allocatable memory of any node they can "
+     "run on (at most 1453334Mi, g6e.48xlarge: its memory less kube-reserved and the eviction "
+     "threshold, docs/nodes.md#allocatable): they could never be scheduled"},
+    {"bad_request_memory_unknown.yaml", "bad_request_memory_unknown.yaml:13:40",
+     "the catalog has no memory for instance type 'Standard_NC96ads_A100_v4': the pods' "
+     "memory request cannot be checked against its nodes (give its memory_gib in a catalog "
+     "file, 'model.catalog')"},
     {"bad_aks_cloud.yaml", "bad_aks_cloud.yaml:15:5",
      "'cluster.aks' needs 'cluster.cloud: azure'"},
     {"bad_aks_eviction_regular.yaml", "bad_aks_eviction_regular.yaml:16:63",
@@ -520,13 +532,17 @@ Test(nodepool, aks_pools_and_profile_as_az_prints_them)
         "cluster.aks.nodePools.*.orchestratorVersion",
         "cluster.aks.nodePools.*.provisioningState",
         "cluster.aks.nodePools.*.powerState",
-        "cluster.aks.nodePools.*.maxPods",
         "cluster.aks.nodePools.*.gatewayProfile" /* unknown to llmcap, null: recorded */,
         "cluster.aks.autoscalerProfile.skipNodesWithSystemPods",
         "cluster.aks.autoscalerProfile.okTotalUnreadyCount",
         "cluster.aks.autoscalerProfile.balanceSimilarNodeGroups"};
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
         cr_assert(has_ignored(&cfg, expect[i]), "%s not listed", expect[i]);
+    /* maxPods sets the nodes' kube-reserved memory (np_allocatable): read, not ignored */
+    cr_assert_not(has_ignored(&cfg, "cluster.aks.nodePools.*.maxPods"));
+    for (size_t i = 0; i < a->n_pools; i++)
+        if (!a->pools[i].system)
+            cr_assert_eq(a->pools[i].max_pods, 30, "pool %zu", i);
     /* listed once, modelled and null known fields not at all */
     size_t n_disk = 0;
     for (size_t i = 0; i < cfg.ignored.n; i++)
@@ -816,5 +832,75 @@ Test(nodepool, zone_names_through_an_inline_map_and_in_cluster_zones)
     cr_expect_str_eq(cfg.zone_names[1], "us-east-1c");
     cr_expect(!cfg.kp[0].zone_ok[0] && cfg.kp[0].zone_ok[1]);
     nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+static int32_t type_index(const struct nodepool_cfg *cfg, const char *id)
+{
+    for (int32_t t = 0; t < cfg->n_types; t++)
+        if (!strcmp(cfg->types[t].inst->id, id))
+            return t;
+    cr_assert_fail("no type %s", id);
+    return -1;
+}
+
+Test(nodepool, allocatable_as_the_providers_compute_it)
+{
+    /* AWS (aws/karpenter-provider-aws pkg/providers/instancetype/types.go, v1.6). The
+     * built-in g6e.xlarge carries Karpenter's generated figure, which the formula gives by
+     * hand: cpu 4000m less 6% of the first core (60m), 1% of the second (10m), 0.5% of
+     * the next two (10m) = 3920m; memory 32 GiB = 32768 MiB less the VM overhead
+     * ceil(7.5% x 32768) = 2458 MiB, kube-reserved 11 MiB x 58 pods (4 ENIs x 14 IPs + 2)
+     * + 255 MiB = 893 MiB, eviction 100 MiB: 29317 MiB. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load("good_karpenter_defaults.yaml", &sc, &cfg, &err), SIM_OK, "%s", err.msg);
+    int64_t cpu, mem;
+    np_allocatable(&cfg, type_index(&cfg, "g6e.xlarge"), -1, &cpu, &mem);
+    cr_assert_eq(cpu, 3920);
+    cr_assert_eq(mem, 29317LL * 1048576);
+    /* The fixture catalog's g6e.48xlarge has no such figure: the formula with 110 pods
+     * (the catalog has no ENI limits): 192000m less 60 + 10 + 10 + 0.25% x 188000 = 550m
+     * -> 191450m; 1536 GiB = 1572864 MiB less ceil(117964.8) = 117965, 11 x 110 + 255 =
+     * 1465 and 100: 1453334 MiB. */
+    np_allocatable(&cfg, type_index(&cfg, "g6e.48xlarge"), -1, &cpu, &mem);
+    cr_assert_eq(cpu, 191450);
+    cr_assert_eq(mem, 1453334LL * 1048576);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+    /* AKS (learn.microsoft.com/azure/aks/node-resource-reservations): Standard_NC24ads_
+     * A100_v4, 24 vCPU, 220 GiB. kube-reserved cpu 140m at 4 cores + 10m per core above:
+     * 340m -> 23660m. Memory 225280 MiB less min(20 MiB x maxPods + 50 MiB, 25%) and
+     * eviction 100 MiB: the az pools' maxPods 30 -> 650 MiB -> 224530 MiB; AKS's default
+     * 250 (Azure CNI Overlay) -> 5050 MiB -> 220130 MiB. */
+    cr_assert_eq(load("good_aks_az.yaml", &sc, &cfg, &err), SIM_OK, "%s", err.msg);
+    int32_t t = type_index(&cfg, "Standard_NC24ads_A100_v4");
+    np_allocatable(&cfg, t, 1, &cpu, &mem);
+    cr_assert_eq(cpu, 23660);
+    cr_assert_eq(mem, 224530LL * 1048576);
+    np_allocatable(&cfg, t, -1, &cpu, &mem);
+    cr_assert_eq(mem, 220130LL * 1048576);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+Test(nodepool, a_request_above_its_limit_is_refused_as_the_api_server_does)
+{
+    struct scenario sc;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/bad_request_above_limit.yaml", NULL, 0,
+                               &err),
+                 SIM_EINVAL);
+    cr_assert_str_eq(err.where, FIXTURES "/cluster/bad_request_above_limit.yaml:15:23");
+    cr_assert_str_eq(err.msg, "'fleet.pod.resources.requests.cpu' (8) must be less than or "
+                              "equal to the cpu limit (4500m), as the API server requires");
+    /* A limit alone sets the request (SetDefaults_Pod): 4500m, rounded up from 4.5. */
+    const char *sets[] = {"fleet.pod.resources.requests={memory: 1Gi}"};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/bad_request_above_limit.yaml", sets, 1,
+                               &err),
+                 SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(sc.fleet.pod.res.cpu_m, 4500);
+    cr_assert_eq(sc.fleet.pod.res.memory, 1073741824);
     scenario_release(&sc);
 }
