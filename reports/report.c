@@ -490,9 +490,15 @@ static void write_charts(const struct run_data *rd, FILE *gp, const char *pre, c
     char t[64];
     snprintf(t, sizeof t, "($1/%g):2", ax.div);
     for (int i = 0; i < CH_N; i++) {
+        bool own_fleet = i == CH_FLEET && rd->series_deployment; /* the nodes are the cluster's */
         snprintf(ch[i].name, sizeof ch[i].name, "%s%s", pre, chart_names[i].name);
-        snprintf(ch[i].title, sizeof ch[i].title, "%s%s", who, chart_names[i].title);
-        ch[i].caption = chart_names[i].caption;
+        snprintf(ch[i].title, sizeof ch[i].title, "%s%s", who,
+                 own_fleet ? "Arrivals, ready and starting replicas" : chart_names[i].title);
+        ch[i].caption = own_fleet ? "The deployment's arrivals per second in each window (left "
+                                    "axis) against its replicas ready to serve and its "
+                                    "replicas starting (created, not yet Ready) (right axis); "
+                                    "the nodes are the cluster's, in the cluster's chart."
+                                  : chart_names[i].caption;
         ch[i].drawn = false;
         snprintf(ch[i].why, sizeof ch[i].why, "%s", (mask >> i) & 1 ? "" : "drawn for the cluster");
     }
