@@ -11,7 +11,7 @@
 #include "reports/export.h"
 #include "reports/rundata.h"
 
-enum { OPT_TABLE, OPT_FORMAT, OPT_RUN, OPT_OUT };
+enum { OPT_TABLE, OPT_FORMAT, OPT_RUN, OPT_DEPLOYMENT, OPT_OUT };
 
 static const struct cli_opt export_opts[] = {
     [OPT_TABLE] = {"table", 't', "TABLE",
@@ -20,6 +20,9 @@ static const struct cli_opt export_opts[] = {
                    "(required)"},
     [OPT_FORMAT] = {"format", 'f', "FORMAT", "csv (RFC 4180, the default) or jsonl"},
     [OPT_RUN] = {"run", 'r', "N", "only run N (default: every run in the database)"},
+    [OPT_DEPLOYMENT] = {"deployment", 'd', "NAME",
+                        "only the rows of deployment NAME of runs of several deployments "
+                        "(tables with a deployment column)"},
     [OPT_OUT] = {"output", 'o', "FILE", "write FILE (whole or not at all) instead of stdout"},
 };
 
@@ -27,14 +30,15 @@ int cmd_export(int argc, char **argv)
 {
     struct cli_args a;
     int rc = cli_parse(argc, argv, export_opts, sizeof export_opts / sizeof export_opts[0],
-                       "DB --table TABLE [--format csv|jsonl] [--run N] [-o FILE]",
+                       "DB --table TABLE [--format csv|jsonl] [--run N] [--deployment NAME] "
+                       "[-o FILE]",
                        "Write one table of a results database as CSV or JSON Lines, for "
                        "spreadsheets, pandas, DuckDB or Grafana. Parquet: convert the CSV "
                        "(docs/sqlite.md says how, and why llmcap does not write it).",
                        &a);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    const char *table = NULL, *outp = NULL;
+    const char *table = NULL, *outp = NULL, *deployment = NULL;
     enum export_format fmt = EXPORT_CSV;
     int64_t run = 0;
     for (size_t i = 0; i < a.n_opts; i++) {
@@ -77,6 +81,9 @@ int cmd_export(int argc, char **argv)
             run = id;
             break;
         }
+        case OPT_DEPLOYMENT:
+            deployment = v;
+            break;
         case OPT_OUT:
             outp = v;
             break;
@@ -97,6 +104,10 @@ int cmd_export(int argc, char **argv)
             return cli_error(&err);
         }
     }
+    if (deployment && export_check_deployment(db, table, run, deployment, &err) != SIM_OK) {
+        db_close(db);
+        return cli_error(&err);
+    }
     FILE *out = stdout;
     char tmp[4096] = "";
     if (outp) {
@@ -111,7 +122,7 @@ int cmd_export(int argc, char **argv)
         }
     }
     uint64_t n = 0;
-    rc = export_table(db, table, run, fmt, out, &n, &err);
+    rc = export_table(db, table, run, deployment, fmt, out, &n, &err);
     db_close(db);
     if (outp)
         rc = cli_atomic_close(out, tmp, outp, rc, &err);

@@ -204,8 +204,61 @@ static int put_row(void *ctx, const struct db_value *cols, int n_cols)
     return rc;
 }
 
-int export_table(struct db *db, const char *table, int64_t run_id, enum export_format fmt,
-                 FILE *out, uint64_t *n_rows, struct sim_err *err)
+static int count_cb(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    *(int64_t *)ctx = c[0].i;
+    return 0;
+}
+
+/* Append a name to a list "a, b, c" of at most 512 bytes. */
+static int text_cb(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    char *buf = ctx;
+    size_t at = strlen(buf);
+    if (at + 80 < 512)
+        snprintf(buf + at, 512 - at, "%s%s", at ? ", " : "", c[0].s ? c[0].s : "");
+    return 0;
+}
+
+int export_check_deployment(struct db *db, const char *table, int64_t run_id,
+                            const char *deployment, struct sim_err *err)
+{
+    if (!db_has_column(db, table, "deployment"))
+        return sim_err_set(err, SIM_EINVAL,
+                           "'--deployment': table '%s' has no deployment column (the tables "
+                           "with one: requests, samples, scaling_events, pods, deployments, "
+                           "deployment_summary, deployment_slo_results; written by llmcap "
+                           "with schema 3 or later for the first four)",
+                           table);
+    char names[512] = "";
+    struct db_value p[2] = {db_int(run_id), db_text(deployment)};
+    bool tables = db_has_column(db, "deployments", "deployment");
+    int64_t found = 0;
+    int rc = tables ? db_query(db,
+                               "SELECT count(*) FROM deployments WHERE (?1 <= 0 OR run_id = ?1) "
+                               "AND deployment = ?2",
+                               p, 2, count_cb, &found, err)
+                    : SIM_OK;
+    if (rc != SIM_OK || found > 0)
+        return rc;
+    if (tables && (rc = db_query(db,
+                                 "SELECT DISTINCT deployment FROM deployments WHERE (?1 <= 0 OR "
+                                 "run_id = ?1) ORDER BY deployment",
+                                 p, 1, text_cb, names, err)) != SIM_OK)
+        return rc;
+    if (run_id > 0)
+        return sim_err_set(err, SIM_EINVAL, "'--deployment': run %lld has no deployment '%s' (%s%s)",
+                           (long long)run_id, deployment, names[0] ? "its deployments: " : "it has one",
+                           names[0] ? names : "");
+    return sim_err_set(err, SIM_EINVAL, "'--deployment': no run in the database has a deployment '%s' (%s%s)",
+                       deployment, names[0] ? "deployments: " : "no run of several deployments",
+                       names[0] ? names : "");
+}
+
+int export_table(struct db *db, const char *table, int64_t run_id, const char *deployment,
+                 enum export_format fmt, FILE *out, uint64_t *n_rows, struct sim_err *err)
 {
     *n_rows = 0;
     const char *order = order_of(table);
@@ -251,8 +304,10 @@ int export_table(struct db *db, const char *table, int64_t run_id, enum export_f
                                notes ? "(SELECT value FROM run_notes n WHERE n.run_id = "
                                        "nodes.run_id AND n.key = 'zone_names')"
                                      : "NULL");
-    snprintf(sql + at, sizeof sql - at, " FROM \"%s\"%s ORDER BY %s", table,
-             run_id > 0 ? " WHERE run_id = ?1" : "", order);
+    /* ?1 the run (when > 0), ?2 the deployment (when given) */
+    snprintf(sql + at, sizeof sql - at, " FROM \"%s\"%s%s%s ORDER BY %s", table,
+             run_id > 0 || deployment ? " WHERE " : "", run_id > 0 ? "run_id = ?1" : "",
+             deployment ? (run_id > 0 ? " AND deployment = ?2" : "deployment = ?2") : "", order);
     /* the names as written: zone_name inserted after zone */
     struct names out_nm = nm;
     if (zone_col >= 0) {
@@ -270,8 +325,8 @@ int export_table(struct db *db, const char *table, int64_t run_id, enum export_f
         fputs("\r\n", out);
     }
     struct writer w = {out, fmt, &out_nm, 0, zone_col};
-    struct db_value rv = db_int(run_id);
-    rc = db_query(db, sql, &rv, run_id > 0 ? 1 : 0, put_row, &w, err);
+    struct db_value rv[2] = {db_int(run_id), db_text(deployment)};
+    rc = db_query(db, sql, rv, deployment ? 2 : run_id > 0 ? 1 : 0, put_row, &w, err);
     *n_rows = w.rows;
     if (rc == SIM_ENOMEM)
         return sim_err_set(err, SIM_ENOMEM, "out of memory exporting '%s'", table);

@@ -23,7 +23,8 @@ enum export_format { EXPORT_CSV, EXPORT_JSONL };
 extern const char *const export_tables[];
 
 /*
- * Write `table` (one of export_tables) of every run, or of run `run_id` only (> 0), to
+ * Write `table` (one of export_tables) of every run, or of run `run_id` only (> 0), and
+ * of every deployment or of `deployment` only (not NULL; export_check_deployment()), to
  * `out`. `nodes` gets a `zone_name` column after `zone`: the zone ID's name in the run's
  * run_notes 'zone_names' (reports/zones.h), NULL where the run does not name it.
  * - CSV: a header line of the column names, then one record per row; fields holding a
@@ -36,7 +37,14 @@ extern const char *const export_tables[];
  * Returns SIM_OK, SIM_EINVAL for an unknown table (err lists the known ones), SIM_EIO
  * when the database cannot be read or `out` cannot be written, SIM_ENOMEM.
  */
-int export_table(struct db *db, const char *table, int64_t run_id, enum export_format fmt,
-                 FILE *out, uint64_t *n_rows, struct sim_err *err);
+int export_table(struct db *db, const char *table, int64_t run_id, const char *deployment,
+                 enum export_format fmt, FILE *out, uint64_t *n_rows, struct sim_err *err);
+
+/* Whether `deployment` can select rows of `table` (of run `run_id` when > 0): the table
+ * has a deployment column (schema 3: requests, samples, scaling_events, pods, and the
+ * deployment tables) and the database holds that deployment. SIM_OK, or SIM_EINVAL +
+ * err saying which tables can, or which deployments there are; SIM_EIO. */
+int export_check_deployment(struct db *db, const char *table, int64_t run_id,
+                            const char *deployment, struct sim_err *err);
 
 #endif

@@ -103,6 +103,32 @@ Test(deployments_db, every_row_names_its_deployment)
               "'replicas_peak_ready'",
           "chat"),
         0.0);
+    /* llmcap export --deployment: that deployment's rows, as many as its summary says */
+    char path[600];
+    snprintf(path, sizeof path, "%s/chat.csv", dir);
+    cr_assert_eq(llmcap(dir, "", "export %s --table requests --run 1 --deployment chat -o %s", db,
+                        path),
+                 0, "%s", out_of(dir, "err"));
+    char *csv = slurp(path, NULL);
+    cr_assert_not_null(csv);
+    cr_assert_float_eq((double)count_of(csv, "\r\n") - 1,
+                       q(db, "SELECT value FROM deployment_summary WHERE deployment = ?1 AND "
+                             "key = 'requests_total'",
+                         "chat"),
+                       0.0);
+    cr_assert_eq(count_of(csv, ",code\r\n"), 0);
+    free(csv);
+    /* tables without the column, and deployments the run does not have: exit 2 */
+    cr_assert_eq(llmcap(dir, "", "export %s --table nodes --deployment chat", db), 2);
+    char *err = out_of(dir, "err");
+    cr_assert_not_null(strstr(err, "table 'nodes' has no deployment column"), "%s", err);
+    free(err);
+    cr_assert_eq(llmcap(dir, "", "export %s --table pods --run 1 --deployment chatt", db), 2);
+    err = out_of(dir, "err");
+    cr_assert_not_null(strstr(err, "run 1 has no deployment 'chatt' (its deployments: chat, "
+                                   "code)"),
+                       "%s", err);
+    free(err);
     /* a single-deployment run: NULL everywhere */
     cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", STEADY, db), 0);
     cr_assert_float_eq(query_num(db, "SELECT count(*) FROM requests WHERE run_id = 2 AND "
