@@ -476,9 +476,9 @@ static void plot_line(FILE *gp, bool *first, const char *pre, const char *file, 
     *first = false;
 }
 
-/* The charts a deployment of several has of its own (the nodes, the bill and the KV
- * cache are drawn for the cluster). */
-#define DEP_CHARTS ((1u << CH_FLEET) | (1u << CH_QUEUE) | (1u << CH_TTFT) | (1u << CH_TPOT))
+/* The charts a deployment of several has of its own: all but the bill (the cluster's;
+ * its share is in the Deployments table). */
+#define DEP_CHARTS (((1u << CH_N) - 1) & ~(1u << CH_COST))
 
 /* Write rd's charts (those in `mask`, 1 << CH_*) into the script gp, their data files
  * and names prefixed with `pre` and their titles with `who` ("chat: ", or "" for the

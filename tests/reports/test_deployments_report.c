@@ -302,8 +302,9 @@ Test(deployments_report, each_deployment_has_its_latency_over_time_pods_and_char
         snprintf(path, sizeof path, "%s/out/data/dep-%s-ready.tsv", dir, deps[k]);
         tsv_stats(path, 2, &peak, 0, &unused);
         cr_assert_float_eq(peak, dep_value(db, deps[k], "replicas_peak_ready"), 0.0);
-        static const char *const charts[] = {"fleet", "queue", "ttft", "tpot"};
-        for (int c = 0; c < 4; c++) {
+        static const char *const charts[] = {"fleet", "queue", "ttft", "tpot", "kv_cache",
+                                             "latency_cdf"};
+        for (int c = 0; c < 6; c++) {
             snprintf(path, sizeof path, "%s/out/dep-%s-%s.svg", dir, deps[k], charts[c]);
             char *svg = slurp(path, NULL);
             cr_assert_not_null(svg, "%s is missing", path);
