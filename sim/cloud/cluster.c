@@ -22,7 +22,7 @@
  * each node's allocatable (np_allocatable: capacity less the provider's reservations)
  * wherever they bind upstream: the kube-scheduler's fit, Karpenter's queue order and
  * instance-type fit, the autoscaler's pod order, estimate and scale-down simulation.
- * DaemonSets are not modelled (no per-node overhead beyond the reservations).
+ * DaemonSet pods count with the requests cluster.daemonset_requests gives for every node.
  */
 #include <math.h>
 #include <stdio.h>
@@ -1101,9 +1101,17 @@ static bool kp_counts_for_limits(const struct sim *s, int32_t id)
     return n->state != NODE_GONE && !s->cluster->x[id].disrupting && !s->cluster->x[id].failed;
 }
 
+/* Do pods requesting `req` (0: none, not checked) fit beside the DaemonSet pods'
+ * requests `ds` in `alloc`? */
+static bool res_fits(int64_t req, int64_t ds, int64_t alloc)
+{
+    return req == 0 || req + ds <= alloc;
+}
+
 /* Types (a mask) of NodePool p whose allocatable holds a claim's pods: the sum of their
  * GPUs, cpu and memory requests (nodeclaim.go filterInstanceTypesByRequirements, fits:
- * resources.Fits(requests, it.Allocatable()); no DaemonSet overhead is modelled). */
+ * resources.Fits(requests, it.Allocatable()), the requests starting from the DaemonSet
+ * pods', cluster.daemonset_requests: getDaemonOverhead). */
 static uint64_t kp_fits(const struct cluster *cl, int32_t p, int32_t units, int64_t cpu,
                         int64_t mem)
 {
@@ -1111,7 +1119,8 @@ static uint64_t kp_fits(const struct cluster *cl, int32_t p, int32_t units, int6
     for (int32_t t = 0; t < cl->cfg.n_types; t++) {
         const struct np_type *ty = &cl->cfg.types[t];
         if ((cl->cfg.kp[p].types >> t & 1) && ty->gpus >= units &&
-            (cpu == 0 || cpu <= ty->alloc_cpu_m) && (mem == 0 || mem <= ty->alloc_memory))
+            res_fits(cpu, cl->cfg.ds_cpu_m, ty->alloc_cpu_m) &&
+            res_fits(mem, cl->cfg.ds_memory, ty->alloc_memory))
             m |= 1ull << t;
     }
     return m;
@@ -1309,8 +1318,8 @@ static void slots_of(struct sim *s, int32_t id)
     struct cluster *cl = s->cluster;
     const struct node *n = &s->nodes[id];
     cl->slots[id] = n->gpus_free;
-    cl->slot_cpu[id] = cl->x[id].alloc_cpu - n->cpu_req;
-    cl->slot_mem[id] = cl->x[id].alloc_mem - n->mem_req;
+    cl->slot_cpu[id] = cl->x[id].alloc_cpu - n->cpu_req - cl->cfg.ds_cpu_m;
+    cl->slot_mem[id] = cl->x[id].alloc_mem - n->mem_req - cl->cfg.ds_memory;
 }
 
 /* The nodes Karpenter's scheduler tries pods on before opening NodeClaims: Ready and
@@ -1865,7 +1874,7 @@ static bool pool_takes(const struct sim *s, int32_t p, const struct pod_item *it
         return false;
     int64_t cpu, mem;
     np_allocatable(&cl->cfg, pool->type, p, &cpu, &mem);
-    return (it->cpu == 0 || it->cpu <= cpu) && (it->mem == 0 || it->mem <= mem);
+    return res_fits(it->cpu, cl->cfg.ds_cpu_m, cpu) && res_fits(it->mem, cl->cfg.ds_memory, mem);
 }
 
 static void ca_backoff(struct sim *s, int32_t pool)
@@ -1941,6 +1950,12 @@ static int32_t ca_expand(struct sim *s, struct ca_option *o, int32_t n)
     return (int32_t)rng_uniform_int(s->rng, RNG_EXPANDER, (unsigned long)n);
 }
 
+/* Room for pod q on an estimate's node with `units`, `cpu` and `mem` free. */
+static bool est_fits(int32_t units, int64_t cpu, int64_t mem, const struct pod_item *q)
+{
+    return units >= q->units && (q->cpu == 0 || cpu >= q->cpu) && (q->mem == 0 || mem >= q->mem);
+}
+
 /*
  * The binpacking estimator for AKS pool p (cluster-autoscaler estimator/
  * binpacking_estimator.go Estimate, kubernetes/autoscaler cluster-autoscaler-1.33): the
@@ -1963,6 +1978,7 @@ static int32_t ca_estimate(struct sim *s, int32_t p, const struct pod_item *it, 
     int32_t cap = gpushare_node_units(s, cl->cfg.types[pool->type].gpus);
     int64_t cap_cpu, cap_mem;
     np_allocatable(&cl->cfg, pool->type, p, &cap_cpu, &cap_mem);
+    int64_t room_cpu = cap_cpu - cl->cfg.ds_cpu_m, room_mem = cap_mem - cl->cfg.ds_memory;
     int32_t *est = cl->est, nn = 0, last = -1;
     int64_t *ecpu = cl->est_cpu, *emem = cl->est_mem;
     /* the groups the template node takes, in the order of their oldest pod */
@@ -1999,7 +2015,7 @@ static int32_t ca_estimate(struct sim *s, int32_t p, const struct pod_item *it, 
             if (q->dep != d)
                 continue;
             int32_t e = 0;
-            while (e < nn && (est[e] < q->units || ecpu[e] < q->cpu || emem[e] < q->mem))
+            while (e < nn && !est_fits(est[e], ecpu[e], emem[e], q))
                 e++;
             if (e == nn)
                 break;
@@ -2013,14 +2029,14 @@ static int32_t ca_estimate(struct sim *s, int32_t p, const struct pod_item *it, 
             const struct pod_item *q = &it[i];
             if (q->dep != d)
                 continue;
-            if (last < 0 || est[last] < q->units || ecpu[last] < q->cpu || emem[last] < q->mem) {
+            if (last < 0 || !est_fits(est[last], ecpu[last], emem[last], q)) {
                 if (nn >= limit) {
                     more = false; /* no permission to add a node */
                     break;
                 }
                 est[nn] = cap;
-                ecpu[nn] = cap_cpu;
-                emem[nn] = cap_mem;
+                ecpu[nn] = room_cpu; /* the template node runs the DaemonSet pods */
+                emem[nn] = room_mem;
                 last = nn++;
             }
             est[last] -= q->units;
@@ -2409,6 +2425,9 @@ static int initial_nodes(struct sim *s, struct sim_err *err)
     if (replicas < 0)
         return sim_err_set(err, SIM_ENOMEM, "out of memory for nodes");
     if (cl->cfg.kind == NP_KARPENTER) {
+        /* in Karpenter's queue order: by cpu and memory requests, then as listed */
+        if (s->n_deps > 1)
+            qsort(cl->items, (size_t)replicas, sizeof *cl->items, cmp_item);
         int32_t unplaced;
         int32_t n_claims = kp_pack(s, cl->items, replicas, -1, &unplaced);
         if (unplaced > 0 && s->n_deps == 1)
@@ -2667,12 +2686,13 @@ static struct node *find_node(struct sim *s, const struct deployment *d, struct 
         sn->allocatable[SCHED_CPU] = x->alloc_cpu;
         sn->allocatable[SCHED_MEMORY] = x->alloc_mem;
         sn->allocatable[SCHED_GPU] = n->units; /* of the pods' GPU resource */
-        sn->requested[SCHED_CPU] = n->cpu_req;
-        sn->requested[SCHED_MEMORY] = n->mem_req;
+        /* its DaemonSet pods run beside the replicas (cluster.daemonset_requests) */
+        sn->requested[SCHED_CPU] = n->cpu_req + cl->cfg.ds_cpu_m;
+        sn->requested[SCHED_MEMORY] = n->mem_req + cl->cfg.ds_memory;
         sn->requested[SCHED_GPU] = n->units - n->gpus_free;
         gpushare_sched_units(s, d, n, &sn->allocatable[SCHED_GPU], &sn->requested[SCHED_GPU]);
-        sn->nonzero_requested[SCHED_CPU] = n->nz_cpu_req;
-        sn->nonzero_requested[SCHED_MEMORY] = n->nz_mem_req;
+        sn->nonzero_requested[SCHED_CPU] = n->nz_cpu_req + cl->cfg.ds_cpu_m;
+        sn->nonzero_requested[SCHED_MEMORY] = n->nz_mem_req + cl->cfg.ds_memory;
         sn->labels = x->cls->labels;
         sn->n_labels = x->cls->n;
         sn->taints = np_node_taints(&cl->cfg, x->pool, &sn->n_taints);

@@ -499,7 +499,8 @@ static int cmp_str(const void *a, const void *b)
 static const char *const cluster_keys[] = {"cloud",    "region", "zones",
                                            "karpenter", "aks",    "spot",
                                            "insufficient_capacity", "podDisruptionBudget",
-                                           "start_time", "gpu_sharing", "scheduler", "zone_ids", NULL};
+                                           "start_time", "gpu_sharing", "scheduler", "zone_ids",
+                                           "daemonset_requests", NULL};
 
 /* cluster.start_time: the UTC date and time of the run's t = 0 (for budget schedules). */
 static int read_start(const struct rd *r, const struct ynode *cl)
@@ -2884,6 +2885,8 @@ static int check_cpu_mem(const struct rd *r, const struct np_pod *out, uint64_t 
                         "request cannot be checked against its nodes (give its memory_gib in "
                         "a catalog file, 'model.catalog')",
                         cfg->types[t].inst->id);
+        cpu -= cfg->ds_cpu_m; /* the DaemonSet pods' requests (cluster.daemonset_requests) */
+        mem -= cfg->ds_memory;
         fits = fits || (res->cpu_m <= cpu && res->memory <= mem);
         if (cpu > best_cpu) {
             best_cpu = cpu;
@@ -2902,18 +2905,20 @@ static int check_cpu_mem(const struct rd *r, const struct np_pod *out, uint64_t 
     if (res->cpu_m > best_cpu)
         return fail(r, res->cpu_node,
                     "%sthe pods request cpu %s, more than the allocatable cpu of any node they "
-                    "can run on (at most %lldm, %s: its vCPUs less kube-reserved, "
+                    "can run on (at most %lldm, %s: its vCPUs less kube-reserved%s, "
                     "docs/nodes.md#allocatable): they could never be scheduled",
                     who, res->cpu_node->value, (long long)best_cpu,
-                    cfg->types[best_cpu_t].inst->id);
+                    cfg->types[best_cpu_t].inst->id,
+                    cfg->ds_cpu_m ? " and the DaemonSet pods' requests" : "");
     if (res->memory > best_mem)
         return fail(r, res->mem_node,
                     "%sthe pods request memory %s, more than the allocatable memory of any node "
-                    "they can run on (at most %lldMi, %s: its memory less kube-reserved and the "
+                    "they can run on (at most %lldMi, %s: its memory less kube-reserved%s and the "
                     "eviction threshold, docs/nodes.md#allocatable): they could never be "
                     "scheduled",
                     who, res->mem_node->value, (long long)(best_mem / 1048576),
-                    cfg->types[best_mem_t].inst->id);
+                    cfg->types[best_mem_t].inst->id,
+                    cfg->ds_memory ? ", the DaemonSet pods' requests" : "");
     return fail(r, res->cpu_node,
                 "%sno node the pods can run on has both cpu %s and memory %s allocatable "
                 "(docs/nodes.md#allocatable): they could never be scheduled",
@@ -3138,7 +3143,7 @@ int nodepool_cfg_load_deps(struct nodepool_cfg *cfg, const struct scenario *cons
     }
     if (!kn && !an) {
         static const char *const needs[] = {"spot", "insufficient_capacity",
-                                            "podDisruptionBudget", NULL};
+                                            "podDisruptionBudget", "daemonset_requests", NULL};
         for (size_t i = 0; needs[i]; i++)
             if (ynode_get(cl, needs[i])) {
                 rc = fail(&r, ynode_key(cl, needs[i]),
@@ -3171,6 +3176,11 @@ int nodepool_cfg_load_deps(struct nodepool_cfg *cfg, const struct scenario *cons
     if ((rc = read_cloud(&r, cl)) || (rc = read_zone_ids(&r, cl)) ||
         (rc = read_zones(&r, cl)) || (rc = read_start(&r, cl)))
         goto fail;
+    struct pod_cpu_mem ds;
+    if ((rc = podres_daemonsets_read(ynode_get(cl, "daemonset_requests"), &ds, err)))
+        goto fail;
+    cfg->ds_cpu_m = ds.cpu_m;
+    cfg->ds_memory = ds.memory;
     name_zones(r.cfg);
     /* ExtendedResourceToleration: enabled on EKS since 1.19 (aws/containers-roadmap#739);
      * not among AKS's admission plugins (unverified), where pods carry their tolerations. */

@@ -243,6 +243,9 @@ struct nodepool_cfg {
     /* kube-scheduler (cluster.scheduler) and the pods' side of scheduling */
     struct sched_profile sched;
     bool ert;                         /* the API server's ExtendedResourceToleration */
+    /* cluster.daemonset_requests: what the DaemonSet pods of every node request (millicores,
+     * bytes; 0: none), counted as requested on each node and in every NodeClaim */
+    int64_t ds_cpu_m, ds_memory;
     struct np_pod *pods;              /* per deployment, in the scenario's order (owned) */
     int32_t n_pods;
     /* Fields of the pasted objects accepted and ignored (status, managedFields,

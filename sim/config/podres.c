@@ -14,8 +14,7 @@
 #define MAX_CPU_M 1000000000LL
 #define MAX_MEMORY (1LL << 50)
 
-/* One quantity in base units (cores or bytes), rounded up to millicores or bytes. */
-static int quantity(const struct ynode *v, const char *key, const char *name, bool cpu,
+int podres_quantity(const struct ynode *v, const char *key, const char *name, bool cpu,
                     int64_t *out, struct sim_err *err)
 {
     const char *t = v && v->kind == YNODE_SCALAR && !ynode_is_null(v) ? v->value : NULL;
@@ -36,6 +35,22 @@ static int quantity(const struct ynode *v, const char *key, const char *name, bo
     return SIM_OK;
 }
 
+int podres_daemonsets_read(const struct ynode *n, struct pod_cpu_mem *out, struct sim_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!n || ynode_is_null(n))
+        return SIM_OK;
+    static const char *const keys[] = {"cpu", "memory", NULL};
+    const char *key = "cluster.daemonset_requests";
+    int rc = ynode_check_keys(n, key, keys, err);
+    const struct ynode *c = rc ? NULL : ynode_get(n, "cpu"), *m = rc ? NULL : ynode_get(n, "memory");
+    if (!rc && c && !(rc = podres_quantity(c, key, "cpu", true, &out->cpu_m, err)))
+        out->cpu_node = c;
+    if (!rc && m && !(rc = podres_quantity(m, key, "memory", false, &out->memory, err)))
+        out->mem_node = m;
+    return rc;
+}
+
 int podres_read(const struct ynode *res, const char *key, struct pod_cpu_mem *out,
                 struct sim_err *err)
 {
@@ -53,7 +68,7 @@ int podres_read(const struct ynode *res, const char *key, struct pod_cpu_mem *ou
                 continue;
             char k[160];
             snprintf(k, sizeof k, "%s.%s", key, pass ? "requests" : "limits");
-            int rc = quantity(q, k, names[r], r == 0, &v[pass], err);
+            int rc = podres_quantity(q, k, names[r], r == 0, &v[pass], err);
             if (rc)
                 return rc;
             at[pass] = q;

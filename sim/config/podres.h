@@ -10,6 +10,7 @@
 #ifndef LLMCAP_SIM_CONFIG_PODRES_H
 #define LLMCAP_SIM_CONFIG_PODRES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sim/core/err.h"
@@ -29,5 +30,14 @@ struct pod_cpu_mem {
  * rejects it ("must be less than or equal to cpu limit"). */
 int podres_read(const struct ynode *res, const char *key, struct pod_cpu_mem *out,
                 struct sim_err *err);
+
+/* One quantity `v` named `key`.`name` in messages, in millicores (`cpu`) or bytes,
+ * rounded up as Quantity.MilliValue / Value do. */
+int podres_quantity(const struct ynode *v, const char *key, const char *name, bool cpu,
+                    int64_t *out, struct sim_err *err);
+
+/* `cluster.daemonset_requests: {cpu, memory}` (NULL: none): the summed requests of the
+ * DaemonSet pods every node runs (docs/nodes.md#allocatable). */
+int podres_daemonsets_read(const struct ynode *n, struct pod_cpu_mem *out, struct sim_err *err);
 
 #endif

@@ -433,6 +433,16 @@ Test(cluster_mixed, karpenter_picks_the_type_whose_allocatable_cpu_holds_the_pod
     cr_assert_eq(r.n_nodes, 1);
     cr_assert_str_eq(node_row(&r, 0)->instance_type, "g6e.4xlarge");
     done(&r);
+    /* DaemonSet pods requesting 1 cpu on every node (cluster.daemonset_requests; Karpenter
+     * adds them to every NodeClaim): 15 + 1 = 16 cpu > 15890m, the g6e.8xlarge again. */
+    const char *ds[] = {"fleet.pod.resources.requests.cpu=15",
+                        "cluster.daemonset_requests={cpu: 1, memory: 2Gi}"};
+    load_with(&r, FIX "cpumem_cpu.yaml", ds, 2);
+    build(&r);
+    go(&r);
+    cr_assert_eq(r.n_nodes, 1);
+    cr_assert_str_eq(node_row(&r, 0)->instance_type, "g6e.8xlarge");
+    done(&r);
 }
 
 Test(cluster_mixed, insufficient_cpu_keeps_a_pod_off_a_node_with_free_gpus)
