@@ -33,7 +33,24 @@ enum ev_prio {
 
 enum req_state { RS_FREE, RS_GATEWAY, RS_WAITING, RS_RUNNING };
 
+/* The fields the engine's passes over its running batch read and write come first and
+ * fill the first 64 bytes (the struct is 64-byte aligned: one cache line per request per
+ * pass; kv_seq starts with its block counts). */
 struct req {
+    _Alignas(64) int32_t prompt_tokens;
+    int32_t output_tokens;
+    int32_t num_computed; /* tokens whose KV is in the cache */
+    int32_t num_output;   /* output tokens sampled so far */
+    int32_t sched_new;    /* tokens scheduled in the step in flight */
+    uint8_t state;
+    bool gave_up;            /* the client gave up on the attempt (router.client_timeout) at
+                                gave_up_us; the engine lets it go at its next step boundary */
+    bool hashes_outputs;     /* kv.pfx.open && !kv.hids: its output blocks are hashed (a
+                                session's history), set when an engine admits it */
+    int64_t last_token_us; /* when its latest token streamed (ITL) */
+    int64_t itl_sum_us;    /* sum of its inter-token gaps so far */
+    int64_t itl_n;         /* and their number */
+    struct kv_seq kv;        /* its tokens' identities and KV blocks (kvcache.h) */
     struct deployment *dep; /* the deployment (model) it is sent to */
     uint64_t id;
     int64_t arrival_us;
@@ -42,18 +59,9 @@ struct req {
     int64_t ready_us;       /* when it passes that replica's front end (engine.c) */
     double fe_tag;          /* in the API server: its finish in the server's virtual time */
     int64_t first_sched_us; /* when an engine first scheduled it (-1 before) */
-    int32_t prompt_tokens;
-    int32_t output_tokens;
-    int32_t num_computed; /* tokens whose KV is in the cache */
-    int32_t num_output;   /* output tokens sampled so far */
-    int32_t sched_new;    /* tokens scheduled in the step in flight */
     int32_t replica;      /* -1 when at the gateway */
     int32_t preemptions;
     int32_t retries;
-    int64_t last_token_us; /* when its latest token streamed (ITL) */
-    int64_t itl_sum_us;    /* sum of its inter-token gaps so far */
-    int64_t itl_n;         /* and their number */
-    uint8_t state;
     bool resumed;            /* preempted on its current engine (vLLM's num_preemptions > 0) */
     uint64_t session;        /* the workload's session id, 0 = none (session affinity) */
     bool semantic_hit;       /* answered by the gateway's semantic cache */
@@ -61,7 +69,6 @@ struct req {
     uint8_t cls;             /* its class (workload.classes), 0 without classes */
     int32_t priority;        /* vLLM request priority: smaller is served first */
     uint64_t group;          /* its prefix group (semantic cache), 0 = none */
-    struct kv_seq kv;        /* its tokens' identities and KV blocks (kvcache.h) */
     struct req *next, *prev; /* gateway queue or engine waiting queue */
     evq_handle timeout;      /* gateway timeout, or the client's retry after a backoff */
     /* The attempt in flight while its client's timeout runs: in its deployment's list of
@@ -69,8 +76,6 @@ struct req {
     struct req *anext, *aprev;
     bool in_attempts;
     int64_t attempt_us;      /* when the client sent the attempt in flight */
-    bool gave_up;            /* the client gave up on the attempt (router.client_timeout) at
-                                gave_up_us; the engine lets it go at its next step boundary */
     int64_t gave_up_us;
 };
 
@@ -147,6 +152,17 @@ struct engine {
     int64_t *run_bound; /* run_bound[i]: end of iteration i + 1 (RUN_CHUNK of them) */
     int64_t run_blk_base; /* run_new_blocks (engine.c): sum of computed / B - held */
     int32_t *run_m_ge;    /* [m]: running requests with computed % B >= m (B + 1 of them) */
+    int32_t bs_shift;     /* log2 of the block size, -1 when it is not a power of two */
+    int64_t run_k_done;   /* the fewest tokens any running request had left at its start */
+    /* The running batch as the next try_decode_run() finds it, when a decode run ended
+     * before any request's last token (engine.c, run_keep_view): valid for the scheduler
+     * pass right after. */
+    bool nx_valid;
+    int32_t nx_n;         /* the requests it covers */
+    int64_t nx_k_done, nx_ctx0, nx_base; /* run_m_ge holds their counts by computed % B */
+    int32_t n_end;        /* running requests the last step or run finished; -1: not known */
+    bool cancel_seen;     /* a running request's client gave up since the last full
+                             finish_sampled() pass found none left */
     int64_t step_prefill_tokens; /* of the step in flight */
     int32_t step_decode_seqs;
     /* counters */

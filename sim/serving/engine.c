@@ -92,7 +92,13 @@ int engine_init(struct engine *e, const struct engine_params *p, struct sim_err 
     int32_t cap = p->kind == ENGINE_STATIC ? p->static_batch_size : p->max_num_seqs;
     e->running = calloc((size_t)cap, sizeof *e->running);
     e->run_bound = calloc(RUN_CHUNK, sizeof *e->run_bound);
-    e->run_m_ge = calloc((size_t)p->block_size + 1, sizeof *e->run_m_ge);
+    /* B + 1 counts, and as many again for the check of the next run's view (Debug) */
+    e->run_m_ge = calloc(2 * ((size_t)p->block_size + 1), sizeof *e->run_m_ge);
+    e->n_end = -1;
+    e->bs_shift = -1;
+    for (int32_t k = 0; k < 31; k++)
+        if (p->block_size == (INT32_C(1) << k))
+            e->bs_shift = k;
     if (!e->running || !e->run_bound || !e->run_m_ge) {
         engine_release(e);
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the engine");
@@ -114,6 +120,7 @@ void engine_release(struct engine *e)
     free(e->run_m_ge);
     e->running = NULL;
     e->run_m_ge = NULL;
+    e->nx_valid = false;
     e->run_bound = NULL;
 }
 
@@ -156,6 +163,18 @@ static inline int32_t tokens_to_compute(const struct req *r)
 static inline bool is_decoding(const struct req *r)
 {
     return r->num_output >= 1 && tokens_to_compute(r) == 1;
+}
+
+/* c / B and c % B for c >= 0: a shift and a mask when B is a power of two (vLLM's block
+ * sizes are), the same values. */
+static inline int32_t blk_div(const struct engine *e, int32_t c, int32_t bs)
+{
+    return e->bs_shift >= 0 ? (int32_t)((uint32_t)c >> e->bs_shift) : c / bs;
+}
+
+static inline int32_t blk_mod(const struct engine *e, int32_t c, int32_t bs)
+{
+    return e->bs_shift >= 0 ? (int32_t)((uint32_t)c & (uint32_t)(bs - 1)) : c % bs;
 }
 
 static void batch_add(struct lat_batch *b, const struct req *r, int32_t n_new)
@@ -213,6 +232,7 @@ static void schedule(struct deployment *d, struct replica *rp)
      * for it, marked busy so that arrivals do not kick the engine meanwhile. */
     if (time_sliced(s, rp) && !gpushare_acquire(s, rp)) {
         rp->eng.busy = true;
+        rp->eng.nx_valid = false;
         return;
     }
     frontend_pull(d, &rp->eng);
@@ -220,6 +240,7 @@ static void schedule(struct deployment *d, struct replica *rp)
         static_schedule(d, rp);
     else
         vllm_schedule(d, rp);
+    rp->eng.nx_valid = false; /* the next run's view is for this pass only */
     frontend_arm(d, rp);
     if (time_sliced(s, rp) && !rp->eng.busy)
         gpushare_release(s, rp); /* nothing to run: the next engine may go */
@@ -261,11 +282,23 @@ static void take_off(struct deployment *d, struct replica *rp, struct req *r,
 
 /* Remove requests that sampled their last token, and those whose client gave up during
  * the step (vLLM's abort, handled before the next schedule), from running (keeping the
- * order of the rest), free their KV blocks and report them. */
+ * order of the rest), free their KV blocks and report them. Nothing to do when the pass
+ * that sampled the tokens knows none ends (e->n_end == 0) and no client gave up
+ * meanwhile. */
 static void finish_sampled(struct deployment *d, struct replica *rp)
 {
     struct sim *s = d->s;
     struct engine *e = &rp->eng;
+    int32_t known = e->n_end;
+    e->n_end = -1;
+    if (known == 0 && !e->cancel_seen) {
+#ifndef NDEBUG
+        for (int32_t i = 0; i < e->n_running; i++)
+            SIM_ASSERT(!e->running[i]->gave_up &&
+                       e->running[i]->num_output < e->running[i]->output_tokens);
+#endif
+        return;
+    }
     int32_t w = 0;
     for (int32_t i = 0; i < e->n_running; i++) {
         struct req *r = e->running[i];
@@ -282,6 +315,13 @@ static void finish_sampled(struct deployment *d, struct replica *rp)
         }
     }
     e->n_running = w;
+    if (e->cancel_seen) {
+        /* a preempted request whose client gave up comes back through waiting */
+        bool left = false;
+        for (const struct req *r = e->waiting.head; r && !left; r = r->next)
+            left = r->gave_up;
+        e->cancel_seen = left;
+    }
 }
 
 /* ---- vLLM V1: one scheduler step ------------------------------------------------ */
@@ -511,6 +551,7 @@ static void admit(struct deployment *d, struct replica *rp, struct req *r, const
         metrics_observe(rp, M_QUEUE_TIME, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
     }
     e->running[e->n_running++] = r;
+    r->hashes_outputs = r->kv.pfx.open && !r->kv.hids;
     kv_admit(&e->kv, &r->kv, &a->hit, a->blocks, a->cached_tokens + a->n_new);
     r->num_computed = a->cached_tokens;
     if (e->kv.caching) {
@@ -602,6 +643,7 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
     e->prompt_tokens_total += (uint64_t)e->step_prefill_tokens;
     uint64_t sampled = 0;
     struct gap_batch g = {0, 0};
+    int32_t n_end = 0;
     for (int32_t i = e->sched_first; i < e->sched_first + e->n_sched; i++) {
         struct req *r = e->running[i];
         r->num_computed += r->sched_new;
@@ -609,6 +651,7 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
         if (r->num_computed == r->prompt_tokens + r->num_output) {
             r->num_output++;
             sampled++;
+            n_end += r->num_output >= r->output_tokens;
             if (r->num_output == 1) {
                 /* the engine's token; the client sees it when the API server streams it */
                 sim_first_token(r, s->now_us);
@@ -621,6 +664,9 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
         }
     }
     gap_batch_flush(d, &g);
+    /* requests outside the step are unchanged since the last finish_sampled(): none of
+     * them ends (a client giving up sets cancel_seen) */
+    e->n_end = n_end;
     /* Each decoding sequence waited one iteration for its token. */
     if (e->step_decode_seqs > 0)
         metrics_observe(rp, M_ITL, (double)dur * 1e-6, (uint64_t)e->step_decode_seqs);
@@ -739,6 +785,7 @@ static void vllm_block_end(struct sim *s, void *obj, uint64_t arg)
     gap_batch_flush(d, &g);
     /* each token waited dur / k on average (the client sees one chunk per block) */
     metrics_observe(rp, M_ITL, (double)dur * 1e-6 / k, sampled);
+    e->n_end = -1;
     after_step(d, rp, sampled);
 }
 
@@ -789,6 +836,32 @@ static int32_t run_boundaries_upto(const struct engine *e, int64_t t)
     return t == INT64_MAX ? e->run_k : run_boundaries_before(e, t + 1);
 }
 
+#ifndef NDEBUG
+/* Debug builds: the view vllm_run_end() kept is what a pass over the batch finds now. */
+static void check_view(const struct engine *e, int32_t bs)
+{
+    int32_t *ge = e->run_m_ge + bs + 1;
+    memset(ge, 0, ((size_t)bs + 1) * sizeof *ge);
+    int64_t k_done = INT64_MAX, ctx0 = 0, base = 0;
+    bool all_decode = true;
+    SIM_ASSERT(e->nx_n == e->n_running);
+    for (int32_t i = 0; i < e->n_running; i++) {
+        const struct req *r = e->running[i];
+        all_decode = all_decode && is_decoding(r);
+        int64_t left = r->output_tokens - r->num_output;
+        k_done = left < k_done ? left : k_done;
+        ctx0 += r->num_computed;
+        base += r->num_computed / bs - kv_held(&r->kv);
+        ge[r->num_computed % bs]++;
+    }
+    for (int32_t m = bs - 1; m >= 0; m--)
+        ge[m] += ge[m + 1];
+    SIM_ASSERT(all_decode);
+    SIM_ASSERT(k_done == e->nx_k_done && ctx0 == e->nx_ctx0 && base == e->nx_base);
+    SIM_ASSERT(memcmp(ge, e->run_m_ge, ((size_t)bs + 1) * sizeof *ge) == 0);
+}
+#endif
+
 /*
  * When the next iterations are all pure decode with the same batch (no request finishes,
  * none is preempted, none can be admitted), schedule them as one run ending at the k-th
@@ -801,59 +874,78 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
     struct engine *e = &rp->eng;
     const struct engine_params *p = &d->ep;
     int32_t n = e->n_running;
+    bool view = e->nx_valid && e->nx_n == n;
+    e->nx_valid = false;
     if (n == 0 || n > p->max_num_batched_tokens)
         return false;
-    /* One pass over the batch: whether it all decodes, the run's length bound and
-     * context, and run_prepare_finish's inputs (unused unless the run starts). */
     const int32_t bs = p->block_size;
-    int32_t *ge = e->run_m_ge;
-    memset(ge, 0, (size_t)(bs + 1) * sizeof *ge);
-    int64_t k_done = INT64_MAX, ctx0 = 0, base = 0;
-    for (int32_t i = 0; i < n; i++) {
-        const struct req *r = e->running[i];
-        if (!is_decoding(r))
+    /* The waiting head first: one that is admitted even if every running request takes
+     * a new block in iteration 1 (at most n: each holds the blocks of its computed
+     * tokens) ends the run before it starts, whatever the batch holds. */
+    struct req *h = e->waiting.head;
+    struct admit_plan a;
+    int head = 0; /* plan_admission() of the head: 1 when it could be admitted */
+    if (h && n < p->max_num_seqs && p->max_num_batched_tokens - n > 0) {
+        head = plan_admission(d, e, h, p->max_num_batched_tokens - n, &a);
+        if (head < 0 || (head > 0 && a.need <= e->kv.n_free - n))
             return false;
-        int64_t left = r->output_tokens - r->num_output;
-        if (left < k_done)
-            k_done = left;
-        ctx0 += r->num_computed;
-        base += r->num_computed / bs - kv_held(&r->kv);
-        ge[r->num_computed % bs]++;
+    }
+    /* Whether the batch all decodes, the run's length bound and context, and
+     * run_prepare_finish's inputs (unused unless the run starts): the view the run that
+     * just ended left (vllm_run_end), or one pass over the batch. */
+    int32_t *ge = e->run_m_ge;
+    int64_t k_done = INT64_MAX, ctx0 = 0, base = 0;
+    if (view) {
+#ifndef NDEBUG
+        check_view(e, bs);
+#endif
+        k_done = e->nx_k_done;
+        ctx0 = e->nx_ctx0;
+        base = e->nx_base;
+    } else {
+        memset(ge, 0, (size_t)(bs + 1) * sizeof *ge);
+        for (int32_t i = 0; i < n; i++) {
+            const struct req *r = e->running[i];
+            if (!is_decoding(r))
+                return false;
+            int64_t left = r->output_tokens - r->num_output;
+            if (left < k_done)
+                k_done = left;
+            ctx0 += r->num_computed;
+            base += blk_div(e, r->num_computed, bs) - kv_held(&r->kv);
+            ge[blk_mod(e, r->num_computed, bs)]++;
+        }
+#ifndef NDEBUG
+        SIM_ASSERT(base <= 0); /* what the head's early answer relies on */
+#endif
     }
     if (k_done < 2)
         return false;
-    run_prepare_finish(e, bs, base);
+    if (view)
+        e->run_blk_base = base; /* run_m_ge holds the counts of m' >= m already */
+    else
+        run_prepare_finish(e, bs, base);
     const int64_t free_now = e->kv.n_free;
     if (run_new_blocks(e, p->block_size, 1) > free_now)
         return false; /* iteration 1 preempts: a normal step handles it */
     /* Blocks the run may take from the free queue: all free ones, or fewer when taking
      * more would evict a cached block the waiting head would hit. */
     int64_t room = free_now;
-    if (e->waiting.n > 0) {
+    if (head > 0) {
         /* The head stays blocked for the whole run only if it is blocked now: slots and
          * budget do not change, free KV blocks only shrink, and its cache hit stays what
          * it is while the blocks taken do not reach its evictable hit blocks (nor can
          * running requests cache blocks it would hit: hit_may_grow). */
-        struct req *h = e->waiting.head;
-        int64_t budget = p->max_num_batched_tokens - n;
-        if (n < p->max_num_seqs && budget > 0) {
-            struct admit_plan a;
-            int rc = plan_admission(d, e, h, budget, &a);
-            if (rc < 0)
-                return false;
-            if (rc > 0) {
-                int64_t first = run_new_blocks(e, p->block_size, 1);
-                if (a.need <= free_now - first || hit_may_grow(e, h))
-                    return false;
-                int64_t before = kv_blocks_before_hit(
-                    &e->kv, &a.hit,
-                    run_new_blocks(e, p->block_size, k_done < RUN_CHUNK ? k_done : RUN_CHUNK));
-                if (before < first)
-                    return false;
-                if (before < room)
-                    room = before;
-            }
-        }
+        int64_t first = run_new_blocks(e, p->block_size, 1);
+        if (a.need <= free_now - first || hit_may_grow(e, h))
+            return false;
+        int64_t before = kv_blocks_before_hit(
+            &e->kv, &a.hit,
+            run_new_blocks(e, p->block_size, k_done < RUN_CHUNK ? k_done : RUN_CHUNK));
+        if (before < first)
+            return false;
+        if (before < room)
+            room = before;
     }
     /* Largest k <= k_done whose allocations all fit in `room` (binary search: monotone in
      * k). */
@@ -873,6 +965,7 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
         return false;
     e->in_run = true;
     e->run_k = (int32_t)k;
+    e->run_k_done = k_done;
     e->run_start_us = s->now_us;
     e->run_ctx0 = ctx0;
     /* Iteration boundaries, kept for cutting the run short and for gauges. Runs are
@@ -908,7 +1001,7 @@ static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
      * iterations, which is replayed. */
     bool hashes_outputs = false;
     for (int32_t i = 0; i < e->n_running && e->kv.caching; i++)
-        hashes_outputs = hashes_outputs || (e->running[i]->kv.pfx.open && !e->running[i]->kv.hids);
+        hashes_outputs = hashes_outputs || e->running[i]->hashes_outputs;
     if (hashes_outputs) {
         for (int32_t it = 0; it < j; it++) {
             for (int32_t i = 0; i < e->n_running; i++) {
@@ -953,6 +1046,36 @@ static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
     sim_tokens_generated(d, (uint64_t)j * (uint64_t)e->n_running);
 }
 
+/*
+ * The next run's view. A decode run of j iterations that ended before any request's last
+ * token (j < run_k_done) leaves a batch the next scheduler pass can know without visiting
+ * it: every request still decodes (num_computed and num_output both grew by j), has j
+ * fewer tokens left, and j more computed; the counts by num_computed % B turn by j; the
+ * sum of num_computed / B grows by n (j / B) plus the requests whose remainder wrapped;
+ * the blocks held grew by those the run took from the free queue (`taken`). No request
+ * ends (n_end = 0). try_decode_run() then starts from this instead of a pass over the
+ * batch (checked against that pass in Debug builds). Integer sums and counts: the same
+ * values.
+ */
+static void run_keep_view(struct engine *e, int32_t bs, int64_t taken)
+{
+    int64_t n = e->n_running, j = e->run_k;
+    int32_t *ge = e->run_m_ge, *cnt = e->run_m_ge + bs + 1;
+    int32_t a = (int32_t)(j / bs), b = (int32_t)(j % bs);
+    e->nx_base = e->run_blk_base + n * a + ge[bs - b] - taken;
+    for (int32_t m = 0; m < bs; m++) { /* counts by remainder, turned by j */
+        int32_t to = m + b < bs ? m + b : m + b - bs;
+        cnt[to] = ge[m] - ge[m + 1];
+    }
+    for (int32_t m = bs - 1; m >= 0; m--)
+        ge[m] = ge[m + 1] + cnt[m];
+    e->nx_valid = true;
+    e->nx_n = e->n_running;
+    e->nx_k_done = e->run_k_done - j;
+    e->nx_ctx0 = e->run_ctx0 + n * j;
+    e->n_end = 0;
+}
+
 static void vllm_run_end(struct sim *s, void *obj, uint64_t arg)
 {
     (void)arg;
@@ -962,7 +1085,12 @@ static void vllm_run_end(struct sim *s, void *obj, uint64_t arg)
     e->step_ev = 0;
     e->in_run = false;
     e->busy_us += s->now_us - e->run_start_us;
+    int64_t free_before = e->kv.n_free;
     run_apply(d, rp, e->run_k);
+    if (e->run_k < e->run_k_done)
+        run_keep_view(e, d->ep.block_size, free_before - e->kv.n_free);
+    else
+        e->n_end = -1; /* some request sampled its last token */
     finish_sampled(d, rp);
     schedule(d, rp);
 }
@@ -1083,6 +1211,7 @@ static void static_batch_end(struct sim *s, void *obj, uint64_t arg)
             r->last_token_us = s->now_us;
         }
     }
+    e->n_end = -1;
     after_step(d, rp, tokens);
 }
 
@@ -1324,8 +1453,10 @@ void engine_cancel(struct replica *rp, struct req *r)
     struct engine *e = &rp->eng;
     if (e->in_run)
         run_cut(d->s, rp); /* a waiting head let go may be admitted at the next boundary */
-    if (r->state == RS_RUNNING)
+    if (r->state == RS_RUNNING) {
+        e->cancel_seen = true;
         return; /* finish_sampled() takes it off when the step in flight ends */
+    }
     bool in_frontend = false;
     frontend_advance(d, e, d->s->now_us);
     bool taking_in = false; /* still being taken in: it leaves the API server's share */
@@ -1358,6 +1489,8 @@ void engine_abort_all(struct replica *rp, enum req_outcome outcome)
             /* Count the iterations of the run that completed by now. */
             run_apply(d, rp, run_boundaries_upto(e, s->now_us));
             e->in_run = false;
+            e->nx_valid = false;
+            e->n_end = -1;
         }
         e->busy_us += s->now_us - e->step_start_us;
         evq_cancel(s->q, e->step_ev);

@@ -53,23 +53,23 @@ struct kv_prefix {
 /* One request's sequence as the pool sees it. The caller fills the content fields before
  * the first kv_lookup() and zeroes the rest (kv_seq_reset); the pool keeps the state. */
 struct kv_seq {
-    /* content */
-    uint64_t owner;          /* unique per request: identifies its own tokens */
-    int32_t prompt_tokens;
-    int32_t total_tokens;    /* prompt + output: the longest the sequence gets */
-    const uint32_t *hids;    /* Mooncake hash_ids, or NULL */
-    uint32_t n_hids;
-    int32_t hid_tokens;      /* tokens per hash id (512 in the Mooncake traces) */
-    struct kv_prefix pfx;    /* used when hids is NULL */
-    /* state */
-    int32_t n_share;     /* leading full blocks whose tokens can be shared; -1: not known yet */
-    int32_t *list;       /* node ids of blocks [0, n_sh) (from the slab) */
-    size_t list_cap;
+    /* state (the block counts first: the engine's hot fields, see struct req) */
     int32_t n_sh;        /* leading blocks held as shared (hashed) blocks */
     int32_t n_own;       /* blocks held after them: own tokens, or not full yet */
-    uint64_t last_hash;  /* hash of block n_sh - 1 */
+    int32_t n_share;     /* leading full blocks whose tokens can be shared; -1: not known yet */
     int32_t ext;         /* extent left in the free queue when preempted, -1: none */
+    int32_t *list;       /* node ids of blocks [0, n_sh) (from the slab) */
+    size_t list_cap;
+    uint64_t last_hash;  /* hash of block n_sh - 1 */
     uint32_t ext_gen;
+    /* content */
+    int32_t prompt_tokens;
+    int32_t total_tokens;    /* prompt + output: the longest the sequence gets */
+    uint32_t n_hids;
+    uint64_t owner;          /* unique per request: identifies its own tokens */
+    const uint32_t *hids;    /* Mooncake hash_ids, or NULL */
+    int32_t hid_tokens;      /* tokens per hash id (512 in the Mooncake traces) */
+    struct kv_prefix pfx;    /* used when hids is NULL */
 };
 
 /* What a lookup found (nothing is changed until kv_admit). */
