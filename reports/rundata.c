@@ -458,6 +458,7 @@ static int read_window_counts(void *ctx, const struct db_value *c, int n)
     w->n_unfinished += (uint32_t)c[6].i;
     w->preemptions += (uint64_t)c[7].i;
     rd->n_request_rows += (uint64_t)c[1].i;
+    rd->n_ok_rows[2] += (uint64_t)c[2].i;
     return 0;
 }
 
@@ -468,6 +469,7 @@ struct qctx {
     int64_t cur;
     double *buf;
     size_t n, cap;
+    uint64_t total; /* values over every window */
 };
 
 static void flush_window(struct qctx *q)
@@ -502,6 +504,7 @@ static int read_window_value(void *ctx, const struct db_value *c, int n)
         q->cap = cap;
     }
     q->buf[q->n++] = c[1].d;
+    q->total++;
     return 0;
 }
 
@@ -555,10 +558,11 @@ static int load_windows(struct db *db, struct run_data *rd, struct sim_err *err)
                  "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, %s FROM requests WHERE run_id = "
                  "?1%s AND outcome = 'ok' AND %s IS NOT NULL ORDER BY w, %s",
                  col[m], only, col[m], col[m]);
-        struct qctx q = {rd, m == 1, -1, NULL, 0, 0};
+        struct qctx q = {rd, m == 1, -1, NULL, 0, 0, 0};
         rc = db_query(db, sql, p, np, read_window_value, &q, err);
         if (rc == SIM_OK)
             flush_window(&q);
+        rd->n_ok_rows[m] = q.total;
         free(q.buf);
         if (rc != SIM_OK)
             return rc == SIM_ENOMEM ? oom(err) : rc;
@@ -574,13 +578,6 @@ struct cdf_ctx {
     struct rd_series *s;
     int64_t n, i, last_bucket;
 };
-
-static int read_cdf_count(void *ctx, const struct db_value *c, int n)
-{
-    (void)n;
-    *(int64_t *)ctx = c[0].i;
-    return 0;
-}
 
 static int read_cdf_value(void *ctx, const struct db_value *c, int n)
 {
@@ -606,23 +603,16 @@ static int load_cdfs(struct db *db, struct run_data *rd, struct sim_err *err)
     int np = rd->series_deployment ? 2 : 1;
     for (int m = 0; m < 3; m++) {
         char sql[256];
-        int64_t n = 0;
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM requests WHERE run_id = ?1%s AND outcome = 'ok' AND %s "
-                 "IS NOT NULL",
-                 only, col[m]);
-        int rc = db_query(db, sql, id, np, read_cdf_count, &n, err);
-        if (rc != SIM_OK || n == 0) {
-            if (rc != SIM_OK)
-                return rc;
+        /* the windows counted them (the same rows: ok, the column not NULL) */
+        int64_t n = (int64_t)rd->n_ok_rows[m];
+        if (n == 0)
             continue;
-        }
         snprintf(sql, sizeof sql,
                  "SELECT %s FROM requests WHERE run_id = ?1%s AND outcome = 'ok' AND %s IS NOT "
                  "NULL ORDER BY %s",
                  col[m], only, col[m], col[m]);
         struct cdf_ctx k = {dst[m], n, 0, -1};
-        rc = db_query(db, sql, id, np, read_cdf_value, &k, err);
+        int rc = db_query(db, sql, id, np, read_cdf_value, &k, err);
         if (rc != SIM_OK)
             return rc == SIM_ENOMEM ? oom(err) : rc;
     }
@@ -973,6 +963,7 @@ int run_data_load_deployment(struct db *db, const struct run_data *rd, const str
     out->win = NULL;
     out->n_windows = 0;
     out->n_request_rows = 0;
+    memset(out->n_ok_rows, 0, sizeof out->n_ok_rows);
     out->n_pods = out->n_nodes = out->n_started = 0;
     struct rd_series *series[] = {RD_SERIES_LIST(out)};
     for (size_t i = 0; i < sizeof series / sizeof series[0]; i++)

@@ -118,6 +118,7 @@ struct run_data {
     double q[RD_MAX_Q];
     int nq;
     uint64_t n_request_rows;                      /* rows in `requests` (all, a sample, or none) */
+    uint64_t n_ok_rows[3]; /* of them ok with a TTFT, with a TPOT, and ok (e2e): the CDFs' */
     struct rd_series ready, starting, nodes;      /* steps: counts */
     struct rd_series queue, gateway, running;     /* samples: summed over replicas */
     struct rd_series kv_mean, kv_max;             /* samples: fraction 0..1 over replicas */
