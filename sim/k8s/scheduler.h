@@ -165,8 +165,9 @@ void sched_profile_default(struct sched_profile *p);
  * which would otherwise outweigh it (weight 2 against 1) and spread the pods. */
 void sched_profile_bin_packing(struct sched_profile *p);
 
-/* Why no node fits: nodes rejected by each filter (the first that failed), as the
- * FailedScheduling event counts them. */
+/* Why no node fits: nodes rejected by each filter (the first that failed; within
+ * NodeResourcesFit each insufficient resource counts), as the FailedScheduling event
+ * counts them. */
 struct sched_why {
     int32_t n_nodes;
     int32_t unschedulable, taint, affinity, res[SCHED_N_RES];
