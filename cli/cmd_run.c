@@ -451,6 +451,9 @@ static void print_body(const struct scenario *sc, const struct sim_result *r, do
     if (r->engine_failed_starts)
         printf(", engine start-ups failed for GPU memory %llu (CrashLoopBackOff)",
                (unsigned long long)r->engine_failed_starts);
+    if (r->engine_oom_kills)
+        printf(", running engines killed by a GPU out of memory %llu (CrashLoopBackOff)",
+               (unsigned long long)r->engine_oom_kills);
     if (r->mig_relayout_nodes || r->mig_relayout_evictions)
         printf(", MIG re-layout: %llu nodes re-partitioned, %llu pods evicted",
                (unsigned long long)r->mig_relayout_nodes,

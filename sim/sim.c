@@ -1639,6 +1639,7 @@ static void overall_results(struct sim *s)
         SUM(peak_replicas_ready);
         SUM(pods_created);
         SUM(engine_failed_starts);
+        SUM(engine_oom_kills);
         SUM(replica_s);
         SUM(gpu_pod_s);
 #undef SUM
@@ -1918,6 +1919,8 @@ int sim_result_foreach(const struct sim_result *r,
     EMIT("pods_created", r->pods_created);
     if (r->engine_failed_starts)
         EMIT("engine_failed_starts", r->engine_failed_starts);
+    if (r->engine_oom_kills)
+        EMIT("engine_oom_kills", r->engine_oom_kills);
     if (r->mig_relayout_nodes || r->mig_relayout_evictions) {
         EMIT("mig_relayout_nodes", r->mig_relayout_nodes);
         EMIT("mig_relayout_evictions", r->mig_relayout_evictions);

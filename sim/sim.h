@@ -178,6 +178,9 @@ struct sim_result {
      * (`cluster.gpu_sharing.oom: restart`); each is a container restart after the
      * kubelet's back-off (docs/gpu-sharing.md). */
     uint64_t engine_failed_starts;
+    /* Running engines killed by a neighbour's allocation on their time-sliced GPU
+     * (`oom: restart_all`), each restarted after the kubelet's back-off. */
+    uint64_t engine_oom_kills;
     double replica_s;             /* time integral of ready replicas (replica-seconds) */
     double gpu_pod_s;             /* of pods holding GPUs (starting, ready, draining) */
     int64_t num_gpu_blocks;       /* KV blocks per replica */

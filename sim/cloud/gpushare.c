@@ -46,6 +46,7 @@ struct gpushare {
     int32_t lay_units[1 + GS_MAX_RELAYOUTS];
     int8_t *node_lay;       /* MIG: [node id] its layout, -1 while re-partitioning */
     bool oom_restart;       /* time-slicing: over-committed memory is a crash loop */
+    bool oom_restart_all;   /* ... that kills every engine holding memory on the GPU */
     int32_t stride;         /* GPUs per node slot (the largest node's) */
     struct gs_gpu *gpus;    /* time-slicing: [node id * stride + gpu] */
     struct replica **wait;  /* [(node id * stride + gpu) * replicas + k] */
@@ -155,6 +156,7 @@ int gpushare_init(struct sim *s, struct deployment *d, const struct cat_gpu **g,
             gs->units_per_gpu = plan.units_per_gpu;
         gs->n_layouts = 1 + plan.n_relayout;
         gs->oom_restart = sc->cluster.sharing.oom_restart;
+        gs->oom_restart_all = sc->cluster.sharing.oom_restart_all;
     } else if (d->id >= gs->n_dep_cap || (gs->gpu && *g && strcmp(gs->gpu->id, (*g)->id)) ||
                !!gs->gpu != !!*g) {
         /* every deployment shares the nodes' GPUs: one GPU model */
@@ -377,6 +379,21 @@ void gpushare_bind(struct sim *s, struct replica *rp, const struct node *n)
     rp->gs_gpu = n->id * gs->stride + best;
 }
 
+/* Take rp out of its GPU's ring of waiting engines, keeping the others' order. */
+static void ring_remove(struct gpushare *gs, struct gs_gpu *g, int32_t gi, struct replica *rp)
+{
+    int32_t r = gs->plan.units_per_gpu;
+    struct replica **ring = &gs->wait[(size_t)gi * (size_t)r];
+    int32_t w = 0;
+    for (int32_t k = 0; k < g->n_wait; k++) {
+        struct replica *x = ring[(g->head + k) % r];
+        if (x != rp)
+            ring[(g->head + w++) % r] = x;
+    }
+    g->n_wait = w;
+    rp->gs_waiting = false;
+}
+
 /* Hand the idle GPU to the first waiting engine. */
 static void grant_next(struct sim *s, struct gs_gpu *g, int32_t gi)
 {
@@ -404,28 +421,8 @@ void gpushare_unbind(struct sim *s, struct replica *rp)
     }
     if (!gs || rp->gs_gpu < 0)
         return;
-    int32_t gi = rp->gs_gpu, r = gs->plan.units_per_gpu;
-    struct gs_gpu *g = &gs->gpus[gi];
-    if (rp->gs_mem)
-        g->mem_ppm -= util_ppm(gs, rp);
-    rp->gs_mem = false;
-    if (rp->gs_waiting) {
-        /* take it out of the ring, keeping the others' order */
-        struct replica **ring = &gs->wait[(size_t)gi * (size_t)r];
-        int32_t w = 0;
-        for (int32_t k = 0; k < g->n_wait; k++) {
-            struct replica *x = ring[(g->head + k) % r];
-            if (x != rp)
-                ring[(g->head + w++) % r] = x;
-        }
-        g->n_wait = w;
-        rp->gs_waiting = false;
-    }
-    if (g->owner == rp) {
-        g->owner = NULL;
-        grant_next(s, g, gi);
-    }
-    g->n_engines--;
+    gpushare_engine_stop(s, rp);
+    gs->gpus[rp->gs_gpu].n_engines--;
     rp->gs_gpu = -1;
 }
 
@@ -443,6 +440,34 @@ bool gpushare_engine_start(struct sim *s, struct replica *rp)
     g->mem_ppm += want;
     rp->gs_mem = true;
     return true;
+}
+
+bool gpushare_oom_kills_all(const struct sim *s)
+{
+    return s->gs && s->gs->oom_restart_all;
+}
+
+bool gpushare_same_gpu(const struct replica *a, const struct replica *b)
+{
+    return a->gs_gpu >= 0 && a->gs_gpu == b->gs_gpu;
+}
+
+void gpushare_engine_stop(struct sim *s, struct replica *rp)
+{
+    struct gpushare *gs = s->gs;
+    if (!gs || rp->gs_gpu < 0)
+        return;
+    int32_t gi = rp->gs_gpu;
+    struct gs_gpu *g = &gs->gpus[gi];
+    if (rp->gs_mem)
+        g->mem_ppm -= util_ppm(gs, rp);
+    rp->gs_mem = false;
+    if (rp->gs_waiting)
+        ring_remove(gs, g, gi, rp);
+    if (g->owner == rp) {
+        g->owner = NULL;
+        grant_next(s, g, gi);
+    }
 }
 
 bool gpushare_acquire(struct sim *s, struct replica *rp)

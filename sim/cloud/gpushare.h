@@ -94,6 +94,17 @@ void gpushare_unbind(struct sim *s, struct replica *rp);
  */
 bool gpushare_engine_start(struct sim *s, struct replica *rp);
 
+/* `cluster.gpu_sharing.oom: restart_all`: an engine that does not fit in its GPU's free
+ * memory takes the GPU out of memory, and every engine holding memory on it dies. */
+bool gpushare_oom_kills_all(const struct sim *s);
+
+/* Whether a and b are bound to the same time-sliced physical GPU. */
+bool gpushare_same_gpu(const struct replica *a, const struct replica *b);
+
+/* rp's engine died (its container exited): its memory on the GPU is free, it leaves the
+ * queue for the GPU and hands the GPU on if its step ran; it stays bound to the GPU. */
+void gpushare_engine_stop(struct sim *s, struct replica *rp);
+
 /*
  * The engine of rp wants to start a step: true when it holds its GPU (or has one of its
  * own), false when it was queued behind the engine whose step runs; it is then given the

@@ -274,16 +274,18 @@ int gpushare_spec_read(const struct ynode *cluster, struct gpushare_spec *out,
                   "(time-sliced MIG devices are not modelled)");
     const struct ynode *oom = ynode_get(g, "oom");
     if (oom) {
-        static const char *const modes[] = {"refuse", "restart", NULL};
+        static const char *const modes[] = {"refuse", "restart", "restart_all", NULL};
         int m = 0;
         if ((rc = ynode_as_enum(oom, "cluster.gpu_sharing.oom", modes, &m, err)))
             return rc;
-        out->oom_restart = m == 1;
+        out->oom_restart = m >= 1;
+        out->oom_restart_all = m == 2;
         if (out->oom_restart && !out->ts_node)
             return at(err, oom,
-                      "'cluster.gpu_sharing.oom: restart' is for time-sliced GPUs, whose memory "
+                      "'cluster.gpu_sharing.oom: %s' is for time-sliced GPUs, whose memory "
                       "is not isolated (MIG slices each have their own): add "
-                      "'cluster.gpu_sharing.time_slicing'");
+                      "'cluster.gpu_sharing.time_slicing'",
+                      modes[m]);
     }
     if (out->mig_node) {
         out->mode = GS_MIG;

@@ -59,6 +59,10 @@ struct gpushare_spec {
     bool oom_restart;             /* `oom: restart`: engines that find too little free GPU
                                      memory fail vLLM's start-up check and crash-loop, instead
                                      of the scenario being refused at load time */
+    bool oom_restart_all;         /* `oom: restart_all` (oom_restart is set too): the
+                                     starting engine's allocation runs the GPU out of
+                                     memory and every engine holding memory on it is
+                                     killed and restarted (the pessimistic model) */
     struct gs_relayout relayout[GS_MAX_RELAYOUTS]; /* mig.relayout, in time order */
     int32_t n_relayout;
     const struct ynode *node;     /* cluster.gpu_sharing, or NULL */

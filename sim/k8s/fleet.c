@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim/cloud/gpushare.h"
+#include "sim/serving/kvcache.h"
 #include "sim/sim_int.h"
 
 static int64_t secs_to_us(double s)
@@ -120,7 +121,13 @@ static void become_ready(struct deployment *d, struct replica *rp)
     if (scrape_pod_up(rp) != SIM_OK)
         oom(s);
     set_ready(d, true);
-    ready_add(d, rp);
+    if (rp->ep_ev) {
+        /* Ready again (oom: restart_all) before its old endpoint was removed: it stays. */
+        evq_cancel(s->q, rp->ep_ev);
+        rp->ep_ev = 0;
+    }
+    if (rp->ready_pos < 0)
+        ready_add(d, rp);
     sim_dispatch_gateway(d);
 }
 
@@ -269,6 +276,19 @@ static void endpoint_removed(struct sim *s, void *obj, uint64_t arg)
         ready_remove(d, rp);
 }
 
+/* A Ready pod stops being Ready: its endpoint leaves the router router.endpoint_delay
+ * later (until then requests may still be sent to it). */
+static void not_ready(struct deployment *d, struct replica *rp)
+{
+    struct sim *s = d->s;
+    set_ready(d, false);
+    if (d->sc->router.endpoint_delay_us > 0)
+        rp->ep_ev = evq_push(s->q, s->now_us + d->sc->router.endpoint_delay_us, PRIO_CONTROL,
+                             endpoint_removed, rp, 0);
+    else
+        ready_remove(d, rp);
+}
+
 bool fleet_accepts(const struct replica *rp)
 {
     return !rp->sigterm && (rp->phase == POD_READY || rp->phase == POD_TERMINATING);
@@ -281,15 +301,74 @@ bool fleet_accepts(const struct replica *rp)
  * and MaxContainerBackOff, pkg/kubelet/kubelet.go, Kubernetes v1.33). The pod keeps its
  * node and GPU unit and is never Ready meanwhile; its next start is another try.
  */
-static void crash_loop(struct sim *s, struct replica *rp)
+static void restart_after_backoff(struct sim *s, struct replica *rp)
 {
     int64_t delay = KUBELET_BACKOFF_US << (rp->restarts < 5 ? rp->restarts : 5);
     if (delay > KUBELET_MAX_BACKOFF_US)
         delay = KUBELET_MAX_BACKOFF_US;
     rp->restarts++;
-    rp->dep->res.engine_failed_starts++;
     rp->phase = POD_PULLING;
     next_phase_at(s, rp, s->now_us + delay);
+}
+
+static void crash_loop(struct sim *s, struct replica *rp)
+{
+    rp->dep->res.engine_failed_starts++;
+    restart_after_backoff(s, rp);
+}
+
+/*
+ * `oom: restart_all` (docs/gpu-sharing.md): the GPU ran out of memory under rp's running
+ * container (loading, initialising, serving or draining). Its process dies: what it has in
+ * flight is aborted (the client retries), it is no longer Ready (its endpoint leaves the
+ * router router.endpoint_delay later; requests sent there meanwhile find the connection
+ * refused), its memory is free, and the kubelet restarts the container after its back-off
+ * as for a failed start. The restarted vLLM starts empty: no prefix cache. A pod already
+ * deleted just ends.
+ */
+static void container_oom(struct sim *s, struct replica *rp)
+{
+    struct deployment *d = rp->dep;
+    if (rp->phase == POD_TERMINATING) {
+        process_exit(rp);
+        return;
+    }
+    if (rp->phase_ev) {
+        evq_cancel(s->q, rp->phase_ev);
+        rp->phase_ev = 0;
+    }
+    if (rp->phase == POD_READY) {
+        scrape_pod_gone(rp);
+        not_ready(d, rp);
+    }
+    if (rp->outstanding > 0)
+        engine_abort_all(rp, OUTCOME_N);
+    gpushare_engine_stop(s, rp);
+    kv_pool_release(&rp->eng.kv);
+    if (kv_pool_init(&rp->eng.kv, d->ep.num_blocks, d->ep.block_size,
+                     d->ep.kind == ENGINE_VLLM && d->ep.enable_prefix_caching, d->ep.slab,
+                     NULL) != SIM_OK) {
+        oom(s);
+        return;
+    }
+    rp->engine_up = false;
+    d->res.engine_oom_kills++;
+    restart_after_backoff(s, rp);
+}
+
+/* rp's engine did not fit in its GPU's free memory. With `oom: restart_all` its
+ * allocation takes the GPU out of memory: every other engine holding memory on that GPU
+ * dies too (time-slicing has no memory isolation), in the deployments' and pods' order.
+ * rp itself then crash-loops as with `oom: restart`. */
+static void start_failed(struct sim *s, struct replica *rp)
+{
+    if (gpushare_oom_kills_all(s)) {
+        int32_t pk = 0, pi = 0;
+        for (struct replica *x; (x = sim_pod_iter(s, &pk, &pi)) != NULL;)
+            if (x != rp && x->gs_mem && x->phase != POD_GONE && gpushare_same_gpu(x, rp))
+                container_oom(s, x);
+    }
+    crash_loop(s, rp);
 }
 
 static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
@@ -304,7 +383,7 @@ static void pod_phase_done(struct sim *s, void *obj, uint64_t arg)
     case POD_PULLING:
         n->image_cached = true;
         if (!gpushare_engine_start(s, rp)) {
-            crash_loop(s, rp);
+            start_failed(s, rp);
             break;
         }
         rp->pulled_us = s->now_us;
@@ -459,14 +538,8 @@ static void terminate_pod(struct replica *rp, int64_t grace_us,
         evq_cancel(s->q, rp->phase_ev);
         rp->phase_ev = 0;
     }
-    if (rp->phase == POD_READY) {
-        set_ready(d, false);
-        if (d->sc->router.endpoint_delay_us > 0)
-            rp->ep_ev = evq_push(s->q, s->now_us + d->sc->router.endpoint_delay_us,
-                                 PRIO_CONTROL, endpoint_removed, rp, 0);
-        else
-            ready_remove(d, rp);
-    }
+    if (rp->phase == POD_READY)
+        not_ready(d, rp);
     rp->phase = POD_TERMINATING;
     if (rp->node >= 0)
         s->nodes[rp->node].n_terminating++;
@@ -616,7 +689,7 @@ int fleet_init(struct deployment *d, struct sim_err *err)
         gpushare_bind(s, rp, n);
         rp->scheduled_us = rp->pulled_us = rp->loaded_us = 0;
         if (!gpushare_engine_start(s, rp)) {
-            crash_loop(s, rp); /* an initial pod whose GPU is already full */
+            start_failed(s, rp); /* an initial pod whose GPU is already full */
             continue;
         }
         become_ready(d, rp);

@@ -392,6 +392,32 @@ static void scale_to_zero(struct sim *s, void *obj, uint64_t arg)
     fleet_set_desired(s->deps[arg], 0);
 }
 
+/* Scale deployment `arg` of the run to one replica. */
+static void scale_to_one(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)obj;
+    fleet_set_desired(s->deps[arg], 1);
+}
+
+/* Build the two-model over-committed run of `file` with an in-memory sink (code_late: code
+ * starts with no pod, the test scales it). */
+static struct sim *oom_run(const char *file, struct scenario *sc, struct catalog **cat,
+                           struct h_sink *out, bool code_late)
+{
+    gsl_set_error_handler_off();
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(sc, file, NULL, 0, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(sc->n_deployments, 2);
+    if (code_late)
+        sc->deployments[1].fleet.replicas = 0;
+    memset(out, 0, sizeof *out);
+    static struct sim_sink sink;
+    sink = (struct sim_sink){.ctx = out, .request = h_request, .sample = h_sample, .pod = h_pod};
+    struct sim *s = sim_of(sc, cat, &sink, &err);
+    cr_assert_not_null(s, "%s: %s", err.where, err.msg);
+    return s;
+}
+
 Test(gpushare, an_engine_that_finds_its_gpu_full_crash_loops_until_memory_frees)
 {
     /*
@@ -408,19 +434,12 @@ Test(gpushare, an_engine_that_finds_its_gpu_full_crash_loops_until_memory_frees)
      * 2 GiB/s to 160 s, engine_init 20 s to 180 s, the readiness probe (every 10 s from
      * the pod's admission at 0) passes at 180 s. code's request at 400 s is served.
      */
-    gsl_set_error_handler_off();
     struct scenario sc;
-    struct sim_err err = {0};
-    cr_assert_eq(scenario_load(&sc, GS_FIX "ts_oom_restart.yaml", NULL, 0, &err), SIM_OK,
-                 "%s: %s", err.where, err.msg);
     struct catalog *cat;
     struct h_sink out;
-    memset(&out, 0, sizeof out);
-    static struct sim_sink sink;
-    sink = (struct sim_sink){.ctx = &out, .request = h_request, .sample = h_sample, .pod = h_pod};
-    struct sim *s = sim_of(&sc, &cat, &sink, &err);
-    cr_assert_not_null(s, "%s: %s", err.where, err.msg);
+    struct sim *s = oom_run(GS_FIX "ts_oom_restart.yaml", &sc, &cat, &out, false);
     cr_assert(evq_push(s->q, 100000000, PRIO_CONTROL, scale_to_zero, NULL, 0));
+    struct sim_err err = {0};
     cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
     const struct replica *chat = s->deps[0]->pods[0], *code = s->deps[1]->pods[0];
     cr_assert_eq(chat->gs_gpu, -1); /* gone */
@@ -436,6 +455,61 @@ Test(gpushare, an_engine_that_finds_its_gpu_full_crash_loops_until_memory_frees)
     cr_assert_eq(out.rows[0].first_token_us, 10000);
     cr_assert_eq(out.rows[1].outcome, OUTCOME_TIMEOUT);
     cr_assert_eq(out.rows[1].finish_us, 61000000);
+    cr_assert_eq(out.rows[2].outcome, OUTCOME_OK);
+    cr_assert_eq(out.rows[2].first_token_us, 400005000);
+    run_done(s, &out, cat, &sc);
+}
+
+Test(gpushare, restart_all_kills_every_engine_on_the_gpu_and_both_crash_loop)
+{
+    /*
+     * ts_oom_restart_all.yaml (oom: restart_all, the pessimistic model), by hand, with
+     * code's pod created at 100 s instead of at the start. One H100, replicas 2: chat
+     * (0.60) serves alone; its request at 0 s: first token at 10 ms.
+     *   100 code's pod binds to the GPU (the image is on the node): its engine needs 0.50
+     *       with 0.40 free, its allocation takes the GPU out of memory and chat's Ready
+     *       engine dies with it. Both containers restart after 10 s (CrashLoopBackOff),
+     *       chat's first (it died first).
+     *   110 chat's engine starts (0.60, loading its weights); code's then runs the GPU out
+     *       of memory again: both die, back-off 20 s. Likewise at 130 (40 s) and 170
+     *       (80 s): next tries at 250.
+     *   150 chat's request finds no Ready pod and times out in the gateway queue at 210
+     *       (router.queue_timeout 60 s).
+     *   200 chat scaled to zero: its pod, in back-off, is deleted at once.
+     *   250 code's engine finds the GPU empty: weights 20 GiB at 2 GiB/s to 260, engine
+     *       init 20 s to 280, the readiness probe (every 10 s from its admission at 100)
+     *       passes at 280. Its request at 400 s is served (first token 5 ms later).
+     * chat: 4 kills, 4 restarts, no failed start; code: 4 failed starts. With `oom:
+     * restart` chat would have served throughout (the test above).
+     */
+    struct scenario sc;
+    struct catalog *cat;
+    struct h_sink out;
+    struct sim *s = oom_run(GS_FIX "ts_oom_restart_all.yaml", &sc, &cat, &out, true);
+    cr_assert(evq_push(s->q, 100000000, PRIO_CONTROL, scale_to_one, NULL, 1));
+    cr_assert(evq_push(s->q, 200000000, PRIO_CONTROL, scale_to_zero, NULL, 0));
+    struct sim_err err = {0};
+    cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
+    const struct replica *chat = s->deps[0]->pods[0], *code = s->deps[1]->pods[0];
+    cr_assert_eq(s->deps[0]->n_pods, 1);
+    cr_assert_eq(s->deps[1]->n_pods, 1);
+    cr_assert_eq(chat->restarts, 4);
+    cr_assert_eq(s->deps[0]->res.engine_oom_kills, 4);
+    cr_assert_eq(s->deps[0]->res.engine_failed_starts, 0);
+    cr_assert_eq(chat->gone_us, 200000000);
+    cr_assert_eq(code->restarts, 4);
+    cr_assert_eq(s->deps[1]->res.engine_failed_starts, 4);
+    cr_assert_eq(s->deps[1]->res.engine_oom_kills, 0);
+    cr_assert_eq(code->scheduled_us, 100000000);
+    cr_assert_eq(code->pulled_us, 250000000);
+    cr_assert_eq(code->loaded_us, 260000000);
+    cr_assert_eq(code->ready_us, 280000000);
+    cr_assert_eq(sim_result(s)->engine_oom_kills, 4);
+    cr_assert_eq(out.n_rows, 3);
+    cr_assert_eq(out.rows[0].outcome, OUTCOME_OK);
+    cr_assert_eq(out.rows[0].first_token_us, 10000);
+    cr_assert_eq(out.rows[1].outcome, OUTCOME_TIMEOUT);
+    cr_assert_eq(out.rows[1].finish_us, 210000000);
     cr_assert_eq(out.rows[2].outcome, OUTCOME_OK);
     cr_assert_eq(out.rows[2].first_token_us, 400005000);
     run_done(s, &out, cat, &sc);
