@@ -1152,6 +1152,19 @@ static int read_target(const struct ynode *n, const char *key, bool pods_only,
     return SIM_OK;
 }
 
+/* A CrossVersionObjectReference (apiVersion, kind and name; kind and name required). */
+static int read_object_ref(const struct ynode *n, const char *key, struct sim_err *err)
+{
+    static const char *const keys[] = {"apiVersion", "kind", "name", NULL};
+    const char *s;
+    int rc;
+    if ((rc = read_map(n, key, keys, err)) || (rc = read_str(n, key, "kind", true, &s, err)) ||
+        (rc = read_str(n, key, "name", true, &s, err)) ||
+        (rc = read_str(n, key, "apiVersion", false, &s, err)))
+        return rc;
+    return SIM_OK;
+}
+
 static int read_hpa_metric(const struct ynode *n, const char *key, struct hpa_metric_spec *m,
                            struct sim_err *err)
 {
@@ -1202,11 +1215,7 @@ static int read_hpa_metric(const struct ynode *n, const char *key, struct hpa_me
         if ((rc = need(src, sk, "describedObject", &d, err)))
             return rc;
         join(k, sk, "describedObject");
-        static const char *const dkeys[] = {"apiVersion", "kind", "name", NULL};
-        const char *s;
-        if ((rc = read_map(d, k, dkeys, err)) || (rc = read_str(d, k, "kind", true, &s, err)) ||
-            (rc = read_str(d, k, "name", true, &s, err)) ||
-            (rc = read_str(d, k, "apiVersion", false, &s, err)))
+        if ((rc = read_object_ref(d, k, err)))
             return rc;
     }
     const struct ynode *mid, *tg;
@@ -1250,11 +1259,7 @@ static int read_hpa(const struct ynode *root, const char *ctx, struct hpa_config
     if ((rc = need(spec, sk, "scaleTargetRef", &ref, err)))
         return rc;
     join(k, sk, "scaleTargetRef");
-    static const char *const ref_keys[] = {"apiVersion", "kind", "name", NULL};
-    const char *s;
-    if ((rc = read_map(ref, k, ref_keys, err)) || (rc = read_str(ref, k, "kind", true, &s, err)) ||
-        (rc = read_str(ref, k, "name", true, &s, err)) ||
-        (rc = read_str(ref, k, "apiVersion", false, &s, err)))
+    if ((rc = read_object_ref(ref, k, err)))
         return rc;
     ignored_add(ig, k, ""); /* the target is the scenario's fleet */
 

@@ -50,20 +50,7 @@ static const struct ynode *fail_node(const struct rd *r, const struct ynode *at,
     ynode_fail_at((r)->err, SIM_EINVAL, fail_node((r), (at), &(struct ynode){0}), __VA_ARGS__)
 
 /* "a" + "." + "b" into out[n], cut to fit (keys are far shorter than the buffers). */
-static void join(char *out, size_t n, const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), used = 0;
-    if (la) {
-        size_t k = la < n - 1 ? la : n - 1;
-        memcpy(out, a, k);
-        used = k;
-        if (used < n - 1)
-            out[used++] = '.';
-    }
-    size_t k = lb < n - 1 - used ? lb : n - 1 - used;
-    memcpy(out + used, b, k);
-    out[used + k] = '\0';
-}
+#define join(out, n, a, b) ynode_join_key((out), (n), (a), (b))
 
 static void join_index(char *out, size_t n, const char *a, size_t i)
 {

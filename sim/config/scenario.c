@@ -50,22 +50,8 @@ static int fail_at(struct bind *b, const struct ynode *at, const char *fmt, ...)
     return sim_err_at(b->err, SIM_EINVAL, b->sc->path, 0, 0, "%s", msg);
 }
 
-/* "a" + "." + "b" into out[n], cut to fit (dotted names are far shorter than the
- * buffers; a cut one would only shorten a message). "" + "b" is "b". */
-static void join_key(char *out, size_t n, const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), used = 0;
-    if (la) {
-        size_t k = la < n - 1 ? la : n - 1;
-        memcpy(out, a, k);
-        used = k;
-        if (used < n - 1)
-            out[used++] = '.';
-    }
-    size_t k = lb < n - 1 - used ? lb : n - 1 - used;
-    memcpy(out + used, b, k);
-    out[used + k] = '\0';
-}
+/* "a" + "." + "b" into out[n], cut to fit (sim/config/ynode.h). */
+#define join_key(out, n, a, b) ynode_join_key((out), (n), (a), (b))
 
 static void key_of(const struct sect *s, const char *name, char *key, size_t n)
 {

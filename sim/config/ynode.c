@@ -1041,6 +1041,21 @@ static size_t levenshtein(const char *a, const char *b)
     return row[lb];
 }
 
+void ynode_join_key(char *out, size_t n, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), used = 0;
+    if (la) {
+        size_t k = la < n - 1 ? la : n - 1;
+        memcpy(out, a, k);
+        used = k;
+        if (used < n - 1)
+            out[used++] = '.';
+    }
+    size_t k = lb < n - 1 - used ? lb : n - 1 - used;
+    memcpy(out + used, b, k);
+    out[used + k] = '\0';
+}
+
 const char *did_you_mean(const char *word, const char *const *candidates)
 {
     size_t len = strlen(word);

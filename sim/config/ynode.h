@@ -172,6 +172,10 @@ int parse_duration_us(const char *text, int64_t *out);
  * suggests "cv"), or NULL. */
 const char *did_you_mean(const char *word, const char *const *candidates);
 
+/* "a" + "." + "b" into out[n], cut to fit (dotted keys are far shorter than the buffers;
+ * a cut one would only shorten a message). "" + "b" is "b". */
+void ynode_join_key(char *out, size_t n, const char *a, const char *b);
+
 /* err as `file:line:col: error: MESSAGE` at node n (no position when n is NULL); returns
  * code. */
 int ynode_fail_at(struct sim_err *err, int code, const struct ynode *n, const char *fmt, ...)
