@@ -45,14 +45,14 @@ static int sample_cb(void *ctx, const struct rec_sample *s)
     return h_sample(&((struct out *)ctx)->pods, s);
 }
 
-/* Run the fixture with `sets` applied; the run is left for the test to inspect. */
-static struct sim *run(struct scenario *sc, struct catalog **cat, struct out *o,
-                       const char *const *sets, size_t n_sets)
+/* Run fixture `file` with `sets` applied; the run is left for the test to inspect. */
+static struct sim *run_file(const char *file, struct scenario *sc, struct catalog **cat,
+                            struct out *o, const char *const *sets, size_t n_sets)
 {
     gsl_set_error_handler_off();
     memset(o, 0, sizeof *o);
     struct sim_err err = {0};
-    cr_assert_eq(scenario_load(sc, FIX, sets, n_sets, &err), SIM_OK, "%s: %s", err.where,
+    cr_assert_eq(scenario_load(sc, file, sets, n_sets, &err), SIM_OK, "%s: %s", err.where,
                  err.msg);
     *cat = catalog_new(NULL, &err);
     cr_assert_not_null(*cat, "%s", err.msg);
@@ -64,6 +64,12 @@ static struct sim *run(struct scenario *sc, struct catalog **cat, struct out *o,
     cr_assert_not_null(s, "%s: %s", err.where, err.msg);
     cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
     return s;
+}
+
+static struct sim *run(struct scenario *sc, struct catalog **cat, struct out *o,
+                       const char *const *sets, size_t n_sets)
+{
+    return run_file(FIX, sc, cat, o, sets, n_sets);
 }
 
 static void done(struct sim *s, struct catalog *cat, struct scenario *sc, struct out *o)
@@ -213,6 +219,53 @@ Test(relayout, two_nodes_at_once_with_max_unavailable_2)
         cr_assert_float_eq(S(pod(&o, id)->ready_us), 780, EPS);
     }
     cr_assert_eq(sim_result(s)->mig_relayout_nodes, 2);
+    done(s, cat, &sc, &o);
+}
+
+Test(relayout, two_models_one_keeps_its_profile_the_other_is_stranded)
+{
+    /* mig_relayout_two_models.yaml: one ND96isr_H100_v5, all-balanced (per node 16 x
+     * 1g.10gb, 8 x 2g.20gb, 8 x 3g.40gb); chat's two pods on 3g.40gb, code's two on
+     * 1g.10gb. At 600 s the node is cordoned and its four pods evicted (preStop 10 s: gone
+     * at 610); the four replacements wait (the only node is cordoned). Re-partitioned
+     * 610-730 to all-1g.10gb: 56 x 1g.10gb, no 3g.40gb. At 730 code's replacements bind
+     * (Ready at 780); chat's stay Pending to the end. */
+    struct scenario sc;
+    struct catalog *cat;
+    struct out o;
+    struct sim *s = run_file(GS_FIX "mig_relayout_two_models.yaml", &sc, &cat, &o, NULL, 0);
+    for (int32_t k = 0; k < 2; k++) {
+        const struct deployment *d = s->deps[k];
+        cr_assert_eq(d->n_pods, 4);
+        for (int32_t i = 0; i < 2; i++) {
+            cr_assert_eq(d->pods[i]->terminating_us, 600000000);
+            cr_assert_eq(d->pods[i]->gone_us, 610000000);
+            cr_assert_str_eq(d->pods[i]->end_reason, "mig-relayout");
+        }
+        for (int32_t i = 2; i < 4; i++) {
+            const struct replica *rp = d->pods[i];
+            cr_assert_eq(rp->created_us, 600000000);
+            if (k == 0) {
+                cr_assert_eq(rp->node, -1); /* chat: Pending */
+            } else {
+                cr_assert_eq(rp->node, 0);
+                cr_assert_eq(rp->scheduled_us, 730000000);
+                cr_assert_eq(rp->ready_us, 780000000);
+            }
+        }
+    }
+    /* the node as the kube-scheduler sees it for each deployment's pods */
+    int64_t alloc = -1, req = -1;
+    gpushare_sched_units(s, s->deps[0], &s->nodes[0], &alloc, &req);
+    cr_assert_eq(alloc, 0);
+    cr_assert_eq(req, 0);
+    gpushare_sched_units(s, s->deps[1], &s->nodes[0], &alloc, &req);
+    cr_assert_eq(alloc, 56);
+    cr_assert_eq(req, 2);
+    cr_assert(strstr(sim_result(s)->mig_relayout,
+                     "2 pods of chat Pending: 0/1 nodes are available: 1 Insufficient "
+                     "nvidia.com/mig-3g.40gb.") != NULL,
+              "%s", sim_result(s)->mig_relayout);
     done(s, cat, &sc, &o);
 }
 
