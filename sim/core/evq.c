@@ -197,6 +197,23 @@ bool evq_cancel(struct evq *q, evq_handle h)
     return true;
 }
 
+bool evq_reschedule(struct evq *q, evq_handle h, int64_t t_us)
+{
+    struct slot *s = resolve(q, h);
+    if (!s)
+        return false;
+    struct evq_event old = s->ev;
+    s->ev.t_us = t_us;
+    s->ev.seq = q->seq++;
+    size_t pos = s->heap_pos;
+    /* the key only grows (a later seq) unless the time moved earlier */
+    if (before(&s->ev, &old))
+        sift_up(q, pos);
+    else
+        sift_down(q, pos);
+    return true;
+}
+
 bool evq_pending(const struct evq *q, evq_handle h)
 {
     return resolve(q, h) != NULL;

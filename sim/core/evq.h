@@ -61,6 +61,11 @@ evq_handle evq_push(struct evq *q, int64_t t_us, uint32_t prio, evq_fn fn, void 
  * handle never cancels a newer event that reuses the slot). */
 bool evq_cancel(struct evq *q, evq_handle h);
 
+/* Move pending event `h` to `t_us`: the same as cancelling it and pushing its action
+ * again at t_us with its priority (a new seq: after every event pushed so far at equal
+ * time and priority), in one sift instead of a removal and an insertion; `h` stays its
+ * handle. Returns false (and changes nothing) when `h` is not pending. */
+bool evq_reschedule(struct evq *q, evq_handle h, int64_t t_us);
 /* True when `h` names an event that is still pending. */
 bool evq_pending(const struct evq *q, evq_handle h);
 

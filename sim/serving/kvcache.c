@@ -166,11 +166,10 @@ static void ext_release(struct kv_pool *p, int32_t e)
     p->ext_stack[p->n_ext_stack++] = e;
 }
 
-/* Take n blocks from the head of the free queue, evicting the hashes they held. */
-static void take_blocks(struct kv_pool *p, int64_t n)
+/* Take n blocks (already counted off n_free) from the head of the free queue, evicting
+ * the hashes they held. */
+static void take_walk(struct kv_pool *p, int64_t n)
 {
-    SIM_ASSERT(n <= p->n_free);
-    p->n_free -= n;
     if (!p->caching)
         return;
     while (n > 0) {
@@ -198,6 +197,20 @@ static void take_blocks(struct kv_pool *p, int64_t n)
             }
         }
     }
+}
+
+/* Take n blocks from the head of the free queue, evicting the hashes they held. */
+static void take_blocks(struct kv_pool *p, int64_t n)
+{
+    SIM_ASSERT(n <= p->n_free);
+    p->n_free -= n;
+    take_walk(p, n);
+}
+
+void kv_settle(struct kv_pool *p, int64_t *owed)
+{
+    take_walk(p, *owed);
+    *owed = 0;
 }
 
 /* ---- setup ---------------------------------------------------------------------------- */

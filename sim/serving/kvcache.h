@@ -154,6 +154,31 @@ static inline void kv_grow(struct kv_pool *p, struct kv_seq *q, int32_t blocks, 
     kv_grow_slow(p, q, blocks, tokens);
 }
 
+/* kv_grow() for a pass over many sequences: when growing q hashes no block, its new
+ * blocks are counted off n_free and added to *owed instead of being taken from the free
+ * queue one sequence at a time; kv_settle() takes all that is owed in one walk, which
+ * gives the same blocks and evictions as taking them in turn. Growth that hashes a block
+ * settles first (hashing reuses evicted block ids). Settle before any other call on the
+ * pool. */
+void kv_settle(struct kv_pool *p, int64_t *owed);
+static inline void kv_grow_owed(struct kv_pool *p, struct kv_seq *q, int32_t blocks,
+                                int32_t tokens, int64_t *owed)
+{
+    if (!p->caching || (q->n_share >= 0 && (q->n_sh >= q->n_share ||
+                                            q->n_sh >= tokens / p->block_size))) {
+        int32_t more = blocks - kv_held(q);
+        if (more > 0) {
+            SIM_ASSERT(more <= p->n_free);
+            p->n_free -= more;
+            q->n_own += more;
+            *owed += more;
+        }
+        return;
+    }
+    kv_settle(p, owed);
+    kv_grow_slow(p, q, blocks, tokens);
+}
+
 /* Free every block of `q`, tail first. With `keep`, its own full blocks among the first
  * `computed_tokens` stay findable by q's next lookup (a preempted request); the shared ones
  * stay findable by anyone through their hash in either case. */

@@ -11,6 +11,34 @@ static void noop(struct sim *s, void *obj, uint64_t arg)
     (void)arg;
 }
 
+/* The random tests' reference: every event pushed, with its key and whether it is
+ * still pending. */
+struct ref {
+    int64_t t;
+    uint64_t seq;
+    evq_handle h;
+    int live;
+};
+
+/* Pop one event and check it is the pending reference with the smallest (t, seq);
+ * returns its index (SIZE_MAX: none pending, and the queue was empty). */
+static size_t ref_pop_check(struct evq *q, const struct ref *r, size_t nr)
+{
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < nr; i++)
+        if (r[i].live && (best == SIZE_MAX || r[i].t < r[best].t ||
+                          (r[i].t == r[best].t && r[i].seq < r[best].seq)))
+            best = i;
+    struct evq_event e;
+    bool got = evq_pop(q, &e);
+    cr_assert_eq(got, best != SIZE_MAX);
+    if (got) {
+        cr_assert_eq(e.arg, best);
+        cr_assert_eq(e.t_us, r[best].t);
+    }
+    return best;
+}
+
 Test(evq, pops_in_time_order)
 {
     struct evq *q = evq_new(4, NULL);
@@ -90,12 +118,7 @@ Test(evq, random_interleaving_matches_a_sorted_reference)
 {
     /* Push/cancel/pop at random and compare with a brute-force minimum search. */
     enum { N = 4000 };
-    struct ref {
-        int64_t t;
-        uint64_t seq;
-        evq_handle h;
-        int live;
-    } *r = calloc(N, sizeof *r);
+    struct ref *r = calloc(N, sizeof *r);
     struct evq *q = evq_new(0, NULL);
     unsigned s = 12345;
     size_t nr = 0;
@@ -114,18 +137,53 @@ Test(evq, random_interleaving_matches_a_sorted_reference)
             cr_assert_eq(evq_cancel(q, r[i].h), r[i].live == 1);
             r[i].live = 0;
         } else {
-            size_t best = SIZE_MAX;
-            for (size_t i = 0; i < nr; i++)
-                if (r[i].live && (best == SIZE_MAX || r[i].t < r[best].t ||
-                                  (r[i].t == r[best].t && r[i].seq < r[best].seq)))
-                    best = i;
-            struct evq_event e;
-            bool got = evq_pop(q, &e);
-            cr_assert_eq(got, best != SIZE_MAX);
-            if (got) {
-                cr_assert_eq(e.arg, best);
+            size_t best = ref_pop_check(q, r, nr);
+            if (best != SIZE_MAX)
                 r[best].live = 0;
+        }
+    }
+    evq_free(q);
+    free(r);
+}
+
+Test(evq, reschedule_orders_as_cancel_and_push_would)
+{
+    /* Move pending events earlier and later at random: each pops where a cancel and a
+     * push at the new time would put it (a new seq: after everything pushed so far at
+     * equal time and priority), checked against a brute-force minimum search. */
+    enum { N = 3000 };
+    struct ref *r = calloc(N, sizeof *r);
+    struct evq *q = evq_new(0, NULL);
+    unsigned s = 777;
+    size_t nr = 0;
+    uint64_t seq = 0;
+    for (int step = 0; step < 20000; step++) {
+        s = s * 1103515245u + 12345u;
+        unsigned op = (s >> 16) % 5;
+        if ((op <= 1 && nr < N) || nr == 0) {
+            s = s * 1103515245u + 12345u;
+            int64_t t = (int64_t)((s >> 16) % 300);
+            r[nr] = (struct ref){t, seq++, 0, 1};
+            r[nr].h = evq_push(q, t, 1, noop, NULL, nr);
+            nr++;
+        } else if (op == 2) {
+            size_t i = (s >> 8) % nr;
+            s = s * 1103515245u + 12345u;
+            int64_t t = (int64_t)((s >> 16) % 300);
+            cr_assert_eq(evq_reschedule(q, r[i].h, t), r[i].live == 1);
+            if (r[i].live) {
+                r[i].t = t;
+                r[i].seq = seq++;
             }
+            cr_assert_eq(evq_pushes(q), seq);
+        } else if (op == 3) {
+            size_t i = (s >> 8) % nr;
+            cr_assert_eq(evq_cancel(q, r[i].h), r[i].live == 1);
+            r[i].live = 0;
+        } else {
+            size_t best = ref_pop_check(q, r, nr);
+            if (best != SIZE_MAX)
+                r[best].live = 0;
         }
     }
     evq_free(q);
