@@ -4,8 +4,9 @@
  * Clouds bill instances, not GPUs: an EC2 instance is billed per second while it runs
  * (Linux, 60 s minimum), an Azure VM per second too, whatever share of its GPUs a team's
  * pods use. A team running one model on its own nodes pays for whole nodes, so the plan
- * packs the replicas onto instances (tensor_parallel_size GPUs each, GPUs/tp replicas a
- * node, ceil to nodes) and bills node-hours; with `plan.gpus` (any instance of the GPU)
+ * packs the replicas onto instances (tensor_parallel_size GPUs each; GPUs/tp replicas a
+ * node, fewer where the pods' cpu or memory requests fill the node's allocatable first;
+ * ceil to nodes) and bills node-hours; with `plan.gpus` (any instance of the GPU)
  * it takes the node size whose node-hours cost least, so a fleet of one small replica
  * lands on a 1-GPU instance rather than a share of an 8-GPU one. `plan.billing:
  * gpu_share` bills each replica its GPUs' share of an instance instead, which is right
@@ -18,6 +19,7 @@
 
 #include "models/catalog.h"
 #include "plan/plan.h"
+#include "sim/config/nodepool.h"
 
 /* The price of one instance-hour with `spot_share` of the hours at the spot price
  * (the catalog's median over zones); NaN when a needed price is missing. */
@@ -27,20 +29,46 @@ static double mixed_price(const struct cat_instance *in, double spot_share)
     return spot_share > 0 ? (1.0 - spot_share) * od + spot_share * spot : od;
 }
 
+int plan_replicas_per_node(const struct plan_result *r, const struct cat_instance *in)
+{
+    if (in->n_gpus <= 0 || r->tp <= 0)
+        return 0;
+    int64_t n = in->n_gpus / r->tp;
+    if (r->pod_cpu_m <= 0 && r->pod_memory <= 0)
+        return (int)n;
+    int64_t cpu_m, memory;
+    np_instance_allocatable(in, &cpu_m, &memory);
+    /* The kube-scheduler's NodeResourcesFit: requested + the pod's <= allocatable, the
+     * DaemonSets' pods requested on every node first. */
+    if (r->pod_cpu_m > 0) {
+        int64_t room = cpu_m - r->ds_cpu_m, k = room > 0 ? room / r->pod_cpu_m : 0;
+        n = k < n ? k : n;
+    }
+    if (r->pod_memory > 0) {
+        int64_t room = memory - r->ds_memory, k = room > 0 ? room / r->pod_memory : 0;
+        n = k < n ? k : n;
+    }
+    return (int)n;
+}
+
 /* Whether instance `in` can bill result `r`: its GPU, its type when the plan named
- * instances, and a GPU count tensor_parallel_size divides. */
+ * instances, a GPU count tensor_parallel_size divides and an allocatable that holds at
+ * least one replica. */
 static bool candidate(const struct plan_result *r, const struct cat_instance *in)
 {
     if (strcasecmp(in->gpu, r->gpu) || in->n_gpus <= 0 || in->n_gpus % r->tp != 0)
         return false;
-    return !r->instance[0] || !strcmp(in->id, r->instance);
+    if (r->instance[0] && strcmp(in->id, r->instance))
+        return false;
+    return plan_replicas_per_node(r, in) > 0;
 }
 
-/* Node-hours of the accepted run on nodes of `gpus` GPUs, or NaN when not measured. */
-static double node_hours(const struct plan_result *r, int gpus, int *peak)
+/* Node-hours of the accepted run on nodes holding `per_node` replicas, or NaN when not
+ * measured. */
+static double node_hours(const struct plan_result *r, int per_node, int *peak)
 {
     for (size_t i = 0; i < r->n_sizes; i++)
-        if (r->size_gpus[i] == gpus) {
+        if (r->size_per_node[i] == per_node) {
             *peak = r->size_peak_nodes[i];
             return r->size_node_hours[i];
         }
@@ -57,7 +85,7 @@ static const struct cat_instance *cheapest_per_gpu(const struct plan_result *r,
     for (size_t i = 0; i < catalog_n_instances(cat); i++) {
         const struct cat_instance *in = catalog_instance_at(cat, i);
         if (strcasecmp(in->gpu, r->gpu) || in->n_gpus <= 0 ||
-            (r->instance[0] && strcmp(in->id, r->instance)))
+            (r->instance[0] && strcmp(in->id, r->instance)) || plan_replicas_per_node(r, in) <= 0)
             continue;
         double p = mixed_price(in, r->spot_share) / in->n_gpus;
         if (!isnan(p) && (!best || p < *per_gpu)) {
@@ -95,12 +123,12 @@ static void bill_whole_nodes(struct plan_result *r, const struct catalog *cat, i
         double price = mixed_price(in, r->spot_share);
         if (isnan(price))
             continue;
-        int per_node = in->n_gpus / r->tp;
+        int per_node = plan_replicas_per_node(r, in);
         double est_usd = ceil((double)est / per_node) * price;
         if (isnan(r->est_cost_usd_per_hour) || est_usd < r->est_cost_usd_per_hour)
             r->est_cost_usd_per_hour = est_usd;
         int peak;
-        double nh = node_hours(r, in->n_gpus, &peak);
+        double nh = node_hours(r, per_node, &peak);
         double cost = nh * price;
         if (isnan(cost) || (!isnan(best_cost) && cost >= best_cost))
             continue;

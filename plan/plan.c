@@ -803,7 +803,7 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /*
- * Pack the last run's pods onto nodes of each size in r->size_gpus (GPUs/tp pods a node)
+ * Pack the last run's pods onto nodes of each size in r->size_per_node (pods a node)
  * and integrate the nodes needed over time: at every moment ceil(pods / per_node) nodes,
  * the tightest packing (the scheduler's first fit keeps a fixed fleet that tight; an
  * autoscaled fleet's scale-in can leave holes the cluster model shows in verification).
@@ -826,7 +826,7 @@ static void pack_nodes(struct plan_result *r, const struct podlog *l, int64_t en
     }
     qsort(ev, 2 * n, sizeof *ev, cmp_i64);
     for (size_t k = 0; k < r->n_sizes; k++) {
-        int per_node = r->size_gpus[k] / r->tp;
+        int per_node = r->size_per_node[k];
         double node_us = 0;
         int64_t live = 0, peak = 0, t_prev = 0;
         for (size_t i = 0; i < 2 * n; i++) {
@@ -845,24 +845,35 @@ static void pack_nodes(struct plan_result *r, const struct podlog *l, int64_t en
     free(ev);
 }
 
-/* The node sizes a configuration may be billed on: its instance's, or with plan.gpus
- * every catalog instance size of its GPU that tensor_parallel_size divides. */
-static void node_sizes(struct plan_result *r, const struct plan_hw *h, const struct catalog *cat)
+/* The node sizes a configuration may be billed on, as replicas a node holds
+ * (plan_replicas_per_node): its instance's, or with plan.gpus every catalog instance of its
+ * GPU that tensor_parallel_size divides; an instance whose allocatable holds no replica
+ * is none. The pods' cpu and memory requests and the DaemonSets' come from `sc`. */
+static void node_sizes(struct plan_result *r, const struct scenario *sc, const struct pod_spec *pod,
+                       const struct catalog *cat)
 {
     r->n_sizes = 0;
-    if (h->gpus_per_instance > 0) {
-        r->size_gpus[r->n_sizes++] = h->gpus_per_instance;
-        return;
-    }
+    r->pod_cpu_m = pod->res.cpu_m;
+    r->pod_memory = pod->res.memory;
+    struct pod_cpu_mem ds = {0};
+    struct sim_err e = {0};
+    const struct ynode *cl = sc->cluster.node;
+    if (cl && cl->kind == YNODE_MAP &&
+        podres_daemonsets_read(ynode_get(cl, "daemonset_requests"), &ds, &e) != SIM_OK)
+        ds = (struct pod_cpu_mem){0}; /* refused at load already */
+    r->ds_cpu_m = ds.cpu_m;
+    r->ds_memory = ds.memory;
     for (size_t i = 0; i < catalog_n_instances(cat) && r->n_sizes < PLAN_MAX_NODE_SIZES; i++) {
         const struct cat_instance *in = catalog_instance_at(cat, i);
-        if (strcasecmp(in->gpu, r->gpu) || in->n_gpus <= 0 || in->n_gpus % r->tp != 0)
+        if (strcasecmp(in->gpu, r->gpu) || in->n_gpus <= 0 || in->n_gpus % r->tp != 0 ||
+            (r->instance[0] && strcmp(in->id, r->instance)))
             continue;
-        bool seen = false;
+        int per_node = plan_replicas_per_node(r, in);
+        bool seen = per_node <= 0;
         for (size_t k = 0; k < r->n_sizes && !seen; k++)
-            seen = r->size_gpus[k] == in->n_gpus;
+            seen = r->size_per_node[k] == per_node;
         if (!seen)
-            r->size_gpus[r->n_sizes++] = in->n_gpus;
+            r->size_per_node[r->n_sizes++] = per_node;
     }
 }
 
@@ -906,6 +917,17 @@ void plan_evaluate(const struct scenario *base, int dep, const struct plan_space
                  r->tp);
         return;
     }
+    const struct scenario *dsc = dep >= 0 ? &base->deployments[dep] : base;
+    node_sizes(r, base, &dsc->fleet.pod, cat);
+    if (!r->n_sizes) {
+        snprintf(r->reason, sizeof r->reason,
+                 "no %s node's allocatable holds a pod requesting cpu %lldm, memory %lldMi "
+                 "(beside DaemonSets' cpu %lldm, memory %lldMi; docs/plan.md)",
+                 r->instance[0] ? r->instance : r->gpu, (long long)r->pod_cpu_m,
+                 (long long)((r->pod_memory + 1048575) / 1048576), (long long)r->ds_cpu_m,
+                 (long long)((r->ds_memory + 1048575) / 1048576));
+        return;
+    }
     r->valid = true;
     /* vLLM's hardware rules (plan/support.c): pruned with the rule, no simulation */
     const struct cat_gpu *g = catalog_gpu(cat, r->gpu, NULL);
@@ -917,7 +939,6 @@ void plan_evaluate(const struct scenario *base, int dep, const struct plan_space
     if (dep >= 0)
         snprintf(pre, sizeof pre, "deployments.%d.", dep);
     plan_config_sets(dep >= 0 ? &base->deployments[dep] : base, pre, sp, r, &sets);
-    node_sizes(r, h, cat);
     struct evalctx ec = {.cat = cat, .p = p};
     struct sim_err err = {0};
     /* A deployment of a shared cluster is measured alone: its own scenario, run as a

@@ -27,6 +27,7 @@
 
 struct scenario;
 struct catalog;
+struct cat_instance;
 
 /* How the fleet is billed (plan.billing). */
 enum plan_billing {
@@ -36,7 +37,7 @@ enum plan_billing {
                                   the nodes are shared with other workloads */
 };
 
-/* Node sizes (GPUs per instance) a result has node-hours for. */
+/* Node sizes (replicas per instance) a result has node-hours for. */
 #define PLAN_MAX_NODE_SIZES 8
 
 /* What verification under the scenario's cluster: model found. */
@@ -130,8 +131,11 @@ struct plan_result {
     /* billing (plan/bill.c) */
     uint32_t index;          /* configuration index in the whole (unsharded) space */
     enum plan_billing billing;
+    int64_t pod_cpu_m, pod_memory; /* a replica pod's cpu (millicores) and memory (bytes)
+                                      requests (0: none) */
+    int64_t ds_cpu_m, ds_memory;   /* cluster.daemonset_requests, on every node */
     size_t n_sizes;          /* node sizes the verified run was packed onto */
-    int size_gpus[PLAN_MAX_NODE_SIZES];
+    int size_per_node[PLAN_MAX_NODE_SIZES];      /* replicas a node holds */
     double size_node_hours[PLAN_MAX_NODE_SIZES]; /* node-hours on nodes of that size */
     int size_peak_nodes[PLAN_MAX_NODE_SIZES];    /* the most nodes at once */
     char node_type[64];      /* the instance type billed ("" when not priced) */
@@ -185,6 +189,12 @@ int plan_rank_cmp(const void *a, const void *b);
  * Sets node_type, nodes, node_hours, usd_per_hour, cost_usd, usd_per_mtok,
  * est_cost_usd_per_hour; a result whose price is missing stops being feasible. */
 void plan_bill(struct plan_result *r, const struct catalog *cat);
+
+/* How many of r's replicas an instance `in` holds: min(GPUs / tensor_parallel_size,
+ * (allocatable cpu - DaemonSets' cpu) / pod cpu, (allocatable memory - DaemonSets'
+ * memory) / pod memory), with the allocatable the simulation's nodes have
+ * (np_instance_allocatable); each term only where the pods request it. 0: none fits. */
+int plan_replicas_per_node(const struct plan_result *r, const struct cat_instance *in);
 
 /* Mark the Pareto frontier (cost vs TTFT p95) among feasible results that verification
  * did not reject. */

@@ -389,13 +389,13 @@ static int64_t aks_reserved_cpu_m(double cores)
     return 140 + (int64_t)llround(10 * (cores - 4));
 }
 
-static void type_allocatable(const struct nodepool_cfg *cfg, const struct cat_instance *ci,
+static void type_allocatable(enum np_cloud cloud, const struct cat_instance *ci,
                              int32_t max_pods, int64_t *cpu_m, int64_t *memory)
 {
     int64_t cap_cpu = (int64_t)llround(ci->vcpu * 1000);
     bool mem_known = !isnan(ci->memory_gib) && ci->memory_gib > 0;
     int64_t cap_mib = mem_known ? (int64_t)llround(ci->memory_gib * 1024) : 0;
-    if (cfg->cloud == NP_AWS) {
+    if (cloud == NP_AWS) {
         *cpu_m = !isnan(ci->allocatable_cpu_m) ? (int64_t)llround(ci->allocatable_cpu_m)
                                               : cap_cpu - aws_reserved_cpu_m(cap_cpu);
         if (!isnan(ci->allocatable_memory_mib))
@@ -421,11 +421,17 @@ void np_allocatable(const struct nodepool_cfg *cfg, int32_t type, int32_t pool, 
 {
     const struct np_type *ty = &cfg->types[type];
     if (cfg->kind == NP_AKS && pool >= 0 && cfg->aks.pools[pool].max_pods != NP_AKS_DEFAULT_MAX_PODS) {
-        type_allocatable(cfg, ty->inst, cfg->aks.pools[pool].max_pods, cpu_m, memory);
+        type_allocatable(cfg->cloud, ty->inst, cfg->aks.pools[pool].max_pods, cpu_m, memory);
         return;
     }
     *cpu_m = ty->alloc_cpu_m;
     *memory = ty->alloc_memory;
+}
+
+void np_instance_allocatable(const struct cat_instance *ci, int64_t *cpu_m, int64_t *memory)
+{
+    type_allocatable(strcmp(ci->cloud, "azure") ? NP_AWS : NP_AZURE, ci, NP_AKS_DEFAULT_MAX_PODS,
+                     cpu_m, memory);
 }
 
 /* The index of `inst` in cfg->types, adding it; -1 when full. */
@@ -442,7 +448,7 @@ static int32_t type_add(struct nodepool_cfg *cfg, const struct cat_instance *ins
     ty->gpus = inst->n_gpus;
     ty->vcpu = inst->vcpu;
     ty->memory_gib = inst->memory_gib;
-    type_allocatable(cfg, inst, NP_AKS_DEFAULT_MAX_PODS, &ty->alloc_cpu_m, &ty->alloc_memory);
+    type_allocatable(cfg->cloud, inst, NP_AKS_DEFAULT_MAX_PODS, &ty->alloc_cpu_m, &ty->alloc_memory);
     ty->od_usd_per_hour = inst->on_demand_usd_per_hour;
     ty->allowed = true;
     for (int32_t z = 0; z < NP_MAX_ZONES; z++)

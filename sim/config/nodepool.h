@@ -299,6 +299,10 @@ const char *np_capacity_name(int capacity); /* "on-demand" | "spot" */
  */
 void np_allocatable(const struct nodepool_cfg *cfg, int32_t type, int32_t pool,
                     int64_t *cpu_m, int64_t *memory);
+/* The same for a catalog instance on its own cloud (`ci->cloud`), with the provider's
+ * default maxPods (AWS 110, AKS 250): what a Karpenter node or a default AKS pool's node
+ * of that type has. The planner's per-node replica counts use it (plan/bill.c). */
+void np_instance_allocatable(const struct cat_instance *ci, int64_t *cpu_m, int64_t *memory);
 
 /* The labels a node of instance type `type` in `zone` with capacity type `cap` from
  * `pool` (an AKS pool index; Karpenter: the NodePool) carries: the well-known labels, the

@@ -322,3 +322,61 @@ Test(plan, verification_is_the_run_of_the_same_settings_on_the_scenarios_cluster
     scenario_release(&sc);
     free(r);
 }
+
+/* test-8.h100 (fixtures/plan/catalog.json: AWS, 8 H100s, 64 vCPUs, 512 GiB, no
+ * allocatable figures) gets Karpenter's computed allocatable (types.go, v1.6):
+ *   memory 524288 MiB - ceil(7.5% = 39321.6) 39322 - (11 x 110 + 255) 1465 - 100 (eviction)
+ *          = 483401 MiB;
+ *   cpu    64000m - (60 + 10 + 10 + 0.25% x 60000 = 150) 230m = 63770m.
+ * The fleet needs 3 TP1 replicas (constant latency, as above). */
+static const struct plan_result *one_test8(const char *res, struct plan_result **r)
+{
+    const char *sets[] = {"plan.instances=[test-8.h100]", res};
+    size_t n = run_plan(FIXTURES "/plan/two_gpus.yaml", sets, 2, r, SIM_OK);
+    cr_assert_eq(n, 1);
+    return &(*r)[0];
+}
+
+/* The 3-replica fleet with pod resources `res` on test-8.h100 nodes: its nodes for the
+ * whole run, the fleet's $/h and one replica's. */
+static void expect_bill(const char *res, int nodes, double usd_per_hour, double per_replica)
+{
+    struct plan_result *r = NULL;
+    const struct plan_result *p = one_test8(res, &r);
+    cr_assert(p->feasible, "%s: %s", res, p->reason);
+    cr_assert_eq(p->replicas, 3, "%s", res);
+    cr_assert_eq(p->nodes, nodes, "%s", res);
+    cr_assert_float_eq(p->node_hours / p->run_hours, nodes, 1e-9, "%s", res);
+    cr_assert_float_eq(p->usd_per_hour, usd_per_hour, 1e-9, "%s", res);
+    cr_assert_float_eq(p->usd_per_replica_hour, per_replica, 1e-9, "%s", res);
+    free(r);
+}
+
+Test(plan, memory_requests_bound_the_replicas_a_node_holds_and_its_price)
+{
+    /* 200Gi = 204800 MiB a pod: floor(483401 / 204800) = 2 replicas a node, not 8 / 1:
+     * 3 replicas take ceil(3 / 2) = 2 nodes x $16/h = $32/h, $16 / 2 = $8 a replica-hour
+     * (by GPUs alone: 1 node, $16/h, $2 a replica-hour, as without requests). */
+    expect_bill("fleet.pod={resources: {requests: {memory: 200Gi}}}", 2, 32.0, 8.0);
+    expect_bill("fleet.replicas=1", 1, 16.0, 2.0);
+}
+
+Test(plan, cpu_requests_bound_the_replicas_a_node_holds_at_the_allocatable_edge)
+{
+    /* 3 x 21000m = 63000m <= 63770m: 3 a node, one node, $16/3 a replica-hour;
+     * 3 x 22000m = 66000m > 63770m: 2 a node, two nodes. */
+    expect_bill("fleet.pod={resources: {requests: {cpu: '21'}}}", 1, 16.0, 16.0 / 3);
+    expect_bill("fleet.pod={resources: {requests: {cpu: '22'}}}", 2, 32.0, 8.0);
+}
+
+Test(plan, an_instance_whose_allocatable_holds_no_replica_is_no_candidate)
+{
+    /* 500Gi = 512000 MiB > 483401 MiB */
+    struct plan_result *r = NULL;
+    const struct plan_result *p = one_test8("fleet.pod={resources: {requests: {memory: 500Gi}}}", &r);
+    cr_assert(!p->valid && !p->feasible);
+    cr_assert(strstr(p->reason, "no test-8.h100 node's allocatable holds a pod requesting cpu "
+                                "0m, memory 512000Mi"),
+              "%s", p->reason);
+    free(r);
+}
