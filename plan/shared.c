@@ -1,7 +1,8 @@
 /*
  * shared.c: the plan of a shared cluster (shared.h): every deployment's configurations
  * measured alone, one configuration per deployment chosen and every pod packed onto
- * whole nodes by branch-and-bound, the cheapest layouts verified on the whole cluster.
+ * whole nodes (GPU units, cpu and memory requests) by branch-and-bound, the cheapest
+ * layouts verified on the whole cluster.
  */
 #include "plan/shared.h"
 
@@ -14,6 +15,7 @@
 
 #include "models/catalog.h"
 #include "plan/eval.h"
+#include "sim/config/nodepool.h"
 #include "sim/config/scenario.h"
 #include "sim/sim.h"
 
@@ -25,48 +27,94 @@ bool plan_is_shared(const struct scenario *sc)
 
 /* ---- packing ------------------------------------------------------------------------------ */
 
-static int cmp_int_desc(const void *a, const void *b)
+static int cmp_item_desc(const void *a, const void *b)
 {
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x < y) - (x > y);
+    const struct plan_item *x = a, *y = b;
+    if (x->units != y->units)
+        return (x->units < y->units) - (x->units > y->units);
+    if (x->memory != y->memory)
+        return (x->memory < y->memory) - (x->memory > y->memory);
+    return (x->cpu_m < y->cpu_m) - (x->cpu_m > y->cpu_m);
 }
 
-/* FFD on sizes already sorted in decreasing order; free[] has room for n bins. */
-static int ffd_sorted(const int *s, size_t n, int cap, int *room)
+static bool item_fits(const struct plan_item *room, const struct plan_item *it)
+{
+    return room->units >= it->units && room->cpu_m >= it->cpu_m && room->memory >= it->memory;
+}
+
+static void item_take(struct plan_item *room, const struct plan_item *it, int sign)
+{
+    room->units -= sign * it->units;
+    room->cpu_m -= sign * it->cpu_m;
+    room->memory -= sign * it->memory;
+}
+
+/* FFD on items already sorted in decreasing order; room[] has room for n bins. */
+static int ffd_sorted(const struct plan_item *s, size_t n, struct plan_item cap,
+                      struct plan_item *room)
 {
     int bins = 0;
     for (size_t i = 0; i < n; i++) {
         int b = 0;
-        while (b < bins && room[b] < s[i])
+        while (b < bins && !item_fits(&room[b], &s[i]))
             b++;
         if (b == bins)
             room[bins++] = cap;
-        room[b] -= s[i];
+        item_take(&room[b], &s[i], 1);
     }
     return bins;
 }
 
-/* The sizes in decreasing order, followed by room for n bins (caller frees); NULL when
+/* The items in decreasing order, followed by room for n bins (caller frees); NULL when
  * out of memory. */
-static int *sorted_copy(const int *sizes, size_t n)
+static struct plan_item *sorted_copy(const struct plan_item *items, size_t n)
 {
-    int *s = malloc(2 * n * sizeof *s);
+    struct plan_item *s = malloc(2 * n * sizeof *s);
     if (s) {
-        memcpy(s, sizes, n * sizeof *s);
-        qsort(s, n, sizeof *s, cmp_int_desc);
+        memcpy(s, items, n * sizeof *s);
+        qsort(s, n, sizeof *s, cmp_item_desc);
     }
     return s;
 }
 
-int plan_pack_ffd(const int *sizes, size_t n, int cap)
+/* Whether some item is above cap in a dimension (no node holds it). */
+static bool too_big(const struct plan_item *s, size_t n, struct plan_item cap)
+{
+    if (cap.units <= 0)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (!item_fits(&cap, &s[i]))
+            return true;
+    return false;
+}
+
+int plan_pack_items_ffd(const struct plan_item *items, size_t n, struct plan_item cap)
 {
     if (n == 0)
         return 0;
-    int *s = sorted_copy(sizes, n);
+    struct plan_item *s = sorted_copy(items, n);
     if (!s)
         return -1;
-    int bins = s[0] > cap ? -1 : ffd_sorted(s, n, cap, s + n);
+    int bins = too_big(s, n, cap) ? -1 : ffd_sorted(s, n, cap, s + n);
     free(s);
+    return bins;
+}
+
+/* The units-only items of `sizes` (NULL when out of memory) and the matching cap. */
+static struct plan_item *units_items(const int *sizes, size_t n, int cap, struct plan_item *c)
+{
+    struct plan_item *it = malloc((n ? n : 1) * sizeof *it);
+    for (size_t i = 0; it && i < n; i++)
+        it[i] = (struct plan_item){sizes[i], 0, 0};
+    *c = (struct plan_item){cap, 0, 0};
+    return it;
+}
+
+int plan_pack_ffd(const int *sizes, size_t n, int cap)
+{
+    struct plan_item c, *it = units_items(sizes, n, cap, &c);
+    int bins = it ? plan_pack_items_ffd(it, n, c) : -1;
+    free(it);
     return bins;
 }
 
@@ -74,12 +122,18 @@ int plan_pack_ffd(const int *sizes, size_t n, int cap)
 #define PACK_STEPS 200000
 
 struct exact {
-    const int *s;
+    const struct plan_item *s;
     size_t n;
-    int cap, best, lower;
-    int room[PACK_EXACT_MAX];
+    struct plan_item cap;
+    int best, lower;
+    struct plan_item room[PACK_EXACT_MAX];
     long steps;
 };
+
+static bool same_room(const struct plan_item *a, const struct plan_item *b)
+{
+    return a->units == b->units && a->cpu_m == b->cpu_m && a->memory == b->memory;
+}
 
 /* Place item i (decreasing order) into one of `bins` open bins or a new one; bins with
  * the same room are tried once (they are interchangeable). */
@@ -93,48 +147,69 @@ static void exact_place(struct exact *e, size_t i, int bins)
         return;
     }
     for (int b = 0; b < bins; b++) {
-        if (e->room[b] < e->s[i])
+        if (!item_fits(&e->room[b], &e->s[i]))
             continue;
         bool seen = false;
         for (int c = 0; c < b && !seen; c++)
-            seen = e->room[c] == e->room[b];
+            seen = same_room(&e->room[c], &e->room[b]);
         if (seen)
             continue;
-        e->room[b] -= e->s[i];
+        item_take(&e->room[b], &e->s[i], 1);
         exact_place(e, i + 1, bins);
-        e->room[b] += e->s[i];
+        item_take(&e->room[b], &e->s[i], -1);
     }
     if (bins + 1 < e->best) {
-        e->room[bins] = e->cap - e->s[i];
+        e->room[bins] = e->cap;
+        item_take(&e->room[bins], &e->s[i], 1);
         exact_place(e, i + 1, bins + 1);
     }
 }
 
-int plan_pack(const int *sizes, size_t n, int cap, bool *exact)
+/* ceil(sum / cap) in one dimension (0 when nothing is asked of it). */
+static int64_t dim_lower(int64_t sum, int64_t cap)
+{
+    return sum > 0 && cap > 0 ? (sum + cap - 1) / cap : 0;
+}
+
+int plan_pack_items(const struct plan_item *items, size_t n, struct plan_item cap, bool *exact)
 {
     *exact = true;
     if (n == 0)
         return 0;
-    int *s = sorted_copy(sizes, n);
+    struct plan_item *s = sorted_copy(items, n);
     if (!s)
         return -1;
-    if (s[0] > cap || cap <= 0) {
+    if (too_big(s, n, cap)) {
         free(s);
         return -1;
     }
-    long sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += s[i];
-    int lower = (int)((sum + cap - 1) / cap);
+    int64_t su = 0, sc = 0, sm = 0;
+    for (size_t i = 0; i < n; i++) {
+        su += s[i].units;
+        sc += s[i].cpu_m;
+        sm += s[i].memory;
+    }
+    int64_t lower = dim_lower(su, cap.units), l2 = dim_lower(sc, cap.cpu_m),
+            l3 = dim_lower(sm, cap.memory);
+    lower = l2 > lower ? l2 : lower;
+    lower = l3 > lower ? l3 : lower;
     int bins = ffd_sorted(s, n, cap, s + n);
     *exact = bins == lower;
     if (!*exact && n <= PACK_EXACT_MAX) {
-        struct exact e = {.s = s, .n = n, .cap = cap, .best = bins, .lower = lower};
+        struct exact e = {.s = s, .n = n, .cap = cap, .best = bins, .lower = (int)lower};
         exact_place(&e, 0, 0);
         bins = e.best;
         *exact = e.steps <= PACK_STEPS || bins == lower;
     }
     free(s);
+    return bins;
+}
+
+int plan_pack(const int *sizes, size_t n, int cap, bool *exact)
+{
+    struct plan_item c, *it = units_items(sizes, n, cap, &c);
+    int bins = it ? plan_pack_items(it, n, c, exact) : -1;
+    free(it);
     return bins;
 }
 
@@ -319,14 +394,35 @@ static bool node_units(const struct catalog *cat, const struct plan_result *r,
     return true;
 }
 
-/* Nodes `count` pods of `size` units need on nodes of `units`. */
-static int pods_nodes(int count, int size, int units, bool *exact)
+/* What a node of `in` offers r's pods: `units`, and the allocatable cpu and memory
+ * (np_instance_allocatable, as the simulation's nodes) less the DaemonSets' requests. */
+static struct plan_item node_cap(const struct plan_result *r, const struct cat_instance *in,
+                                 int units)
 {
-    *exact = true;
+    int64_t cpu_m, memory;
+    np_instance_allocatable(in, &cpu_m, &memory);
+    cpu_m -= r->ds_cpu_m;
+    memory -= r->ds_memory;
+    return (struct plan_item){units, cpu_m > 0 ? cpu_m : 0, memory > 0 ? memory : 0};
+}
+
+/* Pods of `pod` a node of `cap` holds: floor(units / size), fewer where the cpu or memory
+ * requests fill it first. */
+static int pods_per_node(struct plan_item cap, struct plan_item pod)
+{
+    int64_t per = pod.units > 0 ? cap.units / pod.units : 0;
+    if (pod.cpu_m > 0 && cap.cpu_m / pod.cpu_m < per)
+        per = cap.cpu_m / pod.cpu_m;
+    if (pod.memory > 0 && cap.memory / pod.memory < per)
+        per = cap.memory / pod.memory;
+    return (int)per;
+}
+
+/* Nodes `count` pods need at `per` pods a node (-1: none fits). */
+static int pods_nodes(int count, int per)
+{
     if (count <= 0)
         return 0;
-    /* Pods of one size: floor(units / size) a node. */
-    int per = units / size;
     return per > 0 ? (count + per - 1) / per : -1;
 }
 
@@ -340,16 +436,19 @@ static void bill_alone(struct plan_result *r, const struct catalog *cat)
     r->cost_usd = r->usd_per_hour = r->usd_per_mtok = r->est_cost_usd_per_hour = NAN;
     const struct cat_instance *in;
     int units, size;
-    bool exact;
     if (!r->valid || !node_units(cat, r, &in, &units, &size))
+        return;
+    int per = pods_per_node(node_cap(r, in, units), (struct plan_item){size, r->pod_cpu_m, r->pod_memory});
+    if (per <= 0)
         return;
     double price = in->on_demand_usd_per_hour;
     snprintf(r->node_type, sizeof r->node_type, "%s", in->id);
     r->gpus_per_node = in->n_gpus;
     r->usd_per_node_hour = price;
-    r->usd_per_replica_hour = price * size / units;
+    /* a replica pays node / per (the GPUs' share when they bind) */
+    r->usd_per_replica_hour = per == units / size ? price * size / units : price / per;
     int est = r->max_rate_scale > 0 ? (int)ceil(1.0 / r->max_rate_scale - 1e-9) : 1;
-    r->est_cost_usd_per_hour = pods_nodes(est < 1 ? 1 : est, size, units, &exact) * price;
+    r->est_cost_usd_per_hour = pods_nodes(est < 1 ? 1 : est, per) * price;
     if (!r->feasible)
         return;
     if (isnan(price)) {
@@ -358,7 +457,7 @@ static void bill_alone(struct plan_result *r, const struct catalog *cat)
         r->feasible = false;
         return;
     }
-    r->nodes = pods_nodes(r->replicas, size, units, &exact);
+    r->nodes = pods_nodes(r->replicas, per);
     r->usd_per_hour = r->nodes * price;
     r->node_hours = r->nodes * r->run_hours;
     r->cost_usd = r->usd_per_hour * r->run_hours;
@@ -373,6 +472,7 @@ struct cand {
     const char *mig;
     int size, count, units;
     double price, share; /* share: the GPU-share bound, count x size x price / units */
+    struct plan_item pod, cap; /* a pod's (size, cpu, memory), a node's room */
 };
 
 struct bb {
@@ -441,18 +541,20 @@ static bool price_layout(const struct bb *b, struct plan_layout *l)
             if (!strcmp(c->in->id, g->node_type) && !strcmp(c->mig, g->mig))
                 n += (size_t)c->count;
         }
-        int *sizes = malloc((n ? n : 1) * sizeof *sizes);
-        if (!sizes)
+        struct plan_item *items = malloc((n ? n : 1) * sizeof *items), cap = {0, 0, 0};
+        if (!items)
             return false;
         n = 0;
         for (size_t d = 0; d < nd; d++) {
             const struct cand *c = &b->cand[d][b->pick[d]];
-            if (!strcmp(c->in->id, g->node_type) && !strcmp(c->mig, g->mig))
+            if (!strcmp(c->in->id, g->node_type) && !strcmp(c->mig, g->mig)) {
+                cap = c->cap;
                 for (int i = 0; i < c->count; i++)
-                    sizes[n++] = c->size;
+                    items[n++] = c->pod;
+            }
         }
-        g->nodes = plan_pack(sizes, n, g->units_per_node, &g->exact);
-        free(sizes);
+        g->nodes = plan_pack_items(items, n, cap, &g->exact);
+        free(items);
         if (g->nodes < 0)
             return false;
         l->nodes += g->nodes;
@@ -539,10 +641,14 @@ static int candidates(struct plan_shared *o, size_t d, const struct catalog *cat
                 b->cand[d][k].res = i;
             continue;
         }
+        struct plan_item pod = {size, r->pod_cpu_m, r->pod_memory}, cap = node_cap(r, in, units);
+        if (pods_per_node(cap, pod) <= 0)
+            continue;
         b->cand[d][n++] = (struct cand){i,          in,    o->res[i].mig, size, r->replicas, units,
                                         in->on_demand_usd_per_hour,
                                         (double)r->replicas * size * in->on_demand_usd_per_hour /
-                                            units};
+                                            units,
+                                        pod, cap};
     }
     qsort(b->cand[d], n, sizeof *b->cand[d], cmp_cand);
     b->n_cand[d] = n;

@@ -372,3 +372,50 @@ Test(plan_shared, a_layout_over_two_instance_types_verifies_with_pods_pinned_to_
     cr_assert(strstr(l->verify_note, "4 nodes"), "%s", l->verify_note);
     plan_shared_free(&s);
 }
+
+Test(plan_shared, memory_requests_bind_in_the_vector_packing)
+{
+    /* Nodes of 8 units and 100 bytes; four 1-unit pods of 40 bytes: the units fit one
+     * node, the memory two at a node (80 <= 100 < 120): 2 nodes, the memory's lower bound
+     * ceil(160 / 100) = 2, so proven. A pod of 101 bytes fits no node. */
+    struct plan_item cap = {8, 0, 100}, pods[4] = {{1, 0, 40}, {1, 0, 40}, {1, 0, 40}, {1, 0, 40}};
+    bool exact = false;
+    cr_assert_eq(plan_pack_items_ffd(pods, 4, cap), 2);
+    cr_assert_eq(plan_pack_items(pods, 4, cap, &exact), 2);
+    cr_assert(exact);
+    struct plan_item big = {1, 0, 101};
+    cr_assert_eq(plan_pack_items(&big, 1, cap, &exact), -1);
+    /* cpu too: 3 pods of 3000m on 8000m nodes, 2 a node */
+    struct plan_item ccap = {8, 8000, 0}, cpods[3] = {{1, 3000, 0}, {1, 3000, 0}, {1, 3000, 0}};
+    cr_assert_eq(plan_pack_items(cpods, 3, ccap, &exact), 2);
+}
+
+Test(plan_shared, a_memory_request_forces_an_extra_node_in_the_shared_layout)
+{
+    /* shared_pack.yaml with chat's pods requesting 200Gi (204800 MiB). test-8.h100's
+     * allocatable memory (AWS formula, tests/plan/test_plan.c) is 483401 MiB: 2 chat pods a
+     * node; test-a.h100's, 65536 - 4916 - 1465 - 100 = 59055 MiB, holds none (chat there is
+     * no candidate). Both on test-8: chat, chat | chat + code x 3 (5 units, 409600 MiB):
+     * 2 nodes, $32/h (by GPU units alone: 1 node, $16/h), proven by memory's lower bound
+     * ceil(614400 / 483401) = 2. Chat on test-8 (2 nodes) + code on 3 x test-a: $41/h, as
+     * the separate clusters ($32 + $9). */
+    const char *sets[] = {"deployments.0.fleet.pod={resources: {requests: {memory: 200Gi}}}"};
+    struct plan_shared s;
+    struct sim_err err = {0};
+    cr_assert_eq(run_shared(FIXTURES "/plan/shared_pack.yaml", sets, 1, &s, &err), SIM_OK,
+                 "%s", err.msg);
+    cr_assert_eq(s.n_layouts, 2, "chat has no test-a candidate");
+    const struct plan_layout *b = &s.layout[0];
+    cr_assert_float_eq(b->usd_per_hour, 32.0, 1e-9);
+    cr_assert_eq(b->nodes, 2);
+    cr_assert_eq(b->n_groups, 1);
+    cr_assert_str_eq(b->group[0].node_type, "test-8.h100");
+    cr_assert_eq(b->group[0].used_units, 6);
+    cr_assert(b->group[0].exact);
+    cr_assert_float_eq(s.layout[1].usd_per_hour, 41.0, 1e-9);
+    cr_assert_float_eq(s.separate_usd_per_hour, 41.0, 1e-9);
+    cr_assert_str_eq(s.res[s.separate[0]].node_type, "test-8.h100");
+    cr_assert_eq(s.res[s.separate[0]].nodes, 2);
+    cr_assert_float_eq(s.res[s.separate[0]].usd_per_replica_hour, 8.0, 1e-9);
+    plan_shared_free(&s);
+}
