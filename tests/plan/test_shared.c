@@ -419,3 +419,22 @@ Test(plan_shared, a_memory_request_forces_an_extra_node_in_the_shared_layout)
     cr_assert_float_eq(s.res[s.separate[0]].usd_per_replica_hour, 8.0, 1e-9);
     plan_shared_free(&s);
 }
+
+Test(plan_shared, the_daemonsets_requests_take_their_share_of_every_node)
+{
+    /* As above, with DaemonSets requesting 74000Mi on every node: test-8.h100 has
+     * 483401 - 74000 = 409401 MiB left, 1 MiB short of two 200Gi (409600 MiB) pods: one chat
+     * pod a node. Both on test-8: chat + code x 3 | chat | chat = 3 nodes, $48/h; chat alone
+     * 3 nodes, $48/h, $16 a replica-hour. */
+    const char *sets[] = {"deployments.0.fleet.pod={resources: {requests: {memory: 200Gi}}}",
+                          "cluster.daemonset_requests={memory: 74000Mi}"};
+    struct plan_shared s;
+    struct sim_err err = {0};
+    cr_assert_eq(run_shared(FIXTURES "/plan/shared_pack.yaml", sets, 2, &s, &err), SIM_OK,
+                 "%s", err.msg);
+    cr_assert_float_eq(s.layout[0].usd_per_hour, 48.0, 1e-9);
+    cr_assert_eq(s.layout[0].nodes, 3);
+    cr_assert_eq(s.res[s.separate[0]].nodes, 3);
+    cr_assert_float_eq(s.res[s.separate[0]].usd_per_replica_hour, 16.0, 1e-9);
+    plan_shared_free(&s);
+}
