@@ -47,6 +47,16 @@
 #define KP_VALIDATION_US (15 * US)       /* consolidationTTL: commands re-validated after */
 #define KP_REGISTRATION_TTL_US (900 * US) /* nodeclaim lifecycle liveness registrationTimeout */
 /* Eviction retries (Karpenter's terminator eviction queue rate limiter: 100 ms .. 10 s) */
+/* Resize the array ptr to cap elements (sim_reallocarray); when that fails, ptr is left
+ * as it was and the function returns fail. For the parallel arrays grown together. */
+#define GROW_OR_RETURN(ptr, cap, fail)                                                     \
+    do {                                                                                   \
+        void *grown_ = sim_reallocarray((ptr), (size_t)(cap), sizeof *(ptr));              \
+        if (!grown_)                                                                       \
+            return (fail);                                                                 \
+        (ptr) = grown_;                                                                    \
+    } while (0)
+
 #define EVICT_BACKOFF_MIN_US 100000LL
 #define EVICT_BACKOFF_MAX_US (10 * US)
 /* Cluster autoscaler (kubernetes/autoscaler cluster-autoscaler/core/static_autoscaler.go) */
@@ -208,42 +218,18 @@ static int grow_nodes(struct sim *s)
     }
     if (cl && s->n_nodes >= cl->cap_x) {
         int32_t cap = cl->cap_x ? cl->cap_x * 2 : 16;
-        struct node_x *x = sim_reallocarray(cl->x, (size_t)cap, sizeof *x);
-        if (!x)
-            return SIM_ENOMEM;
-        cl->x = x;
-        int32_t *sl = sim_reallocarray(cl->slots, (size_t)cap, sizeof *sl);
-        if (!sl)
-            return SIM_ENOMEM;
-        cl->slots = sl;
-        int64_t *sc = sim_reallocarray(cl->slot_cpu, (size_t)cap, sizeof *sc);
-        if (!sc)
-            return SIM_ENOMEM;
-        cl->slot_cpu = sc;
-        int64_t *sm = sim_reallocarray(cl->slot_mem, (size_t)cap, sizeof *sm);
-        if (!sm)
-            return SIM_ENOMEM;
-        cl->slot_mem = sm;
-        int32_t *tm = sim_reallocarray(cl->term, (size_t)cap, sizeof *tm);
-        if (!tm)
-            return SIM_ENOMEM;
-        cl->term = tm;
+        GROW_OR_RETURN(cl->x, cap, SIM_ENOMEM);
+        GROW_OR_RETURN(cl->slots, cap, SIM_ENOMEM);
+        GROW_OR_RETURN(cl->slot_cpu, cap, SIM_ENOMEM);
+        GROW_OR_RETURN(cl->slot_mem, cap, SIM_ENOMEM);
+        GROW_OR_RETURN(cl->term, cap, SIM_ENOMEM);
         cl->cap_x = cl->cap_slots = cap;
     }
     if (cl && cl->n_live == cl->cap_live) {
         int32_t cap = cl->cap_live ? cl->cap_live * 2 : 16;
-        int32_t *l = sim_reallocarray(cl->live, (size_t)cap, sizeof *l);
-        if (!l)
-            return SIM_ENOMEM;
-        cl->live = l;
-        int32_t *sc = sim_reallocarray(cl->scratch, (size_t)cap, sizeof *sc);
-        if (!sc)
-            return SIM_ENOMEM;
-        cl->scratch = sc;
-        int32_t *od = sim_reallocarray(cl->order, (size_t)cap, sizeof *od);
-        if (!od)
-            return SIM_ENOMEM;
-        cl->order = od;
+        GROW_OR_RETURN(cl->live, cap, SIM_ENOMEM);
+        GROW_OR_RETURN(cl->scratch, cap, SIM_ENOMEM);
+        GROW_OR_RETURN(cl->order, cap, SIM_ENOMEM);
         cl->cap_live = cap;
     }
     return SIM_OK;
@@ -1126,6 +1112,12 @@ static uint64_t kp_fits(const struct cluster *cl, int32_t p, int32_t units, int6
     return m;
 }
 
+static bool items_oom(struct sim *s)
+{
+    oom(s, "scheduling");
+    return false;
+}
+
 /* Room for the pods of a simulation (cl->items, cl->left: n each). */
 static bool items_reserve(struct sim *s, int32_t n)
 {
@@ -1135,36 +1127,11 @@ static bool items_reserve(struct sim *s, int32_t n)
     int32_t cap = cl->cap_items ? cl->cap_items : 16;
     while (cap < n)
         cap *= 2;
-    struct pod_item *a = sim_reallocarray(cl->items, (size_t)cap, sizeof *a);
-    if (!a) {
-        oom(s, "scheduling");
-        return false;
-    }
-    cl->items = a;
-    struct pod_item *b = sim_reallocarray(cl->left, (size_t)cap, sizeof *b);
-    if (!b) {
-        oom(s, "scheduling");
-        return false;
-    }
-    cl->left = b;
-    int32_t *e = sim_reallocarray(cl->est, (size_t)cap, sizeof *e);
-    if (!e) {
-        oom(s, "scheduling");
-        return false;
-    }
-    cl->est = e;
-    int64_t *ec = sim_reallocarray(cl->est_cpu, (size_t)cap, sizeof *ec);
-    if (!ec) {
-        oom(s, "scheduling");
-        return false;
-    }
-    cl->est_cpu = ec;
-    int64_t *em = sim_reallocarray(cl->est_mem, (size_t)cap, sizeof *em);
-    if (!em) {
-        oom(s, "scheduling");
-        return false;
-    }
-    cl->est_mem = em;
+    GROW_OR_RETURN(cl->items, cap, items_oom(s));
+    GROW_OR_RETURN(cl->left, cap, items_oom(s));
+    GROW_OR_RETURN(cl->est, cap, items_oom(s));
+    GROW_OR_RETURN(cl->est_cpu, cap, items_oom(s));
+    GROW_OR_RETURN(cl->est_mem, cap, items_oom(s));
     cl->cap_items = cap;
     return true;
 }
