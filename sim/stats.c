@@ -39,6 +39,7 @@ void run_stats_free(struct run_stats *st)
     st->ttft = st->tpot = st->e2e = st->queue = NULL;
     st->win_n = st->win_over = NULL;
     st->n_ok = st->n_tpot = st->cap_ok = st->n_win = 0;
+    st->order_owed = 0;
 }
 
 static bool push_stat(struct run_stats *s, double ttft, double tpot, double e2e, double queue,
@@ -137,32 +138,83 @@ static void slo_windows(const struct run_stats *s, struct sim_result *res)
 }
 
 /*
- * The q-quantile of v[0..n) as gsl_stats_quantile_from_sorted_data defines it (linear
- * interpolation between order statistics, Hyndman-Fan type 7), exactly, but by selection
- * instead of a full sort: gsl_stats_select puts the k-th smallest value at v[k] with
- * smaller ones before it and larger ones after, so the next order statistic is the
- * smallest value after k. Reorders v. *lo: v[0..*lo) are known to hold the *lo smallest
- * values (0 when nothing is known), so the selection runs over v[*lo..n) only; set to
- * this quantile's lower order statistic for the next, higher quantile.
+ * The latency summary: the mean, maximum and quantiles of each metric's values (TTFT,
+ * TPOT, e2e, queue), bit for bit what GSL 2.7.1 gives (gsl_stats_mean, gsl_stats_max, and
+ * gsl_stats_quantile_from_sorted_data on the sorted values), but fast on the tens of
+ * millions of values of a week:
+ * - GSL's mean is a running mean in long double, `mean += (x[i] - mean) / (i + 1)`
+ *   (statistics/mean_source.c), a chain of dependent divisions. The metrics' chains run
+ *   interleaved in one loop (scan_series), each with exactly those operations and types,
+ *   so each gives GSL's value while the divisions of one overlap those of the others.
+ * - A quantile is linear interpolation between two order statistics (quantile_source.c,
+ *   Hyndman-Fan type 7). Any exact selection finds the same order statistics: here radix
+ *   selection on keys that order the doubles, its first level counted in the mean's loop,
+ *   then one more pass that copies aside the few values of the buckets holding the wanted
+ *   order statistics (descend, select_ranks), instead of quickselect over the whole
+ *   array for each quantile. The interpolation is GSL's arithmetic (interpolate).
+ * Two doubles that compare equal but differ in bits (-0.0 and +0.0) would make the order
+ * statistic's bits depend on the algorithm, and NaN has no order: a metric holding either
+ * is summarised by GSL itself, as before (neither occurs in a run: times are differences
+ * of whole microseconds, scaled).
+ *
+ * Earlier versions took the quantiles by gsl_stats_select in place, and that reordering
+ * is part of the results: the cluster's mean is the running mean over the deployments'
+ * arrays one after another in the order those selections left them. The summary here
+ * reads the arrays without reordering them and records the reordering as owed
+ * (run_stats.order_owed); settle_order() makes it, with the same gsl_stats_select calls,
+ * before anything whose result depends on the order (the cluster's summary, a further
+ * selection). A run of one deployment never pays it.
  */
-static double select_quantile_from(double *v, size_t n, size_t *lo, double q)
+
+/* GSL's interpolation between the order statistics a and b (quantile_source.c). */
+static double interpolate(double a, double b, double delta)
 {
-    if (n == 0)
-        return NAN;
-    /* The same arithmetic as GSL's quantile_source.c, so results match it bit for bit. */
+    return (1 - delta) * a + delta * b;
+}
+
+/* The order statistic below the q-quantile of n values, GSL's arithmetic; *delta: the
+ * weight of the one after it. */
+static size_t quantile_lhs(double q, size_t n, double *delta)
+{
     const double index = q * (double)(n - 1);
     const size_t lhs = (size_t)index;
-    const double delta = index - (double)lhs;
+    *delta = index - (double)lhs;
+    return lhs;
+}
+
+/*
+ * The lhs-th smallest of v[0..n) (the largest if lhs >= n - 1) by gsl_stats_select, which
+ * puts it at v[lhs] with smaller values before it and larger after. *lo: v[0..*lo) are
+ * known to hold the *lo smallest values (0 when nothing is known), so the selection runs
+ * over v[*lo..n) only; set to lhs for the next, higher order statistic.
+ */
+static double select_lhs(double *v, size_t n, size_t *lo, size_t lhs)
+{
     const size_t from = lhs >= *lo ? *lo : 0;
     if (lhs >= n - 1)
         return gsl_stats_select(v + from, 1, n - from, n - 1 - from);
     double a = gsl_stats_select(v + from, 1, n - from, lhs - from);
     *lo = lhs; /* v[0..lhs) now hold the lhs smallest values */
+    return a;
+}
+
+/* The q-quantile of v[0..n) as gsl_stats_quantile_from_sorted_data defines it, by
+ * selection (select_lhs; reorders v); the order statistic after lhs is the smallest value
+ * after it. */
+static double select_quantile_from(double *v, size_t n, size_t *lo, double q)
+{
+    if (n == 0)
+        return NAN;
+    double delta;
+    const size_t lhs = quantile_lhs(q, n, &delta);
+    double a = select_lhs(v, n, lo, lhs);
+    if (lhs >= n - 1)
+        return a;
     double b = v[lhs + 1];
     for (size_t i = lhs + 2; i < n; i++)
         if (v[i] < b)
             b = v[i];
-    return (1 - delta) * a + delta * b;
+    return interpolate(a, b, delta);
 }
 
 double stats_select_quantile(double *v, size_t n, double q)
@@ -171,25 +223,413 @@ double stats_select_quantile(double *v, size_t n, double q)
     return select_quantile_from(v, n, &lo, q);
 }
 
-static void latency_stats(double *v, size_t n, struct latency_stats *out)
+/* The maximum and quantiles of v[0..n) as earlier versions took them (GSL; reorders v). */
+static void summary_gsl(double *v, size_t n, struct latency_stats *out)
 {
-    memset(out, 0, sizeof *out);
-    out->n = n;
-    if (n == 0) {
-        out->mean_s = out->max_s = NAN;
-        for (int i = 0; i < SIM_NQ; i++)
-            out->q_s[i] = NAN;
-        return;
-    }
-    out->mean_s = gsl_stats_mean(v, 1, n);
     out->max_s = gsl_stats_max(v, 1, n);
     /* The quantiles in increasing order: each selection partitions v at its order
-     * statistic, so the next one selects among the values above it only (the k-th
-     * smallest of the whole is the (k - lo)-th of v[lo..n) once v[0..lo) are the lo
-     * smallest): the same values with a fraction of the work. */
+     * statistic, so the next one selects among the values above it only. */
     size_t lo = 0;
     for (int i = 0; i < SIM_NQ; i++)
         out->q_s[i] = select_quantile_from(v, n, &lo, sim_quantiles[i]);
+}
+
+/* Reorders v[0..n) as summary_gsl does (the same selections, no result). */
+static void gsl_order(double *v, size_t n)
+{
+    size_t lo = 0;
+    for (int i = 0; i < SIM_NQ && n > 0; i++) {
+        double delta;
+        (void)select_lhs(v, n, &lo, quantile_lhs(sim_quantiles[i], n, &delta));
+    }
+}
+
+enum { V_TTFT, V_TPOT, V_E2E, V_QUEUE, V_N };
+
+static double *metric_values(const struct run_stats *st, int m, size_t *n)
+{
+    *n = m == V_TPOT ? st->n_tpot : st->n_ok;
+    return m == V_TTFT ? st->ttft : m == V_TPOT ? st->tpot : m == V_E2E ? st->e2e : st->queue;
+}
+
+/* Makes the reordering the summary owes (see above). */
+static void settle_order(struct run_stats *st)
+{
+    for (int m = 0; m < V_N; m++)
+        if (st->order_owed & 1u << m) {
+            size_t n;
+            double *v = metric_values(st, m, &n);
+            gsl_order(v, n);
+        }
+    st->order_owed = 0;
+}
+
+/* One metric's values: the arrays seg[0..nseg) (len[i] values each) one after another,
+ * n in all. */
+struct series {
+    double *const *seg;
+    const size_t *len;
+    size_t nseg, n;
+};
+
+/* Keys that order the doubles: for x, y not NaN, x < y if and only if key(x) < key(y),
+ * -0.0 just below +0.0 (positive: the sign bit set; negative: every bit flipped). */
+#define KEY_SIGN (UINT64_C(1) << 63)
+#define KEY_NEG_INF UINT64_C(0x000fffffffffffff) /* below it: negative NaNs */
+#define KEY_POS_INF UINT64_C(0xfff0000000000000) /* above it: positive NaNs */
+#define KEY_NEG_ZERO UINT64_C(0x7fffffffffffffff)
+
+static inline uint64_t dkey(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u ^ ((0 - (u >> 63)) | KEY_SIGN);
+}
+
+static inline double key_value(uint64_t k)
+{
+    uint64_t u = k ^ (((k >> 63) - 1) | KEY_SIGN);
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* The first level of the radix selection counts each metric's values in the scan, by
+ * their key's leading 20 bits (hist[key >> L0_SHIFT]): 256 buckets per power of two, so
+ * a wanted order statistic's bucket holds a small part of the values. Only the buckets
+ * the values reach are touched (the histogram is calloc'd: its pages, zero, are mapped
+ * as they are written). */
+#define L0_SHIFT 44
+
+/* One metric's pass: GSL's running mean so far (over i values), the least and greatest
+ * keys, whether -0.0 occurred (nonzero), the first level's histogram
+ * (hist[(key >> L0_SHIFT) & mask]; mask 0 when there is none: hist is then a single,
+ * ignored counter). */
+struct scan {
+    long double mean;
+    size_t i;
+    uint64_t kmin, kmax, negzero;
+    uint32_t *hist;
+    size_t mask;
+};
+
+/* m scans (1 to 4) over len more values each, x[j][0..len) for s[j]: independent chains
+ * in one loop. mean: exactly GSL's step (the same operations on the same types). */
+static inline void scan_lanes(struct scan *const *s, const double *const *x, int m, size_t len)
+{
+    long double mean[V_N];
+    uint64_t kmin[V_N], kmax[V_N], negzero[V_N];
+    uint32_t *hist[V_N];
+    size_t mask[V_N];
+    for (int j = 0; j < m; j++) {
+        mean[j] = s[j]->mean;
+        hist[j] = s[j]->hist;
+        mask[j] = s[j]->mask;
+        kmin[j] = s[j]->kmin;
+        kmax[j] = s[j]->kmax;
+        negzero[j] = s[j]->negzero;
+    }
+    for (size_t k = 0; k < len; k++)
+        for (int j = 0; j < m; j++) {
+            const double v = x[j][k];
+            const size_t i = s[j]->i + k;
+            mean[j] += (v - mean[j]) / (i + 1);
+            const uint64_t key = dkey(v);
+            kmin[j] = key < kmin[j] ? key : kmin[j];
+            kmax[j] = key > kmax[j] ? key : kmax[j];
+            negzero[j] |= key == KEY_NEG_ZERO;
+            hist[j][(size_t)(key >> L0_SHIFT) & mask[j]]++;
+        }
+    for (int j = 0; j < m; j++) {
+        s[j]->mean = mean[j];
+        s[j]->i += len;
+        s[j]->kmin = kmin[j];
+        s[j]->kmax = kmax[j];
+        s[j]->negzero = negzero[j];
+    }
+}
+
+/* scan_lanes with m a constant in each call, so that the compiler keeps each lane in
+ * registers. */
+static void scan_run(struct scan *const *s, const double *const *x, int m, size_t len)
+{
+    switch (m) {
+    case 4:
+        scan_lanes(s, x, 4, len);
+        break;
+    case 3:
+        scan_lanes(s, x, 3, len);
+        break;
+    case 2:
+        scan_lanes(s, x, 2, len);
+        break;
+    default:
+        scan_lanes(s, x, 1, len);
+        break;
+    }
+}
+
+/* Scans metrics ser[0..V_N) into out[0..V_N) (each with its hist and mask set), their
+ * chains interleaved: stretches where each metric still has values in its current
+ * array. */
+static void scan_series(const struct series *ser, struct scan *out)
+{
+    size_t seg[V_N] = {0}, off[V_N] = {0};
+    for (;;) {
+        struct scan *s[V_N];
+        const double *x[V_N];
+        int lane_of[V_N], m = 0;
+        size_t len = SIZE_MAX;
+        for (int j = 0; j < V_N; j++) {
+            const struct series *sr = &ser[j];
+            while (seg[j] < sr->nseg && off[j] == sr->len[seg[j]]) {
+                seg[j]++;
+                off[j] = 0;
+            }
+            if (seg[j] == sr->nseg)
+                continue;
+            size_t left = sr->len[seg[j]] - off[j];
+            len = left < len ? left : len;
+            s[m] = &out[j];
+            x[m] = sr->seg[seg[j]] + off[j];
+            lane_of[m++] = j;
+        }
+        if (m == 0)
+            return;
+        scan_run(s, x, m, len);
+        for (int l = 0; l < m; l++)
+            off[lane_of[l]] += len;
+    }
+}
+
+enum {
+    MAX_RANKS = 2 * SIM_NQ, /* the order statistics of the quantiles */
+    HIST_BITS = 16,         /* at most 2^16 buckets a level below the first */
+    SORT_MAX = 32,          /* so few values: sorted */
+};
+#define GATHER_MAX ((size_t)1 << 18) /* a bucket with more is selected from in place */
+
+static unsigned bit_width(uint64_t x)
+{
+    unsigned w = 0;
+    for (; x; x >>= 1)
+        w++;
+    return w;
+}
+
+static void select_ranks(uint32_t *work, const struct series *s, uint64_t lo, uint64_t hi,
+                         size_t count, const size_t *rank, size_t nr, uint64_t *key);
+
+/*
+ * Radix selection, one level: key[j] = the key of the rank[j]-th smallest (from 0) of the
+ * values of s whose keys lie in [lo, lo + span] (rank[0..nr) ascending, distinct), once
+ * they are counted in hist[(key - lo) >> shift] (all in buckets b0..b1). Finds the buckets
+ * of the wanted ranks, copies their values aside in one pass over s, taking each bucket's
+ * exact key range, and goes on within each bucket (select_ranks, on work[], 2^HIST_BITS
+ * counters; it may be hist). A bucket too large to copy (GATHER_MAX: the copies take at
+ * most 16 MiB, or when memory runs out) is selected from in place: the values of s in its
+ * key range.
+ */
+static void descend(uint32_t *hist, uint32_t *work, const struct series *s, uint64_t lo,
+                    uint64_t span, unsigned shift, size_t b0, size_t b1, const size_t *rank,
+                    size_t nr, uint64_t *key)
+{
+    /* The buckets of the wanted ranks; hist[] becomes each one's number among them (from
+     * 1), 0 for the others. */
+    struct bucket {
+        size_t base, count, r0, r1; /* values below it; in it; its ranks r0..r1 */
+        uint64_t lo, hi;            /* its keys' range */
+        size_t at, fill;            /* its copies: buf[at..at + fill) */
+        bool copy;
+    } w[MAX_RANKS];
+    size_t nw = 0, cum = 0, j = 0, b = b0, total = 0;
+    for (; b < b1 && j < nr; b++) {
+        size_t c = hist[b];
+        hist[b] = 0;
+        if (rank[j] < cum + c) {
+            struct bucket *x = &w[nw++];
+            *x = (struct bucket){.base = cum, .count = c, .r0 = j, .lo = UINT64_MAX};
+            while (j < nr && rank[j] < cum + c)
+                j++;
+            x->r1 = j;
+            x->copy = c <= GATHER_MAX;
+            x->at = total;
+            total += x->copy ? c : 0;
+            hist[b] = (uint32_t)nw;
+        }
+        cum += c;
+    }
+    SIM_ASSERT(j == nr);
+    memset(hist + b, 0, (b1 - b) * sizeof *hist);
+    double *buf = total ? calloc(total, sizeof *buf) : NULL;
+    for (size_t i = 0; i < nw; i++)
+        w[i].copy = w[i].copy && buf;
+    for (size_t g = 0; g < s->nseg; g++) {
+        const double *v = s->seg[g];
+        for (size_t i = 0, n = s->len[g]; i < n; i++) {
+            uint64_t k = dkey(v[i]), d = k - lo;
+            uint32_t at = d <= span ? hist[d >> shift] : 0;
+            if (at) {
+                struct bucket *x = &w[at - 1];
+                x->lo = k < x->lo ? k : x->lo;
+                x->hi = k > x->hi ? k : x->hi;
+                if (x->copy)
+                    buf[x->at + x->fill++] = v[i];
+            }
+        }
+    }
+    for (size_t i = 0; i < nw; i++) {
+        struct bucket *x = &w[i];
+        size_t sub[MAX_RANKS];
+        for (size_t r = x->r0; r < x->r1; r++)
+            sub[r - x->r0] = rank[r] - x->base;
+        double *copies = x->copy ? buf + x->at : NULL;
+        const struct series in_buf = {&copies, &x->count, 1, x->count};
+        select_ranks(work, x->copy ? &in_buf : s, x->lo, x->hi, x->count, sub, x->r1 - x->r0,
+                     key + x->r0);
+    }
+    free(buf);
+}
+
+/*
+ * Radix selection: key[j] = the key of the rank[j]-th smallest (from 0) of the count
+ * values of s whose keys lie in [lo, hi] (rank[0..nr) ascending, distinct, < count): a
+ * range of one key is done, a few values are sorted, others are counted by the leading
+ * bits of key - lo into work[] (about one bucket per value, at most 2^HIST_BITS) and
+ * selected from bucket by bucket (descend). Each level narrows the key range at least
+ * 2^5-fold: a few levels.
+ */
+static void select_ranks(uint32_t *work, const struct series *s, uint64_t lo, uint64_t hi,
+                         size_t count, const size_t *rank, size_t nr, uint64_t *key)
+{
+    const uint64_t span = hi - lo;
+    if (span == 0) {
+        for (size_t j = 0; j < nr; j++)
+            key[j] = lo;
+        return;
+    }
+    if (count <= SORT_MAX) {
+        uint64_t a[SORT_MAX] = {0};
+        size_t m = 0;
+        for (size_t g = 0; g < s->nseg; g++)
+            for (size_t i = 0; i < s->len[g]; i++) {
+                uint64_t k = dkey(s->seg[g][i]);
+                if (k - lo <= span && m < SORT_MAX)
+                    a[m++] = k;
+            }
+        SIM_ASSERT(m == count);
+        for (size_t i = 1; i < m; i++) /* insertion sort */
+            for (size_t p = i; p > 0 && a[p - 1] > a[p]; p--) {
+                uint64_t t = a[p];
+                a[p] = a[p - 1];
+                a[p - 1] = t;
+            }
+        for (size_t j = 0; j < nr; j++)
+            key[j] = a[rank[j]];
+        return;
+    }
+    unsigned bits = bit_width(count) - 1;
+    bits = bits < HIST_BITS ? bits : HIST_BITS;
+    const unsigned width = bit_width(span);
+    const unsigned shift = width > bits ? width - bits : 0;
+    const size_t nb = (size_t)(span >> shift) + 1;
+    memset(work, 0, nb * sizeof *work);
+    for (size_t g = 0; g < s->nseg; g++) {
+        const double *v = s->seg[g];
+        for (size_t i = 0, n = s->len[g]; i < n; i++) {
+            uint64_t d = dkey(v[i]) - lo;
+            if (d <= span)
+                work[d >> shift]++;
+        }
+    }
+    descend(work, work, s, lo, span, shift, 0, nb, rank, nr, key);
+}
+
+/* The maximum and quantiles of s's values from scan a (its histogram counted) by radix
+ * selection, work[]: 2^HIST_BITS counters (or NULL). false: not done, as the values hold
+ * NaN or -0.0, or too many to count, or memory ran out (the caller falls back to GSL). */
+static bool summary_radix(const struct series *s, const struct scan *a, uint32_t *work,
+                          struct latency_stats *out)
+{
+    const size_t n = s->n;
+    if (!work || !a->mask || a->negzero || a->kmin < KEY_NEG_INF || a->kmax > KEY_POS_INF ||
+        n > UINT32_MAX)
+        return false;
+    size_t rank[MAX_RANKS], nr = 0;
+    for (int i = 0; i < SIM_NQ; i++) {
+        double delta;
+        size_t lhs = quantile_lhs(sim_quantiles[i], n, &delta);
+        if (lhs >= n - 1) {
+            rank[nr++] = n - 1;
+        } else {
+            rank[nr++] = lhs;
+            rank[nr++] = lhs + 1;
+        }
+    }
+    size_t m = 0; /* rank[0..m): ascending, distinct (insertion) */
+    for (size_t i = 0; i < nr; i++) {
+        size_t r = rank[i], p = m;
+        while (p > 0 && rank[p - 1] > r)
+            p--;
+        if (p > 0 && rank[p - 1] == r)
+            continue;
+        memmove(rank + p + 1, rank + p, (m - p) * sizeof *rank);
+        rank[p] = r;
+        m++;
+    }
+    uint64_t key[MAX_RANKS];
+    if (a->kmin == a->kmax)
+        for (size_t j = 0; j < m; j++)
+            key[j] = a->kmin;
+    else
+        descend(a->hist, work, s, 0, UINT64_MAX, L0_SHIFT, (size_t)(a->kmin >> L0_SHIFT),
+                (size_t)(a->kmax >> L0_SHIFT) + 1, rank, m, key);
+    for (int i = 0; i < SIM_NQ; i++) {
+        double delta, os[2] = {0, 0};
+        size_t lhs = quantile_lhs(sim_quantiles[i], n, &delta);
+        size_t want[2] = {lhs < n - 1 ? lhs : n - 1, lhs + 1};
+        for (int t = 0; t < 2; t++)
+            for (size_t p = 0; p < m; p++)
+                if (rank[p] == want[t])
+                    os[t] = key_value(key[p]);
+        out->q_s[i] = lhs >= n - 1 ? os[0] : interpolate(os[0], os[1], delta);
+    }
+    out->max_s = key_value(a->kmax);
+    return true;
+}
+
+/* The summaries of the metrics ser[0..V_N) into out[]: the count and mean of each, and
+ * the maximum and quantiles where radix selection can take them. Returns the metrics
+ * left for GSL (bit m for metric m). */
+static unsigned summarize(const struct series *ser, struct latency_stats *const *out)
+{
+    const size_t nl0 = (size_t)1 << (64 - L0_SHIFT);
+    uint32_t *hist = calloc(V_N * nl0, sizeof *hist), none = 0;
+    uint32_t *work = malloc(((size_t)1 << HIST_BITS) * sizeof *work);
+    struct scan a[V_N];
+    for (int m = 0; m < V_N; m++)
+        a[m] = (struct scan){.kmin = UINT64_MAX,
+                             .hist = hist ? hist + (size_t)m * nl0 : &none,
+                             .mask = hist ? nl0 - 1 : 0};
+    scan_series(ser, a);
+    unsigned left = 0;
+    for (int m = 0; m < V_N; m++) {
+        struct latency_stats *o = out[m];
+        memset(o, 0, sizeof *o);
+        o->n = ser[m].n;
+        if (ser[m].n == 0) {
+            o->mean_s = o->max_s = NAN;
+            for (int i = 0; i < SIM_NQ; i++)
+                o->q_s[i] = NAN;
+            continue;
+        }
+        o->mean_s = (double)a[m].mean; /* gsl_stats_mean's return */
+        if (!summary_radix(&ser[m], &a[m], work, o))
+            left |= 1u << m;
+    }
+    free(work);
+    free(hist);
+    return left;
 }
 
 /* ITL: the mean over OK requests' gaps (vLLM's definition), the quantiles and the
@@ -206,45 +646,39 @@ static void itl_stats(const struct run_stats *s, struct latency_stats *out)
 
 void run_stats_fill(struct run_stats *st, struct sim_result *res)
 {
+    settle_order(st); /* a second summary sees the order the first left */
     slo_windows(st, res);
-    latency_stats(st->ttft, st->n_ok, &res->ttft);
-    latency_stats(st->tpot, st->n_tpot, &res->tpot);
-    latency_stats(st->e2e, st->n_ok, &res->e2e);
-    latency_stats(st->queue, st->n_ok, &res->queue);
+    double *v[V_N];
+    size_t n[V_N];
+    struct series ser[V_N];
+    for (int m = 0; m < V_N; m++) {
+        v[m] = metric_values(st, m, &n[m]);
+        ser[m] = (struct series){&v[m], &n[m], 1, n[m]};
+    }
+    struct latency_stats *out[V_N] = {&res->ttft, &res->tpot, &res->e2e, &res->queue};
+    unsigned left = summarize(ser, out);
+    for (int m = 0; m < V_N; m++) {
+        if (left & 1u << m)
+            summary_gsl(v[m], n[m], out[m]); /* reorders: nothing owed */
+        else
+            st->order_owed |= 1u << m;
+    }
     itl_stats(st, &res->itl);
     res->goodput_output_tokens = st->good_output_tokens;
     res->ok_output_tokens = st->ok_output_tokens;
 }
 
-enum { V_TTFT, V_TPOT, V_E2E, V_QUEUE };
-
-/* One metric's values of every part, one after another (malloc'd; *n their count). */
-static double *concat_values(struct run_stats *const *parts, size_t n_parts, int which,
-                             size_t *n, bool *oom)
+/* One metric's values of every part, one after another (malloc'd). */
+static double *concat_values(const struct series *s)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < n_parts; i++)
-        total += which == V_TPOT ? parts[i]->n_tpot : parts[i]->n_ok;
-    *n = total;
-    if (total == 0)
+    double *v = sim_reallocarray(NULL, s->n, sizeof *v);
+    if (!v)
         return NULL;
-    double *v = sim_reallocarray(NULL, total, sizeof *v);
-    if (!v) {
-        *oom = true;
-        *n = 0;
-        return NULL;
-    }
     size_t at = 0;
-    for (size_t i = 0; i < n_parts; i++) {
-        const struct run_stats *p = parts[i];
-        const double *src = which == V_TTFT   ? p->ttft
-                            : which == V_TPOT ? p->tpot
-                            : which == V_E2E  ? p->e2e
-                                              : p->queue;
-        size_t k = which == V_TPOT ? p->n_tpot : p->n_ok;
-        if (k)
-            memcpy(v + at, src, k * sizeof *v);
-        at += k;
+    for (size_t i = 0; i < s->nseg; i++) {
+        if (s->len[i])
+            memcpy(v + at, s->seg[i], s->len[i] * sizeof *v);
+        at += s->len[i];
     }
     return v;
 }
@@ -252,23 +686,56 @@ static double *concat_values(struct run_stats *const *parts, size_t n_parts, int
 bool run_stats_fill_merged(struct run_stats *st, struct run_stats *const *parts, size_t n,
                            struct sim_result *res)
 {
-    struct latency_stats *out[] = {&res->ttft, &res->tpot, &res->e2e, &res->queue};
-    bool oom = false;
+    struct latency_stats *out[V_N] = {&res->ttft, &res->tpot, &res->e2e, &res->queue};
+    bool ok = true;
     slo_windows(st, res);
-    for (int m = V_TTFT; m <= V_QUEUE; m++) {
-        size_t k = 0;
-        double *v = concat_values(parts, n, m, &k, &oom);
-        latency_stats(v, k, out[m]);
-        free(v);
+    double **seg = sim_reallocarray(NULL, n ? V_N * n : 1, sizeof *seg);
+    size_t *len = sim_reallocarray(NULL, n ? V_N * n : 1, sizeof *len);
+    struct series ser[V_N];
+    for (int m = 0; m < V_N; m++)
+        ser[m] = (struct series){seg ? seg + (size_t)m * n : NULL, len ? len + (size_t)m * n : NULL,
+                                 0, 0};
+    if (seg && len) {
+        for (size_t i = 0; i < n; i++) {
+            settle_order(parts[i]); /* the order earlier versions' summaries left */
+            for (int m = 0; m < V_N; m++) {
+                struct series *s = &ser[m];
+                seg[(size_t)m * n + i] = metric_values(parts[i], m, &len[(size_t)m * n + i]);
+                s->n += len[(size_t)m * n + i];
+            }
+        }
+        for (int m = 0; m < V_N; m++)
+            ser[m].nseg = n;
+    } else {
+        ok = false; /* no values: NaN */
     }
+    unsigned left = summarize(ser, out);
+    for (int m = 0; m < V_N; m++)
+        if (left & 1u << m) {
+            double *v = concat_values(&ser[m]);
+            if (v) {
+                summary_gsl(v, ser[m].n, out[m]);
+            } else {
+                ok = false;
+                struct latency_stats *o = out[m];
+                o->n = 0;
+                o->mean_s = o->max_s = NAN;
+                for (int i = 0; i < SIM_NQ; i++)
+                    o->q_s[i] = NAN;
+            }
+            free(v);
+        }
+    free(seg);
+    free(len);
     itl_stats(st, &res->itl);
     res->goodput_output_tokens = st->good_output_tokens;
     res->ok_output_tokens = st->ok_output_tokens;
-    return !oom;
+    return ok;
 }
 
 double run_stats_quantile(struct run_stats *st, enum slo_metric m, double q)
 {
+    settle_order(st); /* this selection reorders after the summary's, as it always did */
     switch (m) {
     case SLO_TTFT:
         return stats_select_quantile(st->ttft, st->n_ok, q);

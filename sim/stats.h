@@ -34,6 +34,9 @@ struct run_stats {
      * whose values are the deployments' own arrays (run_stats_fill_merged), so a week of
      * two deployments keeps each request's times once, not twice. */
     bool counts_only;
+    /* Bit m (TTFT, TPOT, e2e, queue): that array's summary was taken without reordering
+     * it, and owes the reordering earlier versions' selection made (stats.c). */
+    unsigned order_owed;
 };
 
 /* An OK request's times (seconds) and what counts for goodput and ITL. */
@@ -55,11 +58,11 @@ static inline void run_stats_gap(struct run_stats *st, int64_t gap_us)
 {
     gaphist_add(&st->itl, gap_us, 1);
 }
-/* Fill res's ttft, tpot, e2e, queue, itl, goodput count and SLO windows (reorders the
+/* Fill res's ttft, tpot, e2e, queue, itl, goodput count and SLO windows (may reorder the
  * arrays). */
 void run_stats_fill(struct run_stats *st, struct sim_result *res);
 /* run_stats_fill for counts-only statistics (counts_only) whose values are those of
- * parts[0..n) together (reorders their arrays). false: out of memory. */
+ * parts[0..n) together (may reorder their arrays). false: out of memory. */
 bool run_stats_fill_merged(struct run_stats *st, struct run_stats *const *parts, size_t n,
                            struct sim_result *res);
 /* The q-quantile of one SLO metric's values (TTFT, TPOT or e2e), NaN without values. */
