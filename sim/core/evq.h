@@ -5,8 +5,9 @@
  * small priority (lower first) for events that must precede others at the same instant,
  * then `seq`, the insertion counter, so equal keys pop in insertion order. Every push
  * returns a handle that cancels the event in O(log n). Storage is a pool of slots and a
- * 4-ary heap of slot indices that grow by doubling: no allocation per event once the
- * pool has reached the run's high-water mark.
+ * 4-ary heap of (sort key, slot index) entries that grow by doubling: no allocation per
+ * event once the pool has reached the run's high-water mark (evq.c says how the heap is
+ * kept fast).
  */
 #ifndef LLMCAP_SIM_EVQ_H
 #define LLMCAP_SIM_EVQ_H
