@@ -5,14 +5,16 @@
  * holds a few hundred to a few thousand events and sees one pop and about one push per
  * event, so what costs is the sift's comparisons. Three things keep them cheap:
  *
- * - Each heap entry carries a 64-bit key next to its slot index (struct hent), so a sift
- *   compares contiguous memory instead of loading every compared event's slot. The key
- *   is a monotone map of (t_us, prio) (see heap_key): a smaller key means an earlier
- *   event, and only equal keys (the same microsecond and priority, rare) read the slots
- *   to compare the full (t_us, prio, seq). The order is exactly the one evq.h documents.
- * - The four children of a node are one cache line (16-byte entries, the array aligned
- *   and shifted, see heap_alloc), and their minimum is found by a branch-free
- *   tournament of three key comparisons.
+ * - The heap keeps a 64-bit key for each position (hkey) beside the slot index (hidx),
+ *   so a sift compares contiguous memory instead of loading every compared event's
+ *   slot. The key is a monotone map of (t_us, prio) (see heap_key): a smaller key means
+ *   an earlier event, and only equal keys (the same microsecond and priority, rare) read
+ *   the slots to compare the full (t_us, prio, seq). The order is exactly the one evq.h
+ *   documents. Keys and indices are two arrays rather than one of 16-byte entries: that
+ *   touches fewer cache lines (measured: fewer D1 misses in the whole run).
+ * - The four children's keys of a node lie in one cache line (the key array aligned and
+ *   shifted, see heap_alloc), and their minimum is found by a branch-free tournament of
+ *   three key comparisons.
  * - A pop leaves the root empty (q->hole) instead of sifting the last entry down at
  *   once: the simulation's next call is usually a push (the event's follow-up), which
  *   then fills the root with one sift down instead of a sift down and a sift up. Any
@@ -29,6 +31,7 @@ struct slot {
     uint32_t heap_pos; /* index in heap, or UINT32_MAX when free */
 };
 
+/* One heap position's contents, as the sifts carry it. */
 struct hent {
     uint64_t key; /* heap_key(ev.t_us, ev.prio) */
     uint32_t idx; /* slot index */
@@ -36,13 +39,14 @@ struct hent {
 
 struct evq {
     struct slot *slots;
-    struct hent *heap;     /* heap[0] is the root; see heap_alloc */
-    struct hent *heap_mem; /* what heap_alloc allocated */
+    uint64_t *hkey;     /* the heap's keys, hkey[0] the root's; see heap_alloc */
+    uint64_t *hkey_mem; /* what heap_alloc allocated */
+    uint32_t *hidx;     /* the heap's slot indices */
     uint32_t *free_list;
     size_t n_heap; /* heap positions in use, the hole included */
     size_t n_free, cap;
     uint64_t seq;
-    bool hole; /* heap[0] is empty: popped, not refilled yet */
+    bool hole; /* position 0 is empty: popped, not refilled yet */
 };
 
 #define EVQ_ARITY 4u
@@ -72,16 +76,16 @@ static inline uint64_t heap_key(int64_t t_us, uint32_t prio)
 }
 
 /*
- * The heap array starts EVQ_ARITY - 1 entries into a cache-line-aligned block, so the
- * children of every node (positions 4i+1 .. 4i+4, block entries 4i+4 .. 4i+7) fill one
- * 64-byte line.
+ * The key array starts EVQ_ARITY - 1 keys into a cache-line-aligned block, so the keys
+ * of the children of every node (positions 4i+1 .. 4i+4, block entries 4i+4 .. 4i+7,
+ * 32 bytes) lie in one 64-byte line.
  */
-static struct hent *heap_alloc(size_t cap, struct hent **mem)
+static uint64_t *heap_alloc(size_t cap, uint64_t **mem)
 {
     size_t n = cap + EVQ_ARITY - 1;
-    if (n > (SIZE_MAX - EVQ_LINE) / sizeof(struct hent))
+    if (n > (SIZE_MAX - EVQ_LINE) / sizeof(uint64_t))
         return NULL;
-    size_t bytes = (n * sizeof(struct hent) + EVQ_LINE - 1) / EVQ_LINE * EVQ_LINE;
+    size_t bytes = (n * sizeof(uint64_t) + EVQ_LINE - 1) / EVQ_LINE * EVQ_LINE;
     *mem = aligned_alloc(EVQ_LINE, bytes);
     return *mem ? *mem + (EVQ_ARITY - 1) : NULL;
 }
@@ -95,15 +99,19 @@ static bool grow(struct evq *q)
     if (!s)
         return false;
     q->slots = s;
-    struct hent *mem;
-    struct hent *h = heap_alloc(ncap, &mem);
+    uint64_t *mem;
+    uint64_t *h = heap_alloc(ncap, &mem);
     if (!h)
         return false;
     if (q->n_heap)
-        memcpy(h, q->heap, q->n_heap * sizeof *h);
-    free(q->heap_mem);
-    q->heap = h;
-    q->heap_mem = mem;
+        memcpy(h, q->hkey, q->n_heap * sizeof *h);
+    free(q->hkey_mem);
+    q->hkey = h;
+    q->hkey_mem = mem;
+    uint32_t *hi = sim_reallocarray(q->hidx, ncap, sizeof *hi);
+    if (!hi)
+        return false;
+    q->hidx = hi;
     uint32_t *f = sim_reallocarray(q->free_list, ncap, sizeof *f);
     if (!f)
         return false;
@@ -140,7 +148,8 @@ void evq_free(struct evq *q)
     if (!q)
         return;
     free(q->slots);
-    free(q->heap_mem);
+    free(q->hkey_mem);
+    free(q->hidx);
     free(q->free_list);
     free(q);
 }
@@ -164,9 +173,15 @@ static inline bool before(const struct evq *q, struct hent a, struct hent b)
     return slot_before(q, a.idx, b.idx);
 }
 
+static inline struct hent hget(const struct evq *q, size_t pos)
+{
+    return (struct hent){q->hkey[pos], q->hidx[pos]};
+}
+
 static inline void place(struct evq *q, size_t pos, struct hent e)
 {
-    q->heap[pos] = e;
+    q->hkey[pos] = e.key;
+    q->hidx[pos] = e.idx;
     q->slots[e.idx].heap_pos = (uint32_t)pos;
 }
 
@@ -176,7 +191,7 @@ static void sift_up(struct evq *q, size_t pos, struct hent e)
 {
     while (pos > 0) {
         size_t parent = (pos - 1) / EVQ_ARITY;
-        struct hent p = q->heap[parent];
+        struct hent p = hget(q, parent);
         if (!before(q, e, p))
             break;
         place(q, pos, p);
@@ -188,12 +203,12 @@ static void sift_up(struct evq *q, size_t pos, struct hent e)
 /* Position of the earliest of the children first .. last-1 (at least one). */
 static inline size_t min_child(const struct evq *q, size_t first, size_t last)
 {
-    const struct hent *h = q->heap;
+    const uint64_t *h = q->hkey;
     if (last - first == EVQ_ARITY) {
         /* a tournament on the keys, without branches; a tie between two compared keys
          * (rare) needs the full comparison below */
-        uint64_t k0 = h[first].key, k1 = h[first + 1].key;
-        uint64_t k2 = h[first + 2].key, k3 = h[first + 3].key;
+        uint64_t k0 = h[first], k1 = h[first + 1];
+        uint64_t k2 = h[first + 2], k3 = h[first + 3];
         size_t a = (size_t)(k1 < k0), b = 2 + (size_t)(k3 < k2);
         uint64_t ka = k1 < k0 ? k1 : k0, kb = k3 < k2 ? k3 : k2;
         size_t m = (size_t)0 - (size_t)(kb < ka); /* all ones when b wins */
@@ -202,7 +217,7 @@ static inline size_t min_child(const struct evq *q, size_t first, size_t last)
     }
     size_t best = first;
     for (size_t c = first + 1; c < last; c++)
-        if (before(q, h[c], h[best]))
+        if (before(q, hget(q, c), hget(q, best)))
             best = c;
     return best;
 }
@@ -218,9 +233,9 @@ static void sift_down(struct evq *q, size_t pos, struct hent e)
             break;
         size_t last = first + EVQ_ARITY < n ? first + EVQ_ARITY : n;
         size_t best = min_child(q, first, last);
-        if (!before(q, q->heap[best], e))
+        if (!before(q, hget(q, best), e))
             break;
-        place(q, pos, q->heap[best]);
+        place(q, pos, hget(q, best));
         pos = best;
     }
     place(q, pos, e);
@@ -234,7 +249,7 @@ static void fill_hole(struct evq *q)
     q->hole = false;
     size_t last = --q->n_heap;
     if (last > 0)
-        sift_down(q, 0, q->heap[last]);
+        sift_down(q, 0, hget(q, last));
 }
 
 static inline evq_handle make_handle(uint32_t idx, uint32_t gen)
@@ -288,12 +303,12 @@ static void release_slot(struct evq *q, uint32_t idx)
 
 static void heap_remove_at(struct evq *q, size_t pos)
 {
-    uint32_t idx = q->heap[pos].idx;
+    uint32_t idx = q->hidx[pos];
     q->n_heap--;
     if (pos != q->n_heap) {
-        struct hent e = q->heap[q->n_heap];
+        struct hent e = hget(q, q->n_heap);
         /* The moved element may need to go either way. */
-        if (pos > 0 && before(q, e, q->heap[(pos - 1) / EVQ_ARITY]))
+        if (pos > 0 && before(q, e, hget(q, (pos - 1) / EVQ_ARITY)))
             sift_up(q, pos, e);
         else
             sift_down(q, pos, e);
@@ -321,7 +336,7 @@ bool evq_reschedule(struct evq *q, evq_handle h, int64_t t_us)
     s->ev.t_us = t_us;
     s->ev.seq = q->seq++;
     size_t pos = s->heap_pos;
-    struct hent e = {heap_key(t_us, s->ev.prio), q->heap[pos].idx};
+    struct hent e = {heap_key(t_us, s->ev.prio), q->hidx[pos]};
     /* the key only grows (a later seq) unless the time moved earlier */
     if (t_us < old_t)
         sift_up(q, pos, e);
@@ -347,7 +362,7 @@ bool evq_pop(struct evq *q, struct evq_event *out)
     fill_hole(q);
     if (q->n_heap == 0)
         return false;
-    uint32_t idx = q->heap[0].idx;
+    uint32_t idx = q->hidx[0];
     *out = q->slots[idx].ev;
     q->hole = true;
     release_slot(q, idx);
@@ -358,12 +373,12 @@ int64_t evq_peek_time(const struct evq *q)
 {
     size_t n = q->n_heap;
     if (!q->hole)
-        return n ? q->slots[q->heap[0].idx].ev.t_us : INT64_MAX;
+        return n ? q->slots[q->hidx[0]].ev.t_us : INT64_MAX;
     /* the earliest is the root's earliest child */
     if (n <= 1)
         return INT64_MAX;
     size_t best = min_child(q, 1, n < 1 + EVQ_ARITY ? n : 1 + EVQ_ARITY);
-    return q->slots[q->heap[best].idx].ev.t_us;
+    return q->slots[q->hidx[best]].ev.t_us;
 }
 
 size_t evq_len(const struct evq *q)
