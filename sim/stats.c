@@ -149,13 +149,14 @@ static void slo_windows(const struct run_stats *s, struct sim_result *res)
  * - A quantile is linear interpolation between two order statistics (quantile_source.c,
  *   Hyndman-Fan type 7). Any exact selection finds the same order statistics: here radix
  *   selection on keys that order the doubles, its first level counted in the mean's loop,
- *   then one more pass that copies aside the few values of the buckets holding the wanted
- *   order statistics (descend, select_ranks), instead of quickselect over the whole
- *   array for each quantile. The interpolation is GSL's arithmetic (interpolate).
+ *   which also copies aside the values of the buckets a sample says hold the wanted
+ *   order statistics (guess_buckets); the finer levels read those copies (descend,
+ *   select_ranks), or all the values again when the guess missed. Instead of quickselect
+ *   over the whole array for each quantile. The interpolation is GSL's (interpolate).
  * Two doubles that compare equal but differ in bits (-0.0 and +0.0) would make the order
- * statistic's bits depend on the algorithm, and NaN has no order: a metric holding either
- * is summarised by GSL itself, as before (neither occurs in a run: times are differences
- * of whole microseconds, scaled).
+ * statistic's bits depend on the algorithm, and NaN has no order: a metric that may hold
+ * either (summary_radix) is summarised by GSL itself, as before (neither occurs in a run:
+ * times are differences of whole microseconds, scaled, none negative).
  *
  * Earlier versions took the quantiles by gsl_stats_select in place, and that reordering
  * is part of the results: the cluster's mean is the running mean over the deployments'
@@ -223,9 +224,11 @@ double stats_select_quantile(double *v, size_t n, double q)
     return select_quantile_from(v, n, &lo, q);
 }
 
-/* The maximum and quantiles of v[0..n) as earlier versions took them (GSL; reorders v). */
+/* The mean, maximum and quantiles of v[0..n) as earlier versions took them (GSL;
+ * reorders v). */
 static void summary_gsl(double *v, size_t n, struct latency_stats *out)
 {
+    out->mean_s = gsl_stats_mean(v, 1, n);
     out->max_s = gsl_stats_max(v, 1, n);
     /* The quantiles in increasing order: each selection partitions v at its order
      * statistic, so the next one selects among the values above it only. */
@@ -300,17 +303,21 @@ static inline double key_value(uint64_t k)
  * the values reach are touched (the histogram is calloc'd: its pages, zero, are mapped
  * as they are written). */
 #define L0_SHIFT 44
+/* A first-level bucket marked before the scan (guess_buckets): the scan copies its values
+ * aside. Counts stay below it (fewer than 2^31 values). */
+#define CAND UINT32_C(0x80000000)
 
 /* One metric's pass: GSL's running mean so far (over i values), the least and greatest
- * keys, whether -0.0 occurred (nonzero), the first level's histogram
- * (hist[(key >> L0_SHIFT) & mask]; mask 0 when there is none: hist is then a single,
- * ignored counter). */
+ * keys, the first level's histogram (hist[key >> L0_SHIFT]), and the values of the
+ * buckets marked CAND, copy[0..n_copy) (n_copy > cap_copy: not all fitted; copy is
+ * &spare, cap_copy 1, when none are taken). */
 struct scan {
     long double mean;
     size_t i;
-    uint64_t kmin, kmax, negzero;
+    uint64_t kmin, kmax;
     uint32_t *hist;
-    size_t mask;
+    double *copy, spare;
+    size_t n_copy, cap_copy;
 };
 
 /* m scans (1 to 4) over len more values each, x[j][0..len) for s[j]: independent chains
@@ -318,16 +325,18 @@ struct scan {
 static inline void scan_lanes(struct scan *const *s, const double *const *x, int m, size_t len)
 {
     long double mean[V_N];
-    uint64_t kmin[V_N], kmax[V_N], negzero[V_N];
+    uint64_t kmin[V_N], kmax[V_N];
     uint32_t *hist[V_N];
-    size_t mask[V_N];
+    double *copy[V_N];
+    size_t n_copy[V_N], cap_copy[V_N];
     for (int j = 0; j < m; j++) {
         mean[j] = s[j]->mean;
         hist[j] = s[j]->hist;
-        mask[j] = s[j]->mask;
+        copy[j] = s[j]->copy;
+        n_copy[j] = s[j]->n_copy;
+        cap_copy[j] = s[j]->cap_copy;
         kmin[j] = s[j]->kmin;
         kmax[j] = s[j]->kmax;
-        negzero[j] = s[j]->negzero;
     }
     for (size_t k = 0; k < len; k++)
         for (int j = 0; j < m; j++) {
@@ -337,15 +346,18 @@ static inline void scan_lanes(struct scan *const *s, const double *const *x, int
             const uint64_t key = dkey(v);
             kmin[j] = key < kmin[j] ? key : kmin[j];
             kmax[j] = key > kmax[j] ? key : kmax[j];
-            negzero[j] |= key == KEY_NEG_ZERO;
-            hist[j][(size_t)(key >> L0_SHIFT) & mask[j]]++;
+            const uint32_t c = hist[j][key >> L0_SHIFT]++;
+            /* every value goes to the next free slot (the last once full), which only a
+             * marked bucket's value takes: no branch */
+            copy[j][n_copy[j] < cap_copy[j] ? n_copy[j] : cap_copy[j] - 1] = v;
+            n_copy[j] += c >> 31;
         }
     for (int j = 0; j < m; j++) {
         s[j]->mean = mean[j];
         s[j]->i += len;
         s[j]->kmin = kmin[j];
         s[j]->kmax = kmax[j];
-        s[j]->negzero = negzero[j];
+        s[j]->n_copy = n_copy[j];
     }
 }
 
@@ -369,7 +381,7 @@ static void scan_run(struct scan *const *s, const double *const *x, int m, size_
     }
 }
 
-/* Scans metrics ser[0..V_N) into out[0..V_N) (each with its hist and mask set), their
+/* Scans metrics ser[0..V_N) into out[0..V_N) (each with its hist and copies set), their
  * chains interleaved: stretches where each metric still has values in its current
  * array. */
 static void scan_series(const struct series *ser, struct scan *out)
@@ -428,11 +440,12 @@ static void select_ranks(uint32_t *work, const struct series *s, uint64_t lo, ui
  * exact key range, and goes on within each bucket (select_ranks, on work[], 2^HIST_BITS
  * counters; it may be hist). A bucket too large to copy (GATHER_MAX: the copies take at
  * most 16 MiB, or when memory runs out) is selected from in place: the values of s in its
- * key range.
+ * key range. marked: NULL, or a part of s that holds every value of the buckets marked
+ * CAND in hist; read instead of s when it holds every wanted bucket.
  */
-static void descend(uint32_t *hist, uint32_t *work, const struct series *s, uint64_t lo,
-                    uint64_t span, unsigned shift, size_t b0, size_t b1, const size_t *rank,
-                    size_t nr, uint64_t *key)
+static void descend(uint32_t *hist, uint32_t *work, const struct series *s,
+                    const struct series *marked, uint64_t lo, uint64_t span, unsigned shift,
+                    size_t b0, size_t b1, const size_t *rank, size_t nr, uint64_t *key)
 {
     /* The buckets of the wanted ranks; hist[] becomes each one's number among them (from
      * 1), 0 for the others. */
@@ -443,10 +456,13 @@ static void descend(uint32_t *hist, uint32_t *work, const struct series *s, uint
         bool copy;
     } w[MAX_RANKS];
     size_t nw = 0, cum = 0, j = 0, b = b0, total = 0;
+    bool all_marked = marked != NULL;
     for (; b < b1 && j < nr; b++) {
-        size_t c = hist[b];
+        size_t c = hist[b] & ~CAND;
+        bool mark = hist[b] & CAND;
         hist[b] = 0;
         if (rank[j] < cum + c) {
+            all_marked = all_marked && mark;
             struct bucket *x = &w[nw++];
             *x = (struct bucket){.base = cum, .count = c, .r0 = j, .lo = UINT64_MAX};
             while (j < nr && rank[j] < cum + c)
@@ -464,6 +480,8 @@ static void descend(uint32_t *hist, uint32_t *work, const struct series *s, uint
     double *buf = total ? calloc(total, sizeof *buf) : NULL;
     for (size_t i = 0; i < nw; i++)
         w[i].copy = w[i].copy && buf;
+    if (all_marked)
+        s = marked;
     for (size_t g = 0; g < s->nseg; g++) {
         const double *v = s->seg[g];
         for (size_t i = 0, n = s->len[g]; i < n; i++) {
@@ -542,47 +560,108 @@ static void select_ranks(uint32_t *work, const struct series *s, uint64_t lo, ui
                 work[d >> shift]++;
         }
     }
-    descend(work, work, s, lo, span, shift, 0, nb, rank, nr, key);
+    descend(work, work, s, NULL, lo, span, shift, 0, nb, rank, nr, key);
+}
+
+/* The order statistics the quantiles of n > 0 values need (GSL's arithmetic: the one
+ * below each, and the one after it): rank[0..return), ascending, distinct. */
+static size_t wanted_ranks(size_t n, size_t *rank)
+{
+    size_t m = 0;
+    for (int i = 0; i < SIM_NQ; i++) {
+        double delta;
+        size_t lhs = quantile_lhs(sim_quantiles[i], n, &delta);
+        size_t r[2] = {lhs < n - 1 ? lhs : n - 1, lhs + 1};
+        for (int t = 0; t < (lhs < n - 1 ? 2 : 1); t++) { /* insert r[t] */
+            size_t p = m;
+            while (p > 0 && rank[p - 1] > r[t])
+                p--;
+            if (p > 0 && rank[p - 1] == r[t])
+                continue;
+            memmove(rank + p + 1, rank + p, (m - p) * sizeof *rank);
+            rank[p] = r[t];
+            m++;
+        }
+    }
+    return m;
+}
+
+enum { SAMPLE_N = 16384 };
+
+/*
+ * Before the scan: marks (CAND) the first-level buckets where the wanted ranks' values
+ * probably lie, and gives the scan room to copy their values, so that the selection need
+ * not read every value again. descend checks that every wanted bucket was marked and
+ * otherwise reads all the values, so a wrong guess costs time, never a result. The guess:
+ * SAMPLE_N values evenly spaced through the arrays, counted in the histogram; the buckets
+ * holding the sample's ranks within four binomial standard deviations of each wanted
+ * rank's share are marked, and twice their share of the sample sizes the copies (address
+ * space: only the pages written take memory). For 16 or more values per sample value:
+ * fewer are cheap to read again.
+ */
+static void guess_buckets(const struct series *s, struct scan *a, const size_t *rank,
+                          size_t nr)
+{
+    const size_t n = s->n, step = n / SAMPLE_N;
+    if (n < 16 * (size_t)SAMPLE_N || n >= CAND)
+        return;
+    uint64_t smin = UINT64_MAX, smax = 0;
+    for (size_t t = 0, g = 0, base = 0; t < SAMPLE_N; t++) {
+        size_t i = t * step;
+        while (i >= base + s->len[g])
+            base += s->len[g++];
+        uint64_t k = dkey(s->seg[g][i - base]);
+        smin = k < smin ? k : smin;
+        smax = k > smax ? k : smax;
+        a->hist[k >> L0_SHIFT]++;
+    }
+    double lo[MAX_RANKS], hi[MAX_RANKS]; /* sample positions to cover */
+    for (size_t j = 0; j < nr; j++) {
+        double q = (double)rank[j] / (double)n, p = q * SAMPLE_N;
+        double w = 4 * sqrt(SAMPLE_N * q * (1 - q)) + 4;
+        lo[j] = p - w;
+        hi[j] = p + w;
+    }
+    size_t cum = 0, marked = 0;
+    for (size_t b = (size_t)(smin >> L0_SHIFT); b <= (size_t)(smax >> L0_SHIFT); b++) {
+        size_t c = a->hist[b];
+        bool mark = false; /* within a window, with the empty buckets inside it */
+        for (size_t j = 0; j < nr && !mark; j++)
+            mark = (double)(cum + c) > lo[j] && (double)cum <= hi[j];
+        a->hist[b] = mark ? CAND : 0;
+        marked += mark ? c : 0;
+        cum += c;
+    }
+    size_t cap = 2 * (marked + 8) * step;
+    double *copy = malloc(cap * sizeof *copy);
+    if (copy) {
+        a->copy = copy;
+        a->cap_copy = cap;
+    }
 }
 
 /* The maximum and quantiles of s's values from scan a (its histogram counted) by radix
- * selection, work[]: 2^HIST_BITS counters (or NULL). false: not done, as the values hold
- * NaN or -0.0, or too many to count, or memory ran out (the caller falls back to GSL). */
+ * selection, work[]: 2^HIST_BITS counters. false: not done, as the values may hold NaN
+ * or -0.0 (their keys' range reaches beyond the infinities', or spans -0.0's: then also
+ * when negative and positive values alone are there), or too many to count (the caller
+ * falls back to GSL). */
 static bool summary_radix(const struct series *s, const struct scan *a, uint32_t *work,
                           struct latency_stats *out)
 {
     const size_t n = s->n;
-    if (!work || !a->mask || a->negzero || a->kmin < KEY_NEG_INF || a->kmax > KEY_POS_INF ||
-        n > UINT32_MAX)
+    if (a->kmin < KEY_NEG_INF || a->kmax > KEY_POS_INF ||
+        (a->kmin <= KEY_NEG_ZERO && a->kmax >= KEY_NEG_ZERO) || n >= CAND)
         return false;
-    size_t rank[MAX_RANKS], nr = 0;
-    for (int i = 0; i < SIM_NQ; i++) {
-        double delta;
-        size_t lhs = quantile_lhs(sim_quantiles[i], n, &delta);
-        if (lhs >= n - 1) {
-            rank[nr++] = n - 1;
-        } else {
-            rank[nr++] = lhs;
-            rank[nr++] = lhs + 1;
-        }
-    }
-    size_t m = 0; /* rank[0..m): ascending, distinct (insertion) */
-    for (size_t i = 0; i < nr; i++) {
-        size_t r = rank[i], p = m;
-        while (p > 0 && rank[p - 1] > r)
-            p--;
-        if (p > 0 && rank[p - 1] == r)
-            continue;
-        memmove(rank + p + 1, rank + p, (m - p) * sizeof *rank);
-        rank[p] = r;
-        m++;
-    }
+    size_t rank[MAX_RANKS];
+    const size_t m = wanted_ranks(n, rank);
     uint64_t key[MAX_RANKS];
+    const struct series marked = {&a->copy, &a->n_copy, 1, a->n_copy};
     if (a->kmin == a->kmax)
         for (size_t j = 0; j < m; j++)
             key[j] = a->kmin;
     else
-        descend(a->hist, work, s, 0, UINT64_MAX, L0_SHIFT, (size_t)(a->kmin >> L0_SHIFT),
+        descend(a->hist, work, s, a->copy != &a->spare && a->n_copy <= a->cap_copy ? &marked : NULL, 0,
+                UINT64_MAX, L0_SHIFT, (size_t)(a->kmin >> L0_SHIFT),
                 (size_t)(a->kmax >> L0_SHIFT) + 1, rank, m, key);
     for (int i = 0; i < SIM_NQ; i++) {
         double delta, os[2] = {0, 0};
@@ -594,24 +673,32 @@ static bool summary_radix(const struct series *s, const struct scan *a, uint32_t
                     os[t] = key_value(key[p]);
         out->q_s[i] = lhs >= n - 1 ? os[0] : interpolate(os[0], os[1], delta);
     }
+    out->mean_s = (double)a->mean; /* gsl_stats_mean's return */
     out->max_s = key_value(a->kmax);
     return true;
 }
 
-/* The summaries of the metrics ser[0..V_N) into out[]: the count and mean of each, and
- * the maximum and quantiles where radix selection can take them. Returns the metrics
- * left for GSL (bit m for metric m). */
+/* The summaries of the metrics ser[0..V_N) into out[]: the count of each, and the mean,
+ * maximum and quantiles where radix selection can take them (not when memory runs out).
+ * Returns the metrics left for GSL (bit m for metric m). */
 static unsigned summarize(const struct series *ser, struct latency_stats *const *out)
 {
     const size_t nl0 = (size_t)1 << (64 - L0_SHIFT);
-    uint32_t *hist = calloc(V_N * nl0, sizeof *hist), none = 0;
+    uint32_t *hist = calloc(V_N * nl0, sizeof *hist);
     uint32_t *work = malloc(((size_t)1 << HIST_BITS) * sizeof *work);
+    const bool fast = hist && work;
     struct scan a[V_N];
-    for (int m = 0; m < V_N; m++)
+    for (int m = 0; m < V_N; m++) {
         a[m] = (struct scan){.kmin = UINT64_MAX,
-                             .hist = hist ? hist + (size_t)m * nl0 : &none,
-                             .mask = hist ? nl0 - 1 : 0};
-    scan_series(ser, a);
+                             .hist = fast ? hist + (size_t)m * nl0 : NULL,
+                             .cap_copy = 1};
+        a[m].copy = &a[m].spare;
+        size_t rank[MAX_RANKS];
+        if (fast && ser[m].n > 0)
+            guess_buckets(&ser[m], &a[m], rank, wanted_ranks(ser[m].n, rank));
+    }
+    if (fast)
+        scan_series(ser, a);
     unsigned left = 0;
     for (int m = 0; m < V_N; m++) {
         struct latency_stats *o = out[m];
@@ -621,12 +708,13 @@ static unsigned summarize(const struct series *ser, struct latency_stats *const 
             o->mean_s = o->max_s = NAN;
             for (int i = 0; i < SIM_NQ; i++)
                 o->q_s[i] = NAN;
-            continue;
-        }
-        o->mean_s = (double)a[m].mean; /* gsl_stats_mean's return */
-        if (!summary_radix(&ser[m], &a[m], work, o))
+        } else if (!fast || !summary_radix(&ser[m], &a[m], work, o)) {
             left |= 1u << m;
+        }
     }
+    for (int m = 0; m < V_N; m++)
+        if (a[m].copy != &a[m].spare)
+            free(a[m].copy);
     free(work);
     free(hist);
     return left;

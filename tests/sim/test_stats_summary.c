@@ -40,6 +40,7 @@ enum kind {
     K_CONST,     /* one value */
     K_TWO,       /* two neighbouring doubles */
     K_CLUSTERED, /* most values within a few ulps (a huge first-level bucket) */
+    K_NEGATIVE,  /* all below zero */
     K_N
 };
 
@@ -72,6 +73,8 @@ static double draw(enum kind k)
         return next_u64() % 2 ? 1.0 : nextafter(1.0, 2.0);
     case K_CLUSTERED:
         return next_u64() % 16 ? 1.0 + (double)(next_u64() % 9) * DBL_EPSILON : u01() * 4;
+    case K_NEGATIVE:
+        return -(double)(next_u64() % 5000) * 1e-3 - 0x1p-1074;
     case K_N:
         break;
     }
@@ -179,8 +182,8 @@ static void check(size_t n, enum kind k, const char *what)
 Test(stats_summary, equals_gsl_bit_for_bit_on_every_kind_and_size)
 {
     static const size_t sizes[] = {0, 1, 2, 3, 4, 5, 31, 32, 33, 34, 100, 1001, 70001};
-    static const char *const names[K_N] = {"uniform", "ties",  "micros", "awkward",
-                                           "bits",    "const", "two",    "clustered"};
+    static const char *const names[K_N] = {"uniform", "ties", "micros",    "awkward", "bits",
+                                           "const",   "two",  "clustered", "negative"};
     for (int k = 0; k < K_N; k++)
         for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
             rng_state = (uint64_t)k * 1000 + z;
@@ -192,11 +195,41 @@ Test(stats_summary, large_arrays_with_huge_buckets_equal_gsl)
 {
     /* 400 000 values: a run's spread, and values within a few ulps of 1 (a first-level
      * bucket too large to copy aside: selected in place) */
-    static const enum kind kinds[] = {K_MICROS, K_CLUSTERED};
+    static const enum kind kinds[] = {K_MICROS, K_CLUSTERED, K_NEGATIVE};
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
         rng_state = 77 + k;
         check(400000, kinds[k], "large");
     }
+}
+
+Test(stats_summary, a_sample_that_misleads_costs_time_not_a_result)
+{
+    /* The summary guesses from every (n / 16384)-th value where the quantiles lie and
+     * copies those values aside as it goes; here those values are unlike the others,
+     * so the guess misses (the wanted values are elsewhere), or marks a value nearly
+     * all the others share (more copies than it made room for). */
+    enum { N = 300000, STEP = N / 16384 };
+    double *v = malloc(N * sizeof *v);
+    cr_assert_not_null(v);
+    for (int c = 0; c < 2; c++) {
+        rng_state = 3 + (uint64_t)c;
+        for (size_t i = 0; i < N; i++)
+            v[i] = i % STEP ? (c == 0 ? 2.0 + u01() : 0.5) : (c == 0 ? 1.0 : u01());
+        struct run_stats st;
+        run_stats_init(&st, NULL, 0);
+        for (size_t i = 0; i < N; i++) {
+            struct stats_ok ok = {.ttft = v[i], .tpot = v[i], .e2e = v[i], .queue = v[i],
+                                  .has_tpot = true};
+            cr_assert(run_stats_ok(&st, &ok));
+        }
+        struct sim_result res;
+        memset(&res, 0, sizeof res);
+        run_stats_fill(&st, &res);
+        expect_gsl(v, N, &res.ttft, c == 0 ? "missed" : "overflowed");
+        expect_gsl(v, N, &res.queue, c == 0 ? "missed" : "overflowed");
+        run_stats_free(&st);
+    }
+    free(v);
 }
 
 /* Earlier versions' summary of v[0..n) (GSL's selection, in place): the maximum and
