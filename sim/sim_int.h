@@ -127,6 +127,13 @@ struct engine_params {
 /* Decode iterations advanced in one event at most (a longer run is chained). */
 #define RUN_CHUNK 64
 
+/* A running request in lazy mode (engine.c). */
+struct lz_ent {
+    int64_t key;    /* its tokens left + lazy_j: it samples its last token at lazy_j == key */
+    struct req *r;
+    int32_t joined; /* lazy_j when it joined: it is owed lazy_j - joined iterations */
+};
+
 struct engine {
     struct req_list incoming; /* in the front end (API server, tokeniser), in dispatch order */
     evq_handle fe_ev;         /* idle engine: wakes when the front end hands the head over */
@@ -137,6 +144,7 @@ struct engine {
     struct req_list waiting;
     struct req **running; /* in admission order; capacity max_num_seqs (static: batch) */
     int32_t n_running;
+    int32_t n_hash_out;   /* running requests whose output blocks are hashed (hashes_outputs) */
     int32_t n_sched;      /* running[sched_first..+n_sched) are in the step in flight */
     int32_t sched_first;
     int32_t block_k;      /* > 0: a multi-step block of block_k decode steps is in flight */
@@ -161,6 +169,20 @@ struct engine {
     int32_t nx_n;         /* the requests it covers */
     int64_t nx_k_done, nx_ctx0, nx_base; /* run_m_ge holds their counts by computed % B */
     int32_t n_end;        /* running requests the last step or run finished; -1: not known */
+    int32_t *end_at;      /* their indices in running, increasing (n_end of them; lazy runs) */
+    /* Lazy decode runs (engine.c, lazy_run_end): while every running request decodes and
+     * grows without hashing, a run's end that leaves the batch alone apart from requests
+     * sampling their last token applies its iterations to the engine's totals only; each
+     * running request is owed lazy_j iterations (lazy_flush applies them). */
+    bool lz;                  /* lazy mode: lz_left holds every running request */
+    int32_t lazy_j;           /* iterations owed to each running request */
+    int64_t lazy_first_us;    /* end of the first owed iteration */
+    int64_t lazy_last_us;     /* end of the latest owed iteration */
+    int64_t lz_taken;         /* blocks the owed iterations took (checked by lazy_flush) */
+    bool lz_step;             /* the step in flight is lazy for running[0..lz_n) */
+    int64_t lz_step_taken;    /* the blocks it took for them */
+    struct lz_ent *lz_left;   /* each running request with its tokens left at lazy_j = 0 */
+    int32_t lz_n;
     bool cancel_seen;     /* a running request's client gave up since the last full
                              finish_sampled() pass found none left */
     int64_t step_prefill_tokens; /* of the step in flight */

@@ -91,6 +91,8 @@ int engine_init(struct engine *e, const struct engine_params *p, struct sim_err 
     memset(e, 0, sizeof *e);
     int32_t cap = p->kind == ENGINE_STATIC ? p->static_batch_size : p->max_num_seqs;
     e->running = calloc((size_t)cap, sizeof *e->running);
+    e->end_at = calloc((size_t)cap, sizeof *e->end_at);
+    e->lz_left = calloc((size_t)cap, sizeof *e->lz_left);
     e->run_bound = calloc(RUN_CHUNK, sizeof *e->run_bound);
     /* B + 1 counts, and as many again for the check of the next run's view (Debug) */
     e->run_m_ge = calloc(2 * ((size_t)p->block_size + 1), sizeof *e->run_m_ge);
@@ -99,7 +101,7 @@ int engine_init(struct engine *e, const struct engine_params *p, struct sim_err 
     for (int32_t k = 0; k < 31; k++)
         if (p->block_size == (INT32_C(1) << k))
             e->bs_shift = k;
-    if (!e->running || !e->run_bound || !e->run_m_ge) {
+    if (!e->running || !e->end_at || !e->lz_left || !e->run_bound || !e->run_m_ge) {
         engine_release(e);
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the engine");
     }
@@ -116,9 +118,14 @@ void engine_release(struct engine *e)
 {
     kv_pool_release(&e->kv);
     free(e->running);
+    free(e->end_at);
+    free(e->lz_left);
     free(e->run_bound);
     free(e->run_m_ge);
     e->running = NULL;
+    e->end_at = NULL;
+    e->lz_left = NULL;
+    e->lz = false;
     e->run_m_ge = NULL;
     e->nx_valid = false;
     e->run_bound = NULL;
@@ -297,18 +304,53 @@ static inline void gap_batch_flush(struct deployment *d, struct gap_batch *g)
 static void take_off(struct deployment *d, struct replica *rp, struct req *r,
                      enum req_outcome outcome);
 
+/* Request r, which sampled its last token, leaves running: its KV blocks are freed and
+ * it is reported. */
+static void finish_one(struct deployment *d, struct replica *rp, struct req *r)
+{
+    struct engine *e = &rp->eng;
+    e->n_hash_out -= r->hashes_outputs;
+    kv_free(&e->kv, &r->kv, r->num_computed, false);
+    e->success_total++;
+    metrics_observe(rp, M_E2E, (double)(d->s->now_us - r->arrival_us) * 1e-6, 1);
+    sim_request_done(d, rp, r, OUTCOME_OK);
+}
+
+/* The requests at running[end_at[0..known)] (increasing) sampled their last token and
+ * none gave up: they leave running and the rest keep their order. They are handled in
+ * the order a pass over the batch handles them, with running as that pass leaves it at
+ * each (the ones kept so far moved down), without visiting the others. */
+static void finish_known(struct deployment *d, struct replica *rp, int32_t known)
+{
+    struct engine *e = &rp->eng;
+    int32_t w = e->end_at[0];
+    for (int32_t k = 0; k < known; k++) {
+        int32_t at = e->end_at[k];
+        finish_one(d, rp, e->running[at]);
+        /* (the last one ending may have ended the pod: then nothing is left to move) */
+        int32_t to = k + 1 < known ? e->end_at[k + 1] : e->n_running;
+        if (to > at + 1) {
+            memmove(&e->running[w], &e->running[at + 1],
+                    (size_t)(to - at - 1) * sizeof *e->running);
+            w += to - at - 1;
+        }
+    }
+    e->n_running = w;
+}
+
 /* Remove requests that sampled their last token, and those whose client gave up during
  * the step (vLLM's abort, handled before the next schedule), from running (keeping the
- * order of the rest), free their KV blocks and report them. Nothing to do when the pass
- * that sampled the tokens knows none ends (e->n_end == 0) and no client gave up
- * meanwhile. */
+ * order of the rest), free their KV blocks and report them. When no client gave up
+ * meanwhile and the step or run that sampled the tokens knows which end (e->n_end >= 0:
+ * none, or end_at after a lazy run), only those are visited. */
 static void finish_sampled(struct deployment *d, struct replica *rp)
 {
-    struct sim *s = d->s;
     struct engine *e = &rp->eng;
     int32_t known = e->n_end;
     e->n_end = -1;
-    if (known == 0 && !e->cancel_seen) {
+    if (known >= 0 && !e->cancel_seen) {
+        if (known > 0)
+            finish_known(d, rp, known);
 #ifndef NDEBUG
         for (int32_t i = 0; i < e->n_running; i++)
             SIM_ASSERT(!e->running[i]->gave_up &&
@@ -316,18 +358,17 @@ static void finish_sampled(struct deployment *d, struct replica *rp)
 #endif
         return;
     }
+    SIM_ASSERT(e->lazy_j == 0);
     int32_t w = 0;
     for (int32_t i = 0; i < e->n_running; i++) {
         prefetch_running(e, i);
         struct req *r = e->running[i];
         if (r->gave_up) {
+            e->n_hash_out -= r->hashes_outputs;
             kv_free(&e->kv, &r->kv, r->num_computed, false);
             take_off(d, rp, r, OUTCOME_N);
         } else if (r->num_output >= r->output_tokens) {
-            kv_free(&e->kv, &r->kv, r->num_computed, false);
-            e->success_total++;
-            metrics_observe(rp, M_E2E, (double)(s->now_us - r->arrival_us) * 1e-6, 1);
-            sim_request_done(d, rp, r, OUTCOME_OK);
+            finish_one(d, rp, r);
         } else {
             e->running[w++] = r;
         }
@@ -349,6 +390,7 @@ static void finish_sampled(struct deployment *d, struct replica *rp)
  * of waiting with no computed tokens. */
 static void preempt(struct engine *e, struct req *victim, bool prio)
 {
+    e->n_hash_out -= victim->hashes_outputs;
     kv_free(&e->kv, &victim->kv, victim->num_computed, true);
     victim->num_computed = 0;
     victim->preemptions++;
@@ -380,6 +422,9 @@ int32_t engine_victim(const struct engine *e, bool prio)
 
 static void vllm_step_end(struct sim *s, void *obj, uint64_t arg);
 static void vllm_run_end(struct sim *s, void *obj, uint64_t arg);
+static void lazy_flush(struct deployment *d, struct replica *rp);
+static void lazy_start(struct engine *e);
+static bool lazy_step(struct deployment *d, struct replica *rp);
 static bool try_decode_run(struct deployment *d, struct replica *rp);
 static bool try_multi_step(struct deployment *d, struct replica *rp);
 static bool vllm_v0_prefill(struct deployment *d, struct replica *rp);
@@ -478,6 +523,7 @@ static void vllm_schedule(struct deployment *d, struct replica *rp)
     struct engine *e = &rp->eng;
     const struct engine_params *p = &d->ep;
     if (e->n_running == 0 && e->waiting.n == 0) {
+        lazy_flush(d, rp); /* (nobody left to owe) */
         e->busy = false;
         return;
     }
@@ -487,6 +533,9 @@ static void vllm_schedule(struct deployment *d, struct replica *rp)
     if (!v0_prefill_first && p->num_scheduler_steps <= 1 && !s->opt.no_fast_forward &&
         !time_sliced(s, rp) && try_decode_run(d, rp))
         return;
+    if (lazy_step(d, rp))
+        return;
+    lazy_flush(d, rp); /* the batch is visited from here on */
     if (v0_prefill_first && vllm_v0_prefill(d, rp))
         return;
     if (try_multi_step(d, rp))
@@ -574,6 +623,7 @@ static void admit(struct deployment *d, struct replica *rp, struct req *r, const
     }
     e->running[e->n_running++] = r;
     r->hashes_outputs = r->kv.pfx.open && !r->kv.hids;
+    e->n_hash_out += r->hashes_outputs;
     kv_admit(&e->kv, &r->kv, &a->hit, a->blocks, a->cached_tokens + a->n_new);
     r->num_computed = a->cached_tokens;
     if (e->kv.caching) {
@@ -655,38 +705,35 @@ static void after_step(struct deployment *d, struct replica *rp, uint64_t sample
     schedule(d, rp);
 }
 
-static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
+/* Request r's tokens of the step that ended now are computed; when that completes its
+ * sequence it samples its next token (the client's first, or one more after a gap).
+ * Returns whether it sampled. */
+static inline bool step_sample(struct deployment *d, struct replica *rp, struct gap_batch *g,
+                               struct req *r)
 {
-    (void)arg;
-    struct replica *rp = obj;
-    struct deployment *d = rp->dep;
-    struct engine *e = &rp->eng;
-    int64_t dur = step_ended(d, e);
-    e->prompt_tokens_total += (uint64_t)e->step_prefill_tokens;
-    uint64_t sampled = 0;
-    struct gap_batch g = {0, 0};
-    int32_t n_end = 0;
-    for (int32_t i = e->sched_first; i < e->sched_first + e->n_sched; i++) {
-        prefetch_running(e, i);
-        struct req *r = e->running[i];
-        r->num_computed += r->sched_new;
-        r->sched_new = 0;
-        if (r->num_computed == r->prompt_tokens + r->num_output) {
-            r->num_output++;
-            sampled++;
-            n_end += r->num_output >= r->output_tokens;
-            if (r->num_output == 1) {
-                /* the engine's token; the client sees it when the API server streams it */
-                sim_first_token(r, s->now_us);
-                r->first_token_us = frontend_out_us(e, r, s->now_us);
-                metrics_observe(rp, M_TTFT,
-                                (double)(r->first_token_us - r->arrival_us) * 1e-6, 1);
-            } else {
-                next_token_b(d, &g, r, s->now_us);
-            }
-        }
+    struct sim *s = d->s;
+    r->num_computed += r->sched_new;
+    r->sched_new = 0;
+    if (r->num_computed != r->prompt_tokens + r->num_output)
+        return false;
+    r->num_output++;
+    if (r->num_output == 1) {
+        /* the engine's token; the client sees it when the API server streams it */
+        sim_first_token(r, s->now_us);
+        r->first_token_us = frontend_out_us(&rp->eng, r, s->now_us);
+        metrics_observe(rp, M_TTFT, (double)(r->first_token_us - r->arrival_us) * 1e-6, 1);
+    } else {
+        next_token_b(d, g, r, s->now_us);
     }
-    gap_batch_flush(d, &g);
+    return true;
+}
+
+/* The step's end, once its requests sampled: n_end of them ended (end_at); the ITL
+ * histogram; then the next step. */
+static void step_close(struct deployment *d, struct replica *rp, int64_t dur, uint64_t sampled,
+                       int32_t n_end)
+{
+    struct engine *e = &rp->eng;
     /* requests outside the step are unchanged since the last finish_sampled(): none of
      * them ends (a client giving up sets cancel_seen) */
     e->n_end = n_end;
@@ -696,6 +743,37 @@ static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
     e->n_sched = 0;
     e->sched_first = 0;
     after_step(d, rp, sampled);
+}
+
+static void lazy_step_end(struct deployment *d, struct replica *rp, int64_t dur);
+
+static void vllm_step_end(struct sim *s, void *obj, uint64_t arg)
+{
+    (void)s;
+    (void)arg;
+    struct replica *rp = obj;
+    struct deployment *d = rp->dep;
+    struct engine *e = &rp->eng;
+    int64_t dur = step_ended(d, e);
+    e->prompt_tokens_total += (uint64_t)e->step_prefill_tokens;
+    if (e->lz_step) {
+        lazy_step_end(d, rp, dur);
+        return;
+    }
+    uint64_t sampled = 0;
+    struct gap_batch g = {0, 0};
+    int32_t n_end = 0;
+    for (int32_t i = e->sched_first; i < e->sched_first + e->n_sched; i++) {
+        prefetch_running(e, i);
+        struct req *r = e->running[i];
+        if (step_sample(d, rp, &g, r)) {
+            sampled++;
+            if (r->num_output >= r->output_tokens)
+                e->end_at[n_end++] = i;
+        }
+    }
+    gap_batch_flush(d, &g);
+    step_close(d, rp, dur, sampled, n_end);
 }
 
 /* ---- vLLM 0.6 multi-step scheduling ---------------------------------------------- */
@@ -868,14 +946,24 @@ static void check_view(const struct engine *e, int32_t bs)
     int64_t k_done = INT64_MAX, ctx0 = 0, base = 0;
     bool all_decode = true;
     SIM_ASSERT(e->nx_n == e->n_running);
+    SIM_ASSERT(!e->lz || e->lz_n == e->n_running);
     for (int32_t i = 0; i < e->n_running; i++) {
         const struct req *r = e->running[i];
         all_decode = all_decode && is_decoding(r);
-        int64_t left = r->output_tokens - r->num_output;
+        /* with what it is owed in lazy mode (lz_apply_one) */
+        int32_t owed = 0;
+        for (int32_t x = 0; e->lz && x < e->lz_n; x++)
+            if (e->lz_left[x].r == r)
+                owed = e->lazy_j - e->lz_left[x].joined;
+        int32_t c = r->num_computed + owed;
+        int64_t held = kv_held(&r->kv);
+        if (owed > 0 && ceil_div64(c, bs) > held)
+            held = ceil_div64(c, bs);
+        int64_t left = r->output_tokens - r->num_output - owed;
         k_done = left < k_done ? left : k_done;
-        ctx0 += r->num_computed;
-        base += r->num_computed / bs - kv_held(&r->kv);
-        ge[r->num_computed % bs]++;
+        ctx0 += c;
+        base += c / bs - held;
+        ge[c % bs]++;
     }
     for (int32_t m = bs - 1; m >= 0; m--)
         ge[m] += ge[m + 1];
@@ -884,6 +972,16 @@ static void check_view(const struct engine *e, int32_t bs)
     SIM_ASSERT(memcmp(ge, e->run_m_ge, ((size_t)bs + 1) * sizeof *ge) == 0);
 }
 #endif
+
+/* Whether request r can be in lazy mode: it decodes, and its blocks grow without hashing
+ * (so only how many the batch takes matters) and by at least what it holds already. */
+static inline bool lz_fits(const struct engine *e, const struct req *r, int32_t bs)
+{
+    return is_decoding(r) &&
+           (!e->kv.caching ||
+            (!r->hashes_outputs && r->kv.n_share >= 0 && r->kv.n_sh >= r->kv.n_share)) &&
+           kv_held(&r->kv) <= blk_ceil(e, r->num_computed + 1, bs);
+}
 
 /*
  * When the next iterations are all pure decode with the same batch (no request finishes,
@@ -918,6 +1016,7 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
      * just ended left (vllm_run_end), or one pass over the batch. */
     int32_t *ge = e->run_m_ge;
     int64_t k_done = INT64_MAX, ctx0 = 0, base = 0;
+    bool lazy = false; /* a pass found the batch fit for lazy mode (lz_left filled) */
     if (view) {
 #ifndef NDEBUG
         check_view(e, bs);
@@ -926,10 +1025,14 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
         ctx0 = e->nx_ctx0;
         base = e->nx_base;
     } else {
+        if (e->lz)
+            lazy_flush(d, rp); /* (not reached: lazy mode keeps the view) */
         memset(ge, 0, (size_t)(bs + 1) * sizeof *ge);
+        /* whether the run can be lazy (lz_fits), and lz_left on the way */
+        lazy = true;
         for (int32_t i = 0; i < n; i++) {
             prefetch_running(e, i);
-            const struct req *r = e->running[i];
+            struct req *r = e->running[i];
             if (!is_decoding(r))
                 return false;
             int64_t left = r->output_tokens - r->num_output;
@@ -938,6 +1041,8 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
             ctx0 += r->num_computed;
             base += blk_div(e, r->num_computed, bs) - kv_held(&r->kv);
             ge[blk_mod(e, r->num_computed, bs)]++;
+            lazy = lazy && lz_fits(e, r, bs);
+            e->lz_left[i] = (struct lz_ent){left, r, 0};
         }
 #ifndef NDEBUG
         SIM_ASSERT(base <= 0); /* what the head's early answer relies on */
@@ -987,6 +1092,8 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
     int64_t k = hi < RUN_CHUNK ? hi : RUN_CHUNK;
     if (k < 2)
         return false;
+    if (lazy)
+        lazy_start(e);
     e->in_run = true;
     e->run_k = (int32_t)k;
     e->run_k_done = k_done;
@@ -1013,6 +1120,26 @@ static bool try_decode_run(struct deployment *d, struct replica *rp)
     return true;
 }
 
+/* What j iterations of the run in flight over a batch of n count for the engine and the
+ * deployment: the ITL gaps after each request's first token of the run (the iterations'
+ * durations, the same for every request), the iterations, tokens and ITL histogram. */
+static void run_totals(struct deployment *d, struct replica *rp, int32_t j, int32_t n)
+{
+    struct engine *e = &rp->eng;
+    for (int32_t i = 1; i < j; i++)
+        sim_gaps(d, e->run_bound[i] - e->run_bound[i - 1], (uint64_t)n);
+    e->n_iterations += (uint64_t)j;
+    e->n_steps++;
+    if (rp->hist[M_ITL])
+        for (int32_t i = 0; i < j; i++)
+            metrics_observe(rp, M_ITL,
+                            (double)(e->run_bound[i] - (i ? e->run_bound[i - 1]
+                                                          : e->run_start_us)) * 1e-6,
+                            (uint64_t)n);
+    e->generation_tokens_total += (uint64_t)j * (uint64_t)n;
+    sim_tokens_generated(d, (uint64_t)j * (uint64_t)n);
+}
+
 /* Apply j iterations of the run in flight to every running request. */
 static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
 {
@@ -1023,10 +1150,13 @@ static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
      * steps give, unless the run hashes output blocks (sessions): then who hashes a block
      * first, and whether an equal cached block was evicted before, depend on the order of
      * iterations, which is replayed. */
-    bool hashes_outputs = false;
-    for (int32_t i = 0; i < e->n_running && e->kv.caching; i++)
-        hashes_outputs = hashes_outputs || e->running[i]->hashes_outputs;
-    if (hashes_outputs) {
+#ifndef NDEBUG
+    int32_t n_hash_out = 0;
+    for (int32_t i = 0; i < e->n_running; i++)
+        n_hash_out += e->running[i]->hashes_outputs;
+    SIM_ASSERT(n_hash_out == e->n_hash_out);
+#endif
+    if (e->kv.caching && e->n_hash_out > 0) {
         for (int32_t it = 0; it < j; it++) {
             for (int32_t i = 0; i < e->n_running; i++) {
                 struct req *r = e->running[i];
@@ -1058,19 +1188,8 @@ static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
     }
     kv_settle(&e->kv, &owed);
     gap_batch_flush(d, &g);
-    for (int32_t i = 1; i < j; i++)
-        sim_gaps(d, e->run_bound[i] - e->run_bound[i - 1], (uint64_t)e->n_running);
     SIM_ASSERT(e->kv.n_free >= 0);
-    e->n_iterations += (uint64_t)j;
-    e->n_steps++;
-    if (rp->hist[M_ITL])
-        for (int32_t i = 0; i < j; i++)
-            metrics_observe(rp, M_ITL,
-                            (double)(e->run_bound[i] - (i ? e->run_bound[i - 1]
-                                                          : e->run_start_us)) * 1e-6,
-                            (uint64_t)e->n_running);
-    e->generation_tokens_total += (uint64_t)j * (uint64_t)e->n_running;
-    sim_tokens_generated(d, (uint64_t)j * (uint64_t)e->n_running);
+    run_totals(d, rp, j, e->n_running);
 }
 
 /*
@@ -1084,9 +1203,9 @@ static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
  * batch (checked against that pass in Debug builds). Integer sums and counts: the same
  * values.
  */
-static void run_keep_view(struct engine *e, int32_t bs, int64_t taken)
+static void run_keep_view(struct engine *e, int32_t bs, int64_t taken, int32_t n_batch)
 {
-    int64_t n = e->n_running, j = e->run_k;
+    int64_t n = n_batch, j = e->run_k;
     int32_t *ge = e->run_m_ge, *cnt = e->run_m_ge + bs + 1;
     int32_t a = (int32_t)(j / bs), b = (int32_t)(j % bs);
     e->nx_base = e->run_blk_base + n * a + ge[bs - b] - taken;
@@ -1097,10 +1216,266 @@ static void run_keep_view(struct engine *e, int32_t bs, int64_t taken)
     for (int32_t m = bs - 1; m >= 0; m--)
         ge[m] = ge[m + 1] + cnt[m];
     e->nx_valid = true;
-    e->nx_n = e->n_running;
+    e->nx_n = n_batch;
     e->nx_k_done = e->run_k_done - j;
     e->nx_ctx0 = e->run_ctx0 + n * j;
     e->n_end = 0;
+}
+
+/* ---- lazy decode runs ------------------------------------------------------------- */
+
+/*
+ * A run's end that changes the batch only by requests sampling their last token need not
+ * visit the others: while every running request decodes and its blocks grow without
+ * hashing (so only how many blocks the batch takes matters, not who takes them first:
+ * kv_grow_owed), the run's iterations go to the engine's totals as run_apply() counts
+ * them (tokens, ITL gaps of every iteration, the blocks taken from the free queue, the
+ * histograms, the next run's view), and each running request is owed them (lazy_j).
+ * The requests that end are found by their tokens left (lz_left); they, and the batch
+ * before anything else reads it (lazy_flush), get what they are owed: the same fields,
+ * the same blocks, the same ITL gaps as run_apply() would have given them run by run.
+ * Integer sums and counts throughout, so the results are the same.
+ */
+
+/* Apply the owed iterations to request r: its tokens; its blocks (the run ends took them
+ * from the free queue); its ITL: the first owed token after its own latest, then one per
+ * owed iteration (their gaps were counted by the run ends, the same for every request). */
+static void lz_apply_one(struct deployment *d, struct engine *e, struct gap_batch *g,
+                         const struct lz_ent *x, int64_t *grown)
+{
+    struct req *r = x->r;
+    const int32_t j = e->lazy_j - x->joined;
+    int32_t c = r->num_computed + j;
+    /* (a lazy step in flight holds the block of its token already) */
+    int32_t more = (int32_t)blk_ceil(e, c + e->lz_step, d->ep.block_size) - kv_held(&r->kv);
+    if (more > 0) {
+        r->kv.n_own += more;
+        *grown += more;
+    }
+    if (j == 0)
+        return;
+    r->num_computed = c;
+    r->num_output += j;
+    if (x->joined == 0) {
+        /* in the batch before lazy mode: its first owed gap is its own */
+        next_token_b(d, g, r, e->lazy_first_us);
+        r->itl_sum_us += e->lazy_last_us - e->lazy_first_us;
+        r->itl_n += j - 1;
+    } else {
+        /* joined at the owed iteration that sampled its first token or after it: every
+         * gap since is one the iterations counted */
+        r->itl_sum_us += e->lazy_last_us - r->last_token_us;
+        r->itl_n += j;
+    }
+    r->last_token_us = e->lazy_last_us;
+}
+
+/* Give every running request what it is owed, and leave lazy mode. A lazy step in
+ * flight becomes a plain one (its requests' sched_new). */
+static void lazy_flush(struct deployment *d, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    if (e->lz && (e->lazy_j > 0 || e->lz_step)) {
+        struct gap_batch g = {0, 0};
+        int64_t grown = 0;
+        for (int32_t x = 0; x < e->lz_n; x++) {
+            if (x + PREFETCH_AHEAD < e->lz_n)
+                __builtin_prefetch(e->lz_left[x + PREFETCH_AHEAD].r, 1, 3);
+            lz_apply_one(d, e, &g, &e->lz_left[x], &grown);
+            if (e->lz_step)
+                e->lz_left[x].r->sched_new = 1;
+        }
+        gap_batch_flush(d, &g);
+        SIM_ASSERT(grown == e->lz_taken);
+    }
+    e->lz = false;
+    e->lz_step = false;
+    e->lazy_j = 0;
+    e->lz_taken = 0;
+}
+
+/* Enter lazy mode for the run that starts: lz_left[0..n_running) holds the requests with
+ * their tokens left (try_decode_run's pass). */
+static void lazy_start(struct engine *e)
+{
+    SIM_ASSERT(e->lazy_j == 0);
+    e->lz_n = e->n_running;
+    e->lz = true;
+    e->lz_taken = 0;
+}
+
+static void run_keep_view(struct engine *e, int32_t bs, int64_t taken, int32_t n);
+
+/* The requests of lz_left that sampled their last token at the owed iteration that ended
+ * now (key == lazy_j; found in lz_left, a short array, not in the requests): owed what
+ * they are, out of lz_left and out of the view, their indices in running (all among the
+ * first n) into end_at in increasing order, for finish_sampled(). The view's count and
+ * its fewest tokens left follow. Returns how many. */
+static int32_t lazy_finishers(struct deployment *d, struct engine *e, int32_t n)
+{
+    const int32_t bs = d->ep.block_size;
+    int32_t nf = 0;
+    struct gap_batch g = {0, 0};
+    int64_t grown = 0, k_min = INT64_MAX;
+    int32_t *ge = e->run_m_ge;
+    struct lz_ent *lz = e->lz_left;
+    for (int32_t x = 0; x < e->lz_n;) {
+        if (lz[x].key > e->lazy_j) {
+            if (lz[x].key < k_min)
+                k_min = lz[x].key;
+            x++;
+            continue;
+        }
+        SIM_ASSERT(lz[x].key == e->lazy_j);
+        struct lz_ent ent = lz[x];
+        struct req *r = ent.r;
+        lz[x] = lz[--e->lz_n];
+        int32_t at = 0;
+        while (e->running[at] != r)
+            at++;
+        SIM_ASSERT(at < n);
+        int32_t k = nf++;
+        for (; k > 0 && e->end_at[k - 1] > at; k--)
+            e->end_at[k] = e->end_at[k - 1];
+        e->end_at[k] = at;
+        lz_apply_one(d, e, &g, &ent, &grown);
+        SIM_ASSERT(r->num_output == r->output_tokens);
+        int32_t c = r->num_computed;
+        for (int32_t m = blk_mod(e, c, bs); m >= 0; m--)
+            ge[m]--;
+        e->nx_base -= blk_div(e, c, bs) - kv_held(&r->kv);
+        e->nx_ctx0 -= c;
+    }
+    gap_batch_flush(d, &g);
+    e->lz_taken -= grown;
+    e->nx_n = n - nf;
+    e->nx_k_done = k_min < INT64_MAX ? k_min - e->lazy_j : INT64_MAX;
+    return nf;
+}
+
+/* vllm_run_end() in lazy mode (no client gave up): the run's iterations go to the totals,
+ * the view to the next run, and the requests that sampled their last token to
+ * finish_sampled() (end_at), with what they are owed. */
+static void lazy_run_end(struct deployment *d, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    const int32_t j = e->run_k, bs = d->ep.block_size;
+    const int32_t n = e->n_running;
+    SIM_ASSERT(e->lz_n == n && j >= 1);
+    /* ITL gaps as run_apply() counts them: the first iteration's per request (owed), or
+     * after an owed iteration the same for all; then the iterations' own */
+    if (e->lazy_j > 0)
+        sim_gaps(d, e->run_bound[0] - e->lazy_last_us, (uint64_t)n);
+    else
+        e->lazy_first_us = e->run_bound[0];
+    run_totals(d, rp, j, n);
+    e->lazy_last_us = e->run_bound[j - 1];
+    e->lazy_j += j;
+    /* the blocks the batch took: how many, in one walk of the free queue */
+    int64_t taken = run_new_blocks(e, bs, j);
+    SIM_ASSERT(taken >= 0 && taken <= e->kv.n_free);
+    e->kv.n_free -= taken;
+    e->lz_taken += taken;
+    int64_t owed = taken;
+    kv_settle(&e->kv, &owed);
+    run_keep_view(e, bs, taken, n);
+    if (j < e->run_k_done)
+        return; /* nobody sampled its last token (run_keep_view) */
+    e->n_end = lazy_finishers(d, e, n);
+    SIM_ASSERT(e->n_end > 0);
+}
+
+/*
+ * A scheduler pass in lazy mode that cannot start a run (a waiting request can be
+ * admitted, or the batch is about to end): when every running request gets its next
+ * token's block and budget (so nobody is preempted), vLLM's running loop gives each of
+ * them one decode token, which is one more owed iteration: the blocks it takes are
+ * counted from the view, and only the waiting requests admitted are visited. Returns
+ * false (nothing done) otherwise.
+ */
+static bool lazy_step(struct deployment *d, struct replica *rp)
+{
+    struct engine *e = &rp->eng;
+    const struct engine_params *p = &d->ep;
+    const int32_t n = e->n_running, bs = p->block_size;
+    if (!e->lz || e->cancel_seen || n > p->max_num_batched_tokens)
+        return false;
+    SIM_ASSERT(e->lazy_j >= 1 && e->lz_n == n && e->nx_n == n);
+    e->run_blk_base = e->nx_base; /* run_m_ge holds the view's counts */
+    int64_t taken = run_new_blocks(e, bs, 1);
+    if (taken > e->kv.n_free)
+        return false; /* someone is preempted: the plain pass */
+    e->kv.n_free -= taken;
+    e->lz_taken += taken;
+    int64_t owed = taken;
+    kv_settle(&e->kv, &owed);
+    struct lat_batch b = {0};
+    b.n_decode = n;
+    b.decode_kv_tokens = e->nx_ctx0 + n;
+    int64_t budget = p->max_num_batched_tokens - n;
+    int32_t n_sched = n + admit_waiting(d, rp, &b, &budget);
+    /* the iteration's view inputs, for run_keep_view at its end */
+    e->run_k = 1;
+    e->run_k_done = e->nx_k_done;
+    e->run_ctx0 = e->nx_ctx0;
+    e->lz_step = true;
+    e->lz_step_taken = taken;
+    start_step(d, rp, &b, 0, n_sched);
+    return true;
+}
+
+/* The end of a lazy step: the running requests it ran lazily (running[0..lz_n)) have one
+ * more owed iteration, those it admitted sample as in a plain step and join lazy mode
+ * (or, when one cannot, everyone gets what is owed and lazy mode ends). */
+static void lazy_step_end(struct deployment *d, struct replica *rp, int64_t dur)
+{
+    struct sim *s = d->s;
+    struct engine *e = &rp->eng;
+    const int32_t bs = d->ep.block_size, n = e->lz_n;
+    SIM_ASSERT(e->sched_first == 0 && e->n_sched >= n && e->lazy_j >= 1);
+    e->lz_step = false;
+    /* their gaps: the same for all, after the latest owed iteration */
+    sim_gaps(d, s->now_us - e->lazy_last_us, (uint64_t)n);
+    e->lazy_last_us = s->now_us;
+    e->lazy_j++;
+    run_keep_view(e, bs, e->lz_step_taken, n);
+    int32_t n_end = e->nx_k_done == 0 ? lazy_finishers(d, e, n) : 0;
+    uint64_t sampled = (uint64_t)n;
+    struct gap_batch g = {0, 0};
+    bool keep = !e->cancel_seen;
+    int32_t *ge = e->run_m_ge;
+    for (int32_t i = n; i < e->n_sched; i++) {
+        struct req *r = e->running[i];
+        if (!step_sample(d, rp, &g, r)) {
+            keep = false;
+            continue;
+        }
+        sampled++;
+        if (r->num_output >= r->output_tokens) {
+            e->end_at[n_end++] = i;
+            continue;
+        }
+        if (!keep || !lz_fits(e, r, bs)) {
+            keep = false;
+            continue;
+        }
+        int64_t left = r->output_tokens - r->num_output;
+        e->lz_left[e->lz_n++] = (struct lz_ent){left + e->lazy_j, r, e->lazy_j};
+        int32_t c = r->num_computed;
+        for (int32_t m = blk_mod(e, c, bs); m >= 0; m--)
+            ge[m]++;
+        e->nx_base += blk_div(e, c, bs) - kv_held(&r->kv);
+        e->nx_ctx0 += c;
+        e->nx_n++;
+        if (left < e->nx_k_done)
+            e->nx_k_done = left;
+    }
+    gap_batch_flush(d, &g);
+    if (!keep) {
+        lazy_flush(d, rp);
+        e->nx_valid = false;
+    }
+    step_close(d, rp, dur, sampled, n_end);
 }
 
 static void vllm_run_end(struct sim *s, void *obj, uint64_t arg)
@@ -1112,10 +1487,17 @@ static void vllm_run_end(struct sim *s, void *obj, uint64_t arg)
     e->step_ev = 0;
     e->in_run = false;
     e->busy_us += s->now_us - e->run_start_us;
+    if (e->lz && !e->cancel_seen) {
+        lazy_run_end(d, rp);
+        finish_sampled(d, rp);
+        schedule(d, rp);
+        return;
+    }
+    lazy_flush(d, rp);
     int64_t free_before = e->kv.n_free;
     run_apply(d, rp, e->run_k);
     if (e->run_k < e->run_k_done)
-        run_keep_view(e, d->ep.block_size, free_before - e->kv.n_free);
+        run_keep_view(e, d->ep.block_size, free_before - e->kv.n_free, e->n_running);
     else
         e->n_end = -1; /* some request sampled its last token */
     finish_sampled(d, rp);
@@ -1511,6 +1893,7 @@ void engine_abort_all(struct replica *rp, enum req_outcome outcome)
     struct sim *s = d->s;
     struct engine *e = &rp->eng;
     rp->aborting = true; /* the last request ending must not release the engine under us */
+    lazy_flush(d, rp); /* every running request as it is now (a lazy step in flight too) */
     if (e->step_ev) {
         if (e->in_run) {
             /* Count the iterations of the run that completed by now. */
@@ -1529,6 +1912,7 @@ void engine_abort_all(struct replica *rp, enum req_outcome outcome)
         take_off(d, rp, r, outcome);
     }
     e->n_running = 0;
+    e->n_hash_out = 0;
     e->n_sched = 0;
     e->sched_first = 0;
     e->block_k = 0;

@@ -251,6 +251,54 @@ Test(engine, fast_forwarded_decode_runs_match_single_steps_exactly)
     free(w);
 }
 
+/* Two summaries of one distribution are the same, to the bit. */
+static bool same_stats(const struct latency_stats *a, const struct latency_stats *b)
+{
+    bool same = a->n == b->n && memcmp(&a->mean_s, &b->mean_s, sizeof a->mean_s) == 0 &&
+                memcmp(&a->max_s, &b->max_s, sizeof a->max_s) == 0;
+    for (int i = 0; i < SIM_NQ; i++)
+        same = same && memcmp(&a->q_s[i], &b->q_s[i], sizeof a->q_s[i]) == 0;
+    return same;
+}
+
+/*
+ * Lazy mode (docs/engine.md): run ends and steps that leave the batch alone but for
+ * requests finishing or joining visit only those, and owe the rest their tokens, blocks
+ * and ITL gaps. Stepping every iteration visits everyone every time. Both must give the
+ * same rows, the same ITL distribution and per-request ITL sums (behind the means), the
+ * same KV cache use (preemptions, prefix cache hits); with and without prefix caching.
+ */
+Test(engine, lazy_decode_runs_and_steps_give_what_single_steps_give)
+{
+    for (int caching = 0; caching <= 1; caching++) {
+        struct scenario sc;
+        h_scenario_preempting(&sc);
+        sc.engine.enable_prefix_caching = caching;
+        size_t n = 2500;
+        struct wl_request *w = random_workload(n, 7 + (unsigned)caching, 1500, 700);
+        struct h_sink ff, step;
+        struct sim *a = h_run(&sc, w, n, &ff, false);
+        struct sim *b = h_run(&sc, w, n, &step, true);
+        check_same_rows(&ff, &step);
+        const struct sim_result *x = sim_result(a), *y = sim_result(b);
+        cr_assert_gt(x->preemptions, 0, "the workload should preempt");
+        cr_assert_eq(x->preemptions, y->preemptions);
+        cr_assert_eq(x->output_tokens, y->output_tokens);
+        cr_assert_eq(x->prefix_hits_tokens, y->prefix_hits_tokens);
+        cr_assert_eq(x->prefix_queries_tokens, y->prefix_queries_tokens);
+        cr_assert(same_stats(&x->itl, &y->itl),
+                  "ITL differs (caching %d): mean %.9g vs %.9g, max %.9g vs %.9g", caching,
+                  x->itl.mean_s, y->itl.mean_s, x->itl.max_s, y->itl.max_s);
+        cr_assert(same_stats(&x->tpot, &y->tpot));
+        cr_assert(x->itl.n > 0 && x->itl.mean_s > 0);
+        sim_free(a);
+        sim_free(b);
+        free(ff.rows);
+        free(step.rows);
+        free(w);
+    }
+}
+
 Test(engine, every_request_ends_once_and_tokens_are_conserved)
 {
     /* Overloaded on purpose (about 400 output tokens every 0.2 s on 3 replicas), so the
