@@ -2042,6 +2042,54 @@ int scenario_bind_deployment(struct scenario *sc, const char *file, const struct
     return SIM_OK;
 }
 
+/* The top-level key an assignment "a.b.c=v" starts with ("a"), in `key`; false when too
+ * long to be one. */
+static bool set_top_key(const char *set, char *key, size_t cap)
+{
+    size_t len = strcspn(set, ".=");
+    if (len == 0 || len >= cap)
+        return false;
+    memcpy(key, set, len);
+    key[len] = '\0';
+    return true;
+}
+
+/*
+ * A bind error after `set` created a top-level section that each deployment has (the
+ * file has `deployments:` and no such top-level key): the user most likely meant one
+ * deployment's, so the message ends with the assignment under the first deployment's
+ * name and the names there are. Where and code are kept; a message with no room for the
+ * hint keeps what fits.
+ */
+static void hint_deployments(const struct ydoc *doc, const char *set, struct sim_err *err)
+{
+    const struct ynode *deps = ynode_get(ydoc_root(doc), "deployments");
+    if (!deps || deps->kind != YNODE_SEQ || deps->n == 0)
+        return;
+    char names[256] = "";
+    const char *first = NULL;
+    size_t used = 0;
+    for (size_t i = 0; i < deps->n; i++) {
+        const struct ynode *nm =
+            deps->items[i]->kind == YNODE_MAP ? ynode_get(deps->items[i], "name") : NULL;
+        if (!nm || nm->kind != YNODE_SCALAR || !nm->value[0])
+            continue;
+        if (!first)
+            first = nm->value;
+        int w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", nm->value);
+        if (w < 0 || (size_t)w >= sizeof names - used) {
+            snprintf(names + used, sizeof names - used, ", ...");
+            break;
+        }
+        used += (size_t)w;
+    }
+    if (!first)
+        return;
+    size_t len = strlen(err->msg);
+    snprintf(err->msg + len, sizeof err->msg - len,
+             "; did you mean --set deployments.%s.%s (deployments: %s)?", first, set, names);
+}
+
 int scenario_load(struct scenario *sc, const char *path, const char *const *sets, size_t n_sets,
                   struct sim_err *err)
 {
@@ -2067,13 +2115,27 @@ int scenario_load(struct scenario *sc, const char *path, const char *const *sets
     if (!sc->doc)
         return err->code ? err->code : SIM_EINVAL;
 
-    for (size_t i = 0; i < n_sets; i++)
+    /* the first --set that created a top-level section each deployment has (a hint) */
+    const char *per_dep_set = NULL;
+    for (size_t i = 0; i < n_sets; i++) {
+        char top[32];
+        bool per_dep = false;
+        if (!per_dep_set && set_top_key(sets[i], top, sizeof top) && strcmp(top, "name") &&
+            !ynode_get(ydoc_root(sc->doc), top))
+            for (size_t k = 0; deployment_keys[k] && !per_dep; k++)
+                per_dep = !strcmp(deployment_keys[k], top);
         if ((rc = ydoc_set_with(sc->doc, sets[i], set_include, sc, err)) ||
             (rc = add_override(sc, sets[i], err)))
             goto fail;
+        if (per_dep)
+            per_dep_set = sets[i];
+    }
     struct bind b = {sc, err};
-    if ((rc = bind_all(&b, ydoc_root(sc->doc))))
+    if ((rc = bind_all(&b, ydoc_root(sc->doc)))) {
+        if (per_dep_set && rc == SIM_EINVAL)
+            hint_deployments(sc->doc, per_dep_set, err);
         goto fail;
+    }
     return SIM_OK;
 fail:
     scenario_release(sc);

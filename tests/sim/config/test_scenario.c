@@ -625,6 +625,39 @@ Test(scenario_set, errors_in_a_deployments_include_point_at_the_assignment_or_th
                "'deployments.0.fleet.replicas' must be an integer (replicas), got 'x'");
 }
 
+/* A --set that creates a top-level section each deployment has (the file has none) binds
+ * as the file's own (a routed trace, or a section refused beside `deployments`): the error
+ * keeps its place and wording and names the deployment path the user likely meant. */
+Test(scenario_set, a_top_level_set_beside_deployments_hints_at_the_deployment_path)
+{
+    static const char *const rate[] = {"workload.arrivals.rate_per_s=2"};
+    load_fails(MULTI "set_include.yaml", rate, 1, SIM_EINVAL, "--set:1:1",
+               "'workload.prompt_tokens' is required with 'arrivals'; did you mean --set "
+               "deployments.chat.workload.arrivals.rate_per_s=2 (deployments: chat, code)?");
+    static const char *const policy[] = {"seed=3", "router.policy=round_robin"};
+    load_fails(MULTI "set_include.yaml", policy, 2, SIM_EINVAL, "--set:1:1",
+               "'router' belongs in each deployment when the file has 'deployments'; did you "
+               "mean --set deployments.chat.router.policy=round_robin (deployments: chat, "
+               "code)?");
+    /* a list of one names its one deployment */
+    load_fails(MULTI "one_item.yaml", rate, 1, SIM_EINVAL, "--set:1:1",
+               "'workload.prompt_tokens' is required with 'arrivals'; did you mean --set "
+               "deployments.chat.workload.arrivals.rate_per_s=2 (deployments: chat)?");
+}
+
+Test(scenario_set, a_top_level_set_without_deployments_keeps_its_message)
+{
+    /* the same deployment written flat: its own router, no hint */
+    static const char *const policy[] = {"router.policy=nope"};
+    load_fails(MULTI "one_item_flat.yaml", policy, 1, SIM_EINVAL, "--set:1:15",
+               "'router.policy' must be one of round_robin, least_outstanding, endpoint_picker, "
+               "prefix_affinity, session_affinity, got 'nope'");
+    /* beside deployments, a section the file has already, or a run setting: no hint */
+    static const char *const seed[] = {"seed=x"};
+    load_fails(MULTI "set_include.yaml", seed, 1, SIM_EINVAL, "--set:1:6",
+               "'seed' must be an integer, got 'x'");
+}
+
 Test(scenario_set, an_unknown_deployment_name_lists_the_names)
 {
     static const char *const sets[] = {"deployments.cdoe.fleet.replicas=3"};
