@@ -248,7 +248,9 @@ struct replica {
     bool gs_mem;         /* time-sliced: its engine holds its share of the GPU's memory */
     double gs_unit_div;  /* its node's price over this, per unit it holds, as when it was
                             bound (gpushare_unit_divisor; MIG re-layouts change it later) */
-    int32_t restarts;    /* container restarts after vLLM's start-up check failed */
+    int32_t restarts;    /* container deaths the kubelet restarts (vLLM's start-up check
+                            failed or its GPU ran out of memory); the API's restartCount
+                            trails it by one during the back-off (fleet.c) */
     /* the endpoint picker's view of it: metrics as last refreshed, prefixes routed to it */
     double epp_waiting, epp_kv;
     bool epp_seen;        /* the EPP has scraped it at least once */

@@ -576,9 +576,32 @@ static int32_t active_count(const struct deployment *d)
     return n;
 }
 
+/* A container waiting out its CrashLoopBackOff: it has died (rp->restarts counts the
+ * deaths) and the kubelet has not created its successor yet. */
+static bool in_backoff(const struct replica *rp)
+{
+    return rp->phase == POD_PULLING && rp->restarts > 0;
+}
+
+/*
+ * status.containerStatuses[].restartCount of the pod's one container, as the ReplicaSet
+ * controller reads it. The kubelet numbers a container when it creates it, one more than
+ * the container it replaces (startContainer, pkg/kubelet/kuberuntime/
+ * kuberuntime_container.go), and reports the latest container's number
+ * (convertToAPIContainerStatuses, pkg/kubelet/kubelet_pods.go; Kubernetes v1.33): during
+ * the back-off the count is still the dead container's.
+ */
+static int32_t api_restart_count(const struct replica *rp)
+{
+    return rp->restarts - (in_backoff(rp) ? 1 : 0);
+}
+
 /* The ReplicaSet deletes `diff` pods: it ranks the active ones once (colocated: active
  * pods on the same node, the unassigned ones together), sorts them by ActivePodsWithRanks
- * (replicaset.h) and deletes the first `diff`. */
+ * (replicaset.h) and deletes the first `diff`. A pod whose container has run is Running
+ * from then on, in its back-off too (getPhase, pkg/kubelet/kubelet_pods.go, v1.33: a
+ * waiting container with a last termination counts as stopped, and with restartPolicy
+ * Always all containers stopped is Running). */
 static void scale_in(struct deployment *d, int32_t diff)
 {
     struct sim *s = d->s;
@@ -590,9 +613,10 @@ static void scale_in(struct deployment *d, int32_t diff)
         d->rs_of[n] = rp;
         d->rs_pods[n] = (struct rs_pod){
             .assigned = rp->node >= 0,
-            .running = rp->phase >= POD_LOADING,
+            .running = rp->phase >= POD_LOADING || rp->restarts > 0,
             .ready = rp->phase == POD_READY,
             .deletion_cost = d->sc->fleet.pod.deletion_cost, /* the template's: equal */
+            .restarts = api_restart_count(rp),
             .ready_us = rp->ready_us,
             .created_us = rp->created_us,
             .uid = rp->uid,

@@ -21,7 +21,7 @@ struct rs_pod {
     bool ready;            /* the Ready condition is True */
     int32_t deletion_cost; /* controller.kubernetes.io/pod-deletion-cost (0) */
     int32_t colocated;     /* active pods of the ReplicaSet on the same node, itself included */
-    int32_t restarts;      /* the most restarts of any of its containers */
+    int32_t restarts;      /* the most restartCount of its (regular) containers */
     int64_t ready_us;      /* the Ready condition's lastTransitionTime */
     int64_t created_us;    /* metadata.creationTimestamp */
     uint64_t uid;          /* metadata.uid: random, the tie-break of equal buckets */
@@ -33,7 +33,9 @@ struct rs_pod {
  * 4. lower pod-deletion-cost first; 5. more colocated pods first (doubled up);
  * 6. both ready: ready more recently first, compared in log2 buckets of the time since
  *    (LogarithmicScaleDown), the lower UID first within a bucket;
- * 7. more container restarts first; 8. created more recently first, in log2 buckets,
+ * 7. more container restarts first (compareMaxContainerRestarts: the highest restartCount
+ *    of the regular containers, then of the sidecars, restartable init containers, which
+ *    llmcap's one-container pods do not have); 8. created more recently first, in log2 buckets,
  *    the lower UID first within one. Otherwise false (upstream leaves the rest to an
  *    unstable sort; the UID stands in for that arbitrary order in rs_order()).
  */

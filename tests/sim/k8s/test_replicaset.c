@@ -117,6 +117,48 @@ Test(replicaset, restarts_then_creation_for_pods_not_ready)
     cr_assert_not(rs_less(&b, &a, S(1000)));
 }
 
+Test(replicaset, restarts_rank_after_rules_one_to_six_and_before_creation)
+{
+    /* Rule 7 (compareMaxContainerRestarts) against its neighbours, now 1000 s. Each pair:
+     * the pod with fewer restarts goes first when an earlier rule tells them apart. */
+    struct rs_pod a = base(5), b = base(6);
+    /* 2: Pending (restarts 0) before Running not Ready (restarts 5). */
+    a.running = a.ready = false;
+    b.ready = false;
+    b.restarts = 5;
+    before(a, b, 1000);
+    /* 3: not Ready (0) before Ready (5). */
+    a = base(5);
+    a.ready = false;
+    b = base(6);
+    b.restarts = 5;
+    before(a, b, 1000);
+    /* 5: doubled up (0) before alone (5). */
+    a = base(5);
+    a.colocated = 2;
+    before(a, b, 1000);
+    /* 6: both Ready: Ready at 950 s (50 s ago: bucket 35, no restart) before at 900 s (100
+     * s ago: 36, restarts 5). */
+    a = base(5);
+    a.ready_us = S(950);
+    b.ready_us = S(900);
+    before(a, b, 1000);
+    /* Ready in the same second (950.2 and 950.7 s): rule 6 ties and rule 7 decides, before
+     * creation: b (restarts 5, created at 5 s) before a (0, created at 990 s, 10 s ago:
+     * bucket 33, which rule 8 would take first). */
+    a.ready_us = S(950.2);
+    b.ready_us = S(950.7);
+    a.created_us = S(990);
+    before(b, a, 1000);
+    /* One restart more is enough, and only the count matters (3 vs 2). */
+    a.restarts = 2;
+    b.restarts = 3;
+    before(b, a, 1000);
+    /* Equal restarts: rule 8, a created more recently. */
+    a.restarts = 3;
+    before(a, b, 1000);
+}
+
 Test(replicaset, order_of_a_fleet_on_packed_nodes)
 {
     /* now 3600 s. Two 8-GPU nodes, TP 2: node X holds p0, p1, p2 (3 active pods), node Y
