@@ -609,7 +609,7 @@ static void detect_autoscaler(const struct run_data *rd, struct out *o)
 
 /* A deployment of several that missed an SLO: its verdict in numbers (the run's windows
  * mix every deployment's requests, so they cannot place its breach in time; the report's
- * section of the deployment does, from its own rows: run_data_load_deployment). */
+ * section of the deployment does, from its own rows: run_data_load_series). */
 static void detect_deployment_slos(const struct run_data *rd, struct out *o)
 {
     for (size_t i = 0; i < rd->n_slo; i++) {

@@ -1740,7 +1740,7 @@ static int deployments_section(struct doc *d, struct db *db, const struct run_da
 /* ---- each deployment of several on its own (rows with its deployment, schema 3) ------- */
 
 struct dep_view {
-    struct run_data v; /* run_data_load_deployment() */
+    struct run_data v; /* run_data_load_series() */
     bool recorded;     /* the file says whose its rows are */
     char pre[96];      /* its charts' and data files' prefix: "dep-chat-" */
     char who[112];     /* its charts' title prefix: "chat: " */
@@ -1913,7 +1913,7 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     res->run_id = run_id;
 
     struct run_data rd;
-    if ((rc = run_data_load(db, run_id, RD_HEADLINE | RD_SERIES, &rd, err)) != SIM_OK)
+    if ((rc = run_data_load(db, run_id, RD_HEADLINE, &rd, err)) != SIM_OK)
         return rc;
     struct doc d = {NULL, 0, 0, false};
     struct finding *fs = calloc(64, sizeof *fs);
@@ -1921,21 +1921,27 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     /* a run of several deployments: each one's own series and charts */
     size_t n_dv = rd.n_deps >= 2 ? rd.n_deps : 0;
     struct dep_view *dv = n_dv ? calloc(n_dv, sizeof *dv) : NULL;
+    struct run_data *views = n_dv ? calloc(n_dv, sizeof *views) : NULL;
+    bool *recorded = n_dv ? calloc(n_dv, sizeof *recorded) : NULL;
     char data[1100];
     snprintf(data, sizeof data, "%s/data", opt->out_dir);
     struct stat before;
     bool created = stat(opt->out_dir, &before) != 0;
     FILE *gp = NULL;
-    if (!fs || (n_dv && !dv)) {
+    if (!fs || (n_dv && (!dv || !views || !recorded))) {
+        n_dv = 0; /* nothing of theirs to release */
         rc = sim_err_set(err, SIM_ENOMEM, "out of memory");
         goto out;
     }
+    /* the run's series and each deployment's, from one read of the request rows */
+    rc = run_data_load_series(db, &rd, views, recorded, n_dv, err);
     for (size_t k = 0; k < n_dv; k++) {
-        if ((rc = run_data_load_deployment(db, &rd, &rd.deps[k], &dv[k].v, &dv[k].recorded,
-                                           err)) != SIM_OK) {
-            n_dv = k; /* the ones before it are released below */
-            goto out;
-        }
+        dv[k].v = views[k]; /* released below, loaded or not */
+        dv[k].recorded = recorded[k];
+    }
+    if (rc != SIM_OK)
+        goto out;
+    for (size_t k = 0; k < n_dv; k++) {
         dep_prefix(rd.deps[k].name, k, dv[k].pre, sizeof dv[k].pre);
         snprintf(dv[k].who, sizeof dv[k].who, "%s: ", rd.deps[k].name);
     }
@@ -2018,6 +2024,8 @@ out:
     for (size_t k = 0; k < n_dv; k++)
         run_data_release_deployment(&dv[k].v);
     free(dv);
+    free(views);
+    free(recorded);
     run_data_release(&rd);
     return rc;
 }

@@ -43,15 +43,29 @@ static void series_free(struct rd_series *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Type 7: the 0-based rank lo of n sorted values (n > 0) at quantile q, and the weight of
+ * rank lo + 1; lo is n - 1 where the quantile is the largest value. */
+static size_t q7_rank(size_t n, double q, double *frac)
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    *frac = h - (double)lo;
+    return lo + 1 >= n ? n - 1 : lo;
+}
+
+/* The quantile from the values at ranks lo and lo + 1 (x_hi unused where lo is n - 1). */
+static double q7_value(double x_lo, double x_hi, size_t lo, size_t n, double frac)
+{
+    return lo + 1 >= n ? x_lo : x_lo + frac * (x_hi - x_lo);
+}
+
 double rd_quantile_sorted(const double *x, size_t n, double q)
 {
     if (n == 0)
         return NAN;
-    double h = (double)(n - 1) * q;
-    size_t lo = (size_t)floor(h);
-    if (lo + 1 >= n)
-        return x[n - 1];
-    return x[lo] + (h - (double)lo) * (x[lo + 1] - x[lo]);
+    double frac;
+    size_t lo = q7_rank(n, q, &frac);
+    return q7_value(x[lo], lo + 1 < n ? x[lo + 1] : x[lo], lo, n, frac);
 }
 
 double rd_step_at(const struct rd_series *s, double t)
@@ -436,79 +450,20 @@ static double choose_window_s(double sim_end_s, double rate_per_s)
     return nice[sizeof nice / sizeof nice[0] - 1];
 }
 
-static size_t window_of(const struct run_data *rd, int64_t w)
+/* The window of a request that arrived at arrival_s: CAST(arrival_s / window_s AS INTEGER)
+ * (SQLite truncates toward zero), the ones before the first in the first and the ones
+ * past the last in the last. */
+static size_t window_at(const struct run_data *rd, double arrival_s)
 {
-    if (w < 0)
+    double r = arrival_s / rd->window_s;
+    if (!(r >= 1.0))
         return 0;
-    if ((size_t)w >= rd->n_windows)
+    if (r >= (double)rd->n_windows)
         return rd->n_windows - 1;
-    return (size_t)w;
+    return (size_t)r;
 }
 
-static int read_window_counts(void *ctx, const struct db_value *c, int n)
-{
-    (void)n;
-    struct run_data *rd = ctx;
-    struct rd_window *w = &rd->win[window_of(rd, c[0].i)];
-    w->n_arrived += (uint32_t)c[1].i;
-    w->n_ok += (uint32_t)c[2].i;
-    w->n_timeout += (uint32_t)c[3].i;
-    w->n_rejected += (uint32_t)c[4].i;
-    w->n_failed += (uint32_t)c[5].i;
-    w->n_unfinished += (uint32_t)c[6].i;
-    w->preemptions += (uint64_t)c[7].i;
-    rd->n_request_rows += (uint64_t)c[1].i;
-    rd->n_ok_rows[2] += (uint64_t)c[2].i;
-    return 0;
-}
-
-/* Values of one window arrive sorted; the window's quantiles are taken when it ends. */
-struct qctx {
-    struct run_data *rd;
-    bool tpot;
-    int64_t cur;
-    double *buf;
-    size_t n, cap;
-    uint64_t total; /* values over every window */
-};
-
-static void flush_window(struct qctx *q)
-{
-    if (q->cur < 0 || q->n == 0)
-        return;
-    struct rd_window *w = &q->rd->win[window_of(q->rd, q->cur)];
-    double *dst = q->tpot ? w->tpot_q : w->ttft_q;
-    for (int k = 0; k < q->rd->nq; k++)
-        dst[k] = q->n < RD_MIN_WINDOW_N ? NAN : rd_quantile_sorted(q->buf, q->n, q->rd->q[k]);
-    if (q->tpot)
-        w->n_tpot = (uint32_t)q->n;
-    else
-        w->n_ttft = (uint32_t)q->n;
-    q->n = 0;
-}
-
-static int read_window_value(void *ctx, const struct db_value *c, int n)
-{
-    (void)n;
-    struct qctx *q = ctx;
-    if (c[0].i != q->cur) {
-        flush_window(q);
-        q->cur = c[0].i;
-    }
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 1024;
-        double *p = sim_reallocarray(q->buf, cap, sizeof *p);
-        if (!p)
-            return SIM_ENOMEM;
-        q->buf = p;
-        q->cap = cap;
-    }
-    q->buf[q->n++] = c[1].d;
-    q->total++;
-    return 0;
-}
-
-static int load_windows(struct db *db, struct run_data *rd, struct sim_err *err)
+static int init_windows(struct run_data *rd, struct sim_err *err)
 {
     double total = run_data_get(rd, "requests_total");
     double span = rd->sim_end_s > 0 ? rd->sim_end_s : 1.0;
@@ -537,40 +492,19 @@ static int load_windows(struct db *db, struct run_data *rd, struct sim_err *err)
         for (int k = 0; k < RD_MAX_Q; k++)
             rd->win[i].ttft_q[k] = rd->win[i].tpot_q[k] = NAN;
     }
-    struct db_value p[3] = {db_int(rd->run_id), db_real(rd->window_s),
-                            db_text(rd->series_deployment)};
-    const char *only = rd->series_deployment ? " AND deployment = ?3" : "";
-    int np = rd->series_deployment ? 3 : 2;
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, count(*), "
-             "sum(outcome = 'ok'), sum(outcome = 'timeout'), sum(outcome = 'rejected'), "
-             "sum(outcome IN ('aborted', '5xx', 'client_timeout', 'failed')), "
-             "sum(outcome = 'unfinished'), sum(preemptions) "
-             "FROM requests WHERE run_id = ?1%s GROUP BY w ORDER BY w",
-             only);
-    int rc = db_query(db, sql, p, np, read_window_counts, rd, err);
-    if (rc != SIM_OK)
-        return rc;
-    static const char *const col[2] = {"ttft_s", "tpot_s"};
-    for (int m = 0; m < 2; m++) {
-        snprintf(sql, sizeof sql,
-                 "SELECT CAST(arrival_s / ?2 AS INTEGER) AS w, %s FROM requests WHERE run_id = "
-                 "?1%s AND outcome = 'ok' AND %s IS NOT NULL ORDER BY w, %s",
-                 col[m], only, col[m], col[m]);
-        struct qctx q = {rd, m == 1, -1, NULL, 0, 0, 0};
-        rc = db_query(db, sql, p, np, read_window_value, &q, err);
-        if (rc == SIM_OK)
-            flush_window(&q);
-        rd->n_ok_rows[m] = q.total;
-        free(q.buf);
-        if (rc != SIM_OK)
-            return rc == SIM_ENOMEM ? oom(err) : rc;
-    }
     return SIM_OK;
 }
 
-/* ---- CDFs --------------------------------------------------------------------------------- */
+/* ---- the request rows: windows and CDFs of the run and of its deployments -------------- */
+
+/* The request rows are read in four passes shared by the run and every deployment of it
+ * (each row goes to the run's accumulators and to its deployment's): one unordered pass
+ * counts each window's outcomes and values, then one pass per latency column, in the
+ * column's order (SQLite's sorter, which spills to disk), keeps the values at the ranks
+ * each window's quantiles and each CDF's points need. Memory grows with windows and
+ * deployments, not with requests; the numbers are those of sorting each window's values
+ * and each CDF's (ties hold equal values, so which tied row comes first changes
+ * nothing). */
 
 enum { CDF_POINTS = 400 };
 
@@ -579,44 +513,199 @@ struct cdf_ctx {
     int64_t n, i, last_bucket;
 };
 
-static int read_cdf_value(void *ctx, const struct db_value *c, int n)
+/* Keep about CDF_POINTS points: the first, the last, and one per rank bucket. */
+static int cdf_take(struct cdf_ctx *k, double v)
 {
-    (void)n;
-    struct cdf_ctx *k = ctx;
-    /* Keep about CDF_POINTS points: the first, the last, and one per rank bucket. */
     int64_t bucket = k->i * CDF_POINTS / k->n;
     k->i++;
     if (k->i == 1 || k->i == k->n || bucket != k->last_bucket) {
         k->last_bucket = bucket;
-        if (series_push(k->s, c[0].d, (double)k->i / (double)k->n) != SIM_OK)
+        return series_push(k->s, v, (double)k->i / (double)k->n);
+    }
+    return SIM_OK;
+}
+
+/* One window's TTFT or TPOT values: how many (the counting pass), how many seen in
+ * order so far, and the values at the ranks of its quantiles. */
+struct qpick {
+    uint32_t n, seen;
+    size_t lo[RD_MAX_Q];
+    double frac[RD_MAX_Q], x_lo[RD_MAX_Q], x_hi[RD_MAX_Q];
+};
+
+struct req_target {
+    struct run_data *rd;
+    struct qpick *pick[2]; /* per window: TTFT, TPOT */
+    struct cdf_ctx cdf[3]; /* TTFT, TPOT, e2e */
+};
+
+struct req_pass {
+    struct req_target *t;
+    size_t n;
+    int m; /* the column of a sorted pass: 0 TTFT, 1 TPOT, 2 e2e */
+};
+
+static bool takes(const struct req_target *t, const struct db_value *dep)
+{
+    const char *name = t->rd->series_deployment;
+    return !name || (dep->type == DB_TEXT && !strcmp(dep->s, name));
+}
+
+/* arrival_s, deployment, outcome class (0 ok, 1 timeout, 2 rejected, 3 failed,
+ * 4 unfinished, 5 other: shed), preemptions, TTFT recorded, TPOT recorded */
+static int read_request_counts(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct req_pass *p = ctx;
+    for (size_t j = 0; j < p->n; j++) {
+        struct req_target *t = &p->t[j];
+        if (!takes(t, &c[1]))
+            continue;
+        struct run_data *rd = t->rd;
+        size_t wi = window_at(rd, c[0].d);
+        struct rd_window *w = &rd->win[wi];
+        w->n_arrived++;
+        switch (c[2].i) {
+        case 0:
+            w->n_ok++;
+            rd->n_ok_rows[2]++;
+            for (int m = 0; m < 2; m++)
+                if (c[4 + m].i) {
+                    t->pick[m][wi].n++;
+                    rd->n_ok_rows[m]++;
+                }
+            break;
+        case 1: w->n_timeout++; break;
+        case 2: w->n_rejected++; break;
+        case 3: w->n_failed++; break;
+        case 4: w->n_unfinished++; break;
+        default: break;
+        }
+        w->preemptions += (uint64_t)c[3].i;
+        rd->n_request_rows++;
+    }
+    return 0;
+}
+
+/* value, arrival_s, deployment; in value order */
+static int read_request_value(void *ctx, const struct db_value *c, int n)
+{
+    (void)n;
+    struct req_pass *p = ctx;
+    double v = c[0].d;
+    for (size_t j = 0; j < p->n; j++) {
+        struct req_target *t = &p->t[j];
+        if (!takes(t, &c[2]))
+            continue;
+        if (p->m < 2) {
+            struct qpick *q = &t->pick[p->m][window_at(t->rd, c[1].d)];
+            size_t r = q->seen++;
+            for (int k = 0; k < t->rd->nq; k++) {
+                if (r == q->lo[k])
+                    q->x_lo[k] = v;
+                else if (r == q->lo[k] + 1)
+                    q->x_hi[k] = v;
+            }
+        }
+        if (cdf_take(&t->cdf[p->m], v) != SIM_OK)
             return SIM_ENOMEM;
     }
     return 0;
 }
 
-static int load_cdfs(struct db *db, struct run_data *rd, struct sim_err *err)
+/* After the counting pass: the ranks each window's quantiles need. */
+static void plan_picks(struct req_target *t)
 {
-    static const char *const col[3] = {"ttft_s", "tpot_s", "e2e_s"};
+    struct run_data *rd = t->rd;
+    for (int m = 0; m < 2; m++)
+        for (size_t i = 0; i < rd->n_windows; i++) {
+            struct qpick *q = &t->pick[m][i];
+            for (int k = 0; q->n && k < rd->nq; k++)
+                q->lo[k] = q7_rank(q->n, rd->q[k], &q->frac[k]);
+        }
     struct rd_series *dst[3] = {&rd->cdf_ttft, &rd->cdf_tpot, &rd->cdf_e2e};
-    struct db_value id[2] = {db_int(rd->run_id), db_text(rd->series_deployment)};
-    const char *only = rd->series_deployment ? " AND deployment = ?2" : "";
-    int np = rd->series_deployment ? 2 : 1;
-    for (int m = 0; m < 3; m++) {
-        char sql[256];
-        /* the windows counted them (the same rows: ok, the column not NULL) */
-        int64_t n = (int64_t)rd->n_ok_rows[m];
-        if (n == 0)
+    for (int m = 0; m < 3; m++)
+        t->cdf[m] = (struct cdf_ctx){dst[m], (int64_t)rd->n_ok_rows[m], 0, -1};
+}
+
+/* After the sorted passes: each window's quantiles (NaN below RD_MIN_WINDOW_N values). */
+static void take_picks(struct req_target *t)
+{
+    struct run_data *rd = t->rd;
+    for (int m = 0; m < 2; m++)
+        for (size_t i = 0; i < rd->n_windows; i++) {
+            const struct qpick *q = &t->pick[m][i];
+            if (q->n == 0)
+                continue;
+            struct rd_window *w = &rd->win[i];
+            double *dst = m ? w->tpot_q : w->ttft_q;
+            for (int k = 0; k < rd->nq; k++)
+                dst[k] = q->n < RD_MIN_WINDOW_N
+                             ? NAN
+                             : q7_value(q->x_lo[k], q->x_hi[k], q->lo[k], q->n, q->frac[k]);
+            if (m)
+                w->n_tpot = q->n;
+            else
+                w->n_ttft = q->n;
+        }
+}
+
+/* The windows and CDFs of each of rd[0..n) (n >= 1: the run's, and deployments' with
+ * series_deployment set), from one pass over the request rows for each ordering. */
+static int load_requests(struct db *db, struct run_data *const *rd, size_t n, struct sim_err *err)
+{
+    struct req_target *t = calloc(n, sizeof *t);
+    if (!t)
+        return oom(err);
+    int rc = SIM_OK;
+    bool by_dep = false; /* some target is one deployment's */
+    for (size_t j = 0; j < n && rc == SIM_OK; j++) {
+        t[j].rd = rd[j];
+        by_dep |= rd[j]->series_deployment != NULL;
+        if ((rc = init_windows(rd[j], err)) != SIM_OK)
+            break;
+        for (int m = 0; m < 2; m++)
+            if (!(t[j].pick[m] = calloc(rd[j]->n_windows, sizeof *t[j].pick[m])))
+                rc = oom(err);
+    }
+    struct db_value id = db_int(rd[0]->run_id);
+    const char *dep = by_dep ? "deployment" : "NULL";
+    char sql[512];
+    struct req_pass pass = {t, n, 0};
+    if (rc == SIM_OK) {
+        snprintf(sql, sizeof sql,
+                 "SELECT arrival_s, %s, CASE outcome WHEN 'ok' THEN 0 WHEN 'timeout' THEN 1 "
+                 "WHEN 'rejected' THEN 2 WHEN 'unfinished' THEN 4 WHEN 'shed' THEN 5 ELSE 3 END, "
+                 "preemptions, ttft_s IS NOT NULL, tpot_s IS NOT NULL FROM requests WHERE "
+                 "run_id = ?1",
+                 dep);
+        rc = db_query(db, sql, &id, 1, read_request_counts, &pass, err);
+    }
+    static const char *const col[3] = {"ttft_s", "tpot_s", "e2e_s"};
+    for (int m = 0; m < 3 && rc == SIM_OK; m++) {
+        bool any = false;
+        for (size_t j = 0; j < n; j++) {
+            if (m == 0)
+                plan_picks(&t[j]);
+            any |= rd[j]->n_ok_rows[m] > 0;
+        }
+        if (!any)
             continue;
         snprintf(sql, sizeof sql,
-                 "SELECT %s FROM requests WHERE run_id = ?1%s AND outcome = 'ok' AND %s IS NOT "
-                 "NULL ORDER BY %s",
-                 col[m], only, col[m], col[m]);
-        struct cdf_ctx k = {dst[m], n, 0, -1};
-        int rc = db_query(db, sql, id, np, read_cdf_value, &k, err);
-        if (rc != SIM_OK)
-            return rc == SIM_ENOMEM ? oom(err) : rc;
+                 "SELECT %s, arrival_s, %s FROM requests WHERE run_id = ?1 AND outcome = 'ok' "
+                 "AND %s IS NOT NULL ORDER BY %s",
+                 col[m], dep, col[m], col[m]);
+        pass.m = m;
+        rc = db_query(db, sql, &id, 1, read_request_value, &pass, err);
     }
-    return SIM_OK;
+    for (size_t j = 0; j < n; j++) {
+        if (rc == SIM_OK)
+            take_picks(&t[j]);
+        free(t[j].pick[0]);
+        free(t[j].pick[1]);
+    }
+    free(t);
+    return rc == SIM_ENOMEM ? oom(err) : rc;
 }
 
 /* ---- steps from pods and nodes ------------------------------------------------------------ */
@@ -918,16 +1007,6 @@ static int load_samples(struct db *db, struct run_data *rd, struct sim_err *err)
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
-static int load_series(struct db *db, struct run_data *rd, struct sim_err *err)
-{
-    rd->has_series = true;
-    int rc = load_windows(db, rd, err);
-    if (rc == SIM_OK && (rc = load_cdfs(db, rd, err)) == SIM_OK &&
-        (rc = load_fleet(db, rd, err)) == SIM_OK)
-        rc = load_samples(db, rd, err);
-    return rc;
-}
-
 int run_data_load(struct db *db, int64_t run_id, unsigned what, struct run_data *rd,
                   struct sim_err *err)
 {
@@ -935,7 +1014,7 @@ int run_data_load(struct db *db, int64_t run_id, unsigned what, struct run_data 
     rd->run_id = run_id;
     int rc = load_headline(db, rd, err);
     if (rc == SIM_OK && (what & RD_SERIES))
-        rc = load_series(db, rd, err);
+        rc = run_data_load_series(db, rd, NULL, NULL, 0, err);
     if (rc != SIM_OK)
         run_data_release(rd);
     return rc;
@@ -948,8 +1027,9 @@ static int exists_cb(void *ctx, const struct db_value *c, int n)
     return 0;
 }
 
-int run_data_load_deployment(struct db *db, const struct run_data *rd, const struct rd_dep *d,
-                             struct run_data *out, bool *recorded, struct sim_err *err)
+/* Deployment d of rd on its own, its series empty (run_data_load_series() fills them). */
+static int dep_view(struct db *db, const struct run_data *rd, const struct rd_dep *d,
+                    struct run_data *out, bool *recorded, struct sim_err *err)
 {
     *out = run_data_deployment_view(rd, d);
     out->deps = NULL;
@@ -993,9 +1073,30 @@ int run_data_load_deployment(struct db *db, const struct run_data *rd, const str
             s->slo += strlen(d->name) + 1; /* "DEP.slo" */
             s->deployment = NULL;
         }
-    rc = load_series(db, out, err);
-    if (rc != SIM_OK)
-        run_data_release_deployment(out);
+    return SIM_OK;
+}
+
+int run_data_load_series(struct db *db, struct run_data *rd, struct run_data *dep,
+                         bool *recorded, size_t n, struct sim_err *err)
+{
+    struct run_data **all = calloc(n + 1, sizeof *all);
+    if (!all)
+        return oom(err);
+    size_t n_all = 0;
+    all[n_all++] = rd;
+    int rc = SIM_OK;
+    for (size_t k = 0; k < n && rc == SIM_OK; k++)
+        if ((rc = dep_view(db, rd, &rd->deps[k], &dep[k], &recorded[k], err)) == SIM_OK &&
+            recorded[k])
+            all[n_all++] = &dep[k];
+    if (rc == SIM_OK)
+        rc = load_requests(db, all, n_all, err);
+    for (size_t j = 0; j < n_all && rc == SIM_OK; j++) {
+        all[j]->has_series = true;
+        if ((rc = load_fleet(db, all[j], err)) == SIM_OK)
+            rc = load_samples(db, all[j], err);
+    }
+    free(all);
     return rc;
 }
 

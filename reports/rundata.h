@@ -133,7 +133,7 @@ struct run_data {
     size_t n_started;
     double startup_median_s[5], startup_max_s;
     size_t n_samples_waiting, n_samples_kv;
-    /* run_data_load_deployment(): the deployment whose rows the series are (borrowed);
+    /* run_data_load_series(): the deployment whose rows the series are (borrowed);
      * NULL: the run's */
     const char *series_deployment;
 };
@@ -160,17 +160,21 @@ int run_data_load(struct db *db, int64_t run_id, unsigned what, struct run_data 
 
 void run_data_release(struct run_data *rd);
 
-/* Deployment `d` of `rd` (a run of several, loaded by run_data_load) on its own: a view
- * of rd whose summary is d's (run_data_deployment_view), whose SLOs are d's own under
- * their own names ("ttft_p95"), and whose RD_SERIES are read from d's rows alone (the
- * deployment column of schema 3: its requests' windows and CDFs, its pods' ready and
- * starting replicas and start-up, its samples); nodes, their bill and node groups are
- * the cluster's and left empty, as are deps. *recorded is false, and nothing read, when
- * the file does not say whose its rows are (written before schema 3). Strings are
- * borrowed from rd: release `out` with run_data_release_deployment() before rd.
+/* The RD_SERIES of `rd` (loaded with RD_HEADLINE alone), and with n == rd->n_deps (a run
+ * of several) also of each deployment on its own into dep[0..n): a view of rd whose
+ * summary is its (run_data_deployment_view), whose SLOs are its own under their own names
+ * ("ttft_p95"), and whose RD_SERIES are read from its rows alone (the deployment column of
+ * schema 3: its requests' windows and CDFs, its pods' ready and starting replicas and
+ * start-up, its samples); nodes, their bill and node groups are the cluster's and left
+ * empty, as are deps. recorded[k] is false, and dep[k]'s series empty, when the file does
+ * not say whose its rows are (written before schema 3). The request rows are read once
+ * for the run and all its deployments (one pass per ordering: counts, then TTFT, TPOT and
+ * e2e in value order), each row going to the run's and its deployment's windows and
+ * CDFs. Strings are borrowed from rd: release each dep[k] (zeroed by the caller
+ * beforehand) with run_data_release_deployment() before rd, also after a failure.
  * SIM_OK, or SIM_EIO/SIM_ENOMEM + err. */
-int run_data_load_deployment(struct db *db, const struct run_data *rd, const struct rd_dep *d,
-                             struct run_data *out, bool *recorded, struct sim_err *err);
+int run_data_load_series(struct db *db, struct run_data *rd, struct run_data *dep,
+                         bool *recorded, size_t n, struct sim_err *err);
 void run_data_release_deployment(struct run_data *view);
 
 /* A summary value by key; NaN when the key is missing or NULL. */

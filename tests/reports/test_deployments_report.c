@@ -249,6 +249,18 @@ static void tsv_stats(const char *path, int col, double *max, int sum_col, doubl
     free(s);
 }
 
+/* Run two_autoscaled into DIR/r.db (a fresh folder tagged `tag`) and write its report to
+ * DIR/out; its report.md (caller frees). */
+static char *two_autoscaled_report(char *dir, size_t n_dir, char *db, size_t n_db,
+                                   const char *tag)
+{
+    make_tmp(dir, n_dir, tag);
+    snprintf(db, n_db, "%s/r.db", dir);
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", FIXTURES "/multi/two_autoscaled.yaml", db),
+                 1);
+    return report_md(dir, db, 1, "out");
+}
+
 /* two_autoscaled: chat's rate steps from 2 to 12 req/s at 5 min; one replica serves at
  * most max_num_seqs / (100 tokens x 20 ms) = 4 req/s, so its queue grows from the first
  * 15 s window at 5 min and its p95 TTFT is far above 2 s there until new pods are Ready;
@@ -259,11 +271,7 @@ static void tsv_stats(const char *path, int col, double *max, int sum_col, doubl
 Test(deployments_report, each_deployment_has_its_latency_over_time_pods_and_charts)
 {
     char dir[256], db[512];
-    make_tmp(dir, sizeof dir, "depown");
-    snprintf(db, sizeof db, "%s/r.db", dir);
-    cr_assert_eq(llmcap(dir, "", "run %s -o %s --quiet", FIXTURES "/multi/two_autoscaled.yaml", db),
-                 1);
-    char *md = report_md(dir, db, 1, "out");
+    char *md = two_autoscaled_report(dir, sizeof dir, db, sizeof db, "depown");
     static const char *const deps[] = {"chat", "code"};
     for (int k = 0; k < 2; k++) {
         char *part = dep_part(md, deps[k]);
@@ -343,5 +351,163 @@ Test(deployments_report, each_deployment_has_its_latency_over_time_pods_and_char
     cr_assert_not_null(strstr(md, "\n## Deployments\n"));
     free(part);
     free(md);
+    rm_tree(dir);
+}
+
+/* ---- each deployment's windows and CDFs against its own rows sorted on their own ---------- */
+
+/* Type 7 over sorted x[0..n) (linear between order statistics), written out here. */
+static double q7(const double *x, size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    return lo + 1 >= n ? x[n - 1] : x[lo] + (h - (double)lo) * (x[lo + 1] - x[lo]);
+}
+
+/* The rows of `sql` (one REAL column), in its order. */
+static double *column(sqlite3 *h, const char *sql, size_t *n)
+{
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
+    size_t cap = 64;
+    double *x = malloc(cap * sizeof *x);
+    *n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            double *g = realloc(x, (cap *= 2) * sizeof *x);
+            cr_assert_not_null(g);
+            x = g;
+        }
+        x[(*n)++] = sqlite3_column_double(st, 0);
+    }
+    sqlite3_finalize(st);
+    return x;
+}
+
+/* Field k (0-based, tab-separated) of a line as a number ("NaN" too). */
+static double field(const char *line, int k)
+{
+    for (int i = 0; i < k; i++)
+        line = strchr(line, '\t') + 1;
+    return strtod(line, NULL);
+}
+
+/* A windows.tsv of the report against `who`'s rows (an SQL condition) read and sorted
+ * per window by SQLite, as the report did with one query per deployment: each window's
+ * outcome counts, and its TTFT and TPOT p95 (the first quantile column) exactly. */
+static void check_windows(sqlite3 *h, const char *path, const char *who)
+{
+    char *s = slurp(path, NULL);
+    cr_assert_not_null(s, "%s is missing", path);
+    double window_s = 0;
+    cr_assert_eq(sscanf(s, "# windows of %lf s", &window_s), 1, "%s", s);
+    /* the second header line names the columns: n_tpot follows the TTFT quantiles */
+    const char *hdr = strchr(s, '\n') + 1;
+    int tpot_col = 0;
+    for (const char *c = hdr; *c != '\n'; c++)
+        tpot_col += *c == '\t';
+    tpot_col = (tpot_col - 11) / 2 + 11; /* 11 columns to n_ttft, nq quantiles, n_tpot */
+    size_t rows = 0, windows_with_p95 = 0;
+    for (const char *line = strchr(hdr, '\n') + 1; *line; line = strchr(line, '\n') + 1, rows++) {
+        long w = (long)rows;
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*), sum(outcome = 'ok'), sum(outcome = 'timeout'), "
+                 "sum(outcome = 'rejected'), sum(outcome IN ('aborted', '5xx', "
+                 "'client_timeout', 'failed')), sum(outcome = 'unfinished'), sum(preemptions) "
+                 "FROM requests WHERE %s AND CAST(arrival_s / %.17g AS INTEGER) = %ld",
+                 who, window_s, w);
+        sqlite3_stmt *st;
+        cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
+        cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+        for (int c = 0; c < 7; c++)
+            cr_assert_eq((long long)field(line, 3 + c), sqlite3_column_int64(st, c),
+                         "%s window %ld column %d", path, w, 3 + c);
+        sqlite3_finalize(st);
+        static const char *const col[2] = {"ttft_s", "tpot_s"};
+        for (int m = 0; m < 2; m++) {
+            snprintf(sql, sizeof sql,
+                     "SELECT %s FROM requests WHERE %s AND outcome = 'ok' AND %s IS NOT NULL AND "
+                     "CAST(arrival_s / %.17g AS INTEGER) = %ld ORDER BY %s",
+                     col[m], who, col[m], window_s, w, col[m]);
+            size_t n;
+            double *x = column(h, sql, &n);
+            int at = m ? tpot_col : 10;
+            cr_assert_eq((size_t)field(line, at), n, "%s window %ld: %s values", path, w, col[m]);
+            double got = field(line, at + 1);
+            if (n < 10) {
+                cr_assert(isnan(got), "%s window %ld: %s p95 of %zu values", path, w, col[m], n);
+            } else {
+                cr_assert_eq(got, q7(x, n, 0.95), "%s window %ld: %s p95 %.17g", path, w, col[m],
+                             got);
+                windows_with_p95++;
+            }
+            free(x);
+        }
+    }
+    cr_assert_gt(rows, 5, "%s", path);
+    cr_assert_gt(windows_with_p95, rows, "%s: too few windows hold a p95", path);
+    free(s);
+}
+
+/* A cdf_*.tsv against `who`'s ok rows of `col` sorted by SQLite: the first and last value
+ * and one per 1/400 of rank, each at its rank's fraction. */
+static void check_cdf(sqlite3 *h, const char *path, const char *col, const char *who)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM requests WHERE %s AND outcome = 'ok' AND %s IS NOT NULL ORDER BY %s",
+             col, who, col, col);
+    size_t n;
+    double *x = column(h, sql, &n);
+    cr_assert_gt(n, 100, "%s", sql);
+    char *s = slurp(path, NULL);
+    cr_assert_not_null(s, "%s is missing", path);
+    const char *line = strchr(s, '\n') + 1; /* past the header */
+    long last = -1;
+    size_t points = 0;
+    for (size_t i = 1; i <= n; i++) {
+        long bucket = (long)((i - 1) * 400 / n);
+        if (i != 1 && i != n && bucket == last)
+            continue;
+        last = bucket;
+        cr_assert(*line, "%s ends before rank %zu of %zu", path, i, n);
+        cr_assert_eq(field(line, 0), x[i - 1], "%s rank %zu", path, i);
+        cr_assert_eq(field(line, 1), (double)i / (double)n, "%s rank %zu", path, i);
+        line = strchr(line, '\n') + 1;
+        points++;
+    }
+    cr_assert_eq(*line, '\0', "%s has points past its last rank", path);
+    cr_assert_gt(points, 100);
+    free(x);
+    free(s);
+}
+
+/* The report reads the request rows once for the cluster and both deployments, each row
+ * going to the cluster's windows and CDFs and to its deployment's; what it writes must be
+ * what sorting each one's rows on its own gives (the report before read them once per
+ * deployment, with one query each). */
+Test(deployments_report, each_deployments_windows_and_cdfs_are_its_own_rows_sorted_alone)
+{
+    char dir[256], db[512];
+    free(two_autoscaled_report(dir, sizeof dir, db, sizeof db, "deponce"));
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    static const char *const pre[] = {"", "dep-chat-", "dep-code-"};
+    static const char *const who[] = {"run_id = 1", "run_id = 1 AND deployment = 'chat'",
+                                      "run_id = 1 AND deployment = 'code'"};
+    for (int k = 0; k < 3; k++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/out/data/%swindows.tsv", dir, pre[k]);
+        check_windows(h, path, who[k]);
+        static const char *const cdf[3] = {"ttft", "tpot", "e2e"};
+        for (int m = 0; m < 3; m++) {
+            char c[16];
+            snprintf(path, sizeof path, "%s/out/data/%scdf_%s.tsv", dir, pre[k], cdf[m]);
+            snprintf(c, sizeof c, "%s_s", cdf[m]);
+            check_cdf(h, path, c, who[k]);
+        }
+    }
+    sqlite3_close(h);
     rm_tree(dir);
 }
