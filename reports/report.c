@@ -985,9 +985,10 @@ static void nodes_table(struct doc *d, const struct run_data *rd)
                                         "nodes", "spot interruptions", "cost"};
     for (int c = 0; c < 6; c++)
         blk_cell(d, t, c >= 3 ? CF_NUM : 0, "%s", cols[c]);
-    bool named = false;
+    bool named = false, region_rows = false;
     for (size_t i = 0; i < rd->n_node_groups; i++) {
         const struct rd_node_group *g = &rd->node_groups[i];
+        region_rows |= !strcmp(g->zone, rd->zones.region);
         char z[160], usd[32], name[64];
         zone_display(&rd->zones, g->zone, z, sizeof z);
         named |= zone_name_of(rd->zones.names, g->zone, name, sizeof name);
@@ -1004,6 +1005,13 @@ static void nodes_table(struct doc *d, const struct run_data *rd)
                  "Zones are AWS zone IDs with this account's zone names (cluster.zone_ids): "
                  "the ID is the same physical zone in every account, the name is what node "
                  "labels (topology.kubernetes.io/zone) and the console show.");
+    else if (!strcmp(rd->zones.cloud, "azure") && !region_rows)
+        doc_para(d, B_P,
+                 "The zone column is the nodes' topology.kubernetes.io/zone label as AKS sets "
+                 "it (%s-1, ...; 0 for a regional node): Karpenter's Azure provider offers "
+                 "each SKU per zone. The catalog prices Azure spot and on-demand per region "
+                 "(%s), so every zone has the same price.",
+                 rd->zones.region, rd->zones.region);
     else if (!strcmp(rd->zones.cloud, "azure"))
         doc_para(d, B_P,
                  "On Azure the zone column is the region (%s): the catalog prices Azure spot "

@@ -455,7 +455,10 @@ static int32_t type_add(struct nodepool_cfg *cfg, const struct cat_instance *ins
         cfg->spot_price[t][z] = NAN;
     for (int32_t z = 0; z < cfg->n_zones; z++)
         for (size_t k = 0; k < inst->n_spot_zones; k++)
-            if (!strcmp(inst->spot_zones[k].zone, cfg->zones[z]))
+            /* Azure spot is priced per region (the catalog's zone is the region): every
+             * zone of the region takes that price. */
+            if (!strcmp(inst->spot_zones[k].zone, cfg->zones[z]) ||
+                (cfg->cloud == NP_AZURE && !strcmp(inst->spot_zones[k].zone, cfg->region)))
                 cfg->spot_price[t][z] = inst->spot_zones[k].usd_per_hour;
     return t;
 }
@@ -704,34 +707,90 @@ static int zone_id_of(const struct rd *r, const struct ynode *at, const char *ke
                 v, key, cfg->region);
 }
 
+/* ---- Azure zones --------------------------------------------------------------------------
+ * AKS labels a zonal node's topology.kubernetes.io/zone "<region>-<n>" (eastus-1) and a
+ * regional (non-zonal) one's "0"; az prints a zone as its number ("1"). Karpenter on Azure
+ * (Azure/karpenter-provider-azure v1.14.2, pkg/utils/zones/zones.go
+ * MakeAKSLabelZoneFromARMZone, Regional; pkg/providers/instancetype/instancetypes.go
+ * instanceTypeZones) offers each SKU in "<region>-<n>" for each zone the SKU has in the
+ * region and in "0" for every SKU, and labels the node with its offering's zone. */
+#define AZ_REGIONAL "0"
+#define AZ_FORMS "an Azure zone as az prints it ('1', '2', '3'), its label form '%s-1', or '0'"
+
+/* v ("2" as az prints it, or "eastus-2") as the zone label "<region>-2" in out (n bytes);
+ * false when v is neither or the label would not fit. */
+static bool azure_zone_label(const struct nodepool_cfg *cfg, const char *v, char *out, size_t n)
+{
+    size_t rl = strlen(cfg->region);
+    const char *num = !strncmp(v, cfg->region, rl) && v[rl] == '-' ? v + rl + 1 : v;
+    if (strlen(num) != 1 || num[0] < '1' || num[0] > '9' || rl + 3 > n)
+        return false;
+    memcpy(out, cfg->region, rl);
+    out[rl] = '-';
+    out[rl + 1] = num[0];
+    out[rl + 2] = '\0';
+    return true;
+}
+
+/* cluster.zones. Karpenter on Azure: zone labels, the zonal ones ("1" or "eastus-1";
+ * default the region's three, 1 to 3) in order and then "0", which every SKU is offered
+ * in; a launch prefers zonal at an equal price (allocationstrategy/stages/
+ * offering_rank.go: zonal before regional), so "0" comes last. */
 static int read_zones(const struct rd *r, const struct ynode *cl)
 {
     struct nodepool_cfg *cfg = r->cfg;
-    char key[KEY_MAX];
+    char key[KEY_MAX], lbl[sizeof cfg->zones[0]];
     const struct ynode *n = field(cl, "cluster", "zones", key);
+    bool kaz = cfg->cloud == NP_AZURE && cfg->kind == NP_KARPENTER;
+    int32_t max = kaz ? NP_MAX_ZONES - 1 : NP_MAX_ZONES; /* Azure: room for "0" */
     int rc;
+    if (cfg->cloud == NP_AZURE && !kaz && n)
+        return fail(r, n, "'%s' is not read with AKS node pools: a pool's zones are its "
+                          "'availabilityZones' ('1', '2', '3' as az prints them)",
+                    key);
     if (n) {
         if (n->kind != YNODE_SEQ || n->n == 0)
-            return fail(r, n, "expected a non-empty sequence of zone names for '%s'", key);
-        if (n->n > NP_MAX_ZONES)
-            return fail(r, n->items[NP_MAX_ZONES], "'%s' lists more than %d zones", key,
-                        NP_MAX_ZONES);
+            return fail(r, n, "expected a non-empty sequence of zone %s for '%s'",
+                        kaz ? "numbers ('1', '2', '3' as az prints them)" : "names", key);
+        if (n->n > (size_t)max)
+            return fail(r, n->items[max], "'%s' lists more than %d zones", key, max);
         for (size_t i = 0; i < n->n; i++) {
             char ik[KEY_MAX];
             join_index(ik, sizeof ik, key, i);
             const char *v;
             if ((rc = as_string(r, n->items[i], ik, &v)))
                 return rc;
-            if (!v[0] || strlen(v) >= sizeof cfg->zones[0])
+            if (kaz && !strcmp(v, AZ_REGIONAL))
+                continue; /* always offered */
+            if (kaz && !azure_zone_label(cfg, v, lbl, sizeof lbl))
+                return fail(r, n->items[i], "'%s' must be " AZ_FORMS " (regional), got '%s'",
+                            ik, cfg->region, v);
+            if (kaz)
+                v = lbl;
+            else if (!v[0] || strlen(v) >= sizeof cfg->zones[0])
                 return fail(r, n->items[i], "'%s' must be a zone name of 1 to %zu characters",
                             ik, sizeof cfg->zones[0] - 1);
-            if ((rc = zone_id_of(r, n->items[i], ik, v, true, &v)))
+            else if ((rc = zone_id_of(r, n->items[i], ik, v, true, &v)))
                 return rc;
             for (int32_t z = 0; z < cfg->n_zones; z++)
                 if (!strcmp(cfg->zones[z], v))
                     return fail(r, n->items[i], "zone '%s' is listed twice in '%s'", v, key);
             snprintf(cfg->zones[cfg->n_zones++], sizeof cfg->zones[0], "%s", v);
         }
+        if (!kaz)
+            return SIM_OK;
+        qsort(cfg->zones, (size_t)cfg->n_zones, sizeof cfg->zones[0], cmp_str);
+    } else if (kaz) {
+        for (int d = 1; d <= 3; d++) {
+            const char num[2] = {(char)('0' + d), '\0'};
+            if (!azure_zone_label(cfg, num, cfg->zones[cfg->n_zones], sizeof cfg->zones[0]))
+                return fail(r, ynode_get(cl, "region"),
+                            "region '%s' is too long for its zone labels", cfg->region);
+            cfg->n_zones++;
+        }
+    }
+    if (kaz) {
+        snprintf(cfg->zones[cfg->n_zones++], sizeof cfg->zones[0], "%s", AZ_REGIONAL);
         return SIM_OK;
     }
     /* The zones the catalog has spot prices for, without Local Zones. */
@@ -935,6 +994,7 @@ static const char *const azure_keys[] = {"node.kubernetes.io/instance-type",
                                          "karpenter.azure.com/sku-gpu-count",
                                          "karpenter.azure.com/sku-gpu-name",
                                          "karpenter.azure.com/sku-gpu-manufacturer",
+                                         "karpenter.azure.com/placement-scope",
                                          NULL};
 static const char *const well_known_domains[] = {"karpenter.sh/", "karpenter.k8s.aws/",
                                                  "karpenter.azure.com/", "kubernetes.io/",
@@ -992,6 +1052,9 @@ int np_node_labels(const struct nodepool_cfg *cfg, const struct catalog *cat, in
         k = add_label(out, k, "karpenter.sh/capacity-type", np_capacity_name(cap));
         if (cfg->cloud == NP_AWS)
             k = add_label(out, k, "topology.k8s.aws/zone-id", zn);
+        else if (zn)
+            k = add_label(out, k, "karpenter.azure.com/placement-scope",
+                          strcmp(zn, AZ_REGIONAL) ? "zonal" : "regional");
         const char *const *keys = cfg->cloud == NP_AWS ? aws_keys : azure_keys;
         size_t used = 0;
         for (size_t i = 0; keys[i]; i++) {
@@ -1054,6 +1117,40 @@ const struct sched_taint *np_node_taints(const struct nodepool_cfg *cfg, int32_t
 enum op { OP_IN, OP_NOT_IN, OP_EXISTS, OP_DOES_NOT_EXIST, OP_GT, OP_LT };
 static const char *const op_names[] = {"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt",
                                        NULL};
+
+/* An offering label every offering carries, whose value is (`listed`) or is not among the
+ * requirement's values: In keeps it when listed, NotIn when not, Exists always;
+ * DoesNotExist, Gt and Lt never (the value is no number). */
+static bool op_keeps(enum op op, bool listed)
+{
+    return op == OP_IN ? listed : op == OP_NOT_IN ? !listed : op == OP_EXISTS;
+}
+
+/* The requirement's values `vn` (nv of them, at `vk`) as flags over `names` (a `what`
+ * each): allow[k] when names[k] is among them. `skip` (or NULL) is a known value that
+ * selects none; any other value is an error with a did-you-mean. */
+static int value_set(const struct rd *r, const struct ynode *vn, size_t nv, const char *vk,
+                     const char *what, const char *const *names, const char *skip, bool *allow)
+{
+    for (size_t k = 0; names[k]; k++)
+        allow[k] = false;
+    for (size_t i = 0; i < nv; i++) {
+        const char *t = vn->items[i]->value;
+        if (skip && !strcmp(t, skip))
+            continue;
+        int found = -1;
+        for (int k = 0; names[k]; k++)
+            if (!strcmp(t, names[k]))
+                found = k;
+        if (found < 0) {
+            const char *dym = did_you_mean(t, names);
+            return fail(r, vn->items[i], "unknown %s '%s' in '%s'%s%s%s", what, t, vk,
+                        dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
+        }
+        allow[found] = true;
+    }
+    return SIM_OK;
+}
 
 static bool op_matches(enum op op, enum lbl kind, const char *s, double v,
                        const struct ynode *values, double bound)
@@ -1144,33 +1241,17 @@ static int read_requirement(const struct rd *r, const struct ynode *req, const c
     }
     struct np_karpenter *kp = r->kp;
     if (!strcmp(key, "karpenter.sh/capacity-type")) {
-        bool allow[2] = {false, false};
+        /* "reserved": capacity reservations are not modelled, never available */
         static const char *const cts[] = {"on-demand", "spot", NULL};
-        for (size_t i = 0; i < nv; i++) {
-            const char *t = vn->items[i]->value;
-            if (!strcmp(t, "reserved"))
-                continue; /* capacity reservations are not modelled: never available */
-            int ct = -1;
-            for (int k = 0; cts[k]; k++)
-                if (!strcmp(t, cts[k]))
-                    ct = k;
-            if (ct < 0) {
-                const char *dym = did_you_mean(t, cts);
-                return fail(r, vn->items[i], "unknown capacity type '%s' in '%s'%s%s%s", t, vk,
-                            dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
-            }
-            allow[ct] = true;
-        }
-        for (int ct = 0; ct < 2; ct++) {
-            bool m = op == OP_IN       ? allow[ct]
-                     : op == OP_NOT_IN ? !allow[ct]
-                                       : op == OP_EXISTS;
-            kp->capacity[ct] = kp->capacity[ct] && m;
-        }
-        return SIM_OK;
+        bool allow[2];
+        rc = value_set(r, vn, nv, vk, "capacity type", cts, "reserved", allow);
+        for (int ct = 0; ct < 2 && !rc; ct++)
+            kp->capacity[ct] = kp->capacity[ct] && op_keeps(op, allow[ct]);
+        return rc;
     }
     if (!strcmp(key, "topology.kubernetes.io/zone") || !strcmp(key, "topology.k8s.aws/zone-id")) {
         bool listed[NP_MAX_ZONES] = {false};
+        const struct ynode *unmatched = NULL; /* Azure: the first value no zone carries */
         for (size_t i = 0; i < nv && (op == OP_IN || op == OP_NOT_IN); i++) {
             const char *v = vn->items[i]->value, *id;
             int zrc = zone_id_of(r, vn->items[i], vk, v,
@@ -1178,6 +1259,17 @@ static int read_requirement(const struct rd *r, const struct ynode *req, const c
             if (zrc)
                 return zrc;
             int32_t z = zone_index(cfg, id);
+            if (z < 0 && cfg->cloud == NP_AZURE) {
+                /* Karpenter accepts any value here (no WellKnownValuesForRequirements for
+                 * the zone key, sigs.k8s.io/karpenter v1 labels.go) and a value no offering
+                 * carries matches nothing: 'eastus' (the region) or '1' (az's form) among
+                 * them. Recorded; refused below if it leaves the NodePool no zone. */
+                char note[IGNORED_PATH_MAX];
+                snprintf(note, sizeof note, "%zu ('%s' matches no zone)", i, v);
+                ignored_add(&cfg->ignored, vk, note);
+                unmatched = unmatched ? unmatched : vn->items[i];
+                continue;
+            }
             if (z < 0) {
                 char zl[512], via[80] = "";
                 zone_list(cfg, zl, sizeof zl);
@@ -1192,13 +1284,33 @@ static int read_requirement(const struct rd *r, const struct ynode *req, const c
             }
             listed[z] = true;
         }
+        bool any = false;
         for (int32_t z = 0; z < cfg->n_zones; z++) {
-            bool m = op == OP_IN       ? listed[z]
-                     : op == OP_NOT_IN ? !listed[z]
-                                       : op == OP_EXISTS;
-            kp->zone_ok[z] = kp->zone_ok[z] && m;
+            kp->zone_ok[z] = kp->zone_ok[z] && op_keeps(op, listed[z]);
+            any = any || kp->zone_ok[z];
+        }
+        if (!any && unmatched) {
+            char zl[512];
+            zone_list(cfg, zl, sizeof zl);
+            return fail(r, unmatched,
+                        "'%s' in '%s' matches none of the cluster's zones (%s) and leaves the "
+                        "NodePool no zone to launch in: AKS labels a node's "
+                        "topology.kubernetes.io/zone '<region>-<n>' ('%s-1') or '0' for a "
+                        "regional one",
+                        unmatched->value, vk, zl, cfg->region);
         }
         return SIM_OK;
+    }
+    if (!strcmp(key, "karpenter.azure.com/placement-scope")) {
+        /* zonal: the "<region>-<n>" zones, regional: "0" (v1beta1 labels.go registers
+         * exactly these two values, so another one is refused). */
+        static const char *const scopes[] = {"zonal", "regional", NULL};
+        bool allow[2];
+        rc = value_set(r, vn, nv, vk, "placement scope", scopes, NULL, allow);
+        for (int32_t z = 0; z < cfg->n_zones && !rc; z++)
+            kp->zone_ok[z] = kp->zone_ok[z] &&
+                             op_keeps(op, allow[strcmp(cfg->zones[z], AZ_REGIONAL) ? 0 : 1]);
+        return rc;
     }
     if (!strcmp(key, "node.kubernetes.io/instance-type") ||
         !strcmp(key, "karpenter.azure.com/sku-name")) {
@@ -2368,17 +2480,15 @@ static int read_pool(const struct rd *r, const struct ynode *p, const char *ctx,
         join_index(zk, sizeof zk, k, i);
         if ((rc = as_string(r, n->items[i], zk, &v)))
             return rc;
-        size_t rl = strlen(cfg->region);
-        const char *num = !strncmp(v, cfg->region, rl) && v[rl] == '-' ? v + rl + 1 : v;
-        if (strlen(num) != 1 || num[0] < '1' || num[0] > '9')
+        char label[sizeof pool->az[0]];
+        if (!azure_zone_label(cfg, v, label, sizeof label))
             return fail(r, n->items[i], "'%s' must be an Azure zone number ('1', '2', '3') or "
                                         "'%s-N', got '%s'",
                         zk, cfg->region, v);
-        char label[sizeof pool->az[0]];
-        snprintf(label, sizeof label, "%s-%c", cfg->region, num[0]);
         for (int32_t z = 0; z < pool->n_az; z++)
             if (!strcmp(pool->az[z], label))
-                return fail(r, n->items[i], "zone '%s' is listed twice in '%s'", num, k);
+                return fail(r, n->items[i], "zone '%s' is listed twice in '%s'",
+                            label + strlen(cfg->region) + 1, k);
         snprintf(pool->az[pool->n_az++], sizeof pool->az[0], "%s", label);
     }
     pool->type = -1;

@@ -205,6 +205,8 @@ struct nodepool_cfg {
     enum np_kind kind;
     enum np_cloud cloud;
     char region[32];
+    /* AWS: zone IDs (use1-az4); Azure with Karpenter: AKS's zone labels, "eastus-1" ...
+     * then "0" (regional); AKS cluster autoscaler: the region (the catalog's price key). */
     char zones[NP_MAX_ZONES][32];
     int32_t n_zones;
     /* AWS: the account's zone name of each zone ID in zones ("" where cluster.zone_ids
@@ -307,7 +309,9 @@ void np_instance_allocatable(const struct cat_instance *ci, int64_t *cpu_m, int6
 /* The labels a node of instance type `type` in `zone` with capacity type `cap` from
  * `pool` (an AKS pool index; Karpenter: the NodePool) carries: the well-known labels, the
  * provider's instance labels (Karpenter) or AKS's agent pool labels, and the pool's own
- * labels. On AKS topology.kubernetes.io/zone is the pool's availability zone `az` (an index
+ * labels. Karpenter's topology.kubernetes.io/zone is cfg->zones[zone] (the zone name where
+ * cluster.zone_ids gives one), with karpenter.azure.com/placement-scope on Azure.
+ * On AKS topology.kubernetes.io/zone is the pool's availability zone `az` (an index
  * in its availabilityZones: "eastus-1"), or "0" for a regional pool; `az` is ignored
  * elsewhere. Strings point into `cfg` and into `buf` (numbers formatted there). Returns the
  * count (at most NP_MAX_NODE_LABELS). */

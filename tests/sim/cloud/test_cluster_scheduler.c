@@ -278,3 +278,48 @@ Test(cluster_scheduler, aks_zone_selector_against_the_pools_zones)
             ch_free(&c);
         }
 }
+
+/* Karpenter on Azure (Azure/karpenter-provider-azure v1.14.2): each SKU is offered in
+ * "<region>-<n>" per zone and in "0" (regional); at an equal price (the catalog prices
+ * Azure per region: Standard_NC24ads_A100_v4 spot 0.444433 $/h in eastus) zonal comes
+ * before regional (offering_rank.go) and llmcap takes the first zone on a tie. A pod's
+ * nodeSelector on topology.kubernetes.io/zone takes the offering with that label. */
+#define KAZ                                                                                 \
+    "cluster:\n"                                                                           \
+    "  cloud: azure\n"                                                                     \
+    "  karpenter:\n"                                                                       \
+    "    nodePool:\n"                                                                      \
+    "      apiVersion: karpenter.sh/v1\n"                                                  \
+    "      kind: NodePool\n"                                                               \
+    "      spec:\n"                                                                        \
+    "        template:\n"                                                                  \
+    "          spec:\n"                                                                    \
+    "            requirements:\n"                                                          \
+    "            - {key: karpenter.azure.com/sku-name, operator: In, values: "             \
+    "[Standard_NC24ads_A100_v4]}\n"                                                        \
+    "            - {key: karpenter.sh/capacity-type, operator: In, values: [spot]}\n"      \
+    "        disruption: {consolidateAfter: Never}\n"                                      \
+    "    launch_to_ready: 90s\n"
+
+Test(cluster_scheduler, karpenter_azure_nodes_carry_aks_zone_labels)
+{
+    static const struct {
+        const char *select, *zone;
+    } cases[] = {{NULL, "eastus-1"}, {"eastus-3", "eastus-3"}, {"0", "0"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ch_setup(&c, "a100-pcie-80gb", 1, KAZ);
+        struct sched_pod *p = &c.sc.fleet.pod.sched;
+        if (cases[i].select)
+            p->node_selector[p->n_node_selector++] =
+                (struct sched_label){"topology.kubernetes.io/zone", cases[i].select};
+        struct wl_request reqs[] = {h_req(60, 100, 2)};
+        ch_run(&c, reqs, 1, NULL, 0);
+        const struct rec_node *n = ch_node(&c, 0);
+        cr_assert_not_null(n);
+        cr_expect_str_eq(n->zone, cases[i].zone, "selector %s", cases[i].select);
+        cr_expect_str_eq(n->capacity_type, "spot");
+        cr_expect_float_eq(n->price_usd_per_hour, 0.444433, 1e-12, "selector %s",
+                           cases[i].select);
+        ch_free(&c);
+    }
+}

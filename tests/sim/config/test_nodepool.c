@@ -170,6 +170,16 @@ static const struct bad bad[] = {
      "account: give the account's mapping as 'cluster.zone_ids: {file: azs.json}' saved from "
      "'aws ec2 describe-availability-zones --region us-east-1 --output json', or as a map "
      "{us-east-1a: use1-az4, ...}"},
+    /* Azure: az's zone numbers or AKS's label form (eastus-1), never the region */
+    {"bad_azure_zone_form.yaml", "bad_azure_zone_form.yaml:14:16",
+     "'cluster.zones.1' must be an Azure zone as az prints it ('1', '2', '3'), its label form "
+     "'eastus-1', or '0' (regional), got 'eastus'"},
+    /* the region as a zone value matches no AKS zone label; it was the only value */
+    {"bad_azure_zone_region.yaml", "bad_azure_zone_region.yaml:23:73",
+     "'eastus' in 'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values' "
+     "matches none of the cluster's zones (eastus-1, eastus-2, eastus-3, 0) and leaves the "
+     "NodePool no zone to launch in: AKS labels a node's topology.kubernetes.io/zone "
+     "'<region>-<n>' ('eastus-1') or '0' for a regional one"},
     {"bad_zone_ids_shape.yaml", "include/describe_azs_bad_shape.json:2:26",
      "expected the sequence describe-availability-zones prints for "
      "'cluster.zone_ids.AvailabilityZones', found a map"},
@@ -902,5 +912,172 @@ Test(nodepool, a_request_above_its_limit_is_refused_as_the_api_server_does)
                  SIM_OK, "%s: %s", err.where, err.msg);
     cr_assert_eq(sc.fleet.pod.res.cpu_m, 4500);
     cr_assert_eq(sc.fleet.pod.res.memory, 1073741824);
+    scenario_release(&sc);
+}
+
+/* ---- Karpenter on Azure: zones as AKS labels them ---------------------------------------- */
+
+/* good_karpenter_azure.yaml with `n` --set overrides; returns the code. */
+static int load_kaz(const char *const *sets, size_t n, struct scenario *sc,
+                    struct nodepool_cfg *cfg, struct sim_err *err)
+{
+    int rc = scenario_load(sc, FIXTURES "/cluster/good_karpenter_azure.yaml", sets, n, err);
+    cr_assert_eq(rc, SIM_OK, "%s: %s", err->where, err->msg);
+    return nodepool_cfg_load(cfg, sc, cat, err);
+}
+
+Test(nodepool, karpenter_azure_zones_are_aks_zone_labels)
+{
+    /* Azure/karpenter-provider-azure v1.14.2 instanceTypeZones: "<region>-<n>" for each
+     * zone of the SKU, and "0" (regional) for every SKU; without cluster.zones the region's
+     * three zones. The NodePool's In [eastus-2, eastus-3] allows exactly those two. Spot
+     * is priced per region in the catalog (Standard_NC24ads_A100_v4 eastus 0.444433 $/h,
+     * models/data/instances.json): every zone takes that price. */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load_kaz(NULL, 0, &sc, &cfg, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(cfg.cloud, NP_AZURE);
+    cr_assert_eq(cfg.n_zones, 4);
+    static const char *const want[] = {"eastus-1", "eastus-2", "eastus-3", "0"};
+    static const bool ok[] = {false, true, true, false};
+    int32_t t = -1;
+    for (int32_t i = 0; i < cfg.n_types; i++)
+        if (!strcmp(cfg.types[i].inst->id, "Standard_NC24ads_A100_v4"))
+            t = i;
+    cr_assert_geq(t, 0);
+    for (int32_t z = 0; z < 4; z++) {
+        cr_expect_str_eq(cfg.zones[z], want[z]);
+        cr_expect_eq(cfg.kp[0].zone_ok[z], ok[z], "zone %s", want[z]);
+        cr_expect_float_eq(cfg.spot_price[t][z], 0.444433, EPS, "zone %s", want[z]);
+    }
+    /* the node launched in eastus-2 carries it, as AKS labels a zonal node */
+    struct sched_label lb[NP_MAX_NODE_LABELS];
+    char buf[1024];
+    int n = np_node_labels(&cfg, cat, t, 1, NP_SPOT, 0, 0, lb, buf, sizeof buf);
+    cr_expect_str_eq(label_of(lb, n, "topology.kubernetes.io/zone"), "eastus-2");
+    cr_expect_str_eq(label_of(lb, n, "topology.kubernetes.io/region"), "eastus");
+    cr_expect_str_eq(label_of(lb, n, "karpenter.azure.com/placement-scope"), "zonal");
+    n = np_node_labels(&cfg, cat, t, 3, NP_ON_DEMAND, 0, 0, lb, buf, sizeof buf);
+    cr_expect_str_eq(label_of(lb, n, "topology.kubernetes.io/zone"), "0");
+    cr_expect_str_eq(label_of(lb, n, "karpenter.azure.com/placement-scope"), "regional");
+    cr_expect_eq(cfg.ignored.n, 0);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+Test(nodepool, karpenter_azure_cluster_zones_as_az_prints_them)
+{
+    /* az vm list-skus prints a SKU's zones as numbers: "3" and "1" become eastus-3 and
+     * eastus-1 (in order), "0" is always there; the label form is taken too. */
+    static const char *const sets[] = {"cluster.zones=['3', eastus-1]"};
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load_kaz(sets, 1, &sc, &cfg, &err), SIM_OK, "%s: %s", err.where, err.msg);
+    cr_assert_eq(cfg.n_zones, 3);
+    cr_expect_str_eq(cfg.zones[0], "eastus-1");
+    cr_expect_str_eq(cfg.zones[1], "eastus-3");
+    cr_expect_str_eq(cfg.zones[2], "0");
+    /* In [eastus-2, eastus-3]: eastus-2 is no zone of this cluster's SKUs, so it matches
+     * nothing (as upstream, where no offering carries it) and is recorded */
+    cr_expect_not(cfg.kp[0].zone_ok[0]);
+    cr_expect(cfg.kp[0].zone_ok[1]);
+    cr_expect_not(cfg.kp[0].zone_ok[2]);
+    cr_expect(has_ignored(&cfg, "cluster.karpenter.nodePool.spec.template.spec.requirements.*."
+                                "values.0 ('eastus-2' matches no zone)"));
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+}
+
+Test(nodepool, karpenter_azure_zone_values_in_other_forms_match_nothing)
+{
+    /* Karpenter registers no value set for topology.kubernetes.io/zone, so the API server
+     * and Karpenter accept 'eastus' (the region) and '1' (az's form); no offering carries
+     * them, so they match nothing: recorded. NotIn [eastus] excludes nothing. */
+    static const struct {
+        const char *set;
+        bool ok[4];
+        const char *note;
+    } cases[] = {
+        {"cluster.karpenter.nodePool.spec.template.spec.requirements.1.values=[eastus, eastus-3]",
+         {false, false, true, false},
+         "cluster.karpenter.nodePool.spec.template.spec.requirements.*.values.0 ('eastus' "
+         "matches no zone)"},
+        {"cluster.karpenter.nodePool.spec.template.spec.requirements.1.values=['1', '0']",
+         {false, false, false, true},
+         "cluster.karpenter.nodePool.spec.template.spec.requirements.*.values.0 ('1' matches "
+         "no zone)"},
+        {"cluster.karpenter.nodePool.spec.template.spec.requirements.1={key: "
+         "topology.kubernetes.io/zone, operator: NotIn, values: [eastus]}",
+         {true, true, true, true},
+         "cluster.karpenter.nodePool.spec.template.spec.requirements.*.values.0 ('eastus' "
+         "matches no zone)"},
+        {"cluster.karpenter.nodePool.spec.template.spec.requirements.1={key: "
+         "karpenter.azure.com/placement-scope, operator: In, values: [regional]}",
+         {false, false, false, true}, NULL},
+        {"cluster.karpenter.nodePool.spec.template.spec.requirements.1={key: "
+         "karpenter.azure.com/placement-scope, operator: NotIn, values: [regional]}",
+         {true, true, true, false}, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct scenario sc;
+        struct nodepool_cfg cfg;
+        struct sim_err err = {0};
+        const char *sets[] = {cases[i].set};
+        cr_assert_eq(load_kaz(sets, 1, &sc, &cfg, &err), SIM_OK, "%s: %s: %s", cases[i].set,
+                     err.where, err.msg);
+        for (int z = 0; z < 4; z++)
+            cr_expect_eq(cfg.kp[0].zone_ok[z], cases[i].ok[z], "%s: zone %s", cases[i].set,
+                         cfg.zones[z]);
+        if (cases[i].note)
+            cr_expect(has_ignored(&cfg, cases[i].note), "%s: %s not recorded", cases[i].set,
+                      cases[i].note);
+        else
+            cr_expect_eq(cfg.ignored.n, 0, "%s", cases[i].set);
+        nodepool_cfg_release(&cfg);
+        scenario_release(&sc);
+    }
+}
+
+Test(nodepool, azure_zone_inputs_a_cluster_refuses)
+{
+    static const struct {
+        const char *set, *msg;
+    } cases[] = {
+        /* karpenter.azure.com/placement-scope has exactly two values (v1beta1 labels.go) */
+        {"cluster.karpenter.nodePool.spec.template.spec.requirements.1={key: "
+         "karpenter.azure.com/placement-scope, operator: In, values: [zone]}",
+         "unknown placement scope 'zone' in "
+         "'cluster.karpenter.nodePool.spec.template.spec.requirements.1.values' (did you mean "
+         "'zonal'?)"},
+        {"cluster.zones=['1', '1']", "zone 'eastus-1' is listed twice in 'cluster.zones'"},
+        {"cluster.zones=[westus-1]",
+         "'cluster.zones.0' must be an Azure zone as az prints it ('1', '2', '3'), its label "
+         "form 'eastus-1', or '0' (regional), got 'westus-1'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct scenario sc;
+        struct nodepool_cfg cfg;
+        struct sim_err err = {0};
+        const char *sets[] = {cases[i].set};
+        cr_assert_eq(load_kaz(sets, 1, &sc, &cfg, &err), SIM_EINVAL, "%s accepted",
+                     cases[i].set);
+        cr_expect_str_eq(err.msg, cases[i].msg, "%s", cases[i].set);
+        scenario_release(&sc);
+    }
+}
+
+Test(nodepool, aks_pools_take_zones_from_availability_zones_not_cluster_zones)
+{
+    static const char *const sets[] = {"cluster.zones=['1']"};
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(scenario_load(&sc, FIXTURES "/cluster/good_aks_az.yaml", sets, 1, &err), SIM_OK,
+                 "%s: %s", err.where, err.msg);
+    cr_assert_eq(nodepool_cfg_load(&cfg, &sc, cat, &err), SIM_EINVAL);
+    cr_expect_str_eq(err.msg, "'cluster.zones' is not read with AKS node pools: a pool's zones "
+                              "are its 'availabilityZones' ('1', '2', '3' as az prints them)");
     scenario_release(&sc);
 }
