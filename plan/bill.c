@@ -5,8 +5,8 @@
  * (Linux, 60 s minimum), an Azure VM per second too, whatever share of its GPUs a team's
  * pods use. A team running one model on its own nodes pays for whole nodes, so the plan
  * packs the replicas onto instances (tensor_parallel_size GPUs each; GPUs/tp replicas a
- * node, fewer where the pods' cpu or memory requests fill the node's allocatable first;
- * ceil to nodes) and bills node-hours; with `plan.gpus` (any instance of the GPU)
+ * node, fewer where the pods' cpu or memory requests fill the node's allocatable first
+ * or its maxPods, less the DaemonSet pods, is reached; ceil to nodes) and bills node-hours; with `plan.gpus` (any instance of the GPU)
  * it takes the node size whose node-hours cost least, so a fleet of one small replica
  * lands on a 1-GPU instance rather than a share of an 8-GPU one. `plan.billing:
  * gpu_share` bills each replica its GPUs' share of an instance instead, which is right
@@ -29,17 +29,27 @@ static double mixed_price(const struct cat_instance *in, double spot_share)
     return spot_share > 0 ? (1.0 - spot_share) * od + spot_share * spot : od;
 }
 
+void plan_node_allocatable(const struct plan_result *r, const struct cat_instance *in,
+                           int64_t *cpu_m, int64_t *memory, int32_t *pods)
+{
+    np_instance_allocatable(in, r->max_pods, cpu_m, memory, pods);
+}
+
 int plan_replicas_per_node(const struct plan_result *r, const struct cat_instance *in)
 {
     if (in->n_gpus <= 0 || r->tp <= 0)
         return 0;
     int64_t n = in->n_gpus / r->tp;
+    int64_t cpu_m, memory;
+    int32_t pods;
+    plan_node_allocatable(r, in, &cpu_m, &memory, &pods);
+    /* The kube-scheduler's NodeResourcesFit: requested + the pod's <= allocatable, the
+     * DaemonSets' pods requested on every node first; every pod counts one of the node's
+     * allocatable pods (its kubelet's maxPods: "Too many pods"). */
+    int64_t pod_room = (int64_t)pods - r->ds_pods;
+    n = pod_room < n ? (pod_room > 0 ? pod_room : 0) : n;
     if (r->pod_cpu_m <= 0 && r->pod_memory <= 0)
         return (int)n;
-    int64_t cpu_m, memory;
-    np_instance_allocatable(in, &cpu_m, &memory);
-    /* The kube-scheduler's NodeResourcesFit: requested + the pod's <= allocatable, the
-     * DaemonSets' pods requested on every node first. */
     if (r->pod_cpu_m > 0) {
         int64_t room = cpu_m - r->ds_cpu_m, k = room > 0 ? room / r->pod_cpu_m : 0;
         n = k < n ? k : n;

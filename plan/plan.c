@@ -24,6 +24,7 @@
 #include "plan/shared.h"
 #include "plan/support.h"
 #include "reports/sweep.h"
+#include "sim/config/nodepool.h"
 #include "sim/config/scenario.h"
 #include "sim/sim.h"
 
@@ -367,6 +368,42 @@ static void price_gpu(const struct catalog *cat, const char *gpu, struct plan_hw
 
 
 
+/*
+ * The pods a node of the scenario's cluster may run, where its pools say (docs/plan.md):
+ * on AKS the largest `maxPods` of the User pools (a pool without one has AKS's default;
+ * verification pins every User pool to the planned type, and the cluster autoscaler may
+ * grow any of them), else 0: the provider's default (np_instance_allocatable). A pool the
+ * plan cannot read counts as the default: the verification run reports its error.
+ */
+static int32_t cluster_max_pods(const struct scenario *sc)
+{
+    const struct ynode *aks = sc->cluster.node ? ynode_get(sc->cluster.node, "aks") : NULL;
+    const struct ynode *pools = aks ? ynode_get(aks, "nodePools") : NULL;
+    int64_t most = 0;
+    for (size_t i = 0; pools && pools->kind == YNODE_SEQ && i < pools->n; i++) {
+        const struct ynode *po = pools->items[i];
+        const struct ynode *file = po->kind == YNODE_MAP && po->n == 1 ? ynode_get(po, "file") : NULL;
+        struct sim_err e = {0};
+        if (file) { /* {file: pool.json}, as az aks nodepool show saved it */
+            struct ynode *inc = NULL;
+            char key[64];
+            snprintf(key, sizeof key, "cluster.aks.nodePools.%zu", i);
+            po = scenario_include(sc, file, key, &inc, &e) == SIM_OK ? inc : NULL;
+        }
+        if (!po || po->kind != YNODE_MAP)
+            continue;
+        const struct ynode *mode = ynode_get(po, "mode");
+        if (mode && mode->value && !strcmp(mode->value, "System"))
+            continue;
+        const struct ynode *mp = ynode_get(po, "maxPods");
+        int64_t v = NP_AKS_DEFAULT_MAX_PODS;
+        if (mp && ynode_as_int64(mp, "maxPods", 10, 250, &v, &e) != SIM_OK)
+            v = NP_AKS_DEFAULT_MAX_PODS;
+        most = v > most ? v : most;
+    }
+    return (int32_t)most;
+}
+
 int plan_build_space(const struct scenario *sc, const struct plan_spec *p,
                        const struct catalog *cat, struct plan_space *sp, struct sim_err *err)
 {
@@ -467,6 +504,7 @@ int plan_build_space(const struct scenario *sc, const struct plan_spec *p,
     sp->cfg = calloc(total ? total : 1, sizeof *sp->cfg);
     if (!sp->cfg)
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the plan");
+    int32_t max_pods = cluster_max_pods(sc);
     for (size_t h = 0; h < sp->n_hw; h++)
       for (size_t g = 0; g < n_mig; g++)
         for (size_t t = 0; t < n_tp; t++)
@@ -484,6 +522,7 @@ int plan_build_space(const struct scenario *sc, const struct plan_spec *p,
                                     snprintf(r->gpu, sizeof r->gpu, "%s", sp->hw[h].gpu);
                                     r->tp = tps[t];
                                     r->deployment = -1;
+                                    r->max_pods = max_pods;
                                     snprintf(r->mig, sizeof r->mig, "%s",
                                              p->n_mig ? p->mig[g] : "");
                                     r->autoscaled = sp->autoscaled;
@@ -863,6 +902,7 @@ static void node_sizes(struct plan_result *r, const struct scenario *sc, const s
         ds = (struct pod_cpu_mem){0}; /* refused at load already */
     r->ds_cpu_m = ds.cpu_m;
     r->ds_memory = ds.memory;
+    r->ds_pods = ds.pods;
     for (size_t i = 0; i < catalog_n_instances(cat) && r->n_sizes < PLAN_MAX_NODE_SIZES; i++) {
         const struct cat_instance *in = catalog_instance_at(cat, i);
         if (strcasecmp(in->gpu, r->gpu) || in->n_gpus <= 0 || in->n_gpus % r->tp != 0 ||
@@ -920,12 +960,18 @@ void plan_evaluate(const struct scenario *base, int dep, const struct plan_space
     const struct scenario *dsc = dep >= 0 ? &base->deployments[dep] : base;
     node_sizes(r, base, &dsc->fleet.pod, cat);
     if (!r->n_sizes) {
+        char pods[64] = ""; /* maxPods, where it or the DaemonSet pods are given */
+        if (r->max_pods > 0)
+            snprintf(pods, sizeof pods, ", %d pods of the pools' maxPods %d", (int)r->ds_pods,
+                     (int)r->max_pods);
+        else if (r->ds_pods > 0)
+            snprintf(pods, sizeof pods, ", %d pods", (int)r->ds_pods);
         snprintf(r->reason, sizeof r->reason,
                  "no %s node's allocatable holds a pod requesting cpu %lldm, memory %lldMi "
-                 "(beside DaemonSets' cpu %lldm, memory %lldMi; docs/plan.md)",
+                 "(beside DaemonSets' cpu %lldm, memory %lldMi%s; docs/plan.md)",
                  r->instance[0] ? r->instance : r->gpu, (long long)r->pod_cpu_m,
                  (long long)((r->pod_memory + 1048575) / 1048576), (long long)r->ds_cpu_m,
-                 (long long)((r->ds_memory + 1048575) / 1048576));
+                 (long long)((r->ds_memory + 1048575) / 1048576), pods);
         return;
     }
     r->valid = true;

@@ -134,6 +134,9 @@ struct plan_result {
     int64_t pod_cpu_m, pod_memory; /* a replica pod's cpu (millicores) and memory (bytes)
                                       requests (0: none) */
     int64_t ds_cpu_m, ds_memory;   /* cluster.daemonset_requests, on every node */
+    int32_t ds_pods;               /* cluster.daemonset_requests.pods: counted in maxPods */
+    int32_t max_pods;              /* the pods a node of the cluster's pools may run (the
+                                      AKS User pools' maxPods); 0: the provider's default */
     size_t n_sizes;          /* node sizes the verified run was packed onto */
     int size_per_node[PLAN_MAX_NODE_SIZES];      /* replicas a node holds */
     double size_node_hours[PLAN_MAX_NODE_SIZES]; /* node-hours on nodes of that size */
@@ -192,9 +195,15 @@ void plan_bill(struct plan_result *r, const struct catalog *cat);
 
 /* How many of r's replicas an instance `in` holds: min(GPUs / tensor_parallel_size,
  * (allocatable cpu - DaemonSets' cpu) / pod cpu, (allocatable memory - DaemonSets'
- * memory) / pod memory), with the allocatable the simulation's nodes have
- * (np_instance_allocatable); each term only where the pods request it. 0: none fits. */
+ * memory) / pod memory, maxPods - DaemonSet pods), with the allocatable the simulation's
+ * nodes have (np_instance_allocatable); the cpu and memory terms only where the pods
+ * request them. 0: none fits. */
 int plan_replicas_per_node(const struct plan_result *r, const struct cat_instance *in);
+
+/* A node of `in`'s allocatable for r's pods (plan_replicas_per_node): cpu, memory and
+ * pods, with r->max_pods (np_instance_allocatable). */
+void plan_node_allocatable(const struct plan_result *r, const struct cat_instance *in,
+                           int64_t *cpu_m, int64_t *memory, int32_t *pods);
 
 /* Mark the Pareto frontier (cost vs TTFT p95) among feasible results that verification
  * did not reject. */

@@ -39,7 +39,8 @@ static int cmp_item_desc(const void *a, const void *b)
 
 static bool item_fits(const struct plan_item *room, const struct plan_item *it)
 {
-    return room->units >= it->units && room->cpu_m >= it->cpu_m && room->memory >= it->memory;
+    return room->units >= it->units && room->cpu_m >= it->cpu_m &&
+           room->memory >= it->memory && room->pods >= it->pods;
 }
 
 static void item_take(struct plan_item *room, const struct plan_item *it, int sign)
@@ -47,6 +48,27 @@ static void item_take(struct plan_item *room, const struct plan_item *it, int si
     room->units -= sign * it->units;
     room->cpu_m -= sign * it->cpu_m;
     room->memory -= sign * it->memory;
+    room->pods -= sign * it->pods;
+}
+
+/* Drop the pods dimension of the items s[0, n) and *cap where it cannot bind: a node's
+ * units hold at most cap.units / (the smallest item's units) items, and never more than
+ * n; room for that many pods leaves the count unbound. Then bins that differ only in pods
+ * are one for the exact search, which runs as without maxPods. */
+static void pods_unbound(struct plan_item *s, size_t n, struct plan_item *cap)
+{
+    int64_t by_units = 0; /* the most items a node's units hold: cap / smallest item */
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].pods > 1 || s[i].units <= 0)
+            return;
+        if (cap->units / s[i].units > by_units)
+            by_units = cap->units / s[i].units;
+    }
+    if (cap->pods < (by_units < (int64_t)n ? by_units : (int64_t)n))
+        return;
+    cap->pods = 0;
+    for (size_t i = 0; i < n; i++)
+        s[i].pods = 0;
 }
 
 /* FFD on items already sorted in decreasing order; room[] has room for n bins. */
@@ -95,6 +117,7 @@ int plan_pack_items_ffd(const struct plan_item *items, size_t n, struct plan_ite
     struct plan_item *s = sorted_copy(items, n);
     if (!s)
         return -1;
+    pods_unbound(s, n, &cap);
     int bins = too_big(s, n, cap) ? -1 : ffd_sorted(s, n, cap, s + n);
     free(s);
     return bins;
@@ -105,8 +128,8 @@ static struct plan_item *units_items(const int *sizes, size_t n, int cap, struct
 {
     struct plan_item *it = malloc((n ? n : 1) * sizeof *it);
     for (size_t i = 0; it && i < n; i++)
-        it[i] = (struct plan_item){sizes[i], 0, 0};
-    *c = (struct plan_item){cap, 0, 0};
+        it[i] = (struct plan_item){sizes[i], 0, 0, 0};
+    *c = (struct plan_item){cap, 0, 0, 0};
     return it;
 }
 
@@ -132,7 +155,8 @@ struct exact {
 
 static bool same_room(const struct plan_item *a, const struct plan_item *b)
 {
-    return a->units == b->units && a->cpu_m == b->cpu_m && a->memory == b->memory;
+    return a->units == b->units && a->cpu_m == b->cpu_m && a->memory == b->memory &&
+           a->pods == b->pods;
 }
 
 /* Place item i (decreasing order) into one of `bins` open bins or a new one; bins with
@@ -179,20 +203,23 @@ int plan_pack_items(const struct plan_item *items, size_t n, struct plan_item ca
     struct plan_item *s = sorted_copy(items, n);
     if (!s)
         return -1;
+    pods_unbound(s, n, &cap);
     if (too_big(s, n, cap)) {
         free(s);
         return -1;
     }
-    int64_t su = 0, sc = 0, sm = 0;
+    int64_t su = 0, sc = 0, sm = 0, sp = 0;
     for (size_t i = 0; i < n; i++) {
         su += s[i].units;
         sc += s[i].cpu_m;
         sm += s[i].memory;
+        sp += s[i].pods;
     }
     int64_t lower = dim_lower(su, cap.units), l2 = dim_lower(sc, cap.cpu_m),
-            l3 = dim_lower(sm, cap.memory);
+            l3 = dim_lower(sm, cap.memory), l4 = dim_lower(sp, cap.pods);
     lower = l2 > lower ? l2 : lower;
     lower = l3 > lower ? l3 : lower;
+    lower = l4 > lower ? l4 : lower;
     int bins = ffd_sorted(s, n, cap, s + n);
     *exact = bins == lower;
     if (!*exact && n <= PACK_EXACT_MAX) {
@@ -394,20 +421,30 @@ static bool node_units(const struct catalog *cat, const struct plan_result *r,
     return true;
 }
 
-/* What a node of `in` offers r's pods: `units`, and the allocatable cpu and memory
- * (np_instance_allocatable, as the simulation's nodes) less the DaemonSets' requests. */
+/* What a node of `in` offers r's pods: `units`, and the allocatable cpu, memory and pods
+ * (plan_node_allocatable, as the simulation's nodes, with the pool's maxPods) less the
+ * DaemonSets' requests and pods. */
 static struct plan_item node_cap(const struct plan_result *r, const struct cat_instance *in,
                                  int units)
 {
     int64_t cpu_m, memory;
-    np_instance_allocatable(in, &cpu_m, &memory);
+    int32_t pods;
+    plan_node_allocatable(r, in, &cpu_m, &memory, &pods);
     cpu_m -= r->ds_cpu_m;
     memory -= r->ds_memory;
-    return (struct plan_item){units, cpu_m > 0 ? cpu_m : 0, memory > 0 ? memory : 0};
+    pods -= r->ds_pods;
+    return (struct plan_item){units, cpu_m > 0 ? cpu_m : 0, memory > 0 ? memory : 0,
+                              pods > 0 ? pods : 0};
+}
+
+/* One of r's pods: `size` units, its requests, one pod. */
+static struct plan_item pod_item(const struct plan_result *r, int size)
+{
+    return (struct plan_item){size, r->pod_cpu_m, r->pod_memory, 1};
 }
 
 /* Pods of `pod` a node of `cap` holds: floor(units / size), fewer where the cpu or memory
- * requests fill it first. */
+ * requests or the node's pods fill it first. */
 static int pods_per_node(struct plan_item cap, struct plan_item pod)
 {
     int64_t per = pod.units > 0 ? cap.units / pod.units : 0;
@@ -415,6 +452,8 @@ static int pods_per_node(struct plan_item cap, struct plan_item pod)
         per = cap.cpu_m / pod.cpu_m;
     if (pod.memory > 0 && cap.memory / pod.memory < per)
         per = cap.memory / pod.memory;
+    if (pod.pods > 0 && cap.pods / pod.pods < per)
+        per = cap.pods / pod.pods;
     return (int)per;
 }
 
@@ -438,7 +477,7 @@ static void bill_alone(struct plan_result *r, const struct catalog *cat)
     int units, size;
     if (!r->valid || !node_units(cat, r, &in, &units, &size))
         return;
-    int per = pods_per_node(node_cap(r, in, units), (struct plan_item){size, r->pod_cpu_m, r->pod_memory});
+    int per = pods_per_node(node_cap(r, in, units), pod_item(r, size));
     if (per <= 0)
         return;
     double price = in->on_demand_usd_per_hour;
@@ -541,7 +580,7 @@ static bool price_layout(const struct bb *b, struct plan_layout *l)
             if (!strcmp(c->in->id, g->node_type) && !strcmp(c->mig, g->mig))
                 n += (size_t)c->count;
         }
-        struct plan_item *items = malloc((n ? n : 1) * sizeof *items), cap = {0, 0, 0};
+        struct plan_item *items = malloc((n ? n : 1) * sizeof *items), cap = {0, 0, 0, 0};
         if (!items)
             return false;
         n = 0;
@@ -641,7 +680,7 @@ static int candidates(struct plan_shared *o, size_t d, const struct catalog *cat
                 b->cand[d][k].res = i;
             continue;
         }
-        struct plan_item pod = {size, r->pod_cpu_m, r->pod_memory}, cap = node_cap(r, in, units);
+        struct plan_item pod = pod_item(r, size), cap = node_cap(r, in, units);
         if (pods_per_node(cap, pod) <= 0)
             continue;
         b->cand[d][n++] = (struct cand){i,          in,    o->res[i].mig, size, r->replicas, units,

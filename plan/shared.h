@@ -115,17 +115,20 @@ int plan_pack(const int *sizes, size_t n, int cap, bool *exact);
 /* First-fit decreasing alone (what plan_pack starts from). */
 int plan_pack_ffd(const int *sizes, size_t n, int cap);
 
-/* A pod (or a node's room): GPU units, cpu (millicores) and memory (bytes) requests. */
+/* A pod (or a node's room): GPU units, cpu (millicores) and memory (bytes) requests, and
+ * the pods it counts against the node's maxPods (1; the room: maxPods less the DaemonSet
+ * pods). */
 struct plan_item {
     int units;
     int64_t cpu_m, memory;
+    int pods;
 };
 
-/* plan_pack on vectors: a node holds items whose units, cpu and memory each sum within
- * `cap` (the kube-scheduler's NodeResourcesFit); first-fit decreasing (by units, then
- * memory, then cpu), then the exact search; the lower bound is the largest of the three
- * dimensions' ceil(sum / cap). -1 on an item above cap in any dimension. plan_pack is this
- * with no cpu or memory. */
+/* plan_pack on vectors: a node holds items whose units, cpu, memory and pods each sum
+ * within `cap` (the kube-scheduler's NodeResourcesFit); first-fit decreasing (by units,
+ * then memory, then cpu), then the exact search; the lower bound is the largest of the
+ * four dimensions' ceil(sum / cap). -1 on an item above cap in any dimension. plan_pack is
+ * this with no cpu, memory or pods. */
 int plan_pack_items(const struct plan_item *items, size_t n, struct plan_item cap, bool *exact);
 int plan_pack_items_ffd(const struct plan_item *items, size_t n, struct plan_item cap);
 

@@ -428,10 +428,12 @@ void np_allocatable(const struct nodepool_cfg *cfg, int32_t type, int32_t pool, 
     *memory = ty->alloc_memory;
 }
 
-void np_instance_allocatable(const struct cat_instance *ci, int64_t *cpu_m, int64_t *memory)
+void np_instance_allocatable(const struct cat_instance *ci, int32_t max_pods, int64_t *cpu_m,
+                             int64_t *memory, int32_t *pods)
 {
-    type_allocatable(strcmp(ci->cloud, "azure") ? NP_AWS : NP_AZURE, ci, NP_AKS_DEFAULT_MAX_PODS,
-                     cpu_m, memory);
+    bool aws = strcmp(ci->cloud, "azure") != 0;
+    *pods = max_pods > 0 ? max_pods : aws ? NP_AWS_DEFAULT_MAX_PODS : NP_AKS_DEFAULT_MAX_PODS;
+    type_allocatable(aws ? NP_AWS : NP_AZURE, ci, *pods, cpu_m, memory); /* AWS: 110 */
 }
 
 /* The index of `inst` in cfg->types, adding it; -1 when full. */

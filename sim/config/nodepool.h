@@ -128,6 +128,9 @@ enum np_expander {
  * azure-cni-overlay); kubenet's is 110, Azure CNI node subnet's 30: set the pool's
  * maxPods (az aks nodepool show prints it). */
 #define NP_AKS_DEFAULT_MAX_PODS 250
+/* The kubelet's default maxPods (kubernetes KubeletConfiguration), which the AWS
+ * allocatable assumes: the catalog has no ENI limits for Karpenter's ENI-limited count. */
+#define NP_AWS_DEFAULT_MAX_PODS 110
 
 struct np_aks_pool {
     char name[NP_NAME_MAX];
@@ -301,10 +304,13 @@ const char *np_capacity_name(int capacity); /* "on-demand" | "spot" */
  */
 void np_allocatable(const struct nodepool_cfg *cfg, int32_t type, int32_t pool,
                     int64_t *cpu_m, int64_t *memory);
-/* The same for a catalog instance on its own cloud (`ci->cloud`), with the provider's
- * default maxPods (AWS 110, AKS 250): what a Karpenter node or a default AKS pool's node
- * of that type has. The planner's per-node replica counts use it (plan/bill.c). */
-void np_instance_allocatable(const struct cat_instance *ci, int64_t *cpu_m, int64_t *memory);
+/* The same for a catalog instance on its own cloud (`ci->cloud`) whose kubelet runs at
+ * most `max_pods` pods (<= 0: the provider's default, AWS 110, AKS 250): what a Karpenter
+ * node or an AKS pool's node of that type has, and its allocatable pods (`max_pods` or
+ * the default; AKS's maxPods also sets its kube-reserved memory). The planner's per-node
+ * replica counts use it (plan/bill.c, plan/shared.c). */
+void np_instance_allocatable(const struct cat_instance *ci, int32_t max_pods, int64_t *cpu_m,
+                             int64_t *memory, int32_t *pods);
 
 /* The labels a node of instance type `type` in `zone` with capacity type `cap` from
  * `pool` (an AKS pool index; Karpenter: the NodePool) carries: the well-known labels, the

@@ -40,14 +40,18 @@ int podres_daemonsets_read(const struct ynode *n, struct pod_cpu_mem *out, struc
     memset(out, 0, sizeof *out);
     if (!n || ynode_is_null(n))
         return SIM_OK;
-    static const char *const keys[] = {"cpu", "memory", NULL};
+    static const char *const keys[] = {"cpu", "memory", "pods", NULL};
     const char *key = "cluster.daemonset_requests";
     int rc = ynode_check_keys(n, key, keys, err);
     const struct ynode *c = rc ? NULL : ynode_get(n, "cpu"), *m = rc ? NULL : ynode_get(n, "memory");
+    const struct ynode *p = rc ? NULL : ynode_get(n, "pods");
     if (!rc && c && !(rc = podres_quantity(c, key, "cpu", true, &out->cpu_m, err)))
         out->cpu_node = c;
     if (!rc && m && !(rc = podres_quantity(m, key, "memory", false, &out->memory, err)))
         out->mem_node = m;
+    int64_t pods = 0; /* a kubelet's maxPods is at most 250 on AKS; 1000 bounds any */
+    if (!rc && p && !(rc = ynode_as_int64(p, "cluster.daemonset_requests.pods", 0, 1000, &pods, err)))
+        out->pods = (int32_t)pods;
     return rc;
 }
 

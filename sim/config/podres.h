@@ -23,6 +23,8 @@ struct pod_cpu_mem {
     int64_t memory;               /* bytes (Quantity.Value: rounded up) */
     const struct ynode *cpu_node; /* the value that set each (request, else limit), NULL */
     const struct ynode *mem_node;
+    int32_t pods;                 /* daemonset_requests only: the DaemonSet pods every node
+                                     runs, counted against its maxPods (0: none given) */
 };
 
 /* Read `resources` (NULL or null: none) named `key` in messages; the GPU resources are
@@ -36,8 +38,9 @@ int podres_read(const struct ynode *res, const char *key, struct pod_cpu_mem *ou
 int podres_quantity(const struct ynode *v, const char *key, const char *name, bool cpu,
                     int64_t *out, struct sim_err *err);
 
-/* `cluster.daemonset_requests: {cpu, memory}` (NULL: none): the summed requests of the
- * DaemonSet pods every node runs (docs/nodes.md#allocatable). */
+/* `cluster.daemonset_requests: {cpu, memory, pods}` (NULL: none): the summed requests of
+ * the DaemonSet pods every node runs and how many they are (docs/nodes.md#allocatable;
+ * the count binds only in the planner's pods per node, docs/plan.md). */
 int podres_daemonsets_read(const struct ynode *n, struct pod_cpu_mem *out, struct sim_err *err);
 
 #endif

@@ -380,3 +380,43 @@ Test(plan, an_instance_whose_allocatable_holds_no_replica_is_no_candidate)
               "%s", p->reason);
     free(r);
 }
+
+/* aks_max_pods.yaml: the 3-replica fleet on Standard_NC96ads_A100_v4 (4 A100s, $14.692/h)
+ * whose User pool sets `maxPods`, with `daemonset_requests.pods` DaemonSet pods on every
+ * node. A replica is one more pod (the kube-scheduler's "Too many pods"): a node holds
+ * min(4 GPUs / tp 1, maxPods - DaemonSet pods) replicas. `set` (or NULL) changes it. */
+static void expect_aks_bill(const char *set, int nodes, double usd_per_hour, double per_replica)
+{
+    struct plan_result *r = NULL;
+    const char *sets[] = {set};
+    size_t n = run_plan(FIXTURES "/plan/aks_max_pods.yaml", sets, set ? 1 : 0, &r, SIM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert(r[0].feasible, "%s: %s", set, r[0].reason);
+    cr_assert_eq(r[0].replicas, 3, "%s", set);
+    cr_assert_eq(r[0].nodes, nodes, "%s", set);
+    cr_assert_float_eq(r[0].usd_per_hour, usd_per_hour, 1e-9, "%s", set);
+    cr_assert_float_eq(r[0].usd_per_replica_hour, per_replica, 1e-9, "%s", set);
+    free(r);
+}
+
+Test(plan, the_pools_max_pods_bound_the_replicas_a_node_holds)
+{
+    /* maxPods 10 - 8 DaemonSet pods = 2 replicas a node: ceil(3 / 2) = 2 nodes x $14.692
+     * = $29.384/h, $14.692 / 2 = $7.346 a replica-hour (by GPUs alone: 1 node). */
+    expect_aks_bill(NULL, 2, 29.384, 7.346);
+    /* maxPods 11: 3 a node, 1 node, $14.692 / 3 a replica-hour */
+    expect_aks_bill("cluster.aks.nodePools.1.maxPods=11", 1, 14.692, 14.692 / 3);
+    /* AKS's default 250 (the System pool's maxPods 30 is not where the replicas run):
+     * the GPUs bind, 4 a node, 1 node, $14.692 / 4 */
+    expect_aks_bill("cluster.aks.nodePools.1.maxPods=250", 1, 14.692, 14.692 / 4);
+    /* 10 DaemonSet pods leave no room: no candidate, the reason says why */
+    struct plan_result *r = NULL;
+    const char *sets[] = {"cluster.daemonset_requests.pods=10"};
+    cr_assert_eq(run_plan(FIXTURES "/plan/aks_max_pods.yaml", sets, 1, &r, SIM_OK), 1);
+    cr_assert(!r[0].valid && !r[0].feasible);
+    cr_assert(strstr(r[0].reason, "no Standard_NC96ads_A100_v4 node's allocatable holds a pod "
+                                  "requesting cpu 0m, memory 0Mi (beside DaemonSets' cpu 0m, "
+                                  "memory 0Mi, 10 pods of the pools' maxPods 10;"),
+              "%s", r[0].reason);
+    free(r);
+}

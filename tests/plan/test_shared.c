@@ -378,16 +378,41 @@ Test(plan_shared, memory_requests_bind_in_the_vector_packing)
     /* Nodes of 8 units and 100 bytes; four 1-unit pods of 40 bytes: the units fit one
      * node, the memory two at a node (80 <= 100 < 120): 2 nodes, the memory's lower bound
      * ceil(160 / 100) = 2, so proven. A pod of 101 bytes fits no node. */
-    struct plan_item cap = {8, 0, 100}, pods[4] = {{1, 0, 40}, {1, 0, 40}, {1, 0, 40}, {1, 0, 40}};
+    struct plan_item cap = {8, 0, 100, 0},
+                     pods[4] = {{1, 0, 40, 0}, {1, 0, 40, 0}, {1, 0, 40, 0}, {1, 0, 40, 0}};
     bool exact = false;
     cr_assert_eq(plan_pack_items_ffd(pods, 4, cap), 2);
     cr_assert_eq(plan_pack_items(pods, 4, cap, &exact), 2);
     cr_assert(exact);
-    struct plan_item big = {1, 0, 101};
+    struct plan_item big = {1, 0, 101, 0};
     cr_assert_eq(plan_pack_items(&big, 1, cap, &exact), -1);
     /* cpu too: 3 pods of 3000m on 8000m nodes, 2 a node */
-    struct plan_item ccap = {8, 8000, 0}, cpods[3] = {{1, 3000, 0}, {1, 3000, 0}, {1, 3000, 0}};
+    struct plan_item ccap = {8, 8000, 0, 0},
+                     cpods[3] = {{1, 3000, 0, 0}, {1, 3000, 0, 0}, {1, 3000, 0, 0}};
     cr_assert_eq(plan_pack_items(cpods, 3, ccap, &exact), 2);
+}
+
+Test(plan_shared, the_nodes_max_pods_bind_in_the_vector_packing)
+{
+    /* Nodes of 8 units with room for 7 pods (maxPods less the DaemonSet pods): eight 1-unit
+     * pods fill the units of one node but not its pods, 2 nodes (lower bound ceil(8 / 7) =
+     * 2, proven); with room for 8 pods, 1 node. Pods of 4, 2, 1, 1 units on nodes with
+     * room for 2 pods: 4 + 2 | 1 + 1, 2 nodes where the units alone say 1. No room: -1. */
+    struct plan_item cap = {8, 0, 0, 7}, one[8];
+    for (int i = 0; i < 8; i++)
+        one[i] = (struct plan_item){1, 0, 0, 1};
+    bool exact = false;
+    cr_assert_eq(plan_pack_items_ffd(one, 8, cap), 2);
+    cr_assert_eq(plan_pack_items(one, 8, cap, &exact), 2);
+    cr_assert(exact);
+    cap.pods = 8;
+    cr_assert_eq(plan_pack_items(one, 8, cap, &exact), 1);
+    struct plan_item two = {8, 0, 0, 2},
+                     mixed[4] = {{1, 0, 0, 1}, {4, 0, 0, 1}, {1, 0, 0, 1}, {2, 0, 0, 1}};
+    cr_assert_eq(plan_pack_items(mixed, 4, two, &exact), 2);
+    cr_assert(exact);
+    two.pods = 0;
+    cr_assert_eq(plan_pack_items(mixed, 4, two, &exact), -1);
 }
 
 Test(plan_shared, a_memory_request_forces_an_extra_node_in_the_shared_layout)
@@ -417,6 +442,35 @@ Test(plan_shared, a_memory_request_forces_an_extra_node_in_the_shared_layout)
     cr_assert_str_eq(s.res[s.separate[0]].node_type, "test-8.h100");
     cr_assert_eq(s.res[s.separate[0]].nodes, 2);
     cr_assert_float_eq(s.res[s.separate[0]].usd_per_replica_hour, 8.0, 1e-9);
+    plan_shared_free(&s);
+}
+
+Test(plan_shared, the_nodes_pods_bind_the_shared_layout)
+{
+    /* shared_pack.yaml (chat and code 3 TP-1 pods each) with 107 DaemonSet pods against the
+     * AWS nodes' default maxPods 110 (np_instance_allocatable): 3 pods a node. Both on
+     * test-8.h100: 6 pods, 2 nodes, $32/h (by GPUs: 1 node, $16/h); chat on test-8 (1 node)
+     * + code on 3 x test-a.h100 ($3/h): $25/h; both on test-a: 6 x $3 = $18/h, the best.
+     * Alone, chat is cheapest on test-a too: 3 x $3 = $9/h. */
+    const char *sets[] = {"cluster.daemonset_requests={pods: 107}"};
+    struct plan_shared s;
+    struct sim_err err = {0};
+    cr_assert_eq(run_shared(FIXTURES "/plan/shared_pack.yaml", sets, 1, &s, &err), SIM_OK,
+                 "%s", err.msg);
+    cr_assert_float_eq(s.layout[0].usd_per_hour, 18.0, 1e-9);
+    cr_assert_eq(s.layout[0].nodes, 6);
+    cr_assert_eq(s.layout[0].n_groups, 1);
+    cr_assert_str_eq(s.layout[0].group[0].node_type, "test-a.h100");
+    bool both_on_8 = false;
+    for (size_t i = 0; i < s.n_layouts; i++)
+        if (s.layout[i].n_groups == 1 && !strcmp(s.layout[i].group[0].node_type, "test-8.h100")) {
+            both_on_8 = true;
+            cr_assert_eq(s.layout[i].nodes, 2);
+            cr_assert_float_eq(s.layout[i].usd_per_hour, 32.0, 1e-9);
+            cr_assert(s.layout[i].group[0].exact);
+        }
+    cr_assert(both_on_8);
+    cr_assert_float_eq(s.separate_usd_per_hour, 18.0, 1e-9);
     plan_shared_free(&s);
 }
 

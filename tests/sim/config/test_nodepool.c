@@ -623,6 +623,24 @@ static int load_az_with(const char *set, struct scenario *sc, struct nodepool_cf
     return nodepool_cfg_load(cfg, sc, cat, err);
 }
 
+Test(nodepool, daemonset_pods_are_a_count)
+{
+    /* cluster.daemonset_requests.pods: the DaemonSet pods on every node (the planner counts
+     * them against maxPods, docs/plan.md); a count from 0 to 1000 */
+    struct scenario sc;
+    struct nodepool_cfg cfg;
+    struct sim_err err = {0};
+    cr_assert_eq(load_az_with("cluster.daemonset_requests={cpu: 500m, pods: 8}", &sc, &cfg, &err),
+                 SIM_OK, "%s", err.msg);
+    cr_assert_eq(cfg.ds_cpu_m, 500);
+    nodepool_cfg_release(&cfg);
+    scenario_release(&sc);
+    cr_assert_eq(load_az_with("cluster.daemonset_requests.pods=-1", &sc, &cfg, &err), SIM_EINVAL);
+    cr_assert_str_eq(err.where, "--set:1:33");
+    cr_assert_str_eq(err.msg, "'cluster.daemonset_requests.pods' must be in [0, 1000], got '-1'");
+    scenario_release(&sc);
+}
+
 Test(nodepool, az_fields_that_would_change_the_run_are_refused)
 {
     static const struct {
