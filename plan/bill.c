@@ -6,8 +6,9 @@
  * pods use. A team running one model on its own nodes pays for whole nodes, so the plan
  * packs the replicas onto instances (tensor_parallel_size GPUs each; GPUs/tp replicas a
  * node, fewer where the pods' cpu or memory requests fill the node's allocatable first
- * or its maxPods, less the DaemonSet pods, is reached; ceil to nodes) and bills node-hours; with `plan.gpus` (any instance of the GPU)
- * it takes the node size whose node-hours cost least, so a fleet of one small replica
+ * or its maxPods, less the DaemonSet pods, is reached; ceil to nodes) and bills
+ * node-hours; with `plan.gpus` (any instance of the GPU) it takes the node size whose
+ * node-hours cost least, so a fleet of one small replica
  * lands on a 1-GPU instance rather than a share of an 8-GPU one. `plan.billing:
  * gpu_share` bills each replica its GPUs' share of an instance instead, which is right
  * only when the nodes' other GPUs run other workloads. docs/plan.md, docs/cost.md.

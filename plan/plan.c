@@ -370,9 +370,10 @@ static void price_gpu(const struct catalog *cat, const char *gpu, struct plan_hw
 
 /*
  * The pods a node of the scenario's cluster may run, where its pools say (docs/plan.md):
- * on AKS the largest `maxPods` of the User pools (a pool without one has AKS's default;
- * verification pins every User pool to the planned type, and the cluster autoscaler may
- * grow any of them), else 0: the provider's default (np_instance_allocatable). A pool the
+ * on AKS the largest `maxPods` of the User pools where one gives it (a pool without one
+ * has AKS's default; verification pins every User pool to the planned type, and the
+ * cluster autoscaler may grow any of them), else 0: the provider's default
+ * (np_instance_allocatable). A pool the
  * plan cannot read counts as the default: the verification run reports its error.
  */
 static int32_t cluster_max_pods(const struct scenario *sc)
@@ -380,9 +381,11 @@ static int32_t cluster_max_pods(const struct scenario *sc)
     const struct ynode *aks = sc->cluster.node ? ynode_get(sc->cluster.node, "aks") : NULL;
     const struct ynode *pools = aks ? ynode_get(aks, "nodePools") : NULL;
     int64_t most = 0;
+    bool given = false;
     for (size_t i = 0; pools && pools->kind == YNODE_SEQ && i < pools->n; i++) {
         const struct ynode *po = pools->items[i];
-        const struct ynode *file = po->kind == YNODE_MAP && po->n == 1 ? ynode_get(po, "file") : NULL;
+        const struct ynode *file =
+            po->kind == YNODE_MAP && po->n == 1 ? ynode_get(po, "file") : NULL;
         struct sim_err e = {0};
         if (file) { /* {file: pool.json}, as az aks nodepool show saved it */
             struct ynode *inc = NULL;
@@ -399,9 +402,10 @@ static int32_t cluster_max_pods(const struct scenario *sc)
         int64_t v = NP_AKS_DEFAULT_MAX_PODS;
         if (mp && ynode_as_int64(mp, "maxPods", 10, 250, &v, &e) != SIM_OK)
             v = NP_AKS_DEFAULT_MAX_PODS;
+        given = given || mp;
         most = v > most ? v : most;
     }
-    return (int32_t)most;
+    return given ? (int32_t)most : 0;
 }
 
 int plan_build_space(const struct scenario *sc, const struct plan_spec *p,

@@ -50,7 +50,8 @@ int podres_daemonsets_read(const struct ynode *n, struct pod_cpu_mem *out, struc
     if (!rc && m && !(rc = podres_quantity(m, key, "memory", false, &out->memory, err)))
         out->mem_node = m;
     int64_t pods = 0; /* a kubelet's maxPods is at most 250 on AKS; 1000 bounds any */
-    if (!rc && p && !(rc = ynode_as_int64(p, "cluster.daemonset_requests.pods", 0, 1000, &pods, err)))
+    if (!rc && p && !(rc = ynode_as_int64(p, "cluster.daemonset_requests.pods", 0, 1000, &pods,
+                                          err)))
         out->pods = (int32_t)pods;
     return rc;
 }
