@@ -368,38 +368,61 @@ static void price_gpu(const struct catalog *cat, const char *gpu, struct plan_hw
 
 
 
+/* `n`, or the root of the file it includes when it is `{file: ...}` (NULL when that
+ * cannot be read: the verification run reports the include's error). */
+static const struct ynode *resolved(const struct scenario *sc, const struct ynode *n,
+                                    const char *key)
+{
+    const struct ynode *file =
+        n && n->kind == YNODE_MAP && n->n == 1 ? ynode_get(n, "file") : NULL;
+    if (!file)
+        return n;
+    struct ynode *inc = NULL;
+    struct sim_err e = {0};
+    return scenario_include(sc, file, key, &inc, &e) == SIM_OK ? inc : NULL;
+}
+
 /*
- * The pods a node of the scenario's cluster may run, where its pools say (docs/plan.md):
- * on AKS the largest `maxPods` of the User pools where one gives it (a pool without one
- * has AKS's default; verification pins every User pool to the planned type, and the
- * cluster autoscaler may grow any of them), else 0: the provider's default
- * (np_instance_allocatable). A pool the
- * plan cannot read counts as the default: the verification run reports its error.
+ * The pods a node of the scenario's cluster may run, where the cluster says
+ * (docs/plan.md), else 0: the provider's default (np_instance_allocatable). Karpenter:
+ * the EC2NodeClass's `spec.kubelet.maxPods` (karpenter-provider-aws v1 instancetype
+ * types.go pods(): maxPods when given). AKS: the largest `maxPods` of the User pools where
+ * one gives it (a pool without one has AKS's default; verification pins every User pool
+ * to the planned type, and the cluster autoscaler may grow any of them). A value the plan
+ * cannot read counts as the default: the verification run reports its error.
  */
 static int32_t cluster_max_pods(const struct scenario *sc)
 {
-    const struct ynode *aks = sc->cluster.node ? ynode_get(sc->cluster.node, "aks") : NULL;
+    const struct ynode *cl = sc->cluster.node;
+    const struct ynode *kn = cl ? ynode_get(cl, "karpenter") : NULL;
+    struct sim_err e = {0};
+    int64_t v = 0;
+    if (kn) {
+        const struct ynode *nc =
+            resolved(sc, ynode_get(kn, "nodeClass"), "cluster.karpenter.nodeClass");
+        const struct ynode *spec = nc ? ynode_get(nc, "spec") : NULL;
+        const struct ynode *kl = spec ? ynode_get(spec, "kubelet") : NULL;
+        const struct ynode *mp = kl ? ynode_get(kl, "maxPods") : NULL;
+        if (!mp || ynode_as_int64(mp, "maxPods", 1, 1000, &v, &e) != SIM_OK)
+            v = 0;
+        return (int32_t)v;
+    }
+    const struct ynode *aks = cl ? ynode_get(cl, "aks") : NULL;
     const struct ynode *pools = aks ? ynode_get(aks, "nodePools") : NULL;
     int64_t most = 0;
     bool given = false;
     for (size_t i = 0; pools && pools->kind == YNODE_SEQ && i < pools->n; i++) {
-        const struct ynode *po = pools->items[i];
-        const struct ynode *file =
-            po->kind == YNODE_MAP && po->n == 1 ? ynode_get(po, "file") : NULL;
-        struct sim_err e = {0};
-        if (file) { /* {file: pool.json}, as az aks nodepool show saved it */
-            struct ynode *inc = NULL;
-            char key[64];
-            snprintf(key, sizeof key, "cluster.aks.nodePools.%zu", i);
-            po = scenario_include(sc, file, key, &inc, &e) == SIM_OK ? inc : NULL;
-        }
+        char key[64];
+        snprintf(key, sizeof key, "cluster.aks.nodePools.%zu", i);
+        /* a pool as written, or {file: pool.json} as az aks nodepool show saved it */
+        const struct ynode *po = resolved(sc, pools->items[i], key);
         if (!po || po->kind != YNODE_MAP)
             continue;
         const struct ynode *mode = ynode_get(po, "mode");
         if (mode && mode->value && !strcmp(mode->value, "System"))
             continue;
         const struct ynode *mp = ynode_get(po, "maxPods");
-        int64_t v = NP_AKS_DEFAULT_MAX_PODS;
+        v = NP_AKS_DEFAULT_MAX_PODS;
         if (mp && ynode_as_int64(mp, "maxPods", 10, 250, &v, &e) != SIM_OK)
             v = NP_AKS_DEFAULT_MAX_PODS;
         given = given || mp;
@@ -1349,15 +1372,8 @@ static bool has_provisioner(const struct scenario *sc)
  * NodePool from its `{file: ...}` include when it is one. */
 static size_t n_requirements(const struct scenario *sc)
 {
-    const struct ynode *np = scenario_node(sc, "cluster.karpenter.nodePool");
-    const struct ynode *file = np ? ynode_get(np, "file") : NULL;
-    if (file && np->n == 1) {
-        struct ynode *inc = NULL;
-        struct sim_err e = {0};
-        if (scenario_include(sc, file, "cluster.karpenter.nodePool", &inc, &e) != SIM_OK)
-            return 0; /* the verification run reports the include's error */
-        np = inc;
-    }
+    const struct ynode *np = resolved(sc, scenario_node(sc, "cluster.karpenter.nodePool"),
+                                      "cluster.karpenter.nodePool");
     const char *path[] = {"spec", "template", "spec", "requirements"};
     for (size_t i = 0; np && i < 4; i++)
         np = ynode_get(np, path[i]);

@@ -135,8 +135,9 @@ struct plan_result {
                                       requests (0: none) */
     int64_t ds_cpu_m, ds_memory;   /* cluster.daemonset_requests, on every node */
     int32_t ds_pods;               /* cluster.daemonset_requests.pods: counted in maxPods */
-    int32_t max_pods;              /* the pods a node of the cluster's pools may run (the
-                                      AKS User pools' maxPods); 0: the provider's default */
+    int32_t max_pods;              /* the pods a node of the cluster may run (the
+                                      EC2NodeClass's kubelet.maxPods, the AKS User pools'
+                                      maxPods); 0: the provider's default */
     size_t n_sizes;          /* node sizes the verified run was packed onto */
     int size_per_node[PLAN_MAX_NODE_SIZES];      /* replicas a node holds */
     double size_node_hours[PLAN_MAX_NODE_SIZES]; /* node-hours on nodes of that size */

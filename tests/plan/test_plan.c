@@ -420,3 +420,33 @@ Test(plan, the_pools_max_pods_bound_the_replicas_a_node_holds)
               "%s", r[0].reason);
     free(r);
 }
+
+Test(plan, the_ec2nodeclass_kubelet_max_pods_bound_the_replicas_a_node_holds)
+{
+    /* karpenter_max_pods.yaml: test-8.h100 (8 GPUs, $16/h) with kubelet.maxPods 10 and 8
+     * DaemonSet pods: 2 replicas a node, 3 replicas take 2 nodes, $32/h, $8 a replica-hour
+     * (by GPUs: 1 node, $2); maxPods 11: 3 a node, 1 node, $16 / 3 a replica-hour; without
+     * kubelet.maxPods the default 110 leaves 102 pods, the GPUs bind: $16 / 8 = $2. */
+    static const struct {
+        const char *set;
+        int nodes;
+        double usd_per_hour, per_replica;
+    } cases[] = {
+        {NULL, 2, 32.0, 8.0},
+        {"cluster.karpenter.nodeClass.spec.kubelet.maxPods=11", 1, 16.0, 16.0 / 3},
+        {"cluster.karpenter.nodeClass.spec.kubelet={}", 1, 16.0, 2.0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct plan_result *r = NULL;
+        const char *sets[] = {cases[i].set};
+        size_t n = run_plan(FIXTURES "/plan/karpenter_max_pods.yaml", sets, cases[i].set ? 1 : 0,
+                            &r, SIM_OK);
+        cr_assert_eq(n, 1);
+        cr_assert(r[0].feasible, "%zu: %s", i, r[0].reason);
+        cr_assert_eq(r[0].replicas, 3, "%zu", i);
+        cr_assert_eq(r[0].nodes, cases[i].nodes, "%zu", i);
+        cr_assert_float_eq(r[0].usd_per_hour, cases[i].usd_per_hour, 1e-9, "%zu", i);
+        cr_assert_float_eq(r[0].usd_per_replica_hour, cases[i].per_replica, 1e-9, "%zu", i);
+        free(r);
+    }
+}
