@@ -4,8 +4,9 @@
  *
  * The nodes table keeps the zone as the simulation used it: on AWS the zone ID
  * (`use1-az4`, the same physical zone in every account; the catalog's spot prices are per
- * ID), on Azure the region (`eastus`: the catalog prices Azure per region, so an AKS
- * pool's availabilityZones "1", "2", "3" are accepted and ignored). A run with
+ * ID), on Azure with the cluster autoscaler the region (`eastus`: the catalog prices Azure
+ * per region; an AKS pool's availabilityZones "1", "2", "3" only label its nodes), on
+ * Azure with Karpenter the node's zone label (`eastus-1`, `0` for a regional node). A run with
  * cluster.zone_ids records the account's names in run_notes 'zone_names'
  * ("use1-az1=us-east-1c; use1-az4=us-east-1a"), and every run with a node provisioner its
  * cloud and region in 'cloud_region' ("aws us-east-1", "azure eastus"). These functions

@@ -149,3 +149,35 @@ Test(zones, report_and_compare_name_the_zones)
     free(js);
     rm_tree(dir);
 }
+
+Test(zones, karpenter_on_azure_shows_the_aks_zone_label)
+{
+    /* good_karpenter_azure.yaml: the NodePool allows eastus-2 and eastus-3 (AKS's label
+     * form, Azure/karpenter-provider-azure v1.14.2); at one regional spot price (0.444433
+     * $/h) the first, eastus-2, takes the node. The zone column is that label, not the
+     * region, and the report says so. */
+    char dir[256], p[512], env[512];
+    make_tmp(dir, sizeof dir, "zoneskaz");
+    snprintf(env, sizeof env, "PATH=%s/empty", dir);
+    cr_assert_eq(llmcap(dir, "", "run %s -o %s/k.db --quiet",
+                        FIXTURES "/cluster/good_karpenter_azure.yaml", dir),
+                 0, "%s", out_of(dir, "err"));
+    cr_assert_eq(llmcap(dir, "", "export %s/k.db --table nodes", dir), 0);
+    char *csv = out_of(dir, "out");
+    cr_expect(strstr(csv, "\r\n1,0,Standard_NC24ads_A100_v4,spot,eastus-2,,0.444433,") != NULL,
+              "%s", csv);
+    free(csv);
+    cr_assert_eq(llmcap(dir, env, "report %s/k.db -o %s/r", dir, dir), 0, "%s",
+                 out_of(dir, "err"));
+    snprintf(p, sizeof p, "%s/r/report.md", dir);
+    char *md = slurp(p, NULL);
+    cr_assert_not_null(md);
+    cr_expect(strstr(md, "| `eastus-2` | `Standard_NC24ads_A100_v4` | spot | 1 | 0 |") != NULL,
+              "%s", md);
+    cr_expect(strstr(md, "The zone column is the nodes' topology.kubernetes.io/zone label as "
+                         "AKS sets it (eastus-1, ...; 0 for a regional node)") != NULL,
+              "%s", md);
+    cr_expect(strstr(md, "(region)") == NULL, "%s", md);
+    free(md);
+    rm_tree(dir);
+}
