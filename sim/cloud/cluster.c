@@ -43,6 +43,9 @@
 #define KP_BATCH_MAX_US (10 * US)        /* BATCH_MAX_DURATION */
 #define KP_POD_REQUEUE_US (10 * US)      /* PodController.Reconcile: RequeueAfter 10 s */
 #define KP_ICE_TTL_US (180 * US)         /* UnavailableOfferingsTTL, provider pkg/cache */
+/* Azure/karpenter-provider-azure v1.14.2 pkg/providers/instance/offerings/
+ * commonerrorhandlers.go AllocationFailureTTL: every allocation failure's entry */
+#define KP_AZURE_ICE_TTL_US (3600 * US)
 #define KP_POLL_US (10 * US)             /* disruption controller pollingPeriod */
 #define KP_VALIDATION_US (15 * US)       /* consolidationTTL: commands re-validated after */
 #define KP_REGISTRATION_TTL_US (900 * US) /* nodeclaim lifecycle liveness registrationTimeout */
@@ -1023,7 +1026,8 @@ static int cmp_offer(const void *a, const void *b)
  * (filterUnwantedSpot), then the cheapest offering (CreateFleet: lowest-price for
  * on-demand; price-capacity-optimized for spot, which weighs pool depth we do not know,
  * is modelled as lowest price). An offering with insufficient capacity is cached as
- * unavailable for 3 minutes (updateUnavailableOfferingsCache) and the next is tried; when
+ * unavailable for 3 minutes (updateUnavailableOfferingsCache; on Azure 1 hour, the Azure
+ * provider's AllocationFailureTTL) and the next is tried; when
  * no spot offering is left, on-demand at once. `spot_only` (consolidation replacing an
  * on-demand node) never falls back. Only offerings every deployment in `deps` (the claim's
  * pods) can run on are tried. Returns the node id, or -1 when nothing launched.
@@ -1069,7 +1073,8 @@ static int32_t kp_launch(struct sim *s, int32_t p, uint64_t opts, uint64_t deps,
         for (size_t i = 0; i < n; i++) {
             int32_t t = cl->offers[i].type, z = cl->offers[i].zone;
             if (!initial && ice_hit(s, t, z, cap)) {
-                cl->ice_until[t][z][cap] = s->now_us + KP_ICE_TTL_US;
+                cl->ice_until[t][z][cap] =
+                    s->now_us + (cl->cfg.cloud == NP_AZURE ? KP_AZURE_ICE_TTL_US : KP_ICE_TTL_US);
                 cl->n_ice++;
                 continue;
             }

@@ -323,3 +323,29 @@ Test(cluster_scheduler, karpenter_azure_nodes_carry_aks_zone_labels)
         ch_free(&c);
     }
 }
+
+Test(cluster_scheduler, karpenter_azure_allocation_failure_moves_to_the_next_zone_for_an_hour)
+{
+    /* Spot Standard_NC24ads_A100_v4 in eastus-1 has no capacity from 5 s. The initial node
+     * (t = 0) is in eastus-1. At 11 s the launch tries eastus-1 (an allocation failure,
+     * cached for AllocationFailureTTL, 1 h, in the Azure provider's commonerrorhandlers.go)
+     * and takes eastus-2 at the same price. At 201 s eastus-1 is still cached (on AWS its
+     * 3 minutes would have ended at 191 s and it would be tried again): eastus-2, no
+     * second error. */
+    ch_setup(&c, "a100-pcie-80gb", 1,
+             KAZ "  insufficient_capacity:\n"
+                 "    offerings: [{instance_type: Standard_NC24ads_A100_v4, capacity_type: spot, "
+                 "zone: eastus-1, from: 5s}]\n");
+    struct wl_request reqs[] = {h_req(300, 100, 2)};
+    struct change chg[] = {{10, 2}, {200, 3}};
+    ch_run(&c, reqs, 1, chg, 2);
+    static const char *const want[] = {"eastus-1", "eastus-2", "eastus-2"};
+    for (int32_t id = 0; id < 3; id++) {
+        const struct rec_node *n = ch_node(&c, id);
+        cr_assert_not_null(n, "node %d", id);
+        cr_expect_str_eq(n->zone, want[id], "node %d", id);
+        cr_expect_str_eq(n->capacity_type, "spot", "node %d", id);
+    }
+    cr_expect_eq(sim_result(c.s)->cost.n_ice_errors, 1);
+    ch_free(&c);
+}
