@@ -251,6 +251,9 @@ struct replica {
     int32_t restarts;    /* container deaths the kubelet restarts (vLLM's start-up check
                             failed or its GPU ran out of memory); the API's restartCount
                             trails it by one during the back-off (fleet.c) */
+    int64_t bo_us;        /* the kubelet's back-off entry for its container: the window the
+                             next exit waits (0: no entry yet), flowcontrol.Backoff */
+    int64_t bo_update_us; /* the entry's lastUpdate: when the kubelet last restarted it */
     /* the endpoint picker's view of it: metrics as last refreshed, prefixes routed to it */
     double epp_waiting, epp_kv;
     bool epp_seen;        /* the EPP has scraped it at least once */

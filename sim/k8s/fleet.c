@@ -16,11 +16,15 @@ static int64_t secs_to_us(double s)
     return (int64_t)llround(s * 1e6);
 }
 
-/* The kubelet's container restart back-off (CrashLoopBackOff): backOffPeriod and
- * MaxContainerBackOff, pkg/kubelet/kubelet.go, Kubernetes v1.33 (KEP-4603's faster
- * decay is an alpha feature gate, off by default). */
+/* The kubelet's container restart back-off (CrashLoopBackOff), Kubernetes v1.33: the
+ * entry starts at 10 s (backOffPeriod) and doubles to 5 min (MaxContainerBackOff),
+ * pkg/kubelet/kubelet.go; it is forgotten once the container has gone 600 s since its last
+ * restart (the kubelet's HasExpiredFunc, 600 s, client-go's default 2 x 5 min; and
+ * Backoff.GC at housekeeping). KEP-4603's ReduceDefaultCrashLoopBackOffDecay and
+ * KubeletCrashLoopBackOffMax are alpha feature gates, off by default. */
 #define KUBELET_BACKOFF_US (10LL * 1000000)
 #define KUBELET_MAX_BACKOFF_US (300LL * 1000000)
+#define KUBELET_BACKOFF_EXPIRY_US (600LL * 1000000)
 
 /* ---- recording -------------------------------------------------------------------- */
 
@@ -295,20 +299,42 @@ bool fleet_accepts(const struct replica *rp)
 }
 
 /*
- * vLLM's start-up check found too little free memory on the pod's time-sliced GPU
- * (gpushare_engine_start): the engine exits at once and the kubelet restarts the
- * container after its back-off, 10 s doubling to 5 min (CrashLoopBackOff: backOffPeriod
- * and MaxContainerBackOff, pkg/kubelet/kubelet.go, Kubernetes v1.33). The pod keeps its
- * node and GPU unit and is never Ready meanwhile; its next start is another try.
+ * rp's container has exited now (vLLM's start-up check found too little free memory on
+ * its time-sliced GPU, gpushare_engine_start, or the GPU ran out of memory under it): the
+ * kubelet restarts it when its back-off allows, as Kubernetes v1.33 does it
+ * (kubeGenericRuntimeManager.doBackOff, pkg/kubelet/kuberuntime/kuberuntime_manager.go,
+ * with k8s.io/client-go/util/flowcontrol/backoff.go). With F the exit's FinishedAt and
+ * (W, L) the container's back-off entry (window, lastUpdate):
+ *   - no entry, or F - L > 600 s (hasExpired): IsInBackOffSince is false, the container is
+ *     restarted at F and Next creates the entry (10 s, F);
+ *   - else it is in back-off while now - F < W: restarted at F + W, where Next doubles the
+ *     entry to (min(2W, 5 min), F + W);
+ *   - unless Backoff.GC forgets the entry first (now - L > 600 s, run at every housekeeping):
+ *     then the kubelet restarts it at L + 600 s as a first exit, entry (10 s, L + 600 s).
+ * So the exits of a container that keeps failing at once wait 0, 10, 20, 40, 80, 160, 300,
+ * 300 ... s. The kubelet acts on its next pod sync, after the PLEG relist (1 s) has seen
+ * the exit and when the pod worker's jittered requeue comes due; that lag (seconds, random)
+ * is not modelled: the restart is at the earliest instant the kubelet's check allows
+ * (docs/gpu-sharing.md). The pod keeps its node and GPU unit and is never Ready meanwhile;
+ * its next start is another try.
  */
 static void restart_after_backoff(struct sim *s, struct replica *rp)
 {
-    int64_t delay = KUBELET_BACKOFF_US << (rp->restarts < 5 ? rp->restarts : 5);
-    if (delay > KUBELET_MAX_BACKOFF_US)
-        delay = KUBELET_MAX_BACKOFF_US;
+    int64_t f = s->now_us, at;
+    if (rp->bo_us == 0 || f - rp->bo_update_us > KUBELET_BACKOFF_EXPIRY_US) {
+        at = f;
+        rp->bo_us = KUBELET_BACKOFF_US;
+    } else if (f + rp->bo_us <= rp->bo_update_us + KUBELET_BACKOFF_EXPIRY_US) {
+        at = f + rp->bo_us;
+        rp->bo_us = 2 * rp->bo_us < KUBELET_MAX_BACKOFF_US ? 2 * rp->bo_us : KUBELET_MAX_BACKOFF_US;
+    } else {
+        at = rp->bo_update_us + KUBELET_BACKOFF_EXPIRY_US;
+        rp->bo_us = KUBELET_BACKOFF_US;
+    }
+    rp->bo_update_us = at;
     rp->restarts++;
     rp->phase = POD_PULLING;
-    next_phase_at(s, rp, s->now_us + delay);
+    next_phase_at(s, rp, at);
 }
 
 static void crash_loop(struct sim *s, struct replica *rp)

@@ -400,9 +400,10 @@ static void scale_to_one(struct sim *s, void *obj, uint64_t arg)
 }
 
 /* Build the two-model over-committed run of `file` with an in-memory sink (code_late: code
- * starts with no pod, the test scales it). */
+ * starts with no pod, the test scales it; code_queue_timeout_us: code's router.queue_timeout
+ * if > 0). */
 static struct sim *oom_run(const char *file, struct scenario *sc, struct catalog **cat,
-                           struct h_sink *out, bool code_late)
+                           struct h_sink *out, bool code_late, int64_t code_queue_timeout_us)
 {
     gsl_set_error_handler_off();
     struct sim_err err = {0};
@@ -410,6 +411,8 @@ static struct sim *oom_run(const char *file, struct scenario *sc, struct catalog
     cr_assert_eq(sc->n_deployments, 2);
     if (code_late)
         sc->deployments[1].fleet.replicas = 0;
+    if (code_queue_timeout_us > 0)
+        sc->deployments[1].router.queue_timeout_us = code_queue_timeout_us;
     memset(out, 0, sizeof *out);
     static struct sim_sink sink;
     sink = (struct sim_sink){.ctx = out, .request = h_request, .sample = h_sample, .pod = h_pod};
@@ -425,27 +428,31 @@ Test(gpushare, an_engine_that_finds_its_gpu_full_crash_loops_until_memory_frees)
      * (gpu_memory_utilization 0.60) and code's (0.50) on it. Initial pods in order: chat's
      * engine starts and holds 0.60; code's finds 0.40 free < 0.50 and vLLM's start-up check
      * fails ("Free memory on device ... is less than desired GPU memory utilization"): the
-     * container exits and the kubelet restarts it after 10, 20, 40, 80 s (CrashLoopBackOff),
-     * i.e. tries at 0, 10, 30, 70, 150 s. chat keeps running and serving (its request at
-     * 0 s: first token at 10 ms). code's request at 1 s finds no Ready pod and times out in
-     * the gateway queue at 61 s (router.queue_timeout 60 s): lost, not retried.
+     * container exits. The kubelet (v1.33 doBackOff + flowcontrol.Backoff) restarts a
+     * container whose exit finds no back-off entry at once, creating the entry at 10 s,
+     * and each later exit after the entry's window, which it then doubles: code's exits at
+     * 0, 0, 10, 30, 70 s wait 0, 10, 20, 40, 80 s (each try fails at once, so the 600-s
+     * reset never applies), i.e. tries at 0, 0, 10, 30, 70, 150 s. chat keeps running and
+     * serving (its request at 0 s: first token at 10 ms). code's request at 1 s finds no
+     * Ready pod and times out in the gateway queue at 61 s (router.queue_timeout 60 s):
+     * lost, not retried.
      * At 100 s chat is scaled to zero: its idle pod leaves (SIGTERM, nothing to drain)
-     * before 150 s, so code's try at 150 s succeeds after 4 failures: weights 20 GiB at
+     * before 150 s, so code's try at 150 s succeeds after 5 failures: weights 20 GiB at
      * 2 GiB/s to 160 s, engine_init 20 s to 180 s, the readiness probe (every 10 s from
      * the pod's admission at 0) passes at 180 s. code's request at 400 s is served.
      */
     struct scenario sc;
     struct catalog *cat;
     struct h_sink out;
-    struct sim *s = oom_run(GS_FIX "ts_oom_restart.yaml", &sc, &cat, &out, false);
+    struct sim *s = oom_run(GS_FIX "ts_oom_restart.yaml", &sc, &cat, &out, false, 0);
     cr_assert(evq_push(s->q, 100000000, PRIO_CONTROL, scale_to_zero, NULL, 0));
     struct sim_err err = {0};
     cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
     const struct replica *chat = s->deps[0]->pods[0], *code = s->deps[1]->pods[0];
     cr_assert_eq(chat->gs_gpu, -1); /* gone */
     cr_assert_lt(chat->gone_us, 150000000);
-    cr_assert_eq(code->restarts, 4);
-    cr_assert_eq(s->deps[1]->res.engine_failed_starts, 4);
+    cr_assert_eq(code->restarts, 5);
+    cr_assert_eq(s->deps[1]->res.engine_failed_starts, 5);
     cr_assert_eq(s->deps[0]->res.engine_failed_starts, 0);
     cr_assert_eq(code->pulled_us, 150000000);
     cr_assert_eq(code->loaded_us, 160000000);
@@ -468,24 +475,26 @@ Test(gpushare, restart_all_kills_every_engine_on_the_gpu_and_both_crash_loop)
      * (0.60) serves alone; its request at 0 s: first token at 10 ms.
      *   100 code's pod binds to the GPU (the image is on the node): its engine needs 0.50
      *       with 0.40 free, its allocation takes the GPU out of memory and chat's Ready
-     *       engine dies with it. Both containers restart after 10 s (CrashLoopBackOff),
-     *       chat's first (it died first).
-     *   110 chat's engine starts (0.60, loading its weights); code's then runs the GPU out
-     *       of memory again: both die, back-off 20 s. Likewise at 130 (40 s) and 170
-     *       (80 s): next tries at 250.
+     *       engine dies with it. Neither container has a back-off entry yet (kubelet v1.33:
+     *       IsInBackOffSince is false), so both restart at once, chat's first (it died
+     *       first), and Next sets both entries to 10 s.
+     *   100 chat's engine starts (0.60, loading its weights); code's then runs the GPU out
+     *       of memory again: both die, now in back-off 10 s (entry doubled to 20 s).
+     *   110 Likewise: both die, back-off 20 s; at 130 40 s; at 170 80 s: next tries at
+     *       250. Every try fails at once, so an entry is never 600 s old.
      *   150 chat's request finds no Ready pod and times out in the gateway queue at 210
      *       (router.queue_timeout 60 s).
      *   200 chat scaled to zero: its pod, in back-off, is deleted at once.
      *   250 code's engine finds the GPU empty: weights 20 GiB at 2 GiB/s to 260, engine
      *       init 20 s to 280, the readiness probe (every 10 s from its admission at 100)
      *       passes at 280. Its request at 400 s is served (first token 5 ms later).
-     * chat: 4 kills, 4 restarts, no failed start; code: 4 failed starts. With `oom:
-     * restart` chat would have served throughout (the test above).
+     * chat: 5 kills (100, 100, 110, 130, 170), 5 restarts, no failed start; code: 5 failed
+     * starts. With `oom: restart` chat would have served throughout (the test above).
      */
     struct scenario sc;
     struct catalog *cat;
     struct h_sink out;
-    struct sim *s = oom_run(GS_FIX "ts_oom_restart_all.yaml", &sc, &cat, &out, true);
+    struct sim *s = oom_run(GS_FIX "ts_oom_restart_all.yaml", &sc, &cat, &out, true, 0);
     cr_assert(evq_push(s->q, 100000000, PRIO_CONTROL, scale_to_one, NULL, 1));
     cr_assert(evq_push(s->q, 200000000, PRIO_CONTROL, scale_to_zero, NULL, 0));
     struct sim_err err = {0};
@@ -493,18 +502,18 @@ Test(gpushare, restart_all_kills_every_engine_on_the_gpu_and_both_crash_loop)
     const struct replica *chat = s->deps[0]->pods[0], *code = s->deps[1]->pods[0];
     cr_assert_eq(s->deps[0]->n_pods, 1);
     cr_assert_eq(s->deps[1]->n_pods, 1);
-    cr_assert_eq(chat->restarts, 4);
-    cr_assert_eq(s->deps[0]->res.engine_oom_kills, 4);
+    cr_assert_eq(chat->restarts, 5);
+    cr_assert_eq(s->deps[0]->res.engine_oom_kills, 5);
     cr_assert_eq(s->deps[0]->res.engine_failed_starts, 0);
     cr_assert_eq(chat->gone_us, 200000000);
-    cr_assert_eq(code->restarts, 4);
-    cr_assert_eq(s->deps[1]->res.engine_failed_starts, 4);
+    cr_assert_eq(code->restarts, 5);
+    cr_assert_eq(s->deps[1]->res.engine_failed_starts, 5);
     cr_assert_eq(s->deps[1]->res.engine_oom_kills, 0);
     cr_assert_eq(code->scheduled_us, 100000000);
     cr_assert_eq(code->pulled_us, 250000000);
     cr_assert_eq(code->loaded_us, 260000000);
     cr_assert_eq(code->ready_us, 280000000);
-    cr_assert_eq(sim_result(s)->engine_oom_kills, 4);
+    cr_assert_eq(sim_result(s)->engine_oom_kills, 5);
     cr_assert_eq(out.n_rows, 3);
     cr_assert_eq(out.rows[0].outcome, OUTCOME_OK);
     cr_assert_eq(out.rows[0].first_token_us, 10000);
@@ -513,6 +522,65 @@ Test(gpushare, restart_all_kills_every_engine_on_the_gpu_and_both_crash_loop)
     cr_assert_eq(out.rows[2].outcome, OUTCOME_OK);
     cr_assert_eq(out.rows[2].first_token_us, 400005000);
     run_done(s, &out, cat, &sc);
+}
+
+/* ts_oom_restart_all.yaml with code's pod created at 100 s and deleted at 105 s, and
+ * created again at `again_s` and deleted at again_s + 5 s; code's request at 400 s waits in
+ * the gateway queue (timeout raised to 1000 s) so the run outlives the timeline. Returns
+ * when chat's engine last started and how often its container restarted. */
+static void forget_run(double again_s, int64_t *chat_pulled_us, int32_t *chat_restarts)
+{
+    struct scenario sc;
+    struct catalog *cat;
+    struct h_sink out;
+    struct sim *s =
+        oom_run(GS_FIX "ts_oom_restart_all.yaml", &sc, &cat, &out, true, 1000000000);
+    int64_t again = (int64_t)(again_s * 1e6);
+    cr_assert(evq_push(s->q, 100000000, PRIO_CONTROL, scale_to_one, NULL, 1));
+    cr_assert(evq_push(s->q, 105000000, PRIO_CONTROL, scale_to_zero, NULL, 1));
+    cr_assert(evq_push(s->q, again, PRIO_CONTROL, scale_to_one, NULL, 1));
+    cr_assert(evq_push(s->q, again + 5000000, PRIO_CONTROL, scale_to_zero, NULL, 1));
+    struct sim_err err = {0};
+    cr_assert_eq(sim_run(s, &err), SIM_OK, "%s", err.msg);
+    cr_assert_eq(s->deps[0]->n_pods, 1);
+    cr_assert_eq(s->deps[1]->n_pods, 2);
+    cr_assert_gt(sim_result(s)->end_us, again + 5000000);
+    *chat_pulled_us = s->deps[0]->pods[0]->pulled_us;
+    *chat_restarts = s->deps[0]->pods[0]->restarts;
+    run_done(s, &out, cat, &sc);
+}
+
+Test(gpushare, the_kubelet_forgets_a_back_off_600_s_after_the_last_restart)
+{
+    /*
+     * Kubernetes v1.33: the kubelet's back-off entry of a container (window W, lastUpdate
+     * L = its last restart) is ignored when the exit came more than 600 s after L
+     * (HasExpiredFunc, pkg/kubelet/kubelet.go) and deleted by Backoff.GC once now - L >
+     * 600 s (HandlePodCleanups). By hand, as the restart_all test above up to 100 s:
+     *   100 code's pod kills chat twice (at once, then after 10 s): chat restarts at 110,
+     *       entry W = 20 s, L = 110 s. 105 code's pod, in back-off, is deleted.
+     *   110 chat's engine finds the GPU empty and starts (later Ready); it serves.
+     * a) code's pod again at 700 s: it kills chat (exit F = 700 s, 590 s after L: not
+     *    expired, in back-off until F + W = 720 s). But at L + 600 = 710 s GC forgets the
+     *    entry, and the kubelet restarts chat at 710 s as a first exit. Meanwhile code's
+     *    own first exit restarts at once at 700 s and its engine starts on the emptied GPU
+     *    (0.50); code's pod is deleted at 705 s while loading, freeing it: chat's try at
+     *    710 s starts. chat: 3 restarts.
+     * b) code's pod again at 800 s: chat's exit comes 690 s after L: expired, so chat
+     *    restarts at once at 800 s (entry 10 s) and starts first (its restart was pushed
+     *    before code's); code's then runs the GPU out of memory: chat dies again at 800 s,
+     *    now in back-off 10 s: tries at 810 s, after code's pod (in back-off) left at
+     *    805 s: it starts. chat: 4 restarts.
+     * A 20-s back-off without the reset would have put chat's tries at 720 and 820 s.
+     */
+    int64_t pulled;
+    int32_t restarts;
+    forget_run(700, &pulled, &restarts);
+    cr_assert_eq(pulled, 710000000);
+    cr_assert_eq(restarts, 3);
+    forget_run(800, &pulled, &restarts);
+    cr_assert_eq(pulled, 810000000);
+    cr_assert_eq(restarts, 4);
 }
 
 Test(gpushare, without_oom_restart_the_over_committed_gpu_is_refused)
