@@ -144,7 +144,6 @@ struct engine {
     struct req_list waiting;
     struct req **running; /* in admission order; capacity max_num_seqs (static: batch) */
     int32_t n_running;
-    int32_t n_hash_out;   /* running requests whose output blocks are hashed (hashes_outputs) */
     int32_t n_sched;      /* running[sched_first..+n_sched) are in the step in flight */
     int32_t sched_first;
     int32_t block_k;      /* > 0: a multi-step block of block_k decode steps is in flight */

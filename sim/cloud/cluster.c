@@ -49,7 +49,6 @@
 #define KP_POLL_US (10 * US)             /* disruption controller pollingPeriod */
 #define KP_VALIDATION_US (15 * US)       /* consolidationTTL: commands re-validated after */
 #define KP_REGISTRATION_TTL_US (900 * US) /* nodeclaim lifecycle liveness registrationTimeout */
-/* Eviction retries (Karpenter's terminator eviction queue rate limiter: 100 ms .. 10 s) */
 /* Resize the array ptr to cap elements (sim_reallocarray); when that fails, ptr is left
  * as it was and the function returns fail. For the parallel arrays grown together. */
 #define GROW_OR_RETURN(ptr, cap, fail)                                                     \
@@ -60,6 +59,7 @@
         (ptr) = grown_;                                                                    \
     } while (0)
 
+/* Eviction retries (Karpenter's terminator eviction queue rate limiter: 100 ms .. 10 s) */
 #define EVICT_BACKOFF_MIN_US 100000LL
 #define EVICT_BACKOFF_MAX_US (10 * US)
 /* Cluster autoscaler (kubernetes/autoscaler cluster-autoscaler/core/static_autoscaler.go) */
@@ -96,7 +96,6 @@ struct node_x {
     const struct node_class *cls; /* its labels (kube-scheduler) */
     enum rl_state rl;  /* MIG re-layout: waiting its turn, draining, re-partitioning */
     int32_t rl_to;     /* the layout mig-manager applies (gpushare_node_layout's index) */
-    int64_t rl_cordon_us;
     int32_t rl_evicted; /* pods evicted for the re-layout */
     bool rl_drain;      /* cordoned by rl_pump, to be drained */
     uint64_t fits;   /* bit k: deployment k's pods can run on it (its GPU, taints, labels) */
@@ -581,7 +580,6 @@ static void rl_cordon(struct sim *s, int32_t id)
     struct cluster *cl = s->cluster;
     struct node_x *x = &cl->x[id];
     x->rl = RL_DRAIN;
-    x->rl_cordon_us = s->now_us;
     x->rl_evicted = 0;
     x->evict_backoff_us = EVICT_BACKOFF_MIN_US;
     cl->rl_active++;
@@ -1316,14 +1314,20 @@ static int32_t kp_existing(struct sim *s, int32_t exclude)
     return m;
 }
 
+/* Room for pod q on a node with `units`, `cpu` and `mem` free (a resource q does not
+ * request is not checked). */
+static bool est_fits(int32_t units, int64_t cpu, int64_t mem, const struct pod_item *q)
+{
+    return units >= q->units && (q->cpu == 0 || cpu >= q->cpu) && (q->mem == 0 || mem >= q->mem);
+}
+
 /* Does pod `it` fit node id's free units, cpu and memory in the simulation's slots?
  * (ExistingNode.CanAdd: resources.Fits(requests, remainingResources); the kube-scheduler's
  * NodeResourcesFit on a snapshot.) A resource the pod does not request is not checked. */
 static bool slot_fits(const struct cluster *cl, int32_t id, const struct pod_item *it)
 {
-    return (cl->x[id].fits >> it->dep & 1) && cl->slots[id] >= it->units &&
-           (it->cpu == 0 || cl->slot_cpu[id] >= it->cpu) &&
-           (it->mem == 0 || cl->slot_mem[id] >= it->mem);
+    return (cl->x[id].fits >> it->dep & 1) &&
+           est_fits(cl->slots[id], cl->slot_cpu[id], cl->slot_mem[id], it);
 }
 
 static void slot_take(struct cluster *cl, int32_t id, const struct pod_item *it, int sign)
@@ -1920,12 +1924,6 @@ static int32_t ca_expand(struct sim *s, struct ca_option *o, int32_t n)
     if (n == 1)
         return 0;
     return (int32_t)rng_uniform_int(s->rng, RNG_EXPANDER, (unsigned long)n);
-}
-
-/* Room for pod q on an estimate's node with `units`, `cpu` and `mem` free. */
-static bool est_fits(int32_t units, int64_t cpu, int64_t mem, const struct pod_item *q)
-{
-    return units >= q->units && (q->cpu == 0 || cpu >= q->cpu) && (q->mem == 0 || mem >= q->mem);
 }
 
 /*
@@ -2915,13 +2913,11 @@ static void rl_pending_at_end(struct sim *s)
         if (pending == 0)
             continue;
         struct sched_why why = {0};
-        char res[80], text[240];
-        snprintf(res, sizeof res, "%s",
-                 d->sc->fleet.pod.gpu.resource[0] ? d->sc->fleet.pod.gpu.resource
-                                                   : "nvidia.com/gpu");
+        char text[240];
         if (find_node(s, d, &why))
             continue; /* it would fit now (the run ended first) */
-        why.gpu_resource = res;
+        /* (NULL: the text names nvidia.com/gpu) */
+        why.gpu_resource = d->sc->fleet.pod.gpu.resource[0] ? d->sc->fleet.pod.gpu.resource : NULL;
         sched_why_text(&why, text, sizeof text);
         rl_note(cl, "%.3f s end: %d pod%s%s%s Pending: %s", rl_secs(s->now_us), (int)pending,
                 pending == 1 ? "" : "s",

@@ -37,7 +37,6 @@ struct gpushare {
     /* MIG: the distinct profiles the deployments request, with their instances per GPU */
     int32_t n_prof;
     const struct mig_profile *prof[MIG_MAX_PROFILES];
-    int32_t prof_per_gpu[MIG_MAX_PROFILES];
     int32_t units_per_gpu;  /* a GPU's allocatable units (the requested profiles' sum) */
     /* MIG re-layout: layout 0 is the start's, L > 0 the (L-1)-th relayout's; per layout
      * the requested profiles' instances per GPU and their sum */
@@ -53,6 +52,12 @@ struct gpushare {
     int32_t *mig_used;      /* MIG: [node id * MIG_MAX_PROFILES + prof] slices in use */
     int32_t cap_nodes;
 };
+
+/* MIG layout L: 0 the start's, L > 0 the (L-1)-th re-layout's. */
+static const struct mig_layout *layout_of(const struct gpushare *gs, int32_t L)
+{
+    return L > 0 ? &gs->plan.relayout[L - 1] : &gs->plan.layout;
+}
 
 /* Engines of deployment sc that can be alive at once: a fixed fleet's replicas; an
  * autoscaled one up to `cap` (its maximum is read later, by the autoscaler). */
@@ -179,11 +184,10 @@ int gpushare_init(struct sim *s, struct deployment *d, const struct cat_gpu **g,
             k++;
         if (k == gs->n_prof) {
             gs->prof[k] = plan.profile;
-            gs->prof_per_gpu[k] = plan.units_per_gpu;
             gs->units_per_gpu += plan.units_per_gpu;
             gs->n_prof++;
             for (int32_t L = 0; L < gs->n_layouts; L++) {
-                const struct mig_layout *l = L ? &gs->plan.relayout[L - 1] : &gs->plan.layout;
+                const struct mig_layout *l = layout_of(gs, L);
                 gs->lay_per_gpu[L][k] = mig_layout_count(l, plan.profile->name);
                 gs->lay_units[L] += gs->lay_per_gpu[L][k];
             }
@@ -255,7 +259,7 @@ double gpushare_unit_divisor(const struct sim *s, const struct deployment *d,
         return (double)n->units;
     /* a slice's share of its GPU: its memory slices over the node's layout's */
     int32_t L = gpushare_node_layout(s, n);
-    const struct mig_layout *l = L > 0 ? &gs->plan.relayout[L - 1] : &gs->plan.layout;
+    const struct mig_layout *l = layout_of(gs, L);
     int32_t used = 0;
     for (size_t i = 0; i < l->n; i++) {
         const struct mig_profile *p = mig_profile_find(&gs->gpu->mig, l->e[i].profile);
@@ -536,7 +540,7 @@ void gpushare_layout_text(const struct sim *s, int32_t layout, int32_t gpus, cha
     buf[0] = '\0';
     if (!gs || gs->plan.mode != GS_MIG || layout < 0 || layout >= gs->n_layouts)
         return;
-    const struct mig_layout *l = layout ? &gs->plan.relayout[layout - 1] : &gs->plan.layout;
+    const struct mig_layout *l = layout_of(gs, layout);
     size_t used = 0;
     for (size_t i = 0; i < l->n && used < n; i++) {
         if (l->e[i].count == 0)

@@ -27,14 +27,7 @@
 /* "base.name", or "name" at the top (truncated to KEY_MAX - 1 bytes) */
 static void join(char *out, const char *base, const char *name)
 {
-    size_t n = 0;
-    for (const char *p = base; *p && n < KEY_MAX - 1; p++)
-        out[n++] = *p;
-    if (base[0] && n < KEY_MAX - 1)
-        out[n++] = '.';
-    for (const char *p = name; *p && n < KEY_MAX - 1; p++)
-        out[n++] = *p;
-    out[n] = '\0';
+    ynode_join_key(out, KEY_MAX, base, name);
 }
 
 static void join_index(char *out, const char *base, const char *name, size_t i)

@@ -2980,7 +2980,7 @@ static int check_cpu_mem(const struct rd *r, const struct np_pod *out, uint64_t 
             t = cfg->aks.pools[i].type;
             pool = i;
         }
-        if (!(out->types & usable) || !((out->types & usable) >> t & 1))
+        if (!((out->types & usable) >> t & 1))
             continue;
         int64_t cpu, mem;
         np_allocatable(cfg, t, pool, &cpu, &mem);

@@ -14,8 +14,10 @@
 #define MAX_CPU_M 1000000000LL
 #define MAX_MEMORY (1LL << 50)
 
-int podres_quantity(const struct ynode *v, const char *key, const char *name, bool cpu,
-                    int64_t *out, struct sim_err *err)
+/* One quantity `v` named `key`.`name` in messages, in millicores (`cpu`) or bytes,
+ * rounded up as Quantity.MilliValue / Value do. */
+static int podres_quantity(const struct ynode *v, const char *key, const char *name, bool cpu,
+                           int64_t *out, struct sim_err *err)
 {
     const char *t = v && v->kind == YNODE_SCALAR && !ynode_is_null(v) ? v->value : NULL;
     double q;

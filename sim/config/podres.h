@@ -33,11 +33,6 @@ struct pod_cpu_mem {
 int podres_read(const struct ynode *res, const char *key, struct pod_cpu_mem *out,
                 struct sim_err *err);
 
-/* One quantity `v` named `key`.`name` in messages, in millicores (`cpu`) or bytes,
- * rounded up as Quantity.MilliValue / Value do. */
-int podres_quantity(const struct ynode *v, const char *key, const char *name, bool cpu,
-                    int64_t *out, struct sim_err *err);
-
 /* `cluster.daemonset_requests: {cpu, memory, pods}` (NULL: none): the summed requests of
  * the DaemonSet pods every node runs and how many they are (docs/nodes.md#allocatable;
  * the count binds only in the planner's pods per node, docs/plan.md). */

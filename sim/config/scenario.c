@@ -50,12 +50,9 @@ static int fail_at(struct bind *b, const struct ynode *at, const char *fmt, ...)
     return sim_err_at(b->err, SIM_EINVAL, b->sc->path, 0, 0, "%s", msg);
 }
 
-/* "a" + "." + "b" into out[n], cut to fit (sim/config/ynode.h). */
-#define join_key(out, n, a, b) ynode_join_key((out), (n), (a), (b))
-
 static void key_of(const struct sect *s, const char *name, char *key, size_t n)
 {
-    join_key(key, n, s->ctx, name);
+    ynode_join_key(key, n, s->ctx, name);
 }
 
 /* The value of `name` in `s`, or NULL when absent. Fills `key` with the dotted name. */
@@ -94,7 +91,7 @@ static int item_open(struct bind *b, const struct ynode *item, const char *seq_c
 {
     char index[24];
     snprintf(index, sizeof index, "%zu", i);
-    join_key(out->ctx, sizeof out->ctx, seq_ctx, index);
+    ynode_join_key(out->ctx, sizeof out->ctx, seq_ctx, index);
     out->at = item;
     out->map = item;
     return ynode_check_keys(item, out->ctx, allowed, b->err);
@@ -1553,7 +1550,7 @@ static int bind_slo_items(struct bind *b, const struct sect *s, struct slo_item 
         SIM_ASSERT(sn && *n < SLO_MAX); /* keys were checked; no duplicates */
         struct slo_item *it = &items[*n];
         char key[320];
-        join_key(key, sizeof key, s->ctx, k);
+        ynode_join_key(key, sizeof key, s->ctx, k);
         if (sn->metric == SLO_ERROR_RATE) {
             if ((rc = ynode_as_frac(s->map->items[i], key, 0.0, 1.0, &it->target, b->err)))
                 return rc;

@@ -20,13 +20,7 @@
 /* "ctx.name", cut to KEY_MAX - 1 characters (messages only). */
 static void join(char *out, const char *ctx, const char *name)
 {
-    size_t la = strlen(ctx), lb = strlen(name), used = la < KEY_MAX - 1 ? la : KEY_MAX - 1;
-    memcpy(out, ctx, used);
-    if (la && used < KEY_MAX - 1)
-        out[used++] = '.';
-    size_t k = lb < KEY_MAX - 1 - used ? lb : KEY_MAX - 1 - used;
-    memcpy(out + used, name, k);
-    out[used + k] = '\0';
+    ynode_join_key(out, KEY_MAX, ctx, name);
 }
 
 static void join_index(char *out, const char *ctx, size_t i)

@@ -309,7 +309,6 @@ static void take_off(struct deployment *d, struct replica *rp, struct req *r,
 static void finish_one(struct deployment *d, struct replica *rp, struct req *r)
 {
     struct engine *e = &rp->eng;
-    e->n_hash_out -= r->hashes_outputs;
     kv_free(&e->kv, &r->kv, r->num_computed, false);
     e->success_total++;
     metrics_observe(rp, M_E2E, (double)(d->s->now_us - r->arrival_us) * 1e-6, 1);
@@ -364,7 +363,6 @@ static void finish_sampled(struct deployment *d, struct replica *rp)
         prefetch_running(e, i);
         struct req *r = e->running[i];
         if (r->gave_up) {
-            e->n_hash_out -= r->hashes_outputs;
             kv_free(&e->kv, &r->kv, r->num_computed, false);
             take_off(d, rp, r, OUTCOME_N);
         } else if (r->num_output >= r->output_tokens) {
@@ -390,7 +388,6 @@ static void finish_sampled(struct deployment *d, struct replica *rp)
  * of waiting with no computed tokens. */
 static void preempt(struct engine *e, struct req *victim, bool prio)
 {
-    e->n_hash_out -= victim->hashes_outputs;
     kv_free(&e->kv, &victim->kv, victim->num_computed, true);
     victim->num_computed = 0;
     victim->preemptions++;
@@ -623,7 +620,6 @@ static void admit(struct deployment *d, struct replica *rp, struct req *r, const
     }
     e->running[e->n_running++] = r;
     r->hashes_outputs = r->kv.pfx.open && !r->kv.hids;
-    e->n_hash_out += r->hashes_outputs;
     kv_admit(&e->kv, &r->kv, &a->hit, a->blocks, a->cached_tokens + a->n_new);
     r->num_computed = a->cached_tokens;
     if (e->kv.caching) {
@@ -1150,13 +1146,10 @@ static void run_apply(struct deployment *d, struct replica *rp, int32_t j)
      * steps give, unless the run hashes output blocks (sessions): then who hashes a block
      * first, and whether an equal cached block was evicted before, depend on the order of
      * iterations, which is replayed. */
-#ifndef NDEBUG
-    int32_t n_hash_out = 0;
-    for (int32_t i = 0; i < e->n_running; i++)
-        n_hash_out += e->running[i]->hashes_outputs;
-    SIM_ASSERT(n_hash_out == e->n_hash_out);
-#endif
-    if (e->kv.caching && e->n_hash_out > 0) {
+    bool hashes_outputs = false;
+    for (int32_t i = 0; i < e->n_running && e->kv.caching && !hashes_outputs; i++)
+        hashes_outputs = e->running[i]->hashes_outputs;
+    if (hashes_outputs) {
         for (int32_t it = 0; it < j; it++) {
             for (int32_t i = 0; i < e->n_running; i++) {
                 struct req *r = e->running[i];
@@ -1303,8 +1296,6 @@ static void lazy_start(struct engine *e)
     e->lz = true;
     e->lz_taken = 0;
 }
-
-static void run_keep_view(struct engine *e, int32_t bs, int64_t taken, int32_t n);
 
 /* The requests of lz_left that sampled their last token at the owed iteration that ended
  * now (key == lazy_j; found in lz_left, a short array, not in the requests): owed what
@@ -1912,7 +1903,6 @@ void engine_abort_all(struct replica *rp, enum req_outcome outcome)
         take_off(d, rp, r, outcome);
     }
     e->n_running = 0;
-    e->n_hash_out = 0;
     e->n_sched = 0;
     e->sched_first = 0;
     e->block_k = 0;

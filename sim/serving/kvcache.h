@@ -144,12 +144,19 @@ void kv_admit(struct kv_pool *p, struct kv_seq *q, const struct kv_hit *h, int32
 /* Grow a held sequence to `blocks` blocks (blocks - kv_held() <= n_free), hashing the full
  * blocks among its first `tokens` tokens. */
 void kv_grow_slow(struct kv_pool *p, struct kv_seq *q, int32_t blocks, int32_t tokens);
+/* Growing q to `tokens` tokens hashes no block: no caching, or its shareable blocks are
+ * hashed already, or none of the new ones is full. */
+static inline bool kv_grow_hashes_none(const struct kv_pool *p, const struct kv_seq *q,
+                                       int32_t tokens)
+{
+    return !p->caching || (q->n_share >= 0 && (q->n_sh >= q->n_share ||
+                                               q->n_sh >= tokens / p->block_size));
+}
+
 static inline void kv_grow(struct kv_pool *p, struct kv_seq *q, int32_t blocks, int32_t tokens)
 {
     /* nothing to do (the common case in decode): no new block, no full block to hash */
-    if (blocks <= kv_held(q) &&
-        (!p->caching || (q->n_share >= 0 && (q->n_sh >= q->n_share ||
-                                             q->n_sh >= tokens / p->block_size))))
+    if (blocks <= kv_held(q) && kv_grow_hashes_none(p, q, tokens))
         return;
     kv_grow_slow(p, q, blocks, tokens);
 }
@@ -164,8 +171,7 @@ void kv_settle(struct kv_pool *p, int64_t *owed);
 static inline void kv_grow_owed(struct kv_pool *p, struct kv_seq *q, int32_t blocks,
                                 int32_t tokens, int64_t *owed)
 {
-    if (!p->caching || (q->n_share >= 0 && (q->n_sh >= q->n_share ||
-                                            q->n_sh >= tokens / p->block_size))) {
+    if (kv_grow_hashes_none(p, q, tokens)) {
         int32_t more = blocks - kv_held(q);
         if (more > 0) {
             SIM_ASSERT(more <= p->n_free);
