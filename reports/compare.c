@@ -146,7 +146,8 @@ static const struct hl_metric *metric_by_key(const char *key)
     return NULL;
 }
 
-/* The metrics compared for a deployment: dep_keys, then its share of the bill. */
+/* The metrics compared for a deployment: dep_keys (each one of hl_metrics), then its share
+ * of the bill. */
 static const struct hl_metric *dep_metric(size_t i)
 {
     return i < sizeof dep_keys / sizeof dep_keys[0] ? metric_by_key(dep_keys[i]) : &share_metric;
@@ -369,8 +370,7 @@ static void build_table(struct table *t, const struct cmp_run *runs, size_t n)
                 snprintf(cell(t, col_of(i, 3)), CELL, "%s", d->slo_pass ? "better" : "worse");
         }
         for (size_t j = 0; j < N_DEP_METRICS; j++)
-            if (dep_metric(j))
-                metric_row(t, runs, n, dep_metric(j), deps[k]);
+            metric_row(t, runs, n, dep_metric(j), deps[k]);
     }
     free(deps);
 }
@@ -652,8 +652,7 @@ void compare_print_json(FILE *out, const struct cmp_run *runs, size_t n)
             fprintf(out, ", \"metrics\": [");
             bool f = true;
             for (size_t j = 0; j < N_DEP_METRICS; j++)
-                if (dep_metric(j))
-                    json_metric(out, runs, n, dep_metric(j), deps[k], "\n      ", &f);
+                json_metric(out, runs, n, dep_metric(j), deps[k], "\n      ", &f);
             fprintf(out, "\n    ]}");
         }
         fprintf(out, "\n  ]");

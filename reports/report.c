@@ -480,11 +480,11 @@ static void plot_line(FILE *gp, bool *first, const char *pre, const char *file, 
  * its share is in the Deployments table). */
 #define DEP_CHARTS (((1u << CH_N) - 1) & ~(1u << CH_COST))
 
-/* Write rd's charts (those in `mask`, 1 << CH_*) into the script gp, their data files
- * and names prefixed with `pre` and their titles with `who` ("chat: ", or "" for the
- * run's). */
+/* Write rd's charts into the script gp, their data files and names prefixed with `pre`
+ * and their titles with `who` ("chat: ", or "" for the run's). A deployment's view has no
+ * nodes (they are the cluster's), so its bill is not drawn; figures() leaves it out. */
 static void write_charts(const struct run_data *rd, FILE *gp, const char *pre, const char *who,
-                         unsigned mask, struct chart *ch)
+                         struct chart *ch)
 {
     struct axis ax = time_axis(rd);
     char t[64];
@@ -500,7 +500,7 @@ static void write_charts(const struct run_data *rd, FILE *gp, const char *pre, c
                                     "the nodes are the cluster's, in the cluster's chart."
                                   : chart_names[i].caption;
         ch[i].drawn = false;
-        snprintf(ch[i].why, sizeof ch[i].why, "%s", (mask >> i) & 1 ? "" : "drawn for the cluster");
+        ch[i].why[0] = '\0';
     }
     /* fleet */
     struct chart *c = &ch[CH_FLEET];
@@ -546,8 +546,7 @@ static void write_charts(const struct run_data *rd, FILE *gp, const char *pre, c
     }
     /* queue */
     c = &ch[CH_QUEUE];
-    if (!((mask >> CH_QUEUE) & 1)) {
-    } else if (rd->queue.n == 0 && rd->gateway.n == 0) {
+    if (rd->queue.n == 0 && rd->gateway.n == 0) {
         snprintf(c->why, sizeof c->why, "no metric samples recorded (record.samples)");
     } else {
         chart_begin(gp, c->name, c->title);
@@ -570,8 +569,6 @@ static void write_charts(const struct run_data *rd, FILE *gp, const char *pre, c
     /* TTFT and TPOT per window */
     for (int m = 0; m < 2; m++) {
         c = &ch[m ? CH_TPOT : CH_TTFT];
-        if (!((mask >> (m ? CH_TPOT : CH_TTFT)) & 1))
-            continue;
         if (rd->n_request_rows == 0)
             snprintf(c->why, sizeof c->why, "no request rows recorded (record.requests)");
         else if (!any_window_value(rd, m == 1))
@@ -582,8 +579,7 @@ static void write_charts(const struct run_data *rd, FILE *gp, const char *pre, c
     }
     /* KV cache */
     c = &ch[CH_KV];
-    if (!((mask >> CH_KV) & 1)) {
-    } else if (rd->kv_mean.n == 0) {
+    if (rd->kv_mean.n == 0) {
         snprintf(c->why, sizeof c->why, "no metric samples recorded (record.samples)");
     } else {
         chart_begin(gp, c->name, c->title);
@@ -600,8 +596,7 @@ static void write_charts(const struct run_data *rd, FILE *gp, const char *pre, c
     }
     /* cost */
     c = &ch[CH_COST];
-    if (!((mask >> CH_COST) & 1)) {
-    } else if (rd->n_nodes == 0) {
+    if (rd->n_nodes == 0) {
         snprintf(c->why, sizeof c->why,
                  "no cost model in this run (no node provisioner: "
                  "cluster.karpenter or cluster.aks)");
@@ -627,8 +622,7 @@ static void write_charts(const struct run_data *rd, FILE *gp, const char *pre, c
     }
     /* CDFs */
     c = &ch[CH_CDF];
-    if (!((mask >> CH_CDF) & 1)) {
-    } else if (rd->cdf_ttft.n == 0 && rd->cdf_e2e.n == 0) {
+    if (rd->cdf_ttft.n == 0 && rd->cdf_e2e.n == 0) {
         snprintf(c->why, sizeof c->why, "%s",
                  rd->n_request_rows ? "no ok request recorded"
                                     : "no request rows recorded (record.requests)");
@@ -1964,10 +1958,10 @@ int report_write(struct db *db, const struct report_options *opt, struct report_
     fprintf(gp, "# The charts of the llmcap report in this folder (generated from the results "
                 "database).\n# Redraw them with: gnuplot charts.gp (in this folder). Data: "
                 "data/*.tsv, times in seconds of run time.\n");
-    write_charts(&rd, gp, "", "", ~0u, ch);
+    write_charts(&rd, gp, "", "", ch);
     for (size_t k = 0; k < n_dv; k++)
         if (dv[k].recorded)
-            write_charts(&dv[k].v, gp, dv[k].pre, dv[k].who, DEP_CHARTS, dv[k].ch);
+            write_charts(&dv[k].v, gp, dv[k].pre, dv[k].who, dv[k].ch);
     rc = close_out(opt->out_dir, "charts.gp", gp, err);
     gp = NULL;
     if (rc != SIM_OK)

@@ -1020,13 +1020,6 @@ int run_data_load(struct db *db, int64_t run_id, unsigned what, struct run_data 
     return rc;
 }
 
-static int exists_cb(void *ctx, const struct db_value *c, int n)
-{
-    (void)n;
-    *(bool *)ctx = c[0].i != 0;
-    return 0;
-}
-
 /* Deployment d of rd on its own, its series empty (run_data_load_series() fills them). */
 static int dep_view(struct db *db, const struct run_data *rd, const struct rd_dep *d,
                     struct run_data *out, bool *recorded, struct sim_err *err)
@@ -1054,10 +1047,12 @@ static int dep_view(struct db *db, const struct run_data *rd, const struct rd_de
     if (!db_has_column(db, "requests", "deployment") || !db_has_column(db, "pods", "deployment"))
         return SIM_OK;
     struct db_value p[2] = {db_int(rd->run_id), db_text(d->name)};
+    int64_t exists = 0;
     int rc = db_query(db,
                       "SELECT EXISTS (SELECT 1 FROM pods WHERE run_id = ?1 AND deployment = ?2) "
                       "OR EXISTS (SELECT 1 FROM requests WHERE run_id = ?1 AND deployment = ?2)",
-                      p, 2, exists_cb, recorded, err);
+                      p, 2, count_one, &exists, err);
+    *recorded = exists != 0;
     if (rc != SIM_OK || !*recorded)
         return rc;
     /* its own SLOs, under their own names ("ttft_p95", not "chat.ttft_p95") */
@@ -1100,13 +1095,19 @@ int run_data_load_series(struct db *db, struct run_data *rd, struct run_data *de
     return rc;
 }
 
-void run_data_release_deployment(struct run_data *v)
+/* Free v's windows and every series. */
+static void release_series(struct run_data *v)
 {
-    free(v->slo);
     free(v->win);
     struct rd_series *series[] = {RD_SERIES_LIST(v)};
     for (size_t i = 0; i < sizeof series / sizeof series[0]; i++)
         series_free(series[i]);
+}
+
+void run_data_release_deployment(struct run_data *v)
+{
+    free(v->slo);
+    release_series(v);
     memset(v, 0, sizeof *v);
 }
 
@@ -1135,9 +1136,6 @@ void run_data_release(struct run_data *rd)
         free(rd->deps[i].summary);
     }
     free(rd->deps);
-    free(rd->win);
-    struct rd_series *series[] = {RD_SERIES_LIST(rd)};
-    for (size_t i = 0; i < sizeof series / sizeof series[0]; i++)
-        series_free(series[i]);
+    release_series(rd);
     memset(rd, 0, sizeof *rd);
 }
