@@ -30,36 +30,44 @@ static double mixed_price(const struct cat_instance *in, double spot_share)
     return spot_share > 0 ? (1.0 - spot_share) * od + spot_share * spot : od;
 }
 
-void plan_node_allocatable(const struct plan_result *r, const struct cat_instance *in,
-                           int64_t *cpu_m, int64_t *memory, int32_t *pods)
+struct plan_item plan_node_cap(const struct plan_result *r, const struct cat_instance *in,
+                               int units)
 {
-    np_instance_allocatable(in, r->max_pods, cpu_m, memory, pods);
+    int64_t cpu_m, memory;
+    int32_t pods;
+    np_instance_allocatable(in, r->max_pods, &cpu_m, &memory, &pods);
+    /* The kube-scheduler's NodeResourcesFit: requested + the pod's <= allocatable, the
+     * DaemonSets' pods requested on every node first; every pod counts one of the node's
+     * allocatable pods (its kubelet's maxPods: "Too many pods"). */
+    cpu_m -= r->ds_cpu_m;
+    memory -= r->ds_memory;
+    int64_t pod_room = (int64_t)pods - r->ds_pods;
+    return (struct plan_item){units, cpu_m > 0 ? cpu_m : 0, memory > 0 ? memory : 0,
+                              pod_room > 0 ? (int)pod_room : 0};
+}
+
+struct plan_item plan_pod_item(const struct plan_result *r, int size)
+{
+    return (struct plan_item){size, r->pod_cpu_m, r->pod_memory, 1};
+}
+
+int plan_pods_per_node(struct plan_item cap, struct plan_item pod)
+{
+    int64_t per = pod.units > 0 ? cap.units / pod.units : 0;
+    if (pod.cpu_m > 0 && cap.cpu_m / pod.cpu_m < per)
+        per = cap.cpu_m / pod.cpu_m;
+    if (pod.memory > 0 && cap.memory / pod.memory < per)
+        per = cap.memory / pod.memory;
+    if (pod.pods > 0 && cap.pods / pod.pods < per)
+        per = cap.pods / pod.pods;
+    return (int)per;
 }
 
 int plan_replicas_per_node(const struct plan_result *r, const struct cat_instance *in)
 {
     if (in->n_gpus <= 0 || r->tp <= 0)
         return 0;
-    int64_t n = in->n_gpus / r->tp;
-    int64_t cpu_m, memory;
-    int32_t pods;
-    plan_node_allocatable(r, in, &cpu_m, &memory, &pods);
-    /* The kube-scheduler's NodeResourcesFit: requested + the pod's <= allocatable, the
-     * DaemonSets' pods requested on every node first; every pod counts one of the node's
-     * allocatable pods (its kubelet's maxPods: "Too many pods"). */
-    int64_t pod_room = (int64_t)pods - r->ds_pods;
-    n = pod_room < n ? (pod_room > 0 ? pod_room : 0) : n;
-    if (r->pod_cpu_m <= 0 && r->pod_memory <= 0)
-        return (int)n;
-    if (r->pod_cpu_m > 0) {
-        int64_t room = cpu_m - r->ds_cpu_m, k = room > 0 ? room / r->pod_cpu_m : 0;
-        n = k < n ? k : n;
-    }
-    if (r->pod_memory > 0) {
-        int64_t room = memory - r->ds_memory, k = room > 0 ? room / r->pod_memory : 0;
-        n = k < n ? k : n;
-    }
-    return (int)n;
+    return plan_pods_per_node(plan_node_cap(r, in, in->n_gpus), plan_pod_item(r, r->tp));
 }
 
 /* Whether instance `in` can bill result `r`: its GPU, its type when the plan named

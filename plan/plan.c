@@ -431,6 +431,19 @@ static int32_t cluster_max_pods(const struct scenario *sc)
     return given ? (int32_t)most : 0;
 }
 
+/* cluster.daemonset_requests (podres_daemonsets_read): what the DaemonSet pods of every
+ * node request, cpu, memory and pods; none where the cluster gives none. */
+static struct pod_cpu_mem cluster_daemonsets(const struct scenario *sc)
+{
+    struct pod_cpu_mem ds = {0};
+    struct sim_err e = {0};
+    const struct ynode *cl = sc->cluster.node;
+    if (cl && cl->kind == YNODE_MAP &&
+        podres_daemonsets_read(ynode_get(cl, "daemonset_requests"), &ds, &e) != SIM_OK)
+        ds = (struct pod_cpu_mem){0}; /* refused at load already */
+    return ds;
+}
+
 int plan_build_space(const struct scenario *sc, const struct plan_spec *p,
                        const struct catalog *cat, struct plan_space *sp, struct sim_err *err)
 {
@@ -532,6 +545,7 @@ int plan_build_space(const struct scenario *sc, const struct plan_spec *p,
     if (!sp->cfg)
         return sim_err_set(err, SIM_ENOMEM, "out of memory for the plan");
     int32_t max_pods = cluster_max_pods(sc);
+    struct pod_cpu_mem ds = cluster_daemonsets(sc);
     for (size_t h = 0; h < sp->n_hw; h++)
       for (size_t g = 0; g < n_mig; g++)
         for (size_t t = 0; t < n_tp; t++)
@@ -550,6 +564,9 @@ int plan_build_space(const struct scenario *sc, const struct plan_spec *p,
                                     r->tp = tps[t];
                                     r->deployment = -1;
                                     r->max_pods = max_pods;
+                                    r->ds_cpu_m = ds.cpu_m;
+                                    r->ds_memory = ds.memory;
+                                    r->ds_pods = ds.pods;
                                     snprintf(r->mig, sizeof r->mig, "%s",
                                              p->n_mig ? p->mig[g] : "");
                                     r->autoscaled = sp->autoscaled;
@@ -914,22 +931,13 @@ static void pack_nodes(struct plan_result *r, const struct podlog *l, int64_t en
 /* The node sizes a configuration may be billed on, as replicas a node holds
  * (plan_replicas_per_node): its instance's, or with plan.gpus every catalog instance of its
  * GPU that tensor_parallel_size divides; an instance whose allocatable holds no replica
- * is none. The pods' cpu and memory requests and the DaemonSets' come from `sc`. */
-static void node_sizes(struct plan_result *r, const struct scenario *sc, const struct pod_spec *pod,
-                       const struct catalog *cat)
+ * is none. The pods' cpu and memory requests come from `pod`, the DaemonSets' from r
+ * (plan_build_space). */
+static void node_sizes(struct plan_result *r, const struct pod_spec *pod, const struct catalog *cat)
 {
     r->n_sizes = 0;
     r->pod_cpu_m = pod->res.cpu_m;
     r->pod_memory = pod->res.memory;
-    struct pod_cpu_mem ds = {0};
-    struct sim_err e = {0};
-    const struct ynode *cl = sc->cluster.node;
-    if (cl && cl->kind == YNODE_MAP &&
-        podres_daemonsets_read(ynode_get(cl, "daemonset_requests"), &ds, &e) != SIM_OK)
-        ds = (struct pod_cpu_mem){0}; /* refused at load already */
-    r->ds_cpu_m = ds.cpu_m;
-    r->ds_memory = ds.memory;
-    r->ds_pods = ds.pods;
     for (size_t i = 0; i < catalog_n_instances(cat) && r->n_sizes < PLAN_MAX_NODE_SIZES; i++) {
         const struct cat_instance *in = catalog_instance_at(cat, i);
         if (strcasecmp(in->gpu, r->gpu) || in->n_gpus <= 0 || in->n_gpus % r->tp != 0 ||
@@ -985,7 +993,7 @@ void plan_evaluate(const struct scenario *base, int dep, const struct plan_space
         return;
     }
     const struct scenario *dsc = dep >= 0 ? &base->deployments[dep] : base;
-    node_sizes(r, base, &dsc->fleet.pod, cat);
+    node_sizes(r, &dsc->fleet.pod, cat);
     if (!r->n_sizes) {
         char pods[64] = ""; /* maxPods, where it or the DaemonSet pods are given */
         if (r->max_pods > 0)
@@ -1013,7 +1021,7 @@ void plan_evaluate(const struct scenario *base, int dep, const struct plan_space
     char pre[32] = "";
     if (dep >= 0)
         snprintf(pre, sizeof pre, "deployments.%d.", dep);
-    plan_config_sets(dep >= 0 ? &base->deployments[dep] : base, pre, sp, r, &sets);
+    plan_config_sets(dsc, pre, sp, r, &sets);
     struct evalctx ec = {.cat = cat, .p = p};
     struct sim_err err = {0};
     /* A deployment of a shared cluster is measured alone: its own scenario, run as a

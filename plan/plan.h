@@ -198,13 +198,31 @@ void plan_bill(struct plan_result *r, const struct catalog *cat);
  * (allocatable cpu - DaemonSets' cpu) / pod cpu, (allocatable memory - DaemonSets'
  * memory) / pod memory, maxPods - DaemonSet pods), with the allocatable the simulation's
  * nodes have (np_instance_allocatable); the cpu and memory terms only where the pods
- * request them. 0: none fits. */
+ * request them: plan_pods_per_node(plan_node_cap(r, in, GPUs), plan_pod_item(r, tp)).
+ * 0: none fits. */
 int plan_replicas_per_node(const struct plan_result *r, const struct cat_instance *in);
 
-/* A node of `in`'s allocatable for r's pods (plan_replicas_per_node): cpu, memory and
- * pods, with r->max_pods (np_instance_allocatable). */
-void plan_node_allocatable(const struct plan_result *r, const struct cat_instance *in,
-                           int64_t *cpu_m, int64_t *memory, int32_t *pods);
+/* A pod (or a node's room): GPU units, cpu (millicores) and memory (bytes) requests, and
+ * the pods it counts against the node's maxPods (1; the room: maxPods less the DaemonSet
+ * pods). */
+struct plan_item {
+    int units;
+    int64_t cpu_m, memory;
+    int pods;
+};
+
+/* What a node of `in` offers r's pods: `units` (GPUs, or MIG instances of its profile),
+ * and the allocatable cpu, memory and pods (np_instance_allocatable, as the simulation's
+ * nodes, with r->max_pods) less the DaemonSets' requests and pods, each at least 0. */
+struct plan_item plan_node_cap(const struct plan_result *r, const struct cat_instance *in,
+                               int units);
+
+/* One of r's pods: `size` units, its cpu and memory requests, one pod. */
+struct plan_item plan_pod_item(const struct plan_result *r, int size);
+
+/* Pods of `pod` a node of `cap` holds: floor(units / size), fewer where the cpu or memory
+ * requests (those it makes) or the node's pods fill it first; 0 where pod.units <= 0. */
+int plan_pods_per_node(struct plan_item cap, struct plan_item pod);
 
 /* Mark the Pareto frontier (cost vs TTFT p95) among feasible results that verification
  * did not reject. */

@@ -421,42 +421,6 @@ static bool node_units(const struct catalog *cat, const struct plan_result *r,
     return true;
 }
 
-/* What a node of `in` offers r's pods: `units`, and the allocatable cpu, memory and pods
- * (plan_node_allocatable, as the simulation's nodes, with the pool's maxPods) less the
- * DaemonSets' requests and pods. */
-static struct plan_item node_cap(const struct plan_result *r, const struct cat_instance *in,
-                                 int units)
-{
-    int64_t cpu_m, memory;
-    int32_t pods;
-    plan_node_allocatable(r, in, &cpu_m, &memory, &pods);
-    cpu_m -= r->ds_cpu_m;
-    memory -= r->ds_memory;
-    pods -= r->ds_pods;
-    return (struct plan_item){units, cpu_m > 0 ? cpu_m : 0, memory > 0 ? memory : 0,
-                              pods > 0 ? pods : 0};
-}
-
-/* One of r's pods: `size` units, its requests, one pod. */
-static struct plan_item pod_item(const struct plan_result *r, int size)
-{
-    return (struct plan_item){size, r->pod_cpu_m, r->pod_memory, 1};
-}
-
-/* Pods of `pod` a node of `cap` holds: floor(units / size), fewer where the cpu or memory
- * requests or the node's pods fill it first. */
-static int pods_per_node(struct plan_item cap, struct plan_item pod)
-{
-    int64_t per = pod.units > 0 ? cap.units / pod.units : 0;
-    if (pod.cpu_m > 0 && cap.cpu_m / pod.cpu_m < per)
-        per = cap.cpu_m / pod.cpu_m;
-    if (pod.memory > 0 && cap.memory / pod.memory < per)
-        per = cap.memory / pod.memory;
-    if (pod.pods > 0 && cap.pods / pod.pods < per)
-        per = cap.pods / pod.pods;
-    return (int)per;
-}
-
 /* Nodes `count` pods need at `per` pods a node (-1: none fits). */
 static int pods_nodes(int count, int per)
 {
@@ -477,7 +441,7 @@ static void bill_alone(struct plan_result *r, const struct catalog *cat)
     int units, size;
     if (!r->valid || !node_units(cat, r, &in, &units, &size))
         return;
-    int per = pods_per_node(node_cap(r, in, units), pod_item(r, size));
+    int per = plan_pods_per_node(plan_node_cap(r, in, units), plan_pod_item(r, size));
     if (per <= 0)
         return;
     double price = in->on_demand_usd_per_hour;
@@ -680,8 +644,8 @@ static int candidates(struct plan_shared *o, size_t d, const struct catalog *cat
                 b->cand[d][k].res = i;
             continue;
         }
-        struct plan_item pod = pod_item(r, size), cap = node_cap(r, in, units);
-        if (pods_per_node(cap, pod) <= 0)
+        struct plan_item pod = plan_pod_item(r, size), cap = plan_node_cap(r, in, units);
+        if (plan_pods_per_node(cap, pod) <= 0)
             continue;
         b->cand[d][n++] = (struct cand){i,          in,    o->res[i].mig, size, r->replicas, units,
                                         in->on_demand_usd_per_hour,

@@ -115,15 +115,7 @@ int plan_pack(const int *sizes, size_t n, int cap, bool *exact);
 /* First-fit decreasing alone (what plan_pack starts from). */
 int plan_pack_ffd(const int *sizes, size_t n, int cap);
 
-/* A pod (or a node's room): GPU units, cpu (millicores) and memory (bytes) requests, and
- * the pods it counts against the node's maxPods (1; the room: maxPods less the DaemonSet
- * pods). */
-struct plan_item {
-    int units;
-    int64_t cpu_m, memory;
-    int pods;
-};
-
+/* struct plan_item: plan/plan.h. */
 /* plan_pack on vectors: a node holds items whose units, cpu, memory and pods each sum
  * within `cap` (the kube-scheduler's NodeResourcesFit); first-fit decreasing (by units,
  * then memory, then cpu), then the exact search; the lower bound is the largest of the
